@@ -1,0 +1,77 @@
+# Top-level build.  `make` builds criu/criu; `make test` runs the test suite;
+# `make bench` runs the benchmarks.
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
+	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie
+LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap
+
+PROTOS      := $(wildcard images/*.proto)
+PROTO_C     := $(PROTOS:.proto=.pb-c.c)
+PROTO_H     := $(PROTOS:.proto=.pb-c.h)
+
+COMMON_SRC  := $(wildcard common/*.c)
+IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
+CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c)
+LAZY_SRC    := $(wildcard lazy-pages/*.c)
+SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
+OBJ         := $(SRC:.c=.o)
+
+# The restorer: freestanding, position-independent, no libc, embedded as a blob.
+PIE_SRC     := $(wildcard criu/pie/*.c)
+PIE_OBJ     := $(PIE_SRC:.c=.pie.o)
+PIE_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
+	       -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	       -fno-jump-tables -fno-builtin -fno-plt -fcf-protection=none \
+	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -Icommon -Icriu/pie
+
+TEST_LIB    := $(wildcard test/lib/*.c)
+TEST_SRC    := $(wildcard test/progs/*.c)
+TEST_BIN    := $(TEST_SRC:.c=)
+
+.PHONY: all clean test bench demo
+all: criu/criu $(TEST_BIN)
+
+images/%.pb-c.c images/%.pb-c.h: images/%.proto
+	protoc-c --proto_path=images --c_out=images $<
+
+$(OBJ): $(PROTO_H) $(wildcard common/*.h images/*.h criu/*.h criu/*/*.h lazy-pages/*.h)
+
+%.o: %.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+images/%.pb-c.o: images/%.pb-c.c
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+criu/pie/%.pie.o: criu/pie/%.c $(wildcard criu/pie/*.h) common/compat.h
+	$(CC) $(PIE_CFLAGS) -c -o $@ $<
+
+criu/pie/restorer.elf: $(PIE_OBJ) criu/pie/restorer.lds
+	$(CC) -nostdlib -static -Wl,--no-dynamic-linker -Wl,-T,criu/pie/restorer.lds \
+		-Wl,--build-id=none -o $@ $(PIE_OBJ)
+	@if readelf -r $@ | grep -q 'R_X86'; then echo "restorer has relocations" >&2; rm -f $@; exit 1; fi
+
+criu/pie/restorer.bin: criu/pie/restorer.elf
+	objcopy -O binary $< $@
+
+criu/pie/blob.o: criu/pie/blob.S criu/pie/restorer.bin
+	$(CC) -c -o $@ $<
+
+criu/criu: $(OBJ) criu/pie/blob.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm
+
+test: all
+	bash test/run.sh
+
+bench: all
+	bash bench/run.sh
+
+demo: all
+	bash scripts/demo.sh
+
+clean:
+	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
+		criu/pie/blob.o criu/criu $(TEST_BIN)

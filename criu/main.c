@@ -1,0 +1,106 @@
+/* main.c - command line parsing (CRIU's option names) and dispatch. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "opts.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage:\n"
+"  criu dump -t PID -D DIR [--leave-running] [--shell-job] [-v[N]] [-o LOG]\n"
+"  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--pidfile FILE]\n"
+"  criu check [--feature NAME]\n"
+"  criu show FILE|DIR\n"
+"\n"
+"Options:\n"
+"  -t, --tree PID          process to checkpoint\n"
+"  -D, --images-dir DIR    directory of image files\n"
+"  -R, --leave-running     leave the process running after dump\n"
+"  -j, --shell-job         the process was started from a shell: its terminal\n"
+"                          fds are taken from criu's own on restore\n"
+"  -d, --restore-detached  return once the restored process runs\n"
+"      --pidfile FILE      write the restored process's pid to FILE\n"
+"      --feature NAME      (check) check one feature only\n"
+"  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
+"  -o, --log-file FILE     log to FILE instead of stderr\n"
+"  -V, --version           print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "tree", required_argument, NULL, 't' },
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "leave-running", no_argument, NULL, 'R' },
+		{ "shell-job", no_argument, NULL, 'j' },
+		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 1000 },
+		{ "feature", required_argument, NULL, 1001 },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "verbosity", optional_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ },
+	};
+	struct opts o = { .pid = -1, .verbosity = LOG_WARN };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:D:Rjdo:v::Vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > 0x3fffffff) {
+				fprintf(stderr, "error: -t %s: not a process id\n", optarg);
+				return 1;
+			}
+			o.pid = v;
+			break;
+		}
+		case 'D': o.images_dir = optarg; break;
+		case 'R': o.leave_running = true; break;
+		case 'j': o.shell_job = true; break;
+		case 'd': o.detach = true; break;
+		case 'o': o.log_file = optarg; break;
+		case 1000: o.pidfile = optarg; break;
+		case 1001: o.feature = optarg; break;
+		case 'v':
+			if (!optarg)
+				o.verbosity = LOG_DEBUG;
+			else if (optarg[0] == 'v')	/* -vv, -vvv */
+				o.verbosity = LOG_WARN + strlen(optarg);
+			else
+				o.verbosity = atoi(optarg);
+			break;
+		case 'V': printf("criu %s\n", TOOL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	o.action = argv[optind++];
+	o.nr_args = argc - optind;
+	o.args = argv + optind;
+	if (log_init(o.log_file, o.verbosity))
+		return 1;
+
+	if (!strcmp(o.action, "dump"))
+		return cr_dump(&o) ? 1 : 0;
+	if (!strcmp(o.action, "restore"))
+		return cr_restore(&o);
+	if (!strcmp(o.action, "check"))
+		return cr_check(&o);
+	if (!strcmp(o.action, "show"))
+		return cr_show(&o);
+	fprintf(stderr, "error: unknown action '%s'\n", o.action);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,30 @@
+/*
+ * opts.h - the options of one criu invocation, parsed in main.c and passed
+ * explicitly to the action that runs (no global option struct).
+ */
+#ifndef CRIU_OPTS_H
+#define CRIU_OPTS_H
+
+#include <stdbool.h>
+
+struct opts {
+	const char *action;
+	int pid;			/* -t */
+	const char *images_dir;		/* -D */
+	const char *log_file;		/* -o */
+	int verbosity;			/* -v[N] */
+	bool leave_running;		/* --leave-running */
+	bool shell_job;			/* -j, --shell-job */
+	bool detach;			/* -d, --restore-detached */
+	const char *pidfile;		/* --pidfile */
+	const char *feature;		/* check --feature */
+	int nr_args;			/* positional arguments (show FILE|DIR) */
+	char **args;
+};
+
+int cr_dump(const struct opts *o);
+int cr_restore(const struct opts *o);
+int cr_check(const struct opts *o);
+int cr_show(const struct opts *o);
+
+#endif /* CRIU_OPTS_H */

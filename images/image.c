@@ -1,0 +1,365 @@
+/* image.c - framing, writing and checked reading of image files (image.h). */
+#define LOG_PREFIX "image: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "image.h"
+#include "log.h"
+
+static const struct img_desc descs[IMG_NR_KINDS] = {
+	[IMG_INVENTORY] = { IMG_INVENTORY, "inventory.img", 0x564e4931, &inventory__descriptor },
+	[IMG_PSTREE]    = { IMG_PSTREE, "pstree.img", 0x45525431, &pstree_entry__descriptor },
+	[IMG_CORE]      = { IMG_CORE, "core-%u.img", 0x45524f31, &core__descriptor },
+	[IMG_MM]        = { IMG_MM, "mm-%u.img", 0x204d4d31, &mm__descriptor },
+	[IMG_PAGEMAP]   = { IMG_PAGEMAP, "pagemap-%u.img", 0x50414d31, &pagemap_entry__descriptor },
+	[IMG_FILES]     = { IMG_FILES, "files-%u.img", 0x4c494631, &fd_entry__descriptor },
+	[IMG_FS]        = { IMG_FS, "fs-%u.img", 0x20534631, &fs_entry__descriptor },
+	[IMG_PAGES]     = { IMG_PAGES, "pages-%u.img", 0x47415031, NULL },
+};
+
+const struct img_desc *img_desc(enum img_kind kind)
+{
+	return kind < IMG_NR_KINDS ? &descs[kind] : NULL;
+}
+
+void img_name(enum img_kind kind, unsigned id, char *buf, size_t len)
+{
+	snprintf(buf, len, descs[kind].name_fmt, id);
+}
+
+const struct img_desc *img_desc_by_name(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	for (int k = 0; k < IMG_NR_KINDS; k++) {
+		const char *fmt = descs[k].name_fmt;
+		const char *pct = strstr(fmt, "%u");
+		if (!pct) {
+			if (!strcmp(base, fmt))
+				return &descs[k];
+			continue;
+		}
+		size_t pre = pct - fmt;
+		if (strncmp(base, fmt, pre))
+			continue;
+		char *end;
+		strtoul(base + pre, &end, 10);
+		if (end != base + pre && !strcmp(end, pct + 2))
+			return &descs[k];
+	}
+	return NULL;
+}
+
+void img_hdr_fill(struct img_hdr *h, enum img_kind kind)
+{
+	h->common_magic = IMG_COMMON_MAGIC;
+	h->kind_magic = descs[kind].magic;
+	h->version = IMG_FORMAT_VERSION;
+	h->flags = 0;
+}
+
+int img_hdr_check(const struct img_hdr *h, size_t got, enum img_kind kind, const char *name)
+{
+	if (got < sizeof(*h)) {
+		pr_err("%s: truncated header (%zu of %zu bytes)", name, got, sizeof(*h));
+		return -EINVAL;
+	}
+	if (h->common_magic != IMG_COMMON_MAGIC || h->kind_magic != descs[kind].magic) {
+		pr_err("%s: bad magic 0x%08x/0x%08x: not a %s image", name,
+		       h->common_magic, h->kind_magic, descs[kind].name_fmt);
+		return -EINVAL;
+	}
+	if (h->version != IMG_FORMAT_VERSION) {
+		pr_err("%s: format version %u, this tool reads version %u", name,
+		       h->version, IMG_FORMAT_VERSION);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct img_writer {
+	int fd;
+	enum img_kind kind;
+	uint32_t nr;
+	char name[64];
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int img_writer_open(int dirfd, enum img_kind kind, unsigned id, struct img_writer **out)
+{
+	struct img_writer *w = calloc(1, sizeof(*w));
+	struct img_hdr h;
+	int ret;
+
+	if (!w)
+		return -ENOMEM;
+	w->kind = kind;
+	img_name(kind, id, w->name, sizeof(w->name));
+	w->fd = openat(dirfd, w->name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		ret = -errno;
+		pr_perror("cannot create %s", w->name);
+		free(w);
+		return ret;
+	}
+	img_hdr_fill(&h, kind);
+	ret = write_all(w->fd, &h, sizeof(h));
+	if (ret) {
+		errno = -ret;
+		pr_perror("%s: write failed", w->name);
+		img_writer_abort(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+int img_write(struct img_writer *w, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t stackbuf[4096], *buf = stackbuf;
+	int ret;
+
+	if (len > IMG_MAX_ENTRY) {
+		pr_err("%s: entry of %zu bytes is too large", w->name, len);
+		return -E2BIG;
+	}
+	if (len + 8 > sizeof(stackbuf)) {
+		buf = malloc(len + 8);
+		if (!buf)
+			return -ENOMEM;
+	}
+	protobuf_c_message_pack(msg, buf + 8);
+	uint32_t hdr[2] = { (uint32_t)len, XXH32(buf + 8, len, 0) };
+	memcpy(buf, hdr, 8);
+	ret = write_all(w->fd, buf, len + 8);
+	if (buf != stackbuf)
+		free(buf);
+	if (ret) {
+		errno = -ret;
+		pr_perror("%s: write failed", w->name);
+		return ret;
+	}
+	w->nr++;
+	return 0;
+}
+
+int img_writer_close(struct img_writer *w)
+{
+	uint32_t trailer[2] = { IMG_TRAILER_LEN, w->nr };
+	int ret = write_all(w->fd, trailer, sizeof(trailer));
+
+	if (ret) {
+		errno = -ret;
+		pr_perror("%s: write failed", w->name);
+	} else if (fsync(w->fd) && errno != EINVAL) {
+		ret = -errno;
+		pr_perror("%s: fsync failed", w->name);
+	}
+	if (close(w->fd) && !ret) {
+		ret = -errno;
+		pr_perror("%s: close failed", w->name);
+	}
+	free(w);
+	return ret;
+}
+
+void img_writer_abort(struct img_writer *w)
+{
+	if (!w)
+		return;
+	close(w->fd);
+	free(w);
+}
+
+static int read_file(int fd, const char *name, uint8_t **data, size_t *len)
+{
+	struct stat st;
+	if (fstat(fd, &st)) {
+		pr_perror("%s: stat failed", name);
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", name);
+		return -EINVAL;
+	}
+	uint8_t *buf = malloc(st.st_size + 1);
+	size_t got = 0;
+	if (!buf)
+		return -ENOMEM;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int ret = -errno;
+			pr_perror("%s: read failed", name);
+			free(buf);
+			return ret;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+static int parse_entries(const uint8_t *data, size_t len, const struct img_desc *d,
+			 const char *name, struct img_entries *out)
+{
+	size_t off = IMG_HEADER_SIZE, cap = 0;
+	int ret = img_hdr_check((const struct img_hdr *)data, len, d->kind, name);
+
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->kind = d->kind;
+	for (;;) {
+		uint32_t hdr[2];
+		if (len - off < sizeof(hdr)) {
+			pr_err("%s: truncated after %zu entries (no end marker)", name, out->nr);
+			goto bad;
+		}
+		memcpy(hdr, data + off, sizeof(hdr));
+		off += sizeof(hdr);
+		if (hdr[0] == IMG_TRAILER_LEN) {
+			if (hdr[1] != out->nr) {
+				pr_err("%s: end marker counts %u entries, file has %zu", name, hdr[1], out->nr);
+				goto bad;
+			}
+			if (off != len) {
+				pr_err("%s: %zu stray bytes after the end marker", name, len - off);
+				goto bad;
+			}
+			return 0;
+		}
+		if (hdr[0] > IMG_MAX_ENTRY || hdr[0] > len - off) {
+			pr_err("%s: entry %zu: length %u runs past the end of the file (truncated or corrupt)",
+			       name, out->nr, hdr[0]);
+			goto bad;
+		}
+		if (XXH32(data + off, hdr[0], 0) != hdr[1]) {
+			pr_err("%s: entry %zu: checksum mismatch: image is corrupt", name, out->nr);
+			goto bad;
+		}
+		ProtobufCMessage *m = protobuf_c_message_unpack(d->msg, NULL, hdr[0], data + off);
+		if (!m) {
+			pr_err("%s: entry %zu: cannot decode %s", name, out->nr, d->msg->name);
+			goto bad;
+		}
+		if (out->nr == cap) {
+			cap = cap ? cap * 2 : 16;
+			ProtobufCMessage **n = realloc(out->msgs, cap * sizeof(*n));
+			if (!n) {
+				protobuf_c_message_free_unpacked(m, NULL);
+				goto bad;
+			}
+			out->msgs = n;
+		}
+		out->msgs[out->nr++] = m;
+		off += hdr[0];
+	}
+bad:
+	img_entries_free(out);
+	return -EINVAL;
+}
+
+int img_read_path(const char *path, const struct img_desc *d, struct img_entries *out)
+{
+	uint8_t *data;
+	size_t len;
+	int ret, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		ret = -errno;
+		pr_perror("cannot open %s", path);
+		return ret;
+	}
+	ret = read_file(fd, path, &data, &len);
+	close(fd);
+	if (ret)
+		return ret;
+	ret = parse_entries(data, len, d, path, out);
+	free(data);
+	return ret;
+}
+
+int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out)
+{
+	char name[64];
+	uint8_t *data;
+	size_t len;
+	int ret, fd;
+
+	img_name(kind, id, name, sizeof(name));
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		ret = -errno;
+		pr_perror("cannot open %s", name);
+		return ret;
+	}
+	ret = read_file(fd, name, &data, &len);
+	close(fd);
+	if (ret)
+		return ret;
+	ret = parse_entries(data, len, &descs[kind], name, out);
+	free(data);
+	return ret;
+}
+
+int img_read_one(int dirfd, enum img_kind kind, unsigned id, ProtobufCMessage **out)
+{
+	struct img_entries e;
+	char name[64];
+	int ret = img_read_all(dirfd, kind, id, &e);
+
+	img_name(kind, id, name, sizeof(name));
+	if (ret == -ENOENT) {
+		pr_err("%s: missing from the images directory", name);
+		return ret;
+	}
+	if (ret)
+		return ret;
+	if (e.nr != 1) {
+		pr_err("%s: holds %zu entries, expected one", name, e.nr);
+		img_entries_free(&e);
+		return -EINVAL;
+	}
+	*out = e.msgs[0];
+	free(e.msgs);
+	return 0;
+}
+
+void img_entries_free(struct img_entries *e)
+{
+	for (size_t i = 0; i < e->nr; i++)
+		protobuf_c_message_free_unpacked(e->msgs[i], NULL);
+	free(e->msgs);
+	e->msgs = NULL;
+	e->nr = 0;
+}
