@@ -6,7 +6,8 @@
 # 3): starts bench/workload with that much memory, times `criu dump`, times
 # `criu restore -d`, signals the restored workload and checks that it found
 # its memory intact.  Prints per-run lines and a table of medians, which is
-# also written to bench/out/results.md.  Exits 1 if any run failed.
+# also written to bench/out/results.md.  Exits 1 if any run failed.  The
+# logs of each run stay in bench/out/run-SIZE-REP/; the images are removed.
 #
 # Environment: BENCH_SIZES, BENCH_REPS, BENCH_TIMEOUT (seconds per criu
 # command, default 600), BENCH_MEMRATE_MIB (default 1024), BENCH_CRIU (the
@@ -142,7 +143,6 @@ one_rep() {
 	PASS*) ;;
 	*) echo "verification failed: ${res:-no verdict written}" >&2; return 1;;
 	esac
-	rm -rf "$run/img"
 	echo "$(calc "$t1 - $t0") ${freeze:-n/a} $bytes $(calc "$t3 - $t2")"
 }
 
@@ -160,7 +160,11 @@ for mib in $SIZES; do
 	: > "$OUT/samples-$mib"
 	ok=0
 	for ((rep = 1; rep <= REPS; rep++)); do
-		if line=$(one_rep "$mib" "$rep" 2> "$OUT/err"); then
+		line=$(one_rep "$mib" "$rep" 2> "$OUT/err")
+		rc=$?
+		# images can be GiBs: keep only the logs of each run
+		rm -rf "$OUT/run-$mib-$rep/img"
+		if [ $rc -eq 0 ]; then
 			read -r d f b r <<< "$line"
 			echo "  run $rep: dump ${d}s (freeze ${f} ms), image $b bytes, restore ${r}s, verified"
 			echo "$line" >> "$OUT/samples-$mib"
