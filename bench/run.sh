@@ -84,6 +84,9 @@ fi
 # success; on failure prints the reason to stderr and returns 1
 one_rep() {
 	local mib=$1 rep=$2 run="$OUT/run-$1-$2" t0 t1 t2 t3 rc i freeze bytes res
+	# this runs in a $(...) subshell: kill what it started on any way out
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
 	rm -rf "$run" && mkdir -p "$run/img" || return 1
 
 	"$OUT/workload" "$mib" "$run/result" < /dev/null > "$run/workload.out" 2>&1 &
@@ -111,7 +114,7 @@ one_rep() {
 			echo "dump failed (exit $rc): $(why "$run/dump.log")" >&2
 		return 1
 	fi
-	freeze=$(grep 'stats:' "$run/dump.log" | grep -o 'freeze_ms=[0-9.]*' | tail -n1 | cut -d= -f2)
+	freeze=$(grep 'stats:' "$run/dump.log" 2>/dev/null | grep -o 'freeze_ms=[0-9.]*' | tail -n1 | cut -d= -f2)
 	bytes=$(du -sb "$run/img" | cut -f1)
 
 	t2=$(now)
@@ -129,7 +132,7 @@ one_rep() {
 		RPID=
 		return 1
 	fi
-	for ((i = 0; i < 1200; i++)); do
+	for ((i = 0; i < TMO * 10; i++)); do
 		ended "$RPID" && break
 		sleep 0.1
 	done
