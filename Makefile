@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie
+	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap
 
 PROTOS      := $(wildcard images/*.proto)

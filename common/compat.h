@@ -72,14 +72,15 @@ struct pm_scan_arg {
 /* ptrace */
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
-struct ptrace_rseq_configuration {
+#endif
+/* glibc's <sys/ptrace.h> and <linux/ptrace.h> conflict; our own copy */
+struct rseq_configuration {
 	__u64 rseq_abi_pointer;
 	__u32 rseq_abi_size;
 	__u32 signature;
 	__u32 flags;
 	__u32 pad;
 };
-#endif
 
 /* prctl capabilities we check for */
 #ifndef CAP_CHECKPOINT_RESTORE

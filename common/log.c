@@ -10,6 +10,7 @@
 
 /* The only process-wide state of the tool: where log lines go. */
 static int log_fd = STDERR_FILENO;
+static int term_fd = -1;	/* errors are copied here when logging to a file */
 static int log_level = LOG_WARN;
 static struct timespec log_start;
 
@@ -25,7 +26,14 @@ int log_init(const char *path, int level)
 		return -1;
 	}
 	log_fd = fd;
+	term_fd = STDERR_FILENO;
 	return 0;
+}
+
+void log_set_fd(int fd)
+{
+	log_fd = fd;
+	term_fd = -1;
 }
 
 void log_set_level(int level) { log_level = level; }
@@ -43,7 +51,7 @@ void log_msg(int level, const char *prefix, const char *fmt, ...)
 		level = -level;
 	if (level > log_level)
 		return;
-	if (log_fd != STDERR_FILENO || log_level >= LOG_DEBUG) {
+	if (term_fd >= 0 || log_level >= LOG_DEBUG) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		double t = (now.tv_sec - log_start.tv_sec) + (now.tv_nsec - log_start.tv_nsec) / 1e9;
@@ -67,8 +75,11 @@ void log_msg(int level, const char *prefix, const char *fmt, ...)
 	if (write(log_fd, buf, n) < 0) {
 		/* nowhere left to report it */
 	}
-	/* errors also reach the terminal when logging to a file */
-	if (level == LOG_ERROR && log_fd != STDERR_FILENO && write(STDERR_FILENO, buf, n) < 0) {
+	/* errors also reach the terminal when logging to a file, without the time */
+	if (level == LOG_ERROR && term_fd >= 0) {
+		char *msg = strstr(buf, "error: ");
+		if (msg && write(term_fd, msg, buf + n - msg) < 0) {
+		}
 	}
 	errno = saved;
 }

@@ -26,6 +26,8 @@ int log_init(const char *path, int level);
 void log_set_level(int level);
 int log_get_level(void);
 int log_get_fd(void);
+/* log to fd from now on, and nowhere else (used by a forked restore child) */
+void log_set_fd(int fd);
 void log_msg(int level, const char *prefix, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -1,0 +1,213 @@
+/*
+ * core.c - a stopped task's registers, extended state and signal state.
+ * Signal actions, the alternate signal stack, the clear-tid address and brk
+ * can only be asked from inside the task: they come through infect.
+ */
+#define LOG_PREFIX "core: "
+#include <errno.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <elf.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include "compat.h"
+#include "dump.h"
+#include "infect.h"
+#include "log.h"
+
+#define XSAVE_MAX	(64 * 1024)
+
+struct kernel_sigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+static GpRegs *regs_to_image(const struct user_regs_struct *r)
+{
+	GpRegs *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	gp_regs__init(g);
+	g->r15 = r->r15; g->r14 = r->r14; g->r13 = r->r13; g->r12 = r->r12;
+	g->rbp = r->rbp; g->rbx = r->rbx; g->r11 = r->r11; g->r10 = r->r10;
+	g->r9 = r->r9; g->r8 = r->r8; g->rax = r->rax; g->rcx = r->rcx;
+	g->rdx = r->rdx; g->rsi = r->rsi; g->rdi = r->rdi; g->orig_rax = r->orig_rax;
+	g->rip = r->rip; g->cs = r->cs; g->flags = r->eflags; g->sp = r->rsp;
+	g->ss = r->ss; g->fs_base = r->fs_base; g->gs_base = r->gs_base;
+	g->ds = r->ds; g->es = r->es; g->fs = r->fs; g->gs = r->gs;
+	return g;
+}
+
+static int dump_xstate(pid_t pid, ThreadCore *tc)
+{
+	uint8_t *buf = aligned_alloc(64, XSAVE_MAX);
+	struct iovec iov = { buf, XSAVE_MAX };
+
+	if (!buf)
+		return -1;
+	memset(buf, 0, XSAVE_MAX);
+	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_X86_XSTATE, &iov)) {
+		pr_perror("pid %d: cannot read the extended register state", pid);
+		free(buf);
+		return -1;
+	}
+	tc->xsave.data = buf;
+	tc->xsave.len = iov.iov_len;
+	return 0;
+}
+
+/* signal actions, sigaltstack, tid address and brk, from inside the task */
+static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
+{
+	struct infect c;
+	long ret;
+	int err = -1;
+
+	if (infect_begin(&c, pid))
+		return -1;
+	if (infect_scratch(&c, 4096))
+		goto out;
+
+	core->sigactions = calloc(64, sizeof(SigAction *));
+	if (!core->sigactions)
+		goto out;
+	for (int sig = 1; sig <= 64; sig++) {
+		struct kernel_sigaction ka;
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		long args[6] = { sig, 0, (long)c.scratch, 8 };
+		if (infect_syscall(&c, SYS_rt_sigaction, args, &ret))
+			goto out;
+		if (ret) {
+			errno = -ret;
+			pr_perror("pid %d: rt_sigaction(%d) failed", pid, sig);
+			goto out;
+		}
+		if (infect_read(&c, c.scratch, &ka, sizeof(ka)))
+			goto out;
+		SigAction *sa = malloc(sizeof(*sa));
+		if (!sa)
+			goto out;
+		sig_action__init(sa);
+		sa->sig = sig;
+		sa->handler = ka.handler;
+		sa->flags = ka.flags;
+		sa->restorer = ka.restorer;
+		sa->mask = ka.mask;
+		core->sigactions[core->n_sigactions++] = sa;
+	}
+
+	stack_t ss;
+	long ssargs[6] = { 0, (long)c.scratch };
+	if (infect_syscall(&c, SYS_sigaltstack, ssargs, &ret) || ret ||
+	    infect_read(&c, c.scratch, &ss, sizeof(ss))) {
+		pr_err("pid %d: cannot read the alternate signal stack", pid);
+		goto out;
+	}
+	core->thread->altstack->sp = (uint64_t)ss.ss_sp;
+	core->thread->altstack->size = ss.ss_size;
+	core->thread->altstack->flags = ss.ss_flags;
+
+	uint64_t tidaddr = 0;
+	long targs[6] = { PR_GET_TID_ADDRESS, (long)c.scratch };
+	if (infect_syscall(&c, SYS_prctl, targs, &ret) || ret ||
+	    infect_read(&c, c.scratch, &tidaddr, sizeof(tidaddr))) {
+		pr_err("pid %d: cannot read the clear-tid address", pid);
+		goto out;
+	}
+	core->thread->clear_tid_addr = tidaddr;
+
+	long bargs[6] = { 0 };
+	if (infect_syscall(&c, SYS_brk, bargs, &ret))
+		goto out;
+	*brk = ret;
+	err = 0;
+out:
+	if (infect_end(&c))
+		err = -1;
+	return err;
+}
+
+/*
+ * A task stopped inside an interrupted syscall holds -ERESTART* in rax; the
+ * kernel would rewind it on return to user space.  The restored task returns
+ * through rt_sigreturn, which does no such thing, so do it here.
+ */
+static void fixup_syscall_restart(GpRegs *g)
+{
+	long rax = (long)g->rax;
+
+	if ((long)g->orig_rax < 0)
+		return;
+	switch (rax) {
+	case -512:	/* ERESTARTSYS */
+	case -513:	/* ERESTARTNOINTR */
+	case -514:	/* ERESTARTNOHAND */
+		g->rax = g->orig_rax;
+		g->rip -= 2;
+		break;
+	case -516:	/* ERESTART_RESTARTBLOCK: the restart block is gone */
+		g->rax = (uint64_t)-EINTR;
+		break;
+	}
+}
+
+int dump_core(struct dump_proc *p, uint64_t *brk)
+{
+	struct user_regs_struct regs;
+	pid_t pid = p->pid;
+	Core *core = calloc(1, sizeof(*core));
+	ThreadCore *tc = calloc(1, sizeof(*tc));
+	SigAltStack *as = calloc(1, sizeof(*as));
+
+	if (!core || !tc || !as) {
+		free(core); free(tc); free(as);
+		return -1;
+	}
+	core__init(core);
+	thread_core__init(tc);
+	sig_alt_stack__init(as);
+	core->thread = tc;
+	tc->altstack = as;
+	p->core = core;
+	tc->tid = pid;
+	tc->comm = strdup(p->stat.comm);
+
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs)) {
+		pr_perror("pid %d: cannot read registers", pid);
+		return -1;
+	}
+	tc->regs = regs_to_image(&regs);
+	if (!tc->regs || !tc->comm)
+		return -1;
+	fixup_syscall_restart(tc->regs);
+	if (dump_xstate(pid, tc))
+		return -1;
+	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(uint64_t), &tc->sigmask)) {
+		pr_perror("pid %d: cannot read the signal mask", pid);
+		return -1;
+	}
+
+	struct rseq_configuration rc;
+	long n = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rc), &rc);
+	if (n == sizeof(rc) && rc.rseq_abi_pointer) {
+		RseqConf *r = malloc(sizeof(*r));
+		if (!r)
+			return -1;
+		rseq_conf__init(r);
+		r->ptr = rc.rseq_abi_pointer;
+		r->size = rc.rseq_abi_size;
+		r->signature = rc.signature;
+		r->flags = rc.flags;
+		tc->rseq = r;
+	} else if (n < 0 && errno != EIO && errno != EINVAL) {
+		pr_perror("pid %d: cannot read the rseq registration", pid);
+		return -1;
+	}
+	return dump_injected(pid, core, brk);
+}

@@ -1,0 +1,50 @@
+/*
+ * dump.h - the dump engine's in-memory view of one frozen process, filled
+ * step by step (seize, core, mm, pages, files) and then written as images.
+ */
+#ifndef CRIU_DUMP_H
+#define CRIU_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "opts.h"
+#include "proc.h"
+
+struct dump_stats {
+	double freeze_ms;	/* from seize to resume/kill */
+	double pages_ms;	/* copying memory */
+	uint64_t pages;
+	uint64_t bytes;
+};
+
+struct dump_proc {
+	pid_t pid;
+	struct proc_stat stat;
+	struct proc_maps maps;	/* with VmFlags */
+	Core *core;		/* registers, signals (owned, freed by dump_proc_free) */
+	Mm *mm;
+	FsEntry *fs;
+	size_t nr_fds;
+	FdEntry **fds;
+};
+
+/* seize.c: freeze and release */
+int seize_task(pid_t pid);
+int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
+int kill_task(pid_t pid);	/* SIGKILL a seized task and wait for its end */
+
+/* core.c: registers, xstate, signals (uses infect) */
+int dump_core(struct dump_proc *p, uint64_t *brk);
+/* mm.c: memory map and mm fields (needs core's injected brk) */
+int dump_mm(struct dump_proc *p, uint64_t brk);
+/* pages.c: memory contents into pagemap-PID.img and pages-PID.img */
+int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st);
+/* files.c: fds, cwd, root, umask */
+int dump_files(struct dump_proc *p, const struct opts *o);
+
+void dump_proc_free(struct dump_proc *p);
+
+#endif /* CRIU_DUMP_H */

@@ -1,0 +1,155 @@
+/*
+ * mm.c - the memory map of a task and its mm fields, as an Mm image
+ * object.  Mappings this tool cannot restore are refused here, naming the
+ * process and the mapping, so that they never turn into a broken restore.
+ */
+#define LOG_PREFIX "mm: "
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "log.h"
+
+static const char *deleted_suffix = " (deleted)";
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* decides the kind of a mapping; <0 if we cannot restore it */
+static int vma_kind(pid_t pid, const struct proc_vma *v, VmaKind *kind)
+{
+	const char *path = v->path;
+
+	if (!strcmp(path, "[vdso]")) { *kind = VMA_KIND__VMA_VDSO; return 0; }
+	if (!strcmp(path, "[vvar]")) { *kind = VMA_KIND__VMA_VVAR; return 0; }
+	if (!strcmp(path, "[vvar_vclock]")) { *kind = VMA_KIND__VMA_VVAR_VCLOCK; return 0; }
+	if (!strcmp(path, "[vsyscall]")) { *kind = VMA_KIND__VMA_VSYSCALL; return 0; }
+	if (v->shared) {
+		if (!strcmp(path, "/dev/zero (deleted)") || !strcmp(path, "/dev/zero")) {
+			*kind = VMA_KIND__VMA_ANON_SHARED;
+			return 0;
+		}
+		if (path[0] == '/' && !ends_with(path, deleted_suffix)) {
+			*kind = VMA_KIND__VMA_FILE_SHARED;
+			return 0;
+		}
+		pr_err("pid %d: shared mapping %lx-%lx of '%s' is not supported (SysV shm, memfd or deleted file)",
+		       pid, (unsigned long)v->start, (unsigned long)v->end, path);
+		return -1;
+	}
+	if (path[0] == '/') {
+		if (ends_with(path, deleted_suffix)) {
+			pr_err("pid %d: mapping %lx-%lx of deleted file '%s' is not supported",
+			       pid, (unsigned long)v->start, (unsigned long)v->end, path);
+			return -1;
+		}
+		*kind = VMA_KIND__VMA_FILE_PRIVATE;
+		return 0;
+	}
+	if (!path[0] || !strcmp(path, "[heap]") || !strcmp(path, "[stack]") ||
+	    !strncmp(path, "[anon:", 6)) {
+		*kind = VMA_KIND__VMA_ANON_PRIVATE;
+		return 0;
+	}
+	pr_err("pid %d: special mapping %lx-%lx '%s' is not supported",
+	       pid, (unsigned long)v->start, (unsigned long)v->end, path);
+	return -1;
+}
+
+static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
+{
+	VmaKind kind;
+	if (vma_kind(pid, v, &kind))
+		return NULL;
+	Vma *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	vma__init(e);
+	e->start = v->start;
+	e->end = v->end;
+	e->prot = (v->r ? PROT_READ : 0) | (v->w ? PROT_WRITE : 0) | (v->x ? PROT_EXEC : 0);
+	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	if (kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_ANON_SHARED)
+		e->flags |= MAP_ANONYMOUS;
+	if (v->growsdown)
+		e->flags |= MAP_GROWSDOWN;
+	e->kind = kind;
+	e->has_madv = true;
+	e->madv = v->madv;
+	if (kind == VMA_KIND__VMA_FILE_PRIVATE || kind == VMA_KIND__VMA_FILE_SHARED) {
+		e->has_pgoff = e->has_dev = e->has_ino = true;
+		e->pgoff = v->pgoff;
+		e->dev = v->dev;
+		e->ino = v->ino;
+		e->path = strdup(v->path);
+	} else if (v->path[0]) {
+		e->name = strdup(v->path);
+	}
+	return e;
+}
+
+int dump_mm(struct dump_proc *p, uint64_t brk)
+{
+	pid_t pid = p->pid;
+	Mm *mm = calloc(1, sizeof(*mm));
+	uint64_t auxv[128];
+	char exe[PATH_MAX], link[64];
+
+	if (!mm)
+		return -1;
+	mm__init(mm);
+	p->mm = mm;
+	mm->start_code = p->stat.start_code;
+	mm->end_code = p->stat.end_code;
+	mm->start_data = p->stat.start_data;
+	mm->end_data = p->stat.end_data;
+	mm->start_brk = p->stat.start_brk;
+	mm->brk = brk;
+	mm->start_stack = p->stat.start_stack;
+	mm->arg_start = p->stat.arg_start;
+	mm->arg_end = p->stat.arg_end;
+	mm->env_start = p->stat.env_start;
+	mm->env_end = p->stat.env_end;
+
+	ssize_t n = proc_read_file(pid, "auxv", auxv, sizeof(auxv));
+	if (n <= 0 || n % 16) {
+		pr_err("pid %d: cannot read auxv", pid);
+		return -1;
+	}
+	mm->n_auxv = n / 8;
+	mm->auxv = malloc(n);
+	if (!mm->auxv)
+		return -1;
+	memcpy(mm->auxv, auxv, n);
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n < 0) {
+		pr_perror("pid %d: cannot read the executable link", pid);
+		return -1;
+	}
+	exe[n] = 0;
+	if (ends_with(exe, deleted_suffix)) {
+		pr_err("pid %d: its executable %s was deleted", pid, exe);
+		return -1;
+	}
+	mm->exe_path = strdup(exe);
+
+	mm->vmas = calloc(p->maps.nr, sizeof(Vma *));
+	if (!mm->vmas || !mm->exe_path)
+		return -1;
+	for (size_t i = 0; i < p->maps.nr; i++) {
+		Vma *v = vma_to_image(pid, &p->maps.vmas[i]);
+		if (!v)
+			return -1;
+		mm->vmas[mm->n_vmas++] = v;
+	}
+	return 0;
+}

@@ -1,0 +1,239 @@
+/*
+ * pages.c - dumping memory contents.  Finds the pages that exist with the
+ * PAGEMAP_SCAN ioctl (present or swapped, and for private mappings not the
+ * page cache's own pages nor the zero page, so a private file mapping costs
+ * only its modified pages), then copies them once, with process_vm_readv
+ * straight into a shared mapping of pages-PID.img, hashing each run while it
+ * is still in the cache.
+ */
+#define LOG_PREFIX "pages: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "compat.h"
+#include "dump.h"
+#include "log.h"
+#include "pages.h"
+#include "progress.h"
+
+struct run {
+	uint64_t vaddr, nr_pages;
+	bool readable;
+};
+
+struct runs {
+	size_t nr, cap;
+	struct run *v;
+	uint64_t total;
+	size_t vma_first;	/* first run of the current VMA: runs never span VMAs */
+};
+
+static int runs_add(struct runs *r, uint64_t start, uint64_t end, bool readable)
+{
+	const uint64_t ps = 4096;
+
+	while (start < end) {
+		uint64_t n = (end - start) / ps;
+		struct run *last = r->nr > r->vma_first ? &r->v[r->nr - 1] : NULL;
+
+		/* extend the previous run when contiguous */
+		if (last && last->readable == readable && last->vaddr + last->nr_pages * ps == start &&
+		    last->nr_pages < PAGEMAP_MAX_RUN) {
+			uint64_t add = PAGEMAP_MAX_RUN - last->nr_pages;
+			if (add > n)
+				add = n;
+			last->nr_pages += add;
+			r->total += add;
+			start += add * ps;
+			continue;
+		}
+		if (r->nr == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 256;
+			struct run *nv = realloc(r->v, r->cap * sizeof(*nv));
+			if (!nv)
+				return -1;
+			r->v = nv;
+		}
+		uint64_t take = n > PAGEMAP_MAX_RUN ? PAGEMAP_MAX_RUN : n;
+		r->v[r->nr++] = (struct run){ start, take, readable };
+		r->total += take;
+		start += take * ps;
+	}
+	return 0;
+}
+
+static int scan_vma(int pmfd, pid_t pid, const Vma *v, struct runs *r)
+{
+	struct page_region regions[512];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)regions,
+		.vec_len = 512,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+	bool readable = v->prot & PROT_READ;
+
+	r->vma_first = r->nr;
+	if (v->kind != VMA_KIND__VMA_ANON_SHARED) {
+		/* private: only anonymous copies, never the zero page */
+		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+	}
+	while (arg.start < arg.end) {
+		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx failed", pid,
+				  (unsigned long)arg.start, (unsigned long)arg.end);
+			return -1;
+		}
+		for (long i = 0; i < n; i++)
+			if (runs_add(r, regions[i].start, regions[i].end, readable))
+				return -1;
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+static bool vma_has_pages(const Vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_ANON_SHARED;
+}
+
+static int copy_run(pid_t pid, int memfd, const struct run *run, uint8_t *dst)
+{
+	size_t len = run->nr_pages * 4096;
+
+	if (run->readable) {
+		struct iovec local = { dst, len }, remote = { (void *)run->vaddr, len };
+		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n == (ssize_t)len)
+			return 0;
+		/* fall back to /proc/PID/mem for whatever could not be read */
+	}
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(memfd, dst + got, len - got, run->vaddr + got);
+		if (n <= 0) {
+			pr_perror("pid %d: cannot read memory at %lx", pid,
+				  (unsigned long)(run->vaddr + got));
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st)
+{
+	struct runs runs = { 0 };
+	struct img_writer *pm = NULL;
+	uint8_t *map = MAP_FAILED;
+	int pmfd = -1, memfd = -1, pfd = -1, err = -1;
+	char path[64], name[64];
+	double t0 = now_ms();
+	size_t maplen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+	memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0 || memfd < 0) {
+		pr_perror("pid %d: cannot open pagemap or mem", p->pid);
+		goto out;
+	}
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		if (vma_has_pages(p->mm->vmas[i]) && scan_vma(pmfd, p->pid, p->mm->vmas[i], &runs))
+			goto out;
+
+	img_name(IMG_PAGES, p->pid, name, sizeof(name));
+	pfd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (pfd < 0) {
+		pr_perror("cannot create %s", name);
+		goto out;
+	}
+	maplen = PAGES_DATA_OFFSET + runs.total * 4096;
+	if (ftruncate(pfd, maplen)) {
+		pr_perror("%s: cannot size to %zu bytes", name, maplen);
+		goto out;
+	}
+	map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+	if (map == MAP_FAILED) {
+		pr_perror("%s: cannot map", name);
+		goto out;
+	}
+	img_hdr_fill((struct img_hdr *)map, IMG_PAGES);
+	if (img_writer_open(dirfd, IMG_PAGEMAP, p->pid, &pm))
+		goto out;
+
+	struct progress prog;
+	progress_start(&prog, "dump", runs.total * 4096);
+	uint64_t off = PAGES_DATA_OFFSET;
+	for (size_t i = 0; i < runs.nr; i++) {
+		const struct run *r = &runs.v[i];
+		size_t len = r->nr_pages * 4096;
+		if (copy_run(p->pid, memfd, r, map + off))
+			goto out;
+		PagemapEntry e = PAGEMAP_ENTRY__INIT;
+		e.vaddr = r->vaddr;
+		e.nr_pages = r->nr_pages;
+		e.xxh3 = XXH3_64bits(map + off, len);
+		if (img_write(pm, &e.base))
+			goto out;
+		off += len;
+		progress_update(&prog, off - PAGES_DATA_OFFSET);
+	}
+	progress_done(&prog);
+	if (munmap(map, maplen)) {
+		pr_perror("%s: cannot unmap", name);
+		map = MAP_FAILED;
+		goto out;
+	}
+	map = MAP_FAILED;
+	if (close(pfd)) {
+		pfd = -1;
+		pr_perror("%s: write failed", name);
+		goto out;
+	}
+	pfd = -1;
+	err = img_writer_close(pm);
+	pm = NULL;
+	st->pages = runs.total;
+	st->bytes = runs.total * 4096;
+	st->pages_ms = now_ms() - t0;
+	pr_info("pid %d: %zu runs, %lu pages in %.1f ms", p->pid, runs.nr,
+		(unsigned long)runs.total, st->pages_ms);
+out:
+	if (map != MAP_FAILED)
+		munmap(map, maplen);
+	img_writer_abort(pm);
+	if (pfd >= 0)
+		close(pfd);
+	if (pmfd >= 0)
+		close(pmfd);
+	if (memfd >= 0)
+		close(memfd);
+	free(runs.v);
+	return err;
+}

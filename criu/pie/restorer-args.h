@@ -1,0 +1,94 @@
+/*
+ * restorer-args.h - what criu hands to the restorer blob.
+ *
+ * criu builds one struct restore_args, with every array it points to, inside
+ * the restorer region at its final address (so pointers are valid as they
+ * are), forks the process to restore and jumps to the blob with the args in
+ * rdi.  Shared by criu (builder) and the freestanding restorer (reader):
+ * fixed-size types only, no libc types.
+ */
+#ifndef RESTORER_ARGS_H
+#define RESTORER_ARGS_H
+
+#include <linux/types.h>
+
+#define RST_MAX_SPECIAL	4
+
+enum rst_vma_kind {
+	RST_VMA_ANON_PRIVATE = 1,
+	RST_VMA_ANON_SHARED = 2,
+	RST_VMA_FILE_PRIVATE = 3,
+	RST_VMA_FILE_SHARED = 4,
+};
+
+struct rst_vma {
+	__u64 start, end;
+	__u64 pgoff;
+	__u32 prot;		/* final protection */
+	__u32 flags;		/* MAP_* for mmap, without MAP_FIXED */
+	__u32 kind;		/* enum rst_vma_kind */
+	__s32 fd;		/* for file mappings: an fd criu opened, else -1 */
+	__u32 madv;		/* VMA_MADV_* (proc.h) */
+	__u32 pad;
+};
+
+struct rst_run {		/* a run of pages in the pages file */
+	__u64 vaddr;
+	__u64 nr_pages;
+	__u64 file_off;
+};
+
+struct rst_special {		/* vdso/vvar area: where it is now, where it goes */
+	__u64 cur_start, cur_end;
+	__u64 dst_start;
+};
+
+struct rst_sigaction {		/* kernel's struct sigaction layout for x86_64 */
+	__u64 handler;
+	__u64 flags;
+	__u64 restorer;
+	__u64 mask;
+};
+
+struct rst_mm_map {		/* struct prctl_mm_map */
+	__u64 start_code, end_code, start_data, end_data;
+	__u64 start_brk, brk, start_stack;
+	__u64 arg_start, arg_end, env_start, env_end;
+	__u64 auxv;		/* pointer */
+	__u32 auxv_size;
+	__u32 exe_fd;
+};
+
+struct restore_args {
+	__u64 region_start, region_end;	/* the restorer's own mapping */
+	__u64 scratch_start;		/* free space in the region for moving vdso */
+	__s32 log_fd;			/* error messages go here; closed at the end */
+	__s32 pages_fd;
+	__u32 page_size;
+	__u32 nr_vmas;
+	struct rst_vma *vmas;
+	__u32 nr_runs;
+	__u32 nr_special;
+	struct rst_run *runs;
+	struct rst_special special[RST_MAX_SPECIAL];
+
+	struct rst_mm_map mm_map;
+	__u64 sigact_valid;		/* bit sig-1 set: sigactions[sig-1] to install */
+	struct rst_sigaction sigactions[64];
+
+	__u64 fs_base, gs_base;
+	__u64 clear_tid_addr;
+	__u64 rseq_ptr;			/* 0: no rseq to register */
+	__u32 rseq_size, rseq_sig;
+
+	__u32 nr_close_fds;		/* criu's helper fds to close at the end */
+	__s32 *close_fds;
+
+	__u64 sigframe;			/* rt_sigframe prepared by criu; rsp for rt_sigreturn */
+	char comm[16];
+};
+
+/* the blob's entry point, at offset 0: never returns */
+typedef void (*restorer_entry_t)(struct restore_args *args);
+
+#endif /* RESTORER_ARGS_H */

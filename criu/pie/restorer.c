@@ -1,0 +1,253 @@
+/*
+ * restorer.c - the code that turns a fork of criu into the dumped process.
+ *
+ * Runs with no libc from its own region (blob, arguments, stack), which
+ * criu placed where neither criu's layout nor the target's needs the space.
+ * Steps: park the vdso/vvar areas in the region, unmap everything else, move
+ * the vdso/vvar areas to their dumped addresses, map every VMA, read pages
+ * straight into place, set protections, mm fields (PR_SET_MM_MAP), signal
+ * actions, TLS bases, rseq; close criu's helper fds; then stop on int3 so
+ * that criu (our tracer) sees the end, and rt_sigreturn into the dumped
+ * registers and FPU state.  criu unmaps this region afterwards.
+ *
+ * On any failure: one line on the log fd and exit_group(2).
+ */
+#include <linux/types.h>
+#include <asm/prctl.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+
+#include "restorer-args.h"
+#include "sys.h"
+
+#define MREMAP_MAYMOVE	1
+#define MREMAP_FIXED	2
+#define TASK_SIZE_47	0x7ffffffff000UL
+#define SIG_SETMASK	2
+#define MADV_DONTFORK_	10
+#define MADV_MERGEABLE_	12
+#define MADV_HUGEPAGE_	14
+#define MADV_NOHUGEPAGE_ 15
+#define MADV_DONTDUMP_	16
+#define MADV_WIPEONFORK_ 18
+
+/* VMA_MADV_* of proc.h */
+#define VM_HG	(1u << 0)
+#define VM_NH	(1u << 1)
+#define VM_DC	(1u << 2)
+#define VM_WF	(1u << 3)
+#define VM_DD	(1u << 4)
+#define VM_MG	(1u << 5)
+
+static unsigned long str_len(const char *s)
+{
+	unsigned long n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static char *put_hex(char *p, unsigned long v)
+{
+	char tmp[16];
+	int n = 0;
+	*p++ = '0';
+	*p++ = 'x';
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* "error: restorer: WHAT at ADDR: errno N" and exit */
+static void __attribute__((noreturn)) fail(struct restore_args *a, const char *what,
+					   unsigned long addr, long ret)
+{
+	char buf[160], *p = buf;
+	const char *pre = "error: restorer: ";
+	unsigned long n = str_len(pre), m = str_len(what);
+
+	for (unsigned long i = 0; i < n; i++)
+		*p++ = pre[i];
+	for (unsigned long i = 0; i < m && i < 80; i++)
+		*p++ = what[i];
+	*p++ = ' ';
+	p = put_hex(p, addr);
+	*p++ = ':';
+	*p++ = ' ';
+	*p++ = 'e';
+	*p++ = 'r';
+	*p++ = 'r';
+	*p++ = 'n';
+	*p++ = 'o';
+	*p++ = ' ';
+	long e = -ret;
+	char d[20];
+	int k = 0;
+	do {
+		d[k++] = '0' + e % 10;
+		e /= 10;
+	} while (e > 0 && k < 20);
+	while (k)
+		*p++ = d[--k];
+	*p++ = '\n';
+	sys3(__NR_write, a->log_fd, buf, p - buf);
+	for (;;)
+		sys1(__NR_exit_group, 2);
+}
+
+static void move_special(struct restore_args *a, int to_final)
+{
+	__u64 base = a->special[0].cur_start;
+
+	for (__u32 i = 0; i < a->nr_special; i++)
+		if (a->special[i].cur_start < base)
+			base = a->special[i].cur_start;
+	for (__u32 i = 0; i < a->nr_special; i++) {
+		struct rst_special *s = &a->special[i];
+		__u64 len = s->cur_end - s->cur_start;
+		__u64 parked = a->scratch_start + (s->cur_start - base);
+		__u64 from = to_final ? parked : s->cur_start;
+		__u64 to = to_final ? s->dst_start : parked;
+		long r;
+
+		if (from == to)
+			continue;
+		r = sys5(__NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		if (IS_ERR(r))
+			fail(a, "cannot move vdso/vvar area", from, r);
+	}
+}
+
+static void map_vmas(struct restore_args *a)
+{
+	for (__u32 i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &a->vmas[i];
+		__u32 prot = v->prot;
+		long r;
+
+		/* everything but shared file mappings is filled, then protected */
+		if (v->kind != RST_VMA_FILE_SHARED)
+			prot = PROT_READ | PROT_WRITE;
+		r = sys6(__NR_mmap, v->start, v->end - v->start, prot, v->flags | MAP_FIXED,
+			 v->fd, v->pgoff);
+		if (IS_ERR(r) || (__u64)r != v->start)
+			fail(a, "cannot map vma", v->start, r);
+	}
+}
+
+static void fill_pages(struct restore_args *a)
+{
+	for (__u32 i = 0; i < a->nr_runs; i++) {
+		struct rst_run *run = &a->runs[i];
+		__u64 len = run->nr_pages * a->page_size, done = 0;
+
+		while (done < len) {
+			long r = sys4(__NR_pread64, a->pages_fd, run->vaddr + done, len - done,
+				      run->file_off + done);
+			if (r <= 0)
+				fail(a, "cannot read pages into", run->vaddr + done, r ? r : -5);
+			done += r;
+		}
+	}
+}
+
+static void protect_vmas(struct restore_args *a)
+{
+	static const struct { __u32 bit; int advice; } adv[] = {
+		{ VM_HG, MADV_HUGEPAGE_ }, { VM_NH, MADV_NOHUGEPAGE_ }, { VM_DC, MADV_DONTFORK_ },
+		{ VM_WF, MADV_WIPEONFORK_ }, { VM_DD, MADV_DONTDUMP_ }, { VM_MG, MADV_MERGEABLE_ },
+	};
+
+	for (__u32 i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &a->vmas[i];
+		__u64 len = v->end - v->start;
+		long r;
+
+		if (v->kind != RST_VMA_FILE_SHARED && v->prot != (PROT_READ | PROT_WRITE)) {
+			r = sys3(__NR_mprotect, v->start, len, v->prot);
+			if (IS_ERR(r))
+				fail(a, "cannot protect vma", v->start, r);
+		}
+		for (unsigned k = 0; k < sizeof(adv) / sizeof(adv[0]); k++) {
+			if (!(v->madv & adv[k].bit))
+				continue;
+			r = sys3(__NR_madvise, v->start, len, adv[k].advice);
+			/* KSM may be compiled out: merging is only a hint */
+			if (IS_ERR(r) && adv[k].bit != VM_MG)
+				fail(a, "cannot madvise vma", v->start, r);
+		}
+	}
+}
+
+static void restore_signals(struct restore_args *a)
+{
+	for (int sig = 1; sig <= 64; sig++) {
+		if (!(a->sigact_valid & (1ULL << (sig - 1))))
+			continue;
+		long r = sys4(__NR_rt_sigaction, sig, &a->sigactions[sig - 1], 0, 8);
+		if (IS_ERR(r))
+			fail(a, "cannot restore the action of signal", sig, r);
+	}
+}
+
+__attribute__((section(".text.entry"), used, noreturn))
+void restorer_entry(struct restore_args *a)
+{
+	__u64 all = ~0ULL;
+	long r;
+
+	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
+	move_special(a, 0);
+	if (a->region_start) {
+		r = sys2(__NR_munmap, 0, a->region_start);
+		if (IS_ERR(r))
+			fail(a, "cannot unmap below the restorer", a->region_start, r);
+	}
+	r = sys2(__NR_munmap, a->region_end, TASK_SIZE_47 - a->region_end);
+	if (IS_ERR(r))
+		fail(a, "cannot unmap above the restorer", a->region_end, r);
+	move_special(a, 1);
+
+	map_vmas(a);
+	fill_pages(a);
+	protect_vmas(a);
+
+	r = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0);
+	if (IS_ERR(r))
+		fail(a, "PR_SET_MM_MAP failed, brk", a->mm_map.brk, r);
+	sys5(__NR_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
+	restore_signals(a);
+
+	r = sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base);
+	if (IS_ERR(r))
+		fail(a, "cannot set fs base", a->fs_base, r);
+	r = sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base);
+	if (IS_ERR(r))
+		fail(a, "cannot set gs base", a->gs_base, r);
+	sys1(__NR_set_tid_address, a->clear_tid_addr);
+	if (a->rseq_ptr) {
+		r = sys4(__NR_rseq, a->rseq_ptr, a->rseq_size, 0, a->rseq_sig);
+		if (IS_ERR(r))
+			fail(a, "cannot register rseq", a->rseq_ptr, r);
+	}
+
+	for (__u32 i = 0; i < a->nr_close_fds; i++)
+		sys1(__NR_close, a->close_fds[i]);
+	sys1(__NR_close, a->pages_fd);
+	sys1(__NR_close, a->log_fd);
+
+	/* criu waits for this trap, then follows us through rt_sigreturn */
+	__asm__ volatile("int3\n\t"
+			 "mov %0, %%rsp\n\t"
+			 "mov %1, %%eax\n\t"
+			 "syscall\n\t"
+			 "ud2\n\t"
+			 :
+			 : "r"(a->sigframe), "i"(__NR_rt_sigreturn)
+			 : "memory");
+	__builtin_unreachable();
+}

@@ -1,0 +1,65 @@
+/*
+ * proc.h - parsing of /proc/PID files: the memory map (with smaps VmFlags),
+ * the mm fields of stat, status fields, fdinfo.  Pure readers: they return
+ * what the kernel shows, decisions are the caller's.
+ */
+#ifndef CRIU_PROC_H
+#define CRIU_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* VmFlags of smaps that we keep (bits of Vma.madv) */
+#define VMA_MADV_HUGEPAGE	(1u << 0)	/* hg */
+#define VMA_MADV_NOHUGEPAGE	(1u << 1)	/* nh */
+#define VMA_MADV_DONTFORK	(1u << 2)	/* dc */
+#define VMA_MADV_WIPEONFORK	(1u << 3)	/* wf */
+#define VMA_MADV_DONTDUMP	(1u << 4)	/* dd */
+#define VMA_MADV_MERGEABLE	(1u << 5)	/* mg */
+
+struct proc_vma {
+	uint64_t start, end;
+	uint64_t pgoff;
+	uint64_t dev, ino;
+	bool r, w, x, shared;
+	bool growsdown;		/* gd */
+	uint32_t madv;		/* VMA_MADV_* */
+	char path[4096];	/* path or [name], "" for anonymous */
+};
+
+struct proc_maps {
+	size_t nr;
+	struct proc_vma *vmas;
+};
+
+/* with_flags: read smaps (for VmFlags) instead of maps */
+int proc_read_maps(pid_t pid, bool with_flags, struct proc_maps *out);
+void proc_maps_free(struct proc_maps *m);
+
+struct proc_stat {
+	char comm[64];
+	char state;
+	int ppid, pgid, sid;
+	int nr_threads;
+	uint64_t start_code, end_code, start_stack;
+	uint64_t start_data, end_data, start_brk;
+	uint64_t arg_start, arg_end, env_start, env_end;
+};
+int proc_read_stat(pid_t pid, struct proc_stat *st);
+
+/* a field of /proc/PID/status such as "Umask:"; returns 0 and the value text */
+int proc_status_field(pid_t pid, const char *field, char *buf, size_t len);
+
+struct proc_fdinfo {
+	uint64_t pos;
+	uint32_t flags;
+	int mnt_id;
+};
+int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi);
+
+/* reads a whole small /proc file into buf; returns bytes or -1 */
+ssize_t proc_read_file(pid_t pid, const char *name, void *buf, size_t len);
+
+#endif /* CRIU_PROC_H */

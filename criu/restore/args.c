@@ -1,0 +1,408 @@
+/*
+ * args.c - filling struct restore_args for the restorer: the VMAs with the
+ * files they map, the page runs, mm fields, signal actions, the vdso moves,
+ * the helper fds, and the rt_sigframe that rt_sigreturn will consume.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <ucontext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "proc.h"
+#include "restore.h"
+
+#define SCRATCH_SIZE	(256ULL << 10)
+
+/* x86_64 kernel signal frame */
+struct k_stack {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t di, si, bp, bx, dx, ax, cx, sp, ip, flags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;
+	uint64_t reserved1[8];
+};
+
+struct k_fpx_sw_bytes {
+	uint32_t magic1;
+	uint32_t extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size;
+	uint32_t padding[7];
+};
+
+struct k_ucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct k_stack uc_stack;
+	struct k_sigcontext uc_mcontext;
+	uint64_t uc_sigmask;
+};
+
+struct k_rt_sigframe {
+	uint64_t pretcode;
+	struct k_ucontext uc;
+	uint8_t info[128];
+};
+
+#define UC_FP_XSTATE		0x1
+#define UC_SIGCONTEXT_SS	0x2
+#define UC_STRICT_RESTORE_SS	0x4
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+uint64_t rst_args_size(const struct rst_proc *p)
+{
+	return sizeof(struct restore_args) + 64 +
+	       p->mm->n_vmas * sizeof(struct rst_vma) +
+	       p->pages.nr_runs * sizeof(struct rst_run) +
+	       (p->mm->n_vmas + 16) * sizeof(int32_t) +
+	       p->mm->n_auxv * 8 + 64 +
+	       sizeof(struct k_rt_sigframe) + 128 + 64 * 1024;
+}
+
+/* a bump allocator over the args area */
+struct arena {
+	uint8_t *cur, *end;
+};
+
+static void *arena_get(struct arena *a, uint64_t len, uint64_t align)
+{
+	uint8_t *p = (uint8_t *)align_up((uint64_t)a->cur, align);
+	if (p + len > a->end)
+		return NULL;
+	a->cur = p + len;
+	memset(p, 0, len);
+	return p;
+}
+
+static int add_fd(struct rst_fds *fds, int fd, int base)
+{
+	int nfd = fcntl(fd, F_DUPFD, base);
+	if (nfd < 0) {
+		pr_perror("cannot move helper fd %d above %d", fd, base);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	int *n = realloc(fds->all, (fds->nr + 1) * sizeof(int));
+	if (!n) {
+		close(nfd);
+		return -1;
+	}
+	fds->all = n;
+	fds->all[fds->nr++] = nfd;
+	return nfd;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+void rst_fds_close(struct rst_fds *fds)
+{
+	for (int i = 0; i < fds->nr; i++)
+		close(fds->all[i]);
+	free(fds->all);
+	free(fds->vma_fd);
+	memset(fds, 0, sizeof(*fds));
+}
+
+static int open_helpers(const struct rst_proc *p, const struct opts *o, struct rst_fds *fds)
+{
+	int base = 64;
+
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		int fd = ((FdEntry *)p->fds.msgs[i])->fd;
+		if (fd >= base)
+			base = fd + 1;
+	}
+	fds->vma_fd = malloc(p->mm->n_vmas * sizeof(int) + 1);
+	if (!fds->vma_fd)
+		return -1;
+	fds->log_fd = add_fd(fds, dup(log_get_fd()), base);
+	fds->pages_fd = add_fd(fds, dup(p->pages.pages_fd), base);
+	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
+	if (fds->log_fd < 0 || fds->pages_fd < 0 || fds->exe_fd < 0) {
+		if (fds->exe_fd < 0)
+			pr_err("mm-%d.img: cannot open the executable %s", p->pid, p->mm->exe_path);
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		fds->tty[i] = -1;
+		if (o->shell_job && (fds->tty[i] = add_fd(fds, dup(i), base)) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->mm->n_vmas; i++) {
+		const Vma *v = p->mm->vmas[i];
+		fds->vma_fd[i] = -1;
+		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+			continue;
+		/* reuse the fd of an earlier mapping of the same file */
+		bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE);
+		for (size_t j = 0; j < i && fds->vma_fd[i] < 0; j++) {
+			const Vma *w = p->mm->vmas[j];
+			bool wrw = w->kind == VMA_KIND__VMA_FILE_SHARED && (w->prot & PROT_WRITE);
+			if (fds->vma_fd[j] >= 0 && wrw == rw && !strcmp(w->path, v->path))
+				fds->vma_fd[i] = fds->vma_fd[j];
+		}
+		if (fds->vma_fd[i] >= 0)
+			continue;
+		int fd = open(v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0) {
+			pr_perror("mm-%d.img: cannot open mapped file %s", p->pid, v->path);
+			return -1;
+		}
+		fds->vma_fd[i] = add_fd(fds, fd, base);
+		if (fds->vma_fd[i] < 0)
+			return -1;
+	}
+	qsort(fds->all, fds->nr, sizeof(int), cmp_int);
+	return 0;
+}
+
+static int plan_special(const struct rst_proc *p, const struct rst_region *r,
+			struct restore_args *a)
+{
+	static const struct { const char *name; VmaKind kind; } names[] = {
+		{ "[vvar]", VMA_KIND__VMA_VVAR },
+		{ "[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK },
+		{ "[vdso]", VMA_KIND__VMA_VDSO },
+	};
+	struct proc_maps self;
+	uint64_t base = ~0ULL, top = 0;
+	int err = -1;
+
+	if (proc_read_maps(0, false, &self))
+		return -1;
+	for (size_t k = 0; k < 3; k++) {
+		const struct proc_vma *cur = NULL;
+		const Vma *dst = NULL;
+		for (size_t i = 0; i < self.nr; i++)
+			if (!strcmp(self.vmas[i].path, names[k].name))
+				cur = &self.vmas[i];
+		for (size_t i = 0; i < p->mm->n_vmas; i++)
+			if (p->mm->vmas[i]->kind == names[k].kind)
+				dst = p->mm->vmas[i];
+		if (!cur && !dst)
+			continue;
+		if (!cur || !dst || cur->end - cur->start != dst->end - dst->start) {
+			pr_err("mm-%d.img: the %s area of the dump (%lu bytes) does not match this kernel's (%lu bytes)",
+			       p->pid, names[k].name, dst ? (unsigned long)(dst->end - dst->start) : 0UL,
+			       cur ? (unsigned long)(cur->end - cur->start) : 0UL);
+			goto out;
+		}
+		struct rst_special *s = &a->special[a->nr_special++];
+		s->cur_start = cur->start;
+		s->cur_end = cur->end;
+		s->dst_start = dst->start;
+		if (cur->start < base)
+			base = cur->start;
+		if (cur->end > top)
+			top = cur->end;
+	}
+	/* the areas keep their relative places: the vdso finds its data by offset */
+	for (uint32_t i = 1; i < a->nr_special; i++)
+		if (a->special[i].dst_start - a->special[0].dst_start !=
+		    a->special[i].cur_start - a->special[0].cur_start) {
+			pr_err("mm-%d.img: vdso and vvar areas are laid out unlike this kernel's", p->pid);
+			goto out;
+		}
+	if (a->nr_special && top - base > SCRATCH_SIZE) {
+		pr_err("the vdso/vvar areas of this process are too spread out to move");
+		goto out;
+	}
+	a->scratch_start = r->scratch;
+	err = 0;
+out:
+	proc_maps_free(&self);
+	return err;
+}
+
+/*
+ * The kernel's own description of an xsave signal frame for this task
+ * (magic1, extended size, xfeatures, xstate size), taken from a real signal
+ * delivered to criu: sizes are exactly what rt_sigreturn will accept.
+ */
+static struct k_fpx_sw_bytes live_sw;
+
+static void probe_handler(int sig, siginfo_t *si, void *uc)
+{
+	const ucontext_t *u = uc;
+	(void)sig;
+	(void)si;
+	if (u->uc_mcontext.fpregs)
+		memcpy(&live_sw, (const uint8_t *)u->uc_mcontext.fpregs + 464, sizeof(live_sw));
+}
+
+static int probe_sw_bytes(struct k_fpx_sw_bytes *sw)
+{
+	struct sigaction sa = { .sa_sigaction = probe_handler, .sa_flags = SA_SIGINFO }, old;
+	sigset_t set, oldset;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	if (sigaction(SIGUSR2, &sa, &old))
+		return -1;
+	sigprocmask(SIG_UNBLOCK, &set, &oldset);
+	raise(SIGUSR2);
+	sigprocmask(SIG_SETMASK, &oldset, NULL);
+	sigaction(SIGUSR2, &old, NULL);
+	*sw = live_sw;
+	if (sw->magic1 != XSAVE_FP_MAGIC1 || sw->xstate_size < 576) {
+		pr_err("this kernel does not use xsave signal frames: cannot restore the FPU state");
+		return -1;
+	}
+	return 0;
+}
+
+static int build_sigframe(const struct rst_proc *p, struct arena *ar, struct restore_args *a)
+{
+	const ThreadCore *tc = p->core->thread;
+	const GpRegs *g = tc->regs;
+	uint64_t dumped_xcr0 = *(const uint64_t *)(tc->xsave.data + 464);
+	struct k_fpx_sw_bytes sw;
+
+	if (probe_sw_bytes(&sw))
+		return -1;
+	if (dumped_xcr0 & ~sw.xfeatures) {
+		pr_err("core-%d.img: the dumped FPU state uses features %#lx this CPU lacks", p->pid,
+		       (unsigned long)(dumped_xcr0 & ~sw.xfeatures));
+		return -1;
+	}
+	if (tc->xsave.len > sw.xstate_size) {
+		pr_err("core-%d.img: xsave area of %zu bytes, this CPU's is %u", p->pid,
+		       tc->xsave.len, sw.xstate_size);
+		return -1;
+	}
+	struct k_rt_sigframe *f = arena_get(ar, sizeof(*f), 64);
+	uint8_t *fp = arena_get(ar, sw.xstate_size + 4, 64);
+	if (!f || !fp)
+		return -1;
+	struct k_sigcontext *sc = &f->uc.uc_mcontext;
+
+	memcpy(fp, tc->xsave.data, tc->xsave.len);
+	memcpy(fp + 464, &sw, sizeof(sw));
+	*(uint32_t *)(fp + sw.xstate_size) = XSAVE_FP_MAGIC2;
+
+	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_sp = tc->altstack->sp;
+	f->uc.uc_stack.ss_flags = tc->altstack->flags;
+	f->uc.uc_stack.ss_size = tc->altstack->size;
+	f->uc.uc_sigmask = tc->sigmask;
+	sc->r8 = g->r8; sc->r9 = g->r9; sc->r10 = g->r10; sc->r11 = g->r11;
+	sc->r12 = g->r12; sc->r13 = g->r13; sc->r14 = g->r14; sc->r15 = g->r15;
+	sc->di = g->rdi; sc->si = g->rsi; sc->bp = g->rbp; sc->bx = g->rbx;
+	sc->dx = g->rdx; sc->ax = g->rax; sc->cx = g->rcx; sc->sp = g->sp;
+	sc->ip = g->rip; sc->flags = g->flags;
+	sc->cs = g->cs; sc->ss = g->ss;
+	sc->fpstate = (uint64_t)fp;
+	/* rt_sigreturn finds the frame at rsp - 8 */
+	a->sigframe = (uint64_t)&f->uc;
+	return 0;
+}
+
+int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
+		   struct rst_fds *fds, struct restore_args **out)
+{
+	struct arena ar = { (uint8_t *)(r->start + r->args_off), (uint8_t *)r->stack_top - 65536 };
+	struct restore_args *a = arena_get(&ar, sizeof(*a), 64);
+	const ThreadCore *tc = p->core->thread;
+	const Mm *mm = p->mm;
+
+	if (!a || open_helpers(p, o, fds))
+		return -1;
+	a->region_start = r->start;
+	a->region_end = r->start + r->len;
+	a->log_fd = fds->log_fd;
+	a->pages_fd = fds->pages_fd;
+	a->page_size = 4096;
+	if (plan_special(p, r, a))
+		return -1;
+
+	a->vmas = arena_get(&ar, mm->n_vmas * sizeof(struct rst_vma), 8);
+	a->runs = arena_get(&ar, (p->pages.nr_runs + 1) * sizeof(struct rst_run), 8);
+	uint64_t *auxv = arena_get(&ar, mm->n_auxv * 8 + 8, 8);
+	a->close_fds = arena_get(&ar, fds->nr * sizeof(int32_t) + 4, 4);
+	if (!a->vmas || !a->runs || !auxv || !a->close_fds) {
+		pr_err("restorer arguments do not fit their area");
+		return -1;
+	}
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Vma *v = mm->vmas[i];
+		if (v->kind >= VMA_KIND__VMA_VDSO)
+			continue;
+		struct rst_vma *rv = &a->vmas[a->nr_vmas++];
+		rv->start = v->start;
+		rv->end = v->end;
+		rv->pgoff = v->pgoff;
+		rv->prot = v->prot;
+		rv->flags = v->flags;
+		rv->kind = v->kind;	/* enum values match rst_vma_kind */
+		rv->fd = fds->vma_fd[i];
+		rv->madv = v->madv;
+	}
+	for (size_t i = 0; i < p->pages.nr_runs; i++) {
+		const struct page_run *pr = &p->pages.runs[i];
+		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off };
+	}
+	a->nr_runs = p->pages.nr_runs;
+
+	memcpy(auxv, mm->auxv, mm->n_auxv * 8);
+	a->mm_map = (struct rst_mm_map){
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+		.auxv = (uint64_t)auxv, .auxv_size = mm->n_auxv * 8, .exe_fd = fds->exe_fd,
+	};
+
+	for (size_t i = 0; i < p->core->n_sigactions; i++) {
+		const SigAction *s = p->core->sigactions[i];
+		a->sigact_valid |= 1ULL << (s->sig - 1);
+		a->sigactions[s->sig - 1] = (struct rst_sigaction){ s->handler, s->flags,
+								     s->restorer, s->mask };
+	}
+	a->fs_base = tc->regs->fs_base;
+	a->gs_base = tc->regs->gs_base;
+	a->clear_tid_addr = tc->clear_tid_addr;
+	if (tc->rseq) {
+		a->rseq_ptr = tc->rseq->ptr;
+		a->rseq_size = tc->rseq->size;
+		a->rseq_sig = tc->rseq->signature;
+	}
+	snprintf(a->comm, sizeof(a->comm), "%s", tc->comm);
+
+	/* every helper fd but log and pages (closed last) */
+	for (int i = 0; i < fds->nr; i++)
+		if (fds->all[i] != fds->log_fd && fds->all[i] != fds->pages_fd &&
+		    fds->all[i] != fds->tty[0] && fds->all[i] != fds->tty[1] &&
+		    fds->all[i] != fds->tty[2])
+			a->close_fds[a->nr_close_fds++] = fds->all[i];
+
+	if (build_sigframe(p, &ar, a))
+		return -1;
+	*out = a;
+	return 0;
+}

@@ -1,0 +1,207 @@
+/*
+ * images.c - loading a dump for restore.  Every image is read and checked
+ * (framing, checksums, page checksums, consistency between images, files
+ * that must exist) before anything is created.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "restore.h"
+
+static int check_inventory(int dirfd, const char *dir, struct rst_proc *p)
+{
+	int ret = img_read_one(dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&p->inv);
+	struct utsname u;
+
+	if (ret == -ENOENT) {
+		/* img_read_one logged "missing"; say why it may be */
+		if (!faccessat(dirfd, "dump-incomplete", F_OK, 0))
+			pr_info("%s holds a failed dump (dump-incomplete)", dir);
+		return -1;
+	}
+	if (ret)
+		return -1;
+	if (p->inv->page_size != (uint32_t)sysconf(_SC_PAGESIZE)) {
+		pr_err("inventory.img: page size %u, this machine's is %ld", p->inv->page_size,
+		       sysconf(_SC_PAGESIZE));
+		return -1;
+	}
+	uname(&u);
+	if (strcmp(u.release, p->inv->kernel_release))
+		pr_warn("inventory.img: dumped on kernel %s, restoring on %s",
+			p->inv->kernel_release, u.release);
+	return 0;
+}
+
+static int check_pstree(int dirfd, struct rst_proc *p)
+{
+	struct img_entries e;
+	int ret = img_read_all(dirfd, IMG_PSTREE, 0, &e);
+
+	if (ret == -ENOENT)
+		pr_err("pstree.img: missing from the images directory");
+	if (ret)
+		return -1;
+	if (e.nr != 1) {
+		pr_err("pstree.img: %zu processes; only one process can be restored", e.nr);
+		img_entries_free(&e);
+		return -1;
+	}
+	p->pe = (PstreeEntry *)e.msgs[0];
+	free(e.msgs);
+	p->pid = p->pe->pid;
+	if (p->pid < 1 || (uint32_t)p->pid != p->inv->root_pid) {
+		pr_err("pstree.img: pid %d does not match inventory.img's root pid %u", p->pid,
+		       p->inv->root_pid);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_core(struct rst_proc *p)
+{
+	char name[64];
+	ThreadCore *tc = p->core->thread;
+	const uint8_t *xs = tc->xsave.data;
+
+	img_name(IMG_CORE, p->pid, name, sizeof(name));
+	if (tc->tid != (uint32_t)p->pid) {
+		pr_err("%s: thread %u is not the process %d", name, tc->tid, p->pid);
+		return -1;
+	}
+	if (tc->xsave.len < 576 || tc->xsave.len > 64 * 1024 || !(*(const uint64_t *)(xs + 464) & 3)) {
+		pr_err("%s: the extended register state (%zu bytes) is not a valid xsave area",
+		       name, tc->xsave.len);
+		return -1;
+	}
+	for (size_t i = 0; i < p->core->n_sigactions; i++) {
+		uint32_t sig = p->core->sigactions[i]->sig;
+		if (sig < 1 || sig > 64 || sig == 9 || sig == 19) {
+			pr_err("%s: signal action for invalid signal %u", name, sig);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_mm(struct rst_proc *p)
+{
+	char name[64];
+	uint64_t prev_end = 0;
+
+	img_name(IMG_MM, p->pid, name, sizeof(name));
+	for (size_t i = 0; i < p->mm->n_vmas; i++) {
+		const Vma *v = p->mm->vmas[i];
+		if (v->start % 4096 || v->end % 4096 || v->start >= v->end || v->start < prev_end) {
+			pr_err("%s: vma %zu (%lx-%lx) is misaligned or out of order", name, i,
+			       (unsigned long)v->start, (unsigned long)v->end);
+			return -1;
+		}
+		prev_end = v->end;
+		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+			continue;
+		struct stat st;
+		if (!v->path || stat(v->path, &st)) {
+			pr_err("%s: mapped file %s is gone", name, v->path ? v->path : "(none)");
+			return -1;
+		}
+		if (v->has_ino && (st.st_ino != v->ino || major(st.st_dev) != (v->dev >> 8) ||
+				   minor(st.st_dev) != (v->dev & 0xff))) {
+			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
+			return -1;
+		}
+	}
+	/* every dumped page must land inside a mapping that gets filled */
+	size_t vi = 0;
+	for (size_t i = 0; i < p->pages.nr_runs; i++) {
+		const struct page_run *r = &p->pages.runs[i];
+		uint64_t end = r->vaddr + r->nr_pages * 4096;
+		while (vi < p->mm->n_vmas && p->mm->vmas[vi]->end <= r->vaddr)
+			vi++;
+		if (vi == p->mm->n_vmas || p->mm->vmas[vi]->start > r->vaddr ||
+		    p->mm->vmas[vi]->end < end || p->mm->vmas[vi]->kind == VMA_KIND__VMA_FILE_SHARED ||
+		    p->mm->vmas[vi]->kind >= VMA_KIND__VMA_VDSO) {
+			pr_err("%s: pages at %lx are outside any memory mapping", p->pages.pages_name,
+			       (unsigned long)r->vaddr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_files(struct rst_proc *p, const struct opts *o)
+{
+	char name[64];
+
+	img_name(IMG_FILES, p->pid, name, sizeof(name));
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
+		struct stat st;
+		if (i && e->fd <= ((FdEntry *)p->fds.msgs[i - 1])->fd) {
+			pr_err("%s: fd %u listed twice or out of order", name, e->fd);
+			return -1;
+		}
+		if (e->kind == FD_KIND__FD_TTY) {
+			if (!o->shell_job) {
+				pr_err("%s: fd %u was a terminal: restore with --shell-job", name, e->fd);
+				return -1;
+			}
+			continue;
+		}
+		if (stat(e->path, &st)) {
+			pr_err("%s: fd %u: %s is gone", name, e->fd, e->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pages.pages_fd = -1;
+	if (check_inventory(dirfd, dir, p) || check_pstree(dirfd, p))
+		return -1;
+	if (img_read_one(dirfd, IMG_CORE, p->pid, (ProtobufCMessage **)&p->core) || check_core(p))
+		return -1;
+	if (img_read_one(dirfd, IMG_MM, p->pid, (ProtobufCMessage **)&p->mm))
+		return -1;
+	if (img_read_one(dirfd, IMG_FS, p->pid, (ProtobufCMessage **)&p->fs))
+		return -1;
+	int ret = img_read_all(dirfd, IMG_FILES, p->pid, &p->fds);
+	if (ret == -ENOENT)
+		pr_err("files-%d.img: missing from the images directory", p->pid);
+	if (ret)
+		return -1;
+	if (page_source_open(dirfd, p->pid, 1, &p->pages))
+		return -1;
+	if (check_mm(p) || check_files(p, o))
+		return -1;
+	return 0;
+}
+
+void rst_proc_free(struct rst_proc *p)
+{
+	if (p->inv)
+		inventory__free_unpacked(p->inv, NULL);
+	if (p->pe)
+		pstree_entry__free_unpacked(p->pe, NULL);
+	if (p->core)
+		core__free_unpacked(p->core, NULL);
+	if (p->mm)
+		mm__free_unpacked(p->mm, NULL);
+	if (p->fs)
+		fs_entry__free_unpacked(p->fs, NULL);
+	img_entries_free(&p->fds);
+	page_source_close(&p->pages);
+}

@@ -1,0 +1,240 @@
+/*
+ * restore.c - `criu restore`: load and check the images, create the process
+ * with its original pid (clone3 set_tid), let it turn itself into the
+ * dumped process through the restorer, follow it through its final
+ * rt_sigreturn, unmap the restorer, and let it go.  A failure at any step
+ * kills what was created.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "infect.h"
+#include "log.h"
+#include "restore.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static pid_t clone_with_pid(pid_t pid)
+{
+	pid_t tid = pid;
+	struct clone_args ca = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)&tid,
+		.set_tid_size = 1,
+	};
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* waits for the next stop of pid; <0 if it died (its end is logged) */
+static int wait_stop(pid_t pid, int *sig)
+{
+	int status;
+
+	if (waitpid(pid, &status, __WALL) != pid) {
+		pr_perror("wait for pid %d failed", pid);
+		return -1;
+	}
+	if (WIFEXITED(status)) {
+		pr_info("pid %d: restore child exited with %d", pid, WEXITSTATUS(status));
+		return -2;
+	}
+	if (WIFSIGNALED(status)) {
+		pr_err("pid %d: killed by signal %d during restore", pid, WTERMSIG(status));
+		return -2;
+	}
+	*sig = status >> 8;
+	return 0;
+}
+
+/* from the restorer's int3 to just after its rt_sigreturn */
+static int follow_sigreturn(pid_t pid, const struct rst_proc *p)
+{
+	struct user_regs_struct regs;
+	int sig;
+
+	int ret = wait_stop(pid, &sig);
+	if (ret)
+		return ret;
+	if (sig != SIGTRAP) {
+		pr_err("pid %d: stopped by signal %d in the restorer", pid, sig & 0x7f);
+		return -1;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
+		pr_perror("pid %d: cannot set ptrace options", pid);
+		return -1;
+	}
+	for (int step = 0; step < 2; step++) {
+		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
+			pr_perror("pid %d: cannot step to rt_sigreturn", pid);
+			return -1;
+		}
+		if (wait_stop(pid, &sig))
+			return -1;
+		if (sig != (SIGTRAP | 0x80)) {
+			pr_err("pid %d: unexpected stop (signal %d) at rt_sigreturn", pid, sig & 0x7f);
+			return -1;
+		}
+	}
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs)) {
+		pr_perror("pid %d: cannot read registers", pid);
+		return -1;
+	}
+	if (regs.rip != p->core->thread->regs->rip || regs.rsp != p->core->thread->regs->sp) {
+		pr_err("pid %d: rt_sigreturn did not restore the registers (rip %llx, expected %lx)",
+		       pid, regs.rip, (unsigned long)p->core->thread->regs->rip);
+		return -1;
+	}
+	return 0;
+}
+
+static int unmap_restorer(pid_t pid, const struct rst_region *r)
+{
+	struct infect c;
+	long args[6] = { (long)r->start, (long)r->len }, ret = 0;
+	int err;
+
+	if (infect_begin(&c, pid))
+		return -1;
+	err = infect_syscall(&c, SYS_munmap, args, &ret);
+	if (infect_end(&c) || err || ret) {
+		pr_err("pid %d: cannot unmap the restorer (%ld)", pid, ret);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "we");
+	if (!f || fprintf(f, "%d\n", pid) < 0 || fclose(f)) {
+		pr_perror("cannot write pidfile %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int pid_in_use(pid_t pid)
+{
+	if (kill(pid, 0) == 0 || errno != ESRCH) {
+		pr_err("pid %d is already in use by another process", pid);
+		return 1;
+	}
+	return 0;
+}
+
+/* returns the exit status for main */
+int cr_restore(const struct opts *o)
+{
+	struct rst_proc p;
+	struct rst_region reg = { 0 };
+	struct rst_fds fds = { 0 };
+	struct restore_args *args;
+	double t0 = now_ms();
+	pid_t pid = -1;
+	int dirfd;
+
+	if (!o->images_dir) {
+		pr_err("restore needs -D DIR");
+		return 1;
+	}
+	if (require_cr_caps("restore"))
+		return 1;
+	dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		pr_perror("cannot open images directory %s", o->images_dir);
+		return 1;
+	}
+	if (rst_load(dirfd, o->images_dir, o, &p) || pid_in_use(p.pid))
+		goto fail;
+	if (rst_region_map(&p, rst_args_size(&p), &reg))
+		goto fail;
+	if (rst_args_build(&p, o, &reg, &fds, &args))
+		goto fail;
+
+	pid = clone_with_pid(p.pid);
+	if (pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is already in use by another process", p.pid);
+		else
+			pr_perror("cannot create a process with pid %d", p.pid);
+		goto fail;
+	}
+	if (pid == 0)
+		rst_child(&p, o, &reg, &fds, args);
+	if (pid != p.pid) {
+		pr_err("clone3 gave pid %d instead of %d", pid, p.pid);
+		goto fail;
+	}
+	rst_fds_close(&fds);
+
+	int ret = follow_sigreturn(pid, &p);
+	if (ret == -2) {
+		/* the child or the restorer logged why it stopped */
+		pid = -1;
+		goto fail;
+	}
+	if (ret || unmap_restorer(pid, &reg))
+		goto fail;
+	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot detach", pid);
+		goto fail;
+	}
+	pr_info("pid %d restored", pid);
+	pr_info("stats: restore_ms=%.3f pages=%lu", now_ms() - t0, (unsigned long)p.pages.nr_pages);
+	munmap((void *)reg.start, reg.len);
+	rst_proc_free(&p);
+	close(dirfd);
+
+	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 1;
+	}
+	if (o->detach)
+		return 0;
+
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			pr_perror("wait for pid %d failed", pid);
+			return 1;
+		}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	pr_info("pid %d was killed by signal %d", pid, WTERMSIG(status));
+	return 128 + WTERMSIG(status);
+
+fail:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+	}
+	rst_fds_close(&fds);
+	if (reg.start)
+		munmap((void *)reg.start, reg.len);
+	rst_proc_free(&p);
+	close(dirfd);
+	if (pid > 0 || log_get_level() >= LOG_INFO)
+		pr_info("restore failed; nothing was left running");
+	return 1;
+}

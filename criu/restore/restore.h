@@ -1,0 +1,62 @@
+/*
+ * restore.h - the restore engine's view of one process to bring back: its
+ * images, loaded and checked before anything is created, and the plan for
+ * the restorer (its region and arguments).
+ */
+#ifndef CRIU_RESTORE_H
+#define CRIU_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "opts.h"
+#include "pages.h"
+#include "restorer-args.h"
+
+struct rst_proc {
+	pid_t pid;
+	Inventory *inv;
+	PstreeEntry *pe;
+	Core *core;
+	Mm *mm;
+	FsEntry *fs;
+	struct img_entries fds;		/* FdEntry */
+	struct page_source pages;
+};
+
+/* images.c: read and check every image of the dump in dirfd */
+int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *p);
+void rst_proc_free(struct rst_proc *p);
+
+/* the restorer's region: blob, args, stack, parking space for the vdso */
+struct rst_region {
+	uint64_t start, len;
+	uint64_t args_off;	/* where struct restore_args is */
+	uint64_t stack_top;
+	uint64_t scratch;	/* parking space for vdso/vvar */
+};
+
+/* helper fds criu opens for the restorer, placed above every target fd */
+struct rst_fds {
+	int log_fd, pages_fd, exe_fd;
+	int tty[3];		/* criu's own stdio, for --shell-job terminals */
+	int nr;
+	int *all;		/* every helper fd, sorted */
+	int *vma_fd;		/* per target VMA, -1 if none */
+};
+
+/* layout.c: pick and map the region where criu and the target leave room */
+int rst_region_map(const struct rst_proc *p, uint64_t args_size, struct rst_region *r);
+/* args.c: open helper fds and fill the restore_args in the region */
+uint64_t rst_args_size(const struct rst_proc *p);
+int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
+		   struct rst_fds *fds, struct restore_args **out);
+void rst_fds_close(struct rst_fds *fds);
+/* child.c: runs in the new process: fds, cwd, umask, then the restorer */
+void __attribute__((noreturn)) rst_child(const struct rst_proc *p, const struct opts *o,
+					 const struct rst_region *r, struct rst_fds *fds,
+					 struct restore_args *args);
+
+#endif /* CRIU_RESTORE_H */

@@ -1,0 +1,132 @@
+/* pages.c - opening and checking page images (see pages.h). */
+#define LOG_PREFIX "pages: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "pages.h"
+
+static int verify_runs(struct page_source *ps, uint64_t file_size)
+{
+	uint8_t *map;
+
+	if (!ps->nr_pages)
+		return 0;
+	map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, ps->pages_fd, 0);
+	if (map == MAP_FAILED) {
+		pr_perror("%s: cannot map", ps->pages_name);
+		return -1;
+	}
+	madvise(map, file_size, MADV_SEQUENTIAL);
+	for (size_t i = 0; i < ps->nr_runs; i++) {
+		const struct page_run *r = &ps->runs[i];
+		if (XXH3_64bits(map + r->file_off, r->nr_pages * 4096) != r->xxh3) {
+			pr_err("%s: checksum mismatch in pages %lx-%lx (run %zu): image is corrupt",
+			       ps->pages_name, (unsigned long)r->vaddr,
+			       (unsigned long)(r->vaddr + r->nr_pages * 4096), i);
+			munmap(map, file_size);
+			return -1;
+		}
+	}
+	munmap(map, file_size);
+	return 0;
+}
+
+int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+{
+	struct img_entries e;
+	char pmname[64];
+	struct img_hdr h;
+	struct stat st;
+	int ret;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->pid = pid;
+	ps->pages_fd = -1;
+	img_name(IMG_PAGEMAP, pid, pmname, sizeof(pmname));
+	img_name(IMG_PAGES, pid, ps->pages_name, sizeof(ps->pages_name));
+
+	ret = img_read_all(dirfd, IMG_PAGEMAP, pid, &e);
+	if (ret == -ENOENT)
+		pr_err("%s: missing from the images directory", pmname);
+	if (ret)
+		return -1;
+	ps->runs = calloc(e.nr ? e.nr : 1, sizeof(*ps->runs));
+	if (!ps->runs)
+		goto err;
+	uint64_t off = PAGES_DATA_OFFSET, prev_end = 0;
+	for (size_t i = 0; i < e.nr; i++) {
+		PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
+		if (pe->vaddr % 4096 || !pe->nr_pages || pe->nr_pages > PAGEMAP_MAX_RUN ||
+		    pe->vaddr < prev_end || pe->vaddr + pe->nr_pages * 4096ULL > (1ULL << 57)) {
+			pr_err("%s: entry %zu (%lx, %u pages) is misaligned, overlapping or out of order",
+			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
+			goto err;
+		}
+		ps->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3 };
+		off += pe->nr_pages * 4096ULL;
+		prev_end = pe->vaddr + pe->nr_pages * 4096ULL;
+		ps->nr_pages += pe->nr_pages;
+	}
+	ps->nr_runs = e.nr;
+	img_entries_free(&e);
+
+	ps->pages_fd = openat(dirfd, ps->pages_name, O_RDONLY | O_CLOEXEC);
+	if (ps->pages_fd < 0) {
+		if (errno == ENOENT)
+			pr_err("%s: missing from the images directory", ps->pages_name);
+		else
+			pr_perror("cannot open %s", ps->pages_name);
+		goto err;
+	}
+	ssize_t n = pread(ps->pages_fd, &h, sizeof(h), 0);
+	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, ps->pages_name))
+		goto err;
+	if (fstat(ps->pages_fd, &st)) {
+		pr_perror("%s: cannot stat", ps->pages_name);
+		goto err;
+	}
+	if ((uint64_t)st.st_size != off) {
+		pr_err("%s: %lu bytes, the pagemap needs %lu: image is truncated or corrupt",
+		       ps->pages_name, (unsigned long)st.st_size, (unsigned long)off);
+		goto err;
+	}
+	if (verify && verify_runs(ps, off))
+		goto err;
+	return 0;
+err:
+	img_entries_free(&e);
+	page_source_close(ps);
+	return -1;
+}
+
+void page_source_close(struct page_source *ps)
+{
+	if (ps->pages_fd >= 0)
+		close(ps->pages_fd);
+	ps->pages_fd = -1;
+	free(ps->runs);
+	ps->runs = NULL;
+}
+
+long page_source_find(const struct page_source *ps, uint64_t addr)
+{
+	size_t lo = 0, hi = ps->nr_runs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct page_run *r = &ps->runs[mid];
+		if (addr < r->vaddr)
+			hi = mid;
+		else if (addr >= r->vaddr + r->nr_pages * 4096)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
