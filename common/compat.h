@@ -70,10 +70,8 @@ struct pm_scan_arg {
 #endif
 
 /* ptrace */
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
-#endif
-/* glibc's <sys/ptrace.h> and <linux/ptrace.h> conflict; our own copy */
+/* PTRACE_GET_RSEQ_CONFIGURATION itself comes from glibc's <sys/ptrace.h>;
+ * glibc's <sys/ptrace.h> and <linux/ptrace.h> conflict; our own copy */
 struct rseq_configuration {
 	__u64 rseq_abi_pointer;
 	__u32 rseq_abi_size;

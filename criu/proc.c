@@ -52,9 +52,10 @@ ssize_t proc_read_file(pid_t pid, const char *name, void *buf, size_t len)
 static void parse_vmflags(struct proc_vma *v, const char *s)
 {
 	static const struct { char name[3]; uint32_t bit; } flags[] = {
-		{ "hg", VMA_MADV_HUGEPAGE }, { "nh", VMA_MADV_NOHUGEPAGE },
-		{ "dc", VMA_MADV_DONTFORK }, { "wf", VMA_MADV_WIPEONFORK },
-		{ "dd", VMA_MADV_DONTDUMP }, { "mg", VMA_MADV_MERGEABLE },
+		{ "hg", VMA_F_HUGEPAGE }, { "nh", VMA_F_NOHUGEPAGE },
+		{ "dc", VMA_F_DONTFORK }, { "wf", VMA_F_WIPEONFORK },
+		{ "dd", VMA_F_DONTDUMP }, { "mg", VMA_F_MERGEABLE },
+		{ "ac", VMA_F_ACCOUNT }, { "nr", VMA_F_NORESERVE },
 	};
 	while (*s) {
 		while (*s == ' ')
@@ -65,7 +66,7 @@ static void parse_vmflags(struct proc_vma *v, const char *s)
 			v->growsdown = true;
 		for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 			if (s[0] == flags[i].name[0] && s[1] == flags[i].name[1])
-				v->madv |= flags[i].bit;
+				v->vm_flags |= flags[i].bit;
 		s += 2;
 	}
 }

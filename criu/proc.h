@@ -11,13 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* VmFlags of smaps that we keep (bits of Vma.madv) */
-#define VMA_MADV_HUGEPAGE	(1u << 0)	/* hg */
-#define VMA_MADV_NOHUGEPAGE	(1u << 1)	/* nh */
-#define VMA_MADV_DONTFORK	(1u << 2)	/* dc */
-#define VMA_MADV_WIPEONFORK	(1u << 3)	/* wf */
-#define VMA_MADV_DONTDUMP	(1u << 4)	/* dd */
-#define VMA_MADV_MERGEABLE	(1u << 5)	/* mg */
+#include "restorer-args.h"	/* VMA_F_*: the VmFlags we keep */
 
 struct proc_vma {
 	uint64_t start, end;
@@ -25,7 +19,7 @@ struct proc_vma {
 	uint64_t dev, ino;
 	bool r, w, x, shared;
 	bool growsdown;		/* gd */
-	uint32_t madv;		/* VMA_MADV_* */
+	uint32_t vm_flags;	/* VMA_F_* */
 	char path[4096];	/* path or [name], "" for anonymous */
 };
 

@@ -80,9 +80,11 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->flags |= MAP_ANONYMOUS;
 	if (v->growsdown)
 		e->flags |= MAP_GROWSDOWN;
+	if (v->vm_flags & VMA_F_NORESERVE)
+		e->flags |= MAP_NORESERVE;
 	e->kind = kind;
-	e->has_madv = true;
-	e->madv = v->madv;
+	e->has_vm_flags = true;
+	e->vm_flags = v->vm_flags;
 	if (kind == VMA_KIND__VMA_FILE_PRIVATE || kind == VMA_KIND__VMA_FILE_SHARED) {
 		e->has_pgoff = e->has_dev = e->has_ino = true;
 		e->pgoff = v->pgoff;

@@ -14,6 +14,16 @@
 
 #define RST_MAX_SPECIAL	4
 
+/* VmFlags of /proc/PID/smaps that restore reproduces (Vma.vm_flags) */
+#define VMA_F_HUGEPAGE		(1u << 0)	/* hg: MADV_HUGEPAGE */
+#define VMA_F_NOHUGEPAGE	(1u << 1)	/* nh: MADV_NOHUGEPAGE */
+#define VMA_F_DONTFORK		(1u << 2)	/* dc: MADV_DONTFORK */
+#define VMA_F_WIPEONFORK	(1u << 3)	/* wf: MADV_WIPEONFORK */
+#define VMA_F_DONTDUMP		(1u << 4)	/* dd: MADV_DONTDUMP */
+#define VMA_F_MERGEABLE		(1u << 5)	/* mg: MADV_MERGEABLE */
+#define VMA_F_ACCOUNT		(1u << 6)	/* ac: was writable once (commit charged) */
+#define VMA_F_NORESERVE		(1u << 7)	/* nr: MAP_NORESERVE */
+
 enum rst_vma_kind {
 	RST_VMA_ANON_PRIVATE = 1,
 	RST_VMA_ANON_SHARED = 2,
@@ -28,8 +38,8 @@ struct rst_vma {
 	__u32 flags;		/* MAP_* for mmap, without MAP_FIXED */
 	__u32 kind;		/* enum rst_vma_kind */
 	__s32 fd;		/* for file mappings: an fd criu opened, else -1 */
-	__u32 madv;		/* VMA_MADV_* (proc.h) */
-	__u32 pad;
+	__u32 vm_flags;		/* VMA_F_* */
+	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
 };
 
 struct rst_run {		/* a run of pages in the pages file */

@@ -31,13 +31,8 @@
 #define MADV_DONTDUMP_	16
 #define MADV_WIPEONFORK_ 18
 
-/* VMA_MADV_* of proc.h */
-#define VM_HG	(1u << 0)
-#define VM_NH	(1u << 1)
-#define VM_DC	(1u << 2)
-#define VM_WF	(1u << 3)
-#define VM_DD	(1u << 4)
-#define VM_MG	(1u << 5)
+#define O_RDWR_		2
+#define O_CLOEXEC_	02000000
 
 static unsigned long str_len(const char *s)
 {
@@ -129,8 +124,12 @@ static void map_vmas(struct restore_args *a)
 		__u32 prot = v->prot;
 		long r;
 
-		/* everything but shared file mappings is filled, then protected */
-		if (v->kind != RST_VMA_FILE_SHARED)
+		/*
+		 * Mapped writable to be filled, then protected; but shared file
+		 * mappings need no filling and mappings that were never writable
+		 * keep their protection (they are filled through /proc/self/mem).
+		 */
+		if (v->kind != RST_VMA_FILE_SHARED && !v->via_mem)
 			prot = PROT_READ | PROT_WRITE;
 		r = sys6(__NR_mmap, v->start, v->end - v->start, prot, v->flags | MAP_FIXED,
 			 v->fd, v->pgoff);
@@ -139,12 +138,42 @@ static void map_vmas(struct restore_args *a)
 	}
 }
 
+/* copies len bytes at off in the pages file to addr through /proc/self/mem */
+static void fill_via_mem(struct restore_args *a, int memfd, __u64 addr, __u64 len, __u64 off)
+{
+	char buf[4096];
+
+	for (__u64 done = 0; done < len; done += sizeof(buf)) {
+		long r = sys4(__NR_pread64, a->pages_fd, buf, sizeof(buf), off + done);
+		if (r != sizeof(buf))
+			fail(a, "cannot read pages for", addr + done, r < 0 ? r : -5);
+		r = sys4(__NR_pwrite64, memfd, buf, sizeof(buf), addr + done);
+		if (r != sizeof(buf))
+			fail(a, "cannot write pages through /proc/self/mem at", addr + done,
+			     r < 0 ? r : -5);
+	}
+}
+
 static void fill_pages(struct restore_args *a)
 {
+	__u32 vi = 0;
+	int memfd = -1;
+
 	for (__u32 i = 0; i < a->nr_runs; i++) {
 		struct rst_run *run = &a->runs[i];
 		__u64 len = run->nr_pages * a->page_size, done = 0;
 
+		while (vi < a->nr_vmas && a->vmas[vi].end <= run->vaddr)
+			vi++;
+		if (vi < a->nr_vmas && a->vmas[vi].via_mem) {
+			if (memfd < 0) {
+				memfd = sys3(__NR_open, "/proc/self/mem", O_RDWR_ | O_CLOEXEC_, 0);
+				if (memfd < 0)
+					fail(a, "cannot open /proc/self/mem for", run->vaddr, memfd);
+			}
+			fill_via_mem(a, memfd, run->vaddr, len, run->file_off);
+			continue;
+		}
 		while (done < len) {
 			long r = sys4(__NR_pread64, a->pages_fd, run->vaddr + done, len - done,
 				      run->file_off + done);
@@ -153,13 +182,16 @@ static void fill_pages(struct restore_args *a)
 			done += r;
 		}
 	}
+	if (memfd >= 0)
+		sys1(__NR_close, memfd);
 }
 
 static void protect_vmas(struct restore_args *a)
 {
 	static const struct { __u32 bit; int advice; } adv[] = {
-		{ VM_HG, MADV_HUGEPAGE_ }, { VM_NH, MADV_NOHUGEPAGE_ }, { VM_DC, MADV_DONTFORK_ },
-		{ VM_WF, MADV_WIPEONFORK_ }, { VM_DD, MADV_DONTDUMP_ }, { VM_MG, MADV_MERGEABLE_ },
+		{ VMA_F_HUGEPAGE, MADV_HUGEPAGE_ }, { VMA_F_NOHUGEPAGE, MADV_NOHUGEPAGE_ },
+		{ VMA_F_DONTFORK, MADV_DONTFORK_ }, { VMA_F_WIPEONFORK, MADV_WIPEONFORK_ },
+		{ VMA_F_DONTDUMP, MADV_DONTDUMP_ }, { VMA_F_MERGEABLE, MADV_MERGEABLE_ },
 	};
 
 	for (__u32 i = 0; i < a->nr_vmas; i++) {
@@ -167,17 +199,17 @@ static void protect_vmas(struct restore_args *a)
 		__u64 len = v->end - v->start;
 		long r;
 
-		if (v->kind != RST_VMA_FILE_SHARED && v->prot != (PROT_READ | PROT_WRITE)) {
+		if (v->kind != RST_VMA_FILE_SHARED && !v->via_mem && v->prot != (PROT_READ | PROT_WRITE)) {
 			r = sys3(__NR_mprotect, v->start, len, v->prot);
 			if (IS_ERR(r))
 				fail(a, "cannot protect vma", v->start, r);
 		}
 		for (unsigned k = 0; k < sizeof(adv) / sizeof(adv[0]); k++) {
-			if (!(v->madv & adv[k].bit))
+			if (!(v->vm_flags & adv[k].bit))
 				continue;
 			r = sys3(__NR_madvise, v->start, len, adv[k].advice);
 			/* KSM may be compiled out: merging is only a hint */
-			if (IS_ERR(r) && adv[k].bit != VM_MG)
+			if (IS_ERR(r) && adv[k].bit != VMA_F_MERGEABLE)
 				fail(a, "cannot madvise vma", v->start, r);
 		}
 	}

@@ -360,7 +360,14 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->flags = v->flags;
 		rv->kind = v->kind;	/* enum values match rst_vma_kind */
 		rv->fd = fds->vma_fd[i];
-		rv->madv = v->madv;
+		rv->vm_flags = v->vm_flags;
+		/*
+		 * A private mapping never made writable has no commit charge
+		 * (VM_ACCOUNT); mapping it writable to fill it would add one and
+		 * change how the kernel merges it with its neighbours.
+		 */
+		rv->via_mem = (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_ANON_PRIVATE) &&
+			      !(v->vm_flags & VMA_F_ACCOUNT) && !(v->prot & PROT_WRITE);
 	}
 	for (size_t i = 0; i < p->pages.nr_runs; i++) {
 		const struct page_run *pr = &p->pages.runs[i];
