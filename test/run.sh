@@ -1,0 +1,772 @@
+#!/bin/bash
+# test/run.sh - the test runner.
+#
+#   bash test/run.sh [--no-ckpt] [NAME...]
+#
+# With no NAME: every test program in test/progs (but see MODE below), then
+# the bad_input checks.  A NAME is a test program, "bad_input" (all of its
+# checks) or "bad_input/CHECK".
+#
+# For a program: start it, wait for READY, record its memory map, fds and
+# signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
+# the recorded state, send SIGUSR1 and require the program to PASS its own
+# checks.  --no-ckpt skips dump and restore: a check of the programs alone.
+#
+# Output: one line per test, "PASS name", "FAIL name: reason" or
+# "SKIP name: reason"; the last line is "N passed, N failed[, N skipped]".
+# Exits non-zero if anything failed.  Everything a test leaves (logs, images,
+# diffs) is in test/out/NAME.  Environment: CRIU (the binary, default
+# criu/criu), TEST_TIMEOUT (per test, default 60 s).
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+CRIU=${CRIU:-$ROOT/criu/criu}
+OUT=$ROOT/test/out
+TEST_TIMEOUT=${TEST_TIMEOUT:-60}
+READY_TIMEOUT=15
+export TEST_TMPDIR=${TEST_TMPDIR:-/tmp}
+
+# How each program is run: "normal" (dump, restore), "leave_running" (two
+# dumps with --leave-running while it runs, then restore the second), or
+# "none" (not a test program).
+declare -A MODE=(
+	[counter]=leave_running
+	[demo_workload]=none
+)
+
+BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
+	    missing_pagemap missing_inventory bad_version control
+	    dump_no_such_pid dump_unwritable_dir)
+
+# ---------------------------------------------------------------- helpers
+
+# the one line result of the current test, also stored for the parent
+RESULT_FILE=
+result() {
+	local status=$1 msg=$2
+	echo "$msg"
+	[ -n "$RESULT_FILE" ] && echo "$status" > "$RESULT_FILE"
+	return 0
+}
+
+# a pid is "ours" if it runs one of our programs or criu
+is_ours() {
+	local pid=$1 exe
+	[ -n "$pid" ] && [ -e "/proc/$pid" ] || return 1
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 1
+	exe=${exe% (deleted)}
+	case "$exe" in
+	"$ROOT"/test/progs/*|"$CRIU"|"$ROOT"/criu/criu) return 0 ;;
+	esac
+	return 1
+}
+
+# pids started by this test, killed at exit if still running
+PIDS_FILE=
+track() { [ -n "$PIDS_FILE" ] && echo "$1" >> "$PIDS_FILE"; }
+
+# kill_tracked FILE [PPID]: kills the pids listed in FILE that run one of
+# our programs or (given PPID) are still children of PPID
+ppid_of() { sed -n 's/^PPid:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null; }
+kill_tracked() {
+	local f=$1 parent=${2:-} p
+	[ -f "$f" ] || return 0
+	for p in $(sort -u "$f"); do
+		if is_ours "$p" || { [ -n "$parent" ] && [ "$(ppid_of "$p")" = "$parent" ]; }; then
+			kill -KILL "$p" 2>/dev/null
+		fi
+	done
+	for p in $(sort -u "$f"); do
+		for _ in $(seq 50); do
+			is_ours "$p" || break
+			sleep 0.1
+		done
+	done
+	return 0
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds
+wait_for() {
+	local t=$(( $1 * 10 )) i
+	shift
+	for (( i = 0; i < t; i++ )); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+has_ready() { grep -q '^READY$' "$1" 2>/dev/null; }
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*[Zz]' "/proc/$1/status" 2>/dev/null; }
+pidfile_ready() { [ -s "$1" ] && grep -q '^[0-9][0-9]*$' "$1"; }
+
+# the process is blocked in rt_sigtimedwait (syscall 128): the test programs'
+# wait for SIGUSR1
+in_sigwait() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = 128 ]; }
+
+# the state letter from /proc/PID/stat
+proc_state() { sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# capture PID DIR PREFIX: the memory map (range, perms, path), the fd
+# numbers, and the signal lines of status (SigQ is left out: it counts the
+# signals queued for the whole user, not the process)
+capture() {
+	local pid=$1 dir=$2 pre=$3
+	sed -E 's/^([^ ]+) ([^ ]+) [^ ]+ [^ ]+ [^ ]+ *(.*)$/\1 \2 \3/' "/proc/$pid/maps" \
+		> "$dir/$pre.maps" 2>/dev/null || return 1
+	ls "/proc/$pid/fd" 2>/dev/null | sort -n > "$dir/$pre.fds" || return 1
+	grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' "/proc/$pid/status" > "$dir/$pre.sig" 2>/dev/null || return 1
+}
+
+# compare DIR: sets CMP_REASON and fails if the captures differ
+CMP_REASON=
+compare() {
+	local dir=$1 what bad=()
+	for what in maps fds sig; do
+		if ! diff -u "$dir/before.$what" "$dir/after.$what" > "$dir/$what.diff"; then
+			local first
+			first=$(grep -E '^[-+][^-+]' "$dir/$what.diff" | head -2 | tr '\n' ' ')
+			bad+=("$what differ ($first; see ${dir#$ROOT/}/$what.diff)")
+		else
+			rm -f "$dir/$what.diff"
+		fi
+	done
+	[ ${#bad[@]} -eq 0 ] && return 0
+	CMP_REASON=$(IFS=';'; echo "${bad[*]}")
+	return 1
+}
+
+# the last lines of a log, on one line, for a FAIL reason
+log_tail() {
+	[ -f "$1" ] || { echo "(no ${1#$ROOT/})"; return; }
+	tail -n "${2:-2}" "$1" | tr '\n' ' ' | cut -c1-300
+}
+
+# the first error line of a criu log, or its tail
+criu_error() {
+	local e
+	e=$(grep -m1 'error:' "$1" 2>/dev/null | sed -E 's/^\( *[0-9.]+\) //')
+	[ -n "$e" ] && echo "$e" || log_tail "$1" 2
+}
+
+# ------------------------------------------------------ program tests
+
+# start_prog NAME DIR: starts the program, sets PID, waits for READY
+PID=
+start_prog() {
+	local name=$1 dir=$2
+	"$ROOT/test/progs/$name" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		alive "$PID" && return 2
+		return 1
+	fi
+	return 0
+}
+
+# restore_bg DIR IMG: starts criu restore in the background, sets RPID
+RPID=
+restore_bg() {
+	local dir=$1 img=$2
+	rm -f "$dir/pidfile"
+	"$CRIU" restore -D "$img" -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" \
+		> "$dir/restore.out" 2>&1 < /dev/null &
+	RPID=$!
+	track "$RPID"
+}
+
+# wait for the restore's pidfile; checks it names PID
+await_restored() {
+	local dir=$1 pid=$2 name=$3 got
+	for (( i = 0; i < READY_TIMEOUT * 10; i++ )); do
+		pidfile_ready "$dir/pidfile" && break
+		if ! alive "$RPID"; then
+			wait "$RPID"
+			result FAIL "FAIL $name: restore exited with status $? before writing the pidfile: $(criu_error "$dir/restore.log")"
+			return 1
+		fi
+		sleep 0.1
+	done
+	if ! pidfile_ready "$dir/pidfile"; then
+		result FAIL "FAIL $name: no pidfile after ${READY_TIMEOUT}s of restore: $(criu_error "$dir/restore.log")"
+		return 1
+	fi
+	got=$(cat "$dir/pidfile")
+	track "$got"
+	if [ "$got" != "$pid" ]; then
+		result FAIL "FAIL $name: restored as pid $got, was $pid"
+		return 1
+	fi
+	if ! alive "$pid"; then
+		result FAIL "FAIL $name: pid $pid is not running after restore: $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	return 0
+}
+
+# finish DIR NAME PID: SIGUSR1, wait for criu restore, require status 0 and PASS
+finish() {
+	local dir=$1 name=$2 pid=$3 st
+	kill -USR1 "$pid" 2>/dev/null
+	wait "$RPID"
+	st=$?
+	if [ $st -ne 0 ]; then
+		if grep -q '^FAIL' "$dir/test.log"; then
+			result FAIL "FAIL $name: $(grep -m1 '^FAIL' "$dir/test.log")"
+		else
+			result FAIL "FAIL $name: restore exited with status $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+		fi
+		return 1
+	fi
+	if ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: status 0 but no PASS in test.log: $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	return 0
+}
+
+run_normal() {
+	local name=$1 dir=$2 st pid
+
+	start_prog "$name" "$dir"
+	case $? in
+	1) result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"; return ;;
+	2) result FAIL "FAIL $name: no READY within ${READY_TIMEOUT}s"; return ;;
+	esac
+	pid=$PID
+	if ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: not waiting for SIGUSR1 after READY: $(log_tail "$dir/test.log")"
+		return
+	fi
+
+	if [ "$NO_CKPT" = 1 ]; then
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: status $st without checkpoint: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+		return
+	fi
+
+	if ! capture "$pid" "$dir" before; then
+		result FAIL "FAIL $name: cannot read /proc/$pid before the dump"
+		return
+	fi
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" \
+		> "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	# the dump kills it; reap it so that its pid is free
+	if ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
+		result FAIL "FAIL $name: still running 10s after the dump (state $(proc_state "$pid"))"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+
+	mkdir -p "$dir/img"
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$name" || return
+	if ! wait_for 10 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: restored program is not back in its wait for SIGUSR1 (syscall: $(cut -d' ' -f1-2 /proc/$pid/syscall 2>/dev/null), state $(proc_state "$pid"))"
+		return
+	fi
+	if ! capture "$pid" "$dir" after; then
+		result FAIL "FAIL $name: cannot read /proc/$pid after the restore"
+		return
+	fi
+	if ! compare "$dir"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	finish "$dir" "$name" "$pid" || return
+	result PASS "PASS $name"
+}
+
+# the last "count N" line of the counter's log (before byte offset $2, if given)
+last_count() {
+	local data
+	if [ -n "${2:-}" ]; then
+		data=$(head -c "$2" "$1")
+	else
+		data=$(cat "$1")
+	fi
+	printf '%s\n' "$data" | sed -n 's/^count \([0-9][0-9]*\)$/\1/p' | tail -1
+}
+
+# counting goes on: a count line greater than $2 appears within 5 s
+count_moves() {
+	local log=$1 from=$2 c
+	for _ in $(seq 50); do
+		c=$(last_count "$log")
+		[ -n "$c" ] && [ "$c" -gt "$from" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# leave-running dumps of a running program
+dump_leave_running() {
+	local name=$1 dir=$2 pid=$3 img=$4 c st
+	c=$(last_count "$dir/test.log"); c=${c:-0}
+	if ! "$CRIU" dump -t "$pid" -D "$dir/$img" --leave-running -v4 -o "$dir/dump-$img.log" \
+		> "$dir/dump-$img.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump --leave-running ($img) failed: $(criu_error "$dir/dump-$img.log")"
+		return 1
+	fi
+	if ! alive "$pid"; then
+		result FAIL "FAIL $name: not running after dump --leave-running ($img): $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	st=$(proc_state "$pid")
+	if [ "$st" = T ] || [ "$st" = t ]; then
+		result FAIL "FAIL $name: stopped (state $st) after dump --leave-running ($img)"
+		return 1
+	fi
+	if ! count_moves "$dir/test.log" "$c"; then
+		result FAIL "FAIL $name: stopped counting after dump --leave-running ($img) (last count $(last_count "$dir/test.log"))"
+		return 1
+	fi
+	DUMP_COUNT=$c
+	return 0
+}
+
+run_leave_running() {
+	local name=$1 dir=$2 pid pos c2 first final
+
+	start_prog "$name" "$dir"
+	case $? in
+	1) result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"; return ;;
+	2) result FAIL "FAIL $name: no READY within ${READY_TIMEOUT}s"; return ;;
+	esac
+	pid=$PID
+	if ! count_moves "$dir/test.log" 0; then
+		result FAIL "FAIL $name: not counting: $(log_tail "$dir/test.log")"
+		return
+	fi
+	if [ "$NO_CKPT" = 1 ]; then
+		kill -USR1 "$pid"; wait "$pid"
+		if [ $? -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: without checkpoint: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+		return
+	fi
+	capture "$pid" "$dir" before || { result FAIL "FAIL $name: cannot read /proc/$pid"; return; }
+
+	dump_leave_running "$name" "$dir" "$pid" img1 || return
+	dump_leave_running "$name" "$dir" "$pid" img2 || return
+	c2=$DUMP_COUNT		# the image holds at least this count
+
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	wait_for 5 bash -c "[ ! -e /proc/$pid ]"
+
+	restore_bg "$dir" "$dir/img2"
+	await_restored "$dir" "$pid" "$name" || return
+	# where the restored program's output starts: its stdout offset
+	pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$pid/fdinfo/1" 2>/dev/null)
+	capture "$pid" "$dir" after || { result FAIL "FAIL $name: cannot read /proc/$pid after restore"; return; }
+	# only the process state is compared; the counter's own mapping is the same
+	if ! compare "$dir"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	# let it count for a second, then stop it
+	sleep 1
+	finish "$dir" "$name" "$pid" || return
+	# its output: from its stdout offset at restore up to its PASS line (past
+	# that, the file may still hold what the killed original wrote)
+	local seg counts n
+	seg=$(tail -c +"$(( ${pos:-0} + 1 ))" "$dir/test.log" | sed '/^PASS$/q')
+	counts=$(printf '%s\n' "$seg" | sed -n 's/^count \([0-9][0-9]*\)$/\1/p')
+	n=$(printf '%s\n' "$counts" | grep -c .)
+	first=$(printf '%s\n' "$counts" | grep . | head -1)
+	final=$(printf '%s\n' "$seg" | sed -n 's/^final count \([0-9][0-9]*\)$/\1/p')
+	if [ "$n" -lt 2 ]; then
+		result FAIL "FAIL $name: restored program printed $n count lines in 1s (stdout offset ${pos:-?})"
+		return
+	fi
+	if [ "$first" -lt "$c2" ]; then
+		result FAIL "FAIL $name: restored program counts from $first, below the $c2 printed before the dump"
+		return
+	fi
+	if ! printf '%s\n' "$counts" | sort -n -c 2>/dev/null; then
+		result FAIL "FAIL $name: counts after restore are not increasing"
+		return
+	fi
+	if [ -z "$final" ] || [ "$final" -lt "$first" ]; then
+		result FAIL "FAIL $name: final count '$final' below the first count after restore $first"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+run_prog_test() {
+	local name=$1 dir=$OUT/$1
+	local mode=${MODE[$name]:-normal}
+
+	if [ ! -x "$ROOT/test/progs/$name" ]; then
+		result SKIP "SKIP $name: test/progs/$name not built"
+		return
+	fi
+	if [ "$mode" = none ]; then
+		result SKIP "SKIP $name: not a test program"
+		return
+	fi
+	if [ "$NO_CKPT" != 1 ] && [ ! -x "$CRIU" ]; then
+		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
+		return
+	fi
+	case $mode in
+	normal) run_normal "$name" "$dir" ;;
+	leave_running) run_leave_running "$name" "$dir" ;;
+	esac
+}
+
+# ------------------------------------------------------ bad input
+
+# The good image: anon_pattern dumped into test/out/bad_input/good.  Made
+# once per run, by the first check that needs it.
+BAD=$OUT/bad_input
+GOOD_PID=
+
+make_good_image() {
+	local pid
+	if [ -f "$BAD/good.pid" ] && [ -f "$BAD/good/inventory.img" ]; then
+		GOOD_PID=$(cat "$BAD/good.pid")
+		return 0
+	fi
+	[ -f "$BAD/good.failed" ] && return 1
+	rm -rf "$BAD/good" "$BAD/good.pid"
+	mkdir -p "$BAD"
+	if [ ! -x "$ROOT/test/progs/anon_pattern" ] || [ ! -x "$CRIU" ]; then
+		echo "anon_pattern or criu not built" > "$BAD/good.failed"
+		return 1
+	fi
+	"$ROOT/test/progs/anon_pattern" > "$BAD/good-prog.log" 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$BAD/good-prog.log" || ! wait_for 5 in_sigwait "$pid"; then
+		kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+		echo "anon_pattern did not get ready" > "$BAD/good.failed"
+		return 1
+	fi
+	if ! "$CRIU" dump -t "$pid" -D "$BAD/good" -v4 -o "$BAD/good-dump.log" \
+		> /dev/null 2>&1 < /dev/null; then
+		kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+		echo "dump of anon_pattern failed: $(criu_error "$BAD/good-dump.log")" > "$BAD/good.failed"
+		return 1
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "$pid" > "$BAD/good.pid"
+	GOOD_PID=$pid
+	return 0
+}
+
+# flip_bit FILE OFFSET: flips bit 4 of the byte at OFFSET
+flip_bit() {
+	local f=$1 off=$2 b
+	b=$(od -An -tu1 -j "$off" -N1 "$f" | tr -d ' ')
+	[ -n "$b" ] || return 1
+	printf "\\$(printf '%03o' $(( b ^ 16 )))" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# put_u32 FILE OFFSET VALUE: writes a little-endian 32-bit value
+put_u32() {
+	local f=$1 off=$2 v=$3
+	printf "\\$(printf '%03o' $(( v & 255 )))\\$(printf '%03o' $(( (v >> 8) & 255 )))\\$(printf '%03o' $(( (v >> 16) & 255 )))\\$(printf '%03o' $(( (v >> 24) & 255 )))" |
+		dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# restore_must_fail NAME COPY EXPECT: restore of COPY must fail with exactly
+# one "error:" line on stderr naming EXPECT, and leave no process behind
+restore_must_fail() {
+	local name=$1 copy=$2 expect=$3 st rp lines
+	"$CRIU" restore -D "$copy" > "$copy.stdout" 2> "$copy.stderr" < /dev/null &
+	rp=$!
+	track "$rp"
+	if ! wait_for 20 bash -c "[ ! -e /proc/$rp ] || grep -q '^State:.*Z' /proc/$rp/status"; then
+		kill -KILL "$rp" 2>/dev/null; wait "$rp" 2>/dev/null
+		is_ours "$GOOD_PID" && kill -KILL "$GOOD_PID"
+		result FAIL "FAIL $name: restore did not fail within 20s (it restored a broken image?)"
+		return 1
+	fi
+	wait "$rp"; st=$?
+	if is_ours "$GOOD_PID"; then
+		kill -KILL "$GOOD_PID" 2>/dev/null
+		result FAIL "FAIL $name: pid $GOOD_PID left running after a failed restore"
+		return 1
+	fi
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: restore exited with status 0"
+		return 1
+	fi
+	lines=$(grep -c . "$copy.stderr")
+	if [ "$lines" -ne 1 ]; then
+		result FAIL "FAIL $name: $lines lines on stderr, expected one error line: $(head -3 "$copy.stderr" | tr '\n' '|' | cut -c1-300)"
+		return 1
+	fi
+	if ! grep -q '^error:' "$copy.stderr"; then
+		result FAIL "FAIL $name: stderr line does not start with 'error:': $(cut -c1-200 "$copy.stderr")"
+		return 1
+	fi
+	if ! grep -qF "$expect" "$copy.stderr"; then
+		result FAIL "FAIL $name: error does not name $expect: $(cut -c1-200 "$copy.stderr")"
+		return 1
+	fi
+	return 0
+}
+
+run_bad_check() {
+	local check=$1 name=bad_input/$1 copy pid f size
+
+	mkdir -p "$BAD"
+	case $check in
+	dump_no_such_pid) bad_dump_no_such_pid "$name"; return ;;
+	dump_unwritable_dir) bad_dump_unwritable "$name"; return ;;
+	esac
+
+	if [ ! -x "$CRIU" ]; then
+		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
+		return
+	fi
+	if ! make_good_image; then
+		result SKIP "SKIP $name: no good image: $(cat "$BAD/good.failed")"
+		return
+	fi
+	pid=$GOOD_PID
+	copy=$BAD/$check.img
+	rm -rf "$copy" "$copy".std*
+	cp -a "$BAD/good" "$copy"
+
+	case $check in
+	truncated_core)
+		f=$copy/core-$pid.img
+		size=$(stat -c %s "$f")
+		truncate -s $(( size / 2 )) "$f"
+		restore_must_fail "$name" "$copy" "core-$pid.img" || return ;;
+	flipped_mm)
+		f=$copy/mm-$pid.img
+		size=$(stat -c %s "$f")
+		flip_bit "$f" $(( size / 2 ))
+		restore_must_fail "$name" "$copy" "mm-$pid.img" || return ;;
+	flipped_pages)
+		f=$copy/pages-$pid.img
+		size=$(stat -c %s "$f")
+		if [ "$size" -le 4096 ]; then
+			result FAIL "FAIL $name: pages-$pid.img holds no page data ($size bytes)"
+			return
+		fi
+		# a byte in the middle of the data, past the header page
+		flip_bit "$f" $(( 4096 + (size - 4096) / 2 + 123 ))
+		restore_must_fail "$name" "$copy" "pages-$pid.img" || return ;;
+	bad_magic_inventory)
+		printf 'XXXX' | dd of="$copy/inventory.img" bs=1 seek=0 conv=notrunc status=none
+		restore_must_fail "$name" "$copy" "inventory.img" || return ;;
+	missing_pagemap)
+		rm -f "$copy/pagemap-$pid.img"
+		restore_must_fail "$name" "$copy" "pagemap-$pid.img" || return ;;
+	missing_inventory)
+		rm -f "$copy/inventory.img"
+		restore_must_fail "$name" "$copy" "inventory.img" || return ;;
+	bad_version)
+		put_u32 "$copy/core-$pid.img" 8 99
+		restore_must_fail "$name" "$copy" "core-$pid.img" || return ;;
+	control)
+		# the unmodified copy restores and passes: the checks above fail
+		# for their own reasons
+		local dir=$BAD/control.run st
+		mkdir -p "$dir"
+		RPID=
+		restore_bg "$dir" "$copy"
+		await_restored "$dir" "$pid" "$name" || return
+		kill -USR1 "$pid"
+		wait "$RPID"; st=$?
+		if [ $st -ne 0 ]; then
+			result FAIL "FAIL $name: restore of the unmodified image exited with $st: $(criu_error "$dir/restore.log")"
+			return
+		fi ;;
+	*)
+		result FAIL "FAIL $name: no such check"
+		return ;;
+	esac
+	result PASS "PASS $name"
+}
+
+bad_dump_no_such_pid() {
+	local name=$1 p dir=$BAD/nopid.img st lines
+	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
+	p=$(( $(cat /proc/sys/kernel/pid_max) - 1 ))
+	while [ -e "/proc/$p" ]; do p=$(( p - 1 )); done
+	rm -rf "$dir"; mkdir -p "$dir"
+	"$CRIU" dump -t "$p" -D "$dir" > "$dir.stdout" 2> "$dir.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir.stderr")
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of nonexistent pid $p exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^error:' "$dir.stderr"; then
+		result FAIL "FAIL $name: expected one 'error:' line on stderr, got $lines: $(head -3 "$dir.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! grep -qw "$p" "$dir.stderr"; then
+		result FAIL "FAIL $name: error does not name pid $p: $(cut -c1-200 "$dir.stderr")"
+	else
+		result PASS "PASS $name"
+	fi
+}
+
+bad_dump_unwritable() {
+	local name=$1 dir=$BAD/unwritable.run pid st lines state c
+	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
+	[ -x "$ROOT/test/progs/counter" ] || { result SKIP "SKIP $name: test/progs/counter not built"; return; }
+	rm -rf "$dir"; mkdir -p "$dir"
+	echo "a regular file" > "$dir/file"
+	start_prog counter "$dir"
+	if [ $? -ne 0 ]; then
+		kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	"$CRIU" dump -t "$pid" -D "$dir/file/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	c=$(last_count "$dir/test.log"); c=${c:-0}
+	state=$(proc_state "$pid")
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump into $dir/file/img exited with status 0"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $name: the target died in the failed dump: $(log_tail "$dir/test.log")"
+	elif [ "$state" = T ] || [ "$state" = t ]; then
+		result FAIL "FAIL $name: the target is left stopped (state $state)"
+	elif ! count_moves "$dir/test.log" "$c"; then
+		result FAIL "FAIL $name: the target stopped counting after the failed dump (state $state)"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^error:' "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one 'error:' line on stderr, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	else
+		# and it is unharmed: its own checks still pass
+		kill -USR1 "$pid"; wait "$pid"; st=$?
+		if [ $st -ne 0 ]; then
+			result FAIL "FAIL $name: the target fails its checks after the failed dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# ------------------------------------------------------ one test (child)
+
+# the process group of a pid (field 5 of /proc/PID/stat)
+pgid_of() { sed -E 's/.*\) [A-Za-z] [0-9]+ ([0-9]+).*/\1/' "/proc/$1/stat" 2>/dev/null; }
+
+# SIGTERM to whatever else is left in this test's process group (timeout
+# made it; the top-level runner is outside it), e.g. a grandchild of a
+# killed criu
+kill_group() {
+	local me
+	me=$(pgid_of $$)
+	[ -n "$me" ] && [ -n "${RUNNER_PID:-}" ] && [ "$me" != "$(pgid_of "$RUNNER_PID")" ] || return 0
+	trap '' TERM
+	kill -TERM -- "-$me" 2>/dev/null
+	return 0
+}
+
+# bash test/run.sh --one NAME: runs one test; its pids are in
+# test/out/NAME/pids, its result in test/out/NAME/status
+run_one() {
+	local name=$1 dir=$OUT/$1
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	RESULT_FILE=$dir/status
+	PIDS_FILE=$dir/pids
+	rm -f "$RESULT_FILE" "$PIDS_FILE"
+	# the shell's own complaints (job "Killed" notices...) go to a file
+	exec 2> "$dir/runner.err"
+	trap 'kill_tracked "$PIDS_FILE" $$; kill_group' EXIT
+	trap 'exit 124' TERM
+	case $name in
+	bad_input/*) run_bad_check "${name#bad_input/}" ;;
+	*) run_prog_test "$name" ;;
+	esac
+}
+
+# ------------------------------------------------------ main
+
+NO_CKPT=0
+if [ "${1:-}" = --one ]; then
+	[ "${3:-}" = --no-ckpt ] && NO_CKPT=1
+	run_one "$2"
+	exit 0
+fi
+
+if [ "${1:-}" = --no-ckpt ]; then
+	NO_CKPT=1
+	shift
+fi
+
+names=()
+if [ $# -eq 0 ]; then
+	for src in test/progs/*.c; do
+		n=$(basename "$src" .c)
+		[ "${MODE[$n]:-normal}" = none ] && continue
+		names+=("$n")
+	done
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input)
+else
+	names=("$@")
+fi
+expanded=()
+for n in "${names[@]}"; do
+	if [ "$n" = bad_input ]; then
+		for c in "${BAD_CHECKS[@]}"; do expanded+=("bad_input/$c"); done
+	else
+		expanded+=("$n")
+	fi
+done
+
+export RUNNER_PID=$$
+mkdir -p "$OUT"
+# one runner at a time: they share test/out and the images' pids
+exec 9> "$OUT/.lock"
+if ! flock -n 9; then
+	echo "test/run.sh: another run holds $OUT/.lock; waiting for it" >&2
+	flock 9
+fi
+rm -rf "$BAD/good" "$BAD/good.pid" "$BAD/good.failed"
+passed=0 failed=0 skipped=0
+for n in "${expanded[@]}"; do
+	dir=$OUT/$n
+	rm -f "$dir/status"
+	extra=()
+	[ "$NO_CKPT" = 1 ] && extra=(--no-ckpt)
+	timeout -k 5 "$TEST_TIMEOUT" bash "$0" --one "$n" "${extra[@]}" 9>&-
+	st=$?
+	# whatever happened, nothing of this test may stay behind
+	kill_tracked "$dir/pids"
+	status=$(cat "$dir/status" 2>/dev/null)
+	if [ -z "$status" ]; then
+		if [ $st -eq 124 ] || [ $st -eq 137 ]; then
+			echo "FAIL $n: timed out after ${TEST_TIMEOUT}s"
+		else
+			echo "FAIL $n: the runner died (status $st)"
+		fi
+		status=FAIL
+	fi
+	case $status in
+	PASS) passed=$(( passed + 1 )) ;;
+	SKIP) skipped=$(( skipped + 1 )) ;;
+	*) failed=$(( failed + 1 )) ;;
+	esac
+done
+
+summary="$passed passed, $failed failed"
+[ $skipped -gt 0 ] && summary+=", $skipped skipped"
+echo "$summary"
+[ $failed -eq 0 ]
