@@ -37,7 +37,7 @@ declare -A MODE=(
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
 	    missing_pagemap missing_inventory bad_version control
-	    dump_no_such_pid dump_unwritable_dir)
+	    dump_no_such_pid dump_unwritable_dir dump_no_space)
 
 # ---------------------------------------------------------------- helpers
 
@@ -531,6 +531,7 @@ run_bad_check() {
 	case $check in
 	dump_no_such_pid) bad_dump_no_such_pid "$name"; return ;;
 	dump_unwritable_dir) bad_dump_unwritable "$name"; return ;;
+	dump_no_space) bad_dump_no_space "$name"; return ;;
 	esac
 
 	if [ ! -x "$CRIU" ]; then
@@ -620,12 +621,11 @@ bad_dump_no_such_pid() {
 	fi
 }
 
-bad_dump_unwritable() {
-	local name=$1 dir=$BAD/unwritable.run pid st lines state c
-	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
-	[ -x "$ROOT/test/progs/counter" ] || { result SKIP "SKIP $name: test/progs/counter not built"; return; }
-	rm -rf "$dir"; mkdir -p "$dir"
-	echo "a regular file" > "$dir/file"
+# dump_must_fail NAME DIR IMGDIR: a dump of a running counter into IMGDIR
+# must fail with one error line and leave the counter running, not
+# stopped, still counting, and passing its own checks
+dump_must_fail() {
+	local name=$1 dir=$2 img=$3 pid st lines state c
 	start_prog counter "$dir"
 	if [ $? -ne 0 ]; then
 		kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
@@ -633,13 +633,13 @@ bad_dump_unwritable() {
 		return
 	fi
 	pid=$PID
-	"$CRIU" dump -t "$pid" -D "$dir/file/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	"$CRIU" dump -t "$pid" -D "$img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
 	st=$?
 	lines=$(grep -c . "$dir/dump.stderr")
 	c=$(last_count "$dir/test.log"); c=${c:-0}
 	state=$(proc_state "$pid")
 	if [ $st -eq 0 ]; then
-		result FAIL "FAIL $name: dump into $dir/file/img exited with status 0"
+		result FAIL "FAIL $name: dump into ${img#$ROOT/} exited with status 0"
 	elif ! alive "$pid"; then
 		result FAIL "FAIL $name: the target died in the failed dump: $(log_tail "$dir/test.log")"
 	elif [ "$state" = T ] || [ "$state" = t ]; then
@@ -659,6 +659,33 @@ bad_dump_unwritable() {
 	fi
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+}
+
+# images directory under a regular file: fails before touching the target
+bad_dump_unwritable() {
+	local name=$1 dir=$BAD/unwritable.run
+	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
+	[ -x "$ROOT/test/progs/counter" ] || { result SKIP "SKIP $name: test/progs/counter not built"; return; }
+	rm -rf "$dir"; mkdir -p "$dir"
+	echo "a regular file" > "$dir/file"
+	dump_must_fail "$name" "$dir" "$dir/file/img"
+}
+
+# images directory on a 256 KiB tmpfs: fails in the middle of writing the
+# images, with the target already seized and infected
+NOSPACE_MNT=
+bad_dump_no_space() {
+	local name=$1 dir=$BAD/nospace.run
+	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
+	[ -x "$ROOT/test/progs/counter" ] || { result SKIP "SKIP $name: test/progs/counter not built"; return; }
+	rm -rf "$dir"; mkdir -p "$dir/mnt"
+	if ! mount -t tmpfs -o size=256k ckpt-test-nospace "$dir/mnt" 2> "$dir/mount.err"; then
+		result SKIP "SKIP $name: cannot mount a small tmpfs: $(head -1 "$dir/mount.err")"
+		return
+	fi
+	NOSPACE_MNT=$dir/mnt
+	dump_must_fail "$name" "$dir" "$dir/mnt/img"
+	umount "$dir/mnt" && NOSPACE_MNT=
 }
 
 # ------------------------------------------------------ one test (child)
@@ -689,7 +716,7 @@ run_one() {
 	rm -f "$RESULT_FILE" "$PIDS_FILE"
 	# the shell's own complaints (job "Killed" notices...) go to a file
 	exec 2> "$dir/runner.err"
-	trap 'kill_tracked "$PIDS_FILE" $$; kill_group' EXIT
+	trap 'kill_tracked "$PIDS_FILE" $$; kill_group; [ -z "$NOSPACE_MNT" ] || umount -l "$NOSPACE_MNT"' EXIT
 	trap 'exit 124' TERM
 	case $name in
 	bad_input/*) run_bad_check "${name#bad_input/}" ;;
