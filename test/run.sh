@@ -12,7 +12,8 @@
 # the recorded state, send SIGUSR1 and require the program to PASS its own
 # checks.  --no-ckpt skips dump and restore: a check of the programs alone.
 #
-# Output: one line per test, "PASS name", "FAIL name: reason" or
+# A program that cannot run here prints "SKIP: reason" and exits 77 before
+# READY.  Output: one line per test, "PASS name", "FAIL name: reason" or
 # "SKIP name: reason"; the last line is "N passed, N failed[, N skipped]".
 # Exits non-zero if anything failed.  Everything a test leaves (logs, images,
 # diffs) is in test/out/NAME.  Environment: CRIU (the binary, default
@@ -232,7 +233,13 @@ run_normal() {
 
 	start_prog "$name" "$dir"
 	case $? in
-	1) result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"; return ;;
+	1)	wait "$PID"
+		if [ $? -eq 77 ] && grep -q '^SKIP: ' "$dir/test.log"; then
+			result SKIP "SKIP $name: $(sed -n 's/^SKIP: //p' "$dir/test.log" | head -1)"
+		else
+			result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"
+		fi
+		return ;;
 	2) result FAIL "FAIL $name: no READY within ${READY_TIMEOUT}s"; return ;;
 	esac
 	pid=$PID
@@ -340,7 +347,13 @@ run_leave_running() {
 
 	start_prog "$name" "$dir"
 	case $? in
-	1) result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"; return ;;
+	1)	wait "$PID"
+		if [ $? -eq 77 ] && grep -q '^SKIP: ' "$dir/test.log"; then
+			result SKIP "SKIP $name: $(sed -n 's/^SKIP: //p' "$dir/test.log" | head -1)"
+		else
+			result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"
+		fi
+		return ;;
 	2) result FAIL "FAIL $name: no READY within ${READY_TIMEOUT}s"; return ;;
 	esac
 	pid=$PID

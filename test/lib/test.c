@@ -1,4 +1,7 @@
 /* test.c - the test programs' library (test.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
@@ -75,6 +78,20 @@ void fail(const char *fmt, ...)
 	printf("\n");
 	fflush(stdout);
 	exit(1);
+}
+
+void skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	printf("SKIP: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(77);
 }
 
 void test_msg(const char *fmt, ...)

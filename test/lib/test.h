@@ -24,6 +24,8 @@ void test_wait_checkpoint(void);
 void pass(void) __attribute__((noreturn));
 /* prints "FAIL: <message>" and exits 1 */
 void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* prints "SKIP: <message>" and exits 77: the test cannot run here */
+void skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* prints a progress/debug line on stdout, flushed */
 void test_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
