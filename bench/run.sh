@@ -16,13 +16,17 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 OUT=$ROOT/bench/out
+# Images go to tmpfs by default: the disk of these machines writes back at
+# a rate that varies several-fold from run to run and would measure the
+# disk, not the tool.  BENCH_IMAGES_DIR=DIR measures another filesystem.
+IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
 CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
 SIZES=${BENCH_SIZES:-256 1024 4096}
 REPS=${BENCH_REPS:-3}
 TMO=${BENCH_TIMEOUT:-600}
 MEMRATE_MIB=${BENCH_MEMRATE_MIB:-1024}
 
-mkdir -p "$OUT" || exit 1
+mkdir -p "$OUT" "$IMGDIR" || exit 1
 for p in memrate workload; do
 	gcc -O2 -Wall -Wextra -o "$OUT/$p" "bench/$p.c" || { echo "bench: cannot build bench/$p.c" >&2; exit 1; }
 done
@@ -65,8 +69,8 @@ why() {
 	echo "${l:-empty log}"
 }
 
-echo "== memrate ($MEMRATE_MIB MiB, filesystem of $OUT)"
-if ! "$OUT/memrate" "$MEMRATE_MIB" "$OUT" > "$OUT/memrate.txt"; then
+echo "== memrate ($MEMRATE_MIB MiB, filesystem of $IMGDIR)"
+if ! "$OUT/memrate" "$MEMRATE_MIB" "$IMGDIR" > "$OUT/memrate.txt"; then
 	echo "bench: memrate failed" >&2
 	exit 1
 fi
@@ -87,7 +91,7 @@ one_rep() {
 	# this runs in a $(...) subshell: kill what it started on any way out
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
-	rm -rf "$run" && mkdir -p "$run/img" || return 1
+	rm -rf "$run" "$IMGDIR/img-$mib-$rep" && mkdir -p "$run" "$IMGDIR/img-$mib-$rep" || return 1
 
 	"$OUT/workload" "$mib" "$run/result" < /dev/null > "$run/workload.out" 2>&1 &
 	WPID=$!
@@ -101,8 +105,11 @@ one_rep() {
 		return 1
 	fi
 
+	# let the previous run's writeback finish: it would slow this one by
+	# a factor of several on this machine's disk, and vary run to run
+	sync
 	t0=$(now)
-	timeout "$TMO" "$CRIU" dump -t "$WPID" -D "$run/img" -v4 -o "$run/dump.log"
+	timeout "$TMO" "$CRIU" dump -t "$WPID" -D "$IMGDIR/img-$mib-$rep" -v4 -o "$run/dump.log"
 	rc=$?
 	t1=$(now)
 	# dump leaves the process dead; make sure and reap it
@@ -115,10 +122,10 @@ one_rep() {
 		return 1
 	fi
 	freeze=$(grep 'stats:' "$run/dump.log" 2>/dev/null | grep -o 'freeze_ms=[0-9.]*' | tail -n1 | cut -d= -f2)
-	bytes=$(du -sb "$run/img" | cut -f1)
+	bytes=$(du -sb "$IMGDIR/img-$mib-$rep" | cut -f1)
 
 	t2=$(now)
-	timeout "$TMO" "$CRIU" restore -D "$run/img" -d --pidfile "$run/pid" -v4 -o "$run/restore.log"
+	timeout "$TMO" "$CRIU" restore -D "$IMGDIR/img-$mib-$rep" -d --pidfile "$run/pid" -v4 -o "$run/restore.log"
 	rc=$?
 	t3=$(now)
 	if [ $rc -ne 0 ]; then
@@ -166,7 +173,7 @@ for mib in $SIZES; do
 		line=$(one_rep "$mib" "$rep" 2> "$OUT/err")
 		rc=$?
 		# images can be GiBs: keep only the logs of each run
-		rm -rf "$OUT/run-$mib-$rep/img"
+		rm -rf "$IMGDIR/img-$mib-$rep"
 		if [ $rc -eq 0 ]; then
 			read -r d f b r <<< "$line"
 			echo "  run $rep: dump ${d}s (freeze ${f} ms), image $b bytes, restore ${r}s, verified"

@@ -173,9 +173,6 @@ int img_writer_close(struct img_writer *w)
 	if (ret) {
 		errno = -ret;
 		pr_perror("%s: write failed", w->name);
-	} else if (fsync(w->fd) && errno != EINVAL) {
-		ret = -errno;
-		pr_perror("%s: fsync failed", w->name);
 	}
 	if (close(w->fd) && !ret) {
 		ret = -errno;

@@ -66,7 +66,8 @@ void img_name(enum img_kind kind, unsigned id, char *buf, size_t len);
 struct img_writer;
 int img_writer_open(int dirfd, enum img_kind kind, unsigned id, struct img_writer **out);
 int img_write(struct img_writer *w, const ProtobufCMessage *msg);
-/* writes the trailer, fsyncs and closes; returns <0 on any write error */
+/* writes the trailer and closes; returns <0 on any write error (no fsync:
+ * like CRIU, durability is left to the page cache) */
 int img_writer_close(struct img_writer *w);
 void img_writer_abort(struct img_writer *w);
 

@@ -12,30 +12,43 @@
 #include "log.h"
 #include "pages.h"
 
-static int verify_runs(struct page_source *ps, uint64_t file_size)
-{
-	uint8_t *map;
+#define VERIFY_CHUNK	(256 << 10)	/* stays in the CPU cache between read and hash */
 
-	if (!ps->nr_pages)
-		return 0;
-	map = mmap(NULL, file_size, PROT_READ, MAP_SHARED, ps->pages_fd, 0);
-	if (map == MAP_FAILED) {
-		pr_perror("%s: cannot map", ps->pages_name);
-		return -1;
-	}
-	madvise(map, file_size, MADV_SEQUENTIAL);
+int page_source_verify(const struct page_source *ps)
+{
+	uint8_t *buf = aligned_alloc(4096, VERIFY_CHUNK);
+	XXH3_state_t *st = XXH3_createState();
+	int err = -1;
+
+	if (!buf || !st)
+		goto out;
 	for (size_t i = 0; i < ps->nr_runs; i++) {
 		const struct page_run *r = &ps->runs[i];
-		if (XXH3_64bits(map + r->file_off, r->nr_pages * 4096) != r->xxh3) {
+		uint64_t len = r->nr_pages * 4096;
+
+		XXH3_64bits_reset(st);
+		for (uint64_t done = 0; done < len;) {
+			size_t want = len - done < VERIFY_CHUNK ? len - done : VERIFY_CHUNK;
+			ssize_t n = pread(ps->pages_fd, buf, want, r->file_off + done);
+			if (n <= 0) {
+				pr_perror("%s: cannot read run %zu", ps->pages_name, i);
+				goto out;
+			}
+			XXH3_64bits_update(st, buf, n);
+			done += n;
+		}
+		if (XXH3_64bits_digest(st) != r->xxh3) {
 			pr_err("%s: checksum mismatch in pages %lx-%lx (run %zu): image is corrupt",
 			       ps->pages_name, (unsigned long)r->vaddr,
-			       (unsigned long)(r->vaddr + r->nr_pages * 4096), i);
-			munmap(map, file_size);
-			return -1;
+			       (unsigned long)(r->vaddr + len), i);
+			goto out;
 		}
 	}
-	munmap(map, file_size);
-	return 0;
+	err = 0;
+out:
+	XXH3_freeState(st);
+	free(buf);
+	return err;
 }
 
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
@@ -97,7 +110,7 @@ int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps
 		       ps->pages_name, (unsigned long)st.st_size, (unsigned long)off);
 		goto err;
 	}
-	if (verify && verify_runs(ps, off))
+	if (verify && page_source_verify(ps))
 		goto err;
 	return 0;
 err:

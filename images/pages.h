@@ -41,6 +41,8 @@ struct page_source {
  */
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps);
 void page_source_close(struct page_source *ps);
+/* checks every run's XXH3 against the data (reads it all once); thread-safe */
+int page_source_verify(const struct page_source *ps);
 /* index of the run holding addr, or -1 */
 long page_source_find(const struct page_source *ps, uint64_t addr);
 

@@ -191,10 +191,6 @@ int cr_dump(const struct opts *o)
 		goto fail;
 	if (write_images(dirfd, &p) || write_inventory(dirfd, p.pid, &p))
 		goto fail;
-	if (fsync(dirfd) && errno != EINVAL) {
-		pr_perror("%s: cannot sync the images directory", o->images_dir);
-		goto fail;
-	}
 
 	if (o->leave_running) {
 		if (unseize_task(p.pid))

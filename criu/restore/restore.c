@@ -4,9 +4,15 @@
  * dumped process through the restorer, follow it through its final
  * rt_sigreturn, unmap the restorer, and let it go.  A failure at any step
  * kills what was created.
+ *
+ * Page checksums are verified by a thread of criu while the restorer fills
+ * memory (the two together take the time of the longer one); the process is
+ * held at the restorer's final trap until the verification has passed, so a
+ * corrupt image is refused before a single instruction of the program runs.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -65,8 +71,31 @@ static int wait_stop(pid_t pid, int *sig)
 	return 0;
 }
 
+struct verify_job {
+	pthread_t thread;
+	const struct page_source *ps;
+	int result;
+	bool started;
+};
+
+static void *verify_thread(void *arg)
+{
+	struct verify_job *j = arg;
+	j->result = page_source_verify(j->ps);
+	return NULL;
+}
+
+static int verify_join(struct verify_job *j)
+{
+	if (!j->started)
+		return j->result;
+	pthread_join(j->thread, NULL);
+	j->started = false;
+	return j->result;
+}
+
 /* from the restorer's int3 to just after its rt_sigreturn */
-static int follow_sigreturn(pid_t pid, const struct rst_proc *p)
+static int follow_sigreturn(pid_t pid, const struct rst_proc *p, struct verify_job *vj)
 {
 	struct user_regs_struct regs;
 	int sig;
@@ -74,6 +103,8 @@ static int follow_sigreturn(pid_t pid, const struct rst_proc *p)
 	int ret = wait_stop(pid, &sig);
 	if (ret)
 		return ret;
+	if (verify_join(vj))
+		return -1;
 	if (sig != SIGTRAP) {
 		pr_err("pid %d: stopped by signal %d in the restorer", pid, sig & 0x7f);
 		return -1;
@@ -149,6 +180,7 @@ int cr_restore(const struct opts *o)
 	struct rst_region reg = { 0 };
 	struct rst_fds fds = { 0 };
 	struct restore_args *args;
+	struct verify_job vj = { 0 };
 	double t0 = now_ms();
 	pid_t pid = -1;
 	int dirfd;
@@ -166,6 +198,7 @@ int cr_restore(const struct opts *o)
 	}
 	if (rst_load(dirfd, o->images_dir, o, &p) || pid_in_use(p.pid))
 		goto fail;
+	pr_info("images of pid %d checked in %.1f ms", p.pid, now_ms() - t0);
 	if (rst_region_map(&p, rst_args_size(&p), &reg))
 		goto fail;
 	if (rst_args_build(&p, o, &reg, &fds, &args))
@@ -187,7 +220,13 @@ int cr_restore(const struct opts *o)
 	}
 	rst_fds_close(&fds);
 
-	int ret = follow_sigreturn(pid, &p);
+	pr_debug("process %d created at %.1f ms", pid, now_ms() - t0);
+	vj.ps = &p.pages;
+	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
+		vj.started = true;
+	else
+		vj.result = page_source_verify(&p.pages);
+	int ret = follow_sigreturn(pid, &p, &vj);
 	if (ret == -2) {
 		/* the child or the restorer logged why it stopped */
 		pid = -1;
@@ -229,6 +268,7 @@ fail:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, __WALL);
 	}
+	verify_join(&vj);
 	rst_fds_close(&fds);
 	if (reg.start)
 		munmap((void *)reg.start, reg.len);
