@@ -29,7 +29,7 @@ TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
 
-.PHONY: all clean test bench demo
+.PHONY: all clean test bench demo deps
 all: criu/criu $(TEST_BIN)
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
@@ -63,13 +63,21 @@ criu/criu: $(OBJ) criu/pie/blob.o
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm
 
-test: all
+# test and demo install what is missing first, so that on a fresh machine
+# `make demo` and `make test` are all it takes
+deps:
+	@bash scripts/install-deps.sh
+
+test: deps
+	$(MAKE) all
 	bash test/run.sh
 
-bench: all
+bench: deps
+	$(MAKE) all
 	bash bench/run.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	bash scripts/demo.sh
 
 clean:
