@@ -26,7 +26,11 @@ CRIU=${CRIU:-$ROOT/criu/criu}
 OUT=$ROOT/test/out
 TEST_TIMEOUT=${TEST_TIMEOUT:-60}
 READY_TIMEOUT=15
-export TEST_TMPDIR=${TEST_TMPDIR:-/tmp}
+# the programs' temp files: by default in test/out/NAME/tmp (see run_prog_test)
+USER_TMPDIR=${TEST_TMPDIR:-}
+# TEST_KEEP_IMAGES=1 keeps the images of passing tests (deleted by default:
+# they are large)
+TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
 
 # How each program is run: "normal" (dump, restore), "leave_running" (two
 # dumps with --leave-running while it runs, then restore the second), or
@@ -436,10 +440,15 @@ run_prog_test() {
 		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
 		return
 	fi
+	mkdir -p "$dir/tmp"
+	export TEST_TMPDIR=${USER_TMPDIR:-$dir/tmp}
 	case $mode in
 	normal) run_normal "$name" "$dir" ;;
 	leave_running) run_leave_running "$name" "$dir" ;;
 	esac
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img" "$dir/img1" "$dir/img2"
+	fi
 }
 
 # ------------------------------------------------------ bad input
@@ -612,6 +621,7 @@ run_bad_check() {
 		return ;;
 	esac
 	result PASS "PASS $name"
+	[ "$TEST_KEEP_IMAGES" = 1 ] || rm -rf "$copy"
 }
 
 bad_dump_no_such_pid() {
