@@ -16,8 +16,10 @@
 # READY.  Output: one line per test, "PASS name", "FAIL name: reason" or
 # "SKIP name: reason"; the last line is "N passed, N failed[, N skipped]".
 # Exits non-zero if anything failed.  Everything a test leaves (logs, images,
-# diffs) is in test/out/NAME.  Environment: CRIU (the binary, default
-# criu/criu), TEST_TIMEOUT (per test, default 60 s).
+# diffs) is in test/out/NAME; images of passing tests are deleted.
+# Environment: CRIU (the binary, default criu/criu), TEST_TIMEOUT (per test,
+# default 60 s), TEST_TMPDIR (the programs' temp files, default
+# test/out/NAME/tmp), TEST_KEEP_IMAGES=1 (keep all images).
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
