@@ -30,6 +30,7 @@
 #define MADV_NOHUGEPAGE_ 15
 #define MADV_DONTDUMP_	16
 #define MADV_WIPEONFORK_ 18
+#define MADV_POPULATE_WRITE_ 23
 
 #define O_RDWR_		2
 #define O_CLOEXEC_	02000000
@@ -174,6 +175,8 @@ static void fill_pages(struct restore_args *a)
 			fill_via_mem(a, memfd, run->vaddr, len, run->file_off);
 			continue;
 		}
+		/* fault the run's pages in one call rather than one fault per page */
+		sys3(__NR_madvise, run->vaddr, len, MADV_POPULATE_WRITE_);
 		while (done < len) {
 			long r = sys4(__NR_pread64, a->pages_fd, run->vaddr + done, len - done,
 				      run->file_off + done);
