@@ -128,6 +128,34 @@ void page_source_close(struct page_source *ps)
 	ps->runs = NULL;
 }
 
+int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uint64_t len)
+{
+	uint8_t *dst = buf;
+
+	while (len) {
+		long i = page_source_find(ps, addr);
+		if (i < 0)
+			return -ENOENT;
+		const struct page_run *r = &ps->runs[i];
+		uint64_t in_run = r->vaddr + r->nr_pages * 4096 - addr;
+		uint64_t n = len < in_run ? len : in_run;
+		uint64_t off = r->file_off + (addr - r->vaddr);
+		for (uint64_t done = 0; done < n;) {
+			ssize_t got = pread(ps->pages_fd, dst + done, n - done, off + done);
+			if (got <= 0) {
+				pr_perror("%s: cannot read pages at %lx", ps->pages_name,
+					  (unsigned long)(addr + done));
+				return -EIO;
+			}
+			done += got;
+		}
+		dst += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}
+
 long page_source_find(const struct page_source *ps, uint64_t addr)
 {
 	size_t lo = 0, hi = ps->nr_runs;

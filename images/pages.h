@@ -45,6 +45,13 @@ void page_source_close(struct page_source *ps);
 int page_source_verify(const struct page_source *ps);
 /* index of the run holding addr, or -1 */
 long page_source_find(const struct page_source *ps, uint64_t addr);
+/*
+ * Copies the image's data for [addr, addr + len) into buf (page aligned);
+ * returns 0, or -ENOENT if some page of the range is not in the image (the
+ * caller decides: a zero page for anonymous memory).  Does not verify
+ * checksums: call page_source_verify() once before serving pages.
+ */
+int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uint64_t len);
 
 /* Writing side, used by dump: the pagemap writer and pages file. */
 struct pages_writer {
