@@ -1,10 +1,10 @@
-/* pages.c - opening and checking page images (see pages.h). */
+/* pages.c - opening, resolving and checking page images (see pages.h). */
 #define LOG_PREFIX "pages: "
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -14,118 +14,243 @@
 
 #define VERIFY_CHUNK	(256 << 10)	/* stays in the CPU cache between read and hash */
 
-int page_source_verify(const struct page_source *ps)
+static int verify_image(const struct page_image *img, uint8_t *buf, XXH3_state_t *st)
 {
-	uint8_t *buf = aligned_alloc(4096, VERIFY_CHUNK);
-	XXH3_state_t *st = XXH3_createState();
-	int err = -1;
-
-	if (!buf || !st)
-		goto out;
-	for (size_t i = 0; i < ps->nr_runs; i++) {
-		const struct page_run *r = &ps->runs[i];
+	for (size_t i = 0; i < img->nr_runs; i++) {
+		const struct page_run *r = &img->runs[i];
 		uint64_t len = r->nr_pages * 4096;
 
+		if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
+			continue;
 		XXH3_64bits_reset(st);
 		for (uint64_t done = 0; done < len;) {
 			size_t want = len - done < VERIFY_CHUNK ? len - done : VERIFY_CHUNK;
-			ssize_t n = pread(ps->pages_fd, buf, want, r->file_off + done);
+			ssize_t n = pread(img->pages_fd, buf, want, r->file_off + done);
 			if (n <= 0) {
-				pr_perror("%s: cannot read run %zu", ps->pages_name, i);
-				goto out;
+				pr_perror("%s: cannot read run %zu", img->pages_name, i);
+				return -1;
 			}
 			XXH3_64bits_update(st, buf, n);
 			done += n;
 		}
 		if (XXH3_64bits_digest(st) != r->xxh3) {
 			pr_err("%s: checksum mismatch in pages %lx-%lx (run %zu): image is corrupt",
-			       ps->pages_name, (unsigned long)r->vaddr,
+			       img->pages_name, (unsigned long)r->vaddr,
 			       (unsigned long)(r->vaddr + len), i);
-			goto out;
+			return -1;
 		}
 	}
-	err = 0;
-out:
+	return 0;
+}
+
+int page_source_verify(const struct page_source *ps)
+{
+	uint8_t *buf = aligned_alloc(4096, VERIFY_CHUNK);
+	XXH3_state_t *st = XXH3_createState();
+	int err = -1;
+
+	if (buf && st) {
+		err = 0;
+		for (int i = 0; i < ps->nr_images && !err; i++)
+			err = verify_image(&ps->images[i], buf, st);
+	}
 	XXH3_freeState(st);
 	free(buf);
 	return err;
 }
 
-int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+/* reads one image's pagemap and opens its pages file */
+static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_image *img,
+		      int *has_parent_runs)
 {
 	struct img_entries e;
-	char pmname[64];
+	char pmname[80], name[64];
 	struct img_hdr h;
 	struct stat st;
 	int ret;
 
-	memset(ps, 0, sizeof(*ps));
-	ps->pid = pid;
-	ps->pages_fd = -1;
-	img_name(IMG_PAGEMAP, pid, pmname, sizeof(pmname));
-	img_name(IMG_PAGES, pid, ps->pages_name, sizeof(ps->pages_name));
+	img_name(IMG_PAGEMAP, pid, name, sizeof(name));
+	snprintf(pmname, sizeof(pmname), "%s%s", prefix, name);
+	img_name(IMG_PAGES, pid, name, sizeof(name));
+	snprintf(img->pages_name, sizeof(img->pages_name), "%s%s", prefix, name);
 
 	ret = img_read_all(dirfd, IMG_PAGEMAP, pid, &e);
 	if (ret == -ENOENT)
 		pr_err("%s: missing from the images directory", pmname);
 	if (ret)
 		return -1;
-	ps->runs = calloc(e.nr ? e.nr : 1, sizeof(*ps->runs));
-	if (!ps->runs)
+	img->runs = calloc(e.nr ? e.nr : 1, sizeof(*img->runs));
+	if (!img->runs)
 		goto err;
 	uint64_t off = PAGES_DATA_OFFSET, prev_end = 0;
 	for (size_t i = 0; i < e.nr; i++) {
 		PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		if (pe->vaddr % 4096 || !pe->nr_pages || pe->nr_pages > PAGEMAP_MAX_RUN ||
-		    pe->vaddr < prev_end || pe->vaddr + pe->nr_pages * 4096ULL > (1ULL << 57)) {
+		uint32_t flags = pe->has_flags ? pe->flags : 0;
+		if (pe->vaddr % 4096 || !pe->nr_pages ||
+		    (pe->nr_pages > PAGEMAP_MAX_RUN && !(flags & PAGEMAP_FLAGS__PM_IN_PARENT)) ||
+		    pe->vaddr < prev_end || pe->vaddr + pe->nr_pages * 4096ULL > (1ULL << 57) ||
+		    (flags & ~(uint32_t)PAGEMAP_FLAGS__PM_IN_PARENT)) {
 			pr_err("%s: entry %zu (%lx, %u pages) is misaligned, overlapping or out of order",
 			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
 			goto err;
 		}
-		ps->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3 };
-		off += pe->nr_pages * 4096ULL;
+		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags };
+		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
+			*has_parent_runs = 1;
+		else
+			off += pe->nr_pages * 4096ULL;
 		prev_end = pe->vaddr + pe->nr_pages * 4096ULL;
-		ps->nr_pages += pe->nr_pages;
 	}
-	ps->nr_runs = e.nr;
+	img->nr_runs = e.nr;
 	img_entries_free(&e);
 
-	ps->pages_fd = openat(dirfd, ps->pages_name, O_RDONLY | O_CLOEXEC);
-	if (ps->pages_fd < 0) {
+	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (img->pages_fd < 0) {
 		if (errno == ENOENT)
-			pr_err("%s: missing from the images directory", ps->pages_name);
+			pr_err("%s: missing from the images directory", img->pages_name);
 		else
-			pr_perror("cannot open %s", ps->pages_name);
-		goto err;
+			pr_perror("cannot open %s", img->pages_name);
+		return -1;
 	}
-	ssize_t n = pread(ps->pages_fd, &h, sizeof(h), 0);
-	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, ps->pages_name))
-		goto err;
-	if (fstat(ps->pages_fd, &st)) {
-		pr_perror("%s: cannot stat", ps->pages_name);
-		goto err;
+	for (size_t i = 0; i < img->nr_runs; i++)
+		img->runs[i].fd = img->pages_fd;
+	ssize_t n = pread(img->pages_fd, &h, sizeof(h), 0);
+	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, img->pages_name))
+		return -1;
+	if (fstat(img->pages_fd, &st)) {
+		pr_perror("%s: cannot stat", img->pages_name);
+		return -1;
 	}
 	if ((uint64_t)st.st_size != off) {
 		pr_err("%s: %lu bytes, the pagemap needs %lu: image is truncated or corrupt",
-		       ps->pages_name, (unsigned long)st.st_size, (unsigned long)off);
+		       img->pages_name, (unsigned long)st.st_size, (unsigned long)off);
+		return -1;
+	}
+	return 0;
+err:
+	img_entries_free(&e);
+	return -1;
+}
+
+struct run_list {
+	size_t nr, cap;
+	struct page_run *v;
+};
+
+static int run_list_add(struct run_list *l, const struct page_run *r)
+{
+	if (l->nr == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		struct page_run *n = realloc(l->v, l->cap * sizeof(*n));
+		if (!n)
+			return -1;
+		l->v = n;
+	}
+	l->v[l->nr++] = *r;
+	return 0;
+}
+
+/* appends the data runs for [start, end) as image `level` sees them */
+static int resolve(const struct page_source *ps, int level, uint64_t start, uint64_t end,
+		   struct run_list *out)
+{
+	const struct page_image *img = &ps->images[level];
+	size_t lo = 0, hi = img->nr_runs;
+
+	while (lo < hi) {	/* first run ending after start */
+		size_t mid = (lo + hi) / 2;
+		if (img->runs[mid].vaddr + img->runs[mid].nr_pages * 4096 <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < img->nr_runs && img->runs[i].vaddr < end; i++) {
+		const struct page_run *r = &img->runs[i];
+		uint64_t s = r->vaddr > start ? r->vaddr : start;
+		uint64_t e = r->vaddr + r->nr_pages * 4096;
+		if (e > end)
+			e = end;
+		if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) {
+			if (level + 1 < ps->nr_images && resolve(ps, level + 1, s, e, out))
+				return -1;
+			continue;
+		}
+		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0 };
+		if (run_list_add(out, &piece))
+			return -1;
+	}
+	return 0;
+}
+
+int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+{
+	char prefix[80] = "";
+	int cur = dirfd, has_parent = 1;
+
+	memset(ps, 0, sizeof(*ps));
+	ps->pid = pid;
+	ps->pages_fd = -1;
+	while (has_parent) {
+		struct page_image *img = &ps->images[ps->nr_images];
+		if (ps->nr_images == PAGES_MAX_CHAIN) {
+			pr_err("%s: more than %d parent images", prefix, PAGES_MAX_CHAIN);
+			goto err;
+		}
+		img->pages_fd = -1;
+		ps->nr_images++;
+		has_parent = 0;
+		if (open_image(cur, pid, prefix, img, &has_parent))
+			goto err;
+		if (!has_parent)
+			break;
+		int pfd = openat(cur, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0) {
+			pr_perror("%spagemap-%u.img: has pages in the parent image, but %sparent",
+				  prefix, pid, prefix);
+			goto err;
+		}
+		if (cur != dirfd)
+			close(cur);
+		cur = pfd;
+		strncat(prefix, "parent/", sizeof(prefix) - strlen(prefix) - 1);
+	}
+	if (cur != dirfd)
+		close(cur);
+	cur = dirfd;
+
+	struct run_list l = { 0 };
+	if (resolve(ps, 0, 0, ~0ULL, &l)) {
+		free(l.v);
 		goto err;
 	}
+	ps->runs = l.v;
+	ps->nr_runs = l.nr;
+	for (size_t i = 0; i < l.nr; i++)
+		ps->nr_pages += l.v[i].nr_pages;
+	ps->pages_fd = ps->images[0].pages_fd;
+	snprintf(ps->pages_name, sizeof(ps->pages_name), "%s", ps->images[0].pages_name);
 	if (verify && page_source_verify(ps))
 		goto err;
 	return 0;
 err:
-	img_entries_free(&e);
+	if (cur != dirfd)
+		close(cur);
 	page_source_close(ps);
 	return -1;
 }
 
 void page_source_close(struct page_source *ps)
 {
-	if (ps->pages_fd >= 0)
-		close(ps->pages_fd);
+	for (int i = 0; i < ps->nr_images; i++) {
+		if (ps->images[i].pages_fd >= 0)
+			close(ps->images[i].pages_fd);
+		free(ps->images[i].runs);
+	}
+	ps->nr_images = 0;
 	ps->pages_fd = -1;
 	free(ps->runs);
 	ps->runs = NULL;
+	ps->nr_runs = 0;
 }
 
 int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uint64_t len)
@@ -141,7 +266,7 @@ int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uin
 		uint64_t n = len < in_run ? len : in_run;
 		uint64_t off = r->file_off + (addr - r->vaddr);
 		for (uint64_t done = 0; done < n;) {
-			ssize_t got = pread(ps->pages_fd, dst + done, n - done, off + done);
+			ssize_t got = pread(r->fd, dst + done, n - done, off + done);
 			if (got <= 0) {
 				pr_perror("%s: cannot read pages at %lx", ps->pages_name,
 					  (unsigned long)(addr + done));

@@ -1,11 +1,13 @@
 /*
  * pages.h - page images: pagemap-PID.img (runs of pages with XXH3
- * checksums) and pages-PID.img (the raw data, page aligned after a header
- * page).
+ * checksums, or runs to take from the parent image) and pages-PID.img (the
+ * raw data, page aligned after a header page).
  *
  * The page source interface: every consumer of page data (full restore,
  * lazy restore, page server) reads pages through struct page_source, so
- * pages are located and verified one way.
+ * pages are located and verified one way.  A page source is the chain of an
+ * image and its parents (incremental dumps), resolved into one sorted list
+ * of runs, each naming the pages file that holds its newest data.
  */
 #ifndef IMAGES_PAGES_H
 #define IMAGES_PAGES_H
@@ -17,47 +19,54 @@
 
 #define PAGES_DATA_OFFSET	4096UL	/* first page of data in pages-PID.img */
 #define PAGEMAP_MAX_RUN		512	/* pages per pagemap entry (2 MiB) */
+#define PAGES_MAX_CHAIN		64	/* images in a chain of parents */
 
 struct page_run {
 	uint64_t vaddr;
 	uint64_t nr_pages;
-	uint64_t file_off;	/* offset of the run's data in the pages file */
-	uint64_t xxh3;
+	uint64_t file_off;	/* offset of the run's data in its pages file */
+	uint64_t xxh3;		/* of the whole pagemap entry (own runs only) */
+	int fd;			/* the pages file holding the data */
+	uint32_t flags;		/* PAGEMAP_FLAGS__PM_IN_PARENT (own runs only) */
+};
+
+/* one image of the chain: its own pagemap, as written */
+struct page_image {
+	int pages_fd;
+	char pages_name[80];	/* "pages-PID.img", or "parent/.../pages-PID.img" */
+	size_t nr_runs;
+	struct page_run *runs;
 };
 
 struct page_source {
 	unsigned pid;
-	int pages_fd;		/* pages-PID.img, O_RDONLY */
-	char pages_name[64];
+	int pages_fd;		/* the newest image's pages file */
+	char pages_name[80];
 	size_t nr_runs;
-	struct page_run *runs;	/* sorted by vaddr */
-	uint64_t nr_pages;
+	struct page_run *runs;	/* resolved data runs, sorted by vaddr */
+	uint64_t nr_pages;	/* pages with data */
+	int nr_images;
+	struct page_image images[PAGES_MAX_CHAIN];	/* [0] is the newest */
 };
 
 /*
- * Opens pagemap-PID.img and pages-PID.img, checks headers, that the runs are
- * sorted, page aligned and non-overlapping, and that the pages file is large
- * enough.  With verify, also checks every run's XXH3 (reads all data once).
+ * Opens pagemap-PID.img and pages-PID.img of dirfd and, when runs are in
+ * the parent, of dirfd/parent and so on; checks headers, that the runs are
+ * sorted, page aligned and non-overlapping, and that each pages file is
+ * large enough.  With verify, also checks every run's XXH3.
  */
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps);
 void page_source_close(struct page_source *ps);
-/* checks every run's XXH3 against the data (reads it all once); thread-safe */
+/* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);
-/* index of the run holding addr, or -1 */
+/* index of the resolved run holding addr, or -1 */
 long page_source_find(const struct page_source *ps, uint64_t addr);
 /*
- * Copies the image's data for [addr, addr + len) into buf (page aligned);
- * returns 0, or -ENOENT if some page of the range is not in the image (the
- * caller decides: a zero page for anonymous memory).  Does not verify
- * checksums: call page_source_verify() once before serving pages.
+ * Copies the newest data for [addr, addr + len) into buf (page aligned);
+ * returns 0, or -ENOENT if some page of the range has no data (the caller
+ * decides: a zero page for anonymous memory).  Does not verify checksums:
+ * call page_source_verify() once before serving pages.
  */
 int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uint64_t len);
-
-/* Writing side, used by dump: the pagemap writer and pages file. */
-struct pages_writer {
-	struct img_writer *pagemap;
-	int pages_fd;
-	uint64_t nr_pages;	/* pages written so far */
-};
 
 #endif /* IMAGES_PAGES_H */

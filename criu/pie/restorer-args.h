@@ -42,10 +42,12 @@ struct rst_vma {
 	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
 };
 
-struct rst_run {		/* a run of pages in the pages file */
+struct rst_run {		/* a run of pages in a pages file */
 	__u64 vaddr;
 	__u64 nr_pages;
 	__u64 file_off;
+	__s32 fd;		/* the pages file (images of a chain have one each) */
+	__u32 pad;
 };
 
 struct rst_special {		/* vdso/vvar area: where it is now, where it goes */
@@ -73,7 +75,7 @@ struct restore_args {
 	__u64 region_start, region_end;	/* the restorer's own mapping */
 	__u64 scratch_start;		/* free space in the region for moving vdso */
 	__s32 log_fd;			/* error messages go here; closed at the end */
-	__s32 pages_fd;
+	__s32 pad0;
 	__u32 page_size;
 	__u32 nr_vmas;
 	struct rst_vma *vmas;

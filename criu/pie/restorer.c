@@ -140,12 +140,13 @@ static void map_vmas(struct restore_args *a)
 }
 
 /* copies len bytes at off in the pages file to addr through /proc/self/mem */
-static void fill_via_mem(struct restore_args *a, int memfd, __u64 addr, __u64 len, __u64 off)
+static void fill_via_mem(struct restore_args *a, int memfd, const struct rst_run *run)
 {
+	__u64 addr = run->vaddr, len = run->nr_pages * a->page_size, off = run->file_off;
 	char buf[4096];
 
 	for (__u64 done = 0; done < len; done += sizeof(buf)) {
-		long r = sys4(__NR_pread64, a->pages_fd, buf, sizeof(buf), off + done);
+		long r = sys4(__NR_pread64, run->fd, buf, sizeof(buf), off + done);
 		if (r != sizeof(buf))
 			fail(a, "cannot read pages for", addr + done, r < 0 ? r : -5);
 		r = sys4(__NR_pwrite64, memfd, buf, sizeof(buf), addr + done);
@@ -172,13 +173,13 @@ static void fill_pages(struct restore_args *a)
 				if (memfd < 0)
 					fail(a, "cannot open /proc/self/mem for", run->vaddr, memfd);
 			}
-			fill_via_mem(a, memfd, run->vaddr, len, run->file_off);
+			fill_via_mem(a, memfd, run);
 			continue;
 		}
 		/* fault the run's pages in one call rather than one fault per page */
 		sys3(__NR_madvise, run->vaddr, len, MADV_POPULATE_WRITE_);
 		while (done < len) {
-			long r = sys4(__NR_pread64, a->pages_fd, run->vaddr + done, len - done,
+			long r = sys4(__NR_pread64, run->fd, run->vaddr + done, len - done,
 				      run->file_off + done);
 			if (r <= 0)
 				fail(a, "cannot read pages into", run->vaddr + done, r ? r : -5);
@@ -272,7 +273,6 @@ void restorer_entry(struct restore_args *a)
 
 	for (__u32 i = 0; i < a->nr_close_fds; i++)
 		sys1(__NR_close, a->close_fds[i]);
-	sys1(__NR_close, a->pages_fd);
 	sys1(__NR_close, a->log_fd);
 
 	/* criu waits for this trap, then follows us through rt_sigreturn */

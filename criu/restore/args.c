@@ -141,9 +141,11 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	if (!fds->vma_fd)
 		return -1;
 	fds->log_fd = add_fd(fds, dup(log_get_fd()), base);
-	fds->pages_fd = add_fd(fds, dup(p->pages.pages_fd), base);
+	for (int i = 0; i < p->pages.nr_images; i++)
+		if ((fds->pages_fd[i] = add_fd(fds, dup(p->pages.images[i].pages_fd), base)) < 0)
+			return -1;
 	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
-	if (fds->log_fd < 0 || fds->pages_fd < 0 || fds->exe_fd < 0) {
+	if (fds->log_fd < 0 || fds->exe_fd < 0) {
 		if (fds->exe_fd < 0)
 			pr_err("mm-%d.img: cannot open the executable %s", p->pid, p->mm->exe_path);
 		return -1;
@@ -335,7 +337,6 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	a->region_start = r->start;
 	a->region_end = r->start + r->len;
 	a->log_fd = fds->log_fd;
-	a->pages_fd = fds->pages_fd;
 	a->page_size = 4096;
 	if (plan_special(p, r, a))
 		return -1;
@@ -371,7 +372,11 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	}
 	for (size_t i = 0; i < p->pages.nr_runs; i++) {
 		const struct page_run *pr = &p->pages.runs[i];
-		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off };
+		int fd = -1;
+		for (int k = 0; k < p->pages.nr_images; k++)
+			if (p->pages.images[k].pages_fd == pr->fd)
+				fd = fds->pages_fd[k];
+		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off, fd, 0 };
 	}
 	a->nr_runs = p->pages.nr_runs;
 
@@ -401,9 +406,9 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	}
 	snprintf(a->comm, sizeof(a->comm), "%s", tc->comm);
 
-	/* every helper fd but log and pages (closed last) */
+	/* every helper fd but the log (closed last) and criu's terminal */
 	for (int i = 0; i < fds->nr; i++)
-		if (fds->all[i] != fds->log_fd && fds->all[i] != fds->pages_fd &&
+		if (fds->all[i] != fds->log_fd &&
 		    fds->all[i] != fds->tty[0] && fds->all[i] != fds->tty[1] &&
 		    fds->all[i] != fds->tty[2])
 			a->close_fds[a->nr_close_fds++] = fds->all[i];

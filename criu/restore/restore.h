@@ -40,7 +40,8 @@ struct rst_region {
 
 /* helper fds criu opens for the restorer, placed above every target fd */
 struct rst_fds {
-	int log_fd, pages_fd, exe_fd;
+	int log_fd, exe_fd;
+	int pages_fd[PAGES_MAX_CHAIN];	/* per image of the chain */
 	int tty[3];		/* criu's own stdio, for --shell-job terminals */
 	int nr;
 	int *all;		/* every helper fd, sorted */
