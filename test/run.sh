@@ -4,8 +4,8 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input checks.  A NAME is a test program, "bad_input" (all of its
-# checks) or "bad_input/CHECK".
+# the bad_input checks, then the cli checks.  A NAME is a test program,
+# "bad_input" or "cli" (all of its checks), "bad_input/CHECK" or "cli/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -40,11 +40,16 @@ TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
 declare -A MODE=(
 	[counter]=leave_running
 	[demo_workload]=none
+	[cli_target]=none
+	[ptyrun]=none
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
 	    missing_pagemap missing_inventory bad_version control
 	    dump_no_such_pid dump_unwritable_dir dump_no_space)
+
+CLI_CHECKS=(shell_job pid_in_use exit_code exit_signal restore_fail_kills
+	    show show_corrupt check check_unknown_feature)
 
 # ---------------------------------------------------------------- helpers
 
@@ -713,6 +718,439 @@ bad_dump_no_space() {
 	umount "$dir/mnt" && NOSPACE_MNT=
 }
 
+# ------------------------------------------------------ cli checks
+#
+# The command's behaviour around the program tests: --shell-job, a pid in
+# use, the exit status of `criu restore`, a restore failing once the process
+# exists, `criu show`, `criu check`.  Each check runs in test/out/cli/CHECK;
+# the programs are test/progs/cli_target (modes) and, for terminals,
+# test/progs/ptyrun.
+
+# bounded DIR SECONDS PREFIX CMD...: runs CMD with stdin /dev/null, stdout
+# in DIR/PREFIX.out and stderr in DIR/PREFIX.err, for at most SECONDS; sets
+# ST (124 if it had to be killed)
+ST=
+bounded() {
+	local dir=$1 secs=$2 pre=$3 p
+	shift 3
+	"$@" > "$dir/$pre.out" 2> "$dir/$pre.err" < /dev/null &
+	p=$!
+	track "$p"
+	if ! wait_for "$secs" bash -c "[ ! -e /proc/$p ] || grep -q '^State:.*Z' /proc/$p/status"; then
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		ST=124
+		return
+	fi
+	wait "$p"
+	ST=$?
+}
+
+# one_error FILE: FILE holds exactly one line, and it starts with "error:";
+# else sets CMP_REASON
+one_error() {
+	local f=$1 lines
+	lines=$(grep -c . "$f")
+	if [ "$lines" -ne 1 ] || ! grep -q '^error:' "$f"; then
+		CMP_REASON="expected one 'error:' line on stderr, got $lines: $(head -3 "$f" | tr '\n' '|' | cut -c1-300)"
+		return 1
+	fi
+	return 0
+}
+
+# start_target DIR ARGS...: starts cli_target ARGS, sets PID, waits for
+# READY and for its wait for SIGUSR1
+start_target() {
+	local dir=$1
+	shift
+	"$ROOT/test/progs/cli_target" "$@" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || ! wait_for 5 in_sigwait "$PID"; then
+		CMP_REASON="cli_target $* did not get ready: $(log_tail "$dir/test.log")"
+		return 1
+	fi
+}
+
+# dump_and_reap DIR PID IMG [ARGS...]: dumps (killing it), waits for it to go
+dump_and_reap() {
+	local dir=$1 pid=$2 img=$3
+	shift 3
+	if ! "$CRIU" dump -t "$pid" -D "$img" "$@" -v4 -o "$dir/dump.log" \
+		> "$dir/dump.out" 2>&1 < /dev/null; then
+		CMP_REASON="dump failed: $(criu_error "$dir/dump.log")"
+		return 1
+	fi
+	if ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
+		CMP_REASON="still running 10s after the dump (state $(proc_state "$pid"))"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# a program on a terminal: refused without --shell-job (and left running),
+# dumped with it; its images refused by a restore without --shell-job and
+# restored by one with it, run on a terminal too
+cli_shell_job() {
+	local name=$1 dir=$2 hp pid st
+	"$ROOT/test/progs/ptyrun" -p "$dir/prog.pid" "$ROOT/test/progs/cli_target" tty \
+		> "$dir/test.log" 2>&1 < /dev/null &
+	hp=$!
+	track "$hp"
+	if ! wait_for 5 pidfile_ready "$dir/prog.pid"; then
+		result FAIL "FAIL $name: ptyrun wrote no pidfile: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$(cat "$dir/prog.pid")
+	track "$pid"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: cli_target tty did not get ready on a terminal: $(log_tail "$dir/test.log")"
+		return
+	fi
+
+	# without --shell-job: refused, naming the fd, and the program runs on
+	"$CRIU" dump -t "$pid" -D "$dir/img-refused" > "$dir/refused.out" 2> "$dir/refused.err" < /dev/null
+	st=$?
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of a program on a terminal without --shell-job exited with status 0"
+		return
+	fi
+	if ! one_error "$dir/refused.err"; then
+		result FAIL "FAIL $name: dump without --shell-job: $CMP_REASON"
+		return
+	fi
+	if ! grep -qE 'fd [012]\b' "$dir/refused.err" || ! grep -qF -- '--shell-job' "$dir/refused.err"; then
+		result FAIL "FAIL $name: dump without --shell-job: the error does not name the fd and --shell-job: $(cut -c1-200 "$dir/refused.err")"
+		return
+	fi
+	if ! alive "$pid" || ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: the program is not running (state $(proc_state "$pid")) after the refused dump"
+		return
+	fi
+
+	if ! dump_and_reap "$dir" "$pid" "$dir/img" --shell-job; then
+		result FAIL "FAIL $name: --shell-job: $CMP_REASON"
+		return
+	fi
+	wait "$hp" 2>/dev/null
+
+	# a restore without --shell-job refuses the images, before creating anything
+	bounded "$dir" 20 restore-refused "$CRIU" restore -D "$dir/img"
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore of a --shell-job dump without --shell-job exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore-refused.err"; then
+		result FAIL "FAIL $name: restore without --shell-job: $CMP_REASON"
+		return
+	fi
+	if ! grep -qF -- '--shell-job' "$dir/restore-refused.err"; then
+		result FAIL "FAIL $name: restore without --shell-job: the error does not say --shell-job: $(cut -c1-200 "$dir/restore-refused.err")"
+		return
+	fi
+	if [ -e "/proc/$pid" ]; then
+		result FAIL "FAIL $name: pid $pid exists (state $(proc_state "$pid")) after the refused restore"
+		return
+	fi
+
+	# restore --shell-job on a terminal of its own
+	rm -f "$dir/pidfile"
+	"$ROOT/test/progs/ptyrun" "$CRIU" restore -D "$dir/img" --shell-job -v4 \
+		-o "$dir/restore.log" --pidfile "$dir/pidfile" > "$dir/restore.tty" 2>&1 < /dev/null &
+	RPID=$!
+	track "$RPID"
+	await_restored "$dir" "$pid" "$name" || return
+	if ! wait_for 10 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: restored program is not back in its wait for SIGUSR1 (state $(proc_state "$pid"))"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$RPID"
+	st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/restore.tty"; then
+		result FAIL "FAIL $name: restore --shell-job exited with status $st: $(log_tail "$dir/restore.tty" 3) $(criu_error "$dir/restore.log")"
+		return
+	fi
+	for st in 0 1 2; do
+		if ! grep -q "^tty fd $st ok\$" "$dir/restore.tty"; then
+			result FAIL "FAIL $name: no 'tty fd $st ok' from the restored program on its terminal: $(log_tail "$dir/restore.tty" 4)"
+			return
+		fi
+	done
+	result PASS "PASS $name"
+}
+
+# a restore while the dumped program still runs: refused, and the program
+# goes on unharmed
+cli_pid_in_use() {
+	local name=$1 dir=$2 pid st
+	if [ ! -x "$ROOT/test/progs/files" ]; then
+		result SKIP "SKIP $name: test/progs/files not built"
+		return
+	fi
+	mkdir -p "$dir/tmp"
+	TEST_TMPDIR=${USER_TMPDIR:-$dir/tmp} start_prog files "$dir"
+	if [ $? -ne 0 ] || ! wait_for 5 in_sigwait "$PID"; then
+		result FAIL "FAIL $name: files did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --leave-running -v4 -o "$dir/dump.log" \
+		> "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump --leave-running failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	if ! alive "$pid" || ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: not running (state $(proc_state "$pid")) after dump --leave-running"
+		return
+	fi
+	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img"
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore while pid $pid runs exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore.err"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	if ! grep -qw "$pid" "$dir/restore.err" || ! grep -q 'in use' "$dir/restore.err"; then
+		result FAIL "FAIL $name: the error does not say pid $pid is in use: $(cut -c1-200 "$dir/restore.err")"
+		return
+	fi
+	st=$(proc_state "$pid")
+	if ! alive "$pid" || [ "$st" = T ] || [ "$st" = t ] || ! in_sigwait "$pid"; then
+		result FAIL "FAIL $name: the original is not in its wait any more after the refused restore (state $st)"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"
+	st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the original fails its checks after the refused restore (status $st): $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+# criu restore (without -d) exits with the restored program's status
+cli_exit_status() {
+	local name=$1 dir=$2 want=$3 pid st
+	shift 3
+	if ! start_target "$dir" "$@"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	pid=$PID
+	if ! dump_and_reap "$dir" "$pid" "$dir/img"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$name" || return
+	if ! wait_for 10 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: restored program is not back in its wait for SIGUSR1 (state $(proc_state "$pid"))"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$RPID"
+	st=$?
+	if [ $st -ne "$want" ]; then
+		result FAIL "FAIL $name: criu restore exited with status $st, expected $want: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+# the images pass the checks made before the process is created, the
+# process fails to open its file (a directory now): criu reports it, exits
+# non-zero, and leaves nothing behind
+cli_restore_fail_kills() {
+	local name=$1 dir=$2 pid path
+	mkdir -p "$dir/tmp"
+	if ! TEST_TMPDIR=${USER_TMPDIR:-$dir/tmp} start_target "$dir" rdwr; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	pid=$PID
+	path=$(sed -n 's/^file //p' "$dir/test.log")
+	if [ -z "$path" ] || [ ! -f "$path" ]; then
+		result FAIL "FAIL $name: cli_target rdwr named no file: $(log_tail "$dir/test.log")"
+		return
+	fi
+	if ! dump_and_reap "$dir" "$pid" "$dir/img"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	# fd 3 was opened O_RDWR: stat() of the path still works, open() fails
+	rm -f "$path" && mkdir "$path"
+	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img"
+	if [ -e "/proc/$pid" ]; then
+		result FAIL "FAIL $name: pid $pid exists (state $(proc_state "$pid")) after criu restore exited with status $ST"
+		return
+	fi
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore with fd 3's file replaced by a directory exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore.err"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	if ! grep -qF "$path" "$dir/restore.err"; then
+		result FAIL "FAIL $name: the error does not name $path: $(cut -c1-200 "$dir/restore.err")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+# criu show DIR: JSON with the pid, the vmas and the signal actions
+SHOW_JSON_CHECK='
+import json, sys
+pid = int(sys.argv[1])
+d = json.load(sys.stdin)
+def entries(name):
+    f = d.get(name)
+    if not isinstance(f, dict) or not isinstance(f.get("entries"), list) or not f["entries"]:
+        sys.exit("no entries for %s" % name)
+    return f["entries"]
+if entries("pstree.img")[0].get("pid") != pid:
+    sys.exit("pstree.img: pid is not %d" % pid)
+vmas = entries("mm-%d.img" % pid)[0].get("vmas")
+if not isinstance(vmas, list) or len(vmas) < 3:
+    sys.exit("mm-%d.img: no vma list" % pid)
+sa = entries("core-%d.img" % pid)[0].get("sigactions")
+if not isinstance(sa, list) or not sa:
+    sys.exit("core-%d.img: no sigactions" % pid)
+'
+cli_show() {
+	local name=$1 dir=$2 pid
+	if ! make_good_image; then
+		result SKIP "SKIP $name: no good image: $(cat "$BAD/good.failed")"
+		return
+	fi
+	pid=$GOOD_PID
+	bounded "$dir" 20 show "$CRIU" show "$BAD/good"
+	if [ "$ST" -ne 0 ]; then
+		result FAIL "FAIL $name: criu show exited with status $ST: $(head -2 "$dir/show.err" | tr '\n' ' ' | cut -c1-200)"
+		return
+	fi
+	if [ -s "$dir/show.err" ]; then
+		result FAIL "FAIL $name: criu show wrote to stderr: $(head -2 "$dir/show.err" | tr '\n' ' ' | cut -c1-200)"
+		return
+	fi
+	if python3 -c "import json" > /dev/null 2>&1; then
+		if ! python3 -c "$SHOW_JSON_CHECK" "$pid" < "$dir/show.out" > "$dir/json.err" 2>&1; then
+			result FAIL "FAIL $name: criu show output: $(tail -1 "$dir/json.err" | cut -c1-200)"
+			return
+		fi
+	else
+		local key
+		for key in "\"pid\": $pid" '"vmas"' '"sigactions"' "\"mm-$pid.img\""; do
+			if ! grep -qF "$key" "$dir/show.out"; then
+				result FAIL "FAIL $name: no $key in the output of criu show"
+				return
+			fi
+		done
+	fi
+	result PASS "PASS $name"
+}
+
+# criu show on a corrupted image file: exit 1, one error line
+cli_show_corrupt() {
+	local name=$1 dir=$2 f size
+	if ! make_good_image; then
+		result SKIP "SKIP $name: no good image: $(cat "$BAD/good.failed")"
+		return
+	fi
+	f=$dir/mm-$GOOD_PID.img
+	cp "$BAD/good/mm-$GOOD_PID.img" "$f"
+	size=$(stat -c %s "$f")
+	flip_bit "$f" $(( size / 2 ))
+	bounded "$dir" 20 show "$CRIU" show "$f"
+	if [ "$ST" -ne 1 ]; then
+		result FAIL "FAIL $name: criu show of a corrupted mm image exited with status $ST, expected 1"
+		return
+	fi
+	if ! one_error "$dir/show.err"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	if ! grep -qF "mm-$GOOD_PID.img" "$dir/show.err"; then
+		result FAIL "FAIL $name: the error does not name mm-$GOOD_PID.img: $(cut -c1-200 "$dir/show.err")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+# criu check: exit 0 and "Looks good." here
+cli_check() {
+	local name=$1 dir=$2
+	bounded "$dir" 30 check "$CRIU" check
+	if [ "$ST" -ne 0 ]; then
+		result FAIL "FAIL $name: criu check exited with status $ST: $(grep -m2 -e missing -e error "$dir/check.out" "$dir/check.err" | tr '\n' ' ' | cut -c1-250)"
+		return
+	fi
+	if [ "$(tail -n 1 "$dir/check.out")" != "Looks good." ]; then
+		result FAIL "FAIL $name: criu check's last line is not 'Looks good.': $(tail -n 1 "$dir/check.out" | cut -c1-200)"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+# criu check --feature with an unknown name: exit 1, one error line naming it
+cli_check_unknown_feature() {
+	local name=$1 dir=$2
+	bounded "$dir" 30 check "$CRIU" check --feature nosuch
+	if [ "$ST" -ne 1 ]; then
+		result FAIL "FAIL $name: criu check --feature nosuch exited with status $ST, expected 1"
+		return
+	fi
+	if ! one_error "$dir/check.err"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	if ! grep -qw nosuch "$dir/check.err"; then
+		result FAIL "FAIL $name: the error does not name 'nosuch': $(cut -c1-200 "$dir/check.err")"
+		return
+	fi
+	if grep -q 'Looks good' "$dir/check.out"; then
+		result FAIL "FAIL $name: criu check --feature nosuch printed 'Looks good.'"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+run_cli_check() {
+	local check=$1 name=cli/$1 dir=$OUT/cli/$1 p
+	if [ ! -x "$CRIU" ]; then
+		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
+		return
+	fi
+	for p in cli_target ptyrun; do
+		if [ ! -x "$ROOT/test/progs/$p" ]; then
+			result SKIP "SKIP $name: test/progs/$p not built"
+			return
+		fi
+	done
+	mkdir -p "$dir"
+	case $check in
+	shell_job) cli_shell_job "$name" "$dir" ;;
+	pid_in_use) cli_pid_in_use "$name" "$dir" ;;
+	exit_code) cli_exit_status "$name" "$dir" 7 exit 7 ;;
+	exit_signal) cli_exit_status "$name" "$dir" $(( 128 + 15 )) raise 15 ;;
+	restore_fail_kills) cli_restore_fail_kills "$name" "$dir" ;;
+	show) cli_show "$name" "$dir" ;;
+	show_corrupt) cli_show_corrupt "$name" "$dir" ;;
+	check) cli_check "$name" "$dir" ;;
+	check_unknown_feature) cli_check_unknown_feature "$name" "$dir" ;;
+	*) result FAIL "FAIL $name: no such check"; return ;;
+	esac
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img" "$dir/img-refused"
+	fi
+}
+
 # ------------------------------------------------------ one test (child)
 
 # the process group of a pid (field 5 of /proc/PID/stat)
@@ -745,6 +1183,7 @@ run_one() {
 	trap 'exit 124' TERM
 	case $name in
 	bad_input/*) run_bad_check "${name#bad_input/}" ;;
+	cli/*) run_cli_check "${name#cli/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -770,7 +1209,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli)
 else
 	names=("$@")
 fi
@@ -778,6 +1217,8 @@ expanded=()
 for n in "${names[@]}"; do
 	if [ "$n" = bad_input ]; then
 		for c in "${BAD_CHECKS[@]}"; do expanded+=("bad_input/$c"); done
+	elif [ "$n" = cli ]; then
+		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	else
 		expanded+=("$n")
 	fi
