@@ -30,10 +30,15 @@ int log_init(const char *path, int level)
 	return 0;
 }
 
-void log_set_fd(int fd)
+void log_set_fds(int fd, int term)
 {
 	log_fd = fd;
-	term_fd = -1;
+	term_fd = term;
+}
+
+int log_get_term_fd(void)
+{
+	return term_fd;
 }
 
 void log_set_level(int level) { log_level = level; }

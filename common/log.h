@@ -26,8 +26,11 @@ int log_init(const char *path, int level);
 void log_set_level(int level);
 int log_get_level(void);
 int log_get_fd(void);
-/* log to fd from now on, and nowhere else (used by a forked restore child) */
-void log_set_fd(int fd);
+/* log to fd from now on, errors also to term if >= 0 (a forked restore
+ * child, whose own fds 0-2 are the restored program's) */
+void log_set_fds(int fd, int term);
+/* where errors are copied when logging to a file; -1 if nowhere */
+int log_get_term_fd(void);
 void log_msg(int level, const char *prefix, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

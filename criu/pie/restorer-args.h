@@ -75,7 +75,7 @@ struct restore_args {
 	__u64 region_start, region_end;	/* the restorer's own mapping */
 	__u64 scratch_start;		/* free space in the region for moving vdso */
 	__s32 log_fd;			/* error messages go here; closed at the end */
-	__s32 pad0;
+	__s32 err_fd;			/* criu's terminal, for errors too (-1: none) */
 	__u32 page_size;
 	__u32 nr_vmas;
 	struct rst_vma *vmas;

@@ -91,6 +91,8 @@ static void __attribute__((noreturn)) fail(struct restore_args *a, const char *w
 		*p++ = d[--k];
 	*p++ = '\n';
 	sys3(__NR_write, a->log_fd, buf, p - buf);
+	if (a->err_fd >= 0)
+		sys3(__NR_write, a->err_fd, buf, p - buf);
 	for (;;)
 		sys1(__NR_exit_group, 2);
 }
@@ -274,6 +276,8 @@ void restorer_entry(struct restore_args *a)
 	for (__u32 i = 0; i < a->nr_close_fds; i++)
 		sys1(__NR_close, a->close_fds[i]);
 	sys1(__NR_close, a->log_fd);
+	if (a->err_fd >= 0)
+		sys1(__NR_close, a->err_fd);
 
 	/* criu waits for this trap, then follows us through rt_sigreturn */
 	__asm__ volatile("int3\n\t"

@@ -141,6 +141,10 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	if (!fds->vma_fd)
 		return -1;
 	fds->log_fd = add_fd(fds, dup(log_get_fd()), base);
+	fds->err_fd = -1;
+	if (log_get_term_fd() >= 0 &&
+	    (fds->err_fd = add_fd(fds, dup(log_get_term_fd()), base)) < 0)
+		return -1;
 	for (int i = 0; i < p->pages.nr_images; i++)
 		if ((fds->pages_fd[i] = add_fd(fds, dup(p->pages.images[i].pages_fd), base)) < 0)
 			return -1;
@@ -337,6 +341,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	a->region_start = r->start;
 	a->region_end = r->start + r->len;
 	a->log_fd = fds->log_fd;
+	a->err_fd = fds->err_fd;
 	a->page_size = 4096;
 	if (plan_special(p, r, a))
 		return -1;
@@ -408,7 +413,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 
 	/* every helper fd but the log (closed last) and criu's terminal */
 	for (int i = 0; i < fds->nr; i++)
-		if (fds->all[i] != fds->log_fd &&
+		if (fds->all[i] != fds->log_fd && fds->all[i] != fds->err_fd &&
 		    fds->all[i] != fds->tty[0] && fds->all[i] != fds->tty[1] &&
 		    fds->all[i] != fds->tty[2])
 			a->close_fds[a->nr_close_fds++] = fds->all[i];

@@ -108,7 +108,7 @@ void rst_child(const struct rst_proc *p, const struct opts *o, const struct rst_
 		pr_perror("cannot be traced by criu");
 		child_fail();
 	}
-	log_set_fd(fds->log_fd);
+	log_set_fds(fds->log_fd, fds->err_fd);
 	close_others(fds);
 	for (size_t i = 0; i < p->fds.nr; i++)
 		if (open_fd((FdEntry *)p->fds.msgs[i], fds))

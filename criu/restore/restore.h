@@ -41,6 +41,7 @@ struct rst_region {
 /* helper fds criu opens for the restorer, placed above every target fd */
 struct rst_fds {
 	int log_fd, exe_fd;
+	int err_fd;		/* criu's terminal for errors when logging to a file, or -1 */
 	int pages_fd[PAGES_MAX_CHAIN];	/* per image of the chain */
 	int tty[3];		/* criu's own stdio, for --shell-job terminals */
 	int nr;
