@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect
+	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap
 
 PROTOS      := $(wildcard images/*.proto)
@@ -12,7 +12,7 @@ PROTO_H     := $(PROTOS:.proto=.pb-c.h)
 
 COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
-CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c)
+CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c)
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
 SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)
@@ -23,7 +23,7 @@ PIE_OBJ     := $(PIE_SRC:.c=.pie.o)
 PIE_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
 	       -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	       -fno-jump-tables -fno-builtin -fno-plt -fcf-protection=none \
-	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -Icommon -Icriu/pie
+	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -Icommon -Icriu/pie -Ilazy-pages
 
 TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
@@ -43,7 +43,7 @@ $(OBJ): $(PROTO_H) $(wildcard common/*.h images/*.h criu/*.h criu/*/*.h lazy-pag
 images/%.pb-c.o: images/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
-criu/pie/%.pie.o: criu/pie/%.c $(wildcard criu/pie/*.h) common/compat.h
+criu/pie/%.pie.o: criu/pie/%.c $(wildcard criu/pie/*.h) common/compat.h lazy-pages/socket-proto.h
 	$(CC) $(PIE_CFLAGS) -c -o $@ $<
 
 criu/pie/restorer.elf: $(PIE_OBJ) criu/pie/restorer.lds

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lazy-pages.h"
 #include "log.h"
 #include "opts.h"
 #include "version.h"
@@ -13,7 +14,12 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  criu dump -t PID -D DIR [--leave-running] [--shell-job] [-v[N]] [-o LOG]\n"
+"            [--prev-images-dir DIR --track-mem]\n"
+"  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR]\n"
 "  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--pidfile FILE]\n"
+"               [--lazy-pages [--page-server --address A --port P]]\n"
+"  criu lazy-pages -D DIR [--page-server --address A --port P] [--lazy-granule SIZE]\n"
+"  criu page-server -D DIR --port P [--address A]\n"
 "  criu check [--feature NAME]\n"
 "  criu show FILE|DIR\n"
 "\n"
@@ -26,6 +32,18 @@ static void usage(FILE *f)
 "  -d, --restore-detached  return once the restored process runs\n"
 "      --pidfile FILE      write the restored process's pid to FILE\n"
 "      --feature NAME      (check) check one feature only\n"
+"      --lazy-pages        (restore) start the process at once; its private\n"
+"                          memory arrives from the lazy-pages daemon (started\n"
+"                          if none serves DIR)\n"
+"      --page-server       (lazy-pages) take pages from a page server\n"
+"      --address ADDR      page server address\n"
+"      --port PORT         page server port\n"
+"      --lazy-granule SIZE (lazy-pages) bytes served per fault: 64K..2M,\n"
+"                          a power of two (default 256K)\n"
+"      --track-mem         track the pages the process writes, so that the\n"
+"                          next pre-dump or dump copies only those\n"
+"      --prev-images-dir DIR  the previous pre-dump, relative to -D: pages\n"
+"                          not written since are taken from it on restore\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -V, --version           print the version\n");
@@ -41,6 +59,13 @@ int main(int argc, char **argv)
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 1000 },
 		{ "feature", required_argument, NULL, 1001 },
+		{ "lazy-pages", no_argument, NULL, 1100 },
+		{ "page-server", no_argument, NULL, 1101 },
+		{ "address", required_argument, NULL, 1102 },
+		{ "port", required_argument, NULL, 1103 },
+		{ "lazy-granule", required_argument, NULL, 1104 },
+		{ "prev-images-dir", required_argument, NULL, 1002 },
+		{ "track-mem", no_argument, NULL, 1003 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -69,6 +94,36 @@ int main(int argc, char **argv)
 		case 'o': o.log_file = optarg; break;
 		case 1000: o.pidfile = optarg; break;
 		case 1001: o.feature = optarg; break;
+		case 1100: o.lazy_pages = true; break;
+		case 1101: o.page_server = true; break;
+		case 1102: o.address = optarg; break;
+		case 1103: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > 65535) {
+				fprintf(stderr, "error: --port %s: not a port number\n", optarg);
+				return 1;
+			}
+			o.port = v;
+			break;
+		}
+		case 1104: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end == 'K' || *end == 'k')
+				v <<= 10, end++;
+			else if (*end == 'M' || *end == 'm')
+				v <<= 20, end++;
+			if (*end || v < LAZY_GRANULE_MIN || v > LAZY_GRANULE_MAX || (v & (v - 1))) {
+				fprintf(stderr, "error: --lazy-granule %s: must be a power of two "
+					"from 64K to 2M\n", optarg);
+				return 1;
+			}
+			o.lazy_granule = v;
+			break;
+		}
+		case 1002: o.prev_images_dir = optarg; break;
+		case 1003: o.track_mem = true; break;
 		case 'v':
 			if (!optarg)
 				o.verbosity = LOG_DEBUG;
@@ -94,12 +149,24 @@ int main(int argc, char **argv)
 
 	if (!strcmp(o.action, "dump"))
 		return cr_dump(&o) ? 1 : 0;
+	if (!strcmp(o.action, "pre-dump"))
+		return cr_pre_dump(&o) ? 1 : 0;
 	if (!strcmp(o.action, "restore"))
 		return cr_restore(&o);
 	if (!strcmp(o.action, "check"))
 		return cr_check(&o);
 	if (!strcmp(o.action, "show"))
 		return cr_show(&o);
+	if (!strcmp(o.action, "lazy-pages") || !strcmp(o.action, "page-server")) {
+		struct lazy_opts lo = { .images_dir = o.images_dir, .granule = o.lazy_granule,
+					.remote = o.page_server, .address = o.address,
+					.port = o.port };
+		if (o.action[0] == 'l' && o.page_server && (!o.address || !o.port)) {
+			fprintf(stderr, "error: lazy-pages --page-server needs --address and --port\n");
+			return 1;
+		}
+		return o.action[0] == 'l' ? lazy_pages_main(&lo) : page_server_main(&lo);
+	}
 	fprintf(stderr, "error: unknown action '%s'\n", o.action);
 	usage(stderr);
 	return 1;

@@ -18,11 +18,19 @@ struct opts {
 	bool detach;			/* -d, --restore-detached */
 	const char *pidfile;		/* --pidfile */
 	const char *feature;		/* check --feature */
+	bool lazy_pages;		/* restore --lazy-pages */
+	bool page_server;		/* lazy-pages --page-server */
+	const char *address;		/* --address (page server) */
+	int port;			/* --port (page server) */
+	unsigned long lazy_granule;	/* --lazy-granule: fault-around bytes */
+	const char *prev_images_dir;	/* --prev-images-dir, relative to -D */
+	bool track_mem;			/* --track-mem */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
 };
 
 int cr_dump(const struct opts *o);
+int cr_pre_dump(const struct opts *o);
 int cr_restore(const struct opts *o);
 int cr_check(const struct opts *o);
 int cr_show(const struct opts *o);

@@ -56,6 +56,7 @@ static void parse_vmflags(struct proc_vma *v, const char *s)
 		{ "dc", VMA_F_DONTFORK }, { "wf", VMA_F_WIPEONFORK },
 		{ "dd", VMA_F_DONTDUMP }, { "mg", VMA_F_MERGEABLE },
 		{ "ac", VMA_F_ACCOUNT }, { "nr", VMA_F_NORESERVE },
+		{ "uw", VMA_F_UFFD_WP },
 	};
 	while (*s) {
 		while (*s == ' ')

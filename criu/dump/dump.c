@@ -16,7 +16,9 @@
 
 #include "caps.h"
 #include "dump.h"
+#include "infect.h"
 #include "log.h"
+#include "track.h"
 #include "version.h"
 
 #define INCOMPLETE_MARK "dump-incomplete"
@@ -105,27 +107,6 @@ static int write_images(int dirfd, struct dump_proc *p)
 	return img_writer_close(w);
 }
 
-static int write_inventory(int dirfd, pid_t root, const struct dump_proc *p)
-{
-	Inventory inv = INVENTORY__INIT;
-	struct utsname u;
-	const uint8_t *xs = p->core->thread->xsave.data;
-
-	uname(&u);
-	inv.format_version = IMG_FORMAT_VERSION;
-	inv.page_size = sysconf(_SC_PAGESIZE);
-	inv.kernel_release = u.release;
-	inv.root_pid = root;
-	inv.tool_version = (char *)TOOL_VERSION;
-	inv.dump_time = time(NULL);
-	inv.xsave_size = p->core->thread->xsave.len;
-	/* ptrace reports the task's XCR0 in bytes 464..471 of the xsave area */
-	inv.xfeatures = p->core->thread->xsave.len >= 472 ? *(const uint64_t *)(xs + 464) : 0;
-
-	/* written last: a directory holding it is a complete dump */
-	return write_one(dirfd, IMG_INVENTORY, 0, &inv.base);
-}
-
 static int open_images_dir(const char *dir)
 {
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -158,24 +139,224 @@ static void mark_incomplete(int dirfd)
 	}
 }
 
-int cr_dump(const struct opts *o)
-{
-	struct dump_proc p = { .pid = o->pid };
-	struct dump_stats st = { 0 };
-	uint64_t brk = 0;
-	int dirfd = -1, err = -1;
-	bool seized = false;
-	double t0 = now_ms(), tfreeze = 0;
+/* the previous images of an incremental dump */
+struct parent_info {
+	Inventory *inv;
+	Mm *mm;
+};
 
-	if (o->pid <= 0 || !o->images_dir) {
-		pr_err("dump needs -t PID and -D DIR");
+static void parent_free(struct parent_info *pi)
+{
+	if (pi->inv)
+		inventory__free_unpacked(pi->inv, NULL);
+	if (pi->mm)
+		mm__free_unpacked(pi->mm, NULL);
+}
+
+static int load_parent(int dirfd, const char *prev, pid_t pid, struct parent_info *pi)
+{
+	int pfd = openat(dirfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = -1;
+
+	if (pfd < 0) {
+		pr_perror("--prev-images-dir %s (relative to the images directory)", prev);
 		return -1;
 	}
-	if (require_cr_caps("dump"))
+	if (faccessat(pfd, "inventory.img", F_OK, 0)) {
+		pr_err("--prev-images-dir %s: no inventory.img: not a complete pre-dump or dump", prev);
+		goto out;
+	}
+	if (img_read_one(pfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&pi->inv) ||
+	    img_read_one(pfd, IMG_MM, pid, (ProtobufCMessage **)&pi->mm))
+		goto out;
+	if (pi->inv->root_pid != (uint32_t)pid) {
+		pr_err("--prev-images-dir %s: images of pid %u, not of pid %d", prev,
+		       pi->inv->root_pid, pid);
+		goto out;
+	}
+	/* restore follows this link to the pages not written since */
+	unlinkat(dirfd, "parent", 0);
+	if (symlinkat(prev, dirfd, "parent")) {
+		pr_perror("cannot link the images directory to its parent %s", prev);
+		goto out;
+	}
+	err = 0;
+out:
+	close(pfd);
+	return err;
+}
+
+/* is [s, e) covered by mappings the parent recorded as write-tracked? */
+static bool parent_tracked(const Mm *pm, uint64_t s, uint64_t e)
+{
+	for (size_t i = 0; pm && i < pm->n_vmas && s < e; i++) {
+		const Vma *v = pm->vmas[i];
+		if (!v->has_tracked || !v->tracked || v->end <= s)
+			continue;
+		if (v->start > s)
+			return false;
+		s = v->end;
+	}
+	return s >= e;
+}
+
+static bool vma_trackable(const Vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/*
+ * Write tracking for this round.  tracked[i] says VMA i has been tracked
+ * since the parent image (its unwritten pages are the parent's); with arm
+ * (pre-dump --track-mem) every other private VMA is registered now, to be
+ * copied in full this round and tracked from now on.  The Mm image records
+ * which VMAs are tracked for the next round.
+ */
+static int setup_tracking(struct dump_proc *p, const struct opts *o, bool arm,
+			  const struct parent_info *par, struct track *tr, bool *tracked,
+			  bool *created)
+{
+	bool attached = false;
+
+	if (par->inv && par->inv->has_track_fd && par->inv->track_fd >= 0) {
+		int r = track_attach(p->pid, par->inv->track_fd, par->inv->track_ino, tr);
+		if (r < 0)
+			return -1;
+		attached = r == 0;
+		if (attached)
+			p->skip_fd = tr->target_fd;
+	}
+	if (!o->track_mem)
+		return 0;
+	for (size_t i = 0; attached && i < p->mm->n_vmas; i++) {
+		const Vma *v = p->mm->vmas[i];
+		tracked[i] = vma_trackable(v) && (v->vm_flags & VMA_F_UFFD_WP) &&
+			     parent_tracked(par->mm, v->start, v->end);
+	}
+	if (!arm)
+		return 0;
+	if (!attached) {
+		struct infect c;
+		if (infect_begin(&c, p->pid))
+			return -1;
+		int r = track_create(&c, p->pid, tr);
+		if (infect_end(&c) || r)
+			return -1;
+		*created = true;
+		p->skip_fd = tr->target_fd;
+	}
+	for (size_t i = 0; i < p->mm->n_vmas; i++) {
+		Vma *v = p->mm->vmas[i];
+		if (!vma_trackable(v))
+			continue;
+		if (!tracked[i]) {
+			int r = track_arm(tr, v->start, v->end);
+			if (r == -EBUSY)
+				pr_warn("pid %d: %lx-%lx is registered with the program's own userfaultfd: copied in full every round",
+					p->pid, (unsigned long)v->start, (unsigned long)v->end);
+			else if (r)
+				pr_warn("pid %d: cannot track writes to %lx-%lx (%s): copied in full every round",
+					p->pid, (unsigned long)v->start, (unsigned long)v->end, strerror(-r));
+			if (r)
+				continue;
+		}
+		v->has_tracked = v->tracked = true;
+	}
+	return 0;
+}
+
+/* removes criu's tracking uffd from the (seized) process */
+static int drop_tracking(pid_t pid, struct track *tr)
+{
+	struct infect c;
+	int err;
+
+	if (tr->uffd < 0)
+		return 0;
+	if (infect_begin(&c, pid))
+		return -1;
+	err = track_close_in_task(&c, tr);
+	if (infect_end(&c))
+		err = -1;
+	return err;
+}
+
+static int write_pre_images(int dirfd, struct dump_proc *p)
+{
+	PstreeEntry pe = PSTREE_ENTRY__INIT;
+	uint32_t tid = p->pid;
+
+	pe.pid = p->pid;
+	pe.ppid = p->stat.ppid;
+	pe.pgid = p->stat.pgid;
+	pe.sid = p->stat.sid;
+	pe.n_threads = 1;
+	pe.threads = &tid;
+	if (write_one(dirfd, IMG_PSTREE, 0, &pe.base))
+		return -1;
+	return write_one(dirfd, IMG_MM, p->pid, &p->mm->base);
+}
+
+static int write_inventory_of(int dirfd, struct dump_proc *p, const struct opts *o, bool pre,
+			      const struct track *tr)
+{
+	Inventory inv = INVENTORY__INIT;
+	struct utsname u;
+
+	uname(&u);
+	inv.format_version = IMG_FORMAT_VERSION;
+	inv.page_size = sysconf(_SC_PAGESIZE);
+	inv.kernel_release = u.release;
+	inv.root_pid = p->pid;
+	inv.tool_version = (char *)TOOL_VERSION;
+	inv.dump_time = time(NULL);
+	if (p->core) {
+		const uint8_t *xs = p->core->thread->xsave.data;
+		inv.xsave_size = p->core->thread->xsave.len;
+		/* ptrace reports the task's XCR0 in bytes 464..471 of the xsave area */
+		inv.xfeatures = inv.xsave_size >= 472 ? *(const uint64_t *)(xs + 464) : 0;
+	}
+	if (pre) {
+		inv.has_pre_dump = inv.pre_dump = true;
+		if (tr->uffd >= 0) {
+			inv.has_track_fd = inv.has_track_ino = true;
+			inv.track_fd = tr->target_fd;
+			inv.track_ino = tr->ino;
+		}
+	}
+	if (o->prev_images_dir)
+		inv.parent = (char *)o->prev_images_dir;
+	/* written last: a directory holding it is complete */
+	return write_one(dirfd, IMG_INVENTORY, 0, &inv.base);
+}
+
+/* dump (pre = false) and pre-dump (pre = true) */
+static int do_dump(const struct opts *o, bool pre)
+{
+	const char *what = pre ? "pre-dump" : "dump";
+	struct dump_proc p = { .pid = o->pid, .skip_fd = -1 };
+	struct parent_info par = { 0 };
+	struct track tr = { .uffd = -1 };
+	struct page_plan plan = { 0 };
+	struct dump_stats st = { 0 };
+	bool *tracked = NULL, seized = false, created = false;
+	uint64_t brk = 0;
+	int dirfd = -1, err = -1;
+	double t0 = now_ms(), tfreeze = 0, frozen_ms = 0;
+
+	if (o->pid <= 0 || !o->images_dir) {
+		pr_err("%s needs -t PID and -D DIR", what);
+		return -1;
+	}
+	if (pre && !o->track_mem)
+		pr_warn("pre-dump without --track-mem: every round copies all memory");
+	if (require_cr_caps(what))
 		return -1;
 	dirfd = open_images_dir(o->images_dir);
 	if (dirfd < 0)
 		return -1;
+	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, p.pid, &par))
+		goto fail;
 
 	tfreeze = now_ms();
 	if (seize_task(p.pid))
@@ -185,36 +366,74 @@ int cr_dump(const struct opts *o)
 		goto fail;
 	if (proc_read_maps(p.pid, true, &p.maps))
 		goto fail;
-	if (dump_core(&p, &brk) || dump_mm(&p, brk) || dump_files(&p, o))
+	if (!pre && dump_core(&p, &brk))
 		goto fail;
-	if (dump_pages(&p, dirfd, &st))
+	if (dump_mm(&p, pre ? p.stat.start_brk : brk))
 		goto fail;
-	if (write_images(dirfd, &p) || write_inventory(dirfd, p.pid, &p))
+	tracked = calloc(p.mm->n_vmas + 1, sizeof(bool));
+	if (!tracked || setup_tracking(&p, o, pre, &par, &tr, tracked, &created))
 		goto fail;
-
-	if (o->leave_running) {
+	if (!pre && dump_files(&p, o))
+		goto fail;
+	if (dump_pages_plan(&p, tracked, &plan))
+		goto fail;
+	if (pre) {
+		/* memory is copied while the program runs: it is tracked */
 		if (unseize_task(p.pid))
 			goto fail_after;
-	} else if (kill_task(p.pid)) {
-		goto fail_after;
+		seized = false;
+		frozen_ms = now_ms() - tfreeze;
 	}
-	st.freeze_ms = now_ms() - tfreeze;
-	pr_info("pid %d dumped to %s", p.pid, o->images_dir);
+	if (dump_pages_write(&p, &plan, dirfd, &st))
+		goto fail;
+	if (pre ? write_pre_images(dirfd, &p) : write_images(dirfd, &p))
+		goto fail;
+	if (write_inventory_of(dirfd, &p, o, pre, &tr))
+		goto fail;
+
+	if (!pre) {
+		/* nothing of criu stays in the process */
+		if (o->leave_running && drop_tracking(p.pid, &tr))
+			goto fail_after;
+		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid))
+			goto fail_after;
+		frozen_ms = now_ms() - tfreeze;
+	}
+	st.freeze_ms = frozen_ms;
+	pr_info("pid %d %s to %s", p.pid, pre ? "pre-dumped" : "dumped", o->images_dir);
 	pr_info("stats: freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
 		st.freeze_ms, now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
 		(unsigned long)st.bytes);
 	err = 0;
 	goto out;
 fail:
-	if (seized)
+	if (seized) {
+		/* a tracker created by this failed round must not stay behind */
+		if (created)
+			drop_tracking(p.pid, &tr);
 		unseize_task(p.pid);
+	}
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
 	mark_incomplete(dirfd);
-	pr_info("dump of pid %d failed; the process was left running; %s is incomplete",
-	       p.pid, o->images_dir);
+	pr_info("%s of pid %d failed; the process was left running; %s is incomplete", what,
+		p.pid, o->images_dir);
 out:
+	track_release(&tr);
+	page_plan_free(&plan);
+	free(tracked);
+	parent_free(&par);
 	dump_proc_free(&p);
 	close(dirfd);
 	return err;
+}
+
+int cr_dump(const struct opts *o)
+{
+	return do_dump(o, false);
+}
+
+int cr_pre_dump(const struct opts *o)
+{
+	return do_dump(o, true);
 }

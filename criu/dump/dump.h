@@ -29,6 +29,7 @@ struct dump_proc {
 	FsEntry *fs;
 	size_t nr_fds;
 	FdEntry **fds;
+	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 };
 
 /* seize.c: freeze and release */
@@ -41,7 +42,25 @@ int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */
 int dump_mm(struct dump_proc *p, uint64_t brk);
 /* pages.c: memory contents into pagemap-PID.img and pages-PID.img */
-int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st);
+struct plan_run {
+	uint64_t vaddr, nr_pages;
+	bool readable;
+	bool in_parent;		/* unchanged since the parent image: no data */
+};
+
+struct page_plan {
+	size_t nr, cap;
+	struct plan_run *v;
+	uint64_t total;		/* pages with data */
+	size_t vma_first;
+};
+
+/* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */
+int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan);
+/* copies the planned runs (frozen or running) and writes the page images */
+int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+		     struct dump_stats *st);
+void page_plan_free(struct page_plan *plan);
 /* files.c: fds, cwd, root, umask */
 int dump_files(struct dump_proc *p, const struct opts *o);
 

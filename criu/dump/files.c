@@ -123,7 +123,7 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		return -1;
 	}
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || atoi(de->d_name) == p->skip_fd)
 			continue;
 		if (p->nr_fds == cap) {
 			cap = cap ? cap * 2 : 32;

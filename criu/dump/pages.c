@@ -7,6 +7,11 @@
  * there and write()s it to pages-PID.img.  Measured here, this beats
  * process_vm_readv straight into a shared mapping of the file, whose page
  * faults cost more than the second copy (Documentation/performance.md).
+ *
+ * Two phases: dump_pages_plan() decides, while the process is frozen, which
+ * runs to copy and which to leave to the parent image (for write-tracked
+ * mappings of an incremental dump: the pages not written since the parent);
+ * dump_pages_write() copies, frozen for a dump, running for a pre-dump.
  */
 #define LOG_PREFIX "pages: "
 #include <errno.h>
@@ -27,59 +32,54 @@
 #include "pages.h"
 #include "progress.h"
 
-struct run {
-	uint64_t vaddr, nr_pages;
-	bool readable;
-};
-
-struct runs {
-	size_t nr, cap;
-	struct run *v;
-	uint64_t total;
-	size_t vma_first;	/* first run of the current VMA: runs never span VMAs */
-};
-
-static int runs_add(struct runs *r, uint64_t start, uint64_t end, bool readable)
+static int runs_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
+		    bool in_parent)
 {
 	const uint64_t ps = 4096;
+	/* a run of parent pages holds no data: any length will do */
+	const uint64_t max = in_parent ? (1ULL << 31) : PAGEMAP_MAX_RUN;
 
 	while (start < end) {
 		uint64_t n = (end - start) / ps;
-		struct run *last = r->nr > r->vma_first ? &r->v[r->nr - 1] : NULL;
+		struct plan_run *last = r->nr > r->vma_first ? &r->v[r->nr - 1] : NULL;
 
 		/* extend the previous run when contiguous */
-		if (last && last->readable == readable && last->vaddr + last->nr_pages * ps == start &&
-		    last->nr_pages < PAGEMAP_MAX_RUN) {
-			uint64_t add = PAGEMAP_MAX_RUN - last->nr_pages;
+		if (last && last->readable == readable && last->in_parent == in_parent &&
+		    last->vaddr + last->nr_pages * ps == start && last->nr_pages < max) {
+			uint64_t add = max - last->nr_pages;
 			if (add > n)
 				add = n;
 			last->nr_pages += add;
-			r->total += add;
+			if (!in_parent)
+				r->total += add;
 			start += add * ps;
 			continue;
 		}
 		if (r->nr == r->cap) {
 			r->cap = r->cap ? r->cap * 2 : 256;
-			struct run *nv = realloc(r->v, r->cap * sizeof(*nv));
+			struct plan_run *nv = realloc(r->v, r->cap * sizeof(*nv));
 			if (!nv)
 				return -1;
 			r->v = nv;
 		}
-		uint64_t take = n > PAGEMAP_MAX_RUN ? PAGEMAP_MAX_RUN : n;
-		r->v[r->nr++] = (struct run){ start, take, readable };
-		r->total += take;
+		uint64_t take = n > max ? max : n;
+		r->v[r->nr++] = (struct plan_run){ start, take, readable, in_parent };
+		if (!in_parent)
+			r->total += take;
 		start += take * ps;
 	}
 	return 0;
 }
 
-static int scan_vma(int pmfd, pid_t pid, const Vma *v, struct runs *r)
+/* data runs for the pages of [start, end) of v that exist */
+static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+			struct page_plan *r)
 {
 	struct page_region regions[512];
 	struct pm_scan_arg arg = {
 		.size = sizeof(arg),
-		.start = v->start,
-		.end = v->end,
+		.start = start,
+		.end = end,
 		.vec = (uint64_t)regions,
 		.vec_len = 512,
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
@@ -87,7 +87,6 @@ static int scan_vma(int pmfd, pid_t pid, const Vma *v, struct runs *r)
 	};
 	bool readable = v->prot & PROT_READ;
 
-	r->vma_first = r->nr;
 	if (v->kind != VMA_KIND__VMA_ANON_SHARED) {
 		/* private: only anonymous copies, never the zero page */
 		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
@@ -101,12 +100,56 @@ static int scan_vma(int pmfd, pid_t pid, const Vma *v, struct runs *r)
 			return -1;
 		}
 		for (long i = 0; i < n; i++)
-			if (runs_add(r, regions[i].start, regions[i].end, readable))
+			if (runs_add(r, regions[i].start, regions[i].end, readable, false))
 				return -1;
 		if (arg.walk_end <= arg.start)
 			break;
 		arg.start = arg.walk_end;
 	}
+	return 0;
+}
+
+/*
+ * A write-tracked mapping: the pages written since the last round (which
+ * the scan protects again at once) are copied if they exist and are zero if
+ * not (MADV_DONTNEED counts as a write); every other page is the parent's.
+ */
+static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
+{
+	struct page_region regions[512];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = v->start,
+		.end = v->end,
+		.vec = (uint64_t)regions,
+		.vec_len = 512,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	uint64_t cursor = v->start;
+
+	while (arg.start < arg.end) {
+		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of written pages in %lx-%lx failed", pid,
+				  (unsigned long)arg.start, (unsigned long)arg.end);
+			return -1;
+		}
+		for (long i = 0; i < n; i++) {
+			if (regions[i].start > cursor &&
+			    runs_add(r, cursor, regions[i].start, false, true))
+				return -1;
+			if (scan_present(pmfd, pid, v, regions[i].start, regions[i].end, r))
+				return -1;
+			cursor = regions[i].end;
+		}
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	if (cursor < v->end && runs_add(r, cursor, v->end, false, true))
+		return -1;
 	return 0;
 }
 
@@ -116,7 +159,7 @@ static bool vma_has_pages(const Vma *v)
 	       v->kind == VMA_KIND__VMA_ANON_SHARED;
 }
 
-static int copy_run(pid_t pid, int memfd, const struct run *run, uint8_t *dst)
+static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
 {
 	size_t len = run->nr_pages * 4096;
 
@@ -163,27 +206,54 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st)
+int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan)
 {
-	struct runs runs = { 0 };
+	char path[64];
+	int pmfd, err = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->pid);
+	pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pmfd < 0) {
+		pr_perror("pid %d: cannot open pagemap", p->pid);
+		return -1;
+	}
+	for (size_t i = 0; i < p->mm->n_vmas && !err; i++) {
+		const Vma *v = p->mm->vmas[i];
+		if (!vma_has_pages(v))
+			continue;
+		plan->vma_first = plan->nr;	/* runs never span VMAs */
+		if (tracked && tracked[i])
+			err = scan_written(pmfd, p->pid, v, plan);
+		else
+			err = scan_present(pmfd, p->pid, v, v->start, v->end, plan);
+	}
+	close(pmfd);
+	return err;
+}
+
+void page_plan_free(struct page_plan *plan)
+{
+	free(plan->v);
+	plan->v = NULL;
+	plan->nr = plan->cap = 0;
+}
+
+int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+		     struct dump_stats *st)
+{
 	struct img_writer *pm = NULL;
 	uint8_t *buf = NULL;
-	int pmfd = -1, memfd = -1, pfd = -1, err = -1;
+	int memfd = -1, pfd = -1, err = -1;
 	char path[64], name[64];
 	double t0 = now_ms();
 
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->pid);
-	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pmfd < 0 || memfd < 0) {
-		pr_perror("pid %d: cannot open pagemap or mem", p->pid);
+	if (memfd < 0) {
+		pr_perror("pid %d: cannot open its memory", p->pid);
 		goto out;
 	}
-	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		if (vma_has_pages(p->mm->vmas[i]) && scan_vma(pmfd, p->pid, p->mm->vmas[i], &runs))
-			goto out;
-
 	img_name(IMG_PAGES, p->pid, name, sizeof(name));
 	pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096);
@@ -201,16 +271,24 @@ int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st)
 		goto out;
 
 	struct progress prog;
-	progress_start(&prog, "dump", runs.total * 4096);
+	progress_start(&prog, "dump", plan->total * 4096);
 	uint64_t off = PAGES_DATA_OFFSET;
-	for (size_t i = 0; i < runs.nr; i++) {
-		const struct run *r = &runs.v[i];
+	for (size_t i = 0; i < plan->nr; i++) {
+		const struct plan_run *r = &plan->v[i];
 		size_t len = r->nr_pages * 4096;
-		if (copy_run(p->pid, memfd, r, buf))
-			goto out;
 		PagemapEntry e = PAGEMAP_ENTRY__INIT;
+
 		e.vaddr = r->vaddr;
 		e.nr_pages = r->nr_pages;
+		if (r->in_parent) {
+			e.has_flags = true;
+			e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+			if (img_write(pm, &e.base))
+				goto out;
+			continue;
+		}
+		if (copy_run(p->pid, memfd, r, buf))
+			goto out;
 		e.xxh3 = XXH3_64bits(buf, len);
 		if (write_at(pfd, buf, len, off)) {
 			pr_perror("%s: write failed", name);
@@ -230,20 +308,17 @@ int dump_pages(struct dump_proc *p, int dirfd, struct dump_stats *st)
 	pfd = -1;
 	err = img_writer_close(pm);
 	pm = NULL;
-	st->pages = runs.total;
-	st->bytes = runs.total * 4096;
+	st->pages = plan->total;
+	st->bytes = plan->total * 4096;
 	st->pages_ms = now_ms() - t0;
-	pr_info("pid %d: %zu runs, %lu pages in %.1f ms", p->pid, runs.nr,
-		(unsigned long)runs.total, st->pages_ms);
+	pr_info("pid %d: %zu runs, %lu pages in %.1f ms", p->pid, plan->nr,
+		(unsigned long)plan->total, st->pages_ms);
 out:
 	free(buf);
 	img_writer_abort(pm);
 	if (pfd >= 0)
 		close(pfd);
-	if (pmfd >= 0)
-		close(pmfd);
 	if (memfd >= 0)
 		close(memfd);
-	free(runs.v);
 	return err;
 }

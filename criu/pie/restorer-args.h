@@ -23,6 +23,7 @@
 #define VMA_F_MERGEABLE		(1u << 5)	/* mg: MADV_MERGEABLE */
 #define VMA_F_ACCOUNT		(1u << 6)	/* ac: was writable once (commit charged) */
 #define VMA_F_NORESERVE		(1u << 7)	/* nr: MAP_NORESERVE */
+#define VMA_F_UFFD_WP		(1u << 8)	/* uw: registered for uffd write-protect (not restored) */
 
 enum rst_vma_kind {
 	RST_VMA_ANON_PRIVATE = 1,

@@ -31,6 +31,10 @@ static int check_inventory(int dirfd, const char *dir, struct rst_proc *p)
 	}
 	if (ret)
 		return -1;
+	if (p->inv->has_pre_dump && p->inv->pre_dump) {
+		pr_err("inventory.img: %s is a pre-dump (memory only): restore the final dump", dir);
+		return -1;
+	}
 	if (p->inv->page_size != (uint32_t)sysconf(_SC_PAGESIZE)) {
 		pr_err("inventory.img: page size %u, this machine's is %ld", p->inv->page_size,
 		       sysconf(_SC_PAGESIZE));

@@ -1,0 +1,181 @@
+/* track.c - the write-tracking userfaultfd of a process (see track.h). */
+#define LOG_PREFIX "track: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "track.h"
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+/* the highest fd number the task may use: out of the program's way */
+static int high_fd(pid_t pid)
+{
+	char path[64], line[256];
+	long soft = 1024;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Max open files", 14))
+				sscanf(line + 14, "%ld", &soft);
+		fclose(f);
+	}
+	if (soft > 1 << 20)
+		soft = 1 << 20;
+	return soft - 1;
+}
+
+static int fetch(pid_t pid, int target_fd, struct track *t)
+{
+	struct stat st;
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0) {
+		pr_perror("pid %d: pidfd_open failed", pid);
+		return -1;
+	}
+	t->uffd = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+	close(pidfd);
+	if (t->uffd < 0)
+		return -1;
+	if (fstat(t->uffd, &st)) {
+		close(t->uffd);
+		t->uffd = -1;
+		return -1;
+	}
+	t->pid = pid;
+	t->target_fd = target_fd;
+	t->ino = st.st_ino;
+	return 0;
+}
+
+int track_create(struct infect *c, pid_t pid, struct track *t)
+{
+	long ret, fd;
+	int hi = high_fd(pid);
+
+	memset(t, 0, sizeof(*t));
+	t->uffd = -1;
+	long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
+	if (infect_syscall(c, SYS_userfaultfd, args, &fd))
+		return -1;
+	if (fd < 0) {
+		errno = -fd;
+		pr_perror("pid %d: cannot create a userfaultfd in the process", pid);
+		return -1;
+	}
+	long dargs[6] = { fd, hi, O_CLOEXEC };
+	if (infect_syscall(c, SYS_dup3, dargs, &ret) || ret != hi) {
+		pr_err("pid %d: cannot move the tracking userfaultfd to fd %d (%ld)", pid, hi, ret);
+		long cargs[6] = { fd };
+		infect_syscall(c, SYS_close, cargs, &ret);
+		return -1;
+	}
+	long cargs[6] = { fd };
+	if (infect_syscall(c, SYS_close, cargs, &ret))
+		return -1;
+	if (fetch(pid, hi, t)) {
+		pr_perror("pid %d: cannot fetch the tracking userfaultfd", pid);
+		return -1;
+	}
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+	if (ioctl(t->uffd, UFFDIO_API, &api)) {
+		pr_perror("pid %d: userfaultfd write-protect tracking is not available", pid);
+		return -1;
+	}
+	pr_info("pid %d: tracking userfaultfd at fd %d (inode %lu)", pid, hi, (unsigned long)t->ino);
+	return 0;
+}
+
+int track_attach(pid_t pid, int target_fd, uint64_t ino, struct track *t)
+{
+	char path[64], link[64];
+
+	memset(t, 0, sizeof(*t));
+	t->uffd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, target_fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 || (link[n] = 0, strcmp(link, "anon_inode:[userfaultfd]"))) {
+		pr_warn("pid %d: the tracking userfaultfd (fd %d) is gone: memory is copied in full",
+			pid, target_fd);
+		return 1;
+	}
+	if (fetch(pid, target_fd, t)) {
+		pr_perror("pid %d: cannot fetch fd %d", pid, target_fd);
+		return -1;
+	}
+	if (t->ino != ino) {
+		pr_warn("pid %d: fd %d is another userfaultfd than the tracking one: memory is copied in full",
+			pid, target_fd);
+		track_release(t);
+		return 1;
+	}
+	return 0;
+}
+
+int track_arm(struct track *t, uint64_t start, uint64_t end)
+{
+	struct uffdio_register reg = {
+		.range = { start, end - start },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.range = { start, end - start },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg))
+		return -errno;
+	if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		int err = -errno;
+		struct uffdio_range r = { start, end - start };
+		ioctl(t->uffd, UFFDIO_UNREGISTER, &r);
+		return err;
+	}
+	return 0;
+}
+
+int track_disarm(struct track *t, uint64_t start, uint64_t end)
+{
+	struct uffdio_range r = { start, end - start };
+	if (ioctl(t->uffd, UFFDIO_UNREGISTER, &r)) {
+		pr_perror("pid %d: cannot unregister %lx-%lx", t->pid, (unsigned long)start,
+			  (unsigned long)end);
+		return -1;
+	}
+	return 0;
+}
+
+int track_close_in_task(struct infect *c, struct track *t)
+{
+	long ret, args[6] = { t->target_fd };
+
+	if (infect_syscall(c, SYS_close, args, &ret) || ret) {
+		pr_err("pid %d: cannot close the tracking userfaultfd (fd %d)", t->pid, t->target_fd);
+		return -1;
+	}
+	track_release(t);
+	return 0;
+}
+
+void track_release(struct track *t)
+{
+	if (t->uffd >= 0)
+		close(t->uffd);
+	t->uffd = -1;
+}
