@@ -1,0 +1,2 @@
+#define CLOSE_FDS 1
+#include "incremental.c"
