@@ -69,6 +69,17 @@ struct pm_scan_arg {
 #define UFFD_FEATURE_MOVE		(1 << 16)
 #endif
 
+#ifndef UFFDIO_POISON
+/* UFFDIO_POISON (6.6+): a page that raises SIGBUS instead of reading zeros */
+struct uffdio_poison {
+	struct uffdio_range range;
+	__u64 mode;
+	__s64 updated;
+};
+#define _UFFDIO_POISON		(0x08)
+#define UFFDIO_POISON		_IOWR(UFFDIO, _UFFDIO_POISON, struct uffdio_poison)
+#endif
+
 /* ptrace */
 /* PTRACE_GET_RSEQ_CONFIGURATION itself comes from glibc's <sys/ptrace.h>;
  * glibc's <sys/ptrace.h> and <linux/ptrace.h> conflict; our own copy */

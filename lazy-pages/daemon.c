@@ -1,0 +1,395 @@
+/*
+ * daemon.c - `criu lazy-pages -D DIR`: listens on DIR/lazy-pages.sock (mode
+ * 0600, peers of another uid refused), takes each restored process's
+ * userfaultfd (socket-proto.h), and runs the one loop that serves them all:
+ * poll every uffd, handle what is queued (faults first), then copy one
+ * background chunk, and again, until every process has all its pages.
+ * Then it reports to each criu restore, prints a summary and exits.
+ *
+ * Owns the sockets and the loop; what happens to one process is proc.c's,
+ * where pages come from is source.c's.
+ */
+#define LOG_PREFIX "lazy-pages: "
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lazy-pages.h"
+#include "log.h"
+#include "proc.h"
+#include "progress.h"
+#include "sock.h"
+
+#define MAX_CONNS	64
+
+struct daemon {
+	const struct lazy_opts *o;
+	int dirfd, lfd;
+	struct sockaddr_un sa;
+	struct ps_client remote;
+	int conns[MAX_CONNS];
+	int nr_conns;
+	bool had_conn;
+	struct lp_ctx ctx;
+	struct progress pr;
+	double t_first;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int listen_sock(struct daemon *d)
+{
+	int len = lazy_sock_addr(d->o->images_dir, d->dirfd, &d->sa);
+
+	if (len < 0) {
+		pr_err("%s: path too long for a unix socket", d->o->images_dir);
+		return -1;
+	}
+	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (d->lfd < 0) {
+		pr_perror("cannot create a unix socket");
+		return -1;
+	}
+	/* a socket file left by a dead daemon is removed; a live one is not */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)&d->sa, len)) {
+		pr_err("%s/%s: another lazy-pages daemon serves this directory", d->o->images_dir,
+		       LAZY_SOCK_NAME);
+		close(probe);
+		return -1;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlinkat(d->dirfd, LAZY_SOCK_NAME, 0);
+	mode_t old = umask(0177);
+	int ret = bind(d->lfd, (struct sockaddr *)&d->sa, len);
+	umask(old);
+	if (ret || fchmodat(d->dirfd, LAZY_SOCK_NAME, 0600, 0) || listen(d->lfd, 16)) {
+		pr_perror("%s/%s: cannot listen", d->o->images_dir, LAZY_SOCK_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+static void accept_conn(struct daemon *d)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) || cr.uid != getuid()) {
+		pr_err("refusing a connection from pid %d uid %d: only uid %d may use this daemon",
+		       (int)cr.pid, (int)cr.uid, (int)getuid());
+		close(fd);
+		return;
+	}
+	if (d->nr_conns == MAX_CONNS) {
+		pr_err("too many connections: refusing pid %d", (int)cr.pid);
+		close(fd);
+		return;
+	}
+	pr_debug("connection from pid %d", (int)cr.pid);
+	d->conns[d->nr_conns++] = fd;
+	d->had_conn = true;
+}
+
+static void send_status(int conn, unsigned pid, int status)
+{
+	struct lazy_status st = { LAZY_PROTO_MAGIC, pid, status, 0 };
+	if (conn >= 0 && send(conn, &st, sizeof(st), MSG_NOSIGNAL) != sizeof(st))
+		pr_debug("pid %u: criu restore is no longer listening", pid);
+}
+
+/* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
+static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { h, sizeof(*h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct timeval tv = { 5, 0 };
+
+	*uffd = -1;
+	*ranges = NULL;
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	if (n == 0)
+		return -1;	/* criu restore went away before the process was ready */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(uffd, CMSG_DATA(c), sizeof(int));
+	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
+	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
+		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,
+		       n >= 8 ? h->magic : 0, n >= 8 ? h->version : 0,
+		       *uffd < 0 ? "no userfaultfd" : "with a userfaultfd");
+		goto err;
+	}
+	*ranges = calloc(h->nr_ranges + 1, sizeof(**ranges));
+	if (!*ranges)
+		goto err;
+	size_t want = h->nr_ranges * sizeof(**ranges);
+	if (want && recv(conn, *ranges, want, MSG_WAITALL) != (ssize_t)want) {
+		pr_err("pid %u: truncated list of lazy ranges", h->pid);
+		goto err;
+	}
+	uint64_t prev = 0;
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		const struct lazy_range *r = &(*ranges)[i];
+		if (r->start % 4096 || r->end % 4096 || r->start >= r->end || r->start < prev) {
+			pr_err("pid %u: lazy range %u (%lx-%lx) is malformed", h->pid, i,
+			       (unsigned long)r->start, (unsigned long)r->end);
+			goto err;
+		}
+		prev = r->end;
+	}
+	return 0;
+err:
+	if (*uffd >= 0)
+		close(*uffd);
+	free(*ranges);
+	return -1;
+}
+
+/* a connection has data: the hello of a restored process */
+static void attach(struct daemon *d, int conn)
+{
+	struct lazy_hello h;
+	struct lazy_range *ranges;
+	struct lp_source *src;
+	int uffd;
+
+	if (recv_hello(conn, &h, &ranges, &uffd)) {
+		close(conn);
+		return;
+	}
+	src = calloc(1, sizeof(*src));
+	if (!src || (d->o->remote ? lp_source_open_remote(&d->remote, h.pid, src)
+				  : lp_source_open_local(d->dirfd, h.pid, src))) {
+		pr_err("pid %u: no page source: the process cannot run", h.pid);
+		free(src);
+		send_status(conn, h.pid, -EIO);
+		kill(h.pid, SIGKILL);
+		close(uffd);
+		close(conn);
+		free(ranges);
+		return;
+	}
+	fcntl(uffd, F_SETFL, O_NONBLOCK);
+	struct lp_proc *p = lp_proc_new(&d->ctx, src, h.pid, uffd, conn, ranges, h.nr_ranges);
+	free(ranges);
+	if (!p) {
+		pr_err("pid %u: out of memory: the process cannot run", h.pid);
+		send_status(conn, h.pid, -ENOMEM);
+		kill(h.pid, SIGKILL);
+		close(uffd);
+		close(conn);
+		lp_source_close(src);
+		free(src);
+		return;
+	}
+	pr_info("pid %u: %u lazy ranges, %lu pages to bring in", h.pid, h.nr_ranges,
+		(unsigned long)p->remaining);
+	if (!d->t_first) {
+		d->t_first = now_s();
+		progress_start(&d->pr, "lazy-pages", p->remaining * 4096);
+	} else {
+		d->pr.total = d->ctx.st.total_pages * 4096;
+	}
+}
+
+/* a process is finished with: tell its criu restore, let it go */
+static void finish(struct daemon *d, struct lp_proc *p)
+{
+	static const char *what[] = { "live", "has all its pages", "is gone", "failed" };
+	int status = p->state == LP_DONE ? 0 : p->state == LP_GONE ? -ESRCH : -EIO;
+
+	pr_info("pid %u%s %s", p->pid, p->conn < 0 ? " (a fork child)" : "", what[p->state]);
+	send_status(p->conn, p->pid, status);
+	if (--p->src->refs == 0) {
+		lp_source_close(p->src);
+		free(p->src);
+	}
+	lp_proc_free(p);
+	(void)d;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void summary(struct daemon *d)
+{
+	struct lp_stats *s = &d->ctx.st;
+	double el = d->t_first ? now_s() - d->t_first : 0, p50 = 0, p99 = 0, max = 0;
+	uint64_t pages = s->fault_pages + s->bg_pages;
+
+	if (s->nr_lat) {
+		qsort(s->lat, s->nr_lat, sizeof(double), cmp_double);
+		p50 = s->lat[s->nr_lat / 2];
+		p99 = s->lat[s->nr_lat * 99 / 100];
+		max = s->lat[s->nr_lat - 1];
+	}
+	dprintf(log_get_fd(),
+		"lazy-pages: summary: %lu pages (%.1f MiB) in %.3f s: %lu on %lu faults, %lu in the "
+		"background, %lu zero pages; fault service median %.1f us, p99 %.1f us, max %.1f us\n",
+		(unsigned long)pages, pages * 4096.0 / (1 << 20), el, (unsigned long)s->fault_pages,
+		(unsigned long)s->faults, (unsigned long)s->bg_pages, (unsigned long)s->zero_pages,
+		p50, p99, max);
+	dprintf(log_get_fd(),
+		"lazy-pages: stats: pages=%lu fault_pages=%lu bg_pages=%lu zero_pages=%lu faults=%lu "
+		"bytes=%lu elapsed_s=%.6f lat_p50_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f\n",
+		(unsigned long)pages, (unsigned long)s->fault_pages, (unsigned long)s->bg_pages,
+		(unsigned long)s->zero_pages, (unsigned long)s->faults, (unsigned long)pages * 4096,
+		el, p50, p99, max);
+	free(s->lat);
+}
+
+static int run(struct daemon *d)
+{
+	size_t nfds = 1 + MAX_CONNS + 256;
+	struct pollfd *pfd = calloc(nfds, sizeof(*pfd));
+	struct lp_proc **pp = calloc(nfds, sizeof(*pp));
+	struct lp_proc *rr = NULL;	/* background round robin */
+
+	if (!pfd || !pp)
+		return -1;
+	for (;;) {
+		size_t n = 0, nprocs = 0;
+		bool bg = false;
+
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
+			nprocs++;
+		if (d->had_conn && !nprocs && !d->nr_conns)
+			break;
+		if (1 + d->nr_conns + nprocs > nfds) {
+			nfds = 2 * (1 + d->nr_conns + nprocs);
+			free(pfd);
+			free(pp);
+			pfd = calloc(nfds, sizeof(*pfd));
+			pp = calloc(nfds, sizeof(*pp));
+			if (!pfd || !pp)
+				return -1;
+		}
+		pfd[n++] = (struct pollfd){ d->lfd, POLLIN, 0 };
+		for (int i = 0; i < d->nr_conns; i++)
+			pfd[n++] = (struct pollfd){ d->conns[i], POLLIN, 0 };
+		size_t first_proc = n;
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next) {
+			pp[n] = p;
+			pfd[n++] = (struct pollfd){ p->uffd, POLLIN, 0 };
+			if (p->remaining || p->nr_pending)
+				bg = true;
+		}
+		if (poll(pfd, n, bg ? 0 : 1000) < 0 && errno != EINTR) {
+			pr_perror("poll failed");
+			return -1;
+		}
+		/* faults and events first */
+		for (size_t i = first_proc; i < n; i++)
+			if (pfd[i].revents || pp[i]->nr_pending)
+				lp_proc_events(&d->ctx, pp[i]);
+		if (pfd[0].revents & POLLIN)
+			accept_conn(d);
+		for (int i = 0, j = 1; j < (int)first_proc; j++) {
+			if (pfd[j].revents) {
+				/* the conn leaves the list: it belongs to its process now */
+				for (i = 0; i < d->nr_conns && d->conns[i] != pfd[j].fd; i++)
+					;
+				d->conns[i] = d->conns[--d->nr_conns];
+				attach(d, pfd[j].fd);
+			}
+		}
+		/* then one background chunk, for the next process in turn */
+		if (!rr || !rr->next)
+			rr = d->ctx.procs;
+		else
+			rr = rr->next;
+		for (struct lp_proc *p = rr, *stop = rr; p;) {
+			if (lp_proc_background(&d->ctx, p)) {
+				rr = p;
+				break;
+			}
+			p = p->next ? p->next : d->ctx.procs;
+			if (p == stop)
+				break;
+		}
+		/* done, gone or failed: finished with */
+		for (struct lp_proc **pl = &d->ctx.procs; *pl;) {
+			struct lp_proc *p = *pl;
+			if (p->state == LP_LIVE && !p->remaining && !p->nr_pending)
+				p->state = LP_DONE;
+			if (p->state == LP_LIVE) {
+				pl = &p->next;
+				continue;
+			}
+			*pl = p->next;
+			if (rr == p)
+				rr = NULL;
+			finish(d, p);
+		}
+		progress_update(&d->pr, (d->ctx.st.fault_pages + d->ctx.st.bg_pages) * 4096);
+	}
+	progress_done(&d->pr);
+	free(pfd);
+	free(pp);
+	return 0;
+}
+
+int lazy_pages_main(const struct lazy_opts *o)
+{
+	struct daemon d = { .o = o, .lfd = -1 };
+	int ret = 1;
+
+	if (!o->images_dir) {
+		pr_err("lazy-pages needs -D DIR");
+		return 1;
+	}
+	d.ctx.granule = o->granule ? o->granule : LAZY_GRANULE_DEFAULT;
+	d.remote.fd = -1;
+	signal(SIGPIPE, SIG_IGN);
+	d.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d.dirfd < 0) {
+		pr_perror("cannot open images directory %s", o->images_dir);
+		return 1;
+	}
+	if (o->remote && ps_client_connect(o->address, o->port, &d.remote))
+		goto out;
+	if (listen_sock(&d))
+		goto out;
+	pr_info("listening on %s (granule %lu KiB, pages from %s)", d.sa.sun_path,
+		(unsigned long)(d.ctx.granule >> 10), o->remote ? d.remote.peer : "the images");
+	if (!run(&d))
+		ret = 0;
+	summary(&d);
+out:
+	if (d.lfd >= 0) {
+		close(d.lfd);
+		unlinkat(d.dirfd, LAZY_SOCK_NAME, 0);
+	}
+	if (o->remote)
+		ps_client_close(&d.remote);
+	close(d.dirfd);
+	return ret;
+}

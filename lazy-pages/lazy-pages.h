@@ -1,0 +1,28 @@
+/*
+ * lazy-pages.h - the entry points of `criu lazy-pages` (daemon.c) and
+ * `criu page-server` (page-server.c), called by criu/main.c.  Their options
+ * are given explicitly; nothing here knows about the dump or restore engine.
+ */
+#ifndef LAZY_PAGES_H
+#define LAZY_PAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LAZY_GRANULE_DEFAULT	(256UL << 10)
+#define LAZY_GRANULE_MIN	(64UL << 10)
+#define LAZY_GRANULE_MAX	(2UL << 20)
+
+struct lazy_opts {
+	const char *images_dir;		/* -D: socket, and page images unless remote */
+	uint64_t granule;		/* fault-around bytes (power of two) */
+	bool remote;			/* --page-server: pages from a page server */
+	const char *address;		/* --address */
+	int port;			/* --port */
+};
+
+/* returns the exit status for main */
+int lazy_pages_main(const struct lazy_opts *o);
+int page_server_main(const struct lazy_opts *o);
+
+#endif /* LAZY_PAGES_H */

@@ -1,0 +1,70 @@
+/*
+ * page-server-proto.h - the page-server protocol (TCP), version 1.
+ *
+ * `criu page-server` serves the page images of a directory; `criu
+ * lazy-pages --page-server` is its client.  All integers are little-endian.
+ *
+ * The client opens with struct ps_hello {PS_MAGIC, PS_VERSION}; the server
+ * answers with the same struct carrying its own version, and closes the
+ * connection if the versions differ.  Then the client sends requests, one
+ * at a time, each a struct ps_req, and gets one struct ps_reply followed by
+ * reply.len bytes of payload:
+ *
+ *   PS_MAP  (pid)             the pagemap of process pid: payload is
+ *                             reply.len / sizeof(struct ps_run) ps_run
+ *                             entries, sorted by vaddr
+ *   PS_READ (pid, addr, len)  the data of pages [addr, addr+len): addr and
+ *                             len page aligned, 0 < len <= PS_MAX_READ, every
+ *                             page in the image; payload is len bytes
+ *   PS_BYE                    the client is done; the server closes
+ *
+ * reply.status is 0 or a positive errno (ENOENT: no such process or page,
+ * EINVAL: malformed request, EIO: the image cannot be read); an error
+ * reply has no payload.  A malformed request (bad op, misaligned or
+ * oversized range) gets EINVAL and the connection is closed.  The server
+ * never reads outside the image's pages.  The server verifies a process's
+ * images (every pagemap entry's XXH3, the whole chain of parents) before
+ * answering for it; each ps_run of the map carries the XXH3 of that run's
+ * data, which the client checks before using any page of it.
+ */
+#ifndef LAZY_PAGE_SERVER_PROTO_H
+#define LAZY_PAGE_SERVER_PROTO_H
+
+#include <linux/types.h>
+
+#define PS_MAGIC	0x53504c43U	/* "CLPS" */
+#define PS_VERSION	1
+#define PS_MAX_READ	(4U << 20)
+#define PS_MAX_RUNS	(1U << 24)
+
+enum ps_op {
+	PS_MAP = 1,
+	PS_READ = 2,
+	PS_BYE = 3,
+};
+
+struct ps_hello {
+	__u32 magic;
+	__u32 version;
+};
+
+struct ps_req {
+	__u32 op;		/* enum ps_op */
+	__u32 pid;
+	__u64 addr;
+	__u64 len;
+};
+
+struct ps_reply {
+	__u32 status;		/* 0 or errno */
+	__u32 pad;
+	__u64 len;		/* payload bytes that follow */
+};
+
+struct ps_run {
+	__u64 vaddr;
+	__u64 nr_pages;
+	__u64 xxh3;		/* XXH3-64 of the run's nr_pages * 4096 bytes */
+};
+
+#endif /* LAZY_PAGE_SERVER_PROTO_H */

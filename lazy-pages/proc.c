@@ -1,0 +1,572 @@
+/* proc.c - serving one process's userfaultfd (see proc.h). */
+#define LOG_PREFIX "lazy-pages: "
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compat.h"
+#include "log.h"
+#include "proc.h"
+
+#define PG	4096UL
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* ------------------------------------------------------------ bitmaps */
+
+static bool bit(const uint64_t *b, uint64_t i)
+{
+	return b[i / 64] >> (i % 64) & 1;
+}
+
+static uint64_t range_pages(const struct lp_range *r)
+{
+	return (r->end - r->start) / PG;
+}
+
+static uint64_t *bitmap_new(uint64_t nbits, bool ones)
+{
+	uint64_t words = (nbits + 63) / 64 + 1;
+	uint64_t *b = malloc(words * 8);
+	if (b)
+		memset(b, ones ? 0xff : 0, words * 8);
+	return b;
+}
+
+/* marks pages [i, i+n) of r done; counts those that were not */
+static void mark_done(struct lp_proc *p, struct lp_range *r, uint64_t i, uint64_t n)
+{
+	for (uint64_t k = i; k < i + n; k++)
+		if (!bit(r->done, k)) {
+			r->done[k / 64] |= 1ULL << (k % 64);
+			p->remaining--;
+		}
+}
+
+/* first page >= i of r not done, or range_pages(r) */
+static uint64_t next_todo(const struct lp_range *r, uint64_t i)
+{
+	uint64_t n = range_pages(r);
+	while (i < n) {
+		uint64_t w = ~r->done[i / 64] >> (i % 64);
+		if (w)
+			return i + __builtin_ctzll(w) < n ? i + __builtin_ctzll(w) : n;
+		i = (i / 64 + 1) * 64;
+	}
+	return n;
+}
+
+/* a copy of pages [from, to) of r, at the same addresses */
+static int range_slice(const struct lp_range *r, uint64_t from, uint64_t to, struct lp_range *out)
+{
+	out->start = r->start + from * PG;
+	out->end = r->start + to * PG;
+	out->delta = r->delta;
+	out->done = bitmap_new(to - from, true);
+	if (!out->done)
+		return -1;
+	for (uint64_t k = from; k < to; k++)
+		if (!bit(r->done, k))
+			out->done[(k - from) / 64] &= ~(1ULL << ((k - from) % 64));
+	return 0;
+}
+
+static struct lp_range *find_range(struct lp_proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nr;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < p->r[mid].start)
+			hi = mid;
+		else if (addr >= p->r[mid].end)
+			lo = mid + 1;
+		else
+			return &p->r[mid];
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ set up */
+
+struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pid, int uffd,
+			    int conn, const struct lazy_range *ranges, size_t nr)
+{
+	struct lp_proc *p = calloc(1, sizeof(*p));
+	if (!p || !(p->r = calloc(nr + 1, sizeof(*p->r)))) {
+		free(p);
+		return NULL;
+	}
+	p->pid = pid;
+	p->uffd = uffd;
+	p->conn = conn;
+	p->src = src;
+	for (size_t i = 0; i < nr; i++) {
+		struct lp_range *r = &p->r[p->nr++];
+		r->start = ranges[i].start;
+		r->end = ranges[i].end;
+		r->done = bitmap_new(range_pages(r), true);
+		if (!r->done) {
+			lp_proc_free(p);
+			return NULL;
+		}
+		/* pages the image has are to do; the others read as zero */
+		long k = lp_source_find(src, r->start);
+		if (k < 0) {
+			k = 0;
+			while ((size_t)k < src->nr_runs && src->runs[k].vaddr < r->start)
+				k++;
+		}
+		for (; (size_t)k < src->nr_runs && src->runs[k].vaddr < r->end; k++) {
+			const struct lp_run *run = &src->runs[k];
+			uint64_t s = run->vaddr > r->start ? run->vaddr : r->start;
+			uint64_t e = run->vaddr + run->nr_pages * PG;
+			if (e > r->end)
+				e = r->end;
+			for (uint64_t a = s; a < e; a += PG) {
+				uint64_t b = (a - r->start) / PG;
+				r->done[b / 64] &= ~(1ULL << (b % 64));
+				p->remaining++;
+			}
+		}
+	}
+	p->cursor = p->nr ? p->r[0].start : 0;
+	c->st.total_pages += p->remaining;
+	p->next = c->procs;
+	c->procs = p;
+	return p;
+}
+
+void lp_proc_free(struct lp_proc *p)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		free(p->r[i].done);
+	free(p->r);
+	if (p->uffd >= 0)
+		close(p->uffd);
+	if (p->conn >= 0)
+		close(p->conn);
+	free(p);
+}
+
+/* ------------------------------------------------------------ copying */
+
+static void wake(struct lp_proc *p, uint64_t addr, uint64_t len)
+{
+	struct uffdio_range r = { addr, len };
+	ioctl(p->uffd, UFFDIO_WAKE, &r);
+}
+
+/* an error of the uffd that ends serving this process; 0 if none */
+static int proc_error(struct lp_proc *p, int err)
+{
+	if (err == ESRCH) {
+		/* the process is gone (its mm with it) */
+		p->state = LP_GONE;
+		return -ESRCH;
+	}
+	return 0;
+}
+
+/*
+ * Copies pages [i, i+n) of r (none done, all in the image) from the source;
+ * counts them into *counter.  Returns 0, -EAGAIN (the mm is changing:
+ * retry after reading events), or another -errno (p's state says why).
+ */
+static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64_t i, uint64_t n,
+		 int slot, uint64_t *counter)
+{
+	while (n) {
+		uint64_t addr = r->start + i * PG, img = addr + r->delta;
+		long k = lp_source_find(p->src, img);
+		if (k < 0) {
+			/* cannot happen: pages to do are image pages */
+			mark_done(p, r, i, 1);
+			i++, n--;
+			continue;
+		}
+		const struct lp_run *run = &p->src->runs[k];
+		uint64_t len = run->vaddr + run->nr_pages * PG - img;
+		if (len > n * PG)
+			len = n * PG;
+		const void *data = lp_source_get(p->src, slot, k, img, len);
+		if (!data) {
+			lp_proc_fail(c, p, "page source failed");
+			return -EIO;
+		}
+		struct uffdio_copy uc = { .dst = addr, .src = (uint64_t)data, .len = len };
+		int ret = ioctl(p->uffd, UFFDIO_COPY, &uc);
+		int err = ret ? errno : 0;
+		uint64_t copied = uc.copy > 0 ? (uint64_t)uc.copy : 0;
+		if (!ret)
+			copied = len;
+		if (copied) {
+			mark_done(p, r, i, copied / PG);
+			*counter += copied / PG;
+			i += copied / PG;
+			n -= copied / PG;
+			continue;
+		}
+		switch (err) {
+		case EEXIST:	/* the page raced in: nothing to do there */
+			mark_done(p, r, i, 1);
+			wake(p, addr, PG);
+			i++, n--;
+			break;
+		case ENOENT:	/* no longer registered (unmapped meanwhile) */
+			mark_done(p, r, i, 1);
+			c->st.dropped_pages++;
+			i++, n--;
+			break;
+		case EAGAIN:
+			return -EAGAIN;
+		default:
+			if (proc_error(p, err))
+				return -err;
+			errno = err;
+			pr_perror("pid %u: UFFDIO_COPY at %lx (%lu bytes) failed", p->pid,
+				  (unsigned long)addr, (unsigned long)len);
+			lp_proc_fail(c, p, "cannot copy pages");
+			return -err;
+		}
+	}
+	return 0;
+}
+
+/* a page with nothing to copy was touched: it reads as zero */
+static int zero_page(struct lp_ctx *c, struct lp_proc *p, uint64_t addr)
+{
+	struct uffdio_zeropage z = { .range = { addr, PG } };
+	if (!ioctl(p->uffd, UFFDIO_ZEROPAGE, &z)) {
+		c->st.zero_pages++;
+		return 0;
+	}
+	int err = errno;
+	if (err == EAGAIN)
+		return -EAGAIN;
+	if (proc_error(p, err))
+		return -err;
+	/* EEXIST: already there; ENOENT: unmapped; either way let it retry */
+	wake(p, addr, PG);
+	return 0;
+}
+
+static void record_latency(struct lp_ctx *c, double us)
+{
+	struct lp_stats *s = &c->st;
+	if (s->nr_lat == s->cap_lat) {
+		size_t cap = s->cap_lat ? s->cap_lat * 2 : 4096;
+		double *n = realloc(s->lat, cap * sizeof(double));
+		if (!n)
+			return;
+		s->lat = n;
+		s->cap_lat = cap;
+	}
+	s->lat[s->nr_lat++] = us;
+}
+
+/* returns -EAGAIN if the fault must be retried after the pending events */
+static int handle_fault(struct lp_ctx *c, struct lp_proc *p, uint64_t addr, double t0)
+{
+	struct lp_range *r = find_range(p, addr);
+	int ret;
+
+	if (!r || bit(r->done, (addr - r->start) / PG)) {
+		ret = zero_page(c, p, addr);
+	} else {
+		uint64_t idx = (addr - r->start) / PG, n = range_pages(r);
+		/* the granule is aligned in the address space, clipped to the range */
+		uint64_t g = c->granule / PG, base = r->start / PG, f = base + idx;
+		uint64_t wlo = f / g * g, whi = wlo + g;
+		wlo = wlo > base ? wlo - base : 0;
+		whi = whi < base + n ? whi - base : n;
+		uint64_t lo = idx, hi = idx + 1;
+		while (lo > wlo && !bit(r->done, lo - 1))
+			lo--;
+		while (hi < whi && !bit(r->done, hi))
+			hi++;
+		ret = serve(c, p, r, lo, hi - lo, LP_SLOT_FAULT, &c->st.fault_pages);
+		/* the background goes on from here: the likely next use */
+		if (!ret)
+			p->cursor = r->start + hi * PG;
+	}
+	if (ret == -EAGAIN)
+		return ret;
+	if (!ret) {
+		c->st.faults++;
+		record_latency(c, now_us() - t0);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ events */
+
+/* removes [s, e) from the ranges; the pieces go to out (if not NULL) */
+static int cut(struct lp_proc *p, uint64_t s, uint64_t e, struct lp_range **out, size_t *nout)
+{
+	struct lp_range *nr = calloc(p->nr + 2, sizeof(*nr));
+	size_t n = 0;
+
+	if (!nr)
+		return -1;
+	for (size_t i = 0; i < p->nr; i++) {
+		struct lp_range *r = &p->r[i];
+		if (r->end <= s || r->start >= e) {
+			nr[n++] = *r;
+			continue;
+		}
+		uint64_t ms = r->start > s ? r->start : s, me = r->end < e ? r->end : e;
+		uint64_t a = (ms - r->start) / PG, b = (me - r->start) / PG;
+		if (a > 0 && range_slice(r, 0, a, &nr[n++]))
+			goto err;
+		if (b < range_pages(r) && range_slice(r, b, range_pages(r), &nr[n++]))
+			goto err;
+		struct lp_range mid;
+		if (range_slice(r, a, b, &mid))
+			goto err;
+		if (out) {
+			struct lp_range *o = realloc(*out, (*nout + 1) * sizeof(**out));
+			if (!o) {
+				free(mid.done);
+				goto err;
+			}
+			*out = o;
+			o[(*nout)++] = mid;
+		} else {
+			/* gone: its pages are no longer to do */
+			for (uint64_t k = 0; k < b - a; k++)
+				if (!bit(mid.done, k))
+					p->remaining--;
+			free(mid.done);
+		}
+		free(r->done);
+	}
+	free(p->r);
+	p->r = nr;
+	p->nr = n;
+	return 0;
+err:
+	pr_err("pid %u: out of memory tracking the memory map", p->pid);
+	return -1;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct lp_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int remap(struct lp_ctx *c, struct lp_proc *p, uint64_t from, uint64_t to, uint64_t len)
+{
+	struct lp_range *pieces = NULL;
+	size_t np = 0;
+	int64_t shift = (int64_t)(to - from);
+
+	if (cut(p, from, from + len, &pieces, &np) || cut(p, to, to + len, NULL, NULL))
+		goto fail;
+	struct lp_range *nr = realloc(p->r, (p->nr + np + 1) * sizeof(*nr));
+	if (!nr)
+		goto fail;
+	p->r = nr;
+	for (size_t i = 0; i < np; i++) {
+		pieces[i].start += shift;
+		pieces[i].end += shift;
+		pieces[i].delta -= shift;
+		p->r[p->nr++] = pieces[i];
+	}
+	free(pieces);
+	qsort(p->r, p->nr, sizeof(*p->r), cmp_range);
+	return 0;
+fail:
+	for (size_t i = 0; i < np; i++)
+		free(pieces[i].done);
+	free(pieces);
+	lp_proc_fail(c, p, "cannot follow mremap");
+	return -1;
+}
+
+static void removed(struct lp_proc *p, uint64_t s, uint64_t e)
+{
+	for (size_t i = 0; i < p->nr; i++) {
+		struct lp_range *r = &p->r[i];
+		if (r->end <= s || r->start >= e)
+			continue;
+		uint64_t ms = r->start > s ? r->start : s, me = r->end < e ? r->end : e;
+		mark_done(p, r, (ms - r->start) / PG, (me - ms) / PG);
+	}
+}
+
+static void forked(struct lp_ctx *c, struct lp_proc *p, int ufd)
+{
+	struct lp_proc *ch;
+
+	fcntl(ufd, F_SETFL, O_NONBLOCK);
+	/* the child's map is the parent's; its pages are where the parent's are */
+	ch = calloc(1, sizeof(*ch));
+	if (!ch || !(ch->r = calloc(p->nr + 1, sizeof(*ch->r)))) {
+		free(ch);
+		goto fail;
+	}
+	ch->pid = p->pid;
+	ch->uffd = ufd;
+	ch->conn = -1;
+	ch->src = p->src;
+	p->src->refs++;
+	for (size_t i = 0; i < p->nr; i++) {
+		if (range_slice(&p->r[i], 0, range_pages(&p->r[i]), &ch->r[ch->nr])) {
+			lp_proc_free(ch);
+			goto fail;
+		}
+		ch->nr++;
+	}
+	ch->remaining = p->remaining;
+	ch->cursor = p->cursor;
+	c->st.total_pages += ch->remaining;
+	ch->next = c->procs;
+	c->procs = ch;
+	pr_info("pid %u forked: serving the child's userfaultfd too", p->pid);
+	return;
+fail:
+	pr_err("pid %u forked: cannot serve the child (out of memory)", p->pid);
+	close(ufd);
+}
+
+static void pend(struct lp_proc *p, uint64_t addr)
+{
+	if (p->nr_pending < LP_MAX_PENDING)
+		p->pending[p->nr_pending++] = addr;
+	/* else: the thread faults again once woken by any copy */
+}
+
+void lp_proc_events(struct lp_ctx *c, struct lp_proc *p)
+{
+	struct uffd_msg msgs[32];
+
+	while (p->state == LP_LIVE) {
+		ssize_t n = read(p->uffd, msgs, sizeof(msgs));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		double t0 = now_us();
+		for (size_t i = 0; i < n / sizeof(msgs[0]) && p->state == LP_LIVE; i++) {
+			const struct uffd_msg *m = &msgs[i];
+			switch (m->event) {
+			case UFFD_EVENT_PAGEFAULT: {
+				uint64_t a = m->arg.pagefault.address & ~(PG - 1);
+				if (!p->tid)
+					p->tid = m->arg.pagefault.feat.ptid;
+				if (handle_fault(c, p, a, t0) == -EAGAIN)
+					pend(p, a);
+				break;
+			}
+			case UFFD_EVENT_FORK:
+				forked(c, p, m->arg.fork.ufd);
+				break;
+			case UFFD_EVENT_REMAP:
+				remap(c, p, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+				break;
+			case UFFD_EVENT_REMOVE:
+				removed(p, m->arg.remove.start, m->arg.remove.end);
+				break;
+			case UFFD_EVENT_UNMAP:
+				cut(p, m->arg.remove.start, m->arg.remove.end, NULL, NULL);
+				break;
+			default:
+				pr_warn("pid %u: unexpected userfaultfd event %u", p->pid, m->event);
+			}
+		}
+	}
+	/* faults that met a changing mm: their turn now that events are read */
+	size_t np = p->nr_pending;
+	p->nr_pending = 0;
+	double t0 = now_us();
+	for (size_t i = 0; i < np && p->state == LP_LIVE; i++)
+		if (handle_fault(c, p, p->pending[i], t0) == -EAGAIN)
+			pend(p, p->pending[i]);
+}
+
+/* ------------------------------------------------------------ background */
+
+bool lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
+{
+	if (p->state != LP_LIVE || !p->remaining || !p->nr)
+		return false;
+	struct lp_range *r = find_range(p, p->cursor);
+	size_t ri;
+	uint64_t idx;
+
+	if (r) {
+		ri = r - p->r;
+		idx = (p->cursor - r->start) / PG;
+	} else {
+		/* the first range after the cursor */
+		for (ri = 0; ri < p->nr && p->r[ri].end <= p->cursor; ri++)
+			;
+		idx = 0;
+	}
+	for (size_t tries = 0; tries <= p->nr; tries++, ri++, idx = 0) {
+		if (ri >= p->nr)
+			ri = 0;
+		r = &p->r[ri];
+		uint64_t i = next_todo(r, idx), n = range_pages(r);
+		if (i >= n)
+			continue;
+		/* a chunk: pages to do in a row, within one run of the image */
+		uint64_t img = r->start + i * PG + r->delta;
+		long k = lp_source_find(p->src, img);
+		uint64_t max = LP_BG_CHUNK / PG;
+		if (k >= 0) {
+			const struct lp_run *run = &p->src->runs[k];
+			uint64_t left = (run->vaddr + run->nr_pages * PG - img) / PG;
+			if (left < max)
+				max = left;
+		}
+		uint64_t e = i + 1;
+		while (e < n && e - i < max && !bit(r->done, e))
+			e++;
+		int ret = serve(c, p, r, i, e - i, LP_SLOT_BG, &c->st.bg_pages);
+		if (ret == 0)
+			p->cursor = r->start + e * PG;
+		return true;
+	}
+	/* nothing left to do, whatever the count says */
+	p->remaining = 0;
+	return false;
+}
+
+/* ------------------------------------------------------------ failure */
+
+void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why)
+{
+	uint64_t poisoned = 0;
+	(void)c;
+
+	if (p->state != LP_LIVE)
+		return;
+	p->state = LP_FAILED;
+	/* every page still missing raises SIGBUS rather than reading zeros */
+	for (size_t i = 0; i < p->nr; i++) {
+		struct lp_range *r = &p->r[i];
+		for (uint64_t k = next_todo(r, 0); k < range_pages(r); k = next_todo(r, k + 1)) {
+			struct uffdio_poison pz = { .range = { r->start + k * PG, PG } };
+			if (!ioctl(p->uffd, UFFDIO_POISON, &pz))
+				poisoned++;
+		}
+	}
+	pr_err("pid %u: %s: %lu pages can no longer be had; poisoned %lu of them, killing the process",
+	       p->pid, why, (unsigned long)p->remaining, (unsigned long)poisoned);
+	if (p->conn >= 0)
+		kill(p->pid, SIGKILL);
+	else if (p->tid > 0)
+		kill(p->tid, SIGKILL);
+}

@@ -1,0 +1,73 @@
+/*
+ * proc.h - one process served by the lazy-pages daemon: its userfaultfd,
+ * the lazy ranges it registered (kept current through unmap, remove and
+ * remap events), a bitmap per range of pages with nothing left to do, and
+ * the three ways pages get in: on fault (a fault-around granule), in the
+ * background (chunks, around the last fault first), and as zero pages for
+ * faults on pages the image does not have.
+ *
+ * Owns no sockets and does no polling: daemon.c calls lp_proc_events() when
+ * the uffd is readable and lp_proc_background() when it has time.
+ */
+#ifndef LAZY_PROC_H
+#define LAZY_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "socket-proto.h"
+#include "source.h"
+
+#define LP_BG_CHUNK	(256UL << 10)	/* background copy unit */
+#define LP_MAX_PENDING	256		/* faults waiting for a retry (EAGAIN) */
+
+struct lp_range {
+	uint64_t start, end;	/* where the range is now */
+	int64_t delta;		/* image address = address + delta (mremap moves) */
+	uint64_t *done;		/* bit per page: nothing left to copy there */
+};
+
+struct lp_stats {
+	uint64_t total_pages;	/* image pages to bring in */
+	uint64_t fault_pages, bg_pages, zero_pages, dropped_pages;
+	uint64_t faults;
+	double *lat;		/* fault service times, microseconds */
+	size_t nr_lat, cap_lat;
+};
+
+enum lp_state { LP_LIVE, LP_DONE, LP_GONE, LP_FAILED };
+
+struct lp_proc {
+	unsigned pid;		/* the image's pid (the page source's) */
+	int tid;		/* a thread seen faulting (fork children), 0 if none */
+	int uffd;
+	int conn;		/* criu restore's connection, -1 for fork children */
+	enum lp_state state;
+	struct lp_source *src;
+	struct lp_range *r;
+	size_t nr;
+	uint64_t remaining;	/* image pages not copied yet */
+	uint64_t cursor;	/* background: where to look next */
+	uint64_t pending[LP_MAX_PENDING];
+	size_t nr_pending;
+	struct lp_proc *next;
+};
+
+struct lp_ctx {
+	uint64_t granule;
+	struct lp_stats st;
+	struct lp_proc *procs;
+};
+
+struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pid, int uffd,
+			    int conn, const struct lazy_range *ranges, size_t nr);
+void lp_proc_free(struct lp_proc *p);
+/* reads and handles every queued message; retries pending faults */
+void lp_proc_events(struct lp_ctx *c, struct lp_proc *p);
+/* copies one background chunk; returns true if there was work */
+bool lp_proc_background(struct lp_ctx *c, struct lp_proc *p);
+/* the pages can no longer be had: poison what is missing, kill what we know */
+void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why);
+
+#endif /* LAZY_PROC_H */

@@ -1,0 +1,189 @@
+/* remote.c - page-server client (see remote.h). */
+#define LOG_PREFIX "lazy-pages: "
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "remote.h"
+
+int ps_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ps_recv_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len) {
+		ssize_t n = recv(fd, p, len, MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EPIPE;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int ps_client_connect(const char *address, int port, struct ps_client *c)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char portstr[16];
+	int one = 1;
+
+	c->fd = -1;
+	c->broken = 0;
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", address, port);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	int err = getaddrinfo(address, portstr, &hints, &res);
+	if (err) {
+		pr_err("page server %s: cannot resolve: %s", c->peer, gai_strerror(err));
+		return -1;
+	}
+	/* the server may be starting: retry a refused connection for 5 s */
+	for (int tries = 0; c->fd < 0 && tries < 500; tries++) {
+		for (ai = res; ai; ai = ai->ai_next) {
+			c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+			if (c->fd < 0)
+				continue;
+			if (!connect(c->fd, ai->ai_addr, ai->ai_addrlen))
+				break;
+			err = errno;
+			close(c->fd);
+			c->fd = -1;
+		}
+		if (c->fd < 0 && err != ECONNREFUSED)
+			break;
+		if (c->fd < 0)
+			usleep(10000);
+	}
+	errno = err;
+	freeaddrinfo(res);
+	if (c->fd < 0) {
+		pr_perror("page server %s: cannot connect", c->peer);
+		return -1;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct ps_hello h = { PS_MAGIC, PS_VERSION };
+	if (ps_send_all(c->fd, &h, sizeof(h)) || ps_recv_all(c->fd, &h, sizeof(h))) {
+		pr_perror("page server %s: no answer to hello", c->peer);
+		ps_client_close(c);
+		return -1;
+	}
+	if (h.magic != PS_MAGIC || h.version != PS_VERSION) {
+		pr_err("page server %s: speaks version %u of the protocol (magic %#x), this is version %u",
+		       c->peer, h.version, h.magic, PS_VERSION);
+		ps_client_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+void ps_client_close(struct ps_client *c)
+{
+	if (c->fd >= 0) {
+		struct ps_req bye = { .op = PS_BYE };
+		ps_send_all(c->fd, &bye, sizeof(bye));
+		close(c->fd);
+	}
+	c->fd = -1;
+}
+
+/* one request; returns the reply's payload length, or -1 */
+static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_len)
+{
+	struct ps_reply rp;
+
+	if (c->broken)
+		return -1;
+	if (ps_send_all(c->fd, rq, sizeof(*rq)) || ps_recv_all(c->fd, &rp, sizeof(rp))) {
+		pr_perror("page server %s: connection lost", c->peer);
+		c->broken = 1;
+		return -1;
+	}
+	if (rp.status) {
+		pr_err("page server %s: request %u for pid %u at %lx: %s", c->peer, rq->op, rq->pid,
+		       (unsigned long)rq->addr, strerror(rp.status));
+		c->broken = 1;	/* the server closes after errors */
+		return -1;
+	}
+	if (rp.len > max_len) {
+		pr_err("page server %s: reply of %lu bytes to a request for at most %lu",
+		       c->peer, (unsigned long)rp.len, (unsigned long)max_len);
+		c->broken = 1;
+		return -1;
+	}
+	return rp.len;
+}
+
+int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr)
+{
+	struct ps_req rq = { .op = PS_MAP, .pid = pid };
+	long len = request(c, &rq, (uint64_t)PS_MAX_RUNS * sizeof(struct ps_run));
+
+	if (len < 0)
+		return -1;
+	if (len % sizeof(struct ps_run)) {
+		pr_err("page server %s: pagemap of %ld bytes is not whole entries", c->peer, len);
+		c->broken = 1;
+		return -1;
+	}
+	*runs = malloc(len + sizeof(struct ps_run));
+	if (!*runs)
+		return -1;
+	if (ps_recv_all(c->fd, *runs, len)) {
+		pr_perror("page server %s: connection lost", c->peer);
+		c->broken = 1;
+		free(*runs);
+		return -1;
+	}
+	*nr = len / sizeof(struct ps_run);
+	return 0;
+}
+
+int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len)
+{
+	uint8_t *dst = buf;
+
+	while (len) {
+		uint64_t n = len < PS_MAX_READ ? len : PS_MAX_READ;
+		struct ps_req rq = { .op = PS_READ, .pid = pid, .addr = addr, .len = n };
+		long got = request(c, &rq, n);
+		if (got < 0)
+			return -1;
+		if ((uint64_t)got != n) {
+			pr_err("page server %s: %ld bytes for a read of %lu", c->peer, got, (unsigned long)n);
+			c->broken = 1;
+			return -1;
+		}
+		if (ps_recv_all(c->fd, dst, n)) {
+			pr_perror("page server %s: connection lost", c->peer);
+			c->broken = 1;
+			return -1;
+		}
+		dst += n;
+		addr += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -1,0 +1,206 @@
+/* source.c - page data for the lazy-pages daemon (see source.h). */
+#define LOG_PREFIX "lazy-pages: "
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "log.h"
+#include "pagemap.pb-c.h"
+#include "source.h"
+
+static int alloc_common(struct lp_source *s)
+{
+	s->verified = calloc(s->nr_units + 1, 1);
+	for (int i = 0; i < LP_NR_SLOTS; i++) {
+		s->cache[i].unit = -1;
+		s->cache[i].data = aligned_alloc(4096, LP_RUN_MAX);
+		if (!s->cache[i].data)
+			return -1;
+	}
+	s->refs = 1;
+	return s->verified ? 0 : -1;
+}
+
+/* the own entry (of the image whose pages file is fd) holding resolved run r */
+static long unit_of(const struct lp_source *s, const struct page_run *r)
+{
+	size_t lo = 0, hi = s->nr_units;
+	while (lo < hi) {	/* units are sorted by (fd order of images, vaddr) */
+		size_t mid = (lo + hi) / 2;
+		const struct lp_unit *u = &s->units[mid];
+		if (u->fd < r->fd || (u->fd == r->fd && u->vaddr + u->nr_pages * 4096 <= r->vaddr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < s->nr_units && s->units[lo].fd == r->fd && s->units[lo].vaddr <= r->vaddr)
+		return lo;
+	return -1;
+}
+
+static int cmp_unit(const void *a, const void *b)
+{
+	const struct lp_unit *x = a, *y = b;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	/* checksums are checked entry by entry, as pages are served */
+	if (page_source_open(dirfd, pid, 0, &s->local))
+		return -1;
+	size_t nu = 0;
+	for (int k = 0; k < s->local.nr_images; k++)
+		nu += s->local.images[k].nr_runs;
+	s->units = calloc(nu + 1, sizeof(*s->units));
+	s->runs = calloc(s->local.nr_runs + 1, sizeof(*s->runs));
+	if (!s->units || !s->runs)
+		goto err;
+	for (int k = 0; k < s->local.nr_images; k++) {
+		const struct page_image *im = &s->local.images[k];
+		for (size_t i = 0; i < im->nr_runs; i++) {
+			const struct page_run *r = &im->runs[i];
+			if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
+				continue;
+			s->units[s->nr_units++] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3,
+								    r->file_off, im->pages_fd };
+		}
+	}
+	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
+	s->nr_runs = s->local.nr_runs;
+	s->nr_pages = s->local.nr_pages;
+	for (size_t i = 0; i < s->nr_runs; i++) {
+		const struct page_run *r = &s->local.runs[i];
+		long u = unit_of(s, r);
+		if (u < 0) {
+			pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
+			       (unsigned long)r->vaddr);
+			goto err;
+		}
+		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, u };
+	}
+	if (alloc_common(s))
+		goto err;
+	return 0;
+err:
+	lp_source_close(s);
+	return -1;
+}
+
+int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s)
+{
+	struct ps_run *runs;
+	size_t nr;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->remote = c;
+	if (ps_client_map(c, pid, &runs, &nr))
+		return -1;
+	s->runs = calloc(nr + 1, sizeof(*s->runs));
+	s->units = calloc(nr + 1, sizeof(*s->units));
+	if (!s->runs || !s->units)
+		goto err;
+	uint64_t prev_end = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct ps_run *r = &runs[i];
+		if (r->vaddr % 4096 || !r->nr_pages || r->nr_pages > PAGEMAP_MAX_RUN ||
+		    r->vaddr < prev_end || r->vaddr + r->nr_pages * 4096 > (1ULL << 57)) {
+			pr_err("page server: pagemap of pid %u: run %zu (%lx, %lu pages) is malformed",
+			       pid, i, (unsigned long)r->vaddr, (unsigned long)r->nr_pages);
+			goto err;
+		}
+		prev_end = r->vaddr + r->nr_pages * 4096;
+		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, i };
+		s->units[i] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3, 0, -1 };
+		s->nr_pages += r->nr_pages;
+	}
+	s->nr_runs = s->nr_units = nr;
+	free(runs);
+	if (alloc_common(s))
+		goto err;
+	return 0;
+err:
+	free(runs);
+	lp_source_close(s);
+	return -1;
+}
+
+void lp_source_close(struct lp_source *s)
+{
+	if (!s->remote && s->local.nr_images)
+		page_source_close(&s->local);
+	for (int i = 0; i < LP_NR_SLOTS; i++)
+		free(s->cache[i].data);
+	free(s->runs);
+	free(s->units);
+	free(s->verified);
+	memset(s, 0, sizeof(*s));
+}
+
+long lp_source_find(const struct lp_source *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nr_runs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct lp_run *r = &s->runs[mid];
+		if (addr < r->vaddr)
+			hi = mid;
+		else if (addr >= r->vaddr + r->nr_pages * 4096)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+static int read_unit(struct lp_source *s, const struct lp_unit *u, void *buf)
+{
+	uint64_t len = u->nr_pages * 4096;
+
+	if (s->remote)
+		return ps_client_read(s->remote, s->pid, u->vaddr, buf, len);
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = pread(u->fd, (uint8_t *)buf + done, len - done, u->file_off + done);
+		if (n <= 0) {
+			pr_perror("pages of pid %u: cannot read pages at %lx", s->pid,
+				  (unsigned long)(u->vaddr + done));
+			return -1;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
+{
+	long ui = s->runs[i].unit;
+	const struct lp_unit *u = &s->units[ui];
+	struct lp_cache *c = &s->cache[slot];
+
+	if (c->unit == ui)
+		return c->data + (addr - u->vaddr);
+	c->unit = -1;
+	if (s->verified[ui]) {
+		/* checked before: read only what is asked (into the slot's buffer) */
+		if (s->remote)
+			return ps_client_read(s->remote, s->pid, addr, c->data, len) ? NULL : c->data;
+		return page_source_read(&s->local, addr, c->data, len) ? NULL : c->data;
+	}
+	if (u->nr_pages * 4096 > LP_RUN_MAX || read_unit(s, u, c->data))
+		return NULL;
+	if (XXH3_64bits(c->data, u->nr_pages * 4096) != u->xxh3) {
+		pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
+		       (unsigned long)u->vaddr, (unsigned long)(u->vaddr + u->nr_pages * 4096));
+		return NULL;
+	}
+	s->verified[ui] = 1;
+	c->unit = ui;
+	return c->data + (addr - u->vaddr);
+}

@@ -1,0 +1,72 @@
+/*
+ * source.h - where the lazy-pages daemon takes page data from: the local
+ * page images (images/pages.h's page_source) or a remote page server
+ * (remote.h).  Owns the run table of one process's image and the checking
+ * of every run's XXH3 before any page of it is handed out.
+ *
+ * Addresses here are image addresses (where the pages were at dump time).
+ */
+#ifndef LAZY_SOURCE_H
+#define LAZY_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pages.h"
+#include "remote.h"
+
+#define LP_RUN_MAX	(PAGEMAP_MAX_RUN * 4096UL)
+
+/* where the newest data of some pages is (a resolved run of the image chain) */
+struct lp_run {
+	uint64_t vaddr, nr_pages;
+	long unit;		/* the checksummed unit holding it */
+};
+
+/*
+ * A unit of verification: a pagemap entry with its XXH3 (local images: an
+ * entry of one image of the chain, in its own pages file), or a run of the
+ * page server's map.
+ */
+struct lp_unit {
+	uint64_t vaddr, nr_pages, xxh3;
+	uint64_t file_off;	/* local only */
+	int fd;			/* local only: the pages file */
+};
+
+/* a verified unit's data, kept for the next read of the same unit */
+struct lp_cache {
+	long unit;		/* -1: empty */
+	uint8_t *data;		/* LP_RUN_MAX bytes */
+};
+
+enum { LP_SLOT_FAULT, LP_SLOT_BG, LP_NR_SLOTS };
+
+struct lp_source {
+	unsigned pid;
+	size_t nr_runs;
+	struct lp_run *runs;		/* sorted by vaddr */
+	size_t nr_units;
+	struct lp_unit *units;
+	uint8_t *verified;		/* per unit */
+	uint64_t nr_pages;
+	struct page_source local;	/* when remote is NULL */
+	struct ps_client *remote;
+	struct lp_cache cache[LP_NR_SLOTS];
+	int refs;			/* processes using it (fork children share it) */
+};
+
+int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s);
+int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s);
+void lp_source_close(struct lp_source *s);
+/* index of the run holding addr, or -1 */
+long lp_source_find(const struct lp_source *s, uint64_t addr);
+/*
+ * The data of [addr, addr+len), all inside run i, verified: the XXH3 of its
+ * unit is checked the first time any of it is read (the whole unit is read
+ * then and kept in the slot's cache).  Returns a pointer valid until the next
+ * call with the same slot, or NULL (logged: unreadable or corrupt).
+ */
+const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len);
+
+#endif /* LAZY_SOURCE_H */
