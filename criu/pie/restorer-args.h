@@ -12,6 +12,8 @@
 
 #include <linux/types.h>
 
+#include "socket-proto.h"
+
 #define RST_MAX_SPECIAL	4
 
 /* VmFlags of /proc/PID/smaps that restore reproduces (Vma.vm_flags) */
@@ -41,6 +43,8 @@ struct rst_vma {
 	__s32 fd;		/* for file mappings: an fd criu opened, else -1 */
 	__u32 vm_flags;		/* VMA_F_* */
 	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
+	__u32 lazy;		/* --lazy-pages: left empty, filled by the daemon */
+	__u32 pad2;
 };
 
 struct rst_run {		/* a run of pages in a pages file */
@@ -99,6 +103,18 @@ struct restore_args {
 
 	__u64 sigframe;			/* rt_sigframe prepared by criu; rsp for rt_sigreturn */
 	char comm[16];
+
+	/*
+	 * --lazy-pages: once the map is final the restorer registers the lazy
+	 * ranges with a new userfaultfd and sends them with it to the daemon
+	 * on lazy_sock (socket-proto.h).  It leaves the uffd open in uffd for
+	 * criu, which takes its own copy at the final trap and closes this one.
+	 */
+	__s32 lazy_sock;		/* -1: not a lazy restore */
+	__s32 uffd;			/* written by the restorer */
+	__u32 pid;			/* the process, as the images name it */
+	__u32 nr_lazy;
+	struct lazy_range *lazy;	/* sorted */
 };
 
 /* the blob's entry point, at offset 0: never returns */

@@ -16,6 +16,8 @@
 #include <asm/prctl.h>
 #include <linux/mman.h>
 #include <linux/prctl.h>
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 
 #include "restorer-args.h"
 #include "sys.h"
@@ -33,7 +35,9 @@
 #define MADV_POPULATE_WRITE_ 23
 
 #define O_RDWR_		2
+#define O_NONBLOCK_	04000
 #define O_CLOEXEC_	02000000
+#define UFFD_FEATURE_POISON_	(1 << 14)
 
 static unsigned long str_len(const char *s)
 {
@@ -169,6 +173,8 @@ static void fill_pages(struct restore_args *a)
 
 		while (vi < a->nr_vmas && a->vmas[vi].end <= run->vaddr)
 			vi++;
+		if (vi < a->nr_vmas && a->vmas[vi].lazy)
+			continue;	/* the lazy-pages daemon brings these in */
 		if (vi < a->nr_vmas && a->vmas[vi].via_mem) {
 			if (memfd < 0) {
 				memfd = sys3(__NR_open, "/proc/self/mem", O_RDWR_ | O_CLOEXEC_, 0);
@@ -221,6 +227,59 @@ static void protect_vmas(struct restore_args *a)
 	}
 }
 
+/*
+ * --lazy-pages: the map is final; the lazy ranges are empty.  Register
+ * them with a userfaultfd of this process and hand it to the daemon; from
+ * here on, touching them (the kernel too: rseq, PR_SET_MM) is served by it.
+ */
+static void lazy_setup(struct restore_args *a)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP |
+			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
+			    UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_POISON_,
+	};
+	struct lazy_hello hello = { LAZY_PROTO_MAGIC, LAZY_PROTO_VERSION, a->pid, a->nr_lazy };
+	long uffd, r;
+
+	uffd = sys1(__NR_userfaultfd, O_CLOEXEC_ | O_NONBLOCK_);
+	if (IS_ERR(uffd))
+		fail(a, "cannot create a userfaultfd for pid", a->pid, uffd);
+	r = sys3(__NR_ioctl, uffd, UFFDIO_API, &api);
+	if (IS_ERR(r))
+		fail(a, "userfaultfd refuses the features lazy restore needs", api.features, r);
+	for (__u32 i = 0; i < a->nr_lazy; i++) {
+		struct uffdio_register reg = {
+			.range = { a->lazy[i].start, a->lazy[i].end - a->lazy[i].start },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+		r = sys3(__NR_ioctl, uffd, UFFDIO_REGISTER, &reg);
+		if (IS_ERR(r))
+			fail(a, "cannot register lazy range", a->lazy[i].start, r);
+	}
+
+	struct k_iovec iov[2] = {
+		{ &hello, sizeof(hello) },
+		{ a->lazy, a->nr_lazy * sizeof(struct lazy_range) },
+	};
+	struct k_cmsg_fd cm = { 16 + sizeof(int), K_SOL_SOCKET, K_SCM_RIGHTS, (int)uffd, 0 };
+	struct k_msghdr mh = { 0, 0, iov, 2, &cm, sizeof(cm), 0 };
+	__u64 total = iov[0].len + iov[1].len;
+	r = sys3(__NR_sendmsg, a->lazy_sock, &mh, K_MSG_NOSIGNAL);
+	if (IS_ERR(r) || r == 0)
+		fail(a, "cannot send the userfaultfd to the lazy-pages daemon, pid", a->pid, r ? r : -32);
+	/* the rest of a long list of ranges, without the fd */
+	for (__u64 sent = r; sent < total; sent += r) {
+		__u64 in_ranges = sent - iov[0].len;
+		r = sys6(__NR_sendto, a->lazy_sock, (long)((char *)a->lazy + in_ranges),
+			 (long)(total - sent), K_MSG_NOSIGNAL, 0, 0);
+		if (IS_ERR(r) || r == 0)
+			fail(a, "cannot send the lazy ranges to the daemon, pid", a->pid, r ? r : -32);
+	}
+	a->uffd = uffd;	/* criu takes its own copy at the final trap, and closes this one */
+}
+
 static void restore_signals(struct restore_args *a)
 {
 	for (int sig = 1; sig <= 64; sig++) {
@@ -253,6 +312,8 @@ void restorer_entry(struct restore_args *a)
 	map_vmas(a);
 	fill_pages(a);
 	protect_vmas(a);
+	if (a->lazy_sock >= 0)
+		lazy_setup(a);
 
 	r = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0);
 	if (IS_ERR(r))

@@ -27,6 +27,34 @@ static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define sys4(nr, a, b, c, d) sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define sys5(nr, a, b, c, d, e) sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
+/* sendmsg with one fd attached (the kernel's struct msghdr and cmsghdr) */
+struct k_iovec {
+	void *base;
+	unsigned long len;
+};
+
+struct k_msghdr {
+	void *name;
+	int namelen;
+	struct k_iovec *iov;
+	unsigned long iovlen;
+	void *control;
+	unsigned long controllen;
+	unsigned flags;
+};
+
+struct k_cmsg_fd {
+	unsigned long len;
+	int level;
+	int type;
+	int fd;
+	int pad;
+};
+
+#define K_SOL_SOCKET	1
+#define K_SCM_RIGHTS	1
+#define K_MSG_NOSIGNAL	0x4000
+
 #define IS_ERR(x) ((unsigned long)(x) >= (unsigned long)-4095)
 
 #endif /* PIE_SYS_H */

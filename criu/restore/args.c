@@ -77,6 +77,7 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       p->pages.nr_runs * sizeof(struct rst_run) +
 	       (p->mm->n_vmas + 16) * sizeof(int32_t) +
 	       p->mm->n_auxv * 8 + 64 +
+	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
 	       sizeof(struct k_rt_sigframe) + 128 + 64 * 1024;
 }
 
@@ -148,6 +149,9 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	for (int i = 0; i < p->pages.nr_images; i++)
 		if ((fds->pages_fd[i] = add_fd(fds, dup(p->pages.images[i].pages_fd), base)) < 0)
 			return -1;
+	/* --lazy-pages: the connection to the daemon (restore.c made it) */
+	if (o->lazy_pages && (fds->lazy_sock = add_fd(fds, fds->lazy_sock, base)) < 0)
+		return -1;
 	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
 	if (fds->log_fd < 0 || fds->exe_fd < 0) {
 		if (fds->exe_fd < 0)
@@ -384,6 +388,18 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off, fd, 0 };
 	}
 	a->nr_runs = p->pages.nr_runs;
+	a->lazy_sock = -1;
+	a->uffd = -1;
+	a->pid = p->pid;
+	if (o->lazy_pages) {
+		a->lazy = arena_get(&ar, (a->nr_vmas + 1) * sizeof(struct lazy_range), 8);
+		if (!a->lazy) {
+			pr_err("restorer arguments do not fit their area");
+			return -1;
+		}
+		a->lazy_sock = fds->lazy_sock;
+		rst_lazy_plan(p, a);
+	}
 
 	memcpy(auxv, mm->auxv, mm->n_auxv * 8);
 	a->mm_map = (struct rst_mm_map){

@@ -74,6 +74,7 @@ static int wait_stop(pid_t pid, int *sig)
 struct verify_job {
 	pthread_t thread;
 	const struct page_source *ps;
+	const struct restore_args *lazy;	/* --lazy-pages: only eager pages */
 	int result;
 	bool started;
 };
@@ -81,7 +82,7 @@ struct verify_job {
 static void *verify_thread(void *arg)
 {
 	struct verify_job *j = arg;
-	j->result = page_source_verify(j->ps);
+	j->result = j->lazy ? rst_lazy_verify_eager(j->ps, j->lazy) : page_source_verify(j->ps);
 	return NULL;
 }
 
@@ -181,9 +182,10 @@ int cr_restore(const struct opts *o)
 	struct rst_fds fds = { 0 };
 	struct restore_args *args;
 	struct verify_job vj = { 0 };
+	struct rst_lazy_guard guard = { 0 };
 	double t0 = now_ms();
 	pid_t pid = -1;
-	int dirfd;
+	int dirfd, lazy_conn = -1, uffd = -1;
 
 	if (!o->images_dir) {
 		pr_err("restore needs -D DIR");
@@ -199,6 +201,11 @@ int cr_restore(const struct opts *o)
 	if (rst_load(dirfd, o->images_dir, o, &p) || pid_in_use(p.pid))
 		goto fail;
 	pr_info("images of pid %d checked in %.1f ms", p.pid, now_ms() - t0);
+	if (o->lazy_pages) {
+		lazy_conn = rst_lazy_connect(o, dirfd);
+		if (lazy_conn < 0 || (fds.lazy_sock = dup(lazy_conn)) < 0)
+			goto fail;
+	}
 	if (rst_region_map(&p, rst_args_size(&p), &reg))
 		goto fail;
 	if (rst_args_build(&p, o, &reg, &fds, &args))
@@ -219,20 +226,29 @@ int cr_restore(const struct opts *o)
 		goto fail;
 	}
 	rst_fds_close(&fds);
+	if (o->lazy_pages && rst_lazy_guard_start(&guard, pid, lazy_conn))
+		goto fail;
 
 	pr_debug("process %d created at %.1f ms", pid, now_ms() - t0);
 	vj.ps = &p.pages;
+	vj.lazy = o->lazy_pages ? args : NULL;
 	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
 		vj.started = true;
 	else
-		vj.result = page_source_verify(&p.pages);
+		verify_thread(&vj);
 	int ret = follow_sigreturn(pid, &p, &vj);
 	if (ret == -2) {
 		/* the child or the restorer logged why it stopped */
 		pid = -1;
 		goto fail;
 	}
-	if (ret || unmap_restorer(pid, &reg))
+	if (ret)
+		goto fail;
+	/* --lazy-pages: our own copy of its uffd, before the restorer's goes */
+	if (o->lazy_pages && (uffd = rst_lazy_take_uffd(pid, args)) < 0)
+		goto fail;
+	rst_lazy_guard_stop(&guard);
+	if (unmap_restorer(pid, &reg))
 		goto fail;
 	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
 		pr_perror("pid %d: cannot detach", pid);
@@ -247,8 +263,28 @@ int cr_restore(const struct opts *o)
 	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		if (uffd >= 0)
+			close(uffd);
 		return 1;
 	}
+	if (o->lazy_pages && o->detach) {
+		/* a watcher holds the uffd until every page is in */
+		pid_t w = fork();
+		if (w < 0) {
+			pr_perror("pid %d: cannot start the lazy-pages watcher; killing it", pid);
+			kill(pid, SIGKILL);
+			return 1;
+		}
+		if (w == 0) {
+			setsid();
+			_exit(rst_lazy_watch(pid, lazy_conn, uffd) ? 1 : 0);
+		}
+		close(uffd);
+		close(lazy_conn);
+		return 0;
+	}
+	if (o->lazy_pages)
+		rst_lazy_watch(pid, lazy_conn, uffd);
 	if (o->detach)
 		return 0;
 
@@ -268,6 +304,11 @@ fail:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, __WALL);
 	}
+	rst_lazy_guard_stop(&guard);
+	if (uffd >= 0)
+		close(uffd);
+	if (lazy_conn >= 0)
+		close(lazy_conn);
 	verify_join(&vj);
 	rst_fds_close(&fds);
 	if (reg.start)

@@ -6,6 +6,7 @@
 #ifndef CRIU_RESTORE_H
 #define CRIU_RESTORE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,7 @@ struct rst_fds {
 	int nr;
 	int *all;		/* every helper fd, sorted */
 	int *vma_fd;		/* per target VMA, -1 if none */
+	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 };
 
 /* layout.c: pick and map the region where criu and the target leave room */
@@ -60,5 +62,25 @@ void rst_fds_close(struct rst_fds *fds);
 void __attribute__((noreturn)) rst_child(const struct rst_proc *p, const struct opts *o,
 					 const struct rst_region *r, struct rst_fds *fds,
 					 struct restore_args *args);
+
+/*
+ * lazy.c: --lazy-pages.  Which memory is left to the daemon, the connection
+ * to it (started if need be), checking the pages filled eagerly, taking a
+ * copy of the process's userfaultfd at the final trap, and watching the
+ * daemon until every page is in.
+ */
+void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
+int rst_lazy_connect(const struct opts *o, int dirfd);
+int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
+int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
+int rst_lazy_watch(pid_t pid, int conn, int uffd);
+struct rst_lazy_guard {
+	pthread_t thread;
+	pid_t pid;
+	int conn, stop[2];
+	bool on;
+};
+int rst_lazy_guard_start(struct rst_lazy_guard *g, pid_t pid, int conn);
+void rst_lazy_guard_stop(struct rst_lazy_guard *g);
 
 #endif /* CRIU_RESTORE_H */

@@ -1,0 +1,394 @@
+/*
+ * lazy.c - `criu restore --lazy-pages`, criu's side (see restore.h).
+ *
+ * Private anonymous VMAs that hold image pages are left empty by the
+ * restorer and registered with a userfaultfd it hands to the lazy-pages
+ * daemon (lazy-pages/socket-proto.h); everything else (file-private pages,
+ * shared memory, never-writable mappings, wipe-on-fork mappings) is filled
+ * eagerly as in a full restore, and only those pages are checked here
+ * before the process runs: the daemon checks the others before serving
+ * them.
+ *
+ * Nothing lost: closing the last reference to a uffd turns every missing
+ * page into a zero page.  So criu keeps its own copy of the uffd (taken
+ * with pidfd_getfd at the restorer's final trap) and holds it until the
+ * daemon reports that every page is in.  If the daemon dies or reports a
+ * failure first, criu kills the process while still holding the uffd: a
+ * thread waiting for a page is never woken to read zeros.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "infect.h"
+#include "lazy-pages.h"
+#include "log.h"
+#include "pagemap.pb-c.h"
+#include "restore.h"
+#include "sock.h"
+
+#define CONNECT_WAIT_S	5.0
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool has_pages(const struct page_source *ps, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = ps->nr_runs;
+	while (lo < hi) {	/* first run ending after start */
+		size_t mid = (lo + hi) / 2;
+		if (ps->runs[mid].vaddr + ps->runs[mid].nr_pages * 4096 <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ps->nr_runs && ps->runs[lo].vaddr < end;
+}
+
+void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
+{
+	uint64_t lazy_pages = 0;
+
+	a->nr_lazy = 0;
+	for (uint32_t i = 0; i < a->nr_vmas; i++) {
+		struct rst_vma *v = &a->vmas[i];
+		/*
+		 * Wipe-on-fork memory stays eager: a child's copy must read as
+		 * zeros, which the daemon could not tell from its image pages.
+		 */
+		if (v->kind != RST_VMA_ANON_PRIVATE || v->via_mem || (v->vm_flags & VMA_F_WIPEONFORK) ||
+		    !has_pages(&p->pages, v->start, v->end))
+			continue;
+		v->lazy = 1;
+		a->lazy[a->nr_lazy++] = (struct lazy_range){ v->start, v->end };
+	}
+	for (size_t i = 0; i < p->pages.nr_runs; i++)
+		for (uint32_t k = 0; k < a->nr_lazy; k++)
+			if (p->pages.runs[i].vaddr >= a->lazy[k].start &&
+			    p->pages.runs[i].vaddr < a->lazy[k].end)
+				lazy_pages += p->pages.runs[i].nr_pages;
+	pr_info("pid %d: %u lazy areas, %lu of %lu pages left to the lazy-pages daemon", p->pid,
+		a->nr_lazy, (unsigned long)lazy_pages, (unsigned long)p->pages.nr_pages);
+}
+
+static bool in_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
+{
+	for (uint32_t k = 0; k < a->nr_lazy; k++)
+		if (start >= a->lazy[k].start && end <= a->lazy[k].end)
+			return true;
+	return false;
+}
+
+int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a)
+{
+	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
+	int err = -1;
+
+	if (!buf)
+		return -1;
+	/* the checksums are per pagemap entry, in each image of the chain */
+	for (int k = 0; k < ps->nr_images; k++) {
+		const struct page_image *im = &ps->images[k];
+		for (size_t i = 0; i < im->nr_runs; i++) {
+			const struct page_run *r = &im->runs[i];
+			uint64_t len = r->nr_pages * 4096;
+			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) || in_lazy(a, r->vaddr, r->vaddr + len))
+				continue;
+			for (uint64_t done = 0; done < len;) {
+				ssize_t n = pread(im->pages_fd, buf + done, len - done, r->file_off + done);
+				if (n <= 0) {
+					pr_perror("%s: cannot read pages at %lx", im->pages_name,
+						  (unsigned long)(r->vaddr + done));
+					goto out;
+				}
+				done += n;
+			}
+			if (XXH3_64bits(buf, len) != r->xxh3) {
+				pr_err("%s: checksum mismatch in pages %lx-%lx: image is corrupt",
+				       im->pages_name, (unsigned long)r->vaddr,
+				       (unsigned long)(r->vaddr + len));
+				goto out;
+			}
+		}
+	}
+	err = 0;
+out:
+	free(buf);
+	return err;
+}
+
+/* criu lazy-pages -D DIR, detached from us, logging to DIR/lazy-pages.log */
+static int start_daemon(const struct opts *o)
+{
+	char log[4096], gran[32], port[16];
+	const char *argv[16];
+	int n = 0, status;
+
+	snprintf(log, sizeof(log), "%s/lazy-pages.log", o->images_dir);
+	argv[n++] = "criu";
+	argv[n++] = "lazy-pages";
+	argv[n++] = "-D";
+	argv[n++] = o->images_dir;
+	argv[n++] = "-o";
+	argv[n++] = log;
+	argv[n++] = o->verbosity >= LOG_DEBUG ? "-v4" : "-v3";
+	if (o->page_server || o->address) {
+		snprintf(port, sizeof(port), "%d", o->port);
+		argv[n++] = "--page-server";
+		argv[n++] = "--address";
+		argv[n++] = o->address ? o->address : "127.0.0.1";
+		argv[n++] = "--port";
+		argv[n++] = port;
+	}
+	if (o->lazy_granule) {
+		snprintf(gran, sizeof(gran), "%lu", o->lazy_granule);
+		argv[n++] = "--lazy-granule";
+		argv[n++] = gran;
+	}
+	argv[n] = NULL;
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		pr_perror("cannot start the lazy-pages daemon");
+		return -1;
+	}
+	if (pid == 0) {
+		/* the daemon's parent is init, not us: it outlives this restore */
+		if (fork() == 0) {
+			int nul = open("/dev/null", O_RDWR);
+			setsid();
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			syscall(SYS_close_range, 3, ~0U, 0);
+			execv("/proc/self/exe", (char **)argv);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	pr_info("started the lazy-pages daemon (log: %s)", log);
+	return 0;
+}
+
+int rst_lazy_connect(const struct opts *o, int dirfd)
+{
+	struct sockaddr_un sa;
+	int len = lazy_sock_addr(o->images_dir, dirfd, &sa);
+	double t0 = now_s();
+	bool started = false;
+	int err = 0;
+
+	if (len < 0) {
+		pr_err("%s: path too long for the lazy-pages socket", o->images_dir);
+		return -1;
+	}
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			pr_perror("cannot create a unix socket");
+			return -1;
+		}
+		if (!connect(fd, (struct sockaddr *)&sa, len)) {
+			pr_info("connected to the lazy-pages daemon in %.1f ms", (now_s() - t0) * 1e3);
+			return fd;
+		}
+		err = errno;
+		close(fd);
+		/*
+		 * No socket: no daemon, start one.  A socket nobody answers on
+		 * may be a daemon still starting: give it a second first.
+		 */
+		if (!started && (err == ENOENT || (err == ECONNREFUSED && now_s() - t0 > 1.0))) {
+			if (start_daemon(o))
+				return -1;
+			started = true;
+		}
+		if (now_s() - t0 > CONNECT_WAIT_S)
+			break;
+		usleep(2000);
+	}
+	errno = err;
+	pr_perror("%s/%s: no lazy-pages daemon answers%s", o->images_dir, LAZY_SOCK_NAME,
+		  started ? " (see lazy-pages.log there)" : "");
+	return -1;
+}
+
+int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a)
+{
+	struct infect c;
+	long args[6] = { 0 }, ret = 0;
+	int fd = -1, pidfd;
+
+	errno = 0;
+	long v = ptrace(PTRACE_PEEKDATA, pid, (void *)&a->uffd, NULL);
+	int tfd = (int)(v & 0xffffffff);
+	if (errno || tfd < 0) {
+		pr_err("pid %d: the restorer made no userfaultfd", pid);
+		return -1;
+	}
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0) {
+		fd = syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
+		close(pidfd);
+	}
+	if (fd < 0) {
+		pr_perror("pid %d: cannot take a copy of its userfaultfd", pid);
+		return -1;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	/* the process must show no fd it did not have */
+	args[0] = tfd;
+	if (infect_begin(&c, pid)) {
+		close(fd);
+		return -1;
+	}
+	int err = infect_syscall(&c, SYS_close, args, &ret);
+	if (infect_end(&c) || err || ret) {
+		pr_err("pid %d: cannot close the restorer's userfaultfd (%ld)", pid, ret);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool exited(int pidfd, int timeout_ms)
+{
+	struct pollfd pf = { pidfd, POLLIN, 0 };
+	return poll(&pf, 1, timeout_ms) == 1;
+}
+
+int rst_lazy_watch(pid_t pid, int conn, int uffd)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), ret = 0;
+	struct lazy_status st;
+
+	if (pidfd < 0) {
+		pr_perror("pid %d: cannot watch it", pid);
+		kill(pid, SIGKILL);
+		ret = -1;
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pf[2] = { { conn, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("pid %d: poll failed; killing it", pid);
+			break;
+		}
+		if (pf[1].revents)
+			goto out;	/* it ended: nothing more to guard */
+		if (!pf[0].revents)
+			continue;
+		ssize_t n = recv(conn, &st, sizeof(st), MSG_WAITALL);
+		if (n == sizeof(st) && st.magic == LAZY_PROTO_MAGIC) {
+			if (st.status == 0) {
+				pr_info("pid %d: every page is in place", pid);
+				goto out;
+			}
+			if (st.status == -ESRCH)
+				goto out;
+			pr_err("pid %d: the lazy-pages daemon lost its page source (%s): killing the process",
+			       pid, strerror(-st.status));
+			break;
+		}
+		if (exited(pidfd, 0))
+			goto out;
+		pr_err("pid %d: the lazy-pages daemon went away before every page was in place: "
+		       "killing the process (its missing memory would read as zeros)", pid);
+		break;
+	}
+	/* still holding the uffd: no thread of it ever sees a zero page */
+	kill(pid, SIGKILL);
+	exited(pidfd, 5000);
+	ret = -1;
+out:
+	if (pidfd >= 0)
+		close(pidfd);
+	close(uffd);
+	close(conn);
+	return ret;
+}
+
+/*
+ * Until criu has its copy of the uffd, the process may already wait for
+ * pages (the kernel touches its memory in the restorer: rseq, PR_SET_MM):
+ * if the daemon dies or fails then, the guard kills the process so that
+ * the restore fails instead of hanging.
+ */
+static void *guard_fn(void *arg)
+{
+	struct rst_lazy_guard *g = arg;
+	struct lazy_status st;
+
+	for (;;) {
+		struct pollfd pf[2] = { { g->conn, POLLIN, 0 }, { g->stop[0], POLLIN, 0 } };
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		if (pf[1].revents)
+			return NULL;
+		ssize_t n = recv(g->conn, &st, sizeof(st), MSG_PEEK | MSG_DONTWAIT);
+		if (n == sizeof(st) && st.magic == LAZY_PROTO_MAGIC && st.status == 0)
+			return NULL;	/* all in already; the watcher reads it */
+		if (n > 0 && n < (ssize_t)sizeof(st)) {
+			usleep(1000);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		pr_err("pid %d: the lazy-pages daemon %s during the restore: killing the process",
+		       g->pid, n > 0 ? "lost its page source" : "went away");
+		kill(g->pid, SIGKILL);
+		return NULL;
+	}
+}
+
+int rst_lazy_guard_start(struct rst_lazy_guard *g, pid_t pid, int conn)
+{
+	g->pid = pid;
+	g->conn = conn;
+	if (pipe2(g->stop, O_CLOEXEC))
+		return -1;
+	if (pthread_create(&g->thread, NULL, guard_fn, g)) {
+		close(g->stop[0]);
+		close(g->stop[1]);
+		return -1;
+	}
+	g->on = true;
+	return 0;
+}
+
+void rst_lazy_guard_stop(struct rst_lazy_guard *g)
+{
+	if (!g->on)
+		return;
+	if (write(g->stop[1], "x", 1) != 1) {
+		/* the pipe is ours and empty: cannot fail */
+	}
+	pthread_join(g->thread, NULL);
+	close(g->stop[0]);
+	close(g->stop[1]);
+	g->on = false;
+}
