@@ -272,6 +272,10 @@ static int run(struct daemon *d)
 	struct pollfd *pfd = calloc(nfds, sizeof(*pfd));
 	struct lp_proc **pp = calloc(nfds, sizeof(*pp));
 	struct lp_proc *rr = NULL;	/* background round robin */
+	/* testing knob: a pause after each background chunk, so that tests can
+	 * act while pages are still arriving (Documentation/lazy-pages.md) */
+	const char *delay_env = getenv("CRIU_LAZY_BG_DELAY_US");
+	long delay = delay_env ? atol(delay_env) : 0;
 
 	if (!pfd || !pp)
 		return -1;
@@ -329,6 +333,8 @@ static int run(struct daemon *d)
 		for (struct lp_proc *p = rr, *stop = rr; p;) {
 			if (lp_proc_background(&d->ctx, p)) {
 				rr = p;
+				if (delay > 0)
+					usleep(delay);
 				break;
 			}
 			p = p->next ? p->next : d->ctx.procs;

@@ -58,8 +58,10 @@ CLI_CHECKS=(shell_job pid_in_use exit_code exit_signal restore_fail_kills
 
 # the one line result of the current test, also stored for the parent
 RESULT_FILE=
+TAG=	# a prefix for the test's name ("lazy": lazy/NAME)
 result() {
 	local status=$1 msg=$2
+	[ -n "$TAG" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) #\1 $TAG/#")
 	echo "$msg"
 	[ -n "$RESULT_FILE" ] && echo "$status" > "$RESULT_FILE"
 	return 0
@@ -205,10 +207,11 @@ start_prog() {
 
 # restore_bg DIR IMG: starts criu restore in the background, sets RPID
 RPID=
+RESTORE_EXTRA=()	# more restore options (test/lazy.sh: --lazy-pages)
 restore_bg() {
 	local dir=$1 img=$2
 	rm -f "$dir/pidfile"
-	"$CRIU" restore -D "$img" -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" \
+	"$CRIU" restore -D "$img" -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" "${RESTORE_EXTRA[@]}" \
 		> "$dir/restore.out" 2>&1 < /dev/null &
 	RPID=$!
 	track "$RPID"
@@ -1314,9 +1317,13 @@ run_one() {
 	case $name in
 	bad_input/*) run_bad_check "${name#bad_input/}" ;;
 	cli/*) run_cli_check "${name#cli/}" ;;
+	lazy/*) run_lazy "${name#lazy/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
+
+# the lazy restore section: run_lazy, LAZY_CHECKS
+source "$ROOT/test/lazy.sh"
 
 # ------------------------------------------------------ main
 
@@ -1339,7 +1346,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli lazy)
 else
 	names=("$@")
 fi
@@ -1349,6 +1356,12 @@ for n in "${names[@]}"; do
 		for c in "${BAD_CHECKS[@]}"; do expanded+=("bad_input/$c"); done
 	elif [ "$n" = cli ]; then
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
+	elif [ "$n" = lazy ]; then
+		for src in test/progs/*.c; do
+			c=$(basename "$src" .c)
+			[ "${MODE[$c]:-normal}" = none ] || expanded+=("lazy/$c")
+		done
+		for c in "${LAZY_CHECKS[@]}"; do expanded+=("lazy/$c"); done
 	else
 		expanded+=("$n")
 	fi
