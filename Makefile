@@ -75,6 +75,7 @@ test: deps
 bench: deps
 	$(MAKE) all
 	bash bench/run.sh
+	bash bench/lazy.sh
 
 demo: deps
 	$(MAKE) all
