@@ -83,11 +83,15 @@ int img_hdr_check(const struct img_hdr *h, size_t got, enum img_kind kind, const
 	return 0;
 }
 
+#define WRITER_BUF	(64 << 10)	/* entries are written out in blocks this large */
+
 struct img_writer {
 	int fd;
 	enum img_kind kind;
 	uint32_t nr;
 	char name[64];
+	size_t used;
+	uint8_t buf[WRITER_BUF];
 };
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -135,31 +139,47 @@ int img_writer_open(int dirfd, enum img_kind kind, unsigned id, struct img_write
 	return 0;
 }
 
+static int writer_flush(struct img_writer *w)
+{
+	int ret = write_all(w->fd, w->buf, w->used);
+	if (ret) {
+		errno = -ret;
+		pr_perror("%s: write failed", w->name);
+		return ret;
+	}
+	w->used = 0;
+	return 0;
+}
+
 int img_write(struct img_writer *w, const ProtobufCMessage *msg)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
-	uint8_t stackbuf[4096], *buf = stackbuf;
+	uint8_t *buf;
 	int ret;
 
 	if (len > IMG_MAX_ENTRY) {
 		pr_err("%s: entry of %zu bytes is too large", w->name, len);
 		return -E2BIG;
 	}
-	if (len + 8 > sizeof(stackbuf)) {
-		buf = malloc(len + 8);
-		if (!buf)
-			return -ENOMEM;
-	}
+	if (w->used + len + 8 > WRITER_BUF && (ret = writer_flush(w)))
+		return ret;
+	buf = len + 8 <= WRITER_BUF ? w->buf + w->used : malloc(len + 8);
+	if (!buf)
+		return -ENOMEM;
 	protobuf_c_message_pack(msg, buf + 8);
 	uint32_t hdr[2] = { (uint32_t)len, XXH32(buf + 8, len, 0) };
 	memcpy(buf, hdr, 8);
-	ret = write_all(w->fd, buf, len + 8);
-	if (buf != stackbuf)
+	if (buf != w->buf + w->used) {
+		/* larger than the buffer: straight out */
+		ret = write_all(w->fd, buf, len + 8);
 		free(buf);
-	if (ret) {
-		errno = -ret;
-		pr_perror("%s: write failed", w->name);
-		return ret;
+		if (ret) {
+			errno = -ret;
+			pr_perror("%s: write failed", w->name);
+			return ret;
+		}
+	} else {
+		w->used += len + 8;
 	}
 	w->nr++;
 	return 0;
@@ -168,11 +188,14 @@ int img_write(struct img_writer *w, const ProtobufCMessage *msg)
 int img_writer_close(struct img_writer *w)
 {
 	uint32_t trailer[2] = { IMG_TRAILER_LEN, w->nr };
-	int ret = write_all(w->fd, trailer, sizeof(trailer));
+	int ret = 0;
 
-	if (ret) {
-		errno = -ret;
-		pr_perror("%s: write failed", w->name);
+	if (w->used + sizeof(trailer) > WRITER_BUF)
+		ret = writer_flush(w);
+	if (!ret) {
+		memcpy(w->buf + w->used, trailer, sizeof(trailer));
+		w->used += sizeof(trailer);
+		ret = writer_flush(w);
 	}
 	if (close(w->fd) && !ret) {
 		ret = -errno;

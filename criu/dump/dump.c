@@ -206,15 +206,16 @@ static bool vma_trackable(const Vma *v)
 }
 
 /*
- * Write tracking for this round.  tracked[i] says VMA i has been tracked
- * since the parent image (its unwritten pages are the parent's); with arm
- * (pre-dump --track-mem) every other private VMA is registered now, to be
- * copied in full this round and tracked from now on.  The Mm image records
- * which VMAs are tracked for the next round.
+ * Write tracking, while the process is frozen: finds the tracking uffd of
+ * the previous round (or, with create, makes one).  tracked[i] says VMA i
+ * has been tracked since the parent image, so that its unwritten pages are
+ * the parent's: the parent recorded it as tracked and the kernel still
+ * write-protects it for us (a mapping that was unmapped, moved or replaced
+ * since is not registered any more).
  */
-static int setup_tracking(struct dump_proc *p, const struct opts *o, bool arm,
-			  const struct parent_info *par, struct track *tr, bool *tracked,
-			  bool *created)
+static int find_tracking(struct dump_proc *p, const struct opts *o, bool create,
+			 const struct parent_info *par, struct track *tr, bool *tracked,
+			 bool *created)
 {
 	bool attached = false;
 
@@ -230,21 +231,30 @@ static int setup_tracking(struct dump_proc *p, const struct opts *o, bool arm,
 		return 0;
 	for (size_t i = 0; attached && i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
-		tracked[i] = vma_trackable(v) && (v->vm_flags & VMA_F_UFFD_WP) &&
-			     parent_tracked(par->mm, v->start, v->end);
+		tracked[i] = vma_trackable(v) && parent_tracked(par->mm, v->start, v->end) &&
+			     track_is_armed(tr, v->start);
 	}
-	if (!arm)
+	if (!create || attached)
 		return 0;
-	if (!attached) {
-		struct infect c;
-		if (infect_begin(&c, p->pid))
-			return -1;
-		int r = track_create(&c, p->pid, tr);
-		if (infect_end(&c) || r)
-			return -1;
-		*created = true;
-		p->skip_fd = tr->target_fd;
-	}
+	struct infect c;
+	if (infect_begin(&c, p->pid))
+		return -1;
+	int r = track_create(&c, p->pid, tr);
+	if (infect_end(&c) || r)
+		return -1;
+	*created = true;
+	p->skip_fd = tr->target_fd;
+	return 0;
+}
+
+/*
+ * Registers every private mapping not tracked yet: copied in full this
+ * round, tracked from now on.  Safe while the process runs: what it writes
+ * before a mapping is protected is in this round's copy, made after.  The
+ * Mm image records which mappings are tracked, for the next round.
+ */
+static void arm_tracking(struct dump_proc *p, struct track *tr, const bool *tracked)
+{
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		Vma *v = p->mm->vmas[i];
 		if (!vma_trackable(v))
@@ -255,14 +265,13 @@ static int setup_tracking(struct dump_proc *p, const struct opts *o, bool arm,
 				pr_warn("pid %d: %lx-%lx is registered with the program's own userfaultfd: copied in full every round",
 					p->pid, (unsigned long)v->start, (unsigned long)v->end);
 			else if (r)
-				pr_warn("pid %d: cannot track writes to %lx-%lx (%s): copied in full every round",
+				pr_info("pid %d: %lx-%lx not tracked (%s; changed meanwhile?): copied in full next round",
 					p->pid, (unsigned long)v->start, (unsigned long)v->end, strerror(-r));
 			if (r)
 				continue;
 		}
 		v->has_tracked = v->tracked = true;
 	}
-	return 0;
 }
 
 /* removes criu's tracking uffd from the (seized) process */
@@ -336,7 +345,7 @@ static int do_dump(const struct opts *o, bool pre)
 	const char *what = pre ? "pre-dump" : "dump";
 	struct dump_proc p = { .pid = o->pid, .skip_fd = -1 };
 	struct parent_info par = { 0 };
-	struct track tr = { .uffd = -1 };
+	struct track tr = { .uffd = -1, .pmfd = -1 };
 	struct page_plan plan = { 0 };
 	struct dump_stats st = { 0 };
 	bool *tracked = NULL, seized = false, created = false;
@@ -364,27 +373,34 @@ static int do_dump(const struct opts *o, bool pre)
 	seized = true;
 	if (proc_read_stat(p.pid, &p.stat) || check_single(p.pid, &p.stat))
 		goto fail;
-	if (proc_read_maps(p.pid, true, &p.maps))
+	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
+	if (proc_read_maps(p.pid, !pre, &p.maps))
 		goto fail;
+	pr_debug("pid %d: seized, %zu mappings read", p.pid, p.maps.nr);
 	if (!pre && dump_core(&p, &brk))
 		goto fail;
 	if (dump_mm(&p, pre ? p.stat.start_brk : brk))
 		goto fail;
 	tracked = calloc(p.mm->n_vmas + 1, sizeof(bool));
-	if (!tracked || setup_tracking(&p, o, pre, &par, &tr, tracked, &created))
+	if (!tracked || find_tracking(&p, o, pre, &par, &tr, tracked, &created))
 		goto fail;
+	pr_debug("pid %d: state collected", p.pid);
 	if (!pre && dump_files(&p, o))
 		goto fail;
-	if (dump_pages_plan(&p, tracked, &plan))
-		goto fail;
 	if (pre) {
-		/* memory is copied while the program runs: it is tracked */
+		/* the rest runs alongside the program: what it writes is tracked */
 		if (unseize_task(p.pid))
 			goto fail_after;
 		seized = false;
 		frozen_ms = now_ms() - tfreeze;
+		if (o->track_mem)
+			arm_tracking(&p, &tr, tracked);
 	}
-	if (dump_pages_write(&p, &plan, dirfd, &st))
+	if (dump_pages_plan(&p, tracked, &plan))
+		goto fail;
+	pr_debug("pid %d: %zu runs planned, %lu pages to copy", p.pid, plan.nr,
+		 (unsigned long)plan.total);
+	if (dump_pages_write(&p, &plan, dirfd, pre, &st))
 		goto fail;
 	if (pre ? write_pre_images(dirfd, &p) : write_images(dirfd, &p))
 		goto fail;
@@ -395,9 +411,10 @@ static int do_dump(const struct opts *o, bool pre)
 		/* nothing of criu stays in the process */
 		if (o->leave_running && drop_tracking(p.pid, &tr))
 			goto fail_after;
+		/* frozen until released or killed; reaping a large process comes after */
+		frozen_ms = now_ms() - tfreeze;
 		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid))
 			goto fail_after;
-		frozen_ms = now_ms() - tfreeze;
 	}
 	st.freeze_ms = frozen_ms;
 	pr_info("pid %d %s to %s", p.pid, pre ? "pre-dumped" : "dumped", o->images_dir);
@@ -407,8 +424,10 @@ static int do_dump(const struct opts *o, bool pre)
 	err = 0;
 	goto out;
 fail:
+	/* a tracker created by this failed round must not stay behind */
+	if (created && !seized && seize_task(p.pid) == 0)
+		seized = true;
 	if (seized) {
-		/* a tracker created by this failed round must not stay behind */
 		if (created)
 			drop_tracking(p.pid, &tr);
 		unseize_task(p.pid);

@@ -58,7 +58,8 @@ struct page_plan {
 /* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */
 int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan);
 /* copies the planned runs (frozen or running) and writes the page images */
-int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+/* tolerant: the process runs, memory that vanishes meanwhile reads as zero */
+int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st);
 void page_plan_free(struct page_plan *plan);
 /* files.c: fds, cwd, root, umask */

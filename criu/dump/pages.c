@@ -159,25 +159,21 @@ static bool vma_has_pages(const Vma *v)
 	       v->kind == VMA_KIND__VMA_ANON_SHARED;
 }
 
+/* copies one run; quiet: the caller says what failing means */
 static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
 {
 	size_t len = run->nr_pages * 4096;
 
 	if (run->readable) {
 		struct iovec local = { dst, len }, remote = { (void *)run->vaddr, len };
-		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-		if (n == (ssize_t)len)
+		if (process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
 			return 0;
 		/* fall back to /proc/PID/mem for whatever could not be read */
 	}
-	size_t got = 0;
-	while (got < len) {
+	for (size_t got = 0; got < len;) {
 		ssize_t n = pread(memfd, dst + got, len - got, run->vaddr + got);
-		if (n <= 0) {
-			pr_perror("pid %d: cannot read memory at %lx", pid,
-				  (unsigned long)(run->vaddr + got));
+		if (n <= 0)
 			return -1;
-		}
 		got += n;
 	}
 	return 0;
@@ -239,7 +235,45 @@ void page_plan_free(struct page_plan *plan)
 	plan->nr = plan->cap = 0;
 }
 
-int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+#define COPY_BATCH_RUNS	512	/* remote iovecs per process_vm_readv (IOV_MAX is 1024) */
+
+/*
+ * Copies n runs, bytes in all, into buf one after another.  While the
+ * program runs (pre-dump) memory may vanish under us: those pages are
+ * zero here and, being unmapped or changed, not taken from this image later.
+ */
+static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t n, size_t bytes,
+		      uint8_t *buf, bool tolerant)
+{
+	struct iovec remote[COPY_BATCH_RUNS], local = { buf, bytes };
+	bool readable = true;
+
+	if (!n)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		remote[k] = (struct iovec){ (void *)runs[k].vaddr, runs[k].nr_pages * 4096 };
+		readable &= runs[k].readable;
+	}
+	if (readable && process_vm_readv(pid, &local, 1, remote, n, 0) == (ssize_t)bytes)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t len = runs[k].nr_pages * 4096;
+		if (copy_run(pid, memfd, &runs[k], buf)) {
+			if (!tolerant) {
+				pr_perror("pid %d: cannot read memory at %lx-%lx", pid,
+					  (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
+				return -1;
+			}
+			pr_debug("pid %d: %lx-%lx vanished during the copy", pid,
+				 (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
+			memset(buf, 0, len);
+		}
+		buf += len;
+	}
+	return 0;
+}
+
+int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st)
 {
 	struct img_writer *pm = NULL;
@@ -273,30 +307,45 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 	struct progress prog;
 	progress_start(&prog, "dump", plan->total * 4096);
 	uint64_t off = PAGES_DATA_OFFSET;
-	for (size_t i = 0; i < plan->nr; i++) {
-		const struct plan_run *r = &plan->v[i];
-		size_t len = r->nr_pages * 4096;
-		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-		e.vaddr = r->vaddr;
-		e.nr_pages = r->nr_pages;
-		if (r->in_parent) {
-			e.has_flags = true;
-			e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+	struct plan_run batch[COPY_BATCH_RUNS];
+	for (size_t i = 0; i < plan->nr;) {
+		/*
+		 * A batch: up to 2 MiB of data runs, copied with one call and
+		 * written with one; runs of parent pages between them take no
+		 * room and only need their entries.
+		 */
+		size_t j = i, bytes = 0, n = 0;
+		for (; j < plan->nr && n < COPY_BATCH_RUNS; j++) {
+			const struct plan_run *r = &plan->v[j];
+			if (r->in_parent)
+				continue;
+			if (bytes + r->nr_pages * 4096 > PAGEMAP_MAX_RUN * 4096)
+				break;
+			batch[n++] = *r;
+			bytes += r->nr_pages * 4096;
+		}
+		if (copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
+			goto out;
+		for (size_t k = i, at = 0; k < j; k++) {
+			PagemapEntry e = PAGEMAP_ENTRY__INIT;
+			e.vaddr = plan->v[k].vaddr;
+			e.nr_pages = plan->v[k].nr_pages;
+			if (plan->v[k].in_parent) {
+				e.has_flags = true;
+				e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+			} else {
+				e.xxh3 = XXH3_64bits(buf + at, e.nr_pages * 4096);
+				at += e.nr_pages * 4096;
+			}
 			if (img_write(pm, &e.base))
 				goto out;
-			continue;
 		}
-		if (copy_run(p->pid, memfd, r, buf))
-			goto out;
-		e.xxh3 = XXH3_64bits(buf, len);
-		if (write_at(pfd, buf, len, off)) {
+		if (write_at(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}
-		if (img_write(pm, &e.base))
-			goto out;
-		off += len;
+		off += bytes;
+		i = j;
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
 	progress_done(&prog);

@@ -39,6 +39,7 @@ static int high_fd(pid_t pid)
 
 static int fetch(pid_t pid, int target_fd, struct track *t)
 {
+	char path[64];
 	struct stat st;
 	int pidfd = syscall(SYS_pidfd_open, pid, 0);
 
@@ -58,7 +59,31 @@ static int fetch(pid_t pid, int target_fd, struct track *t)
 	t->pid = pid;
 	t->target_fd = target_fd;
 	t->ino = st.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	t->pmfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->pmfd < 0) {
+		close(t->uffd);
+		t->uffd = -1;
+		return -1;
+	}
 	return 0;
+}
+
+bool track_is_armed(struct track *t, uint64_t start)
+{
+	struct page_region r;
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = start,
+		.end = start + 4096,
+		.vec = (uint64_t)&r,
+		.vec_len = 1,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	/* EPERM: the mapping is not registered in async write-protect mode */
+	return t->uffd >= 0 && ioctl(t->pmfd, PAGEMAP_SCAN, &arg) >= 0;
 }
 
 int track_create(struct infect *c, pid_t pid, struct track *t)
@@ -67,7 +92,7 @@ int track_create(struct infect *c, pid_t pid, struct track *t)
 	int hi = high_fd(pid);
 
 	memset(t, 0, sizeof(*t));
-	t->uffd = -1;
+	t->uffd = t->pmfd = -1;
 	long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
 	if (infect_syscall(c, SYS_userfaultfd, args, &fd))
 		return -1;
@@ -107,7 +132,7 @@ int track_attach(pid_t pid, int target_fd, uint64_t ino, struct track *t)
 	char path[64], link[64];
 
 	memset(t, 0, sizeof(*t));
-	t->uffd = -1;
+	t->uffd = t->pmfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, target_fd);
 	ssize_t n = readlink(path, link, sizeof(link) - 1);
 	if (n < 0 || (link[n] = 0, strcmp(link, "anon_inode:[userfaultfd]"))) {
@@ -177,5 +202,8 @@ void track_release(struct track *t)
 {
 	if (t->uffd >= 0)
 		close(t->uffd);
+	if (t->pmfd >= 0)
+		close(t->pmfd);
 	t->uffd = -1;
+	t->pmfd = -1;
 }

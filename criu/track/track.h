@@ -28,6 +28,7 @@
 struct track {
 	pid_t pid;
 	int uffd;		/* criu's own reference, -1 if none */
+	int pmfd;		/* the process's pagemap, for probing */
 	int target_fd;		/* its number in the target */
 	uint64_t ino;		/* its inode: identifies it */
 };
@@ -39,6 +40,8 @@ int track_create(struct infect *c, pid_t pid, struct track *t);
  * ours, 1 if it is gone or replaced (tracking was lost), <0 on error.
  */
 int track_attach(pid_t pid, int target_fd, uint64_t ino, struct track *t);
+/* does the kernel write-track [start, ...) for us (WP-async registered)? */
+bool track_is_armed(struct track *t, uint64_t start);
 /* registers [start, end) for write-protect tracking and protects it */
 int track_arm(struct track *t, uint64_t start, uint64_t end);
 /* unregisters [start, end) (before the final dump lets the process go) */
