@@ -76,6 +76,7 @@ bench: deps
 	$(MAKE) all
 	bash bench/run.sh
 	bash bench/lazy.sh
+	bash bench/incremental.sh
 
 demo: deps
 	$(MAKE) all
