@@ -413,7 +413,7 @@ static int do_dump(const struct opts *o, bool pre)
 			goto fail_after;
 		/* frozen until released or killed; reaping a large process comes after */
 		frozen_ms = now_ms() - tfreeze;
-		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid))
+		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid, &p.stat))
 			goto fail_after;
 	}
 	st.freeze_ms = frozen_ms;

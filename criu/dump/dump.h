@@ -35,7 +35,8 @@ struct dump_proc {
 /* seize.c: freeze and release */
 int seize_task(pid_t pid);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
-int kill_task(pid_t pid);	/* SIGKILL a seized task and wait for its end */
+/* teardown.c: SIGKILL a seized task and wait until its pid is free */
+int kill_task(pid_t pid, const struct proc_stat *st);
 
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);

@@ -56,17 +56,3 @@ int unseize_task(pid_t pid)
 	}
 	return 0;
 }
-
-int kill_task(pid_t pid)
-{
-	int status;
-
-	if (kill(pid, SIGKILL)) {
-		pr_perror("pid %d: cannot kill", pid);
-		return -1;
-	}
-	while (waitpid(pid, &status, __WALL) == pid)
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			break;
-	return 0;
-}
