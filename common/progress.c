@@ -3,20 +3,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "progress.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void progress_start(struct progress *p, const char *what, uint64_t total)
 {
 	p->what = what;
 	p->total = total;
-	p->start = p->last = now_s();
+	p->start = p->last = clock_now_s();
 	/* worth showing only for large amounts */
 	p->tty = isatty(STDERR_FILENO) && total >= (256ULL << 20);
 	p->shown = false;
@@ -26,7 +20,7 @@ void progress_update(struct progress *p, uint64_t done)
 {
 	if (!p->tty)
 		return;
-	double t = now_s();
+	double t = clock_now_s();
 	if (t - p->last < 0.2 && done < p->total)
 		return;
 	p->last = t;

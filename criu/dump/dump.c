@@ -17,18 +17,12 @@
 #include "caps.h"
 #include "dump.h"
 #include "infect.h"
+#include "clock.h"
 #include "log.h"
 #include "track.h"
 #include "version.h"
 
 #define INCOMPLETE_MARK "dump-incomplete"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 void dump_proc_free(struct dump_proc *p)
 {
@@ -79,11 +73,10 @@ static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufC
 	return img_writer_close(w);
 }
 
-static int write_images(int dirfd, struct dump_proc *p)
+static int write_pstree(int dirfd, const struct dump_proc *p)
 {
 	PstreeEntry pe = PSTREE_ENTRY__INIT;
 	uint32_t tid = p->pid;
-	struct img_writer *w;
 
 	pe.pid = p->pid;
 	pe.ppid = p->stat.ppid;
@@ -91,7 +84,14 @@ static int write_images(int dirfd, struct dump_proc *p)
 	pe.sid = p->stat.sid;
 	pe.n_threads = 1;
 	pe.threads = &tid;
-	if (write_one(dirfd, IMG_PSTREE, 0, &pe.base) ||
+	return write_one(dirfd, IMG_PSTREE, 0, &pe.base);
+}
+
+static int write_images(int dirfd, struct dump_proc *p)
+{
+	struct img_writer *w;
+
+	if (write_pstree(dirfd, p) ||
 	    write_one(dirfd, IMG_CORE, p->pid, &p->core->base) ||
 	    write_one(dirfd, IMG_MM, p->pid, &p->mm->base) ||
 	    write_one(dirfd, IMG_FS, p->pid, &p->fs->base))
@@ -292,16 +292,7 @@ static int drop_tracking(pid_t pid, struct track *tr)
 
 static int write_pre_images(int dirfd, struct dump_proc *p)
 {
-	PstreeEntry pe = PSTREE_ENTRY__INIT;
-	uint32_t tid = p->pid;
-
-	pe.pid = p->pid;
-	pe.ppid = p->stat.ppid;
-	pe.pgid = p->stat.pgid;
-	pe.sid = p->stat.sid;
-	pe.n_threads = 1;
-	pe.threads = &tid;
-	if (write_one(dirfd, IMG_PSTREE, 0, &pe.base))
+	if (write_pstree(dirfd, p))
 		return -1;
 	return write_one(dirfd, IMG_MM, p->pid, &p->mm->base);
 }
@@ -351,7 +342,7 @@ static int do_dump(const struct opts *o, bool pre)
 	bool *tracked = NULL, seized = false, created = false;
 	uint64_t brk = 0;
 	int dirfd = -1, err = -1;
-	double t0 = now_ms(), tfreeze = 0, frozen_ms = 0;
+	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
 
 	if (o->pid <= 0 || !o->images_dir) {
 		pr_err("%s needs -t PID and -D DIR", what);
@@ -367,7 +358,7 @@ static int do_dump(const struct opts *o, bool pre)
 	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, p.pid, &par))
 		goto fail;
 
-	tfreeze = now_ms();
+	tfreeze = clock_now_ms();
 	if (seize_task(p.pid))
 		goto fail;
 	seized = true;
@@ -392,7 +383,7 @@ static int do_dump(const struct opts *o, bool pre)
 		if (unseize_task(p.pid))
 			goto fail_after;
 		seized = false;
-		frozen_ms = now_ms() - tfreeze;
+		frozen_ms = clock_now_ms() - tfreeze;
 		if (o->track_mem)
 			arm_tracking(&p, &tr, tracked);
 	}
@@ -412,14 +403,14 @@ static int do_dump(const struct opts *o, bool pre)
 		if (o->leave_running && drop_tracking(p.pid, &tr))
 			goto fail_after;
 		/* frozen until released or killed; reaping a large process comes after */
-		frozen_ms = now_ms() - tfreeze;
+		frozen_ms = clock_now_ms() - tfreeze;
 		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid, &p.stat))
 			goto fail_after;
 	}
 	st.freeze_ms = frozen_ms;
 	pr_info("pid %d %s to %s", p.pid, pre ? "pre-dumped" : "dumped", o->images_dir);
 	pr_info("stats: freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
-		st.freeze_ms, now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
+		st.freeze_ms, clock_now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
 		(unsigned long)st.bytes);
 	err = 0;
 	goto out;

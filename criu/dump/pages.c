@@ -28,6 +28,7 @@
 
 #include "compat.h"
 #include "dump.h"
+#include "clock.h"
 #include "log.h"
 #include "pages.h"
 #include "progress.h"
@@ -179,13 +180,6 @@ static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *d
 	return 0;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
@@ -280,7 +274,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 	uint8_t *buf = NULL;
 	int memfd = -1, pfd = -1, err = -1;
 	char path[64], name[64];
-	double t0 = now_ms();
+	double t0 = clock_now_ms();
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -359,7 +353,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 	pm = NULL;
 	st->pages = plan->total;
 	st->bytes = plan->total * 4096;
-	st->pages_ms = now_ms() - t0;
+	st->pages_ms = clock_now_ms() - t0;
 	pr_info("pid %d: %zu runs, %lu pages in %.1f ms", p->pid, plan->nr,
 		(unsigned long)plan->total, st->pages_ms);
 out:

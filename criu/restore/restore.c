@@ -29,15 +29,9 @@
 
 #include "caps.h"
 #include "infect.h"
+#include "clock.h"
 #include "log.h"
 #include "restore.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static pid_t clone_with_pid(pid_t pid)
 {
@@ -183,7 +177,7 @@ int cr_restore(const struct opts *o)
 	struct restore_args *args;
 	struct verify_job vj = { 0 };
 	struct rst_lazy_guard guard = { 0 };
-	double t0 = now_ms();
+	double t0 = clock_now_ms();
 	pid_t pid = -1;
 	int dirfd, lazy_conn = -1, uffd = -1;
 
@@ -200,7 +194,7 @@ int cr_restore(const struct opts *o)
 	}
 	if (rst_load(dirfd, o->images_dir, o, &p) || pid_in_use(p.pid))
 		goto fail;
-	pr_info("images of pid %d checked in %.1f ms", p.pid, now_ms() - t0);
+	pr_info("images of pid %d checked in %.1f ms", p.pid, clock_now_ms() - t0);
 	if (o->lazy_pages) {
 		lazy_conn = rst_lazy_connect(o, dirfd);
 		if (lazy_conn < 0 || (fds.lazy_sock = dup(lazy_conn)) < 0)
@@ -229,7 +223,7 @@ int cr_restore(const struct opts *o)
 	if (o->lazy_pages && rst_lazy_guard_start(&guard, pid, lazy_conn))
 		goto fail;
 
-	pr_debug("process %d created at %.1f ms", pid, now_ms() - t0);
+	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
 	vj.ps = &p.pages;
 	vj.lazy = o->lazy_pages ? args : NULL;
 	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
@@ -255,7 +249,7 @@ int cr_restore(const struct opts *o)
 		goto fail;
 	}
 	pr_info("pid %d restored", pid);
-	pr_info("stats: restore_ms=%.3f pages=%lu", now_ms() - t0, (unsigned long)p.pages.nr_pages);
+	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0, (unsigned long)p.pages.nr_pages);
 	munmap((void *)reg.start, reg.len);
 	rst_proc_free(&p);
 	close(dirfd);
