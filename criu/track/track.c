@@ -18,11 +18,12 @@
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
-/* the highest fd number the task may use: out of the program's way */
+/* the highest free fd number the (frozen) task may use: out of the program's way */
 static int high_fd(pid_t pid)
 {
 	char path[64], line[256];
 	long soft = 1024;
+	struct stat st;
 
 	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
 	FILE *f = fopen(path, "re");
@@ -34,7 +35,12 @@ static int high_fd(pid_t pid)
 	}
 	if (soft > 1 << 20)
 		soft = 1 << 20;
-	return soft - 1;
+	for (long fd = soft - 1; fd > 2; fd--) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", pid, fd);
+		if (lstat(path, &st) && errno == ENOENT)
+			return fd;
+	}
+	return -1;
 }
 
 static int fetch(pid_t pid, int target_fd, struct track *t)
@@ -93,6 +99,10 @@ int track_create(struct infect *c, pid_t pid, struct track *t)
 
 	memset(t, 0, sizeof(*t));
 	t->uffd = t->pmfd = -1;
+	if (hi < 0) {
+		pr_err("pid %d: no free fd number for the tracking userfaultfd", pid);
+		return -1;
+	}
 	long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
 	if (infect_syscall(c, SYS_userfaultfd, args, &fd))
 		return -1;
