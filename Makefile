@@ -61,7 +61,7 @@ criu/criu: $(OBJ) criu/pie/blob.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm -lpthread
 
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes

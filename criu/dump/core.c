@@ -61,7 +61,10 @@ static int dump_xstate(pid_t pid, ThreadCore *tc)
 	return 0;
 }
 
-/* signal actions, sigaltstack, tid address and brk, from inside the task */
+/*
+ * From inside the thread: its alternate signal stack and clear-tid address;
+ * for the leader (brk != NULL) also the process's signal actions and brk.
+ */
 static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 {
 	struct infect c;
@@ -72,6 +75,8 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		return -1;
 	if (infect_scratch(&c, 4096))
 		goto out;
+	if (!brk)
+		goto per_thread;
 
 	core->sigactions = calloc(64, sizeof(SigAction *));
 	if (!core->sigactions)
@@ -102,6 +107,7 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		core->sigactions[core->n_sigactions++] = sa;
 	}
 
+per_thread:;
 	stack_t ss;
 	long ssargs[6] = { 0, (long)c.scratch };
 	if (infect_syscall(&c, SYS_sigaltstack, ssargs, &ret) || ret ||
@@ -122,10 +128,12 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 	}
 	core->thread->clear_tid_addr = tidaddr;
 
-	long bargs[6] = { 0 };
-	if (infect_syscall(&c, SYS_brk, bargs, &ret))
-		goto out;
-	*brk = ret;
+	if (brk) {
+		long bargs[6] = { 0 };
+		if (infect_syscall(&c, SYS_brk, bargs, &ret))
+			goto out;
+		*brk = ret;
+	}
 	err = 0;
 out:
 	if (infect_end(&c))
@@ -157,10 +165,10 @@ static void fixup_syscall_restart(GpRegs *g)
 	}
 }
 
-int dump_core(struct dump_proc *p, uint64_t *brk)
+/* one thread's state into *out; brk: the leader, which also holds the process's */
+static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
 {
 	struct user_regs_struct regs;
-	pid_t pid = p->pid;
 	Core *core = calloc(1, sizeof(*core));
 	ThreadCore *tc = calloc(1, sizeof(*tc));
 	SigAltStack *as = calloc(1, sizeof(*as));
@@ -174,9 +182,9 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 	sig_alt_stack__init(as);
 	core->thread = tc;
 	tc->altstack = as;
-	p->core = core;
+	*out = core;
 	tc->tid = pid;
-	tc->comm = strdup(p->stat.comm);
+	tc->comm = strdup(comm);
 
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs)) {
 		pr_perror("pid %d: cannot read registers", pid);
@@ -210,4 +218,22 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 		return -1;
 	}
 	return dump_injected(pid, core, brk);
+}
+
+int dump_core(struct dump_proc *p, uint64_t *brk)
+{
+	if (dump_thread(p->pid, p->stat.comm, &p->core, brk))
+		return -1;
+	for (int i = 1; i < p->nr_threads; i++) {
+		char name[64], comm[64] = "";
+		snprintf(name, sizeof(name), "task/%d/comm", p->tids[i]);
+		ssize_t n = proc_read_file(p->pid, name, comm, sizeof(comm) - 1);
+		if (n < 0)
+			return -1;
+		comm[n] = 0;
+		comm[strcspn(comm, "\n")] = 0;
+		if (dump_thread(p->tids[i], comm, &p->thread_cores[i - 1], NULL))
+			return -1;
+	}
+	return 0;
 }

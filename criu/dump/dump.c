@@ -36,29 +36,37 @@ void dump_proc_free(struct dump_proc *p)
 	for (size_t i = 0; i < p->nr_fds; i++)
 		fd_entry__free_unpacked(p->fds[i], NULL);
 	free(p->fds);
+	for (int i = 1; p->thread_cores && i < p->nr_threads; i++)
+		if (p->thread_cores[i - 1])
+			core__free_unpacked(p->thread_cores[i - 1], NULL);
+	free(p->thread_cores);
+	free(p->tids);
 }
 
-/* the tree is one process for now: refuse threads and children plainly */
-static int check_single(pid_t pid, const struct proc_stat *st)
+/* the tree is one process for now: refuse children plainly */
+static int check_single(const struct dump_proc *p)
 {
 	char buf[4096];
-	ssize_t n;
 
-	if (st->nr_threads != 1) {
-		pr_err("pid %d has %d threads: only single-threaded processes are supported", pid,
-		       st->nr_threads);
-		return -1;
-	}
-	snprintf(buf, sizeof(buf), "task/%d/children", pid);
-	n = proc_read_file(pid, buf, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return -1;
-	if (n > 0) {
-		buf[n] = 0;
-		pr_err("pid %d has child processes (%s): process trees are not supported", pid, buf);
-		return -1;
+	for (int i = 0; i < p->nr_threads; i++) {
+		snprintf(buf, sizeof(buf), "task/%d/children", p->tids[i]);
+		ssize_t n = proc_read_file(p->pid, buf, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return -1;
+		if (n > 0) {
+			buf[n] = 0;
+			pr_err("pid %d has child processes (%s): process trees are not supported",
+			       p->pid, buf);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+static void unseize_all(struct dump_proc *p)
+{
+	unseize_threads(p);
+	unseize_task(p->pid);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufCMessage *m)
@@ -76,14 +84,16 @@ static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufC
 static int write_pstree(int dirfd, const struct dump_proc *p)
 {
 	PstreeEntry pe = PSTREE_ENTRY__INIT;
-	uint32_t tid = p->pid;
+	uint32_t tids[p->nr_threads];
 
+	for (int i = 0; i < p->nr_threads; i++)
+		tids[i] = p->tids[i];
 	pe.pid = p->pid;
 	pe.ppid = p->stat.ppid;
 	pe.pgid = p->stat.pgid;
 	pe.sid = p->stat.sid;
-	pe.n_threads = 1;
-	pe.threads = &tid;
+	pe.n_threads = p->nr_threads;
+	pe.threads = tids;
 	return write_one(dirfd, IMG_PSTREE, 0, &pe.base);
 }
 
@@ -91,6 +101,9 @@ static int write_images(int dirfd, struct dump_proc *p)
 {
 	struct img_writer *w;
 
+	for (int i = 1; i < p->nr_threads; i++)
+		if (write_one(dirfd, IMG_CORE, p->tids[i], &p->thread_cores[i - 1]->base))
+			return -1;
 	if (write_pstree(dirfd, p) ||
 	    write_one(dirfd, IMG_CORE, p->pid, &p->core->base) ||
 	    write_one(dirfd, IMG_MM, p->pid, &p->mm->base) ||
@@ -362,7 +375,7 @@ static int do_dump(const struct opts *o, bool pre)
 	if (seize_task(p.pid))
 		goto fail;
 	seized = true;
-	if (proc_read_stat(p.pid, &p.stat) || check_single(p.pid, &p.stat))
+	if (seize_threads(&p) || proc_read_stat(p.pid, &p.stat) || check_single(&p))
 		goto fail;
 	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
 	if (proc_read_maps(p.pid, !pre, &p.maps))
@@ -380,6 +393,7 @@ static int do_dump(const struct opts *o, bool pre)
 		goto fail;
 	if (pre) {
 		/* the rest runs alongside the program: what it writes is tracked */
+		unseize_threads(&p);
 		if (unseize_task(p.pid))
 			goto fail_after;
 		seized = false;
@@ -404,8 +418,13 @@ static int do_dump(const struct opts *o, bool pre)
 			goto fail_after;
 		/* frozen until released or killed; reaping a large process comes after */
 		frozen_ms = clock_now_ms() - tfreeze;
-		if (o->leave_running ? unseize_task(p.pid) : kill_task(p.pid, &p.stat))
+		if (o->leave_running) {
+			unseize_threads(&p);
+			if (unseize_task(p.pid))
+				goto fail_after;
+		} else if (kill_task(p.pid, &p.stat, p.tids, p.nr_threads)) {
 			goto fail_after;
+		}
 	}
 	st.freeze_ms = frozen_ms;
 	pr_info("pid %d %s to %s", p.pid, pre ? "pre-dumped" : "dumped", o->images_dir);
@@ -416,12 +435,14 @@ static int do_dump(const struct opts *o, bool pre)
 	goto out;
 fail:
 	/* a tracker created by this failed round must not stay behind */
-	if (created && !seized && seize_task(p.pid) == 0)
-		seized = true;
-	if (seized) {
+	if (created && !seized && seize_task(p.pid) == 0) {
 		if (created)
 			drop_tracking(p.pid, &tr);
 		unseize_task(p.pid);
+	} else if (seized) {
+		if (created)
+			drop_tracking(p.pid, &tr);
+		unseize_all(&p);
 	}
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);

@@ -25,6 +25,9 @@ struct dump_proc {
 	struct proc_stat stat;
 	struct proc_maps maps;	/* with VmFlags */
 	Core *core;		/* registers, signals (owned, freed by dump_proc_free) */
+	int nr_threads;		/* tids[0] is pid */
+	pid_t *tids;
+	Core **thread_cores;	/* of tids[1..]: thread state only */
 	Mm *mm;
 	FsEntry *fs;
 	size_t nr_fds;
@@ -35,8 +38,11 @@ struct dump_proc {
 /* seize.c: freeze and release */
 int seize_task(pid_t pid);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
+/* every thread of pid, until no new one appears; fills p->tids */
+int seize_threads(struct dump_proc *p);
+void unseize_threads(struct dump_proc *p);
 /* teardown.c: SIGKILL a seized task and wait until its pid is free */
-int kill_task(pid_t pid, const struct proc_stat *st);
+int kill_task(pid_t pid, const struct proc_stat *st, const pid_t *tids, int nr_threads);
 
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);

@@ -1,7 +1,11 @@
 /* seize.c - freezing a task with PTRACE_SEIZE + PTRACE_INTERRUPT. */
 #define LOG_PREFIX "seize: "
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
@@ -55,4 +59,69 @@ int unseize_task(pid_t pid)
 		return -1;
 	}
 	return 0;
+}
+
+static bool has_tid(const struct dump_proc *p, pid_t tid)
+{
+	for (int i = 0; i < p->nr_threads; i++)
+		if (p->tids[i] == tid)
+			return true;
+	return false;
+}
+
+/*
+ * Seizes the other threads of p->pid (itself already seized).  A thread not
+ * yet stopped may create more, so the task list is read again until a pass
+ * finds nothing new.
+ */
+int seize_threads(struct dump_proc *p)
+{
+	char path[64];
+	bool found = true;
+
+	p->tids = malloc(sizeof(pid_t));
+	if (!p->tids)
+		return -1;
+	p->tids[0] = p->pid;
+	p->nr_threads = 1;
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	while (found) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+
+		if (!d) {
+			pr_perror("cannot open %s", path);
+			return -1;
+		}
+		found = false;
+		while ((de = readdir(d))) {
+			pid_t tid = atoi(de->d_name);
+			if (tid <= 0 || has_tid(p, tid))
+				continue;
+			if (seize_task(tid)) {
+				/* it may have exited meanwhile */
+				if (kill(tid, 0) && errno == ESRCH)
+					continue;
+				closedir(d);
+				return -1;
+			}
+			pid_t *n = realloc(p->tids, (p->nr_threads + 1) * sizeof(pid_t));
+			if (!n) {
+				closedir(d);
+				return -1;
+			}
+			p->tids = n;
+			p->tids[p->nr_threads++] = tid;
+			found = true;
+		}
+		closedir(d);
+	}
+	p->thread_cores = calloc(p->nr_threads, sizeof(Core *));
+	return p->thread_cores ? 0 : -1;
+}
+
+void unseize_threads(struct dump_proc *p)
+{
+	for (int i = 1; i < p->nr_threads; i++)
+		ptrace(PTRACE_DETACH, p->tids[i], NULL, NULL);
 }

@@ -60,7 +60,7 @@ static pid_t hold_memory(pid_t pid, const struct proc_stat *st)
 	return ret;
 }
 
-int kill_task(pid_t pid, const struct proc_stat *st)
+int kill_task(pid_t pid, const struct proc_stat *st, const pid_t *tids, int nr_threads)
 {
 	pid_t holder = hold_memory(pid, st);
 	int status;
@@ -71,9 +71,11 @@ int kill_task(pid_t pid, const struct proc_stat *st)
 			kill(holder, SIGKILL);
 		return -1;
 	}
-	while (waitpid(pid, &status, __WALL) == pid)
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			break;
+	/* as their tracer, criu collects each thread's end; the leader's comes last */
+	for (int i = nr_threads - 1; i >= 0; i--)
+		while (waitpid(tids[i], &status, __WALL) == tids[i])
+			if (WIFEXITED(status) || WIFSIGNALED(status))
+				break;
 	if (holder > 0) {
 		/* it frees the memory as it dies; nobody waits for that */
 		pr_debug("pid %d: memory freed by %d after the pid was released", pid, holder);

@@ -76,6 +76,19 @@ struct rst_mm_map {		/* struct prctl_mm_map */
 	__u32 exe_fd;
 };
 
+/* a thread other than the leader: created by the restorer with its tid */
+struct rst_thread {
+	__u32 tid;
+	__u32 rseq_size, rseq_sig;
+	__u32 pad;
+	__u64 fs_base, gs_base;
+	__u64 clear_tid_addr;
+	__u64 rseq_ptr;			/* 0: none */
+	__u64 sigframe;			/* its own rt_sigframe */
+	__u64 stack, stack_size;	/* where it runs until rt_sigreturn */
+	char comm[16];
+};
+
 struct restore_args {
 	__u64 region_start, region_end;	/* the restorer's own mapping */
 	__u64 scratch_start;		/* free space in the region for moving vdso */
@@ -115,6 +128,11 @@ struct restore_args {
 	__u32 pid;			/* the process, as the images name it */
 	__u32 nr_lazy;
 	struct lazy_range *lazy;	/* sorted */
+
+	/* the other threads, created once memory and signal actions are in place */
+	__u32 nr_threads;
+	__u32 pad1;
+	struct rst_thread *threads;
 };
 
 /* the blob's entry point, at offset 0: never returns */

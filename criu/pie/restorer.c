@@ -291,6 +291,95 @@ static void restore_signals(struct restore_args *a)
 	}
 }
 
+/* the last steps of every thread: own state, then the trap and rt_sigreturn */
+static void __attribute__((noreturn)) finish_thread(struct restore_args *a, __u64 fs_base,
+						    __u64 gs_base, __u64 clear_tid, __u64 rseq_ptr,
+						    __u32 rseq_size, __u32 rseq_sig, __u64 sigframe)
+{
+	long r = sys2(__NR_arch_prctl, ARCH_SET_FS, fs_base);
+	if (IS_ERR(r))
+		fail(a, "cannot set fs base", fs_base, r);
+	r = sys2(__NR_arch_prctl, ARCH_SET_GS, gs_base);
+	if (IS_ERR(r))
+		fail(a, "cannot set gs base", gs_base, r);
+	sys1(__NR_set_tid_address, clear_tid);
+	if (rseq_ptr) {
+		r = sys4(__NR_rseq, rseq_ptr, rseq_size, 0, rseq_sig);
+		if (IS_ERR(r))
+			fail(a, "cannot register rseq", rseq_ptr, r);
+	}
+	/* criu waits for this trap, then follows us through rt_sigreturn */
+	__asm__ volatile("int3\n\t"
+			 "mov %0, %%rsp\n\t"
+			 "mov %1, %%eax\n\t"
+			 "syscall\n\t"
+			 "ud2\n\t"
+			 :
+			 : "r"(sigframe), "i"(__NR_rt_sigreturn)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+/* a new thread starts here, on its own stack */
+__attribute__((used, noinline, noreturn)) void thread_main(struct rst_thread *t,
+							  struct restore_args *a)
+{
+	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
+	finish_thread(a, t->fs_base, t->gs_base, t->clear_tid_addr, t->rseq_ptr, t->rseq_size,
+		      t->rseq_sig, t->sigframe);
+}
+
+struct clone_args_ {
+	__u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	__u64 set_tid, set_tid_size, cgroup;
+};
+
+#define CLONE_VM_	0x00000100
+#define CLONE_FS_	0x00000200
+#define CLONE_FILES_	0x00000400
+#define CLONE_SIGHAND_	0x00000800
+#define CLONE_PTRACE_	0x00002000
+#define CLONE_THREAD_	0x00010000
+#define CLONE_SYSVSEM_	0x00040000
+
+/*
+ * Creates every other thread with its tid.  Each is traced by criu from its
+ * first instruction (CLONE_PTRACE), and stops at its trap like the leader:
+ * none runs the program before criu lets them all go.
+ */
+static void create_threads(struct restore_args *a)
+{
+	for (__u32 i = 0; i < a->nr_threads; i++) {
+		struct rst_thread *t = &a->threads[i];
+		__u64 tid = t->tid;
+		struct clone_args_ ca = {
+			.flags = CLONE_VM_ | CLONE_FS_ | CLONE_FILES_ | CLONE_SIGHAND_ | CLONE_THREAD_ |
+				 CLONE_SYSVSEM_ | CLONE_PTRACE_,
+			.stack = t->stack,
+			.stack_size = t->stack_size,
+			.set_tid = (__u64)&tid,
+			.set_tid_size = 1,
+		};
+		long ret;
+		register long r12 __asm__("r12") = (long)t;
+		register long r13 __asm__("r13") = (long)a;
+		__asm__ volatile("syscall\n\t"
+				 "test %%rax, %%rax\n\t"
+				 "jnz 1f\n\t"
+				 "mov %%r12, %%rdi\n\t"
+				 "mov %%r13, %%rsi\n\t"
+				 "and $-16, %%rsp\n\t"
+				 "call thread_main\n\t"
+				 "ud2\n"
+				 "1:\n\t"
+				 : "=a"(ret)
+				 : "a"(__NR_clone3), "D"(&ca), "S"(sizeof(ca)), "r"(r12), "r"(r13)
+				 : "rcx", "r11", "rdx", "memory");
+		if (IS_ERR(ret) || ret != (long)tid)
+			fail(a, "cannot create thread", tid, IS_ERR(ret) ? ret : -17);
+	}
+}
+
 __attribute__((section(".text.entry"), used, noreturn))
 void restorer_entry(struct restore_args *a)
 {
@@ -320,34 +409,18 @@ void restorer_entry(struct restore_args *a)
 		fail(a, "PR_SET_MM_MAP failed, brk", a->mm_map.brk, r);
 	sys5(__NR_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
 	restore_signals(a);
+	create_threads(a);
 
-	r = sys2(__NR_arch_prctl, ARCH_SET_FS, a->fs_base);
-	if (IS_ERR(r))
-		fail(a, "cannot set fs base", a->fs_base, r);
-	r = sys2(__NR_arch_prctl, ARCH_SET_GS, a->gs_base);
-	if (IS_ERR(r))
-		fail(a, "cannot set gs base", a->gs_base, r);
-	sys1(__NR_set_tid_address, a->clear_tid_addr);
-	if (a->rseq_ptr) {
-		r = sys4(__NR_rseq, a->rseq_ptr, a->rseq_size, 0, a->rseq_sig);
-		if (IS_ERR(r))
-			fail(a, "cannot register rseq", a->rseq_ptr, r);
-	}
-
+	/*
+	 * The threads no longer need criu's fds either: they fail only before
+	 * their trap, and criu sees that as the process ending.
+	 */
 	for (__u32 i = 0; i < a->nr_close_fds; i++)
 		sys1(__NR_close, a->close_fds[i]);
 	sys1(__NR_close, a->log_fd);
 	if (a->err_fd >= 0)
 		sys1(__NR_close, a->err_fd);
 
-	/* criu waits for this trap, then follows us through rt_sigreturn */
-	__asm__ volatile("int3\n\t"
-			 "mov %0, %%rsp\n\t"
-			 "mov %1, %%eax\n\t"
-			 "syscall\n\t"
-			 "ud2\n\t"
-			 :
-			 : "r"(a->sigframe), "i"(__NR_rt_sigreturn)
-			 : "memory");
-	__builtin_unreachable();
+	finish_thread(a, a->fs_base, a->gs_base, a->clear_tid_addr, a->rseq_ptr, a->rseq_size,
+		      a->rseq_sig, a->sigframe);
 }

@@ -61,6 +61,8 @@ struct k_rt_sigframe {
 	uint8_t info[128];
 };
 
+#define THREAD_STACK		(32 << 10)	/* a thread runs on it until rt_sigreturn */
+
 #define UC_FP_XSTATE		0x1
 #define UC_SIGCONTEXT_SS	0x2
 #define UC_STRICT_RESTORE_SS	0x4
@@ -78,7 +80,8 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       (p->mm->n_vmas + 16) * sizeof(int32_t) +
 	       p->mm->n_auxv * 8 + 64 +
 	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
-	       sizeof(struct k_rt_sigframe) + 128 + 64 * 1024;
+	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
+				      128 + THREAD_STACK + 64 * 1024);
 }
 
 /* a bump allocator over the args area */
@@ -286,29 +289,30 @@ static int probe_sw_bytes(struct k_fpx_sw_bytes *sw)
 	return 0;
 }
 
-static int build_sigframe(const struct rst_proc *p, struct arena *ar, struct restore_args *a)
+/* the rt_sigframe that takes thread tc back to its registers; 0 on failure */
+static uint64_t build_sigframe(const ThreadCore *tc, const struct k_fpx_sw_bytes *swp,
+			       struct arena *ar)
 {
-	const ThreadCore *tc = p->core->thread;
 	const GpRegs *g = tc->regs;
 	uint64_t dumped_xcr0 = *(const uint64_t *)(tc->xsave.data + 464);
-	struct k_fpx_sw_bytes sw;
+	struct k_fpx_sw_bytes sw = *swp;
 
-	if (probe_sw_bytes(&sw))
-		return -1;
 	if (dumped_xcr0 & ~sw.xfeatures) {
-		pr_err("core-%d.img: the dumped FPU state uses features %#lx this CPU lacks", p->pid,
+		pr_err("core-%u.img: the dumped FPU state uses features %#lx this CPU lacks", tc->tid,
 		       (unsigned long)(dumped_xcr0 & ~sw.xfeatures));
-		return -1;
+		return 0;
 	}
 	if (tc->xsave.len > sw.xstate_size) {
-		pr_err("core-%d.img: xsave area of %zu bytes, this CPU's is %u", p->pid,
+		pr_err("core-%u.img: xsave area of %zu bytes, this CPU's is %u", tc->tid,
 		       tc->xsave.len, sw.xstate_size);
-		return -1;
+		return 0;
 	}
 	struct k_rt_sigframe *f = arena_get(ar, sizeof(*f), 64);
 	uint8_t *fp = arena_get(ar, sw.xstate_size + 4, 64);
-	if (!f || !fp)
-		return -1;
+	if (!f || !fp) {
+		pr_err("restorer arguments do not fit their area");
+		return 0;
+	}
 	struct k_sigcontext *sc = &f->uc.uc_mcontext;
 
 	memcpy(fp, tc->xsave.data, tc->xsave.len);
@@ -328,7 +332,37 @@ static int build_sigframe(const struct rst_proc *p, struct arena *ar, struct res
 	sc->cs = g->cs; sc->ss = g->ss;
 	sc->fpstate = (uint64_t)fp;
 	/* rt_sigreturn finds the frame at rsp - 8 */
-	a->sigframe = (uint64_t)&f->uc;
+	return (uint64_t)&f->uc;
+}
+
+static int build_threads(const struct rst_proc *p, const struct k_fpx_sw_bytes *sw,
+			 struct arena *ar, struct restore_args *a)
+{
+	a->nr_threads = p->nr_threads - 1;
+	a->threads = arena_get(ar, a->nr_threads * sizeof(struct rst_thread) + 1, 64);
+	if (!a->threads)
+		return -1;
+	for (uint32_t i = 0; i < a->nr_threads; i++) {
+		const ThreadCore *tc = p->thread_cores[i]->thread;
+		struct rst_thread *t = &a->threads[i];
+		void *stack = arena_get(ar, THREAD_STACK, 64);
+
+		t->tid = tc->tid;
+		t->fs_base = tc->regs->fs_base;
+		t->gs_base = tc->regs->gs_base;
+		t->clear_tid_addr = tc->clear_tid_addr;
+		if (tc->rseq) {
+			t->rseq_ptr = tc->rseq->ptr;
+			t->rseq_size = tc->rseq->size;
+			t->rseq_sig = tc->rseq->signature;
+		}
+		snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
+		t->sigframe = build_sigframe(tc, sw, ar);
+		if (!stack || !t->sigframe)
+			return -1;
+		t->stack = (uint64_t)stack;
+		t->stack_size = THREAD_STACK;
+	}
 	return 0;
 }
 
@@ -434,7 +468,11 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		    fds->all[i] != fds->tty[2])
 			a->close_fds[a->nr_close_fds++] = fds->all[i];
 
-	if (build_sigframe(p, &ar, a))
+	struct k_fpx_sw_bytes sw;
+	if (probe_sw_bytes(&sw))
+		return -1;
+	a->sigframe = build_sigframe(p->core->thread, &sw, &ar);
+	if (!a->sigframe || build_threads(p, &sw, &ar, a))
 		return -1;
 	*out = a;
 	return 0;

@@ -72,15 +72,15 @@ static int check_pstree(int dirfd, struct rst_proc *p)
 	return 0;
 }
 
-static int check_core(struct rst_proc *p)
+static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
 {
 	char name[64];
-	ThreadCore *tc = p->core->thread;
+	ThreadCore *tc = core->thread;
 	const uint8_t *xs = tc->xsave.data;
 
-	img_name(IMG_CORE, p->pid, name, sizeof(name));
-	if (tc->tid != (uint32_t)p->pid) {
-		pr_err("%s: thread %u is not the process %d", name, tc->tid, p->pid);
+	img_name(IMG_CORE, tid, name, sizeof(name));
+	if (tc->tid != tid || (tid != (unsigned)p->pid && core->n_sigactions)) {
+		pr_err("%s: holds thread %u, not %u", name, tc->tid, tid);
 		return -1;
 	}
 	if (tc->xsave.len < 576 || tc->xsave.len > 64 * 1024 || !(*(const uint64_t *)(xs + 464) & 3)) {
@@ -88,8 +88,8 @@ static int check_core(struct rst_proc *p)
 		       name, tc->xsave.len);
 		return -1;
 	}
-	for (size_t i = 0; i < p->core->n_sigactions; i++) {
-		uint32_t sig = p->core->sigactions[i]->sig;
+	for (size_t i = 0; i < core->n_sigactions; i++) {
+		uint32_t sig = core->sigactions[i]->sig;
 		if (sig < 1 || sig > 64 || sig == 9 || sig == 19) {
 			pr_err("%s: signal action for invalid signal %u", name, sig);
 			return -1;
@@ -176,8 +176,22 @@ int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *
 	p->pages.pages_fd = -1;
 	if (check_inventory(dirfd, dir, p) || check_pstree(dirfd, p))
 		return -1;
-	if (img_read_one(dirfd, IMG_CORE, p->pid, (ProtobufCMessage **)&p->core) || check_core(p))
+	if (img_read_one(dirfd, IMG_CORE, p->pid, (ProtobufCMessage **)&p->core) ||
+	    check_core(p, p->core, p->pid))
 		return -1;
+	p->nr_threads = p->pe->n_threads;
+	if (p->nr_threads < 1 || p->pe->threads[0] != (uint32_t)p->pid) {
+		pr_err("pstree.img: the first thread of pid %d is not the process itself", p->pid);
+		return -1;
+	}
+	p->thread_cores = calloc(p->nr_threads, sizeof(Core *));
+	if (!p->thread_cores)
+		return -1;
+	for (int i = 1; i < p->nr_threads; i++)
+		if (img_read_one(dirfd, IMG_CORE, p->pe->threads[i],
+				 (ProtobufCMessage **)&p->thread_cores[i - 1]) ||
+		    check_core(p, p->thread_cores[i - 1], p->pe->threads[i]))
+			return -1;
 	if (img_read_one(dirfd, IMG_MM, p->pid, (ProtobufCMessage **)&p->mm))
 		return -1;
 	if (img_read_one(dirfd, IMG_FS, p->pid, (ProtobufCMessage **)&p->fs))
@@ -203,6 +217,10 @@ void rst_proc_free(struct rst_proc *p)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)
 		core__free_unpacked(p->core, NULL);
+	for (int i = 1; p->thread_cores && i < p->nr_threads; i++)
+		if (p->thread_cores[i - 1])
+			core__free_unpacked(p->thread_cores[i - 1], NULL);
+	free(p->thread_cores);
 	if (p->mm)
 		mm__free_unpacked(p->mm, NULL);
 	if (p->fs)

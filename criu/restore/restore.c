@@ -89,48 +89,89 @@ static int verify_join(struct verify_job *j)
 	return j->result;
 }
 
-/* from the restorer's int3 to just after its rt_sigreturn */
-static int follow_sigreturn(pid_t pid, const struct rst_proc *p, struct verify_job *vj)
+/* a thread stopped at the restorer's trap: through its rt_sigreturn, stop just after */
+static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 {
 	struct user_regs_struct regs;
 	int sig;
 
-	int ret = wait_stop(pid, &sig);
-	if (ret)
-		return ret;
-	if (verify_join(vj))
-		return -1;
-	if (sig != SIGTRAP) {
-		pr_err("pid %d: stopped by signal %d in the restorer", pid, sig & 0x7f);
-		return -1;
-	}
-	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
-		pr_perror("pid %d: cannot set ptrace options", pid);
+		pr_perror("pid %d: cannot set ptrace options", tid);
 		return -1;
 	}
 	for (int step = 0; step < 2; step++) {
-		if (ptrace(PTRACE_SYSCALL, pid, NULL, NULL)) {
-			pr_perror("pid %d: cannot step to rt_sigreturn", pid);
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL)) {
+			pr_perror("pid %d: cannot step to rt_sigreturn", tid);
 			return -1;
 		}
-		if (wait_stop(pid, &sig))
+		if (wait_stop(tid, &sig))
 			return -1;
 		if (sig != (SIGTRAP | 0x80)) {
-			pr_err("pid %d: unexpected stop (signal %d) at rt_sigreturn", pid, sig & 0x7f);
+			pr_err("pid %d: unexpected stop (signal %d) at rt_sigreturn", tid, sig & 0x7f);
 			return -1;
 		}
 	}
-	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs)) {
-		pr_perror("pid %d: cannot read registers", pid);
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &regs)) {
+		pr_perror("pid %d: cannot read registers", tid);
 		return -1;
 	}
-	if (regs.rip != p->core->thread->regs->rip || regs.rsp != p->core->thread->regs->sp) {
+	if (regs.rip != tc->regs->rip || regs.rsp != tc->regs->sp) {
 		pr_err("pid %d: rt_sigreturn did not restore the registers (rip %llx, expected %lx)",
-		       pid, regs.rip, (unsigned long)p->core->thread->regs->rip);
+		       tid, regs.rip, (unsigned long)tc->regs->rip);
 		return -1;
 	}
 	return 0;
+}
+
+/* waits for thread tid at its trap; a new thread stops once first (SIGSTOP) */
+static int wait_trap(pid_t tid)
+{
+	int sig, ret = wait_stop(tid, &sig);
+
+	if (!ret && sig == SIGSTOP) {
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
+			pr_perror("thread %d: cannot start it", tid);
+			return -1;
+		}
+		ret = wait_stop(tid, &sig);
+	}
+	if (!ret && sig != SIGTRAP) {
+		pr_err("thread %d: stopped by signal %d in the restorer", tid, sig & 0x7f);
+		return -1;
+	}
+	return ret;
+}
+
+/*
+ * From the restorer's traps to just after every thread's rt_sigreturn: none
+ * of them runs the program until criu detaches them all.
+ */
+static int follow_sigreturn(pid_t pid, const struct rst_proc *p, struct verify_job *vj)
+{
+	int ret = wait_trap(pid);
+	for (int i = 1; !ret && i < p->nr_threads; i++)
+		ret = wait_trap(p->pe->threads[i]);
+	if (verify_join(vj) && !ret)
+		ret = -1;
+	if (ret)
+		return ret;
+	if (step_sigreturn(pid, p->core->thread))
+		return -1;
+	for (int i = 1; i < p->nr_threads; i++)
+		if (step_sigreturn(p->pe->threads[i], p->thread_cores[i - 1]->thread))
+			return -1;
+	return 0;
+}
+
+/* kills a process being restored and collects every thread of it */
+static void kill_restored(pid_t pid, const struct rst_proc *p)
+{
+	kill(pid, SIGKILL);
+	for (int i = p->nr_threads - 1; i >= 1; i--)
+		while (waitpid(p->pe->threads[i], NULL, __WALL) < 0 && errno == EINTR)
+			;
+	waitpid(pid, NULL, __WALL);
 }
 
 static int unmap_restorer(pid_t pid, const struct rst_region *r)
@@ -233,6 +274,7 @@ int cr_restore(const struct opts *o)
 	int ret = follow_sigreturn(pid, &p, &vj);
 	if (ret == -2) {
 		/* the child or the restorer logged why it stopped */
+		kill_restored(pid, &p);
 		pid = -1;
 		goto fail;
 	}
@@ -244,6 +286,11 @@ int cr_restore(const struct opts *o)
 	rst_lazy_guard_stop(&guard);
 	if (unmap_restorer(pid, &reg))
 		goto fail;
+	for (int i = 1; i < p.nr_threads; i++)
+		if (ptrace(PTRACE_DETACH, p.pe->threads[i], NULL, NULL)) {
+			pr_perror("thread %u: cannot detach", p.pe->threads[i]);
+			goto fail;
+		}
 	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
 		pr_perror("pid %d: cannot detach", pid);
 		goto fail;
@@ -294,10 +341,8 @@ int cr_restore(const struct opts *o)
 	return 128 + WTERMSIG(status);
 
 fail:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, __WALL);
-	}
+	if (pid > 0)
+		kill_restored(pid, &p);
 	rst_lazy_guard_stop(&guard);
 	if (uffd >= 0)
 		close(uffd);

@@ -20,7 +20,9 @@ struct rst_proc {
 	pid_t pid;
 	Inventory *inv;
 	PstreeEntry *pe;
-	Core *core;
+	Core *core;		/* the leader's, with the process's signal actions */
+	int nr_threads;		/* the leader and the others */
+	Core **thread_cores;	/* of the other threads, in pstree order */
 	Mm *mm;
 	FsEntry *fs;
 	struct img_entries fds;		/* FdEntry */
