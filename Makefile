@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track
+	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap
 
 PROTOS      := $(wildcard images/*.proto)
@@ -12,7 +12,8 @@ PROTO_H     := $(PROTOS:.proto=.pb-c.h)
 
 COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
-CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c)
+CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c \
+			       criu/files/*.c)
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
 SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)

@@ -39,42 +39,60 @@ static void close_others(const struct rst_fds *fds)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
-static int open_fd(const FdEntry *e, const struct rst_fds *fds)
+/* puts fd at number target (closing fd) */
+static int place(int fd, int target)
 {
-	int fd;
-
-	if (e->kind == FD_KIND__FD_TTY) {
-		int src = fds->tty[e->fd <= 2 ? e->fd : 0];
-		fd = fcntl(src, F_DUPFD, 0);
-		if (fd < 0) {
-			pr_perror("fd %u: cannot take criu's terminal", e->fd);
-			return -1;
-		}
-		/* the file status flags of the shell's terminal are shared: keep them */
-	} else {
-		fd = open(e->path, e->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-		if (fd < 0) {
-			pr_perror("files: fd %u: cannot open %s", e->fd, e->path);
-			return -1;
-		}
-		if (e->kind == FD_KIND__FD_REG && !(e->flags & O_PATH) && e->pos &&
-		    lseek(fd, e->pos, SEEK_SET) != (off_t)e->pos) {
-			pr_perror("files: fd %u: cannot seek %s to %lu", e->fd, e->path,
-				  (unsigned long)e->pos);
-			return -1;
-		}
-	}
-	if (fd != (int)e->fd) {
-		if (dup2(fd, e->fd) < 0) {
-			pr_perror("files: cannot place fd %u", e->fd);
-			return -1;
-		}
+	if (fd == target)
+		return 0;
+	if (dup2(fd, target) < 0) {
+		pr_perror("files: cannot place fd %d", target);
 		close(fd);
-	}
-	if (e->cloexec && fcntl(e->fd, F_SETFD, FD_CLOEXEC)) {
-		pr_perror("files: fd %u: cannot set close-on-exec", e->fd);
 		return -1;
 	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * In fd order: an fd whose open file description is already open somewhere
+ * (an earlier fd, or a stash such as the other end of a pipe) gets a dup of
+ * it, else the file's kind opens a new one.  A new fd is the lowest free
+ * number, never a later target (all lower targets are placed); anything a
+ * kind keeps for later sits above criu's helper fds (fd_rst_stash).
+ */
+static int open_fds(const struct rst_proc *p, struct fd_rst *r)
+{
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
+		const FileEntry *fe = r->file[e->file_id];
+		const struct fd_ops *ops = fd_ops_by_kind(fe->kind);
+		int fd;
+
+		r->target_fd = e->fd;
+		if (r->where[e->file_id] >= 0 && !ops->per_fd) {
+			int src = r->where[e->file_id];
+			if (r->stashed[e->file_id]) {
+				fd = src;
+				r->stashed[e->file_id] = false;
+			} else {
+				fd = fcntl(src, F_DUPFD, 0);
+			}
+		} else {
+			fd = ops->open(r, fe);	/* with fe's flags and state */
+		}
+		if (fd < 0 || place(fd, e->fd))
+			return -1;
+		r->where[e->file_id] = e->fd;
+		/* a kind may hand over a close-on-exec fd that needed no moving */
+		if (fcntl(e->fd, F_SETFD, e->cloexec ? FD_CLOEXEC : 0)) {
+			pr_perror("files: fd %u: cannot set close-on-exec", e->fd);
+			return -1;
+		}
+	}
+	/* what no fd took (the far end of a pipe the process closed) */
+	for (uint32_t id = 1; id <= r->nr_files; id++)
+		if (r->stashed[id])
+			close(r->where[id]);
 	return 0;
 }
 
@@ -110,9 +128,11 @@ void rst_child(const struct rst_proc *p, const struct opts *o, const struct rst_
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
 	close_others(fds);
-	for (size_t i = 0; i < p->fds.nr; i++)
-		if (open_fd((FdEntry *)p->fds.msgs[i], fds))
-			child_fail();
+	struct fd_rst *files = (struct fd_rst *)&p->files;
+	files->tty = fds->tty;
+	files->stash_base = fds->nr ? fds->all[fds->nr - 1] + 1 : 1024;
+	if (open_fds(p, files))
+		child_fail();
 	for (int i = 0; i < 3; i++)
 		if (fds->tty[i] >= 0)
 			close(fds->tty[i]);

@@ -143,29 +143,66 @@ static int check_mm(struct rst_proc *p)
 	return 0;
 }
 
+/*
+ * every fd refers to a described open file description: ids 1..n, each
+ * described once, by its first fd; each kind checks what it can before
+ * anything is created
+ */
 static int check_files(struct rst_proc *p, const struct opts *o)
 {
+	struct fd_rst *r = &p->files;
 	char name[64];
 
 	img_name(IMG_FILES, p->pid, name, sizeof(name));
+	r->nr_files = 0;
 	for (size_t i = 0; i < p->fds.nr; i++) {
 		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
-		struct stat st;
 		if (i && e->fd <= ((FdEntry *)p->fds.msgs[i - 1])->fd) {
 			pr_err("%s: fd %u listed twice or out of order", name, e->fd);
 			return -1;
 		}
-		if (e->kind == FD_KIND__FD_TTY) {
-			if (!o->shell_job) {
-				pr_err("%s: fd %u was a terminal: restore with --shell-job", name, e->fd);
-				return -1;
-			}
-			continue;
-		}
-		if (stat(e->path, &st)) {
-			pr_err("%s: fd %u: %s is gone", name, e->fd, e->path);
+		if (e->file_id > r->nr_files)
+			r->nr_files = e->file_id;
+	}
+	if (r->nr_files > p->fds.nr) {
+		pr_err("%s: file id %u but only %zu fds", name, r->nr_files, p->fds.nr);
+		return -1;
+	}
+	r->file = calloc(r->nr_files + 1, sizeof(*r->file));
+	r->where = malloc((r->nr_files + 1) * sizeof(*r->where));
+	r->stashed = calloc(r->nr_files + 1, sizeof(*r->stashed));
+	if (!r->file || !r->where || !r->stashed)
+		return -1;
+	for (uint32_t i = 0; i <= r->nr_files; i++)
+		r->where[i] = -1;
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
+		if (!e->file_id) {
+			pr_err("%s: fd %u has no file id", name, e->fd);
 			return -1;
 		}
+		if (!e->file)
+			continue;
+		if (e->file->id != e->file_id || r->file[e->file_id]) {
+			pr_err("%s: fd %u: file %u described twice or under another id", name, e->fd,
+			       e->file_id);
+			return -1;
+		}
+		if (!fd_ops_by_kind(e->file->kind)) {
+			pr_err("%s: fd %u: file kind %d unknown to this criu", name, e->fd, e->file->kind);
+			return -1;
+		}
+		r->file[e->file_id] = e->file;
+	}
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
+		if (!r->file[e->file_id]) {
+			pr_err("%s: fd %u refers to file %u, which is described nowhere", name, e->fd,
+			       e->file_id);
+			return -1;
+		}
+		if (e->file && fd_ops_by_kind(e->file->kind)->check(e->file, o, name))
+			return -1;
 	}
 	return 0;
 }
@@ -226,5 +263,8 @@ void rst_proc_free(struct rst_proc *p)
 	if (p->fs)
 		fs_entry__free_unpacked(p->fs, NULL);
 	img_entries_free(&p->fds);
+	free(p->files.file);
+	free(p->files.where);
+	free(p->files.stashed);
 	page_source_close(&p->pages);
 }

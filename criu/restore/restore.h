@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "files.h"
 #include "image.h"
 #include "opts.h"
 #include "pages.h"
@@ -26,6 +27,7 @@ struct rst_proc {
 	Mm *mm;
 	FsEntry *fs;
 	struct img_entries fds;		/* FdEntry */
+	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
 	struct page_source pages;
 };
 

@@ -6,7 +6,7 @@
  *   fd 6:  /dev/null, O_RDWR
  *   fd 7:  /dev/zero, O_RDONLY
  *   fd 8:  the first file again, O_RDONLY|O_CLOEXEC, offset 7
- *   fd 17: dup of fd 4 (offset 5000)
+ *   fd 17: dup of fd 4 (offset 5000): after restore they share one offset
  * After restore: same fd numbers (and no others), offsets, access modes and
  * O_APPEND, FD_CLOEXEC only on fd 8, the same inodes as the paths, and reads
  * and writes go to the right places.
@@ -169,6 +169,13 @@ int main(int argc, char **argv)
 		fail("write fd 4: %s", strerror(errno));
 	if (pread(17, buf, 5, 5032) != 5 || memcmp(buf, "HELLO", 5))
 		fail("write through fd 4 at offset 5032 not seen through fd 17");
+	/* fd 17 is a dup of fd 4: one open file description, one offset */
+	if (lseek(17, 0, SEEK_CUR) != 5037)
+		fail("fd 17 (dup of fd 4) is at offset %lld after fd 4 moved to 5037: not shared",
+		     (long long)lseek(17, 0, SEEK_CUR));
+	/* fd 8 opened the same file as fd 3 separately: its own offset */
+	if (lseek(8, 0, SEEK_CUR) != 7 + 16)
+		fail("fd 8 is at offset %lld, expected %d", (long long)lseek(8, 0, SEEK_CUR), 7 + 16);
 	if (write(5, "TAIL", 4) != 4)
 		fail("write fd 5: %s", strerror(errno));
 	struct stat st;

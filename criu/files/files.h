@@ -1,0 +1,92 @@
+/*
+ * files.h - file descriptor kinds, one small module each (reg.c, memfd.c,
+ * pipe.c, ...), registered in one table (table.c).
+ *
+ * At dump, every fd of the frozen process is probed once (its /proc link,
+ * stat and fdinfo); fds that share an open file description are grouped
+ * (kcmp), and the kind whose match() accepts the probe describes the file
+ * once into a FileEntry.  At restore, still in the new process before the
+ * restorer runs, the kind's open() makes a new open file description from
+ * that entry and returns its fd; the caller puts it at every fd number that
+ * referred to it.  A kind's module knows nothing of fd numbers, images on
+ * disk or other kinds.
+ */
+#ifndef CRIU_FILES_H
+#define CRIU_FILES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "opts.h"
+#include "proc.h"
+
+/* most bytes of contents one file may carry in the images (ghost, memfd, pipe) */
+#define FILE_DATA_LIMIT	(32U << 20)
+
+/* what dump knows about one fd before choosing its kind */
+struct fd_probe {
+	int fd;
+	char *link;		/* readlink of /proc/PID/fd/N */
+	struct stat st;		/* stat of /proc/PID/fd/N (the open file itself) */
+	struct proc_fdinfo fi;
+	uint32_t file_id;
+	bool first;		/* the lowest fd of its open file description */
+};
+
+/* the dump of one process's fds */
+struct fd_dump {
+	pid_t pid;
+	int pidfd;		/* -1 until fd_dump_getfd() needs it */
+	const struct opts *o;
+	struct fd_probe *probes;	/* sorted by fd */
+	size_t nr;
+};
+/* a copy, in criu, of the process's fd (pidfd_getfd: the same open file
+ * description, nothing consumed); the caller closes it; -1 on error (logged) */
+int fd_dump_getfd(struct fd_dump *d, int fd);
+/* the probe of another fd of the process whose link is link, or NULL */
+const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *link, int not_fd);
+/* reads len bytes from offset 0 of fd (a copy) into a new buffer; 0 or -1 */
+int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData *out);
+
+/* the restore of one process's fds: in the new process */
+struct fd_rst {
+	const FileEntry **file;	/* by file id */
+	uint32_t nr_files;	/* ids are 1..nr_files */
+	int *where;		/* by file id: where its fd is now, -1 if not open */
+	bool *stashed;		/* by file id: where[] is a stash, not a target fd */
+	int stash_base;		/* stashes live at or above this fd number */
+	const int *tty;		/* criu's stdio, for --shell-job terminals */
+	int target_fd;		/* the fd number being placed */
+};
+/* keeps fd (of file id) until a later target fd needs it; closes fd */
+int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd);
+
+struct fd_ops {
+	FdKind kind;
+	const char *name;
+	bool per_fd;		/* restore: open() for every fd, not once per file */
+	/* dump: does this kind handle the probed fd? */
+	bool (*match)(const struct fd_probe *p);
+	/* dump: fills fe (kind, flags set by the caller) from the first fd of the file */
+	int (*dump)(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe);
+	/* restore, before anything is created: can fe be opened here?  name: image name */
+	int (*check)(const FileEntry *fe, const struct opts *o, const char *name);
+	/* restore, in the new process: a new fd for fe with its flags and state */
+	int (*open)(struct fd_rst *r, const FileEntry *fe);
+};
+
+const struct fd_ops *fd_ops_by_kind(FdKind kind);
+const struct fd_ops *fd_ops_match(const struct fd_probe *p);
+
+/* the kinds (one module each) */
+extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops;
+
+/* shared helpers */
+/* F_SETFL with the status flags of fe->flags that fcntl can set */
+int fd_set_status_flags(int fd, uint32_t flags, uint32_t id);
+
+#endif /* CRIU_FILES_H */

@@ -1,0 +1,116 @@
+/*
+ * table.c - the table of fd kinds and the helpers they share.  Adding a
+ * kind means adding its module and one row here.
+ */
+#define LOG_PREFIX "files: "
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "log.h"
+
+static const struct fd_ops *const kinds[] = {
+	&fd_memfd_ops,	/* before reg: a memfd is a regular file too */
+	&fd_reg_ops,
+	&fd_tty_ops,	/* before chr: a terminal is a character device too */
+	&fd_chr_ops,
+};
+
+const struct fd_ops *fd_ops_by_kind(FdKind kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i]->kind == kind)
+			return kinds[i];
+	return NULL;
+}
+
+const struct fd_ops *fd_ops_match(const struct fd_probe *p)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i]->match(p))
+			return kinds[i];
+	return NULL;
+}
+
+int fd_dump_getfd(struct fd_dump *d, int fd)
+{
+	if (d->pidfd < 0) {
+		d->pidfd = syscall(SYS_pidfd_open, d->pid, 0);
+		if (d->pidfd < 0) {
+			pr_perror("pid %d: pidfd_open", d->pid);
+			return -1;
+		}
+	}
+	int copy = syscall(SYS_pidfd_getfd, d->pidfd, fd, 0);
+	if (copy < 0)
+		pr_perror("pid %d: fd %d: cannot take a copy (pidfd_getfd)", d->pid, fd);
+	return copy;
+}
+
+const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *link, int not_fd)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		if (d->probes[i].fd != not_fd && !strcmp(d->probes[i].link, link))
+			return &d->probes[i];
+	return NULL;
+}
+
+int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData *out)
+{
+	out->len = 0;
+	out->data = NULL;
+	if (len > FILE_DATA_LIMIT) {
+		pr_err("%s: %lu bytes of contents, more than the %u MiB criu keeps in images", what,
+		       (unsigned long)len, FILE_DATA_LIMIT >> 20);
+		return -1;
+	}
+	if (!len)
+		return 0;
+	out->data = malloc(len);
+	if (!out->data)
+		return -1;
+	uint64_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, out->data + done, len - done, done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pr_perror("%s: cannot read its contents at %lu", what, (unsigned long)done);
+			free(out->data);
+			out->data = NULL;
+			return -1;
+		}
+		done += n;
+	}
+	out->len = len;
+	return 0;
+}
+
+int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd)
+{
+	int s = fcntl(fd, F_DUPFD_CLOEXEC, r->stash_base);
+	if (s < 0) {
+		pr_perror("file %u: cannot keep an fd for later", id);
+		return -1;
+	}
+	close(fd);
+	r->where[id] = s;
+	r->stashed[id] = true;
+	return 0;
+}
+
+int fd_set_status_flags(int fd, uint32_t flags, uint32_t id)
+{
+	const uint32_t settable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+	int cur = fcntl(fd, F_GETFL);
+	if (cur < 0 || ((cur & settable) != (flags & settable) &&
+			fcntl(fd, F_SETFL, (cur & ~settable) | (flags & settable)))) {
+		pr_perror("file %u: cannot set file status flags %o", id, flags);
+		return -1;
+	}
+	return 0;
+}
