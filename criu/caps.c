@@ -13,6 +13,18 @@ static bool cap_effective(cap_t caps, cap_value_t v)
 	return cap_get_flag(caps, v, CAP_EFFECTIVE, &val) == 0 && val == CAP_SET;
 }
 
+bool have_cap(int cap)
+{
+	cap_t caps = cap_get_proc();
+	bool ok;
+
+	if (!caps)
+		return false;
+	ok = cap_effective(caps, cap);
+	cap_free(caps);
+	return ok;
+}
+
 bool have_cr_caps(void)
 {
 	cap_t caps = cap_get_proc();

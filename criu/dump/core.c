@@ -11,6 +11,8 @@
 #include <string.h>
 #include <elf.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -61,6 +63,95 @@ static int dump_xstate(pid_t pid, ThreadCore *tc)
 	return 0;
 }
 
+/* interval timers: ITIMER_REAL, _VIRTUAL, _PROF */
+static int dump_itimers(struct infect *c, Core *core)
+{
+	core->itimers = calloc(3, sizeof(Itimer *));
+	if (!core->itimers)
+		return -1;
+	for (int which = 0; which < 3; which++) {
+		struct itimerval v;
+		long ret, args[6] = { which, (long)c->scratch };
+		if (infect_syscall(c, SYS_getitimer, args, &ret) || ret ||
+		    infect_read(c, c->scratch, &v, sizeof(v))) {
+			pr_err("pid %d: cannot read interval timer %d", c->pid, which);
+			return -1;
+		}
+		Itimer *t = malloc(sizeof(*t));
+		if (!t)
+			return -1;
+		itimer__init(t);
+		t->which = which;
+		t->interval_us = v.it_interval.tv_sec * 1000000ULL + v.it_interval.tv_usec;
+		t->value_us = v.it_value.tv_sec * 1000000ULL + v.it_value.tv_usec;
+		core->itimers[core->n_itimers++] = t;
+	}
+	return 0;
+}
+
+/* resource limits, asked from inside (prlimit of another uid needs CAP_SYS_RESOURCE) */
+static int dump_rlimits(struct infect *c, Core *core)
+{
+	core->rlimits = calloc(RLIM_NLIMITS, sizeof(Rlimit *));
+	if (!core->rlimits)
+		return -1;
+	for (int res = 0; res < RLIM_NLIMITS; res++) {
+		struct rlimit rl;
+		long ret, args[6] = { 0, res, 0, (long)c->scratch };
+		if (infect_syscall(c, SYS_prlimit64, args, &ret) || ret ||
+		    infect_read(c, c->scratch, &rl, sizeof(rl))) {
+			pr_err("pid %d: cannot read resource limit %d", c->pid, res);
+			return -1;
+		}
+		Rlimit *r = malloc(sizeof(*r));
+		if (!r)
+			return -1;
+		rlimit__init(r);
+		r->resource = res;
+		r->cur = rl.rlim_cur;
+		r->max = rl.rlim_max;
+		core->rlimits[core->n_rlimits++] = r;
+	}
+	return 0;
+}
+
+/*
+ * Signals queued to a thread (shared: to the process), siginfo and all, in
+ * queue order.  PTRACE_PEEKSIGINFO leaves them queued.
+ */
+static int dump_pending(pid_t tid, bool shared, ProtobufCBinaryData **out, size_t *n)
+{
+	siginfo_t si[32];
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		struct __ptrace_peeksiginfo_args a = { .off = *n, .flags = shared ? 1 : 0, .nr = 32 };
+		long got = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si);
+		if (got < 0) {
+			pr_perror("pid %d: cannot read pending signals", tid);
+			return -1;
+		}
+		for (long i = 0; i < got; i++) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				ProtobufCBinaryData *nv = realloc(*out, cap * sizeof(*nv));
+				if (!nv)
+					return -1;
+				*out = nv;
+			}
+			uint8_t *copy = malloc(sizeof(siginfo_t));
+			if (!copy)
+				return -1;
+			memcpy(copy, &si[i], sizeof(siginfo_t));
+			(*out)[(*n)++] = (ProtobufCBinaryData){ sizeof(siginfo_t), copy };
+		}
+		if (got < 32)
+			return 0;
+	}
+}
+
 /*
  * From inside the thread: its alternate signal stack and clear-tid address;
  * for the leader (brk != NULL) also the process's signal actions and brk.
@@ -106,6 +197,8 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		sa->mask = ka.mask;
 		core->sigactions[core->n_sigactions++] = sa;
 	}
+	if (dump_itimers(&c, core) || dump_rlimits(&c, core))
+		goto out;
 
 per_thread:;
 	stack_t ss;
@@ -217,6 +310,10 @@ static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
 		pr_perror("pid %d: cannot read the rseq registration", pid);
 		return -1;
 	}
+	if (dump_pending(pid, false, &tc->pending, &tc->n_pending))
+		return -1;
+	if (brk && dump_pending(pid, true, &core->shared_pending, &core->n_shared_pending))
+		return -1;
 	return dump_injected(pid, core, brk);
 }
 

@@ -76,6 +76,23 @@ struct rst_mm_map {		/* struct prctl_mm_map */
 	__u32 exe_fd;
 };
 
+/* a signal to queue again: to thread tid, or to the process if tid is 0 */
+struct rst_siginfo {
+	__u32 tid;
+	__u32 pad;
+	__u8 info[128];
+};
+
+struct rst_itimer {
+	__u64 interval_us, value_us;
+};
+
+struct rst_rlimit {
+	__u64 cur, max;
+};
+
+#define RST_NLIMITS	16
+
 /* a thread other than the leader: created by the restorer with its tid */
 struct rst_thread {
 	__u32 tid;
@@ -133,6 +150,13 @@ struct restore_args {
 	__u32 nr_threads;
 	__u32 pad1;
 	struct rst_thread *threads;
+
+	/* the rest of the process's state, set last */
+	__u32 nr_rlimits;
+	__u32 nr_siginfo;
+	struct rst_rlimit rlimits[RST_NLIMITS];
+	struct rst_itimer itimers[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
+	struct rst_siginfo *siginfo;	/* queued in order, after the threads exist */
 };
 
 /* the blob's entry point, at offset 0: never returns */

@@ -380,6 +380,40 @@ static void create_threads(struct restore_args *a)
 	}
 }
 
+/*
+ * Resource limits, interval timers, and the signals that were pending,
+ * queued again with their siginfo: every signal is blocked until each
+ * thread's rt_sigreturn sets its own mask.
+ */
+static void restore_process_state(struct restore_args *a)
+{
+	long pid = sys0(__NR_getpid), r;
+
+	for (__u32 i = 0; i < a->nr_rlimits; i++) {
+		r = sys4(__NR_prlimit64, 0, i, &a->rlimits[i], 0);
+		if (IS_ERR(r))
+			fail(a, "cannot set resource limit", i, r);
+	}
+	for (int which = 0; which < 3; which++) {
+		const struct rst_itimer *t = &a->itimers[which];
+		__u64 v[4] = { t->interval_us / 1000000, t->interval_us % 1000000,
+			       t->value_us / 1000000, t->value_us % 1000000 };
+		if (!t->value_us)
+			continue;
+		r = sys3(__NR_setitimer, which, v, 0);
+		if (IS_ERR(r))
+			fail(a, "cannot set interval timer", which, r);
+	}
+	for (__u32 i = 0; i < a->nr_siginfo; i++) {
+		const struct rst_siginfo *s = &a->siginfo[i];
+		int sig = *(const int *)s->info;
+		r = s->tid ? sys4(__NR_rt_tgsigqueueinfo, pid, s->tid, sig, s->info)
+			   : sys3(__NR_rt_sigqueueinfo, pid, sig, s->info);
+		if (IS_ERR(r))
+			fail(a, "cannot queue pending signal", sig, r);
+	}
+}
+
 __attribute__((section(".text.entry"), used, noreturn))
 void restorer_entry(struct restore_args *a)
 {
@@ -410,6 +444,7 @@ void restorer_entry(struct restore_args *a)
 	sys5(__NR_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
 	restore_signals(a);
 	create_threads(a);
+	restore_process_state(a);
 
 	/*
 	 * The threads no longer need criu's fds either: they fail only before

@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/capability.h>
+
+#include "caps.h"
 #include "compat.h"
 #include "log.h"
 #include "proc.h"
@@ -72,6 +76,19 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+static const Core *thread_core(const struct rst_proc *p, int i)
+{
+	return i ? p->thread_cores[i - 1] : p->core;
+}
+
+static size_t count_pending(const struct rst_proc *p)
+{
+	size_t n = p->core->n_shared_pending;
+	for (int i = 0; i < p->nr_threads; i++)
+		n += thread_core(p, i)->thread->n_pending;
+	return n;
+}
+
 uint64_t rst_args_size(const struct rst_proc *p)
 {
 	return sizeof(struct restore_args) + 64 +
@@ -81,7 +98,8 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       p->mm->n_auxv * 8 + 64 +
 	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
 	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
-				      128 + THREAD_STACK + 64 * 1024);
+				      128 + THREAD_STACK + 64 * 1024) +
+	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64;
 }
 
 /* a bump allocator over the args area */
@@ -335,6 +353,61 @@ static uint64_t build_sigframe(const ThreadCore *tc, const struct k_fpx_sw_bytes
 	return (uint64_t)&f->uc;
 }
 
+/* limits, timers and pending signals, for the restorer's last steps */
+static int build_process_state(const struct rst_proc *p, struct arena *ar, struct restore_args *a)
+{
+	const Core *c = p->core;
+	bool can_raise = have_cap(CAP_SYS_RESOURCE);
+
+	for (size_t i = 0; i < c->n_rlimits && i < RST_NLIMITS; i++) {
+		const Rlimit *r = c->rlimits[i];
+		struct rlimit now;
+		if (r->resource != i || getrlimit(i, &now)) {
+			pr_err("core-%d.img: resource limits out of order", p->pid);
+			return -1;
+		}
+		a->rlimits[i] = (struct rst_rlimit){ r->cur, r->max };
+		if (r->max > now.rlim_max && !can_raise) {
+			/* without CAP_SYS_RESOURCE a hard limit can only go down */
+			pr_warn("pid %d: resource limit %zu: hard limit %lu lowered to %lu (no CAP_SYS_RESOURCE)",
+				p->pid, i, (unsigned long)r->max, (unsigned long)now.rlim_max);
+			a->rlimits[i].max = now.rlim_max;
+			if (a->rlimits[i].cur > now.rlim_max)
+				a->rlimits[i].cur = now.rlim_max;
+		}
+		a->nr_rlimits = i + 1;
+	}
+	for (size_t i = 0; i < c->n_itimers; i++) {
+		const Itimer *t = c->itimers[i];
+		if (t->which < 3)
+			a->itimers[t->which] = (struct rst_itimer){ t->interval_us, t->value_us };
+	}
+	a->siginfo = arena_get(ar, (count_pending(p) + 1) * sizeof(struct rst_siginfo), 8);
+	if (!a->siginfo)
+		return -1;
+	for (int i = 0; i <= p->nr_threads; i++) {
+		/* each thread's own, then the process's */
+		const ThreadCore *tc = i < p->nr_threads ? thread_core(p, i)->thread : NULL;
+		size_t n = tc ? tc->n_pending : c->n_shared_pending;
+		const ProtobufCBinaryData *v = tc ? tc->pending : c->shared_pending;
+		for (size_t k = 0; k < n; k++) {
+			struct rst_siginfo *s = &a->siginfo[a->nr_siginfo];
+			int sig;
+			if (v[k].len != sizeof(s->info)) {
+				pr_err("core-%d.img: a pending signal's siginfo is %zu bytes", p->pid, v[k].len);
+				return -1;
+			}
+			memcpy(&sig, v[k].data, sizeof(sig));
+			if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+				continue;
+			s->tid = tc ? tc->tid : 0;
+			memcpy(s->info, v[k].data, sizeof(s->info));
+			a->nr_siginfo++;
+		}
+	}
+	return 0;
+}
+
 static int build_threads(const struct rst_proc *p, const struct k_fpx_sw_bytes *sw,
 			 struct arena *ar, struct restore_args *a)
 {
@@ -472,7 +545,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	if (probe_sw_bytes(&sw))
 		return -1;
 	a->sigframe = build_sigframe(p->core->thread, &sw, &ar);
-	if (!a->sigframe || build_threads(p, &sw, &ar, a))
+	if (!a->sigframe || build_threads(p, &sw, &ar, a) || build_process_state(p, &ar, a))
 		return -1;
 	*out = a;
 	return 0;
