@@ -1318,12 +1318,15 @@ run_one() {
 	bad_input/*) run_bad_check "${name#bad_input/}" ;;
 	cli/*) run_cli_check "${name#cli/}" ;;
 	lazy/*) run_lazy "${name#lazy/}" ;;
+	fd/*) run_fd_check "${name#fd/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
 
 # the lazy restore section: run_lazy, LAZY_CHECKS
 source "$ROOT/test/lazy.sh"
+# the fd section: run_fd_check, FD_CHECKS
+source "$ROOT/test/files.sh"
 
 # ------------------------------------------------------ main
 
@@ -1346,7 +1349,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd lazy)
 else
 	names=("$@")
 fi
@@ -1356,6 +1359,8 @@ for n in "${names[@]}"; do
 		for c in "${BAD_CHECKS[@]}"; do expanded+=("bad_input/$c"); done
 	elif [ "$n" = cli ]; then
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
+	elif [ "$n" = fd ]; then
+		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)

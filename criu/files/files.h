@@ -83,7 +83,8 @@ const struct fd_ops *fd_ops_by_kind(FdKind kind);
 const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 
 /* the kinds (one module each) */
-extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops;
+extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
+	fd_fifo_ops;
 
 /* shared helpers */
 /* F_SETFL with the status flags of fe->flags that fcntl can set */

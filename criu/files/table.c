@@ -18,6 +18,8 @@ static const struct fd_ops *const kinds[] = {
 	&fd_reg_ops,
 	&fd_tty_ops,	/* before chr: a terminal is a character device too */
 	&fd_chr_ops,
+	&fd_pipe_ops,
+	&fd_fifo_ops,
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind)

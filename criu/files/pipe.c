@@ -1,0 +1,304 @@
+/*
+ * pipe.c - anonymous pipes and FIFOs (named pipes).
+ *
+ * Dump: the pipe's size (F_GETPIPE_SZ) and its buffered bytes, read with
+ * tee(2) from a copy of the read end (pidfd_getfd) into criu's own pipe:
+ * tee duplicates the buffers without consuming them, so the process keeps
+ * its data whatever happens next (failed dump, --leave-running).  The data
+ * goes with the first read end of the pipe; both ends of one pipe share a
+ * pipe_id (the pipe's inode).  A pipe or FIFO with only one end in the
+ * process is refused if another process holds it (the other end, or the
+ * same end).
+ *
+ * Restore: the first end met creates the pipe (pipe2, or the FIFO opened
+ * by path), sets its size, writes the data back, and keeps the other end
+ * (fd_rst_stash) for the fd that refers to it, or closes it if no fd does.
+ */
+#define LOG_PREFIX "files: "
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "log.h"
+
+static bool is_read_end(uint32_t flags)
+{
+	return (flags & O_ACCMODE) == O_RDONLY;
+}
+
+static bool pipe_match(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode) && !strncmp(p->link, "pipe:[", 6);
+}
+
+static bool fifo_match(const struct fd_probe *p)
+{
+	return S_ISFIFO(p->st.st_mode) && p->link[0] == '/';
+}
+
+/* another process holding pipe:[ino]: its pid and fd, or 0 */
+static pid_t pipe_held_elsewhere(pid_t pid, const char *link, int *ofd)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!proc)
+		return 0;
+	while (!found && (de = readdir(proc))) {
+		pid_t o = atoi(de->d_name);
+		if (o <= 0 || o == pid || o == getpid())
+			continue;
+		char path[64], l[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd", o);
+		DIR *fds = opendir(path);
+		if (!fds)
+			continue;
+		struct dirent *f;
+		while ((f = readdir(fds))) {
+			if (f->d_name[0] == '.')
+				continue;
+			char fp[320];
+			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
+			ssize_t n = readlink(fp, l, sizeof(l) - 1);
+			if (n > 0 && (l[n] = 0, !strcmp(l, link))) {
+				found = o;
+				*ofd = atoi(f->d_name);
+				break;
+			}
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* the bytes buffered in the pipe of copy (a read end), not consumed */
+static int peek_pipe(int copy, uint32_t size, const char *what, ProtobufCBinaryData *out)
+{
+	int avail = 0, q[2];
+
+	out->len = 0;
+	out->data = NULL;
+	if (ioctl(copy, FIONREAD, &avail)) {
+		pr_perror("%s: FIONREAD", what);
+		return -1;
+	}
+	if (!avail)
+		return 0;
+	if (pipe2(q, O_CLOEXEC)) {
+		pr_perror("%s: cannot make a pipe to copy it", what);
+		return -1;
+	}
+	out->data = malloc(avail);
+	int ret = -1;
+	if (!out->data || fcntl(q[1], F_SETPIPE_SZ, size < (uint32_t)avail ? (uint32_t)avail : size) < 0)
+		goto out;
+	ssize_t t = tee(copy, q[1], avail, SPLICE_F_NONBLOCK);
+	if (t != avail) {
+		pr_perror("%s: tee copied %zd of its %d buffered bytes", what, t, avail);
+		goto out;
+	}
+	for (int done = 0; done < avail;) {
+		ssize_t n = read(q[0], out->data + done, avail - done);
+		if (n <= 0)
+			goto out;
+		done += n;
+	}
+	out->len = avail;
+	ret = 0;
+out:
+	if (ret) {
+		free(out->data);
+		out->data = NULL;
+	}
+	close(q[0]);
+	close(q[1]);
+	return ret;
+}
+
+static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
+{
+	PipeFile *pf = calloc(1, sizeof(*pf));
+	char what[PATH_MAX + 64];
+	bool fifo = fe->kind == FD_KIND__FD_FIFO, peer = false, first_reader = true;
+
+	if (!pf)
+		return -1;
+	pipe_file__init(pf);
+	fe->pipe = pf;
+	pf->pipe_id = p->st.st_ino;
+	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
+	for (size_t i = 0; i < d->nr; i++) {
+		const struct fd_probe *o = &d->probes[i];
+		if (o->file_id == p->file_id || o->st.st_ino != p->st.st_ino || o->st.st_dev != p->st.st_dev)
+			continue;
+		if (is_read_end(o->fi.flags) != is_read_end(p->fi.flags))
+			peer = true;
+		else if (!fifo && o->first) {
+			pr_err("%s: a second open file description of the same end (reopened through /proc): not supported",
+			       what);
+			return -1;
+		} else if (o->first && o->fd < p->fd)
+			first_reader = false;
+	}
+	if (!peer) {
+		int ofd;
+		pid_t o = pipe_held_elsewhere(d->pid, p->link, &ofd);
+		if (o) {
+			pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
+			       what, o, ofd);
+			return -1;
+		}
+	}
+	if (fifo) {
+		struct stat st;
+		if (stat(p->link, &st) || st.st_ino != p->st.st_ino || st.st_dev != p->st.st_dev) {
+			pr_err("%s: the FIFO's path now leads elsewhere or is gone: not supported", what);
+			return -1;
+		}
+		pf->path = strdup(p->link);
+		if (!pf->path)
+			return -1;
+	}
+
+	int copy = fd_dump_getfd(d, p->fd);
+	if (copy < 0)
+		return -1;
+	int sz = fcntl(copy, F_GETPIPE_SZ);
+	int ret = sz < 0 ? -1 : 0;
+	if (sz < 0)
+		pr_perror("%s: F_GETPIPE_SZ", what);
+	pf->size = sz;
+	if (!ret && is_read_end(p->fi.flags) && first_reader) {
+		ret = peek_pipe(copy, sz, what, &pf->data);
+		pf->has_data = !ret;
+	}
+	close(copy);
+	return ret;
+}
+
+static int pipe_check(const FileEntry *fe, const struct opts *o, const char *name)
+{
+	(void)o;
+	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size || (fe->flags & O_ACCMODE) == O_RDWR) {
+		pr_err("%s: file %u: bad pipe description", name, fe->id);
+		return -1;
+	}
+	if (fe->kind == FD_KIND__FD_FIFO) {
+		struct stat st;
+		if (!fe->pipe->path || stat(fe->pipe->path, &st) || !S_ISFIFO(st.st_mode)) {
+			pr_err("%s: file %u: FIFO %s is gone or is not a FIFO", name, fe->id,
+			       fe->pipe->path ? fe->pipe->path : "(no path)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int fill(int wfd, const FileEntry *fe, const ProtobufCBinaryData *data)
+{
+	if (fcntl(wfd, F_SETPIPE_SZ, fe->pipe->size) < 0) {
+		pr_perror("file %u: cannot set the pipe size to %u", fe->id, fe->pipe->size);
+		return -1;
+	}
+	for (size_t done = 0; data && done < data->len;) {
+		ssize_t n = write(wfd, data->data + done, data->len - done);
+		if (n <= 0) {
+			pr_perror("file %u: cannot refill the pipe", fe->id);
+			return -1;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* the data of this pipe, whichever of its ends carries it */
+static const ProtobufCBinaryData *pipe_data(const struct fd_rst *r, const FileEntry *fe)
+{
+	for (uint32_t id = 1; id <= r->nr_files; id++) {
+		const FileEntry *o = r->file[id];
+		if (o->kind == fe->kind && o->pipe->pipe_id == fe->pipe->pipe_id && o->pipe->has_data)
+			return &o->pipe->data;
+	}
+	return NULL;
+}
+
+static int pipe_open(struct fd_rst *r, const FileEntry *fe)
+{
+	const FileEntry *peer = NULL;
+	int p[2];
+
+	for (uint32_t id = 1; id <= r->nr_files && !peer; id++)
+		if (id != fe->id && r->file[id]->kind == FD_KIND__FD_PIPE &&
+		    r->file[id]->pipe->pipe_id == fe->pipe->pipe_id)
+			peer = r->file[id];
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("file %u: cannot create a pipe", fe->id);
+		return -1;
+	}
+	int mine = is_read_end(fe->flags) ? 0 : 1;
+	if (fill(p[1], fe, pipe_data(r, fe)))
+		goto err;
+	if (peer ? fd_rst_stash(r, peer->id, p[!mine]) : close(p[!mine]))
+		goto err_mine;
+	if (fd_set_status_flags(p[mine], fe->flags, fe->id))
+		goto err_mine;
+	return p[mine];
+err:
+	close(p[!mine]);
+err_mine:
+	close(p[mine]);
+	return -1;
+}
+
+/* the FIFO exists on disk: a keeper (O_RDWR never blocks on a FIFO) holds
+ * the pipe open while it is filled and the fd is opened without blocking */
+static int fifo_open(struct fd_rst *r, const FileEntry *fe)
+{
+	const char *path = fe->pipe->path;
+	int keep = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC), fd = -1;
+
+	if (keep < 0) {
+		pr_perror("file %u: cannot open FIFO %s", fe->id, path);
+		return -1;
+	}
+	if (fill(keep, fe, fe->pipe->has_data ? &fe->pipe->data : NULL))
+		goto out;
+	fd = open(path, (fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK);
+	if (fd < 0)
+		pr_perror("file %u: cannot open FIFO %s", fe->id, path);
+	else if (fd_set_status_flags(fd, fe->flags, fe->id)) {
+		close(fd);
+		fd = -1;
+	}
+out:
+	(void)r;
+	close(keep);
+	return fd;
+}
+
+const struct fd_ops fd_pipe_ops = {
+	.kind = FD_KIND__FD_PIPE,
+	.name = "pipe",
+	.match = pipe_match,
+	.dump = pipe_dump,
+	.check = pipe_check,
+	.open = pipe_open,
+};
+
+const struct fd_ops fd_fifo_ops = {
+	.kind = FD_KIND__FD_FIFO,
+	.name = "FIFO",
+	.match = fifo_match,
+	.dump = pipe_dump,
+	.check = pipe_check,
+	.open = fifo_open,
+};

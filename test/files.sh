@@ -1,0 +1,82 @@
+# test/files.sh - the fd section of test/run.sh (sourced): checks of fd
+# kinds that need more than one program run.
+#   fd/pipes_leave_running: a dump --leave-running of test/progs/pipes
+#     leaves every buffered byte in its pipes (the program then passes)
+#   fd/ext_pipe: a process whose stdout is a pipe to another process is
+#     refused with one error line naming it, and keeps running
+
+FD_CHECKS=(pipes_leave_running ext_pipe)
+
+fd_pipes_leave_running() {
+	local name=$1 dir=$2 pid st
+	start_prog pipes "$dir"
+	if [ $? -ne 0 ] || ! wait_for 5 in_sigwait "$PID"; then
+		result FAIL "FAIL $name: pipes did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --leave-running -v4 -o "$dir/dump.log" \
+		> "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	if ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: not back in its wait after the dump (state $(proc_state "$pid"))"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program fails its checks after dump --leave-running: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+fd_ext_pipe() {
+	local name=$1 dir=$2 pid st lines c w
+	# cat is this shell's child, not the counter's: the pipe joins two processes
+	exec {w}> >(cat > "$dir/test.log")
+	"$ROOT/test/progs/counter" >&$w 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	exec {w}>&-
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		return
+	fi
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	c=$(last_count "$dir/test.log"); c=${c:-0}
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of a process piped to another exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: fd 1: pipe:\[[0-9]*\]: the other end is held by pid" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line naming pid $pid, fd 1 and the pipe, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! alive "$pid" || ! count_moves "$dir/test.log" "$c"; then
+		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	else
+		result PASS "PASS $name"
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+run_fd_check() {
+	local check=$1 name=fd/$1 dir=$OUT/fd/$1
+	if [ ! -x "$CRIU" ]; then
+		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
+		return
+	fi
+	mkdir -p "$dir"
+	export TEST_TMPDIR=$dir/tmp
+	mkdir -p "$TEST_TMPDIR"
+	case $check in
+	pipes_leave_running) fd_pipes_leave_running "$name" "$dir" ;;
+	ext_pipe) fd_ext_pipe "$name" "$dir" ;;
+	*) result FAIL "FAIL $name: no such check"; return ;;
+	esac
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img"
+	fi
+}
