@@ -11,6 +11,7 @@
 #include <string.h>
 #include <elf.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/ptrace.h>
@@ -89,6 +90,37 @@ static int dump_itimers(struct infect *c, Core *core)
 	return 0;
 }
 
+/* prctl state of the process: dumpable, THP disable, no_new_privs, subreaper, pdeathsig */
+static int dump_prctl(struct infect *c, Core *core)
+{
+	static const int opts[5] = { PR_GET_DUMPABLE, PR_GET_THP_DISABLE, PR_GET_NO_NEW_PRIVS,
+				     PR_GET_CHILD_SUBREAPER, PR_GET_PDEATHSIG };
+	uint32_t v[5];
+
+	for (int i = 0; i < 5; i++) {
+		/* the last two answer through a pointer, the others by return value */
+		long ret, args[6] = { opts[i], i >= 3 ? (long)c->scratch : 0 };
+		int out = 0;
+		if (infect_syscall(c, SYS_prctl, args, &ret) || ret < 0 ||
+		    (i >= 3 && infect_read(c, c->scratch, &out, sizeof(out)))) {
+			pr_err("pid %d: cannot read prctl %d", c->pid, opts[i]);
+			return -1;
+		}
+		v[i] = i >= 3 ? (uint32_t)out : (uint32_t)ret;
+	}
+	ProcPrctl *pp = malloc(sizeof(*pp));
+	if (!pp)
+		return -1;
+	proc_prctl__init(pp);
+	pp->dumpable = v[0];
+	pp->thp_disable = v[1];
+	pp->no_new_privs = v[2];
+	pp->child_subreaper = v[3];
+	pp->pdeathsig = v[4];
+	core->prctl = pp;
+	return 0;
+}
+
 /* resource limits, asked from inside (prlimit of another uid needs CAP_SYS_RESOURCE) */
 static int dump_rlimits(struct infect *c, Core *core)
 {
@@ -111,6 +143,35 @@ static int dump_rlimits(struct infect *c, Core *core)
 		r->cur = rl.rlim_cur;
 		r->max = rl.rlim_max;
 		core->rlimits[core->n_rlimits++] = r;
+	}
+	return 0;
+}
+
+/* the thread's robust futex list and scheduling: asked from outside */
+static int dump_sched(pid_t tid, ThreadCore *tc)
+{
+	struct sched_param sp;
+	void *head = NULL;
+	size_t len = 0;
+
+	if (syscall(SYS_get_robust_list, tid, &head, &len)) {
+		pr_perror("pid %d: cannot read the robust futex list", tid);
+		return -1;
+	}
+	tc->robust_list = (uint64_t)head;
+	tc->robust_len = len;
+	int policy = sched_getscheduler(tid);
+	if (policy < 0 || sched_getparam(tid, &sp)) {
+		pr_perror("pid %d: cannot read its scheduling policy", tid);
+		return -1;
+	}
+	tc->sched_policy = policy;
+	tc->sched_prio = sp.sched_priority;
+	errno = 0;
+	tc->nice = getpriority(PRIO_PROCESS, tid);
+	if (errno) {
+		pr_perror("pid %d: cannot read its nice value", tid);
+		return -1;
 	}
 	return 0;
 }
@@ -197,7 +258,7 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		sa->mask = ka.mask;
 		core->sigactions[core->n_sigactions++] = sa;
 	}
-	if (dump_itimers(&c, core) || dump_rlimits(&c, core))
+	if (dump_itimers(&c, core) || dump_rlimits(&c, core) || dump_prctl(&c, core))
 		goto out;
 
 per_thread:;
@@ -213,6 +274,13 @@ per_thread:;
 	core->thread->altstack->flags = ss.ss_flags;
 
 	uint64_t tidaddr = 0;
+	long slack[6] = { PR_GET_TIMERSLACK };
+	if (infect_syscall(&c, SYS_prctl, slack, &ret) || ret < 0) {
+		pr_err("pid %d: cannot read the timer slack", pid);
+		goto out;
+	}
+	core->thread->timer_slack_ns = ret;
+
 	long targs[6] = { PR_GET_TID_ADDRESS, (long)c.scratch };
 	if (infect_syscall(&c, SYS_prctl, targs, &ret) || ret ||
 	    infect_read(&c, c.scratch, &tidaddr, sizeof(tidaddr))) {
@@ -310,7 +378,7 @@ static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
 		pr_perror("pid %d: cannot read the rseq registration", pid);
 		return -1;
 	}
-	if (dump_pending(pid, false, &tc->pending, &tc->n_pending))
+	if (dump_pending(pid, false, &tc->pending, &tc->n_pending) || dump_sched(pid, tc))
 		return -1;
 	if (brk && dump_pending(pid, true, &core->shared_pending, &core->n_shared_pending))
 		return -1;
@@ -319,8 +387,16 @@ static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
 
 int dump_core(struct dump_proc *p, uint64_t *brk)
 {
+	char buf[32];
+
 	if (dump_thread(p->pid, p->stat.comm, &p->core, brk))
 		return -1;
+	ssize_t n = proc_read_file(p->pid, "personality", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p->core->has_personality = true;
+	p->core->personality = strtoul(buf, NULL, 16);
 	for (int i = 1; i < p->nr_threads; i++) {
 		char name[64], comm[64] = "";
 		snprintf(name, sizeof(name), "task/%d/comm", p->tids[i]);

@@ -93,17 +93,27 @@ struct rst_rlimit {
 
 #define RST_NLIMITS	16
 
-/* a thread other than the leader: created by the restorer with its tid */
+/* a thread's own state; the others are created by the restorer with their tid */
 struct rst_thread {
 	__u32 tid;
 	__u32 rseq_size, rseq_sig;
-	__u32 pad;
+	__u32 sched_policy, sched_prio;
+	__s32 nice;
 	__u64 fs_base, gs_base;
 	__u64 clear_tid_addr;
 	__u64 rseq_ptr;			/* 0: none */
+	__u64 robust_list, robust_len;	/* 0: none */
+	__u64 timer_slack_ns;
 	__u64 sigframe;			/* its own rt_sigframe */
-	__u64 stack, stack_size;	/* where it runs until rt_sigreturn */
+	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
+};
+
+struct rst_prctl {
+	__u32 dumpable, thp_disable, no_new_privs, child_subreaper, pdeathsig;
+	__u32 personality;
+	__u32 valid;			/* the fields above were dumped */
+	__u32 pad;
 };
 
 struct restore_args {
@@ -123,16 +133,11 @@ struct restore_args {
 	__u64 sigact_valid;		/* bit sig-1 set: sigactions[sig-1] to install */
 	struct rst_sigaction sigactions[64];
 
-	__u64 fs_base, gs_base;
-	__u64 clear_tid_addr;
-	__u64 rseq_ptr;			/* 0: no rseq to register */
-	__u32 rseq_size, rseq_sig;
+	struct rst_thread leader;	/* the process's own thread (no stack: runs here) */
 
 	__u32 nr_close_fds;		/* criu's helper fds to close at the end */
 	__s32 *close_fds;
 
-	__u64 sigframe;			/* rt_sigframe prepared by criu; rsp for rt_sigreturn */
-	char comm[16];
 
 	/*
 	 * --lazy-pages: once the map is final the restorer registers the lazy
@@ -157,6 +162,7 @@ struct restore_args {
 	struct rst_rlimit rlimits[RST_NLIMITS];
 	struct rst_itimer itimers[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
 	struct rst_siginfo *siginfo;	/* queued in order, after the threads exist */
+	struct rst_prctl prctl;
 };
 
 /* the blob's entry point, at offset 0: never returns */

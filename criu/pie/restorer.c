@@ -291,22 +291,35 @@ static void restore_signals(struct restore_args *a)
 	}
 }
 
+#define SCHED_RESET_ON_FORK_	0x40000000
+#define PRIO_PROCESS_		0
+
 /* the last steps of every thread: own state, then the trap and rt_sigreturn */
-static void __attribute__((noreturn)) finish_thread(struct restore_args *a, __u64 fs_base,
-						    __u64 gs_base, __u64 clear_tid, __u64 rseq_ptr,
-						    __u32 rseq_size, __u32 rseq_sig, __u64 sigframe)
+static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
+						    const struct rst_thread *t)
 {
-	long r = sys2(__NR_arch_prctl, ARCH_SET_FS, fs_base);
+	long r = sys2(__NR_arch_prctl, ARCH_SET_FS, t->fs_base);
 	if (IS_ERR(r))
-		fail(a, "cannot set fs base", fs_base, r);
-	r = sys2(__NR_arch_prctl, ARCH_SET_GS, gs_base);
+		fail(a, "cannot set fs base", t->fs_base, r);
+	r = sys2(__NR_arch_prctl, ARCH_SET_GS, t->gs_base);
 	if (IS_ERR(r))
-		fail(a, "cannot set gs base", gs_base, r);
-	sys1(__NR_set_tid_address, clear_tid);
-	if (rseq_ptr) {
-		r = sys4(__NR_rseq, rseq_ptr, rseq_size, 0, rseq_sig);
+		fail(a, "cannot set gs base", t->gs_base, r);
+	sys1(__NR_set_tid_address, t->clear_tid_addr);
+	if (t->robust_list)
+		sys2(__NR_set_robust_list, t->robust_list, t->robust_len);
+	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
+	sys5(__NR_prctl, PR_SET_TIMERSLACK, t->timer_slack_ns, 0, 0, 0);
+	sys3(__NR_setpriority, PRIO_PROCESS_, 0, t->nice);
+	if (t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) {
+		int prio = t->sched_prio;
+		r = sys3(__NR_sched_setscheduler, 0, t->sched_policy, &prio);
 		if (IS_ERR(r))
-			fail(a, "cannot register rseq", rseq_ptr, r);
+			fail(a, "cannot set the scheduling policy", t->sched_policy, r);
+	}
+	if (t->rseq_ptr) {
+		r = sys4(__NR_rseq, t->rseq_ptr, t->rseq_size, 0, t->rseq_sig);
+		if (IS_ERR(r))
+			fail(a, "cannot register rseq", t->rseq_ptr, r);
 	}
 	/* criu waits for this trap, then follows us through rt_sigreturn */
 	__asm__ volatile("int3\n\t"
@@ -315,7 +328,7 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a, __u6
 			 "syscall\n\t"
 			 "ud2\n\t"
 			 :
-			 : "r"(sigframe), "i"(__NR_rt_sigreturn)
+			 : "r"(t->sigframe), "i"(__NR_rt_sigreturn)
 			 : "memory");
 	__builtin_unreachable();
 }
@@ -324,9 +337,7 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a, __u6
 __attribute__((used, noinline, noreturn)) void thread_main(struct rst_thread *t,
 							  struct restore_args *a)
 {
-	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
-	finish_thread(a, t->fs_base, t->gs_base, t->clear_tid_addr, t->rseq_ptr, t->rseq_size,
-		      t->rseq_sig, t->sigframe);
+	finish_thread(a, t);
 }
 
 struct clone_args_ {
@@ -404,6 +415,16 @@ static void restore_process_state(struct restore_args *a)
 		if (IS_ERR(r))
 			fail(a, "cannot set interval timer", which, r);
 	}
+	if (a->prctl.valid) {
+		const struct rst_prctl *pc = &a->prctl;
+		sys1(__NR_personality, pc->personality);
+		sys5(__NR_prctl, PR_SET_THP_DISABLE, pc->thp_disable, 0, 0, 0);
+		sys5(__NR_prctl, PR_SET_CHILD_SUBREAPER, pc->child_subreaper, 0, 0, 0);
+		sys5(__NR_prctl, PR_SET_PDEATHSIG, pc->pdeathsig, 0, 0, 0);
+		sys5(__NR_prctl, PR_SET_DUMPABLE, pc->dumpable, 0, 0, 0);
+		if (pc->no_new_privs)	/* for good: last */
+			sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	}
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {
 		const struct rst_siginfo *s = &a->siginfo[i];
 		int sig = *(const int *)s->info;
@@ -441,7 +462,6 @@ void restorer_entry(struct restore_args *a)
 	r = sys5(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &a->mm_map, sizeof(a->mm_map), 0);
 	if (IS_ERR(r))
 		fail(a, "PR_SET_MM_MAP failed, brk", a->mm_map.brk, r);
-	sys5(__NR_prctl, PR_SET_NAME, a->comm, 0, 0, 0);
 	restore_signals(a);
 	create_threads(a);
 	restore_process_state(a);
@@ -456,6 +476,5 @@ void restorer_entry(struct restore_args *a)
 	if (a->err_fd >= 0)
 		sys1(__NR_close, a->err_fd);
 
-	finish_thread(a, a->fs_base, a->gs_base, a->clear_tid_addr, a->rseq_ptr, a->rseq_size,
-		      a->rseq_sig, a->sigframe);
+	finish_thread(a, &a->leader);
 }

@@ -377,6 +377,14 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 		}
 		a->nr_rlimits = i + 1;
 	}
+	if (c->prctl && c->has_personality) {
+		a->prctl = (struct rst_prctl){
+			.dumpable = c->prctl->dumpable, .thp_disable = c->prctl->thp_disable,
+			.no_new_privs = c->prctl->no_new_privs,
+			.child_subreaper = c->prctl->child_subreaper,
+			.pdeathsig = c->prctl->pdeathsig, .personality = c->personality, .valid = 1,
+		};
+	}
 	for (size_t i = 0; i < c->n_itimers; i++) {
 		const Itimer *t = c->itimers[i];
 		if (t->which < 3)
@@ -408,30 +416,44 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 	return 0;
 }
 
+/* a thread's own state for the restorer; its stack is the caller's business */
+static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct k_fpx_sw_bytes *sw,
+		       struct arena *ar)
+{
+	t->tid = tc->tid;
+	t->fs_base = tc->regs->fs_base;
+	t->gs_base = tc->regs->gs_base;
+	t->clear_tid_addr = tc->clear_tid_addr;
+	if (tc->rseq) {
+		t->rseq_ptr = tc->rseq->ptr;
+		t->rseq_size = tc->rseq->size;
+		t->rseq_sig = tc->rseq->signature;
+	}
+	t->robust_list = tc->robust_list;
+	t->robust_len = tc->robust_len;
+	t->sched_policy = tc->sched_policy;
+	t->sched_prio = tc->sched_prio;
+	t->nice = tc->nice;
+	t->timer_slack_ns = tc->timer_slack_ns;
+	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
+	t->sigframe = build_sigframe(tc, sw, ar);
+	return t->sigframe ? 0 : -1;
+}
+
 static int build_threads(const struct rst_proc *p, const struct k_fpx_sw_bytes *sw,
 			 struct arena *ar, struct restore_args *a)
 {
+	if (fill_thread(&a->leader, p->core->thread, sw, ar))
+		return -1;
 	a->nr_threads = p->nr_threads - 1;
 	a->threads = arena_get(ar, a->nr_threads * sizeof(struct rst_thread) + 1, 64);
 	if (!a->threads)
 		return -1;
 	for (uint32_t i = 0; i < a->nr_threads; i++) {
-		const ThreadCore *tc = p->thread_cores[i]->thread;
 		struct rst_thread *t = &a->threads[i];
 		void *stack = arena_get(ar, THREAD_STACK, 64);
 
-		t->tid = tc->tid;
-		t->fs_base = tc->regs->fs_base;
-		t->gs_base = tc->regs->gs_base;
-		t->clear_tid_addr = tc->clear_tid_addr;
-		if (tc->rseq) {
-			t->rseq_ptr = tc->rseq->ptr;
-			t->rseq_size = tc->rseq->size;
-			t->rseq_sig = tc->rseq->signature;
-		}
-		snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
-		t->sigframe = build_sigframe(tc, sw, ar);
-		if (!stack || !t->sigframe)
+		if (!stack || fill_thread(t, p->thread_cores[i]->thread, sw, ar))
 			return -1;
 		t->stack = (uint64_t)stack;
 		t->stack_size = THREAD_STACK;
@@ -444,7 +466,6 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 {
 	struct arena ar = { (uint8_t *)(r->start + r->args_off), (uint8_t *)r->stack_top - 65536 };
 	struct restore_args *a = arena_get(&ar, sizeof(*a), 64);
-	const ThreadCore *tc = p->core->thread;
 	const Mm *mm = p->mm;
 
 	if (!a || open_helpers(p, o, fds))
@@ -524,15 +545,6 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		a->sigactions[s->sig - 1] = (struct rst_sigaction){ s->handler, s->flags,
 								     s->restorer, s->mask };
 	}
-	a->fs_base = tc->regs->fs_base;
-	a->gs_base = tc->regs->gs_base;
-	a->clear_tid_addr = tc->clear_tid_addr;
-	if (tc->rseq) {
-		a->rseq_ptr = tc->rseq->ptr;
-		a->rseq_size = tc->rseq->size;
-		a->rseq_sig = tc->rseq->signature;
-	}
-	snprintf(a->comm, sizeof(a->comm), "%s", tc->comm);
 
 	/* every helper fd but the log (closed last) and criu's terminal */
 	for (int i = 0; i < fds->nr; i++)
@@ -544,8 +556,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	struct k_fpx_sw_bytes sw;
 	if (probe_sw_bytes(&sw))
 		return -1;
-	a->sigframe = build_sigframe(p->core->thread, &sw, &ar);
-	if (!a->sigframe || build_threads(p, &sw, &ar, a) || build_process_state(p, &ar, a))
+	if (build_threads(p, &sw, &ar, a) || build_process_state(p, &ar, a))
 		return -1;
 	*out = a;
 	return 0;
