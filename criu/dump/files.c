@@ -61,81 +61,85 @@ static int cmp_fd(const void *a, const void *b)
 	return ((const struct fd_probe *)a)->fd - ((const struct fd_probe *)b)->fd;
 }
 
-/* what two fds of one open file description must have in common */
-static int cmp_key(const void *a, const void *b)
+struct group_ctx {
+	pid_t pid;
+	int err;
+};
+
+/* same key (inode, flags, offset), then the kernel's order of open file
+ * descriptions (kcmp: 0 same, 1 less, 2 greater), then fd number */
+static int cmp_file(const void *a, const void *b, void *arg)
 {
 	const struct fd_probe *x = *(struct fd_probe *const *)a, *y = *(struct fd_probe *const *)b;
+	struct group_ctx *g = arg;
+	uint32_t xf = x->fi.flags & ~O_CLOEXEC, yf = y->fi.flags & ~O_CLOEXEC;
+
 	if (x->st.st_dev != y->st.st_dev)
 		return x->st.st_dev < y->st.st_dev ? -1 : 1;
 	if (x->st.st_ino != y->st.st_ino)
 		return x->st.st_ino < y->st.st_ino ? -1 : 1;
 	if (x->fi.pos != y->fi.pos)
 		return x->fi.pos < y->fi.pos ? -1 : 1;
-	if ((x->fi.flags & ~O_CLOEXEC) != (y->fi.flags & ~O_CLOEXEC))
-		return (x->fi.flags & ~O_CLOEXEC) < (y->fi.flags & ~O_CLOEXEC) ? -1 : 1;
+	if (xf != yf)
+		return xf < yf ? -1 : 1;
+	if (x->fd == y->fd)
+		return 0;
+	long r = syscall(SYS_kcmp, g->pid, g->pid, KCMP_FILE, x->fd, y->fd);
+	if (r < 0) {
+		if (!g->err)
+			pr_perror("pid %d: kcmp of fds %d and %d", g->pid, x->fd, y->fd);
+		g->err = -1;
+		return x->fd - y->fd;
+	}
+	if (r == 1 || r == 2)
+		return r == 1 ? -1 : 1;
 	return x->fd - y->fd;
 }
 
-/* file ids: 1, 2, ... in the order of each file's lowest fd */
+/* file ids: 1, 2, ... in the order of each file's lowest fd; O(n log n) kcmp */
 static int group_files(struct fd_dump *d)
 {
-	struct fd_probe **by_key = malloc((d->nr + 1) * sizeof(*by_key));
-	int *rep = malloc((d->nr + 1) * sizeof(*rep));	/* by fd index: index of its first fd */
-	if (!by_key || !rep) {
-		free(by_key);
-		free(rep);
+	struct fd_probe **v = malloc((d->nr + 1) * sizeof(*v));
+	struct group_ctx g = { .pid = d->pid };
+	if (!v)
 		return -1;
-	}
-	for (size_t i = 0; i < d->nr; i++) {
-		by_key[i] = &d->probes[i];
-		rep[i] = i;
-	}
-	qsort(by_key, d->nr, sizeof(*by_key), cmp_key);
-	for (size_t i = 0; i < d->nr;) {
-		size_t j = i + 1;
-		struct fd_probe key = *by_key[i];
-		key.fd = -1;
-		while (j < d->nr) {
-			struct fd_probe k2 = *by_key[j];
-			k2.fd = -1;
-			struct fd_probe *pa = &key, *pb = &k2;
-			if (cmp_key(&pa, &pb))
-				break;
-			j++;
+	for (size_t i = 0; i < d->nr; i++)
+		v[i] = &d->probes[i];
+	qsort_r(v, d->nr, sizeof(*v), cmp_file, &g);
+	/* a run of one description: its first (lowest) fd is the representative */
+	for (size_t i = 0; i < d->nr && !g.err; i++) {
+		int rep = v[i]->fd;
+		v[i]->first = true;
+		v[i]->file_id = 0;
+		while (i + 1 < d->nr && v[i + 1]->st.st_ino == v[i]->st.st_ino &&
+		       v[i + 1]->st.st_dev == v[i]->st.st_dev && v[i + 1]->fi.pos == v[i]->fi.pos &&
+		       ((v[i + 1]->fi.flags ^ v[i]->fi.flags) & ~O_CLOEXEC) == 0 &&
+		       syscall(SYS_kcmp, d->pid, d->pid, KCMP_FILE, v[i]->fd, v[i + 1]->fd) == 0) {
+			v[i + 1]->first = false;
+			v[i + 1]->file_id = rep;	/* for now: the representative's fd */
+			i++;
 		}
-		/* by_key[i..j) may share descriptions: ask the kernel */
-		for (size_t a = i + 1; a < j; a++) {
-			for (size_t b = i; b < a; b++) {
-				size_t ib = by_key[b] - d->probes;
-				if ((size_t)rep[ib] != ib)
-					continue;
-				long r = syscall(SYS_kcmp, d->pid, d->pid, KCMP_FILE, by_key[a]->fd, by_key[b]->fd);
-				if (r < 0) {
-					pr_perror("pid %d: kcmp of fds %d and %d", d->pid, by_key[a]->fd, by_key[b]->fd);
-					free(by_key);
-					free(rep);
-					return -1;
-				}
-				if (r == 0) {
-					rep[by_key[a] - d->probes] = ib;
-					break;
-				}
-			}
-		}
-		i = j;
 	}
+	free(v);
+	if (g.err)
+		return -1;
+	/* probes are sorted by fd: number representatives in that order */
 	uint32_t next = 1;
+	int *id_of_fd = NULL;
+	int max_fd = d->nr ? d->probes[d->nr - 1].fd : 0;
+	id_of_fd = calloc(max_fd + 1, sizeof(*id_of_fd));
+	if (!id_of_fd)
+		return -1;
 	for (size_t i = 0; i < d->nr; i++) {
-		/* sorted by fd with lower fds first: a representative comes first */
-		if ((size_t)rep[i] == i) {
-			d->probes[i].file_id = next++;
-			d->probes[i].first = true;
+		struct fd_probe *p = &d->probes[i];
+		if (p->first) {
+			p->file_id = next++;
+			id_of_fd[p->fd] = p->file_id;
 		} else {
-			d->probes[i].file_id = d->probes[rep[i]].file_id;
+			p->file_id = id_of_fd[p->file_id];
 		}
 	}
-	free(by_key);
-	free(rep);
+	free(id_of_fd);
 	return 0;
 }
 

@@ -49,6 +49,12 @@ struct fd_dump {
 int fd_dump_getfd(struct fd_dump *d, int fd);
 /* the probe of another fd of the process whose link is link, or NULL */
 const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *link, int not_fd);
+/* the text of /proc/PID/fdinfo/FD in a new string (NULL on error, logged) */
+char *fd_dump_fdinfo(struct fd_dump *d, int fd);
+/* the probe of the process's fd number fd, or NULL */
+const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd);
+/* a dev_t as the kernel prints it in fdinfo (major << 20 | minor) to st_dev */
+dev_t fd_kdev_to_dev(unsigned long kdev);
 /* reads len bytes from offset 0 of fd (a copy) into a new buffer; 0 or -1 */
 int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData *out);
 
@@ -77,6 +83,9 @@ struct fd_ops {
 	int (*check)(const FileEntry *fe, const struct opts *o, const char *name);
 	/* restore, in the new process: a new fd for fe with its flags and state */
 	int (*open)(struct fd_rst *r, const FileEntry *fe);
+	/* restore, optional: once every fd is in place (epoll's watches); fd is
+	 * where fe is now */
+	int (*post)(struct fd_rst *r, const FileEntry *fe, int fd);
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind);
@@ -84,7 +93,7 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 
 /* the kinds (one module each) */
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
-	fd_fifo_ops;
+	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops;
 
 /* shared helpers */
 /* F_SETFL with the status flags of fe->flags that fcntl can set */

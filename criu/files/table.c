@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -20,6 +22,11 @@ static const struct fd_ops *const kinds[] = {
 	&fd_chr_ops,
 	&fd_pipe_ops,
 	&fd_fifo_ops,
+	&fd_eventfd_ops,
+	&fd_signalfd_ops,
+	&fd_timerfd_ops,
+	&fd_epoll_ops,
+	&fd_inotify_ops,
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind)
@@ -115,4 +122,59 @@ int fd_set_status_flags(int fd, uint32_t flags, uint32_t id)
 		return -1;
 	}
 	return 0;
+}
+
+char *fd_dump_fdinfo(struct fd_dump *d, int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", d->pid, fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		pr_perror("cannot open %s", path);
+		return NULL;
+	}
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		ssize_t n = read(f, buf + len, cap - 1 - len);
+		if (n < 0) {
+			pr_perror("cannot read %s", path);
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		len += n;
+		if (n == 0) {
+			buf[len] = 0;
+			break;
+		}
+		if (len + 1 == cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+		}
+	}
+	close(f);
+	return buf;
+}
+
+const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd)
+{
+	size_t lo = 0, hi = d->nr;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (d->probes[mid].fd == fd)
+			return &d->probes[mid];
+		if (d->probes[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+dev_t fd_kdev_to_dev(unsigned long kdev)
+{
+	return makedev(kdev >> 20, kdev & 0xfffff);
 }
