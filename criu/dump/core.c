@@ -24,6 +24,7 @@
 #include "infect.h"
 #include "log.h"
 
+#define NGROUPS_MAX_	65536
 #define XSAVE_MAX	(64 * 1024)
 
 struct kernel_sigaction {
@@ -143,6 +144,62 @@ static int dump_rlimits(struct infect *c, Core *core)
 		r->cur = rl.rlim_cur;
 		r->max = rl.rlim_max;
 		core->rlimits[core->n_rlimits++] = r;
+	}
+	return 0;
+}
+
+/* a thread's credentials, from /proc/PID/task/TID/status */
+static int dump_creds(pid_t pid, pid_t tid, ThreadCore *tc)
+{
+	char path[80], line[4096];
+	Creds *c = calloc(1, sizeof(*c));
+	int seen = 0;
+
+	if (!c)
+		return -1;
+	creds__init(c);
+	tc->creds = c;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	c->uid = calloc(4, sizeof(uint32_t));
+	c->gid = calloc(4, sizeof(uint32_t));
+	c->groups = calloc(NGROUPS_MAX_, sizeof(uint32_t));
+	while (c->uid && c->gid && c->groups && fgets(line, sizeof(line), f)) {
+		uint32_t *ids = !strncmp(line, "Uid:", 4) ? c->uid : !strncmp(line, "Gid:", 4) ? c->gid : NULL;
+		if (ids && sscanf(line + 4, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4) {
+			*(ids == c->uid ? &c->n_uid : &c->n_gid) = 4;
+			seen |= ids == c->uid ? 1 : 2;
+		} else if (!strncmp(line, "Groups:", 7)) {
+			char *s = line + 7, *end;
+			for (;;) {
+				unsigned long g = strtoul(s, &end, 10);
+				if (end == s || c->n_groups == NGROUPS_MAX_)
+					break;
+				c->groups[c->n_groups++] = g;
+				s = end;
+			}
+			seen |= 4;
+		}
+#define CAPLINE(name, field, bit) \
+		else if (!strncmp(line, name, strlen(name))) { \
+			c->field = strtoull(line + strlen(name), NULL, 16); \
+			seen |= bit; \
+		}
+		CAPLINE("CapInh:", cap_inh, 8)
+		CAPLINE("CapPrm:", cap_prm, 16)
+		CAPLINE("CapEff:", cap_eff, 32)
+		CAPLINE("CapBnd:", cap_bnd, 64)
+		CAPLINE("CapAmb:", cap_amb, 128)
+#undef CAPLINE
+	}
+	fclose(f);
+	if (seen != 255) {
+		pr_err("%s: credentials incomplete", path);
+		return -1;
 	}
 	return 0;
 }
@@ -274,6 +331,13 @@ per_thread:;
 	core->thread->altstack->flags = ss.ss_flags;
 
 	uint64_t tidaddr = 0;
+	long sb[6] = { PR_GET_SECUREBITS };
+	if (infect_syscall(&c, SYS_prctl, sb, &ret) || ret < 0) {
+		pr_err("pid %d: cannot read its securebits", pid);
+		goto out;
+	}
+	core->thread->creds->securebits = ret;
+
 	long slack[6] = { PR_GET_TIMERSLACK };
 	if (infect_syscall(&c, SYS_prctl, slack, &ret) || ret < 0) {
 		pr_err("pid %d: cannot read the timer slack", pid);
@@ -327,7 +391,7 @@ static void fixup_syscall_restart(GpRegs *g)
 }
 
 /* one thread's state into *out; brk: the leader, which also holds the process's */
-static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
+static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint64_t *brk)
 {
 	struct user_regs_struct regs;
 	Core *core = calloc(1, sizeof(*core));
@@ -378,7 +442,8 @@ static int dump_thread(pid_t pid, const char *comm, Core **out, uint64_t *brk)
 		pr_perror("pid %d: cannot read the rseq registration", pid);
 		return -1;
 	}
-	if (dump_pending(pid, false, &tc->pending, &tc->n_pending) || dump_sched(pid, tc))
+	if (dump_pending(pid, false, &tc->pending, &tc->n_pending) || dump_sched(pid, tc) ||
+	    dump_creds(tgid, pid, tc))
 		return -1;
 	if (brk && dump_pending(pid, true, &core->shared_pending, &core->n_shared_pending))
 		return -1;
@@ -389,7 +454,7 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 {
 	char buf[32];
 
-	if (dump_thread(p->pid, p->stat.comm, &p->core, brk))
+	if (dump_thread(p->pid, p->pid, p->stat.comm, &p->core, brk))
 		return -1;
 	ssize_t n = proc_read_file(p->pid, "personality", buf, sizeof(buf) - 1);
 	if (n <= 0)
@@ -405,7 +470,7 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 			return -1;
 		comm[n] = 0;
 		comm[strcspn(comm, "\n")] = 0;
-		if (dump_thread(p->tids[i], comm, &p->thread_cores[i - 1], NULL))
+		if (dump_thread(p->pid, p->tids[i], comm, &p->thread_cores[i - 1], NULL))
 			return -1;
 	}
 	return 0;

@@ -107,6 +107,13 @@ struct rst_thread {
 	__u64 sigframe;			/* its own rt_sigframe */
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
+
+	/* credentials, set last: the restorer needs root's until then */
+	__u32 uid[4], gid[4];		/* real, effective, saved, fs */
+	__u32 ngroups;
+	__u32 securebits;
+	__u32 *groups;
+	__u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 };
 
 struct rst_prctl {

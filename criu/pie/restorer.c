@@ -291,6 +291,96 @@ static void restore_signals(struct restore_args *a)
 	}
 }
 
+#define SECBIT_KEEP_CAPS_	(1 << 4)
+#define SECBIT_NO_SETUID_FIXUP_	(1 << 2)
+#define PR_CAP_AMBIENT_		47
+#define PR_CAP_AMBIENT_RAISE_	2
+#define PR_CAP_AMBIENT_CLEAR_ALL_ 4
+#define CAP_VERSION_3_		0x20080522
+
+struct cap_header_ {
+	__u32 version;
+	int pid;
+};
+
+struct cap_data_ {
+	__u32 effective, permitted, inheritable;
+};
+
+/* the calling thread's effective and permitted sets */
+static void capget_(__u64 *eff, __u64 *prm)
+{
+	struct cap_header_ h = { CAP_VERSION_3_, 0 };
+	struct cap_data_ d[2] = { { 0 } };
+
+	sys2(__NR_capget, &h, d);
+	*eff = d[0].effective | (__u64)d[1].effective << 32;
+	*prm = d[0].permitted | (__u64)d[1].permitted << 32;
+}
+
+static void capset_(struct restore_args *a, __u64 eff, __u64 prm, __u64 inh)
+{
+	struct cap_header_ h = { CAP_VERSION_3_, 0 };
+	struct cap_data_ d[2] = {
+		{ (__u32)eff, (__u32)prm, (__u32)inh },
+		{ (__u32)(eff >> 32), (__u32)(prm >> 32), (__u32)(inh >> 32) },
+	};
+	long r = sys2(__NR_capset, &h, d);
+	if (IS_ERR(r))
+		fail(a, "cannot set capabilities, effective", eff, r);
+}
+
+/*
+ * A thread's credentials, in an order that keeps the privileges each step
+ * needs until the last: ids with the capabilities kept, then the bounding
+ * set, inheritable and ambient capabilities, securebits, and at last the
+ * effective and permitted sets.
+ */
+static void restore_creds(struct restore_args *a, const struct rst_thread *t)
+{
+	long r = sys5(__NR_prctl, PR_SET_SECUREBITS, SECBIT_KEEP_CAPS_ | SECBIT_NO_SETUID_FIXUP_, 0, 0, 0);
+	if (IS_ERR(r))
+		fail(a, "cannot keep capabilities across the uid change", 0, r);
+	r = sys2(__NR_setgroups, t->ngroups, t->groups);
+	if (IS_ERR(r))
+		fail(a, "cannot set supplementary groups", t->ngroups, r);
+	r = sys3(__NR_setresgid, t->gid[0], t->gid[1], t->gid[2]);
+	if (IS_ERR(r))
+		fail(a, "cannot set gids", t->gid[1], r);
+	sys1(__NR_setfsgid, t->gid[3]);
+	r = sys3(__NR_setresuid, t->uid[0], t->uid[1], t->uid[2]);
+	if (IS_ERR(r))
+		fail(a, "cannot set uids", t->uid[1], r);
+	sys1(__NR_setfsuid, t->uid[3]);
+	for (int cap = 0; cap < 64; cap++) {
+		if (t->cap_bnd & (1ULL << cap))
+			continue;
+		r = sys5(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
+		if (IS_ERR(r) && r != -22)	/* EINVAL: no such capability */
+			fail(a, "cannot drop from the bounding set capability", cap, r);
+	}
+	__u64 eff, prm;
+	capget_(&eff, &prm);
+	capset_(a, eff, prm, t->cap_inh);
+	sys5(__NR_prctl, PR_CAP_AMBIENT_, PR_CAP_AMBIENT_CLEAR_ALL_, 0, 0, 0);
+	for (int cap = 0; cap < 64; cap++)
+		if (t->cap_amb & (1ULL << cap)) {
+			r = sys5(__NR_prctl, PR_CAP_AMBIENT_, PR_CAP_AMBIENT_RAISE_, cap, 0, 0);
+			if (IS_ERR(r))
+				fail(a, "cannot raise ambient capability", cap, r);
+		}
+	r = sys5(__NR_prctl, PR_SET_SECUREBITS, t->securebits, 0, 0, 0);
+	if (IS_ERR(r))
+		fail(a, "cannot set securebits", t->securebits, r);
+	capset_(a, t->cap_eff, t->cap_prm, t->cap_inh);
+	/* a change of credentials resets dumpable and the parent-death signal */
+	if (a->prctl.valid) {
+		sys5(__NR_prctl, PR_SET_DUMPABLE, a->prctl.dumpable, 0, 0, 0);
+		if (t == &a->leader)
+			sys5(__NR_prctl, PR_SET_PDEATHSIG, a->prctl.pdeathsig, 0, 0, 0);
+	}
+}
+
 #define SCHED_RESET_ON_FORK_	0x40000000
 #define PRIO_PROCESS_		0
 
@@ -320,6 +410,18 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 		r = sys4(__NR_rseq, t->rseq_ptr, t->rseq_size, 0, t->rseq_sig);
 		if (IS_ERR(r))
 			fail(a, "cannot register rseq", t->rseq_ptr, r);
+	}
+	restore_creds(a, t);
+	if (t == &a->leader) {
+		/*
+		 * criu's fds go last, with the leader's failure messages; a
+		 * thread failing later is seen by criu as the process ending.
+		 */
+		for (__u32 i = 0; i < a->nr_close_fds; i++)
+			sys1(__NR_close, a->close_fds[i]);
+		sys1(__NR_close, a->log_fd);
+		if (a->err_fd >= 0)
+			sys1(__NR_close, a->err_fd);
 	}
 	/* criu waits for this trap, then follows us through rt_sigreturn */
 	__asm__ volatile("int3\n\t"
@@ -465,16 +567,6 @@ void restorer_entry(struct restore_args *a)
 	restore_signals(a);
 	create_threads(a);
 	restore_process_state(a);
-
-	/*
-	 * The threads no longer need criu's fds either: they fail only before
-	 * their trap, and criu sees that as the process ending.
-	 */
-	for (__u32 i = 0; i < a->nr_close_fds; i++)
-		sys1(__NR_close, a->close_fds[i]);
-	sys1(__NR_close, a->log_fd);
-	if (a->err_fd >= 0)
-		sys1(__NR_close, a->err_fd);
 
 	finish_thread(a, &a->leader);
 }

@@ -81,6 +81,14 @@ static const Core *thread_core(const struct rst_proc *p, int i)
 	return i ? p->thread_cores[i - 1] : p->core;
 }
 
+static size_t count_groups(const struct rst_proc *p)
+{
+	size_t n = 0;
+	for (int i = 0; i < p->nr_threads; i++)
+		n += thread_core(p, i)->thread->creds->n_groups;
+	return n;
+}
+
 static size_t count_pending(const struct rst_proc *p)
 {
 	size_t n = p->core->n_shared_pending;
@@ -99,7 +107,8 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
 	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
 				      128 + THREAD_STACK + 64 * 1024) +
-	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64;
+	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
+	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64;
 }
 
 /* a bump allocator over the args area */
@@ -436,6 +445,25 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->nice = tc->nice;
 	t->timer_slack_ns = tc->timer_slack_ns;
 	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
+
+	const Creds *c = tc->creds;
+	if (c->n_uid != 4 || c->n_gid != 4) {
+		pr_err("core-%u.img: credentials need 4 uids and 4 gids", tc->tid);
+		return -1;
+	}
+	memcpy(t->uid, c->uid, sizeof(t->uid));
+	memcpy(t->gid, c->gid, sizeof(t->gid));
+	t->ngroups = c->n_groups;
+	t->groups = arena_get(ar, c->n_groups * sizeof(uint32_t) + 4, 4);
+	if (!t->groups)
+		return -1;
+	memcpy(t->groups, c->groups, c->n_groups * sizeof(uint32_t));
+	t->cap_inh = c->cap_inh;
+	t->cap_prm = c->cap_prm;
+	t->cap_eff = c->cap_eff;
+	t->cap_bnd = c->cap_bnd;
+	t->cap_amb = c->cap_amb;
+	t->securebits = c->securebits;
 	t->sigframe = build_sigframe(tc, sw, ar);
 	return t->sigframe ? 0 : -1;
 }
