@@ -181,7 +181,12 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 
 int proc_status_field(pid_t pid, const char *field, char *buf, size_t len)
 {
-	FILE *f = proc_fopen(pid, "status");
+	return proc_status_field_of(pid, "status", field, buf, len);
+}
+
+int proc_status_field_of(pid_t pid, const char *file, const char *field, char *buf, size_t len)
+{
+	FILE *f = proc_fopen(pid, file);
 	char line[512];
 	size_t flen = strlen(field);
 	int ret = -1;

@@ -45,6 +45,8 @@ int proc_read_stat(pid_t pid, struct proc_stat *st);
 
 /* a field of /proc/PID/status such as "Umask:"; returns 0 and the value text */
 int proc_status_field(pid_t pid, const char *field, char *buf, size_t len);
+/* the same for another status-like file of the process, e.g. "task/TID/status" */
+int proc_status_field_of(pid_t pid, const char *file, const char *field, char *buf, size_t len);
 
 struct proc_fdinfo {
 	uint64_t pos;

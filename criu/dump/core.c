@@ -204,6 +204,46 @@ static int dump_creds(pid_t pid, pid_t tid, ThreadCore *tc)
 	return 0;
 }
 
+/* the thread's seccomp mode and filters (PTRACE_SECCOMP_GET_FILTER, newest first) */
+static int dump_seccomp(pid_t pid, pid_t tid, ThreadCore *tc)
+{
+	char name[64], buf[64];
+
+	snprintf(name, sizeof(name), "task/%d/status", tid);
+	if (proc_status_field_of(pid, name, "Seccomp:", buf, sizeof(buf)))
+		return -1;
+	tc->seccomp_mode = atoi(buf);
+	if (tc->seccomp_mode != 2)
+		return 0;
+	for (unsigned long i = 0;; i++) {
+		long n = ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, NULL);
+		if (n < 0 && errno == ENOENT)
+			break;
+		if (n <= 0) {
+			pr_perror("pid %d: cannot read seccomp filter %lu", tid, i);
+			return -1;
+		}
+		uint8_t *prog = malloc(n * 8);
+		ProtobufCBinaryData *v = realloc(tc->seccomp_filters,
+						 (tc->n_seccomp_filters + 1) * sizeof(*v));
+		if (!prog || !v) {
+			free(prog);
+			return -1;
+		}
+		tc->seccomp_filters = v;
+		if (ptrace(PTRACE_SECCOMP_GET_FILTER, tid, i, prog) != n) {
+			pr_perror("pid %d: cannot read seccomp filter %lu", tid, i);
+			free(prog);
+			return -1;
+		}
+		/* keep them oldest first: the order to install them in */
+		memmove(v + 1, v, tc->n_seccomp_filters * sizeof(*v));
+		v[0] = (ProtobufCBinaryData){ n * 8, prog };
+		tc->n_seccomp_filters++;
+	}
+	return 0;
+}
+
 /* the thread's robust futex list and scheduling: asked from outside */
 static int dump_sched(pid_t tid, ThreadCore *tc)
 {
@@ -443,7 +483,7 @@ static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint
 		return -1;
 	}
 	if (dump_pending(pid, false, &tc->pending, &tc->n_pending) || dump_sched(pid, tc) ||
-	    dump_creds(tgid, pid, tc))
+	    dump_creds(tgid, pid, tc) || dump_seccomp(tgid, pid, tc))
 		return -1;
 	if (brk && dump_pending(pid, true, &core->shared_pending, &core->n_shared_pending))
 		return -1;

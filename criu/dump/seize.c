@@ -16,7 +16,13 @@ int seize_task(pid_t pid)
 {
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD)) {
+	/*
+	 * With the task's seccomp filters suspended, the syscalls criu makes
+	 * it run are not subject to them (needs CAP_SYS_ADMIN: else without).
+	 */
+	if (ptrace(PTRACE_SEIZE, pid, NULL,
+		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) &&
+	    (errno != EPERM || ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD))) {
 		if (errno == ESRCH)
 			pr_err("pid %d: no such process", pid);
 		else

@@ -93,6 +93,12 @@ struct rst_rlimit {
 
 #define RST_NLIMITS	16
 
+struct rst_filter {			/* struct sock_fprog */
+	__u16 len;			/* instructions */
+	__u16 pad[3];
+	__u64 insns;			/* struct sock_filter * */
+};
+
 /* a thread's own state; the others are created by the restorer with their tid */
 struct rst_thread {
 	__u32 tid;
@@ -114,6 +120,11 @@ struct rst_thread {
 	__u32 securebits;
 	__u32 *groups;
 	__u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+
+	/* seccomp: installed after a first trap, where criu suspends it for us */
+	__u32 seccomp_mode;		/* 0 none, 1 strict, 2 filters */
+	__u32 nr_filters;
+	struct rst_filter *filters;	/* oldest first */
 };
 
 struct rst_prctl {

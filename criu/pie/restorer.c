@@ -381,6 +381,30 @@ static void restore_creds(struct restore_args *a, const struct rst_thread *t)
 	}
 }
 
+#define SECCOMP_SET_MODE_FILTER_ 1
+#define SECCOMP_MODE_STRICT_	1
+
+/*
+ * The thread's seccomp filters.  criu, at the trap just before, suspended
+ * seccomp for this traced thread: the filters do not apply to what the
+ * restorer and criu still do, only to the program once criu detaches.
+ */
+static void restore_seccomp(struct restore_args *a, const struct rst_thread *t)
+{
+	__asm__ volatile("int3" ::: "memory");
+	if (t->seccomp_mode == SECCOMP_MODE_STRICT_) {
+		long r = sys5(__NR_prctl, PR_SET_SECCOMP, SECCOMP_MODE_STRICT_, 0, 0, 0);
+		if (IS_ERR(r))
+			fail(a, "cannot enter seccomp strict mode", 0, r);
+		return;
+	}
+	for (__u32 i = 0; i < t->nr_filters; i++) {
+		long r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &t->filters[i]);
+		if (IS_ERR(r))
+			fail(a, "cannot install seccomp filter", i, r);
+	}
+}
+
 #define SCHED_RESET_ON_FORK_	0x40000000
 #define PRIO_PROCESS_		0
 
@@ -411,6 +435,8 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 		if (IS_ERR(r))
 			fail(a, "cannot register rseq", t->rseq_ptr, r);
 	}
+	if (t->seccomp_mode)
+		restore_seccomp(a, t);
 	restore_creds(a, t);
 	if (t == &a->leader) {
 		/*

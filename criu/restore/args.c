@@ -81,6 +81,17 @@ static const Core *thread_core(const struct rst_proc *p, int i)
 	return i ? p->thread_cores[i - 1] : p->core;
 }
 
+static size_t filters_size(const struct rst_proc *p)
+{
+	size_t n = 0;
+	for (int i = 0; i < p->nr_threads; i++) {
+		const ThreadCore *tc = thread_core(p, i)->thread;
+		for (size_t k = 0; k < tc->n_seccomp_filters; k++)
+			n += tc->seccomp_filters[k].len + sizeof(struct rst_filter) + 16;
+	}
+	return n;
+}
+
 static size_t count_groups(const struct rst_proc *p)
 {
 	size_t n = 0;
@@ -108,7 +119,8 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
 				      128 + THREAD_STACK + 64 * 1024) +
 	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
-	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64;
+	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64 +
+	       filters_size(p);
 }
 
 /* a bump allocator over the args area */
@@ -464,6 +476,22 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->cap_bnd = c->cap_bnd;
 	t->cap_amb = c->cap_amb;
 	t->securebits = c->securebits;
+
+	t->seccomp_mode = tc->seccomp_mode;
+	t->nr_filters = tc->n_seccomp_filters;
+	t->filters = arena_get(ar, (t->nr_filters + 1) * sizeof(struct rst_filter), 8);
+	if (!t->filters)
+		return -1;
+	for (uint32_t i = 0; i < t->nr_filters; i++) {
+		const ProtobufCBinaryData *f = &tc->seccomp_filters[i];
+		void *insns = arena_get(ar, f->len, 8);
+		if (!insns || !f->len || f->len % 8 || f->len / 8 > 4096) {
+			pr_err("core-%u.img: seccomp filter %u is %zu bytes", tc->tid, i, f->len);
+			return -1;
+		}
+		memcpy(insns, f->data, f->len);
+		t->filters[i] = (struct rst_filter){ .len = f->len / 8, .insns = (uint64_t)insns };
+	}
 	t->sigframe = build_sigframe(tc, sw, ar);
 	return t->sigframe ? 0 : -1;
 }

@@ -89,14 +89,20 @@ static int verify_join(struct verify_job *j)
 	return j->result;
 }
 
+/* ptrace options for a restored thread: its seccomp filters wait for our detach */
+static long trace_options(const ThreadCore *tc)
+{
+	return PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
+	       (tc->seccomp_mode ? PTRACE_O_SUSPEND_SECCOMP : 0);
+}
+
 /* a thread stopped at the restorer's trap: through its rt_sigreturn, stop just after */
 static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 {
 	struct user_regs_struct regs;
 	int sig;
 
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL,
-		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL))) {
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)trace_options(tc))) {
 		pr_perror("pid %d: cannot set ptrace options", tid);
 		return -1;
 	}
@@ -124,14 +130,26 @@ static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 	return 0;
 }
 
-/* waits for thread tid at its trap; a new thread stops once first (SIGSTOP) */
-static int wait_trap(pid_t tid)
+/*
+ * Waits for thread tid at its last trap.  A new thread stops once first
+ * (SIGSTOP); a thread with seccomp stops at a trap before installing it,
+ * for criu to suspend seccomp while it still works in the thread.
+ */
+static int wait_trap(pid_t tid, const ThreadCore *tc)
 {
 	int sig, ret = wait_stop(tid, &sig);
 
 	if (!ret && sig == SIGSTOP) {
 		if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
 			pr_perror("thread %d: cannot start it", tid);
+			return -1;
+		}
+		ret = wait_stop(tid, &sig);
+	}
+	if (!ret && sig == SIGTRAP && tc->seccomp_mode) {
+		if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)trace_options(tc)) ||
+		    ptrace(PTRACE_CONT, tid, NULL, NULL)) {
+			pr_perror("thread %d: cannot suspend its seccomp filters", tid);
 			return -1;
 		}
 		ret = wait_stop(tid, &sig);
@@ -149,9 +167,9 @@ static int wait_trap(pid_t tid)
  */
 static int follow_sigreturn(pid_t pid, const struct rst_proc *p, struct verify_job *vj)
 {
-	int ret = wait_trap(pid);
+	int ret = wait_trap(pid, p->core->thread);
 	for (int i = 1; !ret && i < p->nr_threads; i++)
-		ret = wait_trap(p->pe->threads[i]);
+		ret = wait_trap(p->pe->threads[i], p->thread_cores[i - 1]->thread);
 	if (verify_join(vj) && !ret)
 		ret = -1;
 	if (ret)
