@@ -184,7 +184,7 @@ static void attach(struct daemon *d, int conn)
 	}
 	src = calloc(1, sizeof(*src));
 	if (!src || (d->o->remote ? lp_source_open_remote(&d->remote, h.pid, src)
-				  : lp_source_open_local(d->dirfd, h.pid, src))) {
+				  : lp_source_open_local(d->dirfd, h.pid, src) || lp_source_start(src))) {
 		pr_err("pid %u: no page source: the process cannot run", h.pid);
 		free(src);
 		send_status(conn, h.pid, -EIO);
@@ -276,6 +276,7 @@ static int run(struct daemon *d)
 	 * act while pages are still arriving (Documentation/lazy-pages.md) */
 	const char *delay_env = getenv("CRIU_LAZY_BG_DELAY_US");
 	long delay = delay_env ? atol(delay_env) : 0;
+	bool waiting = false;	/* the background waits for the verifier */
 
 	if (!pfd || !pp)
 		return -1;
@@ -287,8 +288,8 @@ static int run(struct daemon *d)
 			nprocs++;
 		if (d->had_conn && !nprocs && !d->nr_conns)
 			break;
-		if (1 + d->nr_conns + nprocs > nfds) {
-			nfds = 2 * (1 + d->nr_conns + nprocs);
+		if (1 + d->nr_conns + 2 * nprocs > nfds) {
+			nfds = 2 * (1 + d->nr_conns + 2 * nprocs);
 			free(pfd);
 			free(pp);
 			pfd = calloc(nfds, sizeof(*pfd));
@@ -306,14 +307,29 @@ static int run(struct daemon *d)
 			if (p->remaining || p->nr_pending)
 				bg = true;
 		}
-		if (poll(pfd, n, bg ? 0 : 1000) < 0 && errno != EINTR) {
+		size_t end_procs = n;
+		/* the verifiers' progress (a source may be listed twice: harmless) */
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
+			if (p->src->evfd >= 0)
+				pfd[n++] = (struct pollfd){ p->src->evfd, POLLIN, 0 };
+		if (poll(pfd, n, bg && !waiting ? 0 : waiting ? 50 : 1000) < 0 && errno != EINTR) {
 			pr_perror("poll failed");
 			return -1;
 		}
+		for (size_t i = end_procs; i < n; i++) {
+			uint64_t cnt;
+			if (pfd[i].revents && read(pfd[i].fd, &cnt, sizeof(cnt)) < 0) {
+				/* another entry for the same source read it */
+			}
+		}
 		/* faults and events first */
-		for (size_t i = first_proc; i < n; i++)
+		for (size_t i = first_proc; i < end_procs; i++)
 			if (pfd[i].revents || pp[i]->nr_pending)
 				lp_proc_events(&d->ctx, pp[i]);
+		/* a unit the verifier found corrupt: its pages can no longer be had */
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
+			if (p->state == LP_LIVE && __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE))
+				lp_proc_fail(&d->ctx, p, "image is corrupt");
 		if (pfd[0].revents & POLLIN)
 			accept_conn(d);
 		for (int i = 0, j = 1; j < (int)first_proc; j++) {
@@ -330,13 +346,18 @@ static int run(struct daemon *d)
 			rr = d->ctx.procs;
 		else
 			rr = rr->next;
+		waiting = false;
 		for (struct lp_proc *p = rr, *stop = rr; p;) {
-			if (lp_proc_background(&d->ctx, p)) {
+			int ret = lp_proc_background(&d->ctx, p);
+			if (ret > 0) {
 				rr = p;
+				waiting = false;
 				if (delay > 0)
 					usleep(delay);
 				break;
 			}
+			if (ret < 0)
+				waiting = true;
 			p = p->next ? p->next : d->ctx.procs;
 			if (p == stop)
 				break;

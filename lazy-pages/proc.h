@@ -2,8 +2,9 @@
  * proc.h - one process served by the lazy-pages daemon: its userfaultfd,
  * the lazy ranges it registered (kept current through unmap, remove and
  * remap events), a bitmap per range of pages with nothing left to do, and
- * the three ways pages get in: on fault (a fault-around granule), in the
- * background (chunks, around the last fault first), and as zero pages for
+ * the three ways pages get in: on fault (the page, then the rest of its
+ * fault-around granule in pieces that double), in the background (chunks,
+ * after the last fault first), and as zero pages for
  * faults on pages the image does not have.
  *
  * Owns no sockets and does no polling: daemon.c calls lp_proc_events() when
@@ -19,7 +20,7 @@
 #include "socket-proto.h"
 #include "source.h"
 
-#define LP_BG_CHUNK	(256UL << 10)	/* background copy unit */
+#define LP_BG_CHUNK	(64UL << 10)	/* background copy unit: what a fault may wait behind */
 #define LP_MAX_PENDING	256		/* faults waiting for a retry (EAGAIN) */
 
 struct lp_range {
@@ -49,6 +50,9 @@ struct lp_proc {
 	size_t nr;
 	uint64_t remaining;	/* image pages not copied yet */
 	uint64_t cursor;	/* background: where to look next */
+	uint64_t around[2][2];	/* the last fault's granule still to do: [start, end) x2 */
+	int nr_around;
+	uint64_t ramp;		/* pages in the next piece of around[] */
 	uint64_t pending[LP_MAX_PENDING];
 	size_t nr_pending;
 	struct lp_proc *next;
@@ -65,8 +69,11 @@ struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pi
 void lp_proc_free(struct lp_proc *p);
 /* reads and handles every queued message; retries pending faults */
 void lp_proc_events(struct lp_ctx *c, struct lp_proc *p);
-/* copies one background chunk; returns true if there was work */
-bool lp_proc_background(struct lp_ctx *c, struct lp_proc *p);
+/*
+ * copies one background chunk; returns 1 if it did, 0 if nothing is left,
+ * -1 if the next chunk waits for its unit to be checked (lp_source_ready)
+ */
+int lp_proc_background(struct lp_ctx *c, struct lp_proc *p);
 /* the pages can no longer be had: poison what is missing, kill what we know */
 void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why);
 

@@ -1,14 +1,22 @@
 /* source.c - page data for the lazy-pages daemon (see source.h). */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "log.h"
 #include "pagemap.pb-c.h"
 #include "source.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#endif
 
 static int alloc_common(struct lp_source *s)
 {
@@ -51,6 +59,7 @@ static int cmp_unit(const void *a, const void *b)
 int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->evfd = -1;
 	s->pid = pid;
 	/* checksums are checked entry by entry, as pages are served */
 	if (page_source_open(dirfd, pid, 0, &s->local))
@@ -64,12 +73,33 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 		goto err;
 	for (int k = 0; k < s->local.nr_images; k++) {
 		const struct page_image *im = &s->local.images[k];
+		struct stat st;
+		/* page_source_open checked that every run lies inside its file */
+		if (fstat(im->pages_fd, &st)) {
+			pr_perror("%s", im->pages_name);
+			goto err;
+		}
+		s->map_len[k] = st.st_size;
+		if (st.st_size) {
+			s->maps[k] = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, im->pages_fd, 0);
+			if (s->maps[k] == MAP_FAILED) {
+				s->maps[k] = NULL;
+				pr_perror("%s: cannot map", im->pages_name);
+				goto err;
+			}
+		}
 		for (size_t i = 0; i < im->nr_runs; i++) {
 			const struct page_run *r = &im->runs[i];
 			if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 				continue;
-			s->units[s->nr_units++] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3,
-								    r->file_off, im->pages_fd };
+			if (r->file_off + r->nr_pages * 4096 > (uint64_t)st.st_size) {
+				pr_err("%s: pages at %lx lie beyond the end of the file", im->pages_name,
+				       (unsigned long)r->vaddr);
+				goto err;
+			}
+			s->units[s->nr_units++] = (struct lp_unit){
+				r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd,
+				(const uint8_t *)s->maps[k] + r->file_off };
 		}
 	}
 	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
@@ -99,6 +129,7 @@ int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s
 	size_t nr;
 
 	memset(s, 0, sizeof(*s));
+	s->evfd = -1;
 	s->pid = pid;
 	s->remote = c;
 	if (ps_client_map(c, pid, &runs, &nr))
@@ -118,7 +149,7 @@ int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s
 		}
 		prev_end = r->vaddr + r->nr_pages * 4096;
 		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, i };
-		s->units[i] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3, 0, -1 };
+		s->units[i] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3, 0, -1, NULL };
 		s->nr_pages += r->nr_pages;
 	}
 	s->nr_runs = s->nr_units = nr;
@@ -134,6 +165,15 @@ err:
 
 void lp_source_close(struct lp_source *s)
 {
+	if (s->has_verifier) {
+		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(s->verifier, NULL);
+	}
+	if (s->evfd >= 0)
+		close(s->evfd);
+	for (int k = 0; k < PAGES_MAX_CHAIN; k++)
+		if (s->maps[k])
+			munmap(s->maps[k], s->map_len[k]);
 	if (!s->remote && s->local.nr_images)
 		page_source_close(&s->local);
 	for (int i = 0; i < LP_NR_SLOTS; i++)
@@ -142,6 +182,7 @@ void lp_source_close(struct lp_source *s)
 	free(s->units);
 	free(s->verified);
 	memset(s, 0, sizeof(*s));
+	s->evfd = -1;
 }
 
 long lp_source_find(const struct lp_source *s, uint64_t addr)
@@ -178,29 +219,139 @@ static int read_unit(struct lp_source *s, const struct lp_unit *u, void *buf)
 	return 0;
 }
 
+static void corrupt(struct lp_source *s, const struct lp_unit *u)
+{
+	pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
+	       (unsigned long)u->vaddr, (unsigned long)(u->vaddr + u->nr_pages * 4096));
+}
+
+/* local: checks unit ui (claimed by the caller: LP_CHECKING); true if good */
+static bool check_mapped(struct lp_source *s, long ui)
+{
+	const struct lp_unit *u = &s->units[ui];
+	uint64_t len = u->nr_pages * 4096;
+	bool ok;
+
+	/* one call maps the unit's pages: the hash then takes no page faults */
+	madvise((void *)u->data, len, MADV_POPULATE_READ);
+	ok = XXH3_64bits(u->data, len) == u->xxh3;
+	if (!ok) {
+		corrupt(s, u);
+		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
+	return ok;
+}
+
+/* local: waits until unit ui is checked (checking it here if nobody is) */
+static bool ensure_checked(struct lp_source *s, long ui)
+{
+	for (;;) {
+		uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
+		if (st == LP_GOOD)
+			return true;
+		if (st == LP_BAD)
+			return false;
+		if (st == LP_UNCHECKED) {
+			uint8_t want = LP_UNCHECKED;
+			if (__atomic_compare_exchange_n(&s->verified[ui], &want, LP_CHECKING, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return check_mapped(s, ui);
+			continue;
+		}
+		/* the verifier is at it: at most one unit's hash */
+		sched_yield();
+	}
+}
+
+static void *verifier_main(void *arg)
+{
+	struct lp_source *s = arg;
+	long seen = -1, pos = 0;
+	size_t left = s->nr_units;
+	uint64_t one = 1;
+
+	while (left && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		long h = __atomic_load_n(&s->hint, __ATOMIC_ACQUIRE);
+		if (h != seen)
+			seen = pos = h;
+		/* the next unchecked unit from pos on, wrapping once */
+		size_t k;
+		for (k = 0; k < s->nr_units; k++) {
+			long ui = (pos + k) % s->nr_units;
+			if (__atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE) == LP_UNCHECKED)
+				break;
+		}
+		if (k == s->nr_units)
+			break;
+		long ui = (pos + k) % s->nr_units;
+		pos = ui + 1;
+		uint8_t want = LP_UNCHECKED;
+		if (!__atomic_compare_exchange_n(&s->verified[ui], &want, LP_CHECKING, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;	/* a fault took it */
+		left--;
+		check_mapped(s, ui);
+		if (write(s->evfd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow; nothing to do */
+		}
+	}
+	return NULL;
+}
+
+int lp_source_start(struct lp_source *s)
+{
+	if (s->remote || !s->nr_units)
+		return 0;
+	s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->evfd < 0) {
+		pr_perror("pid %u: cannot create an eventfd", s->pid);
+		return -1;
+	}
+	if (pthread_create(&s->verifier, NULL, verifier_main, s)) {
+		pr_err("pid %u: cannot start the verifier thread", s->pid);
+		return -1;
+	}
+	s->has_verifier = true;
+	return 0;
+}
+
+bool lp_source_ready(const struct lp_source *s, long i)
+{
+	if (s->remote)
+		return true;
+	uint8_t st = __atomic_load_n(&s->verified[s->runs[i].unit], __ATOMIC_ACQUIRE);
+	return st == LP_GOOD || st == LP_BAD;
+}
+
+void lp_source_hint(struct lp_source *s, long i)
+{
+	if (!s->remote)
+		__atomic_store_n(&s->hint, s->runs[i].unit, __ATOMIC_RELEASE);
+}
+
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
 	long ui = s->runs[i].unit;
 	const struct lp_unit *u = &s->units[ui];
 	struct lp_cache *c = &s->cache[slot];
 
+	if (!s->remote)
+		return ensure_checked(s, ui) ? u->data + (addr - u->vaddr) : NULL;
 	if (c->unit == ui)
 		return c->data + (addr - u->vaddr);
 	c->unit = -1;
-	if (s->verified[ui]) {
+	if (s->verified[ui] == LP_GOOD) {
 		/* checked before: read only what is asked (into the slot's buffer) */
-		if (s->remote)
-			return ps_client_read(s->remote, s->pid, addr, c->data, len) ? NULL : c->data;
-		return page_source_read(&s->local, addr, c->data, len) ? NULL : c->data;
+		return ps_client_read(s->remote, s->pid, addr, c->data, len) ? NULL : c->data;
 	}
 	if (u->nr_pages * 4096 > LP_RUN_MAX || read_unit(s, u, c->data))
 		return NULL;
 	if (XXH3_64bits(c->data, u->nr_pages * 4096) != u->xxh3) {
-		pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
-		       (unsigned long)u->vaddr, (unsigned long)(u->vaddr + u->nr_pages * 4096));
+		corrupt(s, u);
 		return NULL;
 	}
-	s->verified[ui] = 1;
+	s->verified[ui] = LP_GOOD;
 	c->unit = ui;
 	return c->data + (addr - u->vaddr);
 }

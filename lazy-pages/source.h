@@ -4,11 +4,19 @@
  * (remote.h).  Owns the run table of one process's image and the checking
  * of every run's XXH3 before any page of it is handed out.
  *
+ * Local images are mapped (read-only, shared), and a verifier thread checks
+ * their units ahead of need, starting from where the process last faulted
+ * (lp_source_hint), so that neither a fault nor the background fill waits
+ * for a 2 MiB entry to be read and hashed; pages are then copied into the
+ * process straight from the mapping (one copy).  A fault on a unit the
+ * verifier has not reached yet checks that unit on the spot.
+ *
  * Addresses here are image addresses (where the pages were at dump time).
  */
 #ifndef LAZY_SOURCE_H
 #define LAZY_SOURCE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,7 +40,11 @@ struct lp_unit {
 	uint64_t vaddr, nr_pages, xxh3;
 	uint64_t file_off;	/* local only */
 	int fd;			/* local only: the pages file */
+	const uint8_t *data;	/* local only: the unit's data in the mapped file */
 };
+
+/* verification state of a unit (lp_source.verified) */
+enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
 
 /* a verified unit's data, kept for the next read of the same unit */
 struct lp_cache {
@@ -48,12 +60,21 @@ struct lp_source {
 	struct lp_run *runs;		/* sorted by vaddr */
 	size_t nr_units;
 	struct lp_unit *units;
-	uint8_t *verified;		/* per unit */
+	uint8_t *verified;		/* per unit: LP_UNCHECKED..LP_BAD (atomic) */
 	uint64_t nr_pages;
 	struct page_source local;	/* when remote is NULL */
 	struct ps_client *remote;
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
+	/* local only: the mapped pages files, and the verifier thread */
+	void *maps[PAGES_MAX_CHAIN];
+	size_t map_len[PAGES_MAX_CHAIN];
+	pthread_t verifier;
+	bool has_verifier;
+	int stop;			/* atomic: the verifier is to stop */
+	long hint;			/* atomic: the unit to check next */
+	int bad;			/* atomic: a unit failed its check */
+	int evfd;			/* eventfd: the verifier made progress (or -1) */
 };
 
 int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s);
@@ -63,10 +84,17 @@ void lp_source_close(struct lp_source *s);
 long lp_source_find(const struct lp_source *s, uint64_t addr);
 /*
  * The data of [addr, addr+len), all inside run i, verified: the XXH3 of its
- * unit is checked the first time any of it is read (the whole unit is read
- * then and kept in the slot's cache).  Returns a pointer valid until the next
- * call with the same slot, or NULL (logged: unreadable or corrupt).
+ * unit is checked the first time any of it is read (remote: the whole unit
+ * is read then and kept in the slot's cache; local: the verifier thread has
+ * usually done it already).  Returns a pointer valid until the next call
+ * with the same slot, or NULL (logged: unreadable or corrupt).
  */
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len);
+/* local: starts the verifier thread (after open); 0 or -1 */
+int lp_source_start(struct lp_source *s);
+/* true if the unit of run i is checked (the background fill waits otherwise) */
+bool lp_source_ready(const struct lp_source *s, long i);
+/* the verifier goes on from run i's unit (the likely next use) */
+void lp_source_hint(struct lp_source *s, long i);
 
 #endif /* LAZY_SOURCE_H */
