@@ -4,8 +4,9 @@
 #     leaves every buffered byte in its pipes (the program then passes)
 #   fd/ext_pipe: a process whose stdout is a pipe to another process is
 #     refused with one error line naming it, and keeps running
+#   fd/ext_unix: the same for a unix socket connected to another process
 
-FD_CHECKS=(pipes_leave_running ext_pipe)
+FD_CHECKS=(pipes_leave_running ext_pipe ext_unix)
 
 fd_pipes_leave_running() {
 	local name=$1 dir=$2 pid st
@@ -62,6 +63,48 @@ fd_ext_pipe() {
 	wait "$pid" 2>/dev/null
 }
 
+# a counter whose stdin is one end of a socketpair; the other end stays in
+# its parent (python)
+fd_ext_unix() {
+	local name=$1 dir=$2 pid st lines c holder
+	python3 -c '
+import os, socket, sys, time
+a, b = socket.socketpair()
+pid = os.fork()
+if pid == 0:
+    os.dup2(b.fileno(), 0)
+    out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1); os.dup2(out, 2)
+    os.execv(sys.argv[1], [sys.argv[1]])
+open(sys.argv[3], "w").write(str(pid))
+time.sleep(120)
+' "$ROOT/test/progs/counter" "$dir/test.log" "$dir/counter.pid" &
+	holder=$!
+	track "$holder"
+	if ! wait_for 10 test -s "$dir/counter.pid" || ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		kill -KILL "$holder" 2>/dev/null
+		return
+	fi
+	pid=$(cat "$dir/counter.pid")
+	track "$pid"
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	c=$(last_count "$dir/test.log"); c=${c:-0}
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of a process with a socket to another process exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: fd 0: socket:\[[0-9]*\]: connected to socket:\[[0-9]*\], outside the dumped process" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line naming pid $pid, fd 0 and the socket, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! alive "$pid" || ! count_moves "$dir/test.log" "$c"; then
+		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	else
+		result PASS "PASS $name"
+	fi
+	kill -KILL "$pid" "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -74,6 +117,7 @@ run_fd_check() {
 	case $check in
 	pipes_leave_running) fd_pipes_leave_running "$name" "$dir" ;;
 	ext_pipe) fd_ext_pipe "$name" "$dir" ;;
+	ext_unix) fd_ext_unix "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

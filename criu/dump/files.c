@@ -157,7 +157,7 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 
 	const struct fd_ops *ops = fd_ops_match(p);
 	if (!ops) {
-		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs)",
+		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets)",
 		       d->pid, p->fd, p->link);
 		goto bad;
 	}
@@ -246,5 +246,6 @@ out:
 	free(d.probes);
 	if (d.pidfd >= 0)
 		close(d.pidfd);
+	unix_diag_free(d.unix_diag);
 	return ret;
 }

@@ -43,7 +43,10 @@ struct fd_dump {
 	const struct opts *o;
 	struct fd_probe *probes;	/* sorted by fd */
 	size_t nr;
+	void *unix_diag;	/* socket.c: every unix socket of the system, once */
 };
+/* socket.c: frees fd_dump.unix_diag */
+void unix_diag_free(void *t);
 /* a copy, in criu, of the process's fd (pidfd_getfd: the same open file
  * description, nothing consumed); the caller closes it; -1 on error (logged) */
 int fd_dump_getfd(struct fd_dump *d, int fd);
@@ -68,7 +71,8 @@ struct fd_rst {
 	const int *tty;		/* criu's stdio, for --shell-job terminals */
 	int target_fd;		/* the fd number being placed */
 };
-/* keeps fd (of file id) until a later target fd needs it; closes fd */
+/* keeps fd (of file id, made by another file's open) until a later target
+ * fd needs it, with file id's status flags; closes fd */
 int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd);
 
 struct fd_ops {
@@ -93,7 +97,8 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 
 /* the kinds (one module each) */
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
-	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops;
+	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
+	fd_unixsk_ops;
 
 /* shared helpers */
 /* F_SETFL with the status flags of fe->flags that fcntl can set */

@@ -27,6 +27,7 @@ static const struct fd_ops *const kinds[] = {
 	&fd_timerfd_ops,
 	&fd_epoll_ops,
 	&fd_inotify_ops,
+	&fd_unixsk_ops,
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind)
@@ -101,6 +102,9 @@ int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData
 
 int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd)
 {
+	/* made by another file's open(): its own flags are set here */
+	if (fd_set_status_flags(fd, r->file[id]->flags, id))
+		return -1;
 	int s = fcntl(fd, F_DUPFD_CLOEXEC, r->stash_base);
 	if (s < 0) {
 		pr_perror("file %u: cannot keep an fd for later", id);

@@ -2,7 +2,7 @@
  * pipes: anonymous pipes and a FIFO with data in them.
  *   fds 3/4:  pipe A, size 256 KiB, 200 KiB written, 1 KiB read back
  *   fd 5:     dup of fd 3 (A's read end: one open file description)
- *   fds 6/7:  pipe B, empty, read end O_NONBLOCK, write end close-on-exec
+ *   fds 6/7:  pipe B, empty, both ends O_NONBLOCK, write end close-on-exec
  *   fd 8:     pipe C's read end only (writer closed), 10 KiB in it
  *   fd 9:     pipe D's write end only (reader closed)
  *   fds 10/11: FIFO in the test directory, read end O_NONBLOCK, 5000 bytes
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 	if (dup2(3, 5) != 5)
 		fail("dup2: %s", strerror(errno));
 	mkpipe(6, 7, 0);
-	if (fcntl(6, F_SETFL, O_NONBLOCK) || fcntl(7, F_SETFD, FD_CLOEXEC))
+	if (fcntl(6, F_SETFL, O_NONBLOCK) || fcntl(7, F_SETFL, O_NONBLOCK) || fcntl(7, F_SETFD, FD_CLOEXEC))
 		fail("fcntl: %s", strerror(errno));
 	mkpipe(8, 20, 0);
 	fill(20, 3, C_DATA);
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	if (read(5, b, 4) != 4 || memcmp(b, "ping", 4))
 		fail("pipe A: not connected after restore");
 
-	if (!(fcntl(6, F_GETFL) & O_NONBLOCK) || fcntl(7, F_GETFL) & O_NONBLOCK)
+	if (!(fcntl(6, F_GETFL) & O_NONBLOCK) || !(fcntl(7, F_GETFL) & O_NONBLOCK))
 		fail("pipe B: O_NONBLOCK wrong");
 	if (!(fcntl(7, F_GETFD) & FD_CLOEXEC) || fcntl(6, F_GETFD) & FD_CLOEXEC)
 		fail("pipe B: close-on-exec wrong");

@@ -1,0 +1,541 @@
+/*
+ * socket.c - unix sockets.
+ *
+ * Dump: every unix socket of the system is listed once with
+ * NETLINK_SOCK_DIAG (type, state, inode, peer inode, bound name, shutdown
+ * bits, backlog, pending connections); socket options and the queued data
+ * come from a copy of the fd (pidfd_getfd).  Data is read with MSG_PEEK
+ * (SO_PEEK_OFF steps over messages and is put back as it was), so nothing
+ * is consumed.  Refused: a peer outside the dumped process, a listening
+ * socket with connections not yet accepted, file descriptors in flight
+ * (SCM_RIGHTS), relative bound paths, other families.
+ *
+ * Restore: two sockets connected to each other come back as a socketpair
+ * (data requeued each way by sending from the other end, then shutdown);
+ * a listening socket is bound and listens again; a bound datagram socket
+ * gets its queued messages from a throw-away sender; a datagram socket
+ * connected to another one of the process connects again once every fd is
+ * in place (post).  Senders' addresses and credentials of queued messages
+ * and the name of an accepted connection are not kept.
+ */
+#define LOG_PREFIX "files: "
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "log.h"
+
+#define ST_CONNECTED	1
+#define ST_CLOSE	7
+#define ST_LISTEN	10
+
+struct usk {
+	uint64_t ino, peer;
+	uint8_t type, state, shutdown;
+	uint32_t backlog, pending;
+	int namelen;
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+struct usk_table {
+	size_t nr, cap;
+	struct usk *v;	/* sorted by inode */
+};
+
+void unix_diag_free(void *t)
+{
+	struct usk_table *u = t;
+	if (u)
+		free(u->v);
+	free(u);
+}
+
+static int cmp_usk(const void *a, const void *b)
+{
+	const struct usk *x = a, *y = b;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static const struct usk *usk_find(const struct usk_table *t, uint64_t ino)
+{
+	struct usk key = { .ino = ino };
+	return t ? bsearch(&key, t->v, t->nr, sizeof(key), cmp_usk) : NULL;
+}
+
+static int parse_msg(struct usk_table *t, struct nlmsghdr *h)
+{
+	struct unix_diag_msg *m = NLMSG_DATA(h);
+	if (t->nr == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		struct usk *n = realloc(t->v, t->cap * sizeof(*n));
+		if (!n)
+			return -1;
+		t->v = n;
+	}
+	struct usk *u = &t->v[t->nr++];
+	memset(u, 0, sizeof(*u));
+	u->ino = m->udiag_ino;
+	u->type = m->udiag_type;
+	u->state = m->udiag_state;
+	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+	for (struct nlattr *a = (struct nlattr *)(m + 1); len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) &&
+	     a->nla_len <= len; len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len))) {
+		void *data = (char *)a + NLA_HDRLEN;
+		int dl = a->nla_len - NLA_HDRLEN;
+		switch (a->nla_type) {
+		case UNIX_DIAG_NAME:
+			u->namelen = dl < (int)sizeof(u->name) ? dl : (int)sizeof(u->name);
+			memcpy(u->name, data, u->namelen);
+			break;
+		case UNIX_DIAG_PEER:
+			u->peer = *(uint32_t *)data;
+			break;
+		case UNIX_DIAG_RQLEN:
+			if (u->state == ST_LISTEN) {
+				u->pending = ((struct unix_diag_rqlen *)data)->udiag_rqueue;
+				u->backlog = ((struct unix_diag_rqlen *)data)->udiag_wqueue;
+			}
+			break;
+		case UNIX_DIAG_SHUTDOWN:
+			u->shutdown = *(uint8_t *)data;
+			break;
+		}
+	}
+	return 0;
+}
+
+static struct usk_table *unix_diag_load(void)
+{
+	struct usk_table *t = calloc(1, sizeof(*t));
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct {
+		struct nlmsghdr h;
+		struct unix_diag_req r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN },
+	};
+	static char buf[65536] __attribute__((aligned(8)));
+
+	if (!t || s < 0 || send(s, &req, sizeof(req), 0) != sizeof(req)) {
+		pr_perror("cannot ask NETLINK_SOCK_DIAG for unix sockets");
+		goto err;
+	}
+	for (;;) {
+		ssize_t n = recv(s, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			pr_perror("NETLINK_SOCK_DIAG: recv");
+			goto err;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto done;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				errno = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				pr_perror("NETLINK_SOCK_DIAG (unix sockets)");
+				goto err;
+			}
+			if (parse_msg(t, h))
+				goto err;
+		}
+	}
+done:
+	close(s);
+	qsort(t->v, t->nr, sizeof(*t->v), cmp_usk);
+	return t;
+err:
+	if (s >= 0)
+		close(s);
+	unix_diag_free(t);
+	return NULL;
+}
+
+static bool unixsk_match(const struct fd_probe *p)
+{
+	return S_ISSOCK(p->st.st_mode);
+}
+
+/* the queued data of a copy of the socket, peeked; refuses SCM_RIGHTS */
+static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
+{
+	int off = -1, zero = 0, ret = -1;
+	socklen_t ol = sizeof(off);
+	size_t cap = 0, total = 0;
+	static char buf[1 << 20];
+	char ctl[CMSG_SPACE(sizeof(int) * 253)];
+
+	if (getsockopt(copy, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) ||
+	    setsockopt(copy, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
+		pr_perror("%s: SO_PEEK_OFF", what);
+		return -1;
+	}
+	for (;;) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				     .msg_controllen = sizeof(ctl) };
+		ssize_t n = recvmsg(copy, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			pr_perror("%s: cannot peek at its queue", what);
+			goto out;
+		}
+		bool fds = mh.msg_flags & MSG_CTRUNC;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+				int nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				for (int i = 0; i < nfd; i++)
+					close(((int *)CMSG_DATA(c))[i]);
+				fds = true;
+			}
+		if (fds) {
+			pr_err("%s: file descriptors in flight (SCM_RIGHTS) in its queue: not supported", what);
+			goto out;
+		}
+		/* end of a stream; for messages, the end once the peer shut
+		 * down (an empty message then is taken for it) */
+		if (n == 0 && (type == SOCK_STREAM || (u->shutdown & 1)))
+			break;
+		if (mh.msg_flags & MSG_TRUNC) {
+			pr_err("%s: a queued message larger than 1 MiB: not supported", what);
+			goto out;
+		}
+		if ((total += n) > FILE_DATA_LIMIT) {
+			pr_err("%s: more than %u MiB queued: not supported", what, FILE_DATA_LIMIT >> 20);
+			goto out;
+		}
+		if (type == SOCK_STREAM && u->n_queue) {
+			ProtobufCBinaryData *q = &u->queue[0];
+			char *nd = realloc(q->data, q->len + n);
+			if (!nd)
+				goto out;
+			memcpy(nd + q->len, buf, n);
+			q->data = (uint8_t *)nd;
+			q->len += n;
+			continue;
+		}
+		if (u->n_queue == cap) {
+			cap = cap ? cap * 2 : 4;
+			ProtobufCBinaryData *nq = realloc(u->queue, cap * sizeof(*nq));
+			if (!nq)
+				goto out;
+			u->queue = nq;
+		}
+		ProtobufCBinaryData *q = &u->queue[u->n_queue++];
+		q->len = n;
+		q->data = malloc(n ? n : 1);
+		if (!q->data)
+			goto out;
+		memcpy(q->data, buf, n);
+	}
+	ret = 0;
+out:
+	if (setsockopt(copy, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) && off >= 0) {
+		pr_perror("%s: cannot put SO_PEEK_OFF back", what);
+		ret = -1;
+	}
+	return ret;
+}
+
+static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
+{
+	char what[128];
+	int copy = -1, ret = -1, v;
+	socklen_t vl = sizeof(v);
+
+	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
+	if (!d->unix_diag && !(d->unix_diag = unix_diag_load()))
+		return -1;
+	const struct usk *s = usk_find(d->unix_diag, p->st.st_ino);
+	copy = fd_dump_getfd(d, p->fd);
+	if (copy < 0)
+		return -1;
+	if (!s) {
+		int dom = -1;
+		getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &vl);
+		pr_err("%s: a socket of family %d: only unix sockets are supported", what, dom);
+		goto out;
+	}
+	UnixSocket *u = calloc(1, sizeof(*u));
+	if (!u)
+		goto out;
+	unix_socket__init(u);
+	fe->unix_sk = u;
+	u->type = s->type;
+	u->state = s->state;
+	u->ino = s->ino;
+	u->shutdown = s->shutdown;
+	if (s->namelen) {
+		if (s->name[0] != 0 && s->name[0] != '/') {
+			pr_err("%s: bound to the relative path '%.*s': not supported", what, s->namelen, s->name);
+			goto out;
+		}
+		u->has_name = true;
+		u->name.len = s->namelen;
+		u->name.data = malloc(s->namelen);
+		if (!u->name.data)
+			goto out;
+		memcpy(u->name.data, s->name, s->namelen);
+	}
+	if (s->state == ST_LISTEN) {
+		if (s->pending) {
+			pr_err("%s: listening, with %u connections not yet accepted: not supported", what,
+			       s->pending);
+			goto out;
+		}
+		u->has_backlog = true;
+		u->backlog = s->backlog;
+	}
+	if (s->peer) {
+		u->has_peer_ino = true;
+		u->peer_ino = s->peer;
+		const struct usk *ps = usk_find(d->unix_diag, s->peer);
+		bool inside = false;
+		for (size_t i = 0; i < d->nr && !inside; i++)
+			inside = d->probes[i].st.st_ino == s->peer && S_ISSOCK(d->probes[i].st.st_mode);
+		if (!ps && s->type != SOCK_DGRAM) {	/* closed and gone */
+			u->has_peer_gone = u->peer_gone = true;
+		} else if (!inside) {
+			pr_err("%s: connected to socket:[%lu], outside the dumped process: not supported (--ext-unix-sk is not implemented yet)",
+			       what, (unsigned long)s->peer);
+			goto out;
+		} else if (s->type == SOCK_DGRAM && ps->peer != s->ino && !ps->namelen) {
+			pr_err("%s: connected to socket:[%lu], which has no name to connect to again: not supported",
+			       what, (unsigned long)s->peer);
+			goto out;
+		}
+	}
+	if (!s->peer && s->state == ST_CONNECTED && s->type != SOCK_DGRAM) {
+		/* connected, and the peer was closed and released */
+		u->has_peer_ino = u->has_peer_gone = u->peer_gone = true;
+	}
+	v = 0;
+	vl = sizeof(v);
+	if (getsockopt(copy, SOL_SOCKET, SO_PASSCRED, &v, &vl))
+		goto sockopt;
+	u->passcred = v;
+	vl = sizeof(v);
+	if (getsockopt(copy, SOL_SOCKET, SO_SNDBUF, &v, &vl))
+		goto sockopt;
+	u->sndbuf = v;
+	vl = sizeof(v);
+	if (getsockopt(copy, SOL_SOCKET, SO_RCVBUF, &v, &vl))
+		goto sockopt;
+	u->rcvbuf = v;
+	if (s->state != ST_LISTEN && peek_queue(what, copy, s->type, u))
+		goto out;
+	ret = 0;
+	goto out;
+sockopt:
+	pr_perror("%s: getsockopt", what);
+out:
+	close(copy);
+	return ret;
+}
+
+static int unixsk_check(const FileEntry *fe, const struct opts *o, const char *name)
+{
+	const UnixSocket *u = fe->unix_sk;
+	(void)o;
+	if (!u || (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET) ||
+	    (u->has_name && (u->name.len == 0 || u->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)))) {
+		pr_err("%s: file %u: bad unix socket description", name, fe->id);
+		return -1;
+	}
+	return 0;
+}
+
+static socklen_t sun_of(const UnixSocket *u, struct sockaddr_un *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, u->name.data, u->name.len);
+	return offsetof(struct sockaddr_un, sun_path) + u->name.len;
+}
+
+static const FileEntry *find_sk(const struct fd_rst *r, uint64_t ino)
+{
+	for (uint32_t id = 1; id <= r->nr_files; id++)
+		if (r->file[id]->kind == FD_KIND__FD_UNIXSK && r->file[id]->unix_sk->ino == ino)
+			return r->file[id];
+	return NULL;
+}
+
+static int set_opts(int fd, const FileEntry *fe)
+{
+	const UnixSocket *u = fe->unix_sk;
+	int pc = u->passcred, sb = u->sndbuf / 2, rb = u->rcvbuf / 2;
+	/* getsockopt gives twice what was set; the FORCE variants pass the limits */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sb, sizeof(sb)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rb, sizeof(rb)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &pc, sizeof(pc))) {
+		pr_perror("file %u: cannot set socket options", fe->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* queues fe's received data by sending it from fd (to a name if given) */
+static int requeue(int from, const FileEntry *fe, const struct sockaddr_un *to, socklen_t tolen)
+{
+	const UnixSocket *u = fe->unix_sk;
+	for (size_t i = 0; i < u->n_queue; i++) {
+		size_t done = 0;
+		do {
+			ssize_t n = sendto(from, u->queue[i].data + done, u->queue[i].len - done,
+					   MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to, tolen);
+			if (n < 0) {
+				pr_perror("file %u: cannot queue its received data again (message %zu, %zu bytes)",
+					  fe->id, i, u->queue[i].len);
+				return -1;
+			}
+			done += n;
+		} while (u->type == SOCK_STREAM && done < u->queue[i].len);
+	}
+	return 0;
+}
+
+static int do_shutdown(int fd, const FileEntry *fe)
+{
+	int how = fe->unix_sk->shutdown & 3;
+	if (!how)
+		return 0;
+	how = how == 3 ? SHUT_RDWR : how == 2 ? SHUT_WR : SHUT_RD;
+	if (shutdown(fd, how)) {
+		pr_perror("file %u: shutdown", fe->id);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_pair(struct fd_rst *r, const FileEntry *fe, const FileEntry *peer)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, fe->unix_sk->type | SOCK_CLOEXEC, 0, sv)) {
+		pr_perror("file %u: socketpair", fe->id);
+		return -1;
+	}
+	if (set_opts(sv[0], fe) || (peer && set_opts(sv[1], peer)) || requeue(sv[1], fe, NULL, 0) ||
+	    (peer && requeue(sv[0], peer, NULL, 0)))
+		goto err;
+	if (!peer) {
+		/* the other end was closed: what it means to this one follows */
+		close(sv[1]);
+		sv[1] = -1;
+	} else if (do_shutdown(sv[1], peer) || fd_rst_stash(r, peer->id, sv[1])) {
+		goto err;
+	}
+	if (do_shutdown(sv[0], fe))
+		goto err;
+	return sv[0];
+err:
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return -1;
+}
+
+static int unixsk_open(struct fd_rst *r, const FileEntry *fe)
+{
+	const UnixSocket *u = fe->unix_sk;
+	struct sockaddr_un a;
+	int fd = -1;
+
+	if (u->has_peer_ino && (u->peer_gone || u->type != SOCK_DGRAM)) {
+		const FileEntry *peer = u->peer_gone ? NULL : find_sk(r, u->peer_ino);
+		fd = open_pair(r, fe, peer);
+	} else if (u->has_peer_ino) {
+		/* a datagram socket: mutual, or connected one way (post) */
+		const FileEntry *peer = find_sk(r, u->peer_ino);
+		if (peer && peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino)
+			fd = open_pair(r, fe, peer);
+		else
+			goto single;
+	} else {
+single:
+		fd = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			pr_perror("file %u: socket", fe->id);
+			return -1;
+		}
+		if (set_opts(fd, fe))
+			goto err;
+		if (u->has_name) {
+			socklen_t len = sun_of(u, &a);
+			struct stat st;
+			/* a path left behind by the dumped process */
+			if (a.sun_path[0] && !lstat(a.sun_path, &st) && S_ISSOCK(st.st_mode))
+				unlink(a.sun_path);
+			if (bind(fd, (struct sockaddr *)&a, len)) {
+				pr_perror("file %u: cannot bind to %s%.*s", fe->id, a.sun_path[0] ? "" : "@",
+					  (int)u->name.len - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
+				goto err;
+			}
+			if (u->state == ST_LISTEN && listen(fd, u->backlog)) {
+				pr_perror("file %u: listen", fe->id);
+				goto err;
+			}
+			if (u->n_queue) {
+				int t = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
+				int bad = t < 0 || requeue(t, fe, &a, len);
+				if (t >= 0)
+					close(t);
+				if (bad)
+					goto err;
+			}
+		} else if (u->n_queue) {
+			pr_err("file %u: data queued on an unnamed, unconnected socket", fe->id);
+			goto err;
+		}
+		if (do_shutdown(fd, fe))
+			goto err;
+	}
+	if (fd >= 0 && fd_set_status_flags(fd, fe->flags, fe->id))
+		goto err;
+	return fd;
+err:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* a datagram socket connected one way connects again, now that its peer is bound */
+static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
+{
+	const UnixSocket *u = fe->unix_sk;
+	if (u->type != SOCK_DGRAM || !u->has_peer_ino || u->peer_gone)
+		return 0;
+	const FileEntry *peer = find_sk(r, u->peer_ino);
+	if (!peer || (peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino))
+		return 0;
+	struct sockaddr_un a;
+	socklen_t len = sun_of(peer->unix_sk, &a);
+	if (connect(fd, (struct sockaddr *)&a, len)) {
+		pr_perror("file %u: cannot connect to socket %lu again", fe->id, (unsigned long)u->peer_ino);
+		return -1;
+	}
+	return 0;
+}
+
+const struct fd_ops fd_unixsk_ops = {
+	.kind = FD_KIND__FD_UNIXSK,
+	.name = "unix socket",
+	.match = unixsk_match,
+	.dump = unixsk_dump,
+	.check = unixsk_check,
+	.open = unixsk_open,
+	.post = unixsk_post,
+};
