@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <elf.h>
@@ -89,6 +90,73 @@ static int dump_itimers(struct infect *c, Core *core)
 		core->itimers[core->n_itimers++] = t;
 	}
 	return 0;
+}
+
+/* POSIX timers: /proc/PID/timers for what they are, timer_gettime inside for when */
+static int dump_posix_timers(struct infect *c, Core *core)
+{
+	char path[64], line[256];
+	PosixTimer *t = NULL;
+	size_t cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/timers", c->pid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char how[16], who[8];
+		unsigned long sival;
+		int id, n;
+		if (sscanf(line, "ID: %d", &id) == 1) {
+			if (core->n_posix_timers == cap) {
+				cap = cap ? cap * 2 : 8;
+				PosixTimer **v = realloc(core->posix_timers, cap * sizeof(*v));
+				if (!v)
+					goto err;
+				core->posix_timers = v;
+			}
+			t = calloc(1, sizeof(*t));
+			if (!t)
+				goto err;
+			posix_timer__init(t);
+			t->id = id;
+			core->posix_timers[core->n_posix_timers++] = t;
+		} else if (t && sscanf(line, "signal: %u/%lx", &t->signo, &sival) == 2) {
+			t->sival = sival;
+		} else if (t && sscanf(line, "notify: %15[a-z]/%7[a-z].%d", how, who, &n) == 3) {
+			t->notify = !strcmp(how, "none") ? SIGEV_NONE : SIGEV_SIGNAL;
+			if (!strcmp(who, "tid")) {
+				t->notify |= SIGEV_THREAD_ID;
+				t->tid = n;
+			}
+			if (!strcmp(how, "thread")) {
+				pr_err("pid %d: POSIX timer %d notifies by SIGEV_THREAD: not supported",
+				       c->pid, t->id);
+				goto err;
+			}
+		} else if (t) {
+			sscanf(line, "ClockID: %d", &t->clock);
+		}
+	}
+	fclose(f);
+	for (size_t i = 0; i < core->n_posix_timers; i++) {
+		struct itimerspec its;
+		PosixTimer *pt = core->posix_timers[i];
+		long ret, args[6] = { pt->id, (long)c->scratch };
+		if (infect_syscall(c, SYS_timer_gettime, args, &ret) || ret ||
+		    infect_read(c, c->scratch, &its, sizeof(its))) {
+			pr_err("pid %d: cannot read POSIX timer %d", c->pid, pt->id);
+			return -1;
+		}
+		pt->interval_ns = its.it_interval.tv_sec * 1000000000ULL + its.it_interval.tv_nsec;
+		pt->value_ns = its.it_value.tv_sec * 1000000000ULL + its.it_value.tv_nsec;
+	}
+	return 0;
+err:
+	fclose(f);
+	return -1;
 }
 
 /* prctl state of the process: dumpable, THP disable, no_new_privs, subreaper, pdeathsig */
@@ -355,7 +423,8 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		sa->mask = ka.mask;
 		core->sigactions[core->n_sigactions++] = sa;
 	}
-	if (dump_itimers(&c, core) || dump_rlimits(&c, core) || dump_prctl(&c, core))
+	if (dump_itimers(&c, core) || dump_rlimits(&c, core) || dump_prctl(&c, core) ||
+	    dump_posix_timers(&c, core))
 		goto out;
 
 per_thread:;

@@ -87,6 +87,12 @@ struct rst_itimer {
 	__u64 interval_us, value_us;
 };
 
+struct rst_ptimer {			/* a POSIX timer, created again with its id */
+	__s32 id, clock;
+	__u32 signo, notify, tid, pad;
+	__u64 sival, interval_ns, value_ns;
+};
+
 struct rst_rlimit {
 	__u64 cur, max;
 };
@@ -181,6 +187,9 @@ struct restore_args {
 	struct rst_itimer itimers[3];	/* ITIMER_REAL, _VIRTUAL, _PROF */
 	struct rst_siginfo *siginfo;	/* queued in order, after the threads exist */
 	struct rst_prctl prctl;
+	__u32 nr_ptimers;
+	__u32 pad2;
+	struct rst_ptimer *ptimers;
 };
 
 /* the blob's entry point, at offset 0: never returns */

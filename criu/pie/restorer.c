@@ -519,6 +519,40 @@ static void create_threads(struct restore_args *a)
 	}
 }
 
+#define PR_TIMER_CREATE_RESTORE_IDS_	77
+
+/* POSIX timers with their ids: timer_create takes the id it is given in this mode */
+static void restore_posix_timers(struct restore_args *a)
+{
+	long r;
+
+	if (!a->nr_ptimers)
+		return;
+	r = sys5(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS_, 1, 0, 0, 0);
+	if (IS_ERR(r))
+		fail(a, "this kernel cannot create POSIX timers with given ids", 0, r);
+	for (__u32 i = 0; i < a->nr_ptimers; i++) {
+		const struct rst_ptimer *t = &a->ptimers[i];
+		struct {
+			__u64 value;
+			int signo, notify, tid, pad[11];
+		} sev = { t->sival, (int)t->signo, (int)t->notify, (int)t->tid, { 0 } };
+		int id = t->id;
+		__u64 its[4] = { t->interval_ns / 1000000000, t->interval_ns % 1000000000,
+				 t->value_ns / 1000000000, t->value_ns % 1000000000 };
+
+		r = sys3(__NR_timer_create, t->clock, &sev, &id);
+		if (IS_ERR(r) || id != t->id)
+			fail(a, "cannot create POSIX timer", t->id, IS_ERR(r) ? r : -17);
+		if (t->value_ns) {
+			r = sys4(__NR_timer_settime, id, 0, its, 0);
+			if (IS_ERR(r))
+				fail(a, "cannot arm POSIX timer", t->id, r);
+		}
+	}
+	sys5(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS_, 0, 0, 0, 0);
+}
+
 /*
  * Resource limits, interval timers, and the signals that were pending,
  * queued again with their siginfo: every signal is blocked until each
@@ -535,9 +569,15 @@ static void restore_process_state(struct restore_args *a)
 	}
 	for (int which = 0; which < 3; which++) {
 		const struct rst_itimer *t = &a->itimers[which];
+		/*
+		 * A periodic ITIMER_REAL whose SIGALRM is pending (blocked) is
+		 * not running: the kernel re-arms it when the signal is taken.
+		 * Armed for one period instead, it goes on the same way.
+		 */
+		__u64 value = t->value_us ? t->value_us : t->interval_us;
 		__u64 v[4] = { t->interval_us / 1000000, t->interval_us % 1000000,
-			       t->value_us / 1000000, t->value_us % 1000000 };
-		if (!t->value_us)
+			       value / 1000000, value % 1000000 };
+		if (!value)
 			continue;
 		r = sys3(__NR_setitimer, which, v, 0);
 		if (IS_ERR(r))
@@ -553,6 +593,7 @@ static void restore_process_state(struct restore_args *a)
 		if (pc->no_new_privs)	/* for good: last */
 			sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	}
+	restore_posix_timers(a);
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {
 		const struct rst_siginfo *s = &a->siginfo[i];
 		int sig = *(const int *)s->info;

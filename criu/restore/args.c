@@ -120,7 +120,7 @@ uint64_t rst_args_size(const struct rst_proc *p)
 				      128 + THREAD_STACK + 64 * 1024) +
 	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
 	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64 +
-	       filters_size(p);
+	       filters_size(p) + (p->core->n_posix_timers + 1) * sizeof(struct rst_ptimer) + 64;
 }
 
 /* a bump allocator over the args area */
@@ -404,6 +404,18 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			.no_new_privs = c->prctl->no_new_privs,
 			.child_subreaper = c->prctl->child_subreaper,
 			.pdeathsig = c->prctl->pdeathsig, .personality = c->personality, .valid = 1,
+		};
+	}
+	a->nr_ptimers = c->n_posix_timers;
+	a->ptimers = arena_get(ar, (a->nr_ptimers + 1) * sizeof(struct rst_ptimer), 8);
+	if (!a->ptimers)
+		return -1;
+	for (size_t i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimer *t = c->posix_timers[i];
+		a->ptimers[i] = (struct rst_ptimer){
+			.id = t->id, .clock = t->clock, .signo = t->signo, .notify = t->notify,
+			.tid = t->tid, .sival = t->sival, .interval_ns = t->interval_ns,
+			.value_ns = t->value_ns,
 		};
 	}
 	for (size_t i = 0; i < c->n_itimers; i++) {

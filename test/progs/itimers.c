@@ -30,8 +30,14 @@ int main(int argc, char **argv)
 		fail("setitimer: %m");
 	while (ticks < 3)
 		;
+	/* blocked while waiting: the runner's snapshots of the pending set must not race */
+	sigset_t alrm;
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, NULL);
 	test_ready();
 	test_wait_checkpoint();
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL);
 
 	if (getitimer(ITIMER_REAL, &v) || v.it_interval.tv_usec != 20000 || v.it_interval.tv_sec)
 		fail("ITIMER_REAL interval is %ld.%06ld after restore", v.it_interval.tv_sec,
