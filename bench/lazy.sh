@@ -1,75 +1,143 @@
 #!/bin/bash
 # lazy.sh - lazy restore benchmark (run by `make bench` after run.sh).
 #
-# For BENCH_LAZY_MIB (default 1024) MiB and BENCH_REPS (default 3) runs:
-# dumps bench/workload once, then restores it both ways from the same
-# images: `criu restore -d` (full) and `criu restore -d --lazy-pages` (the
-# daemon started by restore).  In the lazy run the workload is signalled
-# as soon as restore returns, so it checks every word of its memory while
-# the pages are still arriving.  Reports: time until criu restore returns
-# with the process running, the daemon's fault service latency (p50/p99),
-# time until every page is in, and whether the workload found its memory
-# intact.  Appends a table to bench/out/results.md.
+# For each size in BENCH_LAZY_SIZES (MiB; default "1024 4096", 4096 only
+# with enough free memory) and BENCH_REPS (default 3) runs:
+#
+# 1. bench/uffdcopy SIZE: the machine's raw UFFDIO_COPY rate (2 MiB batches
+#    of data in memory into a registered area) and bare uffd round trip.
+# 2. bench/workload, dumped once, restored both ways from the same images:
+#    `criu restore -d` (full) and `criu restore -d --lazy-pages` (daemon
+#    started by restore).  In the lazy run the workload is signalled as soon
+#    as restore returns and checks every word while pages arrive.  Reports
+#    the time until restore returns with the process running, the time until
+#    every page is in (the daemon's summary) and the workload's verdict.
+#    A third restore, lazy, signals the workload only once every page is in:
+#    the background fill alone (no faults), as a fraction of the raw rate.
+# 3. bench/faultlat, dumped once, restored lazily and signalled at once: it
+#    times its own first touch of 2000 pages in random 256 KiB blocks and
+#    exits (before the background fill is done).  Reports the latency the
+#    program saw (touches slower than 2 us: faults) and the daemon's fault
+#    service figures.
+# Appends the tables to bench/out/results.md.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 OUT=$ROOT/bench/out
 IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
 CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
-MIB=${BENCH_LAZY_MIB:-1024}
 REPS=${BENCH_REPS:-3}
+avail_mib=$(awk '/MemAvailable/ { print int($2 / 1024) }' /proc/meminfo)
+if [ -z "${BENCH_LAZY_SIZES:-}" ]; then
+	BENCH_LAZY_SIZES=1024
+	# 4 GiB: the process, its image on tmpfs and a restored copy
+	[ "$avail_mib" -gt 14000 ] && BENCH_LAZY_SIZES="1024 4096"
+fi
 mkdir -p "$OUT" "$IMGDIR" || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/workload" bench/workload.c || exit 1
+gcc -O2 -Wall -Wextra -o "$OUT/faultlat" bench/faultlat.c || exit 1
+gcc -O2 -Wall -Wextra -o "$OUT/uffdcopy" bench/uffdcopy.c -lpthread || exit 1
 
 now() { date +%s.%N; }
 WPID=
-trap '[ -n "$WPID" ] && kill -9 $WPID 2>/dev/null; rm -rf "$IMGDIR/lazy-img"' EXIT
-ended() { [ ! -e /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
-# waits for the workload's verdict file
+trap '[ -n "$WPID" ] && kill -9 $WPID 2>/dev/null; rm -rf "$IMGDIR/lazy-img" "$IMGDIR/lazy-fl"' EXIT
+# waits for a verdict file
 verdict() {
 	for _ in $(seq 3000); do [ -s "$1" ] && break; sleep 0.01; done
 	cat "$1" 2>/dev/null
 }
+# field NAME from the line on stdin
+field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
+gone() { for _ in $(seq 500); do [ -e /proc/$1 ] || break; sleep 0.01; done; }
 
-img=$IMGDIR/lazy-img
-run=$OUT/lazy-$MIB
-rm -rf "$img" "$run"; mkdir -p "$run"
-"$OUT/workload" "$MIB" "$run/result" < /dev/null > "$run/workload.out" 2>&1 &
-WPID=$!
-for _ in $(seq 600); do grep -q READY "$run/workload.out" && break; sleep 0.1; done
-"$CRIU" dump -t "$WPID" -D "$img" -o "$run/dump.log" -v4 || { echo "bench/lazy: dump failed" >&2; exit 1; }
-wait "$WPID" 2>/dev/null
-pid=$WPID
-WPID=
-for _ in $(seq 500); do [ -e /proc/$pid ] || break; sleep 0.01; done
+# dump_prog IMG LOGDIR PROG ARGS...: starts PROG, waits for READY, dumps it; sets pid
+dump_prog() {
+	local img=$1 run=$2; shift 2
+	rm -rf "$img"
+	"$@" < /dev/null > "$run/prog.out" 2>&1 &
+	WPID=$!
+	for _ in $(seq 600); do grep -q READY "$run/prog.out" && break; sleep 0.1; done
+	"$CRIU" dump -t "$WPID" -D "$img" -o "$run/dump.log" -v4 || { echo "bench/lazy: dump failed" >&2; exit 1; }
+	wait "$WPID" 2>/dev/null
+	pid=$WPID
+	WPID=
+	gone "$pid"
+}
 
-echo "| run | full restore s | lazy restore s | lazy / full | fault p50 us | fault p99 us | faults | all pages in s | verified |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for rep in $(seq "$REPS"); do
-	rm -f "$run/result" "$img/lazy-pages.log"
-	# full restore
-	t0=$(now)
-	"$CRIU" restore -D "$img" -d --pidfile "$run/pid" -o "$run/full-$rep.log" -v4 || exit 1
-	t1=$(now)
-	kill -USR1 "$pid"
-	full_ok=$(verdict "$run/result")
-	for _ in $(seq 500); do [ -e /proc/$pid ] || break; sleep 0.01; done
-	rm -f "$run/result"
-	# lazy restore: signalled at once, so it faults while pages arrive
-	t2=$(now)
-	"$CRIU" restore -D "$img" -d --lazy-pages --pidfile "$run/pid" -o "$run/lazy-$rep.log" -v4 || exit 1
-	t3=$(now)
-	kill -USR1 "$pid"
-	for _ in $(seq 3000); do grep -q 'stats:' "$img/lazy-pages.log" 2>/dev/null && break; sleep 0.005; done
-	t4=$(now)
-	lazy_ok=$(verdict "$run/result")
-	for _ in $(seq 500); do [ -e /proc/$pid ] || break; sleep 0.01; done
-	cp "$img/lazy-pages.log" "$run/lazy-pages-$rep.log"
-	st=$(grep -o 'stats:.*' "$img/lazy-pages.log")
-	get() { printf '%s\n' "$st" | grep -o "$1=[0-9.]*" | cut -d= -f2; }
-	awk -v r="$rep" -v f="$(echo "$t1 - $t0" | bc)" -v l="$(echo "$t3 - $t2" | bc)" \
-	    -v p50="$(get lat_p50_us)" -v p99="$(get lat_p99_us)" -v n="$(get faults)" \
-	    -v all="$(echo "$t4 - $t2" | bc)" -v ok="$full_ok / $lazy_ok" \
-	    'BEGIN { printf "| %s | %.3f | %.4f | %.1f%% | %s | %s | %s | %.3f | %s |\n", r, f, l, 100 * l / f, p50, p99, n, all, ok }'
-done | tee "$run/table.md"
-{ echo; echo "## lazy restore, $MIB MiB"; echo; cat "$run/table.md"; } >> "$OUT/results.md"
+# waits for the daemon's stats line in $1/lazy-pages.log; prints it
+daemon_stats() {
+	for _ in $(seq 6000); do grep -q 'stats:' "$1/lazy-pages.log" 2>/dev/null && break; sleep 0.005; done
+	grep -o 'stats:.*' "$1/lazy-pages.log"
+}
+
+for MIB in $BENCH_LAZY_SIZES; do
+	run=$OUT/lazy-$MIB
+	rm -rf "$run"; mkdir -p "$run"
+	raw=$("$OUT/uffdcopy" "$MIB")
+	echo "$raw"
+	raw_gbs=$(echo "$raw" | field copy_gbs)
+
+	img=$IMGDIR/lazy-img
+	dump_prog "$img" "$run" "$OUT/workload" "$MIB" "$run/result"
+	{
+	echo "$MIB MiB: raw UFFDIO_COPY $raw_gbs GB/s, bare uffd round trip p50 $(echo "$raw" | field rt_p50_us) us, p99 $(echo "$raw" | field rt_p99_us) us"
+	echo
+	echo "| run | full restore s | lazy restore s | lazy / full | all pages in s | all in / full | faults | fill alone GB/s | fill alone / raw copy | verified (full / lazy / fill alone) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	} | tee "$run/table.md"
+	for rep in $(seq "$REPS"); do
+		rm -f "$run/result" "$img/lazy-pages.log"
+		t0=$(now)
+		"$CRIU" restore -D "$img" -d --pidfile "$run/pid" -o "$run/full-$rep.log" -v4 || exit 1
+		t1=$(now)
+		kill -USR1 "$pid"
+		full_ok=$(verdict "$run/result")
+		gone "$pid"
+		rm -f "$run/result"
+		t2=$(now)
+		"$CRIU" restore -D "$img" -d --lazy-pages --pidfile "$run/pid" -o "$run/lazy-$rep.log" -v4 || exit 1
+		t3=$(now)
+		kill -USR1 "$pid"
+		st=$(daemon_stats "$img")
+		lazy_ok=$(verdict "$run/result")
+		gone "$pid"
+		cp "$img/lazy-pages.log" "$run/lazy-pages-$rep.log"
+		el=$(echo "$st" | field elapsed_s)
+		n=$(echo "$st" | field faults)
+		# the fill alone: the workload is signalled only once every page is in
+		rm -f "$run/result" "$img/lazy-pages.log"
+		"$CRIU" restore -D "$img" -d --lazy-pages --pidfile "$run/pid" -o "$run/fill-$rep.log" -v4 || exit 1
+		st=$(daemon_stats "$img")
+		kill -USR1 "$pid"
+		fill_ok=$(verdict "$run/result")
+		gone "$pid"
+		# all pages in: restore's start to the daemon's end (it starts at the first process)
+		awk -v r="$rep" -v f="$(echo "$t1 - $t0" | bc)" -v l="$(echo "$t3 - $t2" | bc)" \
+		    -v el="$el" -v fel="$(echo "$st" | field elapsed_s)" -v b="$(echo "$st" | field bytes)" \
+		    -v raw="$raw_gbs" -v n="$n" -v ok="$full_ok / $lazy_ok / $fill_ok" \
+		    'BEGIN { all = l + el; g = b / fel / 1e9;
+			     printf "| %s | %.3f | %.4f | %.1f%% | %.3f | %.2f | %s | %.2f | %.2f | %s |\n",
+				    r, f, l, 100 * l / f, all, all / f, n, g, g / raw, ok }'
+	done | tee -a "$run/table.md"
+	rm -rf "$img"
+
+	img=$IMGDIR/lazy-fl
+	dump_prog "$img" "$run" "$OUT/faultlat" "$MIB" "$run/fl-result"
+	{
+	echo
+	echo "| run | program: faulted touches | p50 us | p99 us | max us | daemon: faults | p50 us | p99 us | pages in when it exited | verified |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	} | tee -a "$run/table.md"
+	for rep in $(seq "$REPS"); do
+		rm -f "$run/fl-result" "$img/lazy-pages.log"
+		"$CRIU" restore -D "$img" -d --lazy-pages --pidfile "$run/pid" -o "$run/fl-$rep.log" -v4 || exit 1
+		kill -USR1 "$pid"
+		res=$(verdict "$run/fl-result")
+		st=$(daemon_stats "$img")
+		gone "$pid"
+		cp "$img/lazy-pages.log" "$run/fl-lazy-pages-$rep.log"
+		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
+	done | tee -a "$run/table.md"
+	rm -rf "$img"
+	{ echo; echo "## lazy restore, $MIB MiB"; echo; cat "$run/table.md"; } >> "$OUT/results.md"
+done

@@ -476,6 +476,7 @@ void lp_proc_events(struct lp_ctx *c, struct lp_proc *p)
 				uint64_t a = m->arg.pagefault.address & ~(PG - 1);
 				if (!p->tid)
 					p->tid = m->arg.pagefault.feat.ptid;
+				p->last_fault = t0;
 				if (handle_fault(c, p, a, t0) == -EAGAIN)
 					pend(p, a);
 				break;
@@ -592,7 +593,8 @@ int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 		uint64_t i = next_todo(r, idx), e;
 		if (i >= range_pages(r))
 			continue;
-		if (chunk(c, p, r, i, LP_BG_CHUNK / PG, &c->st.bg_pages, &e) < 0)
+		uint64_t max = now_us() - p->last_fault < LP_BG_QUIET_US ? LP_BG_CHUNK : LP_BG_CHUNK_QUIET;
+		if (chunk(c, p, r, i, max / PG, &c->st.bg_pages, &e) < 0)
 			return -1;
 		p->cursor = r->start + e * PG;
 		return 1;

@@ -20,7 +20,14 @@
 #include "socket-proto.h"
 #include "source.h"
 
-#define LP_BG_CHUNK	(64UL << 10)	/* background copy unit: what a fault may wait behind */
+/*
+ * Background copy unit: what a fault may wait behind.  Small while the
+ * process faults (a fault in the last LP_BG_QUIET_US), large when it has
+ * not for a while (per-copy costs then matter more than latency).
+ */
+#define LP_BG_CHUNK	(64UL << 10)
+#define LP_BG_CHUNK_QUIET	(512UL << 10)
+#define LP_BG_QUIET_US	5000
 #define LP_MAX_PENDING	256		/* faults waiting for a retry (EAGAIN) */
 
 struct lp_range {
@@ -53,6 +60,7 @@ struct lp_proc {
 	uint64_t around[2][2];	/* the last fault's granule still to do: [start, end) x2 */
 	int nr_around;
 	uint64_t ramp;		/* pages in the next piece of around[] */
+	double last_fault;	/* when it last faulted, microseconds */
 	uint64_t pending[LP_MAX_PENDING];
 	size_t nr_pending;
 	struct lp_proc *next;
