@@ -171,6 +171,12 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 	fe->flags = p->fi.flags & ~O_CLOEXEC;
 	if (ops->dump(d, p, fe))
 		goto bad;
+	/* POSIX locks go with the first file of the inode (lowest fd) */
+	bool posix = S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+	for (const struct fd_probe *q = d->probes; q < p && posix; q++)
+		posix = !(q->st.st_ino == p->st.st_ino && q->st.st_dev == p->st.st_dev);
+	if (fd_dump_state(d, p, posix, fe))
+		goto bad;
 	return e;
 bad:
 	fd_entry__free_unpacked(e, NULL);

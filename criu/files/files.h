@@ -100,6 +100,13 @@ extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_
 	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
 	fd_unixsk_ops;
 
+/* fdstate.c: locks and F_SETOWN/F_SETSIG owner, for any kind.  POSIX locks
+ * belong to the process and the inode: posix_locks says this is the first
+ * file of its inode, the one that carries them */
+int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks, FileEntry *fe);
+/* once every fd is in place; fd is where fe is */
+int fd_restore_state(const FileEntry *fe, int fd);
+
 /* shared helpers */
 /* F_SETFL with the status flags of fe->flags that fcntl can set */
 int fd_set_status_flags(int fd, uint32_t flags, uint32_t id);
