@@ -6,7 +6,7 @@
  *
  * copy:  MIB MiB of data already in memory (a filled buffer, as the page
  *        cache holds images) copied into a fresh area registered with a
- *        userfaultfd (MISSING mode), 2 MiB per UFFDIO_COPY: GB/s.
+ *        userfaultfd (MISSING mode), 2 MiB per UFFDIO_COPY: GB/s, best of 3.
  * fault: a thread touches 2000 pages of another registered area at random;
  *        the main thread serves each with a 4 KiB UFFDIO_COPY: the latency
  *        the toucher sees, p50 and p99, in microseconds.
@@ -86,23 +86,31 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	uint8_t *src = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (src == MAP_FAILED || dst == MAP_FAILED)
+	if (src == MAP_FAILED)
 		return 2;
 	memset(src, 0x5a, size);
-	int ufd = new_uffd(dst, size);
-	double t0 = now_us();
-	for (size_t off = 0; off < size; off += BATCH) {
-		struct uffdio_copy c = { .dst = (uint64_t)dst + off, .src = (uint64_t)src + off,
-					 .len = size - off < BATCH ? size - off : BATCH };
-		if (ioctl(ufd, UFFDIO_COPY, &c)) {
-			perror("uffdcopy: UFFDIO_COPY");
+	/* best of 3: the first touch of memory the guest has not used lately is slow */
+	double copy_gbs = 0;
+	for (int rep = 0; rep < 3; rep++) {
+		uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (dst == MAP_FAILED)
 			return 2;
+		int ufd = new_uffd(dst, size);
+		double t0 = now_us();
+		for (size_t off = 0; off < size; off += BATCH) {
+			struct uffdio_copy c = { .dst = (uint64_t)dst + off, .src = (uint64_t)src + off,
+						 .len = size - off < BATCH ? size - off : BATCH };
+			if (ioctl(ufd, UFFDIO_COPY, &c)) {
+				perror("uffdcopy: UFFDIO_COPY");
+				return 2;
+			}
 		}
+		double gbs = size / (now_us() - t0) / 1e3;
+		if (gbs > copy_gbs)
+			copy_gbs = gbs;
+		close(ufd);
+		munmap(dst, size);
 	}
-	double copy_gbs = size / (now_us() - t0) / 1e3;
-	close(ufd);
-	munmap(dst, size);
 
 	/* round trip: one page per fault, served by this thread */
 	static struct toucher t;
@@ -110,7 +118,7 @@ int main(int argc, char **argv)
 	t.area = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t.area == MAP_FAILED)
 		return 2;
-	ufd = new_uffd(t.area, size);
+	int ufd = new_uffd(t.area, size);
 	pthread_t th;
 	int joined = 0;
 	pthread_create(&th, NULL, touch, &t);

@@ -6,10 +6,15 @@
 #                page: the program must be killed, never run on zeros
 #   corrupt      a flipped byte in the lazy pages: the process is stopped
 #   remote       pages come from `criu page-server` over 127.0.0.1
+#   netns        as remote, across a veth pair: the page server runs in a
+#                network namespace of its own (created and removed here)
+#   partial      a program that reads 1% of its 1 GiB and exits long before
+#                the background fill is done: the daemon must see it go,
+#                clean up and exit
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote)
+LAZY_CHECKS=(kill_daemon corrupt remote netns partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -137,6 +142,77 @@ lazy_remote() {
 		result FAIL "FAIL $TAGNAME: the daemon did not use the page server"
 	elif ! grep -q 'summary: ' "$dir/img/lazy-pages.log"; then
 		result FAIL "FAIL $TAGNAME: the daemon did not finish"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
+}
+
+lazy_netns() {
+	local dir=$1 pid port sp st ns=criu-lazy-$$ va=clz$$a vb=clz$$b a b
+	if ! command -v ip > /dev/null; then
+		result SKIP "SKIP $TAGNAME: no ip command (iproute2)"
+		return
+	fi
+	a=10.$(( RANDOM % 200 + 20 )).$(( RANDOM % 250 )).1
+	b=${a%.1}.2
+	ip netns del "$ns" 2> /dev/null
+	if ! ip netns add "$ns" || ! ip link add "$va" type veth peer name "$vb" ||
+	   ! ip link set "$vb" netns "$ns" || ! ip addr add "$a/30" dev "$va" ||
+	   ! ip link set "$va" up || ! ip -n "$ns" addr add "$b/30" dev "$vb" ||
+	   ! ip -n "$ns" link set "$vb" up || ! ip -n "$ns" link set lo up; then
+		ip link del "$va" 2> /dev/null
+		ip netns del "$ns" 2> /dev/null
+		result SKIP "SKIP $TAGNAME: cannot create a network namespace and a veth pair here"
+		return
+	fi
+	lazy_dump anon_pattern "$dir" || { ip netns del "$ns"; return; }
+	pid=$PID
+	port=$(( 20000 + RANDOM % 20000 ))
+	ip netns exec "$ns" "$CRIU" page-server -D "$dir/img" --address "$b" --port "$port" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	sp=$!
+	track "$sp"
+	export CRIU_LAZY_BG_DELAY_US=200
+	RESTORE_EXTRA=(--lazy-pages --page-server --address "$b" --port "$port")
+	restore_bg "$dir" "$dir/img"
+	if await_restored "$dir" "$pid" "$TAGNAME" && finish "$dir" "$TAGNAME" "$pid"; then
+		wait "$sp"; st=$?
+		if [ $st -ne 0 ]; then
+			result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
+		elif ! grep -q "pages from $b:$port" "$dir/img/lazy-pages.log"; then
+			result FAIL "FAIL $TAGNAME: the daemon did not use the page server across the veth pair"
+		elif ! grep -q 'summary: ' "$dir/img/lazy-pages.log"; then
+			result FAIL "FAIL $TAGNAME: the daemon did not finish"
+		else
+			result PASS "PASS $TAGNAME"
+		fi
+	fi
+	kill "$sp" 2> /dev/null
+	ip link del "$va" 2> /dev/null
+	ip netns del "$ns"
+}
+
+lazy_partial() {
+	local dir=$1 pid pages
+	lazy_dump lazy_partial "$dir" || return
+	pid=$PID
+	# 512 KiB per 5 ms: the fill would take 10 s
+	export CRIU_LAZY_BG_DELAY_US=5000
+	RESTORE_EXTRA=(--lazy-pages)
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$TAGNAME" || return
+	finish "$dir" "$TAGNAME" "$pid" || return
+	if ! wait_for 10 bash -c "grep -q 'stats:' '$dir/img/lazy-pages.log' && [ ! -e '$dir/img/lazy-pages.sock' ]"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not finish after the program exited: $(tail -2 "$dir/img/lazy-pages.log" | tr '\n' ' ')"
+		return
+	fi
+	pages=$(sed -n 's/.*stats: pages=\([0-9]*\).*/\1/p' "$dir/img/lazy-pages.log")
+	if [ -n "$(daemon_pid "$dir/img")" ]; then
+		result FAIL "FAIL $TAGNAME: the daemon still runs"
+	elif ! grep -q "pid $pid is gone" "$dir/img/lazy-pages.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not see the program go: $(tail -2 "$dir/img/lazy-pages.log" | tr '\n' ' ')"
+	elif [ -z "$pages" ] || [ "$pages" -ge 262144 ]; then
+		result FAIL "FAIL $TAGNAME: ${pages:-no} pages were copied: the fill was not cut short"
 	else
 		result PASS "PASS $TAGNAME"
 	fi
