@@ -78,6 +78,7 @@ bench: deps
 	bash bench/run.sh
 	bash bench/lazy.sh
 	bash bench/incremental.sh
+	bash bench/fds.sh
 	bash bench/threads.sh
 
 demo: deps
