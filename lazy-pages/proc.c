@@ -295,14 +295,28 @@ static int handle_fault(struct lp_ctx *c, struct lp_proc *p, uint64_t addr, doub
 		 * follows at once, ahead of the background, forward first, in pieces
 		 * that double, with the uffd polled between them (around()).
 		 */
-		ret = serve(c, p, r, idx, 1, LP_SLOT_FAULT, &c->st.fault_pages);
+		/*
+		 * A program reading forward (a fault a little after the last one)
+		 * gets pieces that go on doubling, up to the granule: one fault per
+		 * piece rather than one per doubling.
+		 */
+		uint64_t first = 1, e = idx + 1;
+		if (p->last_addr && addr > p->last_addr && addr - p->last_addr <= c->granule)
+			first = p->ramp < g ? p->ramp : g;
+		else
+			p->ramp = 1;
+		while (e < whi && e - idx < first && !bit(r->done, e))
+			e++;
+		ret = serve(c, p, r, idx, e - idx, LP_SLOT_FAULT, &c->st.fault_pages);
+		p->last_addr = addr;
 		if (!ret) {
-			p->around[0][0] = r->start + (idx + 1) * PG;
+			p->around[0][0] = r->start + e * PG;
 			p->around[0][1] = r->start + whi * PG;
 			p->around[1][0] = r->start + wlo * PG;
 			p->around[1][1] = r->start + idx * PG;
 			p->nr_around = 2;
-			p->ramp = 1;
+			if (p->ramp < g)
+				p->ramp *= 2;
 			/* the background goes on from there: the likely next use */
 			p->cursor = r->start + whi * PG;
 			long k = lp_source_find(p->src, p->cursor + r->delta);
@@ -554,7 +568,7 @@ static int around(struct lp_ctx *c, struct lp_proc *p)
 						&c->st.fault_pages, &end);
 				if (ret > 0) {
 					p->around[0][0] = r->start + end * PG;
-					if (p->ramp < LP_BG_CHUNK / PG)
+					if (p->ramp < c->granule / PG)
 						p->ramp *= 2;
 					return 1;
 				}

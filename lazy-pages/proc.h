@@ -61,6 +61,7 @@ struct lp_proc {
 	int nr_around;
 	uint64_t ramp;		/* pages in the next piece of around[] */
 	double last_fault;	/* when it last faulted, microseconds */
+	uint64_t last_addr;	/* where it last faulted */
 	uint64_t pending[LP_MAX_PENDING];
 	size_t nr_pending;
 	struct lp_proc *next;
