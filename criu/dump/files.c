@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/kcmp.h>
 #include <stdlib.h>
@@ -51,8 +52,22 @@ static int probe_fd(pid_t pid, int fd, struct fd_probe *p)
 		pr_perror("pid %d: cannot stat fd %d (%s)", pid, fd, path);
 		return -1;
 	}
-	if (proc_read_fdinfo(pid, fd, &p->fi))
+	/* one read of fdinfo serves every kind */
+	p->info = fd_read_fdinfo(pid, fd);
+	if (!p->info)
 		return -1;
+	char *l;
+	int seen = 0;
+	if ((l = strstr(p->info, "pos:")) && sscanf(l, "pos: %" SCNu64, &p->fi.pos) == 1)
+		seen |= 1;
+	if ((l = strstr(p->info, "flags:")) && sscanf(l, "flags: %o", &p->fi.flags) == 1)
+		seen |= 2;
+	if ((l = strstr(p->info, "mnt_id:")))
+		sscanf(l, "mnt_id: %d", &p->fi.mnt_id);
+	if (seen != 3) {
+		pr_err("/proc/%d/fdinfo/%d: missing pos or flags", pid, fd);
+		return -1;
+	}
 	return p->link ? 0 : -1;
 }
 
@@ -106,6 +121,7 @@ static int group_files(struct fd_dump *d)
 	for (size_t i = 0; i < d->nr; i++)
 		v[i] = &d->probes[i];
 	qsort_r(v, d->nr, sizeof(*v), cmp_file, &g);
+	d->by_ino = v;	/* sorted by device and inode first: kept for lookups */
 	/* a run of one description: its first (lowest) fd is the representative */
 	for (size_t i = 0; i < d->nr && !g.err; i++) {
 		int rep = v[i]->fd;
@@ -120,7 +136,6 @@ static int group_files(struct fd_dump *d)
 			i++;
 		}
 	}
-	free(v);
 	if (g.err)
 		return -1;
 	/* probes are sorted by fd: number representatives in that order */
@@ -173,8 +188,10 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 		goto bad;
 	/* POSIX locks go with the first file of the inode (lowest fd) */
 	bool posix = S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
-	for (const struct fd_probe *q = d->probes; q < p && posix; q++)
-		posix = !(q->st.st_ino == p->st.st_ino && q->st.st_dev == p->st.st_dev);
+	struct fd_probe *const *same;
+	size_t nsame = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
+	for (size_t i = 0; i < nsame && posix; i++)
+		posix = same[i]->fd >= p->fd;
 	if (fd_dump_state(d, p, posix, fe))
 		goto bad;
 	return e;
@@ -247,8 +264,11 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 out:
 	if (dir)
 		closedir(dir);
-	for (size_t i = 0; i < d.nr; i++)
+	for (size_t i = 0; i < d.nr; i++) {
 		free(d.probes[i].link);
+		free(d.probes[i].info);
+	}
+	free(d.by_ino);
 	free(d.probes);
 	if (d.pidfd >= 0)
 		close(d.pidfd);

@@ -32,6 +32,7 @@ struct fd_probe {
 	char *link;		/* readlink of /proc/PID/fd/N */
 	struct stat st;		/* stat of /proc/PID/fd/N (the open file itself) */
 	struct proc_fdinfo fi;
+	char *info;		/* the text of its fdinfo */
 	uint32_t file_id;
 	bool first;		/* the lowest fd of its open file description */
 };
@@ -44,7 +45,12 @@ struct fd_dump {
 	struct fd_probe *probes;	/* sorted by fd */
 	size_t nr;
 	void *unix_diag;	/* socket.c: every unix socket of the system, once */
+	struct fd_probe **by_ino;	/* probes sorted by device and inode */
 };
+/* the probes of inode (dev, ino): *first and the count (0 if none) */
+size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_probe *const **first);
+/* the text of /proc/PID/fdinfo/FD, whole, in a new string; NULL on error (logged) */
+char *fd_read_fdinfo(pid_t pid, int fd);
 /* socket.c: frees fd_dump.unix_diag */
 void unix_diag_free(void *t);
 /* a copy, in criu, of the process's fd (pidfd_getfd: the same open file
@@ -52,7 +58,8 @@ void unix_diag_free(void *t);
 int fd_dump_getfd(struct fd_dump *d, int fd);
 /* the probe of another fd of the process whose link is link, or NULL */
 const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *link, int not_fd);
-/* the text of /proc/PID/fdinfo/FD in a new string (NULL on error, logged) */
+/* the fdinfo text of the process's fd, as probed, in a new string (NULL on
+ * error, logged) */
 char *fd_dump_fdinfo(struct fd_dump *d, int fd);
 /* the probe of the process's fd number fd, or NULL */
 const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd);

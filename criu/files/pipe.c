@@ -136,9 +136,11 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	fe->pipe = pf;
 	pf->pipe_id = p->st.st_ino;
 	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
-	for (size_t i = 0; i < d->nr; i++) {
-		const struct fd_probe *o = &d->probes[i];
-		if (o->file_id == p->file_id || o->st.st_ino != p->st.st_ino || o->st.st_dev != p->st.st_dev)
+	struct fd_probe *const *same;
+	size_t nsame = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
+	for (size_t i = 0; i < nsame; i++) {
+		const struct fd_probe *o = same[i];
+		if (o->file_id == p->file_id)
 			continue;
 		if (is_read_end(o->fi.flags) != is_read_end(p->fi.flags))
 			peer = true;

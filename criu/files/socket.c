@@ -303,9 +303,8 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		u->has_peer_ino = true;
 		u->peer_ino = s->peer;
 		const struct usk *ps = usk_find(d->unix_diag, s->peer);
-		bool inside = false;
-		for (size_t i = 0; i < d->nr && !inside; i++)
-			inside = d->probes[i].st.st_ino == s->peer && S_ISSOCK(d->probes[i].st.st_mode);
+		struct fd_probe *const *same;
+		bool inside = fd_dump_inode(d, p->st.st_dev, s->peer, &same) > 0;	/* same sockfs */
 		if (!ps && s->type != SOCK_DGRAM) {	/* closed and gone */
 			u->has_peer_gone = u->peer_gone = true;
 		} else if (!inside) {

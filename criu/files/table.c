@@ -128,16 +128,16 @@ int fd_set_status_flags(int fd, uint32_t flags, uint32_t id)
 	return 0;
 }
 
-char *fd_dump_fdinfo(struct fd_dump *d, int fd)
+char *fd_read_fdinfo(pid_t pid, int fd)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", d->pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
 	int f = open(path, O_RDONLY | O_CLOEXEC);
 	if (f < 0) {
 		pr_perror("cannot open %s", path);
 		return NULL;
 	}
-	size_t cap = 4096, len = 0;
+	size_t cap = 1024, len = 0;
 	char *buf = malloc(cap);
 	while (buf) {
 		ssize_t n = read(f, buf + len, cap - 1 - len);
@@ -153,7 +153,7 @@ char *fd_dump_fdinfo(struct fd_dump *d, int fd)
 			break;
 		}
 		if (len + 1 == cap) {
-			char *nb = realloc(buf, cap *= 2);
+			char *nb = realloc(buf, cap *= 4);
 			if (!nb)
 				free(buf);
 			buf = nb;
@@ -161,6 +161,33 @@ char *fd_dump_fdinfo(struct fd_dump *d, int fd)
 	}
 	close(f);
 	return buf;
+}
+
+char *fd_dump_fdinfo(struct fd_dump *d, int fd)
+{
+	const struct fd_probe *p = fd_dump_probe(d, fd);
+	char *s = p && p->info ? strdup(p->info) : fd_read_fdinfo(d->pid, fd);
+	if (!s)
+		pr_err("pid %d: fd %d: no fdinfo", d->pid, fd);
+	return s;
+}
+
+size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_probe *const **first)
+{
+	size_t lo = 0, hi = d->nr;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct stat *st = &d->by_ino[mid]->st;
+		if (st->st_dev < dev || (st->st_dev == dev && st->st_ino < ino))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	size_t n = 0;
+	while (lo + n < d->nr && d->by_ino[lo + n]->st.st_dev == dev && d->by_ino[lo + n]->st.st_ino == ino)
+		n++;
+	*first = d->by_ino + lo;
+	return n;
 }
 
 const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd)

@@ -46,7 +46,7 @@ static int timerfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *
 		return -1;
 	}
 	close(copy);
-	info = fd_dump_fdinfo(d, p->fd);
+	info = fd_read_fdinfo(d->pid, p->fd);	/* read again: gettime changed it */
 
 	if (!t || !info) {
 		free(t);
