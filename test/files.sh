@@ -1,18 +1,24 @@
 # test/files.sh - the fd section of test/run.sh (sourced): checks of fd
 # kinds that need more than one program run.
-#   fd/pipes_leave_running: a dump --leave-running of test/progs/pipes
-#     leaves every buffered byte in its pipes (the program then passes)
+#   fd/leave_running_PROG (pipes, sockets, eventfds, epoll, inotify, locks):
+#     a dump --leave-running leaves every fd as it was: the program, signalled
+#     afterwards without any restore, passes its checks (nothing was read out
+#     of a pipe or socket, no timer tick or event was consumed)
 #   fd/ext_pipe: a process whose stdout is a pipe to another process is
 #     refused with one error line naming it, and keeps running
 #   fd/ext_unix: the same for a unix socket connected to another process
+#   fd/replaced_file: the same for a file whose path now leads to another
+#     file (its stdout: the log is renamed over, the old one kept by a link)
 
-FD_CHECKS=(pipes_leave_running ext_pipe ext_unix)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks)
+FD_CHECKS=(ext_pipe ext_unix replaced_file)
+for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
-fd_pipes_leave_running() {
-	local name=$1 dir=$2 pid st
-	start_prog pipes "$dir"
+fd_leave_running() {
+	local name=$1 dir=$2 prog=$3 pid st
+	start_prog "$prog" "$dir"
 	if [ $? -ne 0 ] || ! wait_for 5 in_sigwait "$PID"; then
-		result FAIL "FAIL $name: pipes did not get ready: $(log_tail "$dir/test.log")"
+		result FAIL "FAIL $name: $prog did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID
@@ -105,6 +111,32 @@ time.sleep(120)
 	wait "$holder" 2>/dev/null
 }
 
+fd_replaced_file() {
+	local name=$1 dir=$2 pid st lines c
+	start_prog counter "$dir"
+	if [ $? -ne 0 ]; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	ln "$dir/test.log" "$dir/test.log.orig" && echo other > "$dir/other" && mv "$dir/other" "$dir/test.log"
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	c=$(last_count "$dir/test.log.orig"); c=${c:-0}
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of a process whose file was replaced exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: fd 1: file '$dir/test.log.*' was replaced since it was opened" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line naming pid $pid, fd 1 and the file, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! alive "$pid" || ! count_moves "$dir/test.log.orig" "$c"; then
+		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	else
+		result PASS "PASS $name"
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -115,9 +147,10 @@ run_fd_check() {
 	export TEST_TMPDIR=$dir/tmp
 	mkdir -p "$TEST_TMPDIR"
 	case $check in
-	pipes_leave_running) fd_pipes_leave_running "$name" "$dir" ;;
+	leave_running_*) fd_leave_running "$name" "$dir" "${check#leave_running_}" ;;
 	ext_pipe) fd_ext_pipe "$name" "$dir" ;;
 	ext_unix) fd_ext_unix "$name" "$dir" ;;
+	replaced_file) fd_replaced_file "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
