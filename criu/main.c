@@ -13,10 +13,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage:\n"
-"  criu dump -t PID -D DIR [--leave-running] [--shell-job] [-v[N]] [-o LOG]\n"
+"  criu dump -t PID -D DIR [--leave-running] [--shell-job] [--ext-unix-sk]\n"
+"            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
 "  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR]\n"
-"  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--pidfile FILE]\n"
+"  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--ext-unix-sk]\n"
+"               [--pidfile FILE]\n"
 "               [--lazy-pages [--page-server --address A --port P]]\n"
 "  criu lazy-pages -D DIR [--page-server --address A --port P] [--lazy-granule SIZE]\n"
 "  criu page-server -D DIR --port P [--address A]\n"
@@ -29,6 +31,9 @@ static void usage(FILE *f)
 "  -R, --leave-running     leave the process running after dump\n"
 "  -j, --shell-job         the process was started from a shell: its terminal\n"
 "                          fds are taken from criu's own on restore\n"
+"      --ext-unix-sk       unix datagram sockets connected to a named socket of\n"
+"                          another process are dumped, and connected to that\n"
+"                          name again on restore\n"
 "  -d, --restore-detached  return once the restored process runs\n"
 "      --pidfile FILE      write the restored process's pid to FILE\n"
 "      --feature NAME      (check) check one feature only\n"
@@ -56,6 +61,7 @@ int main(int argc, char **argv)
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "ext-unix-sk", no_argument, NULL, 1004 },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 1000 },
 		{ "feature", required_argument, NULL, 1001 },
@@ -93,6 +99,7 @@ int main(int argc, char **argv)
 		case 'd': o.detach = true; break;
 		case 'o': o.log_file = optarg; break;
 		case 1000: o.pidfile = optarg; break;
+		case 1004: o.ext_unix_sk = true; break;
 		case 1001: o.feature = optarg; break;
 		case 1100: o.lazy_pages = true; break;
 		case 1101: o.page_server = true; break;

@@ -15,6 +15,7 @@ struct opts {
 	int verbosity;			/* -v[N] */
 	bool leave_running;		/* --leave-running */
 	bool shell_job;			/* -j, --shell-job */
+	bool ext_unix_sk;		/* --ext-unix-sk */
 	bool detach;			/* -d, --restore-detached */
 	const char *pidfile;		/* --pidfile */
 	const char *feature;		/* check --feature */

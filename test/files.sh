@@ -7,11 +7,14 @@
 #   fd/ext_pipe: a process whose stdout is a pipe to another process is
 #     refused with one error line naming it, and keeps running
 #   fd/ext_unix: the same for a unix socket connected to another process
+#   fd/ext_unix_dgram: a datagram socket connected to another process's
+#     named socket is refused without --ext-unix-sk, dumped with it, and
+#     restored connected to that name (seen with ss)
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks)
-FD_CHECKS=(ext_pipe ext_unix replaced_file)
+FD_CHECKS=(ext_pipe ext_unix ext_unix_dgram replaced_file)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -111,6 +114,64 @@ time.sleep(120)
 	wait "$holder" 2>/dev/null
 }
 
+# the peer inode of pid's fd 0 as ss shows it, or the inode of a named socket
+ss_peer_of() { ss -xapn 2>/dev/null | awk -v k="pid=$1,fd=0)" 'index($0, k) { print $8; exit }'; }
+ss_ino_of() { ss -xapn 2>/dev/null | awk -v p="$1" '$5 == p { print $6; exit }'; }
+
+fd_ext_unix_dgram() {
+	local name=$1 dir=$2 pid st holder srv peer
+	python3 -c '
+import os, signal, socket, sys, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the dumped child is reaped at once
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[4])
+pid = os.fork()
+if pid == 0:
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    c.connect(sys.argv[4])
+    os.dup2(c.fileno(), 0)
+    out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1); os.dup2(out, 2)
+    os.execv(sys.argv[1], [sys.argv[1]])
+open(sys.argv[3], "w").write(str(pid))
+time.sleep(120)
+' "$ROOT/test/progs/counter" "$dir/test.log" "$dir/counter.pid" "$dir/server.sock" &
+	holder=$!
+	track "$holder"
+	if ! wait_for 10 test -s "$dir/counter.pid" || ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		kill -KILL "$holder" 2>/dev/null
+		return
+	fi
+	pid=$(cat "$dir/counter.pid")
+	track "$pid"
+	if "$CRIU" dump -t "$pid" -D "$dir/img0" > "$dir/dump0.out" 2>&1 < /dev/null ||
+	   ! grep -q "fd 0: socket:.*dump with --ext-unix-sk" "$dir/dump0.out"; then
+		result FAIL "FAIL $name: dump without --ext-unix-sk: $(head -2 "$dir/dump0.out" | tr '\n' '|')"
+	elif ! "$CRIU" dump -t "$pid" -D "$dir/img" --ext-unix-sk -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump with --ext-unix-sk failed: $(criu_error "$dir/dump.log")"
+	elif ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
+		result FAIL "FAIL $name: still running after the dump"
+	elif "$CRIU" restore -D "$dir/img" -d > "$dir/restore0.out" 2>&1 < /dev/null ||
+	     ! grep -q "restore with --ext-unix-sk" "$dir/restore0.out"; then
+		result FAIL "FAIL $name: restore without --ext-unix-sk: $(head -2 "$dir/restore0.out" | tr '\n' '|')"
+	elif ! "$CRIU" restore -D "$dir/img" -d --ext-unix-sk -v4 -o "$dir/restore.log" < /dev/null; then
+		result FAIL "FAIL $name: restore with --ext-unix-sk failed: $(criu_error "$dir/restore.log")"
+	else
+		srv=$(ss_ino_of "$dir/server.sock")
+		peer=$(ss_peer_of "$pid")
+		if [ -z "$srv" ] || [ "$peer" != "$srv" ]; then
+			result FAIL "FAIL $name: the restored fd 0 is connected to '$peer', not the server socket '$srv'"
+		elif ! count_moves "$dir/test.log" "$(last_count "$dir/test.log")"; then
+			result FAIL "FAIL $name: the restored counter does not count"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+
 fd_replaced_file() {
 	local name=$1 dir=$2 pid st lines c
 	start_prog counter "$dir"
@@ -150,10 +211,11 @@ run_fd_check() {
 	leave_running_*) fd_leave_running "$name" "$dir" "${check#leave_running_}" ;;
 	ext_pipe) fd_ext_pipe "$name" "$dir" ;;
 	ext_unix) fd_ext_unix "$name" "$dir" ;;
+	ext_unix_dgram) fd_ext_unix_dgram "$name" "$dir" ;;
 	replaced_file) fd_replaced_file "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
-		rm -rf "$dir/img"
+		rm -rf "$dir/img" "$dir/img0"
 	fi
 }

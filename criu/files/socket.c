@@ -8,7 +8,9 @@
  * (SO_PEEK_OFF steps over messages and is put back as it was), so nothing
  * is consumed.  Refused: a peer outside the dumped process, a listening
  * socket with connections not yet accepted, file descriptors in flight
- * (SCM_RIGHTS), relative bound paths, other families.
+ * (SCM_RIGHTS), relative bound paths, other families.  With --ext-unix-sk
+ * (at dump and restore), a datagram socket connected one way to a named
+ * socket of another process is kept, and connects to that name again.
  *
  * Restore: two sockets connected to each other come back as a socketpair
  * (data requeued each way by sending from the other end, then shutdown);
@@ -308,9 +310,23 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		if (!ps && s->type != SOCK_DGRAM) {	/* closed and gone */
 			u->has_peer_gone = u->peer_gone = true;
 		} else if (!inside) {
-			pr_err("%s: connected to socket:[%lu], outside the dumped process: not supported (--ext-unix-sk is not implemented yet)",
-			       what, (unsigned long)s->peer);
-			goto out;
+			/* --ext-unix-sk: a datagram socket connected one way to a
+			 * named socket can connect to that name again */
+			bool ext_ok = s->type == SOCK_DGRAM && ps->namelen && ps->peer != s->ino &&
+				      (ps->name[0] == 0 || ps->name[0] == '/');
+			if (!ext_ok || !d->o->ext_unix_sk) {
+				pr_err("%s: connected to socket:[%lu], outside the dumped process: %s", what,
+				       (unsigned long)s->peer,
+				       ext_ok ? "dump with --ext-unix-sk to connect to its name again on restore" :
+						"not supported (--ext-unix-sk covers only datagram sockets connected to a named socket)");
+				goto out;
+			}
+			u->has_ext_peer_name = true;
+			u->ext_peer_name.len = ps->namelen;
+			u->ext_peer_name.data = malloc(ps->namelen);
+			if (!u->ext_peer_name.data)
+				goto out;
+			memcpy(u->ext_peer_name.data, ps->name, ps->namelen);
 		} else if (s->type == SOCK_DGRAM && ps->peer != s->ino && !ps->namelen) {
 			pr_err("%s: connected to socket:[%lu], which has no name to connect to again: not supported",
 			       what, (unsigned long)s->peer);
@@ -336,6 +352,11 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	u->rcvbuf = v;
 	if (s->state != ST_LISTEN && peek_queue(what, copy, s->type, u))
 		goto out;
+	if (u->has_ext_peer_name && u->n_queue && !u->has_name) {
+		pr_err("%s: %zu messages queued on a socket with no name of its own to queue them to again: not supported",
+		       what, u->n_queue);
+		goto out;
+	}
 	ret = 0;
 	goto out;
 sockopt:
@@ -348,7 +369,11 @@ out:
 static int unixsk_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const UnixSocket *u = fe->unix_sk;
-	(void)o;
+	if (u && u->has_ext_peer_name && !o->ext_unix_sk) {
+		pr_err("%s: file %u: a socket connected to another process's socket: restore with --ext-unix-sk",
+		       name, fe->id);
+		return -1;
+	}
 	if (!u || (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET) ||
 	    (u->has_name && (u->name.len == 0 || u->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)))) {
 		pr_err("%s: file %u: bad unix socket description", name, fe->id);
@@ -456,6 +481,8 @@ static int unixsk_open(struct fd_rst *r, const FileEntry *fe)
 	if (u->has_peer_ino && (u->peer_gone || u->type != SOCK_DGRAM)) {
 		const FileEntry *peer = u->peer_gone ? NULL : find_sk(r, u->peer_ino);
 		fd = open_pair(r, fe, peer);
+	} else if (u->has_peer_ino && u->has_ext_peer_name) {
+		goto single;	/* connects in post */
 	} else if (u->has_peer_ino) {
 		/* a datagram socket: mutual, or connected one way (post) */
 		const FileEntry *peer = find_sk(r, u->peer_ino);
@@ -515,12 +542,24 @@ err:
 static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
 {
 	const UnixSocket *u = fe->unix_sk;
+	struct sockaddr_un a;
 	if (u->type != SOCK_DGRAM || !u->has_peer_ino || u->peer_gone)
 		return 0;
+	if (u->has_ext_peer_name) {
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		memcpy(a.sun_path, u->ext_peer_name.data, u->ext_peer_name.len);
+		if (connect(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + u->ext_peer_name.len)) {
+			pr_perror("file %u: cannot connect to %s%.*s again (--ext-unix-sk)", fe->id,
+				  a.sun_path[0] ? "" : "@", (int)u->ext_peer_name.len - !a.sun_path[0],
+				  a.sun_path + !a.sun_path[0]);
+			return -1;
+		}
+		return 0;
+	}
 	const FileEntry *peer = find_sk(r, u->peer_ino);
 	if (!peer || (peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino))
 		return 0;
-	struct sockaddr_un a;
 	socklen_t len = sun_of(peer->unix_sk, &a);
 	if (connect(fd, (struct sockaddr *)&a, len)) {
 		pr_perror("file %u: cannot connect to socket %lu again", fe->id, (unsigned long)u->peer_ino);
