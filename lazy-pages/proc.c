@@ -529,15 +529,18 @@ void lp_proc_events(struct lp_ctx *c, struct lp_proc *p)
  * checked yet.
  */
 static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64_t i, uint64_t max,
-		 uint64_t *counter, uint64_t *end)
+		 bool may_check, uint64_t *counter, uint64_t *end)
 {
 	uint64_t n = range_pages(r), img = r->start + i * PG + r->delta;
 	long k = lp_source_find(p->src, img);
 
 	if (k >= 0) {
 		const struct lp_run *run = &p->src->runs[k];
-		/* never hash a unit here: the verifier thread does, ahead */
-		if (!lp_source_ready(p->src, k)) {
+		/*
+		 * Hash a unit here only while the process is quiet (as for large
+		 * chunks): otherwise the verifier thread does, ahead.
+		 */
+		if (!may_check && !lp_source_ready(p->src, k)) {
 			lp_source_hint(p->src, k);
 			return -1;
 		}
@@ -565,7 +568,7 @@ static int around(struct lp_ctx *c, struct lp_proc *p)
 			if (i < hi) {
 				uint64_t end;
 				int ret = chunk(c, p, r, i, hi - i < p->ramp ? hi - i : p->ramp,
-						&c->st.fault_pages, &end);
+						false, &c->st.fault_pages, &end);
 				if (ret > 0) {
 					p->around[0][0] = r->start + end * PG;
 					if (p->ramp < c->granule / PG)
@@ -607,8 +610,9 @@ int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 		uint64_t i = next_todo(r, idx), e;
 		if (i >= range_pages(r))
 			continue;
-		uint64_t max = now_us() - p->last_fault < LP_BG_QUIET_US ? LP_BG_CHUNK : LP_BG_CHUNK_QUIET;
-		if (chunk(c, p, r, i, max / PG, &c->st.bg_pages, &e) < 0)
+		bool quiet = now_us() - p->last_fault >= LP_BG_QUIET_US;
+		uint64_t max = quiet ? LP_BG_CHUNK_QUIET : LP_BG_CHUNK;
+		if (chunk(c, p, r, i, max / PG, quiet, &c->st.bg_pages, &e) < 0)
 			return -1;
 		p->cursor = r->start + e * PG;
 		return 1;
