@@ -6,6 +6,7 @@
 #define LOG_PREFIX "dump: "
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,26 @@ static int write_images(int dirfd, struct dump_proc *p)
 	return img_writer_close(w);
 }
 
+/* mkdir -p */
+static int make_dirs(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(path, 0700) && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
+}
+
 static int open_images_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) && errno != EEXIST) {
+	if (make_dirs(dir)) {
 		pr_perror("cannot create images directory %s", dir);
 		return -1;
 	}
