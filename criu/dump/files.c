@@ -273,5 +273,6 @@ out:
 	if (d.pidfd >= 0)
 		close(d.pidfd);
 	unix_diag_free(d.unix_diag);
+	pipe_holders_free(d.pipe_holders);
 	return ret;
 }

@@ -45,14 +45,16 @@ struct fd_dump {
 	struct fd_probe *probes;	/* sorted by fd */
 	size_t nr;
 	void *unix_diag;	/* socket.c: every unix socket of the system, once */
+	void *pipe_holders;	/* pipe.c: pipes held by other processes, once */
 	struct fd_probe **by_ino;	/* probes sorted by device and inode */
 };
 /* the probes of inode (dev, ino): *first and the count (0 if none) */
 size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_probe *const **first);
 /* the text of /proc/PID/fdinfo/FD, whole, in a new string; NULL on error (logged) */
 char *fd_read_fdinfo(pid_t pid, int fd);
-/* socket.c: frees fd_dump.unix_diag */
+/* socket.c, pipe.c: free fd_dump.unix_diag, fd_dump.pipe_holders */
 void unix_diag_free(void *t);
+void pipe_holders_free(void *h);
 /* a copy, in criu, of the process's fd (pidfd_getfd: the same open file
  * description, nothing consumed); the caller closes it; -1 on error (logged) */
 int fd_dump_getfd(struct fd_dump *d, int fd);

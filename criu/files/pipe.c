@@ -43,41 +43,121 @@ static bool fifo_match(const struct fd_probe *p)
 	return S_ISFIFO(p->st.st_mode) && p->link[0] == '/';
 }
 
-/* another process holding pipe:[ino]: its pid and fd, or 0 */
-static pid_t pipe_held_elsewhere(pid_t pid, const char *link, int *ofd)
+/* calls fn for each fd of every other process; stops when fn returns true */
+static void scan_others(pid_t pid, bool (*fn)(pid_t o, int fd, const char *link, void *arg), void *arg)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
-	pid_t found = 0;
+	bool stop = false;
+	char l[PATH_MAX];
 
 	if (!proc)
-		return 0;
-	while (!found && (de = readdir(proc))) {
+		return;
+	while (!stop && (de = readdir(proc))) {
 		pid_t o = atoi(de->d_name);
 		if (o <= 0 || o == pid || o == getpid())
 			continue;
-		char path[64], l[64];
+		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/fd", o);
 		DIR *fds = opendir(path);
 		if (!fds)
 			continue;
 		struct dirent *f;
-		while ((f = readdir(fds))) {
+		while (!stop && (f = readdir(fds))) {
 			if (f->d_name[0] == '.')
 				continue;
-			char fp[320];
-			snprintf(fp, sizeof(fp), "%s/%s", path, f->d_name);
-			ssize_t n = readlink(fp, l, sizeof(l) - 1);
-			if (n > 0 && (l[n] = 0, !strcmp(l, link))) {
-				found = o;
-				*ofd = atoi(f->d_name);
-				break;
+			ssize_t n = readlinkat(dirfd(fds), f->d_name, l, sizeof(l) - 1);
+			if (n > 0) {
+				l[n] = 0;
+				stop = fn(o, atoi(f->d_name), l, arg);
 			}
 		}
 		closedir(fds);
 	}
 	closedir(proc);
-	return found;
+}
+
+/* every pipe end held by other processes, found in one scan */
+struct holder {
+	uint64_t ino;
+	pid_t pid;
+	int fd;
+};
+struct holders {
+	size_t nr, cap;
+	struct holder *v;
+};
+
+void pipe_holders_free(void *h)
+{
+	if (h)
+		free(((struct holders *)h)->v);
+	free(h);
+}
+
+static bool add_holder(pid_t o, int fd, const char *link, void *arg)
+{
+	struct holders *h = arg;
+	if (strncmp(link, "pipe:[", 6))
+		return false;
+	if (h->nr == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		struct holder *n = realloc(h->v, h->cap * sizeof(*n));
+		if (!n)
+			return true;
+		h->v = n;
+	}
+	h->v[h->nr++] = (struct holder){ strtoull(link + 6, NULL, 10), o, fd };
+	return false;
+}
+
+static int cmp_holder(const void *a, const void *b)
+{
+	const struct holder *x = a, *y = b;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+struct find_link {
+	const char *link;
+	pid_t pid;
+	int fd;
+};
+
+static bool match_link(pid_t o, int fd, const char *link, void *arg)
+{
+	struct find_link *f = arg;
+	if (strcmp(link, f->link))
+		return false;
+	f->pid = o;
+	f->fd = fd;
+	return true;
+}
+
+/* another process holding this pipe or FIFO: its pid and fd, or 0 */
+static pid_t held_elsewhere(struct fd_dump *d, const struct fd_probe *p, int *ofd)
+{
+	if (p->link[0] == '/') {
+		/* a FIFO: by path, one scan each (rare) */
+		struct find_link f = { .link = p->link };
+		scan_others(d->pid, match_link, &f);
+		*ofd = f.fd;
+		return f.pid;
+	}
+	if (!d->pipe_holders) {
+		struct holders *h = calloc(1, sizeof(*h));
+		if (!h)
+			return 0;
+		scan_others(d->pid, add_holder, h);
+		qsort(h->v, h->nr, sizeof(*h->v), cmp_holder);
+		d->pipe_holders = h;
+	}
+	struct holders *h = d->pipe_holders;
+	struct holder key = { .ino = p->st.st_ino }, *found;
+	found = h->nr ? bsearch(&key, h->v, h->nr, sizeof(key), cmp_holder) : NULL;
+	if (!found)
+		return 0;
+	*ofd = found->fd;
+	return found->pid;
 }
 
 /* the bytes buffered in the pipe of copy (a read end), not consumed */
@@ -153,7 +233,7 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	}
 	if (!peer) {
 		int ofd;
-		pid_t o = pipe_held_elsewhere(d->pid, p->link, &ofd);
+		pid_t o = held_elsewhere(d, p, &ofd);
 		if (o) {
 			pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
 			       what, o, ofd);
