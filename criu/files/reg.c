@@ -104,6 +104,11 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		pr_err("%s: file %u: %s is gone", name, fe->id, r->path);
 		return -1;
 	}
+	if (r->has_mode && (st.st_mode & S_IFMT) != (r->mode & S_IFMT)) {
+		pr_err("%s: file %u: %s is now another kind of file (mode %o, was %o)", name, fe->id, r->path,
+		       st.st_mode, r->mode);
+		return -1;
+	}
 	return 0;
 }
 
