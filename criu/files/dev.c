@@ -1,7 +1,9 @@
 /*
- * dev.c - character devices (/dev/null, /dev/zero, /dev/urandom, ...),
- * reopened by path, and terminals: with --shell-job the restored process
- * gets criu's own terminal (its stdio), as CRIU does.
+ * dev.c - character devices that hold no state (/dev/null, /dev/zero,
+ * /dev/full, /dev/random, /dev/urandom), reopened by path; others (a
+ * pseudo-terminal master, tun, fuse, ...) are refused.  Terminals: with
+ * --shell-job the restored process gets criu's own terminal (its stdio),
+ * as CRIU does.
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
@@ -13,11 +15,24 @@
 #include "files.h"
 #include "log.h"
 
+static bool is_ptmx(const struct stat *st)
+{
+	return major(st->st_rdev) == 5 && minor(st->st_rdev) == 2;
+}
+
 static bool is_tty(const struct stat *st)
 {
 	unsigned maj = major(st->st_rdev);
-	/* 4: tty/vc, 5: /dev/tty, /dev/console, /dev/ptmx; 136-143: pts */
-	return maj == 4 || (maj == 5 && minor(st->st_rdev) <= 2) || (maj >= 136 && maj <= 143);
+	/* 4: tty/vc, 5: /dev/tty, /dev/console; 136-143: pts (not the ptmx master) */
+	return maj == 4 || (maj == 5 && minor(st->st_rdev) <= 1) || (maj >= 136 && maj <= 143);
+}
+
+/* devices whose open file holds no state: reopening by path gives the same */
+static bool is_stateless(const struct stat *st)
+{
+	unsigned mi = minor(st->st_rdev);
+	/* 1:3 null, 1:5 zero, 1:7 full, 1:8 random, 1:9 urandom */
+	return major(st->st_rdev) == 1 && (mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9);
 }
 
 static int dev_fill(const struct fd_probe *p, FileEntry *fe)
@@ -43,6 +58,15 @@ static bool chr_match(const struct fd_probe *p)
 static int chr_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	struct stat pst;
+	if (is_ptmx(&p->st)) {
+		pr_err("pid %d: fd %d: a pseudo-terminal master (%s): not supported", d->pid, p->fd, p->link);
+		return -1;
+	}
+	if (!is_stateless(&p->st)) {
+		pr_err("pid %d: fd %d: character device %s (%u:%u): not supported (only /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom are reopened)",
+		       d->pid, p->fd, p->link, major(p->st.st_rdev), minor(p->st.st_rdev));
+		return -1;
+	}
 	if (p->link[0] != '/' || stat(p->link, &pst) || pst.st_rdev != p->st.st_rdev) {
 		pr_err("pid %d: fd %d: device '%s' cannot be reopened by path", d->pid, p->fd, p->link);
 		return -1;
