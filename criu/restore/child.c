@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -136,6 +137,13 @@ void rst_child(const struct rst_proc *p, const struct opts *o, const struct rst_
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
 	close_others(fds);
+	/* room for the fds kept aside (stashes) above the helpers: the
+	 * restorer sets the dumped limits afterwards */
+	struct rlimit nofile;
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	struct fd_rst *files = (struct fd_rst *)&p->files;
 	files->tty = fds->tty;
 	files->stash_base = fds->nr ? fds->all[fds->nr - 1] + 1 : 1024;
