@@ -56,7 +56,7 @@ dump_prog() {
 	rm -rf "$img"
 	"$@" < /dev/null > "$run/prog.out" 2>&1 &
 	WPID=$!
-	for _ in $(seq 600); do grep -q READY "$run/prog.out" && break; sleep 0.1; done
+	for _ in $(seq 600); do grep -q READY "$run/prog.out" 2> /dev/null && break; sleep 0.1; done
 	"$CRIU" dump -t "$WPID" -D "$img" -o "$run/dump.log" -v4 || { echo "bench/lazy: dump failed" >&2; exit 1; }
 	wait "$WPID" 2>/dev/null
 	pid=$WPID
