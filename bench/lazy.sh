@@ -18,7 +18,8 @@
 #    times its own first touch of 2000 pages in random 256 KiB blocks and
 #    exits (before the background fill is done).  Reports the latency the
 #    program saw (touches slower than 2 us: faults) and the daemon's fault
-#    service figures.
+#    service figures; then the same with the pages from `criu page-server`
+#    over 127.0.0.1.
 # Appends the tables to bench/out/results.md.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -136,6 +137,29 @@ for MIB in $BENCH_LAZY_SIZES; do
 		st=$(daemon_stats "$img")
 		gone "$pid"
 		cp "$img/lazy-pages.log" "$run/fl-lazy-pages-$rep.log"
+		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
+	done | tee -a "$run/table.md"
+	# the same over loopback TCP: pages from `criu page-server` on 127.0.0.1
+	{
+	echo
+	echo "Over loopback TCP (criu page-server on 127.0.0.1):"
+	echo
+	echo "| run | program: faulted touches | p50 us | p99 us | max us | daemon: faults | p50 us | p99 us | pages in when it exited | verified |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	} | tee -a "$run/table.md"
+	for rep in $(seq "$REPS"); do
+		rm -f "$run/fl-result" "$img/lazy-pages.log"
+		port=$(( 20000 + RANDOM % 20000 ))
+		"$CRIU" page-server -D "$img" --address 127.0.0.1 --port "$port" -o "$run/ps-$rep.log" \
+			< /dev/null > /dev/null 2>&1 &
+		sp=$!
+		"$CRIU" restore -D "$img" -d --lazy-pages --page-server --address 127.0.0.1 --port "$port" \
+			--pidfile "$run/pid" -o "$run/flr-$rep.log" -v4 || exit 1
+		kill -USR1 "$pid"
+		res=$(verdict "$run/fl-result")
+		st=$(daemon_stats "$img")
+		gone "$pid"
+		wait "$sp"
 		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
 	done | tee -a "$run/table.md"
 	rm -rf "$img"
