@@ -181,10 +181,17 @@ static int proc_error(struct lp_proc *p, int err)
  * Copies pages [i, i+n) of r (none done, all in the image) from the source;
  * counts them into *counter.  Returns 0, -EAGAIN (the mm is changing:
  * retry after reading events), or another -errno (p's state says why).
+ *
+ * Must be called with every event read so far handled (lp_proc_events
+ * handles a batch's events before its faults): ENOENT is only believed
+ * under that condition (see below).
  */
 static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64_t i, uint64_t n,
 		 int slot, uint64_t *counter)
 {
+	uint64_t cap = UINT64_MAX;	/* bytes per copy, after an ENOENT */
+	uint64_t asked = 0;		/* the page that got ENOENT once already */
+
 	while (n) {
 		uint64_t addr = r->start + i * PG, img = addr + r->delta;
 		long k = lp_source_find(p->src, img);
@@ -198,6 +205,8 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		uint64_t len = run->vaddr + run->nr_pages * PG - img;
 		if (len > n * PG)
 			len = n * PG;
+		if (len > cap)
+			len = cap;
 		const void *data = lp_source_get(p->src, slot, k, img, len);
 		if (!data) {
 			lp_proc_fail(c, p, "page source failed");
@@ -222,9 +231,42 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 			wake(p, addr, PG);
 			i++, n--;
 			break;
-		case ENOENT:	/* no longer registered (unmapped meanwhile) */
+		case ENOENT:
+			/*
+			 * No registered VMA covered [addr, addr + len) when the
+			 * kernel looked.  Not proof that the pages are gone:
+			 * the kernel tests mmap_changing (EAGAIN) on entry and
+			 * again only after finding the VMA, so a copy that
+			 * enters just before an mremap (or munmap) and looks
+			 * after it gets ENOENT while the REMAP event is not
+			 * even queued yet.  Marking the page done here made it
+			 * move, done, with the range on the REMAP, and its
+			 * first fault at the new address got a zero page.
+			 *
+			 * Several pages: they may span two VMAs (an mprotect
+			 * split the range); smaller copies find out.
+			 */
+			if (len > PG) {
+				cap = len / 2 / PG * PG;
+				break;
+			}
+			/*
+			 * One page: ask again.  That second copy passes the
+			 * entry test only if no change whose event is unread
+			 * is in progress (mmap_changing stays up until its
+			 * event is read, and all events read are handled);
+			 * so a second ENOENT means the page is gone with no
+			 * event to tell where (an UNMAP, if any, was
+			 * handled or changes nothing), and a change in
+			 * progress gives EAGAIN: retried after its event.
+			 */
+			if (asked != addr) {
+				asked = addr;
+				break;
+			}
 			mark_done(p, r, i, 1);
 			c->st.dropped_pages++;
+			wake(p, addr, PG);
 			i++, n--;
 			break;
 		case EAGAIN:
@@ -483,18 +525,22 @@ void lp_proc_events(struct lp_ctx *c, struct lp_proc *p)
 		if (n <= 0)
 			break;
 		double t0 = now_us();
-		for (size_t i = 0; i < n / sizeof(msgs[0]) && p->state == LP_LIVE; i++) {
+		size_t nm = n / sizeof(msgs[0]);
+		/*
+		 * The batch's events first, then its faults.  The kernel hands
+		 * out queued faults before queued events, and a fault may
+		 * already be at the far end of an mremap whose REMAP follows it
+		 * in the batch; reading that REMAP let the mremap finish
+		 * (mmap_changing fell), so nothing would stop a zero page or a
+		 * drop decided on the old map.  Faults that came before an
+		 * event in time lose nothing by waiting for it: their pages are
+		 * wherever the event says.
+		 */
+		for (size_t i = 0; i < nm && p->state == LP_LIVE; i++) {
 			const struct uffd_msg *m = &msgs[i];
 			switch (m->event) {
-			case UFFD_EVENT_PAGEFAULT: {
-				uint64_t a = m->arg.pagefault.address & ~(PG - 1);
-				if (!p->tid)
-					p->tid = m->arg.pagefault.feat.ptid;
-				p->last_fault = t0;
-				if (handle_fault(c, p, a, t0) == -EAGAIN)
-					pend(p, a);
+			case UFFD_EVENT_PAGEFAULT:
 				break;
-			}
 			case UFFD_EVENT_FORK:
 				forked(c, p, m->arg.fork.ufd);
 				break;
@@ -510,6 +556,17 @@ void lp_proc_events(struct lp_ctx *c, struct lp_proc *p)
 			default:
 				pr_warn("pid %u: unexpected userfaultfd event %u", p->pid, m->event);
 			}
+		}
+		for (size_t i = 0; i < nm && p->state == LP_LIVE; i++) {
+			const struct uffd_msg *m = &msgs[i];
+			if (m->event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			uint64_t a = m->arg.pagefault.address & ~(PG - 1);
+			if (!p->tid)
+				p->tid = m->arg.pagefault.feat.ptid;
+			p->last_fault = t0;
+			if (handle_fault(c, p, a, t0) == -EAGAIN)
+				pend(p, a);
 		}
 	}
 	/* faults that met a changing mm: their turn now that events are read */
