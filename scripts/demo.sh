@@ -5,9 +5,11 @@
 #
 # The workload (test/progs/demo_workload) keeps a 32 MiB buffer and its
 # checksum, and prints "tick N pid P checksum X ok" every 0.5 s to a log.
-# The demo dumps it (which ends it), shows the images, restores it from
-# them in the background with the same pid, and shows its log going on
-# from the tick it had reached.  KEEP=1 keeps the work directory.
+# The demo dumps it (which ends it), shows the images, restores it lazily
+# (--lazy-pages: it runs at once, its pages arrive on fault and in the
+# background) with the same pid, and shows its log going on from the tick it
+# had reached and the lazy-pages daemon's summary.  KEEP=1 keeps the work
+# directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -102,12 +104,16 @@ info "$ criu show $IMG/inventory.img"
 "$CRIU" show "$IMG/inventory.img" | sed 's/^/      /' || die "criu show failed"
 
 # ---------------------------------------------------------------------------
-step "3. Restore it from the images, detached"
+step "3. Restore it lazily from the images, detached"
 sleep 1
-info "$ criu restore -D $IMG -d --pidfile pidfile -o restore.log"
-if ! "$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pidfile" -v4 -o "$WORK/restore.log"; then
+info "$ criu restore -D $IMG -d --lazy-pages --pidfile pidfile -o restore.log"
+info "(it runs at once with its memory empty; criu lazy-pages, started by the"
+info " restore, fills each page on fault and the rest in the background)"
+t0=$(date +%s%N)
+if ! "$CRIU" restore -D "$IMG" -d --lazy-pages --pidfile "$WORK/pidfile" -v4 -o "$WORK/restore.log"; then
 	die "criu restore failed (log: $WORK/restore.log)"
 fi
+info "running again after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 rpid=$(cat "$WORK/pidfile" 2>/dev/null || true)
 [ -n "$rpid" ] || die "no pid in the pidfile"
 if [ "$rpid" != "$PID" ]; then
@@ -131,6 +137,13 @@ case $first_new in
 *) die "expected tick $(( at_dump + 1 )) by pid $PID as the first line after the restore, got: $first_new" ;;
 esac
 info "the counter went on from tick $at_dump to $(( at_dump + 1 )), same pid, checksum of its 32 MiB verified at each tick"
+for _ in $(seq 100); do
+	grep -q 'summary:' "$IMG/lazy-pages.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q 'summary:' "$IMG/lazy-pages.log" 2>/dev/null || die "the lazy-pages daemon did not finish (log: $IMG/lazy-pages.log)"
+info "the lazy-pages daemon brought every page in and exited:"
+sed -n 's/.*summary: /      /p' "$IMG/lazy-pages.log"
 
 # ---------------------------------------------------------------------------
 step "5. Stop it"
