@@ -7,16 +7,10 @@
 # `criu dump` (and its freeze), `criu restore -d`, then signals the restored
 # process and requires its "OK".  Prints the medians and the cost per fd
 # ((time with N - time with 0) / N), also written to bench/out/fds.md.
-set -u
-cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
-OUT=$ROOT/bench/out
-IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
-CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
+. "$(dirname "$0")/env.sh"
 NFDS=${BENCH_FDS:-10000}
 REPS=${BENCH_REPS:-3}
 
-mkdir -p "$OUT" "$IMGDIR" || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/fds" bench/fds.c || { echo "bench: cannot build bench/fds.c" >&2; exit 1; }
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt $(( NFDS + 200 )) ]; then

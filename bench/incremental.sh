@@ -12,15 +12,9 @@
 #    second after tracking was armed (every page's first write faults) and
 #    in the second after that (steady state).  Goal: under 10%.
 # Results: printed, and appended to bench/out/results.md.
-set -u
-cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
-OUT=$ROOT/bench/out
-IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
-CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
+. "$(dirname "$0")/env.sh"
 MIB=${BENCH_INC_MIB:-1024}
 BIG=${BENCH_INC_BIG_MIB:-4096}
-mkdir -p "$OUT" "$IMGDIR" || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/writer" bench/writer.c || exit 1
 
 WPID=

@@ -21,12 +21,7 @@
 #    service figures; then the same with the pages from `criu page-server`
 #    over 127.0.0.1.
 # Appends the tables to bench/out/results.md.
-set -u
-cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
-OUT=$ROOT/bench/out
-IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
-CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
+. "$(dirname "$0")/env.sh"
 REPS=${BENCH_REPS:-3}
 avail_mib=$(awk '/MemAvailable/ { print int($2 / 1024) }' /proc/meminfo)
 if [ -z "${BENCH_LAZY_SIZES:-}" ]; then
@@ -34,7 +29,6 @@ if [ -z "${BENCH_LAZY_SIZES:-}" ]; then
 	# 4 GiB: the process, its image on tmpfs and a restored copy
 	[ "$avail_mib" -gt 14000 ] && BENCH_LAZY_SIZES="1024 4096"
 fi
-mkdir -p "$OUT" "$IMGDIR" || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/workload" bench/workload.c || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/faultlat" bench/faultlat.c || exit 1
 gcc -O2 -Wall -Wextra -o "$OUT/uffdcopy" bench/uffdcopy.c -lpthread || exit 1

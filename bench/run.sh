@@ -12,21 +12,12 @@
 # Environment: BENCH_SIZES, BENCH_REPS, BENCH_TIMEOUT (seconds per criu
 # command, default 600), BENCH_MEMRATE_MIB (default 1024), BENCH_CRIU (the
 # criu binary, default criu/criu).
-set -u
-cd "$(dirname "$0")/.." || exit 1
-ROOT=$PWD
-OUT=$ROOT/bench/out
-# Images go to tmpfs by default: the disk of these machines writes back at
-# a rate that varies several-fold from run to run and would measure the
-# disk, not the tool.  BENCH_IMAGES_DIR=DIR measures another filesystem.
-IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
-CRIU=${BENCH_CRIU:-$ROOT/criu/criu}
+. "$(dirname "$0")/env.sh"
 SIZES=${BENCH_SIZES:-256 1024 4096}
 REPS=${BENCH_REPS:-3}
 TMO=${BENCH_TIMEOUT:-600}
 MEMRATE_MIB=${BENCH_MEMRATE_MIB:-1024}
 
-mkdir -p "$OUT" "$IMGDIR" || exit 1
 for p in memrate workload; do
 	gcc -O2 -Wall -Wextra -o "$OUT/$p" "bench/$p.c" || { echo "bench: cannot build bench/$p.c" >&2; exit 1; }
 done

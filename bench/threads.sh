@@ -1,12 +1,7 @@
 #!/bin/bash
 # threads.sh - dump and restore cost per thread (run by `make bench`):
 # a process with 10 and with 100 sleeping threads, medians of 3 runs.
-set -u
-cd "$(dirname "$0")/.." || exit 1
-OUT=bench/out
-IMGDIR=${BENCH_IMAGES_DIR:-/dev/shm/criu-bench}
-CRIU=${BENCH_CRIU:-criu/criu}
-mkdir -p "$OUT" "$IMGDIR" || exit 1
+. "$(dirname "$0")/env.sh"
 gcc -O2 -Wall -o "$OUT/threads" bench/threads.c -lpthread || exit 1
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
