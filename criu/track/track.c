@@ -185,17 +185,6 @@ int track_arm(struct track *t, uint64_t start, uint64_t end)
 	return 0;
 }
 
-int track_disarm(struct track *t, uint64_t start, uint64_t end)
-{
-	struct uffdio_range r = { start, end - start };
-	if (ioctl(t->uffd, UFFDIO_UNREGISTER, &r)) {
-		pr_perror("pid %d: cannot unregister %lx-%lx", t->pid, (unsigned long)start,
-			  (unsigned long)end);
-		return -1;
-	}
-	return 0;
-}
-
 int track_close_in_task(struct infect *c, struct track *t)
 {
 	long ret, args[6] = { t->target_fd };

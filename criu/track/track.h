@@ -14,7 +14,8 @@
  * makes sure it is still ours.  If it is gone (the program closed it,
  * exec'ed), the kernel dropped every registration with it: the mappings no
  * longer show VmFlags "uw", and the next round copies them in full.  The
- * final dump unregisters everything and closes it in the target.
+ * final dump closes it in the target: with the last reference gone, the
+ * kernel drops every registration.
  */
 #ifndef CRIU_TRACK_H
 #define CRIU_TRACK_H
@@ -44,8 +45,6 @@ int track_attach(pid_t pid, int target_fd, uint64_t ino, struct track *t);
 bool track_is_armed(struct track *t, uint64_t start);
 /* registers [start, end) for write-protect tracking and protects it */
 int track_arm(struct track *t, uint64_t start, uint64_t end);
-/* unregisters [start, end) (before the final dump lets the process go) */
-int track_disarm(struct track *t, uint64_t start, uint64_t end);
 /* closes the uffd inside the task (infect) and criu's reference */
 int track_close_in_task(struct infect *c, struct track *t);
 void track_release(struct track *t);
