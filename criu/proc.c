@@ -166,6 +166,8 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	st->pgid = f[5];
 	st->sid = f[6];
 	st->nr_threads = f[20];
+	st->exit_signal = f[38];
+	st->exit_code = i >= 52 ? (int)f[52] : 0;
 	st->start_code = f[26];
 	st->end_code = f[27];
 	st->start_stack = f[28];

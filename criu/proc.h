@@ -37,6 +37,8 @@ struct proc_stat {
 	char state;
 	int ppid, pgid, sid;
 	int nr_threads;
+	int exit_signal;	/* sent to the parent at exit (SIGCHLD, or another) */
+	int exit_code;		/* a zombie's status, as waitpid reports it */
 	uint64_t start_code, end_code, start_stack;
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;

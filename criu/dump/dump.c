@@ -1,7 +1,8 @@
 /*
- * dump.c - `criu dump`: freeze one process, collect its state, write the
- * images, then kill it or let it run on.  Any failure leaves the process
- * running exactly as before and marks the directory incomplete.
+ * dump.c - `criu dump` and `criu pre-dump`: freeze the process tree,
+ * collect each process's state, write the images, then kill the tree or
+ * let it run on.  Any failure leaves every process running exactly as
+ * before and marks the directory incomplete.
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
@@ -44,32 +45,6 @@ void dump_proc_free(struct dump_proc *p)
 	free(p->tids);
 }
 
-/* the tree is one process for now: refuse children plainly */
-static int check_single(const struct dump_proc *p)
-{
-	char buf[4096];
-
-	for (int i = 0; i < p->nr_threads; i++) {
-		snprintf(buf, sizeof(buf), "task/%d/children", p->tids[i]);
-		ssize_t n = proc_read_file(p->pid, buf, buf, sizeof(buf) - 1);
-		if (n < 0)
-			return -1;
-		if (n > 0) {
-			buf[n] = 0;
-			pr_err("pid %d has child processes (%s): process trees are not supported",
-			       p->pid, buf);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void unseize_all(struct dump_proc *p)
-{
-	unseize_threads(p);
-	unseize_task(p->pid);
-}
-
 static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufCMessage *m)
 {
 	struct img_writer *w;
@@ -82,20 +57,46 @@ static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufC
 	return img_writer_close(w);
 }
 
-static int write_pstree(int dirfd, const struct dump_proc *p)
+/* every process of the tree, parents first; zombies with their status */
+static int write_pstree(int dirfd, const struct dump_tree *t)
 {
-	PstreeEntry pe = PSTREE_ENTRY__INIT;
-	uint32_t tids[p->nr_threads];
+	struct img_writer *w;
 
-	for (int i = 0; i < p->nr_threads; i++)
-		tids[i] = p->tids[i];
-	pe.pid = p->pid;
-	pe.ppid = p->stat.ppid;
-	pe.pgid = p->stat.pgid;
-	pe.sid = p->stat.sid;
-	pe.n_threads = p->nr_threads;
-	pe.threads = tids;
-	return write_one(dirfd, IMG_PSTREE, 0, &pe.base);
+	if (img_writer_open(dirfd, IMG_PSTREE, 0, &w))
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		PstreeEntry pe = PSTREE_ENTRY__INIT;
+		uint32_t one = p->pid, *tids = p->zombie ? &one : malloc(p->nr_threads * sizeof(*tids));
+
+		if (!tids) {
+			img_writer_abort(w);
+			return -1;
+		}
+		for (int k = 0; !p->zombie && k < p->nr_threads; k++)
+			tids[k] = p->tids[k];
+		pe.pid = p->pid;
+		pe.ppid = p->parent < 0 ? (uint32_t)p->stat.ppid : (uint32_t)t->procs[p->parent].pid;
+		pe.pgid = p->stat.pgid;
+		pe.sid = p->stat.sid;
+		pe.n_threads = p->zombie ? 1 : p->nr_threads;
+		pe.threads = tids;
+		pe.has_exit_signal = true;
+		pe.exit_signal = p->stat.exit_signal;
+		if (p->zombie) {
+			pe.has_zombie = pe.has_exit_code = true;
+			pe.zombie = true;
+			pe.exit_code = p->stat.exit_code;
+		}
+		int r = img_write(w, &pe.base);
+		if (!p->zombie)
+			free(tids);
+		if (r) {
+			img_writer_abort(w);
+			return -1;
+		}
+	}
+	return img_writer_close(w);
 }
 
 static int write_images(int dirfd, struct dump_proc *p)
@@ -105,8 +106,7 @@ static int write_images(int dirfd, struct dump_proc *p)
 	for (int i = 1; i < p->nr_threads; i++)
 		if (write_one(dirfd, IMG_CORE, p->tids[i], &p->thread_cores[i - 1]->base))
 			return -1;
-	if (write_pstree(dirfd, p) ||
-	    write_one(dirfd, IMG_CORE, p->pid, &p->core->base) ||
+	if (write_one(dirfd, IMG_CORE, p->pid, &p->core->base) ||
 	    write_one(dirfd, IMG_MM, p->pid, &p->mm->base) ||
 	    write_one(dirfd, IMG_FS, p->pid, &p->fs->base))
 		return -1;
@@ -170,22 +170,19 @@ static void mark_incomplete(int dirfd)
 	}
 }
 
-/* the previous images of an incremental dump */
-struct parent_info {
-	Inventory *inv;
-	Mm *mm;
+/* what one round keeps per process besides its state */
+struct proc_round {
+	Mm *parent_mm;		/* the process in the parent images, if it was there */
+	struct track tr;	/* the write-tracking uffd */
+	bool *tracked;		/* per VMA: unwritten pages are the parent's */
+	bool created;		/* the tracker was made by this round */
+	struct page_plan plan;
 };
 
-static void parent_free(struct parent_info *pi)
+/* the previous images of an incremental dump: checks them, links "parent" */
+static int load_parent(int dirfd, const char *prev, pid_t root, int *pfd_out)
 {
-	if (pi->inv)
-		inventory__free_unpacked(pi->inv, NULL);
-	if (pi->mm)
-		mm__free_unpacked(pi->mm, NULL);
-}
-
-static int load_parent(int dirfd, const char *prev, pid_t pid, struct parent_info *pi)
-{
+	Inventory *inv = NULL;
 	int pfd = openat(dirfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = -1;
 
@@ -197,12 +194,11 @@ static int load_parent(int dirfd, const char *prev, pid_t pid, struct parent_inf
 		pr_err("--prev-images-dir %s: no inventory.img: not a complete pre-dump or dump", prev);
 		goto out;
 	}
-	if (img_read_one(pfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&pi->inv) ||
-	    img_read_one(pfd, IMG_MM, pid, (ProtobufCMessage **)&pi->mm))
+	if (img_read_one(pfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
 		goto out;
-	if (pi->inv->root_pid != (uint32_t)pid) {
-		pr_err("--prev-images-dir %s: images of pid %u, not of pid %d", prev,
-		       pi->inv->root_pid, pid);
+	if (inv->root_pid != (uint32_t)root) {
+		pr_err("--prev-images-dir %s: images of pid %u, not of pid %d", prev, inv->root_pid,
+		       root);
 		goto out;
 	}
 	/* restore follows this link to the pages not written since */
@@ -213,8 +209,25 @@ static int load_parent(int dirfd, const char *prev, pid_t pid, struct parent_inf
 	}
 	err = 0;
 out:
-	close(pfd);
+	if (inv)
+		inventory__free_unpacked(inv, NULL);
+	if (err)
+		close(pfd);
+	else
+		*pfd_out = pfd;
 	return err;
+}
+
+/* the process's Mm in the parent images; NULL (not an error) if it was not there */
+static int load_parent_mm(int pfd, pid_t pid, Mm **mm)
+{
+	char name[64];
+
+	*mm = NULL;
+	img_name(IMG_MM, pid, name, sizeof(name));
+	if (faccessat(pfd, name, F_OK, 0))
+		return 0;
+	return img_read_one(pfd, IMG_MM, pid, (ProtobufCMessage **)mm);
 }
 
 /* is [s, e) covered by mappings the parent recorded as write-tracked? */
@@ -238,23 +251,24 @@ static bool vma_trackable(const Vma *v)
 
 /*
  * Write tracking, while the process is frozen: finds the tracking uffd of
- * the previous round (or, with create, makes one).  tracked[i] says VMA i
- * has been tracked since the parent image, so that its unwritten pages are
- * the parent's: the parent recorded it as tracked and the kernel still
+ * the previous round (or, with create, makes one).  r->tracked[i] says VMA
+ * i has been tracked since the parent image, so that its unwritten pages
+ * are the parent's: the parent recorded it as tracked and the kernel still
  * write-protects it for us (a mapping that was unmapped, moved or replaced
  * since is not registered any more).
  */
 static int find_tracking(struct dump_proc *p, const struct opts *o, bool create,
-			 const struct parent_info *par, struct track *tr, bool *tracked,
-			 bool *created)
+			 struct proc_round *r)
 {
+	const Mm *pm = r->parent_mm;
+	struct track *tr = &r->tr;
 	bool attached = false;
 
-	if (par->inv && par->inv->has_track_fd && par->inv->track_fd >= 0) {
-		int r = track_attach(p->pid, par->inv->track_fd, par->inv->track_ino, tr);
-		if (r < 0)
+	if (pm && pm->has_track_fd && pm->track_fd >= 0) {
+		int ret = track_attach(p->pid, pm->track_fd, pm->track_ino, tr);
+		if (ret < 0)
 			return -1;
-		attached = r == 0;
+		attached = ret == 0;
 		if (attached)
 			p->skip_fd = tr->target_fd;
 	}
@@ -262,18 +276,18 @@ static int find_tracking(struct dump_proc *p, const struct opts *o, bool create,
 		return 0;
 	for (size_t i = 0; attached && i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
-		tracked[i] = vma_trackable(v) && parent_tracked(par->mm, v->start, v->end) &&
-			     track_is_armed(tr, v->start);
+		r->tracked[i] = vma_trackable(v) && parent_tracked(pm, v->start, v->end) &&
+				track_is_armed(tr, v->start);
 	}
 	if (!create || attached)
 		return 0;
 	struct infect c;
 	if (infect_begin(&c, p->pid))
 		return -1;
-	int r = track_create(&c, p->pid, tr);
-	if (infect_end(&c) || r)
+	int ret = track_create(&c, p->pid, tr);
+	if (infect_end(&c) || ret)
 		return -1;
-	*created = true;
+	r->created = true;
 	p->skip_fd = tr->target_fd;
 	return 0;
 }
@@ -321,58 +335,100 @@ static int drop_tracking(pid_t pid, struct track *tr)
 	return err;
 }
 
-static int write_pre_images(int dirfd, struct dump_proc *p)
-{
-	if (write_pstree(dirfd, p))
-		return -1;
-	return write_one(dirfd, IMG_MM, p->pid, &p->mm->base);
-}
-
-static int write_inventory_of(int dirfd, struct dump_proc *p, const struct opts *o, bool pre,
-			      const struct track *tr)
+static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct opts *o, bool pre)
 {
 	Inventory inv = INVENTORY__INIT;
+	const struct dump_proc *root = &t->procs[0];
 	struct utsname u;
 
 	uname(&u);
 	inv.format_version = IMG_FORMAT_VERSION;
 	inv.page_size = sysconf(_SC_PAGESIZE);
 	inv.kernel_release = u.release;
-	inv.root_pid = p->pid;
+	inv.root_pid = root->pid;
 	inv.tool_version = (char *)TOOL_VERSION;
 	inv.dump_time = time(NULL);
-	if (p->core) {
-		const uint8_t *xs = p->core->thread->xsave.data;
-		inv.xsave_size = p->core->thread->xsave.len;
+	if (root->core) {
+		const uint8_t *xs = root->core->thread->xsave.data;
+		inv.xsave_size = root->core->thread->xsave.len;
 		/* ptrace reports the task's XCR0 in bytes 464..471 of the xsave area */
 		inv.xfeatures = inv.xsave_size >= 472 ? *(const uint64_t *)(xs + 464) : 0;
 	}
-	if (pre) {
+	if (pre)
 		inv.has_pre_dump = inv.pre_dump = true;
-		if (tr->uffd >= 0) {
-			inv.has_track_fd = inv.has_track_ino = true;
-			inv.track_fd = tr->target_fd;
-			inv.track_ino = tr->ino;
-		}
-	}
 	if (o->prev_images_dir)
 		inv.parent = (char *)o->prev_images_dir;
 	/* written last: a directory holding it is complete */
 	return write_one(dirfd, IMG_INVENTORY, 0, &inv.base);
 }
 
+/* while frozen: one process's state, memory map and tracking */
+static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct opts *o, bool pre,
+			int pfd)
+{
+	uint64_t brk = 0;
+
+	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
+	if (proc_read_maps(p->pid, !pre, &p->maps))
+		return -1;
+	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
+	if (!pre && dump_core(p, &brk))
+		return -1;
+	if (dump_mm(p, pre ? p->stat.start_brk : brk))
+		return -1;
+	if (pfd >= 0 && load_parent_mm(pfd, p->pid, &r->parent_mm))
+		return -1;
+	r->tracked = calloc(p->mm->n_vmas + 1, sizeof(bool));
+	if (!r->tracked || find_tracking(p, o, pre, r))
+		return -1;
+	if (pre && r->tr.uffd >= 0) {
+		p->mm->has_track_fd = p->mm->has_track_ino = true;
+		p->mm->track_fd = r->tr.target_fd;
+		p->mm->track_ino = r->tr.ino;
+	}
+	if (!pre && dump_files(p, o))
+		return -1;
+	pr_debug("pid %d: state collected", p->pid);
+	return 0;
+}
+
+static void free_rounds(struct proc_round *r, size_t nr)
+{
+	for (size_t i = 0; r && i < nr; i++) {
+		track_release(&r[i].tr);
+		page_plan_free(&r[i].plan);
+		free(r[i].tracked);
+		if (r[i].parent_mm)
+			mm__free_unpacked(r[i].parent_mm, NULL);
+	}
+	free(r);
+}
+
+/* a failed round: no tracker it created stays behind, every process runs on */
+static void undo_round(struct dump_tree *t, struct proc_round *r)
+{
+	for (size_t i = 0; r && i < t->nr; i++) {
+		struct dump_proc *p = &t->procs[i];
+		if (!r[i].created)
+			continue;
+		if (p->seized) {
+			drop_tracking(p->pid, &r[i].tr);
+		} else if (seize_task(p->pid) == 0) {
+			drop_tracking(p->pid, &r[i].tr);
+			unseize_task(p->pid);
+		}
+	}
+	tree_unseize(t);
+}
+
 /* dump (pre = false) and pre-dump (pre = true) */
 static int do_dump(const struct opts *o, bool pre)
 {
 	const char *what = pre ? "pre-dump" : "dump";
-	struct dump_proc p = { .pid = o->pid, .skip_fd = -1 };
-	struct parent_info par = { 0 };
-	struct track tr = { .uffd = -1, .pmfd = -1 };
-	struct page_plan plan = { 0 };
+	struct dump_tree t = { 0 };
+	struct proc_round *rounds = NULL;
 	struct dump_stats st = { 0 };
-	bool *tracked = NULL, seized = false, created = false;
-	uint64_t brk = 0;
-	int dirfd = -1, err = -1;
+	int dirfd = -1, pfd = -1, err = -1;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
 
 	if (o->pid <= 0 || !o->images_dir) {
@@ -386,93 +442,83 @@ static int do_dump(const struct opts *o, bool pre)
 	dirfd = open_images_dir(o->images_dir);
 	if (dirfd < 0)
 		return -1;
-	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, p.pid, &par))
+	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, o->pid, &pfd))
 		goto fail;
 
 	tfreeze = clock_now_ms();
-	if (seize_task(p.pid))
+	if (tree_seize(o->pid, &t) || tree_check(&t))
 		goto fail;
-	seized = true;
-	if (seize_threads(&p) || proc_read_stat(p.pid, &p.stat) || check_single(&p))
+	rounds = calloc(t.nr, sizeof(*rounds));
+	if (!rounds)
 		goto fail;
-	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
-	if (proc_read_maps(p.pid, !pre, &p.maps))
-		goto fail;
-	pr_debug("pid %d: seized, %zu mappings read", p.pid, p.maps.nr);
-	if (!pre && dump_core(&p, &brk))
-		goto fail;
-	if (dump_mm(&p, pre ? p.stat.start_brk : brk))
-		goto fail;
-	tracked = calloc(p.mm->n_vmas + 1, sizeof(bool));
-	if (!tracked || find_tracking(&p, o, pre, &par, &tr, tracked, &created))
-		goto fail;
-	pr_debug("pid %d: state collected", p.pid);
-	if (!pre && dump_files(&p, o))
+	for (size_t i = 0; i < t.nr; i++)
+		rounds[i].tr = (struct track){ .uffd = -1, .pmfd = -1 };
+	for (size_t i = 0; i < t.nr; i++)
+		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd))
+			goto fail;
+	if (!pre && tree_check_files(&t))
 		goto fail;
 	if (pre) {
-		/* the rest runs alongside the program: what it writes is tracked */
-		unseize_threads(&p);
-		if (unseize_task(p.pid))
-			goto fail_after;
-		seized = false;
+		/* the rest runs alongside the programs: what they write is tracked */
+		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
-		if (o->track_mem)
-			arm_tracking(&p, &tr, tracked);
+		for (size_t i = 0; o->track_mem && i < t.nr; i++)
+			if (!t.procs[i].zombie)
+				arm_tracking(&t.procs[i], &rounds[i].tr, rounds[i].tracked);
 	}
-	if (dump_pages_plan(&p, tracked, &plan))
-		goto fail;
-	pr_debug("pid %d: %zu runs planned, %lu pages to copy", p.pid, plan.nr,
-		 (unsigned long)plan.total);
-	if (dump_pages_write(&p, &plan, dirfd, pre, &st))
-		goto fail;
-	if (pre ? write_pre_images(dirfd, &p) : write_images(dirfd, &p))
-		goto fail;
-	if (write_inventory_of(dirfd, &p, o, pre, &tr))
+	for (size_t i = 0; i < t.nr; i++) {
+		struct dump_proc *p = &t.procs[i];
+		struct proc_round *r = &rounds[i];
+		struct dump_stats ps = { 0 };
+
+		if (p->zombie)
+			continue;
+		if (dump_pages_plan(p, r->tracked, &r->plan))
+			goto fail;
+		pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid, r->plan.nr,
+			 (unsigned long)r->plan.total);
+		if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
+			goto fail;
+		st.pages += ps.pages;
+		st.bytes += ps.bytes;
+		st.pages_ms += ps.pages_ms;
+		if (pre ? write_one(dirfd, IMG_MM, p->pid, &p->mm->base) : write_images(dirfd, p))
+			goto fail;
+	}
+	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
 		goto fail;
 
 	if (!pre) {
-		/* nothing of criu stays in the process */
-		if (o->leave_running && drop_tracking(p.pid, &tr))
-			goto fail_after;
-		/* frozen until released or killed; reaping a large process comes after */
-		frozen_ms = clock_now_ms() - tfreeze;
-		if (o->leave_running) {
-			unseize_threads(&p);
-			if (unseize_task(p.pid))
+		/* nothing of criu stays in the processes */
+		for (size_t i = 0; o->leave_running && i < t.nr; i++)
+			if (!t.procs[i].zombie && drop_tracking(t.procs[i].pid, &rounds[i].tr))
 				goto fail_after;
-		} else if (kill_task(p.pid, &p.stat, p.tids, p.nr_threads)) {
+		/* frozen until released or killed; reaping large processes comes after */
+		frozen_ms = clock_now_ms() - tfreeze;
+		if (o->leave_running)
+			tree_unseize(&t);
+		else if (tree_kill(&t))
 			goto fail_after;
-		}
 	}
 	st.freeze_ms = frozen_ms;
-	pr_info("pid %d %s to %s", p.pid, pre ? "pre-dumped" : "dumped", o->images_dir);
-	pr_info("stats: freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
-		st.freeze_ms, clock_now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
+	pr_info("pid %d %s to %s", o->pid, pre ? "pre-dumped" : "dumped", o->images_dir);
+	pr_info("stats: processes=%zu freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
+		t.nr, st.freeze_ms, clock_now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
 		(unsigned long)st.bytes);
 	err = 0;
 	goto out;
 fail:
-	/* a tracker created by this failed round must not stay behind */
-	if (created && !seized && seize_task(p.pid) == 0) {
-		if (created)
-			drop_tracking(p.pid, &tr);
-		unseize_task(p.pid);
-	} else if (seized) {
-		if (created)
-			drop_tracking(p.pid, &tr);
-		unseize_all(&p);
-	}
+	undo_round(&t, rounds);
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
 	mark_incomplete(dirfd);
-	pr_info("%s of pid %d failed; the process was left running; %s is incomplete", what,
-		p.pid, o->images_dir);
+	pr_info("%s of pid %d failed; the processes were left running; %s is incomplete", what,
+		o->pid, o->images_dir);
 out:
-	track_release(&tr);
-	page_plan_free(&plan);
-	free(tracked);
-	parent_free(&par);
-	dump_proc_free(&p);
+	free_rounds(rounds, t.nr);
+	tree_free(&t);
+	if (pfd >= 0)
+		close(pfd);
 	close(dirfd);
 	return err;
 }

@@ -22,6 +22,9 @@ struct dump_stats {
 
 struct dump_proc {
 	pid_t pid;
+	int parent;		/* index in the tree, -1 for the root */
+	bool zombie;		/* dead, waiting for its parent: only stat is valid */
+	bool seized;
 	struct proc_stat stat;
 	struct proc_maps maps;	/* with VmFlags */
 	Core *core;		/* registers, signals (owned, freed by dump_proc_free) */
@@ -35,7 +38,21 @@ struct dump_proc {
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 };
 
-/* seize.c: freeze and release */
+/* the dumped process and its descendants, parents before children */
+struct dump_tree {
+	size_t nr, cap;
+	struct dump_proc *procs;	/* [0] is the root */
+};
+
+/* tree.c: seize the whole tree, check it can be restored, end it */
+int tree_seize(pid_t root, struct dump_tree *t);
+void tree_unseize(struct dump_tree *t);
+int tree_check(const struct dump_tree *t);
+int tree_check_files(const struct dump_tree *t);
+int tree_kill(struct dump_tree *t);
+void tree_free(struct dump_tree *t);
+
+/* seize.c: freeze and release; seize_task: -ESRCH (quietly) if pid is gone */
 int seize_task(pid_t pid);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
 /* every thread of pid, until no new one appears; fills p->tids */

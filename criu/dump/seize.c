@@ -24,9 +24,8 @@ int seize_task(pid_t pid)
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) &&
 	    (errno != EPERM || ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD))) {
 		if (errno == ESRCH)
-			pr_err("pid %d: no such process", pid);
-		else
-			pr_perror("pid %d: cannot seize", pid);
+			return -ESRCH;
+		pr_perror("pid %d: cannot seize", pid);
 		return -1;
 	}
 	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL)) {
@@ -39,10 +38,8 @@ int seize_task(pid_t pid)
 			pr_perror("pid %d: wait failed", pid);
 			return -1;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			pr_err("pid %d: exited while being seized", pid);
-			return -1;
-		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
 		if ((status >> 16) == PTRACE_EVENT_STOP)
 			return 0;
 		/*

@@ -1,0 +1,416 @@
+/*
+ * tree.c - the process tree under the dumped pid: every descendant, any
+ * depth, seized top-down.  A frozen process cannot fork, so once every
+ * thread of a parent is stopped its list of children can only shrink, and a
+ * child that exits meanwhile stays as a zombie (its frozen parent cannot
+ * reap it).  Zombies are recorded with their exit status.
+ *
+ * It also owns the checks of what restore cannot rebuild (resources shared
+ * between processes, sessions and process groups whose leader is outside
+ * the tree), refused here with the process and the object named, and the
+ * end of a dumped tree: each child is killed and then reaped by its own
+ * (frozen) parent, so that every pid is free when the dump returns.
+ */
+#define LOG_PREFIX "dump: "
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "infect.h"
+#include "log.h"
+
+static int tree_find(const struct dump_tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->procs[i].pid == pid)
+			return i;
+	return -1;
+}
+
+static int tree_add(struct dump_tree *t, pid_t pid, int parent)
+{
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct dump_proc *n = realloc(t->procs, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		t->procs = n;
+		t->cap = cap;
+	}
+	struct dump_proc *p = &t->procs[t->nr];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->parent = parent;
+	p->skip_fd = -1;
+	return t->nr++;
+}
+
+static int count_tasks(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* a zombie: dead, all its threads too, only its status is left */
+static int take_zombie(struct dump_proc *p)
+{
+	if (count_tasks(p->pid) > 1) {
+		pr_err("pid %d: its main thread has exited but other threads run: not supported",
+		       p->pid);
+		return -1;
+	}
+	p->zombie = true;
+	pr_debug("pid %d: zombie, status %#x", p->pid, p->stat.exit_code);
+	return 0;
+}
+
+/*
+ * Freezes process i (already listed) with all its threads.  Returns 1 if
+ * it is gone (reaped already: its parent ignores SIGCHLD).
+ */
+static int seize_proc(struct dump_tree *t, size_t i)
+{
+	struct dump_proc *p = &t->procs[i];
+	int r;
+
+	if (kill(p->pid, 0) && errno == ESRCH) {
+		if (i == 0) {
+			pr_err("pid %d: no such process", p->pid);
+			return -1;
+		}
+		return 1;
+	}
+	if (proc_read_stat(p->pid, &p->stat))
+		return -1;
+	if (p->stat.state == 'Z' || p->stat.state == 'X')
+		return take_zombie(p);
+	r = seize_task(p->pid);
+	if (r == -ESRCH) {
+		/* it exited just now: a zombie, unless reaped at once */
+		if (proc_read_stat(p->pid, &p->stat))
+			return 1;
+		if (i == 0) {
+			pr_err("pid %d: no such process (it has exited)", p->pid);
+			return -1;
+		}
+		return take_zombie(p);
+	}
+	if (r)
+		return -1;
+	p->seized = true;
+	/* the stat read before the freeze may be stale */
+	if (seize_threads(p) || proc_read_stat(p->pid, &p->stat))
+		return -1;
+	return 0;
+}
+
+/* appends the children of every thread of process i */
+static int list_children(struct dump_tree *t, size_t i)
+{
+	for (int k = 0; k < t->procs[i].nr_threads; k++) {
+		char name[64], buf[8192];
+		snprintf(name, sizeof(name), "task/%d/children", t->procs[i].tids[k]);
+		ssize_t n = proc_read_file(t->procs[i].pid, name, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return -1;
+		buf[n] = 0;
+		if (n == sizeof(buf) - 1) {
+			pr_err("pid %d: too many children to list", t->procs[i].pid);
+			return -1;
+		}
+		for (char *s = buf, *end; *s; s = end) {
+			long c = strtol(s, &end, 10);
+			if (end == s)
+				break;
+			if (tree_find(t, c) < 0 && tree_add(t, c, i) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+int tree_seize(pid_t root, struct dump_tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (tree_add(t, root, -1) < 0)
+		return -1;
+	/* breadth first: a process is seized before its children are listed */
+	for (size_t i = 0; i < t->nr; i++) {
+		int r = seize_proc(t, i);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			/* reaped meanwhile: forget it (it has no children listed yet) */
+			pr_debug("pid %d: gone before it could be seized", t->procs[i].pid);
+			memmove(&t->procs[i], &t->procs[i + 1], (t->nr - i - 1) * sizeof(*t->procs));
+			t->nr--;
+			i--;
+			continue;
+		}
+		if (!t->procs[i].zombie && list_children(t, i))
+			return -1;
+	}
+	if (t->nr > 1)
+		pr_info("pid %d: tree of %zu processes seized", root, t->nr);
+	return 0;
+}
+
+void tree_unseize(struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct dump_proc *p = &t->procs[i];
+		if (!p->seized)
+			continue;
+		unseize_threads(p);
+		unseize_task(p->pid);
+		p->seized = false;
+	}
+}
+
+static long kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y)
+{
+	return syscall(SYS_kcmp, a, b, type, x, y);
+}
+
+/* what a child process shares with its parent (clone flags) that we cannot rebuild */
+static int check_shared_with_parent(const struct dump_proc *p, const struct dump_proc *pp)
+{
+	static const struct { int type; const char *what; } res[] = {
+		{ KCMP_VM, "its memory (vfork or CLONE_VM)" },
+		{ KCMP_FILES, "its fd table (CLONE_FILES)" },
+		{ KCMP_FS, "its cwd, root and umask (CLONE_FS)" },
+		{ KCMP_SIGHAND, "its signal handlers (CLONE_SIGHAND)" },
+	};
+	for (size_t k = 0; k < sizeof(res) / sizeof(res[0]); k++) {
+		long r = kcmp(p->pid, pp->pid, res[k].type, 0, 0);
+		if (r < 0) {
+			pr_perror("pid %d: kcmp with its parent %d failed", p->pid, pp->pid);
+			return -1;
+		}
+		if (r == 0) {
+			pr_err("pid %d shares %s with its parent %d: not supported", p->pid,
+			       res[k].what, pp->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Sessions and process groups are rebuilt by the processes themselves
+ * (setsid, setpgid) as they are created: a session must be the process's
+ * own or its parent's; a group its own, the root's, or one led by a
+ * process of the tree in the same session.
+ */
+static int check_ids(const struct dump_tree *t, size_t i)
+{
+	const struct dump_proc *p = &t->procs[i], *root = &t->procs[0];
+
+	if (i == 0)
+		return 0;
+	const struct dump_proc *pp = &t->procs[p->parent];
+	if (p->stat.sid != p->pid && p->stat.sid != pp->stat.sid) {
+		pr_err("pid %d is in session %d, neither its own nor its parent's (%d): not supported",
+		       p->pid, p->stat.sid, pp->stat.sid);
+		return -1;
+	}
+	if (p->stat.pgid == p->pid || p->stat.pgid == root->stat.pgid)
+		return 0;
+	int l = tree_find(t, p->stat.pgid);
+	if (l < 0 || t->procs[l].stat.pgid != p->stat.pgid || t->procs[l].stat.sid != p->stat.sid) {
+		pr_err("pid %d is in process group %d, whose leader is not in the dumped tree",
+		       p->pid, p->stat.pgid);
+		return -1;
+	}
+	return 0;
+}
+
+int tree_check(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		if (check_ids(t, i))
+			return -1;
+		if (i && !p->zombie && !t->procs[p->parent].zombie &&
+		    check_shared_with_parent(p, &t->procs[p->parent]))
+			return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------- open files shared by processes */
+
+struct fd_key {
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+	unsigned flags;
+	pid_t pid;
+	int fd;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct fd_key *x = a, *y = b;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return x->pid - y->pid;
+}
+
+static int collect_fds(const struct dump_proc *p, struct fd_key **keys, size_t *nr, size_t *cap)
+{
+	char path[64];
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", p->pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		char link[96];
+		struct stat st;
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || fd == p->skip_fd)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->pid, fd);
+		if (stat(link, &st))
+			continue;	/* checked again, with a message, by dump_files */
+		struct proc_fdinfo fi = { 0 };
+		if (proc_read_fdinfo(p->pid, fd, &fi))
+			continue;
+		if (*nr == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			struct fd_key *n = realloc(*keys, *cap * sizeof(**keys));
+			if (!n) {
+				closedir(d);
+				return -1;
+			}
+			*keys = n;
+		}
+		(*keys)[(*nr)++] = (struct fd_key){ st.st_dev, st.st_ino, st.st_mode, fi.flags,
+						    p->pid, fd };
+	}
+	closedir(d);
+	return 0;
+}
+
+/* sharing that a separate open in each process reproduces well enough */
+static bool share_is_harmless(const struct fd_key *k)
+{
+	return S_ISCHR(k->mode) || S_ISDIR(k->mode) || (k->flags & O_PATH) ||
+	       (S_ISREG(k->mode) && (k->flags & O_APPEND));
+}
+
+/*
+ * An open file description held by several processes (inherited across
+ * fork) is restored as one per process: refuse it where that would change
+ * what the programs see (a pipe or socket split in two, a shared offset).
+ */
+int tree_check_files(const struct dump_tree *t)
+{
+	struct fd_key *keys = NULL;
+	size_t nr = 0, cap = 0;
+	int err = -1;
+
+	if (t->nr < 2)
+		return 0;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie && collect_fds(&t->procs[i], &keys, &nr, &cap))
+			goto out;
+	qsort(keys, nr, sizeof(*keys), cmp_key);
+	for (size_t a = 0; a < nr; a++) {
+		for (size_t b = a + 1; b < nr && keys[b].dev == keys[a].dev && keys[b].ino == keys[a].ino;
+		     b++) {
+			if (keys[b].pid == keys[a].pid || share_is_harmless(&keys[a]))
+				continue;
+			if (kcmp(keys[a].pid, keys[b].pid, KCMP_FILE, keys[a].fd, keys[b].fd))
+				continue;
+			char link[96], target[256] = "?";
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", keys[a].pid, keys[a].fd);
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			target[n > 0 ? n : 1] = 0;
+			pr_err("pid %d fd %d and pid %d fd %d share one open file (%s): open files shared between processes are not supported yet",
+			       keys[a].pid, keys[a].fd, keys[b].pid, keys[b].fd, target);
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	free(keys);
+	return err;
+}
+
+/* ------------------------------------------------------------------- end */
+
+/* makes frozen process parent reap its dead child pid */
+static int reap_by_parent(pid_t parent, pid_t pid)
+{
+	struct infect c;
+	long args[6] = { pid, 0, __WALL, 0 }, ret = 0;
+	int err;
+
+	if (infect_begin(&c, parent))
+		return -1;
+	err = infect_syscall(&c, SYS_wait4, args, &ret);
+	if (infect_end(&c) || err || ret != pid) {
+		pr_err("pid %d: cannot make its parent %d reap it (%ld)", pid, parent, ret);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Children first: each is killed, then reaped by its frozen parent, so
+ * that no zombie keeps a pid of the tree when the dump returns (the root
+ * is reaped by its own parent, outside the tree).
+ */
+int tree_kill(struct dump_tree *t)
+{
+	int err = 0;
+
+	for (size_t i = t->nr; i-- > 0;) {
+		struct dump_proc *p = &t->procs[i];
+		if (!p->zombie) {
+			if (kill_task(p->pid, &p->stat, p->tids, p->nr_threads))
+				err = -1;
+			p->seized = false;
+		}
+		if (i && reap_by_parent(t->procs[p->parent].pid, p->pid))
+			err = -1;
+	}
+	return err;
+}
+
+void tree_free(struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		dump_proc_free(&t->procs[i]);
+	free(t->procs);
+	memset(t, 0, sizeof(*t));
+}
