@@ -58,8 +58,12 @@ int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
 /* every thread of pid, until no new one appears; fills p->tids */
 int seize_threads(struct dump_proc *p);
 void unseize_threads(struct dump_proc *p);
-/* teardown.c: SIGKILL a seized task and wait until its pid is free */
-int kill_task(pid_t pid, const struct proc_stat *st, const pid_t *tids, int nr_threads);
+/*
+ * teardown.c: SIGKILL a seized task and wait for its end as its tracer;
+ * hold: a sibling may keep its memory so that the pid goes at once (only
+ * where its session outlives the tree)
+ */
+int kill_task(pid_t pid, bool hold, const pid_t *tids, int nr_threads);
 
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -91,6 +92,17 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->dev = v->dev;
 		e->ino = v->ino;
 		e->path = strdup(v->path);
+	} else if (kind == VMA_KIND__VMA_ANON_SHARED) {
+		/* one shmem object, maybe mapped by several processes: its inode names it */
+		char mf[96];
+		struct stat st;
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+			 (unsigned long)v->end);
+		e->has_pgoff = e->has_ino = e->has_shm_size = true;
+		e->pgoff = v->pgoff;
+		e->ino = v->ino;
+		e->shm_size = stat(mf, &st) == 0 ? (uint64_t)st.st_size : v->pgoff + (v->end - v->start);
+		e->name = strdup(v->path);
 	} else if (v->path[0]) {
 		e->name = strdup(v->path);
 	}

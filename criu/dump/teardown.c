@@ -10,9 +10,10 @@
  * its own time, when the pid is already free.
  *
  * A pid lives on as long as a process group or session of that number
- * has members: the sibling leaves the process group of a group leader for
- * one of its own, and a session leader (whose session the sibling could
- * not leave) is simply killed.
+ * has members, and nobody may reap the sibling: it leaves the process
+ * group for one of its own, and the caller asks for it only where the
+ * session is not one of the dumped tree's (which the sibling could not
+ * leave).
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
@@ -27,13 +28,11 @@
 #include "log.h"
 
 /* a stopped sibling sharing pid's memory, or -1 */
-static pid_t hold_memory(pid_t pid, const struct proc_stat *st)
+static pid_t hold_memory(pid_t pid)
 {
 	struct infect c;
 	long ret = -1, r2 = -1;
 
-	if (st->sid == pid)
-		return -1;
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE)))
 		return -1;
 	if (infect_begin(&c, pid))
@@ -41,7 +40,7 @@ static pid_t hold_memory(pid_t pid, const struct proc_stat *st)
 	/* no SIGCHLD for anyone: its parent never hears of it */
 	long args[6] = { CLONE_VM };
 	int err = infect_syscall(&c, SYS_clone, args, &ret);
-	if (!err && ret > 0 && st->pgid == pid) {
+	if (!err && ret > 0) {
 		long pargs[6] = { ret, ret };
 		if (infect_syscall(&c, SYS_setpgid, pargs, &r2) || r2)
 			err = -1;
@@ -60,9 +59,9 @@ static pid_t hold_memory(pid_t pid, const struct proc_stat *st)
 	return ret;
 }
 
-int kill_task(pid_t pid, const struct proc_stat *st, const pid_t *tids, int nr_threads)
+int kill_task(pid_t pid, bool hold, const pid_t *tids, int nr_threads)
 {
-	pid_t holder = hold_memory(pid, st);
+	pid_t holder = hold ? hold_memory(pid) : -1;
 	int status;
 
 	if (kill(pid, SIGKILL)) {

@@ -397,7 +397,9 @@ int tree_kill(struct dump_tree *t)
 	for (size_t i = t->nr; i-- > 0;) {
 		struct dump_proc *p = &t->procs[i];
 		if (!p->zombie) {
-			if (kill_task(p->pid, &p->stat, p->tids, p->nr_threads))
+			/* a session of the tree would live on in the memory holder */
+			bool hold = tree_find(t, p->stat.sid) < 0;
+			if (kill_task(p->pid, hold, p->tids, p->nr_threads))
 				err = -1;
 			p->seized = false;
 		}

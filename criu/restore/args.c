@@ -208,6 +208,18 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
 		fds->vma_fd[i] = -1;
+		if (v->kind == VMA_KIND__VMA_ANON_SHARED && v->has_ino) {
+			/* the tree's one object for it (shmem.c); one helper fd per object */
+			for (size_t j = 0; j < i && fds->vma_fd[i] < 0; j++)
+				if (fds->vma_fd[j] >= 0 && p->mm->vmas[j]->kind == VMA_KIND__VMA_ANON_SHARED &&
+				    p->mm->vmas[j]->ino == v->ino)
+					fds->vma_fd[i] = fds->vma_fd[j];
+			int sfd = rst_shmem_fd(p->shm, v->ino);
+			if (fds->vma_fd[i] < 0 && sfd >= 0 &&
+			    (fds->vma_fd[i] = add_fd(fds, dup(sfd), base)) < 0)
+				return -1;
+			continue;
+		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
 		/* reuse the fd of an earlier mapping of the same file */
@@ -215,7 +227,7 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 		for (size_t j = 0; j < i && fds->vma_fd[i] < 0; j++) {
 			const Vma *w = p->mm->vmas[j];
 			bool wrw = w->kind == VMA_KIND__VMA_FILE_SHARED && (w->prot & PROT_WRITE);
-			if (fds->vma_fd[j] >= 0 && wrw == rw && !strcmp(w->path, v->path))
+			if (fds->vma_fd[j] >= 0 && w->path && wrw == rw && !strcmp(w->path, v->path))
 				fds->vma_fd[i] = fds->vma_fd[j];
 		}
 		if (fds->vma_fd[i] >= 0)
@@ -566,6 +578,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->flags = v->flags;
 		rv->kind = v->kind;	/* enum values match rst_vma_kind */
 		rv->fd = fds->vma_fd[i];
+		if (rv->fd >= 0 && v->kind == VMA_KIND__VMA_ANON_SHARED)
+			rv->flags &= ~MAP_ANONYMOUS;	/* the tree's shmem object */
 		rv->vm_flags = v->vm_flags;
 		/*
 		 * A private mapping never made writable has no commit charge

@@ -15,6 +15,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -121,21 +123,131 @@ static int unregister_rseq(void)
 	return 0;
 }
 
-void rst_child(const struct rst_proc *p, const struct opts *o, const struct rst_region *r,
-	       struct rst_fds *fds, struct restore_args *args)
-{
-	sigset_t all;
-	(void)o;
+/* fails the process being created: it logs why, criu sees it exit */
+#define CHILD_CHECK(cond, ...)                 \
+	do {                                   \
+		if (!(cond)) {                 \
+			pr_perror(__VA_ARGS__); \
+			child_fail();          \
+		}                              \
+	} while (0)
 
-	/* until criu traces us, its death must be ours too */
+static pid_t clone_child(const PstreeEntry *pe, bool traced)
+{
+	pid_t tid = pe->pid;
+	struct clone_args ca = {
+		/* CLONE_PTRACE: traced by criu (our tracer) from its first instruction */
+		.flags = traced ? CLONE_PTRACE : 0,
+		.exit_signal = pe->has_exit_signal ? pe->exit_signal : SIGCHLD,
+		.set_tid = (uint64_t)&tid,
+		.set_tid_size = 1,
+	};
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* the session and, if it leads one, the group of process p */
+static void lead_ids(const struct rst_proc *p)
+{
+	if (p->pe->sid == (uint32_t)p->pid)
+		CHILD_CHECK(setsid() == p->pid, "pid %d: cannot start its session", p->pid);
+	else if (p->pe->pgid == (uint32_t)p->pid)
+		CHILD_CHECK(setpgid(0, 0) == 0, "pid %d: cannot start its process group", p->pid);
+}
+
+/*
+ * Joins a group led by another process of the tree, which may not exist
+ * yet (a later sibling's): tried again until it does.  The root's own
+ * group, if the root did not lead it, is now whatever group the root is in.
+ */
+static void join_group(const struct rst_tree *t, const struct rst_proc *p)
+{
+	const PstreeEntry *root = t->procs[0].pe;
+	pid_t want = p->pe->pgid;
+
+	if (want == p->pid || p == &t->procs[0])
+		return;
+	if (want == (pid_t)root->pgid && root->pgid != root->pid)
+		want = getpgid(root->pid);
+	for (int i = 0; getpgrp() != want; i++) {
+		if (setpgid(0, want) == 0)
+			break;
+		CHILD_CHECK(errno == EPERM && i < 5000, "pid %d: cannot join process group %d",
+			    p->pid, want);
+		usleep(1000);
+	}
+}
+
+/* a zombie: takes its ids and dies as it died; its parent never reaps it here */
+static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, const struct rst_proc *p)
+{
+	int st = p->pe->has_exit_code ? p->pe->exit_code : 0;
+
+	lead_ids(p);
+	join_group(t, p);
+	if (WIFSIGNALED(st)) {
+		sigset_t all;
+		struct rlimit none = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &none);	/* no core file written again */
+		signal(WTERMSIG(st), SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		kill(getpid(), WTERMSIG(st));
+	}
+	_exit(WEXITSTATUS(st));
+}
+
+/* creates the children of process i; each goes on in rst_child or zombie_main */
+static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
+{
+	for (size_t k = i + 1; k < t->nr; k++) {
+		struct rst_proc *c = &t->procs[k];
+		if (c->parent != (int)i)
+			continue;
+		pid_t pid = clone_child(c->pe, !c->zombie);
+		if (pid == 0) {
+			if (c->zombie)
+				zombie_main(t, c);
+			rst_child(t, k, o);
+		}
+		if (pid != c->pid) {
+			if (pid < 0 && errno == EEXIST)
+				pr_err("pid %d is already in use by another process", c->pid);
+			else
+				pr_perror("cannot create process %d (got %d)", c->pid, pid);
+			child_fail();
+		}
+	}
+	/* a zombie child must be dead before this process goes on (and blocks signals) */
+	for (size_t k = i + 1; k < t->nr; k++) {
+		siginfo_t si;
+		if (t->procs[k].parent != (int)i || !t->procs[k].zombie)
+			continue;
+		while (waitid(P_PID, t->procs[k].pid, &si, WEXITED | WNOWAIT))
+			CHILD_CHECK(errno == EINTR, "zombie %d did not die", t->procs[k].pid);
+	}
+}
+
+void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
+{
+	struct rst_proc *p = &t->procs[i];
+	struct rst_fds *fds = &p->helpers;
+	const struct rst_region *r = &p->reg;
+	struct restore_args *args = p->args;
+	sigset_t all;
+
+	/* until criu traces us (the root) and while we are being made, our
+	 * parent's death must be ours too */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		child_fail();
-	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+	if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
 		pr_perror("cannot be traced by criu");
 		child_fail();
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
+	lead_ids(p);
+	create_children(t, i, o);
+	join_group(t, p);
 	close_others(fds);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */

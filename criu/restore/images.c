@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -18,7 +19,7 @@
 #include "log.h"
 #include "restore.h"
 
-static int check_inventory(int dirfd, const char *dir, struct rst_proc *p)
+static int check_inventory(int dirfd, const char *dir, struct rst_tree *p)
 {
 	int ret = img_read_one(dirfd, IMG_INVENTORY, 0, (ProtobufCMessage **)&p->inv);
 	struct utsname u;
@@ -47,7 +48,16 @@ static int check_inventory(int dirfd, const char *dir, struct rst_proc *p)
 	return 0;
 }
 
-static int check_pstree(int dirfd, struct rst_proc *p)
+static int tree_index(const struct rst_tree *t, size_t upto, uint32_t pid)
+{
+	for (size_t i = 0; i < upto; i++)
+		if ((uint32_t)t->procs[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* the root first, parents before children, every pid and tid once */
+static int check_pstree(int dirfd, struct rst_tree *t)
 {
 	struct img_entries e;
 	int ret = img_read_all(dirfd, IMG_PSTREE, 0, &e);
@@ -56,18 +66,48 @@ static int check_pstree(int dirfd, struct rst_proc *p)
 		pr_err("pstree.img: missing from the images directory");
 	if (ret)
 		return -1;
-	if (e.nr != 1) {
-		pr_err("pstree.img: %zu processes; only one process can be restored", e.nr);
+	t->procs = calloc(e.nr + 1, sizeof(*t->procs));
+	if (!t->procs) {
 		img_entries_free(&e);
 		return -1;
 	}
-	p->pe = (PstreeEntry *)e.msgs[0];
+	for (size_t i = 0; i < e.nr; i++) {
+		t->procs[i].pe = (PstreeEntry *)e.msgs[i];
+		t->procs[i].pages.pages_fd = -1;
+	}
+	t->nr = e.nr;
 	free(e.msgs);
-	p->pid = p->pe->pid;
-	if (p->pid < 1 || (uint32_t)p->pid != p->inv->root_pid) {
-		pr_err("pstree.img: pid %d does not match inventory.img's root pid %u", p->pid,
-		       p->inv->root_pid);
+	if (!t->nr || t->procs[0].pe->pid != t->inv->root_pid || !t->inv->root_pid) {
+		pr_err("pstree.img: the first process is not inventory.img's root pid %u",
+		       t->inv->root_pid);
 		return -1;
+	}
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_proc *p = &t->procs[i];
+		const PstreeEntry *pe = p->pe;
+		p->pid = pe->pid;
+		p->inv = t->inv;
+		p->zombie = pe->has_zombie && pe->zombie;
+		p->parent = i ? tree_index(t, i, pe->ppid) : -1;
+		if (p->pid < 1 || tree_index(t, i, pe->pid) >= 0) {
+			pr_err("pstree.img: pid %d is invalid or listed twice", p->pid);
+			return -1;
+		}
+		if (i && (p->parent < 0 || t->procs[p->parent].zombie)) {
+			pr_err("pstree.img: the parent %u of pid %d is not listed before it (or is a zombie)",
+			       pe->ppid, p->pid);
+			return -1;
+		}
+		if (pe->n_threads < 1 || pe->threads[0] != (uint32_t)p->pid ||
+		    (p->zombie && pe->n_threads != 1)) {
+			pr_err("pstree.img: the first thread of pid %d is not the process itself",
+			       p->pid);
+			return -1;
+		}
+		if (pe->has_exit_signal && pe->exit_signal > 64) {
+			pr_err("pstree.img: pid %d: invalid exit signal %u", p->pid, pe->exit_signal);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -207,20 +247,12 @@ static int check_files(struct rst_proc *p, const struct opts *o)
 	return 0;
 }
 
-int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *p)
+static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->pages.pages_fd = -1;
-	if (check_inventory(dirfd, dir, p) || check_pstree(dirfd, p))
-		return -1;
 	if (img_read_one(dirfd, IMG_CORE, p->pid, (ProtobufCMessage **)&p->core) ||
 	    check_core(p, p->core, p->pid))
 		return -1;
 	p->nr_threads = p->pe->n_threads;
-	if (p->nr_threads < 1 || p->pe->threads[0] != (uint32_t)p->pid) {
-		pr_err("pstree.img: the first thread of pid %d is not the process itself", p->pid);
-		return -1;
-	}
 	p->thread_cores = calloc(p->nr_threads, sizeof(Core *));
 	if (!p->thread_cores)
 		return -1;
@@ -246,10 +278,21 @@ int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *
 	return 0;
 }
 
-void rst_proc_free(struct rst_proc *p)
+int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t)
 {
-	if (p->inv)
-		inventory__free_unpacked(p->inv, NULL);
+	memset(t, 0, sizeof(*t));
+	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t))
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		t->procs[i].shm = &t->shm;
+		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static void rst_proc_free(struct rst_proc *p)
+{
 	if (p->pe)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)
@@ -267,4 +310,18 @@ void rst_proc_free(struct rst_proc *p)
 	free(p->files.where);
 	free(p->files.stashed);
 	page_source_close(&p->pages);
+	rst_fds_close(&p->helpers);
+	if (p->reg.start)
+		munmap((void *)p->reg.start, p->reg.len);
+}
+
+void rst_tree_free(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		rst_proc_free(&t->procs[i]);
+	free(t->procs);
+	rst_shmem_close(&t->shm);
+	if (t->inv)
+		inventory__free_unpacked(t->inv, NULL);
+	memset(t, 0, sizeof(*t));
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
@@ -31,6 +32,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "proc.h"
 #include "restore.h"
 
 static pid_t clone_with_pid(pid_t pid)
@@ -67,8 +69,8 @@ static int wait_stop(pid_t pid, int *sig)
 
 struct verify_job {
 	pthread_t thread;
-	const struct page_source *ps;
-	const struct restore_args *lazy;	/* --lazy-pages: only eager pages */
+	const struct rst_tree *t;
+	bool lazy;		/* --lazy-pages: only the eager pages */
 	int result;
 	bool started;
 };
@@ -76,7 +78,13 @@ struct verify_job {
 static void *verify_thread(void *arg)
 {
 	struct verify_job *j = arg;
-	j->result = j->lazy ? rst_lazy_verify_eager(j->ps, j->lazy) : page_source_verify(j->ps);
+	for (size_t i = 0; i < j->t->nr && !j->result; i++) {
+		const struct rst_proc *p = &j->t->procs[i];
+		if (p->zombie)
+			continue;
+		j->result = j->lazy ? rst_lazy_verify_eager(&p->pages, p->args)
+				    : page_source_verify(&p->pages);
+	}
 	return NULL;
 }
 
@@ -130,66 +138,139 @@ static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 	return 0;
 }
 
-/*
- * Waits for thread tid at its last trap.  A new thread stops once first
- * (SIGSTOP); a thread with seccomp stops at a trap before installing it,
- * for criu to suspend seccomp while it still works in the thread.
- */
-static int wait_trap(pid_t tid, const ThreadCore *tc)
-{
-	int sig, ret = wait_stop(tid, &sig);
+/* a thread of the tree on its way to the restorer's last trap */
+struct rst_task {
+	pid_t tid;
+	const ThreadCore *tc;
+	bool started;		/* past its first stop (SIGSTOP) */
+	int traps;		/* left to reach: 2 with seccomp (one to suspend it first) */
+};
 
-	if (!ret && sig == SIGSTOP) {
-		if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
-			pr_perror("thread %d: cannot start it", tid);
-			return -1;
-		}
-		ret = wait_stop(tid, &sig);
-	}
-	if (!ret && sig == SIGTRAP && tc->seccomp_mode) {
-		if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)trace_options(tc)) ||
-		    ptrace(PTRACE_CONT, tid, NULL, NULL)) {
-			pr_perror("thread %d: cannot suspend its seccomp filters", tid);
-			return -1;
-		}
-		ret = wait_stop(tid, &sig);
-	}
-	if (!ret && sig != SIGTRAP) {
-		pr_err("thread %d: stopped by signal %d in the restorer", tid, sig & 0x7f);
-		return -1;
-	}
-	return ret;
-}
+struct rst_tasks {
+	size_t nr;
+	struct rst_task *v;
+};
 
-/*
- * From the restorer's traps to just after every thread's rt_sigreturn: none
- * of them runs the program until criu detaches them all.
- */
-static int follow_sigreturn(pid_t pid, const struct rst_proc *p, struct verify_job *vj)
+static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
 {
-	int ret = wait_trap(pid, p->core->thread);
-	for (int i = 1; !ret && i < p->nr_threads; i++)
-		ret = wait_trap(p->pe->threads[i], p->thread_cores[i - 1]->thread);
-	if (verify_join(vj) && !ret)
-		ret = -1;
-	if (ret)
-		return ret;
-	if (step_sigreturn(pid, p->core->thread))
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr; i++)
+		n += t->procs[i].zombie ? 0 : t->procs[i].nr_threads;
+	ts->v = calloc(n + 1, sizeof(*ts->v));
+	if (!ts->v)
 		return -1;
-	for (int i = 1; i < p->nr_threads; i++)
-		if (step_sigreturn(p->pe->threads[i], p->thread_cores[i - 1]->thread))
-			return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_proc *p = &t->procs[i];
+		for (int k = 0; !p->zombie && k < p->nr_threads; k++) {
+			const ThreadCore *tc = k ? p->thread_cores[k - 1]->thread : p->core->thread;
+			/* the root traces itself to criu (no first stop); the others
+			 * are attached at creation and start with a SIGSTOP */
+			ts->v[ts->nr++] = (struct rst_task){ p->pe->threads[k], tc, i == 0 && k == 0,
+							     tc->seccomp_mode ? 2 : 1 };
+		}
+	}
 	return 0;
 }
 
-/* kills a process being restored and collects every thread of it */
-static void kill_restored(pid_t pid, const struct rst_proc *p)
+/*
+ * Follows every task of the tree until each is at the restorer's last
+ * trap.  A new one stops first (SIGSTOP) and is started; a task with
+ * seccomp stops at a trap before installing it, for criu to suspend it
+ * while it still works in the task; SIGCHLD of a restored zombie is not
+ * the program's (its own pending signals are restored from the images).
+ * Returns -2 if a task died (it logged why).
+ */
+static int follow_to_traps(struct rst_tasks *ts)
 {
-	kill(pid, SIGKILL);
-	for (int i = p->nr_threads - 1; i >= 1; i--)
-		while (waitpid(p->pe->threads[i], NULL, __WALL) < 0 && errno == EINTR)
-			;
-	waitpid(pid, NULL, __WALL);
+	size_t left = ts->nr;
+
+	while (left) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+		struct rst_task *k = NULL;
+
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("wait for the restored processes failed");
+			return -1;
+		}
+		for (size_t i = 0; i < ts->nr && !k; i++)
+			if (ts->v[i].tid == tid)
+				k = &ts->v[i];
+		if (!k)
+			continue;	/* not a task of the tree (a helper of criu) */
+		if (WIFEXITED(status)) {
+			pr_info("pid %d: exited with %d during restore", tid, WEXITSTATUS(status));
+			return -2;
+		}
+		if (WIFSIGNALED(status)) {
+			pr_err("pid %d: killed by signal %d during restore", tid, WTERMSIG(status));
+			return -2;
+		}
+		int sig = WSTOPSIG(status);
+		long opts = 0;
+		if (!k->started && (sig == SIGSTOP || (status >> 16) == PTRACE_EVENT_STOP)) {
+			k->started = true;
+		} else if (sig == SIGCHLD) {
+			/* dropped */
+		} else if (sig == SIGTRAP && k->traps > 0) {
+			k->started = true;
+			if (--k->traps == 0) {
+				left--;
+				continue;	/* stays stopped at its last trap */
+			}
+			opts = trace_options(k->tc);
+		} else {
+			pr_err("pid %d: stopped by signal %d in the restorer", tid, sig);
+			return -1;
+		}
+		if ((opts && ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts)) ||
+		    ptrace(PTRACE_CONT, tid, NULL, NULL)) {
+			pr_perror("pid %d: cannot let it go on in the restorer", tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* is tid traced by us (so ours to kill)? */
+static bool traced_by_us(pid_t tid)
+{
+	char buf[32];
+	if (proc_status_field(tid, "TracerPid:", buf, sizeof(buf)))
+		return false;
+	return atoi(buf) == getpid();
+}
+
+/*
+ * Kills whatever of the tree was created and collects it: criu traces
+ * every live task (and is the subreaper that inherits the zombies of
+ * killed parents).  A pid someone else holds is left alone.
+ */
+static void kill_tree(const struct rst_tree *t, bool root_created)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_proc *p = &t->procs[i];
+		if (!p->zombie && ((i == 0 && root_created) || (i && traced_by_us(p->pid))))
+			kill(p->pid, SIGKILL);
+	}
+	for (size_t i = t->nr; i-- > 0;) {
+		const struct rst_proc *p = &t->procs[i];
+		for (int k = p->zombie ? 0 : p->nr_threads - 1; k >= 0; k--)
+			while (waitpid(p->pe->threads[k], NULL, __WALL | (p->zombie ? WNOHANG : 0)) < 0 &&
+			       errno == EINTR)
+				;
+	}
+	/* zombies whose parents just died come to criu as their subreaper */
+	for (int tries = 0; tries < 100; tries++) {
+		pid_t r = waitpid(-1, NULL, __WALL | WNOHANG);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r == 0)
+			usleep(1000);
+	}
 }
 
 static int unmap_restorer(pid_t pid, const struct rst_region *r)
@@ -227,18 +308,63 @@ static int pid_in_use(pid_t pid)
 	return 0;
 }
 
+static int tree_pids_free(const struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; k < t->procs[i].pe->n_threads; k++)
+			if (pid_in_use(t->procs[i].pe->threads[k]))
+				return -1;
+	return 0;
+}
+
+/* every live process's restorer: region, helper fds, arguments */
+static int plan_restorers(struct rst_tree *t, const struct opts *o, int lazy_conn)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_proc *p = &t->procs[i];
+		if (p->zombie)
+			continue;
+		p->helpers.lazy_sock = -1;
+		if (lazy_conn >= 0 && (p->helpers.lazy_sock = dup(lazy_conn)) < 0)
+			return -1;
+		if (rst_region_map(p, rst_args_size(p), &p->reg) ||
+		    rst_args_build(p, o, &p->reg, &p->helpers, &p->args))
+			return -1;
+	}
+	return 0;
+}
+
+/* from the last traps to running: through rt_sigreturn, restorers unmapped, detached */
+static int release_tree(struct rst_tree *t, struct rst_tasks *ts, const struct opts *o, int *uffd)
+{
+	for (size_t i = 0; i < ts->nr; i++)
+		if (step_sigreturn(ts->v[i].tid, ts->v[i].tc))
+			return -1;
+	/* --lazy-pages: our own copy of its uffd, before the restorer's goes */
+	if (o->lazy_pages && (*uffd = rst_lazy_take_uffd(t->procs[0].pid, t->procs[0].args)) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].pid, &t->procs[i].reg))
+			return -1;
+	/* children first: a parent running before its child is detached could wait for it */
+	for (size_t i = ts->nr; i-- > 0;)
+		if (ptrace(PTRACE_DETACH, ts->v[i].tid, NULL, NULL)) {
+			pr_perror("pid %d: cannot detach", ts->v[i].tid);
+			return -1;
+		}
+	return 0;
+}
+
 /* returns the exit status for main */
 int cr_restore(const struct opts *o)
 {
-	struct rst_proc p;
-	struct rst_region reg = { 0 };
-	struct rst_fds fds = { 0 };
-	struct restore_args *args;
+	struct rst_tree t = { 0 };
+	struct rst_tasks ts = { 0 };
 	struct verify_job vj = { 0 };
 	struct rst_lazy_guard guard = { 0 };
 	double t0 = clock_now_ms();
 	pid_t pid = -1;
-	int dirfd, lazy_conn = -1, uffd = -1;
+	int dirfd, lazy_conn = -1, uffd = -1, live = 0;
 
 	if (!o->images_dir) {
 		pr_err("restore needs -D DIR");
@@ -251,72 +377,64 @@ int cr_restore(const struct opts *o)
 		pr_perror("cannot open images directory %s", o->images_dir);
 		return 1;
 	}
-	if (rst_load(dirfd, o->images_dir, o, &p) || pid_in_use(p.pid))
+	if (rst_load_tree(dirfd, o->images_dir, o, &t) || tree_pids_free(&t))
 		goto fail;
-	pr_info("images of pid %d checked in %.1f ms", p.pid, clock_now_ms() - t0);
-	if (o->lazy_pages) {
-		lazy_conn = rst_lazy_connect(o, dirfd);
-		if (lazy_conn < 0 || (fds.lazy_sock = dup(lazy_conn)) < 0)
-			goto fail;
+	for (size_t i = 0; i < t.nr; i++)
+		live += !t.procs[i].zombie;
+	pr_info("images of pid %d (%zu processes) checked in %.1f ms", t.procs[0].pid, t.nr,
+		clock_now_ms() - t0);
+	if (o->lazy_pages && live > 1) {
+		pr_err("--lazy-pages: this dump holds %d processes; lazy restore takes one process for now",
+		       live);
+		goto fail;
 	}
-	if (rst_region_map(&p, rst_args_size(&p), &reg))
+	if (o->lazy_pages && (lazy_conn = rst_lazy_connect(o, dirfd)) < 0)
 		goto fail;
-	if (rst_args_build(&p, o, &reg, &fds, &args))
+	if (rst_shmem_create(&t) || plan_restorers(&t, o, lazy_conn) || tasks_build(&t, &ts))
 		goto fail;
+	/* orphans of a failed restore come back to criu, to be collected */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	pid = clone_with_pid(p.pid);
+	pid = clone_with_pid(t.procs[0].pid);
 	if (pid < 0) {
 		if (errno == EEXIST)
-			pr_err("pid %d is already in use by another process", p.pid);
+			pr_err("pid %d is already in use by another process", t.procs[0].pid);
 		else
-			pr_perror("cannot create a process with pid %d", p.pid);
+			pr_perror("cannot create a process with pid %d", t.procs[0].pid);
 		goto fail;
 	}
 	if (pid == 0)
-		rst_child(&p, o, &reg, &fds, args);
-	if (pid != p.pid) {
-		pr_err("clone3 gave pid %d instead of %d", pid, p.pid);
+		rst_child(&t, 0, o);
+	if (pid != t.procs[0].pid) {
+		pr_err("clone3 gave pid %d instead of %d", pid, t.procs[0].pid);
 		goto fail;
 	}
-	rst_fds_close(&fds);
+	/* criu's copies of the helper fds: the processes have theirs */
+	for (size_t i = 0; i < t.nr; i++)
+		rst_fds_close(&t.procs[i].helpers);
+	rst_shmem_close(&t.shm);
 	if (o->lazy_pages && rst_lazy_guard_start(&guard, pid, lazy_conn))
 		goto fail;
 
 	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
-	vj.ps = &p.pages;
-	vj.lazy = o->lazy_pages ? args : NULL;
+	vj.t = &t;
+	vj.lazy = o->lazy_pages;
 	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
 		vj.started = true;
 	else
 		verify_thread(&vj);
-	int ret = follow_sigreturn(pid, &p, &vj);
-	if (ret == -2) {
-		/* the child or the restorer logged why it stopped */
-		kill_restored(pid, &p);
-		pid = -1;
-		goto fail;
-	}
-	if (ret)
-		goto fail;
-	/* --lazy-pages: our own copy of its uffd, before the restorer's goes */
-	if (o->lazy_pages && (uffd = rst_lazy_take_uffd(pid, args)) < 0)
+	int ret = follow_to_traps(&ts);
+	if (verify_join(&vj) && !ret)
+		ret = -1;
+	if (ret || release_tree(&t, &ts, o, &uffd))
 		goto fail;
 	rst_lazy_guard_stop(&guard);
-	if (unmap_restorer(pid, &reg))
-		goto fail;
-	for (int i = 1; i < p.nr_threads; i++)
-		if (ptrace(PTRACE_DETACH, p.pe->threads[i], NULL, NULL)) {
-			pr_perror("thread %u: cannot detach", p.pe->threads[i]);
-			goto fail;
-		}
-	if (ptrace(PTRACE_DETACH, pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot detach", pid);
-		goto fail;
-	}
-	pr_info("pid %d restored", pid);
-	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0, (unsigned long)p.pages.nr_pages);
-	munmap((void *)reg.start, reg.len);
-	rst_proc_free(&p);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	pr_info("pid %d restored (%d processes)", pid, live);
+	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0,
+		(unsigned long)t.procs[0].pages.nr_pages);
+	rst_tree_free(&t);
+	free(ts.v);
 	close(dirfd);
 
 	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
@@ -360,17 +478,16 @@ int cr_restore(const struct opts *o)
 
 fail:
 	if (pid > 0)
-		kill_restored(pid, &p);
+		kill_tree(&t, true);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	rst_lazy_guard_stop(&guard);
 	if (uffd >= 0)
 		close(uffd);
 	if (lazy_conn >= 0)
 		close(lazy_conn);
 	verify_join(&vj);
-	rst_fds_close(&fds);
-	if (reg.start)
-		munmap((void *)reg.start, reg.len);
-	rst_proc_free(&p);
+	rst_tree_free(&t);
+	free(ts.v);
 	close(dirfd);
 	if (pid > 0 || log_get_level() >= LOG_INFO)
 		pr_info("restore failed; nothing was left running");

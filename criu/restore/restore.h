@@ -17,24 +17,6 @@
 #include "pages.h"
 #include "restorer-args.h"
 
-struct rst_proc {
-	pid_t pid;
-	Inventory *inv;
-	PstreeEntry *pe;
-	Core *core;		/* the leader's, with the process's signal actions */
-	int nr_threads;		/* the leader and the others */
-	Core **thread_cores;	/* of the other threads, in pstree order */
-	Mm *mm;
-	FsEntry *fs;
-	struct img_entries fds;		/* FdEntry */
-	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
-	struct page_source pages;
-};
-
-/* images.c: read and check every image of the dump in dirfd */
-int rst_load(int dirfd, const char *dir, const struct opts *o, struct rst_proc *p);
-void rst_proc_free(struct rst_proc *p);
-
 /* the restorer's region: blob, args, stack, parking space for the vdso */
 struct rst_region {
 	uint64_t start, len;
@@ -55,6 +37,51 @@ struct rst_fds {
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 };
 
+/* a MAP_SHARED|MAP_ANONYMOUS object, made once by criu for every process mapping it */
+struct rst_shmem {
+	uint64_t ino;		/* its inode at dump time (Vma.ino) */
+	uint64_t size;
+	int fd;			/* criu's, from /proc/self/map_files */
+};
+
+struct rst_shmem_set {
+	size_t nr;
+	struct rst_shmem *v;
+};
+
+struct rst_proc {
+	pid_t pid;
+	int parent;		/* index in the tree, -1 for the root */
+	bool zombie;		/* only pe is loaded */
+	Inventory *inv;		/* the tree's (not owned by the process) */
+	PstreeEntry *pe;
+	Core *core;		/* the leader's, with the process's signal actions */
+	int nr_threads;		/* the leader and the others */
+	Core **thread_cores;	/* of the other threads, in pstree order */
+	Mm *mm;
+	FsEntry *fs;
+	struct img_entries fds;		/* FdEntry */
+	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
+	struct page_source pages;
+	const struct rst_shmem_set *shm;	/* the tree's shared anonymous memory */
+	/* the plan for its restorer, made by criu before anything is created */
+	struct rst_region reg;
+	struct rst_fds helpers;
+	struct restore_args *args;
+};
+
+/* the dump: every process, parents before children, [0] the root */
+struct rst_tree {
+	Inventory *inv;
+	size_t nr;
+	struct rst_proc *procs;
+	struct rst_shmem_set shm;
+};
+
+/* images.c: read and check every image of the dump in dirfd */
+int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
+void rst_tree_free(struct rst_tree *t);
+
 /* layout.c: pick and map the region where criu and the target leave room */
 int rst_region_map(const struct rst_proc *p, uint64_t args_size, struct rst_region *r);
 /* args.c: open helper fds and fill the restore_args in the region */
@@ -62,10 +89,16 @@ uint64_t rst_args_size(const struct rst_proc *p);
 int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
 		   struct rst_fds *fds, struct restore_args **out);
 void rst_fds_close(struct rst_fds *fds);
-/* child.c: runs in the new process: fds, cwd, umask, then the restorer */
-void __attribute__((noreturn)) rst_child(const struct rst_proc *p, const struct opts *o,
-					 const struct rst_region *r, struct rst_fds *fds,
-					 struct restore_args *args);
+/* shmem.c: the shared anonymous objects of the tree, made in criu */
+int rst_shmem_create(struct rst_tree *t);
+void rst_shmem_close(struct rst_shmem_set *s);
+int rst_shmem_fd(const struct rst_shmem_set *s, uint64_t ino);
+/*
+ * child.c: runs in process i of the tree, still criu's code: sessions and
+ * groups, its children (each continues here), fds, cwd, umask, then the
+ * restorer
+ */
+void __attribute__((noreturn)) rst_child(struct rst_tree *t, size_t i, const struct opts *o);
 
 /*
  * lazy.c: --lazy-pages.  Which memory is left to the daemon, the connection

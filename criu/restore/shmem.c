@@ -1,0 +1,95 @@
+/*
+ * shmem.c - MAP_SHARED|MAP_ANONYMOUS memory of the tree.  Each such object
+ * (named by its inode at dump time) is made once, by criu, as a shared
+ * anonymous mapping whose file is then opened through /proc/self/map_files:
+ * every process that mapped it maps that file, so they share the pages
+ * again, and the maps still read "/dev/zero (deleted)".  Its contents are
+ * filled by the restorers from each process's page images.
+ */
+#define LOG_PREFIX "restore: "
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restore.h"
+
+int rst_shmem_fd(const struct rst_shmem_set *s, uint64_t ino)
+{
+	for (size_t i = 0; s && i < s->nr; i++)
+		if (s->v[i].ino == ino)
+			return s->v[i].fd;
+	return -1;
+}
+
+static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t ino)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->v[i].ino == ino)
+			return &s->v[i];
+	struct rst_shmem *n = realloc(s->v, (s->nr + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	s->v = n;
+	n[s->nr] = (struct rst_shmem){ .ino = ino, .fd = -1 };
+	return &n[s->nr++];
+}
+
+static int shmem_open(struct rst_shmem *m)
+{
+	char path[96];
+	void *a = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (a == MAP_FAILED) {
+		pr_perror("cannot create a shared anonymous area of %lu bytes",
+			  (unsigned long)m->size);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)a,
+		 (unsigned long)a + m->size);
+	m->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (m->fd < 0)
+		pr_perror("cannot open %s", path);
+	munmap(a, m->size);
+	return m->fd < 0 ? -1 : 0;
+}
+
+int rst_shmem_create(struct rst_tree *t)
+{
+	struct rst_shmem_set *s = &t->shm;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		const Mm *mm = t->procs[i].mm;
+		for (size_t k = 0; mm && k < mm->n_vmas; k++) {
+			const Vma *v = mm->vmas[k];
+			if (v->kind != VMA_KIND__VMA_ANON_SHARED || !v->has_ino)
+				continue;
+			struct rst_shmem *m = shmem_get(s, v->ino);
+			if (!m)
+				return -1;
+			uint64_t need = v->pgoff + (v->end - v->start);
+			if (v->has_shm_size && v->shm_size > need)
+				need = v->shm_size;
+			if (need > m->size)
+				m->size = (need + 4095) & ~4095ULL;
+		}
+	}
+	for (size_t i = 0; i < s->nr; i++)
+		if (shmem_open(&s->v[i]))
+			return -1;
+	if (s->nr)
+		pr_debug("%zu shared anonymous objects made", s->nr);
+	return 0;
+}
+
+void rst_shmem_close(struct rst_shmem_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (s->v[i].fd >= 0)
+			close(s->v[i].fd);
+	free(s->v);
+	s->v = NULL;
+	s->nr = 0;
+}
