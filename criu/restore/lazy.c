@@ -392,3 +392,94 @@ void rst_lazy_guard_stop(struct rst_lazy_guard *g)
 	close(g->stop[1]);
 	g->on = false;
 }
+
+/* ------------------------------------------------------- a tree of processes */
+
+int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const struct opts *o,
+			 int dirfd)
+{
+	s->v = calloc(t->nr, sizeof(*s->v));
+	if (!s->v)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		if (t->procs[i].zombie)
+			continue;
+		struct rst_lazy_proc *l = &s->v[s->nr++];
+		l->pid = t->procs[i].pid;
+		l->uffd = -1;
+		l->conn = rst_lazy_connect(o, dirfd);
+		if (l->conn < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int rst_lazy_set_guard(struct rst_lazy_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		if (rst_lazy_guard_start(&s->v[i].guard, s->v[i].pid, s->v[i].conn))
+			return -1;
+	return 0;
+}
+
+void rst_lazy_set_unguard(struct rst_lazy_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		rst_lazy_guard_stop(&s->v[i].guard);
+}
+
+struct watch_job {
+	pthread_t thread;
+	struct rst_lazy_proc *l;
+	int ret;
+};
+
+static void *watch_fn(void *arg)
+{
+	struct watch_job *j = arg;
+	j->ret = rst_lazy_watch(j->l->pid, j->l->conn, j->l->uffd);
+	return NULL;
+}
+
+int rst_lazy_set_watch(struct rst_lazy_set *s)
+{
+	struct watch_job *jobs = calloc(s->nr + 1, sizeof(*jobs));
+	int ret = 0;
+
+	for (size_t i = 0; i < s->nr; i++) {
+		if (jobs)
+			jobs[i].l = &s->v[i];
+		/* the last (or all, without memory for threads) in this thread */
+		if (!jobs || i + 1 == s->nr || pthread_create(&jobs[i].thread, NULL, watch_fn, &jobs[i])) {
+			if (jobs)
+				jobs[i].thread = 0;
+			if (rst_lazy_watch(s->v[i].pid, s->v[i].conn, s->v[i].uffd))
+				ret = -1;
+		}
+	}
+	for (size_t i = 0; jobs && i < s->nr; i++)
+		if (jobs[i].thread) {
+			pthread_join(jobs[i].thread, NULL);
+			if (jobs[i].ret)
+				ret = -1;
+		}
+	free(jobs);
+	/* rst_lazy_watch closed them */
+	for (size_t i = 0; i < s->nr; i++)
+		s->v[i].conn = s->v[i].uffd = -1;
+	return ret;
+}
+
+void rst_lazy_set_close(struct rst_lazy_set *s)
+{
+	rst_lazy_set_unguard(s);
+	for (size_t i = 0; i < s->nr; i++) {
+		if (s->v[i].conn >= 0)
+			close(s->v[i].conn);
+		if (s->v[i].uffd >= 0)
+			close(s->v[i].uffd);
+	}
+	free(s->v);
+	s->v = NULL;
+	s->nr = 0;
+}

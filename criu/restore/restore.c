@@ -318,14 +318,15 @@ static int tree_pids_free(const struct rst_tree *t)
 }
 
 /* every live process's restorer: region, helper fds, arguments */
-static int plan_restorers(struct rst_tree *t, const struct opts *o, int lazy_conn)
+static int plan_restorers(struct rst_tree *t, const struct opts *o, const struct rst_lazy_set *ls)
 {
-	for (size_t i = 0; i < t->nr; i++) {
+	for (size_t i = 0, l = 0; i < t->nr; i++) {
 		struct rst_proc *p = &t->procs[i];
 		if (p->zombie)
 			continue;
 		p->helpers.lazy_sock = -1;
-		if (lazy_conn >= 0 && (p->helpers.lazy_sock = dup(lazy_conn)) < 0)
+		/* --lazy-pages: its own connection to the daemon */
+		if (ls->nr && (p->helpers.lazy_sock = dup(ls->v[l++].conn)) < 0)
 			return -1;
 		if (rst_region_map(p, rst_args_size(p), &p->reg) ||
 		    rst_args_build(p, o, &p->reg, &p->helpers, &p->args))
@@ -335,14 +336,19 @@ static int plan_restorers(struct rst_tree *t, const struct opts *o, int lazy_con
 }
 
 /* from the last traps to running: through rt_sigreturn, restorers unmapped, detached */
-static int release_tree(struct rst_tree *t, struct rst_tasks *ts, const struct opts *o, int *uffd)
+static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_lazy_set *ls)
 {
 	for (size_t i = 0; i < ts->nr; i++)
 		if (step_sigreturn(ts->v[i].tid, ts->v[i].tc))
 			return -1;
-	/* --lazy-pages: our own copy of its uffd, before the restorer's goes */
-	if (o->lazy_pages && (*uffd = rst_lazy_take_uffd(t->procs[0].pid, t->procs[0].args)) < 0)
-		return -1;
+	/* --lazy-pages: our own copy of each uffd, before the restorer's goes */
+	for (size_t i = 0, l = 0; i < t->nr && ls->nr; i++) {
+		if (t->procs[i].zombie)
+			continue;
+		struct rst_lazy_proc *lp = &ls->v[l++];
+		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].pid, t->procs[i].args)) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < t->nr; i++)
 		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].pid, &t->procs[i].reg))
 			return -1;
@@ -361,10 +367,10 @@ int cr_restore(const struct opts *o)
 	struct rst_tree t = { 0 };
 	struct rst_tasks ts = { 0 };
 	struct verify_job vj = { 0 };
-	struct rst_lazy_guard guard = { 0 };
+	struct rst_lazy_set ls = { 0 };
 	double t0 = clock_now_ms();
 	pid_t pid = -1;
-	int dirfd, lazy_conn = -1, uffd = -1, live = 0;
+	int dirfd, live = 0;
 
 	if (!o->images_dir) {
 		pr_err("restore needs -D DIR");
@@ -383,14 +389,9 @@ int cr_restore(const struct opts *o)
 		live += !t.procs[i].zombie;
 	pr_info("images of pid %d (%zu processes) checked in %.1f ms", t.procs[0].pid, t.nr,
 		clock_now_ms() - t0);
-	if (o->lazy_pages && live > 1) {
-		pr_err("--lazy-pages: this dump holds %d processes; lazy restore takes one process for now",
-		       live);
+	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
 		goto fail;
-	}
-	if (o->lazy_pages && (lazy_conn = rst_lazy_connect(o, dirfd)) < 0)
-		goto fail;
-	if (rst_shmem_create(&t) || plan_restorers(&t, o, lazy_conn) || tasks_build(&t, &ts))
+	if (rst_shmem_create(&t) || plan_restorers(&t, o, &ls) || tasks_build(&t, &ts))
 		goto fail;
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -413,7 +414,7 @@ int cr_restore(const struct opts *o)
 	for (size_t i = 0; i < t.nr; i++)
 		rst_fds_close(&t.procs[i].helpers);
 	rst_shmem_close(&t.shm);
-	if (o->lazy_pages && rst_lazy_guard_start(&guard, pid, lazy_conn))
+	if (rst_lazy_set_guard(&ls))
 		goto fail;
 
 	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
@@ -426,9 +427,9 @@ int cr_restore(const struct opts *o)
 	int ret = follow_to_traps(&ts);
 	if (verify_join(&vj) && !ret)
 		ret = -1;
-	if (ret || release_tree(&t, &ts, o, &uffd))
+	if (ret || release_tree(&t, &ts, &ls))
 		goto fail;
-	rst_lazy_guard_stop(&guard);
+	rst_lazy_set_unguard(&ls);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d restored (%d processes)", pid, live);
 	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0,
@@ -440,12 +441,11 @@ int cr_restore(const struct opts *o)
 	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		if (uffd >= 0)
-			close(uffd);
+		rst_lazy_set_close(&ls);
 		return 1;
 	}
 	if (o->lazy_pages && o->detach) {
-		/* a watcher holds the uffd until every page is in */
+		/* a watcher holds the uffds until every page is in */
 		pid_t w = fork();
 		if (w < 0) {
 			pr_perror("pid %d: cannot start the lazy-pages watcher; killing it", pid);
@@ -454,14 +454,14 @@ int cr_restore(const struct opts *o)
 		}
 		if (w == 0) {
 			setsid();
-			_exit(rst_lazy_watch(pid, lazy_conn, uffd) ? 1 : 0);
+			_exit(rst_lazy_set_watch(&ls) ? 1 : 0);
 		}
-		close(uffd);
-		close(lazy_conn);
+		rst_lazy_set_close(&ls);
 		return 0;
 	}
 	if (o->lazy_pages)
-		rst_lazy_watch(pid, lazy_conn, uffd);
+		rst_lazy_set_watch(&ls);
+	rst_lazy_set_close(&ls);
 	if (o->detach)
 		return 0;
 
@@ -480,11 +480,7 @@ fail:
 	if (pid > 0)
 		kill_tree(&t, true);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
-	rst_lazy_guard_stop(&guard);
-	if (uffd >= 0)
-		close(uffd);
-	if (lazy_conn >= 0)
-		close(lazy_conn);
+	rst_lazy_set_close(&ls);
 	verify_join(&vj);
 	rst_tree_free(&t);
 	free(ts.v);

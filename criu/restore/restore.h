@@ -120,4 +120,22 @@ struct rst_lazy_guard {
 int rst_lazy_guard_start(struct rst_lazy_guard *g, pid_t pid, int conn);
 void rst_lazy_guard_stop(struct rst_lazy_guard *g);
 
+/* one process of a lazily restored tree: each has its own connection */
+struct rst_lazy_proc {
+	pid_t pid;
+	int conn, uffd;
+	struct rst_lazy_guard guard;
+};
+struct rst_lazy_set {
+	size_t nr;
+	struct rst_lazy_proc *v;
+};
+int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const struct opts *o,
+			 int dirfd);
+int rst_lazy_set_guard(struct rst_lazy_set *s);
+void rst_lazy_set_unguard(struct rst_lazy_set *s);
+/* watches every process until its pages are in (closes everything); -1 if one was killed */
+int rst_lazy_set_watch(struct rst_lazy_set *s);
+void rst_lazy_set_close(struct rst_lazy_set *s);
+
 #endif /* CRIU_RESTORE_H */
