@@ -12,9 +12,11 @@
 #     restored connected to that name (seen with ss)
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
+#   fd/pty_input: the same for a pseudo-terminal with bytes written to its
+#     master that its slave has not read (test/progs/pty input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks)
-FD_CHECKS=(ext_pipe ext_unix ext_unix_dgram replaced_file)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
+FD_CHECKS=(ext_pipe ext_unix ext_unix_dgram replaced_file pty_input)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -198,6 +200,50 @@ fd_replaced_file() {
 	wait "$pid" 2>/dev/null
 }
 
+# refused_dump NAME DIR PID LOG PATTERN: the dump of PID fails with one
+# error line matching PATTERN, and PID keeps running (in its wait for SIGUSR1
+# if it is a test program, else counting in LOG)
+refused_dump() {
+	local name=$1 dir=$2 pid=$3 log=$4 pattern=$5 st lines c
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: the dump exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: $pattern" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line 'pid $pid: $pattern', got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	elif [ -z "$log" ]; then
+		result PASS "PASS $name"
+	elif c=$(last_count "$log") && count_moves "$log" "${c:-0}"; then
+		result PASS "PASS $name"
+	else
+		result FAIL "FAIL $name: the process does not count after the refused dump"
+	fi
+}
+
+# a test program started with arguments: sets PID, waits for its wait
+start_prog_args() {
+	local dir=$1; shift
+	"$ROOT/test/progs/$1" "${@:2}" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 in_sigwait "$PID"
+}
+
+fd_pty_input() {
+	local name=$1 dir=$2 pid
+	if ! start_prog_args "$dir" pty input; then
+		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	refused_dump "$name" "$dir" "$pid" "" "fd 6: /dev/ptmx: 1 bytes written to the master not yet read from the slave (fd 5): not supported"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -213,6 +259,7 @@ run_fd_check() {
 	ext_unix) fd_ext_unix "$name" "$dir" ;;
 	ext_unix_dgram) fd_ext_unix_dgram "$name" "$dir" ;;
 	replaced_file) fd_replaced_file "$name" "$dir" ;;
+	pty_input) fd_pty_input "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

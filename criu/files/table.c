@@ -18,6 +18,7 @@
 static const struct fd_ops *const kinds[] = {
 	&fd_memfd_ops,	/* before reg: a memfd is a regular file too */
 	&fd_reg_ops,
+	&fd_pty_ops,	/* before tty: a pair held by the process (else tty's) */
 	&fd_tty_ops,	/* before chr: a terminal is a character device too */
 	&fd_chr_ops,
 	&fd_pipe_ops,

@@ -1,0 +1,402 @@
+/*
+ * pty.c - pseudo-terminal pairs held by the process: a master (/dev/ptmx)
+ * and the slaves (/dev/pts/N) of that master.  A slave whose master is not
+ * in the process (the process's own terminal) is a terminal for
+ * --shell-job: it is handed to dev.c's terminal kind.
+ *
+ * Dump: the master carries the pair's state, read through a copy of its
+ * fd: the terminal settings (tcgetattr, which on a master gives the
+ * slave's), the window size, the lock (TIOCGPTLCK), packet mode
+ * (TIOCGPKT), and the bytes the slave wrote that the master has not read
+ * yet.  Those are read from the master and written straight back through a
+ * new fd of the slave with output processing off, so the process finds
+ * them as they were (failed dump, --leave-running).  Refused: bytes queued
+ * toward the slave (its input: they went through its line discipline and
+ * cannot be put back), output queued in packet mode or with no slave open
+ * in the process, a pair of another devpts instance.
+ *
+ * Restore: the first file of a pair met (in fd order) makes the pair: opens
+ * the ptmx, unlocks it, opens every slave file of the pair through the
+ * master (TIOCGPTPEER: no path, the new pts number does not matter), puts
+ * the output bytes back, then the settings, window size, packet mode and
+ * lock; the files not being placed yet are kept (fd_rst_stash).  The pts
+ * number is the kernel's choice: it differs from the dump's.  Not done:
+ * making the pair the controlling terminal of a session leader.
+ */
+#define LOG_PREFIX "files: "
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "log.h"
+
+static bool is_ptmx(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 5 && minor(st->st_rdev) == 2;
+}
+
+/* a slave: majors 136-143 (UNIX98_PTY_SLAVE_MAJOR...), its index; -1 if not one */
+static int pts_index(const struct stat *st)
+{
+	unsigned maj = major(st->st_rdev);
+	if (!S_ISCHR(st->st_mode) || maj < 136 || maj > 143)
+		return -1;
+	return (maj - 136) * 256 + minor(st->st_rdev);
+}
+
+/* the pts index of a master, from its fdinfo (tty-index) */
+static int ptmx_index(const struct fd_probe *p)
+{
+	const char *l = p->info ? strstr(p->info, "tty-index:") : NULL;
+	int i;
+	return l && sscanf(l, "tty-index: %d", &i) == 1 ? i : -1;
+}
+
+static const struct fd_probe *find_master(const struct fd_dump *d, int index)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		if (is_ptmx(&d->probes[i].st) && ptmx_index(&d->probes[i]) == index)
+			return &d->probes[i];
+	return NULL;
+}
+
+static const struct fd_probe *find_slave(const struct fd_dump *d, int index)
+{
+	for (size_t i = 0; i < d->nr; i++)
+		if (pts_index(&d->probes[i].st) == index)
+			return &d->probes[i];
+	return NULL;
+}
+
+static bool pty_match(const struct fd_probe *p)
+{
+	return is_ptmx(&p->st) || pts_index(&p->st) >= 0;
+}
+
+/*
+ * The bytes the slave wrote that the master has not read: read from the
+ * master (copy), then written back through a new slave fd with output
+ * processing off.  The process is frozen: nothing else reads or writes.
+ */
+static int take_output(const char *what, int master, int avail, PtyFile *pf)
+{
+	struct termios t, raw;
+	int ret = -1;
+
+	int s = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (s < 0) {
+		pr_perror("%s: %d bytes written by the slave not yet read, and no new slave fd to put them back through (locked?)",
+			  what, avail);
+		return -1;
+	}
+	pf->out_data.data = malloc(avail);
+	if (!pf->out_data.data || tcgetattr(s, &t))
+		goto out;
+	int got = 0;
+	while (got < avail) {
+		struct pollfd pfd = { master, POLLIN, 0 };
+		if (poll(&pfd, 1, 0) != 1)
+			break;
+		ssize_t n = read(master, pf->out_data.data + got, avail - got);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	raw = t;
+	raw.c_oflag &= ~OPOST;
+	if (tcsetattr(s, TCSANOW, &raw)) {
+		pr_perror("%s: cannot put back the %d bytes read from the master (tcsetattr)", what, got);
+		goto out;
+	}
+	for (int done = 0; done < got;) {
+		ssize_t n = write(s, pf->out_data.data + done, got - done);
+		if (n <= 0) {
+			pr_perror("%s: cannot put back the bytes read from the master (%d of %d)", what, done, got);
+			tcsetattr(s, TCSANOW, &t);
+			goto out;
+		}
+		done += n;
+	}
+	if (tcsetattr(s, TCSANOW, &t)) {
+		pr_perror("%s: cannot set the terminal back (tcsetattr)", what);
+		goto out;
+	}
+	if (got != avail) {
+		pr_err("%s: read %d of the %d bytes queued for the master", what, got, avail);
+		goto out;
+	}
+	pf->has_out_data = true;
+	pf->out_data.len = got;
+	ret = 0;
+out:
+	close(s);
+	return ret;
+}
+
+static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
+{
+	struct termios t;
+	struct winsize ws;
+	int lock = 0, pkt = 0, inq = 0, ret = -1;
+	const struct fd_probe *slave = find_slave(d, pf->index);
+
+	pf->path = strdup(p->link);
+	int m = fd_dump_getfd(d, p->fd);
+	if (m < 0 || !pf->path)
+		goto out;
+	if (tcgetattr(m, &t) || ioctl(m, TIOCGWINSZ, &ws) || ioctl(m, TIOCGPTLCK, &lock) ||
+	    ioctl(m, TIOCGPKT, &pkt) || ioctl(m, TIOCINQ, &inq)) {
+		pr_perror("%s: cannot read the terminal's state", what);
+		goto out;
+	}
+	pf->has_iflag = pf->has_oflag = pf->has_cflag = pf->has_lflag = pf->has_line = true;
+	pf->iflag = t.c_iflag;
+	pf->oflag = t.c_oflag;
+	pf->cflag = t.c_cflag;
+	pf->lflag = t.c_lflag;
+	pf->line = t.c_line;
+	pf->has_cc = true;
+	pf->cc.len = sizeof(t.c_cc);
+	pf->cc.data = malloc(sizeof(t.c_cc));
+	if (!pf->cc.data)
+		goto out;
+	memcpy(pf->cc.data, t.c_cc, sizeof(t.c_cc));
+	pf->has_ispeed = pf->has_ospeed = true;
+	pf->ispeed = cfgetispeed(&t);
+	pf->ospeed = cfgetospeed(&t);
+	pf->has_rows = pf->has_cols = pf->has_xpixel = pf->has_ypixel = true;
+	pf->rows = ws.ws_row;
+	pf->cols = ws.ws_col;
+	pf->xpixel = ws.ws_xpixel;
+	pf->ypixel = ws.ws_ypixel;
+	pf->has_locked = pf->has_packet = true;
+	pf->locked = lock;
+	pf->packet = pkt;
+
+	if (slave) {
+		/* the slave's input: through its line discipline, no way back */
+		int s = fd_dump_getfd(d, slave->fd), sinq = 0;
+		if (s < 0)
+			goto out;
+		int e = ioctl(s, TIOCINQ, &sinq);
+		close(s);
+		if (e) {
+			pr_perror("%s: TIOCINQ on the slave (fd %d)", what, slave->fd);
+			goto out;
+		}
+		if (sinq) {
+			pr_err("%s: %d bytes written to the master not yet read from the slave (fd %d): not supported",
+			       what, sinq, slave->fd);
+			goto out;
+		}
+	}
+	if (inq) {
+		if (!slave) {
+			pr_err("%s: %d bytes queued for the master and no slave open in the process: not supported",
+			       what, inq);
+			goto out;
+		}
+		if (pkt) {
+			pr_err("%s: %d bytes queued for a master in packet mode: not supported", what, inq);
+			goto out;
+		}
+		if (inq > (int)FILE_DATA_LIMIT || take_output(what, m, inq, pf))
+			goto out;
+	}
+	ret = 0;
+out:
+	if (m >= 0)
+		close(m);
+	return ret;
+}
+
+static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
+{
+	char what[PATH_MAX + 64];
+	struct stat pts;
+	bool master = is_ptmx(&p->st);
+	int index = master ? ptmx_index(p) : pts_index(&p->st);
+
+	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
+	if (!master && !find_master(d, index)) {
+		/* its master is elsewhere: the process's terminal (--shell-job) */
+		fe->kind = FD_KIND__FD_TTY;
+		return fd_tty_ops.dump(d, p, fe);
+	}
+	if (index < 0) {
+		pr_err("%s: a pseudo-terminal master without tty-index in its fdinfo: not supported", what);
+		return -1;
+	}
+	if (!master && (stat("/dev/pts", &pts) || pts.st_dev != p->st.st_dev)) {
+		pr_err("%s: a pseudo-terminal of another devpts instance than /dev/pts: not supported", what);
+		return -1;
+	}
+	PtyFile *pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return -1;
+	pty_file__init(pf);
+	fe->pty = pf;
+	pf->index = index;
+	pf->master = master;
+	return master ? dump_master(d, p, pf, what) : 0;
+}
+
+static int pty_check(const FileEntry *fe, const struct opts *o, const char *name)
+{
+	const PtyFile *pf = fe->pty;
+	struct stat st;
+	(void)o;
+	if (!pf || (pf->master && (!pf->path || !pf->has_cc || pf->cc.len != sizeof(((struct termios *)0)->c_cc)))) {
+		pr_err("%s: file %u: bad pseudo-terminal description", name, fe->id);
+		return -1;
+	}
+	if (pf->master && (stat(pf->path, &st) || !is_ptmx(&st))) {
+		pr_err("%s: file %u: %s is gone or is not the pseudo-terminal multiplexer", name, fe->id, pf->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* the master of the pair of index, among the files */
+static const FileEntry *master_of(const struct fd_rst *r, uint32_t index)
+{
+	for (uint32_t id = 1; id <= r->nr_files; id++)
+		if (r->file[id]->kind == FD_KIND__FD_PTY && r->file[id]->pty->master &&
+		    r->file[id]->pty->index == index)
+			return r->file[id];
+	return NULL;
+}
+
+static int open_slave(int m, const FileEntry *fe)
+{
+	int s = ioctl(m, TIOCGPTPEER, (fe->flags & (O_ACCMODE | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		pr_perror("file %u: cannot open the slave of the new pseudo-terminal (TIOCGPTPEER)", fe->id);
+	else if (fd_set_status_flags(s, fe->flags, fe->id)) {
+		close(s);
+		s = -1;
+	}
+	return s;
+}
+
+/* the output bytes back, as the slave wrote them (no output processing) */
+static int put_output(int m, const FileEntry *mfe, const struct termios *t)
+{
+	const ProtobufCBinaryData *data = &mfe->pty->out_data;
+	struct termios raw = *t;
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), ret = -1;
+
+	raw.c_oflag &= ~OPOST;
+	if (s < 0 || tcsetattr(s, TCSANOW, &raw)) {
+		pr_perror("file %u: cannot open the new pseudo-terminal's slave to queue its output", mfe->id);
+		goto out;
+	}
+	for (size_t done = 0; done < data->len;) {
+		ssize_t n = write(s, data->data + done, data->len - done);
+		if (n <= 0) {
+			pr_perror("file %u: cannot queue the terminal's output again", mfe->id);
+			goto out;
+		}
+		done += n;
+	}
+	/* the bytes reach the master's queue from a kernel worker: wait for them */
+	int inq = 0;
+	for (int i = 0; i < 100 && !ioctl(m, TIOCINQ, &inq) && (size_t)inq < data->len; i++)
+		usleep(1000);
+	ret = 0;
+out:
+	if (s >= 0)
+		close(s);
+	return ret;
+}
+
+/*
+ * Makes the pair of master file mfe; every slave file of the pair is opened
+ * and kept, but self (the file being placed), whose fd is returned; the
+ * master is kept too if it is not self.
+ */
+static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *self)
+{
+	const PtyFile *pf = mfe->pty;
+	struct termios t;
+	struct winsize ws = { pf->rows, pf->cols, pf->xpixel, pf->ypixel };
+	int unlock = 0, lock = pf->locked, pkt = pf->packet, ret = -1;
+
+	int m = open(pf->path, (mfe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC);
+	if (m < 0) {
+		pr_perror("file %u: cannot open %s", mfe->id, pf->path);
+		return -1;
+	}
+	if (ioctl(m, TIOCSPTLCK, &unlock)) {
+		pr_perror("file %u: cannot unlock the new pseudo-terminal", mfe->id);
+		goto err;
+	}
+	for (uint32_t id = 1; id <= r->nr_files; id++) {
+		const FileEntry *fe = r->file[id];
+		if (fe->kind != FD_KIND__FD_PTY || fe->pty->master || fe->pty->index != pf->index)
+			continue;
+		int s = open_slave(m, fe);
+		if (s < 0)
+			goto err;
+		if (fe == self)
+			ret = s;
+		else if (fd_rst_stash(r, id, s))
+			goto err;
+	}
+	memset(&t, 0, sizeof(t));
+	t.c_iflag = pf->iflag;
+	t.c_oflag = pf->oflag;
+	t.c_cflag = pf->cflag;
+	t.c_lflag = pf->lflag;
+	t.c_line = pf->line;
+	memcpy(t.c_cc, pf->cc.data, sizeof(t.c_cc));
+	cfsetispeed(&t, pf->ispeed);
+	cfsetospeed(&t, pf->ospeed);
+	if (pf->out_data.len && put_output(m, mfe, &t))
+		goto err;
+	/* on a master these act on the slave side */
+	if (tcsetattr(m, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) || (pkt && ioctl(m, TIOCPKT, &pkt)) ||
+	    (lock && ioctl(m, TIOCSPTLCK, &lock))) {
+		pr_perror("file %u: cannot set the new pseudo-terminal's state", mfe->id);
+		goto err;
+	}
+	if (mfe == self)
+		return m;
+	if (fd_rst_stash(r, mfe->id, m))
+		goto err_self;
+	return ret;
+err:
+	close(m);
+err_self:
+	if (ret >= 0)
+		close(ret);
+	return -1;
+}
+
+/* called for the first file of a pair only: later ones are stashed */
+static int pty_open(struct fd_rst *r, const FileEntry *fe)
+{
+	const FileEntry *mfe = fe->pty->master ? fe : master_of(r, fe->pty->index);
+	if (!mfe) {
+		pr_err("file %u: the slave of pts %u, whose master is not in the images", fe->id, fe->pty->index);
+		return -1;
+	}
+	return make_pair(r, mfe, fe);
+}
+
+const struct fd_ops fd_pty_ops = {
+	.kind = FD_KIND__FD_PTY,
+	.name = "pseudo-terminal",
+	.match = pty_match,
+	.dump = pty_dump,
+	.check = pty_check,
+	.open = pty_open,
+};

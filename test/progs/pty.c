@@ -1,0 +1,182 @@
+/*
+ * pty: two pseudo-terminal pairs held by the process.
+ *   fd 3: master A (O_RDWR), fd 4: its slave, fd 7: a dup of fd 4.
+ *     Settings: ECHO off, ICANON on, OPOST|ONLCR, VINTR = ^B, VMIN 3,
+ *     38400 -> 9600 baud; window 37x123 (640x480 pixels); the slave wrote
+ *     "out\nmore" not yet read from the master (ONLCR made it "out\r\nmore":
+ *     it must not be converted twice).
+ *   fd 5: slave of pair B (below its master), O_NONBLOCK; fd 6: master B,
+ *     O_NONBLOCK, packet mode, locked after the slave was opened; window
+ *     20x10; raw settings.
+ * After restore: each slave fd and its master are one pair (TIOCGPTN of the
+ * master is the slave's pts number, whatever it is now), settings, window
+ * sizes, lock and packet mode, the queued output byte for byte, and both
+ * directions work (a line written to master A is read on the slave).
+ *
+ * "pty input": the same, but pair B's master also wrote "x" that the slave
+ * has not read: the dump must refuse it (fd/pty_input).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "test.h"
+
+static void put(int fd, int want)
+{
+	if (fd < 0)
+		fail("open for fd %d: %s", want, strerror(errno));
+	if (fd != want && (dup2(fd, want) != want || close(fd)))
+		fail("dup2 %d -> %d: %s", fd, want, strerror(errno));
+}
+
+static int open_master(int flags)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | flags);
+	if (m < 0 || grantpt(m) || unlockpt(m))
+		fail("posix_openpt: %s", strerror(errno));
+	return fcntl(m, F_DUPFD, 100);	/* out of the way of the targets */
+}
+
+static int open_slave(int m, int flags)
+{
+	char *name = ptsname(m);
+	if (!name)
+		fail("ptsname: %s", strerror(errno));
+	return open(name, O_RDWR | O_NOCTTY | flags);
+}
+
+/* the master's pts number is the slave's */
+static void same_pair(int m, int s, const char *what)
+{
+	unsigned n = ~0U;
+	struct stat st;
+	if (ioctl(m, TIOCGPTN, &n) || fstat(s, &st))
+		fail("%s: TIOCGPTN/fstat: %s", what, strerror(errno));
+	unsigned idx = (major(st.st_rdev) - 136) * 256 + minor(st.st_rdev);
+	if (idx != n)
+		fail("%s: the slave is pts %u, its master's is pts %u", what, idx, n);
+}
+
+static void check_winsize(int fd, int rows, int cols, int xp, int yp, const char *what)
+{
+	struct winsize ws;
+	if (ioctl(fd, TIOCGWINSZ, &ws))
+		fail("%s: TIOCGWINSZ: %s", what, strerror(errno));
+	if (ws.ws_row != rows || ws.ws_col != cols || ws.ws_xpixel != xp || ws.ws_ypixel != yp)
+		fail("%s: window %ux%u (%ux%u px), expected %dx%d (%dx%d px)", what, ws.ws_row, ws.ws_col,
+		     ws.ws_xpixel, ws.ws_ypixel, rows, cols, xp, yp);
+}
+
+static struct termios ta, tb;
+
+int main(int argc, char **argv)
+{
+	test_init(argc, argv);
+
+	/* pair A */
+	int ma = open_master(0);
+	int sa = open_slave(ma, 0);
+	put(ma, 3);
+	put(sa, 4);
+	if (dup2(4, 7) != 7)
+		fail("dup2: %s", strerror(errno));
+	if (tcgetattr(4, &ta))
+		fail("tcgetattr: %s", strerror(errno));
+	ta.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL);
+	ta.c_lflag |= ICANON;
+	ta.c_oflag |= OPOST | ONLCR;
+	ta.c_cc[VINTR] = 2;
+	ta.c_cc[VMIN] = 3;
+	cfsetispeed(&ta, B9600);
+	cfsetospeed(&ta, B9600);
+	if (tcsetattr(4, TCSANOW, &ta) || tcgetattr(4, &ta))
+		fail("tcsetattr A: %s", strerror(errno));
+	struct winsize wa = { 37, 123, 640, 480 };
+	if (ioctl(3, TIOCSWINSZ, &wa))
+		fail("TIOCSWINSZ: %s", strerror(errno));
+	if (write(4, "out\nmore", 8) != 8)
+		fail("write to slave A: %s", strerror(errno));
+
+	/* pair B: slave below its master */
+	int mb = open_master(O_NONBLOCK);
+	int sb = open_slave(mb, O_NONBLOCK);
+	put(sb, 5);
+	put(mb, 6);
+	if (tcgetattr(5, &tb))
+		fail("tcgetattr: %s", strerror(errno));
+	cfmakeraw(&tb);
+	if (tcsetattr(5, TCSANOW, &tb) || tcgetattr(5, &tb))
+		fail("tcsetattr B: %s", strerror(errno));
+	struct winsize wb = { 20, 10, 0, 0 };
+	int one = 1;
+	if (ioctl(6, TIOCSWINSZ, &wb) || ioctl(6, TIOCPKT, &one) || ioctl(6, TIOCSPTLCK, &one))
+		fail("pair B ioctls: %s", strerror(errno));
+	if (argc > 1 && !strcmp(argv[1], "input") && write(6, "x", 1) != 1)
+		fail("pair B: write to master: %s", strerror(errno));
+
+	test_ready();
+	test_wait_checkpoint();
+
+	same_pair(3, 4, "pair A");
+	same_pair(3, 7, "pair A (fd 7)");
+	same_pair(6, 5, "pair B");
+	struct termios t;
+	if (tcgetattr(4, &t))
+		fail("tcgetattr A: %s", strerror(errno));
+	if (t.c_iflag != ta.c_iflag || t.c_oflag != ta.c_oflag || t.c_cflag != ta.c_cflag ||
+	    t.c_lflag != ta.c_lflag || memcmp(t.c_cc, ta.c_cc, sizeof(t.c_cc)) ||
+	    cfgetispeed(&t) != B9600 || cfgetospeed(&t) != B9600)
+		fail("pair A: settings differ (iflag %o/%o oflag %o/%o cflag %o/%o lflag %o/%o)", t.c_iflag,
+		     ta.c_iflag, t.c_oflag, ta.c_oflag, t.c_cflag, ta.c_cflag, t.c_lflag, ta.c_lflag);
+	if (tcgetattr(5, &t))
+		fail("tcgetattr B: %s", strerror(errno));
+	if (t.c_iflag != tb.c_iflag || t.c_oflag != tb.c_oflag || t.c_lflag != tb.c_lflag ||
+	    memcmp(t.c_cc, tb.c_cc, sizeof(t.c_cc)))
+		fail("pair B: settings differ");
+	check_winsize(4, 37, 123, 640, 480, "pair A");
+	check_winsize(5, 20, 10, 0, 0, "pair B");
+	int lock = -1, pkt = -1;
+	if (ioctl(3, TIOCGPTLCK, &lock) || lock != 0)
+		fail("pair A: lock %d, expected 0", lock);
+	if (ioctl(6, TIOCGPTLCK, &lock) || lock != 1)
+		fail("pair B: lock %d, expected 1", lock);
+	if (ioctl(3, TIOCGPKT, &pkt) || pkt != 0)
+		fail("pair A: packet mode %d, expected 0", pkt);
+	if (ioctl(6, TIOCGPKT, &pkt) || pkt != 1)
+		fail("pair B: packet mode %d, expected 1", pkt);
+	if (!(fcntl(5, F_GETFL) & O_NONBLOCK) || !(fcntl(6, F_GETFL) & O_NONBLOCK) || fcntl(3, F_GETFL) & O_NONBLOCK)
+		fail("O_NONBLOCK wrong");
+
+	/* the queued output, as it was */
+	char buf[64] = "";
+	int n = -1;
+	if (ioctl(3, TIOCINQ, &n) || n != 9)
+		fail("pair A: %d bytes queued for the master, expected 9", n);
+	n = read(3, buf, sizeof(buf) - 1);
+	if (n != 9 || memcmp(buf, "out\r\nmore", 9))
+		fail("pair A: master read %d bytes '%.*s', expected 'out\\r\\nmore'", n, n > 0 ? n : 0, buf);
+	/* and it still works: a line to the slave, output to the master */
+	if (write(3, "in\n", 3) != 3)
+		fail("pair A: write to master: %s", strerror(errno));
+	n = read(7, buf, sizeof(buf));
+	if (n != 3 || memcmp(buf, "in\n", 3))
+		fail("pair A: slave read %d bytes, expected 'in\\n'", n);
+	if (write(5, "b", 1) != 1)
+		fail("pair B: write to slave: %s", strerror(errno));
+	usleep(20000);
+	n = read(6, buf, sizeof(buf));
+	if (n != 2 || buf[0] != TIOCPKT_DATA || buf[1] != 'b')
+		fail("pair B: master read %d bytes, expected a packet header and 'b'", n);
+	/* the master is nonblocking: nothing more */
+	if (read(6, buf, sizeof(buf)) != -1 || errno != EAGAIN)
+		fail("pair B: more to read from the master");
+	pass();
+}
