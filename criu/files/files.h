@@ -79,6 +79,8 @@ struct fd_rst {
 	int stash_base;		/* stashes live at or above this fd number */
 	const int *tty;		/* criu's stdio, for --shell-job terminals */
 	int target_fd;		/* the fd number being placed */
+	const struct opts *o;	/* --inherit-fd */
+	const int *inherit;	/* per --inherit-fd: its fd in the new process */
 };
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */
@@ -108,6 +110,13 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
 	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
 	fd_unixsk_ops, fd_pty_ops;
+
+/* inherit.c: --inherit-fd fd[N]:KEY.  Parses one (0, or -1 if malformed) */
+int fd_inherit_parse(const char *arg, int *fd, const char **key);
+/* restore, before anything is created: fe is inherited, or its kind's check() */
+int fd_check(const FileEntry *fe, const struct opts *o, const char *name);
+/* restore, in the new process: the inherited fd, or its kind's open() */
+int fd_rst_open(struct fd_rst *r, const FileEntry *fe);
 
 /* fdstate.c: locks and F_SETOWN/F_SETSIG owner, for any kind.  POSIX locks
  * belong to the process and the inode: posix_locks says this is the first
