@@ -18,12 +18,15 @@
 #     restored connected to that name (seen with ss)
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
+#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
+#     with one error line naming the pid, the fd and the socket; the
+#     program then receives the fd intact (test/progs/scm_rights)
 #   fd/pty_input: the same for a pseudo-terminal with bytes written to its
 #     master that its slave has not read (test/progs/pty input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
 FD_CHECKS=(inherit_pipe inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   pty_input)
+	   scm_rights pty_input)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -332,8 +335,8 @@ fd_replaced_file() {
 }
 
 # refused_dump NAME DIR PID LOG PATTERN: the dump of PID fails with one
-# error line matching PATTERN, and PID keeps running (in its wait for SIGUSR1
-# if it is a test program, else counting in LOG)
+# error line matching PATTERN, and PID keeps running (and counting in LOG if
+# given); reports a failure (status 1), nothing on success
 refused_dump() {
 	local name=$1 dir=$2 pid=$3 log=$4 pattern=$5 st lines c
 	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
@@ -345,13 +348,12 @@ refused_dump() {
 		result FAIL "FAIL $name: expected one error line 'pid $pid: $pattern', got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
 	elif ! alive "$pid"; then
 		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
-	elif [ -z "$log" ]; then
-		result PASS "PASS $name"
-	elif c=$(last_count "$log") && count_moves "$log" "${c:-0}"; then
-		result PASS "PASS $name"
-	else
+	elif [ -n "$log" ] && ! { c=$(last_count "$log"); count_moves "$log" "${c:-0}"; }; then
 		result FAIL "FAIL $name: the process does not count after the refused dump"
+	else
+		return 0
 	fi
+	return 1
 }
 
 # a test program started with arguments: sets PID, waits for its wait
@@ -370,7 +372,28 @@ fd_pty_input() {
 		return
 	fi
 	pid=$PID
-	refused_dump "$name" "$dir" "$pid" "" "fd 6: /dev/ptmx: 1 bytes written to the master not yet read from the slave (fd 5): not supported"
+	refused_dump "$name" "$dir" "$pid" "" "fd 6: /dev/ptmx: 1 bytes written to the master not yet read from the slave (fd 5): not supported" &&
+		result PASS "PASS $name"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+fd_scm_rights() {
+	local name=$1 dir=$2 pid st
+	if ! start_prog_args "$dir" scm_rights; then
+		result FAIL "FAIL $name: scm_rights did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: file descriptors in flight (SCM_RIGHTS) in its queue'; then
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 }
@@ -393,6 +416,7 @@ run_fd_check() {
 	ext_unix_dgram) fd_ext_unix_dgram "$name" "$dir" ;;
 	replaced_file) fd_replaced_file "$name" "$dir" ;;
 	pty_input) fd_pty_input "$name" "$dir" ;;
+	scm_rights) fd_scm_rights "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
