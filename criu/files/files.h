@@ -65,6 +65,11 @@ const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *li
 char *fd_dump_fdinfo(struct fd_dump *d, int fd);
 /* the probe of the process's fd number fd, or NULL */
 const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd);
+/* is pid the dumped process (-t) or one of its descendants?  An end held
+ * there is not external: it is part of the dump (process trees) */
+bool fd_pid_in_tree(const struct fd_dump *d, pid_t pid);
+/* another process holding an fd whose link is link (its pid, *fd), or 0 */
+pid_t fd_find_holder(const struct fd_dump *d, const char *link, int *fd);
 /* a dev_t as the kernel prints it in fdinfo (major << 20 | minor) to st_dev */
 dev_t fd_kdev_to_dev(unsigned long kdev);
 /* reads len bytes from offset 0 of fd (a copy) into a new buffer; 0 or -1 */

@@ -318,6 +318,15 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 			bool ext_ok = s->type == SOCK_DGRAM && ps->namelen && ps->peer != s->ino &&
 				      (ps->name[0] == 0 || ps->name[0] == '/');
 			bool ext_stream = s->type != SOCK_DGRAM;
+			char plink[64];
+			int hfd = -1;
+			snprintf(plink, sizeof(plink), "socket:[%lu]", (unsigned long)s->peer);
+			pid_t holder = ext_stream && d->o->ext_unix_sk ? fd_find_holder(d, plink, &hfd) : 0;
+			if (holder && fd_pid_in_tree(d, holder)) {
+				pr_err("%s: connected to socket:[%lu], held by pid %d (fd %d) of the dumped tree: not supported yet",
+				       what, (unsigned long)s->peer, holder, hfd);
+				goto out;
+			}
 			if (ext_stream && d->o->ext_unix_sk) {
 				char key[64];
 				snprintf(key, sizeof(key), "socket:[%lu]", (unsigned long)s->ino);
