@@ -307,10 +307,11 @@ static int put_output(int m, const FileEntry *mfe, const struct termios *t)
 		}
 		done += n;
 	}
-	/* the bytes reach the master's queue from a kernel worker: wait for them */
+	/* the bytes reach the master's queue from a kernel worker: wait for
+	 * them (microseconds; at most 100 ms) */
 	int inq = 0;
-	for (int i = 0; i < 100 && !ioctl(m, TIOCINQ, &inq) && (size_t)inq < data->len; i++)
-		usleep(1000);
+	for (int i = 0; i < 5000 && !ioctl(m, TIOCINQ, &inq) && (size_t)inq < data->len; i++)
+		usleep(20);
 	ret = 0;
 out:
 	if (s >= 0)
