@@ -18,6 +18,9 @@
 #     restored connected to that name (seen with ss)
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
+#   fd/pty_ctty: a session leader whose controlling terminal is a pair it
+#     holds: dump records it (ctty in criu show), restore warns that it is
+#     not restored (sessions are not), and the program passes its checks
 #   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
 #     with one error line naming the pid, the fd and the socket; the
 #     program then receives the fd intact (test/progs/scm_rights)
@@ -26,7 +29,7 @@
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
 FD_CHECKS=(inherit_pipe inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input)
+	   scm_rights pty_input pty_ctty)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -378,6 +381,35 @@ fd_pty_input() {
 	wait "$pid" 2>/dev/null
 }
 
+fd_pty_ctty() {
+	local name=$1 dir=$2 pid
+	if ! start_prog_args "$dir" pty ctty; then
+		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	if ! "$CRIU" show "$dir/img" 2>&1 | grep -q '"ctty": true'; then
+		result FAIL "FAIL $name: the images do not say the pair was the controlling terminal"
+	elif ! "$CRIU" restore -D "$dir/img" -d --pidfile "$dir/pidfile" -v4 -o "$dir/restore.log" < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+	elif track "$pid"; ! grep -q "was the controlling terminal of the process.*not restored" "$dir/restore.log"; then
+		result FAIL "FAIL $name: restore did not warn about the controlling terminal"
+	else
+		kill -USR1 "$pid"
+		if wait_for 10 grep -q '^PASS$' "$dir/test.log"; then
+			result PASS "PASS $name"
+		else
+			result FAIL "FAIL $name: $(log_tail "$dir/test.log")"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+}
+
 fd_scm_rights() {
 	local name=$1 dir=$2 pid st
 	if ! start_prog_args "$dir" scm_rights; then
@@ -417,6 +449,7 @@ run_fd_check() {
 	replaced_file) fd_replaced_file "$name" "$dir" ;;
 	pty_input) fd_pty_input "$name" "$dir" ;;
 	scm_rights) fd_scm_rights "$name" "$dir" ;;
+	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

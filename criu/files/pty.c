@@ -20,8 +20,10 @@
  * master (TIOCGPTPEER: no path, the new pts number does not matter), puts
  * the output bytes back, then the settings, window size, packet mode and
  * lock; the files not being placed yet are kept (fd_rst_stash).  The pts
- * number is the kernel's choice: it differs from the dump's.  Not done:
- * making the pair the controlling terminal of a session leader.
+ * number is the kernel's choice: it differs from the dump's.  The
+ * controlling terminal of a session leader is recorded (ctty), and made
+ * so again (TIOCSCTTY) if the restored process leads a session by then;
+ * restore does not recreate sessions yet, so it warns instead.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -58,6 +60,25 @@ static int ptmx_index(const struct fd_probe *p)
 	const char *l = p->info ? strstr(p->info, "tty-index:") : NULL;
 	int i;
 	return l && sscanf(l, "tty-index: %d", &i) == 1 ? i : -1;
+}
+
+/* is pts index the controlling terminal of pid, pid leading its session? */
+static bool is_ctty(pid_t pid, int index)
+{
+	char path[64], buf[1024];
+	int sid = 0, tty_nr = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	char *e = strrchr(buf, ')');
+	/* ") state ppid pgrp session tty_nr": tty_nr is the kernel's new_encode_dev */
+	if (!e || sscanf(e + 1, " %*c %*d %*d %d %d", &sid, &tty_nr) != 2 || sid != pid)
+		return false;
+	unsigned maj = (tty_nr >> 8) & 0xfff, min = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+	return maj >= 136 && maj <= 143 && (int)((maj - 136) * 256 + min) == index;
 }
 
 static const struct fd_probe *find_master(const struct fd_dump *d, int index)
@@ -180,6 +201,7 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 	pf->has_locked = pf->has_packet = true;
 	pf->locked = lock;
 	pf->packet = pkt;
+	pf->has_ctty = pf->ctty = is_ctty(d->pid, pf->index);
 
 	if (slave) {
 		/* the slave's input: through its line discipline, no way back */
@@ -319,6 +341,25 @@ out:
 	return ret;
 }
 
+/* the pair becomes the controlling terminal again, if the process leads a
+ * session without one; else a warning */
+static int set_ctty(int m, const FileEntry *mfe)
+{
+	if (getsid(0) != getpid()) {
+		pr_warn("file %u: was the controlling terminal of the process, a session leader; not restored (sessions are not restored yet)",
+			mfe->id);
+		return 0;
+	}
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), ret = -1;
+	if (s >= 0)
+		ret = ioctl(s, TIOCSCTTY, 0);
+	if (ret)
+		pr_perror("file %u: cannot make the new pseudo-terminal the controlling terminal", mfe->id);
+	if (s >= 0)
+		close(s);
+	return ret;
+}
+
 /*
  * Makes the pair of master file mfe; every slave file of the pair is opened
  * and kept, but self (the file being placed), whose fd is returned; the
@@ -352,6 +393,8 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 		else if (fd_rst_stash(r, id, s))
 			goto err;
 	}
+	if (pf->ctty && set_ctty(m, mfe))
+		goto err;
 	memset(&t, 0, sizeof(t));
 	t.c_iflag = pf->iflag;
 	t.c_oflag = pf->oflag;

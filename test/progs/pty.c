@@ -15,8 +15,12 @@
  *
  * "pty input": the same, but pair B's master also wrote "x" that the slave
  * has not read: the dump must refuse it (fd/pty_input).
+ * "pty ctty": the same, but the program leads a new session whose
+ * controlling terminal is pair A (fd/pty_ctty); that is not checked after
+ * restore (sessions are not restored yet).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,8 +86,11 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 
 	/* pair A */
+	bool ctty = argc > 1 && !strcmp(argv[1], "ctty");
+	if (ctty && setsid() < 0)
+		fail("setsid: %s", strerror(errno));
 	int ma = open_master(0);
-	int sa = open_slave(ma, 0);
+	int sa = ctty ? open(ptsname(ma), O_RDWR) : open_slave(ma, 0);
 	put(ma, 3);
 	put(sa, 4);
 	if (dup2(4, 7) != 7)
