@@ -1,4 +1,5 @@
 /* main.c - command line parsing (CRIU's option names) and dispatch. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,11 @@ int main(int argc, char **argv)
 			if (fd_inherit_parse(optarg, &fd, &key)) {
 				fprintf(stderr, "error: --inherit-fd %s: expected fd[N]:KEY, e.g. fd[3]:pipe:[12345]\n",
 					optarg);
+				return 1;
+			}
+			/* now, before criu opens its own files (the log) */
+			if (fcntl(fd, F_GETFD) < 0) {
+				fprintf(stderr, "error: --inherit-fd %s: criu has no fd %d\n", optarg, fd);
 				return 1;
 			}
 			n = realloc(o.inherit_fd, (o.nr_inherit_fd + 1) * sizeof(*n));

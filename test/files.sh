@@ -9,6 +9,7 @@
 #     --inherit-fd, and with --inherit-fd fd[N]:pipe:[INODE] the process
 #     writes into the pipe given
 #   fd/inherit_file: --inherit-fd fd[N]:PATH replaces a file opened by path
+#     (and --inherit-fd of an fd criu does not have is refused)
 #   fd/ext_unix: a unix stream socket connected to another process is
 #     refused with one error line naming it, and the process keeps running
 #   fd/ext_unix_stream: with --ext-unix-sk it is dumped as external and
@@ -140,7 +141,10 @@ fd_inherit_file() {
 	wait "$pid" 2>/dev/null
 	c=$(last_count "$dir/test.log")
 	exec {w}> "$dir/new.log"
-	if ! "$CRIU" restore -D "$dir/img" -d --inherit-fd "fd[$w]:${dir#/}/test.log" -v4 \
+	if "$CRIU" restore -D "$dir/img" -d --inherit-fd "fd[999]:${dir#/}/test.log" > "$dir/restore0.out" 2>&1 < /dev/null ||
+	   ! grep -qF "error: --inherit-fd fd[999]:${dir#/}/test.log: criu has no fd 999" "$dir/restore0.out"; then
+		result FAIL "FAIL $name: --inherit-fd of an fd criu has not: $(head -2 "$dir/restore0.out" | tr '\n' '|')"
+	elif ! "$CRIU" restore -D "$dir/img" -d --inherit-fd "fd[$w]:${dir#/}/test.log" -v4 \
 		-o "$dir/restore.log" < /dev/null; then
 		result FAIL "FAIL $name: restore with --inherit-fd failed: $(criu_error "$dir/restore.log")"
 	elif track "$pid"; [ "$(readlink "/proc/$pid/fd/1")" != "$dir/new.log" ]; then
