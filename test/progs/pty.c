@@ -8,10 +8,12 @@
  *   fd 5: slave of pair B (below its master), O_NONBLOCK; fd 6: master B,
  *     O_NONBLOCK, packet mode, locked after the slave was opened; window
  *     20x10; raw settings.
+ *   fd 8: master C alone (its slave never opened), window 5x6.
  * After restore: each slave fd and its master are one pair (TIOCGPTN of the
  * master is the slave's pts number, whatever it is now), settings, window
  * sizes, lock and packet mode, the queued output byte for byte, and both
- * directions work (a line written to master A is read on the slave).
+ * directions work (a line written to master A is read on the slave); C's
+ * slave, opened by its new name (ptsname), talks to its master.
  *
  * "pty input": the same, but pair B's master also wrote "x" that the slave
  * has not read: the dump must refuse it (fd/pty_input).
@@ -126,6 +128,12 @@ int main(int argc, char **argv)
 	int one = 1;
 	if (ioctl(6, TIOCSWINSZ, &wb) || ioctl(6, TIOCPKT, &one) || ioctl(6, TIOCSPTLCK, &one))
 		fail("pair B ioctls: %s", strerror(errno));
+	/* pair C: a master alone */
+	int mc = open_master(0);
+	put(mc, 8);
+	struct winsize wc = { 5, 6, 0, 0 };
+	if (ioctl(8, TIOCSWINSZ, &wc))
+		fail("pair C: TIOCSWINSZ: %s", strerror(errno));
 	if (argc > 1 && !strcmp(argv[1], "input") && write(6, "x", 1) != 1)
 		fail("pair B: write to master: %s", strerror(errno));
 
@@ -185,5 +193,17 @@ int main(int argc, char **argv)
 	/* the master is nonblocking: nothing more */
 	if (read(6, buf, sizeof(buf)) != -1 || errno != EAGAIN)
 		fail("pair B: more to read from the master");
+
+	check_winsize(8, 5, 6, 0, 0, "pair C");
+	int sc = open_slave(8, 0);
+	if (sc < 0)
+		fail("pair C: cannot open the slave %s: %s", ptsname(8), strerror(errno));
+	same_pair(8, sc, "pair C");
+	struct termios tc;
+	if (tcgetattr(sc, &tc))
+		fail("pair C: tcgetattr: %s", strerror(errno));
+	cfmakeraw(&tc);
+	if (tcsetattr(sc, TCSANOW, &tc) || write(sc, "c", 1) != 1 || read(8, buf, 1) != 1 || buf[0] != 'c')
+		fail("pair C: the slave does not talk to the master");
 	pass();
 }
