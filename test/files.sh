@@ -25,8 +25,9 @@
 #   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
 #     with one error line naming the pid, the fd and the socket; the
 #     program then receives the fd intact (test/progs/scm_rights)
-#   fd/pty_input: the same for a pseudo-terminal with bytes written to its
-#     master that its slave has not read (test/progs/pty input)
+#   fd/pty_input: the same for a pseudo-terminal with a line written to its
+#     master that its slave, in canonical mode, has not read (test/progs/pty
+#     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
 FD_CHECKS=(inherit_pipe inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
@@ -379,7 +380,7 @@ fd_pty_input() {
 		return
 	fi
 	pid=$PID
-	refused_dump "$name" "$dir" "$pid" "" "fd 6: /dev/ptmx: 1 bytes written to the master not yet read from the slave (fd 5): not supported" &&
+	refused_dump "$name" "$dir" "$pid" "" "fd 3: /dev/ptmx: 2 bytes written to the master not yet read from the slave (fd 4), in canonical mode: not supported" &&
 		result PASS "PASS $name"
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null

@@ -7,13 +7,13 @@
  * Dump: the master carries the pair's state, read through a copy of its
  * fd: the terminal settings (tcgetattr, which on a master gives the
  * slave's), the window size, the lock (TIOCGPTLCK), packet mode
- * (TIOCGPKT), and the bytes the slave wrote that the master has not read
- * yet.  Those are read from the master and written straight back through a
- * new fd of the slave with output processing off, so the process finds
- * them as they were (failed dump, --leave-running).  Refused: bytes queued
- * toward the slave (its input: they went through its line discipline and
- * cannot be put back), output queued in packet mode or with no slave open
- * in the process, a pair of another devpts instance.
+ * (TIOCGPKT), the bytes the slave wrote that the master has not read yet
+ * and those written to the master that the slave has not read.  Those are
+ * read and written straight back, with settings that pass them through
+ * untouched, so the process finds them as they were (failed dump,
+ * --leave-running).  Refused: input queued for a slave in canonical mode
+ * (its line boundaries cannot be put back), output queued in packet mode
+ * or with no slave open in the process, a pair of another devpts instance.
  *
  * Restore: the first file of a pair met (in fd order) makes the pair: opens
  * the ptmx, unlocks it, opens every slave file of the pair through the
@@ -102,60 +102,122 @@ static bool pty_match(const struct fd_probe *p)
 	return is_ptmx(&p->st) || pts_index(&p->st) >= 0;
 }
 
-/*
- * The bytes the slave wrote that the master has not read: read from the
- * master (copy), then written back through a new slave fd with output
- * processing off.  The process is frozen: nothing else reads or writes.
- */
-static int take_output(const char *what, int master, int avail, PtyFile *pf)
+/* t, with nothing done to bytes going through: no output processing, and
+ * no input processing but flow control (IXON, checked by the caller) */
+static void passthrough(struct termios *raw, const struct termios *t)
 {
-	struct termios t, raw;
-	int ret = -1;
+	*raw = *t;
+	raw->c_oflag &= ~OPOST;
+	raw->c_iflag &= ~(ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | PARMRK);
+	raw->c_lflag &= ~(ISIG | IEXTEN | ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL | ECHOKE);
+}
 
-	int s = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (s < 0) {
-		pr_perror("%s: %d bytes written by the slave not yet read, and no new slave fd to put them back through (locked?)",
-			  what, avail);
-		return -1;
-	}
-	pf->out_data.data = malloc(avail);
-	if (!pf->out_data.data || tcgetattr(s, &t))
-		goto out;
-	int got = 0;
-	while (got < avail) {
-		struct pollfd pfd = { master, POLLIN, 0 };
-		if (poll(&pfd, 1, 0) != 1)
-			break;
-		ssize_t n = read(master, pf->out_data.data + got, avail - got);
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, data + done, len - done);
 		if (n <= 0)
-			break;
-		got += n;
-	}
-	raw = t;
-	raw.c_oflag &= ~OPOST;
-	if (tcsetattr(s, TCSANOW, &raw)) {
-		pr_perror("%s: cannot put back the %d bytes read from the master (tcsetattr)", what, got);
-		goto out;
-	}
-	for (int done = 0; done < got;) {
-		ssize_t n = write(s, pf->out_data.data + done, got - done);
-		if (n <= 0) {
-			pr_perror("%s: cannot put back the bytes read from the master (%d of %d)", what, done, got);
-			tcsetattr(s, TCSANOW, &t);
-			goto out;
-		}
+			return -1;
 		done += n;
 	}
-	if (tcsetattr(s, TCSANOW, &t)) {
-		pr_perror("%s: cannot set the terminal back (tcsetattr)", what);
+	return 0;
+}
+
+/*
+ * Queues out (for the master to read) and in (for the slave to read) on
+ * the pair of master m, through s, a new slave fd, with t's settings
+ * passing them through untouched, then sets t back.  The bytes reach the
+ * other side from a kernel worker: wait for them (microseconds; at most
+ * one second) before the settings that would process them come back.
+ */
+static int queue_both(int m, int s, const struct termios *t, const ProtobufCBinaryData *out,
+		      const ProtobufCBinaryData *in)
+{
+	struct termios raw;
+	int mq = 0, sq = 0, ret = -1;
+
+	passthrough(&raw, t);
+	if (tcsetattr(s, TCSANOW, &raw))
+		return -1;
+	if (!write_all(s, out->data, out->len) && !write_all(m, in->data, in->len)) {
+		for (int i = 0; i < 50000; i++) {
+			if (ioctl(m, TIOCINQ, &mq) || ioctl(s, TIOCINQ, &sq))
+				break;
+			if ((size_t)mq >= out->len && (size_t)sq >= in->len) {
+				ret = 0;
+				break;
+			}
+			usleep(20);
+		}
+		if (ret)
+			errno = ETIMEDOUT;
+	}
+	int e = errno;
+	if (tcsetattr(s, TCSANOW, t))
+		ret = -1;
+	else
+		errno = e;
+	return ret;
+}
+
+/* reads avail bytes queued on fd (nothing waits: the process is frozen) */
+static int read_queued(int fd, int avail, ProtobufCBinaryData *q)
+{
+	q->data = malloc(avail);
+	q->len = 0;
+	if (!q->data)
+		return -1;
+	while (q->len < (size_t)avail) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		if (poll(&pfd, 1, 0) != 1)
+			break;
+		ssize_t n = read(fd, q->data + q->len, avail - q->len);
+		if (n <= 0)
+			break;
+		q->len += n;
+	}
+	return 0;
+}
+
+/*
+ * The bytes queued on the pair: out, written by the slave, not read from
+ * the master; in, written to the master, not read from the slave (raw
+ * input only).  Read from master (a copy of the process's) and a new slave
+ * fd, then put back as they were (queue_both): the process, frozen, finds
+ * them again whatever happens to the dump.
+ */
+static int take_queues(const char *what, int m, const struct termios *t, int out_avail, int in_avail,
+		       PtyFile *pf)
+{
+	int ret = -1, unlock = 0, lock = 1;
+	/* a locked pair opens no new slave: unlocked for that moment */
+	if (pf->locked && ioctl(m, TIOCSPTLCK, &unlock)) {
+		pr_perror("%s: cannot unlock it to open its slave", what);
+		return -1;
+	}
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (pf->locked && ioctl(m, TIOCSPTLCK, &lock)) {
+		pr_perror("%s: cannot lock it again", what);
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	if (s < 0) {
+		pr_perror("%s: bytes queued, and no new slave fd to read and put them back through", what);
+		return -1;
+	}
+	if (read_queued(m, out_avail, &pf->out_data) || read_queued(s, in_avail, &pf->in_data))
+		goto out;
+	pf->has_out_data = pf->has_in_data = true;
+	if (queue_both(m, s, t, &pf->out_data, &pf->in_data)) {
+		pr_perror("%s: cannot put back the bytes read from the pseudo-terminal", what);
 		goto out;
 	}
-	if (got != avail) {
-		pr_err("%s: read %d of the %d bytes queued for the master", what, got, avail);
+	if (pf->out_data.len != (size_t)out_avail || pf->in_data.len != (size_t)in_avail) {
+		pr_err("%s: read %zu of %d bytes queued for the master and %zu of %d for the slave", what,
+		       pf->out_data.len, out_avail, pf->in_data.len, in_avail);
 		goto out;
 	}
-	pf->has_out_data = true;
-	pf->out_data.len = got;
 	ret = 0;
 out:
 	close(s);
@@ -203,9 +265,9 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 	pf->packet = pkt;
 	pf->has_ctty = pf->ctty = is_ctty(d->pid, pf->index);
 
+	int sinq = 0;
 	if (slave) {
-		/* the slave's input: through its line discipline, no way back */
-		int s = fd_dump_getfd(d, slave->fd), sinq = 0;
+		int s = fd_dump_getfd(d, slave->fd);
 		if (s < 0)
 			goto out;
 		int e = ioctl(s, TIOCINQ, &sinq);
@@ -214,24 +276,28 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 			pr_perror("%s: TIOCINQ on the slave (fd %d)", what, slave->fd);
 			goto out;
 		}
-		if (sinq) {
-			pr_err("%s: %d bytes written to the master not yet read from the slave (fd %d): not supported",
-			       what, sinq, slave->fd);
-			goto out;
-		}
 	}
-	if (inq) {
-		if (!slave) {
-			pr_err("%s: %d bytes queued for the master and no slave open in the process: not supported",
-			       what, inq);
-			goto out;
-		}
-		if (pkt) {
-			pr_err("%s: %d bytes queued for a master in packet mode: not supported", what, inq);
-			goto out;
-		}
-		if (inq > (int)FILE_DATA_LIMIT || take_output(what, m, inq, pf))
-			goto out;
+	if (sinq && (t.c_lflag & ICANON)) {
+		/* the line boundaries of canonical input cannot be put back */
+		pr_err("%s: %d bytes written to the master not yet read from the slave (fd %d), in canonical mode: not supported",
+		       what, sinq, slave->fd);
+		goto out;
+	}
+	if (inq && !slave) {
+		pr_err("%s: %d bytes queued for the master and no slave open in the process: not supported",
+		       what, inq);
+		goto out;
+	}
+	if (inq && pkt) {
+		pr_err("%s: %d bytes queued for a master in packet mode: not supported", what, inq);
+		goto out;
+	}
+	if ((inq || sinq) && take_queues(what, m, &t, inq, sinq, pf))
+		goto out;
+	if ((t.c_iflag & IXON) && pf->in_data.len && (memchr(pf->in_data.data, t.c_cc[VSTART], pf->in_data.len) ||
+				   memchr(pf->in_data.data, t.c_cc[VSTOP], pf->in_data.len))) {
+		pr_err("%s: flow control characters queued for the slave with IXON on: not supported", what);
+		goto out;
 	}
 	ret = 0;
 out:
@@ -309,33 +375,14 @@ static int open_slave(int m, const FileEntry *fe)
 	return s;
 }
 
-/* the output bytes back, as the slave wrote them (no output processing) */
-static int put_output(int m, const FileEntry *mfe, const struct termios *t)
+/* the queued bytes back, as they were */
+static int put_queues(int m, const FileEntry *mfe, const struct termios *t)
 {
-	const ProtobufCBinaryData *data = &mfe->pty->out_data;
-	struct termios raw = *t;
 	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), ret = -1;
-
-	raw.c_oflag &= ~OPOST;
-	if (s < 0 || tcsetattr(s, TCSANOW, &raw)) {
-		pr_perror("file %u: cannot open the new pseudo-terminal's slave to queue its output", mfe->id);
-		goto out;
-	}
-	for (size_t done = 0; done < data->len;) {
-		ssize_t n = write(s, data->data + done, data->len - done);
-		if (n <= 0) {
-			pr_perror("file %u: cannot queue the terminal's output again", mfe->id);
-			goto out;
-		}
-		done += n;
-	}
-	/* the bytes reach the master's queue from a kernel worker: wait for
-	 * them (microseconds; at most 100 ms) */
-	int inq = 0;
-	for (int i = 0; i < 5000 && !ioctl(m, TIOCINQ, &inq) && (size_t)inq < data->len; i++)
-		usleep(20);
-	ret = 0;
-out:
+	if (s >= 0)
+		ret = queue_both(m, s, t, &mfe->pty->out_data, &mfe->pty->in_data);
+	if (ret)
+		pr_perror("file %u: cannot queue the pseudo-terminal's bytes again", mfe->id);
 	if (s >= 0)
 		close(s);
 	return ret;
@@ -404,7 +451,7 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 	memcpy(t.c_cc, pf->cc.data, sizeof(t.c_cc));
 	cfsetispeed(&t, pf->ispeed);
 	cfsetospeed(&t, pf->ospeed);
-	if (pf->out_data.len && put_output(m, mfe, &t))
+	if ((pf->out_data.len || pf->in_data.len) && put_queues(m, mfe, &t))
 		goto err;
 	/* on a master these act on the slave side */
 	if (tcsetattr(m, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) || (pkt && ioctl(m, TIOCPKT, &pkt)) ||

@@ -7,7 +7,9 @@
  *     it must not be converted twice).
  *   fd 5: slave of pair B (below its master), O_NONBLOCK; fd 6: master B,
  *     O_NONBLOCK, packet mode, locked after the slave was opened; window
- *     20x10; raw settings.
+ *     20x10; raw settings; the master wrote "in\r\x03\n" not yet read from
+ *     the slave, stored as is; then ICRNL and ISIG were turned on (which
+ *     would have made them "in\n" and a signal): they must stay as they are.
  *   fd 8: master C alone (its slave never opened), window 5x6.
  * After restore: each slave fd and its master are one pair (TIOCGPTN of the
  * master is the slave's pts number, whatever it is now), settings, window
@@ -15,8 +17,9 @@
  * directions work (a line written to master A is read on the slave); C's
  * slave, opened by its new name (ptsname), talks to its master.
  *
- * "pty input": the same, but pair B's master also wrote "x" that the slave
- * has not read: the dump must refuse it (fd/pty_input).
+ * "pty input": the same, but pair A's master also wrote "x\n" that the
+ * slave has not read, in canonical mode: the dump must refuse it
+ * (fd/pty_input).
  * "pty ctty": the same, but the program leads a new session whose
  * controlling terminal is pair A (fd/pty_ctty); that is not checked after
  * restore (sessions are not restored yet).
@@ -134,8 +137,16 @@ int main(int argc, char **argv)
 	struct winsize wc = { 5, 6, 0, 0 };
 	if (ioctl(8, TIOCSWINSZ, &wc))
 		fail("pair C: TIOCSWINSZ: %s", strerror(errno));
-	if (argc > 1 && !strcmp(argv[1], "input") && write(6, "x", 1) != 1)
+	if (write(6, "in\r\x03\n", 5) != 5)
 		fail("pair B: write to master: %s", strerror(errno));
+	/* stored as they came; now ^C and \r would be taken as signal and \n */
+	usleep(20000);
+	tb.c_iflag |= ICRNL;
+	tb.c_lflag |= ISIG;
+	if (tcsetattr(5, TCSANOW, &tb) || tcgetattr(5, &tb))
+		fail("tcsetattr B: %s", strerror(errno));
+	if (argc > 1 && !strcmp(argv[1], "input") && write(3, "x\n", 2) != 2)
+		fail("pair A: write to master: %s", strerror(errno));
 
 	test_ready();
 	test_wait_checkpoint();
@@ -184,6 +195,10 @@ int main(int argc, char **argv)
 	n = read(7, buf, sizeof(buf));
 	if (n != 3 || memcmp(buf, "in\n", 3))
 		fail("pair A: slave read %d bytes, expected 'in\\n'", n);
+	n = read(5, buf, sizeof(buf));
+	if (n != 5 || memcmp(buf, "in\r\x03\n", 5))
+		fail("pair B: slave read %d bytes (%02x %02x %02x...), expected 'in\\r\\x03\\n'", n,
+		     (unsigned char)buf[0], (unsigned char)buf[1], (unsigned char)buf[2]);
 	if (write(5, "b", 1) != 1)
 		fail("pair B: write to slave: %s", strerror(errno));
 	usleep(20000);
