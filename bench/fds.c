@@ -8,7 +8,9 @@
  * dups of them, 30% pipe ends (16 bytes buffered in each pipe), 10%
  * eventfds (counter = fd), 10% socketpair ends (16 bytes queued each way),
  * 5% timerfds (armed for an hour), 5% memfds (4 KiB), 4% signalfds, 1%
- * epoll instances (each watching 8 eventfds), the rest /dev/null.
+ * epoll instances (each watching 8 eventfds), 1% pseudo-terminal ends
+ * (pairs, 16 bytes written on the slave not yet read from the master), the
+ * rest /dev/null.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -25,9 +27,10 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <termios.h>
 #include <unistd.h>
 
-enum kind { K_NONE, K_REG, K_DUP, K_PIPE_R, K_PIPE_W, K_EVENT, K_SOCK, K_TIMER, K_MEMFD, K_SIGNAL, K_EPOLL, K_NULL };
+enum kind { K_NONE, K_REG, K_DUP, K_PIPE_R, K_PIPE_W, K_EVENT, K_SOCK, K_TIMER, K_MEMFD, K_SIGNAL, K_EPOLL, K_NULL, K_PTY_M, K_PTY_S };
 static enum kind *kind;
 static const char *result;
 
@@ -83,7 +86,7 @@ int main(int argc, char **argv)
 			return 1;
 		close(files[i]);
 	}
-	int made = 0, target[12] = { 0 };
+	int made = 0, target[14] = { 0 };
 	target[K_REG] = n * 20 / 100;
 	target[K_DUP] = n * 10 / 100;
 	target[K_PIPE_R] = n * 15 / 100;
@@ -93,6 +96,7 @@ int main(int argc, char **argv)
 	target[K_MEMFD] = n * 5 / 100;
 	target[K_SIGNAL] = n * 4 / 100;
 	target[K_EPOLL] = n * 1 / 100;
+	target[K_PTY_M] = n / 2 / 100;	/* pairs */
 	int first_reg = -1, first_event = -1;
 
 	for (int i = 0; i < target[K_REG]; i++, made++) {
@@ -152,6 +156,19 @@ int main(int argc, char **argv)
 		}
 		kind[ep] = K_EPOLL;
 	}
+	for (int i = 0; i < target[K_PTY_M]; i++, made += 2) {
+		int m = need(posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK));
+		struct termios t;
+		if (grantpt(m) || unlockpt(m))
+			bad("pty %d", m);
+		int s = need(open(ptsname(m), O_RDWR | O_NOCTTY));
+		tcgetattr(s, &t);
+		cfmakeraw(&t);
+		if (tcsetattr(s, TCSANOW, &t) || write(s, "0123456789abcdef", 16) != 16)
+			bad("pty %d", m);
+		kind[m] = K_PTY_M;
+		kind[s] = K_PTY_S;
+	}
 	for (; made < n; made++)
 		kind[need(open("/dev/null", O_RDWR))] = K_NULL;
 
@@ -173,6 +190,7 @@ int main(int argc, char **argv)
 			break;
 		case K_PIPE_R:
 		case K_SOCK:
+		case K_PTY_M:
 			if (read(fd, buf, 16) != 16 || memcmp(buf, "0123456789abcdef", 16))
 				bad("data of fd %d", fd);
 			break;

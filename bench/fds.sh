@@ -50,7 +50,7 @@ one() {
 		kill -9 "$pid" 2>/dev/null
 		return 1
 	fi
-	fr=$(sed -n 's/.*stats: freeze_ms=\([0-9.]*\).*/\1/p' "$run/dump.log" | tail -1)
+	fr=$(sed -n 's/.*stats:.* freeze_ms=\([0-9.]*\).*/\1/p' "$run/dump.log" | tail -1)
 	echo "$(awk "BEGIN { print $t1 - $t0 }") ${fr:-n/a} $(awk "BEGIN { print $t2 - $t1 }") $(du -sk "$img" | cut -f1)"
 	rm -rf "$img"
 }

@@ -1,9 +1,11 @@
 /* main.c - command line parsing (CRIU's option names) and dispatch. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "files.h"
 #include "lazy-pages.h"
 #include "log.h"
 #include "opts.h"
@@ -18,7 +20,7 @@ static void usage(FILE *f)
 "            [--prev-images-dir DIR --track-mem]\n"
 "  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR]\n"
 "  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--ext-unix-sk]\n"
-"               [--pidfile FILE]\n"
+"               [--pidfile FILE] [--inherit-fd fd[N]:KEY ...]\n"
 "               [--lazy-pages [--page-server --address A --port P]]\n"
 "  criu lazy-pages -D DIR [--page-server --address A --port P] [--lazy-granule SIZE]\n"
 "  criu page-server -D DIR --port P [--address A]\n"
@@ -33,7 +35,11 @@ static void usage(FILE *f)
 "                          fds are taken from criu's own on restore\n"
 "      --ext-unix-sk       unix datagram sockets connected to a named socket of\n"
 "                          another process are dumped, and connected to that\n"
-"                          name again on restore\n"
+"                          name again on restore; unix stream sockets\n"
+"                          connected outside are dumped as external\n"
+"      --inherit-fd fd[N]:KEY  (restore) criu's fd N takes the place of the\n"
+"                          file KEY: an external pipe:[INODE] or socket:[INODE]\n"
+"                          (as dump logged it), or a file's path; repeatable\n"
 "  -d, --restore-detached  return once the restored process runs\n"
 "      --pidfile FILE      write the restored process's pid to FILE\n"
 "      --feature NAME      (check) check one feature only\n"
@@ -62,6 +68,7 @@ int main(int argc, char **argv)
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "shell-job", no_argument, NULL, 'j' },
 		{ "ext-unix-sk", no_argument, NULL, 1004 },
+		{ "inherit-fd", required_argument, NULL, 1005 },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 1000 },
 		{ "feature", required_argument, NULL, 1001 },
@@ -100,6 +107,26 @@ int main(int argc, char **argv)
 		case 'o': o.log_file = optarg; break;
 		case 1000: o.pidfile = optarg; break;
 		case 1004: o.ext_unix_sk = true; break;
+		case 1005: {
+			int fd;
+			const char *key, **n;
+			if (fd_inherit_parse(optarg, &fd, &key)) {
+				fprintf(stderr, "error: --inherit-fd %s: expected fd[N]:KEY, e.g. fd[3]:pipe:[12345]\n",
+					optarg);
+				return 1;
+			}
+			/* now, before criu opens its own files (the log) */
+			if (fcntl(fd, F_GETFD) < 0) {
+				fprintf(stderr, "error: --inherit-fd %s: criu has no fd %d\n", optarg, fd);
+				return 1;
+			}
+			n = realloc(o.inherit_fd, (o.nr_inherit_fd + 1) * sizeof(*n));
+			if (!n)
+				return 1;
+			o.inherit_fd = n;
+			o.inherit_fd[o.nr_inherit_fd++] = optarg;
+			break;
+		}
 		case 1001: o.feature = optarg; break;
 		case 1100: o.lazy_pages = true; break;
 		case 1101: o.page_server = true; break;

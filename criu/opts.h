@@ -16,6 +16,8 @@ struct opts {
 	bool leave_running;		/* --leave-running */
 	bool shell_job;			/* -j, --shell-job */
 	bool ext_unix_sk;		/* --ext-unix-sk */
+	const char **inherit_fd;	/* --inherit-fd fd[N]:KEY (restore), each */
+	int nr_inherit_fd;
 	bool detach;			/* -d, --restore-detached */
 	const char *pidfile;		/* --pidfile */
 	const char *feature;		/* check --feature */

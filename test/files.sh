@@ -4,17 +4,34 @@
 #     a dump --leave-running leaves every fd as it was: the program, signalled
 #     afterwards without any restore, passes its checks (nothing was read out
 #     of a pipe or socket, no timer tick or event was consumed)
-#   fd/ext_pipe: a process whose stdout is a pipe to another process is
-#     refused with one error line naming it, and keeps running
-#   fd/ext_unix: the same for a unix socket connected to another process
+#   fd/inherit_pipe: a process whose stdout is a pipe to another process is
+#     dumped with the pipe as external; restore refuses it without
+#     --inherit-fd, and with --inherit-fd fd[N]:pipe:[INODE] the process
+#     writes into the pipe given
+#   fd/inherit_file: --inherit-fd fd[N]:PATH replaces a file opened by path
+#     (and --inherit-fd of an fd criu does not have is refused)
+#   fd/ext_unix: a unix stream socket connected to another process is
+#     refused with one error line naming it, and the process keeps running
+#   fd/ext_unix_stream: with --ext-unix-sk it is dumped as external and
+#     restored with --inherit-fd fd[N]:socket:[INODE] (a new socketpair)
 #   fd/ext_unix_dgram: a datagram socket connected to another process's
 #     named socket is refused without --ext-unix-sk, dumped with it, and
 #     restored connected to that name (seen with ss)
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
+#   fd/pty_ctty: a session leader whose controlling terminal is a pair it
+#     holds: dump records it (ctty in criu show), restore warns that it is
+#     not restored (sessions are not), and the program passes its checks
+#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
+#     with one error line naming the pid, the fd and the socket; the
+#     program then receives the fd intact (test/progs/scm_rights)
+#   fd/pty_input: the same for a pseudo-terminal with a line written to its
+#     master that its slave, in canonical mode, has not read (test/progs/pty
+#     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks)
-FD_CHECKS=(ext_pipe ext_unix ext_unix_dgram replaced_file)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
+FD_CHECKS=(inherit_pipe inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
+	   scm_rights pty_input pty_ctty)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -43,9 +60,39 @@ fd_leave_running() {
 	result PASS "PASS $name"
 }
 
-fd_ext_pipe() {
-	local name=$1 dir=$2 pid st lines c w
-	# cat is this shell's child, not the counter's: the pipe joins two processes
+# inherit_restore NAME DIR PID KEY CMD...: restore of the dump in DIR/img
+# without --inherit-fd must fail naming KEY and start nothing, then CMD
+# (criu restore with its --inherit-fd options) must restore it as PID
+inherit_restore() {
+	local name=$1 dir=$2 pid=$3 key=$4; shift 4
+	if ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
+		result FAIL "FAIL $name: still running 10 s after the dump"
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	if "$CRIU" restore -D "$dir/img" -d > "$dir/restore0.out" 2>&1 < /dev/null ||
+	   ! grep -qF "is $key, outside the dumped process: restore with --inherit-fd fd[N]:$key" "$dir/restore0.out"; then
+		result FAIL "FAIL $name: restore without --inherit-fd: $(head -2 "$dir/restore0.out" | tr '\n' '|')"
+		return 1
+	fi
+	if alive "$pid"; then
+		result FAIL "FAIL $name: the refused restore left pid $pid running"
+		return 1
+	fi
+	if ! "$@" -D "$dir/img" -d -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" < /dev/null ||
+	   [ "$(cat "$dir/pidfile" 2>/dev/null)" != "$pid" ]; then
+		result FAIL "FAIL $name: restore $*: $(criu_error "$dir/restore.log")"
+		return 1
+	fi
+	track "$pid"
+	return 0
+}
+
+# a counter whose stdout is a pipe to a cat of this shell (another process):
+# dumped as external (a warning names the key), restored only with
+# --inherit-fd, writing into the new pipe given
+fd_inherit_pipe() {
+	local name=$1 dir=$2 pid w ino c
 	exec {w}> >(cat > "$dir/test.log")
 	"$ROOT/test/progs/counter" >&$w 2>&1 < /dev/null &
 	pid=$!
@@ -55,21 +102,61 @@ fd_ext_pipe() {
 		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
 		return
 	fi
-	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
-	st=$?
-	lines=$(grep -c . "$dir/dump.stderr")
-	c=$(last_count "$dir/test.log"); c=${c:-0}
-	if [ $st -eq 0 ]; then
-		result FAIL "FAIL $name: dump of a process piped to another exited with status 0"
-	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: fd 1: pipe:\[[0-9]*\]: the other end is held by pid" "$dir/dump.stderr"; then
-		result FAIL "FAIL $name: expected one error line naming pid $pid, fd 1 and the pipe, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
-	elif ! alive "$pid" || ! count_moves "$dir/test.log" "$c"; then
-		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	ino=$(readlink "/proc/$pid/fd/1" | sed -n 's/^pipe:\[\([0-9]*\)\]$/\1/p')
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(head -2 "$dir/dump.out" | tr '\n' '|')"
+	elif ! grep -qF "pid $pid: fd 1: pipe:[$ino]: the other end is held by pid" "$dir/dump.out" ||
+	     ! grep -qF "restore with --inherit-fd fd[N]:pipe:[$ino]" "$dir/dump.out"; then
+		result FAIL "FAIL $name: the dump does not say fd 1 is external: $(head -2 "$dir/dump.out" | tr '\n' '|')"
+	else
+		c=$(last_count "$dir/test.log")
+		exec {w}> >(cat > "$dir/new.log")
+		if inherit_restore "$name" "$dir" "$pid" "pipe:[$ino]" "$CRIU" restore --inherit-fd "fd[$w]:pipe:[$ino]"; then
+			if [ "$(readlink "/proc/$pid/fd/1")" = "pipe:[$ino]" ] || [ "$(readlink /proc/$pid/fd/1)" != "$(readlink /proc/$pid/fd/2)" ]; then
+				result FAIL "FAIL $name: fds 1 and 2 are $(readlink "/proc/$pid/fd/1") and $(readlink "/proc/$pid/fd/2"), not the pipe given"
+			elif ! count_moves "$dir/new.log" "${c:-0}"; then
+				result FAIL "FAIL $name: the restored counter does not count into the new pipe: $(log_tail "$dir/new.log")"
+			else
+				result PASS "PASS $name"
+			fi
+		fi
+		exec {w}>&-
+	fi
+	kill -KILL "$pid" 2>/dev/null
+}
+
+# a counter writing to a file: restored with --inherit-fd fd[N]:PATH, it
+# writes to the file criu's fd N is instead
+fd_inherit_file() {
+	local name=$1 dir=$2 pid w c
+	start_prog counter "$dir"
+	if [ $? -ne 0 ]; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	c=$(last_count "$dir/test.log")
+	exec {w}> "$dir/new.log"
+	if "$CRIU" restore -D "$dir/img" -d --inherit-fd "fd[999]:${dir#/}/test.log" > "$dir/restore0.out" 2>&1 < /dev/null ||
+	   ! grep -qF "error: --inherit-fd fd[999]:${dir#/}/test.log: criu has no fd 999" "$dir/restore0.out"; then
+		result FAIL "FAIL $name: --inherit-fd of an fd criu has not: $(head -2 "$dir/restore0.out" | tr '\n' '|')"
+	elif ! "$CRIU" restore -D "$dir/img" -d --inherit-fd "fd[$w]:${dir#/}/test.log" -v4 \
+		-o "$dir/restore.log" < /dev/null; then
+		result FAIL "FAIL $name: restore with --inherit-fd failed: $(criu_error "$dir/restore.log")"
+	elif track "$pid"; [ "$(readlink "/proc/$pid/fd/1")" != "$dir/new.log" ]; then
+		result FAIL "FAIL $name: fd 1 is $(readlink "/proc/$pid/fd/1"), not $dir/new.log"
+	elif ! count_moves "$dir/new.log" "${c:-0}"; then
+		result FAIL "FAIL $name: the restored counter does not count into new.log: $(log_tail "$dir/new.log")"
 	else
 		result PASS "PASS $name"
 	fi
+	exec {w}>&-
 	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
 }
 
 # a counter whose stdin is one end of a socketpair; the other end stays in
@@ -111,6 +198,63 @@ time.sleep(120)
 		result PASS "PASS $name"
 	fi
 	kill -KILL "$pid" "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+
+# a counter whose stdin is a stream socket connected to its parent (python):
+# refused without --ext-unix-sk (fd/ext_unix); with it, dumped as external,
+# refused at restore without --inherit-fd, and restored with a new
+# socketpair's end given by --inherit-fd fd[N]:socket:[INODE]
+fd_ext_unix_stream() {
+	local name=$1 dir=$2 pid holder ino
+	python3 -c '
+import os, signal, socket, sys, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the dumped child is reaped at once
+a, b = socket.socketpair()
+pid = os.fork()
+if pid == 0:
+    os.dup2(b.fileno(), 0)
+    out = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1); os.dup2(out, 2)
+    os.execv(sys.argv[1], [sys.argv[1]])
+open(sys.argv[3], "w").write(str(pid))
+time.sleep(120)
+' "$ROOT/test/progs/counter" "$dir/test.log" "$dir/counter.pid" &
+	holder=$!
+	track "$holder"
+	if ! wait_for 10 test -s "$dir/counter.pid" || ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		result FAIL "FAIL $name: counter did not start: $(log_tail "$dir/test.log")"
+		kill -KILL "$holder" 2>/dev/null
+		return
+	fi
+	pid=$(cat "$dir/counter.pid")
+	track "$pid"
+	ino=$(readlink "/proc/$pid/fd/0" | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --ext-unix-sk > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump with --ext-unix-sk failed: $(head -2 "$dir/dump.out" | tr '\n' '|')"
+	elif ! grep -qF "restore with --inherit-fd fd[N]:socket:[$ino]" "$dir/dump.out"; then
+		result FAIL "FAIL $name: the dump does not say fd 0 is external: $(head -2 "$dir/dump.out" | tr '\n' '|')"
+	elif inherit_restore "$name" "$dir" "$pid" "socket:[$ino]" python3 -c '
+import os, socket, sys, time
+a, b = socket.socketpair()
+peer = os.fork()
+if peer == 0:  # holds the other end
+    os.close(b.fileno()); time.sleep(60); os._exit(0)
+open(sys.argv[1], "w").write("%d %d" % (peer, os.fstat(b.fileno()).st_ino))
+os.dup2(b.fileno(), 9)
+os.execv(sys.argv[2], sys.argv[2:])
+' "$dir/newpeer" "$CRIU" restore --inherit-fd "fd[9]:socket:[$ino]"; then
+		track "$(cut -d' ' -f1 "$dir/newpeer")"
+		if [ "$(readlink "/proc/$pid/fd/0")" != "socket:[$(cut -d' ' -f2 "$dir/newpeer")]" ]; then
+			result FAIL "FAIL $name: fd 0 is $(readlink "/proc/$pid/fd/0"), not the socket given (socket:[$(cut -d' ' -f2 "$dir/newpeer")])"
+		elif ! count_moves "$dir/test.log" "$(last_count "$dir/test.log")"; then
+			result FAIL "FAIL $name: the restored counter does not count"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" "$holder" 2>/dev/null
+	[ -s "$dir/newpeer" ] && kill -KILL "$(cut -d' ' -f1 "$dir/newpeer")" 2>/dev/null
 	wait "$holder" 2>/dev/null
 }
 
@@ -198,6 +342,99 @@ fd_replaced_file() {
 	wait "$pid" 2>/dev/null
 }
 
+# refused_dump NAME DIR PID LOG PATTERN: the dump of PID fails with one
+# error line matching PATTERN, and PID keeps running (and counting in LOG if
+# given); reports a failure (status 1), nothing on success
+refused_dump() {
+	local name=$1 dir=$2 pid=$3 log=$4 pattern=$5 st lines c
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: the dump exited with status 0"
+	elif [ "$lines" -ne 1 ] || ! grep -q "^error: .*pid $pid: $pattern" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line 'pid $pid: $pattern', got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $name: the process does not keep running after the refused dump (state $(proc_state "$pid"))"
+	elif [ -n "$log" ] && ! { c=$(last_count "$log"); count_moves "$log" "${c:-0}"; }; then
+		result FAIL "FAIL $name: the process does not count after the refused dump"
+	else
+		return 0
+	fi
+	return 1
+}
+
+# a test program started with arguments: sets PID, waits for its wait
+start_prog_args() {
+	local dir=$1; shift
+	"$ROOT/test/progs/$1" "${@:2}" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 in_sigwait "$PID"
+}
+
+fd_pty_input() {
+	local name=$1 dir=$2 pid
+	if ! start_prog_args "$dir" pty input; then
+		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	refused_dump "$name" "$dir" "$pid" "" "fd 3: /dev/ptmx: 2 bytes written to the master not yet read from the slave (fd 4), in canonical mode: not supported" &&
+		result PASS "PASS $name"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+fd_pty_ctty() {
+	local name=$1 dir=$2 pid
+	if ! start_prog_args "$dir" pty ctty; then
+		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	if ! "$CRIU" show "$dir/img" 2>&1 | grep -q '"ctty": true'; then
+		result FAIL "FAIL $name: the images do not say the pair was the controlling terminal"
+	elif ! "$CRIU" restore -D "$dir/img" -d --pidfile "$dir/pidfile" -v4 -o "$dir/restore.log" < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+	elif track "$pid"; ! grep -q "was the controlling terminal of the process.*not restored" "$dir/restore.log"; then
+		result FAIL "FAIL $name: restore did not warn about the controlling terminal"
+	else
+		kill -USR1 "$pid"
+		if wait_for 10 grep -q '^PASS$' "$dir/test.log"; then
+			result PASS "PASS $name"
+		else
+			result FAIL "FAIL $name: $(log_tail "$dir/test.log")"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+}
+
+fd_scm_rights() {
+	local name=$1 dir=$2 pid st
+	if ! start_prog_args "$dir" scm_rights; then
+		result FAIL "FAIL $name: scm_rights did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: file descriptors in flight (SCM_RIGHTS) in its queue'; then
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -209,10 +446,15 @@ run_fd_check() {
 	mkdir -p "$TEST_TMPDIR"
 	case $check in
 	leave_running_*) fd_leave_running "$name" "$dir" "${check#leave_running_}" ;;
-	ext_pipe) fd_ext_pipe "$name" "$dir" ;;
+	inherit_pipe) fd_inherit_pipe "$name" "$dir" ;;
+	inherit_file) fd_inherit_file "$name" "$dir" ;;
+	ext_unix_stream) fd_ext_unix_stream "$name" "$dir" ;;
 	ext_unix) fd_ext_unix "$name" "$dir" ;;
 	ext_unix_dgram) fd_ext_unix_dgram "$name" "$dir" ;;
 	replaced_file) fd_replaced_file "$name" "$dir" ;;
+	pty_input) fd_pty_input "$name" "$dir" ;;
+	scm_rights) fd_scm_rights "$name" "$dir" ;;
+	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -45,6 +45,7 @@ declare -A MODE=(
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
+	[scm_rights]=none	# refused by dump: fd/scm_rights
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory

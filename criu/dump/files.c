@@ -192,7 +192,8 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 	size_t nsame = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
 	for (size_t i = 0; i < nsame && posix; i++)
 		posix = same[i]->fd >= p->fd;
-	if (fd_dump_state(d, p, posix, fe))
+	/* an external file stays with its other users: its state is theirs */
+	if (!fe->external && fd_dump_state(d, p, posix, fe))
 		goto bad;
 	return e;
 bad:

@@ -1,7 +1,7 @@
 /*
  * dev.c - character devices that hold no state (/dev/null, /dev/zero,
- * /dev/full, /dev/random, /dev/urandom), reopened by path; others (a
- * pseudo-terminal master, tun, fuse, ...) are refused.  Terminals: with
+ * /dev/full, /dev/random, /dev/urandom), reopened by path; others (tun,
+ * fuse, ...) are refused.  Pseudo-terminal pairs are pty.c's.  Terminals: with
  * --shell-job the restored process gets criu's own terminal (its stdio),
  * as CRIU does.
  */
@@ -14,11 +14,6 @@
 
 #include "files.h"
 #include "log.h"
-
-static bool is_ptmx(const struct stat *st)
-{
-	return major(st->st_rdev) == 5 && minor(st->st_rdev) == 2;
-}
 
 static bool is_tty(const struct stat *st)
 {
@@ -58,10 +53,6 @@ static bool chr_match(const struct fd_probe *p)
 static int chr_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	struct stat pst;
-	if (is_ptmx(&p->st)) {
-		pr_err("pid %d: fd %d: a pseudo-terminal master (%s): not supported", d->pid, p->fd, p->link);
-		return -1;
-	}
 	if (!is_stateless(&p->st)) {
 		pr_err("pid %d: fd %d: character device %s (%u:%u): not supported (only /dev/null, /dev/zero, /dev/full, /dev/random and /dev/urandom are reopened)",
 		       d->pid, p->fd, p->link, major(p->st.st_rdev), minor(p->st.st_rdev));

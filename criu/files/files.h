@@ -65,6 +65,11 @@ const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *li
 char *fd_dump_fdinfo(struct fd_dump *d, int fd);
 /* the probe of the process's fd number fd, or NULL */
 const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd);
+/* is pid the dumped process (-t) or one of its descendants?  An end held
+ * there is not external: it is part of the dump (process trees) */
+bool fd_pid_in_tree(const struct fd_dump *d, pid_t pid);
+/* another process holding an fd whose link is link (its pid, *fd), or 0 */
+pid_t fd_find_holder(const struct fd_dump *d, const char *link, int *fd);
 /* a dev_t as the kernel prints it in fdinfo (major << 20 | minor) to st_dev */
 dev_t fd_kdev_to_dev(unsigned long kdev);
 /* reads len bytes from offset 0 of fd (a copy) into a new buffer; 0 or -1 */
@@ -79,6 +84,8 @@ struct fd_rst {
 	int stash_base;		/* stashes live at or above this fd number */
 	const int *tty;		/* criu's stdio, for --shell-job terminals */
 	int target_fd;		/* the fd number being placed */
+	const struct opts *o;	/* --inherit-fd */
+	const int *inherit;	/* per --inherit-fd: its fd in the new process */
 };
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */
@@ -107,7 +114,14 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 /* the kinds (one module each) */
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
 	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
-	fd_unixsk_ops;
+	fd_unixsk_ops, fd_pty_ops;
+
+/* inherit.c: --inherit-fd fd[N]:KEY.  Parses one (0, or -1 if malformed) */
+int fd_inherit_parse(const char *arg, int *fd, const char **key);
+/* restore, before anything is created: fe is inherited, or its kind's check() */
+int fd_check(const FileEntry *fe, const struct opts *o, const char *name);
+/* restore, in the new process: the inherited fd, or its kind's open() */
+int fd_rst_open(struct fd_rst *r, const FileEntry *fe);
 
 /* fdstate.c: locks and F_SETOWN/F_SETSIG owner, for any kind.  POSIX locks
  * belong to the process and the inode: posix_locks says this is the first

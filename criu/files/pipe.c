@@ -6,9 +6,10 @@
  * tee duplicates the buffers without consuming them, so the process keeps
  * its data whatever happens next (failed dump, --leave-running).  The data
  * goes with the first read end of the pipe; both ends of one pipe share a
- * pipe_id (the pipe's inode).  A pipe or FIFO with only one end in the
- * process is refused if another process holds it (the other end, or the
- * same end).
+ * pipe_id (the pipe's inode).  A pipe with only one end in the process,
+ * held by another process too (the other end, or the same end), is
+ * external: recorded by its key "pipe:[INODE]" without its data, and
+ * restored only with --inherit-fd (inherit.c).  Such a FIFO is refused.
  *
  * Restore: the first end met creates the pipe (pipe2, or the FIFO opened
  * by path), sets its size, writes the data back, and keeps the other end
@@ -234,10 +235,24 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	if (!peer) {
 		int ofd;
 		pid_t o = held_elsewhere(d, p, &ofd);
-		if (o) {
+		if (o && fd_pid_in_tree(d, o)) {
+			pr_err("%s: the other end is held by pid %d (fd %d), another process of the dumped tree: not supported yet",
+			       what, o, ofd);
+			return -1;
+		}
+		if (o && fifo) {
 			pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
 			       what, o, ofd);
 			return -1;
+		}
+		if (o) {
+			char key[64];
+			snprintf(key, sizeof(key), "pipe:[%lu]", (unsigned long)p->st.st_ino);
+			fe->external = strdup(key);
+			pr_warn("%s: the other end is held by pid %d (fd %d): dumped as external; restore with --inherit-fd fd[N]:%s",
+				what, o, ofd, key);
+			pf->size = 0;
+			return fe->external ? 0 : -1;
 		}
 	}
 	if (fifo) {

@@ -10,7 +10,10 @@
  * socket with connections not yet accepted, file descriptors in flight
  * (SCM_RIGHTS), relative bound paths, other families.  With --ext-unix-sk
  * (at dump and restore), a datagram socket connected one way to a named
- * socket of another process is kept, and connects to that name again.
+ * socket of another process is kept, and connects to that name again; a
+ * stream or seqpacket socket connected outside is external (key
+ * "socket:[INODE]", nothing of it kept): restore needs --inherit-fd, as
+ * with CRIU (inherit.c).
  *
  * Restore: two sockets connected to each other come back as a socketpair
  * (data requeued each way by sending from the other end, then shutdown);
@@ -314,6 +317,30 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 			 * named socket can connect to that name again */
 			bool ext_ok = s->type == SOCK_DGRAM && ps->namelen && ps->peer != s->ino &&
 				      (ps->name[0] == 0 || ps->name[0] == '/');
+			bool ext_stream = s->type != SOCK_DGRAM;
+			char plink[64];
+			int hfd = -1;
+			snprintf(plink, sizeof(plink), "socket:[%lu]", (unsigned long)s->peer);
+			pid_t holder = ext_stream && d->o->ext_unix_sk ? fd_find_holder(d, plink, &hfd) : 0;
+			if (holder && fd_pid_in_tree(d, holder)) {
+				pr_err("%s: connected to socket:[%lu], held by pid %d (fd %d) of the dumped tree: not supported yet",
+				       what, (unsigned long)s->peer, holder, hfd);
+				goto out;
+			}
+			if (ext_stream && d->o->ext_unix_sk) {
+				char key[64];
+				snprintf(key, sizeof(key), "socket:[%lu]", (unsigned long)s->ino);
+				fe->external = strdup(key);
+				pr_warn("%s: connected to socket:[%lu], outside the dumped process: dumped as external; restore with --inherit-fd fd[N]:%s",
+					what, (unsigned long)s->peer, key);
+				ret = fe->external ? 0 : -1;
+				goto out;
+			}
+			if (ext_stream) {
+				pr_err("%s: connected to socket:[%lu], outside the dumped process: dump with --ext-unix-sk to dump it as external, then restore with --inherit-fd fd[N]:socket:[%lu] to give it a new connection",
+				       what, (unsigned long)s->peer, (unsigned long)s->ino);
+				goto out;
+			}
 			if (!ext_ok || !d->o->ext_unix_sk) {
 				pr_err("%s: connected to socket:[%lu], outside the dumped process: %s", what,
 				       (unsigned long)s->peer,

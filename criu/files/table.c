@@ -3,7 +3,9 @@
  * kind means adding its module and one row here.
  */
 #define LOG_PREFIX "files: "
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 static const struct fd_ops *const kinds[] = {
 	&fd_memfd_ops,	/* before reg: a memfd is a regular file too */
 	&fd_reg_ops,
+	&fd_pty_ops,	/* before tty: a pair held by the process (else tty's) */
 	&fd_tty_ops,	/* before chr: a terminal is a character device too */
 	&fd_chr_ops,
 	&fd_pipe_ops,
@@ -203,6 +206,52 @@ const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd)
 			hi = mid;
 	}
 	return NULL;
+}
+
+bool fd_pid_in_tree(const struct fd_dump *d, pid_t pid)
+{
+	struct proc_stat st;
+	pid_t root = d->o && d->o->pid > 0 ? d->o->pid : d->pid;
+	for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+		if (pid == root)
+			return true;
+		if (proc_read_stat(pid, &st))
+			return false;
+		pid = st.ppid;
+	}
+	return false;
+}
+
+pid_t fd_find_holder(const struct fd_dump *d, const char *link, int *fd)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	char path[64], l[PATH_MAX];
+	pid_t found = 0;
+
+	while (proc && !found && (de = readdir(proc))) {
+		pid_t o = atoi(de->d_name);
+		if (o <= 0 || o == d->pid || o == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", o);
+		DIR *fds = opendir(path);
+		struct dirent *f;
+		while (fds && !found && (f = readdir(fds))) {
+			ssize_t n = readlinkat(dirfd(fds), f->d_name, l, sizeof(l) - 1);
+			if (n > 0 && f->d_name[0] != '.') {
+				l[n] = 0;
+				if (!strcmp(l, link)) {
+					found = o;
+					*fd = atoi(f->d_name);
+				}
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
 }
 
 dev_t fd_kdev_to_dev(unsigned long kdev)

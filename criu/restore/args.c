@@ -168,6 +168,7 @@ void rst_fds_close(struct rst_fds *fds)
 		close(fds->all[i]);
 	free(fds->all);
 	free(fds->vma_fd);
+	free(fds->inherit);
 	memset(fds, 0, sizeof(*fds));
 }
 
@@ -204,6 +205,19 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 		fds->tty[i] = -1;
 		if (o->shell_job && (fds->tty[i] = add_fd(fds, dup(i), base)) < 0)
 			return -1;
+	}
+	/* --inherit-fd: copies of criu's fds, for the files they replace */
+	fds->inherit = calloc(o->nr_inherit_fd + 1, sizeof(int));
+	if (!fds->inherit)
+		return -1;
+	for (int i = 0; i < o->nr_inherit_fd; i++) {
+		int fd;
+		const char *key;
+		fd_inherit_parse(o->inherit_fd[i], &fd, &key);
+		if ((fds->inherit[i] = add_fd(fds, fcntl(fd, F_DUPFD_CLOEXEC, 0), base)) < 0) {
+			pr_perror("--inherit-fd %s: cannot take criu's fd %d", o->inherit_fd[i], fd);
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];

@@ -195,6 +195,7 @@ static int check_files(struct rst_proc *p, const struct opts *o)
 
 	img_name(IMG_FILES, p->pid, name, sizeof(name));
 	r->nr_files = 0;
+	r->o = o;
 	for (size_t i = 0; i < p->fds.nr; i++) {
 		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
 		if (i && e->fd <= ((FdEntry *)p->fds.msgs[i - 1])->fd) {
@@ -241,7 +242,7 @@ static int check_files(struct rst_proc *p, const struct opts *o)
 			       e->file_id);
 			return -1;
 		}
-		if (e->file && fd_ops_by_kind(e->file->kind)->check(e->file, o, name))
+		if (e->file && fd_check(e->file, o, name))	/* --inherit-fd, or the kind's */
 			return -1;
 	}
 	return 0;

@@ -31,6 +31,7 @@ struct rst_fds {
 	int err_fd;		/* criu's terminal for errors when logging to a file, or -1 */
 	int pages_fd[PAGES_MAX_CHAIN];	/* per image of the chain */
 	int tty[3];		/* criu's own stdio, for --shell-job terminals */
+	int *inherit;		/* per --inherit-fd: a copy of criu's fd N */
 	int nr;
 	int *all;		/* every helper fd, sorted */
 	int *vma_fd;		/* per target VMA, -1 if none */
