@@ -20,8 +20,8 @@
 #   fd/replaced_file: the same for a file whose path now leads to another
 #     file (its stdout: the log is renamed over, the old one kept by a link)
 #   fd/pty_ctty: a session leader whose controlling terminal is a pair it
-#     holds: dump records it (ctty in criu show), restore warns that it is
-#     not restored (sessions are not), and the program passes its checks
+#     holds: dump records it (ctty in criu show), restore makes it the
+#     controlling terminal again (the program checks /dev/tty)
 #   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
 #     with one error line naming the pid, the fd and the socket; the
 #     program then receives the fd intact (test/progs/scm_rights)
@@ -402,8 +402,8 @@ fd_pty_ctty() {
 		result FAIL "FAIL $name: the images do not say the pair was the controlling terminal"
 	elif ! "$CRIU" restore -D "$dir/img" -d --pidfile "$dir/pidfile" -v4 -o "$dir/restore.log" < /dev/null; then
 		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
-	elif track "$pid"; ! grep -q "was the controlling terminal of the process.*not restored" "$dir/restore.log"; then
-		result FAIL "FAIL $name: restore did not warn about the controlling terminal"
+	elif track "$pid"; grep -q "was the controlling terminal of the process.*not restored" "$dir/restore.log"; then
+		result FAIL "FAIL $name: restore did not give back the controlling terminal"
 	else
 		kill -USR1 "$pid"
 		if wait_for 10 grep -q '^PASS$' "$dir/test.log"; then

@@ -174,11 +174,22 @@ static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
 }
 
 /*
+ * Signals that restoring raises by itself (a zombie child dying, a
+ * terminal's size set, data queued into an O_ASYNC file): the program's
+ * own pending signals are restored from the images, these are dropped.
+ */
+static bool restore_side_effect(int sig)
+{
+	return sig == SIGCHLD || sig == SIGWINCH || sig == SIGIO || sig == SIGURG ||
+	       sig == SIGPIPE || sig == SIGTTOU || sig == SIGTTIN;
+}
+
+/*
  * Follows every task of the tree until each is at the restorer's last
  * trap.  A new one stops first (SIGSTOP) and is started; a task with
  * seccomp stops at a trap before installing it, for criu to suspend it
  * while it still works in the task; SIGCHLD of a restored zombie is not
- * the program's (its own pending signals are restored from the images).
+ * the program's, nor are other side effects of restoring (see above).
  * Returns -2 if a task died (it logged why).
  */
 static int follow_to_traps(struct rst_tasks *ts)
@@ -213,7 +224,7 @@ static int follow_to_traps(struct rst_tasks *ts)
 		long opts = 0;
 		if (!k->started && (sig == SIGSTOP || (status >> 16) == PTRACE_EVENT_STOP)) {
 			k->started = true;
-		} else if (sig == SIGCHLD) {
+		} else if (restore_side_effect(sig)) {
 			/* dropped */
 		} else if (sig == SIGTRAP && k->traps > 0) {
 			k->started = true;

@@ -21,8 +21,8 @@
  * slave has not read, in canonical mode: the dump must refuse it
  * (fd/pty_input).
  * "pty ctty": the same, but the program leads a new session whose
- * controlling terminal is pair A (fd/pty_ctty); that is not checked after
- * restore (sessions are not restored yet).
+ * controlling terminal is pair A (fd/pty_ctty): after restore, /dev/tty
+ * must be pair A's slave again.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -151,6 +151,9 @@ int main(int argc, char **argv)
 	test_ready();
 	test_wait_checkpoint();
 
+	/* tcgetsid works only on the caller's controlling terminal */
+	if (ctty && tcgetsid(4) != getsid(0))
+		fail("pair A is not the controlling terminal: %s", strerror(errno));
 	same_pair(3, 4, "pair A");
 	same_pair(3, 7, "pair A (fd 7)");
 	same_pair(6, 5, "pair B");
