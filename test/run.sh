@@ -4,8 +4,9 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input checks, then the cli checks.  A NAME is a test program,
-# "bad_input" or "cli" (all of its checks), "bad_input/CHECK" or "cli/CHECK".
+# the bad_input, cli, fd (test/files.sh), tree (test/tree.sh) and lazy
+# (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
+# "cli", "fd", "tree", "lazy": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -46,6 +47,7 @@ declare -A MODE=(
 	[cli_target]=none
 	[ptyrun]=none
 	[scm_rights]=none	# refused by dump: fd/scm_rights
+	[tree_churn]=none	# tree/churn
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
@@ -1320,6 +1322,7 @@ run_one() {
 	cli/*) run_cli_check "${name#cli/}" ;;
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
+	tree/*) run_tree_check "${name#tree/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1328,6 +1331,8 @@ run_one() {
 source "$ROOT/test/lazy.sh"
 # the fd section: run_fd_check, FD_CHECKS
 source "$ROOT/test/files.sh"
+# the process tree section: run_tree_check, TREE_CHECKS
+source "$ROOT/test/tree.sh"
 
 # ------------------------------------------------------ main
 
@@ -1350,7 +1355,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd tree lazy)
 else
 	names=("$@")
 fi
@@ -1362,6 +1367,8 @@ for n in "${names[@]}"; do
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	elif [ "$n" = fd ]; then
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
+	elif [ "$n" = tree ]; then
+		for c in "${TREE_CHECKS[@]}"; do expanded+=("tree/$c"); done
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)

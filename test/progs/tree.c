@@ -9,6 +9,11 @@
  *   |  +- A2: in A1's group (a group led by its sibling)
  *   +- B: its own group in the root's session; zombie child ZB killed by SIGTERM
  *
+ * "tree pipe": a pipe made before the forks is held by every process (one
+ * open file in several processes): the dump must be refused, the tree left
+ * running.
+ * "tree cwd DIR": A1a works in DIR (a restore fails once DIR is gone).
+ *
  * Every process checks after the restore, by itself: its pid, parent,
  * session and group, its private memory (a pattern written by the root
  * before the forks, partly rewritten by the process after), that a value
@@ -53,6 +58,8 @@ struct shared {
 
 static struct shared *sh;
 static uint8_t *priv;
+static const char *a1a_dir;	/* "cwd DIR" */
+static int shared_pipe[2] = { -1, -1 };	/* "pipe" */
 
 static uint8_t pattern(int page, int who)
 {
@@ -202,6 +209,8 @@ static void start_a(void)
 		sh->pid[P_A1] = getpid();
 		if (fork() == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (a1a_dir && chdir(a1a_dir))
+				fail("chdir %s: %s", a1a_dir, strerror(errno));
 			member(P_A1A, sh->pid[P_A1], a, sh->pid[P_A1]);
 		}
 		member(P_A1, a, a, getpid());
@@ -227,6 +236,10 @@ static void start_b(pid_t root_sid)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "pipe") && pipe(shared_pipe))
+		fail("pipe: %s", strerror(errno));
+	if (argc > 2 && !strcmp(argv[1], "cwd"))
+		a1a_dir = argv[2];
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	priv = mmap(NULL, PRIV_PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED || priv == MAP_FAILED)
@@ -245,6 +258,8 @@ int main(int argc, char **argv)
 			fail("children did not set up (%d of %d)", sh->setup, NPROC - 1);
 		sleep_ms(1);
 	}
+	test_msg("pids %d %d %d %d %d %d", sh->pid[0], sh->pid[1], sh->pid[2], sh->pid[3], sh->pid[4],
+		 sh->pid[5]);
 	test_ready();
 	test_wait_checkpoint();
 
