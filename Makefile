@@ -80,6 +80,7 @@ bench: deps
 	bash bench/incremental.sh
 	bash bench/fds.sh
 	bash bench/threads.sh
+	bash bench/tree.sh
 
 demo: deps
 	$(MAKE) all
