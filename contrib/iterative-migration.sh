@@ -28,7 +28,7 @@ done
 
 mkdir -p "$DIR"
 pages() { sed -n 's/.*stats:.* pages=\([0-9]*\).*/\1/p' "$1" | tail -1; }
-freeze() { sed -n 's/.*stats: freeze_ms=\([0-9.]*\).*/\1/p' "$1" | tail -1; }
+freeze() { sed -n 's/.*stats:.* freeze_ms=\([0-9.]*\).*/\1/p' "$1" | tail -1; }
 
 "$CRIU" pre-dump -t "$PID" -D "$DIR/0" --track-mem -v3 -o "$DIR/0.log"
 prev=$(pages "$DIR/0.log")
