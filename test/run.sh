@@ -55,7 +55,7 @@ BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
 	    dump_no_such_pid dump_unwritable_dir dump_no_space)
 
 CLI_CHECKS=(shell_job pid_in_use exit_code exit_signal restore_fail_kills
-	    show show_corrupt check check_unknown_feature)
+	    show show_corrupt check check_unknown_feature rseq_fixup)
 
 # ---------------------------------------------------------------- helpers
 
@@ -1235,6 +1235,44 @@ cli_check() {
 }
 
 # criu check --feature with an unknown name: exit 1, one error line naming it
+# a thread found inside an rseq critical section (test/progs/rseq_cs) is
+# dumped at the section's abort handler, not inside it; dump
+# --leave-running leaves it working, section and all
+cli_rseq_fixup() {
+	local name=$1 dir=$2 pid cs tid rip st
+	"$ROOT/test/progs/rseq_cs" > "$dir/test.log" 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"; then
+		wait "$pid"
+		if [ $? -eq 77 ]; then
+			result SKIP "SKIP $name: $(sed -n 's/^SKIP: //p' "$dir/test.log" | head -1)"
+		else
+			result FAIL "FAIL $name: rseq_cs did not get ready: $(log_tail "$dir/test.log")"
+		fi
+		return
+	fi
+	read -r _ cs < <(grep -m1 '^cs ' "$dir/test.log")
+	tid=$(sed -n 's/^tid //p' "$dir/test.log")
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --leave-running -v4 -o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	rip=$("$CRIU" show "$dir/img/core-$tid.img" | python3 -c 'import json,sys; r = json.load(sys.stdin)["entries"][0]["thread"]["regs"]["rip"]; print(int(r, 0) if isinstance(r, str) else r)')
+	set -- $cs
+	if [ -z "$rip" ] || [ "$rip" -ge "$1" ] && [ "$rip" -lt "$2" ]; then
+		result FAIL "FAIL $name: thread $tid dumped at ${rip:-?}, inside its rseq critical section [$1, $2)"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: after dump --leave-running: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 cli_check_unknown_feature() {
 	local name=$1 dir=$2
 	bounded "$dir" 30 check "$CRIU" check --feature nosuch
@@ -1280,6 +1318,7 @@ run_cli_check() {
 	show_corrupt) cli_show_corrupt "$name" "$dir" ;;
 	check) cli_check "$name" "$dir" ;;
 	check_unknown_feature) cli_check_unknown_feature "$name" "$dir" ;;
+	rseq_fixup) cli_rseq_fixup "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

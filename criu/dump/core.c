@@ -499,6 +499,48 @@ static void fixup_syscall_restart(GpRegs *g)
 	}
 }
 
+/* struct rseq_cs of the rseq ABI: a critical section [start_ip, +post_commit_offset) */
+struct rseq_cs_desc {
+	uint32_t version, flags;
+	uint64_t start_ip, post_commit_offset, abort_ip;
+};
+
+/*
+ * A thread stopped inside an rseq critical section: the kernel has not
+ * aborted it yet (a stop for ptrace comes before the rseq fix-up on the way
+ * back to user space), and it would resume on another CPU in the middle of
+ * a per-CPU operation.  It is restored at the section's abort handler
+ * instead, as the kernel would have moved it; the live thread (with
+ * --leave-running) is left alone.
+ */
+static int fixup_rseq(pid_t tgid, pid_t tid, const struct rseq_configuration *rc, GpRegs *g)
+{
+	uint64_t cs_ptr = 0;
+	struct rseq_cs_desc cs;
+	uint32_t sig = 0;
+	struct iovec l = { &cs_ptr, sizeof(cs_ptr) }, r = { (void *)(rc->rseq_abi_pointer + 8), 8 };
+
+	if (process_vm_readv(tgid, &l, 1, &r, 1, 0) != 8 || !cs_ptr)
+		return 0;
+	l = (struct iovec){ &cs, sizeof(cs) };
+	r = (struct iovec){ (void *)cs_ptr, sizeof(cs) };
+	if (process_vm_readv(tgid, &l, 1, &r, 1, 0) != sizeof(cs) || cs.version != 0)
+		return 0;
+	if (g->rip < cs.start_ip || g->rip - cs.start_ip >= cs.post_commit_offset)
+		return 0;
+	l = (struct iovec){ &sig, 4 };
+	r = (struct iovec){ (void *)(cs.abort_ip - 4), 4 };
+	if (process_vm_readv(tgid, &l, 1, &r, 1, 0) != 4 || sig != rc->signature) {
+		pr_err("thread %d: inside an rseq critical section whose abort handler has no valid signature",
+		       tid);
+		return -1;
+	}
+	pr_debug("thread %d: inside an rseq critical section at %lx: restored at its abort handler %lx",
+		 tid, (unsigned long)g->rip, (unsigned long)cs.abort_ip);
+	g->rip = cs.abort_ip;
+	return 0;
+}
+
 /* one thread's state into *out; brk: the leader, which also holds the process's */
 static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint64_t *brk)
 {
@@ -547,6 +589,8 @@ static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint
 		r->signature = rc.signature;
 		r->flags = rc.flags;
 		tc->rseq = r;
+		if (fixup_rseq(tgid, pid, &rc, tc->regs))
+			return -1;
 	} else if (n < 0 && errno != EIO && errno != EINVAL) {
 		pr_perror("pid %d: cannot read the rseq registration", pid);
 		return -1;

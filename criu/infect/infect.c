@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "compat.h"
 #include "infect.h"
 #include "log.h"
 
@@ -32,6 +33,21 @@ int infect_begin(struct infect *c, pid_t pid)
 	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(uint64_t), &all)) {
 		pr_perror("pid %d: cannot block signals", pid);
 		return -1;
+	}
+	/* no rseq abort while it runs our code (see infect.h) */
+	struct rseq_configuration rc;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rc), &rc) == sizeof(rc) &&
+	    rc.rseq_abi_pointer) {
+		errno = 0;
+		long v = ptrace(PTRACE_PEEKDATA, pid, (void *)(rc.rseq_abi_pointer + 8), NULL);
+		if (!errno && v) {
+			if (ptrace(PTRACE_POKEDATA, pid, (void *)(rc.rseq_abi_pointer + 8), NULL)) {
+				pr_perror("pid %d: cannot clear its rseq critical section", pid);
+				return -1;
+			}
+			c->rseq_cs_addr = rc.rseq_abi_pointer + 8;
+			c->saved_rseq_cs = v;
+		}
 	}
 	return 0;
 }
@@ -177,6 +193,11 @@ int infect_end(struct infect *c)
 	}
 	if (ptrace(PTRACE_SETREGS, c->pid, NULL, &c->saved)) {
 		pr_perror("pid %d: cannot restore registers", c->pid);
+		err = -1;
+	}
+	if (c->rseq_cs_addr &&
+	    ptrace(PTRACE_POKEDATA, c->pid, (void *)c->rseq_cs_addr, (void *)c->saved_rseq_cs)) {
+		pr_perror("pid %d: cannot restore its rseq critical section", c->pid);
 		err = -1;
 	}
 	return err;

@@ -8,7 +8,9 @@
  * arguments and puts the code and registers back before returning, so the
  * task is intact between any two calls (if the tool dies, the task is never
  * left with patched code); infect_end() restores the signal mask and the
- * registers exactly.
+ * registers exactly.  A task inside an rseq critical section would be moved
+ * to its abort handler by the kernel as soon as it runs the injected code:
+ * its rseq_cs is cleared meanwhile and put back by infect_end().
  *
  * Used by dump (signal actions, brk, sigaltstack), and at the end of restore
  * to unmap the restorer.  Owns no memory of the task but the optional
@@ -27,6 +29,8 @@ struct infect {
 	uint64_t saved_sigmask;
 	uint64_t scratch;	/* address of the scratch area in the task, 0 if none */
 	size_t scratch_len;
+	uint64_t rseq_cs_addr;	/* the task's rseq_cs field, cleared meanwhile, or 0 */
+	uint64_t saved_rseq_cs;
 };
 
 int infect_begin(struct infect *c, pid_t pid);
