@@ -87,6 +87,7 @@ static int write_pstree(int dirfd, const struct dump_tree *t)
 			pe.has_zombie = pe.has_exit_code = true;
 			pe.zombie = true;
 			pe.exit_code = p->stat.exit_code;
+			pe.comm = (char *)p->stat.comm;
 		}
 		int r = img_write(w, &pe.base);
 		if (!p->zombie)

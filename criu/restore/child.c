@@ -182,6 +182,8 @@ static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, cons
 {
 	int st = p->pe->has_exit_code ? p->pe->exit_code : 0;
 
+	if (p->pe->comm)
+		prctl(PR_SET_NAME, p->pe->comm);
 	lead_ids(p);
 	join_group(t, p);
 	if (WIFSIGNALED(st)) {

@@ -116,7 +116,21 @@ static int check_zombie(int who, int want_code, int want_sig, char *why, size_t 
 {
 	int st;
 	pid_t z = sh->zombie[who];
+	char path[64], comm[32] = "";
 
+	/* still a zombie, under its name */
+	snprintf(path, sizeof(path), "/proc/%d/stat", z);
+	FILE *f = fopen(path, "r");
+	char state = 0;
+	if (!f || fscanf(f, "%*d (%31[^)]) %c", comm, &state) != 2 || state != 'Z' ||
+	    strcmp(comm, "tree")) {
+		snprintf(why, len, "child %d is not a zombie named tree (%s, state %c)", z, comm,
+			 state ? state : '?');
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
 	if (waitpid(z, &st, 0) != z) {
 		snprintf(why, len, "waitpid(zombie %d): %s", z, strerror(errno));
 		return -1;
