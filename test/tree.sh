@@ -9,11 +9,14 @@
 #   tree/restore_fail: a grandchild's working directory is removed after
 #     the dump: the restore fails naming it, and no process of the tree is
 #     left (nothing half-restored, no orphan)
+#   tree/incremental: two pre-dumps --track-mem of the tree and a final
+#     dump on top: the second round copies far fewer pages than the first
+#     (every process of the tree is tracked), and the restore passes
 #   tree/churn: a process forking and reaping children all the time
 #     (test/progs/tree_churn) is dumped whatever state its children are in
 #     (alive, zombie), restored, and reaps each with the right status
 
-TREE_CHECKS=(dump_refused leave_running restore_fail churn)
+TREE_CHECKS=(dump_refused leave_running restore_fail churn incremental)
 
 # the pids the tree program printed ("pids ROOT A A1 A1a A2 B")
 tree_pids() {
@@ -146,6 +149,32 @@ tree_churn() {
 	result PASS "PASS $name"
 }
 
+# the pages= of a dump's stats line
+stat_pages() { sed -n 's/.*stats:.* pages=\([0-9]*\).*/\1/p' "$1" | tail -1; }
+
+tree_incremental() {
+	local name=$1 dir=$2 pid p1 p2
+	start_prog_args "$dir" tree || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+	pid=$PID
+	mkdir -p "$dir/img"
+	if ! "$CRIU" pre-dump -t "$pid" -D "$dir/img/1" --track-mem -v4 -o "$dir/pre1.log" > /dev/null 2>&1 < /dev/null ||
+	   ! "$CRIU" pre-dump -t "$pid" -D "$dir/img/2" --prev-images-dir ../1 --track-mem -v4 -o "$dir/pre2.log" > /dev/null 2>&1 < /dev/null ||
+	   ! "$CRIU" dump -t "$pid" -D "$dir/img/3" --prev-images-dir ../2 --track-mem -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: a round failed: $(criu_error "$dir/pre1.log") $(criu_error "$dir/pre2.log") $(criu_error "$dir/dump.log")"
+		return
+	fi
+	p1=$(stat_pages "$dir/pre1.log"); p2=$(stat_pages "$dir/pre2.log")
+	if [ -z "$p1" ] || [ -z "$p2" ] || [ $(( p2 * 4 )) -gt "$p1" ]; then
+		result FAIL "FAIL $name: the second round copied $p2 pages, the first $p1: not tracked"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	restore_bg "$dir" "$dir/img/3"
+	await_restored "$dir" "$pid" "$name" || return
+	finish "$dir" "$name" "$pid" || return
+	result PASS "PASS $name"
+}
+
 run_tree_check() {
 	local check=$1 name=tree/$1 dir=$OUT/tree/$1
 	if [ ! -x "$CRIU" ]; then
@@ -159,6 +188,7 @@ run_tree_check() {
 	leave_running) tree_leave_running "$name" "$dir" ;;
 	restore_fail) tree_restore_fail "$name" "$dir" ;;
 	churn) tree_churn "$name" "$dir" ;;
+	incremental) tree_incremental "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
