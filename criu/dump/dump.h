@@ -48,7 +48,7 @@ struct dump_tree {
 int tree_seize(pid_t root, struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
 int tree_check(const struct dump_tree *t);
-int tree_check_files(const struct dump_tree *t);
+int tree_share_files(const struct dump_tree *t);
 int tree_kill(struct dump_tree *t);
 void tree_free(struct dump_tree *t);
 

@@ -7,7 +7,9 @@
  *
  * It also owns the checks of what restore cannot rebuild (resources shared
  * between processes, sessions and process groups whose leader is outside
- * the tree), refused here with the process and the object named, and the
+ * the tree), refused here with the process and the object named, the
+ * marking of open files shared between processes (made once at restore),
+ * and the
  * end of a dumped tree: each child is killed and then reaped by its own
  * (frozen) parent, so that every pid is free when the dump returns.
  */
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,22 +323,128 @@ static int collect_fds(const struct dump_proc *p, struct fd_key **keys, size_t *
 	return 0;
 }
 
-/* sharing that a separate open in each process reproduces well enough */
-static bool share_is_harmless(const struct fd_key *k)
+/* sharing that a separate open in each process reproduces exactly */
+static bool reopen_is_same(const struct fd_key *k)
 {
-	return S_ISCHR(k->mode) || S_ISDIR(k->mode) || (k->flags & O_PATH) ||
-	       (S_ISREG(k->mode) && (k->flags & O_APPEND));
+	return S_ISCHR(k->mode) || S_ISDIR(k->mode) || (k->flags & O_PATH);
+}
+
+/* the FileEntry describing fd of process p (the first fd of its file carries it) */
+static FileEntry *file_of(const struct dump_proc *p, int fd)
+{
+	uint32_t id = 0;
+
+	for (size_t i = 0; i < p->nr_fds && !id; i++)
+		if ((int)p->fds[i]->fd == fd)
+			id = p->fds[i]->file_id;
+	for (size_t i = 0; id && i < p->nr_fds; i++)
+		if (p->fds[i]->file && p->fds[i]->file->id == id)
+			return p->fds[i]->file;
+	return NULL;
+}
+
+static const struct dump_proc *proc_of(const struct dump_tree *t, pid_t pid)
+{
+	int i = tree_find(t, pid);
+	return i < 0 ? NULL : &t->procs[i];
+}
+
+/* kinds whose one open file description restore can make once for several processes */
+static bool kind_shareable(FdKind k)
+{
+	switch (k) {
+	case FD_KIND__FD_REG: case FD_KIND__FD_MEMFD: case FD_KIND__FD_PIPE: case FD_KIND__FD_FIFO:
+	case FD_KIND__FD_EVENTFD: case FD_KIND__FD_SIGNALFD: case FD_KIND__FD_TIMERFD:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
- * An open file description held by several processes (inherited across
- * fork) is restored as one per process: refuse it where that would change
- * what the programs see (a pipe or socket split in two, a shared offset).
+ * One inode held by several processes: every open file description of it
+ * that more than one process holds gets a tree-wide id, and so does every
+ * description of a pipe whose ends are in different processes (the pipe
+ * is made once, for all of them).  Buffered pipe data is kept once.
  */
-int tree_check_files(const struct dump_tree *t)
+static int share_inode(const struct dump_tree *t, struct fd_key *k, size_t n, uint32_t *next_id)
+{
+	bool pipe = S_ISFIFO(k[0].mode), data_kept = false;
+	uint32_t *id = calloc(n, sizeof(*id));
+	FileEntry **fe = calloc(n, sizeof(*fe));
+	int err = -1;
+
+	if (!id || !fe)
+		goto out;
+	for (size_t a = 0; a < n; a++) {
+		fe[a] = file_of(proc_of(t, k[a].pid), k[a].fd);
+		if (!fe[a]) {
+			pr_err("pid %d fd %d: no description of it was dumped", k[a].pid, k[a].fd);
+			goto out;
+		}
+	}
+	for (size_t a = 0; a < n; a++) {
+		if (id[a])
+			continue;
+		/* the other fds of this open file description, in any process */
+		bool several = false;
+		for (size_t b = a + 1; b < n; b++) {
+			if (id[b])
+				continue;
+			bool same = k[b].pid == k[a].pid
+					    ? fe[b] == fe[a]
+					    : kcmp(k[a].pid, k[b].pid, KCMP_FILE, k[a].fd, k[b].fd) == 0;
+			if (same) {
+				id[b] = UINT32_MAX;
+				several |= k[b].pid != k[a].pid;
+			}
+		}
+		uint32_t sid = several || pipe ? ++*next_id : 0;
+		id[a] = sid ? sid : UINT32_MAX;
+		for (size_t b = a; b < n; b++)
+			if (id[b] == UINT32_MAX)
+				id[b] = sid ? sid : (uint32_t)-2;	/* done, not shared */
+	}
+	for (size_t a = 0; a < n; a++) {
+		if (id[a] == (uint32_t)-2 || fe[a]->has_shared_id)
+			continue;
+		if (!kind_shareable(fe[a]->kind) || fe[a]->external) {
+			char link[96], target[256] = "?";
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", k[a].pid, k[a].fd);
+			ssize_t len = readlink(link, target, sizeof(target) - 1);
+			target[len > 0 ? len : 1] = 0;
+			pr_err("pid %d fd %d (%s) is shared with another process of the tree: not supported for this kind of file",
+			       k[a].pid, k[a].fd, target);
+			goto out;
+		}
+		fe[a]->has_shared_id = true;
+		fe[a]->shared_id = id[a];
+		if (fe[a]->pipe && fe[a]->pipe->has_data) {
+			/* one buffer, described by each process that reads it */
+			if (data_kept)
+				fe[a]->pipe->has_data = false;
+			data_kept = true;
+		}
+	}
+	err = 0;
+out:
+	free(id);
+	free(fe);
+	return err;
+}
+
+/*
+ * Open file descriptions held by several processes (inherited across fork)
+ * and pipes between processes: marked with a tree-wide id (FileEntry
+ * shared_id) so that restore makes each once and gives it to every
+ * process that held it, as one open file description with one offset.
+ * Kinds that cannot be shared so are refused here.
+ */
+int tree_share_files(const struct dump_tree *t)
 {
 	struct fd_key *keys = NULL;
 	size_t nr = 0, cap = 0;
+	uint32_t next_id = 0;
 	int err = -1;
 
 	if (t->nr < 2)
@@ -344,22 +453,15 @@ int tree_check_files(const struct dump_tree *t)
 		if (!t->procs[i].zombie && collect_fds(&t->procs[i], &keys, &nr, &cap))
 			goto out;
 	qsort(keys, nr, sizeof(*keys), cmp_key);
-	for (size_t a = 0; a < nr; a++) {
-		for (size_t b = a + 1; b < nr && keys[b].dev == keys[a].dev && keys[b].ino == keys[a].ino;
-		     b++) {
-			if (keys[b].pid == keys[a].pid || share_is_harmless(&keys[a]))
-				continue;
-			if (kcmp(keys[a].pid, keys[b].pid, KCMP_FILE, keys[a].fd, keys[b].fd))
-				continue;
-			char link[96], target[256] = "?";
-			snprintf(link, sizeof(link), "/proc/%d/fd/%d", keys[a].pid, keys[a].fd);
-			ssize_t n = readlink(link, target, sizeof(target) - 1);
-			target[n > 0 ? n : 1] = 0;
-			pr_err("pid %d fd %d and pid %d fd %d share one open file (%s): open files shared between processes are not supported yet",
-			       keys[a].pid, keys[a].fd, keys[b].pid, keys[b].fd, target);
+	for (size_t a = 0, b; a < nr; a = b) {
+		bool many = false;
+		for (b = a + 1; b < nr && keys[b].dev == keys[a].dev && keys[b].ino == keys[a].ino; b++)
+			many |= keys[b].pid != keys[a].pid;
+		if (many && !reopen_is_same(&keys[a]) && share_inode(t, keys + a, b - a, &next_id))
 			goto out;
-		}
 	}
+	if (next_id)
+		pr_info("%u open files shared between processes of the tree", next_id);
 	err = 0;
 out:
 	free(keys);

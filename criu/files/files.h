@@ -86,6 +86,7 @@ struct fd_rst {
 	int target_fd;		/* the fd number being placed */
 	const struct opts *o;	/* --inherit-fd */
 	const int *inherit;	/* per --inherit-fd: its fd in the new process */
+	const int *shared_fd;	/* by shared id: the tree's file, made by criu, or -1 */
 };
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */

@@ -235,11 +235,10 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	if (!peer) {
 		int ofd;
 		pid_t o = held_elsewhere(d, p, &ofd);
-		if (o && fd_pid_in_tree(d, o)) {
-			pr_err("%s: the other end is held by pid %d (fd %d), another process of the dumped tree: not supported yet",
-			       what, o, ofd);
-			return -1;
-		}
+		/* held in another process of the tree: the pipe is made once
+		 * for all of them at restore (tree.c, shared_id) */
+		if (o && fd_pid_in_tree(d, o))
+			o = 0;
 		if (o && fifo) {
 			pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
 			       what, o, ofd);

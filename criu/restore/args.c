@@ -169,6 +169,7 @@ void rst_fds_close(struct rst_fds *fds)
 	free(fds->all);
 	free(fds->vma_fd);
 	free(fds->inherit);
+	free(fds->shared_fd);
 	memset(fds, 0, sizeof(*fds));
 }
 
@@ -204,6 +205,25 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	for (int i = 0; i < 3; i++) {
 		fds->tty[i] = -1;
 		if (o->shell_job && (fds->tty[i] = add_fd(fds, dup(i), base)) < 0)
+			return -1;
+	}
+	/* copies of the open files it shares with other processes of the tree */
+	fds->shared_fd = malloc((p->shared->nr + 1) * sizeof(int));
+	if (!fds->shared_fd)
+		return -1;
+	for (uint32_t id = 0; id <= p->shared->nr; id++)
+		fds->shared_fd[id] = -1;
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FileEntry *fe = ((FdEntry *)p->fds.msgs[i])->file;
+		if (!fe || !fe->has_shared_id)
+			continue;
+		if (fe->shared_id > p->shared->nr || p->shared->fd[fe->shared_id] < 0) {
+			pr_err("files-%d.img: file %u: shared file %u was not made", p->pid, fe->id,
+			       fe->shared_id);
+			return -1;
+		}
+		fds->shared_fd[fe->shared_id] = add_fd(fds, dup(p->shared->fd[fe->shared_id]), base);
+		if (fds->shared_fd[fe->shared_id] < 0)
 			return -1;
 	}
 	/* --inherit-fd: copies of criu's fds, for the files they replace */

@@ -81,7 +81,11 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 				fd = fcntl(src, F_DUPFD, 0);
 			}
 		} else {
-			fd = fd_rst_open(r, fe);	/* --inherit-fd, or ops->open */
+			if (fe->has_shared_id && r->shared_fd && r->shared_fd[fe->shared_id] >= 0)
+				/* made once by criu for every process holding it */
+				fd = fcntl(r->shared_fd[fe->shared_id], F_DUPFD, 0);
+			else
+				fd = fd_rst_open(r, fe);	/* --inherit-fd, or ops->open */
 		}
 		if (fd < 0 || place(fd, e->fd))
 			return -1;
@@ -261,6 +265,7 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	struct fd_rst *files = (struct fd_rst *)&p->files;
 	files->tty = fds->tty;
 	files->inherit = fds->inherit;
+	files->shared_fd = fds->shared_fd;
 	files->stash_base = fds->nr ? fds->all[fds->nr - 1] + 1 : 1024;
 	if (open_fds(p, files))
 		child_fail();

@@ -286,6 +286,7 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		t->procs[i].shm = &t->shm;
+		t->procs[i].shared = &t->shared;
 		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
 			return -1;
 	}
@@ -322,6 +323,7 @@ void rst_tree_free(struct rst_tree *t)
 		rst_proc_free(&t->procs[i]);
 	free(t->procs);
 	rst_shmem_close(&t->shm);
+	rst_shared_close(&t->shared);
 	if (t->inv)
 		inventory__free_unpacked(t->inv, NULL);
 	memset(t, 0, sizeof(*t));

@@ -402,7 +402,8 @@ int cr_restore(const struct opts *o)
 		clock_now_ms() - t0);
 	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
 		goto fail;
-	if (rst_shmem_create(&t) || plan_restorers(&t, o, &ls) || tasks_build(&t, &ts))
+	if (rst_shmem_create(&t) || rst_shared_open(&t, o) || plan_restorers(&t, o, &ls) ||
+	    tasks_build(&t, &ts))
 		goto fail;
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -425,6 +426,7 @@ int cr_restore(const struct opts *o)
 	for (size_t i = 0; i < t.nr; i++)
 		rst_fds_close(&t.procs[i].helpers);
 	rst_shmem_close(&t.shm);
+	rst_shared_close(&t.shared);
 	if (rst_lazy_set_guard(&ls))
 		goto fail;
 

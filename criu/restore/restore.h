@@ -36,6 +36,7 @@ struct rst_fds {
 	int *all;		/* every helper fd, sorted */
 	int *vma_fd;		/* per target VMA, -1 if none */
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
+	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 };
 
 /* a MAP_SHARED|MAP_ANONYMOUS object, made once by criu for every process mapping it */
@@ -48,6 +49,12 @@ struct rst_shmem {
 struct rst_shmem_set {
 	size_t nr;
 	struct rst_shmem *v;
+};
+
+/* open files shared by processes of the tree, made once by criu (shared.c) */
+struct rst_shared_files {
+	uint32_t nr;
+	int *fd;		/* criu's, by shared id 1..nr */
 };
 
 struct rst_proc {
@@ -65,6 +72,7 @@ struct rst_proc {
 	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
 	struct page_source pages;
 	const struct rst_shmem_set *shm;	/* the tree's shared anonymous memory */
+	const struct rst_shared_files *shared;	/* the tree's shared open files */
 	/* the plan for its restorer, made by criu before anything is created */
 	struct rst_region reg;
 	struct rst_fds helpers;
@@ -77,6 +85,7 @@ struct rst_tree {
 	size_t nr;
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
+	struct rst_shared_files shared;
 };
 
 /* images.c: read and check every image of the dump in dirfd */
@@ -90,6 +99,9 @@ uint64_t rst_args_size(const struct rst_proc *p);
 int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
 		   struct rst_fds *fds, struct restore_args **out);
 void rst_fds_close(struct rst_fds *fds);
+/* shared.c: the open files processes of the tree share, made in criu */
+int rst_shared_open(struct rst_tree *t, const struct opts *o);
+void rst_shared_close(struct rst_shared_files *s);
 /* shmem.c: the shared anonymous objects of the tree, made in criu */
 int rst_shmem_create(struct rst_tree *t);
 void rst_shmem_close(struct rst_shmem_set *s);

@@ -1,0 +1,109 @@
+/*
+ * shared.c - open files held by several processes of the tree (FileEntry
+ * shared_id, marked by dump's tree.c): criu makes each one once, with its
+ * kind's own open(), before it creates the tree; every process gets a copy
+ * among its helper fds and puts it at its fd numbers, so the processes
+ * share one open file description again (one offset, one pipe).
+ */
+#define LOG_PREFIX "restore: "
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "restore.h"
+
+/* the highest fd number any process of the tree restores */
+static int top_target_fd(const struct rst_tree *t)
+{
+	int top = 0;
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; k < t->procs[i].fds.nr; k++) {
+			const FdEntry *e = (FdEntry *)t->procs[i].fds.msgs[k];
+			if ((int)e->fd > top)
+				top = e->fd;
+		}
+	return top;
+}
+
+int rst_shared_open(struct rst_tree *t, const struct opts *o)
+{
+	struct rst_shared_files *s = &t->shared;
+	uint32_t nr = 0;
+
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; k < t->procs[i].fds.nr; k++) {
+			const FileEntry *fe = ((FdEntry *)t->procs[i].fds.msgs[k])->file;
+			if (fe && fe->has_shared_id && fe->shared_id > nr)
+				nr = fe->shared_id;
+		}
+	if (!nr)
+		return 0;
+	if (nr > 1000000) {
+		pr_err("files images: shared file id %u is out of range", nr);
+		return -1;
+	}
+	/* the kinds' open() sees a table of the shared files alone, by shared id */
+	FileEntry *copy = calloc(nr + 1, sizeof(*copy));
+	const FileEntry **tab = calloc(nr + 1, sizeof(*tab));
+	int *where = malloc((nr + 1) * sizeof(int));
+	bool *stashed = calloc(nr + 1, sizeof(bool));
+	int tty[3] = { -1, -1, -1 }, err = -1;
+
+	s->fd = where;
+	if (!copy || !tab || !where || !stashed)
+		goto out;
+	for (uint32_t id = 0; id <= nr; id++)
+		where[id] = -1;
+	s->nr = nr;
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; k < t->procs[i].fds.nr; k++) {
+			const FileEntry *fe = ((FdEntry *)t->procs[i].fds.msgs[k])->file;
+			if (!fe || !fe->has_shared_id || !fe->shared_id || tab[fe->shared_id])
+				continue;
+			copy[fe->shared_id] = *fe;
+			copy[fe->shared_id].id = fe->shared_id;
+			tab[fe->shared_id] = &copy[fe->shared_id];
+		}
+	for (uint32_t id = 1; id <= nr; id++)
+		if (!tab[id]) {
+			pr_err("files images: shared file %u is described by no process", id);
+			goto out;
+		}
+	struct fd_rst r = {
+		.file = tab, .nr_files = nr, .where = where, .stashed = stashed,
+		.stash_base = top_target_fd(t) + 64, .tty = tty, .o = o,
+	};
+	for (uint32_t id = 1; id <= nr; id++) {
+		if (where[id] >= 0)
+			continue;	/* made along with another (a pipe's other end) */
+		int fd = fd_rst_open(&r, tab[id]);
+		if (fd < 0)
+			goto out;
+		/* above every fd number of the tree: no process's target */
+		where[id] = fcntl(fd, F_DUPFD_CLOEXEC, r.stash_base);
+		close(fd);
+		if (where[id] < 0) {
+			pr_perror("shared file %u: cannot keep it", id);
+			goto out;
+		}
+	}
+	pr_debug("%u open files shared between processes made", nr);
+	err = 0;
+out:
+	free(copy);
+	free(tab);
+	free(stashed);
+	return err;
+}
+
+void rst_shared_close(struct rst_shared_files *s)
+{
+	for (uint32_t id = 1; s->fd && id <= s->nr; id++)
+		if (s->fd[id] >= 0)
+			close(s->fd[id]);
+	free(s->fd);
+	s->fd = NULL;
+	s->nr = 0;
+}
