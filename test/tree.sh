@@ -1,8 +1,8 @@
 # test/tree.sh - the process tree checks, sourced by test/run.sh.
 #
-#   tree/dump_refused: a tree sharing a unix socket pair between its
-#     processes (test/progs/tree socket): the dump is refused with one error
-#     line naming the socket, and every process runs on (none stopped); the
+#   tree/dump_refused: a tree sharing an epoll instance between its
+#     processes (test/progs/tree epoll): the dump is refused with one error
+#     line naming it, and every process runs on (none stopped); the
 #     program then passes its checks without a restore
 #   tree/leave_running: dump --leave-running of the tree: every process
 #     runs on and the program passes its checks
@@ -50,16 +50,16 @@ tree_finish() {
 
 tree_dump_refused() {
 	local name=$1 dir=$2 pid pids lines
-	start_prog_args "$dir" tree socket || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+	start_prog_args "$dir" tree epoll || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
 	pid=$PID
 	pids=$(tree_pids "$dir")
 	if "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null; then
-		result FAIL "FAIL $name: the dump of a tree sharing a socket pair succeeded"
+		result FAIL "FAIL $name: the dump of a tree sharing an epoll instance succeeded"
 		return
 	fi
 	lines=$(grep -c . "$dir/dump.err")
-	if [ "$lines" -ne 1 ] || ! grep -q '^error: .*socket' "$dir/dump.err"; then
-		result FAIL "FAIL $name: expected one error line naming the socket, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+	if [ "$lines" -ne 1 ] || ! grep -q '^error: .*eventpoll' "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming the epoll, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
 		return
 	fi
 	if ! tree_running "$pids"; then

@@ -355,6 +355,7 @@ static bool kind_shareable(FdKind k)
 	switch (k) {
 	case FD_KIND__FD_REG: case FD_KIND__FD_MEMFD: case FD_KIND__FD_PIPE: case FD_KIND__FD_FIFO:
 	case FD_KIND__FD_EVENTFD: case FD_KIND__FD_SIGNALFD: case FD_KIND__FD_TIMERFD:
+	case FD_KIND__FD_UNIXSK:
 		return true;
 	default:
 		return false;
@@ -433,9 +434,65 @@ out:
 	return err;
 }
 
+static bool connected_sk(const FileEntry *fe)
+{
+	return fe && fe->kind == FD_KIND__FD_UNIXSK && fe->unix_sk->has_peer_ino &&
+	       !(fe->unix_sk->has_peer_gone && fe->unix_sk->peer_gone) && !fe->external;
+}
+
+/* the socket that fe is connected to, anywhere in the tree; *other: in another process */
+static FileEntry *find_peer_sk(const struct dump_tree *t, size_t i, const FileEntry *fe, bool *other)
+{
+	for (size_t j = 0; j < t->nr; j++) {
+		const struct dump_proc *q = &t->procs[j];
+		for (size_t m = 0; !q->zombie && m < q->nr_fds; m++) {
+			FileEntry *pe = q->fds[m]->file;
+			if (pe && pe != fe && pe->kind == FD_KIND__FD_UNIXSK &&
+			    pe->unix_sk->ino == fe->unix_sk->peer_ino) {
+				*other = j != i;
+				return pe;
+			}
+		}
+	}
+	return NULL;
+}
+
 /*
- * Open file descriptions held by several processes (inherited across fork)
- * and pipes between processes: marked with a tree-wide id (FileEntry
+ * Unix sockets connected to a socket of another process of the tree (a
+ * socketpair made before a fork), or to a socket that is itself shared:
+ * both ends get tree-wide ids, so that restore makes the pair once.
+ */
+static void share_socket_pairs(const struct dump_tree *t, uint32_t *next_id)
+{
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < t->nr; i++) {
+			const struct dump_proc *p = &t->procs[i];
+			for (size_t k = 0; !p->zombie && k < p->nr_fds; k++) {
+				FileEntry *fe = p->fds[k]->file, *pe;
+				bool other = false;
+				if (!connected_sk(fe) || !(pe = find_peer_sk(t, i, fe, &other)))
+					continue;
+				if (!other && !fe->has_shared_id && !pe->has_shared_id)
+					continue;
+				if (!fe->has_shared_id) {
+					fe->has_shared_id = true;
+					fe->shared_id = ++*next_id;
+					changed = true;
+				}
+				if (!pe->has_shared_id) {
+					pe->has_shared_id = true;
+					pe->shared_id = ++*next_id;
+					changed = true;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * Open file descriptions held by several processes (inherited across fork),
+ * pipes and socket pairs between processes: marked with a tree-wide id (FileEntry
  * shared_id) so that restore makes each once and gives it to every
  * process that held it, as one open file description with one offset.
  * Kinds that cannot be shared so are refused here.
@@ -460,6 +517,7 @@ int tree_share_files(const struct dump_tree *t)
 		if (many && !reopen_is_same(&keys[a]) && share_inode(t, keys + a, b - a, &next_id))
 			goto out;
 	}
+	share_socket_pairs(t, &next_id);
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);
 	err = 0;

@@ -6,7 +6,9 @@
  * bits, backlog, pending connections); socket options and the queued data
  * come from a copy of the fd (pidfd_getfd).  Data is read with MSG_PEEK
  * (SO_PEEK_OFF steps over messages and is put back as it was), so nothing
- * is consumed.  Refused: a peer outside the dumped process, a listening
+ * is consumed.  A peer in another process of the dumped tree is fine (the
+ * pair is made once for both, dump's tree.c).  Refused: a peer outside the
+ * dumped tree, a listening
  * socket with connections not yet accepted, file descriptors in flight
  * (SCM_RIGHTS), relative bound paths, other families.  With --ext-unix-sk
  * (at dump and restore), a datagram socket connected one way to a named
@@ -310,23 +312,27 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		const struct usk *ps = usk_find(d->unix_diag, s->peer);
 		struct fd_probe *const *same;
 		bool inside = fd_dump_inode(d, p->st.st_dev, s->peer, &same) > 0;	/* same sockfs */
+		char tlink[64];
+		int tfd = -1;
+		snprintf(tlink, sizeof(tlink), "socket:[%lu]", (unsigned long)s->peer);
+		pid_t tree_holder = !inside && ps ? fd_find_holder(d, tlink, &tfd) : 0;
+		if (tree_holder && !fd_pid_in_tree(d, tree_holder))
+			tree_holder = 0;
 		if (!ps && s->type != SOCK_DGRAM) {	/* closed and gone */
 			u->has_peer_gone = u->peer_gone = true;
+		} else if (tree_holder && (s->type != SOCK_DGRAM || ps->peer == s->ino)) {
+			/* its peer is in another process of the tree: the pair is
+			 * made once for both at restore (dump's tree.c, shared_id) */
+		} else if (tree_holder) {
+			pr_err("%s: connected one way to socket:[%lu] of pid %d (fd %d) of the dumped tree: not supported",
+			       what, (unsigned long)s->peer, tree_holder, tfd);
+			goto out;
 		} else if (!inside) {
 			/* --ext-unix-sk: a datagram socket connected one way to a
 			 * named socket can connect to that name again */
 			bool ext_ok = s->type == SOCK_DGRAM && ps->namelen && ps->peer != s->ino &&
 				      (ps->name[0] == 0 || ps->name[0] == '/');
 			bool ext_stream = s->type != SOCK_DGRAM;
-			char plink[64];
-			int hfd = -1;
-			snprintf(plink, sizeof(plink), "socket:[%lu]", (unsigned long)s->peer);
-			pid_t holder = ext_stream && d->o->ext_unix_sk ? fd_find_holder(d, plink, &hfd) : 0;
-			if (holder && fd_pid_in_tree(d, holder)) {
-				pr_err("%s: connected to socket:[%lu], held by pid %d (fd %d) of the dumped tree: not supported yet",
-				       what, (unsigned long)s->peer, holder, hfd);
-				goto out;
-			}
 			if (ext_stream && d->o->ext_unix_sk) {
 				char key[64];
 				snprintf(key, sizeof(key), "socket:[%lu]", (unsigned long)s->ino);

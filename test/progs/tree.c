@@ -9,8 +9,8 @@
  *   |  +- A2: in A1's group (a group led by its sibling)
  *   +- B: its own group in the root's session; zombie child ZB killed by SIGTERM
  *
- * "tree socket": a unix socket pair made before the forks is held by every
- * process (sockets shared between processes are not supported): the dump
+ * "tree epoll": an epoll instance made before the forks is held by every
+ * process (epoll shared between processes is not supported): the dump
  * must be refused, the tree left running.
  * "tree cwd DIR": A1a works in DIR (a restore fails once DIR is gone).
  *
@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +60,7 @@ struct shared {
 static struct shared *sh;
 static uint8_t *priv;
 static const char *a1a_dir;	/* "cwd DIR" */
-static int shared_sk[2] = { -1, -1 };	/* "socket" */
+static int shared_ep = -1;	/* "epoll" */
 
 static uint8_t pattern(int page, int who)
 {
@@ -251,9 +251,8 @@ static void start_b(pid_t root_sid)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	if (argc > 1 && !strcmp(argv[1], "socket") &&
-	    socketpair(AF_UNIX, SOCK_STREAM, 0, shared_sk))
-		fail("socketpair: %s", strerror(errno));
+	if (argc > 1 && !strcmp(argv[1], "epoll") && (shared_ep = epoll_create1(0)) < 0)
+		fail("epoll_create1: %s", strerror(errno));
 	if (argc > 2 && !strcmp(argv[1], "cwd"))
 		a1a_dir = argv[2];
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -11,7 +11,9 @@
  * After the restore (SIGUSR1) the parent writes "go" and 4000 more bytes
  * into the pipes; the child must read exactly the 6000 + 4000 bytes, in
  * order, read the eventfd's 3, and write 50 bytes at the shared offset;
- * the parent then sees its offset at 150 and the child's exit status 0.
+ * and answer "ok" on the socket pair after reading the parent's message;
+ * the parent then sees its offset at 150, reads the child's message and
+ * its "ok", and the child's exit status 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +33,7 @@
 
 static uint8_t byte_at(int i) { return (uint8_t)test_mix(i + 77); }
 
-static int child_main(int data_r, int ctl_r, int file, int efd)
+static int child_main(int data_r, int ctl_r, int file, int efd, int sk)
 {
 	char c;
 	struct pollfd pf = { ctl_r, POLLIN, 0 };
@@ -61,15 +64,20 @@ static int child_main(int data_r, int ctl_r, int file, int efd)
 	memset(line, 'c', sizeof(line));
 	if (write(file, line, sizeof(line)) != sizeof(line))
 		return 14;
+	char msg[32] = "";
+	if (read(sk, msg, sizeof(msg)) != 13 || memcmp(msg, "hello-before", 13) || write(sk, "ok", 3) != 3)
+		return 17;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	int data[2], ctl[2];
-	if (pipe(data) || pipe(ctl))
-		fail("pipe: %s", strerror(errno));
+	int data[2], ctl[2], sk[2];
+	if (pipe(data) || pipe(ctl) || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sk))
+		fail("pipe/socketpair: %s", strerror(errno));
+	if (write(sk[0], "hello-before", 13) != 13 || write(sk[1], "reply-before", 13) != 13)
+		fail("socket write: %s", strerror(errno));
 	int file = open(test_path("shared"), O_RDWR | O_CREAT | O_TRUNC, 0600);
 	int efd = eventfd(0, 0);
 	if (file < 0 || efd < 0)
@@ -90,10 +98,12 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(data[1]);
 		close(ctl[1]);
-		_exit(child_main(data[0], ctl[0], file, efd));
+		close(sk[0]);
+		_exit(child_main(data[0], ctl[0], file, efd, sk[1]));
 	}
 	close(data[0]);
 	close(ctl[0]);
+	close(sk[1]);
 	test_ready();
 	test_wait_checkpoint();
 
@@ -103,8 +113,13 @@ int main(int argc, char **argv)
 	if (waitpid(child, &st, 0) != child)
 		fail("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		fail("child failed its checks (status %#x: 10 control pipe, 15 control pipe silent, 16 poll failed, 11 data pipe short, 12 data wrong, 13 eventfd, 14 file)",
+		fail("child failed its checks (status %#x: 10 control pipe, 15 control pipe silent, 16 poll failed, 11 data pipe short, 12 data wrong, 13 eventfd, 14 file, 17 socket pair)",
 		     st);
+	char msg[32] = "";
+	if (read(sk[0], msg, sizeof(msg)) != 13 || memcmp(msg, "reply-before", 13))
+		fail("socket pair: the child's message before the checkpoint is lost ('%s')", msg);
+	if (read(sk[0], msg, sizeof(msg)) != 3 || memcmp(msg, "ok", 3))
+		fail("socket pair: no answer from the child after the restore ('%s')", msg);
 	off_t off = lseek(file, 0, SEEK_CUR);
 	if (off != 150)
 		fail("the shared file offset is %ld, want 150 (100 + the child's 50)", (long)off);
