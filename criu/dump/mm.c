@@ -4,6 +4,7 @@
  * process and the mapping, so that they never turn into a broken restore.
  */
 #define LOG_PREFIX "mm: "
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 
 static const char *deleted_suffix = " (deleted)";
+static const char *memfd_prefix = "/memfd:";
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -41,7 +43,11 @@ static int vma_kind(pid_t pid, const struct proc_vma *v, VmaKind *kind)
 			*kind = VMA_KIND__VMA_FILE_SHARED;
 			return 0;
 		}
-		pr_err("pid %d: shared mapping %lx-%lx of '%s' is not supported (SysV shm, memfd or deleted file)",
+		if (!strncmp(path, memfd_prefix, strlen(memfd_prefix)) && ends_with(path, deleted_suffix)) {
+			*kind = VMA_KIND__VMA_MEMFD_SHARED;
+			return 0;
+		}
+		pr_err("pid %d: shared mapping %lx-%lx of '%s' is not supported (SysV shm or deleted file)",
 		       pid, (unsigned long)v->start, (unsigned long)v->end, path);
 		return -1;
 	}
@@ -62,6 +68,31 @@ static int vma_kind(pid_t pid, const struct proc_vma *v, VmaKind *kind)
 	pr_err("pid %d: special mapping %lx-%lx '%s' is not supported",
 	       pid, (unsigned long)v->start, (unsigned long)v->end, path);
 	return -1;
+}
+
+/*
+ * A memfd sealed against writing: restore maps it writable to fill it,
+ * which the seal forbids (and the seal cannot be added once a writable
+ * mapping exists).  Refused.
+ */
+static int memfd_write_sealed(pid_t pid, const char *map_file, const struct proc_vma *v)
+{
+	int fd = open(map_file, O_RDONLY | O_CLOEXEC);
+	int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
+
+	if (fd >= 0)
+		close(fd);
+	if (seals < 0) {
+		pr_perror("pid %d: cannot read the seals of the memfd mapped at %lx", pid,
+			  (unsigned long)v->start);
+		return -1;
+	}
+	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+		pr_err("pid %d: mapping %lx-%lx of '%s', sealed against writing: not supported", pid,
+		       (unsigned long)v->start, (unsigned long)v->end, v->path);
+		return -1;
+	}
+	return 0;
 }
 
 static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
@@ -92,7 +123,7 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->dev = v->dev;
 		e->ino = v->ino;
 		e->path = strdup(v->path);
-	} else if (kind == VMA_KIND__VMA_ANON_SHARED) {
+	} else if (kind == VMA_KIND__VMA_ANON_SHARED || kind == VMA_KIND__VMA_MEMFD_SHARED) {
 		/* one shmem object, maybe mapped by several processes: its inode names it */
 		char mf[96];
 		struct stat st;
@@ -102,7 +133,18 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->pgoff = v->pgoff;
 		e->ino = v->ino;
 		e->shm_size = stat(mf, &st) == 0 ? (uint64_t)st.st_size : v->pgoff + (v->end - v->start);
-		e->name = strdup(v->path);
+		if (kind == VMA_KIND__VMA_ANON_SHARED) {
+			e->name = strdup(v->path);
+		} else {
+			/* the memfd's own name, between "/memfd:" and " (deleted)" */
+			size_t n = strlen(v->path) - strlen(memfd_prefix) - strlen(deleted_suffix);
+			e->name = strndup(v->path + strlen(memfd_prefix), n);
+			if (memfd_write_sealed(pid, mf, v)) {
+				free(e->name);
+				free(e);
+				return NULL;
+			}
+		}
 	} else if (v->path[0]) {
 		e->name = strdup(v->path);
 	}

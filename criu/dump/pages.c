@@ -88,7 +88,7 @@ static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint6
 	};
 	bool readable = v->prot & PROT_READ;
 
-	if (v->kind != VMA_KIND__VMA_ANON_SHARED) {
+	if (v->kind != VMA_KIND__VMA_ANON_SHARED && v->kind != VMA_KIND__VMA_MEMFD_SHARED) {
 		/* private: only anonymous copies, never the zero page */
 		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
 		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
@@ -157,7 +157,7 @@ static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
 static bool vma_has_pages(const Vma *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
-	       v->kind == VMA_KIND__VMA_ANON_SHARED;
+	       v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED;
 }
 
 /* copies one run; quiet: the caller says what failing means */

@@ -87,6 +87,9 @@ struct fd_rst {
 	const struct opts *o;	/* --inherit-fd */
 	const int *inherit;	/* per --inherit-fd: its fd in the new process */
 	const int *shared_fd;	/* by shared id: the tree's file, made by criu, or -1 */
+	/* a memory object criu made for mappings of inode ino (a mapped memfd), or -1 */
+	int (*object_fd)(const struct fd_rst *r, uint64_t ino);
+	const void *object_ctx;
 };
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */

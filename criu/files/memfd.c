@@ -1,7 +1,9 @@
 /*
  * memfd.c - files made by memfd_create(): name, size, contents, mode,
- * seals, offset and flags.  Restore makes a new memfd with the same name,
- * fills it, then adds the seals (the last step: they may forbid writing).
+ * seals, offset and flags.  Restore makes a new memfd with the same name
+ * (or, if the memfd is also mapped, takes the one criu made for the
+ * mappings: restore/shmem.c), fills it, then adds the seals (the last step:
+ * they may forbid writing).
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
@@ -40,6 +42,8 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 		m->name[n - dl] = 0;
 	m->pos = p->fi.pos;
 	m->size = p->st.st_size;
+	m->has_ino = true;
+	m->ino = p->st.st_ino;
 	m->mode = p->st.st_mode & 07777;
 
 	/* a new description of the same memfd: reading moves no offset of the process */
@@ -78,9 +82,11 @@ static int memfd_check(const FileEntry *fe, const struct opts *o, const char *na
 static int memfd_open(struct fd_rst *r, const FileEntry *fe)
 {
 	const MemfdFile *m = fe->memfd;
-	(void)r;
 
-	int fd = memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	/* mapped too: the object criu made for the mappings is this memfd */
+	int obj = m->has_ino && r->object_fd ? r->object_fd(r, m->ino) : -1;
+	int fd = obj >= 0 ? fcntl(obj, F_DUPFD_CLOEXEC, 0)
+			  : memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		pr_perror("file %u: cannot create memfd '%s'", fe->id, m->name);
 		return -1;

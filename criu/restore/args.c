@@ -170,7 +170,18 @@ void rst_fds_close(struct rst_fds *fds)
 	free(fds->vma_fd);
 	free(fds->inherit);
 	free(fds->shared_fd);
+	free(fds->shm_fd);
 	memset(fds, 0, sizeof(*fds));
+}
+
+/* a copy of the tree's shared memory object ino among the process's helpers, once */
+static int shm_use(const struct rst_proc *p, struct rst_fds *fds, uint64_t ino, int base)
+{
+	int k = rst_shmem_index(p->shm, ino);
+	if (k < 0 || fds->shm_fd[k] >= 0)
+		return 0;
+	fds->shm_fd[k] = add_fd(fds, dup(p->shm->v[k].fd), base);
+	return fds->shm_fd[k] < 0 ? -1 : 0;
 }
 
 static int open_helpers(const struct rst_proc *p, const struct opts *o, struct rst_fds *fds)
@@ -239,19 +250,32 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 			return -1;
 		}
 	}
+	/* the tree's shared memory objects (shmem.c) it maps or holds a memfd of */
+	fds->shm_fd = malloc((p->shm->nr + 1) * sizeof(int));
+	if (!fds->shm_fd)
+		return -1;
+	for (size_t k = 0; k < p->shm->nr; k++)
+		fds->shm_fd[k] = -1;
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		if (p->mm->vmas[i]->has_ino && shm_use(p, fds, p->mm->vmas[i]->ino, base))
+			return -1;
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FileEntry *fe = ((FdEntry *)p->fds.msgs[i])->file;
+		if (fe && fe->memfd && fe->memfd->has_ino && shm_use(p, fds, fe->memfd->ino, base))
+			return -1;
+	}
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
 		fds->vma_fd[i] = -1;
-		if (v->kind == VMA_KIND__VMA_ANON_SHARED && v->has_ino) {
-			/* the tree's one object for it (shmem.c); one helper fd per object */
-			for (size_t j = 0; j < i && fds->vma_fd[i] < 0; j++)
-				if (fds->vma_fd[j] >= 0 && p->mm->vmas[j]->kind == VMA_KIND__VMA_ANON_SHARED &&
-				    p->mm->vmas[j]->ino == v->ino)
-					fds->vma_fd[i] = fds->vma_fd[j];
-			int sfd = rst_shmem_fd(p->shm, v->ino);
-			if (fds->vma_fd[i] < 0 && sfd >= 0 &&
-			    (fds->vma_fd[i] = add_fd(fds, dup(sfd), base)) < 0)
+		if ((v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) &&
+		    v->has_ino) {
+			int k = rst_shmem_index(p->shm, v->ino);
+			fds->vma_fd[i] = k < 0 ? -1 : fds->shm_fd[k];
+			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED && fds->vma_fd[i] < 0) {
+				pr_err("mm-%d.img: no memfd made for the mapping at %lx", p->pid,
+				       (unsigned long)v->start);
 				return -1;
+			}
 			continue;
 		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
@@ -602,7 +626,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	}
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Vma *v = mm->vmas[i];
-		if (v->kind >= VMA_KIND__VMA_VDSO)
+		if (rst_vma_special(v->kind))
 			continue;
 		struct rst_vma *rv = &a->vmas[a->nr_vmas++];
 		rv->start = v->start;
@@ -614,6 +638,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->fd = fds->vma_fd[i];
 		if (rv->fd >= 0 && v->kind == VMA_KIND__VMA_ANON_SHARED)
 			rv->flags &= ~MAP_ANONYMOUS;	/* the tree's shmem object */
+		if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+			rv->kind = RST_VMA_ANON_SHARED;	/* to the restorer: a shared object to fill */
 		rv->vm_flags = v->vm_flags;
 		/*
 		 * A private mapping never made writable has no commit charge

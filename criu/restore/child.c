@@ -111,6 +111,14 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 	return 0;
 }
 
+/* the copy among its helpers of the tree's memory object of inode ino */
+static int object_fd(const struct fd_rst *r, uint64_t ino)
+{
+	const struct rst_proc *p = r->object_ctx;
+	int k = rst_shmem_index(p->shm, ino);
+	return k < 0 ? -1 : p->helpers.shm_fd[k];
+}
+
 /* glibc registered rseq for this thread; the area is about to be unmapped */
 static int unregister_rseq(void)
 {
@@ -266,6 +274,8 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	files->tty = fds->tty;
 	files->inherit = fds->inherit;
 	files->shared_fd = fds->shared_fd;
+	files->object_fd = object_fd;
+	files->object_ctx = p;
 	files->stash_base = fds->nr ? fds->all[fds->nr - 1] + 1 : 1024;
 	if (open_fds(p, files))
 		child_fail();

@@ -174,7 +174,7 @@ static int check_mm(struct rst_proc *p)
 			vi++;
 		if (vi == p->mm->n_vmas || p->mm->vmas[vi]->start > r->vaddr ||
 		    p->mm->vmas[vi]->end < end || p->mm->vmas[vi]->kind == VMA_KIND__VMA_FILE_SHARED ||
-		    p->mm->vmas[vi]->kind >= VMA_KIND__VMA_VDSO) {
+		    rst_vma_special(p->mm->vmas[vi]->kind)) {
 			pr_err("%s: pages at %lx are outside any memory mapping", p->pages.pages_name,
 			       (unsigned long)r->vaddr);
 			return -1;

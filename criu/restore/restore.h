@@ -37,13 +37,18 @@ struct rst_fds {
 	int *vma_fd;		/* per target VMA, -1 if none */
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
+	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
 };
 
-/* a MAP_SHARED|MAP_ANONYMOUS object, made once by criu for every process mapping it */
+/*
+ * a MAP_SHARED|MAP_ANONYMOUS object or a mapped memfd, made once by criu for
+ * every process mapping it (and every fd of that memfd)
+ */
 struct rst_shmem {
 	uint64_t ino;		/* its inode at dump time (Vma.ino) */
 	uint64_t size;
-	int fd;			/* criu's, from /proc/self/map_files */
+	const char *memfd;	/* a memfd: its name; NULL for shared anonymous memory */
+	int fd;			/* criu's */
 };
 
 struct rst_shmem_set {
@@ -56,6 +61,12 @@ struct rst_shared_files {
 	uint32_t nr;
 	int *fd;		/* criu's, by shared id 1..nr */
 };
+
+/* vdso, vvar, vsyscall: the kernel's, moved rather than mapped */
+static inline bool rst_vma_special(VmaKind k)
+{
+	return k >= VMA_KIND__VMA_VDSO && k <= VMA_KIND__VMA_VSYSCALL;
+}
 
 struct rst_proc {
 	pid_t pid;
@@ -105,7 +116,8 @@ void rst_shared_close(struct rst_shared_files *s);
 /* shmem.c: the shared anonymous objects of the tree, made in criu */
 int rst_shmem_create(struct rst_tree *t);
 void rst_shmem_close(struct rst_shmem_set *s);
-int rst_shmem_fd(const struct rst_shmem_set *s, uint64_t ino);
+/* the object dumped with inode ino: its index in s, or -1 */
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino);
 /*
  * child.c: runs in process i of the tree, still criu's code: sessions and
  * groups, its children (each continues here), fds, cwd, umask, then the

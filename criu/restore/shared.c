@@ -27,6 +27,14 @@ static int top_target_fd(const struct rst_tree *t)
 	return top;
 }
 
+/* criu's own fd of the tree's memory object of inode ino (a mapped memfd) */
+static int object_fd(const struct fd_rst *r, uint64_t ino)
+{
+	const struct rst_shmem_set *s = r->object_ctx;
+	int k = rst_shmem_index(s, ino);
+	return k < 0 ? -1 : s->v[k].fd;
+}
+
 int rst_shared_open(struct rst_tree *t, const struct opts *o)
 {
 	struct rst_shared_files *s = &t->shared;
@@ -74,6 +82,7 @@ int rst_shared_open(struct rst_tree *t, const struct opts *o)
 	struct fd_rst r = {
 		.file = tab, .nr_files = nr, .where = where, .stashed = stashed,
 		.stash_base = top_target_fd(t) + 64, .tty = tty, .o = o,
+		.object_fd = object_fd, .object_ctx = &t->shm,
 	};
 	for (uint32_t id = 1; id <= nr; id++) {
 		if (where[id] >= 0)

@@ -1,10 +1,13 @@
 /*
- * shmem.c - MAP_SHARED|MAP_ANONYMOUS memory of the tree.  Each such object
- * (named by its inode at dump time) is made once, by criu, as a shared
- * anonymous mapping whose file is then opened through /proc/self/map_files:
- * every process that mapped it maps that file, so they share the pages
- * again, and the maps still read "/dev/zero (deleted)".  Its contents are
- * filled by the restorers from each process's page images.
+ * shmem.c - MAP_SHARED|MAP_ANONYMOUS memory and mapped memfds of the tree.
+ * Each such object (named by its inode at dump time) is made once, by
+ * criu: shared anonymous memory as a shared anonymous mapping whose file is
+ * then opened through /proc/self/map_files, a memfd with memfd_create and
+ * its name.  Every process that mapped it maps that file, so they share
+ * the pages again, and the maps read as before ("/dev/zero (deleted)",
+ * "/memfd:NAME (deleted)"); an fd of a mapped memfd is the same object
+ * (criu/files/memfd.c asks rst_shmem_fd).  Contents are filled by the
+ * restorers from each process's page images, and by the memfd's fd.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -16,11 +19,11 @@
 #include "log.h"
 #include "restore.h"
 
-int rst_shmem_fd(const struct rst_shmem_set *s, uint64_t ino)
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino)
 {
 	for (size_t i = 0; s && i < s->nr; i++)
 		if (s->v[i].ino == ino)
-			return s->v[i].fd;
+			return i;
 	return -1;
 }
 
@@ -40,6 +43,15 @@ static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t ino)
 static int shmem_open(struct rst_shmem *m)
 {
 	char path[96];
+
+	if (m->memfd) {
+		m->fd = memfd_create(m->memfd, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (m->fd < 0 || ftruncate(m->fd, m->size)) {
+			pr_perror("cannot make memfd '%s' of %lu bytes", m->memfd, (unsigned long)m->size);
+			return -1;
+		}
+		return 0;
+	}
 	void *a = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (a == MAP_FAILED) {
@@ -64,16 +76,21 @@ int rst_shmem_create(struct rst_tree *t)
 		const Mm *mm = t->procs[i].mm;
 		for (size_t k = 0; mm && k < mm->n_vmas; k++) {
 			const Vma *v = mm->vmas[k];
-			if (v->kind != VMA_KIND__VMA_ANON_SHARED || !v->has_ino)
+			if ((v->kind != VMA_KIND__VMA_ANON_SHARED &&
+			     v->kind != VMA_KIND__VMA_MEMFD_SHARED) || !v->has_ino)
 				continue;
 			struct rst_shmem *m = shmem_get(s, v->ino);
 			if (!m)
 				return -1;
+			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+				m->memfd = v->name ? v->name : "";
 			uint64_t need = v->pgoff + (v->end - v->start);
-			if (v->has_shm_size && v->shm_size > need)
-				need = v->shm_size;
+			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED && v->has_shm_size)
+				need = v->shm_size;	/* exact: a mapping may reach past the end */
+			else if (v->has_shm_size && v->shm_size > need)
+				need = (v->shm_size + 4095) & ~4095ULL;
 			if (need > m->size)
-				m->size = (need + 4095) & ~4095ULL;
+				m->size = need;
 		}
 	}
 	for (size_t i = 0; i < s->nr; i++)
