@@ -72,6 +72,45 @@ static int runs_add(struct page_plan *r, uint64_t start, uint64_t end, bool read
 	return 0;
 }
 
+/*
+ * A shared memory object (shared anonymous memory, a memfd): its pages are
+ * those the object holds, whether or not this process has them in its page
+ * tables (another process wrote them, or they were swapped out): found
+ * with SEEK_DATA/SEEK_HOLE on the mapped file.
+ */
+static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
+{
+	char path[96];
+	uint64_t off = v->pgoff, end = v->pgoff + (v->end - v->start);
+	bool readable = v->prot & PROT_READ;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+		 (unsigned long)v->end);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("pid %d: cannot open the object mapped at %lx", pid, (unsigned long)v->start);
+		return -1;
+	}
+	while (off < end) {
+		off_t d = lseek(fd, off, SEEK_DATA);
+		if (d < 0 || (uint64_t)d >= end)
+			break;	/* ENXIO: no data after off */
+		off_t h = lseek(fd, d, SEEK_HOLE);
+		uint64_t e = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
+		uint64_t s = d & ~4095ULL;
+		e = (e + 4095) & ~4095ULL;
+		if (e > end)
+			e = end;
+		if (runs_add(r, v->start + (s - v->pgoff), v->start + (e - v->pgoff), readable, false)) {
+			close(fd);
+			return -1;
+		}
+		off = e;
+	}
+	close(fd);
+	return 0;
+}
+
 /* data runs for the pages of [start, end) of v that exist */
 static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
 			struct page_plan *r)
@@ -216,7 +255,9 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 		if (tracked && tracked[i])
 			err = scan_written(pmfd, p->pid, v, plan);
 		else
-			err = scan_present(pmfd, p->pid, v, v->start, v->end, plan);
+			err = v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED
+				      ? scan_object(p->pid, v, plan)
+				      : scan_present(pmfd, p->pid, v, v->start, v->end, plan);
 	}
 	close(pmfd);
 	return err;

@@ -8,6 +8,9 @@
  * mapping.  After restore: the contents, the size of "a", and that the fd
  * and both mappings of "a" are one object (a write through one shows in
  * the others) and the maps name them as memfds.
+ * Also a MAP_SHARED|MAP_ANONYMOUS area whose page 2 only a child (gone
+ * since) wrote: the page is in the object, not in this process's page
+ * tables, and must come back.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -50,6 +54,16 @@ int main(int argc, char **argv)
 	if (ma == MAP_FAILED || ma2 == MAP_FAILED || mb == MAP_FAILED)
 		fail("mmap: %s", strerror(errno));
 	close(b);
+	uint8_t *mc = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mc == MAP_FAILED)
+		fail("mmap c: %s", strerror(errno));
+	pid_t child = fork();
+	if (child == 0) {
+		memset(mc + 2 * PG, pat(4, 2), PG);
+		_exit(0);
+	}
+	if (child < 0 || waitpid(child, NULL, 0) != child)
+		fail("fork/wait: %s", strerror(errno));
 	memset(ma + PG, pat(2, 1), PG);
 	for (int i = 0; i < 4; i++)
 		memset(mb + i * PG, pat(3, i), PG);
@@ -64,6 +78,7 @@ int main(int argc, char **argv)
 	check_page(ma2, pat(1, 2), "a at offset 2", 0);
 	for (int i = 0; i < 4; i++)
 		check_page(mb + i * PG, pat(3, i), "b", i);
+	check_page(mc + 2 * PG, pat(4, 2), "shared anonymous c (written by a child)", 2);
 	struct stat st;
 	if (fstat(a, &st) || st.st_size != 5 * PG)
 		fail("a: size %ld, want %d", (long)st.st_size, 5 * PG);
