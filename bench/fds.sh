@@ -20,7 +20,6 @@ fi
 ulimit -n "$hard"
 
 now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (!NR) print "n/a"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ended() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0; [ "$st" = Z ]; }
 
 WPID=

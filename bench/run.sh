@@ -23,13 +23,6 @@ for p in memrate workload; do
 done
 
 now() { date +%s.%N; }
-# median of the numbers on stdin, "n/a" if none
-median() {
-	sort -g | awk '{ a[NR] = $1 } END {
-		if (!NR) print "n/a"
-		else if (NR % 2) print a[(NR + 1) / 2]
-		else printf "%.6g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 # calc EXPR: awk arithmetic; "n/a" if any operand is n/a
 calc() {
 	case "$*" in *n/a*) echo n/a; return;; esac

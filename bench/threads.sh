@@ -3,8 +3,6 @@
 # a process with 10 and with 100 sleeping threads, medians of 3 runs.
 . "$(dirname "$0")/env.sh"
 gcc -O2 -Wall -o "$OUT/threads" bench/threads.c -lpthread || exit 1
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 {
 echo
 echo "# Threads ($(date -u '+%Y-%m-%d %H:%M') UTC)"

@@ -5,8 +5,6 @@
 # when its children share their parent's pages copy-on-write.
 . "$(dirname "$0")/env.sh"
 gcc -O2 -Wall -o "$OUT/tree" bench/tree.c || exit 1
-ms() { echo $(( ($2 - $1) / 1000000 )); }
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # start_tree ARGS...: sets pid, waits for READY
 start_tree() {
