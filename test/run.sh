@@ -4,9 +4,9 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input, cli, fd (test/files.sh), tree (test/tree.sh) and lazy
+# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
 # (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
-# "cli", "fd", "tree", "lazy": all of its checks) or "SECTION/CHECK".
+# "cli", "fd", "trees", "lazy": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -47,7 +47,7 @@ declare -A MODE=(
 	[cli_target]=none
 	[ptyrun]=none
 	[scm_rights]=none	# refused by dump: fd/scm_rights
-	[tree_churn]=none	# tree/churn
+	[tree_churn]=none	# trees/churn
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
@@ -1361,7 +1361,7 @@ run_one() {
 	cli/*) run_cli_check "${name#cli/}" ;;
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
-	tree/*) run_tree_check "${name#tree/}" ;;
+	trees/*) run_tree_check "${name#trees/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1394,7 +1394,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd tree lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees lazy)
 else
 	names=("$@")
 fi
@@ -1406,8 +1406,8 @@ for n in "${names[@]}"; do
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	elif [ "$n" = fd ]; then
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
-	elif [ "$n" = tree ]; then
-		for c in "${TREE_CHECKS[@]}"; do expanded+=("tree/$c"); done
+	elif [ "$n" = trees ]; then
+		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)

@@ -1,18 +1,18 @@
 # test/tree.sh - the process tree checks, sourced by test/run.sh.
 #
-#   tree/dump_refused: a tree sharing an epoll instance between its
+#   trees/dump_refused: a tree sharing an epoll instance between its
 #     processes (test/progs/tree epoll): the dump is refused with one error
 #     line naming it, and every process runs on (none stopped); the
 #     program then passes its checks without a restore
-#   tree/leave_running: dump --leave-running of the tree: every process
+#   trees/leave_running: dump --leave-running of the tree: every process
 #     runs on and the program passes its checks
-#   tree/restore_fail: a grandchild's working directory is removed after
+#   trees/restore_fail: a grandchild's working directory is removed after
 #     the dump: the restore fails naming it, and no process of the tree is
 #     left (nothing half-restored, no orphan)
-#   tree/incremental: two pre-dumps --track-mem of the tree and a final
+#   trees/incremental: two pre-dumps --track-mem of the tree and a final
 #     dump on top: the second round copies far fewer pages than the first
 #     (every process of the tree is tracked), and the restore passes
-#   tree/churn: a process forking and reaping children all the time
+#   trees/churn: a process forking and reaping children all the time
 #     (test/progs/tree_churn) is dumped whatever state its children are in
 #     (alive, zombie), restored, and reaps each with the right status
 
@@ -171,7 +171,7 @@ tree_incremental() {
 }
 
 run_tree_check() {
-	local check=$1 name=tree/$1 dir=$OUT/tree/$1
+	local check=$1 name=trees/$1 dir=$OUT/trees/$1
 	if [ ! -x "$CRIU" ]; then
 		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
 		return
