@@ -457,7 +457,7 @@ static int do_dump(const struct opts *o, bool pre)
 	for (size_t i = 0; i < t.nr; i++)
 		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd))
 			goto fail;
-	if (!pre && tree_share_files(&t))
+	if (!pre && (tree_share_files(&t) || cow_find(&t)))
 		goto fail;
 	if (pre) {
 		/* the rest runs alongside the programs: what they write is tracked */

@@ -36,6 +36,7 @@ struct dump_proc {
 	size_t nr_fds;
 	FdEntry **fds;
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
+	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 };
 
 /* the dumped process and its descendants, parents before children */
@@ -49,6 +50,8 @@ int tree_seize(pid_t root, struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
 int tree_check(const struct dump_tree *t);
 int tree_share_files(const struct dump_tree *t);
+/* cow.c: pages children share with their parent copy-on-write (Vma.cow) */
+int cow_find(struct dump_tree *t);
 int tree_kill(struct dump_tree *t);
 void tree_free(struct dump_tree *t);
 
@@ -81,6 +84,12 @@ struct page_plan {
 	struct plan_run *v;
 	uint64_t total;		/* pages with data */
 	size_t vma_first;
+	/*
+	 * read private anonymous memory through /proc/PID/mem: process_vm_readv
+	 * pins pages, and pinning a page shared copy-on-write with another
+	 * process gives this one a copy of its own (a tree would lose its sharing)
+	 */
+	bool keep_cow;
 };
 
 /* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */

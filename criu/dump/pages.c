@@ -82,7 +82,7 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 {
 	char path[96];
 	uint64_t off = v->pgoff, end = v->pgoff + (v->end - v->start);
-	bool readable = v->prot & PROT_READ;
+	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && v->kind == VMA_KIND__VMA_ANON_PRIVATE);
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
 		 (unsigned long)v->end);
@@ -125,7 +125,7 @@ static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint6
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 	};
-	bool readable = v->prot & PROT_READ;
+	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && v->kind == VMA_KIND__VMA_ANON_PRIVATE);
 
 	if (v->kind != VMA_KIND__VMA_ANON_SHARED && v->kind != VMA_KIND__VMA_MEMFD_SHARED) {
 		/* private: only anonymous copies, never the zero page */
@@ -241,6 +241,7 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 	int pmfd, err = 0;
 
 	memset(plan, 0, sizeof(*plan));
+	plan->keep_cow = p->keep_cow;
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->pid);
 	pmfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0) {

@@ -176,6 +176,8 @@ int tree_seize(pid_t root, struct dump_tree *t)
 	}
 	if (t->nr > 1)
 		pr_info("pid %d: tree of %zu processes seized", root, t->nr);
+	for (size_t i = 0; t->nr > 1 && i < t->nr; i++)
+		t->procs[i].keep_cow = true;
 	return 0;
 }
 

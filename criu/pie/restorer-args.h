@@ -45,6 +45,8 @@ struct rst_vma {
 	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
 	__u32 lazy;		/* --lazy-pages: left empty, filled by the daemon */
 	__u32 pad2;
+	__u64 premap;		/* already made and filled there (pages shared with the
+				 * process's children): moved into place, not mapped; 0 if not */
 };
 
 struct rst_run {		/* a run of pages in a pages file */
@@ -142,6 +144,8 @@ struct rst_prctl {
 
 struct restore_args {
 	__u64 region_start, region_end;	/* the restorer's own mapping */
+	__u64 premap_start, premap_end;	/* memory made before the fork (rst_vma.premap), kept
+					 * until moved into place; 0, 0 if none */
 	__u64 scratch_start;		/* free space in the region for moving vdso */
 	__s32 log_fd;			/* error messages go here; closed at the end */
 	__s32 err_fd;			/* criu's terminal, for errors too (-1: none) */

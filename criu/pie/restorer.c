@@ -124,12 +124,49 @@ static void move_special(struct restore_args *a, int to_final)
 	}
 }
 
+/* everything but the restorer's region and the memory made before the fork */
+static void unmap_all_but_kept(struct restore_args *a)
+{
+	__u64 keep[2][2] = { { a->region_start, a->region_end }, { a->premap_start, a->premap_end } };
+	__u64 from = 0;
+	long r;
+
+	if (keep[1][0] && keep[1][0] < keep[0][0]) {
+		keep[1][0] = a->region_start;
+		keep[1][1] = a->region_end;
+		keep[0][0] = a->premap_start;
+		keep[0][1] = a->premap_end;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!keep[k][1])
+			continue;
+		if (keep[k][0] > from) {
+			r = sys2(__NR_munmap, from, keep[k][0] - from);
+			if (IS_ERR(r))
+				fail(a, "cannot unmap below", keep[k][0], r);
+		}
+		from = keep[k][1];
+	}
+	r = sys2(__NR_munmap, from, TASK_SIZE_47 - from);
+	if (IS_ERR(r))
+		fail(a, "cannot unmap above", from, r);
+}
+
 static void map_vmas(struct restore_args *a)
 {
 	for (__u32 i = 0; i < a->nr_vmas; i++) {
 		struct rst_vma *v = &a->vmas[i];
 		__u32 prot = v->prot;
 		long r;
+
+		if (v->premap) {
+			/* made and filled before the fork: its children share its pages */
+			r = sys5(__NR_mremap, v->premap, v->end - v->start, v->end - v->start,
+				 MREMAP_MAYMOVE | MREMAP_FIXED, v->start);
+			if (IS_ERR(r) || (__u64)r != v->start)
+				fail(a, "cannot move premapped vma", v->start, r);
+			continue;
+		}
 
 		/*
 		 * Mapped writable to be filled, then protected; but shared file
@@ -173,8 +210,8 @@ static void fill_pages(struct restore_args *a)
 
 		while (vi < a->nr_vmas && a->vmas[vi].end <= run->vaddr)
 			vi++;
-		if (vi < a->nr_vmas && a->vmas[vi].lazy)
-			continue;	/* the lazy-pages daemon brings these in */
+		if (vi < a->nr_vmas && (a->vmas[vi].lazy || a->vmas[vi].premap))
+			continue;	/* the lazy-pages daemon brings these in, or filled already */
 		if (vi < a->nr_vmas && a->vmas[vi].via_mem) {
 			if (memfd < 0) {
 				memfd = sys3(__NR_open, "/proc/self/mem", O_RDWR_ | O_CLOEXEC_, 0);
@@ -612,17 +649,16 @@ void restorer_entry(struct restore_args *a)
 
 	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
 	move_special(a, 0);
-	if (a->region_start) {
-		r = sys2(__NR_munmap, 0, a->region_start);
-		if (IS_ERR(r))
-			fail(a, "cannot unmap below the restorer", a->region_start, r);
-	}
-	r = sys2(__NR_munmap, a->region_end, TASK_SIZE_47 - a->region_end);
-	if (IS_ERR(r))
-		fail(a, "cannot unmap above the restorer", a->region_end, r);
+	unmap_all_but_kept(a);
 	move_special(a, 1);
 
 	map_vmas(a);
+	if (a->premap_end) {
+		/* what is left there: the parents' copies, moved by no one here */
+		r = sys2(__NR_munmap, a->premap_start, a->premap_end - a->premap_start);
+		if (IS_ERR(r))
+			fail(a, "cannot unmap the premapped area", a->premap_start, r);
+	}
 	fill_pages(a);
 	protect_vmas(a);
 	if (a->lazy_sock >= 0)

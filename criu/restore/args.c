@@ -610,6 +610,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		return -1;
 	a->region_start = r->start;
 	a->region_end = r->start + r->len;
+	a->premap_start = p->premap_start;
+	a->premap_end = p->premap_end;
 	a->log_fd = fds->log_fd;
 	a->err_fd = fds->err_fd;
 	a->page_size = 4096;
@@ -641,6 +643,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
 			rv->kind = RST_VMA_ANON_SHARED;	/* to the restorer: a shared object to fill */
 		rv->vm_flags = v->vm_flags;
+		rv->premap = p->premap ? p->premap[i] : 0;
 		/*
 		 * A private mapping never made writable has no commit charge
 		 * (VM_ACCOUNT); mapping it writable to fill it would add one and

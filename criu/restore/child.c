@@ -260,6 +260,9 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
 	lead_ids(p);
+	/* memory its children share with it: made before they are */
+	if (rst_premap_prepare(t, i))
+		child_fail();
 	create_children(t, i, o);
 	join_group(t, p);
 	close_others(fds);

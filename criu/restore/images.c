@@ -313,6 +313,7 @@ static void rst_proc_free(struct rst_proc *p)
 	free(p->files.stashed);
 	page_source_close(&p->pages);
 	rst_fds_close(&p->helpers);
+	free(p->premap);
 	if (p->reg.start)
 		munmap((void *)p->reg.start, p->reg.len);
 }
@@ -324,6 +325,8 @@ void rst_tree_free(struct rst_tree *t)
 	free(t->procs);
 	rst_shmem_close(&t->shm);
 	rst_shared_close(&t->shared);
+	if (t->premap_end)
+		munmap((void *)t->premap_start, t->premap_end - t->premap_start);
 	if (t->inv)
 		inventory__free_unpacked(t->inv, NULL);
 	memset(t, 0, sizeof(*t));

@@ -30,25 +30,31 @@ static int cmp_span(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int rst_region_map(const struct rst_proc *p, uint64_t args_size, struct rst_region *r)
+/*
+ * Maps len bytes at the highest place below HIGH_LIMIT that is free, with
+ * margins, both in criu's own address space and in every layout of mms.
+ */
+static int map_free(const Mm *const *mms, size_t nmm, uint64_t len, int prot, int flags,
+		    uint64_t *out)
 {
-	uint64_t blob = ((restorer_blob_end - restorer_blob) + 4095) & ~4095ULL;
-	uint64_t len = blob + ((args_size + 4095) & ~4095ULL) + STACK_SIZE + SCRATCH_SIZE;
 	struct proc_maps self;
 	struct span *s;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 
 	if (proc_read_maps(0, false, &self))
 		return -1;
-	s = calloc(self.nr + p->mm->n_vmas + 1, sizeof(*s));
+	for (size_t k = 0; k < nmm; k++)
+		total += mms[k]->n_vmas;
+	s = calloc(self.nr + total + 1, sizeof(*s));
 	if (!s) {
 		proc_maps_free(&self);
 		return -1;
 	}
 	for (size_t i = 0; i < self.nr; i++)
 		s[n++] = (struct span){ self.vmas[i].start, self.vmas[i].end };
-	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		s[n++] = (struct span){ p->mm->vmas[i]->start, p->mm->vmas[i]->end };
+	for (size_t k = 0; k < nmm; k++)
+		for (size_t i = 0; i < mms[k]->n_vmas; i++)
+			s[n++] = (struct span){ mms[k]->vmas[i]->start, mms[k]->vmas[i]->end };
 	proc_maps_free(&self);
 	qsort(s, n, sizeof(*s), cmp_span);
 
@@ -69,15 +75,45 @@ int rst_region_map(const struct rst_proc *p, uint64_t args_size, struct rst_regi
 		found = (ceiling - MARGIN - len) & ~0xfffffULL;
 	free(s);
 	if (!found) {
-		pr_err("no room for the restorer in the address space");
+		pr_err("no room for %lu bytes of restorer memory in the address space",
+		       (unsigned long)len);
 		return -1;
 	}
-	void *m = mmap((void *)found, len, PROT_READ | PROT_WRITE | PROT_EXEC,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	void *m = mmap((void *)found, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | flags,
+		       -1, 0);
 	if (m == MAP_FAILED || (uint64_t)m != found) {
-		pr_perror("cannot map the restorer region at %lx", (unsigned long)found);
+		pr_perror("cannot map %lu bytes at %lx", (unsigned long)len, (unsigned long)found);
 		return -1;
 	}
+	*out = found;
+	return 0;
+}
+
+int rst_premap_reserve(const struct rst_tree *t, uint64_t len, uint64_t *out)
+{
+	const Mm **mms = calloc(t->nr + 1, sizeof(*mms));
+	size_t n = 0;
+
+	if (!mms)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->procs[i].mm)
+			mms[n++] = t->procs[i].mm;
+	int ret = map_free(mms, n, len, PROT_NONE, MAP_NORESERVE, out);
+	free(mms);
+	return ret;
+}
+
+int rst_region_map(const struct rst_proc *p, uint64_t args_size, struct rst_region *r)
+{
+	uint64_t blob = ((restorer_blob_end - restorer_blob) + 4095) & ~4095ULL;
+	uint64_t len = blob + ((args_size + 4095) & ~4095ULL) + STACK_SIZE + SCRATCH_SIZE;
+	const Mm *mm = p->mm;
+	uint64_t found;
+
+	if (map_free(&mm, 1, len, PROT_READ | PROT_WRITE | PROT_EXEC, 0, &found))
+		return -1;
+	void *m = (void *)found;
 	__builtin_memcpy(m, restorer_blob, restorer_blob_end - restorer_blob);
 	r->start = found;
 	r->len = len;

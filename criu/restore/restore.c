@@ -402,7 +402,8 @@ int cr_restore(const struct opts *o)
 		clock_now_ms() - t0);
 	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
 		goto fail;
-	if (rst_shmem_create(&t) || rst_shared_open(&t, o) || plan_restorers(&t, o, &ls) ||
+	if (rst_shmem_create(&t) || rst_shared_open(&t, o) ||
+	    rst_premap_plan(&t) || plan_restorers(&t, o, &ls) ||
 	    tasks_build(&t, &ts))
 		goto fail;
 	/* orphans of a failed restore come back to criu, to be collected */

@@ -88,6 +88,8 @@ struct rst_proc {
 	struct rst_region reg;
 	struct rst_fds helpers;
 	struct restore_args *args;
+	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
+	uint64_t premap_start, premap_end;	/* the tree's premap area */
 };
 
 /* the dump: every process, parents before children, [0] the root */
@@ -97,6 +99,7 @@ struct rst_tree {
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
 	struct rst_shared_files shared;
+	uint64_t premap_start, premap_end;	/* premap.c */
 };
 
 /* images.c: read and check every image of the dump in dirfd */
@@ -110,6 +113,15 @@ uint64_t rst_args_size(const struct rst_proc *p);
 int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
 		   struct rst_fds *fds, struct restore_args **out);
 void rst_fds_close(struct rst_fds *fds);
+/*
+ * premap.c: private memory children share with their parent copy-on-write:
+ * which mappings are made before the forks, and where (plan, in criu);
+ * making them (prepare, in process i before it forks)
+ */
+int rst_premap_plan(struct rst_tree *t);
+int rst_premap_prepare(const struct rst_tree *t, size_t i);
+/* layout.c: reserves len bytes free in criu and every layout of the tree */
+int rst_premap_reserve(const struct rst_tree *t, uint64_t len, uint64_t *out);
 /* shared.c: the open files processes of the tree share, made in criu */
 int rst_shared_open(struct rst_tree *t, const struct opts *o);
 void rst_shared_close(struct rst_shared_files *s);

@@ -18,7 +18,9 @@
  * session and group, its private memory (a pattern written by the root
  * before the forks, partly rewritten by the process after), that a value
  * the root writes into a MAP_SHARED|MAP_ANONYMOUS area after the restore
- * is what it reads (one object, not copies), and that its zombie child
+ * is what it reads (one object, not copies), that the private pages
+ * neither it nor its parent rewrote are still its parent's very pages
+ * (shared copy-on-write: the same page frames), and that its zombie child
  * reaps with the right status.  They report into the shared area; the
  * root passes when every one has.
  */
@@ -144,6 +146,42 @@ static int check_zombie(int who, int want_code, int want_sig, char *why, size_t 
 	return 0;
 }
 
+/* the page frame of addr in pid's memory (0 if not present or not shown) */
+static uint64_t pfn_of(pid_t pid, const void *addr)
+{
+	char path[64];
+	uint64_t e = 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, 8, (uintptr_t)addr / 4096 * 8) != 8)
+		e = 0;
+	close(fd);
+	return e >> 63 ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/*
+ * The private pages neither it nor its parent wrote after the fork are
+ * still its parent's (copy-on-write), not copies: the same page frames.
+ */
+static int check_shared_pages(int who, int parent, char *why, size_t len)
+{
+	for (int pg = 0; pg < PRIV_PAGES; pg++) {
+		if ((pg >= who * 8 && pg < who * 8 + 8) ||
+		    (parent != P_ROOT && pg >= parent * 8 && pg < parent * 8 + 8))
+			continue;
+		uint64_t mine = pfn_of(getpid(), priv + pg * 4096);
+		uint64_t theirs = pfn_of(sh->pid[parent], priv + pg * 4096);
+		if (!mine && !theirs)
+			continue;	/* page frames not shown (no CAP_SYS_ADMIN) */
+		if (mine != theirs)
+			return snprintf(why, len, "private page %d is a copy, not its parent's (%s)", pg,
+					"copy-on-write sharing lost"), -1;
+	}
+	return 0;
+}
+
 /* the checks of one non-root process after the restore */
 static int check_self(int who, pid_t ppid, pid_t sid, pid_t pgid, char *why, size_t len)
 {
@@ -156,6 +194,9 @@ static int check_self(int who, pid_t ppid, pid_t sid, pid_t pgid, char *why, siz
 	if (getpgrp() != pgid)
 		return snprintf(why, len, "group %d, want %d", getpgrp(), pgid), -1;
 	if (check_priv(who, why, len))
+		return -1;
+	static const int parent_of[NPROC] = { -1, P_ROOT, P_A, P_A1, P_A, P_ROOT };
+	if (check_shared_pages(who, parent_of[who], why, len))
 		return -1;
 	if (who == P_A && check_zombie(who, 7, 0, why, len))
 		return -1;
