@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -61,7 +62,7 @@ int page_source_verify(const struct page_source *ps)
 
 /* reads one image's pagemap and opens its pages file */
 static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_image *img,
-		      int *has_parent_runs)
+		      int *has_parent_runs, int remote)
 {
 	struct img_entries e;
 	char pmname[80], name[64];
@@ -104,10 +105,23 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	img->nr_runs = e.nr;
 	img_entries_free(&e);
 
+	if (remote) {
+		/* an empty stand-in of the pages file's size, for the caller to fill */
+		img->pages_fd = memfd_create(img->pages_name, MFD_CLOEXEC);
+		if (img->pages_fd < 0 || ftruncate(img->pages_fd, off)) {
+			pr_perror("%s: cannot create a stand-in for the remote pages", img->pages_name);
+			return -1;
+		}
+		for (size_t i = 0; i < img->nr_runs; i++)
+			img->runs[i].fd = img->pages_fd;
+		return 0;
+	}
 	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (img->pages_fd < 0) {
 		if (errno == ENOENT)
-			pr_err("%s: missing from the images directory", img->pages_name);
+			pr_err("%s: missing from the images directory (if a page server keeps the pages, "
+			       "restore with --lazy-pages --page-server --address A --port P)",
+			       img->pages_name);
 		else
 			pr_perror("cannot open %s", img->pages_name);
 		return -1;
@@ -182,7 +196,7 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 	return 0;
 }
 
-int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct page_source *ps)
 {
 	char prefix[80] = "";
 	int cur = dirfd, has_parent = 1;
@@ -199,7 +213,7 @@ int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps
 		img->pages_fd = -1;
 		ps->nr_images++;
 		has_parent = 0;
-		if (open_image(cur, pid, prefix, img, &has_parent))
+		if (open_image(cur, pid, prefix, img, &has_parent, remote))
 			goto err;
 		if (!has_parent)
 			break;
@@ -237,6 +251,16 @@ err:
 		close(cur);
 	page_source_close(ps);
 	return -1;
+}
+
+int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+{
+	return open_chain(dirfd, pid, verify, 0, ps);
+}
+
+int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps)
+{
+	return open_chain(dirfd, pid, 0, 1, ps);
 }
 
 void page_source_close(struct page_source *ps)

@@ -56,6 +56,13 @@ struct page_source {
  * large enough.  With verify, also checks every run's XXH3.
  */
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps);
+/*
+ * The same for pages kept by a page server: only the pagemaps are read
+ * (pages-PID.img need not exist and is not opened); each image's pages
+ * file is an empty memfd of the size it would have, for the caller to
+ * fill with the pages it needs (at the runs' file_off).
+ */
+int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps);
 void page_source_close(struct page_source *ps);
 /* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);

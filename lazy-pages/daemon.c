@@ -39,6 +39,8 @@ struct daemon {
 	int conns[MAX_CONNS];
 	int nr_conns;
 	bool had_conn;
+	int nr_done;		/* restored processes that got every page */
+	bool lost;		/* a process failed, or left before all its pages were in */
 	struct lp_ctx ctx;
 	struct progress pr;
 	double t_first;
@@ -225,12 +227,16 @@ static void finish(struct daemon *d, struct lp_proc *p)
 
 	pr_info("pid %u%s %s", p->pid, p->conn < 0 ? " (a fork child)" : "", what[p->state]);
 	send_status(p->conn, p->pid, status);
+	/* a fork child may end early; a restored process must get every page */
+	if (p->state == LP_DONE && p->conn >= 0)
+		d->nr_done++;
+	else if (p->state == LP_FAILED || (p->state == LP_GONE && p->conn >= 0))
+		d->lost = true;
 	if (--p->src->refs == 0) {
 		lp_source_close(p->src);
 		free(p->src);
 	}
 	lp_proc_free(p);
-	(void)d;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -415,8 +421,14 @@ out:
 		close(d.lfd);
 		unlinkat(d.dirfd, LAZY_SOCK_NAME, 0);
 	}
+	/*
+	 * PS_BYE tells the page server that the migration is complete (a
+	 * post-copy dump then kills its source): only when every restored
+	 * process got all its pages; otherwise the server sees the connection
+	 * lost (and a post-copy dump resumes its source)
+	 */
 	if (o->remote)
-		ps_client_close(&d.remote);
+		ps_client_close(&d.remote, !ret && d.nr_done && !d.lost ? PS_BYE : 0);
 	close(d.dirfd);
 	return ret;
 }

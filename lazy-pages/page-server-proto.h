@@ -1,8 +1,12 @@
 /*
- * page-server-proto.h - the page-server protocol (TCP), version 1.
+ * page-server-proto.h - the page-server protocol (TCP), version 2.
  *
- * `criu page-server` serves the page images of a directory; `criu
- * lazy-pages --page-server` is its client.  All integers are little-endian.
+ * `criu page-server` serves the page images of a directory, and `criu dump
+ * --lazy-pages` the memory of the frozen process it dumped (post-copy);
+ * `criu lazy-pages --page-server` and `criu restore --lazy-pages
+ * --page-server` (for the pages it fills eagerly) are its clients.  A
+ * server serves several connections at once.  All integers are
+ * little-endian.
  *
  * The client opens with struct ps_hello {PS_MAGIC, PS_VERSION}; the server
  * answers with the same struct carrying its own version, and closes the
@@ -16,7 +20,16 @@
  *   PS_READ (pid, addr, len)  the data of pages [addr, addr+len): addr and
  *                             len page aligned, 0 < len <= PS_MAX_READ, every
  *                             page in the image; payload is len bytes
- *   PS_BYE                    the client is done; the server closes
+ *   PS_BYE                    the client is done and every page it needed
+ *                             is in place: the server ends (a post-copy
+ *                             dump then kills its source process); no reply
+ *   PS_CLOSE                  this connection is done, with no verdict (the
+ *                             restore's eager fetch): the server serves on;
+ *                             no reply
+ *
+ * A connection that ends without PS_BYE or PS_CLOSE is lost: when no other
+ * connection is open the server ends with a failure (a post-copy dump then
+ * resumes its source process: nothing is lost).
  *
  * reply.status is 0 or a positive errno (ENOENT: no such process or page,
  * EINVAL: malformed request, EIO: the image cannot be read); an error
@@ -33,7 +46,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	1
+#define PS_VERSION	2	/* 2: PS_CLOSE, several clients, BYE = success */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
@@ -41,6 +54,7 @@ enum ps_op {
 	PS_MAP = 1,
 	PS_READ = 2,
 	PS_BYE = 3,
+	PS_CLOSE = 4,
 };
 
 struct ps_hello {

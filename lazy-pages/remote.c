@@ -87,23 +87,24 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 	struct ps_hello h = { PS_MAGIC, PS_VERSION };
 	if (ps_send_all(c->fd, &h, sizeof(h)) || ps_recv_all(c->fd, &h, sizeof(h))) {
 		pr_perror("page server %s: no answer to hello", c->peer);
-		ps_client_close(c);
+		ps_client_close(c, 0);
 		return -1;
 	}
 	if (h.magic != PS_MAGIC || h.version != PS_VERSION) {
 		pr_err("page server %s: speaks version %u of the protocol (magic %#x), this is version %u",
 		       c->peer, h.version, h.magic, PS_VERSION);
-		ps_client_close(c);
+		ps_client_close(c, 0);
 		return -1;
 	}
 	return 0;
 }
 
-void ps_client_close(struct ps_client *c)
+void ps_client_close(struct ps_client *c, int op)
 {
 	if (c->fd >= 0) {
-		struct ps_req bye = { .op = PS_BYE };
-		ps_send_all(c->fd, &bye, sizeof(bye));
+		struct ps_req last = { .op = op };
+		if (op && !c->broken)
+			ps_send_all(c->fd, &last, sizeof(last));
 		close(c->fd);
 	}
 	c->fd = -1;

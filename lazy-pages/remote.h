@@ -20,7 +20,11 @@ struct ps_client {
 
 /* resolves address (numeric or a name) and connects, with the hello */
 int ps_client_connect(const char *address, int port, struct ps_client *c);
-void ps_client_close(struct ps_client *c);
+/*
+ * op: PS_BYE (done, every page needed is in place), PS_CLOSE (done with
+ * this connection, no verdict) or 0 (failed: the server sees it lost)
+ */
+void ps_client_close(struct ps_client *c, int op);
 /* the pagemap of pid: *runs is malloc'ed */
 int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr);
 /* the data of pages [addr, addr+len) of pid */

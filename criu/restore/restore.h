@@ -163,4 +163,12 @@ void rst_lazy_set_unguard(struct rst_lazy_set *s);
 int rst_lazy_set_watch(struct rst_lazy_set *s);
 void rst_lazy_set_close(struct rst_lazy_set *s);
 
+/*
+ * remote-pages.c: --lazy-pages with a page server.  Every page comes from
+ * the server (the restore host needs no pages-*.img); the eager ones are
+ * fetched and checked after rst_args_build, before the process exists.
+ */
+bool rst_remote_pages(const struct opts *o);
+int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a);
+
 #endif /* CRIU_RESTORE_H */
