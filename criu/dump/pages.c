@@ -324,15 +324,23 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 		goto out;
 	}
 	img_name(IMG_PAGES, p->pid, name, sizeof(name));
-	pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096);
-	if (pfd < 0 || !buf) {
+	if (plan->no_data) {
+		/* post-copy: the pages stay in the process; a stale file must go */
+		if (unlinkat(dirfd, name, 0) && errno != ENOENT) {
+			pr_perror("cannot remove the old %s", name);
+			goto out;
+		}
+	} else {
+		pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
+	if ((pfd < 0 && !plan->no_data) || !buf) {
 		pr_perror("cannot create %s", name);
 		goto out;
 	}
 	memset(buf, 0, PAGES_DATA_OFFSET);
 	img_hdr_fill((struct img_hdr *)buf, IMG_PAGES);
-	if (write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
+	if (pfd >= 0 && write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
 		pr_perror("%s: write failed", name);
 		goto out;
 	}
@@ -375,7 +383,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			if (img_write(pm, &e.base))
 				goto out;
 		}
-		if (write_at(pfd, buf, bytes, off)) {
+		if (pfd >= 0 && write_at(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}
@@ -384,7 +392,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
 	progress_done(&prog);
-	if (close(pfd)) {
+	if (pfd >= 0 && close(pfd)) {
 		pfd = -1;
 		pr_perror("%s: write failed", name);
 		goto out;

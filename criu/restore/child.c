@@ -252,7 +252,8 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	/* until criu traces us (the root) and while we are being made, our
 	 * parent's death must be ours too */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	/* criu may be init of a pid namespace: compare with its pid, not 1 */
+	if (getppid() != fds->parent)
 		child_fail();
 	if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
 		pr_perror("cannot be traced by criu");

@@ -38,6 +38,7 @@ struct rst_fds {
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
+	pid_t parent;		/* criu's pid, for the child to check it is still there */
 };
 
 /*
