@@ -5,16 +5,26 @@
 #   kill_daemon  the daemon is killed while the restored program waits for a
 #                page: the program must be killed, never run on zeros
 #   corrupt      a flipped byte in the lazy pages: the process is stopped
-#   remote       pages come from `criu page-server` over 127.0.0.1
+#   remote       pages come from `criu page-server` over 127.0.0.1; the
+#                restore's directory holds every image but pages-*.img (the
+#                eager pages come over the wire too)
 #   netns        as remote, across a veth pair: the page server runs in a
 #                network namespace of its own (created and removed here)
+#   remote_wrong the page server serves another dump: restore refuses it
+#   postcopy     `criu dump --lazy-pages` serves the frozen source's memory;
+#                the restore (in a pid namespace of its own, so that the pid
+#                is free while the source still exists) takes it, the
+#                program passes its checks and the dump kills the source
+#   postcopy_lost  as postcopy, but the daemon dies halfway: the restored
+#                copy is killed, the dump fails and resumes the source,
+#                which then passes its own checks
 #   partial      a program that reads 1% of its 1 GiB and exits long before
 #                the background fill is done: the daemon must see it go,
 #                clean up and exit
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote netns partial)
+LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -55,6 +65,201 @@ lazy_dump() {
 	fi
 	wait "$PID" 2>/dev/null
 	return 0
+}
+
+# copy_meta SRC DST: a restore host's directory: every image but the pages
+copy_meta() {
+	mkdir -p "$2"
+	for f in "$1"/*.img; do
+		case ${f##*/} in pages-*) ;; *) cp "$f" "$2/" ;; esac
+	done
+}
+
+# remote_checks DIR PORT: what a restore from a page server must show
+remote_checks() {
+	local dir=$1 port=$2 eager
+	eager=$(sed -n 's/.*: \([0-9]*\) eager pages fetched from the page server.*/\1/p' "$dir/restore.log")
+	if ls "$dir/dst"/pages-*.img > /dev/null 2>&1; then
+		echo "the restore directory has pages files"
+	elif [ -z "$eager" ] || [ "$eager" -eq 0 ]; then
+		echo "restore fetched no eager pages from the page server: $(criu_error "$dir/restore.log")"
+	elif ! grep -q "pages from [0-9.]*:$port" "$dir/dst/lazy-pages.log"; then
+		echo "the daemon did not use the page server"
+	elif ! grep -q 'summary: ' "$dir/dst/lazy-pages.log"; then
+		echo "the daemon did not finish"
+	fi
+}
+
+# restore_ns DIR IMG: as restore_bg, with criu restore as init of a new pid
+# namespace (the restored pid is then free even while the source lives)
+restore_ns() {
+	local dir=$1 img=$2
+	rm -f "$dir/pidfile"
+	unshare --pid --fork --mount-proc "$CRIU" restore -D "$img" -v4 -o "$dir/restore.log" \
+		--pidfile "$dir/pidfile" "${RESTORE_EXTRA[@]}" > "$dir/restore.out" 2>&1 < /dev/null &
+	RPID=$!
+	track "$RPID"
+}
+
+# host_pid NSPID: our pid of the process that is NSPID in a child pid namespace
+host_pid() {
+	local s
+	for s in /proc/[0-9]*/status; do
+		awk -v n="$1" '/^NSpid:/ && NF == 3 && $3 == n { split(FILENAME, a, "/"); print a[3] }' "$s" 2>/dev/null
+	done | head -1
+}
+
+# await_ns_restored DIR: waits for the pidfile of restore_ns; sets HPID
+HPID=
+await_ns_restored() {
+	local dir=$1
+	if ! wait_for "$READY_TIMEOUT" bash -c "[ -s '$dir/pidfile' ] || ! kill -0 $RPID 2>/dev/null" ||
+	   [ ! -s "$dir/pidfile" ]; then
+		result FAIL "FAIL $TAGNAME: no restored process: $(criu_error "$dir/restore.log")"
+		return 1
+	fi
+	HPID=$(host_pid "$(cat "$dir/pidfile")")
+	[ -n "$HPID" ] || { result FAIL "FAIL $TAGNAME: the restored process is not running"; return 1; }
+	track "$HPID"
+	return 0
+}
+
+have_pidns() { unshare --pid --fork --mount-proc true 2> /dev/null; }
+
+# postcopy_dump DIR: starts anon_pattern and `criu dump --lazy-pages` on it
+# (in the background: DPID), waits for its images; sets PID, PORT
+DPID= PORT=
+postcopy_dump() {
+	local dir=$1
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $TAGNAME: anon_pattern did not start"; return 1; }
+	wait_for 5 in_sigwait "$PID" || { result FAIL "FAIL $TAGNAME: anon_pattern not waiting"; return 1; }
+	PORT=$(( 20000 + RANDOM % 20000 ))
+	"$CRIU" dump -t "$PID" -D "$dir/img" --lazy-pages --address 127.0.0.1 --port "$PORT" -v4 \
+		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
+	DPID=$!
+	track "$DPID"
+	if ! wait_for 20 bash -c "[ -e '$dir/img/inventory.img' ] || ! kill -0 $DPID 2>/dev/null" ||
+	   [ ! -e "$dir/img/inventory.img" ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages wrote no inventory: $(criu_error "$dir/dump.log")"
+		return 1
+	fi
+	if ls "$dir/img"/pages-*.img > /dev/null 2>&1; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages wrote the pages"
+		return 1
+	fi
+	if ! alive "$PID" || [ "$(proc_state "$PID")" != t ]; then
+		result FAIL "FAIL $TAGNAME: the source is not kept frozen (state $(proc_state "$PID"))"
+		return 1
+	fi
+	copy_meta "$dir/img" "$dir/dst"
+	return 0
+}
+
+lazy_postcopy() {
+	local dir=$1 pid st dst
+	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
+	postcopy_dump "$dir" || return
+	pid=$PID
+	export CRIU_LAZY_BG_DELAY_US=200
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
+	restore_ns "$dir" "$dir/dst"
+	await_ns_restored "$dir" || return
+	kill -USR1 "$HPID"
+	wait "$RPID"; st=$?
+	wait "$DPID"; dst=$?
+	if [ $st -ne 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore exited with $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+	elif ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: the restored program did not pass: $(log_tail "$dir/test.log")"
+	elif [ $dst -ne 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited with $dst: $(criu_error "$dir/dump.log")"
+	elif alive "$pid"; then
+		result FAIL "FAIL $TAGNAME: the source $pid still exists after the migration"
+	elif ! grep -q 'the restore has every page' "$dir/dump.log"; then
+		result FAIL "FAIL $TAGNAME: the dump did not see the restore complete"
+	else
+		local why
+		why=$(remote_checks "$dir" "$PORT")
+		if [ -n "$why" ]; then result FAIL "FAIL $TAGNAME: $why"; else result PASS "PASS $TAGNAME"; fi
+	fi
+}
+
+lazy_postcopy_lost() {
+	local dir=$1 pid st dst dpid
+	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
+	postcopy_dump "$dir" || return
+	pid=$PID
+	# 64 KiB per 20 ms: the fill would take 17 s
+	export CRIU_LAZY_BG_DELAY_US=20000
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
+	restore_ns "$dir" "$dir/dst"
+	await_ns_restored "$dir" || return
+	dpid=$(daemon_pid "$dir/dst")
+	[ -n "$dpid" ] || { result FAIL "FAIL $TAGNAME: no lazy-pages daemon running"; return; }
+	track "$dpid"
+	sleep 0.3
+	kill -KILL "$dpid"
+	wait "$DPID"; dst=$?
+	wait "$RPID"; st=$?
+	if [ $dst -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited 0 though the restore was lost"
+	elif ! grep -q 'the process is resumed' "$dir/dump.log"; then
+		result FAIL "FAIL $TAGNAME: the dump did not say it resumed the source: $(criu_error "$dir/dump.log")"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $TAGNAME: the source $pid is gone: its memory is lost"
+	elif [ "$(proc_state "$pid")" = t ] || [ "$(proc_state "$pid")" = T ]; then
+		result FAIL "FAIL $TAGNAME: the source $pid is still stopped"
+	elif [ $st -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore exited 0 though its daemon died"
+	elif alive "$HPID"; then
+		result FAIL "FAIL $TAGNAME: the restored copy still runs"
+	elif [ -e "$dir/img/inventory.img" ] || [ ! -e "$dir/img/dump-incomplete" ]; then
+		result FAIL "FAIL $TAGNAME: the failed dump's images look complete"
+	else
+		# the source runs on untouched: its own checks pass
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $TAGNAME: the resumed source failed its checks (status $st): $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $TAGNAME"
+		fi
+	fi
+}
+
+lazy_remote_wrong() {
+	local dir=$1 pid1 pid2 port sp st
+	lazy_dump anon_pattern "$dir" || return
+	pid1=$PID
+	mv "$dir/img" "$dir/img1"
+	lazy_dump anon_pattern "$dir" || return
+	pid2=$PID
+	# the second dump's images, the first dump's pages under the second's pid
+	copy_meta "$dir/img" "$dir/dst"
+	for f in "$dir/img1"/*.img; do
+		n=${f##*/}
+		cp "$f" "$dir/img1/${n/$pid1/$pid2}" 2> /dev/null
+	done
+	# same program: the runs differ in place (ASLR) or, failing that, in
+	# their checksums (stack, heap)
+	port=$(( 20000 + RANDOM % 20000 ))
+	"$CRIU" page-server -D "$dir/img1" --address 127.0.0.1 --port "$port" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	sp=$!
+	track "$sp"
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
+	restore_bg "$dir" "$dir/dst"
+	wait "$RPID"; st=$?
+	kill "$sp" 2> /dev/null
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore took the pages of another dump"
+	elif ! grep -q 'wrong page server or wrong images' "$dir/restore.log"; then
+		result FAIL "FAIL $TAGNAME: restore did not say why: $(criu_error "$dir/restore.log")"
+	elif alive "$pid2"; then
+		result FAIL "FAIL $TAGNAME: pid $pid2 runs"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
 }
 
 lazy_kill_daemon() {
@@ -131,17 +336,19 @@ lazy_remote() {
 	sp=$!
 	track "$sp"
 	export CRIU_LAZY_BG_DELAY_US=200
+	# the restore host has every image but the pages
+	copy_meta "$dir/img" "$dir/dst"
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
-	restore_bg "$dir" "$dir/img"
+	restore_bg "$dir" "$dir/dst"
 	await_restored "$dir" "$pid" "$TAGNAME" || return
 	finish "$dir" "$TAGNAME" "$pid" || return
 	wait "$sp"; st=$?
+	local why
+	why=$(remote_checks "$dir" "$port")
 	if [ $st -ne 0 ]; then
 		result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
-	elif ! grep -q "pages from 127.0.0.1:$port" "$dir/img/lazy-pages.log"; then
-		result FAIL "FAIL $TAGNAME: the daemon did not use the page server"
-	elif ! grep -q 'summary: ' "$dir/img/lazy-pages.log"; then
-		result FAIL "FAIL $TAGNAME: the daemon did not finish"
+	elif [ -n "$why" ]; then
+		result FAIL "FAIL $TAGNAME: $why"
 	else
 		result PASS "PASS $TAGNAME"
 	fi
@@ -174,15 +381,18 @@ lazy_netns() {
 	track "$sp"
 	export CRIU_LAZY_BG_DELAY_US=200
 	RESTORE_EXTRA=(--lazy-pages --page-server --address "$b" --port "$port")
-	restore_bg "$dir" "$dir/img"
+	copy_meta "$dir/img" "$dir/dst"
+	restore_bg "$dir" "$dir/dst"
 	if await_restored "$dir" "$pid" "$TAGNAME" && finish "$dir" "$TAGNAME" "$pid"; then
 		wait "$sp"; st=$?
+		local why
+		why=$(remote_checks "$dir" "$port")
 		if [ $st -ne 0 ]; then
 			result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
-		elif ! grep -q "pages from $b:$port" "$dir/img/lazy-pages.log"; then
+		elif ! grep -q "pages from $b:$port" "$dir/dst/lazy-pages.log"; then
 			result FAIL "FAIL $TAGNAME: the daemon did not use the page server across the veth pair"
-		elif ! grep -q 'summary: ' "$dir/img/lazy-pages.log"; then
-			result FAIL "FAIL $TAGNAME: the daemon did not finish"
+		elif [ -n "$why" ]; then
+			result FAIL "FAIL $TAGNAME: $why"
 		else
 			result PASS "PASS $TAGNAME"
 		fi
