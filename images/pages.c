@@ -81,8 +81,13 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	if (ret)
 		return -1;
 	img->runs = calloc(e.nr ? e.nr : 1, sizeof(*img->runs));
-	if (!img->runs)
+	size_t nparts = 0;
+	for (size_t i = 0; i < e.nr; i++)
+		nparts += ((PagemapEntry *)e.msgs[i])->n_part_xxh3;
+	img->parts = calloc(nparts + 1, sizeof(*img->parts));
+	if (!img->runs || !img->parts)
 		goto err;
+	nparts = 0;
 	uint64_t off = PAGES_DATA_OFFSET, prev_end = 0;
 	for (size_t i = 0; i < e.nr; i++) {
 		PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
@@ -95,7 +100,17 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
 			goto err;
 		}
-		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags };
+		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
+						  pe->n_part_xxh3, nparts };
+		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
+					pe->n_part_xxh3 != pagemap_nr_parts(pe->vaddr, pe->nr_pages))) {
+			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums, not %lu", pmname,
+			       i, (unsigned long)pe->vaddr, pe->nr_pages, pe->n_part_xxh3,
+			       (unsigned long)pagemap_nr_parts(pe->vaddr, pe->nr_pages));
+			goto err;
+		}
+		memcpy(img->parts + nparts, pe->part_xxh3, pe->n_part_xxh3 * sizeof(uint64_t));
+		nparts += pe->n_part_xxh3;
 		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 			*has_parent_runs = 1;
 		else
@@ -189,7 +204,7 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 				return -1;
 			continue;
 		}
-		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0 };
+		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0, 0, 0 };
 		if (run_list_add(out, &piece))
 			return -1;
 	}
@@ -269,6 +284,7 @@ void page_source_close(struct page_source *ps)
 		if (ps->images[i].pages_fd >= 0)
 			close(ps->images[i].pages_fd);
 		free(ps->images[i].runs);
+		free(ps->images[i].parts);
 	}
 	ps->nr_images = 0;
 	ps->pages_fd = -1;

@@ -66,9 +66,11 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 		return -1;
 	size_t nu = 0;
 	for (int k = 0; k < s->local.nr_images; k++)
-		nu += s->local.images[k].nr_runs;
+		for (size_t i = 0; i < s->local.images[k].nr_runs; i++)
+			nu += s->local.images[k].runs[i].nr_parts ? s->local.images[k].runs[i].nr_parts : 1;
 	s->units = calloc(nu + 1, sizeof(*s->units));
-	s->runs = calloc(s->local.nr_runs + 1, sizeof(*s->runs));
+	/* a resolved run is cut where its units end: at most one cut per unit */
+	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
 	if (!s->units || !s->runs)
 		goto err;
 	for (int k = 0; k < s->local.nr_images; k++) {
@@ -97,23 +99,44 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 				       (unsigned long)r->vaddr);
 				goto err;
 			}
-			s->units[s->nr_units++] = (struct lp_unit){
-				r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd,
-				(const uint8_t *)s->maps[k] + r->file_off };
+			const uint8_t *data = (const uint8_t *)s->maps[k] + r->file_off;
+			if (!r->nr_parts) {
+				s->units[s->nr_units++] = (struct lp_unit){
+					r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd, data };
+				continue;
+			}
+			/* part checksums: a unit per 256 KiB part, checked on its own */
+			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
+				uint64_t a = r->vaddr + o;
+				uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
+				if (n > r->nr_pages * 4096 - o)
+					n = r->nr_pages * 4096 - o;
+				s->units[s->nr_units++] = (struct lp_unit){
+					a, n / 4096, im->parts[r->part0 + p], r->file_off + o, im->pages_fd,
+					data + o };
+				o += n;
+			}
 		}
 	}
 	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
-	s->nr_runs = s->local.nr_runs;
 	s->nr_pages = s->local.nr_pages;
-	for (size_t i = 0; i < s->nr_runs; i++) {
-		const struct page_run *r = &s->local.runs[i];
-		long u = unit_of(s, r);
-		if (u < 0) {
-			pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
-			       (unsigned long)r->vaddr);
-			goto err;
+	for (size_t i = 0; i < s->local.nr_runs; i++) {
+		struct page_run r = s->local.runs[i];
+		while (r.nr_pages) {
+			long u = unit_of(s, &r);
+			if (u < 0 || s->nr_runs == s->local.nr_runs + nu) {
+				pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
+				       (unsigned long)r.vaddr);
+				goto err;
+			}
+			const struct lp_unit *un = &s->units[u];
+			uint64_t n = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
+			if (n > r.nr_pages)
+				n = r.nr_pages;
+			s->runs[s->nr_runs++] = (struct lp_run){ r.vaddr, n, u };
+			r.vaddr += n * 4096;
+			r.nr_pages -= n;
 		}
-		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, u };
 	}
 	if (alloc_common(s))
 		goto err;

@@ -33,8 +33,10 @@ struct lp_run {
 
 /*
  * A unit of verification: a pagemap entry with its XXH3 (local images: an
- * entry of one image of the chain, in its own pages file), or a run of the
- * page server's map.
+ * entry of one image of the chain, in its own pages file), or one 256 KiB
+ * part of such an entry when the pagemap has part checksums (part_xxh3:
+ * a fault then checks only the part it needs), or a run of the page
+ * server's map.  A run (lp_run) lies inside one unit.
  */
 struct lp_unit {
 	uint64_t vaddr, nr_pages, xxh3;

@@ -351,6 +351,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 	progress_start(&prog, "dump", plan->total * 4096);
 	uint64_t off = PAGES_DATA_OFFSET;
 	struct plan_run batch[COPY_BATCH_RUNS];
+	uint64_t parts[PAGEMAP_MAX_RUN / PAGEMAP_PART_PAGES + 1];
 	for (size_t i = 0; i < plan->nr;) {
 		/*
 		 * A batch: up to 2 MiB of data runs, copied with one call and
@@ -378,6 +379,19 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 				e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
 			} else {
 				e.xxh3 = XXH3_64bits(buf + at, e.nr_pages * 4096);
+				e.n_part_xxh3 = pagemap_nr_parts(e.vaddr, e.nr_pages);
+				if (e.n_part_xxh3 < 2)
+					e.n_part_xxh3 = 0;
+				e.part_xxh3 = parts;
+				/* parts cut at 256 KiB boundaries of the address space */
+				for (size_t k = 0, o = 0; k < e.n_part_xxh3; k++) {
+					uint64_t a = e.vaddr + o;
+					uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
+					if (n > e.nr_pages * 4096ULL - o)
+						n = e.nr_pages * 4096ULL - o;
+					parts[k] = XXH3_64bits(buf + at + o, n);
+					o += n;
+				}
 				at += e.nr_pages * 4096;
 			}
 			if (img_write(pm, &e.base))
