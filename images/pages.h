@@ -20,7 +20,7 @@
 #define PAGES_DATA_OFFSET	4096UL	/* first page of data in pages-PID.img */
 #define PAGEMAP_MAX_RUN		512	/* pages per pagemap entry (2 MiB) */
 #define PAGES_MAX_CHAIN		64	/* images in a chain of parents */
-#define PAGEMAP_PART_PAGES	64	/* part_xxh3: 256 KiB parts, aligned in the address space */
+#define PAGEMAP_PART_PAGES	16	/* part_xxh3: 64 KiB parts, aligned in the address space */
 #define PAGEMAP_PART_BYTES	(PAGEMAP_PART_PAGES * 4096ULL)
 
 /* how many parts a run of nr_pages at vaddr is cut into (1: no part_xxh3) */

@@ -201,13 +201,11 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 			i++, n--;
 			continue;
 		}
-		const struct lp_run *run = &p->src->runs[k];
-		uint64_t len = run->vaddr + run->nr_pages * PG - img;
-		if (len > n * PG)
-			len = n * PG;
+		uint64_t len = n * PG;
 		if (len > cap)
 			len = cap;
-		const void *data = lp_source_get(p->src, slot, k, img, len);
+		/* one copy for as long as the data follows on (64 KiB parts of an entry) */
+		const void *data = lp_source_get_more(p->src, slot, k, img, &len);
 		if (!data) {
 			lp_proc_fail(c, p, "page source failed");
 			return -EIO;

@@ -105,7 +105,7 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 					r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd, data };
 				continue;
 			}
-			/* part checksums: a unit per 256 KiB part, checked on its own */
+			/* part checksums: a unit per 64 KiB part, checked on its own */
 			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
 				uint64_t a = r->vaddr + o;
 				uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
@@ -140,6 +140,7 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 	}
 	if (alloc_common(s))
 		goto err;
+	s->want = -1;
 	return 0;
 err:
 	lp_source_close(s);
@@ -249,14 +250,45 @@ static void corrupt(struct lp_source *s, const struct lp_unit *u)
 }
 
 /* local: checks unit ui (claimed by the caller: LP_CHECKING); true if good */
-static bool check_mapped(struct lp_source *s, long ui)
+/*
+ * Maps the pages of unit u before it is hashed.  Ahead (the verifier, the
+ * fill): 2 MiB of the file at a time, since each call costs a drain of
+ * the LRU caches, too much per 64 KiB part.  For a fault: a part is left
+ * to page faults (fault-around maps 64 KiB at once), a whole entry (older
+ * images, no parts) is mapped in one call.
+ */
+static void populate(const struct lp_source *s, const struct lp_unit *u, uint64_t len, bool ahead)
+{
+	static __thread const uint8_t *lo, *hi;	/* this thread's last window */
+
+	if (!ahead) {
+		if (len > PAGEMAP_PART_BYTES)
+			madvise((void *)u->data, len, MADV_POPULATE_READ);
+		return;
+	}
+	if (u->data >= lo && u->data + len <= hi)
+		return;
+	for (int k = 0; k < PAGES_MAX_CHAIN; k++) {
+		const uint8_t *m = s->maps[k];
+		if (!m || u->data < m || u->data >= m + s->map_len[k])
+			continue;
+		uint64_t n = LP_RUN_MAX > len ? LP_RUN_MAX : len;
+		if (n > (uint64_t)(m + s->map_len[k] - u->data))
+			n = m + s->map_len[k] - u->data;
+		madvise((void *)u->data, n, MADV_POPULATE_READ);
+		lo = u->data;
+		hi = u->data + n;
+		return;
+	}
+}
+
+static bool check_mapped(struct lp_source *s, long ui, bool ahead)
 {
 	const struct lp_unit *u = &s->units[ui];
 	uint64_t len = u->nr_pages * 4096;
 	bool ok;
 
-	/* one call maps the unit's pages: the hash then takes no page faults */
-	madvise((void *)u->data, len, MADV_POPULATE_READ);
+	populate(s, u, len, ahead);
 	ok = XXH3_64bits(u->data, len) == u->xxh3;
 	if (!ok) {
 		corrupt(s, u);
@@ -267,7 +299,7 @@ static bool check_mapped(struct lp_source *s, long ui)
 }
 
 /* local: waits until unit ui is checked (checking it here if nobody is) */
-static bool ensure_checked(struct lp_source *s, long ui)
+static bool ensure_checked(struct lp_source *s, long ui, bool ahead)
 {
 	for (;;) {
 		uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
@@ -279,7 +311,7 @@ static bool ensure_checked(struct lp_source *s, long ui)
 			uint8_t want = LP_UNCHECKED;
 			if (__atomic_compare_exchange_n(&s->verified[ui], &want, LP_CHECKING, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-				return check_mapped(s, ui);
+				return check_mapped(s, ui, ahead);
 			continue;
 		}
 		/* the verifier is at it: at most one unit's hash */
@@ -292,6 +324,7 @@ static void *verifier_main(void *arg)
 	struct lp_source *s = arg;
 	long seen = -1, pos = 0;
 	size_t left = s->nr_units;
+	int quiet = 0;
 	uint64_t one = 1;
 
 	while (left && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
@@ -314,9 +347,18 @@ static void *verifier_main(void *arg)
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;	/* a fault took it */
 		left--;
-		check_mapped(s, ui);
-		if (write(s->evfd, &one, sizeof(one)) < 0) {
-			/* the counter cannot overflow; nothing to do */
+		check_mapped(s, ui, true);
+		/*
+		 * Wake the daemon's loop for the unit its fill waits for (and
+		 * now and then): not for every 64 KiB part.  Paired with
+		 * lp_source_ready: it publishes want, then looks at the state.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (++quiet >= 32 || !left || ui == __atomic_load_n(&s->want, __ATOMIC_SEQ_CST)) {
+			quiet = 0;
+			if (write(s->evfd, &one, sizeof(one)) < 0) {
+				/* the counter cannot overflow; nothing to do */
+			}
 		}
 	}
 	return NULL;
@@ -339,11 +381,18 @@ int lp_source_start(struct lp_source *s)
 	return 0;
 }
 
-bool lp_source_ready(const struct lp_source *s, long i)
+bool lp_source_ready(struct lp_source *s, long i)
 {
+	long ui = s->runs[i].unit;
+
 	if (s->remote)
 		return true;
-	uint8_t st = __atomic_load_n(&s->verified[s->runs[i].unit], __ATOMIC_ACQUIRE);
+	uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
+	if (st == LP_GOOD || st == LP_BAD)
+		return true;
+	/* not yet: ask the verifier to say when it is, then look again */
+	__atomic_store_n(&s->want, ui, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&s->verified[ui], __ATOMIC_SEQ_CST);
 	return st == LP_GOOD || st == LP_BAD;
 }
 
@@ -360,7 +409,7 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 	struct lp_cache *c = &s->cache[slot];
 
 	if (!s->remote)
-		return ensure_checked(s, ui) ? u->data + (addr - u->vaddr) : NULL;
+		return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
 	if (c->unit == ui)
 		return c->data + (addr - u->vaddr);
 	c->unit = -1;
@@ -377,4 +426,31 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 	s->verified[ui] = LP_GOOD;
 	c->unit = ui;
 	return c->data + (addr - u->vaddr);
+}
+
+const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len)
+{
+	const struct lp_run *r = &s->runs[i];
+	uint64_t want = *len, have = r->vaddr + r->nr_pages * 4096 - addr;
+
+	if (have > want)
+		have = want;
+	const uint8_t *d = lp_source_get(s, slot, i, addr, have);
+	if (!d)
+		return NULL;
+	/* remote data is in the slot's buffer, one unit at a time */
+	while (!s->remote && have < want && (size_t)++i < s->nr_runs) {
+		r = &s->runs[i];
+		if (r->vaddr != addr + have)
+			break;
+		uint64_t n = r->nr_pages * 4096;
+		if (n > want - have)
+			n = want - have;
+		/* a unit that fails its check stops here; the next call reports it */
+		if (lp_source_get(s, slot, i, addr + have, n) != d + have)
+			break;
+		have += n;
+	}
+	*len = have;
+	return d;
 }

@@ -383,7 +383,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 				if (e.n_part_xxh3 < 2)
 					e.n_part_xxh3 = 0;
 				e.part_xxh3 = parts;
-				/* parts cut at 256 KiB boundaries of the address space */
+				/* parts cut at 64 KiB boundaries of the address space */
 				for (size_t k = 0, o = 0; k < e.n_part_xxh3; k++) {
 					uint64_t a = e.vaddr + o;
 					uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
