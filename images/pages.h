@@ -23,6 +23,13 @@
 #define PAGEMAP_PART_PAGES	16	/* part_xxh3: 64 KiB parts, aligned in the address space */
 #define PAGEMAP_PART_BYTES	(PAGEMAP_PART_PAGES * 4096ULL)
 
+/* the bytes of the part starting at addr, of at most left bytes */
+static inline uint64_t pagemap_part_len(uint64_t addr, uint64_t left)
+{
+	uint64_t n = PAGEMAP_PART_BYTES - addr % PAGEMAP_PART_BYTES;
+	return n < left ? n : left;
+}
+
 /* how many parts a run of nr_pages at vaddr is cut into (1: no part_xxh3) */
 static inline uint64_t pagemap_nr_parts(uint64_t vaddr, uint64_t nr_pages)
 {

@@ -230,9 +230,13 @@ static int images_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 
 	if (!ps)
 		return ENOENT;
-	struct ps_run *runs = calloc(ps->nr_runs + 1, sizeof(*runs));
+	size_t n = 0;
+	for (size_t i = 0; i < ps->nr_runs; i++)
+		n += pagemap_nr_parts(ps->runs[i].vaddr, ps->runs[i].nr_pages);
+	struct ps_run *runs = calloc(n + 1, sizeof(*runs));
 	if (!runs)
 		return ENOMEM;
+	n = 0;
 	for (size_t i = 0; i < ps->nr_runs; i++) {
 		const struct page_run *r = &ps->runs[i];
 		/* of the run's newest data, so the client checks what it gets */
@@ -240,11 +244,16 @@ static int images_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 			free(runs);
 			return EIO;
 		}
-		runs[i] = (struct ps_run){ r->vaddr, r->nr_pages,
-					   XXH3_64bits(s->buf, r->nr_pages * 4096) };
+		/* cut at 64 KiB boundaries: the client checks a part, not 2 MiB */
+		for (uint64_t o = 0; o < r->nr_pages * 4096;) {
+			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
+			runs[n++] = (struct ps_run){ r->vaddr + o, len / 4096,
+						     XXH3_64bits(s->buf + o, len) };
+			o += len;
+		}
 	}
 	*out = runs;
-	*nr = ps->nr_runs;
+	*nr = n;
 	return 0;
 }
 

@@ -225,24 +225,6 @@ long lp_source_find(const struct lp_source *s, uint64_t addr)
 	return -1;
 }
 
-static int read_unit(struct lp_source *s, const struct lp_unit *u, void *buf)
-{
-	uint64_t len = u->nr_pages * 4096;
-
-	if (s->remote)
-		return ps_client_read(s->remote, s->pid, u->vaddr, buf, len);
-	for (uint64_t done = 0; done < len;) {
-		ssize_t n = pread(u->fd, (uint8_t *)buf + done, len - done, u->file_off + done);
-		if (n <= 0) {
-			pr_perror("pages of pid %u: cannot read pages at %lx", s->pid,
-				  (unsigned long)(u->vaddr + done));
-			return -1;
-		}
-		done += n;
-	}
-	return 0;
-}
-
 static void corrupt(struct lp_source *s, const struct lp_unit *u)
 {
 	pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
@@ -402,6 +384,44 @@ void lp_source_hint(struct lp_source *s, long i)
 		__atomic_store_n(&s->hint, s->runs[i].unit, __ATOMIC_RELEASE);
 }
 
+/*
+ * remote: the data of [addr, addr + want) from unit ui on, read with the
+ * units that follow on in one request (at least 512 KiB of them for the
+ * background: fewer round trips), each checked against its XXH3 (64 KiB
+ * parts: a fault waits for 64 KiB, not 2 MiB), and kept in the slot.
+ */
+static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64_t addr,
+				  uint64_t want)
+{
+	struct lp_cache *c = &s->cache[slot];
+
+	if (c->unit >= 0 && addr >= c->vaddr && addr + want <= c->vaddr + c->len)
+		return c->data + (addr - c->vaddr);
+	uint64_t start = s->units[ui].vaddr, end = start + s->units[ui].nr_pages * 4096;
+	uint64_t goal = addr + want;
+	if (slot == LP_SLOT_BG && goal < start + LP_RUN_MAX / 4)
+		goal = start + LP_RUN_MAX / 4;
+	long uj = ui;
+	while (end < goal && (size_t)uj + 1 < s->nr_units && s->units[uj + 1].vaddr == end &&
+	       end + s->units[uj + 1].nr_pages * 4096 - start <= LP_RUN_MAX)
+		end += s->units[++uj].nr_pages * 4096;
+	c->unit = -1;
+	if (end - start > LP_RUN_MAX || ps_client_read(s->remote, s->pid, start, c->data, end - start))
+		return NULL;
+	for (long k = ui; k <= uj; k++) {
+		const struct lp_unit *u = &s->units[k];
+		if (XXH3_64bits(c->data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
+			corrupt(s, u);
+			return NULL;
+		}
+		s->verified[k] = LP_GOOD;
+	}
+	c->unit = ui;
+	c->vaddr = start;
+	c->len = end - start;
+	return c->data + (addr - start);
+}
+
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
 	long ui = s->runs[i].unit;
@@ -410,22 +430,8 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 
 	if (!s->remote)
 		return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
-	if (c->unit == ui)
-		return c->data + (addr - u->vaddr);
-	c->unit = -1;
-	if (s->verified[ui] == LP_GOOD) {
-		/* checked before: read only what is asked (into the slot's buffer) */
-		return ps_client_read(s->remote, s->pid, addr, c->data, len) ? NULL : c->data;
-	}
-	if (u->nr_pages * 4096 > LP_RUN_MAX || read_unit(s, u, c->data))
-		return NULL;
-	if (XXH3_64bits(c->data, u->nr_pages * 4096) != u->xxh3) {
-		corrupt(s, u);
-		return NULL;
-	}
-	s->verified[ui] = LP_GOOD;
-	c->unit = ui;
-	return c->data + (addr - u->vaddr);
+	(void)c;
+	return remote_span(s, slot, ui, addr, len);
 }
 
 const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len)
@@ -435,6 +441,15 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 
 	if (have > want)
 		have = want;
+	if (s->remote) {
+		/* as far as one request reaches */
+		const uint8_t *d = remote_span(s, slot, s->runs[i].unit, addr, want);
+		if (!d)
+			return NULL;
+		const struct lp_cache *c = &s->cache[slot];
+		*len = c->vaddr + c->len - addr < want ? c->vaddr + c->len - addr : want;
+		return d;
+	}
 	const uint8_t *d = lp_source_get(s, slot, i, addr, have);
 	if (!d)
 		return NULL;

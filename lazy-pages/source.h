@@ -48,9 +48,10 @@ struct lp_unit {
 /* verification state of a unit (lp_source.verified) */
 enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
 
-/* a verified unit's data, kept for the next read of the same unit */
+/* remote: verified units that follow on, read at once and kept for the next reads */
 struct lp_cache {
-	long unit;		/* -1: empty */
+	long unit;		/* the first of them; -1: empty */
+	uint64_t vaddr, len;	/* what data holds */
 	uint8_t *data;		/* LP_RUN_MAX bytes */
 };
 

@@ -146,16 +146,30 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 	}
 	if (img_read_all(dirfd, IMG_PAGEMAP, pid, &e))
 		return -1;
-	lp->runs = calloc(e.nr + 1, sizeof(*lp->runs));
+	size_t n = 0;
+	for (size_t i = 0; i < e.nr; i++) {
+		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
+		n += pagemap_nr_parts(pe->vaddr, pe->nr_pages);
+	}
+	lp->runs = calloc(n + 1, sizeof(*lp->runs));
 	if (!lp->runs) {
 		img_entries_free(&e);
 		return -1;
 	}
+	/* the map is cut into 64 KiB parts, with the part checksums the dump wrote */
 	for (size_t i = 0; i < e.nr; i++) {
 		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		lp->runs[i] = (struct ps_run){ pe->vaddr, pe->nr_pages, pe->xxh3 };
+		uint64_t o = 0, left = pe->nr_pages * 4096ULL;
+		if (!pe->n_part_xxh3) {
+			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr, pe->nr_pages, pe->xxh3 };
+			continue;
+		}
+		for (size_t k = 0; k < pe->n_part_xxh3 && o < left; k++) {
+			uint64_t len = pagemap_part_len(pe->vaddr + o, left - o);
+			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, pe->part_xxh3[k] };
+			o += len;
+		}
 	}
-	lp->nr = e.nr;
 	img_entries_free(&e);
 	return 0;
 }

@@ -53,27 +53,43 @@ static int write_all_at(int fd, const uint8_t *b, uint64_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * The server's map is the resolved runs cut into 64 KiB parts (aligned in
+ * the address space).  Checks it against ours, cut the same way, and says
+ * where each of its runs lives here (local[j]: the resolved run).
+ */
 static int check_map(const struct ps_client *c, const struct rst_proc *p, const struct ps_run *runs,
-		     size_t nr)
+		     size_t nr, size_t *local)
 {
 	const struct page_source *ps = &p->pages;
+	/* with no parent image the resolved runs are the pagemap's entries */
+	bool own = ps->nr_images == 1;
+	size_t j = 0;
 
-	if (nr != ps->nr_runs) {
-		pr_err("page server %s: pid %d has %zu runs of pages there, %zu in pagemap-%d.img: "
-		       "wrong page server or wrong images", c->peer, p->pid, nr, ps->nr_runs, p->pid);
-		return -1;
-	}
-	for (size_t i = 0; i < nr; i++) {
+	for (size_t i = 0; i < ps->nr_runs; i++) {
 		const struct page_run *r = &ps->runs[i];
-		/* with no parent image the resolved runs are the pagemap's entries */
-		bool own = ps->nr_images == 1;
-		if (runs[i].vaddr != r->vaddr || runs[i].nr_pages != r->nr_pages ||
-		    (own && runs[i].xxh3 != ps->images[0].runs[i].xxh3)) {
-			pr_err("page server %s: pid %d: run %zu (%lx, %lu pages) differs from "
-			       "pagemap-%d.img's: wrong page server or wrong images", c->peer, p->pid, i,
-			       (unsigned long)runs[i].vaddr, (unsigned long)runs[i].nr_pages, p->pid);
-			return -1;
+		const struct page_run *e = own ? &ps->images[0].runs[i] : NULL;
+		for (uint64_t o = 0, k = 0; o < r->nr_pages * 4096; k++, j++) {
+			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
+			uint64_t sum = !e ? 0 : e->nr_parts ? ps->images[0].parts[e->part0 + k] :
+				       pagemap_nr_parts(r->vaddr, r->nr_pages) == 1 ? e->xxh3 : 0;
+			if (j == nr || runs[j].vaddr != r->vaddr + o || runs[j].nr_pages != len / 4096 ||
+			    (sum && runs[j].xxh3 != sum)) {
+				uint64_t a = j < nr ? runs[j].vaddr : r->vaddr + o;
+				pr_err("page server %s: pid %d: its pages at %lx differ from pagemap-%d.img's: "
+				       "wrong page server or wrong images", c->peer, p->pid,
+				       (unsigned long)a, p->pid);
+				return -1;
+			}
+			local[j] = i;
+			o += len;
 		}
+	}
+	if (j != nr) {
+		pr_err("page server %s: pid %d has pages at %lx that pagemap-%d.img has not: "
+		       "wrong page server or wrong images", c->peer, p->pid,
+		       (unsigned long)runs[j].vaddr, p->pid);
+		return -1;
 	}
 	return 0;
 }
@@ -82,7 +98,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 {
 	struct ps_client c;
 	struct ps_run *runs = NULL;
-	size_t nr = 0;
+	size_t nr = 0, *local = NULL;
 	uint64_t pages = 0;
 	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
 	double t0 = clock_now_ms();
@@ -96,26 +112,39 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	}
 	if (ps_client_connect(o->address ? o->address : "127.0.0.1", o->port, &c))
 		goto out_free;
-	if (ps_client_map(&c, p->pid, &runs, &nr) || check_map(&c, p, runs, nr))
+	if (ps_client_map(&c, p->pid, &runs, &nr))
 		goto out;
-	for (size_t i = 0; i < nr; i++) {
-		const struct page_run *r = &p->pages.runs[i];
-		uint64_t len = r->nr_pages * 4096;
-		if (is_lazy(a, r->vaddr, r->vaddr + len))
+	local = calloc(nr + 1, sizeof(*local));
+	if (!local || check_map(&c, p, runs, nr, local))
+		goto out;
+	for (size_t j = 0; j < nr; j++) {
+		const struct page_run *r = &p->pages.runs[local[j]];
+		uint64_t len = runs[j].nr_pages * 4096;
+		if (is_lazy(a, runs[j].vaddr, runs[j].vaddr + len))
 			continue;
-		if (len > PAGEMAP_MAX_RUN * 4096UL || ps_client_read(&c, p->pid, r->vaddr, buf, len))
+		/* the parts of one run, read at once */
+		size_t k = j;
+		while (k + 1 < nr && local[k + 1] == local[j])
+			k++;
+		uint64_t span = runs[k].vaddr + runs[k].nr_pages * 4096 - runs[j].vaddr;
+		if (span > PAGEMAP_MAX_RUN * 4096UL ||
+		    ps_client_read(&c, p->pid, runs[j].vaddr, buf, span))
 			goto out;
-		if (XXH3_64bits(buf, len) != runs[i].xxh3) {
-			pr_err("page server %s: pid %d: checksum mismatch in pages %lx-%lx: the pages "
-			       "are corrupt", c.peer, p->pid, (unsigned long)r->vaddr,
-			       (unsigned long)(r->vaddr + len));
-			goto out;
+		for (size_t q = j; q <= k; q++) {
+			uint64_t o = runs[q].vaddr - runs[j].vaddr, n = runs[q].nr_pages * 4096;
+			if (XXH3_64bits(buf + o, n) != runs[q].xxh3) {
+				pr_err("page server %s: pid %d: checksum mismatch in pages %lx-%lx: the "
+				       "pages are corrupt", c.peer, p->pid, (unsigned long)runs[q].vaddr,
+				       (unsigned long)(runs[q].vaddr + n));
+				goto out;
+			}
 		}
-		if (write_all_at(r->fd, buf, len, r->file_off)) {
+		if (write_all_at(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
 			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
 			goto out;
 		}
-		pages += r->nr_pages;
+		pages += span / 4096;
+		j = k;
 	}
 	pr_info("pid %d: %lu eager pages fetched from the page server %s in %.1f ms", p->pid,
 		(unsigned long)pages, c.peer, clock_now_ms() - t0);
@@ -124,6 +153,7 @@ out:
 	/* no verdict: the daemon says whether the migration is complete */
 	ps_client_close(&c, err ? 0 : PS_CLOSE);
 out_free:
+	free(local);
 	free(runs);
 	free(buf);
 	return err;

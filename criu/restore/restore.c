@@ -497,6 +497,8 @@ int cr_restore(const struct opts *o)
 	return 128 + WTERMSIG(status);
 
 fail:
+	/* the daemon sees the connections go before the processes: a failed restore */
+	rst_lazy_set_disconnect(&ls);
 	if (pid > 0)
 		kill_tree(&t, true);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);

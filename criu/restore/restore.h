@@ -162,6 +162,8 @@ int rst_lazy_set_guard(struct rst_lazy_set *s);
 void rst_lazy_set_unguard(struct rst_lazy_set *s);
 /* watches every process until its pages are in (closes everything); -1 if one was killed */
 int rst_lazy_set_watch(struct rst_lazy_set *s);
+/* a failed restore: the daemon must see the connections close before the processes go */
+void rst_lazy_set_disconnect(struct rst_lazy_set *s);
 void rst_lazy_set_close(struct rst_lazy_set *s);
 
 /*
