@@ -203,7 +203,7 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 		       "the process is resumed, nothing is lost", root);
 		goto out;
 	}
-	pr_info("pid %d: the restore has every page (%.1f ms of serving): the source goes", root,
+	pr_info("pid %d: the restore is complete (%.1f ms of serving): the source goes", root,
 		clock_now_ms() - t0);
 	err = 0;
 out:
