@@ -190,8 +190,13 @@ int main(int argc, char **argv)
 		return cr_dump(&o) ? 1 : 0;
 	if (!strcmp(o.action, "pre-dump"))
 		return cr_pre_dump(&o) ? 1 : 0;
-	if (!strcmp(o.action, "restore"))
+	if (!strcmp(o.action, "restore")) {
+		if ((o.page_server || o.address) && (!o.lazy_pages || !o.port)) {
+			fprintf(stderr, "error: restore --page-server needs --lazy-pages and --port PORT\n");
+			return 1;
+		}
 		return cr_restore(&o);
+	}
 	if (!strcmp(o.action, "check"))
 		return cr_check(&o);
 	if (!strcmp(o.action, "show"))

@@ -133,6 +133,10 @@ int ps_serve(int lfd, const struct ps_backend *b)
 		pfd[0] = (struct pollfd){ lfd, nr < MAX_CLIENTS ? POLLIN : 0, 0 };
 		for (int i = 0; i < nr; i++)
 			pfd[1 + i] = (struct pollfd){ conns[i], POLLIN, 0 };
+		if (b->stop && *b->stop) {
+			pr_err("interrupted before the client was done");
+			break;
+		}
 		if (poll(pfd, 1 + nr, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -273,7 +277,7 @@ static int images_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64
 int page_server_main(const struct lazy_opts *o)
 {
 	struct images s = { .dirfd = -1 };
-	struct ps_backend b = { &s, images_map, images_read };
+	struct ps_backend b = { &s, images_map, images_read, NULL };
 	int lfd, ret = 1;
 
 	if (!o->images_dir || !o->port) {

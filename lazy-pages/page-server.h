@@ -9,6 +9,7 @@
 #ifndef LAZY_PAGE_SERVER_H
 #define LAZY_PAGE_SERVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ struct ps_backend {
 	 * 0 or a positive errno (ENOENT: some page is not there, EIO).
 	 */
 	int (*read)(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len);
+	/* if set (by a signal handler, which interrupts the wait): stop, as if lost */
+	volatile sig_atomic_t *stop;
 };
 
 /* a listening TCP socket on address (NULL: any) and port, or -1 (logged) */

@@ -18,6 +18,8 @@
 #   postcopy_lost  as postcopy, but the daemon dies halfway: the restored
 #                copy is killed, the dump fails and resumes the source,
 #                which then passes its own checks
+#   postcopy_term  SIGTERM to a serving `criu dump --lazy-pages`: it fails,
+#                the source runs on and passes its own checks
 #   postcopy_exit  as postcopy, with a program that reads 1% of its 1 GiB
 #                and exits long before its pages are all over: it ran
 #                there, so the migration is complete and the source goes
@@ -27,7 +29,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost postcopy_exit partial)
+LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost postcopy_exit postcopy_term partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -185,6 +187,31 @@ lazy_postcopy() {
 		local why
 		why=$(remote_checks "$dir" "$PORT")
 		if [ -n "$why" ]; then result FAIL "FAIL $TAGNAME: $why"; else result PASS "PASS $TAGNAME"; fi
+	fi
+}
+
+lazy_postcopy_term() {
+	local dir=$1 pid st dst
+	postcopy_dump "$dir" || return
+	pid=$PID
+	kill -TERM "$DPID"
+	wait "$DPID"; dst=$?
+	if [ $dst -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited 0 after SIGTERM"
+	elif ! grep -q 'interrupted' "$dir/dump.log"; then
+		result FAIL "FAIL $TAGNAME: the dump did not say why it stopped: $(criu_error "$dir/dump.log")"
+	elif ! alive "$pid" || [ "$(proc_state "$pid")" = t ]; then
+		result FAIL "FAIL $TAGNAME: the source is gone or still stopped ($(proc_state "$pid"))"
+	elif [ -e "$dir/img/inventory.img" ]; then
+		result FAIL "FAIL $TAGNAME: the interrupted dump's images look complete"
+	else
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $TAGNAME: the resumed source failed its checks (status $st)"
+		else
+			result PASS "PASS $TAGNAME"
+		fi
 	fi
 }
 

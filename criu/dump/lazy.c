@@ -8,7 +8,8 @@
  * `criu restore --lazy-pages --page-server` and its lazy-pages daemon.
  *
  * The end: when the daemon says PS_BYE (every page of every restored
- * process is in place) the caller kills the source.  If the connection is
+ * process is in place, or the program ended there) the caller kills the
+ * source.  SIGINT or SIGTERM to the dump counts as a lost connection.  If the connection is
  * lost first (or the daemon reports a failure by closing without PS_BYE),
  * the dump fails like any other: the caller resumes the process untouched
  * and marks the images incomplete.  Nothing is lost.
@@ -59,6 +60,14 @@ int dump_lazy_check(const struct opts *o, bool pre)
 		return -1;
 	}
 	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
 }
 
 static struct live_proc *find(struct live *l, unsigned pid)
@@ -177,12 +186,17 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 {
 	struct live l = { 0 };
-	struct ps_backend b = { &l, live_map, live_read };
+	struct ps_backend b = { &l, live_map, live_read, &stop };
+	/* SIGINT, SIGTERM: the dump fails and resumes the source, as when the restore is lost */
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	double t0 = clock_now_ms();
 	pid_t root = t->procs[0].pid;
 	int lfd = -1, err = -1;
 
 	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	l.procs = calloc(t->nr + 1, sizeof(*l.procs));
 	if (!l.procs)
 		return -1;
@@ -207,6 +221,8 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 		clock_now_ms() - t0);
 	err = 0;
 out:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	if (lfd >= 0)
 		close(lfd);
 	for (int i = 0; i < l.nr; i++) {
