@@ -18,6 +18,9 @@
 #   postcopy_lost  as postcopy, but the daemon dies halfway: the restored
 #                copy is killed, the dump fails and resumes the source,
 #                which then passes its own checks
+#   postcopy_tree  post-copy of a whole process tree (test/progs/tree,
+#                in a session of its own): every process gets its pages,
+#                the program passes its checks, the source tree is gone
 #   postcopy_term  SIGTERM to a serving `criu dump --lazy-pages`: it fails,
 #                the source runs on and passes its own checks
 #   postcopy_exit  as postcopy, with a program that reads 1% of its 1 GiB
@@ -29,7 +32,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost postcopy_exit postcopy_term partial)
+LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -131,13 +134,23 @@ await_ns_restored() {
 
 have_pidns() { unshare --pid --fork --mount-proc true 2> /dev/null; }
 
-# postcopy_dump DIR [PROG]: starts PROG (anon_pattern) and `criu dump
-# --lazy-pages` on it (in the background: DPID), waits for its images; sets
-# PID, PORT
+# postcopy_dump DIR [PROG]: starts PROG (anon_pattern; "tree": the tree
+# program in a session of its own) and `criu dump --lazy-pages` on it (in
+# the background: DPID), waits for its images; sets PID, PORT
 DPID= PORT=
 postcopy_dump() {
-	local dir=$1 prog=${2:-anon_pattern}
-	start_prog "$prog" "$dir" || { result FAIL "FAIL $TAGNAME: $prog did not start"; return 1; }
+	local dir=$1 prog=${2:-anon_pattern} p
+	if [ "$prog" = tree ]; then
+		# its own session: the restored tree rebuilds it inside the pid namespace
+		setsid "$ROOT/test/progs/tree" > "$dir/test.log" 2>&1 < /dev/null &
+		track $!
+		wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" ||
+			{ result FAIL "FAIL $TAGNAME: tree did not start"; return 1; }
+		PID=$(sed -n 's/^pids \([0-9]*\).*/\1/p' "$dir/test.log" | head -1)
+		for p in $(sed -n 's/^pids //p' "$dir/test.log" | head -1); do track "$p"; done
+	else
+		start_prog "$prog" "$dir" || { result FAIL "FAIL $TAGNAME: $prog did not start"; return 1; }
+	fi
 	wait_for 5 in_sigwait "$PID" || { result FAIL "FAIL $TAGNAME: $prog not waiting"; return 1; }
 	PORT=$(( 20000 + RANDOM % 20000 ))
 	"$CRIU" dump -t "$PID" -D "$dir/img" --lazy-pages --address 127.0.0.1 --port "$PORT" -v4 \
@@ -187,6 +200,35 @@ lazy_postcopy() {
 		local why
 		why=$(remote_checks "$dir" "$PORT")
 		if [ -n "$why" ]; then result FAIL "FAIL $TAGNAME: $why"; else result PASS "PASS $TAGNAME"; fi
+	fi
+}
+
+lazy_postcopy_tree() {
+	local dir=$1 pid st dst p n
+	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
+	postcopy_dump "$dir" tree || return
+	pid=$PID
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
+	restore_ns "$dir" "$dir/dst"
+	await_ns_restored "$dir" || return
+	kill -USR1 "$HPID"
+	wait "$RPID"; st=$?
+	wait "$DPID"; dst=$?
+	n=$(grep -c 'has all its pages' "$dir/dst/lazy-pages.log")
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: restore exited with $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+	elif [ $dst -ne 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited with $dst: $(criu_error "$dir/dump.log")"
+	elif [ "$n" -lt 2 ]; then
+		result FAIL "FAIL $TAGNAME: the daemon served $n process(es) of the tree"
+	else
+		for p in $(sed -n 's/^pids //p' "$dir/test.log" | head -1); do
+			if alive "$p"; then
+				result FAIL "FAIL $TAGNAME: pid $p of the source tree still exists"
+				return
+			fi
+		done
+		result PASS "PASS $TAGNAME"
 	fi
 }
 
