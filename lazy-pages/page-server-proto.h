@@ -31,6 +31,9 @@
  * connection is open the server ends with a failure (a post-copy dump then
  * resumes its source process: nothing is lost).
  *
+ * Every reply carries the XXH3 of its payload, which the client checks;
+ * a map with PS_MAP_UNHASHED has no checksums in its runs (see below).
+ *
  * reply.status is 0 or a positive errno (ENOENT: no such process or page,
  * EINVAL: malformed request, EIO: the image cannot be read); an error
  * reply has no payload.  A malformed request (bad op, misaligned or
@@ -71,9 +74,17 @@ struct ps_req {
 
 struct ps_reply {
 	__u32 status;		/* 0 or errno */
-	__u32 pad;
+	__u32 flags;		/* PS_MAP: PS_MAP_UNHASHED or 0 */
 	__u64 len;		/* payload bytes that follow */
+	__u64 xxh3;		/* XXH3-64 of the payload (0 without one) */
 };
+
+/*
+ * The runs carry no XXH3 (0): the pages were never at rest (a post-copy
+ * dump serving live memory); each PS_READ reply's xxh3 is what the client
+ * checks.
+ */
+#define PS_MAP_UNHASHED	1U
 
 struct ps_run {
 	__u64 vaddr;

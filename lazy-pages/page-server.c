@@ -33,9 +33,10 @@
 #define MAX_PIDS	64
 #define MAX_CLIENTS	16
 
-static int reply(int fd, uint32_t status, const void *data, uint64_t len)
+static int reply(int fd, uint32_t status, uint32_t flags, const void *data, uint64_t len)
 {
-	struct ps_reply r = { status, 0, status ? 0 : len };
+	struct ps_reply r = { status, flags, status ? 0 : len,
+			      !status && len ? XXH3_64bits(data, len) : 0 };
 	if (ps_send_all(fd, &r, sizeof(r)))
 		return -1;
 	if (!status && len && ps_send_all(fd, data, len))
@@ -68,10 +69,10 @@ static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf)
 	case PS_MAP:
 		err = b->map(b->ctx, rq.pid, &runs, &nr);
 		if (err) {
-			reply(fd, err, NULL, 0);
+			reply(fd, err, 0, NULL, 0);
 			return CONN_LOST;
 		}
-		err = reply(fd, 0, runs, nr * sizeof(*runs));
+		err = reply(fd, 0, b->map_flags, runs, nr * sizeof(*runs));
 		free(runs);
 		return err ? CONN_LOST : CONN_ON;
 	case PS_READ:
@@ -79,18 +80,18 @@ static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf)
 		    rq.addr + rq.len < rq.addr) {
 			pr_err("malformed read request (pid %u, %lx, %lu bytes): closing", rq.pid,
 			       (unsigned long)rq.addr, (unsigned long)rq.len);
-			reply(fd, EINVAL, NULL, 0);
+			reply(fd, EINVAL, 0, NULL, 0);
 			return CONN_LOST;
 		}
 		err = b->read(b->ctx, rq.pid, rq.addr, buf, rq.len);
 		if (err) {
-			reply(fd, err, NULL, 0);
+			reply(fd, err, 0, NULL, 0);
 			return CONN_LOST;
 		}
-		return reply(fd, 0, buf, rq.len) ? CONN_LOST : CONN_ON;
+		return reply(fd, 0, 0, buf, rq.len) ? CONN_LOST : CONN_ON;
 	default:
 		pr_err("unknown request %u: closing", rq.op);
-		reply(fd, EINVAL, NULL, 0);
+		reply(fd, EINVAL, 0, NULL, 0);
 		return CONN_LOST;
 	}
 }
@@ -277,7 +278,7 @@ static int images_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64
 int page_server_main(const struct lazy_opts *o)
 {
 	struct images s = { .dirfd = -1 };
-	struct ps_backend b = { &s, images_map, images_read, NULL };
+	struct ps_backend b = { &s, images_map, images_read, 0, NULL };
 	int lfd, ret = 1;
 
 	if (!o->images_dir || !o->port) {

@@ -28,6 +28,7 @@ struct ps_backend {
 	 * 0 or a positive errno (ENOENT: some page is not there, EIO).
 	 */
 	int (*read)(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len);
+	uint32_t map_flags;	/* PS_MAP_UNHASHED: the runs carry no checksums */
 	/* if set (by a signal handler, which interrupts the wait): stop, as if lost */
 	volatile sig_atomic_t *stop;
 };

@@ -156,8 +156,10 @@ int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s
 	s->evfd = -1;
 	s->pid = pid;
 	s->remote = c;
-	if (ps_client_map(c, pid, &runs, &nr))
+	uint32_t flags = 0;
+	if (ps_client_map(c, pid, &runs, &nr, &flags))
 		return -1;
+	s->unhashed = flags & PS_MAP_UNHASHED;
 	s->runs = calloc(nr + 1, sizeof(*s->runs));
 	s->units = calloc(nr + 1, sizeof(*s->units));
 	if (!s->runs || !s->units)
@@ -410,7 +412,9 @@ static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64
 		return NULL;
 	for (long k = ui; k <= uj; k++) {
 		const struct lp_unit *u = &s->units[k];
-		if (XXH3_64bits(c->data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
+		/* unhashed (live memory): the read checked its reply's XXH3 */
+		if (!s->unhashed &&
+		    XXH3_64bits(c->data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
 			corrupt(s, u);
 			return NULL;
 		}

@@ -67,6 +67,7 @@ struct lp_source {
 	uint64_t nr_pages;
 	struct page_source local;	/* when remote is NULL */
 	struct ps_client *remote;
+	bool unhashed;			/* remote PS_MAP_UNHASHED: replies checked, not units */
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
 	/* local only: the mapped pages files, and the verifier thread */

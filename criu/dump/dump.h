@@ -81,7 +81,7 @@ struct page_plan {
 	struct plan_run *v;
 	uint64_t total;		/* pages with data */
 	size_t vma_first;
-	bool no_data;		/* dump --lazy-pages: pagemap (with checksums) only */
+	bool no_data;		/* dump --lazy-pages: pagemap only (no data, no checksums) */
 };
 
 /* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */

@@ -1,10 +1,10 @@
 /*
  * lazy.c - `criu dump --lazy-pages --address A --port P`: post-copy live
  * migration.  The dump writes every image but the pages (pagemap-PID.img
- * still says which pages exist, with the XXH3 of each run, hashed from the
- * frozen memory), leaves the process frozen, and serves its memory straight
- * from it (process_vm_readv; /proc/PID/mem for pages it cannot read) over
- * the page-server protocol (lazy-pages/page-server.h) to the restore side:
+ * still says which pages exist, without checksums: the memory is not read
+ * at dump time), leaves the process frozen, and serves its memory straight
+ * from it (process_vm_readv; /proc/PID/mem for pages it cannot read), each
+ * reply with the XXH3 of its data, over the page-server protocol (lazy-pages/page-server.h) to the restore side:
  * `criu restore --lazy-pages --page-server` and its lazy-pages daemon.
  *
  * The end: when the daemon says PS_BYE (every page of every restored
@@ -165,17 +165,18 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		img_entries_free(&e);
 		return -1;
 	}
-	/* the map is cut into 64 KiB parts, with the part checksums the dump wrote */
+	/*
+	 * The map is cut into 64 KiB parts (a fault then fetches 64 KiB), with
+	 * no checksums: the memory was never read at dump time (that would
+	 * cost the program the time of a full copy); each reply carries the
+	 * XXH3 of its data instead (PS_MAP_UNHASHED).
+	 */
 	for (size_t i = 0; i < e.nr; i++) {
 		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		uint64_t o = 0, left = pe->nr_pages * 4096ULL;
-		if (!pe->n_part_xxh3) {
-			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr, pe->nr_pages, pe->xxh3 };
-			continue;
-		}
-		for (size_t k = 0; k < pe->n_part_xxh3 && o < left; k++) {
+		uint64_t left = pe->nr_pages * 4096ULL;
+		for (uint64_t o = 0; o < left;) {
 			uint64_t len = pagemap_part_len(pe->vaddr + o, left - o);
-			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, pe->part_xxh3[k] };
+			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, 0 };
 			o += len;
 		}
 	}
@@ -186,7 +187,7 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 {
 	struct live l = { 0 };
-	struct ps_backend b = { &l, live_map, live_read, &stop };
+	struct ps_backend b = { &l, live_map, live_read, PS_MAP_UNHASHED, &stop };
 	/* SIGINT, SIGTERM: the dump fails and resumes the source, as when the restore is lost */
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	double t0 = clock_now_ms();

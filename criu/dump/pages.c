@@ -368,7 +368,8 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			batch[n++] = *r;
 			bytes += r->nr_pages * 4096;
 		}
-		if (copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
+		/* post-copy: the memory is not read here (it is served, checksummed per reply) */
+		if (!plan->no_data && copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
 			goto out;
 		for (size_t k = i, at = 0; k < j; k++) {
 			PagemapEntry e = PAGEMAP_ENTRY__INIT;
@@ -377,6 +378,8 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			if (plan->v[k].in_parent) {
 				e.has_flags = true;
 				e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+			} else if (plan->no_data) {
+				e.xxh3 = 0;	/* never at rest: no checksum */
 			} else {
 				e.xxh3 = XXH3_64bits(buf + at, e.nr_pages * 4096);
 				e.n_part_xxh3 = pagemap_nr_parts(e.vaddr, e.nr_pages);

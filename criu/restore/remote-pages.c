@@ -59,11 +59,11 @@ static int write_all_at(int fd, const uint8_t *b, uint64_t len, uint64_t off)
  * where each of its runs lives here (local[j]: the resolved run).
  */
 static int check_map(const struct ps_client *c, const struct rst_proc *p, const struct ps_run *runs,
-		     size_t nr, size_t *local)
+		     size_t nr, bool unhashed, size_t *local)
 {
 	const struct page_source *ps = &p->pages;
 	/* with no parent image the resolved runs are the pagemap's entries */
-	bool own = ps->nr_images == 1;
+	bool own = ps->nr_images == 1 && !unhashed;
 	size_t j = 0;
 
 	for (size_t i = 0; i < ps->nr_runs; i++) {
@@ -99,6 +99,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	struct ps_client c;
 	struct ps_run *runs = NULL;
 	size_t nr = 0, *local = NULL;
+	uint32_t flags = 0;
 	uint64_t pages = 0;
 	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
 	double t0 = clock_now_ms();
@@ -112,10 +113,10 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	}
 	if (ps_client_connect(o->address ? o->address : "127.0.0.1", o->port, &c))
 		goto out_free;
-	if (ps_client_map(&c, p->pid, &runs, &nr))
+	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
 		goto out;
 	local = calloc(nr + 1, sizeof(*local));
-	if (!local || check_map(&c, p, runs, nr, local))
+	if (!local || check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, local))
 		goto out;
 	for (size_t j = 0; j < nr; j++) {
 		const struct page_run *r = &p->pages.runs[local[j]];
@@ -130,7 +131,8 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 		if (span > PAGEMAP_MAX_RUN * 4096UL ||
 		    ps_client_read(&c, p->pid, runs[j].vaddr, buf, span))
 			goto out;
-		for (size_t q = j; q <= k; q++) {
+		/* PS_MAP_UNHASHED: the reply's checksum, checked by the read, is all there is */
+		for (size_t q = j; q <= k && !(flags & PS_MAP_UNHASHED); q++) {
 			uint64_t o = runs[q].vaddr - runs[j].vaddr, n = runs[q].nr_pages * 4096;
 			if (XXH3_64bits(buf + o, n) != runs[q].xxh3) {
 				pr_err("page server %s: pid %d: checksum mismatch in pages %lx-%lx: the "
