@@ -16,7 +16,10 @@
  *
  *   PS_MAP  (pid)             the pagemap of process pid: payload is
  *                             reply.len / sizeof(struct ps_run) ps_run
- *                             entries, sorted by vaddr
+ *                             entries, sorted by vaddr, cut at every 64 KiB
+ *                             boundary of the address space (a client
+ *                             checks 64 KiB at a time); reply.flags:
+ *                             PS_MAP_UNHASHED or 0
  *   PS_READ (pid, addr, len)  the data of pages [addr, addr+len): addr and
  *                             len page aligned, 0 < len <= PS_MAX_READ, every
  *                             page in the image; payload is len bytes
@@ -41,7 +44,8 @@
  * never reads outside the image's pages.  The server verifies a process's
  * images (every pagemap entry's XXH3, the whole chain of parents) before
  * answering for it; each ps_run of the map carries the XXH3 of that run's
- * data, which the client checks before using any page of it.
+ * data (unless PS_MAP_UNHASHED), which the client checks before using any
+ * page of it.
  */
 #ifndef LAZY_PAGE_SERVER_PROTO_H
 #define LAZY_PAGE_SERVER_PROTO_H
@@ -49,7 +53,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	2	/* 2: PS_CLOSE, several clients, BYE = success */
+#define PS_VERSION	2	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
