@@ -11,10 +11,17 @@
 #   netns        as remote, across a veth pair: the page server runs in a
 #                network namespace of its own (created and removed here)
 #   remote_wrong the page server serves another dump: restore refuses it
+#   remote_corrupt a proxy between the daemon and the page server flips a
+#                byte of the page data on the way: the daemon sees it (the
+#                reply's XXH3), the process is stopped, never run on it
 #   postcopy     `criu dump --lazy-pages` serves the frozen source's memory;
 #                the restore (in a pid namespace of its own, so that the pid
 #                is free while the source still exists) takes it, the
 #                program passes its checks and the dump kills the source
+#   postcopy_corrupt  as postcopy, through a proxy that flips a byte of
+#                the live memory on the way (the map has no checksums: the
+#                reply's XXH3 is the only check): the restored copy is
+#                killed, the source resumed and passes its own checks
 #   postcopy_lost  as postcopy, but the daemon dies halfway: the restored
 #                copy is killed, the dump fails and resumes the source,
 #                which then passes its own checks
@@ -32,7 +39,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong postcopy postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -283,6 +290,42 @@ lazy_postcopy_exit() {
 	fi
 }
 
+lazy_postcopy_corrupt() {
+	local dir=$1 pid st dst px pport
+	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
+	command -v python3 > /dev/null || { result SKIP "SKIP $TAGNAME: no python3"; return; }
+	postcopy_dump "$dir" || return
+	pid=$PID
+	pport=$(( PORT + 1 ))
+	flip_proxy "$pport" "$PORT" 1000000 > "$dir/proxy.log" 2>&1 &
+	px=$!
+	track "$px"
+	wait_for 5 bash -c "ss -ltn | grep -q ':$pport '" || { result FAIL "FAIL $TAGNAME: no proxy"; return; }
+	export CRIU_LAZY_BG_DELAY_US=200
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$pport")
+	restore_ns "$dir" "$dir/dst"
+	wait "$DPID"; dst=$?
+	wait "$RPID"; st=$?
+	kill "$px" 2> /dev/null
+	if [ $dst -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited 0 though the data was corrupted on the way"
+	elif ! grep -q 'checksum mismatch in the reply' "$dir/dst/lazy-pages.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not see the corruption: $(tail -2 "$dir/dst/lazy-pages.log" | tr '\n' ' ')"
+	elif ! alive "$pid" || [ "$(proc_state "$pid")" = t ]; then
+		result FAIL "FAIL $TAGNAME: the source is gone or still stopped ($(proc_state "$pid"))"
+	elif [ $st -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore exited 0 on corrupt data"
+	else
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $TAGNAME: the resumed source failed its checks (status $st)"
+		else
+			result PASS "PASS $TAGNAME"
+		fi
+	fi
+}
+
 lazy_postcopy_lost() {
 	local dir=$1 pid st dst dpid
 	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
@@ -323,6 +366,84 @@ lazy_postcopy_lost() {
 		else
 			result PASS "PASS $TAGNAME"
 		fi
+	fi
+}
+
+# flip_proxy PORT TO OFFSET: a TCP proxy from 127.0.0.1:PORT to
+# 127.0.0.1:TO that flips the byte at OFFSET of what each server sends
+flip_proxy() {
+	python3 - "$@" <<'PY'
+import socket, sys, threading
+port, to, off = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+def pump(a, b, flip):
+    seen = 0
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            if flip and seen <= off < seen + len(d):
+                d = bytearray(d)
+                d[off - seen] ^= 0x40
+                d = bytes(d)
+            seen += len(d)
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+while True:
+    c, _ = ls.accept()
+    s = socket.create_connection(("127.0.0.1", to))
+    threading.Thread(target=pump, args=(c, s, False), daemon=True).start()
+    threading.Thread(target=pump, args=(s, c, True), daemon=True).start()
+PY
+}
+
+lazy_remote_corrupt() {
+	local dir=$1 pid port pport sp px st
+	command -v python3 > /dev/null || { result SKIP "SKIP $TAGNAME: no python3"; return; }
+	lazy_dump anon_pattern "$dir" || return
+	pid=$PID
+	port=$(( 20000 + RANDOM % 20000 ))
+	pport=$(( port + 1 ))
+	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$port" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	sp=$!
+	track "$sp"
+	# 1 MB into the daemon's stream: page data (restore's own fetch is shorter)
+	flip_proxy "$pport" "$port" 1000000 > "$dir/proxy.log" 2>&1 &
+	px=$!
+	track "$px"
+	wait_for 5 bash -c "ss -ltn | grep -q ':$pport '" || { result FAIL "FAIL $TAGNAME: no proxy"; return; }
+	export CRIU_LAZY_BG_DELAY_US=200
+	copy_meta "$dir/img" "$dir/dst"
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$pport")
+	restore_bg "$dir" "$dir/dst"
+	if ! wait_for 20 bash -c "[ -s '$dir/pidfile' ] || ! kill -0 $RPID 2>/dev/null"; then
+		result FAIL "FAIL $TAGNAME: restore neither ran nor failed"
+		return
+	fi
+	kill -USR1 "$pid" 2>/dev/null
+	wait "$RPID"; st=$?
+	kill "$px" "$sp" 2> /dev/null
+	if grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: the program passed on data corrupted on the way"
+	elif [ $st -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore exited 0 on data corrupted on the way"
+	elif alive "$pid"; then
+		result FAIL "FAIL $TAGNAME: pid $pid still runs"
+	elif ! grep -q 'checksum mismatch' "$dir/dst/lazy-pages.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not report the corruption: $(tail -2 "$dir/dst/lazy-pages.log" | tr '\n' ' ')"
+	else
+		result PASS "PASS $TAGNAME"
 	fi
 }
 
