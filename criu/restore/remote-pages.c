@@ -6,12 +6,14 @@
  * once the restorer's plan says which memory is lazy, the pages it fills
  * eagerly (private file mappings, shared memory, never-writable and
  * wipe-on-fork mappings) are fetched here, checked against the XXH3 of
- * their run, and written into the stand-ins, from which the restorer reads
- * them as from local images.  The lazy ones are left to the daemon.
+ * each 64 KiB part (and of each reply: for a post-copy dump's live memory,
+ * PS_MAP_UNHASHED, the only check), and written into the stand-ins, from
+ * which the restorer reads them as from local images.  The lazy ones are
+ * left to the daemon.
  *
- * The server's map must be the pagemap's, run for run (and checksum for
- * checksum when the image has no parent): a wrong server or wrong images
- * are refused before anything is created.
+ * The server's map must be the pagemap's, part for part (and checksum for
+ * checksum when the image has no parent and the map has checksums): a
+ * wrong server or wrong images are refused before anything is created.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
