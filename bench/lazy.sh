@@ -20,6 +20,13 @@
 #    program saw (touches slower than 2 us: faults) and the daemon's fault
 #    service figures; then the same with the pages from `criu page-server`
 #    over 127.0.0.1.
+# 4. post-copy (`criu dump --lazy-pages`, with `unshare --pid`): bench/
+#    workload is dumped with its memory left in it, the images without
+#    pages copied, restored in a pid namespace of its own (the source still
+#    holds the pid) and signalled at once; reports the dump's time until its
+#    images are written (the program's stop before the restore), the time
+#    until the restored copy runs, until every page is over and the source
+#    killed (the dump exits), and the workload's verdict.
 # Appends the tables to bench/out/results.md.
 . "$(dirname "$0")/env.sh"
 REPS=${BENCH_REPS:-3}
@@ -63,6 +70,57 @@ dump_prog() {
 daemon_stats() {
 	for _ in $(seq 6000); do grep -q 'stats:' "$1/lazy-pages.log" 2>/dev/null && break; sleep 0.005; done
 	grep -o 'stats:.*' "$1/lazy-pages.log"
+}
+
+# postcopy MIB RUN: the post-copy rows (skipped without pid namespaces)
+postcopy() {
+	local mib=$1 run=$2 img=$IMGDIR/lazy-pc rep port dp rp t0 t1 t2 t3 t4 hp nspid ok
+	unshare --pid --fork --mount-proc true 2> /dev/null || { echo "post-copy: no pid namespaces, skipped"; return; }
+	{
+	echo
+	echo "Post-copy (criu dump --lazy-pages, restore in a pid namespace, pages over 127.0.0.1):"
+	echo
+	echo "| run | dump: images written s | restore: running s | all over, source gone s | verified |"
+	echo "|---|---|---|---|---|"
+	} | tee -a "$run/table.md"
+	for rep in $(seq "$REPS"); do
+		rm -rf "$img" "$img.dst" "$run/result" "$run/prog.out"
+		"$OUT/workload" "$mib" "$run/result" < /dev/null > "$run/prog.out" 2>&1 &
+		WPID=$!
+		for _ in $(seq 600); do grep -q READY "$run/prog.out" 2> /dev/null && break; sleep 0.1; done
+		port=$(( 20000 + RANDOM % 20000 ))
+		t0=$(now)
+		"$CRIU" dump -t "$WPID" -D "$img" --lazy-pages --address 127.0.0.1 --port "$port" \
+			-o "$run/pc-dump-$rep.log" -v4 < /dev/null > /dev/null 2>&1 &
+		dp=$!
+		for _ in $(seq 3000); do [ -e "$img/inventory.img" ] && break; sleep 0.002; done
+		t1=$(now)
+		mkdir -p "$img.dst" && cp "$img"/*.img "$img.dst/"
+		t2=$(now)
+		unshare --pid --fork --mount-proc "$CRIU" restore -D "$img.dst" --lazy-pages --page-server \
+			--address 127.0.0.1 --port "$port" --pidfile "$run/pc-pid" -o "$run/pc-rst-$rep.log" -v4 \
+			< /dev/null > /dev/null 2>&1 &
+		rp=$!
+		rm -f "$run/pc-pid"
+		for _ in $(seq 3000); do [ -s "$run/pc-pid" ] && break; sleep 0.002; done
+		t3=$(now)
+		nspid=$(cat "$run/pc-pid" 2> /dev/null)
+		hp=$(for s in /proc/[0-9]*/status; do
+			awk -v n="$nspid" '/^NSpid:/ && NF == 3 && $3 == n { split(FILENAME, a, "/"); print a[3] }' "$s" 2> /dev/null
+		     done | head -1)
+		[ -n "$hp" ] && kill -USR1 "$hp"
+		wait "$dp"
+		t4=$(now)
+		ok=$(verdict "$run/result")
+		wait "$rp"
+		kill -9 "$WPID" 2> /dev/null	# gone already, unless the migration failed
+		wait "$WPID" 2> /dev/null
+		WPID=
+		awk -v r="$rep" -v a="$(echo "$t1 - $t0" | bc)" -v b="$(echo "$t3 - $t2" | bc)" \
+		    -v c="$(echo "$t4 - $t2" | bc)" -v ok="$ok" \
+		    'BEGIN { printf "| %s | %.3f | %.4f | %.3f | %s |\n", r, a, b, c, ok }'
+	done | tee -a "$run/table.md"
+	rm -rf "$img" "$img.dst"
 }
 
 for MIB in $BENCH_LAZY_SIZES; do
@@ -157,5 +215,6 @@ for MIB in $BENCH_LAZY_SIZES; do
 		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
 	done | tee -a "$run/table.md"
 	rm -rf "$img"
+	postcopy "$MIB" "$run"
 	{ echo; echo "## lazy restore, $MIB MiB"; echo; cat "$run/table.md"; } >> "$OUT/results.md"
 done

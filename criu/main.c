@@ -18,6 +18,7 @@ static void usage(FILE *f)
 "  criu dump -t PID -D DIR [--leave-running] [--shell-job] [--ext-unix-sk]\n"
 "            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
+"  criu dump -t PID -D DIR --lazy-pages --port P [--address A]\n"
 "  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR]\n"
 "  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--ext-unix-sk]\n"
 "               [--pidfile FILE] [--inherit-fd fd[N]:KEY ...]\n"
@@ -46,7 +47,11 @@ static void usage(FILE *f)
 "      --lazy-pages        (restore) start the process at once; its private\n"
 "                          memory arrives from the lazy-pages daemon (started\n"
 "                          if none serves DIR)\n"
-"      --page-server       (lazy-pages) take pages from a page server\n"
+"                          (dump) post-copy: keep the pages in the frozen\n"
+"                          process and serve them on --address/--port until\n"
+"                          the restore has them all, then kill it\n"
+"      --page-server       (lazy-pages, restore) take every page from a page\n"
+"                          server (the restore needs no pages-*.img)\n"
 "      --address ADDR      page server address\n"
 "      --port PORT         page server port\n"
 "      --lazy-granule SIZE (lazy-pages) bytes served per fault: 64K..2M,\n"
@@ -185,8 +190,13 @@ int main(int argc, char **argv)
 		return cr_dump(&o) ? 1 : 0;
 	if (!strcmp(o.action, "pre-dump"))
 		return cr_pre_dump(&o) ? 1 : 0;
-	if (!strcmp(o.action, "restore"))
+	if (!strcmp(o.action, "restore")) {
+		if ((o.page_server || o.address) && (!o.lazy_pages || !o.port)) {
+			fprintf(stderr, "error: restore --page-server needs --lazy-pages and --port PORT\n");
+			return 1;
+		}
 		return cr_restore(&o);
+	}
 	if (!strcmp(o.action, "check"))
 		return cr_check(&o);
 	if (!strcmp(o.action, "show"))

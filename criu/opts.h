@@ -21,7 +21,7 @@ struct opts {
 	bool detach;			/* -d, --restore-detached */
 	const char *pidfile;		/* --pidfile */
 	const char *feature;		/* check --feature */
-	bool lazy_pages;		/* restore --lazy-pages */
+	bool lazy_pages;		/* restore --lazy-pages; dump --lazy-pages (post-copy) */
 	bool page_server;		/* lazy-pages --page-server */
 	const char *address;		/* --address (page server) */
 	int port;			/* --port (page server) */

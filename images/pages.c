@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -61,7 +62,7 @@ int page_source_verify(const struct page_source *ps)
 
 /* reads one image's pagemap and opens its pages file */
 static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_image *img,
-		      int *has_parent_runs)
+		      int *has_parent_runs, int remote)
 {
 	struct img_entries e;
 	char pmname[80], name[64];
@@ -80,8 +81,13 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	if (ret)
 		return -1;
 	img->runs = calloc(e.nr ? e.nr : 1, sizeof(*img->runs));
-	if (!img->runs)
+	size_t nparts = 0;
+	for (size_t i = 0; i < e.nr; i++)
+		nparts += ((PagemapEntry *)e.msgs[i])->n_part_xxh3;
+	img->parts = calloc(nparts + 1, sizeof(*img->parts));
+	if (!img->runs || !img->parts)
 		goto err;
+	nparts = 0;
 	uint64_t off = PAGES_DATA_OFFSET, prev_end = 0;
 	for (size_t i = 0; i < e.nr; i++) {
 		PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
@@ -94,7 +100,17 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
 			goto err;
 		}
-		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags };
+		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
+						  pe->n_part_xxh3, nparts };
+		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
+					pe->n_part_xxh3 != pagemap_nr_parts(pe->vaddr, pe->nr_pages))) {
+			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums, not %lu", pmname,
+			       i, (unsigned long)pe->vaddr, pe->nr_pages, pe->n_part_xxh3,
+			       (unsigned long)pagemap_nr_parts(pe->vaddr, pe->nr_pages));
+			goto err;
+		}
+		memcpy(img->parts + nparts, pe->part_xxh3, pe->n_part_xxh3 * sizeof(uint64_t));
+		nparts += pe->n_part_xxh3;
 		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 			*has_parent_runs = 1;
 		else
@@ -104,10 +120,23 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	img->nr_runs = e.nr;
 	img_entries_free(&e);
 
+	if (remote) {
+		/* an empty stand-in of the pages file's size, for the caller to fill */
+		img->pages_fd = memfd_create(img->pages_name, MFD_CLOEXEC);
+		if (img->pages_fd < 0 || ftruncate(img->pages_fd, off)) {
+			pr_perror("%s: cannot create a stand-in for the remote pages", img->pages_name);
+			return -1;
+		}
+		for (size_t i = 0; i < img->nr_runs; i++)
+			img->runs[i].fd = img->pages_fd;
+		return 0;
+	}
 	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (img->pages_fd < 0) {
 		if (errno == ENOENT)
-			pr_err("%s: missing from the images directory", img->pages_name);
+			pr_err("%s: missing from the images directory (if a page server keeps the pages, "
+			       "restore with --lazy-pages --page-server --address A --port P)",
+			       img->pages_name);
 		else
 			pr_perror("cannot open %s", img->pages_name);
 		return -1;
@@ -175,14 +204,14 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 				return -1;
 			continue;
 		}
-		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0 };
+		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0, 0, 0 };
 		if (run_list_add(out, &piece))
 			return -1;
 	}
 	return 0;
 }
 
-int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct page_source *ps)
 {
 	char prefix[80] = "";
 	int cur = dirfd, has_parent = 1;
@@ -199,7 +228,7 @@ int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps
 		img->pages_fd = -1;
 		ps->nr_images++;
 		has_parent = 0;
-		if (open_image(cur, pid, prefix, img, &has_parent))
+		if (open_image(cur, pid, prefix, img, &has_parent, remote))
 			goto err;
 		if (!has_parent)
 			break;
@@ -239,12 +268,23 @@ err:
 	return -1;
 }
 
+int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
+{
+	return open_chain(dirfd, pid, verify, 0, ps);
+}
+
+int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps)
+{
+	return open_chain(dirfd, pid, 0, 1, ps);
+}
+
 void page_source_close(struct page_source *ps)
 {
 	for (int i = 0; i < ps->nr_images; i++) {
 		if (ps->images[i].pages_fd >= 0)
 			close(ps->images[i].pages_fd);
 		free(ps->images[i].runs);
+		free(ps->images[i].parts);
 	}
 	ps->nr_images = 0;
 	ps->pages_fd = -1;

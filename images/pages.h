@@ -20,6 +20,23 @@
 #define PAGES_DATA_OFFSET	4096UL	/* first page of data in pages-PID.img */
 #define PAGEMAP_MAX_RUN		512	/* pages per pagemap entry (2 MiB) */
 #define PAGES_MAX_CHAIN		64	/* images in a chain of parents */
+#define PAGEMAP_PART_PAGES	16	/* part_xxh3: 64 KiB parts, aligned in the address space */
+#define PAGEMAP_PART_BYTES	(PAGEMAP_PART_PAGES * 4096ULL)
+
+/* the bytes of the part starting at addr, of at most left bytes */
+static inline uint64_t pagemap_part_len(uint64_t addr, uint64_t left)
+{
+	uint64_t n = PAGEMAP_PART_BYTES - addr % PAGEMAP_PART_BYTES;
+	return n < left ? n : left;
+}
+
+/* how many parts a run of nr_pages at vaddr is cut into (1: no part_xxh3) */
+static inline uint64_t pagemap_nr_parts(uint64_t vaddr, uint64_t nr_pages)
+{
+	uint64_t first = vaddr / PAGEMAP_PART_BYTES;
+	uint64_t last = (vaddr + nr_pages * 4096 - 1) / PAGEMAP_PART_BYTES;
+	return last - first + 1;
+}
 
 struct page_run {
 	uint64_t vaddr;
@@ -28,6 +45,8 @@ struct page_run {
 	uint64_t xxh3;		/* of the whole pagemap entry (own runs only) */
 	int fd;			/* the pages file holding the data */
 	uint32_t flags;		/* PAGEMAP_FLAGS__PM_IN_PARENT (own runs only) */
+	uint32_t nr_parts;	/* own runs: part checksums (0: none), from parts[part0] */
+	size_t part0;
 };
 
 /* one image of the chain: its own pagemap, as written */
@@ -36,6 +55,7 @@ struct page_image {
 	char pages_name[80];	/* "pages-PID.img", or "parent/.../pages-PID.img" */
 	size_t nr_runs;
 	struct page_run *runs;
+	uint64_t *parts;	/* the part_xxh3 of every run, one after another */
 };
 
 struct page_source {
@@ -56,6 +76,13 @@ struct page_source {
  * large enough.  With verify, also checks every run's XXH3.
  */
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps);
+/*
+ * The same for pages kept by a page server: only the pagemaps are read
+ * (pages-PID.img need not exist and is not opened); each image's pages
+ * file is an empty memfd of the size it would have, for the caller to
+ * fill with the pages it needs (at the runs' file_off).
+ */
+int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps);
 void page_source_close(struct page_source *ps);
 /* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);

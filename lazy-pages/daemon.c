@@ -39,6 +39,8 @@ struct daemon {
 	int conns[MAX_CONNS];
 	int nr_conns;
 	bool had_conn;
+	int nr_done;		/* restored processes that got every page */
+	bool lost;		/* a process failed, or left before all its pages were in */
 	struct lp_ctx ctx;
 	struct progress pr;
 	double t_first;
@@ -224,13 +226,41 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	int status = p->state == LP_DONE ? 0 : p->state == LP_GONE ? -ESRCH : -EIO;
 
 	pr_info("pid %u%s %s", p->pid, p->conn < 0 ? " (a fork child)" : "", what[p->state]);
+	/*
+	 * Whether the migration is complete (PS_BYE to the page server): every
+	 * restored process got all its pages, or ended by itself (it ran
+	 * here) while criu restore still waited on it; a process gone after
+	 * criu restore closed its connection was killed by a failed restore.
+	 * Fork children may end as they like.
+	 */
+	if (p->state == LP_GONE && p->conn >= 0) {
+		struct pollfd pc = { p->conn, POLLIN | POLLRDHUP, 0 };
+		char b;
+		bool hup = poll(&pc, 1, 0) == 1 && ((pc.revents & (POLLHUP | POLLRDHUP)) ||
+						    recv(p->conn, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0);
+		if (hup)
+			d->lost = true;
+		else
+			d->nr_done++;
+	} else if (p->state == LP_DONE && p->conn >= 0) {
+		d->nr_done++;
+	} else if (p->state == LP_FAILED) {
+		d->lost = true;
+	}
+	/*
+	 * The last process: the verdict goes to the page server before the
+	 * status goes to criu restore, which may then exit (as init of a pid
+	 * namespace it takes this daemon with it).
+	 */
+	if (d->o->remote && !d->ctx.procs && !d->nr_conns)
+		ps_client_close(&d->remote, d->nr_done && !d->lost ? PS_BYE : 0);
+	/* after the look at the connection: criu restore closes it on the status */
 	send_status(p->conn, p->pid, status);
 	if (--p->src->refs == 0) {
 		lp_source_close(p->src);
 		free(p->src);
 	}
 	lp_proc_free(p);
-	(void)d;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -415,8 +445,14 @@ out:
 		close(d.lfd);
 		unlinkat(d.dirfd, LAZY_SOCK_NAME, 0);
 	}
+	/*
+	 * PS_BYE tells the page server that the migration is complete (a
+	 * post-copy dump then kills its source): only when every restored
+	 * process got all its pages; otherwise the server sees the connection
+	 * lost (and a post-copy dump resumes its source)
+	 */
 	if (o->remote)
-		ps_client_close(&d.remote);
+		ps_client_close(&d.remote, !ret && d.nr_done && !d.lost ? PS_BYE : 0);
 	close(d.dirfd);
 	return ret;
 }

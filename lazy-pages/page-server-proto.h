@@ -1,8 +1,12 @@
 /*
- * page-server-proto.h - the page-server protocol (TCP), version 1.
+ * page-server-proto.h - the page-server protocol (TCP), version 2.
  *
- * `criu page-server` serves the page images of a directory; `criu
- * lazy-pages --page-server` is its client.  All integers are little-endian.
+ * `criu page-server` serves the page images of a directory, and `criu dump
+ * --lazy-pages` the memory of the frozen process it dumped (post-copy);
+ * `criu lazy-pages --page-server` and `criu restore --lazy-pages
+ * --page-server` (for the pages it fills eagerly) are its clients.  A
+ * server serves several connections at once.  All integers are
+ * little-endian.
  *
  * The client opens with struct ps_hello {PS_MAGIC, PS_VERSION}; the server
  * answers with the same struct carrying its own version, and closes the
@@ -12,11 +16,26 @@
  *
  *   PS_MAP  (pid)             the pagemap of process pid: payload is
  *                             reply.len / sizeof(struct ps_run) ps_run
- *                             entries, sorted by vaddr
+ *                             entries, sorted by vaddr, cut at every 64 KiB
+ *                             boundary of the address space (a client
+ *                             checks 64 KiB at a time); reply.flags:
+ *                             PS_MAP_UNHASHED or 0
  *   PS_READ (pid, addr, len)  the data of pages [addr, addr+len): addr and
  *                             len page aligned, 0 < len <= PS_MAX_READ, every
  *                             page in the image; payload is len bytes
- *   PS_BYE                    the client is done; the server closes
+ *   PS_BYE                    the client is done and every page it needed
+ *                             is in place: the server ends (a post-copy
+ *                             dump then kills its source process); no reply
+ *   PS_CLOSE                  this connection is done, with no verdict (the
+ *                             restore's eager fetch): the server serves on;
+ *                             no reply
+ *
+ * A connection that ends without PS_BYE or PS_CLOSE is lost: when no other
+ * connection is open the server ends with a failure (a post-copy dump then
+ * resumes its source process: nothing is lost).
+ *
+ * Every reply carries the XXH3 of its payload, which the client checks;
+ * a map with PS_MAP_UNHASHED has no checksums in its runs (see below).
  *
  * reply.status is 0 or a positive errno (ENOENT: no such process or page,
  * EINVAL: malformed request, EIO: the image cannot be read); an error
@@ -25,7 +44,8 @@
  * never reads outside the image's pages.  The server verifies a process's
  * images (every pagemap entry's XXH3, the whole chain of parents) before
  * answering for it; each ps_run of the map carries the XXH3 of that run's
- * data, which the client checks before using any page of it.
+ * data (unless PS_MAP_UNHASHED), which the client checks before using any
+ * page of it.
  */
 #ifndef LAZY_PAGE_SERVER_PROTO_H
 #define LAZY_PAGE_SERVER_PROTO_H
@@ -33,7 +53,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	1
+#define PS_VERSION	2	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
@@ -41,6 +61,7 @@ enum ps_op {
 	PS_MAP = 1,
 	PS_READ = 2,
 	PS_BYE = 3,
+	PS_CLOSE = 4,
 };
 
 struct ps_hello {
@@ -57,9 +78,17 @@ struct ps_req {
 
 struct ps_reply {
 	__u32 status;		/* 0 or errno */
-	__u32 pad;
+	__u32 flags;		/* PS_MAP: PS_MAP_UNHASHED or 0 */
 	__u64 len;		/* payload bytes that follow */
+	__u64 xxh3;		/* XXH3-64 of the payload (0 without one) */
 };
+
+/*
+ * The runs carry no XXH3 (0): the pages were never at rest (a post-copy
+ * dump serving live memory); each PS_READ reply's xxh3 is what the client
+ * checks.
+ */
+#define PS_MAP_UNHASHED	1U
 
 struct ps_run {
 	__u64 vaddr;

@@ -201,13 +201,11 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 			i++, n--;
 			continue;
 		}
-		const struct lp_run *run = &p->src->runs[k];
-		uint64_t len = run->vaddr + run->nr_pages * PG - img;
-		if (len > n * PG)
-			len = n * PG;
+		uint64_t len = n * PG;
 		if (len > cap)
 			len = cap;
-		const void *data = lp_source_get(p->src, slot, k, img, len);
+		/* one copy for as long as the data follows on (64 KiB parts of an entry) */
+		const void *data = lp_source_get_more(p->src, slot, k, img, &len);
 		if (!data) {
 			lp_proc_fail(c, p, "page source failed");
 			return -EIO;
@@ -602,6 +600,14 @@ static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 			return -1;
 		}
 		uint64_t left = (run->vaddr + run->nr_pages * PG - img) / PG;
+		/* on into the next runs when they follow on (units of 256 KiB parts) */
+		for (size_t j = k + 1; left < max && j < p->src->nr_runs; j++) {
+			const struct lp_run *prev = &p->src->runs[j - 1], *next = &p->src->runs[j];
+			if (next->vaddr != prev->vaddr + prev->nr_pages * PG ||
+			    (!may_check && !lp_source_ready(p->src, j)))
+				break;
+			left += next->nr_pages;
+		}
 		if (left < max)
 			max = left;
 	}

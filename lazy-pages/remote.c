@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "log.h"
 #include "remote.h"
 
@@ -87,30 +89,32 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 	struct ps_hello h = { PS_MAGIC, PS_VERSION };
 	if (ps_send_all(c->fd, &h, sizeof(h)) || ps_recv_all(c->fd, &h, sizeof(h))) {
 		pr_perror("page server %s: no answer to hello", c->peer);
-		ps_client_close(c);
+		ps_client_close(c, 0);
 		return -1;
 	}
 	if (h.magic != PS_MAGIC || h.version != PS_VERSION) {
 		pr_err("page server %s: speaks version %u of the protocol (magic %#x), this is version %u",
 		       c->peer, h.version, h.magic, PS_VERSION);
-		ps_client_close(c);
+		ps_client_close(c, 0);
 		return -1;
 	}
 	return 0;
 }
 
-void ps_client_close(struct ps_client *c)
+void ps_client_close(struct ps_client *c, int op)
 {
 	if (c->fd >= 0) {
-		struct ps_req bye = { .op = PS_BYE };
-		ps_send_all(c->fd, &bye, sizeof(bye));
+		struct ps_req last = { .op = op };
+		if (op && !c->broken)
+			ps_send_all(c->fd, &last, sizeof(last));
 		close(c->fd);
 	}
 	c->fd = -1;
 }
 
-/* one request; returns the reply's payload length, or -1 */
-static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_len)
+/* one request; returns the reply's payload length, or -1; *rp is the reply */
+static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_len,
+		    struct ps_reply *out)
 {
 	struct ps_reply rp;
 
@@ -133,13 +137,28 @@ static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_l
 		c->broken = 1;
 		return -1;
 	}
+	*out = rp;
 	return rp.len;
 }
 
-int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr)
+/* the payload just received against its reply's XXH3 */
+static int check_payload(struct ps_client *c, const struct ps_reply *rp, const void *data,
+			 uint64_t len, const char *what)
+{
+	if (XXH3_64bits(data, len) == rp->xxh3)
+		return 0;
+	pr_err("page server %s: checksum mismatch in the reply to %s: data corrupt on the way",
+	       c->peer, what);
+	c->broken = 1;
+	return -1;
+}
+
+int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr,
+		  uint32_t *flags)
 {
 	struct ps_req rq = { .op = PS_MAP, .pid = pid };
-	long len = request(c, &rq, (uint64_t)PS_MAX_RUNS * sizeof(struct ps_run));
+	struct ps_reply rp;
+	long len = request(c, &rq, (uint64_t)PS_MAX_RUNS * sizeof(struct ps_run), &rp);
 
 	if (len < 0)
 		return -1;
@@ -157,7 +176,15 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 		free(*runs);
 		return -1;
 	}
+	if (check_payload(c, &rp, *runs, len, "the map") || (rp.flags & ~PS_MAP_UNHASHED)) {
+		if (!c->broken)
+			pr_err("page server %s: map flags %#x unknown", c->peer, rp.flags);
+		c->broken = 1;
+		free(*runs);
+		return -1;
+	}
 	*nr = len / sizeof(struct ps_run);
+	*flags = rp.flags;
 	return 0;
 }
 
@@ -168,7 +195,8 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
 	while (len) {
 		uint64_t n = len < PS_MAX_READ ? len : PS_MAX_READ;
 		struct ps_req rq = { .op = PS_READ, .pid = pid, .addr = addr, .len = n };
-		long got = request(c, &rq, n);
+		struct ps_reply rp;
+		long got = request(c, &rq, n, &rp);
 		if (got < 0)
 			return -1;
 		if ((uint64_t)got != n) {
@@ -181,6 +209,8 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
 			c->broken = 1;
 			return -1;
 		}
+		if (check_payload(c, &rp, dst, n, "a read"))
+			return -1;
 		dst += n;
 		addr += n;
 		len -= n;

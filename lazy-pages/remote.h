@@ -20,10 +20,15 @@ struct ps_client {
 
 /* resolves address (numeric or a name) and connects, with the hello */
 int ps_client_connect(const char *address, int port, struct ps_client *c);
-void ps_client_close(struct ps_client *c);
-/* the pagemap of pid: *runs is malloc'ed */
-int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr);
-/* the data of pages [addr, addr+len) of pid */
+/*
+ * op: PS_BYE (done, every page needed is in place), PS_CLOSE (done with
+ * this connection, no verdict) or 0 (failed: the server sees it lost)
+ */
+void ps_client_close(struct ps_client *c, int op);
+/* the pagemap of pid: *runs is malloc'ed; *flags: PS_MAP_UNHASHED or 0 */
+int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr,
+		  uint32_t *flags);
+/* the data of pages [addr, addr+len) of pid, checked against each reply's XXH3 */
 int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len);
 
 /* shared with the server: whole-buffer I/O on a socket (0, or -1 with errno; EOF is EPIPE) */

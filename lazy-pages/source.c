@@ -66,9 +66,11 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 		return -1;
 	size_t nu = 0;
 	for (int k = 0; k < s->local.nr_images; k++)
-		nu += s->local.images[k].nr_runs;
+		for (size_t i = 0; i < s->local.images[k].nr_runs; i++)
+			nu += s->local.images[k].runs[i].nr_parts ? s->local.images[k].runs[i].nr_parts : 1;
 	s->units = calloc(nu + 1, sizeof(*s->units));
-	s->runs = calloc(s->local.nr_runs + 1, sizeof(*s->runs));
+	/* a resolved run is cut where its units end: at most one cut per unit */
+	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
 	if (!s->units || !s->runs)
 		goto err;
 	for (int k = 0; k < s->local.nr_images; k++) {
@@ -97,26 +99,48 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 				       (unsigned long)r->vaddr);
 				goto err;
 			}
-			s->units[s->nr_units++] = (struct lp_unit){
-				r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd,
-				(const uint8_t *)s->maps[k] + r->file_off };
+			const uint8_t *data = (const uint8_t *)s->maps[k] + r->file_off;
+			if (!r->nr_parts) {
+				s->units[s->nr_units++] = (struct lp_unit){
+					r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd, data };
+				continue;
+			}
+			/* part checksums: a unit per 64 KiB part, checked on its own */
+			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
+				uint64_t a = r->vaddr + o;
+				uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
+				if (n > r->nr_pages * 4096 - o)
+					n = r->nr_pages * 4096 - o;
+				s->units[s->nr_units++] = (struct lp_unit){
+					a, n / 4096, im->parts[r->part0 + p], r->file_off + o, im->pages_fd,
+					data + o };
+				o += n;
+			}
 		}
 	}
 	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
-	s->nr_runs = s->local.nr_runs;
 	s->nr_pages = s->local.nr_pages;
-	for (size_t i = 0; i < s->nr_runs; i++) {
-		const struct page_run *r = &s->local.runs[i];
-		long u = unit_of(s, r);
-		if (u < 0) {
-			pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
-			       (unsigned long)r->vaddr);
-			goto err;
+	for (size_t i = 0; i < s->local.nr_runs; i++) {
+		struct page_run r = s->local.runs[i];
+		while (r.nr_pages) {
+			long u = unit_of(s, &r);
+			if (u < 0 || s->nr_runs == s->local.nr_runs + nu) {
+				pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
+				       (unsigned long)r.vaddr);
+				goto err;
+			}
+			const struct lp_unit *un = &s->units[u];
+			uint64_t n = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
+			if (n > r.nr_pages)
+				n = r.nr_pages;
+			s->runs[s->nr_runs++] = (struct lp_run){ r.vaddr, n, u };
+			r.vaddr += n * 4096;
+			r.nr_pages -= n;
 		}
-		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, u };
 	}
 	if (alloc_common(s))
 		goto err;
+	s->want = -1;
 	return 0;
 err:
 	lp_source_close(s);
@@ -132,8 +156,10 @@ int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s
 	s->evfd = -1;
 	s->pid = pid;
 	s->remote = c;
-	if (ps_client_map(c, pid, &runs, &nr))
+	uint32_t flags = 0;
+	if (ps_client_map(c, pid, &runs, &nr, &flags))
 		return -1;
+	s->unhashed = flags & PS_MAP_UNHASHED;
 	s->runs = calloc(nr + 1, sizeof(*s->runs));
 	s->units = calloc(nr + 1, sizeof(*s->units));
 	if (!s->runs || !s->units)
@@ -201,24 +227,6 @@ long lp_source_find(const struct lp_source *s, uint64_t addr)
 	return -1;
 }
 
-static int read_unit(struct lp_source *s, const struct lp_unit *u, void *buf)
-{
-	uint64_t len = u->nr_pages * 4096;
-
-	if (s->remote)
-		return ps_client_read(s->remote, s->pid, u->vaddr, buf, len);
-	for (uint64_t done = 0; done < len;) {
-		ssize_t n = pread(u->fd, (uint8_t *)buf + done, len - done, u->file_off + done);
-		if (n <= 0) {
-			pr_perror("pages of pid %u: cannot read pages at %lx", s->pid,
-				  (unsigned long)(u->vaddr + done));
-			return -1;
-		}
-		done += n;
-	}
-	return 0;
-}
-
 static void corrupt(struct lp_source *s, const struct lp_unit *u)
 {
 	pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
@@ -226,14 +234,45 @@ static void corrupt(struct lp_source *s, const struct lp_unit *u)
 }
 
 /* local: checks unit ui (claimed by the caller: LP_CHECKING); true if good */
-static bool check_mapped(struct lp_source *s, long ui)
+/*
+ * Maps the pages of unit u before it is hashed.  Ahead (the verifier, the
+ * fill): 2 MiB of the file at a time, since each call costs a drain of
+ * the LRU caches, too much per 64 KiB part.  For a fault: a part is left
+ * to page faults (fault-around maps 64 KiB at once), a whole entry (older
+ * images, no parts) is mapped in one call.
+ */
+static void populate(const struct lp_source *s, const struct lp_unit *u, uint64_t len, bool ahead)
+{
+	static __thread const uint8_t *lo, *hi;	/* this thread's last window */
+
+	if (!ahead) {
+		if (len > PAGEMAP_PART_BYTES)
+			madvise((void *)u->data, len, MADV_POPULATE_READ);
+		return;
+	}
+	if (u->data >= lo && u->data + len <= hi)
+		return;
+	for (int k = 0; k < PAGES_MAX_CHAIN; k++) {
+		const uint8_t *m = s->maps[k];
+		if (!m || u->data < m || u->data >= m + s->map_len[k])
+			continue;
+		uint64_t n = LP_RUN_MAX > len ? LP_RUN_MAX : len;
+		if (n > (uint64_t)(m + s->map_len[k] - u->data))
+			n = m + s->map_len[k] - u->data;
+		madvise((void *)u->data, n, MADV_POPULATE_READ);
+		lo = u->data;
+		hi = u->data + n;
+		return;
+	}
+}
+
+static bool check_mapped(struct lp_source *s, long ui, bool ahead)
 {
 	const struct lp_unit *u = &s->units[ui];
 	uint64_t len = u->nr_pages * 4096;
 	bool ok;
 
-	/* one call maps the unit's pages: the hash then takes no page faults */
-	madvise((void *)u->data, len, MADV_POPULATE_READ);
+	populate(s, u, len, ahead);
 	ok = XXH3_64bits(u->data, len) == u->xxh3;
 	if (!ok) {
 		corrupt(s, u);
@@ -244,7 +283,7 @@ static bool check_mapped(struct lp_source *s, long ui)
 }
 
 /* local: waits until unit ui is checked (checking it here if nobody is) */
-static bool ensure_checked(struct lp_source *s, long ui)
+static bool ensure_checked(struct lp_source *s, long ui, bool ahead)
 {
 	for (;;) {
 		uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
@@ -256,7 +295,7 @@ static bool ensure_checked(struct lp_source *s, long ui)
 			uint8_t want = LP_UNCHECKED;
 			if (__atomic_compare_exchange_n(&s->verified[ui], &want, LP_CHECKING, false,
 							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-				return check_mapped(s, ui);
+				return check_mapped(s, ui, ahead);
 			continue;
 		}
 		/* the verifier is at it: at most one unit's hash */
@@ -269,6 +308,7 @@ static void *verifier_main(void *arg)
 	struct lp_source *s = arg;
 	long seen = -1, pos = 0;
 	size_t left = s->nr_units;
+	int quiet = 0;
 	uint64_t one = 1;
 
 	while (left && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
@@ -291,9 +331,18 @@ static void *verifier_main(void *arg)
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;	/* a fault took it */
 		left--;
-		check_mapped(s, ui);
-		if (write(s->evfd, &one, sizeof(one)) < 0) {
-			/* the counter cannot overflow; nothing to do */
+		check_mapped(s, ui, true);
+		/*
+		 * Wake the daemon's loop for the unit its fill waits for (and
+		 * now and then): not for every 64 KiB part.  Paired with
+		 * lp_source_ready: it publishes want, then looks at the state.
+		 */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (++quiet >= 32 || !left || ui == __atomic_load_n(&s->want, __ATOMIC_SEQ_CST)) {
+			quiet = 0;
+			if (write(s->evfd, &one, sizeof(one)) < 0) {
+				/* the counter cannot overflow; nothing to do */
+			}
 		}
 	}
 	return NULL;
@@ -316,11 +365,18 @@ int lp_source_start(struct lp_source *s)
 	return 0;
 }
 
-bool lp_source_ready(const struct lp_source *s, long i)
+bool lp_source_ready(struct lp_source *s, long i)
 {
+	long ui = s->runs[i].unit;
+
 	if (s->remote)
 		return true;
-	uint8_t st = __atomic_load_n(&s->verified[s->runs[i].unit], __ATOMIC_ACQUIRE);
+	uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
+	if (st == LP_GOOD || st == LP_BAD)
+		return true;
+	/* not yet: ask the verifier to say when it is, then look again */
+	__atomic_store_n(&s->want, ui, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&s->verified[ui], __ATOMIC_SEQ_CST);
 	return st == LP_GOOD || st == LP_BAD;
 }
 
@@ -330,6 +386,46 @@ void lp_source_hint(struct lp_source *s, long i)
 		__atomic_store_n(&s->hint, s->runs[i].unit, __ATOMIC_RELEASE);
 }
 
+/*
+ * remote: the data of [addr, addr + want) from unit ui on, read with the
+ * units that follow on in one request (at least 512 KiB of them for the
+ * background: fewer round trips), each checked against its XXH3 (64 KiB
+ * parts: a fault waits for 64 KiB, not 2 MiB), and kept in the slot.
+ */
+static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64_t addr,
+				  uint64_t want)
+{
+	struct lp_cache *c = &s->cache[slot];
+
+	if (c->unit >= 0 && addr >= c->vaddr && addr + want <= c->vaddr + c->len)
+		return c->data + (addr - c->vaddr);
+	uint64_t start = s->units[ui].vaddr, end = start + s->units[ui].nr_pages * 4096;
+	uint64_t goal = addr + want;
+	if (slot == LP_SLOT_BG && goal < start + LP_RUN_MAX / 4)
+		goal = start + LP_RUN_MAX / 4;
+	long uj = ui;
+	while (end < goal && (size_t)uj + 1 < s->nr_units && s->units[uj + 1].vaddr == end &&
+	       end + s->units[uj + 1].nr_pages * 4096 - start <= LP_RUN_MAX)
+		end += s->units[++uj].nr_pages * 4096;
+	c->unit = -1;
+	if (end - start > LP_RUN_MAX || ps_client_read(s->remote, s->pid, start, c->data, end - start))
+		return NULL;
+	for (long k = ui; k <= uj; k++) {
+		const struct lp_unit *u = &s->units[k];
+		/* unhashed (live memory): the read checked its reply's XXH3 */
+		if (!s->unhashed &&
+		    XXH3_64bits(c->data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
+			corrupt(s, u);
+			return NULL;
+		}
+		s->verified[k] = LP_GOOD;
+	}
+	c->unit = ui;
+	c->vaddr = start;
+	c->len = end - start;
+	return c->data + (addr - start);
+}
+
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
 	long ui = s->runs[i].unit;
@@ -337,21 +433,43 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 	struct lp_cache *c = &s->cache[slot];
 
 	if (!s->remote)
-		return ensure_checked(s, ui) ? u->data + (addr - u->vaddr) : NULL;
-	if (c->unit == ui)
-		return c->data + (addr - u->vaddr);
-	c->unit = -1;
-	if (s->verified[ui] == LP_GOOD) {
-		/* checked before: read only what is asked (into the slot's buffer) */
-		return ps_client_read(s->remote, s->pid, addr, c->data, len) ? NULL : c->data;
+		return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
+	(void)c;
+	return remote_span(s, slot, ui, addr, len);
+}
+
+const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len)
+{
+	const struct lp_run *r = &s->runs[i];
+	uint64_t want = *len, have = r->vaddr + r->nr_pages * 4096 - addr;
+
+	if (have > want)
+		have = want;
+	if (s->remote) {
+		/* as far as one request reaches */
+		const uint8_t *d = remote_span(s, slot, s->runs[i].unit, addr, want);
+		if (!d)
+			return NULL;
+		const struct lp_cache *c = &s->cache[slot];
+		*len = c->vaddr + c->len - addr < want ? c->vaddr + c->len - addr : want;
+		return d;
 	}
-	if (u->nr_pages * 4096 > LP_RUN_MAX || read_unit(s, u, c->data))
+	const uint8_t *d = lp_source_get(s, slot, i, addr, have);
+	if (!d)
 		return NULL;
-	if (XXH3_64bits(c->data, u->nr_pages * 4096) != u->xxh3) {
-		corrupt(s, u);
-		return NULL;
+	/* remote data is in the slot's buffer, one unit at a time */
+	while (!s->remote && have < want && (size_t)++i < s->nr_runs) {
+		r = &s->runs[i];
+		if (r->vaddr != addr + have)
+			break;
+		uint64_t n = r->nr_pages * 4096;
+		if (n > want - have)
+			n = want - have;
+		/* a unit that fails its check stops here; the next call reports it */
+		if (lp_source_get(s, slot, i, addr + have, n) != d + have)
+			break;
+		have += n;
 	}
-	s->verified[ui] = LP_GOOD;
-	c->unit = ui;
-	return c->data + (addr - u->vaddr);
+	*len = have;
+	return d;
 }

@@ -33,8 +33,10 @@ struct lp_run {
 
 /*
  * A unit of verification: a pagemap entry with its XXH3 (local images: an
- * entry of one image of the chain, in its own pages file), or a run of the
- * page server's map.
+ * entry of one image of the chain, in its own pages file), or one 64 KiB
+ * part of such an entry when the pagemap has part checksums (part_xxh3:
+ * a fault then checks only the part it needs), or a run of the page
+ * server's map.  A run (lp_run) lies inside one unit.
  */
 struct lp_unit {
 	uint64_t vaddr, nr_pages, xxh3;
@@ -46,9 +48,10 @@ struct lp_unit {
 /* verification state of a unit (lp_source.verified) */
 enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
 
-/* a verified unit's data, kept for the next read of the same unit */
+/* remote: verified units that follow on, read at once and kept for the next reads */
 struct lp_cache {
-	long unit;		/* -1: empty */
+	long unit;		/* the first of them; -1: empty */
+	uint64_t vaddr, len;	/* what data holds */
 	uint8_t *data;		/* LP_RUN_MAX bytes */
 };
 
@@ -64,6 +67,7 @@ struct lp_source {
 	uint64_t nr_pages;
 	struct page_source local;	/* when remote is NULL */
 	struct ps_client *remote;
+	bool unhashed;			/* remote PS_MAP_UNHASHED: replies checked, not units */
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
 	/* local only: the mapped pages files, and the verifier thread */
@@ -73,6 +77,7 @@ struct lp_source {
 	bool has_verifier;
 	int stop;			/* atomic: the verifier is to stop */
 	long hint;			/* atomic: the unit to check next */
+	long want;			/* atomic: the unit the fill waits for (-1: none) */
 	int bad;			/* atomic: a unit failed its check */
 	int evfd;			/* eventfd: the verifier made progress (or -1) */
 };
@@ -90,10 +95,16 @@ long lp_source_find(const struct lp_source *s, uint64_t addr);
  * with the same slot, or NULL (logged: unreadable or corrupt).
  */
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len);
+/*
+ * As lp_source_get for [addr, addr + *len) from run i on: the first run's
+ * part, then the following runs' while their data follows on in memory
+ * (local images); *len is cut to what the pointer returned covers.
+ */
+const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len);
 /* local: starts the verifier thread (after open); 0 or -1 */
 int lp_source_start(struct lp_source *s);
 /* true if the unit of run i is checked (the background fill waits otherwise) */
-bool lp_source_ready(const struct lp_source *s, long i);
+bool lp_source_ready(struct lp_source *s, long i);
 /* the verifier goes on from run i's unit (the likely next use) */
 void lp_source_hint(struct lp_source *s, long i);
 

@@ -440,6 +440,8 @@ static int do_dump(const struct opts *o, bool pre)
 		pr_warn("pre-dump without --track-mem: every round copies all memory");
 	if (require_cr_caps(what))
 		return -1;
+	if (o->lazy_pages && dump_lazy_check(o, pre))
+		return -1;
 	dirfd = open_images_dir(o->images_dir);
 	if (dirfd < 0)
 		return -1;
@@ -478,6 +480,7 @@ static int do_dump(const struct opts *o, bool pre)
 			goto fail;
 		pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid, r->plan.nr,
 			 (unsigned long)r->plan.total);
+		r->plan.no_data = o->lazy_pages;	/* post-copy: the memory is served below */
 		if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
 			goto fail;
 		st.pages += ps.pages;
@@ -489,6 +492,9 @@ static int do_dump(const struct opts *o, bool pre)
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
 		goto fail;
 
+	/* post-copy: frozen until the restore has every page, resumed if it fails */
+	if (!pre && o->lazy_pages && dump_lazy_serve(o, &t, dirfd))
+		goto fail;
 	if (!pre) {
 		/* nothing of criu stays in the processes */
 		for (size_t i = 0; o->leave_running && i < t.nr; i++)

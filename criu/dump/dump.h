@@ -90,6 +90,7 @@ struct page_plan {
 	 * process gives this one a copy of its own (a tree would lose its sharing)
 	 */
 	bool keep_cow;
+	bool no_data;		/* dump --lazy-pages: pagemap only (no data, no checksums) */
 };
 
 /* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */
@@ -103,5 +104,14 @@ void page_plan_free(struct page_plan *plan);
 int dump_files(struct dump_proc *p, const struct opts *o);
 
 void dump_proc_free(struct dump_proc *p);
+
+/*
+ * lazy.c: dump --lazy-pages (post-copy).  dump_lazy_check refuses what does
+ * not go with it; dump_lazy_serve serves the memory of every frozen process
+ * of the tree until the restore has it all (0: the caller kills them) or is
+ * lost (-1: the caller resumes them).
+ */
+int dump_lazy_check(const struct opts *o, bool pre);
+int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd);
 
 #endif /* CRIU_DUMP_H */

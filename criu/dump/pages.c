@@ -325,15 +325,23 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 		goto out;
 	}
 	img_name(IMG_PAGES, p->pid, name, sizeof(name));
-	pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096);
-	if (pfd < 0 || !buf) {
+	if (plan->no_data) {
+		/* post-copy: the pages stay in the process; a stale file must go */
+		if (unlinkat(dirfd, name, 0) && errno != ENOENT) {
+			pr_perror("cannot remove the old %s", name);
+			goto out;
+		}
+	} else {
+		pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	}
+	if ((pfd < 0 && !plan->no_data) || !buf) {
 		pr_perror("cannot create %s", name);
 		goto out;
 	}
 	memset(buf, 0, PAGES_DATA_OFFSET);
 	img_hdr_fill((struct img_hdr *)buf, IMG_PAGES);
-	if (write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
+	if (pfd >= 0 && write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
 		pr_perror("%s: write failed", name);
 		goto out;
 	}
@@ -344,6 +352,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 	progress_start(&prog, "dump", plan->total * 4096);
 	uint64_t off = PAGES_DATA_OFFSET;
 	struct plan_run batch[COPY_BATCH_RUNS];
+	uint64_t parts[PAGEMAP_MAX_RUN / PAGEMAP_PART_PAGES + 1];
 	for (size_t i = 0; i < plan->nr;) {
 		/*
 		 * A batch: up to 2 MiB of data runs, copied with one call and
@@ -360,7 +369,8 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			batch[n++] = *r;
 			bytes += r->nr_pages * 4096;
 		}
-		if (copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
+		/* post-copy: the memory is not read here (it is served, checksummed per reply) */
+		if (!plan->no_data && copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
 			goto out;
 		for (size_t k = i, at = 0; k < j; k++) {
 			PagemapEntry e = PAGEMAP_ENTRY__INIT;
@@ -369,14 +379,29 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			if (plan->v[k].in_parent) {
 				e.has_flags = true;
 				e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+			} else if (plan->no_data) {
+				e.xxh3 = 0;	/* never at rest: no checksum */
 			} else {
 				e.xxh3 = XXH3_64bits(buf + at, e.nr_pages * 4096);
+				e.n_part_xxh3 = pagemap_nr_parts(e.vaddr, e.nr_pages);
+				if (e.n_part_xxh3 < 2)
+					e.n_part_xxh3 = 0;
+				e.part_xxh3 = parts;
+				/* parts cut at 64 KiB boundaries of the address space */
+				for (size_t k = 0, o = 0; k < e.n_part_xxh3; k++) {
+					uint64_t a = e.vaddr + o;
+					uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
+					if (n > e.nr_pages * 4096ULL - o)
+						n = e.nr_pages * 4096ULL - o;
+					parts[k] = XXH3_64bits(buf + at + o, n);
+					o += n;
+				}
 				at += e.nr_pages * 4096;
 			}
 			if (img_write(pm, &e.base))
 				goto out;
 		}
-		if (write_at(pfd, buf, bytes, off)) {
+		if (pfd >= 0 && write_at(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}
@@ -385,7 +410,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
 	progress_done(&prog);
-	if (close(pfd)) {
+	if (pfd >= 0 && close(pfd)) {
 		pfd = -1;
 		pr_perror("%s: write failed", name);
 		goto out;

@@ -196,6 +196,7 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	fds->vma_fd = malloc(p->mm->n_vmas * sizeof(int) + 1);
 	if (!fds->vma_fd)
 		return -1;
+	fds->parent = getpid();
 	fds->log_fd = add_fd(fds, dup(log_get_fd()), base);
 	fds->err_fd = -1;
 	if (log_get_term_fd() >= 0 &&

@@ -252,7 +252,8 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	/* until criu traces us (the root) and while we are being made, our
 	 * parent's death must be ours too */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
+	/* criu may be init of a pid namespace: compare with the parent's pid, not 1 */
+	if (getppid() != (i == 0 ? fds->parent : t->procs[p->parent].pid))
 		child_fail();
 	if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
 		pr_perror("cannot be traced by criu");

@@ -272,7 +272,8 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 	if (ret)
 		return -1;
 	/* page checksums are verified by restore.c, alongside the restorer */
-	if (page_source_open(dirfd, p->pid, 0, &p->pages))
+	if (rst_remote_pages(o) ? page_source_open_remote(dirfd, p->pid, &p->pages)
+				: page_source_open(dirfd, p->pid, 0, &p->pages))
 		return -1;
 	if (check_mm(p) || check_files(p, o))
 		return -1;

@@ -298,8 +298,17 @@ int rst_lazy_watch(pid_t pid, int conn, int uffd)
 			pr_perror("pid %d: poll failed; killing it", pid);
 			break;
 		}
-		if (pf[1].revents)
-			goto out;	/* it ended: nothing more to guard */
+		if (pf[1].revents) {
+			/*
+			 * It ended: nothing more to guard.  The connection stays
+			 * until the daemon has seen it go (its status), so that
+			 * the daemon can tell an exit from a failed restore.
+			 */
+			struct pollfd pc = { conn, POLLIN, 0 };
+			if (poll(&pc, 1, 2000) == 1 && recv(conn, &st, sizeof(st), MSG_WAITALL) <= 0)
+				pr_debug("pid %d: the daemon closed without a status", pid);
+			goto out;
+		}
 		if (!pf[0].revents)
 			continue;
 		ssize_t n = recv(conn, &st, sizeof(st), MSG_WAITALL);
@@ -471,6 +480,16 @@ int rst_lazy_set_watch(struct rst_lazy_set *s)
 	for (size_t i = 0; i < s->nr; i++)
 		s->v[i].conn = s->v[i].uffd = -1;
 	return ret;
+}
+
+void rst_lazy_set_disconnect(struct rst_lazy_set *s)
+{
+	rst_lazy_set_unguard(s);
+	for (size_t i = 0; i < s->nr; i++) {
+		if (s->v[i].conn >= 0)
+			close(s->v[i].conn);
+		s->v[i].conn = -1;
+	}
 }
 
 void rst_lazy_set_close(struct rst_lazy_set *s)

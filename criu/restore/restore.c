@@ -71,6 +71,7 @@ struct verify_job {
 	pthread_t thread;
 	const struct rst_tree *t;
 	bool lazy;		/* --lazy-pages: only the eager pages */
+	bool checked;		/* the pages came from a page server, checked already */
 	int result;
 	bool started;
 };
@@ -78,6 +79,8 @@ struct verify_job {
 static void *verify_thread(void *arg)
 {
 	struct verify_job *j = arg;
+	if (j->checked)
+		return NULL;
 	for (size_t i = 0; i < j->t->nr && !j->result; i++) {
 		const struct rst_proc *p = &j->t->procs[i];
 		if (p->zombie)
@@ -342,6 +345,9 @@ static int plan_restorers(struct rst_tree *t, const struct opts *o, const struct
 		if (rst_region_map(p, rst_args_size(p), &p->reg) ||
 		    rst_args_build(p, o, &p->reg, &p->helpers, &p->args))
 			return -1;
+		/* a page server's pages: the eager ones are fetched and checked now */
+		if (rst_remote_pages(o) && rst_remote_fetch(o, p, p->args))
+			return -1;
 	}
 	return 0;
 }
@@ -434,6 +440,7 @@ int cr_restore(const struct opts *o)
 	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
 	vj.t = &t;
 	vj.lazy = o->lazy_pages;
+	vj.checked = rst_remote_pages(o);
 	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
 		vj.started = true;
 	else
@@ -491,6 +498,8 @@ int cr_restore(const struct opts *o)
 	return 128 + WTERMSIG(status);
 
 fail:
+	/* the daemon sees the connections go before the processes: a failed restore */
+	rst_lazy_set_disconnect(&ls);
 	if (pid > 0)
 		kill_tree(&t, true);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);

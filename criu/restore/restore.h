@@ -38,6 +38,7 @@ struct rst_fds {
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
+	pid_t parent;		/* criu's pid, for the child to check it is still there */
 };
 
 /*
@@ -173,6 +174,16 @@ int rst_lazy_set_guard(struct rst_lazy_set *s);
 void rst_lazy_set_unguard(struct rst_lazy_set *s);
 /* watches every process until its pages are in (closes everything); -1 if one was killed */
 int rst_lazy_set_watch(struct rst_lazy_set *s);
+/* a failed restore: the daemon must see the connections close before the processes go */
+void rst_lazy_set_disconnect(struct rst_lazy_set *s);
 void rst_lazy_set_close(struct rst_lazy_set *s);
+
+/*
+ * remote-pages.c: --lazy-pages with a page server.  Every page comes from
+ * the server (the restore host needs no pages-*.img); the eager ones are
+ * fetched and checked after rst_args_build, before the process exists.
+ */
+bool rst_remote_pages(const struct opts *o);
+int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a);
 
 #endif /* CRIU_RESTORE_H */

@@ -1,0 +1,236 @@
+/*
+ * lazy.c - `criu dump --lazy-pages --address A --port P`: post-copy live
+ * migration.  The dump writes every image but the pages (pagemap-PID.img
+ * still says which pages exist, without checksums: the memory is not read
+ * at dump time), leaves the process frozen, and serves its memory straight
+ * from it (process_vm_readv; /proc/PID/mem for pages it cannot read), each
+ * reply with the XXH3 of its data, over the page-server protocol (lazy-pages/page-server.h) to the restore side:
+ * `criu restore --lazy-pages --page-server` and its lazy-pages daemon.
+ *
+ * The end: when the daemon says PS_BYE (every page of every restored
+ * process is in place, or the program ended there) the caller kills the
+ * source.  SIGINT or SIGTERM to the dump counts as a lost connection.  If the connection is
+ * lost first (or the daemon reports a failure by closing without PS_BYE),
+ * the dump fails like any other: the caller resumes the process untouched
+ * and marks the images incomplete.  Nothing is lost.
+ *
+ * Serves what the written pagemaps say, for every process of the dumped
+ * tree (a table keyed by pid); every read is checked against them, so
+ * nothing but the dumped pages of the dumped processes is ever sent.
+ */
+#define LOG_PREFIX "dump: "
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "dump.h"
+#include "log.h"
+#include "page-server.h"
+#include "pages.h"
+
+struct live_proc {
+	pid_t pid;
+	int memfd;		/* /proc/PID/mem */
+	size_t nr;
+	struct ps_run *runs;	/* from pagemap-PID.img, sorted */
+};
+
+struct live {
+	int nr;
+	struct live_proc *procs;
+};
+
+int dump_lazy_check(const struct opts *o, bool pre)
+{
+	const char *bad = pre ? "pre-dump" : o->leave_running ? "--leave-running" :
+			  o->prev_images_dir ? "--prev-images-dir" : o->track_mem ? "--track-mem" : NULL;
+
+	if (bad) {
+		pr_err("dump --lazy-pages (post-copy) cannot be combined with %s", bad);
+		return -1;
+	}
+	if (!o->port) {
+		pr_err("dump --lazy-pages needs --port PORT (and --address ADDR) to serve the memory on");
+		return -1;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static struct live_proc *find(struct live *l, unsigned pid)
+{
+	for (int i = 0; i < l->nr; i++)
+		if ((unsigned)l->procs[i].pid == pid)
+			return &l->procs[i];
+	return NULL;
+}
+
+static int live_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
+{
+	struct live_proc *lp = find(ctx, pid);
+
+	if (!lp) {
+		pr_err("the restore asks for pid %u, which this dump does not serve", pid);
+		return ENOENT;
+	}
+	*out = malloc((lp->nr + 1) * sizeof(**out));
+	if (!*out)
+		return ENOMEM;
+	memcpy(*out, lp->runs, lp->nr * sizeof(**out));
+	*nr = lp->nr;
+	return 0;
+}
+
+/* is every page of [addr, addr+len) in a run? */
+static bool covered(const struct live_proc *lp, uint64_t addr, uint64_t len)
+{
+	size_t lo = 0, hi = lp->nr;
+	uint64_t end = addr + len;
+
+	while (lo < hi) {	/* the first run ending after addr */
+		size_t mid = (lo + hi) / 2;
+		if (lp->runs[mid].vaddr + lp->runs[mid].nr_pages * 4096 <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < lp->nr && addr < end; i++) {
+		if (lp->runs[i].vaddr > addr)
+			return false;
+		addr = lp->runs[i].vaddr + lp->runs[i].nr_pages * 4096;
+	}
+	return addr >= end;
+}
+
+static int live_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len)
+{
+	struct live_proc *lp = find(ctx, pid);
+	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	uint64_t got = 0;
+
+	if (!lp || !covered(lp, addr, len)) {
+		pr_err("pid %u: pages %lx-%lx are not all dumped pages: refused", pid,
+		       (unsigned long)addr, (unsigned long)(addr + len));
+		return ENOENT;
+	}
+	ssize_t n = process_vm_readv(lp->pid, &local, 1, &remote, 1, 0);
+	if (n > 0)
+		got = n;
+	/* what it cannot read that way (PROT_NONE, ...) comes through /proc/PID/mem */
+	while (got < len) {
+		n = pread(lp->memfd, (uint8_t *)buf + got, len - got, addr + got);
+		if (n <= 0) {
+			pr_perror("pid %u: cannot read its memory at %lx", pid, (unsigned long)(addr + got));
+			return EIO;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
+{
+	struct img_entries e;
+	char path[64];
+
+	lp->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	lp->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (lp->memfd < 0) {
+		pr_perror("pid %d: cannot open its memory", pid);
+		return -1;
+	}
+	if (img_read_all(dirfd, IMG_PAGEMAP, pid, &e))
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < e.nr; i++) {
+		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
+		n += pagemap_nr_parts(pe->vaddr, pe->nr_pages);
+	}
+	lp->runs = calloc(n + 1, sizeof(*lp->runs));
+	if (!lp->runs) {
+		img_entries_free(&e);
+		return -1;
+	}
+	/*
+	 * The map is cut into 64 KiB parts (a fault then fetches 64 KiB), with
+	 * no checksums: the memory was never read at dump time (that would
+	 * cost the program the time of a full copy); each reply carries the
+	 * XXH3 of its data instead (PS_MAP_UNHASHED).
+	 */
+	for (size_t i = 0; i < e.nr; i++) {
+		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
+		uint64_t left = pe->nr_pages * 4096ULL;
+		for (uint64_t o = 0; o < left;) {
+			uint64_t len = pagemap_part_len(pe->vaddr + o, left - o);
+			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, 0 };
+			o += len;
+		}
+	}
+	img_entries_free(&e);
+	return 0;
+}
+
+int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
+{
+	struct live l = { 0 };
+	struct ps_backend b = { &l, live_map, live_read, PS_MAP_UNHASHED, &stop };
+	/* SIGINT, SIGTERM: the dump fails and resumes the source, as when the restore is lost */
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+	double t0 = clock_now_ms();
+	pid_t root = t->procs[0].pid;
+	int lfd = -1, err = -1;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	l.procs = calloc(t->nr + 1, sizeof(*l.procs));
+	if (!l.procs)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		if (t->procs[i].zombie)
+			continue;	/* no memory */
+		l.procs[l.nr].memfd = -1;
+		if (load_proc(dirfd, t->procs[i].pid, &l.procs[l.nr++]))
+			goto out;
+	}
+	lfd = ps_listen(o->address, o->port);
+	if (lfd < 0)
+		goto out;
+	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
+		"has it all", root, l.nr, o->address ? o->address : "*", o->port);
+	if (ps_serve(lfd, &b)) {
+		pr_err("pid %d: the restore did not get every page (connection lost or restore failed): "
+		       "the process is resumed, nothing is lost", root);
+		goto out;
+	}
+	pr_info("pid %d: the restore is complete (%.1f ms of serving): the source goes", root,
+		clock_now_ms() - t0);
+	err = 0;
+out:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	if (lfd >= 0)
+		close(lfd);
+	for (int i = 0; i < l.nr; i++) {
+		if (l.procs[i].memfd >= 0)
+			close(l.procs[i].memfd);
+		free(l.procs[i].runs);
+	}
+	free(l.procs);
+	return err;
+}

@@ -1,0 +1,164 @@
+/*
+ * remote-pages.c - `criu restore --lazy-pages --page-server`: every page
+ * comes from the page server, so the restore host needs the pagemaps but
+ * not the pages files (Documentation/lazy-pages.md).  The page source is
+ * opened with empty stand-ins for the pages files (page_source_open_remote);
+ * once the restorer's plan says which memory is lazy, the pages it fills
+ * eagerly (private file mappings, shared memory, never-writable and
+ * wipe-on-fork mappings) are fetched here, checked against the XXH3 of
+ * each 64 KiB part (and of each reply: for a post-copy dump's live memory,
+ * PS_MAP_UNHASHED, the only check), and written into the stand-ins, from
+ * which the restorer reads them as from local images.  The lazy ones are
+ * left to the daemon.
+ *
+ * The server's map must be the pagemap's, part for part (and checksum for
+ * checksum when the image has no parent and the map has checksums): a
+ * wrong server or wrong images are refused before anything is created.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "clock.h"
+#include "log.h"
+#include "remote.h"
+#include "restore.h"
+
+bool rst_remote_pages(const struct opts *o)
+{
+	return o->lazy_pages && (o->page_server || o->address);
+}
+
+static bool is_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
+{
+	for (uint32_t k = 0; k < a->nr_lazy; k++)
+		if (start >= a->lazy[k].start && end <= a->lazy[k].end)
+			return true;
+	return false;
+}
+
+static int write_all_at(int fd, const uint8_t *b, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, b, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The server's map is the resolved runs cut into 64 KiB parts (aligned in
+ * the address space).  Checks it against ours, cut the same way, and says
+ * where each of its runs lives here (local[j]: the resolved run).
+ */
+static int check_map(const struct ps_client *c, const struct rst_proc *p, const struct ps_run *runs,
+		     size_t nr, bool unhashed, size_t *local)
+{
+	const struct page_source *ps = &p->pages;
+	/* with no parent image the resolved runs are the pagemap's entries */
+	bool own = ps->nr_images == 1 && !unhashed;
+	size_t j = 0;
+
+	for (size_t i = 0; i < ps->nr_runs; i++) {
+		const struct page_run *r = &ps->runs[i];
+		const struct page_run *e = own ? &ps->images[0].runs[i] : NULL;
+		for (uint64_t o = 0, k = 0; o < r->nr_pages * 4096; k++, j++) {
+			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
+			uint64_t sum = !e ? 0 : e->nr_parts ? ps->images[0].parts[e->part0 + k] :
+				       pagemap_nr_parts(r->vaddr, r->nr_pages) == 1 ? e->xxh3 : 0;
+			if (j == nr || runs[j].vaddr != r->vaddr + o || runs[j].nr_pages != len / 4096 ||
+			    (sum && runs[j].xxh3 != sum)) {
+				uint64_t a = j < nr ? runs[j].vaddr : r->vaddr + o;
+				pr_err("page server %s: pid %d: its pages at %lx differ from pagemap-%d.img's: "
+				       "wrong page server or wrong images", c->peer, p->pid,
+				       (unsigned long)a, p->pid);
+				return -1;
+			}
+			local[j] = i;
+			o += len;
+		}
+	}
+	if (j != nr) {
+		pr_err("page server %s: pid %d has pages at %lx that pagemap-%d.img has not: "
+		       "wrong page server or wrong images", c->peer, p->pid,
+		       (unsigned long)runs[j].vaddr, p->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a)
+{
+	struct ps_client c;
+	struct ps_run *runs = NULL;
+	size_t nr = 0, *local = NULL;
+	uint32_t flags = 0;
+	uint64_t pages = 0;
+	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
+	double t0 = clock_now_ms();
+	int err = -1;
+
+	if (!buf)
+		return -1;
+	if (!o->port) {
+		pr_err("--page-server needs --port PORT (and --address ADDR)");
+		goto out_free;
+	}
+	if (ps_client_connect(o->address ? o->address : "127.0.0.1", o->port, &c))
+		goto out_free;
+	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
+		goto out;
+	local = calloc(nr + 1, sizeof(*local));
+	if (!local || check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, local))
+		goto out;
+	for (size_t j = 0; j < nr; j++) {
+		const struct page_run *r = &p->pages.runs[local[j]];
+		uint64_t len = runs[j].nr_pages * 4096;
+		if (is_lazy(a, runs[j].vaddr, runs[j].vaddr + len))
+			continue;
+		/* the parts of one run, read at once */
+		size_t k = j;
+		while (k + 1 < nr && local[k + 1] == local[j])
+			k++;
+		uint64_t span = runs[k].vaddr + runs[k].nr_pages * 4096 - runs[j].vaddr;
+		if (span > PAGEMAP_MAX_RUN * 4096UL ||
+		    ps_client_read(&c, p->pid, runs[j].vaddr, buf, span))
+			goto out;
+		/* PS_MAP_UNHASHED: the reply's checksum, checked by the read, is all there is */
+		for (size_t q = j; q <= k && !(flags & PS_MAP_UNHASHED); q++) {
+			uint64_t o = runs[q].vaddr - runs[j].vaddr, n = runs[q].nr_pages * 4096;
+			if (XXH3_64bits(buf + o, n) != runs[q].xxh3) {
+				pr_err("page server %s: pid %d: checksum mismatch in pages %lx-%lx: the "
+				       "pages are corrupt", c.peer, p->pid, (unsigned long)runs[q].vaddr,
+				       (unsigned long)(runs[q].vaddr + n));
+				goto out;
+			}
+		}
+		if (write_all_at(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
+			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
+			goto out;
+		}
+		pages += span / 4096;
+		j = k;
+	}
+	pr_info("pid %d: %lu eager pages fetched from the page server %s in %.1f ms", p->pid,
+		(unsigned long)pages, c.peer, clock_now_ms() - t0);
+	err = 0;
+out:
+	/* no verdict: the daemon says whether the migration is complete */
+	ps_client_close(&c, err ? 0 : PS_CLOSE);
+out_free:
+	free(local);
+	free(runs);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,44 @@
+/*
+ * page-server.h - the server side of the page-server protocol
+ * (page-server-proto.h), shared by `criu page-server` (pages from images,
+ * page-server.c) and `criu dump --lazy-pages` (pages from the frozen
+ * process, criu/dump/lazy.c).  Owns the listening socket, the connections,
+ * the checking of every request and the replies; where the pages come from
+ * is the backend's.
+ */
+#ifndef LAZY_PAGE_SERVER_H
+#define LAZY_PAGE_SERVER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "page-server-proto.h"
+
+struct ps_backend {
+	void *ctx;
+	/*
+	 * The runs of pid's pages with the XXH3 of each run's data (*runs
+	 * malloc'ed, sorted, each at most PAGEMAP_MAX_RUN pages); 0 or a
+	 * positive errno (ENOENT: no such process here).
+	 */
+	int (*map)(void *ctx, unsigned pid, struct ps_run **runs, size_t *nr);
+	/*
+	 * The data of [addr, addr+len) (page aligned, 0 < len <= PS_MAX_READ);
+	 * 0 or a positive errno (ENOENT: some page is not there, EIO).
+	 */
+	int (*read)(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len);
+	uint32_t map_flags;	/* PS_MAP_UNHASHED: the runs carry no checksums */
+	/* if set (by a signal handler, which interrupts the wait): stop, as if lost */
+	volatile sig_atomic_t *stop;
+};
+
+/* a listening TCP socket on address (NULL: any) and port, or -1 (logged) */
+int ps_listen(const char *address, int port);
+/*
+ * Serves every client of lfd until one says PS_BYE (returns 0) or a
+ * connection is lost while no other is open (returns -1, logged).
+ */
+int ps_serve(int lfd, const struct ps_backend *b);
+
+#endif /* LAZY_PAGE_SERVER_H */
