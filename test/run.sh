@@ -38,11 +38,15 @@ TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
 # How each program is run: "normal" (dump, restore), "leave_running" (two
 # dumps with --leave-running while it runs, then restore the second),
 # "incremental" (pre-dump --track-mem rounds, SIGUSR2 between them, then a
-# final dump on top, restored), or "none" (not a test program).
+# final dump on top, restored), "snapshot" and "snapshot_kill" (live
+# snapshots: test/snapshot.sh), or "none" (not a test program).
 declare -A MODE=(
 	[counter]=leave_running
 	[incremental]=incremental
 	[incremental_closefds]=incremental
+	[snapshot_1g]=snapshot
+	[snapshot_threads]=snapshot
+	[snapshot_kill]=snapshot_kill
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
@@ -588,6 +592,8 @@ run_prog_test() {
 	normal) run_normal "$name" "$dir" ;;
 	leave_running) run_leave_running "$name" "$dir" ;;
 	incremental) run_incremental "$name" "$dir" ;;
+	snapshot) run_snapshot "$name" "$dir" ;;
+	snapshot_kill) run_snapshot_kill "$name" "$dir" ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img" "$dir/img1" "$dir/img2"
@@ -1372,6 +1378,8 @@ source "$ROOT/test/lazy.sh"
 source "$ROOT/test/files.sh"
 # the process tree section: run_tree_check, TREE_CHECKS
 source "$ROOT/test/tree.sh"
+# the live snapshot modes: run_snapshot, run_snapshot_kill
+source "$ROOT/test/snapshot.sh"
 
 # ------------------------------------------------------ main
 
@@ -1411,7 +1419,11 @@ for n in "${names[@]}"; do
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)
-			[ "${MODE[$c]:-normal}" = none ] || expanded+=("lazy/$c")
+			# no restore after a killed dumper: nothing lazy to test
+			case ${MODE[$c]:-normal} in
+			none|snapshot_kill) ;;
+			*) expanded+=("lazy/$c") ;;
+			esac
 		done
 		for c in "${LAZY_CHECKS[@]}"; do expanded+=("lazy/$c"); done
 	else

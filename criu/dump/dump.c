@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "snapshot.h"
 #include "track.h"
 #include "version.h"
 
@@ -178,6 +179,7 @@ struct proc_round {
 	bool *tracked;		/* per VMA: unwritten pages are the parent's */
 	bool created;		/* the tracker was made by this round */
 	struct page_plan plan;
+	struct snapshot *snap;	/* --live-snapshot: its memory, protected */
 };
 
 /* the previous images of an incremental dump: checks them, links "parent" */
@@ -396,6 +398,7 @@ static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct 
 static void free_rounds(struct proc_round *r, size_t nr)
 {
 	for (size_t i = 0; r && i < nr; i++) {
+		snapshot_free(r[i].snap);
 		track_release(&r[i].tr);
 		page_plan_free(&r[i].plan);
 		free(r[i].tracked);
@@ -405,9 +408,38 @@ static void free_rounds(struct proc_round *r, size_t nr)
 	free(r);
 }
 
+/* --live-snapshot: no protection stays behind (closing the uffd drops it all) */
+static void drop_snapshots(struct dump_tree *t, struct proc_round *r)
+{
+	for (size_t i = 0; r && i < t->nr; i++) {
+		snapshot_free(r[i].snap);
+		r[i].snap = NULL;
+	}
+}
+
+/*
+ * --live-snapshot, while frozen: plans each process's pages and protects
+ * its memory (criu/snapshot/); the copy runs after the tree is let go.
+ */
+static int arm_snapshots(struct dump_tree *t, struct proc_round *r, bool pre, int dirfd)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct dump_proc *p = &t->procs[i];
+		if (p->zombie)
+			continue;
+		/* the final dump's tracker goes first: its mappings are protected anew */
+		if (dump_pages_plan(p, r[i].tracked, &r[i].plan) ||
+		    (!pre && drop_tracking(p->pid, &r[i].tr)) ||
+		    snapshot_arm(p, &r[i].plan, dirfd, &r[i].snap))
+			return -1;
+	}
+	return 0;
+}
+
 /* a failed round: no tracker it created stays behind, every process runs on */
 static void undo_round(struct dump_tree *t, struct proc_round *r)
 {
+	drop_snapshots(t, r);
 	for (size_t i = 0; r && i < t->nr; i++) {
 		struct dump_proc *p = &t->procs[i];
 		if (!r[i].created)
@@ -438,6 +470,11 @@ static int do_dump(const struct opts *o, bool pre)
 	}
 	if (pre && !o->track_mem)
 		pr_warn("pre-dump without --track-mem: every round copies all memory");
+	if (o->live_snapshot && (pre ? o->track_mem : !o->leave_running)) {
+		pr_err("--live-snapshot goes with %s", pre ? "a pre-dump without --track-mem"
+							   : "dump --leave-running");
+		return -1;
+	}
 	if (require_cr_caps(what))
 		return -1;
 	dirfd = open_images_dir(o->images_dir);
@@ -459,7 +496,13 @@ static int do_dump(const struct opts *o, bool pre)
 			goto fail;
 	if (!pre && tree_share_files(&t))
 		goto fail;
-	if (pre) {
+	if (o->live_snapshot) {
+		/* live snapshot: memory protected while frozen, copied while they run */
+		if (arm_snapshots(&t, rounds, pre, dirfd))
+			goto fail;
+		tree_unseize(&t);
+		frozen_ms = clock_now_ms() - tfreeze;
+	} else if (pre) {
 		/* the rest runs alongside the programs: what they write is tracked */
 		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
@@ -474,12 +517,17 @@ static int do_dump(const struct opts *o, bool pre)
 
 		if (p->zombie)
 			continue;
-		if (dump_pages_plan(p, r->tracked, &r->plan))
-			goto fail;
-		pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid, r->plan.nr,
-			 (unsigned long)r->plan.total);
-		if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
-			goto fail;
+		if (r->snap) {
+			if (snapshot_copy(r->snap, p, &r->plan, dirfd, &ps))
+				goto fail;
+		} else {
+			if (dump_pages_plan(p, r->tracked, &r->plan))
+				goto fail;
+			pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid,
+				 r->plan.nr, (unsigned long)r->plan.total);
+			if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
+				goto fail;
+		}
 		st.pages += ps.pages;
 		st.bytes += ps.bytes;
 		st.pages_ms += ps.pages_ms;
@@ -489,7 +537,8 @@ static int do_dump(const struct opts *o, bool pre)
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
 		goto fail;
 
-	if (!pre) {
+	drop_snapshots(&t, rounds);
+	if (!pre && !o->live_snapshot) {
 		/* nothing of criu stays in the processes */
 		for (size_t i = 0; o->leave_running && i < t.nr; i++)
 			if (!t.procs[i].zombie && drop_tracking(t.procs[i].pid, &rounds[i].tr))

@@ -90,6 +90,25 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st);
 void page_plan_free(struct page_plan *plan);
+/*
+ * The writer with hooks (the live snapshot, criu/snapshot/): pfd is the
+ * pages image made by pages_image_create(), or -1 for a new one.  Each
+ * batch of runs is read (failed[k]: run k could not be read and is zero in
+ * buf), then given to read_done, which may patch buf or fail, then hashed
+ * and written, then given to written.
+ */
+struct pages_hooks {
+	void *arg;
+	int pfd;
+	bool tolerant;
+	int (*read_done)(void *arg, const struct plan_run *runs, const bool *failed, size_t n,
+			 uint8_t *buf);
+	void (*written)(void *arg, const struct plan_run *runs, size_t n);
+};
+/* pages-PID.img with its header, open read-write; the fd or -1 */
+int pages_image_create(pid_t pid, int dirfd);
+int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+			    const struct pages_hooks *h, struct dump_stats *st);
 /* files.c: fds, cwd, root, umask */
 int dump_files(struct dump_proc *p, const struct opts *o);
 

@@ -278,7 +278,7 @@ void page_plan_free(struct page_plan *plan)
  * zero here and, being unmapped or changed, not taken from this image later.
  */
 static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t n, size_t bytes,
-		      uint8_t *buf, bool tolerant)
+		      uint8_t *buf, bool tolerant, bool *failed)
 {
 	struct iovec remote[COPY_BATCH_RUNS], local = { buf, bytes };
 	bool readable = true;
@@ -286,6 +286,8 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 	if (!n)
 		return 0;
 	for (size_t k = 0; k < n; k++) {
+		if (failed)
+			failed[k] = false;
 		remote[k] = (struct iovec){ (void *)runs[k].vaddr, runs[k].nr_pages * 4096 };
 		readable &= runs[k].readable;
 	}
@@ -302,20 +304,50 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 			pr_debug("pid %d: %lx-%lx vanished during the copy", pid,
 				 (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
 			memset(buf, 0, len);
+			if (failed)
+				failed[k] = true;
 		}
 		buf += len;
 	}
 	return 0;
 }
 
+int pages_image_create(pid_t pid, int dirfd)
+{
+	uint8_t hdr[PAGES_DATA_OFFSET] = { 0 };
+	char name[64];
+
+	img_name(IMG_PAGES, pid, name, sizeof(name));
+	int pfd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (pfd < 0) {
+		pr_perror("cannot create %s", name);
+		return -1;
+	}
+	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES);
+	if (write_at(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
+		pr_perror("%s: write failed", name);
+		close(pfd);
+		return -1;
+	}
+	return pfd;
+}
+
 int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st)
 {
+	struct pages_hooks h = { .pfd = -1, .tolerant = tolerant };
+	return dump_pages_write_hooked(p, plan, dirfd, &h, st);
+}
+
+int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+			    const struct pages_hooks *h, struct dump_stats *st)
+{
 	struct img_writer *pm = NULL;
 	uint8_t *buf = NULL;
-	int memfd = -1, pfd = -1, err = -1;
+	int memfd = -1, pfd = h->pfd, err = -1;
 	char path[64], name[64];
 	double t0 = clock_now_ms();
+	bool failed[COPY_BATCH_RUNS];
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -324,18 +356,11 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 		goto out;
 	}
 	img_name(IMG_PAGES, p->pid, name, sizeof(name));
-	pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (pfd < 0)
+		pfd = pages_image_create(p->pid, dirfd);
 	buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096);
-	if (pfd < 0 || !buf) {
-		pr_perror("cannot create %s", name);
+	if (pfd < 0 || !buf)
 		goto out;
-	}
-	memset(buf, 0, PAGES_DATA_OFFSET);
-	img_hdr_fill((struct img_hdr *)buf, IMG_PAGES);
-	if (write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
-		pr_perror("%s: write failed", name);
-		goto out;
-	}
 	if (img_writer_open(dirfd, IMG_PAGEMAP, p->pid, &pm))
 		goto out;
 
@@ -359,7 +384,10 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			batch[n++] = *r;
 			bytes += r->nr_pages * 4096;
 		}
-		if (copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
+		if (copy_batch(p->pid, memfd, batch, n, bytes, buf, h->tolerant || h->read_done,
+			       failed))
+			goto out;
+		if (h->read_done && h->read_done(h->arg, batch, failed, n, buf))
 			goto out;
 		for (size_t k = i, at = 0; k < j; k++) {
 			PagemapEntry e = PAGEMAP_ENTRY__INIT;
@@ -380,11 +408,15 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			goto out;
 		}
 		off += bytes;
+		if (h->written)
+			h->written(h->arg, batch, n);
 		i = j;
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
 	progress_done(&prog);
-	if (close(pfd)) {
+	if (pfd == h->pfd) {
+		pfd = -1;	/* the caller's */
+	} else if (close(pfd)) {
 		pfd = -1;
 		pr_perror("%s: write failed", name);
 		goto out;
@@ -400,7 +432,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 out:
 	free(buf);
 	img_writer_abort(pm);
-	if (pfd >= 0)
+	if (pfd >= 0 && pfd != h->pfd)
 		close(pfd);
 	if (memfd >= 0)
 		close(memfd);

@@ -92,10 +92,11 @@ bool track_is_armed(struct track *t, uint64_t start)
 	return t->uffd >= 0 && ioctl(t->pmfd, PAGEMAP_SCAN, &arg) >= 0;
 }
 
-int track_create(struct infect *c, pid_t pid, struct track *t)
+int track_uffd_create(struct infect *c, pid_t pid, uint64_t features, bool keep,
+		      struct track *t)
 {
 	long ret, fd;
-	int hi = high_fd(pid);
+	int hi = keep ? high_fd(pid) : 0;
 
 	memset(t, 0, sizeof(*t));
 	t->uffd = t->pmfd = -1;
@@ -103,38 +104,68 @@ int track_create(struct infect *c, pid_t pid, struct track *t)
 		pr_err("pid %d: no free fd number for the tracking userfaultfd", pid);
 		return -1;
 	}
-	long args[6] = { O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY };
+	/*
+	 * Asynchronous write-protection never calls back: faults from user
+	 * mode are all it needs.  A synchronous one must also catch the
+	 * kernel's own writes (read(2) into a protected buffer), which a
+	 * user-mode-only uffd would turn into EFAULT.
+	 */
+	bool user_only = features & UFFD_FEATURE_WP_ASYNC;
+	long args[6] = { O_CLOEXEC | O_NONBLOCK | (user_only ? UFFD_USER_MODE_ONLY : 0) };
 	if (infect_syscall(c, SYS_userfaultfd, args, &fd))
 		return -1;
 	if (fd < 0) {
 		errno = -fd;
-		pr_perror("pid %d: cannot create a userfaultfd in the process", pid);
-		return -1;
-	}
-	long dargs[6] = { fd, hi, O_CLOEXEC };
-	if (infect_syscall(c, SYS_dup3, dargs, &ret) || ret != hi) {
-		pr_err("pid %d: cannot move the tracking userfaultfd to fd %d (%ld)", pid, hi, ret);
-		long cargs[6] = { fd };
-		infect_syscall(c, SYS_close, cargs, &ret);
+		if (!user_only && fd == -EPERM)
+			pr_err("pid %d: cannot create a userfaultfd in the process: it lacks CAP_SYS_PTRACE and vm.unprivileged_userfaultfd is 0",
+			       pid);
+		else
+			pr_perror("pid %d: cannot create a userfaultfd in the process", pid);
 		return -1;
 	}
 	long cargs[6] = { fd };
-	if (infect_syscall(c, SYS_close, cargs, &ret))
-		return -1;
-	if (fetch(pid, hi, t)) {
-		pr_perror("pid %d: cannot fetch the tracking userfaultfd", pid);
+	if (keep) {
+		long dargs[6] = { fd, hi, O_CLOEXEC };
+		if (infect_syscall(c, SYS_dup3, dargs, &ret) || ret != hi) {
+			pr_err("pid %d: cannot move the tracking userfaultfd to fd %d (%ld)", pid, hi, ret);
+			infect_syscall(c, SYS_close, cargs, &ret);
+			return -1;
+		}
+		if (infect_syscall(c, SYS_close, cargs, &ret))
+			return -1;
+		fd = hi;
+	}
+	int err = fetch(pid, fd, t);
+	if (err)
+		pr_perror("pid %d: cannot fetch the userfaultfd", pid);
+	/* not kept: criu's copy is the only reference from now on */
+	if (!keep && (infect_syscall(c, SYS_close, cargs, &ret) || ret)) {
+		pr_err("pid %d: cannot close the userfaultfd's fd %ld in the process", pid, fd);
+		err = -1;
+	}
+	if (err) {
+		track_release(t);
 		return -1;
 	}
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
-	};
+	if (!keep)
+		t->target_fd = -1;
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
 	if (ioctl(t->uffd, UFFDIO_API, &api)) {
-		pr_perror("pid %d: userfaultfd write-protect tracking is not available", pid);
+		pr_perror("pid %d: userfaultfd features %#lx are not available", pid,
+			  (unsigned long)features);
+		track_release(t);
 		return -1;
 	}
-	pr_info("pid %d: tracking userfaultfd at fd %d (inode %lu)", pid, hi, (unsigned long)t->ino);
+	pr_info("pid %d: userfaultfd %s (inode %lu)", pid, keep ? "kept in the process" : "held by criu only",
+		(unsigned long)t->ino);
+	if (keep)
+		pr_info("pid %d: tracking userfaultfd at fd %d", pid, hi);
 	return 0;
+}
+
+int track_create(struct infect *c, pid_t pid, struct track *t)
+{
+	return track_uffd_create(c, pid, UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, true, t);
 }
 
 int track_attach(pid_t pid, int target_fd, uint64_t ino, struct track *t)

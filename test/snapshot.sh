@@ -1,0 +1,143 @@
+# test/snapshot.sh - the live-snapshot modes of test/run.sh (sourced by it).
+#
+# "snapshot": while the program writes, `criu dump --leave-running
+# --live-snapshot`; the program must go on running, unblocked, with nothing
+# of criu left in it (no userfaultfd among its fds, no mapping registered
+# with one); then the original is killed, the images restored, and after a
+# second of running on, SIGUSR1 makes the program check that every page
+# shows the instant of the freeze (test/progs/snapshot_writer.h).
+# "snapshot_kill": the dumper is killed (SIGKILL) in the middle of the copy:
+# the program must carry on, unblocked, with nothing of criu left, and pass
+# its own checks.
+
+# why PID is not clean of criu's userfaultfd, or nothing
+snapshot_leftovers() {
+	local pid=$1 fd link
+	for fd in $(ls "/proc/$pid/fd" 2>/dev/null); do
+		link=$(readlink "/proc/$pid/fd/$fd" 2>/dev/null)
+		if [ "$link" = "anon_inode:[userfaultfd]" ]; then
+			echo "fd $fd is a userfaultfd"
+			return
+		fi
+	done
+	# VmFlags "uw": registered for write-protect faults
+	if grep -E '^VmFlags:.* uw( |$)' "/proc/$pid/smaps" > /dev/null 2>&1; then
+		echo "$(grep -cE '^VmFlags:.* uw( |$)' "/proc/$pid/smaps") mapping(s) still registered (VmFlags uw)"
+		return
+	fi
+	case $(proc_state "$pid") in
+	T|t) echo "stopped (state $(proc_state "$pid"))" ;;
+	esac
+}
+
+# start_snapshot_prog NAME DIR: start_prog and wait for it to count; sets PID
+start_snapshot_prog() {
+	local name=$1 dir=$2
+	start_prog "$name" "$dir"
+	case $? in
+	1) wait "$PID"; result FAIL "FAIL $name: exited before READY: $(log_tail "$dir/test.log")"; return 1 ;;
+	2) result FAIL "FAIL $name: no READY within ${READY_TIMEOUT}s"; return 1 ;;
+	esac
+	if ! count_moves "$dir/test.log" 0; then
+		result FAIL "FAIL $name: not counting: $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	if [ "$NO_CKPT" = 1 ]; then
+		kill -USR1 "$PID"; wait "$PID"
+		if [ $? -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: without checkpoint: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+		return 1
+	fi
+	return 0
+}
+
+run_snapshot() {
+	local name=$1 dir=$2 pid c left
+
+	start_snapshot_prog "$name" "$dir" || return
+	pid=$PID
+	capture "$pid" "$dir" before || { result FAIL "FAIL $name: cannot read /proc/$pid"; return; }
+	c=$(last_count "$dir/test.log")
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
+		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump --live-snapshot failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	if ! grep -q 'live snapshot copied' "$dir/dump.log"; then
+		result FAIL "FAIL $name: the dump did not copy memory live"
+		return
+	fi
+	left=$(snapshot_leftovers "$pid")
+	if [ -n "$left" ]; then
+		result FAIL "FAIL $name: after the live snapshot the program is not clean: $left"
+		return
+	fi
+	if ! count_moves "$dir/test.log" "${c:-0}"; then
+		result FAIL "FAIL $name: stopped counting after the live snapshot: $(log_tail "$dir/test.log")"
+		return
+	fi
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	wait_for 5 bash -c "[ ! -e /proc/$pid ]"
+
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$name" || return
+	capture "$pid" "$dir" after || { result FAIL "FAIL $name: cannot read /proc/$pid after restore"; return; }
+	if ! compare "$dir"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	# let the writers come round to their pages again, then the full check
+	sleep 1
+	finish "$dir" "$name" "$pid" || return
+	result PASS "PASS $name"
+}
+
+run_snapshot_kill() {
+	local name=$1 dir=$2 pid cp c left st
+
+	start_snapshot_prog "$name" "$dir" || return
+	pid=$PID
+	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
+		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
+	cp=$!
+	track "$cp"
+	# the memory is protected and the program runs again: the copy is under way
+	if ! wait_for 10 grep -q 'mappings write-protected' "$dir/dump.log"; then
+		kill -KILL "$cp" 2>/dev/null; wait "$cp" 2>/dev/null
+		result FAIL "FAIL $name: the live snapshot did not start: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	sleep 0.05
+	if ! alive "$cp"; then
+		result FAIL "FAIL $name: the dump ended before it could be killed mid-copy"
+		return
+	fi
+	kill -KILL "$cp"
+	wait "$cp" 2>/dev/null
+	if [ -e "$dir/img/inventory.img" ] || grep -q 'live snapshot copied' "$dir/dump.log"; then
+		result FAIL "FAIL $name: the copy was over when the dumper was killed"
+		return
+	fi
+	left=$(snapshot_leftovers "$pid")
+	if [ -n "$left" ]; then
+		result FAIL "FAIL $name: after the dumper was killed the program is not clean: $left"
+		return
+	fi
+	c=$(last_count "$dir/test.log")
+	if ! count_moves "$dir/test.log" "${c:-0}"; then
+		result FAIL "FAIL $name: blocked after the dumper was killed (state $(proc_state "$pid")): $(log_tail "$dir/test.log")"
+		return
+	fi
+	sleep 0.5
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: status $st after the dumper was killed: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
