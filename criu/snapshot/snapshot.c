@@ -22,7 +22,7 @@
 #include "track.h"
 
 #define PS		4096ULL
-#define GRANULE		(16 * PS)	/* saved and unprotected per write fault */
+#define GRANULE		(64 * PS)	/* the most saved and unprotected per write fault */
 #define COPY_BUF	(2ULL << 20)	/* for copies made while frozen */
 #define HIST_US		10000		/* fault service histogram: 1 us buckets */
 
@@ -41,7 +41,10 @@ struct range {
 struct snapshot {
 	pid_t pid;
 	struct track uf;		/* the uffd (criu's is the only reference) */
-	int pfd;			/* pages-PID.img */
+	int pfd;			/* pages-PID.img: written by the copier only */
+	int sfd;			/* pages saved out of order: an unlinked side file */
+	uint32_t *side;			/* per image page: its slot in the side file, 0 if none */
+	uint32_t side_next;
 	int memfd;			/* /proc/PID/mem: unreadable mappings */
 	int stopfd;			/* eventfd: the handler stops */
 	const struct page_plan *plan;
@@ -100,10 +103,6 @@ static size_t run_at(const struct snapshot *s, uint64_t addr)
 	return lo;
 }
 
-static uint64_t page_off(uint64_t idx)
-{
-	return PAGES_DATA_OFFSET + idx * PS;
-}
 
 static int read_mem(struct snapshot *s, uint64_t addr, uint8_t *buf, size_t len)
 {
@@ -138,8 +137,10 @@ static int write_all(int fd, const uint8_t *b, size_t len, uint64_t off)
 
 /*
  * Saves the planned pages of [start, end) not saved yet: read (they are
- * still protected, so unchanged since the freeze), written to their place
- * in the pages image, marked.  Lock held.  Returns pages saved, <0 on error.
+ * still protected, so unchanged since the freeze), written to the side file
+ * (the copier's large writes to the pages image hold its inode lock; a
+ * fault must not wait for them), marked.  Lock held.  Returns pages saved,
+ * <0 on error.
  */
 static long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t *buf,
 		       size_t buflen)
@@ -170,13 +171,15 @@ static long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t
 					  (unsigned long)a, (unsigned long)(a + n * PS), strerror(errno));
 				return -1;
 			}
-			if (write_all(s->pfd, buf, n * PS, page_off(idx))) {
-				snap_fail(s, "pid %d: cannot write the pages image: %s", s->pid,
+			if (write_all(s->sfd, buf, n * PS, (uint64_t)s->side_next * PS)) {
+				snap_fail(s, "pid %d: cannot write saved pages: %s", s->pid,
 					  strerror(errno));
 				return -1;
 			}
-			for (uint64_t k = 0; k < n; k++)
+			for (uint64_t k = 0; k < n; k++) {
 				set_bit(s->saved, idx + k);
+				s->side[idx + k] = s->side_next++;
+			}
 			saved += n;
 			a += n * PS;
 		}
@@ -225,14 +228,26 @@ static const struct range *reg_of(const struct snapshot *s, uint64_t addr)
 struct handler {
 	struct range pending[MAX_PENDING];	/* to unprotect (EAGAIN: an event was queued) */
 	size_t nr_pending;
+	uint64_t last_end, last_len;		/* the previous fault's window */
 };
 
 static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, double t0)
 {
 	uint64_t page = addr & ~(PS - 1);
-	uint64_t a = page & ~(GRANULE - 1), b = a + GRANULE;
+	uint64_t a = page, b = page + PS;
 	const struct range *reg = reg_of(s, page);
 
+	/*
+	 * A fault costs the writer the copy of what is saved: one page
+	 * for scattered writes; a writer going forward gets windows that
+	 * double up to GRANULE, so that it faults less often.
+	 */
+	if (page >= h->last_end && page < h->last_end + 2 * h->last_len) {
+		uint64_t len = h->last_len * 2 > GRANULE ? GRANULE : h->last_len * 2;
+		b = page + len;
+	}
+	h->last_end = b;
+	h->last_len = b - a;
 	if (reg) {
 		if (a < reg->start)
 			a = reg->start;
@@ -365,15 +380,17 @@ int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 		return -1;
 	s->pid = p->pid;
 	s->plan = plan;
-	s->pfd = s->memfd = s->stopfd = -1;
+	s->pfd = s->sfd = s->memfd = s->stopfd = -1;
+	s->side_next = 1;
 	s->uf.uffd = s->uf.pmfd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	s->first = calloc(plan->nr + 1, sizeof(uint64_t));
 	s->saved = calloc(plan->total / 64 + 1, sizeof(uint64_t));
+	s->side = calloc(plan->total + 1, sizeof(uint32_t));
 	s->regs = calloc(p->mm->n_vmas + 1, sizeof(*s->regs));
 	s->fbuf = aligned_alloc(PS, GRANULE);
 	buf = aligned_alloc(PS, COPY_BUF);
-	if (!s->first || !s->saved || !s->regs || !s->fbuf || !buf)
+	if (!s->first || !s->saved || !s->side || !s->regs || !s->fbuf || !buf)
 		goto fail;
 	for (size_t i = 0, idx = 0; i < plan->nr; i++) {
 		s->first[i] = idx;
@@ -390,6 +407,11 @@ int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 	s->pfd = pages_image_create(p->pid, dirfd);
 	if (s->pfd < 0)
 		goto fail;
+	s->sfd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->sfd < 0) {
+		pr_perror("pid %d: cannot create a temporary file in the images directory", p->pid);
+		goto fail;
+	}
 
 	if (infect_begin(&c, p->pid))
 		goto fail;
@@ -454,10 +476,12 @@ static int batch_read(void *arg, const struct plan_run *runs, const bool *failed
 				i++;
 				continue;
 			}
-			uint64_t m = 1;
-			while (i + m < r->nr_pages && test_bit(s->saved, first + i + m))
+			/* saved by the handler (or while frozen): consecutive slots at once */
+			uint64_t m = 1, slot = s->side[first + i];
+			while (i + m < r->nr_pages && test_bit(s->saved, first + i + m) &&
+			       s->side[first + i + m] == slot + m)
 				m++;
-			if (pread(s->pfd, buf + i * PS, m * PS, page_off(first + i)) != (ssize_t)(m * PS)) {
+			if (pread(s->sfd, buf + i * PS, m * PS, slot * PS) != (ssize_t)(m * PS)) {
 				snap_fail(s, "pid %d: cannot read back the pages image: %s", s->pid,
 					  strerror(errno));
 				break;
@@ -544,6 +568,8 @@ void snapshot_free(struct snapshot *s)
 	track_release(&s->uf);
 	if (s->pfd >= 0)
 		close(s->pfd);
+	if (s->sfd >= 0)
+		close(s->sfd);
 	if (s->memfd >= 0)
 		close(s->memfd);
 	if (s->stopfd >= 0)
@@ -551,6 +577,7 @@ void snapshot_free(struct snapshot *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->first);
 	free(s->saved);
+	free(s->side);
 	free(s->regs);
 	free(s->fbuf);
 	free(s);
