@@ -38,8 +38,9 @@ TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
 # How each program is run: "normal" (dump, restore), "leave_running" (two
 # dumps with --leave-running while it runs, then restore the second),
 # "incremental" (pre-dump --track-mem rounds, SIGUSR2 between them, then a
-# final dump on top, restored), "snapshot" and "snapshot_kill" (live
-# snapshots: test/snapshot.sh), or "none" (not a test program).
+# final dump on top, restored), "snapshot", "snapshot_kill" and
+# "snapshot_chain" (live snapshots: test/snapshot.sh), or "none" (not a test
+# program).
 declare -A MODE=(
 	[counter]=leave_running
 	[incremental]=incremental
@@ -47,6 +48,7 @@ declare -A MODE=(
 	[snapshot_1g]=snapshot
 	[snapshot_threads]=snapshot
 	[snapshot_kill]=snapshot_kill
+	[snapshot_chain]=snapshot_chain
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
@@ -594,6 +596,7 @@ run_prog_test() {
 	incremental) run_incremental "$name" "$dir" ;;
 	snapshot) run_snapshot "$name" "$dir" ;;
 	snapshot_kill) run_snapshot_kill "$name" "$dir" ;;
+	snapshot_chain) run_snapshot_chain "$name" "$dir" ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img" "$dir/img1" "$dir/img2"

@@ -421,7 +421,8 @@ static void drop_snapshots(struct dump_tree *t, struct proc_round *r)
  * --live-snapshot, while frozen: plans each process's pages and protects
  * its memory (criu/snapshot/); the copy runs after the tree is let go.
  */
-static int arm_snapshots(struct dump_tree *t, struct proc_round *r, bool pre, int dirfd)
+static int arm_snapshots(struct dump_tree *t, struct proc_round *r, const struct opts *o, bool pre,
+			 int dirfd)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		struct dump_proc *p = &t->procs[i];
@@ -430,10 +431,29 @@ static int arm_snapshots(struct dump_tree *t, struct proc_round *r, bool pre, in
 		/* the final dump's tracker goes first: its mappings are protected anew */
 		if (dump_pages_plan(p, r[i].tracked, &r[i].plan) ||
 		    (!pre && drop_tracking(p->pid, &r[i].tr)) ||
-		    snapshot_arm(p, &r[i].plan, dirfd, &r[i].snap))
+		    snapshot_arm(p, &r[i].plan, dirfd, pre && o->track_mem, &r[i].snap))
 			return -1;
 	}
 	return 0;
+}
+
+/* pre-dump --live-snapshot --track-mem: tracking takes over after the copy */
+struct handover {
+	struct dump_proc *p;
+	struct proc_round *r;
+};
+
+static void arm_after_snapshot(void *arg)
+{
+	struct handover *h = arg;
+	Mm *mm = h->p->mm;
+
+	arm_tracking(h->p, &h->r->tr, h->r->tracked);
+	/* written untracked since the freeze (copied while frozen): in full next round */
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->tracked && !h->r->tracked[i] &&
+		    !snapshot_protected(h->r->snap, mm->vmas[i]->start, mm->vmas[i]->end))
+			mm->vmas[i]->tracked = false;
 }
 
 /* a failed round: no tracker it created stays behind, every process runs on */
@@ -470,9 +490,8 @@ static int do_dump(const struct opts *o, bool pre)
 	}
 	if (pre && !o->track_mem)
 		pr_warn("pre-dump without --track-mem: every round copies all memory");
-	if (o->live_snapshot && (pre ? o->track_mem : !o->leave_running)) {
-		pr_err("--live-snapshot goes with %s", pre ? "a pre-dump without --track-mem"
-							   : "dump --leave-running");
+	if (o->live_snapshot && !pre && !o->leave_running) {
+		pr_err("--live-snapshot goes with dump --leave-running (or pre-dump)");
 		return -1;
 	}
 	if (require_cr_caps(what))
@@ -498,7 +517,7 @@ static int do_dump(const struct opts *o, bool pre)
 		goto fail;
 	if (o->live_snapshot) {
 		/* live snapshot: memory protected while frozen, copied while they run */
-		if (arm_snapshots(&t, rounds, pre, dirfd))
+		if (arm_snapshots(&t, rounds, o, pre, dirfd))
 			goto fail;
 		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
@@ -518,7 +537,10 @@ static int do_dump(const struct opts *o, bool pre)
 		if (p->zombie)
 			continue;
 		if (r->snap) {
-			if (snapshot_copy(r->snap, p, &r->plan, dirfd, &ps))
+			struct handover h = { p, r };
+			if (snapshot_copy(r->snap, p, &r->plan, dirfd, &ps) ||
+			    (pre && o->track_mem &&
+			     snapshot_handover(r->snap, p, r->tr.uffd, arm_after_snapshot, &h)))
 				goto fail;
 		} else {
 			if (dump_pages_plan(p, r->tracked, &r->plan))

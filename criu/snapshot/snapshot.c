@@ -58,6 +58,9 @@ struct snapshot {
 	volatile bool failed;
 	char why[256];
 	uint8_t *fbuf;			/* the handler's buffer (GRANULE) */
+	bool keep;			/* tracking takes over: the copier leaves protection on */
+	struct range *dirty;		/* keep: windows unprotected by the handler */
+	size_t nr_dirty, cap_dirty;
 	/* statistics */
 	uint64_t faults, fault_pages, events, frozen_pages;
 	uint32_t hist[HIST_US + 1];
@@ -263,6 +266,19 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
 		if (n > 0)
 			s->fault_pages += n;
 	}
+	if (s->keep && !s->failed) {
+		/* written from now on: the tracker must report it next round */
+		if (s->nr_dirty == s->cap_dirty) {
+			size_t cap = s->cap_dirty ? s->cap_dirty * 2 : 1024;
+			struct range *d = realloc(s->dirty, cap * sizeof(*d));
+			if (!d)
+				snap_fail(s, "pid %d: out of memory", s->pid);
+			else
+				s->dirty = d, s->cap_dirty = cap;
+		}
+		if (s->nr_dirty < s->cap_dirty)
+			s->dirty[s->nr_dirty++] = (struct range){ a, b };
+	}
 	pthread_mutex_unlock(&s->lock);
 	/* saved (or nothing to save): the writer may go on */
 	int r = unprotect(s, a, b);
@@ -281,7 +297,11 @@ static void on_change(struct snapshot *s, const char *what, uint64_t start, uint
 {
 	s->events++;
 	pthread_mutex_lock(&s->lock);
-	if (unsaved_in(s, start, end))
+	/* keep: the tracker cannot tell what such a change did to the pages */
+	if (s->keep && reg_of(s, start))
+		snap_fail(s, "pid %d %s %lx-%lx during the first tracked round: try again", s->pid,
+			  what, (unsigned long)start, (unsigned long)end);
+	else if (unsaved_in(s, start, end))
 		snap_fail(s, "pid %d %s %lx-%lx during the live snapshot, before it was copied: try again",
 			  s->pid, what, (unsigned long)start, (unsigned long)end);
 	pthread_mutex_unlock(&s->lock);
@@ -366,7 +386,7 @@ static int protect(struct snapshot *s, const Vma *v)
 	return 0;
 }
 
-int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool keep,
 		 struct snapshot **out)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -380,6 +400,7 @@ int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 		return -1;
 	s->pid = p->pid;
 	s->plan = plan;
+	s->keep = keep;
 	s->pfd = s->sfd = s->memfd = s->stopfd = -1;
 	s->side_next = 1;
 	s->uf.uffd = s->uf.pmfd = -1;
@@ -425,7 +446,10 @@ int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 		int e = protectable(v) ? protect(s, v) : -EINVAL;
 		if (!e)
 			continue;
-		if (protectable(v))
+		if (e == -EBUSY)
+			pr_info("pid %d: %lx-%lx is registered with another userfaultfd (tracking?): copied while frozen",
+				p->pid, (unsigned long)v->start, (unsigned long)v->end);
+		else if (protectable(v))
 			pr_warn("pid %d: %lx-%lx cannot be write-protected (%s): copied while frozen",
 				p->pid, (unsigned long)v->start, (unsigned long)v->end, strerror(-e));
 		/* private file mappings (their modified pages) and the like: now */
@@ -503,7 +527,7 @@ static void batch_written(void *arg, const struct plan_run *runs, size_t n)
 {
 	struct snapshot *s = arg;
 
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < n && !s->keep; k++) {
 		if (!reg_of(s, runs[k].vaddr))
 			continue;
 		for (int tries = 0; tries < 10000; tries++) {
@@ -554,16 +578,70 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 	return 0;
 }
 
+bool snapshot_protected(const struct snapshot *s, uint64_t start, uint64_t end)
+{
+	const struct range *r = reg_of(s, start);
+	return r && r->end >= end;
+}
+
+static void stop_handler(struct snapshot *s)
+{
+	uint64_t one = 1;
+
+	if (!s->running)
+		return;
+	if (write(s->stopfd, &one, sizeof(one)) != sizeof(one)) {
+	}
+	pthread_join(s->thread, NULL);
+	s->running = false;
+}
+
+int snapshot_handover(struct snapshot *s, struct dump_proc *p, int track_uffd,
+		      void (*arm)(void *arg), void *arg)
+{
+	struct dump_proc q = { .pid = p->pid };
+	int err = -1;
+
+	/* frozen, so that no write falls between the two protections */
+	if (seize_task(p->pid))
+		return -1;
+	if (seize_threads(&q))
+		goto out;
+	stop_handler(s);
+	if (s->failed) {
+		pr_err("%s", s->why);
+		goto out;
+	}
+	track_release(&s->uf);	/* the last reference: every registration goes */
+	arm(arg);
+	for (size_t i = 0; i < s->nr_dirty; i++) {
+		/* unprotected in the tracker: reported as written next round */
+		struct uffdio_writeprotect wp = {
+			.range = { s->dirty[i].start, s->dirty[i].end - s->dirty[i].start },
+			.mode = 0,
+		};
+		if (ioctl(track_uffd, UFFDIO_WRITEPROTECT, &wp) && errno != ENOENT) {
+			pr_perror("pid %d: cannot mark %lx-%lx as written for the tracker", p->pid,
+				  (unsigned long)s->dirty[i].start, (unsigned long)s->dirty[i].end);
+			goto out;
+		}
+	}
+	pr_info("pid %d: tracking took over, %zu windows written during the copy", p->pid,
+		s->nr_dirty);
+	err = 0;
+out:
+	unseize_threads(&q);
+	unseize_task(p->pid);
+	free(q.tids);
+	free(q.thread_cores);
+	return err;
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
-	if (s->running) {
-		uint64_t one = 1;
-		if (write(s->stopfd, &one, sizeof(one)) != sizeof(one)) {
-		}
-		pthread_join(s->thread, NULL);
-	}
+	stop_handler(s);
 	/* the last reference: the kernel unregisters everything and wakes waiters */
 	track_release(&s->uf);
 	if (s->pfd >= 0)
@@ -578,6 +656,7 @@ void snapshot_free(struct snapshot *s)
 	free(s->first);
 	free(s->saved);
 	free(s->side);
+	free(s->dirty);
 	free(s->regs);
 	free(s->fbuf);
 	free(s);

@@ -39,12 +39,27 @@
 
 struct snapshot;
 
-/* while p is frozen, after dump_pages_plan(); *out is NULL on failure */
-int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+/*
+ * While p is frozen, after dump_pages_plan(); *out is NULL on failure.
+ * keep: write tracking takes over afterwards (snapshot_handover): the
+ * copy leaves every page protected and the handler remembers what it
+ * unprotected; any change of the memory map then fails the snapshot.
+ */
+int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool keep,
 		 struct snapshot **out);
 /* once p runs again: copies the plan into the page images */
 int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_plan *plan, int dirfd,
 		  struct dump_stats *st);
+/*
+ * keep, after the copy: freezes p again, drops the snapshot's uffd, lets
+ * arm(arg) register and protect the mappings with the tracking uffd
+ * (asynchronous), and unprotects there what was written since the freeze,
+ * so that the next round copies it; then lets p run.
+ */
+int snapshot_handover(struct snapshot *s, struct dump_proc *p, int track_uffd,
+		      void (*arm)(void *arg), void *arg);
+/* was [start, end) write-protected by the snapshot (copied live)? */
+bool snapshot_protected(const struct snapshot *s, uint64_t start, uint64_t end);
 /* stops the handler, closes the uffd (drops every protection); NULL is fine */
 void snapshot_free(struct snapshot *s);
 

@@ -12,7 +12,9 @@
  * none).  Before each write a thread checks that the page holds exactly the
  * step it must hold (s - N, or 0) with a matching last word: a page newer
  * than the counter (copied after the freeze point) or torn is caught the
- * next time the thread comes to it.  On SIGUSR1 the threads stop and the
+ * next time the thread comes to it.  SIGUSR2 pauses the writers for good
+ * (a page left stale by an incremental dump is then never written over
+ * before the final check).  On SIGUSR1 the threads stop and the
  * main thread checks every page of every share against its counter, then
  * prints PASS or FAIL.
  *
@@ -42,7 +44,7 @@ struct share {
 } __attribute__((aligned(64)));
 
 static struct share shares[SNAP_THREADS];
-static volatile int stop;
+static volatile int stop, paused;
 
 static uint64_t expected(uint64_t seq, uint64_t k, uint64_t n)
 {
@@ -57,6 +59,10 @@ static void *writer(void *arg)
 	uint64_t n = sh->npages;
 
 	while (!stop) {
+		if (paused) {
+			usleep(1000);
+			continue;
+		}
 		for (int j = 0; j < 4096; j++) {
 			uint64_t s = sh->seq + 1;
 			uint64_t i = (s * STRIDE) & (n - 1);
@@ -93,6 +99,8 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	uint8_t *area = mmap(NULL, (uint64_t)SNAP_MIB << 20, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
@@ -116,8 +124,13 @@ int main(int argc, char **argv)
 	test_ready();
 	for (;;) {
 		struct timespec tick = { 0, 100 * 1000 * 1000 };
-		if (sigtimedwait(&set, NULL, &tick) == SIGUSR1)
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGUSR1)
 			break;
+		if (sig == SIGUSR2) {
+			paused = 1;
+			test_msg("paused");
+		}
 		test_msg("count %llu", (unsigned long long)total());
 	}
 	stop = 1;
