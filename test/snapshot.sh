@@ -192,3 +192,46 @@ run_snapshot_chain() {
 	finish "$dir" "$name" "$pid" || return
 	result PASS "PASS $name"
 }
+
+# "snapshot_refused": the program unmaps memory the live snapshot has not
+# copied yet: the dump must fail with one clear error, mark the directory
+# incomplete, and leave the program running as before, clean of criu
+run_snapshot_refused() {
+	local name=$1 dir=$2 pid cp st left c
+
+	start_snapshot_prog "$name" "$dir" || return
+	pid=$PID
+	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
+		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
+	cp=$!
+	track "$cp"
+	wait_for 10 grep -q 'mappings write-protected' "$dir/dump.log"
+	kill -USR2 "$pid"
+	wait "$cp"; st=$?
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: the dump succeeded though memory it had not copied was unmapped"
+		return
+	fi
+	if ! grep -q 'unmapped .* during the live snapshot' "$dir/dump.log" ||
+	   [ ! -e "$dir/img/dump-incomplete" ] || [ -e "$dir/img/inventory.img" ]; then
+		result FAIL "FAIL $name: the dump failed, but not as it should: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	left=$(snapshot_leftovers "$pid")
+	if [ -n "$left" ]; then
+		result FAIL "FAIL $name: after the failed snapshot the program is not clean: $left"
+		return
+	fi
+	c=$(last_count "$dir/test.log")
+	if ! count_moves "$dir/test.log" "${c:-0}"; then
+		result FAIL "FAIL $name: stopped counting after the failed snapshot"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: status $st after the failed snapshot: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
