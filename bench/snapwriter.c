@@ -10,7 +10,8 @@
  * max_us second_us": N writes in the window of S seconds, B writes per second
  * in the second before the window, K writes that took over 2 us (faults, the
  * freeze), their percentiles, the longest one (the freeze, for a dump) and
- * the second longest.  SIGTERM ends it.
+ * the second longest, and when the longest began (seconds into the window,
+ * which opens 0.2 s before criu starts).  SIGTERM ends it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	unsigned long long k = 0, writes = 0, stalls = 0, base = 0;
-	double t = now(), tsec = t, wstart = 0, max = 0, second = 0;
+	double t = now(), tsec = t, wstart = 0, max = 0, second = 0, max_at = 0;
 	unsigned long long sec_writes = 0;
 	while (!quit) {
 		unsigned long long j = k++;
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
 			if (d > max) {
 				second = max;
 				max = d;
+				max_at = t - wstart - d / 1e6;
 			} else if (d > second) {
 				second = d;
 			}
@@ -98,9 +100,9 @@ int main(int argc, char **argv)
 		if (closing) {
 			FILE *f = fopen(argv[2], "a");
 			if (f) {
-				fprintf(f, "writes=%llu secs=%.3f base_wps=%llu stalls=%llu p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.0f second_us=%.0f\n",
+				fprintf(f, "writes=%llu secs=%.3f base_wps=%llu stalls=%llu p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.0f second_us=%.0f max_at_s=%.4f\n",
 					writes, t - wstart, base, stalls, pct(stalls, 0.5),
-					pct(stalls, 0.99), pct(stalls, 0.999), max, second);
+					pct(stalls, 0.99), pct(stalls, 0.999), max, second, max_at);
 				fclose(f);
 			}
 			memset(hist, 0, sizeof(hist));

@@ -422,18 +422,24 @@ static void drop_snapshots(struct dump_tree *t, struct proc_round *r)
  * its memory (criu/snapshot/); the copy runs after the tree is let go.
  */
 static int arm_snapshots(struct dump_tree *t, struct proc_round *r, const struct opts *o, bool pre,
-			 int dirfd)
+			 int dirfd, struct snapshot **prep)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		struct dump_proc *p = &t->procs[i];
+		bool planned = false;
 		if (p->zombie)
 			continue;
-		/* the final dump's tracker goes first: its mappings are protected anew */
-		if (dump_pages_plan(p, r[i].tracked, &r[i].plan) ||
+		/* written pages of tracked mappings: planned with the tracker, which then goes */
+		for (size_t k = 0; r[i].tracked && k < p->mm->n_vmas; k++)
+			planned |= r[i].tracked[k];
+		if ((planned && dump_pages_plan(p, r[i].tracked, &r[i].plan)) ||
 		    (!pre && drop_tracking(p->pid, &r[i].tr)) ||
-		    snapshot_arm(p, &r[i].plan, dirfd, pre && o->track_mem, &r[i].snap))
+		    snapshot_arm(p, prep, &r[i].plan, planned, dirfd, pre && o->track_mem,
+				 &r[i].snap))
 			return -1;
 	}
+	snapshot_free(*prep);	/* not the root's after all */
+	*prep = NULL;
 	return 0;
 }
 
@@ -480,6 +486,7 @@ static int do_dump(const struct opts *o, bool pre)
 	const char *what = pre ? "pre-dump" : "dump";
 	struct dump_tree t = { 0 };
 	struct proc_round *rounds = NULL;
+	struct snapshot *prep = NULL;
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
@@ -502,6 +509,9 @@ static int do_dump(const struct opts *o, bool pre)
 	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, o->pid, &pfd))
 		goto fail;
 
+	/* live snapshot: the root's memory is protected before the freeze */
+	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
+		goto fail;
 	tfreeze = clock_now_ms();
 	if (tree_seize(o->pid, &t) || tree_check(&t))
 		goto fail;
@@ -517,7 +527,7 @@ static int do_dump(const struct opts *o, bool pre)
 		goto fail;
 	if (o->live_snapshot) {
 		/* live snapshot: memory protected while frozen, copied while they run */
-		if (arm_snapshots(&t, rounds, o, pre, dirfd))
+		if (arm_snapshots(&t, rounds, o, pre, dirfd, &prep))
 			goto fail;
 		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
@@ -580,6 +590,8 @@ static int do_dump(const struct opts *o, bool pre)
 	err = 0;
 	goto out;
 fail:
+	snapshot_free(prep);
+	prep = NULL;
 	undo_round(&t, rounds);
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
@@ -587,6 +599,7 @@ fail_after:
 	pr_info("%s of pid %d failed; the processes were left running; %s is incomplete", what,
 		o->pid, o->images_dir);
 out:
+	snapshot_free(prep);
 	free_rounds(rounds, t.nr);
 	tree_free(&t);
 	if (pfd >= 0)

@@ -90,6 +90,14 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st);
 void page_plan_free(struct page_plan *plan);
+/* the pieces of dump_pages_plan: set plan->vma_first = plan->nr before each VMA */
+bool vma_has_pages(const Vma *v);
+int page_plan_add(struct page_plan *plan, uint64_t start, uint64_t end, bool readable,
+		  bool in_parent);
+int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+		   struct page_plan *plan);
+/* all of v's pages: page_plan_scan, or for a shared object the pages it holds */
+int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan);
 /*
  * The writer with hooks (the live snapshot, criu/snapshot/): pfd is the
  * pages image made by pages_image_create(), or -1 for a new one.  Each

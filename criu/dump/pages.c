@@ -33,8 +33,8 @@
 #include "pages.h"
 #include "progress.h"
 
-static int runs_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
-		    bool in_parent)
+int page_plan_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
+		  bool in_parent)
 {
 	const uint64_t ps = 4096;
 	/* a run of parent pages holds no data: any length will do */
@@ -101,7 +101,7 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 		e = (e + 4095) & ~4095ULL;
 		if (e > end)
 			e = end;
-		if (runs_add(r, v->start + (s - v->pgoff), v->start + (e - v->pgoff), readable, false)) {
+		if (page_plan_add(r, v->start + (s - v->pgoff), v->start + (e - v->pgoff), readable, false)) {
 			close(fd);
 			return -1;
 		}
@@ -112,8 +112,8 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 }
 
 /* data runs for the pages of [start, end) of v that exist */
-static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
-			struct page_plan *r)
+int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+		   struct page_plan *r)
 {
 	struct page_region regions[512];
 	struct pm_scan_arg arg = {
@@ -140,7 +140,7 @@ static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint6
 			return -1;
 		}
 		for (long i = 0; i < n; i++)
-			if (runs_add(r, regions[i].start, regions[i].end, readable, false))
+			if (page_plan_add(r, regions[i].start, regions[i].end, readable, false))
 				return -1;
 		if (arg.walk_end <= arg.start)
 			break;
@@ -178,9 +178,9 @@ static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
 		}
 		for (long i = 0; i < n; i++) {
 			if (regions[i].start > cursor &&
-			    runs_add(r, cursor, regions[i].start, false, true))
+			    page_plan_add(r, cursor, regions[i].start, false, true))
 				return -1;
-			if (scan_present(pmfd, pid, v, regions[i].start, regions[i].end, r))
+			if (page_plan_scan(pmfd, pid, v, regions[i].start, regions[i].end, r))
 				return -1;
 			cursor = regions[i].end;
 		}
@@ -188,12 +188,12 @@ static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
 			break;
 		arg.start = arg.walk_end;
 	}
-	if (cursor < v->end && runs_add(r, cursor, v->end, false, true))
+	if (cursor < v->end && page_plan_add(r, cursor, v->end, false, true))
 		return -1;
 	return 0;
 }
 
-static bool vma_has_pages(const Vma *v)
+bool vma_has_pages(const Vma *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
 	       v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED;
@@ -235,6 +235,13 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan)
+{
+	if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+		return scan_object(pid, v, plan);
+	return page_plan_scan(pmfd, pid, v, v->start, v->end, plan);
+}
+
 int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan)
 {
 	char path[64];
@@ -255,9 +262,7 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 		if (tracked && tracked[i])
 			err = scan_written(pmfd, p->pid, v, plan);
 		else
-			err = v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED
-				      ? scan_object(p->pid, v, plan)
-				      : scan_present(pmfd, p->pid, v, v->start, v->end, plan);
+			err = page_plan_vma(pmfd, p->pid, v, plan);
 	}
 	close(pmfd);
 	return err;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "infect.h"
 #include "log.h"
 #include "pages.h"
+#include "proc.h"
 #include "snapshot.h"
 #include "track.h"
 
@@ -38,6 +40,14 @@ struct range {
 	uint64_t start, end;
 };
 
+/* a mapping protected before the freeze, with the pages it had then */
+struct pre_reg {
+	struct range r;
+	uint64_t *present;	/* bitmap, a bit a page */
+};
+
+enum { MODE_PRE, MODE_SNAP };
+
 struct snapshot {
 	pid_t pid;
 	struct track uf;		/* the uffd (criu's is the only reference) */
@@ -47,17 +57,28 @@ struct snapshot {
 	uint32_t side_next;
 	int memfd;			/* /proc/PID/mem: unreadable mappings */
 	int stopfd;			/* eventfd: the handler stops */
+	int kickfd;			/* eventfd: the handler says it is done with what it read */
+	pthread_cond_t synced;
+	uint64_t sync_req, sync_ack;
 	const struct page_plan *plan;
 	uint64_t *first;		/* per run: its first page's index in the image */
 	uint64_t *saved;		/* bitmap over the image's pages */
 	struct range *regs;		/* registered (protected) mappings */
-	size_t nr_regs;
+	size_t nr_regs, cap_regs;
+	int mode;			/* MODE_PRE: before the freeze (snapshot_prepare) */
+	struct pre_reg *pre;		/* MODE_PRE: what was protected, and its pages */
+	size_t nr_pre;
+	struct range *pd;		/* MODE_PRE: windows written (unprotected) since */
+	size_t nr_pd, cap_pd;
+	bool changed;			/* MODE_PRE: the memory map changed (an event) */
 	pthread_mutex_t lock;
 	pthread_t thread;
 	bool running;
+	bool copied;			/* the whole image is written */
 	volatile bool failed;
 	char why[256];
 	uint8_t *fbuf;			/* the handler's buffer (GRANULE) */
+	void *patch;			/* the copier's list of pages to take from the side file */
 	bool keep;			/* tracking takes over: the copier leaves protection on */
 	struct range *dirty;		/* keep: windows unprotected by the handler */
 	size_t nr_dirty, cap_dirty;
@@ -234,10 +255,42 @@ struct handler {
 	uint64_t last_end, last_len;		/* the previous fault's window */
 };
 
+static int add_range(struct range **v, size_t *nr, size_t *cap, uint64_t a, uint64_t b)
+{
+	if (*nr == *cap) {
+		size_t c = *cap ? *cap * 2 : 1024;
+		struct range *n = realloc(*v, c * sizeof(*n));
+		if (!n)
+			return -1;
+		*v = n;
+		*cap = c;
+	}
+	(*v)[(*nr)++] = (struct range){ a, b };
+	return 0;
+}
+
+/* before the freeze: a write lets the page go, remembered for the freeze */
+static bool on_fault_pre(struct snapshot *s, uint64_t page)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->mode != MODE_PRE) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	if (add_range(&s->pd, &s->nr_pd, &s->cap_pd, page, page + PS))
+		s->changed = true;	/* not remembered: protect everything again */
+	unprotect(s, page, page + PS);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
 static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, double t0)
 {
 	uint64_t page = addr & ~(PS - 1);
 	uint64_t a = page, b = page + PS;
+
+	if (s->mode == MODE_PRE && on_fault_pre(s, page))
+		return;
 	const struct range *reg = reg_of(s, page);
 
 	/*
@@ -297,6 +350,12 @@ static void on_change(struct snapshot *s, const char *what, uint64_t start, uint
 {
 	s->events++;
 	pthread_mutex_lock(&s->lock);
+	if (s->mode == MODE_PRE) {
+		/* the pages planned before the freeze may be wrong: plan again */
+		s->changed = true;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	/* keep: the tracker cannot tell what such a change did to the pages */
 	if (s->keep && reg_of(s, start))
 		snap_fail(s, "pid %d %s %lx-%lx during the first tracked round: try again", s->pid,
@@ -314,8 +373,9 @@ static void *handler_main(void *arg)
 	struct uffd_msg msgs[64];
 
 	for (;;) {
-		struct pollfd pf[2] = { { s->uf.uffd, POLLIN, 0 }, { s->stopfd, POLLIN, 0 } };
-		int r = poll(pf, 2, h.nr_pending ? 0 : -1);
+		struct pollfd pf[3] = { { s->uf.uffd, POLLIN, 0 }, { s->stopfd, POLLIN, 0 },
+					{ s->kickfd, POLLIN, 0 } };
+		int r = poll(pf, 3, h.nr_pending ? 0 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents)
@@ -343,6 +403,15 @@ static void *handler_main(void *arg)
 				break;
 			}
 		}
+		if (pf[2].revents) {
+			uint64_t v;
+			if (read(s->kickfd, &v, sizeof(v)) < 0) {
+			}
+			pthread_mutex_lock(&s->lock);
+			s->sync_ack = s->sync_req;
+			pthread_cond_broadcast(&s->synced);
+			pthread_mutex_unlock(&s->lock);
+		}
 		/* events were read meanwhile: the kernel takes unprotects again */
 		for (size_t i = 0; i < h.nr_pending;) {
 			int e = unprotect(s, h.pending[i].start, h.pending[i].end);
@@ -353,6 +422,10 @@ static void *handler_main(void *arg)
 			h.pending[i] = h.pending[--h.nr_pending];
 		}
 	}
+	pthread_mutex_lock(&s->lock);
+	s->sync_ack = UINT64_MAX;	/* nobody waits for it any more */
+	pthread_cond_broadcast(&s->synced);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -382,51 +455,290 @@ static int protect(struct snapshot *s, const Vma *v)
 		ioctl(s->uf.uffd, UFFDIO_UNREGISTER, &r);
 		return err;
 	}
-	s->regs[s->nr_regs++] = (struct range){ v->start, v->end };
-	return 0;
+	pthread_mutex_lock(&s->lock);
+	int e = add_range(&s->regs, &s->nr_regs, &s->cap_regs, v->start, v->end);
+	pthread_mutex_unlock(&s->lock);
+	return e ? -ENOMEM : 0;
 }
 
-int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool keep,
-		 struct snapshot **out)
+static int protect_range(struct snapshot *s, uint64_t start, uint64_t end)
+{
+	Vma v = VMA__INIT;
+	v.start = start;
+	v.end = end;
+	return protect(s, &v);
+}
+
+static struct snapshot *snap_new(pid_t pid)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
-	uint8_t *buf = NULL;
-	struct infect c;
-	double t0 = clock_now_ms();
 	char path[64];
 
-	*out = NULL;
 	if (!s)
-		return -1;
-	s->pid = p->pid;
-	s->plan = plan;
-	s->keep = keep;
+		return NULL;
+	s->pid = pid;
 	s->pfd = s->sfd = s->memfd = s->stopfd = -1;
 	s->side_next = 1;
 	s->uf.uffd = s->uf.pmfd = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	s->first = calloc(plan->nr + 1, sizeof(uint64_t));
-	s->saved = calloc(plan->total / 64 + 1, sizeof(uint64_t));
-	s->side = calloc(plan->total + 1, sizeof(uint32_t));
-	s->regs = calloc(p->mm->n_vmas + 1, sizeof(*s->regs));
+	pthread_cond_init(&s->synced, NULL);
 	s->fbuf = aligned_alloc(PS, GRANULE);
-	buf = aligned_alloc(PS, COPY_BUF);
-	if (!s->first || !s->saved || !s->side || !s->regs || !s->fbuf || !buf)
-		goto fail;
-	for (size_t i = 0, idx = 0; i < plan->nr; i++) {
-		s->first[i] = idx;
-		if (!plan->v[i].in_parent)
-			idx += plan->v[i].nr_pages;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+	s->patch = calloc(PAGEMAP_MAX_RUN + 1, 3 * sizeof(uint64_t));
+	s->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	s->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	s->stopfd = eventfd(0, EFD_CLOEXEC);
-	if (s->memfd < 0 || s->stopfd < 0) {
-		pr_perror("pid %d: cannot open its memory", p->pid);
-		goto fail;
+	if (!s->fbuf || !s->patch || s->memfd < 0 || s->stopfd < 0 || s->kickfd < 0) {
+		pr_perror("pid %d: cannot open its memory", pid);
+		snapshot_free(s);
+		return NULL;
 	}
+	return s;
+}
+
+/* the uffd (the task is seized) and its handler */
+static int snap_uffd(struct snapshot *s)
+{
+	struct infect c;
+
+	if (infect_begin(&c, s->pid))
+		return -1;
+	int r = track_uffd_create(&c, s->pid, SNAP_FEATURES, false, &s->uf);
+	if (infect_end(&c) || r) {
+		pr_err("pid %d: no userfaultfd for the live snapshot", s->pid);
+		return -1;
+	}
+	if (pthread_create(&s->thread, NULL, handler_main, s)) {
+		pr_err("pid %d: cannot start the fault handler thread", s->pid);
+		return -1;
+	}
+	s->running = true;
+	return 0;
+}
+
+/* the anonymous mappings the snapshot protects, from /proc/PID/maps */
+static bool proc_vma_protectable(const struct proc_vma *v)
+{
+	if (v->shared)
+		return !strncmp(v->path, "/dev/zero", 9);
+	return !v->path[0] || !strcmp(v->path, "[heap]") || !strcmp(v->path, "[stack]") ||
+	       !strncmp(v->path, "[anon:", 6);
+}
+
+/* the pages of [r->start, r->end) that exist, into r's bitmap */
+static int scan_bits(struct snapshot *s, const struct pre_reg *r, uint64_t start, uint64_t end)
+{
+	struct page_region regions[512];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = start,
+		.end = end,
+		.vec = (uint64_t)regions,
+		.vec_len = 512,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		/* as dump_pages_plan: never the zero page (shared: no file pages either) */
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+	};
+
+	for (uint64_t a = start; a < end; a += PS)
+		r->present[(a - r->r.start) / PS / 64] &= ~(1ULL << ((a - r->r.start) / PS % 64));
+	while (arg.start < arg.end) {
+		long n = ioctl(s->uf.pmfd, PAGEMAP_SCAN, &arg);
+		if (n < 0) {
+			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx failed", s->pid,
+				  (unsigned long)arg.start, (unsigned long)arg.end);
+			return -1;
+		}
+		for (long i = 0; i < n; i++)
+			for (uint64_t a = regions[i].start; a < regions[i].end; a += PS)
+				set_bit(r->present, (a - r->r.start) / PS);
+		if (arg.walk_end <= arg.start)
+			break;
+		arg.start = arg.walk_end;
+	}
+	return 0;
+}
+
+static int reprotect_written(struct snapshot *s);
+
+int snapshot_prepare(pid_t pid, struct snapshot **out)
+{
+	struct proc_maps maps = { 0 };
+	struct snapshot *s;
+	double t0 = clock_now_ms();
+	int err = -1;
+
+	*out = NULL;
+	s = snap_new(pid);
+	if (!s)
+		return -1;
+	/* the main thread stops for as long as the uffd takes to make */
+	if (seize_task(pid))
+		goto out;
+	err = snap_uffd(s);
+	if (unseize_task(pid) || err)
+		goto out;
+	err = -1;
+	double t1 = clock_now_ms();
+	if (proc_read_maps(pid, false, &maps))
+		goto out;
+	s->pre = calloc(maps.nr + 1, sizeof(*s->pre));
+	if (!s->pre)
+		goto out;
+	for (size_t i = 0; i < maps.nr; i++) {
+		const struct proc_vma *v = &maps.vmas[i];
+		if (!proc_vma_protectable(v) || protect_range(s, v->start, v->end))
+			continue;
+		struct pre_reg *r = &s->pre[s->nr_pre++];
+		r->r = (struct range){ v->start, v->end };
+		r->present = calloc((v->end - v->start) / PS / 64 + 1, sizeof(uint64_t));
+		if (!r->present || scan_bits(s, r, v->start, v->end))
+			goto out;
+	}
+	/* what it wrote meanwhile, again while it runs: the freeze does the rest */
+	for (int round = 0; round < 3; round++) {
+		pthread_mutex_lock(&s->lock);
+		size_t left = s->nr_pd;
+		pthread_mutex_unlock(&s->lock);
+		if (left < 64)
+			break;
+		if (reprotect_written(s))
+			goto out;
+	}
+	pr_info("pid %d: %zu mappings write-protected before the freeze (main thread stopped %.2f ms, %.1f ms in all)",
+		pid, s->nr_pre, t1 - t0, clock_now_ms() - t0);
+	*out = s;
+	s = NULL;
+	err = 0;
+out:
+	proc_maps_free(&maps);
+	snapshot_free(s);
+	return err;
+}
+
+static const struct pre_reg *pre_of(const struct snapshot *s, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < s->nr_pre; i++)
+		if (s->pre[i].r.start <= start && end <= s->pre[i].r.end)
+			return &s->pre[i];
+	return NULL;
+}
+
+#define BLOCK	(2ULL << 20)	/* written pages are protected again a page table at a time */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The pages written since they were protected (s->pd, taken under the
+ * lock): protected again and looked at again, by 2 MiB blocks (one page
+ * table each), first the protection, then the scan, so that a page that
+ * comes into being in between faults again and is in the next s->pd.
+ */
+static int reprotect_written(struct snapshot *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct range *pd = s->pd;
+	size_t n = s->nr_pd;
+	s->pd = NULL;
+	s->nr_pd = s->cap_pd = 0;
+	pthread_mutex_unlock(&s->lock);
+
+	qsort(pd, n, sizeof(*pd), cmp_range);
+	for (size_t i = 0; i < n;) {
+		const struct pre_reg *r = pre_of(s, pd[i].start, pd[i].end);
+		uint64_t a = pd[i].start & ~(BLOCK - 1), b = a + BLOCK;
+		if (!r) {
+			i++;
+			continue;
+		}
+		if (a < r->r.start)
+			a = r->r.start;
+		if (b > r->r.end)
+			b = r->r.end;
+		struct uffdio_writeprotect wp = { .range = { a, b - a }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+		if (ioctl(s->uf.uffd, UFFDIO_WRITEPROTECT, &wp) || scan_bits(s, r, a, b)) {
+			pr_perror("pid %d: cannot protect %lx-%lx again", s->pid, (unsigned long)a,
+				  (unsigned long)b);
+			free(pd);
+			return -1;
+		}
+		while (i < n && pd[i].start < b)
+			i++;
+	}
+	free(pd);
+	return 0;
+}
+
+/*
+ * Frozen, with the mappings protected before the freeze: the plan is the
+ * pages they had then, but where they were written since (faults: the only
+ * way a page comes into being there), scanned again; other mappings are
+ * protected and scanned now.
+ */
+static int plan_prepared(struct snapshot *s, struct dump_proc *p, struct page_plan *plan)
+{
+	if (reprotect_written(s))
+		return -1;
+	for (size_t i = 0; i < p->mm->n_vmas; i++) {
+		const Vma *v = p->mm->vmas[i];
+		const struct pre_reg *r = pre_of(s, v->start, v->end);
+		if (!vma_has_pages(v))
+			continue;
+		plan->vma_first = plan->nr;
+		if (!r) {
+			if (protectable(v))
+				protect(s, v);	/* not done: copied while frozen */
+			if (page_plan_scan(s->uf.pmfd, s->pid, v, v->start, v->end, plan))
+				return -1;
+			continue;
+		}
+		bool readable = v->prot & PROT_READ;
+		for (uint64_t a = v->start; a < v->end;) {
+			if (!test_bit(r->present, (a - r->r.start) / PS)) {
+				a += PS;
+				continue;
+			}
+			uint64_t b = a + PS;
+			while (b < v->end && test_bit(r->present, (b - r->r.start) / PS))
+				b += PS;
+			if (page_plan_add(plan, a, b, readable, false))
+				return -1;
+			a = b;
+		}
+	}
+	return 0;
+}
+
+int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *plan, bool planned,
+		 int dirfd, bool keep, struct snapshot **out)
+{
+	struct snapshot *s = NULL;
+	uint8_t *buf = NULL;
+	double t0 = clock_now_ms();
+
+	*out = NULL;
+	if (*prep && ((*prep)->pid != p->pid || planned)) {
+		snapshot_free(*prep);	/* no use: its protection must not stay */
+		*prep = NULL;
+	}
+	if (*prep) {
+		s = *prep;
+		*prep = NULL;
+	} else {
+		s = snap_new(p->pid);
+		if (!s || snap_uffd(s))
+			goto fail;
+	}
+	s->keep = keep;
+	buf = aligned_alloc(PS, COPY_BUF);
 	s->pfd = pages_image_create(p->pid, dirfd);
-	if (s->pfd < 0)
+	if (!buf || s->pfd < 0)
 		goto fail;
 	s->sfd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (s->sfd < 0) {
@@ -434,40 +746,75 @@ int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd, b
 		goto fail;
 	}
 
-	if (infect_begin(&c, p->pid))
-		goto fail;
-	int r = track_uffd_create(&c, p->pid, SNAP_FEATURES, false, &s->uf);
-	if (infect_end(&c) || r) {
-		pr_err("pid %d: no userfaultfd for the live snapshot", p->pid);
-		goto fail;
+	/*
+	 * Whatever the handler read before the freeze is dealt with (a thread
+	 * that sent an event waited for it to be read before it could stop).
+	 */
+	uint64_t one = 1;
+	pthread_mutex_lock(&s->lock);
+	uint64_t req = ++s->sync_req;
+	if (write(s->kickfd, &one, sizeof(one)) != sizeof(one)) {
 	}
+	while (s->running && s->sync_ack < req)
+		pthread_cond_wait(&s->synced, &s->lock);
+	bool fast = s->nr_pre && !s->changed;
+	pthread_mutex_unlock(&s->lock);
+	if (!planned)
+		memset(plan, 0, sizeof(*plan));
+	if (fast) {
+		if (plan_prepared(s, p, plan))
+			goto fail;
+	} else {
+		if (s->nr_pre)
+			pr_info("pid %d: its memory map changed before the freeze: planned again", p->pid);
+		for (size_t i = 0; i < p->mm->n_vmas; i++) {
+			const Vma *v = p->mm->vmas[i];
+			if (protectable(v) && !snapshot_protected(s, v->start, v->end))
+				protect(s, v);
+		}
+		/* protected again where written since snapshot_prepare */
+		for (size_t i = 0; i < s->nr_regs; i++)
+			protect_range(s, s->regs[i].start, s->regs[i].end);
+		if (!planned && dump_pages_plan(p, NULL, plan))
+			goto fail;
+	}
+	s->plan = plan;
+	s->first = calloc(plan->nr + 1, sizeof(uint64_t));
+	s->saved = calloc(plan->total / 64 + 1, sizeof(uint64_t));
+	s->side = calloc(plan->total + 1, sizeof(uint32_t));
+	if (!s->first || !s->saved || !s->side)
+		goto fail;
+	for (size_t i = 0, idx = 0; i < plan->nr; i++) {
+		s->first[i] = idx;
+		if (!plan->v[i].in_parent)
+			idx += plan->v[i].nr_pages;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->mode = MODE_SNAP;
+	s->nr_pd = 0;
+	pthread_mutex_unlock(&s->lock);
+
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
-		int e = protectable(v) ? protect(s, v) : -EINVAL;
-		if (!e)
+		if (!vma_has_pages(v) || snapshot_protected(s, v->start, v->end))
 			continue;
-		if (e == -EBUSY)
-			pr_info("pid %d: %lx-%lx is registered with another userfaultfd (tracking?): copied while frozen",
+		if (protectable(v))
+			pr_info("pid %d: %lx-%lx could not be write-protected (another userfaultfd?): copied while frozen",
 				p->pid, (unsigned long)v->start, (unsigned long)v->end);
-		else if (protectable(v))
-			pr_warn("pid %d: %lx-%lx cannot be write-protected (%s): copied while frozen",
-				p->pid, (unsigned long)v->start, (unsigned long)v->end, strerror(-e));
 		/* private file mappings (their modified pages) and the like: now */
+		pthread_mutex_lock(&s->lock);
 		long n = save_range(s, v->start, v->end, buf, COPY_BUF);
+		pthread_mutex_unlock(&s->lock);
 		if (n < 0) {
 			pr_err("%s", s->why);
 			goto fail;
 		}
 		s->frozen_pages += n;
 	}
-	if (pthread_create(&s->thread, NULL, handler_main, s)) {
-		pr_err("pid %d: cannot start the fault handler thread", p->pid);
-		goto fail;
-	}
-	s->running = true;
 	free(buf);
-	pr_info("pid %d: %zu mappings write-protected, %lu pages copied while frozen, in %.2f ms",
-		p->pid, s->nr_regs, (unsigned long)s->frozen_pages, clock_now_ms() - t0);
+	pr_info("pid %d: %zu mappings write-protected, %lu pages copied while frozen, in %.2f ms (%s)",
+		p->pid, s->nr_regs, (unsigned long)s->frozen_pages, clock_now_ms() - t0,
+		fast ? "protected before the freeze" : "protected while frozen");
 	*out = s;
 	return 0;
 fail:
@@ -483,8 +830,13 @@ static int batch_read(void *arg, const struct plan_run *runs, const bool *failed
 		      uint8_t *buf)
 {
 	struct snapshot *s = arg;
+	struct patch {
+		uint64_t at, slot, pages;	/* buf offset, side file slot */
+	} *patch = s->patch;
+	size_t np = 0, at = 0;
 	int err = 0;
 
+	/* the lock only for the bits: the handler waits for it */
 	pthread_mutex_lock(&s->lock);
 	for (size_t k = 0; k < n && !s->failed; k++) {
 		const struct plan_run *r = &runs[k];
@@ -505,18 +857,23 @@ static int batch_read(void *arg, const struct plan_run *runs, const bool *failed
 			while (i + m < r->nr_pages && test_bit(s->saved, first + i + m) &&
 			       s->side[first + i + m] == slot + m)
 				m++;
-			if (pread(s->sfd, buf + i * PS, m * PS, slot * PS) != (ssize_t)(m * PS)) {
-				snap_fail(s, "pid %d: cannot read back the pages image: %s", s->pid,
-					  strerror(errno));
-				break;
-			}
+			patch[np++] = (struct patch){ at + i * PS, slot, m };
 			i += m;
 		}
-		buf += r->nr_pages * PS;
+		at += r->nr_pages * PS;
 	}
 	if (s->failed)
 		err = -1;
 	pthread_mutex_unlock(&s->lock);
+	/* a saved page's slot never changes: read it back without the lock */
+	for (size_t i = 0; i < np && !err; i++) {
+		size_t len = patch[i].pages * PS;
+		if (pread(s->sfd, buf + patch[i].at, len, patch[i].slot * PS) != (ssize_t)len) {
+			snap_fail(s, "pid %d: cannot read back saved pages: %s", s->pid,
+				  strerror(errno));
+			err = -1;
+		}
+	}
 	if (err)
 		pr_err("%s", s->why);
 	return err;
@@ -569,6 +926,7 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 		pr_err("%s", s->why);
 		return -1;
 	}
+	s->copied = true;
 	pthread_mutex_lock(&s->lock);
 	pr_info("pid %d: live snapshot copied in %.1f ms: faults=%lu fault_pages=%lu frozen_pages=%lu events=%lu fault_p50_us=%.0f fault_p99_us=%.0f fault_max_us=%.1f",
 		p->pid, clock_now_ms() - t0, (unsigned long)s->faults, (unsigned long)s->fault_pages,
@@ -637,10 +995,36 @@ out:
 	return err;
 }
 
+/*
+ * After a complete copy: the protection goes a piece at a time, each call
+ * holding the mmap lock for reading only or briefly.  Closing the uffd
+ * alone would clear it all under the mmap lock held for writing, and
+ * stall every fault of the program meanwhile (~20 ms a GiB here).
+ */
+static void unprotect_gently(struct snapshot *s)
+{
+	const uint64_t chunk = 64ULL << 20;
+
+	for (size_t i = 0; i < s->nr_regs; i++)
+		for (uint64_t a = s->regs[i].start; a < s->regs[i].end; a += BLOCK) {
+			uint64_t b = a + BLOCK < s->regs[i].end ? a + BLOCK : s->regs[i].end;
+			for (int tries = 0; unprotect(s, a, b) == -EAGAIN && tries < 1000; tries++)
+				usleep(20);
+		}
+	for (size_t i = 0; i < s->nr_regs; i++)
+		for (uint64_t a = s->regs[i].start; a < s->regs[i].end; a += chunk) {
+			uint64_t b = a + chunk < s->regs[i].end ? a + chunk : s->regs[i].end;
+			struct uffdio_range r = { a, b - a };
+			ioctl(s->uf.uffd, UFFDIO_UNREGISTER, &r);
+		}
+}
+
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
+	if (s->copied && !s->keep && s->uf.uffd >= 0)
+		unprotect_gently(s);
 	stop_handler(s);
 	/* the last reference: the kernel unregisters everything and wakes waiters */
 	track_release(&s->uf);
@@ -652,12 +1036,20 @@ void snapshot_free(struct snapshot *s)
 		close(s->memfd);
 	if (s->stopfd >= 0)
 		close(s->stopfd);
+	if (s->kickfd >= 0)
+		close(s->kickfd);
+	pthread_cond_destroy(&s->synced);
 	pthread_mutex_destroy(&s->lock);
 	free(s->first);
 	free(s->saved);
 	free(s->side);
 	free(s->dirty);
+	free(s->pd);
+	for (size_t i = 0; i < s->nr_pre; i++)
+		free(s->pre[i].present);
+	free(s->pre);
 	free(s->regs);
 	free(s->fbuf);
+	free(s->patch);
 	free(s);
 }

@@ -40,13 +40,24 @@
 struct snapshot;
 
 /*
- * While p is frozen, after dump_pages_plan(); *out is NULL on failure.
- * keep: write tracking takes over afterwards (snapshot_handover): the
- * copy leaves every page protected and the handler remembers what it
- * unprotected; any change of the memory map then fails the snapshot.
+ * Before the freeze (the process runs; only its main thread stops, for as
+ * long as the uffd takes to make): protects its anonymous mappings and
+ * notes which pages they have; the handler lets written pages go and
+ * remembers them.  At the freeze, snapshot_arm() then only protects those
+ * again and looks at them again: the freeze does not grow with memory.
  */
-int snapshot_arm(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool keep,
-		 struct snapshot **out);
+int snapshot_prepare(pid_t pid, struct snapshot **out);
+/*
+ * While p is frozen; *out is NULL on failure.  *prep (from
+ * snapshot_prepare, may be NULL) is taken over if it is p's, else freed.
+ * The plan is made here unless planned (the caller's dump_pages_plan: write
+ * tracking; then *prep is not used).  keep: write tracking takes over
+ * afterwards (snapshot_handover): the copy leaves every page protected and
+ * the handler remembers what it unprotected; any change of the memory map
+ * then fails the snapshot.
+ */
+int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *plan, bool planned,
+		 int dirfd, bool keep, struct snapshot **out);
 /* once p runs again: copies the plan into the page images */
 int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_plan *plan, int dirfd,
 		  struct dump_stats *st);
