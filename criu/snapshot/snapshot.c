@@ -766,15 +766,15 @@ int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *
 			goto fail;
 	} else {
 		if (s->nr_pre)
-			pr_info("pid %d: its memory map changed before the freeze: planned again", p->pid);
-		for (size_t i = 0; i < p->mm->n_vmas; i++) {
-			const Vma *v = p->mm->vmas[i];
-			if (protectable(v) && !snapshot_protected(s, v->start, v->end))
-				protect(s, v);
-		}
-		/* protected again where written since snapshot_prepare */
-		for (size_t i = 0; i < s->nr_regs; i++)
-			protect_range(s, s->regs[i].start, s->regs[i].end);
+			pr_info("pid %d: its memory map changed before the freeze: protected and planned again",
+				p->pid);
+		/* registered again (the same uffd may) and protected whole, as of now */
+		pthread_mutex_lock(&s->lock);
+		s->nr_regs = 0;
+		pthread_mutex_unlock(&s->lock);
+		for (size_t i = 0; i < p->mm->n_vmas; i++)
+			if (protectable(p->mm->vmas[i]))
+				protect(s, p->mm->vmas[i]);
 		if (!planned && dump_pages_plan(p, NULL, plan))
 			goto fail;
 	}
