@@ -82,6 +82,7 @@ bench: deps
 	bash bench/fds.sh
 	bash bench/threads.sh
 	bash bench/tree.sh
+	bash bench/snapshot.sh
 
 demo: deps
 	$(MAKE) all
