@@ -270,7 +270,7 @@ static int add_range(struct range **v, size_t *nr, size_t *cap, uint64_t a, uint
 }
 
 /* before the freeze: a write lets the page go, remembered for the freeze */
-static bool on_fault_pre(struct snapshot *s, uint64_t page)
+static bool on_fault_pre(struct snapshot *s, struct handler *h, uint64_t page)
 {
 	pthread_mutex_lock(&s->lock);
 	if (s->mode != MODE_PRE) {
@@ -279,7 +279,9 @@ static bool on_fault_pre(struct snapshot *s, uint64_t page)
 	}
 	if (add_range(&s->pd, &s->nr_pd, &s->cap_pd, page, page + PS))
 		s->changed = true;	/* not remembered: protect everything again */
-	unprotect(s, page, page + PS);
+	/* EAGAIN: an event is queued; the handler reads it and tries again */
+	if (unprotect(s, page, page + PS) == -EAGAIN && h->nr_pending < MAX_PENDING)
+		h->pending[h->nr_pending++] = (struct range){ page, page + PS };
 	pthread_mutex_unlock(&s->lock);
 	return true;
 }
@@ -289,7 +291,7 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
 	uint64_t page = addr & ~(PS - 1);
 	uint64_t a = page, b = page + PS;
 
-	if (s->mode == MODE_PRE && on_fault_pre(s, page))
+	if (s->mode == MODE_PRE && on_fault_pre(s, h, page))
 		return;
 	const struct range *reg = reg_of(s, page);
 
