@@ -628,7 +628,7 @@ static const struct pre_reg *pre_of(const struct snapshot *s, uint64_t start, ui
 	return NULL;
 }
 
-#define BLOCK	(2ULL << 20)	/* written pages are protected again a page table at a time */
+#define BLOCK	(2ULL << 20)	/* protection removed at the end a page table at a time */
 
 static int cmp_range(const void *a, const void *b)
 {
@@ -638,9 +638,10 @@ static int cmp_range(const void *a, const void *b)
 
 /*
  * The pages written since they were protected (s->pd, taken under the
- * lock): protected again and looked at again, by 2 MiB blocks (one page
- * table each), first the protection, then the scan, so that a page that
- * comes into being in between faults again and is in the next s->pd.
+ * lock): protected again, a run of neighbours at a time.  They exist now
+ * (a write made them, and only an event - which plans everything again -
+ * could take them away); a write interrupted before it populated the page
+ * leaves a zero page in the plan: the same contents.
  */
 static int reprotect_written(struct snapshot *s)
 {
@@ -654,24 +655,20 @@ static int reprotect_written(struct snapshot *s)
 	qsort(pd, n, sizeof(*pd), cmp_range);
 	for (size_t i = 0; i < n;) {
 		const struct pre_reg *r = pre_of(s, pd[i].start, pd[i].end);
-		uint64_t a = pd[i].start & ~(BLOCK - 1), b = a + BLOCK;
-		if (!r) {
-			i++;
+		uint64_t a = pd[i].start, b = pd[i].end;
+		while (++i < n && pd[i].start <= b && pd[i].end <= (r ? r->r.end : 0))
+			b = pd[i].end > b ? pd[i].end : b;
+		if (!r)
 			continue;
-		}
-		if (a < r->r.start)
-			a = r->r.start;
-		if (b > r->r.end)
-			b = r->r.end;
 		struct uffdio_writeprotect wp = { .range = { a, b - a }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
-		if (ioctl(s->uf.uffd, UFFDIO_WRITEPROTECT, &wp) || scan_bits(s, r, a, b)) {
+		if (ioctl(s->uf.uffd, UFFDIO_WRITEPROTECT, &wp)) {
 			pr_perror("pid %d: cannot protect %lx-%lx again", s->pid, (unsigned long)a,
 				  (unsigned long)b);
 			free(pd);
 			return -1;
 		}
-		while (i < n && pd[i].start < b)
-			i++;
+		for (uint64_t p = a; p < b; p += PS)
+			set_bit(r->present, (p - r->r.start) / PS);
 	}
 	free(pd);
 	return 0;
