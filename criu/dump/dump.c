@@ -367,12 +367,12 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 
 /* while frozen: one process's state, memory map and tracking */
 static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct opts *o, bool pre,
-			int pfd)
+			int pfd, struct snapshot *prep)
 {
 	uint64_t brk = 0;
 
 	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
-	if (proc_read_maps(p->pid, !pre, &p->maps))
+	if (snapshot_read_maps(prep, p->pid, !pre, &p->maps))	/* proc_read_maps */
 		return -1;
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
@@ -521,7 +521,7 @@ static int do_dump(const struct opts *o, bool pre)
 	for (size_t i = 0; i < t.nr; i++)
 		rounds[i].tr = (struct track){ .uffd = -1, .pmfd = -1 };
 	for (size_t i = 0; i < t.nr; i++)
-		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd))
+		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
 			goto fail;
 	if (!pre && tree_share_files(&t))
 		goto fail;

@@ -71,6 +71,8 @@ struct snapshot {
 	struct range *pd;		/* MODE_PRE: windows written (unprotected) since */
 	size_t nr_pd, cap_pd;
 	bool changed;			/* MODE_PRE: the memory map changed (an event) */
+	struct proc_maps pre_maps;	/* smaps read before the freeze */
+	bool flags_from_pre;		/* the dump's VmFlags are those: checked after */
 	pthread_mutex_t lock;
 	pthread_t thread;
 	bool running;
@@ -599,6 +601,9 @@ int snapshot_prepare(pid_t pid, struct snapshot **out)
 		if (!r->present || scan_bits(s, r, v->start, v->end))
 			goto out;
 	}
+	/* VmFlags cost a page table walk: read now, checked after the copy */
+	if (proc_read_maps(pid, true, &s->pre_maps))
+		goto out;
 	/* what it wrote meanwhile, again while it runs: the freeze does the rest */
 	for (int round = 0; round < 3; round++) {
 		pthread_mutex_lock(&s->lock);
@@ -711,6 +716,71 @@ static int plan_prepared(struct snapshot *s, struct dump_proc *p, struct page_pl
 			a = b;
 		}
 	}
+	return 0;
+}
+
+static bool same_vma(const struct proc_vma *a, const struct proc_vma *b)
+{
+	return a->start == b->start && a->end == b->end && a->pgoff == b->pgoff &&
+	       a->dev == b->dev && a->ino == b->ino && a->r == b->r && a->w == b->w &&
+	       a->x == b->x && a->shared == b->shared && !strcmp(a->path, b->path);
+}
+
+int snapshot_read_maps(struct snapshot *prep, pid_t pid, bool with_flags, struct proc_maps *out)
+{
+	const struct proc_maps *pm = prep ? &prep->pre_maps : NULL;
+	bool same;
+
+	if (!pm || prep->pid != pid || !with_flags || !pm->nr)
+		return proc_read_maps(pid, with_flags, out);
+	if (proc_read_maps(pid, false, out))
+		return -1;
+	same = out->nr == pm->nr;
+	for (size_t i = 0; same && i < out->nr; i++)
+		same = same_vma(&out->vmas[i], &pm->vmas[i]);
+	if (!same) {
+		pr_info("pid %d: its memory map changed since before the freeze: smaps read again",
+			pid);
+		proc_maps_free(out);
+		return proc_read_maps(pid, true, out);
+	}
+	for (size_t i = 0; i < out->nr; i++) {
+		out->vmas[i].vm_flags = pm->vmas[i].vm_flags;
+		out->vmas[i].growsdown = pm->vmas[i].growsdown;
+	}
+	prep->flags_from_pre = true;
+	return 0;
+}
+
+/*
+ * VmFlags were read before the freeze: the mappings must show the same
+ * after the copy (ours, "uw", and "ac", which mprotect may add, aside), or
+ * they may have changed around the freeze.
+ */
+static int check_flags(struct snapshot *s, const struct proc_maps *frozen)
+{
+	const uint32_t mask = ~(VMA_F_UFFD_WP | VMA_F_ACCOUNT);
+	struct proc_maps now;
+
+	if (!s->flags_from_pre)
+		return 0;
+	if (proc_read_maps(s->pid, true, &now))
+		return -1;
+	for (size_t i = 0, j = 0; i < frozen->nr; i++) {
+		const struct proc_vma *f = &frozen->vmas[i];
+		while (j < now.nr && now.vmas[j].end <= f->start)
+			j++;
+		for (size_t k = j; k < now.nr && now.vmas[k].start < f->end; k++) {
+			const struct proc_vma *n = &now.vmas[k];
+			if (((n->vm_flags ^ f->vm_flags) & mask) || n->growsdown != f->growsdown) {
+				pr_err("pid %d: the flags of %lx-%lx changed (madvise?) around the live snapshot: try again",
+				       s->pid, (unsigned long)f->start, (unsigned long)f->end);
+				proc_maps_free(&now);
+				return -1;
+			}
+		}
+	}
+	proc_maps_free(&now);
 	return 0;
 }
 
@@ -925,6 +995,8 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 		pr_err("%s", s->why);
 		return -1;
 	}
+	if (check_flags(s, &p->maps))
+		return -1;
 	s->copied = true;
 	pthread_mutex_lock(&s->lock);
 	pr_info("pid %d: live snapshot copied in %.1f ms: faults=%lu fault_pages=%lu frozen_pages=%lu events=%lu fault_p50_us=%.0f fault_p99_us=%.0f fault_max_us=%.1f",
@@ -1047,6 +1119,7 @@ void snapshot_free(struct snapshot *s)
 	for (size_t i = 0; i < s->nr_pre; i++)
 		free(s->pre[i].present);
 	free(s->pre);
+	proc_maps_free(&s->pre_maps);
 	free(s->regs);
 	free(s->fbuf);
 	free(s->patch);

@@ -48,6 +48,13 @@ struct snapshot;
  */
 int snapshot_prepare(pid_t pid, struct snapshot **out);
 /*
+ * proc_read_maps() for the freeze: for the prepared process, when its
+ * mappings are those read before the freeze, their VmFlags are taken from
+ * that read (smaps walks every page table: ~15 ms a GiB), and
+ * snapshot_copy() checks afterwards that they did not change meanwhile.
+ */
+int snapshot_read_maps(struct snapshot *prep, pid_t pid, bool with_flags, struct proc_maps *out);
+/*
  * While p is frozen; *out is NULL on failure.  *prep (from
  * snapshot_prepare, may be NULL) is taken over if it is p's, else freed.
  * The plan is made here unless planned (the caller's dump_pages_plan: write
