@@ -1373,6 +1373,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	snapshot/tree) run_snapshot_tree ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1407,7 +1408,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
 else
 	names=("$@")
 fi

@@ -235,3 +235,39 @@ run_snapshot_refused() {
 	fi
 	result PASS "PASS $name"
 }
+
+# "snapshot/tree": a live snapshot of the process tree of test/progs/tree
+# (tree.sh's helpers): every process runs on; the tree is killed and
+# restored from the images and passes its checks
+run_snapshot_tree() {
+	local name=snapshot/tree dir=$OUT/snapshot/tree pid pids p
+	mkdir -p "$dir"
+	start_prog_args "$dir" tree || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+	pid=$PID
+	pids=$(tree_pids "$dir")
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
+		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump --live-snapshot failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	if ! tree_running "$pids"; then
+		result FAIL "FAIL $name: after the live snapshot, $CMP_REASON"
+		return
+	fi
+	if [ "$(grep -c 'live snapshot copied' "$dir/dump.log")" -lt 6 ]; then
+		result FAIL "FAIL $name: not every live process was copied live"
+		return
+	fi
+	for p in $pids; do
+		left=$(snapshot_leftovers "$p")
+		[ -z "$left" ] || { result FAIL "FAIL $name: pid $p is not clean: $left"; return; }
+	done
+	for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+	wait "$pid" 2>/dev/null
+	for p in $pids; do wait_for 10 bash -c "[ ! -e /proc/$p ]"; done
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$name" || return
+	finish "$dir" "$name" "$pid" || return
+	[ "$TEST_KEEP_IMAGES" = 1 ] || rm -rf "$dir/img"
+	result PASS "PASS $name"
+}

@@ -28,11 +28,7 @@
 #define COPY_BUF	(2ULL << 20)	/* for copies made while frozen */
 #define HIST_US		10000		/* fault service histogram: 1 us buckets */
 
-#ifndef UFFD_FEATURE_WP_HUGETLBFS_SHMEM
-#define UFFD_FEATURE_WP_HUGETLBFS_SHMEM	(1 << 12)
-#endif
-
-#define SNAP_FEATURES	(UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM | \
+#define SNAP_FEATURES	(UFFD_FEATURE_WP_UNPOPULATED | \
 			 UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
 			 UFFD_FEATURE_EVENT_UNMAP)
 
@@ -435,9 +431,14 @@ static void *handler_main(void *arg)
 
 /* ------------------------------------------------------ arming (frozen) */
 
+/*
+ * Private anonymous memory only.  Shared anonymous memory may be mapped by
+ * other processes of the tree, whose writes a protection in this one would
+ * not stop (and whose images hold the same pages): copied while frozen.
+ */
 static bool protectable(const Vma *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_ANON_SHARED;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE;
 }
 
 static int protect(struct snapshot *s, const Vma *v)
@@ -524,7 +525,7 @@ static int snap_uffd(struct snapshot *s)
 static bool proc_vma_protectable(const struct proc_vma *v)
 {
 	if (v->shared)
-		return !strncmp(v->path, "/dev/zero", 9);
+		return false;	/* as protectable() */
 	return !v->path[0] || !strcmp(v->path, "[heap]") || !strcmp(v->path, "[stack]") ||
 	       !strncmp(v->path, "[anon:", 6);
 }
