@@ -30,6 +30,29 @@ snapshot_leftovers() {
 	esac
 }
 
+# runs_on_clean NAME DIR PID WHEN: after WHEN the program has nothing of
+# criu left, goes on counting, and passes its own checks on SIGUSR1
+runs_on_clean() {
+	local name=$1 dir=$2 pid=$3 when=$4 left c st
+	left=$(snapshot_leftovers "$pid")
+	if [ -n "$left" ]; then
+		result FAIL "FAIL $name: after $when the program is not clean: $left"
+		return
+	fi
+	c=$(last_count "$dir/test.log")
+	if ! count_moves "$dir/test.log" "${c:-0}"; then
+		result FAIL "FAIL $name: blocked after $when (state $(proc_state "$pid")): $(log_tail "$dir/test.log")"
+		return
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: status $st after $when: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 # start_snapshot_prog NAME DIR: start_prog and wait for it to count; sets PID
 start_snapshot_prog() {
 	local name=$1 dir=$2
@@ -122,24 +145,8 @@ run_snapshot_kill() {
 		result FAIL "FAIL $name: the copy was over when the dumper was killed"
 		return
 	fi
-	left=$(snapshot_leftovers "$pid")
-	if [ -n "$left" ]; then
-		result FAIL "FAIL $name: after the dumper was killed the program is not clean: $left"
-		return
-	fi
-	c=$(last_count "$dir/test.log")
-	if ! count_moves "$dir/test.log" "${c:-0}"; then
-		result FAIL "FAIL $name: blocked after the dumper was killed (state $(proc_state "$pid")): $(log_tail "$dir/test.log")"
-		return
-	fi
 	sleep 0.5
-	kill -USR1 "$pid"
-	wait "$pid"; st=$?
-	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
-		result FAIL "FAIL $name: status $st after the dumper was killed: $(log_tail "$dir/test.log")"
-		return
-	fi
-	result PASS "PASS $name"
+	runs_on_clean "$name" "$dir" "$pid" "the dumper was killed"
 }
 
 # "snapshot_chain": pre-dump --live-snapshot --track-mem while it writes
@@ -217,23 +224,7 @@ run_snapshot_refused() {
 		result FAIL "FAIL $name: the dump failed, but not as it should: $(criu_error "$dir/dump.log")"
 		return
 	fi
-	left=$(snapshot_leftovers "$pid")
-	if [ -n "$left" ]; then
-		result FAIL "FAIL $name: after the failed snapshot the program is not clean: $left"
-		return
-	fi
-	c=$(last_count "$dir/test.log")
-	if ! count_moves "$dir/test.log" "${c:-0}"; then
-		result FAIL "FAIL $name: stopped counting after the failed snapshot"
-		return
-	fi
-	kill -USR1 "$pid"
-	wait "$pid"; st=$?
-	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
-		result FAIL "FAIL $name: status $st after the failed snapshot: $(log_tail "$dir/test.log")"
-		return
-	fi
-	result PASS "PASS $name"
+	runs_on_clean "$name" "$dir" "$pid" "the failed snapshot"
 }
 
 # "snapshot/tree": a live snapshot of the process tree of test/progs/tree

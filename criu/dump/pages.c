@@ -200,7 +200,7 @@ bool vma_has_pages(const Vma *v)
 }
 
 /* copies one run; quiet: the caller says what failing means */
-static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
+int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
 {
 	size_t len = run->nr_pages * 4096;
 
@@ -219,7 +219,7 @@ static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *d
 	return 0;
 }
 
-static int write_at(int fd, const void *buf, size_t len, uint64_t off)
+int dump_write_at(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
 	while (len) {
@@ -300,7 +300,7 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 		return 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t len = runs[k].nr_pages * 4096;
-		if (copy_run(pid, memfd, &runs[k], buf)) {
+		if (dump_copy_run(pid, memfd, &runs[k], buf)) {
 			if (!tolerant) {
 				pr_perror("pid %d: cannot read memory at %lx-%lx", pid,
 					  (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
@@ -329,7 +329,7 @@ int pages_image_create(pid_t pid, int dirfd)
 		return -1;
 	}
 	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES);
-	if (write_at(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
+	if (dump_write_at(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
 		pr_perror("%s: write failed", name);
 		close(pfd);
 		return -1;
@@ -408,7 +408,7 @@ int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, i
 			if (img_write(pm, &e.base))
 				goto out;
 		}
-		if (write_at(pfd, buf, bytes, off)) {
+		if (dump_write_at(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}

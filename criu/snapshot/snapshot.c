@@ -11,7 +11,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -126,35 +125,18 @@ static size_t run_at(const struct snapshot *s, uint64_t addr)
 }
 
 
-static int read_mem(struct snapshot *s, uint64_t addr, uint8_t *buf, size_t len)
+/* the part [*a, *b) of plan run i in [start, end), if it has data */
+static bool run_part(const struct snapshot *s, size_t i, uint64_t start, uint64_t end,
+		     uint64_t *a, uint64_t *b)
 {
-	struct iovec local = { buf, len }, remote = { (void *)addr, len };
+	const struct plan_run *r = &s->plan->v[i];
+	uint64_t rend = r->vaddr + r->nr_pages * PS;
 
-	if (process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)len)
-		return 0;
-	/* PROT_NONE and the like: /proc/PID/mem reads them */
-	for (size_t got = 0; got < len;) {
-		ssize_t n = pread(s->memfd, buf + got, len - got, addr + got);
-		if (n <= 0)
-			return -1;
-		got += n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *b, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	if (r->in_parent)
+		return false;
+	*a = r->vaddr > start ? r->vaddr : start;
+	*b = rend < end ? rend : end;
+	return *a < *b;
 }
 
 /*
@@ -169,15 +151,11 @@ static long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t
 {
 	long saved = 0;
 
-	for (size_t i = run_at(s, start); i < s->plan->nr; i++) {
+	for (size_t i = run_at(s, start); i < s->plan->nr && s->plan->v[i].vaddr < end; i++) {
 		const struct plan_run *r = &s->plan->v[i];
-		if (r->vaddr >= end)
-			break;
-		if (r->in_parent)
+		uint64_t a, b;
+		if (!run_part(s, i, start, end, &a, &b))
 			continue;
-		uint64_t a = r->vaddr > start ? r->vaddr : start;
-		uint64_t rend = r->vaddr + r->nr_pages * PS;
-		uint64_t b = rend < end ? rend : end;
 		while (a < b) {
 			uint64_t idx = s->first[i] + (a - r->vaddr) / PS;
 			if (test_bit(s->saved, idx)) {
@@ -188,12 +166,13 @@ static long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t
 			uint64_t n = 1;
 			while (a + n * PS < b && n * PS < buflen && !test_bit(s->saved, idx + n))
 				n++;
-			if (read_mem(s, a, buf, n * PS)) {
+			struct plan_run seg = { .vaddr = a, .nr_pages = n, .readable = true };
+			if (dump_copy_run(s->pid, s->memfd, &seg, buf)) {
 				snap_fail(s, "pid %d: cannot read memory at %lx-%lx: %s", s->pid,
 					  (unsigned long)a, (unsigned long)(a + n * PS), strerror(errno));
 				return -1;
 			}
-			if (write_all(s->sfd, buf, n * PS, (uint64_t)s->side_next * PS)) {
+			if (dump_write_at(s->sfd, buf, n * PS, (uint64_t)s->side_next * PS)) {
 				snap_fail(s, "pid %d: cannot write saved pages: %s", s->pid,
 					  strerror(errno));
 				return -1;
@@ -212,15 +191,11 @@ static long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t
 /* are planned pages of [start, end) not saved yet?  Lock held. */
 static bool unsaved_in(struct snapshot *s, uint64_t start, uint64_t end)
 {
-	for (size_t i = run_at(s, start); i < s->plan->nr; i++) {
+	for (size_t i = run_at(s, start); i < s->plan->nr && s->plan->v[i].vaddr < end; i++) {
 		const struct plan_run *r = &s->plan->v[i];
-		if (r->vaddr >= end)
-			break;
-		if (r->in_parent)
+		uint64_t a, b;
+		if (!run_part(s, i, start, end, &a, &b))
 			continue;
-		uint64_t a = r->vaddr > start ? r->vaddr : start;
-		uint64_t rend = r->vaddr + r->nr_pages * PS;
-		uint64_t b = rend < end ? rend : end;
 		for (; a < b; a += PS)
 			if (!test_bit(s->saved, s->first[i] + (a - r->vaddr) / PS))
 				return true;
