@@ -19,7 +19,7 @@
 # Exits non-zero if anything failed.  Everything a test leaves (logs, images,
 # diffs) is in test/out/NAME; images of passing tests are deleted.
 # Environment: CRIU (the binary, default criu/criu), TEST_TIMEOUT (per test,
-# default 60 s), TEST_TMPDIR (the programs' temp files, default
+# default 60 s), TEST_LIVE_SNAPSHOT=1 (normal tests dump live), TEST_TMPDIR (the programs' temp files, default
 # test/out/NAME/tmp), TEST_KEEP_IMAGES=1 (keep all images).
 
 set -u
@@ -34,6 +34,10 @@ USER_TMPDIR=${TEST_TMPDIR:-}
 # TEST_KEEP_IMAGES=1 keeps the images of passing tests (deleted by default:
 # they are large)
 TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
+# TEST_LIVE_SNAPSHOT=1: the "normal" tests dump with --leave-running
+# --live-snapshot (then kill the program) instead of a plain dump
+LIVE_DUMP=()
+[ "${TEST_LIVE_SNAPSHOT:-0}" = 1 ] && LIVE_DUMP=(--leave-running --live-snapshot)
 
 # How each program is run: "normal" (dump, restore), "leave_running" (two
 # dumps with --leave-running while it runs, then restore the second),
@@ -312,11 +316,12 @@ run_normal() {
 		result FAIL "FAIL $name: cannot read /proc/$pid before the dump"
 		return
 	fi
-	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" \
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" "${LIVE_DUMP[@]}" \
 		> "$dir/dump.out" 2>&1 < /dev/null; then
 		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
 		return
 	fi
+	[ ${#LIVE_DUMP[@]} -eq 0 ] || kill -KILL "$pid"
 	# the dump kills it; reap it so that its pid is free
 	if ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
 		result FAIL "FAIL $name: still running 10s after the dump (state $(proc_state "$pid"))"

@@ -407,13 +407,16 @@ static void *handler_main(void *arg)
 /* ------------------------------------------------------ arming (frozen) */
 
 /*
- * Private anonymous memory only.  Shared anonymous memory may be mapped by
- * other processes of the tree, whose writes a protection in this one would
- * not stop (and whose images hold the same pages): copied while frozen.
+ * Writable private anonymous memory only.  Shared anonymous memory may be
+ * mapped by other processes of the tree, whose writes a protection in this
+ * one would not stop (and whose images hold the same pages); a mapping
+ * that cannot be written without an mprotect first (a PROT_NONE
+ * reservation of gigabytes, whose protection would fill page tables with
+ * markers) has its few pages copied while frozen, like those.
  */
 static bool protectable(const Vma *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE && (v->prot & PROT_WRITE);
 }
 
 static int protect(struct snapshot *s, const Vma *v)
@@ -499,7 +502,7 @@ static int snap_uffd(struct snapshot *s)
 /* the anonymous mappings the snapshot protects, from /proc/PID/maps */
 static bool proc_vma_protectable(const struct proc_vma *v)
 {
-	if (v->shared)
+	if (v->shared || !v->w)
 		return false;	/* as protectable() */
 	return !v->path[0] || !strcmp(v->path, "[heap]") || !strcmp(v->path, "[stack]") ||
 	       !strncmp(v->path, "[anon:", 6);
