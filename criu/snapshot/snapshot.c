@@ -321,7 +321,62 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
 		s->max_us = us;
 }
 
-static void on_change(struct snapshot *s, const char *what, uint64_t start, uint64_t end)
+/*
+ * Are the planned pages of [start, end) all there (present or swapped, not
+ * the zero page)?  Lock held, so no write fault there is served meanwhile:
+ * a page discarded since the freeze can come back only as the zero page.
+ */
+static bool planned_present(struct snapshot *s, uint64_t start, uint64_t end)
+{
+	struct page_region regions[64];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.vec = (uint64_t)regions,
+		.vec_len = 64,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.category_inverted = PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PFNZERO,
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+	};
+
+	for (size_t i = run_at(s, start); i < s->plan->nr && s->plan->v[i].vaddr < end; i++) {
+		uint64_t a, b;
+		if (!run_part(s, i, start, end, &a, &b))
+			continue;
+		/* the part must come back as one region covering it */
+		arg.start = a;
+		arg.end = b;
+		arg.walk_end = 0;
+		long n = ioctl(s->uf.pmfd, PAGEMAP_SCAN, &arg);
+		if (n != 1 || regions[0].start != a || regions[0].end != b)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * madvise(MADV_DONTNEED...) waits until its event is read, then discards:
+ * a race.  The pages not copied yet are copied at once, and count if they
+ * were all still there after the copy (then the copy came first).
+ */
+static bool save_before_discard(struct snapshot *s, uint64_t start, uint64_t end)
+{
+	double t0 = clock_now_ms();
+	long n = save_range(s, start, end, s->fbuf, GRANULE);
+	bool there = n >= 0 && planned_present(s, start, end);
+	pr_debug("pid %d: %lx-%lx discarded: %ld pages copied first in %.3f ms, %s", s->pid,
+		(unsigned long)start, (unsigned long)end, n, clock_now_ms() - t0,
+		there ? "in time" : "too late");
+	if (!there) {
+		s->failed = false;	/* the message is the caller's */
+		return false;
+	}
+	s->fault_pages += n;
+	return true;
+}
+
+static void on_change(struct snapshot *s, const char *what, uint64_t start, uint64_t end,
+		      bool discard)
 {
 	s->events++;
 	pthread_mutex_lock(&s->lock);
@@ -335,7 +390,7 @@ static void on_change(struct snapshot *s, const char *what, uint64_t start, uint
 	if (s->keep && reg_of(s, start))
 		snap_fail(s, "pid %d %s %lx-%lx during the first tracked round: try again", s->pid,
 			  what, (unsigned long)start, (unsigned long)end);
-	else if (unsaved_in(s, start, end))
+	else if (unsaved_in(s, start, end) && !(discard && save_before_discard(s, start, end)))
 		snap_fail(s, "pid %d %s %lx-%lx during the live snapshot, before it was copied: try again",
 			  s->pid, what, (unsigned long)start, (unsigned long)end);
 	pthread_mutex_unlock(&s->lock);
@@ -368,13 +423,14 @@ static void *handler_main(void *arg)
 				on_fault(s, &h, m->arg.pagefault.address, t0);
 				break;
 			case UFFD_EVENT_REMOVE:
-				on_change(s, "discarded", m->arg.remove.start, m->arg.remove.end);
+				on_change(s, "discarded", m->arg.remove.start, m->arg.remove.end, true);
 				break;
 			case UFFD_EVENT_UNMAP:
-				on_change(s, "unmapped", m->arg.remove.start, m->arg.remove.end);
+				on_change(s, "unmapped", m->arg.remove.start, m->arg.remove.end, false);
 				break;
 			case UFFD_EVENT_REMAP:
-				on_change(s, "moved", m->arg.remap.from, m->arg.remap.from + m->arg.remap.len);
+				on_change(s, "moved", m->arg.remap.from, m->arg.remap.from + m->arg.remap.len,
+					  false);
 				break;
 			}
 		}
