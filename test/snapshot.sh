@@ -219,7 +219,7 @@ run_snapshot_refused() {
 		result FAIL "FAIL $name: the dump succeeded though memory it had not copied was unmapped"
 		return
 	fi
-	if ! grep -q 'unmapped .* during the live snapshot' "$dir/dump.log" ||
+	if ! grep -qE '(unmapped|vanished).* during the live snapshot' "$dir/dump.log" ||
 	   [ ! -e "$dir/img/dump-incomplete" ] || [ -e "$dir/img/inventory.img" ]; then
 		result FAIL "FAIL $name: the dump failed, but not as it should: $(criu_error "$dir/dump.log")"
 		return

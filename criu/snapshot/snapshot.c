@@ -72,6 +72,9 @@ struct snapshot {
 	pthread_t thread;
 	bool running;
 	bool copied;			/* the whole image is written */
+	volatile bool copy_done;	/* the copier is through (or gave up) */
+	volatile bool draining;		/* the handler waits for copy_done (an event waits) */
+	volatile uint64_t probe;	/* a page saved and unprotected: probing it is harmless */
 	volatile bool failed;
 	char why[256];
 	uint8_t *fbuf;			/* the handler's buffer (GRANULE) */
@@ -310,6 +313,8 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
 	pthread_mutex_unlock(&s->lock);
 	/* saved (or nothing to save): the writer may go on */
 	int r = unprotect(s, a, b);
+	if (!r)
+		s->probe = a;
 	if (r == -EAGAIN && h->nr_pending < MAX_PENDING)
 		h->pending[h->nr_pending++] = (struct range){ a, b };
 	else if (r && r != -EAGAIN)
@@ -396,6 +401,16 @@ static void on_change(struct snapshot *s, const char *what, uint64_t start, uint
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * Is an event (a discard, unmap or move) waiting to be read?  The kernel
+ * refuses protection changes until it is.
+ */
+static bool event_waiting(struct snapshot *s)
+{
+	uint64_t p = s->probe;
+	return p && unprotect(s, p, p + PS) == -EAGAIN;
+}
+
 static void *handler_main(void *arg)
 {
 	struct snapshot *s = arg;
@@ -410,6 +425,21 @@ static void *handler_main(void *arg)
 			break;
 		if (pf[1].revents)
 			break;
+		/*
+		 * A discard (madvise) waits until its event is read, and then
+		 * throws pages away: while one waits, the copy goes on to the
+		 * end first (the writers it meets wait for it too).
+		 */
+		if (s->mode == MODE_SNAP && !s->copy_done && !s->failed && event_waiting(s)) {
+			struct pollfd sp = { s->stopfd, POLLIN, 0 };
+			s->draining = true;
+			while (!s->copy_done && !s->failed && poll(&sp, 1, 1) == 0)
+				;
+			s->draining = false;
+			if (sp.revents)
+				break;
+			continue;
+		}
 		ssize_t n = read(s->uf.uffd, msgs, sizeof(msgs));
 		double t0 = clock_now_ms();
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -948,7 +978,7 @@ static int batch_read(void *arg, const struct plan_run *runs, const bool *failed
 		for (uint64_t i = 0; i < r->nr_pages;) {
 			if (!test_bit(s->saved, first + i)) {
 				if (failed[k]) {
-					snap_fail(s, "pid %d: memory at %lx vanished during the live snapshot",
+					snap_fail(s, "pid %d: memory at %lx vanished (unmapped or moved) during the live snapshot, before it was copied: try again",
 						  s->pid, (unsigned long)(r->vaddr + i * PS));
 					break;
 				}
@@ -993,7 +1023,10 @@ static void batch_written(void *arg, const struct plan_run *runs, size_t n)
 			continue;
 		for (int tries = 0; tries < 10000; tries++) {
 			int e = unprotect(s, runs[k].vaddr, runs[k].vaddr + runs[k].nr_pages * PS);
-			if (e != -EAGAIN)
+			if (!e)
+				s->probe = runs[k].vaddr;
+			/* draining: a later write faults, and finds the page saved */
+			if (e != -EAGAIN || s->draining)
 				break;
 			usleep(20);	/* an event waits for the handler */
 		}
@@ -1023,7 +1056,9 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 	};
 	double t0 = clock_now_ms();
 
-	if (dump_pages_write_hooked(p, plan, dirfd, &h, st))
+	int err = dump_pages_write_hooked(p, plan, dirfd, &h, st);
+	s->copy_done = true;
+	if (err)
 		return -1;
 	/* the handler may have failed after the last batch (a late unmap is harmless) */
 	if (s->failed) {
