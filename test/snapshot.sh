@@ -129,7 +129,7 @@ run_snapshot_kill() {
 	cp=$!
 	track "$cp"
 	# the memory is protected and the program runs again: the copy is under way
-	if ! wait_for 10 grep -q 'mappings write-protected' "$dir/dump.log"; then
+	if ! wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"; then
 		kill -KILL "$cp" 2>/dev/null; wait "$cp" 2>/dev/null
 		result FAIL "FAIL $name: the live snapshot did not start: $(criu_error "$dir/dump.log")"
 		return
@@ -166,7 +166,7 @@ run_snapshot_chain() {
 	track "$cp"
 	# pause the writers in the middle of the copy: what they wrote during it
 	# is written over by nothing later, and must be in pre-dump 1
-	wait_for 10 grep -q 'mappings write-protected' "$dir/pre-0.log"
+	wait_for 10 grep -q 'pages copied while frozen' "$dir/pre-0.log"
 	sleep 0.03
 	kill -USR2 "$pid"
 	wait "$cp"; st=$?
@@ -212,7 +212,7 @@ run_snapshot_refused() {
 		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
 	cp=$!
 	track "$cp"
-	wait_for 10 grep -q 'mappings write-protected' "$dir/dump.log"
+	wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"
 	kill -USR2 "$pid"
 	wait "$cp"; st=$?
 	if [ $st -eq 0 ]; then
