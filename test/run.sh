@@ -43,7 +43,8 @@ LIVE_DUMP=()
 # dumps with --leave-running while it runs, then restore the second),
 # "incremental" (pre-dump --track-mem rounds, SIGUSR2 between them, then a
 # final dump on top, restored), "snapshot", "snapshot_kill" and
-# "snapshot_chain", "snapshot_refused" (live snapshots: test/snapshot.sh), or "none" (not a test
+# "snapshot_chain", "snapshot_refused", "snapshot_flags" (live snapshots:
+# test/snapshot.sh), or "none" (not a test
 # program).
 declare -A MODE=(
 	[counter]=leave_running
@@ -54,6 +55,7 @@ declare -A MODE=(
 	[snapshot_kill]=snapshot_kill
 	[snapshot_chain]=snapshot_chain
 	[snapshot_refused]=snapshot_refused
+	[snapshot_flags]=snapshot_flags
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
@@ -604,6 +606,7 @@ run_prog_test() {
 	snapshot_kill) run_snapshot_kill "$name" "$dir" ;;
 	snapshot_chain) run_snapshot_chain "$name" "$dir" ;;
 	snapshot_refused) run_snapshot_refused "$name" "$dir" ;;
+	snapshot_flags) run_snapshot_flags "$name" "$dir" ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img" "$dir/img1" "$dir/img2"
@@ -1432,7 +1435,7 @@ for n in "${names[@]}"; do
 			c=$(basename "$src" .c)
 			# no restore after a killed dumper: nothing lazy to test
 			case ${MODE[$c]:-normal} in
-			none|snapshot_kill|snapshot_refused) ;;
+			none|snapshot_kill|snapshot_refused|snapshot_flags) ;;
 			*) expanded+=("lazy/$c") ;;
 			esac
 		done

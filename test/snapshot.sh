@@ -262,3 +262,29 @@ run_snapshot_tree() {
 	[ "$TEST_KEEP_IMAGES" = 1 ] || rm -rf "$dir/img"
 	result PASS "PASS $name"
 }
+
+# "snapshot_flags": the program changes the VmFlags of its memory
+# (madvise) during the copy: the flags the dump took before the freeze may
+# be stale, so the dump must fail and the program run on, clean
+run_snapshot_flags() {
+	local name=$1 dir=$2 pid cp st
+
+	start_snapshot_prog "$name" "$dir" || return
+	pid=$PID
+	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
+		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
+	cp=$!
+	track "$cp"
+	wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"
+	kill -USR2 "$pid"
+	wait "$cp"; st=$?
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: the dump succeeded though the VmFlags changed during it"
+		return
+	fi
+	if ! grep -q 'flags of .* changed' "$dir/dump.log" || [ -e "$dir/img/inventory.img" ]; then
+		result FAIL "FAIL $name: the dump failed, but not as it should: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	runs_on_clean "$name" "$dir" "$pid" "the failed snapshot"
+}

@@ -16,9 +16,10 @@
  * (a page left stale by an incremental dump is then never written over
  * before the final check); with SNAP_UNMAP_MIB defined, it unmaps instead
  * an area of that size which nothing writes (mapped above the written one,
- * so that a live snapshot copies it last).  On SIGUSR1 the threads stop and the
- * main thread checks every page of every share against its counter, then
- * prints PASS or FAIL.
+ * so that a live snapshot copies it last); with SNAP_MADVISE, it sets
+ * MADV_NOHUGEPAGE on the written area instead.  On SIGUSR1 the threads
+ * stop and the main thread checks every page of every share against its
+ * counter, then prints PASS or FAIL.
  *
  * After a restore from a live snapshot, this is the check that all pages
  * show one instant: the counters' (the registers and the memory of the
@@ -138,10 +139,14 @@ int main(int argc, char **argv)
 		if (sig == SIGUSR1)
 			break;
 		if (sig == SIGUSR2) {
-#ifdef SNAP_UNMAP_MIB
+#if defined(SNAP_UNMAP_MIB)
 			if (munmap(extra, (uint64_t)SNAP_UNMAP_MIB << 20))
 				fail("munmap failed");
 			test_msg("unmapped");
+#elif defined(SNAP_MADVISE)
+			if (madvise(area, (uint64_t)SNAP_MIB << 20, MADV_NOHUGEPAGE))
+				fail("madvise failed");
+			test_msg("advised");
 #else
 			paused = 1;
 			test_msg("paused");
