@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,11 +417,19 @@ static void *handler_main(void *arg)
 	struct snapshot *s = arg;
 	struct handler h = { .nr_pending = 0 };
 	struct uffd_msg msgs[64];
+	struct sched_param sp = { .sched_priority = 1 };
+
+	/*
+	 * A writer waits for this thread: let it run before ordinary work
+	 * (the copier, other programs).  It sleeps in poll() between faults.
+	 */
+	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+		pr_debug("pid %d: the fault handler runs without real-time priority", s->pid);
 
 	for (;;) {
 		struct pollfd pf[3] = { { s->uf.uffd, POLLIN, 0 }, { s->stopfd, POLLIN, 0 },
 					{ s->kickfd, POLLIN, 0 } };
-		int r = poll(pf, 3, h.nr_pending ? 0 : -1);
+		int r = poll(pf, 3, h.nr_pending ? 1 : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents)
