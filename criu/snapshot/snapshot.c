@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1067,12 +1065,7 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 	};
 	double t0 = clock_now_ms();
 
-	/* the program's woken writers go before the copy, which is not urgent */
-	pid_t tid = syscall(SYS_gettid);
-	int nice = getpriority(PRIO_PROCESS, tid);
-	setpriority(PRIO_PROCESS, tid, nice + 5 > 19 ? 19 : nice + 5);
 	int err = dump_pages_write_hooked(p, plan, dirfd, &h, st);
-	setpriority(PRIO_PROCESS, tid, nice);
 	s->copy_done = true;
 	if (err)
 		return -1;
