@@ -53,6 +53,16 @@ runs_on_clean() {
 	result PASS "PASS $name"
 }
 
+# live_dump_bg DIR PID: dump --live-snapshot in the background (its pid in
+# cp); returns once the process was let go, the copy under way
+live_dump_bg() {
+	"$CRIU" dump -t "$2" -D "$1/img" --leave-running --live-snapshot -v4 \
+		-o "$1/dump.log" > "$1/dump.out" 2>&1 < /dev/null &
+	cp=$!
+	track "$cp"
+	wait_for 10 grep -q 'pages copied while frozen' "$1/dump.log"
+}
+
 # start_snapshot_prog NAME DIR: start_prog and wait for it to count; sets PID
 start_snapshot_prog() {
 	local name=$1 dir=$2
@@ -124,12 +134,8 @@ run_snapshot_kill() {
 
 	start_snapshot_prog "$name" "$dir" || return
 	pid=$PID
-	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
-		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
-	cp=$!
-	track "$cp"
 	# the memory is protected and the program runs again: the copy is under way
-	if ! wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"; then
+	if ! live_dump_bg "$dir" "$pid"; then
 		kill -KILL "$cp" 2>/dev/null; wait "$cp" 2>/dev/null
 		result FAIL "FAIL $name: the live snapshot did not start: $(criu_error "$dir/dump.log")"
 		return
@@ -208,11 +214,7 @@ run_snapshot_refused() {
 
 	start_snapshot_prog "$name" "$dir" || return
 	pid=$PID
-	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
-		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
-	cp=$!
-	track "$cp"
-	wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"
+	live_dump_bg "$dir" "$pid"
 	kill -USR2 "$pid"
 	wait "$cp"; st=$?
 	if [ $st -eq 0 ]; then
@@ -271,11 +273,7 @@ run_snapshot_flags() {
 
 	start_snapshot_prog "$name" "$dir" || return
 	pid=$PID
-	"$CRIU" dump -t "$pid" -D "$dir/img" --leave-running --live-snapshot -v4 \
-		-o "$dir/dump.log" > "$dir/dump.out" 2>&1 < /dev/null &
-	cp=$!
-	track "$cp"
-	wait_for 10 grep -q 'pages copied while frozen' "$dir/dump.log"
+	live_dump_bg "$dir" "$pid"
 	kill -USR2 "$pid"
 	wait "$cp"; st=$?
 	if [ $st -eq 0 ]; then
