@@ -279,7 +279,7 @@ static int plan_prepared(struct snapshot *s, struct dump_proc *p, struct page_pl
 		if (!r) {
 			if (protectable(v))
 				protect(s, v);	/* not done: copied while frozen */
-			if (page_plan_scan(s->uf.pmfd, s->pid, v, v->start, v->end, plan))
+			if (page_plan_vma(s->uf.pmfd, s->pid, v, plan))
 				return -1;
 			continue;
 		}
