@@ -5,6 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -327,4 +330,87 @@ int chk_mem_dirty_track(uint64_t arg, char *msg, size_t len)
 	}
 	snprintf(msg, len, "neither uffd_wp nor soft_dirty works");
 	return 0;
+}
+
+/* the writer of chk_live_snapshot: its write must wait for the handler */
+static void *wp_writer(void *arg)
+{
+	*(volatile char *)arg = 7;
+	return NULL;
+}
+
+/*
+ * What --live-snapshot needs: a synchronous write-protect uffd catching
+ * kernel faults too (no UFFD_USER_MODE_ONLY), with WP_UNPOPULATED and the
+ * unmap/remove/remap events.  A thread writes a protected, never touched
+ * page: the write must wait, arrive as a WP fault, and go on once the
+ * protection is removed.
+ */
+int chk_live_snapshot(uint64_t arg, char *msg, size_t len)
+{
+	size_t ps = page_size();
+	struct uffdio_api a = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMAP |
+			    UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP,
+	};
+	int uffd, ok = 0;
+	char *p = MAP_FAILED;
+	pthread_t th;
+	bool started = false;
+
+	(void)arg;
+	uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0) {
+		snprintf(msg, len, "userfaultfd for kernel faults: %s", strerror(errno));
+		return 0;
+	}
+	if (ioctl(uffd, UFFDIO_API, &a)) {
+		snprintf(msg, len, "UFFDIO_API with WP_UNPOPULATED and events: %s", strerror(errno));
+		goto out;
+	}
+	p = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(msg, len, "mmap: %s", strerror(errno));
+		goto out;
+	}
+	struct uffdio_register reg = { .range = { (uintptr_t)p, ps }, .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .range = { (uintptr_t)p, ps }, .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) || ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		snprintf(msg, len, "write-protecting an untouched page: %s", strerror(errno));
+		goto out;
+	}
+	if (pthread_create(&th, NULL, wp_writer, p)) {
+		snprintf(msg, len, "pthread_create failed");
+		goto out;
+	}
+	started = true;
+	struct pollfd pf = { uffd, POLLIN, 0 };
+	struct uffd_msg m;
+	if (poll(&pf, 1, 2000) != 1 || read(uffd, &m, sizeof(m)) != sizeof(m) ||
+	    m.event != UFFD_EVENT_PAGEFAULT || !(m.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP)) {
+		snprintf(msg, len, "the write to a protected page did not wait as a write-protect fault");
+		goto out;
+	}
+	if (p[0] != 0) {
+		snprintf(msg, len, "the write went through before the protection was removed");
+		goto out;
+	}
+	wp.mode = 0;
+	if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		snprintf(msg, len, "removing the protection: %s", strerror(errno));
+		goto out;
+	}
+	ok = 1;
+out:
+	close(uffd);	/* also wakes the writer if it still waits */
+	if (started)
+		pthread_join(th, NULL);
+	if (ok && p[0] != 7) {
+		snprintf(msg, len, "the write was lost");
+		ok = 0;
+	}
+	if (p != MAP_FAILED)
+		munmap(p, ps);
+	return ok;
 }

@@ -44,6 +44,7 @@ static struct feature features[] = {
 	{ "uffd_wp", chk_uffd_wp, 0, false, -1, "" },
 	{ "soft_dirty", chk_soft_dirty, 0, false, -1, "" },
 	{ "mem_dirty_track", chk_mem_dirty_track, 0, false, -1, "" },
+	{ "live_snapshot", chk_live_snapshot, 0, false, -1, "" },
 	{ "rseq", chk_rseq, 0, false, -1, "" },
 };
 #define NR_FEATURES (sizeof(features) / sizeof(features[0]))

@@ -35,6 +35,7 @@ int chk_pagemap_scan(uint64_t arg, char *msg, size_t len);
 int chk_uffd_wp(uint64_t arg, char *msg, size_t len);
 int chk_soft_dirty(uint64_t arg, char *msg, size_t len);
 int chk_mem_dirty_track(uint64_t arg, char *msg, size_t len);
+int chk_live_snapshot(uint64_t arg, char *msg, size_t len);
 
 /* a child that only sleeps, killed if we die; -1 with msg set on error */
 pid_t chk_spawn_sleeper(char *msg, size_t len);

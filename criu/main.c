@@ -19,7 +19,8 @@ static void usage(FILE *f)
 "            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
 "  criu dump -t PID -D DIR --lazy-pages --port P [--address A]\n"
-"  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR]\n"
+"  criu dump -t PID -D DIR --leave-running --live-snapshot\n"
+"  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR] [--live-snapshot]\n"
 "  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--ext-unix-sk]\n"
 "               [--pidfile FILE] [--inherit-fd fd[N]:KEY ...]\n"
 "               [--lazy-pages [--page-server --address A --port P]]\n"
@@ -58,6 +59,10 @@ static void usage(FILE *f)
 "                          a power of two (default 256K)\n"
 "      --track-mem         track the pages the process writes, so that the\n"
 "                          next pre-dump or dump copies only those\n"
+"      --live-snapshot     (dump --leave-running, pre-dump) freeze the process\n"
+"                          only to write-protect its memory and collect its\n"
+"                          state; copy memory while it runs, each page before\n"
+"                          its first write: the image is the freeze instant\n"
 "      --prev-images-dir DIR  the previous pre-dump, relative to -D: pages\n"
 "                          not written since are taken from it on restore\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
@@ -84,6 +89,7 @@ int main(int argc, char **argv)
 		{ "lazy-granule", required_argument, NULL, 1104 },
 		{ "prev-images-dir", required_argument, NULL, 1002 },
 		{ "track-mem", no_argument, NULL, 1003 },
+		{ "live-snapshot", no_argument, NULL, 1200 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -163,6 +169,7 @@ int main(int argc, char **argv)
 		}
 		case 1002: o.prev_images_dir = optarg; break;
 		case 1003: o.track_mem = true; break;
+		case 1200: o.live_snapshot = true; break;
 		case 'v':
 			if (!optarg)
 				o.verbosity = LOG_DEBUG;

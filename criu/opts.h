@@ -28,6 +28,7 @@ struct opts {
 	unsigned long lazy_granule;	/* --lazy-granule: fault-around bytes */
 	const char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	bool track_mem;			/* --track-mem */
+	bool live_snapshot;		/* --live-snapshot */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
 };

@@ -62,6 +62,8 @@ run_lazy_prog() {
 	normal) run_normal "$name" "$dir" ;;
 	leave_running) run_leave_running "$name" "$dir" ;;
 	incremental) run_incremental "$name" "$dir" ;;	# a chain of images
+	snapshot) run_snapshot "$name" "$dir" ;;	# a live snapshot, restored lazily
+	snapshot_chain) run_snapshot_chain "$name" "$dir" ;;
 	*) result SKIP "SKIP $name: no lazy variant of mode $mode" ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

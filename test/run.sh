@@ -19,7 +19,7 @@
 # Exits non-zero if anything failed.  Everything a test leaves (logs, images,
 # diffs) is in test/out/NAME; images of passing tests are deleted.
 # Environment: CRIU (the binary, default criu/criu), TEST_TIMEOUT (per test,
-# default 60 s), TEST_TMPDIR (the programs' temp files, default
+# default 60 s), TEST_LIVE_SNAPSHOT=1 (normal tests dump live), TEST_TMPDIR (the programs' temp files, default
 # test/out/NAME/tmp), TEST_KEEP_IMAGES=1 (keep all images).
 
 set -u
@@ -34,15 +34,28 @@ USER_TMPDIR=${TEST_TMPDIR:-}
 # TEST_KEEP_IMAGES=1 keeps the images of passing tests (deleted by default:
 # they are large)
 TEST_KEEP_IMAGES=${TEST_KEEP_IMAGES:-0}
+# TEST_LIVE_SNAPSHOT=1: the "normal" tests dump with --leave-running
+# --live-snapshot (then kill the program) instead of a plain dump
+LIVE_DUMP=()
+[ "${TEST_LIVE_SNAPSHOT:-0}" = 1 ] && LIVE_DUMP=(--leave-running --live-snapshot)
 
 # How each program is run: "normal" (dump, restore), "leave_running" (two
 # dumps with --leave-running while it runs, then restore the second),
 # "incremental" (pre-dump --track-mem rounds, SIGUSR2 between them, then a
-# final dump on top, restored), or "none" (not a test program).
+# final dump on top, restored), "snapshot", "snapshot_kill" and
+# "snapshot_chain", "snapshot_refused", "snapshot_flags" (live snapshots:
+# test/snapshot.sh), or "none" (not a test
+# program).
 declare -A MODE=(
 	[counter]=leave_running
 	[incremental]=incremental
 	[incremental_closefds]=incremental
+	[snapshot_1g]=snapshot
+	[snapshot_threads]=snapshot
+	[snapshot_kill]=snapshot_kill
+	[snapshot_chain]=snapshot_chain
+	[snapshot_refused]=snapshot_refused
+	[snapshot_flags]=snapshot_flags
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
@@ -305,11 +318,12 @@ run_normal() {
 		result FAIL "FAIL $name: cannot read /proc/$pid before the dump"
 		return
 	fi
-	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" \
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" "${LIVE_DUMP[@]}" \
 		> "$dir/dump.out" 2>&1 < /dev/null; then
 		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
 		return
 	fi
+	[ ${#LIVE_DUMP[@]} -eq 0 ] || kill -KILL "$pid"
 	# the dump kills it; reap it so that its pid is free
 	if ! wait_for 10 bash -c "! grep -q '^State:.*[RSDT]' /proc/$pid/status 2>/dev/null"; then
 		result FAIL "FAIL $name: still running 10s after the dump (state $(proc_state "$pid"))"
@@ -588,6 +602,11 @@ run_prog_test() {
 	normal) run_normal "$name" "$dir" ;;
 	leave_running) run_leave_running "$name" "$dir" ;;
 	incremental) run_incremental "$name" "$dir" ;;
+	snapshot) run_snapshot "$name" "$dir" ;;
+	snapshot_kill) run_snapshot_kill "$name" "$dir" ;;
+	snapshot_chain) run_snapshot_chain "$name" "$dir" ;;
+	snapshot_refused) run_snapshot_refused "$name" "$dir" ;;
+	snapshot_flags) run_snapshot_flags "$name" "$dir" ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img" "$dir/img1" "$dir/img2"
@@ -1362,6 +1381,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	snapshot/tree) run_snapshot_tree ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1372,6 +1392,8 @@ source "$ROOT/test/lazy.sh"
 source "$ROOT/test/files.sh"
 # the process tree section: run_tree_check, TREE_CHECKS
 source "$ROOT/test/tree.sh"
+# the live snapshot modes: run_snapshot, run_snapshot_kill
+source "$ROOT/test/snapshot.sh"
 
 # ------------------------------------------------------ main
 
@@ -1394,7 +1416,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
 else
 	names=("$@")
 fi
@@ -1411,7 +1433,11 @@ for n in "${names[@]}"; do
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)
-			[ "${MODE[$c]:-normal}" = none ] || expanded+=("lazy/$c")
+			# no restore after a killed dumper: nothing lazy to test
+			case ${MODE[$c]:-normal} in
+			none|snapshot_kill|snapshot_refused|snapshot_flags) ;;
+			*) expanded+=("lazy/$c") ;;
+			esac
 		done
 		for c in "${LAZY_CHECKS[@]}"; do expanded+=("lazy/$c"); done
 	else

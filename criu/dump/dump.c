@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "snapshot.h"
 #include "track.h"
 #include "version.h"
 
@@ -178,6 +179,7 @@ struct proc_round {
 	bool *tracked;		/* per VMA: unwritten pages are the parent's */
 	bool created;		/* the tracker was made by this round */
 	struct page_plan plan;
+	struct snapshot *snap;	/* --live-snapshot: its memory, protected */
 };
 
 /* the previous images of an incremental dump: checks them, links "parent" */
@@ -365,12 +367,12 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 
 /* while frozen: one process's state, memory map and tracking */
 static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct opts *o, bool pre,
-			int pfd)
+			int pfd, struct snapshot *prep)
 {
 	uint64_t brk = 0;
 
 	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
-	if (proc_read_maps(p->pid, !pre, &p->maps))
+	if (snapshot_read_maps(prep, p->pid, !pre, &p->maps))	/* proc_read_maps */
 		return -1;
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
@@ -396,6 +398,7 @@ static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct 
 static void free_rounds(struct proc_round *r, size_t nr)
 {
 	for (size_t i = 0; r && i < nr; i++) {
+		snapshot_free(r[i].snap);
 		track_release(&r[i].tr);
 		page_plan_free(&r[i].plan);
 		free(r[i].tracked);
@@ -405,9 +408,64 @@ static void free_rounds(struct proc_round *r, size_t nr)
 	free(r);
 }
 
+/* --live-snapshot: no protection stays behind (closing the uffd drops it all) */
+static void drop_snapshots(struct dump_tree *t, struct proc_round *r)
+{
+	for (size_t i = 0; r && i < t->nr; i++) {
+		snapshot_free(r[i].snap);
+		r[i].snap = NULL;
+	}
+}
+
+/*
+ * --live-snapshot, while frozen: plans each process's pages and protects
+ * its memory (criu/snapshot/); the copy runs after the tree is let go.
+ */
+static int arm_snapshots(struct dump_tree *t, struct proc_round *r, const struct opts *o, bool pre,
+			 int dirfd, struct snapshot **prep)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct dump_proc *p = &t->procs[i];
+		bool planned = false;
+		if (p->zombie)
+			continue;
+		/* written pages of tracked mappings: planned with the tracker, which then goes */
+		for (size_t k = 0; r[i].tracked && k < p->mm->n_vmas; k++)
+			planned |= r[i].tracked[k];
+		if ((planned && dump_pages_plan(p, r[i].tracked, &r[i].plan)) ||
+		    (!pre && drop_tracking(p->pid, &r[i].tr)) ||
+		    snapshot_arm(p, prep, &r[i].plan, planned, dirfd, pre && o->track_mem,
+				 &r[i].snap))
+			return -1;
+	}
+	snapshot_free(*prep);	/* not the root's after all */
+	*prep = NULL;
+	return 0;
+}
+
+/* pre-dump --live-snapshot --track-mem: tracking takes over after the copy */
+struct handover {
+	struct dump_proc *p;
+	struct proc_round *r;
+};
+
+static void arm_after_snapshot(void *arg)
+{
+	struct handover *h = arg;
+	Mm *mm = h->p->mm;
+
+	arm_tracking(h->p, &h->r->tr, h->r->tracked);
+	/* written untracked since the freeze (copied while frozen): in full next round */
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->tracked && !h->r->tracked[i] &&
+		    !snapshot_protected(h->r->snap, mm->vmas[i]->start, mm->vmas[i]->end))
+			mm->vmas[i]->tracked = false;
+}
+
 /* a failed round: no tracker it created stays behind, every process runs on */
 static void undo_round(struct dump_tree *t, struct proc_round *r)
 {
+	drop_snapshots(t, r);
 	for (size_t i = 0; r && i < t->nr; i++) {
 		struct dump_proc *p = &t->procs[i];
 		if (!r[i].created)
@@ -428,6 +486,7 @@ static int do_dump(const struct opts *o, bool pre)
 	const char *what = pre ? "pre-dump" : "dump";
 	struct dump_tree t = { 0 };
 	struct proc_round *rounds = NULL;
+	struct snapshot *prep = NULL;
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
@@ -438,6 +497,10 @@ static int do_dump(const struct opts *o, bool pre)
 	}
 	if (pre && !o->track_mem)
 		pr_warn("pre-dump without --track-mem: every round copies all memory");
+	if (o->live_snapshot && !pre && !o->leave_running) {
+		pr_err("--live-snapshot goes with dump --leave-running (or pre-dump)");
+		return -1;
+	}
 	if (require_cr_caps(what))
 		return -1;
 	if (o->lazy_pages && dump_lazy_check(o, pre))
@@ -448,6 +511,9 @@ static int do_dump(const struct opts *o, bool pre)
 	if (o->prev_images_dir && load_parent(dirfd, o->prev_images_dir, o->pid, &pfd))
 		goto fail;
 
+	/* live snapshot: the root's memory is protected before the freeze */
+	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
+		goto fail;
 	tfreeze = clock_now_ms();
 	if (tree_seize(o->pid, &t) || tree_check(&t))
 		goto fail;
@@ -457,11 +523,17 @@ static int do_dump(const struct opts *o, bool pre)
 	for (size_t i = 0; i < t.nr; i++)
 		rounds[i].tr = (struct track){ .uffd = -1, .pmfd = -1 };
 	for (size_t i = 0; i < t.nr; i++)
-		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd))
+		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
 			goto fail;
 	if (!pre && (tree_share_files(&t) || cow_find(&t)))
 		goto fail;
-	if (pre) {
+	if (o->live_snapshot) {
+		/* live snapshot: memory protected while frozen, copied while they run */
+		if (arm_snapshots(&t, rounds, o, pre, dirfd, &prep))
+			goto fail;
+		tree_unseize(&t);
+		frozen_ms = clock_now_ms() - tfreeze;
+	} else if (pre) {
 		/* the rest runs alongside the programs: what they write is tracked */
 		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
@@ -476,13 +548,21 @@ static int do_dump(const struct opts *o, bool pre)
 
 		if (p->zombie)
 			continue;
-		if (dump_pages_plan(p, r->tracked, &r->plan))
-			goto fail;
-		pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid, r->plan.nr,
-			 (unsigned long)r->plan.total);
-		r->plan.no_data = o->lazy_pages;	/* post-copy: the memory is served below */
-		if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
-			goto fail;
+		if (r->snap) {
+			struct handover h = { p, r };
+			if (snapshot_copy(r->snap, p, &r->plan, dirfd, &ps) ||
+			    (pre && o->track_mem &&
+			     snapshot_handover(r->snap, p, r->tr.uffd, arm_after_snapshot, &h)))
+				goto fail;
+		} else {
+			if (dump_pages_plan(p, r->tracked, &r->plan))
+				goto fail;
+			pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid,
+				 r->plan.nr, (unsigned long)r->plan.total);
+			r->plan.no_data = o->lazy_pages;	/* post-copy: the memory is served below */
+			if (dump_pages_write(p, &r->plan, dirfd, pre, &ps))
+				goto fail;
+		}
 		st.pages += ps.pages;
 		st.bytes += ps.bytes;
 		st.pages_ms += ps.pages_ms;
@@ -492,10 +572,11 @@ static int do_dump(const struct opts *o, bool pre)
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
 		goto fail;
 
+	drop_snapshots(&t, rounds);
 	/* post-copy: frozen until the restore has every page, resumed if it fails */
 	if (!pre && o->lazy_pages && dump_lazy_serve(o, &t, dirfd))
 		goto fail;
-	if (!pre) {
+	if (!pre && !o->live_snapshot) {
 		/* nothing of criu stays in the processes */
 		for (size_t i = 0; o->leave_running && i < t.nr; i++)
 			if (!t.procs[i].zombie && drop_tracking(t.procs[i].pid, &rounds[i].tr))
@@ -515,6 +596,8 @@ static int do_dump(const struct opts *o, bool pre)
 	err = 0;
 	goto out;
 fail:
+	snapshot_free(prep);
+	prep = NULL;
 	undo_round(&t, rounds);
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
@@ -522,6 +605,7 @@ fail_after:
 	pr_info("%s of pid %d failed; the processes were left running; %s is incomplete", what,
 		o->pid, o->images_dir);
 out:
+	snapshot_free(prep);
 	free_rounds(rounds, t.nr);
 	tree_free(&t);
 	if (pfd >= 0)

@@ -100,6 +100,37 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st);
 void page_plan_free(struct page_plan *plan);
+/* the pieces of dump_pages_plan: set plan->vma_first = plan->nr before each VMA */
+bool vma_has_pages(const Vma *v);
+int page_plan_add(struct page_plan *plan, uint64_t start, uint64_t end, bool readable,
+		  bool in_parent);
+int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+		   struct page_plan *plan);
+/* all of v's pages: page_plan_scan, or for a shared object the pages it holds */
+int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan);
+/*
+ * The writer with hooks (the live snapshot, criu/snapshot/): pfd is the
+ * pages image made by pages_image_create(), or -1 for a new one.  Each
+ * batch of runs is read (failed[k]: run k could not be read and is zero in
+ * buf), then given to read_done, which may patch buf or fail, then hashed
+ * and written, then given to written.
+ */
+struct pages_hooks {
+	void *arg;
+	int pfd;
+	bool tolerant;
+	int (*read_done)(void *arg, const struct plan_run *runs, const bool *failed, size_t n,
+			 uint8_t *buf);
+	void (*written)(void *arg, const struct plan_run *runs, size_t n);
+};
+/* one run, by process_vm_readv, else /proc/PID/mem (memfd); quiet */
+int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst);
+/* pwrite all of it, or -1 */
+int dump_write_at(int fd, const void *buf, size_t len, uint64_t off);
+/* pages-PID.img with its header, open read-write; the fd or -1 */
+int pages_image_create(pid_t pid, int dirfd);
+int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+			    const struct pages_hooks *h, struct dump_stats *st);
 /* files.c: fds, cwd, root, umask */
 int dump_files(struct dump_proc *p, const struct opts *o);
 

@@ -33,8 +33,8 @@
 #include "pages.h"
 #include "progress.h"
 
-static int runs_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
-		    bool in_parent)
+int page_plan_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
+		  bool in_parent)
 {
 	const uint64_t ps = 4096;
 	/* a run of parent pages holds no data: any length will do */
@@ -101,7 +101,7 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 		e = (e + 4095) & ~4095ULL;
 		if (e > end)
 			e = end;
-		if (runs_add(r, v->start + (s - v->pgoff), v->start + (e - v->pgoff), readable, false)) {
+		if (page_plan_add(r, v->start + (s - v->pgoff), v->start + (e - v->pgoff), readable, false)) {
 			close(fd);
 			return -1;
 		}
@@ -112,8 +112,8 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 }
 
 /* data runs for the pages of [start, end) of v that exist */
-static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
-			struct page_plan *r)
+int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+		   struct page_plan *r)
 {
 	struct page_region regions[512];
 	struct pm_scan_arg arg = {
@@ -140,7 +140,7 @@ static int scan_present(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint6
 			return -1;
 		}
 		for (long i = 0; i < n; i++)
-			if (runs_add(r, regions[i].start, regions[i].end, readable, false))
+			if (page_plan_add(r, regions[i].start, regions[i].end, readable, false))
 				return -1;
 		if (arg.walk_end <= arg.start)
 			break;
@@ -178,9 +178,9 @@ static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
 		}
 		for (long i = 0; i < n; i++) {
 			if (regions[i].start > cursor &&
-			    runs_add(r, cursor, regions[i].start, false, true))
+			    page_plan_add(r, cursor, regions[i].start, false, true))
 				return -1;
-			if (scan_present(pmfd, pid, v, regions[i].start, regions[i].end, r))
+			if (page_plan_scan(pmfd, pid, v, regions[i].start, regions[i].end, r))
 				return -1;
 			cursor = regions[i].end;
 		}
@@ -188,19 +188,19 @@ static int scan_written(int pmfd, pid_t pid, const Vma *v, struct page_plan *r)
 			break;
 		arg.start = arg.walk_end;
 	}
-	if (cursor < v->end && runs_add(r, cursor, v->end, false, true))
+	if (cursor < v->end && page_plan_add(r, cursor, v->end, false, true))
 		return -1;
 	return 0;
 }
 
-static bool vma_has_pages(const Vma *v)
+bool vma_has_pages(const Vma *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
 	       v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED;
 }
 
 /* copies one run; quiet: the caller says what failing means */
-static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
+int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
 {
 	size_t len = run->nr_pages * 4096;
 
@@ -219,7 +219,7 @@ static int copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *d
 	return 0;
 }
 
-static int write_at(int fd, const void *buf, size_t len, uint64_t off)
+int dump_write_at(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const uint8_t *b = buf;
 	while (len) {
@@ -233,6 +233,13 @@ static int write_at(int fd, const void *buf, size_t len, uint64_t off)
 		len -= n;
 	}
 	return 0;
+}
+
+int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan)
+{
+	if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+		return scan_object(pid, v, plan);
+	return page_plan_scan(pmfd, pid, v, v->start, v->end, plan);
 }
 
 int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan)
@@ -256,9 +263,7 @@ int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *
 		if (tracked && tracked[i])
 			err = scan_written(pmfd, p->pid, v, plan);
 		else
-			err = v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED
-				      ? scan_object(p->pid, v, plan)
-				      : scan_present(pmfd, p->pid, v, v->start, v->end, plan);
+			err = page_plan_vma(pmfd, p->pid, v, plan);
 	}
 	close(pmfd);
 	return err;
@@ -279,7 +284,7 @@ void page_plan_free(struct page_plan *plan)
  * zero here and, being unmapped or changed, not taken from this image later.
  */
 static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t n, size_t bytes,
-		      uint8_t *buf, bool tolerant)
+		      uint8_t *buf, bool tolerant, bool *failed)
 {
 	struct iovec remote[COPY_BATCH_RUNS], local = { buf, bytes };
 	bool readable = true;
@@ -287,6 +292,8 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 	if (!n)
 		return 0;
 	for (size_t k = 0; k < n; k++) {
+		if (failed)
+			failed[k] = false;
 		remote[k] = (struct iovec){ (void *)runs[k].vaddr, runs[k].nr_pages * 4096 };
 		readable &= runs[k].readable;
 	}
@@ -294,7 +301,7 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 		return 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t len = runs[k].nr_pages * 4096;
-		if (copy_run(pid, memfd, &runs[k], buf)) {
+		if (dump_copy_run(pid, memfd, &runs[k], buf)) {
 			if (!tolerant) {
 				pr_perror("pid %d: cannot read memory at %lx-%lx", pid,
 					  (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
@@ -303,20 +310,50 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 			pr_debug("pid %d: %lx-%lx vanished during the copy", pid,
 				 (unsigned long)runs[k].vaddr, (unsigned long)(runs[k].vaddr + len));
 			memset(buf, 0, len);
+			if (failed)
+				failed[k] = true;
 		}
 		buf += len;
 	}
 	return 0;
 }
 
+int pages_image_create(pid_t pid, int dirfd)
+{
+	uint8_t hdr[PAGES_DATA_OFFSET] = { 0 };
+	char name[64];
+
+	img_name(IMG_PAGES, pid, name, sizeof(name));
+	int pfd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (pfd < 0) {
+		pr_perror("cannot create %s", name);
+		return -1;
+	}
+	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES);
+	if (dump_write_at(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
+		pr_perror("%s: write failed", name);
+		close(pfd);
+		return -1;
+	}
+	return pfd;
+}
+
 int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		     struct dump_stats *st)
 {
+	struct pages_hooks h = { .pfd = -1, .tolerant = tolerant };
+	return dump_pages_write_hooked(p, plan, dirfd, &h, st);
+}
+
+int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
+			    const struct pages_hooks *h, struct dump_stats *st)
+{
 	struct img_writer *pm = NULL;
 	uint8_t *buf = NULL;
-	int memfd = -1, pfd = -1, err = -1;
+	int memfd = -1, pfd = h->pfd, err = -1;
 	char path[64], name[64];
 	double t0 = clock_now_ms();
+	bool failed[COPY_BATCH_RUNS];
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	memfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -332,19 +369,11 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			pr_perror("cannot remove the old %s", name);
 			goto out;
 		}
-	} else {
-		pfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	} else if (pfd < 0) {
+		pfd = pages_image_create(p->pid, dirfd);
 	}
-	if ((pfd < 0 && !plan->no_data) || !buf) {
-		pr_perror("cannot create %s", name);
+	if ((pfd < 0 && !plan->no_data) || !buf)
 		goto out;
-	}
-	memset(buf, 0, PAGES_DATA_OFFSET);
-	img_hdr_fill((struct img_hdr *)buf, IMG_PAGES);
-	if (pfd >= 0 && write_at(pfd, buf, PAGES_DATA_OFFSET, 0)) {
-		pr_perror("%s: write failed", name);
-		goto out;
-	}
 	if (img_writer_open(dirfd, IMG_PAGEMAP, p->pid, &pm))
 		goto out;
 
@@ -370,7 +399,10 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			bytes += r->nr_pages * 4096;
 		}
 		/* post-copy: the memory is not read here (it is served, checksummed per reply) */
-		if (!plan->no_data && copy_batch(p->pid, memfd, batch, n, bytes, buf, tolerant))
+		if (!plan->no_data && copy_batch(p->pid, memfd, batch, n, bytes, buf,
+						 h->tolerant || h->read_done, failed))
+			goto out;
+		if (h->read_done && h->read_done(h->arg, batch, failed, n, buf))
 			goto out;
 		for (size_t k = i, at = 0; k < j; k++) {
 			PagemapEntry e = PAGEMAP_ENTRY__INIT;
@@ -401,16 +433,20 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 			if (img_write(pm, &e.base))
 				goto out;
 		}
-		if (pfd >= 0 && write_at(pfd, buf, bytes, off)) {
+		if (pfd >= 0 && dump_write_at(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}
 		off += bytes;
+		if (h->written)
+			h->written(h->arg, batch, n);
 		i = j;
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
 	progress_done(&prog);
-	if (pfd >= 0 && close(pfd)) {
+	if (pfd < 0 || pfd == h->pfd) {
+		pfd = -1;	/* none (post-copy), or the caller's */
+	} else if (close(pfd)) {
 		pfd = -1;
 		pr_perror("%s: write failed", name);
 		goto out;
@@ -426,7 +462,7 @@ int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirf
 out:
 	free(buf);
 	img_writer_abort(pm);
-	if (pfd >= 0)
+	if (pfd >= 0 && pfd != h->pfd)
 		close(pfd);
 	if (memfd >= 0)
 		close(memfd);

@@ -37,6 +37,15 @@ struct track {
 /* creates the tracking uffd in the stopped task (needs an infect session) */
 int track_create(struct infect *c, pid_t pid, struct track *t);
 /*
+ * The general form: a uffd of the stopped task with these features.  keep:
+ * it stays in the task at a high fd (tracking); else criu's copy is the
+ * only reference once this returns (target_fd = -1): if criu dies, the
+ * kernel drops every registration and wakes whoever waits on it (the live
+ * snapshot, criu/snapshot/).
+ */
+int track_uffd_create(struct infect *c, pid_t pid, uint64_t features, bool keep,
+		      struct track *t);
+/*
  * Finds the uffd a previous round left at target_fd; 0 if it is there and
  * ours, 1 if it is gone or replaced (tracking was lost), <0 on error.
  */
