@@ -84,6 +84,8 @@ static int write_pstree(int dirfd, const struct dump_tree *t)
 		pe.threads = tids;
 		pe.has_exit_signal = true;
 		pe.exit_signal = p->stat.exit_signal;
+		if (p->files_shared)
+			pe.has_files_shared = pe.files_shared = true;
 		if (p->zombie) {
 			pe.has_zombie = pe.has_exit_code = true;
 			pe.zombie = true;

@@ -37,6 +37,7 @@ struct dump_proc {
 	FdEntry **fds;
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
+	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
 };
 
 /* the dumped process and its descendants, parents before children */
@@ -48,7 +49,7 @@ struct dump_tree {
 /* tree.c: seize the whole tree, check it can be restored, end it */
 int tree_seize(pid_t root, struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
-int tree_check(const struct dump_tree *t);
+int tree_check(struct dump_tree *t);
 int tree_share_files(const struct dump_tree *t);
 /* cow.c: pages children share with their parent copy-on-write (Vma.cow) */
 int cow_find(struct dump_tree *t);

@@ -211,12 +211,13 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd", p->pid);
-	dir = opendir(path);
-	if (!dir) {
+	/* an fd table shared with its parent (CLONE_FILES) is the parent's to dump */
+	dir = p->files_shared ? NULL : opendir(path);
+	if (!dir && !p->files_shared) {
 		pr_perror("cannot open %s", path);
 		return -1;
 	}
-	while ((de = readdir(dir))) {
+	while (dir && (de = readdir(dir))) {
 		if (de->d_name[0] == '.' || atoi(de->d_name) == p->skip_fd)
 			continue;
 		if (d.nr == cap) {
@@ -230,7 +231,8 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		if (probe_fd(p->pid, atoi(de->d_name), &d.probes[d.nr++]))
 			goto out;
 	}
-	closedir(dir);
+	if (dir)
+		closedir(dir);
 	dir = NULL;
 	qsort(d.probes, d.nr, sizeof(*d.probes), cmp_fd);
 	if (group_files(&d))

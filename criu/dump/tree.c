@@ -198,12 +198,15 @@ static long kcmp(pid_t a, pid_t b, int type, unsigned long x, unsigned long y)
 	return syscall(SYS_kcmp, a, b, type, x, y);
 }
 
-/* what a child process shares with its parent (clone flags) that we cannot rebuild */
-static int check_shared_with_parent(const struct dump_proc *p, const struct dump_proc *pp)
+/*
+ * What a child process shares with its parent (clone flags): its fd table
+ * is rebuilt shared (CLONE_FILES); the rest cannot be.
+ */
+static int check_shared_with_parent(struct dump_proc *p, const struct dump_proc *pp)
 {
 	static const struct { int type; const char *what; } res[] = {
 		{ KCMP_VM, "its memory (vfork or CLONE_VM)" },
-		{ KCMP_FILES, "its fd table (CLONE_FILES)" },
+		{ KCMP_FILES, NULL },
 		{ KCMP_FS, "its cwd, root and umask (CLONE_FS)" },
 		{ KCMP_SIGHAND, "its signal handlers (CLONE_SIGHAND)" },
 	};
@@ -213,7 +216,10 @@ static int check_shared_with_parent(const struct dump_proc *p, const struct dump
 			pr_perror("pid %d: kcmp with its parent %d failed", p->pid, pp->pid);
 			return -1;
 		}
-		if (r == 0) {
+		if (r == 0 && !res[k].what) {
+			p->files_shared = true;
+			pr_debug("pid %d shares its fd table with its parent %d", p->pid, pp->pid);
+		} else if (r == 0) {
 			pr_err("pid %d shares %s with its parent %d: not supported", p->pid,
 			       res[k].what, pp->pid);
 			return -1;
@@ -251,10 +257,10 @@ static int check_ids(const struct dump_tree *t, size_t i)
 	return 0;
 }
 
-int tree_check(const struct dump_tree *t)
+int tree_check(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
-		const struct dump_proc *p = &t->procs[i];
+		struct dump_proc *p = &t->procs[i];
 		if (check_ids(t, i))
 			return -1;
 		if (i && !p->zombie && !t->procs[p->parent].zombie &&
@@ -509,7 +515,8 @@ int tree_share_files(const struct dump_tree *t)
 	if (t->nr < 2)
 		return 0;
 	for (size_t i = 0; i < t->nr; i++)
-		if (!t->procs[i].zombie && collect_fds(&t->procs[i], &keys, &nr, &cap))
+		if (!t->procs[i].zombie && !t->procs[i].files_shared &&
+		    collect_fds(&t->procs[i], &keys, &nr, &cap))
 			goto out;
 	qsort(keys, nr, sizeof(*keys), cmp_key);
 	for (size_t a = 0, b; a < nr; a = b) {

@@ -187,9 +187,11 @@ static int shm_use(const struct rst_proc *p, struct rst_fds *fds, uint64_t ino, 
 static int open_helpers(const struct rst_proc *p, const struct opts *o, struct rst_fds *fds)
 {
 	int base = 64;
+	/* CLONE_FILES: its helpers share the owner's table, above the owner's fds */
+	const struct rst_proc *owner = p->fd_owner ? p->fd_owner : p;
 
-	for (size_t i = 0; i < p->fds.nr; i++) {
-		int fd = ((FdEntry *)p->fds.msgs[i])->fd;
+	for (size_t i = 0; i < owner->fds.nr; i++) {
+		int fd = ((FdEntry *)owner->fds.msgs[i])->fd;
 		if (fd >= base)
 			base = fd + 1;
 	}

@@ -30,16 +30,39 @@ static void __attribute__((noreturn)) child_fail(void)
 	_exit(2);
 }
 
-/* closes every fd that is not a helper */
-static void close_others(const struct rst_fds *fds)
+static int cmp_int(const void *a, const void *b)
 {
+	return *(const int *)a - *(const int *)b;
+}
+
+/*
+ * Closes every fd that is not a helper of process i, or of a process that
+ * shares its fd table (CLONE_FILES: their helpers live in it too).
+ */
+static void close_others(const struct rst_tree *t, size_t i)
+{
+	const struct rst_proc *p = &t->procs[i];
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->nr; k++)
+		if (k == i || t->procs[k].fd_owner == p)
+			n += t->procs[k].helpers.nr;
+	int *keep = malloc((n + 1) * sizeof(int));
+	if (!keep)
+		child_fail();
+	n = 0;
+	for (size_t k = 0; k < t->nr; k++)
+		for (int j = 0; (k == i || t->procs[k].fd_owner == p) && j < t->procs[k].helpers.nr; j++)
+			keep[n++] = t->procs[k].helpers.all[j];
+	qsort(keep, n, sizeof(int), cmp_int);
 	unsigned from = 0;
-	for (int i = 0; i < fds->nr; i++) {
-		if ((unsigned)fds->all[i] > from)
-			syscall(SYS_close_range, from, fds->all[i] - 1, 0);
-		from = fds->all[i] + 1;
+	for (size_t j = 0; j < n; j++) {
+		if ((unsigned)keep[j] > from)
+			syscall(SYS_close_range, from, keep[j] - 1, 0);
+		from = keep[j] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+	free(keep);
 }
 
 /* puts fd at number target (closing fd) */
@@ -149,7 +172,8 @@ static pid_t clone_child(const PstreeEntry *pe, bool traced)
 	pid_t tid = pe->pid;
 	struct clone_args ca = {
 		/* CLONE_PTRACE: traced by criu (our tracer) from its first instruction */
-		.flags = traced ? CLONE_PTRACE : 0,
+		.flags = (traced ? CLONE_PTRACE : 0) |
+			 (pe->has_files_shared && pe->files_shared ? CLONE_FILES : 0),
 		.exit_signal = pe->has_exit_signal ? pe->exit_signal : SIGCHLD,
 		.set_tid = (uint64_t)&tid,
 		.set_tid_size = 1,
@@ -266,7 +290,9 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		child_fail();
 	create_children(t, i, o);
 	join_group(t, p);
-	close_others(fds);
+	if (p->fd_owner)
+		goto fds_done;	/* CLONE_FILES: the owner sets up the table they share */
+	close_others(t, i);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */
 	struct rlimit nofile;
@@ -286,6 +312,7 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	for (int i = 0; i < 3; i++)
 		if (fds->tty[i] >= 0)
 			close(fds->tty[i]);
+fds_done:
 
 	if (strcmp(p->fs->root, "/") && (chroot(p->fs->root) || chdir("/"))) {
 		pr_perror("fs-%d.img: cannot change root to %s", p->pid, p->fs->root);

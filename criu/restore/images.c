@@ -104,6 +104,14 @@ static int check_pstree(int dirfd, struct rst_tree *t)
 			       p->pid);
 			return -1;
 		}
+		if (pe->has_files_shared && pe->files_shared) {
+			if (!i || p->zombie) {
+				pr_err("pstree.img: pid %d shares the fd table of no live parent", p->pid);
+				return -1;
+			}
+			const struct rst_proc *o = &t->procs[p->parent];
+			p->fd_owner = o->fd_owner ? o->fd_owner : o;
+		}
 		if (pe->has_exit_signal && pe->exit_signal > 64) {
 			pr_err("pstree.img: pid %d: invalid exit signal %u", p->pid, pe->exit_signal);
 			return -1;

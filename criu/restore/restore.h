@@ -90,6 +90,7 @@ struct rst_proc {
 	struct rst_fds helpers;
 	struct restore_args *args;
 	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
+	const struct rst_proc *fd_owner;	/* CLONE_FILES: whose fd table it shares, or NULL */
 	uint64_t premap_start, premap_end;	/* the tree's premap area */
 };
 
