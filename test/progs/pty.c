@@ -84,6 +84,27 @@ static void check_winsize(int fd, int rows, int cols, int xp, int yp, const char
 		     ws.ws_xpixel, ws.ws_ypixel, rows, cols, xp, yp);
 }
 
+/*
+ * Waits (10 s at most) until n bytes are queued for reading on fd.  What is
+ * written to one end of a pair reaches the other end's line discipline
+ * later, from a kernel worker, which processes it with the settings in
+ * force then, not those of the moment of the write: a test that changes
+ * the settings must first see the bytes arrive (TIOCINQ counts processed
+ * bytes only); a sleep is not enough on a loaded machine.
+ */
+static void wait_inq(int fd, int n, const char *what)
+{
+	int q = -1;
+	for (int i = 0; i < 10000; i++) {
+		if (ioctl(fd, TIOCINQ, &q))
+			fail("%s: TIOCINQ: %s", what, strerror(errno));
+		if (q >= n)
+			return;
+		usleep(1000);
+	}
+	fail("%s: %d bytes queued after 10 s, expected %d", what, q, n);
+}
+
 static struct termios ta, tb;
 
 int main(int argc, char **argv)
@@ -116,6 +137,7 @@ int main(int argc, char **argv)
 		fail("TIOCSWINSZ: %s", strerror(errno));
 	if (write(4, "out\nmore", 8) != 8)
 		fail("write to slave A: %s", strerror(errno));
+	wait_inq(3, 9, "pair A: master");
 
 	/* pair B: slave below its master */
 	int mb = open_master(O_NONBLOCK);
@@ -139,8 +161,9 @@ int main(int argc, char **argv)
 		fail("pair C: TIOCSWINSZ: %s", strerror(errno));
 	if (write(6, "in\r\x03\n", 5) != 5)
 		fail("pair B: write to master: %s", strerror(errno));
-	/* stored as they came; now ^C and \r would be taken as signal and \n */
-	usleep(20000);
+	/* stored as they came (once the slave has them: see wait_inq); now ^C
+	 * and \r would be taken as signal (flushing what came before) and \n */
+	wait_inq(5, 5, "pair B: slave");
 	tb.c_iflag |= ICRNL;
 	tb.c_lflag |= ISIG;
 	if (tcsetattr(5, TCSANOW, &tb) || tcgetattr(5, &tb))
@@ -204,7 +227,7 @@ int main(int argc, char **argv)
 		     (unsigned char)buf[0], (unsigned char)buf[1], (unsigned char)buf[2]);
 	if (write(5, "b", 1) != 1)
 		fail("pair B: write to slave: %s", strerror(errno));
-	usleep(20000);
+	wait_inq(6, 1, "pair B: master");
 	n = read(6, buf, sizeof(buf));
 	if (n != 2 || buf[0] != TIOCPKT_DATA || buf[1] != 'b')
 		fail("pair B: master read %d bytes, expected a packet header and 'b'", n);
