@@ -651,6 +651,18 @@ int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 {
 	if (p->state != LP_LIVE || !p->remaining || !p->nr)
 		return 0;
+	/*
+	 * From a page server a request cannot be taken back: while the
+	 * program faults, a background request makes its next fault wait for
+	 * the reply.  So then one chunk every LP_BG_REMOTE_GAP_US at most
+	 * (the fill still makes progress), and full speed once it is quiet.
+	 */
+	double t = now_us();
+	if (p->src->remote && t - p->last_fault < LP_BG_QUIET_US) {
+		if (t - p->last_bg < LP_BG_REMOTE_GAP_US)
+			return -1;
+		p->last_bg = t;
+	}
 	if (around(c, p))
 		return 1;
 	struct lp_range *r = find_range(p, p->cursor);

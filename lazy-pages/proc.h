@@ -28,6 +28,8 @@
 #define LP_BG_CHUNK	(64UL << 10)
 #define LP_BG_CHUNK_QUIET	(512UL << 10)
 #define LP_BG_QUIET_US	5000
+/* from a page server while the program faults: a background chunk this often at most */
+#define LP_BG_REMOTE_GAP_US	2000
 #define LP_MAX_PENDING	256		/* faults waiting for a retry (EAGAIN) */
 
 struct lp_range {
@@ -61,6 +63,7 @@ struct lp_proc {
 	int nr_around;
 	uint64_t ramp;		/* pages in the next piece of around[] */
 	double last_fault;	/* when it last faulted, microseconds */
+	double last_bg;		/* when the background last sent a chunk (from a page server) */
 	uint64_t last_addr;	/* where it last faulted */
 	uint64_t pending[LP_MAX_PENDING];
 	size_t nr_pending;
