@@ -1,8 +1,12 @@
 /*
- * child.c - the first steps of the new process, still running criu's code:
- * become traced by criu, put the target's fds at their numbers, set cwd,
- * root and umask, drop glibc's rseq registration, then jump to the restorer.
- * A failure here logs one line and exits; criu sees the exit.
+ * child.c - the first steps of each new process of the tree, still running
+ * criu's code: the root becomes traced by criu (the others are from their
+ * creation, CLONE_PTRACE); start its session or group; make the memory
+ * its children share with it (premap.c); create its children (each goes
+ * on here) and zombies; join its group; put the target's fds at their
+ * numbers (unless it shares its parent's table), set cwd, root and umask,
+ * drop glibc's rseq registration, then jump to the restorer.  A failure
+ * here logs one line and exits; criu sees the exit.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>

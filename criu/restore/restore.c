@@ -1,9 +1,10 @@
 /*
- * restore.c - `criu restore`: load and check the images, create the process
- * with its original pid (clone3 set_tid), let it turn itself into the
- * dumped process through the restorer, follow it through its final
- * rt_sigreturn, unmap the restorer, and let it go.  A failure at any step
- * kills what was created.
+ * restore.c - `criu restore`: load and check the images of the tree, make
+ * what processes share (shared memory, shared open files, the premap area),
+ * plan each process's restorer, create the root with its original pid
+ * (clone3 set_tid; it creates the rest, child.c), follow every task
+ * through its restorer to its final rt_sigreturn, unmap the restorers, and
+ * let them all go.  A failure at any step kills what was created.
  *
  * Page checksums are verified by a thread of criu while the restorer fills
  * memory (the two together take the time of the longer one); the process is
