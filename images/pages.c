@@ -101,7 +101,7 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 			goto err;
 		}
 		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
-						  pe->n_part_xxh3, nparts };
+						  pe->n_part_xxh3, nparts, 0 };
 		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
 					pe->n_part_xxh3 != pagemap_nr_parts(pe->vaddr, pe->nr_pages))) {
 			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums, not %lu", pmname,
@@ -120,19 +120,16 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	img->nr_runs = e.nr;
 	img_entries_free(&e);
 
-	if (remote) {
-		/* an empty stand-in of the pages file's size, for the caller to fill */
+	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (img->pages_fd < 0 && errno == ENOENT && remote) {
+		/* not on this host: an empty stand-in of the file's size, for the caller to fill */
+		img->remote = 1;
 		img->pages_fd = memfd_create(img->pages_name, MFD_CLOEXEC);
 		if (img->pages_fd < 0 || ftruncate(img->pages_fd, off)) {
 			pr_perror("%s: cannot create a stand-in for the remote pages", img->pages_name);
 			return -1;
 		}
-		for (size_t i = 0; i < img->nr_runs; i++)
-			img->runs[i].fd = img->pages_fd;
-		return 0;
-	}
-	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (img->pages_fd < 0) {
+	} else if (img->pages_fd < 0) {
 		if (errno == ENOENT)
 			pr_err("%s: missing from the images directory (if a page server keeps the pages, "
 			       "restore with --lazy-pages --page-server --address A --port P)",
@@ -143,6 +140,8 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	}
 	for (size_t i = 0; i < img->nr_runs; i++)
 		img->runs[i].fd = img->pages_fd;
+	if (img->remote)
+		return 0;
 	ssize_t n = pread(img->pages_fd, &h, sizeof(h), 0);
 	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, img->pages_name))
 		return -1;
@@ -204,7 +203,8 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 				return -1;
 			continue;
 		}
-		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0, 0, 0 };
+		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0, 0, 0,
+					  level };
 		if (run_list_add(out, &piece))
 			return -1;
 	}

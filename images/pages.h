@@ -47,11 +47,13 @@ struct page_run {
 	uint32_t flags;		/* PAGEMAP_FLAGS__PM_IN_PARENT (own runs only) */
 	uint32_t nr_parts;	/* own runs: part checksums (0: none), from parts[part0] */
 	size_t part0;
+	int image;		/* resolved runs: the image of the chain holding the data */
 };
 
 /* one image of the chain: its own pagemap, as written */
 struct page_image {
 	int pages_fd;
+	int remote;		/* pages_fd is a stand-in, to be filled from a page server */
 	char pages_name[80];	/* "pages-PID.img", or "parent/.../pages-PID.img" */
 	size_t nr_runs;
 	struct page_run *runs;
@@ -77,10 +79,11 @@ struct page_source {
  */
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps);
 /*
- * The same for pages kept by a page server: only the pagemaps are read
- * (pages-PID.img need not exist and is not opened); each image's pages
- * file is an empty memfd of the size it would have, for the caller to
- * fill with the pages it needs (at the runs' file_off).
+ * The same for pages kept by a page server: an image of the chain whose
+ * pages-PID.img is on this host is opened as above (its pages are read
+ * here); for any other only the pagemap is read, and its pages file is an
+ * empty memfd of the size it would have (images[k].remote), for the
+ * caller to fill with the pages it needs (at the runs' file_off).
  */
 int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps);
 void page_source_close(struct page_source *ps);

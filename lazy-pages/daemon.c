@@ -185,8 +185,8 @@ static void attach(struct daemon *d, int conn)
 		return;
 	}
 	src = calloc(1, sizeof(*src));
-	if (!src || (d->o->remote ? lp_source_open_remote(&d->remote, h.pid, src)
-				  : lp_source_open_local(d->dirfd, h.pid, src) || lp_source_start(src))) {
+	if (!src || (d->o->remote ? lp_source_open_remote(&d->remote, d->dirfd, h.pid, src)
+				  : lp_source_open_local(d->dirfd, h.pid, src)) || lp_source_start(src)) {
 		pr_err("pid %u: no page source: the process cannot run", h.pid);
 		free(src);
 		send_status(conn, h.pid, -EIO);
@@ -283,16 +283,18 @@ static void summary(struct daemon *d)
 	}
 	dprintf(log_get_fd(),
 		"lazy-pages: summary: %lu pages (%.1f MiB) in %.3f s: %lu on %lu faults, %lu in the "
-		"background, %lu zero pages; fault service median %.1f us, p99 %.1f us, max %.1f us\n",
+		"background, %lu zero pages; %lu from local images, %lu from the page server; fault "
+		"service median %.1f us, p99 %.1f us, max %.1f us\n",
 		(unsigned long)pages, pages * 4096.0 / (1 << 20), el, (unsigned long)s->fault_pages,
 		(unsigned long)s->faults, (unsigned long)s->bg_pages, (unsigned long)s->zero_pages,
-		p50, p99, max);
+		(unsigned long)s->local_pages, (unsigned long)s->remote_pages, p50, p99, max);
 	dprintf(log_get_fd(),
 		"lazy-pages: stats: pages=%lu fault_pages=%lu bg_pages=%lu zero_pages=%lu faults=%lu "
-		"bytes=%lu elapsed_s=%.6f lat_p50_us=%.1f lat_p99_us=%.1f lat_max_us=%.1f\n",
+		"local_pages=%lu remote_pages=%lu bytes=%lu elapsed_s=%.6f lat_p50_us=%.1f "
+		"lat_p99_us=%.1f lat_max_us=%.1f\n",
 		(unsigned long)pages, (unsigned long)s->fault_pages, (unsigned long)s->bg_pages,
-		(unsigned long)s->zero_pages, (unsigned long)s->faults, (unsigned long)pages * 4096,
-		el, p50, p99, max);
+		(unsigned long)s->zero_pages, (unsigned long)s->faults, (unsigned long)s->local_pages,
+		(unsigned long)s->remote_pages, (unsigned long)pages * 4096, el, p50, p99, max);
 	free(s->lat);
 }
 

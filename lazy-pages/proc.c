@@ -219,6 +219,11 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		if (copied) {
 			mark_done(p, r, i, copied / PG);
 			*counter += copied / PG;
+			/* one copy is of one kind: lp_source_get_more does not mix them */
+			if (lp_source_local(p->src, k))
+				c->st.local_pages += copied / PG;
+			else
+				c->st.remote_pages += copied / PG;
 			i += copied / PG;
 			n -= copied / PG;
 			continue;

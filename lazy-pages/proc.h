@@ -41,6 +41,7 @@ struct lp_range {
 struct lp_stats {
 	uint64_t total_pages;	/* image pages to bring in */
 	uint64_t fault_pages, bg_pages, zero_pages, dropped_pages;
+	uint64_t local_pages, remote_pages;	/* fault_pages + bg_pages, by where they came from */
 	uint64_t faults;
 	double *lat;		/* fault service times, microseconds */
 	size_t nr_lat, cap_lat;

@@ -56,30 +56,18 @@ static int cmp_unit(const void *a, const void *b)
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
-int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
+/* the units of the images this host has: their pages files mapped */
+static int add_local_units(struct lp_source *s)
 {
-	memset(s, 0, sizeof(*s));
-	s->evfd = -1;
-	s->pid = pid;
-	/* checksums are checked entry by entry, as pages are served */
-	if (page_source_open(dirfd, pid, 0, &s->local))
-		return -1;
-	size_t nu = 0;
-	for (int k = 0; k < s->local.nr_images; k++)
-		for (size_t i = 0; i < s->local.images[k].nr_runs; i++)
-			nu += s->local.images[k].runs[i].nr_parts ? s->local.images[k].runs[i].nr_parts : 1;
-	s->units = calloc(nu + 1, sizeof(*s->units));
-	/* a resolved run is cut where its units end: at most one cut per unit */
-	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
-	if (!s->units || !s->runs)
-		goto err;
 	for (int k = 0; k < s->local.nr_images; k++) {
 		const struct page_image *im = &s->local.images[k];
 		struct stat st;
+		if (im->remote)
+			continue;
 		/* page_source_open checked that every run lies inside its file */
 		if (fstat(im->pages_fd, &st)) {
 			pr_perror("%s", im->pages_name);
-			goto err;
+			return -1;
 		}
 		s->map_len[k] = st.st_size;
 		if (st.st_size) {
@@ -87,7 +75,7 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 			if (s->maps[k] == MAP_FAILED) {
 				s->maps[k] = NULL;
 				pr_perror("%s: cannot map", im->pages_name);
-				goto err;
+				return -1;
 			}
 		}
 		for (size_t i = 0; i < im->nr_runs; i++) {
@@ -97,7 +85,7 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 			if (r->file_off + r->nr_pages * 4096 > (uint64_t)st.st_size) {
 				pr_err("%s: pages at %lx lie beyond the end of the file", im->pages_name,
 				       (unsigned long)r->vaddr);
-				goto err;
+				return -1;
 			}
 			const uint8_t *data = (const uint8_t *)s->maps[k] + r->file_off;
 			if (!r->nr_parts) {
@@ -107,17 +95,86 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 			}
 			/* part checksums: a unit per 64 KiB part, checked on its own */
 			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
-				uint64_t a = r->vaddr + o;
-				uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
-				if (n > r->nr_pages * 4096 - o)
-					n = r->nr_pages * 4096 - o;
+				uint64_t n = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
 				s->units[s->nr_units++] = (struct lp_unit){
-					a, n / 4096, im->parts[r->part0 + p], r->file_off + o, im->pages_fd,
-					data + o };
+					r->vaddr + o, n / 4096, im->parts[r->part0 + p], r->file_off + o,
+					im->pages_fd, data + o };
 				o += n;
 			}
 		}
 	}
+	s->nr_local = s->nr_units;
+	return 0;
+}
+
+/*
+ * The units of the images this host has not: the page server's map (the
+ * resolved runs cut in 64 KiB parts), the parts of runs that resolve to
+ * such an image.  A unit there has no data pointer, and the fd of its
+ * image's stand-in (to sort and find it as a local one).
+ */
+static int add_remote_units(struct lp_source *s, const struct ps_run *runs, size_t nr)
+{
+	uint64_t prev_end = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct ps_run *m = &runs[i];
+		if (m->vaddr % 4096 || !m->nr_pages || m->nr_pages > PAGEMAP_MAX_RUN ||
+		    m->vaddr < prev_end || m->vaddr + m->nr_pages * 4096 > (1ULL << 57)) {
+			pr_err("page server: pagemap of pid %u: run %zu (%lx, %lu pages) is malformed",
+			       s->pid, i, (unsigned long)m->vaddr, (unsigned long)m->nr_pages);
+			return -1;
+		}
+		prev_end = m->vaddr + m->nr_pages * 4096;
+		long k = page_source_find(&s->local, m->vaddr);
+		const struct page_run *r = k < 0 ? NULL : &s->local.runs[k];
+		if (!r || prev_end > r->vaddr + r->nr_pages * 4096) {
+			pr_err("page server: pid %u: its pages at %lx are not the pagemap's: wrong page "
+			       "server or wrong images", s->pid, (unsigned long)m->vaddr);
+			return -1;
+		}
+		if (!s->local.images[r->image].remote)
+			continue;	/* this host has them */
+		s->units[s->nr_units++] = (struct lp_unit){
+			m->vaddr, m->nr_pages, m->xxh3, r->file_off + (m->vaddr - r->vaddr), r->fd, NULL };
+	}
+	return 0;
+}
+
+/*
+ * Opens the page source of pid: the images in dirfd (the chain); with a
+ * page server c, the pages of the images this host has not come from it.
+ */
+static int source_open(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s)
+{
+	struct ps_run *map = NULL;
+	size_t nr_map = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->evfd = -1;
+	s->pid = pid;
+	s->remote = c;
+	/* checksums are checked unit by unit, as pages are served */
+	if (c ? page_source_open_remote(dirfd, pid, &s->local) : page_source_open(dirfd, pid, 0, &s->local))
+		return -1;
+	bool fetch = false;
+	for (int k = 0; k < s->local.nr_images; k++)
+		fetch |= s->local.images[k].remote;
+	if (fetch) {
+		uint32_t flags = 0;
+		if (ps_client_map(c, pid, &map, &nr_map, &flags))
+			goto err;
+		s->unhashed = flags & PS_MAP_UNHASHED;
+	}
+	size_t nu = nr_map;
+	for (int k = 0; k < s->local.nr_images; k++)
+		for (size_t i = 0; i < s->local.images[k].nr_runs && !s->local.images[k].remote; i++)
+			nu += s->local.images[k].runs[i].nr_parts ? s->local.images[k].runs[i].nr_parts : 1;
+	s->units = calloc(nu + 1, sizeof(*s->units));
+	/* a resolved run is cut where its units end: at most one cut per unit */
+	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
+	if (!s->units || !s->runs || add_local_units(s) || add_remote_units(s, map, nr_map))
+		goto err;
 	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
 	s->nr_pages = s->local.nr_pages;
 	for (size_t i = 0; i < s->local.nr_runs; i++) {
@@ -125,8 +182,9 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 		while (r.nr_pages) {
 			long u = unit_of(s, &r);
 			if (u < 0 || s->nr_runs == s->local.nr_runs + nu) {
-				pr_err("pid %u: pages at %lx belong to no pagemap entry", pid,
-				       (unsigned long)r.vaddr);
+				pr_err("pid %u: pages at %lx belong to no pagemap entry%s", pid,
+				       (unsigned long)r.vaddr, s->local.images[r.image].remote ?
+				       " of the page server: wrong page server or wrong images" : "");
 				goto err;
 			}
 			const struct lp_unit *un = &s->units[u];
@@ -141,52 +199,22 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 	if (alloc_common(s))
 		goto err;
 	s->want = -1;
+	free(map);
 	return 0;
 err:
+	free(map);
 	lp_source_close(s);
 	return -1;
 }
 
-int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s)
+int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 {
-	struct ps_run *runs;
-	size_t nr;
+	return source_open(NULL, dirfd, pid, s);
+}
 
-	memset(s, 0, sizeof(*s));
-	s->evfd = -1;
-	s->pid = pid;
-	s->remote = c;
-	uint32_t flags = 0;
-	if (ps_client_map(c, pid, &runs, &nr, &flags))
-		return -1;
-	s->unhashed = flags & PS_MAP_UNHASHED;
-	s->runs = calloc(nr + 1, sizeof(*s->runs));
-	s->units = calloc(nr + 1, sizeof(*s->units));
-	if (!s->runs || !s->units)
-		goto err;
-	uint64_t prev_end = 0;
-	for (size_t i = 0; i < nr; i++) {
-		const struct ps_run *r = &runs[i];
-		if (r->vaddr % 4096 || !r->nr_pages || r->nr_pages > PAGEMAP_MAX_RUN ||
-		    r->vaddr < prev_end || r->vaddr + r->nr_pages * 4096 > (1ULL << 57)) {
-			pr_err("page server: pagemap of pid %u: run %zu (%lx, %lu pages) is malformed",
-			       pid, i, (unsigned long)r->vaddr, (unsigned long)r->nr_pages);
-			goto err;
-		}
-		prev_end = r->vaddr + r->nr_pages * 4096;
-		s->runs[i] = (struct lp_run){ r->vaddr, r->nr_pages, i };
-		s->units[i] = (struct lp_unit){ r->vaddr, r->nr_pages, r->xxh3, 0, -1, NULL };
-		s->nr_pages += r->nr_pages;
-	}
-	s->nr_runs = s->nr_units = nr;
-	free(runs);
-	if (alloc_common(s))
-		goto err;
-	return 0;
-err:
-	free(runs);
-	lp_source_close(s);
-	return -1;
+int lp_source_open_remote(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s)
+{
+	return source_open(c, dirfd, pid, s);
 }
 
 void lp_source_close(struct lp_source *s)
@@ -200,7 +228,7 @@ void lp_source_close(struct lp_source *s)
 	for (int k = 0; k < PAGES_MAX_CHAIN; k++)
 		if (s->maps[k])
 			munmap(s->maps[k], s->map_len[k]);
-	if (!s->remote && s->local.nr_images)
+	if (s->local.nr_images)
 		page_source_close(&s->local);
 	for (int i = 0; i < LP_NR_SLOTS; i++)
 		free(s->cache[i].data);
@@ -307,7 +335,7 @@ static void *verifier_main(void *arg)
 {
 	struct lp_source *s = arg;
 	long seen = -1, pos = 0;
-	size_t left = s->nr_units;
+	size_t left = s->nr_local;
 	int quiet = 0;
 	uint64_t one = 1;
 
@@ -315,11 +343,12 @@ static void *verifier_main(void *arg)
 		long h = __atomic_load_n(&s->hint, __ATOMIC_ACQUIRE);
 		if (h != seen)
 			seen = pos = h;
-		/* the next unchecked unit from pos on, wrapping once */
+		/* the next unchecked local unit from pos on, wrapping once */
 		size_t k;
 		for (k = 0; k < s->nr_units; k++) {
 			long ui = (pos + k) % s->nr_units;
-			if (__atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE) == LP_UNCHECKED)
+			if (s->units[ui].data &&
+			    __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE) == LP_UNCHECKED)
 				break;
 		}
 		if (k == s->nr_units)
@@ -350,7 +379,7 @@ static void *verifier_main(void *arg)
 
 int lp_source_start(struct lp_source *s)
 {
-	if (s->remote || !s->nr_units)
+	if (!s->nr_local)
 		return 0;
 	s->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->evfd < 0) {
@@ -369,8 +398,8 @@ bool lp_source_ready(struct lp_source *s, long i)
 {
 	long ui = s->runs[i].unit;
 
-	if (s->remote)
-		return true;
+	if (!s->units[ui].data)
+		return true;	/* remote: checked as it is read */
 	uint8_t st = __atomic_load_n(&s->verified[ui], __ATOMIC_ACQUIRE);
 	if (st == LP_GOOD || st == LP_BAD)
 		return true;
@@ -382,8 +411,13 @@ bool lp_source_ready(struct lp_source *s, long i)
 
 void lp_source_hint(struct lp_source *s, long i)
 {
-	if (!s->remote)
+	if (s->units[s->runs[i].unit].data)
 		__atomic_store_n(&s->hint, s->runs[i].unit, __ATOMIC_RELEASE);
+}
+
+bool lp_source_local(const struct lp_source *s, long i)
+{
+	return s->units[s->runs[i].unit].data;
 }
 
 /*
@@ -404,7 +438,9 @@ static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64
 	if (slot == LP_SLOT_BG && goal < start + LP_RUN_MAX / 4)
 		goal = start + LP_RUN_MAX / 4;
 	long uj = ui;
+	/* the units of one image (the same fd) are together, sorted */
 	while (end < goal && (size_t)uj + 1 < s->nr_units && s->units[uj + 1].vaddr == end &&
+	       s->units[uj + 1].fd == s->units[ui].fd &&
 	       end + s->units[uj + 1].nr_pages * 4096 - start <= LP_RUN_MAX)
 		end += s->units[++uj].nr_pages * 4096;
 	c->unit = -1;
@@ -430,11 +466,9 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 {
 	long ui = s->runs[i].unit;
 	const struct lp_unit *u = &s->units[ui];
-	struct lp_cache *c = &s->cache[slot];
 
-	if (!s->remote)
+	if (u->data)
 		return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
-	(void)c;
 	return remote_span(s, slot, ui, addr, len);
 }
 
@@ -445,7 +479,7 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 
 	if (have > want)
 		have = want;
-	if (s->remote) {
+	if (!lp_source_local(s, i)) {
 		/* as far as one request reaches */
 		const uint8_t *d = remote_span(s, slot, s->runs[i].unit, addr, want);
 		if (!d)
@@ -457,10 +491,10 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 	const uint8_t *d = lp_source_get(s, slot, i, addr, have);
 	if (!d)
 		return NULL;
-	/* remote data is in the slot's buffer, one unit at a time */
-	while (!s->remote && have < want && (size_t)++i < s->nr_runs) {
+	/* on through the local runs whose data follows on in the mapping */
+	while (have < want && (size_t)++i < s->nr_runs) {
 		r = &s->runs[i];
-		if (r->vaddr != addr + have)
+		if (r->vaddr != addr + have || !lp_source_local(s, i))
 			break;
 		uint64_t n = r->nr_pages * 4096;
 		if (n > want - have)

@@ -1,8 +1,10 @@
 /*
  * source.h - where the lazy-pages daemon takes page data from: the local
- * page images (images/pages.h's page_source) or a remote page server
+ * page images (images/pages.h's page_source) and, for the images of the
+ * chain whose pages files this host has not, a remote page server
  * (remote.h).  Owns the run table of one process's image and the checking
- * of every run's XXH3 before any page of it is handed out.
+ * of every run's XXH3 before any page of it is handed out.  Each unit is
+ * local (it has a data pointer into its mapped pages file) or remote.
  *
  * Local images are mapped (read-only, shared), and a verifier thread checks
  * their units ahead of need, starting from where the process last faulted
@@ -36,13 +38,14 @@ struct lp_run {
  * entry of one image of the chain, in its own pages file), or one 64 KiB
  * part of such an entry when the pagemap has part checksums (part_xxh3:
  * a fault then checks only the part it needs), or a run of the page
- * server's map.  A run (lp_run) lies inside one unit.
+ * server's map (for images whose pages file this host has not).  A run
+ * (lp_run) lies inside one unit.  Units are sorted by (fd, vaddr).
  */
 struct lp_unit {
 	uint64_t vaddr, nr_pages, xxh3;
-	uint64_t file_off;	/* local only */
-	int fd;			/* local only: the pages file */
-	const uint8_t *data;	/* local only: the unit's data in the mapped file */
+	uint64_t file_off;
+	int fd;			/* the pages file (remote: its image's stand-in) */
+	const uint8_t *data;	/* local: the unit's data in the mapped file; remote: NULL */
 };
 
 /* verification state of a unit (lp_source.verified) */
@@ -61,12 +64,12 @@ struct lp_source {
 	unsigned pid;
 	size_t nr_runs;
 	struct lp_run *runs;		/* sorted by vaddr */
-	size_t nr_units;
+	size_t nr_units, nr_local;	/* units, and how many of them are local */
 	struct lp_unit *units;
 	uint8_t *verified;		/* per unit: LP_UNCHECKED..LP_BAD (atomic) */
 	uint64_t nr_pages;
-	struct page_source local;	/* when remote is NULL */
-	struct ps_client *remote;
+	struct page_source local;	/* the chain (remote images: stand-ins) */
+	struct ps_client *remote;	/* the page server, or NULL */
 	bool unhashed;			/* remote PS_MAP_UNHASHED: replies checked, not units */
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
@@ -83,7 +86,8 @@ struct lp_source {
 };
 
 int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s);
-int lp_source_open_remote(struct ps_client *c, unsigned pid, struct lp_source *s);
+/* the same, the pages of images this host has not from the page server c */
+int lp_source_open_remote(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s);
 void lp_source_close(struct lp_source *s);
 /* index of the run holding addr, or -1 */
 long lp_source_find(const struct lp_source *s, uint64_t addr);
@@ -107,5 +111,7 @@ int lp_source_start(struct lp_source *s);
 bool lp_source_ready(struct lp_source *s, long i);
 /* the verifier goes on from run i's unit (the likely next use) */
 void lp_source_hint(struct lp_source *s, long i);
+/* true if run i's data is in a local image, false if on the page server */
+bool lp_source_local(const struct lp_source *s, long i);
 
 #endif /* LAZY_SOURCE_H */

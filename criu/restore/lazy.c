@@ -107,9 +107,14 @@ int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_arg
 
 	if (!buf)
 		return -1;
-	/* the checksums are per pagemap entry, in each image of the chain */
+	/*
+	 * The checksums are per pagemap entry, in each image of the chain;
+	 * what a page server keeps was checked as it was fetched.
+	 */
 	for (int k = 0; k < ps->nr_images; k++) {
 		const struct page_image *im = &ps->images[k];
+		if (im->remote)
+			continue;
 		for (size_t i = 0; i < im->nr_runs; i++) {
 			const struct page_run *r = &im->runs[i];
 			uint64_t len = r->nr_pages * 4096;

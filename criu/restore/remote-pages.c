@@ -1,15 +1,18 @@
 /*
- * remote-pages.c - `criu restore --lazy-pages --page-server`: every page
- * comes from the page server, so the restore host needs the pagemaps but
- * not the pages files (Documentation/lazy-pages.md).  The page source is
- * opened with empty stand-ins for the pages files (page_source_open_remote);
+ * remote-pages.c - `criu restore --lazy-pages --page-server`: the pages
+ * come from the page server, so the restore host needs the pagemaps but
+ * not the pages files (Documentation/lazy-pages.md); those of an
+ * incremental chain's images that it has are read here instead.  The page
+ * source is opened with empty stand-ins for the pages files it has not
+ * (page_source_open_remote);
  * once the restorer's plan says which memory is lazy, the pages it fills
  * eagerly (private file mappings, shared memory, never-writable and
  * wipe-on-fork mappings) are fetched here, checked against the XXH3 of
  * each 64 KiB part (and of each reply: for a post-copy dump's live memory,
  * PS_MAP_UNHASHED, the only check), and written into the stand-ins, from
- * which the restorer reads them as from local images.  The lazy ones are
- * left to the daemon.
+ * which the restorer reads them as from local images.  Runs of local images
+ * are not fetched (restore.c checks them).  The lazy ones are left to the
+ * daemon.
  *
  * The server's map must be the pagemap's, part for part (and checksum for
  * checksum when the image has no parent and the map has checksums): a
@@ -102,7 +105,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	struct ps_run *runs = NULL;
 	size_t nr = 0, *local = NULL;
 	uint32_t flags = 0;
-	uint64_t pages = 0;
+	uint64_t pages = 0, here = 0;
 	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
 	double t0 = clock_now_ms();
 	int err = -1;
@@ -125,6 +128,11 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 		uint64_t len = runs[j].nr_pages * 4096;
 		if (is_lazy(a, runs[j].vaddr, runs[j].vaddr + len))
 			continue;
+		/* an image this host has: the restorer reads it, restore.c checks it */
+		if (!p->pages.images[r->image].remote) {
+			here += runs[j].nr_pages;
+			continue;
+		}
 		/* the parts of one run, read at once */
 		size_t k = j;
 		while (k + 1 < nr && local[k + 1] == local[j])
@@ -150,8 +158,9 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 		pages += span / 4096;
 		j = k;
 	}
-	pr_info("pid %d: %lu eager pages fetched from the page server %s in %.1f ms", p->pid,
-		(unsigned long)pages, c.peer, clock_now_ms() - t0);
+	pr_info("pid %d: %lu eager pages fetched from the page server %s in %.1f ms, %lu in "
+		"local images", p->pid, (unsigned long)pages, c.peer, clock_now_ms() - t0,
+		(unsigned long)here);
 	err = 0;
 out:
 	/* no verdict: the daemon says whether the migration is complete */

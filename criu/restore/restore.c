@@ -71,8 +71,7 @@ static int wait_stop(pid_t pid, int *sig)
 struct verify_job {
 	pthread_t thread;
 	const struct rst_tree *t;
-	bool lazy;		/* --lazy-pages: only the eager pages */
-	bool checked;		/* the pages came from a page server, checked already */
+	bool lazy;		/* --lazy-pages: only the eager pages (of local images) */
 	int result;
 	bool started;
 };
@@ -80,8 +79,6 @@ struct verify_job {
 static void *verify_thread(void *arg)
 {
 	struct verify_job *j = arg;
-	if (j->checked)
-		return NULL;
 	for (size_t i = 0; i < j->t->nr && !j->result; i++) {
 		const struct rst_proc *p = &j->t->procs[i];
 		if (p->zombie)
@@ -441,7 +438,6 @@ int cr_restore(const struct opts *o)
 	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
 	vj.t = &t;
 	vj.lazy = o->lazy_pages;
-	vj.checked = rst_remote_pages(o);
 	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
 		vj.started = true;
 	else
