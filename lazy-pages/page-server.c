@@ -46,8 +46,8 @@ static int reply(int fd, uint32_t status, uint32_t flags, const void *data, uint
 
 enum { CONN_ON, CONN_BYE, CONN_CLOSE, CONN_LOST };
 
-/* one request of a readable connection */
-static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf)
+/* one request of a readable connection; *sent counts the pages read */
+static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf, uint64_t *sent)
 {
 	struct ps_req rq;
 	struct ps_run *runs;
@@ -88,6 +88,7 @@ static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf)
 			reply(fd, err, 0, NULL, 0);
 			return CONN_LOST;
 		}
+		*sent += rq.len / 4096;
 		return reply(fd, 0, 0, buf, rq.len) ? CONN_LOST : CONN_ON;
 	default:
 		pr_err("unknown request %u: closing", rq.op);
@@ -126,6 +127,7 @@ int ps_serve(int lfd, const struct ps_backend *b)
 {
 	struct pollfd pfd[1 + MAX_CLIENTS];
 	int conns[MAX_CLIENTS], nr = 0, ret = -1;
+	uint64_t sent = 0;
 	uint8_t *buf = aligned_alloc(4096, PS_MAX_READ);
 
 	if (!buf)
@@ -148,7 +150,7 @@ int ps_serve(int lfd, const struct ps_backend *b)
 		for (int i = nr - 1; i >= 0 && end != CONN_BYE; i--) {
 			if (!pfd[1 + i].revents)
 				continue;
-			int st = serve_one(b, conns[i], buf);
+			int st = serve_one(b, conns[i], buf, &sent);
 			if (st == CONN_ON)
 				continue;
 			close(conns[i]);
@@ -179,6 +181,7 @@ int ps_serve(int lfd, const struct ps_backend *b)
 	for (int i = 0; i < nr; i++)
 		close(conns[i]);
 	free(buf);
+	pr_info("%lu pages sent", (unsigned long)sent);
 	return ret;
 }
 

@@ -10,6 +10,12 @@
 #                eager pages come over the wire too)
 #   netns        as remote, across a veth pair: the page server runs in a
 #                network namespace of its own (created and removed here)
+#   remote_chain an incremental chain (tracked pre-dump into img/1, changes,
+#                dump into img/2 --prev-images-dir ../1): the restore host
+#                has img/1 whole and img/2 without its pages; the page
+#                server serves img/2 (with its chain).  Pages of img/1 must
+#                be read locally: exactly img/2's own pages come from the
+#                server (daemon and restore logs, and the server's count)
 #   remote_wrong the page server serves another dump: restore refuses it
 #   remote_corrupt a proxy between the daemon and the page server flips a
 #                byte of the page data on the way: the daemon sees it (the
@@ -39,7 +45,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon corrupt remote remote_chain netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -572,6 +578,65 @@ lazy_remote() {
 		result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
 	elif [ -n "$why" ]; then
 		result FAIL "FAIL $TAGNAME: $why"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
+}
+
+lazy_remote_chain() {
+	local dir=$1 pid port sp st own sent
+	local d_loc d_rem e_loc e_rem
+	start_prog incremental "$dir" || { result FAIL "FAIL $TAGNAME: incremental did not start"; return; }
+	pid=$PID
+	if ! "$CRIU" pre-dump -t "$pid" -D "$dir/img/1" --track-mem -v4 -o "$dir/pre.log" \
+		> /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $TAGNAME: pre-dump failed: $(criu_error "$dir/pre.log")"
+		return
+	fi
+	next_round "$TAGNAME" "$dir" "$pid" 1 || return
+	wait_for 5 in_sigwait "$pid" || { result FAIL "FAIL $TAGNAME: incremental not waiting"; return; }
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img/2" --prev-images-dir ../1 --track-mem -v4 \
+		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $TAGNAME: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$pid" 2>/dev/null
+	own=$(( ($(stat -c %s "$dir/img/2/pages-$pid.img") - 4096) / 4096 ))
+	# the restore host: the pre-dump whole, the final dump without its pages
+	mkdir -p "$dir/dst"
+	cp -r "$dir/img/1" "$dir/dst/1"
+	copy_meta "$dir/img/2" "$dir/dst/2"
+	ln -s ../1 "$dir/dst/2/parent"
+	port=$(( 20000 + RANDOM % 20000 ))
+	"$CRIU" page-server -D "$dir/img/2" --address 127.0.0.1 --port "$port" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	sp=$!
+	track "$sp"
+	export CRIU_LAZY_BG_DELAY_US=0
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
+	restore_bg "$dir" "$dir/dst/2"
+	await_restored "$dir" "$pid" "$TAGNAME" || return
+	# every page in before the program checks: the counts are then all of them
+	wait_for 20 grep -q 'has all its pages' "$dir/dst/2/lazy-pages.log"
+	finish "$dir" "$TAGNAME" "$pid" || return
+	wait "$sp"; st=$?
+	wait_for 5 grep -q 'stats: ' "$dir/dst/2/lazy-pages.log"
+	d_loc=$(sed -n 's/.*stats: .* local_pages=\([0-9]*\).*/\1/p' "$dir/dst/2/lazy-pages.log")
+	d_rem=$(sed -n 's/.*stats: .* remote_pages=\([0-9]*\).*/\1/p' "$dir/dst/2/lazy-pages.log")
+	e_rem=$(sed -n 's/.*: \([0-9]*\) eager pages fetched from the page server.*/\1/p' "$dir/restore.log")
+	e_loc=$(sed -n 's/.*eager pages fetched from the page server .*, \([0-9]*\) in local images.*/\1/p' "$dir/restore.log")
+	sent=$(sed -n 's/.*page-server: \([0-9]*\) pages sent.*/\1/p' "$dir/page-server.log")
+	echo "remote_chain: img/2 has $own pages of its own; daemon: $d_loc local, $d_rem remote;" \
+		"restore (eager): $e_loc local, $e_rem remote; page server sent $sent" > "$dir/counts"
+	if [ $st -ne 0 ]; then
+		result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
+	elif [ -z "$d_loc" ] || [ -z "$d_rem" ] || [ -z "$e_loc" ] || [ -z "$e_rem" ] || [ -z "$sent" ]; then
+		result FAIL "FAIL $TAGNAME: no page counts in the logs: $(cat "$dir/counts")"
+	# (the server may send a part twice: read for a fault, then for the background)
+	elif [ $(( d_rem + e_rem )) -ne "$own" ] || [ "$sent" -lt "$own" ] || [ "$sent" -gt $(( own + own / 8 )) ]; then
+		result FAIL "FAIL $TAGNAME: not exactly img/2's own pages came from the page server: $(cat "$dir/counts")"
+	elif [ $(( d_loc + e_loc )) -le 0 ]; then
+		result FAIL "FAIL $TAGNAME: no page was read locally: $(cat "$dir/counts")"
 	else
 		result PASS "PASS $TAGNAME"
 	fi
