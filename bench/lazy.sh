@@ -199,22 +199,27 @@ for MIB in $BENCH_LAZY_SIZES; do
 	echo "| run | program: faulted touches | p50 us | p99 us | max us | daemon: faults | p50 us | p99 us | pages in when it exited | verified |"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 	} | tee -a "$run/table.md"
+	# the restore side has every image but the pages (local ones would be read locally)
+	rm -rf "$img.remote" && mkdir -p "$img.remote"
+	for f in "$img"/*.img; do
+		case $f in */pages-*) ;; *) cp "$f" "$img.remote/" ;; esac
+	done
 	for rep in $(seq "$REPS"); do
-		rm -f "$run/fl-result" "$img/lazy-pages.log"
+		rm -f "$run/fl-result" "$img.remote/lazy-pages.log"
 		port=$(( 20000 + RANDOM % 20000 ))
 		"$CRIU" page-server -D "$img" --address 127.0.0.1 --port "$port" -o "$run/ps-$rep.log" \
 			< /dev/null > /dev/null 2>&1 &
 		sp=$!
-		"$CRIU" restore -D "$img" -d --lazy-pages --page-server --address 127.0.0.1 --port "$port" \
+		"$CRIU" restore -D "$img.remote" -d --lazy-pages --page-server --address 127.0.0.1 --port "$port" \
 			--pidfile "$run/pid" -o "$run/flr-$rep.log" -v4 || exit 1
 		kill -USR1 "$pid"
 		res=$(verdict "$run/fl-result")
-		st=$(daemon_stats "$img")
+		st=$(daemon_stats "$img.remote")
 		gone "$pid"
 		wait "$sp"
 		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
 	done | tee -a "$run/table.md"
-	rm -rf "$img"
+	rm -rf "$img" "$img.remote"
 	postcopy "$MIB" "$run"
 	{ echo; echo "## lazy restore, $MIB MiB"; echo; cat "$run/table.md"; } >> "$OUT/results.md"
 done

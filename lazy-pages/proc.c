@@ -652,22 +652,39 @@ static int around(struct lp_ctx *c, struct lp_proc *p)
 	return 0;
 }
 
+/*
+ * From a page server a request cannot be taken back: while the program
+ * faults, a background request makes its next fault wait for the reply.
+ * So then one remote chunk every LP_BG_REMOTE_GAP_US at most (the fill
+ * still makes progress), and full speed once it is quiet; chunks read
+ * from local images are not held back.  True: not now for addr (an
+ * address of the process).
+ */
+static bool remote_hold(struct lp_proc *p, uint64_t addr)
+{
+	double t = now_us();
+	const struct lp_range *r;
+	long i;
+
+	if (!p->src->remote || t - p->last_fault >= LP_BG_QUIET_US)
+		return false;
+	/* where the image has it (mremap moved it meanwhile: delta) */
+	if ((r = find_range(p, addr)))
+		addr += r->delta;
+	if ((i = lp_source_find(p->src, addr)) >= 0 && lp_source_local(p->src, i))
+		return false;
+	if (t - p->last_bg < LP_BG_REMOTE_GAP_US)
+		return true;
+	p->last_bg = t;
+	return false;
+}
+
 int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 {
 	if (p->state != LP_LIVE || !p->remaining || !p->nr)
 		return 0;
-	/*
-	 * From a page server a request cannot be taken back: while the
-	 * program faults, a background request makes its next fault wait for
-	 * the reply.  So then one chunk every LP_BG_REMOTE_GAP_US at most
-	 * (the fill still makes progress), and full speed once it is quiet.
-	 */
-	double t = now_us();
-	if (p->src->remote && t - p->last_fault < LP_BG_QUIET_US) {
-		if (t - p->last_bg < LP_BG_REMOTE_GAP_US)
-			return -1;
-		p->last_bg = t;
-	}
+	if (p->nr_around && remote_hold(p, p->around[0][0]))
+		return -1;
 	if (around(c, p))
 		return 1;
 	struct lp_range *r = find_range(p, p->cursor);
@@ -692,6 +709,8 @@ int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 			continue;
 		bool quiet = now_us() - p->last_fault >= LP_BG_QUIET_US;
 		uint64_t max = quiet ? LP_BG_CHUNK_QUIET : LP_BG_CHUNK;
+		if (remote_hold(p, r->start + i * PG))
+			return -1;
 		if (chunk(c, p, r, i, max / PG, quiet, &c->st.bg_pages, &e) < 0)
 			return -1;
 		p->cursor = r->start + e * PG;
