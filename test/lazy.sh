@@ -108,8 +108,9 @@ remote_checks() {
 		echo "restore fetched no eager pages from the page server: $(criu_error "$dir/restore.log")"
 	elif ! grep -q "pages from [0-9.]*:$port" "$dir/dst/lazy-pages.log"; then
 		echo "the daemon did not use the page server"
-	elif ! grep -Eq 'summary: |has all its pages' "$dir/dst/lazy-pages.log"; then
-		# (a daemon in a pid namespace dies with restore, maybe before its summary)
+	elif ! grep -Eq 'summary: |has all its pages|is gone' "$dir/dst/lazy-pages.log"; then
+		# (a daemon in a pid namespace dies with restore, maybe before its
+		# summary; a program that ends before its last pages is "gone")
 		echo "the daemon did not finish"
 	fi
 }
