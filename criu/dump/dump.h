@@ -126,8 +126,6 @@ struct pages_hooks {
 };
 /* one run, by process_vm_readv, else /proc/PID/mem (memfd); quiet */
 int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst);
-/* pwrite all of it, or -1 */
-int dump_write_at(int fd, const void *buf, size_t len, uint64_t off);
 /* pages-PID.img with its header, open read-write; the fd or -1 */
 int pages_image_create(pid_t pid, int dirfd);
 int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,

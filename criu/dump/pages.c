@@ -27,6 +27,7 @@
 #include <xxhash.h>
 
 #include "compat.h"
+#include "fdio.h"
 #include "dump.h"
 #include "clock.h"
 #include "log.h"
@@ -219,21 +220,6 @@ int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst
 	return 0;
 }
 
-int dump_write_at(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *b = buf;
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
 
 int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan)
 {
@@ -330,7 +316,7 @@ int pages_image_create(pid_t pid, int dirfd)
 		return -1;
 	}
 	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES);
-	if (dump_write_at(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
+	if (pwrite_all(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
 		pr_perror("%s: write failed", name);
 		close(pfd);
 		return -1;
@@ -433,7 +419,7 @@ int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, i
 			if (img_write(pm, &e.base))
 				goto out;
 		}
-		if (pfd >= 0 && dump_write_at(pfd, buf, bytes, off)) {
+		if (pfd >= 0 && pwrite_all(pfd, buf, bytes, off)) {
 			pr_perror("%s: write failed", name);
 			goto out;
 		}

@@ -26,6 +26,7 @@
 #include <xxhash.h>
 
 #include "clock.h"
+#include "fdio.h"
 #include "log.h"
 #include "remote.h"
 #include "restore.h"
@@ -43,20 +44,6 @@ static bool is_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
 	return false;
 }
 
-static int write_all_at(int fd, const uint8_t *b, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, b, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
 
 /*
  * The server's map is the resolved runs cut into 64 KiB parts (aligned in
@@ -151,7 +138,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 				goto out;
 			}
 		}
-		if (write_all_at(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
+		if (pwrite_all(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
 			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
 			goto out;
 		}

@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "pages.h"
+#include "fdio.h"
 #include "log.h"
 #include "snapshot-int.h"
 
@@ -86,7 +87,7 @@ long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t *buf,
 					  (unsigned long)a, (unsigned long)(a + n * PS), strerror(errno));
 				return -1;
 			}
-			if (dump_write_at(s->sfd, buf, n * PS, (uint64_t)s->side_next * PS)) {
+			if (pwrite_all(s->sfd, buf, n * PS, (uint64_t)s->side_next * PS)) {
 				snap_fail(s, "pid %d: cannot write saved pages: %s", s->pid,
 					  strerror(errno));
 				return -1;

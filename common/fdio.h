@@ -1,0 +1,32 @@
+/*
+ * fdio.h - whole writes at an offset: pwrite until every byte is written
+ * (a short write is retried, EINTR too).  Returns 0, or -1 with errno.
+ */
+#ifndef COMMON_FDIO_H
+#define COMMON_FDIO_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+static inline int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *b = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, b, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+#endif /* COMMON_FDIO_H */
