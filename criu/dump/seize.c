@@ -6,11 +6,28 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "log.h"
+
+/* is pid exiting, dead or gone?  (the kernel refuses to attach to one: EPERM) */
+static bool exiting(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *close = strrchr(buf, ')');
+	return !close || !close[1] || close[2] == 'Z' || close[2] == 'X';
+}
 
 int seize_task(pid_t pid)
 {
@@ -23,8 +40,15 @@ int seize_task(pid_t pid)
 	if (ptrace(PTRACE_SEIZE, pid, NULL,
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP)) &&
 	    (errno != EPERM || ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD))) {
-		if (errno == ESRCH)
+		int e = errno;
+		if (e == ESRCH)
 			return -ESRCH;
+		/* one that is exiting refuses us: wait a little for it to be dead */
+		for (int i = 0; e == EPERM && i < 100 && !exiting(pid); i++)
+			usleep(1000);
+		if (e == EPERM && exiting(pid))
+			return -ESRCH;
+		errno = e;
 		pr_perror("pid %d: cannot seize", pid);
 		return -1;
 	}
@@ -101,9 +125,10 @@ int seize_threads(struct dump_proc *p)
 			pid_t tid = atoi(de->d_name);
 			if (tid <= 0 || has_tid(p, tid))
 				continue;
-			if (seize_task(tid)) {
+			int r = seize_task(tid);
+			if (r) {
 				/* it may have exited meanwhile */
-				if (kill(tid, 0) && errno == ESRCH)
+				if (r == -ESRCH || (kill(tid, 0) && errno == ESRCH))
 					continue;
 				closedir(d);
 				return -1;

@@ -106,12 +106,15 @@ static int seize_proc(struct dump_tree *t, size_t i)
 	}
 	if (proc_read_stat(p->pid, &p->stat))
 		return -1;
-	if (p->stat.state == 'Z' || p->stat.state == 'X')
+	if (p->stat.state == 'X')
+		return 1;	/* dead and being reaped (its parent ignores SIGCHLD) */
+	if (p->stat.state == 'Z')
 		return take_zombie(p);
 	r = seize_task(p->pid);
 	if (r == -ESRCH) {
 		/* it exited just now: a zombie, unless reaped at once */
-		if (proc_read_stat(p->pid, &p->stat))
+		if ((kill(p->pid, 0) && errno == ESRCH) || proc_read_stat(p->pid, &p->stat) ||
+		    p->stat.state == 'X')
 			return 1;
 		if (i == 0) {
 			pr_err("pid %d: no such process (it has exited)", p->pid);
