@@ -105,9 +105,7 @@ void page_plan_free(struct page_plan *plan);
 bool vma_has_pages(const Vma *v);
 int page_plan_add(struct page_plan *plan, uint64_t start, uint64_t end, bool readable,
 		  bool in_parent);
-int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
-		   struct page_plan *plan);
-/* all of v's pages: page_plan_scan, or for a shared object the pages it holds */
+/* all of v's pages: those in its page tables, or for a shared object the pages it holds */
 int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan);
 /*
  * The writer with hooks (the live snapshot, criu/snapshot/): pfd is the

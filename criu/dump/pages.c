@@ -83,7 +83,7 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 {
 	char path[96];
 	uint64_t off = v->pgoff, end = v->pgoff + (v->end - v->start);
-	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && v->kind == VMA_KIND__VMA_ANON_PRIVATE);
+	bool readable = v->prot & PROT_READ;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
 		 (unsigned long)v->end);
@@ -112,9 +112,9 @@ static int scan_object(pid_t pid, const Vma *v, struct page_plan *r)
 	return 0;
 }
 
-/* data runs for the pages of [start, end) of v that exist */
-int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
-		   struct page_plan *r)
+/* data runs for the pages of [start, end) of private mapping v that exist */
+static int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t end,
+			  struct page_plan *r)
 {
 	struct page_region regions[512];
 	struct pm_scan_arg arg = {
@@ -125,14 +125,12 @@ int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uint64_t e
 		.vec_len = 512,
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		/* only anonymous copies, never the zero page */
+		.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO,
 	};
 	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && v->kind == VMA_KIND__VMA_ANON_PRIVATE);
 
-	if (v->kind != VMA_KIND__VMA_ANON_SHARED && v->kind != VMA_KIND__VMA_MEMFD_SHARED) {
-		/* private: only anonymous copies, never the zero page */
-		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-	}
 	while (arg.start < arg.end) {
 		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);
 		if (n < 0) {
