@@ -39,6 +39,7 @@ void dump_proc_free(struct dump_proc *p)
 	for (size_t i = 0; i < p->nr_fds; i++)
 		fd_entry__free_unpacked(p->fds[i], NULL);
 	free(p->fds);
+	free(p->fd_ids);
 	for (int i = 1; p->thread_cores && i < p->nr_threads; i++)
 		if (p->thread_cores[i - 1])
 			core__free_unpacked(p->thread_cores[i - 1], NULL);

@@ -20,6 +20,15 @@ struct dump_stats {
 	uint64_t bytes;
 };
 
+/* what an fd is, as dump_files probed it (for finding files shared in a tree) */
+struct fd_id {
+	int fd;
+	unsigned flags;		/* O_* of its fdinfo */
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+};
+
 struct dump_proc {
 	pid_t pid;
 	int parent;		/* index in the tree, -1 for the root */
@@ -35,6 +44,7 @@ struct dump_proc {
 	FsEntry *fs;
 	size_t nr_fds;
 	FdEntry **fds;
+	struct fd_id *fd_ids;	/* every fd, as probed (nr_fds of them) */
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */

@@ -239,12 +239,16 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		goto out;
 
 	p->fds = calloc(d.nr + 1, sizeof(*p->fds));
-	if (!p->fds)
+	p->fd_ids = calloc(d.nr + 1, sizeof(*p->fd_ids));
+	if (!p->fds || !p->fd_ids)
 		goto out;
 	for (size_t i = 0; i < d.nr; i++) {
-		FdEntry *e = dump_fd(&d, &d.probes[i]);
+		const struct fd_probe *pr = &d.probes[i];
+		FdEntry *e = dump_fd(&d, pr);
 		if (!e)
 			goto out;
+		p->fd_ids[p->nr_fds] = (struct fd_id){ pr->fd, pr->fi.flags, pr->st.st_dev,
+						       pr->st.st_ino, pr->st.st_mode };
 		p->fds[p->nr_fds++] = e;
 	}
 

@@ -294,43 +294,20 @@ static int cmp_key(const void *a, const void *b)
 	return x->pid - y->pid;
 }
 
+/* the fds of p as dump_files probed them, as keys */
 static int collect_fds(const struct dump_proc *p, struct fd_key **keys, size_t *nr, size_t *cap)
 {
-	char path[64];
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", p->pid);
-	DIR *d = opendir(path);
-	if (!d) {
-		pr_perror("cannot open %s", path);
-		return -1;
+	if (*nr + p->nr_fds > *cap) {
+		*cap = (*nr + p->nr_fds) * 2;
+		struct fd_key *n = realloc(*keys, *cap * sizeof(**keys));
+		if (!n)
+			return -1;
+		*keys = n;
 	}
-	while ((de = readdir(d))) {
-		char link[96];
-		struct stat st;
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] == '.' || fd == p->skip_fd)
-			continue;
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->pid, fd);
-		if (stat(link, &st))
-			continue;	/* checked again, with a message, by dump_files */
-		struct proc_fdinfo fi = { 0 };
-		if (proc_read_fdinfo(p->pid, fd, &fi))
-			continue;
-		if (*nr == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			struct fd_key *n = realloc(*keys, *cap * sizeof(**keys));
-			if (!n) {
-				closedir(d);
-				return -1;
-			}
-			*keys = n;
-		}
-		(*keys)[(*nr)++] = (struct fd_key){ st.st_dev, st.st_ino, st.st_mode, fi.flags,
-						    p->pid, fd };
+	for (size_t i = 0; i < p->nr_fds; i++) {
+		const struct fd_id *f = &p->fd_ids[i];
+		(*keys)[(*nr)++] = (struct fd_key){ f->dev, f->ino, f->mode, f->flags, p->pid, f->fd };
 	}
-	closedir(d);
 	return 0;
 }
 
