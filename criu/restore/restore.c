@@ -450,8 +450,10 @@ int cr_restore(const struct opts *o)
 	rst_lazy_set_unguard(&ls);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d restored (%d processes)", pid, live);
-	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0,
-		(unsigned long)t.procs[0].pages.nr_pages);
+	uint64_t pages = 0;
+	for (size_t i = 0; i < t.nr; i++)
+		pages += t.procs[i].pages.nr_pages;
+	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0, (unsigned long)pages);
 	rst_tree_free(&t);
 	free(ts.v);
 	close(dirfd);
