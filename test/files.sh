@@ -30,7 +30,7 @@
 #     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
-FD_CHECKS=(inherit_pipe inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
+FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
@@ -123,6 +123,56 @@ fd_inherit_pipe() {
 		exec {w}>&-
 	fi
 	kill -KILL "$pid" 2>/dev/null
+}
+
+# a tree whose two processes share their stdout, a pipe to a process
+# outside (test/progs/tree_files | cat): restored with one --inherit-fd,
+# both write into the new pipe, one open file again, and the tree passes
+fd_inherit_pipe_tree() {
+	local name=$1 dir=$2 pid w ino child
+	exec {w}> >(cat > "$dir/test.log")
+	"$ROOT/test/progs/tree_files" >&$w 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	exec {w}>&-
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || ! wait_for 5 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: tree_files did not start: $(log_tail "$dir/test.log")"
+		return
+	fi
+	ino=$(readlink "/proc/$pid/fd/1" | sed -n 's/^pipe:\[\([0-9]*\)\]$/\1/p')
+	child=$(cat "/proc/$pid/task/$pid/children" | tr -d ' ')
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(grep -m1 error "$dir/dump.out")"
+	else
+		exec {w}> >(cat > "$dir/new.log")
+		if inherit_restore "$name" "$dir" "$pid" "pipe:[$ino]" "$CRIU" restore --inherit-fd "fd[$w]:pipe:[$ino]"; then
+			if [ "$(readlink "/proc/$pid/fd/1")" = "pipe:[$ino]" ] ||
+			   [ "$(readlink "/proc/$pid/fd/1")" != "$(readlink "/proc/$child/fd/1")" ]; then
+				result FAIL "FAIL $name: the processes' fd 1 are $(readlink "/proc/$pid/fd/1") and $(readlink "/proc/$child/fd/1"), not the pipe given"
+			elif ! kcmp_same "$pid" "$child" 1; then
+				result FAIL "FAIL $name: parent and child hold two open files for their stdout, not one"
+			else
+				kill -USR1 "$pid"
+				if wait_for 20 grep -q '^PASS$' "$dir/new.log"; then
+					result PASS "PASS $name"
+				else
+					result FAIL "FAIL $name: $(log_tail "$dir/new.log")"
+				fi
+			fi
+		fi
+		exec {w}>&-
+	fi
+	kill -KILL "$pid" 2>/dev/null
+}
+
+# kcmp_same PID1 PID2 FD: fd FD of both is one open file description
+kcmp_same() {
+	python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+# SYS_kcmp = 312 on x86_64, KCMP_FILE = 0
+sys.exit(0 if libc.syscall(312, int(sys.argv[1]), int(sys.argv[2]), 0, int(sys.argv[3]), int(sys.argv[3])) == 0 else 1)
+' "$1" "$2" "$3"
 }
 
 # a counter writing to a file: restored with --inherit-fd fd[N]:PATH, it
@@ -447,6 +497,7 @@ run_fd_check() {
 	case $check in
 	leave_running_*) fd_leave_running "$name" "$dir" "${check#leave_running_}" ;;
 	inherit_pipe) fd_inherit_pipe "$name" "$dir" ;;
+	inherit_pipe_tree) fd_inherit_pipe_tree "$name" "$dir" ;;
 	inherit_file) fd_inherit_file "$name" "$dir" ;;
 	ext_unix_stream) fd_ext_unix_stream "$name" "$dir" ;;
 	ext_unix) fd_ext_unix "$name" "$dir" ;;

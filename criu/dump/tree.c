@@ -397,7 +397,8 @@ static int share_inode(const struct dump_tree *t, struct fd_key *k, size_t n, ui
 	for (size_t a = 0; a < n; a++) {
 		if (id[a] == (uint32_t)-2 || fe[a]->has_shared_id)
 			continue;
-		if (!kind_shareable(fe[a]->kind) || fe[a]->external) {
+		/* an external file (--inherit-fd) is criu's fd at restore: any kind */
+		if (!kind_shareable(fe[a]->kind) && !fe[a]->external) {
 			char link[96], target[256] = "?";
 			snprintf(link, sizeof(link), "/proc/%d/fd/%d", k[a].pid, k[a].fd);
 			ssize_t len = readlink(link, target, sizeof(target) - 1);

@@ -120,26 +120,34 @@ static int cmp_holder(const void *a, const void *b)
 
 struct find_link {
 	const char *link;
+	const struct fd_dump *d;
 	pid_t pid;
 	int fd;
 };
 
+/* a holder outside the dumped tree ends the scan; one inside is kept meanwhile */
 static bool match_link(pid_t o, int fd, const char *link, void *arg)
 {
 	struct find_link *f = arg;
 	if (strcmp(link, f->link))
 		return false;
+	if (f->pid && fd_pid_in_tree(f->d, o))
+		return false;
 	f->pid = o;
 	f->fd = fd;
-	return true;
+	return !fd_pid_in_tree(f->d, o);
 }
 
-/* another process holding this pipe or FIFO: its pid and fd, or 0 */
+/*
+ * Another process holding this pipe or FIFO: its pid and fd, or 0.  One
+ * outside the dumped tree if there is any (the pipe is then external,
+ * whoever else in the tree holds it too).
+ */
 static pid_t held_elsewhere(struct fd_dump *d, const struct fd_probe *p, int *ofd)
 {
 	if (p->link[0] == '/') {
 		/* a FIFO: by path, one scan each (rare) */
-		struct find_link f = { .link = p->link };
+		struct find_link f = { .link = p->link, .d = d };
 		scan_others(d->pid, match_link, &f);
 		*ofd = f.fd;
 		return f.pid;
@@ -157,6 +165,13 @@ static pid_t held_elsewhere(struct fd_dump *d, const struct fd_probe *p, int *of
 	found = h->nr ? bsearch(&key, h->v, h->nr, sizeof(key), cmp_holder) : NULL;
 	if (!found)
 		return 0;
+	while (found > h->v && found[-1].ino == key.ino)
+		found--;
+	for (const struct holder *o = found; o < h->v + h->nr && o->ino == key.ino; o++)
+		if (!fd_pid_in_tree(d, o->pid)) {
+			found = (struct holder *)o;
+			break;
+		}
 	*ofd = found->fd;
 	return found->pid;
 }

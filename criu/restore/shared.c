@@ -3,7 +3,8 @@
  * shared_id, marked by dump's tree.c): criu makes each one once, with its
  * kind's own open(), before it creates the tree; every process gets a copy
  * among its helper fds and puts it at its fd numbers, so the processes
- * share one open file description again (one offset, one pipe).
+ * share one open file description again (one offset, one pipe).  An
+ * external one is criu's own fd given with --inherit-fd.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -58,10 +59,16 @@ int rst_shared_open(struct rst_tree *t, const struct opts *o)
 	int *where = malloc((nr + 1) * sizeof(int));
 	bool *stashed = calloc(nr + 1, sizeof(bool));
 	int tty[3] = { -1, -1, -1 }, err = -1;
+	/* --inherit-fd: criu's own fds, as they are here */
+	int *inherit = calloc(o->nr_inherit_fd + 1, sizeof(int));
 
 	s->fd = where;
-	if (!copy || !tab || !where || !stashed)
+	if (!copy || !tab || !where || !stashed || !inherit)
 		goto out;
+	for (int i = 0; i < o->nr_inherit_fd; i++) {
+		const char *key;
+		fd_inherit_parse(o->inherit_fd[i], &inherit[i], &key);
+	}
 	for (uint32_t id = 0; id <= nr; id++)
 		where[id] = -1;
 	s->nr = nr;
@@ -82,7 +89,7 @@ int rst_shared_open(struct rst_tree *t, const struct opts *o)
 	struct fd_rst r = {
 		.file = tab, .nr_files = nr, .where = where, .stashed = stashed,
 		.stash_base = top_target_fd(t) + 64, .tty = tty, .o = o,
-		.object_fd = object_fd, .object_ctx = &t->shm,
+		.object_fd = object_fd, .object_ctx = &t->shm, .inherit = inherit,
 	};
 	for (uint32_t id = 1; id <= nr; id++) {
 		if (where[id] >= 0)
@@ -104,6 +111,7 @@ out:
 	free(copy);
 	free(tab);
 	free(stashed);
+	free(inherit);
 	return err;
 }
 
