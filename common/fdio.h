@@ -1,6 +1,7 @@
 /*
- * fdio.h - whole writes at an offset: pwrite until every byte is written
- * (a short write is retried, EINTR too).  Returns 0, or -1 with errno.
+ * fdio.h - whole reads and writes at an offset: pread/pwrite until every
+ * byte is moved (a short one is retried, EINTR too).  Returns 0, or -1 with
+ * errno (EIO for a read that meets the end of the file).
  */
 #ifndef COMMON_FDIO_H
 #define COMMON_FDIO_H
@@ -15,6 +16,26 @@ static inline int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 
 	while (len) {
 		ssize_t n = pwrite(fd, b, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		b += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static inline int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *b = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, b, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {

@@ -100,17 +100,22 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
 			goto err;
 		}
-		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
-						  pe->n_part_xxh3, nparts, 0 };
-		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
-					pe->n_part_xxh3 != pagemap_nr_parts(pe->vaddr, pe->nr_pages))) {
-			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums, not %lu", pmname,
-			       i, (unsigned long)pe->vaddr, pe->nr_pages, pe->n_part_xxh3,
-			       (unsigned long)pagemap_nr_parts(pe->vaddr, pe->nr_pages));
+		uint32_t part_pages = pe->has_part_pages ? pe->part_pages : PAGEMAP_PART_PAGES_V1;
+		uint64_t want = pagemap_nr_parts_of(pe->vaddr, pe->nr_pages, part_pages);
+		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) || !part_pages ||
+					(part_pages & (part_pages - 1)) || part_pages > PAGEMAP_MAX_RUN ||
+					pe->n_part_xxh3 != want)) {
+			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums of %u pages, not %lu",
+			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages, pe->n_part_xxh3,
+			       part_pages, part_pages ? (unsigned long)want : 0UL);
 			goto err;
 		}
-		memcpy(img->parts + nparts, pe->part_xxh3, pe->n_part_xxh3 * sizeof(uint64_t));
-		nparts += pe->n_part_xxh3;
+		/* parts of another size (older dumps): the whole entry is checked instead */
+		size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe->n_part_xxh3 : 0;
+		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
+						  n_parts, nparts, 0 };
+		memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
+		nparts += n_parts;
 		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 			*has_parent_runs = 1;
 		else

@@ -1,5 +1,5 @@
 /*
- * page-server-proto.h - the page-server protocol (TCP), version 2.
+ * page-server-proto.h - the page-server protocol (TCP), version 3.
  *
  * `criu page-server` serves the page images of a directory, and `criu dump
  * --lazy-pages` the memory of the frozen process it dumped (post-copy);
@@ -16,9 +16,9 @@
  *
  *   PS_MAP  (pid)             the pagemap of process pid: payload is
  *                             reply.len / sizeof(struct ps_run) ps_run
- *                             entries, sorted by vaddr, cut at every 64 KiB
+ *                             entries, sorted by vaddr, cut at every 16 KiB
  *                             boundary of the address space (a client
- *                             checks 64 KiB at a time); reply.flags:
+ *                             checks 16 KiB at a time); reply.flags:
  *                             PS_MAP_UNHASHED or 0
  *   PS_READ (pid, addr, len)  the data of pages [addr, addr+len): addr and
  *                             len page aligned, 0 < len <= PS_MAX_READ, every
@@ -53,7 +53,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	2	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts */
+#define PS_VERSION	3	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 

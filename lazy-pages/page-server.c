@@ -252,7 +252,7 @@ static int images_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 			free(runs);
 			return EIO;
 		}
-		/* cut at 64 KiB boundaries: the client checks a part, not 2 MiB */
+		/* cut at part boundaries: the client checks a part, not 2 MiB */
 		for (uint64_t o = 0; o < r->nr_pages * 4096;) {
 			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
 			runs[n++] = (struct ps_run){ r->vaddr + o, len / 4096,

@@ -204,7 +204,7 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		uint64_t len = n * PG;
 		if (len > cap)
 			len = cap;
-		/* one copy for as long as the data follows on (64 KiB parts of an entry) */
+		/* one copy for as long as the data follows on (the parts of an entry) */
 		const void *data = lp_source_get_more(p->src, slot, k, img, &len);
 		if (!data) {
 			lp_proc_fail(c, p, "page source failed");

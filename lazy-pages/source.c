@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "pagemap.pb-c.h"
 #include "source.h"
@@ -93,7 +94,7 @@ static int add_local_units(struct lp_source *s)
 					r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd, data };
 				continue;
 			}
-			/* part checksums: a unit per 64 KiB part, checked on its own */
+			/* part checksums: a unit per 16 KiB part, checked on its own */
 			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
 				uint64_t n = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
 				s->units[s->nr_units++] = (struct lp_unit){
@@ -109,7 +110,7 @@ static int add_local_units(struct lp_source *s)
 
 /*
  * The units of the images this host has not: the page server's map (the
- * resolved runs cut in 64 KiB parts), the parts of runs that resolve to
+ * resolved runs cut in parts), the parts of runs that resolve to
  * such an image.  A unit there has no data pointer, and the fd of its
  * image's stand-in (to sort and find it as a local one).
  */
@@ -175,12 +176,23 @@ static int source_open(struct ps_client *c, int dirfd, unsigned pid, struct lp_s
 	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
 	if (!s->units || !s->runs || add_local_units(s) || add_remote_units(s, map, nr_map))
 		goto err;
-	qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
+	/* usually in order already (one image, or local ones only): 65536 units per GiB */
+	for (size_t i = 1; i < s->nr_units; i++)
+		if (cmp_unit(&s->units[i - 1], &s->units[i]) > 0) {
+			qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
+			break;
+		}
 	s->nr_pages = s->local.nr_pages;
 	for (size_t i = 0; i < s->local.nr_runs; i++) {
 		struct page_run r = s->local.runs[i];
+		long u = -1;
 		while (r.nr_pages) {
-			long u = unit_of(s, &r);
+			/* the unit after the last one, usually: no search */
+			const struct lp_unit *nx = u >= 0 && (size_t)u + 1 < s->nr_units ? &s->units[u + 1] : NULL;
+			if (nx && nx->fd == r.fd && nx->vaddr == r.vaddr)
+				u++;
+			else
+				u = unit_of(s, &r);
 			if (u < 0 || s->nr_runs == s->local.nr_runs + nu) {
 				pr_err("pid %u: pages at %lx belong to no pagemap entry%s", pid,
 				       (unsigned long)r.vaddr, s->local.images[r.image].remote ?
@@ -363,7 +375,7 @@ static void *verifier_main(void *arg)
 		check_mapped(s, ui, true);
 		/*
 		 * Wake the daemon's loop for the unit its fill waits for (and
-		 * now and then): not for every 64 KiB part.  Paired with
+		 * now and then): not for every part.  Paired with
 		 * lp_source_ready: it publishes want, then looks at the state.
 		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -424,14 +436,16 @@ bool lp_source_local(const struct lp_source *s, long i)
  * remote: the data of [addr, addr + want) from unit ui on, read with the
  * units that follow on in one request (at least 512 KiB of them for the
  * background: fewer round trips), each checked against its XXH3 (64 KiB
- * parts: a fault waits for 64 KiB, not 2 MiB), and kept in the slot.
+ * parts: a fault waits for 16 KiB, not 2 MiB), and kept in the slot.
  */
 static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64_t addr,
 				  uint64_t want)
 {
 	struct lp_cache *c = &s->cache[slot];
 
-	if (c->unit >= 0 && addr >= c->vaddr && addr + want <= c->vaddr + c->len)
+	/* the same image's data (the slot may hold another image's: local_fault) */
+	if (c->unit >= 0 && s->units[c->unit].fd == s->units[ui].fd && addr >= c->vaddr &&
+	    addr + want <= c->vaddr + c->len)
 		return c->data + (addr - c->vaddr);
 	uint64_t start = s->units[ui].vaddr, end = start + s->units[ui].nr_pages * 4096;
 	uint64_t goal = addr + want;
@@ -462,14 +476,64 @@ static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64
 	return c->data + (addr - start);
 }
 
+/*
+ * local, for a fault on unit ui that nobody has checked: the unit is read
+ * into the slot's buffer and checked there, and the fault is served from
+ * it.  Reading and hashing 16 KiB that way costs ~3 us here; through the
+ * mapping, whose pages the daemon has not touched yet, the page faults
+ * alone cost more than that.  NULL with *mine false: someone else checks it.
+ */
+static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *mine)
+{
+	const struct lp_unit *u = &s->units[ui];
+	struct lp_cache *c = &s->cache[slot];
+	uint64_t len = u->nr_pages * 4096;
+	uint8_t want = LP_UNCHECKED;
+
+	*mine = false;
+	if (c->unit == ui)
+		return c->data;
+	if (len > LP_RUN_MAX ||
+	    !__atomic_compare_exchange_n(&s->verified[ui], &want, LP_CHECKING, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return NULL;
+	*mine = true;
+	c->unit = -1;
+	bool ok;
+	if (pread_all(u->fd, c->data, len, u->file_off)) {
+		pr_perror("pid %u: cannot read pages %lx-%lx", s->pid, (unsigned long)u->vaddr,
+			  (unsigned long)(u->vaddr + len));
+		ok = false;
+	} else {
+		ok = XXH3_64bits(c->data, len) == u->xxh3;
+		if (!ok)
+			corrupt(s, u);
+	}
+	if (!ok)
+		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
+	if (!ok)
+		return NULL;
+	c->unit = ui;
+	c->vaddr = u->vaddr;
+	c->len = len;
+	return c->data;
+}
+
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
 	long ui = s->runs[i].unit;
 	const struct lp_unit *u = &s->units[ui];
 
-	if (u->data)
-		return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
-	return remote_span(s, slot, ui, addr, len);
+	if (!u->data)
+		return remote_span(s, slot, ui, addr, len);
+	if (slot == LP_SLOT_FAULT) {
+		bool mine;
+		const uint8_t *d = local_fault(s, slot, ui, &mine);
+		if (d || mine)
+			return d ? d + (addr - u->vaddr) : NULL;
+	}
+	return ensure_checked(s, ui, slot != LP_SLOT_FAULT) ? u->data + (addr - u->vaddr) : NULL;
 }
 
 const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len)
@@ -491,6 +555,11 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 	const uint8_t *d = lp_source_get(s, slot, i, addr, have);
 	if (!d)
 		return NULL;
+	if (d >= s->cache[slot].data && d < s->cache[slot].data + LP_RUN_MAX) {
+		/* read into the slot's buffer (local_fault): that unit only */
+		*len = have;
+		return d;
+	}
 	/* on through the local runs whose data follows on in the mapping */
 	while (have < want && (size_t)++i < s->nr_runs) {
 		r = &s->runs[i];

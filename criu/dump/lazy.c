@@ -166,7 +166,7 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		return -1;
 	}
 	/*
-	 * The map is cut into 64 KiB parts (a fault then fetches 64 KiB), with
+	 * The map is cut into parts (PAGEMAP_PART_PAGES: a fault then fetches 16 KiB), with
 	 * no checksums: the memory was never read at dump time (that would
 	 * cost the program the time of a full copy); each reply carries the
 	 * XXH3 of its data instead (PS_MAP_UNHASHED).

@@ -403,12 +403,11 @@ int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, i
 				if (e.n_part_xxh3 < 2)
 					e.n_part_xxh3 = 0;
 				e.part_xxh3 = parts;
-				/* parts cut at 64 KiB boundaries of the address space */
+				e.has_part_pages = e.n_part_xxh3 > 0;
+				e.part_pages = PAGEMAP_PART_PAGES;
+				/* parts cut at part boundaries of the address space */
 				for (size_t k = 0, o = 0; k < e.n_part_xxh3; k++) {
-					uint64_t a = e.vaddr + o;
-					uint64_t n = PAGEMAP_PART_BYTES - a % PAGEMAP_PART_BYTES;
-					if (n > e.nr_pages * 4096ULL - o)
-						n = e.nr_pages * 4096ULL - o;
+					uint64_t n = pagemap_part_len(e.vaddr + o, e.nr_pages * 4096ULL - o);
 					parts[k] = XXH3_64bits(buf + at + o, n);
 					o += n;
 				}

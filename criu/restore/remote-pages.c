@@ -8,7 +8,7 @@
  * once the restorer's plan says which memory is lazy, the pages it fills
  * eagerly (private file mappings, shared memory, never-writable and
  * wipe-on-fork mappings) are fetched here, checked against the XXH3 of
- * each 64 KiB part (and of each reply: for a post-copy dump's live memory,
+ * each 16 KiB part (and of each reply: for a post-copy dump's live memory,
  * PS_MAP_UNHASHED, the only check), and written into the stand-ins, from
  * which the restorer reads them as from local images.  Runs of local images
  * are not fetched (restore.c checks them).  The lazy ones are left to the
@@ -46,7 +46,7 @@ static bool is_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
 
 
 /*
- * The server's map is the resolved runs cut into 64 KiB parts (aligned in
+ * The server's map is the resolved runs cut into 16 KiB parts (aligned in
  * the address space).  Checks it against ours, cut the same way, and says
  * where each of its runs lives here (local[j]: the resolved run).
  */
