@@ -329,7 +329,7 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	 * namespace it takes this daemon with it).
 	 */
 	if (d->o->remote && !d->ctx.procs && !d->nr_conns)
-		ps_client_close(&d->remote, d->nr_done && !d->lost ? PS_BYE : 0);
+		ps_client_close(&d->remote, d->nr_done && !d->lost ? PS_BYE : PS_ABORT);
 	/* after the look at the connection: criu restore closes it on the status */
 	send_status(p->conn, p->pid, status);
 	if (--p->src->refs == 0) {
@@ -538,7 +538,7 @@ out:
 	 * lost (and a post-copy dump resumes its source)
 	 */
 	if (o->remote)
-		ps_client_close(&d.remote, !ret && d.nr_done && !d.lost ? PS_BYE : 0);
+		ps_client_close(&d.remote, !ret && d.nr_done && !d.lost ? PS_BYE : PS_ABORT);
 	preload_free(&d);
 	close(d.dirfd);
 	return ret;

@@ -24,15 +24,24 @@
  *                             len page aligned, 0 < len <= PS_MAX_READ, every
  *                             page in the image; payload is len bytes
  *   PS_BYE                    the client is done and every page it needed
- *                             is in place: the server ends (a post-copy
- *                             dump then kills its source process); no reply
+ *                             is in place: the server acknowledges it (an
+ *                             empty reply) and ends (a post-copy dump then
+ *                             kills its source process)
  *   PS_CLOSE                  this connection is done, with no verdict (the
  *                             restore's eager fetch): the server serves on;
  *                             no reply
+ *   PS_ABORT                  the client failed and every copy it restored
+ *                             is dead: as a lost connection, but never
+ *                             ambiguous (below); no reply
  *
  * A connection that ends without PS_BYE or PS_CLOSE is lost: when no other
- * connection is open the server ends with a failure (a post-copy dump then
- * resumes its source process: nothing is lost).
+ * connection is open the server ends with a failure.  A post-copy dump
+ * then resumes its source process (nothing is lost) if some page was
+ * never sent or a client said PS_ABORT; but if every page had been sent
+ * the restored copy may have all it needs and run, its PS_BYE lost on
+ * the way: the dump leaves the source stopped (SIGSTOP) and says so,
+ * rather than let two copies run.  A client that gets no acknowledgement
+ * of its PS_BYE says so too.
  *
  * Every reply carries the XXH3 of its payload, which the client checks;
  * a map with PS_MAP_UNHASHED has no checksums in its runs (see below).
@@ -53,7 +62,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	3	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts */
+#define PS_VERSION	3	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts, BYE acknowledged, PS_ABORT */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
@@ -62,6 +71,7 @@ enum ps_op {
 	PS_READ = 2,
 	PS_BYE = 3,
 	PS_CLOSE = 4,
+	PS_ABORT = 5,
 };
 
 struct ps_hello {

@@ -44,7 +44,7 @@ static int reply(int fd, uint32_t status, uint32_t flags, const void *data, uint
 	return 0;
 }
 
-enum { CONN_ON, CONN_BYE, CONN_CLOSE, CONN_LOST };
+enum { CONN_ON, CONN_BYE, CONN_CLOSE, CONN_LOST, CONN_ABORT };
 
 /* one request of a readable connection; *sent counts the pages read */
 static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf, uint64_t *sent)
@@ -63,9 +63,14 @@ static int serve_one(const struct ps_backend *b, int fd, uint8_t *buf, uint64_t 
 	}
 	switch (rq.op) {
 	case PS_BYE:
+		/* acknowledged: the client knows the verdict arrived */
+		reply(fd, 0, 0, NULL, 0);
 		return CONN_BYE;
 	case PS_CLOSE:
 		return CONN_CLOSE;
+	case PS_ABORT:
+		pr_err("the client failed: its copy is gone");
+		return CONN_ABORT;
 	case PS_MAP:
 		err = b->map(b->ctx, rq.pid, &runs, &nr);
 		if (err) {
@@ -127,6 +132,7 @@ int ps_serve(int lfd, const struct ps_backend *b)
 {
 	struct pollfd pfd[1 + MAX_CLIENTS];
 	int conns[MAX_CLIENTS], nr = 0, ret = -1;
+	bool aborted = false;	/* a client said its copy is gone: never ambiguous */
 	uint64_t sent = 0;
 	uint8_t *buf = aligned_alloc(4096, PS_MAX_READ);
 
@@ -138,6 +144,7 @@ int ps_serve(int lfd, const struct ps_backend *b)
 			pfd[1 + i] = (struct pollfd){ conns[i], POLLIN, 0 };
 		if (b->stop && *b->stop) {
 			pr_err("interrupted before the client was done");
+			ret = !aborted && b->all_sent && b->all_sent(b->ctx) ? 1 : -1;
 			break;
 		}
 		if (poll(pfd, 1 + nr, -1) < 0) {
@@ -156,7 +163,11 @@ int ps_serve(int lfd, const struct ps_backend *b)
 			close(conns[i]);
 			conns[i] = conns[--nr];
 			pr_debug("a client %s", st == CONN_BYE ? "is done" : st == CONN_CLOSE ?
-				 "closed its connection" : "was lost");
+				 "closed its connection" : st == CONN_ABORT ? "failed" : "was lost");
+			if (st == CONN_ABORT) {
+				aborted = true;
+				st = CONN_LOST;
+			}
 			if (st == CONN_BYE || (st == CONN_LOST && end == CONN_ON))
 				end = st;
 		}
@@ -165,7 +176,9 @@ int ps_serve(int lfd, const struct ps_backend *b)
 			break;
 		}
 		if (end == CONN_LOST && !nr) {
-			pr_err("the connection to the client was lost before it was done");
+			if (!aborted)
+				pr_err("the connection to the client was lost before it was done");
+			ret = !aborted && b->all_sent && b->all_sent(b->ctx) ? 1 : -1;
 			break;
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -281,7 +294,7 @@ static int images_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64
 int page_server_main(const struct lazy_opts *o)
 {
 	struct images s = { .dirfd = -1 };
-	struct ps_backend b = { &s, images_map, images_read, 0, NULL };
+	struct ps_backend b = { .ctx = &s, .map = images_map, .read = images_read };
 	int lfd, ret = 1;
 
 	if (!o->images_dir || !o->port) {

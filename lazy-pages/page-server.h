@@ -10,6 +10,7 @@
 #define LAZY_PAGE_SERVER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct ps_backend {
 	 */
 	int (*read)(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len);
 	uint32_t map_flags;	/* PS_MAP_UNHASHED: the runs carry no checksums */
+	/* if set: true once every page of every map was sent (at least once) */
+	bool (*all_sent)(void *ctx);
 	/* if set (by a signal handler, which interrupts the wait): stop, as if lost */
 	volatile sig_atomic_t *stop;
 };
@@ -36,8 +39,11 @@ struct ps_backend {
 /* a listening TCP socket on address (NULL: any) and port, or -1 (logged) */
 int ps_listen(const char *address, int port);
 /*
- * Serves every client of lfd until one says PS_BYE (returns 0) or a
- * connection is lost while no other is open (returns -1, logged).
+ * Serves every client of lfd until one says PS_BYE (returns 0, after
+ * acknowledging it) or a connection is lost while no other is open, or
+ * b->stop is set: returns -1, or 1 if by then every page had been sent
+ * (b->all_sent): the client may have all it needs, its verdict lost on the
+ * way (logged either way).
  */
 int ps_serve(int lfd, const struct ps_backend *b);
 

@@ -101,15 +101,32 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 	return 0;
 }
 
-void ps_client_close(struct ps_client *c, int op)
+int ps_client_close(struct ps_client *c, int op)
 {
+	int ret = 0;
+
 	if (c->fd >= 0) {
 		struct ps_req last = { .op = op };
-		if (op && !c->broken)
-			ps_send_all(c->fd, &last, sizeof(last));
+		if (op && !c->broken && ps_send_all(c->fd, &last, sizeof(last)))
+			ret = -1;
+		if (op == PS_BYE && !ret) {
+			/* the verdict must be known to have arrived: 5 s for the ack */
+			struct timeval tv = { 5, 0 };
+			struct ps_reply rp;
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (ps_recv_all(c->fd, &rp, sizeof(rp)) || rp.status || rp.len)
+				ret = -1;
+		}
+		if (op == PS_BYE && (ret || c->broken)) {
+			pr_err("page server %s: it did not acknowledge the end of the migration: a "
+			       "post-copy source is left stopped there (or ended, if the word arrived)",
+			       c->peer);
+			ret = -1;
+		}
 		close(c->fd);
 	}
 	c->fd = -1;
+	return ret;
 }
 
 /* one request; returns the reply's payload length, or -1; *rp is the reply */

@@ -21,10 +21,12 @@ struct ps_client {
 /* resolves address (numeric or a name) and connects, with the hello */
 int ps_client_connect(const char *address, int port, struct ps_client *c);
 /*
- * op: PS_BYE (done, every page needed is in place), PS_CLOSE (done with
- * this connection, no verdict) or 0 (failed: the server sees it lost)
+ * op: PS_BYE (done, every page needed is in place: waits up to 5 s for the
+ * server's acknowledgement; -1, logged, without it), PS_CLOSE (done with
+ * this connection, no verdict), PS_ABORT (failed: every copy restored is
+ * dead) or 0 (just closed: the server sees the connection lost)
  */
-void ps_client_close(struct ps_client *c, int op);
+int ps_client_close(struct ps_client *c, int op);
 /* the pagemap of pid: *runs is malloc'ed; *flags: PS_MAP_UNHASHED or 0 */
 int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_t *nr,
 		  uint32_t *flags);

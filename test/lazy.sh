@@ -31,6 +31,11 @@
 #   postcopy_lost  as postcopy, but the daemon dies halfway: the restored
 #                copy is killed, the dump fails and resumes the source,
 #                which then passes its own checks
+#   postcopy_bye_lost  as postcopy, through a proxy that drops the
+#                connection where the daemon says PS_BYE (done): the copy
+#                has every page and passes, the dump cannot know it: the
+#                source must be left stopped (never resumed: two copies),
+#                and both sides must say so
 #   postcopy_tree  post-copy of a whole process tree (test/progs/tree,
 #                in a session of its own): every process gets its pages,
 #                the program passes its checks, the source tree is gone
@@ -45,7 +50,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote remote_chain netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon corrupt remote remote_chain netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -415,6 +420,108 @@ while True:
     threading.Thread(target=pump, args=(c, s, False), daemon=True).start()
     threading.Thread(target=pump, args=(s, c, True), daemon=True).start()
 PY
+}
+
+# bye_proxy PORT TO: a TCP proxy from 127.0.0.1:PORT to 127.0.0.1:TO that
+# drops both connections, instead of passing it on, when the client sends
+# PS_BYE (op 3 of a 24-byte request after the 8-byte hello)
+bye_proxy() {
+	python3 - "$@" <<'PY'
+import socket, struct, sys, threading
+port, to = int(sys.argv[1]), int(sys.argv[2])
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+def close(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+def up(a, b):
+    buf, skip = b"", 8
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            buf += d
+            out = b""
+            while True:
+                if skip:
+                    n = min(skip, len(buf))
+                    out, buf, skip = out + buf[:n], buf[n:], skip - n
+                    if skip:
+                        break
+                if len(buf) < 24:
+                    break
+                if struct.unpack_from("<I", buf)[0] == 3:
+                    b.sendall(out)
+                    print("dropped PS_BYE", flush=True)
+                    close(a, b)
+                    return
+                out, buf = out + buf[:24], buf[24:]
+            b.sendall(out)
+    except OSError:
+        pass
+    close(a, b)
+def down(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError:
+        pass
+    close(a, b)
+while True:
+    c, _ = ls.accept()
+    s = socket.create_connection(("127.0.0.1", to))
+    for x in (c, s):
+        x.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    threading.Thread(target=up, args=(c, s), daemon=True).start()
+    threading.Thread(target=down, args=(s, c), daemon=True).start()
+PY
+}
+
+lazy_postcopy_bye_lost() {
+	local dir=$1 pid st dst pport px
+	command -v python3 > /dev/null || { result SKIP "SKIP $TAGNAME: no python3"; return; }
+	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
+	postcopy_dump "$dir" || return
+	pid=$PID
+	pport=$(( PORT + 1 ))
+	bye_proxy "$pport" "$PORT" > "$dir/proxy.log" 2>&1 &
+	px=$!
+	track "$px"
+	wait_for 5 bash -c "ss -ltn | grep -q ':$pport '" || { result FAIL "FAIL $TAGNAME: no proxy"; return; }
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$pport")
+	restore_ns "$dir" "$dir/dst"
+	await_ns_restored "$dir" || return
+	kill -USR1 "$HPID"
+	wait "$RPID"; st=$?
+	wait "$DPID"; dst=$?
+	kill "$px" 2> /dev/null
+	if ! grep -q 'dropped PS_BYE' "$dir/proxy.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon never said PS_BYE: $(criu_error "$dir/dst/lazy-pages.log")"
+	elif [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: the restored copy did not pass (restore status $st): $(log_tail "$dir/test.log")"
+	elif [ $dst -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: dump --lazy-pages exited 0 without the daemon's word"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $TAGNAME: the source $pid is gone, though the dump never heard the restore was done"
+	elif [ "$(proc_state "$pid")" != T ]; then
+		result FAIL "FAIL $TAGNAME: the source $pid is not left stopped (state $(proc_state "$pid")): two copies run"
+	elif ! grep -q 'the source is left stopped' "$dir/dump.log"; then
+		result FAIL "FAIL $TAGNAME: the dump did not say it left the source stopped: $(criu_error "$dir/dump.log")"
+	elif ! grep -q 'did not acknowledge the end of the migration' "$dir/dst/lazy-pages.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not say its PS_BYE went unacknowledged"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
+	kill -KILL "$pid" 2> /dev/null
 }
 
 lazy_remote_corrupt() {

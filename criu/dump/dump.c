@@ -577,8 +577,12 @@ static int do_dump(const struct opts *o, bool pre)
 
 	drop_snapshots(&t, rounds);
 	/* post-copy: frozen until the restore has every page, resumed if it fails */
-	if (!pre && o->lazy_pages && dump_lazy_serve(o, &t, dirfd))
-		goto fail;
+	if (!pre && o->lazy_pages) {
+		int lr = dump_lazy_serve(o, &t, dirfd);
+		t.leave_stopped = lr > 0;
+		if (lr)
+			goto fail;
+	}
 	if (!pre && !o->live_snapshot) {
 		/* nothing of criu stays in the processes */
 		for (size_t i = 0; o->leave_running && i < t.nr; i++)
@@ -605,8 +609,8 @@ fail:
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
 	mark_incomplete(dirfd);
-	pr_info("%s of pid %d failed; the processes were left running; %s is incomplete", what,
-		o->pid, o->images_dir);
+	pr_info("%s of pid %d failed; the processes were left %s; %s is incomplete", what, o->pid,
+		t.leave_stopped ? "stopped" : "running", o->images_dir);
 out:
 	snapshot_free(prep);
 	free_rounds(rounds, t.nr);

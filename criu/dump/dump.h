@@ -54,6 +54,7 @@ struct dump_proc {
 struct dump_tree {
 	size_t nr, cap;
 	struct dump_proc *procs;	/* [0] is the root */
+	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
 };
 
 /* tree.c: seize the whole tree, check it can be restored, end it */
@@ -147,7 +148,8 @@ void dump_proc_free(struct dump_proc *p);
  * lazy.c: dump --lazy-pages (post-copy).  dump_lazy_check refuses what does
  * not go with it; dump_lazy_serve serves the memory of every frozen process
  * of the tree until the restore has it all (0: the caller kills them) or is
- * lost (-1: the caller resumes them).
+ * lost (-1: the caller resumes them; 1: lost after every page was sent, so
+ * the copy may run complete: the caller leaves them stopped).
  */
 int dump_lazy_check(const struct opts *o, bool pre);
 int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd);

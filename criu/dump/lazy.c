@@ -9,10 +9,14 @@
  *
  * The end: when the daemon says PS_BYE (every page of every restored
  * process is in place, or the program ended there) the caller kills the
- * source.  SIGINT or SIGTERM to the dump counts as a lost connection.  If the connection is
- * lost first (or the daemon reports a failure by closing without PS_BYE),
- * the dump fails like any other: the caller resumes the process untouched
- * and marks the images incomplete.  Nothing is lost.
+ * source.  SIGINT or SIGTERM to the dump counts as a lost connection.  If
+ * the daemon reports a failure (PS_ABORT), or the connection is lost while
+ * some page was never sent (the copy cannot have run on: it is killed when
+ * it misses a page), the dump fails like any other: the caller resumes the
+ * process untouched and marks the images incomplete.  Nothing is lost.  A
+ * connection lost after every page was sent is ambiguous (the copy may be
+ * complete, its PS_BYE lost): the caller leaves the source stopped, never
+ * two copies running.
  *
  * Serves what the written pagemaps say, for every process of the dumped
  * tree (a table keyed by pid); every read is checked against them, so
@@ -39,6 +43,9 @@ struct live_proc {
 	int memfd;		/* /proc/PID/mem */
 	size_t nr;
 	struct ps_run *runs;	/* from pagemap-PID.img, sorted */
+	uint64_t *first;	/* per run: the index of its first page among all runs' pages */
+	uint64_t *sent;		/* bitmap over those pages: sent at least once */
+	uint64_t unsent;	/* pages never sent yet */
 };
 
 struct live {
@@ -94,25 +101,60 @@ static int live_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 	return 0;
 }
 
-/* is every page of [addr, addr+len) in a run? */
-static bool covered(const struct live_proc *lp, uint64_t addr, uint64_t len)
+/* the first run ending after addr */
+static size_t run_after(const struct live_proc *lp, uint64_t addr)
 {
 	size_t lo = 0, hi = lp->nr;
-	uint64_t end = addr + len;
 
-	while (lo < hi) {	/* the first run ending after addr */
+	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (lp->runs[mid].vaddr + lp->runs[mid].nr_pages * 4096 <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; i < lp->nr && addr < end; i++) {
+	return lo;
+}
+
+/* is every page of [addr, addr+len) in a run? */
+static bool covered(const struct live_proc *lp, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+
+	for (size_t i = run_after(lp, addr); i < lp->nr && addr < end; i++) {
 		if (lp->runs[i].vaddr > addr)
 			return false;
 		addr = lp->runs[i].vaddr + lp->runs[i].nr_pages * 4096;
 	}
 	return addr >= end;
+}
+
+/* [addr, addr+len) (covered) was sent */
+static void mark_sent(struct live_proc *lp, uint64_t addr, uint64_t len)
+{
+	uint64_t end = addr + len;
+
+	for (size_t i = run_after(lp, addr); i < lp->nr && addr < end; i++) {
+		const struct ps_run *r = &lp->runs[i];
+		uint64_t e = r->vaddr + r->nr_pages * 4096 < end ? r->vaddr + r->nr_pages * 4096 : end;
+		for (; addr < e; addr += 4096) {
+			uint64_t b = lp->first[i] + (addr - r->vaddr) / 4096;
+			if (!(lp->sent[b / 64] & (1ULL << (b % 64)))) {
+				lp->sent[b / 64] |= 1ULL << (b % 64);
+				lp->unsent--;
+			}
+		}
+	}
+}
+
+static bool live_all_sent(void *ctx)
+{
+	const struct live *l = ctx;
+
+	for (int i = 0; i < l->nr; i++)
+		if (l->procs[i].unsent)
+			return false;
+	return true;
 }
 
 static int live_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len)
@@ -138,6 +180,7 @@ static int live_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t
 		}
 		got += n;
 	}
+	mark_sent(lp, addr, len);
 	return 0;
 }
 
@@ -161,7 +204,8 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		n += pagemap_nr_parts(pe->vaddr, pe->nr_pages);
 	}
 	lp->runs = calloc(n + 1, sizeof(*lp->runs));
-	if (!lp->runs) {
+	lp->first = calloc(n + 1, sizeof(*lp->first));
+	if (!lp->runs || !lp->first) {
 		img_entries_free(&e);
 		return -1;
 	}
@@ -176,18 +220,22 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		uint64_t left = pe->nr_pages * 4096ULL;
 		for (uint64_t o = 0; o < left;) {
 			uint64_t len = pagemap_part_len(pe->vaddr + o, left - o);
+			lp->first[lp->nr] = lp->unsent;
 			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, 0 };
+			lp->unsent += len / 4096;
 			o += len;
 		}
 	}
 	img_entries_free(&e);
-	return 0;
+	lp->sent = calloc(lp->unsent / 64 + 1, sizeof(*lp->sent));
+	return lp->sent ? 0 : -1;
 }
 
 int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 {
 	struct live l = { 0 };
-	struct ps_backend b = { &l, live_map, live_read, PS_MAP_UNHASHED, &stop };
+	struct ps_backend b = { .ctx = &l, .map = live_map, .read = live_read,
+				.map_flags = PS_MAP_UNHASHED, .all_sent = live_all_sent, .stop = &stop };
 	/* SIGINT, SIGTERM: the dump fails and resumes the source, as when the restore is lost */
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	double t0 = clock_now_ms();
@@ -213,7 +261,15 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 		goto out;
 	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
 		"has it all", root, l.nr, o->address ? o->address : "*", o->port);
-	if (ps_serve(lfd, &b)) {
+	int served = ps_serve(lfd, &b);
+	if (served > 0) {
+		pr_err("pid %d: the restore had every page when its connection was lost, and did not "
+		       "say it was done: the restored copy may be running; the source is left stopped "
+		       "(SIGSTOP): kill -CONT resumes it, kill -KILL ends it", root);
+		err = 1;
+		goto out;
+	}
+	if (served) {
 		pr_err("pid %d: the restore did not get every page (connection lost or restore failed): "
 		       "the process is resumed, nothing is lost", root);
 		goto out;
@@ -230,6 +286,8 @@ out:
 		if (l.procs[i].memfd >= 0)
 			close(l.procs[i].memfd);
 		free(l.procs[i].runs);
+		free(l.procs[i].first);
+		free(l.procs[i].sent);
 	}
 	free(l.procs);
 	return err;

@@ -190,6 +190,9 @@ void tree_unseize(struct dump_tree *t)
 		struct dump_proc *p = &t->procs[i];
 		if (!p->seized)
 			continue;
+		/* pending before any thread is let go: each stops before user code */
+		if (t->leave_stopped && !p->zombie)
+			kill(p->pid, SIGSTOP);
 		unseize_threads(p);
 		unseize_task(p->pid);
 		p->seized = false;

@@ -151,7 +151,8 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	err = 0;
 out:
 	/* no verdict: the daemon says whether the migration is complete */
-	ps_client_close(&c, err ? 0 : PS_CLOSE);
+	/* a failed fetch fails the restore, which kills what it made */
+	ps_client_close(&c, err ? PS_ABORT : PS_CLOSE);
 out_free:
 	free(local);
 	free(runs);
