@@ -42,7 +42,8 @@ struct daemon {
 	const struct lazy_opts *o;
 	int dirfd, lfd;
 	struct sockaddr_un sa;
-	struct ps_client remote;
+	struct ps_client remote;	/* faults (and the sources' maps) */
+	struct ps_client remote_bg;	/* the background's reads, sent without waiting */
 	int conns[MAX_CONNS];
 	int nr_conns;
 	bool had_conn;
@@ -189,7 +190,7 @@ static struct lp_source *open_source(struct daemon *d, unsigned pid)
 {
 	struct lp_source *src = calloc(1, sizeof(*src));
 
-	if (src && !(d->o->remote ? lp_source_open_remote(&d->remote, d->dirfd, pid, src)
+	if (src && !(d->o->remote ? lp_source_open_remote(&d->remote, &d->remote_bg, d->dirfd, pid, src)
 				  : lp_source_open_local(d->dirfd, pid, src)))
 		return src;
 	free(src);
@@ -295,6 +296,17 @@ static void attach(struct daemon *d, int conn)
 	}
 }
 
+/*
+ * The verdict to the page server: PS_BYE (every restored process has what
+ * it needs) or PS_ABORT; the background's connection closes first, no
+ * verdict (a reply still coming on it is dropped with it).
+ */
+static void close_remote(struct daemon *d, bool done)
+{
+	ps_client_close(&d->remote_bg, d->remote_bg.busy ? 0 : PS_CLOSE);
+	ps_client_close(&d->remote, done ? PS_BYE : PS_ABORT);
+}
+
 /* a process is finished with: tell its criu restore, let it go */
 static void finish(struct daemon *d, struct lp_proc *p)
 {
@@ -329,7 +341,7 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	 * namespace it takes this daemon with it).
 	 */
 	if (d->o->remote && !d->ctx.procs && !d->nr_conns)
-		ps_client_close(&d->remote, d->nr_done && !d->lost ? PS_BYE : PS_ABORT);
+		close_remote(d, d->nr_done && !d->lost);
 	/* after the look at the connection: criu restore closes it on the status */
 	send_status(p->conn, p->pid, status);
 	if (--p->src->refs == 0) {
@@ -396,8 +408,8 @@ static int run(struct daemon *d)
 			nprocs++;
 		if (d->had_conn && !nprocs && !d->nr_conns)
 			break;
-		if (1 + d->nr_conns + 2 * nprocs > nfds) {
-			nfds = 2 * (1 + d->nr_conns + 2 * nprocs);
+		if (2 + d->nr_conns + 2 * nprocs > nfds) {
+			nfds = 2 * (2 + d->nr_conns + 2 * nprocs);
 			free(pfd);
 			free(pp);
 			pfd = calloc(nfds, sizeof(*pfd));
@@ -420,12 +432,18 @@ static int run(struct daemon *d)
 		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
 			if (p->src->evfd >= 0)
 				pfd[n++] = (struct pollfd){ p->src->evfd, POLLIN, 0 };
+		/* the background's read in flight (remote) */
+		size_t bg_fd = n;
+		if (d->remote_bg.fd >= 0 && d->remote_bg.busy)
+			pfd[n++] = (struct pollfd){ d->remote_bg.fd, POLLIN, 0 };
 		bool pre = d->next_pre < d->nr_pre;
 		if (poll(pfd, n, (bg && !waiting) || pre ? 0 : waiting ? 50 : 1000) < 0 && errno != EINTR) {
 			pr_perror("poll failed");
 			return -1;
 		}
-		for (size_t i = end_procs; i < n; i++) {
+		if (bg_fd < n && pfd[bg_fd].revents)
+			lp_source_fetch_recv(&d->remote_bg);	/* failures: the owner's bad, below */
+		for (size_t i = end_procs; i < bg_fd; i++) {
 			uint64_t cnt;
 			if (pfd[i].revents && read(pfd[i].fd, &cnt, sizeof(cnt)) < 0) {
 				/* another entry for the same source read it */
@@ -435,10 +453,13 @@ static int run(struct daemon *d)
 		for (size_t i = first_proc; i < end_procs; i++)
 			if (pfd[i].revents || pp[i]->nr_pending)
 				lp_proc_events(&d->ctx, pp[i]);
-		/* a unit the verifier found corrupt: its pages can no longer be had */
-		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
-			if (p->state == LP_LIVE && __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE))
-				lp_proc_fail(&d->ctx, p, "image is corrupt");
+		/* a unit found corrupt, or the background's connection lost: pages can no longer be had */
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next) {
+			int bad = __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE);
+			if (p->state == LP_LIVE && bad)
+				lp_proc_fail(&d->ctx, p, bad == LP_BAD_CORRUPT ? "image is corrupt" :
+							 "page server lost");
+		}
 		if (pfd[0].revents & POLLIN)
 			accept_conn(d);
 		for (int i = 0, j = 1; j < (int)first_proc; j++) {
@@ -510,14 +531,18 @@ int lazy_pages_main(const struct lazy_opts *o)
 	}
 	d.ctx.granule = o->granule ? o->granule : LAZY_GRANULE_DEFAULT;
 	d.remote.fd = -1;
+	d.remote_bg.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	d.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d.dirfd < 0) {
 		pr_perror("cannot open images directory %s", o->images_dir);
 		return 1;
 	}
-	if (o->remote && ps_client_connect(o->address, o->port, &d.remote))
+	if (o->remote && (ps_client_connect(o->address, o->port, &d.remote) ||
+			  ps_client_connect(o->address, o->port, &d.remote_bg)))
 		goto out;
+	d.remote.side = o->remote ? &d.remote_bg : NULL;
+	d.remote.side_recv = lp_source_fetch_recv;
 	if (listen_sock(&d))
 		goto out;
 	preload_list(&d);
@@ -538,7 +563,7 @@ out:
 	 * lost (and a post-copy dump resumes its source)
 	 */
 	if (o->remote)
-		ps_client_close(&d.remote, !ret && d.nr_done && !d.lost ? PS_BYE : PS_ABORT);
+		close_remote(&d, !ret && d.nr_done && !d.lost);
 	preload_free(&d);
 	close(d.dirfd);
 	return ret;

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,38 @@ int ps_recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+/* len bytes of a reply on c, taking what comes on c->side meanwhile */
+static int recv_reply(struct ps_client *c, void *buf, size_t len)
+{
+	char *p = buf;
+
+	if (!c->side)
+		return ps_recv_all(c->fd, buf, len);
+	while (len) {
+		struct ps_client *s = c->side;
+		struct pollfd pf[2] = { { c->fd, POLLIN, 0 }, { s->fd, s->busy ? POLLIN : 0, 0 } };
+		if (poll(pf, s->fd >= 0 && s->busy ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pf[1].revents)
+			c->side_recv(s);	/* its failures are its owner's */
+		if (!pf[0].revents)
+			continue;
+		ssize_t n = recv(c->fd, p, len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n == 0)
+			errno = EPIPE;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int ps_client_connect(const char *address, int port, struct ps_client *c)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
@@ -55,6 +88,10 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 
 	c->fd = -1;
 	c->broken = 0;
+	c->busy = false;
+	c->owner = NULL;
+	c->scratch = NULL;
+	c->side = NULL;
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", address, port);
 	snprintf(portstr, sizeof(portstr), "%d", port);
 	int err = getaddrinfo(address, portstr, &hints, &res);
@@ -126,6 +163,9 @@ int ps_client_close(struct ps_client *c, int op)
 		close(c->fd);
 	}
 	c->fd = -1;
+	c->busy = false;
+	free(c->scratch);
+	c->scratch = NULL;
 	return ret;
 }
 
@@ -137,7 +177,7 @@ static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_l
 
 	if (c->broken)
 		return -1;
-	if (ps_send_all(c->fd, rq, sizeof(*rq)) || ps_recv_all(c->fd, &rp, sizeof(rp))) {
+	if (ps_send_all(c->fd, rq, sizeof(*rq)) || recv_reply(c, &rp, sizeof(rp))) {
 		pr_perror("page server %s: connection lost", c->peer);
 		c->broken = 1;
 		return -1;
@@ -187,7 +227,7 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 	*runs = malloc(len + sizeof(struct ps_run));
 	if (!*runs)
 		return -1;
-	if (ps_recv_all(c->fd, *runs, len)) {
+	if (recv_reply(c, *runs, len)) {
 		pr_perror("page server %s: connection lost", c->peer);
 		c->broken = 1;
 		free(*runs);
@@ -202,6 +242,84 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 	}
 	*nr = len / sizeof(struct ps_run);
 	*flags = rp.flags;
+	return 0;
+}
+
+int ps_client_start_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len,
+			 void *owner)
+{
+	struct ps_req rq = { .op = PS_READ, .pid = pid, .addr = addr, .len = len };
+
+	if (c->broken || c->busy || !len || len > PS_MAX_READ)
+		return -1;
+	if (ps_send_all(c->fd, &rq, sizeof(rq))) {
+		pr_perror("page server %s: connection lost", c->peer);
+		c->broken = 1;
+		return -1;
+	}
+	c->busy = true;
+	c->owner = owner;
+	c->len = len;
+	c->rx = buf;
+	c->got = 0;
+	return 0;
+}
+
+int ps_client_recv_read(struct ps_client *c)
+{
+	const uint64_t hs = sizeof(c->hdr);
+
+	while (c->busy && c->got < hs + c->len) {
+		uint8_t *dst = c->got < hs ? (uint8_t *)&c->hdr + c->got : c->rx + (c->got - hs);
+		uint64_t want = c->got < hs ? hs - c->got : hs + c->len - c->got;
+		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			if (!n)
+				errno = EPIPE;
+			pr_perror("page server %s: connection lost", c->peer);
+			goto broken;
+		}
+		c->got += n;
+		if (c->got == hs && (c->hdr.status || c->hdr.len != c->len)) {
+			if (c->hdr.status)
+				pr_err("page server %s: a read of %lu bytes: %s", c->peer,
+				       (unsigned long)c->len, strerror(c->hdr.status));
+			else
+				pr_err("page server %s: %lu bytes for a read of %lu", c->peer,
+				       (unsigned long)c->hdr.len, (unsigned long)c->len);
+			goto broken;
+		}
+	}
+	if (!c->busy)
+		return -1;
+	c->busy = false;
+	/* a disowned reply is drained, not checked (part of it went elsewhere) */
+	if (c->owner && check_payload(c, &c->hdr, c->rx, c->len, "a read"))
+		return -1;
+	return 1;
+broken:
+	c->busy = false;
+	c->broken = 1;
+	return -1;
+}
+
+int ps_client_disown(struct ps_client *c)
+{
+	if (!c->busy)
+		return 0;
+	c->owner = NULL;
+	if (!c->scratch)
+		c->scratch = malloc(PS_MAX_READ);
+	if (!c->scratch) {
+		c->busy = false;
+		c->broken = 1;	/* the reply cannot be drained */
+		return -1;
+	}
+	c->rx = c->scratch;
 	return 0;
 }
 
@@ -221,7 +339,7 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
 			c->broken = 1;
 			return -1;
 		}
-		if (ps_recv_all(c->fd, dst, n)) {
+		if (recv_reply(c, dst, n)) {
 			pr_perror("page server %s: connection lost", c->peer);
 			c->broken = 1;
 			return -1;

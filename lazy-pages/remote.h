@@ -7,6 +7,7 @@
 #ifndef LAZY_REMOTE_H
 #define LAZY_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,23 @@ struct ps_client {
 	int fd;
 	char peer[80];		/* "address:port", for messages */
 	int broken;
+	/* a read in flight (ps_client_start_read), received as it comes */
+	bool busy;
+	void *owner;		/* the caller's, to route the reply; NULL: disowned */
+	uint64_t len;		/* payload expected */
+	uint8_t *rx;		/* where the payload goes */
+	uint64_t got;		/* bytes of reply header + payload received */
+	struct ps_reply hdr;
+	uint8_t *scratch;	/* a disowned reply's payload */
+	/*
+	 * Another connection to the same server whose reads are in flight
+	 * (the background's): while this one waits for a reply, side_recv
+	 * takes what comes on it.  The server sends replies one at a time;
+	 * one it cannot finish sending there (nobody reading) would hold up
+	 * the reply waited for here.
+	 */
+	struct ps_client *side;
+	int (*side_recv)(struct ps_client *side);
 };
 
 /* resolves address (numeric or a name) and connects, with the hello */
@@ -32,6 +50,18 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 		  uint32_t *flags);
 /* the data of pages [addr, addr+len) of pid, checked against each reply's XXH3 */
 int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len);
+/*
+ * The same without waiting: sends the request (len <= PS_MAX_READ) and
+ * returns; the reply goes into buf as ps_client_recv_read finds it there
+ * (poll c->fd for POLLIN).  One at a time per client; owner is the
+ * caller's.  0, or -1 (logged).
+ */
+int ps_client_start_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len,
+			 void *owner);
+/* receives what has come: 1 the whole reply is in and checked, 0 not yet, -1 failed (logged) */
+int ps_client_recv_read(struct ps_client *c);
+/* the owner of the read in flight is gone: the rest of its reply goes nowhere; 0 or -1 */
+int ps_client_disown(struct ps_client *c);
 
 /* shared with the server: whole-buffer I/O on a socket (0, or -1 with errno; EOF is EPIPE) */
 int ps_send_all(int fd, const void *buf, size_t len);

@@ -146,7 +146,8 @@ static int add_remote_units(struct lp_source *s, const struct ps_run *runs, size
  * Opens the page source of pid: the images in dirfd (the chain); with a
  * page server c, the pages of the images this host has not come from it.
  */
-static int source_open(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s)
+static int source_open(struct ps_client *c, struct ps_client *bg, int dirfd, unsigned pid,
+		       struct lp_source *s)
 {
 	struct ps_run *map = NULL;
 	size_t nr_map = 0;
@@ -155,6 +156,9 @@ static int source_open(struct ps_client *c, int dirfd, unsigned pid, struct lp_s
 	s->evfd = -1;
 	s->pid = pid;
 	s->remote = c;
+	s->remote_bg = bg;
+	if (bg && !(s->fetch_buf = aligned_alloc(4096, LP_RUN_MAX)))
+		return -1;
 	/* checksums are checked unit by unit, as pages are served */
 	if (c ? page_source_open_remote(dirfd, pid, &s->local) : page_source_open(dirfd, pid, 0, &s->local))
 		return -1;
@@ -221,12 +225,13 @@ err:
 
 int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s)
 {
-	return source_open(NULL, dirfd, pid, s);
+	return source_open(NULL, NULL, dirfd, pid, s);
 }
 
-int lp_source_open_remote(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s)
+int lp_source_open_remote(struct ps_client *c, struct ps_client *bg, int dirfd, unsigned pid,
+			  struct lp_source *s)
 {
-	return source_open(c, dirfd, pid, s);
+	return source_open(c, bg, dirfd, pid, s);
 }
 
 void lp_source_close(struct lp_source *s)
@@ -237,6 +242,10 @@ void lp_source_close(struct lp_source *s)
 	}
 	if (s->evfd >= 0)
 		close(s->evfd);
+	/* a read still coming for it: drained into nothing */
+	if (s->remote_bg && s->remote_bg->busy && s->remote_bg->owner == s)
+		ps_client_disown(s->remote_bg);
+	free(s->fetch_buf);
 	for (int k = 0; k < PAGES_MAX_CHAIN; k++)
 		if (s->maps[k])
 			munmap(s->maps[k], s->map_len[k]);
@@ -316,7 +325,7 @@ static bool check_mapped(struct lp_source *s, long ui, bool ahead)
 	ok = XXH3_64bits(u->data, len) == u->xxh3;
 	if (!ok) {
 		corrupt(s, u);
-		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
 	return ok;
@@ -438,42 +447,142 @@ bool lp_source_local(const struct lp_source *s, long i)
  * background: fewer round trips), each checked against its XXH3 (64 KiB
  * parts: a fault waits for 16 KiB, not 2 MiB), and kept in the slot.
  */
+/* the bytes from addr on that cache c holds of unit ui's image (0: none) */
+static uint64_t cached(const struct lp_source *s, const struct lp_cache *c, long ui, uint64_t addr)
+{
+	/* the same image's data (the slot may hold another image's: local_fault) */
+	if (c->unit >= 0 && s->units[c->unit].fd == s->units[ui].fd && addr >= c->vaddr &&
+	    addr < c->vaddr + c->len)
+		return c->vaddr + c->len - addr;
+	return 0;
+}
+
+/*
+ * The bytes from addr (in run i) on that cache c holds and that are that
+ * image's newest data: through the runs that follow on, as long as they
+ * resolve to the same image.  (Remote units are the server's resolved
+ * runs, so a read of one image's units never spans another's pages
+ * today; this keeps it so should units ever be whole entries.)
+ */
+static uint64_t cached_runs(const struct lp_source *s, const struct lp_cache *c, long i, uint64_t addr)
+{
+	uint64_t have = cached(s, c, s->runs[i].unit, addr), end = addr + have, at = addr;
+
+	for (size_t j = i; have && j < s->nr_runs && at < end; j++) {
+		const struct lp_run *r = &s->runs[j];
+		if (r->vaddr > at || s->units[r->unit].fd != s->units[c->unit].fd)
+			break;
+		at = r->vaddr + r->nr_pages * 4096;
+	}
+	return (at < end ? at : end) - addr;
+}
+
+/* the remote units from ui on that one read takes to reach goal: the last, *end */
+static long span(const struct lp_source *s, long ui, uint64_t goal, uint64_t *end)
+{
+	uint64_t start = s->units[ui].vaddr;
+	long uj = ui;
+
+	*end = start + s->units[ui].nr_pages * 4096;
+	/* the units of one image (the same fd) are together, sorted */
+	while (*end < goal && (size_t)uj + 1 < s->nr_units && s->units[uj + 1].vaddr == *end &&
+	       s->units[uj + 1].fd == s->units[ui].fd &&
+	       *end + s->units[uj + 1].nr_pages * 4096 - start <= LP_RUN_MAX)
+		*end += s->units[++uj].nr_pages * 4096;
+	return uj;
+}
+
+/* units ui..uj, read into data (from the first's vaddr), checked; true if all are good */
+static bool check_span(struct lp_source *s, const uint8_t *data, long ui, long uj)
+{
+	uint64_t start = s->units[ui].vaddr;
+
+	for (long k = ui; k <= uj; k++) {
+		const struct lp_unit *u = &s->units[k];
+		/* unhashed (live memory): the read checked its reply's XXH3 */
+		if (!s->unhashed &&
+		    XXH3_64bits(data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
+			corrupt(s, u);
+			return false;
+		}
+		s->verified[k] = LP_GOOD;
+	}
+	return true;
+}
+
 static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64_t addr,
 				  uint64_t want)
 {
 	struct lp_cache *c = &s->cache[slot];
 
-	/* the same image's data (the slot may hold another image's: local_fault) */
-	if (c->unit >= 0 && s->units[c->unit].fd == s->units[ui].fd && addr >= c->vaddr &&
-	    addr + want <= c->vaddr + c->len)
+	if (cached(s, c, ui, addr) >= want)
 		return c->data + (addr - c->vaddr);
-	uint64_t start = s->units[ui].vaddr, end = start + s->units[ui].nr_pages * 4096;
+	uint64_t start = s->units[ui].vaddr, end;
 	uint64_t goal = addr + want;
 	if (slot == LP_SLOT_BG && goal < start + LP_RUN_MAX / 4)
 		goal = start + LP_RUN_MAX / 4;
-	long uj = ui;
-	/* the units of one image (the same fd) are together, sorted */
-	while (end < goal && (size_t)uj + 1 < s->nr_units && s->units[uj + 1].vaddr == end &&
-	       s->units[uj + 1].fd == s->units[ui].fd &&
-	       end + s->units[uj + 1].nr_pages * 4096 - start <= LP_RUN_MAX)
-		end += s->units[++uj].nr_pages * 4096;
+	long uj = span(s, ui, goal, &end);
 	c->unit = -1;
-	if (end - start > LP_RUN_MAX || ps_client_read(s->remote, s->pid, start, c->data, end - start))
+	if (end - start > LP_RUN_MAX || ps_client_read(s->remote, s->pid, start, c->data, end - start) ||
+	    !check_span(s, c->data, ui, uj))
 		return NULL;
-	for (long k = ui; k <= uj; k++) {
-		const struct lp_unit *u = &s->units[k];
-		/* unhashed (live memory): the read checked its reply's XXH3 */
-		if (!s->unhashed &&
-		    XXH3_64bits(c->data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
-			corrupt(s, u);
-			return NULL;
-		}
-		s->verified[k] = LP_GOOD;
-	}
 	c->unit = ui;
 	c->vaddr = start;
 	c->len = end - start;
 	return c->data + (addr - start);
+}
+
+uint64_t lp_source_fetched(struct lp_source *s, long i, uint64_t addr)
+{
+	const struct lp_run *r = &s->runs[i];
+	struct lp_cache *c = &s->cache[LP_SLOT_BG];
+	struct ps_client *bg = s->remote_bg;
+	uint64_t have = cached_runs(s, c, i, addr);
+
+	if (have)
+		return have;
+	if (!bg)
+		return r->vaddr + r->nr_pages * 4096 - addr;
+	if (bg->busy || bg->broken)
+		return 0;
+	long ui = r->unit;
+	uint64_t start = s->units[ui].vaddr, end;
+	/* 512 KiB at least, as the synchronous background reads */
+	long uj = span(s, ui, start + LP_RUN_MAX / 4, &end);
+	if (ps_client_start_read(bg, s->pid, start, s->fetch_buf, end - start, s)) {
+		__atomic_store_n(&s->bad, LP_BAD_LOST, __ATOMIC_RELEASE);
+		return 0;
+	}
+	s->fetch_ui = ui;
+	s->fetch_uj = uj;
+	s->fetch_start = start;
+	return 0;
+}
+
+int lp_source_fetch_recv(struct ps_client *bg)
+{
+	struct lp_source *s = bg->owner;
+	int ret = ps_client_recv_read(bg);
+
+	if (!s || !ret)
+		return ret < 0 && s ? -1 : 0;
+	if (ret < 0) {
+		__atomic_store_n(&s->bad, LP_BAD_LOST, __ATOMIC_RELEASE);
+		return -1;
+	}
+	if (!check_span(s, s->fetch_buf, s->fetch_ui, s->fetch_uj)) {
+		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
+		return -1;
+	}
+	/* the read becomes the background cache; its buffer takes the next read */
+	struct lp_cache *c = &s->cache[LP_SLOT_BG];
+	uint8_t *old = c->data;
+	c->data = s->fetch_buf;
+	s->fetch_buf = old;
+	c->unit = s->fetch_ui;
+	c->vaddr = s->fetch_start;
+	c->len = s->units[s->fetch_uj].vaddr + s->units[s->fetch_uj].nr_pages * 4096 - s->fetch_start;
+	return 0;
 }
 
 /*
@@ -510,7 +619,7 @@ static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *
 			corrupt(s, u);
 	}
 	if (!ok)
-		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
 	if (!ok)
 		return NULL;
@@ -544,12 +653,12 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 	if (have > want)
 		have = want;
 	if (!lp_source_local(s, i)) {
-		/* as far as one request reaches */
+		/* as far as one request reaches, in runs of its image */
 		const uint8_t *d = remote_span(s, slot, s->runs[i].unit, addr, want);
 		if (!d)
 			return NULL;
-		const struct lp_cache *c = &s->cache[slot];
-		*len = c->vaddr + c->len - addr < want ? c->vaddr + c->len - addr : want;
+		uint64_t reach = cached_runs(s, &s->cache[slot], i, addr);
+		*len = reach < want ? reach : want;
 		return d;
 	}
 	const uint8_t *d = lp_source_get(s, slot, i, addr, have);

@@ -48,6 +48,8 @@ struct lp_unit {
 	const uint8_t *data;	/* local: the unit's data in the mapped file; remote: NULL */
 };
 
+enum { LP_BAD_NONE, LP_BAD_CORRUPT, LP_BAD_LOST };
+
 /* verification state of a unit (lp_source.verified) */
 enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
 
@@ -70,6 +72,16 @@ struct lp_source {
 	uint64_t nr_pages;
 	struct page_source local;	/* the chain (remote images: stand-ins) */
 	struct ps_client *remote;	/* the page server, or NULL */
+	/*
+	 * The background's own connection to it (or NULL): its reads are sent
+	 * without waiting (lp_source_fetched) and received as they come
+	 * (lp_source_fetch_recv) into fetch_buf, which then becomes the
+	 * background cache; faults never wait behind them in this daemon.
+	 */
+	struct ps_client *remote_bg;
+	uint8_t *fetch_buf;		/* LP_RUN_MAX bytes */
+	long fetch_ui, fetch_uj;	/* the units asked for (fetch in flight: remote_bg->owner == s) */
+	uint64_t fetch_start;
 	bool unhashed;			/* remote PS_MAP_UNHASHED: replies checked, not units */
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
@@ -81,13 +93,17 @@ struct lp_source {
 	int stop;			/* atomic: the verifier is to stop */
 	long hint;			/* atomic: the unit to check next */
 	long want;			/* atomic: the unit the fill waits for (-1: none) */
-	int bad;			/* atomic: a unit failed its check */
+	int bad;			/* atomic: a unit failed its check (LP_BAD_*) */
 	int evfd;			/* eventfd: the verifier made progress (or -1) */
 };
 
 int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s);
-/* the same, the pages of images this host has not from the page server c */
-int lp_source_open_remote(struct ps_client *c, int dirfd, unsigned pid, struct lp_source *s);
+/*
+ * The same, the pages of images this host has not from the page server c
+ * (faults), and bg (the background: a second connection to it, or NULL)
+ */
+int lp_source_open_remote(struct ps_client *c, struct ps_client *bg, int dirfd, unsigned pid,
+			  struct lp_source *s);
 void lp_source_close(struct lp_source *s);
 /* index of the run holding addr, or -1 */
 long lp_source_find(const struct lp_source *s, uint64_t addr);
@@ -113,5 +129,22 @@ bool lp_source_ready(struct lp_source *s, long i);
 void lp_source_hint(struct lp_source *s, long i);
 /* true if run i's data is in a local image, false if on the page server */
 bool lp_source_local(const struct lp_source *s, long i);
+/*
+ * Remote run i, background: the bytes from addr on that the background
+ * cache holds (lp_source_get_more with LP_SLOT_BG then takes them without
+ * a request).  0 if none: a read of them (and of the units that follow,
+ * 512 KiB at least) is then sent on remote_bg if it is free; the caller
+ * comes back when remote_bg->fd is readable.  Without remote_bg, the
+ * whole run (the background then reads it itself).
+ */
+uint64_t lp_source_fetched(struct lp_source *s, long i, uint64_t addr);
+/*
+ * remote_bg is readable: what has come of its read goes in, for whichever
+ * source asked (its owner; a disowned reply is drained).  When it is all
+ * in, its units are checked and it becomes that source's background
+ * cache.  0, or -1 (logged; the owner's bad is LP_BAD_CORRUPT or
+ * LP_BAD_LOST: its pages can no longer all be had).
+ */
+int lp_source_fetch_recv(struct ps_client *bg);
 
 #endif /* LAZY_SOURCE_H */

@@ -16,6 +16,9 @@
 #                server serves img/2 (with its chain).  Pages of img/1 must
 #                be read locally: exactly img/2's own pages come from the
 #                server (daemon and restore logs, and the server's count)
+#   remote_chain_all  the same with neither pages file on the restore
+#                host: every page fetched, each from the newest image of
+#                the chain that has it (the program checks)
 #   remote_wrong the page server serves another dump: restore refuses it
 #   remote_corrupt a proxy between the daemon and the page server flips a
 #                byte of the page data on the way: the daemon sees it (the
@@ -50,7 +53,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote remote_chain netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -691,8 +694,13 @@ lazy_remote() {
 	fi
 }
 
-lazy_remote_chain() {
-	local dir=$1 pid port sp st own sent
+lazy_remote_chain() { remote_chain "$1" local; }
+lazy_remote_chain_all() { remote_chain "$1" none; }
+
+# remote_chain DIR local|none: the chain test, img/1's pages on the restore
+# host or not
+remote_chain() {
+	local dir=$1 where=$2 pid port sp st own sent
 	local d_loc d_rem e_loc e_rem
 	start_prog incremental "$dir" || { result FAIL "FAIL $TAGNAME: incremental did not start"; return; }
 	pid=$PID
@@ -710,9 +718,9 @@ lazy_remote_chain() {
 	fi
 	wait "$pid" 2>/dev/null
 	own=$(( ($(stat -c %s "$dir/img/2/pages-$pid.img") - 4096) / 4096 ))
-	# the restore host: the pre-dump whole, the final dump without its pages
+	# the restore host: the pre-dump whole (or without its pages), the final dump without its pages
 	mkdir -p "$dir/dst"
-	cp -r "$dir/img/1" "$dir/dst/1"
+	if [ "$where" = local ]; then cp -r "$dir/img/1" "$dir/dst/1"; else copy_meta "$dir/img/1" "$dir/dst/1"; fi
 	copy_meta "$dir/img/2" "$dir/dst/2"
 	ln -s ../1 "$dir/dst/2/parent"
 	port=$(( 20000 + RANDOM % 20000 ))
@@ -740,6 +748,13 @@ lazy_remote_chain() {
 		result FAIL "FAIL $TAGNAME: page-server exited with $st: $(criu_error "$dir/page-server.log")"
 	elif [ -z "$d_loc" ] || [ -z "$d_rem" ] || [ -z "$e_loc" ] || [ -z "$e_rem" ] || [ -z "$sent" ]; then
 		result FAIL "FAIL $TAGNAME: no page counts in the logs: $(cat "$dir/counts")"
+	elif [ "$where" = none ]; then
+		# every page from the server, each from the newest image that has it (the program checks)
+		if [ $(( d_loc + e_loc )) -ne 0 ] || [ $(( d_rem + e_rem )) -le "$own" ]; then
+			result FAIL "FAIL $TAGNAME: pages were not all fetched: $(cat "$dir/counts")"
+		else
+			result PASS "PASS $TAGNAME"
+		fi
 	# (the server may send a part twice: read for a fault, then for the background)
 	elif [ $(( d_rem + e_rem )) -ne "$own" ] || [ "$sent" -lt "$own" ] || [ "$sent" -gt $(( own + own / 8 )) ]; then
 		result FAIL "FAIL $TAGNAME: not exactly img/2's own pages came from the page server: $(cat "$dir/counts")"
