@@ -362,8 +362,17 @@ static void *verifier_main(void *arg)
 
 	while (left && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		long h = __atomic_load_n(&s->hint, __ATOMIC_ACQUIRE);
-		if (h != seen)
-			seen = pos = h;
+		/*
+		 * A new hint moves it only onto a unit still to check: from one
+		 * it already checked, the search for the next would walk over
+		 * everything it did since (every fault of a reader behind it:
+		 * 10% of a CPU at 4 GiB).
+		 */
+		if (h != seen) {
+			seen = h;
+			if (__atomic_load_n(&s->verified[h], __ATOMIC_ACQUIRE) == LP_UNCHECKED)
+				pos = h;
+		}
 		/* the next unchecked local unit from pos on, wrapping once */
 		size_t k;
 		for (k = 0; k < s->nr_units; k++) {
