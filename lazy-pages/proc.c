@@ -1,6 +1,7 @@
 /* proc.c - serving one process's userfaultfd (see proc.h). */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -353,6 +354,13 @@ static int handle_fault(struct lp_ctx *c, struct lp_proc *p, uint64_t addr, doub
 		while (e < whi && e - idx < first && !bit(r->done, e))
 			e++;
 		ret = serve(c, p, r, idx, e - idx, LP_SLOT_FAULT, &c->st.fault_pages);
+		/*
+		 * The thread just woken may be waiting for this CPU: let it run
+		 * before the rest of its granule is copied (a program fault p50
+		 * of 21-28 us against the daemon's 11 whenever the two shared a
+		 * CPU; see also the verifier's SCHED_IDLE in source.c)
+		 */
+		sched_yield();
 		p->last_addr = addr;
 		if (!ret) {
 			p->around[0][0] = r->start + e * PG;

@@ -50,10 +50,15 @@
 #   partial      a program that reads 1% of its 1 GiB and exits long before
 #                the background fill is done: the daemon must see it go,
 #                clean up and exit
+# lazy/remote-PROG: the programs of LAZY_REMOTE_PROGS, restored lazily with
+# every page from `criu page-server` over 127.0.0.1 (the restore's
+# directory holds every image but pages-*.img); the same checks as
+# lazy/PROG, and the page server must end by itself, the restore complete.
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
 LAZY_CHECKS=(kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
 	[anon_pattern]=200
@@ -62,8 +67,38 @@ declare -A LAZY_ENV=(
 # the lazy-pages daemon serving images directory $1
 daemon_pid() { pgrep -f "^criu lazy-pages -D $1( |$)" | head -1; }
 
+# serve_pages DIR: `criu page-server` on DIR/img, DIR/dst a copy without
+# the pages, RESTORE_EXTRA asking for them (run_normal, PAGE_SERVER_RESTORE)
+serve_pages() {
+	local dir=$1
+	SERVE_PORT=$(( 20000 + RANDOM % 20000 ))
+	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$SERVE_PORT" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	SERVE_PID=$!
+	track "$SERVE_PID"
+	rm -rf "$dir/dst"
+	copy_meta "$dir/img" "$dir/dst"
+	RESTORE_EXTRA+=(--page-server --address 127.0.0.1 --port "$SERVE_PORT")
+}
+
+# served DIR: the page server ended by itself, well, and the restore used it (else SERVED_REASON)
+served() {
+	local dir=$1 st
+	if ! wait_for 20 bash -c "! kill -0 $SERVE_PID 2>/dev/null"; then
+		SERVED_REASON="the page server still runs after the program passed"
+		return 1
+	fi
+	wait "$SERVE_PID"; st=$?
+	if [ $st -ne 0 ]; then
+		SERVED_REASON="page-server exited with $st: $(criu_error "$dir/page-server.log")"
+		return 1
+	fi
+	SERVED_REASON=$(remote_checks "$dir" "$SERVE_PORT")
+	[ -z "$SERVED_REASON" ]
+}
+
 run_lazy_prog() {
-	local name=$1 dir=$OUT/lazy/$1 mode=${MODE[$1]:-normal}
+	local name=$1 dir=$OUT/lazy/${2:-$1} mode=${MODE[$1]:-normal}
 	if [ ! -x "$ROOT/test/progs/$name" ] || [ "$mode" = none ]; then
 		result SKIP "SKIP $name: not a test program"
 		return
@@ -842,6 +877,11 @@ lazy_partial() {
 run_lazy() {
 	local name=$1 dir=$OUT/lazy/$1
 	TAGNAME=lazy/$name
+	if [ "${name#remote-}" != "$name" ]; then
+		TAG=lazy/remote-
+		PAGE_SERVER_RESTORE=1 run_lazy_prog "${name#remote-}" "$name"
+		return
+	fi
 	case " ${LAZY_CHECKS[*]} " in
 	*" $name "*)
 		[ -x "$CRIU" ] || { result SKIP "SKIP $TAGNAME: criu not built"; return; }

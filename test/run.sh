@@ -77,7 +77,10 @@ RESULT_FILE=
 TAG=	# a prefix for the test's name ("lazy": lazy/NAME)
 result() {
 	local status=$1 msg=$2
-	[ -n "$TAG" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) #\1 $TAG/#")
+	# TAG "lazy": lazy/NAME; a TAG ending in "-" is a prefix of the name itself
+	local sep=/
+	[ "${TAG%-}" != "$TAG" ] && sep=
+	[ -n "$TAG" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) #\1 $TAG$sep#")
 	echo "$msg"
 	[ -n "$RESULT_FILE" ] && echo "$status" > "$RESULT_FILE"
 	return 0
@@ -332,7 +335,13 @@ run_normal() {
 	wait "$pid" 2>/dev/null
 
 	mkdir -p "$dir/img"
-	restore_bg "$dir" "$dir/img"
+	local rdir=$dir/img
+	if [ -n "${PAGE_SERVER_RESTORE:-}" ]; then
+		# lazy.sh: the pages from `criu page-server`, the restore from a copy without them
+		serve_pages "$dir" || return
+		rdir=$dir/dst
+	fi
+	restore_bg "$dir" "$rdir"
 	await_restored "$dir" "$pid" "$name" || return
 	if ! wait_for 10 in_sigwait "$pid"; then
 		result FAIL "FAIL $name: restored program is not back in its wait for SIGUSR1 (syscall: $(cut -d' ' -f1-2 /proc/$pid/syscall 2>/dev/null), state $(proc_state "$pid"))"
@@ -347,6 +356,10 @@ run_normal() {
 		return
 	fi
 	finish "$dir" "$name" "$pid" || return
+	if [ -n "${PAGE_SERVER_RESTORE:-}" ] && ! served "$dir"; then
+		result FAIL "FAIL $name: $SERVED_REASON"
+		return
+	fi
 	result PASS "PASS $name"
 }
 
@@ -1440,6 +1453,7 @@ for n in "${names[@]}"; do
 			esac
 		done
 		for c in "${LAZY_CHECKS[@]}"; do expanded+=("lazy/$c"); done
+		for c in "${LAZY_REMOTE_PROGS[@]}"; do expanded+=("lazy/remote-$c"); done
 	else
 		expanded+=("$n")
 	fi
