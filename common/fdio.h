@@ -10,12 +10,13 @@
 #include <stdint.h>
 #include <unistd.h>
 
-static inline int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+/* the loop of both: write or read len bytes at off */
+static inline int pio_all(int fd, void *buf, size_t len, uint64_t off, int write)
 {
-	const uint8_t *b = buf;
+	uint8_t *b = buf;
 
 	while (len) {
-		ssize_t n = pwrite(fd, b, len, off);
+		ssize_t n = write ? pwrite(fd, b, len, off) : pread(fd, b, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -30,24 +31,14 @@ static inline int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+static inline int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	return pio_all(fd, (void *)buf, len, off, 1);
+}
+
 static inline int pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, b, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (!n)
-				errno = EIO;
-			return -1;
-		}
-		b += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return pio_all(fd, buf, len, off, 0);
 }
 
 #endif /* COMMON_FDIO_H */

@@ -31,12 +31,32 @@ int ps_send_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int ps_recv_all(int fd, void *buf, size_t len)
+/*
+ * len bytes on fd; with side (a connection with a read in flight), what
+ * comes there meanwhile goes to side_recv
+ */
+static int recv_loop(int fd, void *buf, size_t len, struct ps_client *side,
+		     int (*side_recv)(struct ps_client *))
 {
 	char *p = buf;
+
 	while (len) {
-		ssize_t n = recv(fd, p, len, MSG_WAITALL);
-		if (n < 0 && errno == EINTR)
+		bool watch = side && side->fd >= 0 && side->busy;
+		if (watch) {
+			struct pollfd pf[2] = { { fd, POLLIN, 0 }, { side->fd, POLLIN, 0 } };
+			if (poll(pf, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (pf[1].revents)
+				side_recv(side);	/* its failures are its owner's */
+			if (!pf[0].revents)
+				continue;
+		}
+		ssize_t n = recv(fd, p, len, watch ? MSG_DONTWAIT : MSG_WAITALL);
+		/* (a blocking recv's EAGAIN is its SO_RCVTIMEO: an error) */
+		if (n < 0 && (errno == EINTR || (watch && (errno == EAGAIN || errno == EWOULDBLOCK))))
 			continue;
 		if (n == 0)
 			errno = EPIPE;
@@ -48,36 +68,15 @@ int ps_recv_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+int ps_recv_all(int fd, void *buf, size_t len)
+{
+	return recv_loop(fd, buf, len, NULL, NULL);
+}
+
 /* len bytes of a reply on c, taking what comes on c->side meanwhile */
 static int recv_reply(struct ps_client *c, void *buf, size_t len)
 {
-	char *p = buf;
-
-	if (!c->side)
-		return ps_recv_all(c->fd, buf, len);
-	while (len) {
-		struct ps_client *s = c->side;
-		struct pollfd pf[2] = { { c->fd, POLLIN, 0 }, { s->fd, s->busy ? POLLIN : 0, 0 } };
-		if (poll(pf, s->fd >= 0 && s->busy ? 2 : 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (pf[1].revents)
-			c->side_recv(s);	/* its failures are its owner's */
-		if (!pf[0].revents)
-			continue;
-		ssize_t n = recv(c->fd, p, len, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n == 0)
-			errno = EPIPE;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return recv_loop(c->fd, buf, len, c->side, c->side_recv);
 }
 
 int ps_client_connect(const char *address, int port, struct ps_client *c)

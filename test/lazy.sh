@@ -234,18 +234,27 @@ postcopy_dump() {
 	return 0
 }
 
+# postcopy_run DIR PORT: the restore of a post-copy (pages from PORT) in a
+# pid namespace, the program signalled once it runs; then the restore's and
+# the dump's exit status in RST and DST
+postcopy_run() {
+	local dir=$1 port=$2
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
+	restore_ns "$dir" "$dir/dst"
+	await_ns_restored "$dir" || return 1
+	kill -USR1 "$HPID"
+	wait "$RPID"; RST=$?
+	wait "$DPID"; DST=$?
+}
+
 lazy_postcopy() {
 	local dir=$1 pid st dst
 	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
 	postcopy_dump "$dir" || return
 	pid=$PID
 	export CRIU_LAZY_BG_DELAY_US=200
-	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
-	restore_ns "$dir" "$dir/dst"
-	await_ns_restored "$dir" || return
-	kill -USR1 "$HPID"
-	wait "$RPID"; st=$?
-	wait "$DPID"; dst=$?
+	postcopy_run "$dir" "$PORT" || return
+	st=$RST dst=$DST
 	if [ $st -ne 0 ]; then
 		result FAIL "FAIL $TAGNAME: restore exited with $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
 	elif ! grep -q '^PASS$' "$dir/test.log"; then
@@ -268,12 +277,8 @@ lazy_postcopy_tree() {
 	have_pidns || { result SKIP "SKIP $TAGNAME: cannot create a pid namespace (unshare --pid)"; return; }
 	postcopy_dump "$dir" tree || return
 	pid=$PID
-	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
-	restore_ns "$dir" "$dir/dst"
-	await_ns_restored "$dir" || return
-	kill -USR1 "$HPID"
-	wait "$RPID"; st=$?
-	wait "$DPID"; dst=$?
+	postcopy_run "$dir" "$PORT" || return
+	st=$RST dst=$DST
 	n=$(grep -c 'has all its pages' "$dir/dst/lazy-pages.log")
 	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
 		result FAIL "FAIL $TAGNAME: restore exited with $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
@@ -324,12 +329,8 @@ lazy_postcopy_exit() {
 	pid=$PID
 	# 512 KiB per 5 ms: the fill would take 10 s
 	export CRIU_LAZY_BG_DELAY_US=5000
-	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
-	restore_ns "$dir" "$dir/dst"
-	await_ns_restored "$dir" || return
-	kill -USR1 "$HPID"
-	wait "$RPID"; st=$?
-	wait "$DPID"; dst=$?
+	postcopy_run "$dir" "$PORT" || return
+	st=$RST dst=$DST
 	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
 		result FAIL "FAIL $TAGNAME: restore exited with $st: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
 	elif ! grep -q "pid $pid is gone" "$dir/dst/lazy-pages.log"; then
@@ -538,6 +539,9 @@ lazy_postcopy_bye_lost() {
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$pport")
 	restore_ns "$dir" "$dir/dst"
 	await_ns_restored "$dir" || return
+	# every page over before the program runs on (and may end): the PS_BYE
+	# then follows a complete transfer, which the dump cannot tell from a lost one
+	wait_for 20 grep -q 'has all its pages' "$dir/dst/lazy-pages.log"
 	kill -USR1 "$HPID"
 	wait "$RPID"; st=$?
 	wait "$DPID"; dst=$?
