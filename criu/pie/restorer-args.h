@@ -178,6 +178,15 @@ struct restore_args {
 	__u32 pid;			/* the process, as the images name it */
 	__u32 nr_lazy;
 	struct lazy_range *lazy;	/* sorted */
+	/*
+	 * Pages of lazy ranges filled here all the same, before the uffd is
+	 * registered: each thread's rseq area, which the kernel writes before
+	 * the process runs (rseq registration, the return to user): served by
+	 * the daemon, restore waited for it to open the images (20 ms at 4 GiB)
+	 */
+	__u32 nr_hot;
+	__u32 pad_hot;
+	struct lazy_range *hot;
 
 	/* the other threads, created once memory and signal actions are in place */
 	__u32 nr_threads;

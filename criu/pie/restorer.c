@@ -199,6 +199,22 @@ static void fill_via_mem(struct restore_args *a, int memfd, const struct rst_run
 	}
 }
 
+/* a run of a lazy VMA: only what overlaps a hot range (restorer-args.h) */
+static void fill_hot(struct restore_args *a, const struct rst_run *run)
+{
+	__u64 end = run->vaddr + run->nr_pages * a->page_size;
+
+	for (__u32 k = 0; k < a->nr_hot; k++) {
+		__u64 s = a->hot[k].start > run->vaddr ? a->hot[k].start : run->vaddr;
+		__u64 e = a->hot[k].end < end ? a->hot[k].end : end;
+		if (s >= e)
+			continue;
+		long r = sys4(__NR_pread64, run->fd, s, e - s, run->file_off + (s - run->vaddr));
+		if (r != (long)(e - s))
+			fail(a, "cannot read pages into", s, r < 0 ? r : -5);
+	}
+}
+
 static void fill_pages(struct restore_args *a)
 {
 	__u32 vi = 0;
@@ -210,8 +226,12 @@ static void fill_pages(struct restore_args *a)
 
 		while (vi < a->nr_vmas && a->vmas[vi].end <= run->vaddr)
 			vi++;
-		if (vi < a->nr_vmas && (a->vmas[vi].lazy || a->vmas[vi].premap))
-			continue;	/* the lazy-pages daemon brings these in, or filled already */
+		if (vi < a->nr_vmas && a->vmas[vi].lazy) {
+			fill_hot(a, run);	/* the rest: the lazy-pages daemon brings it in */
+			continue;
+		}
+		if (vi < a->nr_vmas && a->vmas[vi].premap)
+			continue;	/* filled already */
 		if (vi < a->nr_vmas && a->vmas[vi].via_mem) {
 			if (memfd < 0) {
 				memfd = sys3(__NR_open, "/proc/self/mem", O_RDWR_ | O_CLOEXEC_, 0);
@@ -265,9 +285,10 @@ static void protect_vmas(struct restore_args *a)
 }
 
 /*
- * --lazy-pages: the map is final; the lazy ranges are empty.  Register
- * them with a userfaultfd of this process and hand it to the daemon; from
- * here on, touching them (the kernel too: rseq, PR_SET_MM) is served by it.
+ * --lazy-pages: the map is final; the lazy ranges are empty but for their
+ * hot pages (the threads' rseq areas, filled by fill_hot).  Register them
+ * with a userfaultfd of this process and hand it to the daemon; from here
+ * on, touching them (the kernel too) is served by it.
  */
 static void lazy_setup(struct restore_args *a)
 {

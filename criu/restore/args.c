@@ -116,6 +116,7 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       (p->mm->n_vmas + 16) * sizeof(int32_t) +
 	       p->mm->n_auxv * 8 + 64 +
 	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
+	       (p->nr_threads + 1) * sizeof(struct lazy_range) + 64 +
 	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
 				      128 + THREAD_STACK + 64 * 1024) +
 	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
@@ -669,7 +670,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	a->pid = p->pid;
 	if (o->lazy_pages) {
 		a->lazy = arena_get(&ar, (a->nr_vmas + 1) * sizeof(struct lazy_range), 8);
-		if (!a->lazy) {
+		a->hot = arena_get(&ar, (p->nr_threads + 1) * sizeof(struct lazy_range), 8);
+		if (!a->lazy || !a->hot) {
 			pr_err("restorer arguments do not fit their area");
 			return -1;
 		}

@@ -83,6 +83,18 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 		v->lazy = 1;
 		a->lazy[a->nr_lazy++] = (struct lazy_range){ v->start, v->end };
 	}
+	/* the rseq areas the kernel writes before the process runs (restorer-args.h) */
+	a->nr_hot = 0;
+	for (int t = 0; t < p->nr_threads; t++) {
+		const ThreadCore *tc = t ? p->thread_cores[t - 1]->thread : p->core->thread;
+		if (!tc || !tc->rseq || !tc->rseq->ptr)
+			continue;
+		uint64_t s = tc->rseq->ptr & ~4095ULL;
+		uint64_t e = (tc->rseq->ptr + (tc->rseq->size ? tc->rseq->size : 32) + 4095) & ~4095ULL;
+		for (uint32_t k = 0; k < a->nr_lazy; k++)
+			if (s < a->lazy[k].end && a->lazy[k].start < e)
+				a->hot[a->nr_hot++] = (struct lazy_range){ s, e };
+	}
 	for (size_t i = 0; i < p->pages.nr_runs; i++)
 		for (uint32_t k = 0; k < a->nr_lazy; k++)
 			if (p->pages.runs[i].vaddr >= a->lazy[k].start &&
@@ -92,12 +104,15 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 		a->nr_lazy, (unsigned long)lazy_pages, (unsigned long)p->pages.nr_pages);
 }
 
-static bool in_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
+bool rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end)
 {
+	for (uint32_t k = 0; k < a->nr_hot; k++)
+		if (start < a->hot[k].end && a->hot[k].start < end)
+			return true;
 	for (uint32_t k = 0; k < a->nr_lazy; k++)
 		if (start >= a->lazy[k].start && end <= a->lazy[k].end)
-			return true;
-	return false;
+			return false;
+	return true;
 }
 
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a)
@@ -118,7 +133,7 @@ int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_arg
 		for (size_t i = 0; i < im->nr_runs; i++) {
 			const struct page_run *r = &im->runs[i];
 			uint64_t len = r->nr_pages * 4096;
-			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) || in_lazy(a, r->vaddr, r->vaddr + len))
+			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) || !rst_lazy_eager(a, r->vaddr, r->vaddr + len))
 				continue;
 			for (uint64_t done = 0; done < len;) {
 				ssize_t n = pread(im->pages_fd, buf + done, len - done, r->file_off + done);

@@ -36,13 +36,6 @@ bool rst_remote_pages(const struct opts *o)
 	return o->lazy_pages && (o->page_server || o->address);
 }
 
-static bool is_lazy(const struct restore_args *a, uint64_t start, uint64_t end)
-{
-	for (uint32_t k = 0; k < a->nr_lazy; k++)
-		if (start >= a->lazy[k].start && end <= a->lazy[k].end)
-			return true;
-	return false;
-}
 
 
 /*
@@ -113,7 +106,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	for (size_t j = 0; j < nr; j++) {
 		const struct page_run *r = &p->pages.runs[local[j]];
 		uint64_t len = runs[j].nr_pages * 4096;
-		if (is_lazy(a, runs[j].vaddr, runs[j].vaddr + len))
+		if (!rst_lazy_eager(a, runs[j].vaddr, runs[j].vaddr + len))
 			continue;
 		/* an image this host has: the restorer reads it, restore.c checks it */
 		if (!p->pages.images[r->image].remote) {

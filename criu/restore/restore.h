@@ -146,6 +146,8 @@ void __attribute__((noreturn)) rst_child(struct rst_tree *t, size_t i, const str
  * daemon until every page is in.
  */
 void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
+/* [start, end) is filled eagerly: outside the lazy ranges, or overlapping a hot one */
+bool rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end);
 int rst_lazy_connect(const struct opts *o, int dirfd);
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
 int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
