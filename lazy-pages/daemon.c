@@ -30,10 +30,10 @@
 
 #include "image.h"
 #include "lazy-pages.h"
-#include "pstree.pb-c.h"
 #include "log.h"
 #include "proc.h"
 #include "progress.h"
+#include "pstree.pb-c.h"
 #include "sock.h"
 
 #define MAX_CONNS	64
@@ -184,7 +184,6 @@ err:
 	return -1;
 }
 
-/* a connection has data: the hello of a restored process */
 /* the page source of pid, opened; NULL (logged) if it cannot be */
 static struct lp_source *open_source(struct daemon *d, unsigned pid)
 {
@@ -246,6 +245,7 @@ static void preload_free(struct daemon *d)
 	free(d->pre_pid);
 }
 
+/* a connection has data: the hello of a restored process */
 static void attach(struct daemon *d, int conn)
 {
 	struct lazy_hello h;
@@ -453,13 +453,10 @@ static int run(struct daemon *d)
 		for (size_t i = first_proc; i < end_procs; i++)
 			if (pfd[i].revents || pp[i]->nr_pending)
 				lp_proc_events(&d->ctx, pp[i]);
-		/* a unit found corrupt, or the background's connection lost: pages can no longer be had */
-		for (struct lp_proc *p = d->ctx.procs; p; p = p->next) {
-			int bad = __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE);
-			if (p->state == LP_LIVE && bad)
-				lp_proc_fail(&d->ctx, p, bad == LP_BAD_CORRUPT ? "image is corrupt" :
-							 "page server lost");
-		}
+		/* a unit found corrupt: its pages can no longer be had */
+		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
+			if (p->state == LP_LIVE && __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE))
+				lp_proc_fail(&d->ctx, p, "image is corrupt");
 		if (pfd[0].revents & POLLIN)
 			accept_conn(d);
 		for (int i = 0, j = 1; j < (int)first_proc; j++) {

@@ -620,10 +620,14 @@ static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 			return -1;
 		}
 		uint64_t left = (run->vaddr + run->nr_pages * PG - img) / PG;
-		/* on into the next runs when they follow on (units of 256 KiB parts) */
+		/*
+		 * On into the next runs when they follow on (parts of one entry),
+		 * local ones only: a page server's come through lp_source_fetched
+		 * (a read of them here would wait, and race the one in flight).
+		 */
 		for (size_t j = k + 1; left < max && j < p->src->nr_runs; j++) {
 			const struct lp_run *prev = &p->src->runs[j - 1], *next = &p->src->runs[j];
-			if (next->vaddr != prev->vaddr + prev->nr_pages * PG ||
+			if (next->vaddr != prev->vaddr + prev->nr_pages * PG || !lp_source_local(p->src, j) ||
 			    (!may_check && !lp_source_ready(p->src, j)))
 				break;
 			left += next->nr_pages;

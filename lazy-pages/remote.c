@@ -87,6 +87,7 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 
 	c->fd = -1;
 	c->broken = 0;
+	c->corrupt = 0;
 	c->busy = false;
 	c->owner = NULL;
 	c->scratch = NULL;
@@ -206,6 +207,7 @@ static int check_payload(struct ps_client *c, const struct ps_reply *rp, const v
 	pr_err("page server %s: checksum mismatch in the reply to %s: data corrupt on the way",
 	       c->peer, what);
 	c->broken = 1;
+	c->corrupt = 1;
 	return -1;
 }
 

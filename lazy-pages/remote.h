@@ -17,6 +17,7 @@ struct ps_client {
 	int fd;
 	char peer[80];		/* "address:port", for messages */
 	int broken;
+	int corrupt;		/* a reply failed its checksum (broken too) */
 	/* a read in flight (ps_client_start_read), received as it comes */
 	bool busy;
 	void *owner;		/* the caller's, to route the reply; NULL: disowned */

@@ -325,7 +325,7 @@ static bool check_mapped(struct lp_source *s, long ui, bool ahead)
 	ok = XXH3_64bits(u->data, len) == u->xxh3;
 	if (!ok) {
 		corrupt(s, u);
-		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
 	return ok;
@@ -536,6 +536,12 @@ static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64
 
 	if (cached(s, c, ui, addr) >= want)
 		return c->data + (addr - c->vaddr);
+	if (slot == LP_SLOT_BG && s->remote_bg && s->remote_bg->busy && s->remote_bg->owner == s) {
+		/* its reply would take this cache's buffer from under the read (lp_source_fetch_recv) */
+		pr_err("pid %u: internal error: a background read of %lx while one is on its way",
+		       s->pid, (unsigned long)addr);
+		return NULL;
+	}
 	uint64_t start = s->units[ui].vaddr, end;
 	uint64_t goal = addr + want;
 	if (slot == LP_SLOT_BG && goal < start + LP_RUN_MAX / 4)
@@ -560,18 +566,17 @@ uint64_t lp_source_fetched(struct lp_source *s, long i, uint64_t addr)
 
 	if (have)
 		return have;
-	if (!bg)
+	/* without it (or it failed): the background reads for itself, waiting */
+	if (!bg || bg->broken)
 		return r->vaddr + r->nr_pages * 4096 - addr;
-	if (bg->busy || bg->broken)
+	if (bg->busy)
 		return 0;
 	long ui = r->unit;
 	uint64_t start = s->units[ui].vaddr, end;
 	/* 512 KiB at least, as the synchronous background reads */
 	long uj = span(s, ui, start + LP_RUN_MAX / 4, &end);
-	if (ps_client_start_read(bg, s->pid, start, s->fetch_buf, end - start, s)) {
-		__atomic_store_n(&s->bad, LP_BAD_LOST, __ATOMIC_RELEASE);
-		return 0;
-	}
+	if (ps_client_start_read(bg, s->pid, start, s->fetch_buf, end - start, s))
+		return r->vaddr + r->nr_pages * 4096 - addr;	/* as above */
 	s->fetch_ui = ui;
 	s->fetch_uj = uj;
 	s->fetch_start = start;
@@ -586,11 +591,13 @@ int lp_source_fetch_recv(struct ps_client *bg)
 	if (!s || !ret)
 		return ret < 0 && s ? -1 : 0;
 	if (ret < 0) {
-		__atomic_store_n(&s->bad, LP_BAD_LOST, __ATOMIC_RELEASE);
+		/* data corrupt on the way stops the process; a lost connection, the way */
+		if (bg->corrupt)
+			__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
 		return -1;
 	}
 	if (!check_span(s, s->fetch_buf, s->fetch_ui, s->fetch_uj)) {
-		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
 		return -1;
 	}
 	/* the read becomes the background cache; its buffer takes the next read */
@@ -638,7 +645,7 @@ static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *
 			corrupt(s, u);
 	}
 	if (!ok)
-		__atomic_store_n(&s->bad, LP_BAD_CORRUPT, __ATOMIC_RELEASE);
+		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
 	if (!ok)
 		return NULL;

@@ -48,7 +48,6 @@ struct lp_unit {
 	const uint8_t *data;	/* local: the unit's data in the mapped file; remote: NULL */
 };
 
-enum { LP_BAD_NONE, LP_BAD_CORRUPT, LP_BAD_LOST };
 
 /* verification state of a unit (lp_source.verified) */
 enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
@@ -93,7 +92,7 @@ struct lp_source {
 	int stop;			/* atomic: the verifier is to stop */
 	long hint;			/* atomic: the unit to check next */
 	long want;			/* atomic: the unit the fill waits for (-1: none) */
-	int bad;			/* atomic: a unit failed its check (LP_BAD_*) */
+	int bad;			/* atomic: a unit failed its check */
 	int evfd;			/* eventfd: the verifier made progress (or -1) */
 };
 
@@ -134,16 +133,18 @@ bool lp_source_local(const struct lp_source *s, long i);
  * cache holds (lp_source_get_more with LP_SLOT_BG then takes them without
  * a request).  0 if none: a read of them (and of the units that follow,
  * 512 KiB at least) is then sent on remote_bg if it is free; the caller
- * comes back when remote_bg->fd is readable.  Without remote_bg, the
- * whole run (the background then reads it itself).
+ * comes back when remote_bg->fd is readable.  Without remote_bg, or
+ * with it broken, the whole run (the background then reads it itself).
  */
 uint64_t lp_source_fetched(struct lp_source *s, long i, uint64_t addr);
 /*
  * remote_bg is readable: what has come of its read goes in, for whichever
  * source asked (its owner; a disowned reply is drained).  When it is all
  * in, its units are checked and it becomes that source's background
- * cache.  0, or -1 (logged; the owner's bad is LP_BAD_CORRUPT or
- * LP_BAD_LOST: its pages can no longer all be had).
+ * cache.  0, or -1 (logged): data corrupt on the way sets the owner's bad;
+ * a lost connection leaves the background to read for itself, waiting,
+ * on the faults' connection (which fails the process if the server is
+ * gone).
  */
 int lp_source_fetch_recv(struct ps_client *bg);
 

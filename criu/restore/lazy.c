@@ -104,15 +104,22 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 		a->nr_lazy, (unsigned long)lazy_pages, (unsigned long)p->pages.nr_pages);
 }
 
-bool rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end)
+int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, uint64_t *hot)
 {
-	for (uint32_t k = 0; k < a->nr_hot; k++)
-		if (start < a->hot[k].end && a->hot[k].start < end)
-			return true;
+	uint64_t n = 0;
+
 	for (uint32_t k = 0; k < a->nr_lazy; k++)
-		if (start >= a->lazy[k].start && end <= a->lazy[k].end)
-			return false;
-	return true;
+		if (start >= a->lazy[k].start && end <= a->lazy[k].end) {
+			for (uint32_t h = 0; h < a->nr_hot; h++) {
+				uint64_t s = a->hot[h].start > start ? a->hot[h].start : start;
+				uint64_t e = a->hot[h].end < end ? a->hot[h].end : end;
+				n += s < e ? e - s : 0;
+			}
+			if (hot)
+				*hot = n;
+			return n ? RST_HOT : RST_LAZY;
+		}
+	return RST_EAGER;
 }
 
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a)
@@ -133,7 +140,8 @@ int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_arg
 		for (size_t i = 0; i < im->nr_runs; i++) {
 			const struct page_run *r = &im->runs[i];
 			uint64_t len = r->nr_pages * 4096;
-			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) || !rst_lazy_eager(a, r->vaddr, r->vaddr + len))
+			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
+			    rst_lazy_eager(a, r->vaddr, r->vaddr + len, NULL) == RST_LAZY)
 				continue;
 			for (uint64_t done = 0; done < len;) {
 				ssize_t n = pread(im->pages_fd, buf + done, len - done, r->file_off + done);

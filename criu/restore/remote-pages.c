@@ -106,16 +106,18 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	for (size_t j = 0; j < nr; j++) {
 		const struct page_run *r = &p->pages.runs[local[j]];
 		uint64_t len = runs[j].nr_pages * 4096;
-		if (!rst_lazy_eager(a, runs[j].vaddr, runs[j].vaddr + len))
+		uint64_t hot = 0;
+		int how = rst_lazy_eager(a, runs[j].vaddr, runs[j].vaddr + len, &hot);
+		if (how == RST_LAZY)
 			continue;
 		/* an image this host has: the restorer reads it, restore.c checks it */
 		if (!p->pages.images[r->image].remote) {
-			here += runs[j].nr_pages;
+			here += how == RST_HOT ? hot / 4096 : runs[j].nr_pages;
 			continue;
 		}
-		/* the parts of one run, read at once */
+		/* the parts of one run, read at once (of a lazy range: the hot part alone) */
 		size_t k = j;
-		while (k + 1 < nr && local[k + 1] == local[j])
+		while (how == RST_EAGER && k + 1 < nr && local[k + 1] == local[j])
 			k++;
 		uint64_t span = runs[k].vaddr + runs[k].nr_pages * 4096 - runs[j].vaddr;
 		if (span > PAGEMAP_MAX_RUN * 4096UL ||
@@ -135,7 +137,8 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
 			goto out;
 		}
-		pages += span / 4096;
+		/* (a hot part: the pages the restorer takes; the daemon copies the rest) */
+		pages += how == RST_HOT ? hot / 4096 : span / 4096;
 		j = k;
 	}
 	pr_info("pid %d: %lu eager pages fetched from the page server %s in %.1f ms, %lu in "

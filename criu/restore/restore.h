@@ -146,8 +146,13 @@ void __attribute__((noreturn)) rst_child(struct rst_tree *t, size_t i, const str
  * daemon until every page is in.
  */
 void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
-/* [start, end) is filled eagerly: outside the lazy ranges, or overlapping a hot one */
-bool rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end);
+/*
+ * Whether [start, end) is filled eagerly: RST_EAGER (outside the lazy
+ * ranges), RST_LAZY, or RST_HOT (in a lazy range, but the restorer fills
+ * what of it overlaps a hot range: *hot bytes, if hot is not NULL)
+ */
+enum { RST_LAZY, RST_EAGER, RST_HOT };
+int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, uint64_t *hot);
 int rst_lazy_connect(const struct opts *o, int dirfd);
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
 int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
