@@ -100,6 +100,14 @@ struct rseq_configuration {
 #define XSAVE_FP_MAGIC1		0x46505853U
 #define XSAVE_FP_MAGIC2		0x46505845U
 
+/* dynamically enabled xstate features (asm/prctl.h, Linux 5.16) */
+#ifndef ARCH_GET_XCOMP_PERM
+#define ARCH_GET_XCOMP_PERM	0x1022
+#define ARCH_REQ_XCOMP_PERM	0x1023
+#endif
+#define XFEATURE_XTILEDATA	18
+#define XFEATURE_MASK_DYNAMIC	(1ULL << XFEATURE_XTILEDATA)	/* XFD-armed until first use */
+
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE		0x202
 #endif

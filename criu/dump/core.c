@@ -190,6 +190,29 @@ static int dump_prctl(struct infect *c, Core *core)
 	return 0;
 }
 
+/*
+ * The xstate features the process may use (ARCH_GET_XCOMP_PERM): AMX tile
+ * data is there only if the program asked for it, and restore asks again.
+ * Kernels without the call leave the field out.
+ */
+static int dump_xcomp_perm(struct infect *c, Core *core)
+{
+	long ret, args[6] = { ARCH_GET_XCOMP_PERM, (long)c->scratch };
+	uint64_t perm;
+
+	if (infect_syscall(c, SYS_arch_prctl, args, &ret))
+		return -1;
+	if (ret == -EINVAL || ret == -ENOSYS)
+		return 0;
+	if (ret || infect_read(c, c->scratch, &perm, sizeof(perm))) {
+		pr_err("pid %d: cannot read the permitted xstate features (%ld)", c->pid, ret);
+		return -1;
+	}
+	core->has_xcomp_perm = true;
+	core->xcomp_perm = perm;
+	return 0;
+}
+
 /* resource limits, asked from inside (prlimit of another uid needs CAP_SYS_RESOURCE) */
 static int dump_rlimits(struct infect *c, Core *core)
 {
@@ -424,7 +447,7 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		core->sigactions[core->n_sigactions++] = sa;
 	}
 	if (dump_itimers(&c, core) || dump_rlimits(&c, core) || dump_prctl(&c, core) ||
-	    dump_posix_timers(&c, core))
+	    dump_posix_timers(&c, core) || dump_xcomp_perm(&c, core))
 		goto out;
 
 per_thread:;

@@ -119,6 +119,9 @@ struct rst_thread {
 	__u64 robust_list, robust_len;	/* 0: none */
 	__u64 timer_slack_ns;
 	__u64 sigframe;			/* its own rt_sigframe */
+	__u32 fpu_grow;			/* the frame holds AMX tile data: take the kernel's
+					 * larger FPU buffer first (a tile instruction) */
+	__u32 pad_fpu;
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
 
@@ -157,6 +160,8 @@ struct restore_args {
 	struct rst_run *runs;
 	struct rst_special special[RST_MAX_SPECIAL];
 
+	__u64 xcomp_perm;		/* dynamic xstate features to ask for again
+					 * (ARCH_REQ_XCOMP_PERM), one bit each */
 	struct rst_mm_map mm_map;
 	__u64 sigact_valid;		/* bit sig-1 set: sigactions[sig-1] to install */
 	struct rst_sigaction sigactions[64];

@@ -466,6 +466,39 @@ static void restore_seccomp(struct restore_args *a, const struct rst_thread *t)
 #define SCHED_RESET_ON_FORK_	0x40000000
 #define PRIO_PROCESS_		0
 
+/* the permission for dynamic xstate features (AMX tiles) the process had */
+static void restore_xcomp_perm(struct restore_args *a)
+{
+	for (int bit = 0; bit < 64; bit++) {
+		if (!(a->xcomp_perm >> bit & 1))
+			continue;
+		long r = sys2(__NR_arch_prctl, ARCH_REQ_XCOMP_PERM, bit);
+		if (IS_ERR(r))
+			fail(a, "cannot get the permission for xstate feature", bit, r);
+	}
+}
+
+/*
+ * A thread's FPU buffer holds tile data only once the thread has used a
+ * tile instruction (the kernel grows it on that first #NM): configure one
+ * tile, zero it (the growing fault), release the tiles.  rt_sigreturn then
+ * takes a frame with tile data.
+ */
+static void grow_fpu_buffer(void)
+{
+	static const __u8 cfg[64] __attribute__((aligned(64))) = {
+		[0] = 1,			/* palette 1 */
+		[16] = 64,			/* tmm0: 64 bytes a row */
+		[48] = 1,			/* tmm0: one row */
+	};
+	__asm__ volatile(".byte 0xc4, 0xe2, 0x78, 0x49, 0x07\n\t"	/* ldtilecfg (%rdi) */
+			 ".byte 0xc4, 0xe2, 0x7b, 0x49, 0xc0\n\t"	/* tilezero %tmm0 */
+			 ".byte 0xc4, 0xe2, 0x78, 0x49, 0xc0\n\t"	/* tilerelease */
+			 :
+			 : "D"(cfg)
+			 : "memory");
+}
+
 /* the last steps of every thread: own state, then the trap and rt_sigreturn */
 static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 						    const struct rst_thread *t)
@@ -493,6 +526,8 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 		if (IS_ERR(r))
 			fail(a, "cannot register rseq", t->rseq_ptr, r);
 	}
+	if (t->fpu_grow)
+		grow_fpu_buffer();
 	if (t->seccomp_mode)
 		restore_seccomp(a, t);
 	restore_creds(a, t);
@@ -669,6 +704,7 @@ void restorer_entry(struct restore_args *a)
 	long r;
 
 	sys4(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, 8);
+	restore_xcomp_perm(a);
 	move_special(a, 0);
 	unmap_all_but_kept(a);
 	move_special(a, 1);

@@ -1,14 +1,13 @@
 /*
  * args.c - filling struct restore_args for the restorer: the VMAs with the
  * files they map, the page runs, mm fields, signal actions, the vdso moves,
- * the helper fds, and the rt_sigframe that rt_sigreturn will consume.
+ * the helper fds, and each thread's state (its rt_sigframe: sigframe.c).
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <ucontext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,58 +22,12 @@
 #include "log.h"
 #include "proc.h"
 #include "restore.h"
+#include "sigframe.h"
 
 #define SCRATCH_SIZE	(256ULL << 10)
 
-/* x86_64 kernel signal frame */
-struct k_stack {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
-struct k_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t di, si, bp, bx, dx, ax, cx, sp, ip, flags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2;
-	uint64_t fpstate;
-	uint64_t reserved1[8];
-};
-
-struct k_fpx_sw_bytes {
-	uint32_t magic1;
-	uint32_t extended_size;
-	uint64_t xfeatures;
-	uint32_t xstate_size;
-	uint32_t padding[7];
-};
-
-struct k_ucontext {
-	uint64_t uc_flags;
-	uint64_t uc_link;
-	struct k_stack uc_stack;
-	struct k_sigcontext uc_mcontext;
-	uint64_t uc_sigmask;
-};
-
-struct k_rt_sigframe {
-	uint64_t pretcode;
-	struct k_ucontext uc;
-	uint8_t info[128];
-};
-
 #define THREAD_STACK		(32 << 10)	/* a thread runs on it until rt_sigreturn */
 
-#define UC_FP_XSTATE		0x1
-#define UC_SIGCONTEXT_SS	0x2
-#define UC_STRICT_RESTORE_SS	0x4
-
-static uint64_t align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) & ~(a - 1);
-}
 
 static const Core *thread_core(const struct rst_proc *p, int i)
 {
@@ -117,26 +70,10 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       p->mm->n_auxv * 8 + 64 +
 	       (p->mm->n_vmas + 1) * sizeof(struct lazy_range) + 64 +
 	       (p->nr_threads + 1) * sizeof(struct lazy_range) + 64 +
-	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + sizeof(struct k_rt_sigframe) +
-				      128 + THREAD_STACK + 64 * 1024) +
+	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + 1024 + THREAD_STACK + 64 * 1024) +
 	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
 	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64 +
 	       filters_size(p) + (p->core->n_posix_timers + 1) * sizeof(struct rst_ptimer) + 64;
-}
-
-/* a bump allocator over the args area */
-struct arena {
-	uint8_t *cur, *end;
-};
-
-static void *arena_get(struct arena *a, uint64_t len, uint64_t align)
-{
-	uint8_t *p = (uint8_t *)align_up((uint64_t)a->cur, align);
-	if (p + len > a->end)
-		return NULL;
-	a->cur = p + len;
-	memset(p, 0, len);
-	return p;
 }
 
 static int add_fd(struct rst_fds *fds, int fd, int base)
@@ -365,89 +302,6 @@ out:
 	return err;
 }
 
-/*
- * The kernel's own description of an xsave signal frame for this task
- * (magic1, extended size, xfeatures, xstate size), taken from a real signal
- * delivered to criu: sizes are exactly what rt_sigreturn will accept.
- */
-static struct k_fpx_sw_bytes live_sw;
-
-static void probe_handler(int sig, siginfo_t *si, void *uc)
-{
-	const ucontext_t *u = uc;
-	(void)sig;
-	(void)si;
-	if (u->uc_mcontext.fpregs)
-		memcpy(&live_sw, (const uint8_t *)u->uc_mcontext.fpregs + 464, sizeof(live_sw));
-}
-
-static int probe_sw_bytes(struct k_fpx_sw_bytes *sw)
-{
-	struct sigaction sa = { .sa_sigaction = probe_handler, .sa_flags = SA_SIGINFO }, old;
-	sigset_t set, oldset;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR2);
-	if (sigaction(SIGUSR2, &sa, &old))
-		return -1;
-	sigprocmask(SIG_UNBLOCK, &set, &oldset);
-	raise(SIGUSR2);
-	sigprocmask(SIG_SETMASK, &oldset, NULL);
-	sigaction(SIGUSR2, &old, NULL);
-	*sw = live_sw;
-	if (sw->magic1 != XSAVE_FP_MAGIC1 || sw->xstate_size < 576) {
-		pr_err("this kernel does not use xsave signal frames: cannot restore the FPU state");
-		return -1;
-	}
-	return 0;
-}
-
-/* the rt_sigframe that takes thread tc back to its registers; 0 on failure */
-static uint64_t build_sigframe(const ThreadCore *tc, const struct k_fpx_sw_bytes *swp,
-			       struct arena *ar)
-{
-	const GpRegs *g = tc->regs;
-	uint64_t dumped_xcr0 = *(const uint64_t *)(tc->xsave.data + 464);
-	struct k_fpx_sw_bytes sw = *swp;
-
-	if (dumped_xcr0 & ~sw.xfeatures) {
-		pr_err("core-%u.img: the dumped FPU state uses features %#lx this CPU lacks", tc->tid,
-		       (unsigned long)(dumped_xcr0 & ~sw.xfeatures));
-		return 0;
-	}
-	if (tc->xsave.len > sw.xstate_size) {
-		pr_err("core-%u.img: xsave area of %zu bytes, this CPU's is %u", tc->tid,
-		       tc->xsave.len, sw.xstate_size);
-		return 0;
-	}
-	struct k_rt_sigframe *f = arena_get(ar, sizeof(*f), 64);
-	uint8_t *fp = arena_get(ar, sw.xstate_size + 4, 64);
-	if (!f || !fp) {
-		pr_err("restorer arguments do not fit their area");
-		return 0;
-	}
-	struct k_sigcontext *sc = &f->uc.uc_mcontext;
-
-	memcpy(fp, tc->xsave.data, tc->xsave.len);
-	memcpy(fp + 464, &sw, sizeof(sw));
-	*(uint32_t *)(fp + sw.xstate_size) = XSAVE_FP_MAGIC2;
-
-	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_sp = tc->altstack->sp;
-	f->uc.uc_stack.ss_flags = tc->altstack->flags;
-	f->uc.uc_stack.ss_size = tc->altstack->size;
-	f->uc.uc_sigmask = tc->sigmask;
-	sc->r8 = g->r8; sc->r9 = g->r9; sc->r10 = g->r10; sc->r11 = g->r11;
-	sc->r12 = g->r12; sc->r13 = g->r13; sc->r14 = g->r14; sc->r15 = g->r15;
-	sc->di = g->rdi; sc->si = g->rsi; sc->bp = g->rbp; sc->bx = g->rbx;
-	sc->dx = g->rdx; sc->ax = g->rax; sc->cx = g->rcx; sc->sp = g->sp;
-	sc->ip = g->rip; sc->flags = g->flags;
-	sc->cs = g->cs; sc->ss = g->ss;
-	sc->fpstate = (uint64_t)fp;
-	/* rt_sigreturn finds the frame at rsp - 8 */
-	return (uint64_t)&f->uc;
-}
-
 /* limits, timers and pending signals, for the restorer's last steps */
 static int build_process_state(const struct rst_proc *p, struct arena *ar, struct restore_args *a)
 {
@@ -524,7 +378,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 }
 
 /* a thread's own state for the restorer; its stack is the caller's business */
-static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct k_fpx_sw_bytes *sw,
+static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct fpu_env *fe,
 		       struct arena *ar)
 {
 	t->tid = tc->tid;
@@ -578,14 +432,16 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 		memcpy(insns, f->data, f->len);
 		t->filters[i] = (struct rst_filter){ .len = f->len / 8, .insns = (uint64_t)insns };
 	}
-	t->sigframe = build_sigframe(tc, sw, ar);
+	bool grow;
+	t->sigframe = sigframe_build(tc, fe, ar, &grow);
+	t->fpu_grow = grow;
 	return t->sigframe ? 0 : -1;
 }
 
-static int build_threads(const struct rst_proc *p, const struct k_fpx_sw_bytes *sw,
+static int build_threads(const struct rst_proc *p, const struct fpu_env *fe,
 			 struct arena *ar, struct restore_args *a)
 {
-	if (fill_thread(&a->leader, p->core->thread, sw, ar))
+	if (fill_thread(&a->leader, p->core->thread, fe, ar))
 		return -1;
 	a->nr_threads = p->nr_threads - 1;
 	a->threads = arena_get(ar, a->nr_threads * sizeof(struct rst_thread) + 1, 64);
@@ -595,11 +451,15 @@ static int build_threads(const struct rst_proc *p, const struct k_fpx_sw_bytes *
 		struct rst_thread *t = &a->threads[i];
 		void *stack = arena_get(ar, THREAD_STACK, 64);
 
-		if (!stack || fill_thread(t, p->thread_cores[i]->thread, sw, ar))
+		if (!stack || fill_thread(t, p->thread_cores[i]->thread, fe, ar))
 			return -1;
 		t->stack = (uint64_t)stack;
 		t->stack_size = THREAD_STACK;
 	}
+	/* a thread's live tile data needs the permission, dumped or not */
+	for (uint32_t i = 0; i <= a->nr_threads; i++)
+		if ((i ? &a->threads[i - 1] : &a->leader)->fpu_grow)
+			a->xcomp_perm |= XFEATURE_MASK_DYNAMIC & fe->xcr0;
 	return 0;
 }
 
@@ -703,10 +563,11 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		    fds->all[i] != fds->tty[2])
 			a->close_fds[a->nr_close_fds++] = fds->all[i];
 
-	struct k_fpx_sw_bytes sw;
-	if (probe_sw_bytes(&sw))
+	struct fpu_env fe;
+	if (fpu_env_probe(&fe))
 		return -1;
-	if (build_threads(p, &sw, &ar, a) || build_process_state(p, &ar, a))
+	a->xcomp_perm = fpu_perm_to_ask(p->core, &fe);
+	if (build_threads(p, &fe, &ar, a) || build_process_state(p, &ar, a))
 		return -1;
 	*out = a;
 	return 0;
