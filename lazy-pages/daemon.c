@@ -123,11 +123,67 @@ static void accept_conn(struct daemon *d)
 	d->had_conn = true;
 }
 
-static void send_status(int conn, unsigned pid, int status)
+/* one lazy_status to criu restore on conn, with fd attached if >= 0; 0 if sent */
+static int send_msg(int conn, const struct lazy_status *st, int fd)
 {
-	struct lazy_status st = { LAZY_PROTO_MAGIC, pid, status, 0 };
-	if (conn >= 0 && send(conn, &st, sizeof(st), MSG_NOSIGNAL) != sizeof(st))
-		pr_debug("pid %u: criu restore is no longer listening", pid);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)st, sizeof(*st) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (conn < 0)
+		return -1;
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(conn, &mh, MSG_NOSIGNAL) != sizeof(*st)) {
+		pr_debug("pid %u: criu restore is no longer listening", st->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static void send_status(const struct lp_proc *p, int status)
+{
+	struct lazy_status st = { LAZY_PROTO_MAGIC, p->pid, status, p->child, 0, 0 };
+	send_msg(p->conn, &st, -1);
+}
+
+/*
+ * Fork children: criu restore gets a copy of each one's uffd (it must
+ * outlive this daemon, or the child's missing pages would read as zeros
+ * if the daemon died), then the pid of a thread of it once a fault names
+ * one.  A child nobody holds a copy for is served all the same.
+ */
+static void tell_children(struct daemon *d)
+{
+	for (struct lp_proc *p = d->ctx.procs; p; p = p->next) {
+		if (!p->child)
+			continue;
+		struct lazy_status st = { LAZY_PROTO_MAGIC, p->pid, LAZY_CHILD_NEW, p->child, 0, 0 };
+		if (!p->handed) {
+			p->handed = true;
+			if (send_msg(p->conn, &st, p->uffd))
+				pr_err("pid %u: criu restore does not hold its fork child %u's userfaultfd: "
+				       "if this daemon dies, the child's missing pages read as zeros",
+				       p->pid, p->child);
+		}
+		if (p->tid > 0 && !p->tid_told) {
+			p->tid_told = true;
+			st.status = LAZY_CHILD_PID;
+			st.child_pid = p->tid;
+			send_msg(p->conn, &st, -1);
+		}
+	}
 }
 
 /* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
@@ -266,7 +322,7 @@ static void attach(struct daemon *d, int conn)
 			free(src);
 		}
 		pr_err("pid %u: no page source: the process cannot run", h.pid);
-		send_status(conn, h.pid, -EIO);
+		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -EIO, 0, 0, 0 }, -1);
 		kill(h.pid, SIGKILL);
 		close(uffd);
 		close(conn);
@@ -278,7 +334,7 @@ static void attach(struct daemon *d, int conn)
 	free(ranges);
 	if (!p) {
 		pr_err("pid %u: out of memory: the process cannot run", h.pid);
-		send_status(conn, h.pid, -ENOMEM);
+		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -ENOMEM, 0, 0, 0 }, -1);
 		kill(h.pid, SIGKILL);
 		close(uffd);
 		close(conn);
@@ -313,7 +369,10 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	static const char *what[] = { "live", "has all its pages", "is gone", "failed" };
 	int status = p->state == LP_DONE ? 0 : p->state == LP_GONE ? -ESRCH : -EIO;
 
-	pr_info("pid %u%s %s", p->pid, p->conn < 0 ? " (a fork child)" : "", what[p->state]);
+	if (p->child)
+		pr_info("pid %u (its fork child %u) %s", p->pid, p->child, what[p->state]);
+	else
+		pr_info("pid %u %s", p->pid, what[p->state]);
 	/*
 	 * Whether the migration is complete (PS_BYE to the page server): every
 	 * restored process got all its pages, or ended by itself (it ran
@@ -321,7 +380,7 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	 * criu restore closed its connection was killed by a failed restore.
 	 * Fork children may end as they like.
 	 */
-	if (p->state == LP_GONE && p->conn >= 0) {
+	if (p->state == LP_GONE && !p->child && p->conn >= 0) {
 		struct pollfd pc = { p->conn, POLLIN | POLLRDHUP, 0 };
 		char b;
 		bool hup = poll(&pc, 1, 0) == 1 && ((pc.revents & (POLLHUP | POLLRDHUP)) ||
@@ -330,7 +389,7 @@ static void finish(struct daemon *d, struct lp_proc *p)
 			d->lost = true;
 		else
 			d->nr_done++;
-	} else if (p->state == LP_DONE && p->conn >= 0) {
+	} else if (p->state == LP_DONE && !p->child && p->conn >= 0) {
 		d->nr_done++;
 	} else if (p->state == LP_FAILED) {
 		d->lost = true;
@@ -343,7 +402,7 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	if (d->o->remote && !d->ctx.procs && !d->nr_conns)
 		close_remote(d, d->nr_done && !d->lost);
 	/* after the look at the connection: criu restore closes it on the status */
-	send_status(p->conn, p->pid, status);
+	send_status(p, status);
 	if (--p->src->refs == 0) {
 		lp_source_close(p->src);
 		free(p->src);
@@ -453,6 +512,7 @@ static int run(struct daemon *d)
 		for (size_t i = first_proc; i < end_procs; i++)
 			if (pfd[i].revents || pp[i]->nr_pending)
 				lp_proc_events(&d->ctx, pp[i]);
+		tell_children(d);
 		/* a unit found corrupt: its pages can no longer be had */
 		for (struct lp_proc *p = d->ctx.procs; p; p = p->next)
 			if (p->state == LP_LIVE && __atomic_load_n(&p->src->bad, __ATOMIC_ACQUIRE))

@@ -483,6 +483,25 @@ static void removed(struct lp_proc *p, uint64_t s, uint64_t e)
 	}
 }
 
+/*
+ * Every page p still misses, poisoned through ufd (p's or a child's): it
+ * raises SIGBUS rather than reading zeros.  The number poisoned.
+ */
+static uint64_t poison_missing(const struct lp_proc *p, int ufd)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct lp_range *r = &p->r[i];
+		for (uint64_t k = next_todo(r, 0); k < range_pages(r); k = next_todo(r, k + 1)) {
+			struct uffdio_poison pz = { .range = { r->start + k * PG, PG } };
+			if (!ioctl(ufd, UFFDIO_POISON, &pz))
+				n++;
+		}
+	}
+	return n;
+}
+
 static void forked(struct lp_ctx *c, struct lp_proc *p, int ufd)
 {
 	struct lp_proc *ch;
@@ -490,31 +509,33 @@ static void forked(struct lp_ctx *c, struct lp_proc *p, int ufd)
 	fcntl(ufd, F_SETFL, O_NONBLOCK);
 	/* the child's map is the parent's; its pages are where the parent's are */
 	ch = calloc(1, sizeof(*ch));
-	if (!ch || !(ch->r = calloc(p->nr + 1, sizeof(*ch->r)))) {
-		free(ch);
+	if (!ch || !(ch->r = calloc(p->nr + 1, sizeof(*ch->r))))
 		goto fail;
-	}
+	for (; ch->nr < p->nr; ch->nr++)
+		if (range_slice(&p->r[ch->nr], 0, range_pages(&p->r[ch->nr]), &ch->r[ch->nr]))
+			goto fail;
 	ch->pid = p->pid;
 	ch->uffd = ufd;
-	ch->conn = -1;
+	ch->child = ++c->nr_children;
+	/* criu restore holds the child's uffd too (daemon.c hands it over) */
+	ch->conn = p->conn >= 0 ? fcntl(p->conn, F_DUPFD_CLOEXEC, 0) : -1;
 	ch->src = p->src;
 	p->src->refs++;
-	for (size_t i = 0; i < p->nr; i++) {
-		if (range_slice(&p->r[i], 0, range_pages(&p->r[i]), &ch->r[ch->nr])) {
-			lp_proc_free(ch);
-			goto fail;
-		}
-		ch->nr++;
-	}
 	ch->remaining = p->remaining;
 	ch->cursor = p->cursor;
 	c->st.total_pages += ch->remaining;
 	ch->next = c->procs;
 	c->procs = ch;
-	pr_info("pid %u forked: serving the child's userfaultfd too", p->pid);
+	pr_info("pid %u forked: serving the child's userfaultfd too (child %u)", p->pid, ch->child);
 	return;
 fail:
-	pr_err("pid %u forked: cannot serve the child (out of memory)", p->pid);
+	pr_err("pid %u forked: cannot serve the child (out of memory): its missing pages are poisoned",
+	       p->pid);
+	poison_missing(p, ufd);
+	if (ch) {
+		ch->uffd = ch->conn = -1;
+		lp_proc_free(ch);
+	}
 	close(ufd);
 }
 
@@ -747,24 +768,16 @@ int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 
 void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why)
 {
-	uint64_t poisoned = 0;
+	uint64_t poisoned;
 	(void)c;
 
 	if (p->state != LP_LIVE)
 		return;
 	p->state = LP_FAILED;
-	/* every page still missing raises SIGBUS rather than reading zeros */
-	for (size_t i = 0; i < p->nr; i++) {
-		struct lp_range *r = &p->r[i];
-		for (uint64_t k = next_todo(r, 0); k < range_pages(r); k = next_todo(r, k + 1)) {
-			struct uffdio_poison pz = { .range = { r->start + k * PG, PG } };
-			if (!ioctl(p->uffd, UFFDIO_POISON, &pz))
-				poisoned++;
-		}
-	}
+	poisoned = poison_missing(p, p->uffd);
 	pr_err("pid %u: %s: %lu pages can no longer be had; poisoned %lu of them, killing the process",
 	       p->pid, why, (unsigned long)p->remaining, (unsigned long)poisoned);
-	if (p->conn >= 0)
+	if (!p->child)
 		kill(p->pid, SIGKILL);
 	else if (p->tid > 0)
 		kill(p->tid, SIGKILL);

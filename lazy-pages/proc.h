@@ -53,7 +53,11 @@ struct lp_proc {
 	unsigned pid;		/* the image's pid (the page source's) */
 	int tid;		/* a thread seen faulting (fork children), 0 if none */
 	int uffd;
-	int conn;		/* criu restore's connection, -1 for fork children */
+	int conn;		/* criu restore's connection (fork children: a dup of their
+				 * parent's), -1 if none */
+	unsigned child;		/* 0: a restored process; else a fork child's number */
+	bool handed;		/* fork child: its uffd was handed to criu restore */
+	bool tid_told;		/* fork child: criu restore knows tid */
 	enum lp_state state;
 	struct lp_source *src;
 	struct lp_range *r;
@@ -73,6 +77,7 @@ struct lp_proc {
 
 struct lp_ctx {
 	uint64_t granule;
+	unsigned nr_children;	/* fork children seen (their numbers) */
 	struct lp_stats st;
 	struct lp_proc *procs;
 };

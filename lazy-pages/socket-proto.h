@@ -15,6 +15,16 @@
  * connection closing without a status, means the pages are lost and the
  * process must not run on (criu kills it).  The daemon checks the peer's
  * credentials (SO_PEERCRED): only its own uid may connect.
+ *
+ * Fork children: a process that forks while its pages arrive gives the
+ * daemon a new uffd for the child (UFFD_EVENT_FORK).  Closing its last
+ * reference would turn the child's missing pages into zero pages, so the
+ * daemon hands criu restore a copy on the process's connection (a
+ * lazy_status with child set and status LAZY_CHILD_NEW, the uffd attached),
+ * tells it the child's pid once it knows it (LAZY_CHILD_PID: a thread of it
+ * faulted), and its end (child set, status as for a process).  criu holds
+ * each child's uffd until then; the connection stays open until the
+ * process and every child it reported are finished with.
  */
 #ifndef LAZY_SOCKET_PROTO_H
 #define LAZY_SOCKET_PROTO_H
@@ -23,7 +33,7 @@
 
 #define LAZY_SOCK_NAME		"lazy-pages.sock"
 #define LAZY_PROTO_MAGIC	0x595a414cU	/* "LAZY" */
-#define LAZY_PROTO_VERSION	1
+#define LAZY_PROTO_VERSION	2
 #define LAZY_MAX_RANGES		65536
 
 struct lazy_hello {
@@ -39,9 +49,15 @@ struct lazy_range {		/* page aligned, sorted, non-overlapping */
 
 struct lazy_status {
 	__u32 magic;		/* LAZY_PROTO_MAGIC */
-	__u32 pid;
-	__s32 status;		/* 0: every page is in; else -errno: pages lost */
+	__u32 pid;		/* the restored process (as in the images) */
+	__s32 status;		/* 0: every page is in; -ESRCH: it exited; other -errno:
+				 * pages lost; for a child also LAZY_CHILD_* */
+	__u32 child;		/* 0: the process itself; else a fork child's number */
+	__u32 child_pid;	/* LAZY_CHILD_PID: a thread of the child */
 	__u32 pad;
 };
+
+#define LAZY_CHILD_NEW		1	/* the child's uffd attached (SCM_RIGHTS) */
+#define LAZY_CHILD_PID		2	/* child_pid: a thread of it (from a fault) */
 
 #endif /* LAZY_SOCKET_PROTO_H */

@@ -4,6 +4,10 @@
 # compare its memory byte for byte).  lazy/CHECK: the checks below.
 #   kill_daemon  the daemon is killed while the restored program waits for a
 #                page: the program must be killed, never run on zeros
+#   fork_kill_daemon  the restored program forks while its pages arrive;
+#                the daemon is stopped once it serves the child, the child
+#                starts reading, the daemon is killed: the child must never
+#                read zeros (criu restore holds its uffd), and is killed
 #   corrupt      a flipped byte in the lazy pages: the process is stopped
 #   remote       pages come from `criu page-server` over 127.0.0.1; the
 #                restore's directory holds every image but pages-*.img (the
@@ -57,7 +61,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
 LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
@@ -672,6 +676,54 @@ lazy_kill_daemon() {
 		result FAIL "FAIL $TAGNAME: restore exited 0 after the daemon died"
 	elif ! grep -q 'daemon went away' "$dir/restore.out"; then
 		result FAIL "FAIL $TAGNAME: restore did not say why: $(head -2 "$dir/restore.out" | tr '\n' ' ')"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
+}
+
+lazy_fork_kill_daemon() {
+	local dir=$1 pid dpid cpid
+	export LAZY_FORK_HOLD=1
+	lazy_dump lazy_fork "$dir" || return
+	unset LAZY_FORK_HOLD
+	pid=$PID
+	export CRIU_LAZY_BG_DELAY_US=20000
+	RESTORE_EXTRA=(--lazy-pages)
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$pid" "$TAGNAME" || return
+	dpid=$(daemon_pid "$dir/img")
+	[ -n "$dpid" ] || { result FAIL "FAIL $TAGNAME: no lazy-pages daemon running"; return; }
+	track "$dpid"
+	kill -USR1 "$pid"
+	if ! wait_for 10 grep -q "serving the child's userfaultfd" "$dir/img/lazy-pages.log" ||
+	   ! wait_for 5 grep -q '^CHILD ' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: the daemon never served a fork child: $(tail -2 "$dir/img/lazy-pages.log" | tr '\n' ' ')"
+		return
+	fi
+	cpid=$(sed -n 's/^CHILD //p' "$dir/test.log" | head -1)
+	track "$cpid"
+	# the child reads and waits for a page that never comes
+	kill -STOP "$dpid"
+	kill -USR2 "$cpid"
+	sleep 0.5
+	if grep -q '^PASS$' "$dir/test.log" || ! alive "$cpid"; then
+		result FAIL "FAIL $TAGNAME: the child finished before the daemon was killed (all pages were in?)"
+		return
+	fi
+	kill -KILL "$dpid"
+	wait "$RPID"
+	wait_for 10 bash -c "! [ -e /proc/$cpid ] || grep -q '^State:.*[Zz]' /proc/$cpid/status"
+	# the parent may have had all its pages: it then sees its child killed
+	if grep -q '^FAIL: [a-z]*: word' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: a process ran on and saw bad memory: $(grep -m1 '^FAIL' "$dir/test.log")"
+	elif grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $TAGNAME: the program passed without its daemon (pages were all in)"
+	elif alive "$cpid"; then
+		result FAIL "FAIL $TAGNAME: the fork child $cpid still runs after the daemon died"
+	elif alive "$pid"; then
+		result FAIL "FAIL $TAGNAME: pid $pid still runs after its daemon died"
+	elif ! grep -q 'and the children it forked' "$dir/restore.out"; then
+		result FAIL "FAIL $TAGNAME: restore did not say it killed the child: $(head -3 "$dir/restore.out" | tr '\n' ' ')"
 	else
 		result PASS "PASS $TAGNAME"
 	fi

@@ -12,9 +12,8 @@
  * Nothing lost: closing the last reference to a uffd turns every missing
  * page into a zero page.  So criu keeps its own copy of the uffd (taken
  * with pidfd_getfd at the restorer's final trap) and holds it until the
- * daemon reports that every page is in.  If the daemon dies or reports a
- * failure first, criu kills the process while still holding the uffd: a
- * thread waiting for a page is never woken to read zeros.
+ * daemon reports that every page is in (lazy-watch.c).  Before that, a
+ * guard thread kills the process if the daemon goes away.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -299,74 +298,6 @@ int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a)
 		return -1;
 	}
 	return fd;
-}
-
-static bool exited(int pidfd, int timeout_ms)
-{
-	struct pollfd pf = { pidfd, POLLIN, 0 };
-	return poll(&pf, 1, timeout_ms) == 1;
-}
-
-int rst_lazy_watch(pid_t pid, int conn, int uffd)
-{
-	int pidfd = syscall(SYS_pidfd_open, pid, 0), ret = 0;
-	struct lazy_status st;
-
-	if (pidfd < 0) {
-		pr_perror("pid %d: cannot watch it", pid);
-		kill(pid, SIGKILL);
-		ret = -1;
-		goto out;
-	}
-	for (;;) {
-		struct pollfd pf[2] = { { conn, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_perror("pid %d: poll failed; killing it", pid);
-			break;
-		}
-		if (pf[1].revents) {
-			/*
-			 * It ended: nothing more to guard.  The connection stays
-			 * until the daemon has seen it go (its status), so that
-			 * the daemon can tell an exit from a failed restore.
-			 */
-			struct pollfd pc = { conn, POLLIN, 0 };
-			if (poll(&pc, 1, 2000) == 1 && recv(conn, &st, sizeof(st), MSG_WAITALL) <= 0)
-				pr_debug("pid %d: the daemon closed without a status", pid);
-			goto out;
-		}
-		if (!pf[0].revents)
-			continue;
-		ssize_t n = recv(conn, &st, sizeof(st), MSG_WAITALL);
-		if (n == sizeof(st) && st.magic == LAZY_PROTO_MAGIC) {
-			if (st.status == 0) {
-				pr_info("pid %d: every page is in place", pid);
-				goto out;
-			}
-			if (st.status == -ESRCH)
-				goto out;
-			pr_err("pid %d: the lazy-pages daemon lost its page source (%s): killing the process",
-			       pid, strerror(-st.status));
-			break;
-		}
-		if (exited(pidfd, 0))
-			goto out;
-		pr_err("pid %d: the lazy-pages daemon went away before every page was in place: "
-		       "killing the process (its missing memory would read as zeros)", pid);
-		break;
-	}
-	/* still holding the uffd: no thread of it ever sees a zero page */
-	kill(pid, SIGKILL);
-	exited(pidfd, 5000);
-	ret = -1;
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	close(uffd);
-	close(conn);
-	return ret;
 }
 
 /*

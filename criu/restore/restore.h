@@ -156,6 +156,11 @@ int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, u
 int rst_lazy_connect(const struct opts *o, int dirfd);
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
 int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
+/*
+ * lazy-watch.c: holds the process's uffd (and its fork children's, handed
+ * over by the daemon) until the daemon is done with them; kills them if it
+ * goes away first.  Closes conn and uffd; -1 if something was killed.
+ */
 int rst_lazy_watch(pid_t pid, int conn, int uffd);
 struct rst_lazy_guard {
 	pthread_t thread;

@@ -1,0 +1,293 @@
+/*
+ * lazy-watch.c - after a lazy restore: criu restore (or, with -d, its
+ * watcher) holds each restored process's userfaultfd, and those of the
+ * children it forks while its pages arrive, until the lazy-pages daemon
+ * says they are finished with (socket-proto.h).
+ *
+ * Nothing lost: closing the last reference to a uffd turns every missing
+ * page into a zero page.  If the daemon dies or reports a failure first,
+ * the process is killed while criu still holds its uffd, so no thread of
+ * it is ever woken to read zeros; a fork child criu knows the pid of is
+ * killed too, and one it does not (it never faulted through the daemon)
+ * is woken and killed at its next fault on a missing page, which criu
+ * then reads from the child's uffd itself.  Until it is gone, criu keeps
+ * the child's uffd.
+ */
+#define LOG_PREFIX "restore: "
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/userfaultfd.h>
+
+#include "compat.h"
+#include "lazy-pages.h"
+#include "log.h"
+#include "restore.h"
+
+#define USER_LOW	0x10000ULL		/* >= vm.mmap_min_addr */
+#define USER_HIGH	0x7ffffffff000ULL	/* TASK_SIZE with 4-level page tables */
+
+struct held_child {
+	unsigned id;
+	int uffd;
+	pid_t pid;		/* a thread of it; 0 while unknown */
+};
+
+struct watch {
+	pid_t pid;
+	int conn, pidfd;
+	bool over;		/* the process is finished with: every page in, or it ended */
+	struct held_child *kids;
+	size_t nr_kids, cap_kids;
+};
+
+static bool exited(int pidfd, int timeout_ms)
+{
+	struct pollfd pf = { pidfd, POLLIN, 0 };
+	return poll(&pf, 1, timeout_ms) == 1;
+}
+
+/* one message from the daemon, with the fd it carries (-1 if none); its size */
+static ssize_t recv_status(int conn, struct lazy_status *st, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { st, sizeof(*st) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+
+	*fd = -1;
+	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+static struct held_child *find_kid(struct watch *w, unsigned id)
+{
+	for (size_t i = 0; i < w->nr_kids; i++)
+		if (w->kids[i].id == id)
+			return &w->kids[i];
+	return NULL;
+}
+
+static int add_kid(struct watch *w, unsigned id, int uffd)
+{
+	if (w->nr_kids == w->cap_kids) {
+		size_t cap = w->cap_kids ? 2 * w->cap_kids : 8;
+		struct held_child *k = realloc(w->kids, cap * sizeof(*k));
+		if (!k)
+			return -1;
+		w->kids = k;
+		w->cap_kids = cap;
+	}
+	fcntl(uffd, F_SETFL, O_NONBLOCK);
+	w->kids[w->nr_kids++] = (struct held_child){ id, uffd, 0 };
+	return 0;
+}
+
+static void drop_kid(struct watch *w, struct held_child *k)
+{
+	close(k->uffd);
+	*k = w->kids[--w->nr_kids];
+}
+
+/*
+ * A message about a fork child; -1 if criu cannot hold what it must (the
+ * child is then in danger: handled as a loss).
+ */
+static int child_msg(struct watch *w, const struct lazy_status *st, int fd)
+{
+	struct held_child *k = find_kid(w, st->child);
+
+	if (st->status == LAZY_CHILD_NEW) {
+		if (fd < 0 || k || add_kid(w, st->child, fd)) {
+			pr_err("pid %d: cannot hold the userfaultfd of a child it forked", w->pid);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		pr_debug("pid %d: holding the userfaultfd of its fork child %u", w->pid, st->child);
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!k)
+		return 0;
+	if (st->status == LAZY_CHILD_PID) {
+		k->pid = st->child_pid;
+		return 0;
+	}
+	if (st->status != 0 && st->status != -ESRCH)
+		pr_err("pid %d: the lazy-pages daemon lost the pages of its fork child %d (%s): "
+		       "it poisoned them and killed the child", w->pid, k->pid, strerror(-st->status));
+	drop_kid(w, k);
+	return 0;
+}
+
+/* the mm of the child behind this uffd is gone (any ioctl that needs it says ESRCH) */
+static bool kid_gone(const struct held_child *k)
+{
+	struct uffdio_writeprotect wp = { .range = { USER_LOW, 4096 }, .mode = 0 };
+	return ioctl(k->uffd, UFFDIO_WRITEPROTECT, &wp) < 0 && errno == ESRCH;
+}
+
+/* reads what the child's uffd holds: a fault names a thread to kill; a fork, a child to hold */
+static void kid_read(struct watch *w, struct held_child *k)
+{
+	struct uffd_msg m;
+
+	while (read(k->uffd, &m, sizeof(m)) == sizeof(m)) {
+		if (m.event == UFFD_EVENT_PAGEFAULT && m.arg.pagefault.feat.ptid) {
+			k->pid = m.arg.pagefault.feat.ptid;
+			kill(k->pid, SIGKILL);
+		} else if (m.event == UFFD_EVENT_FORK) {
+			/* k may move with the array: the new one is looked at next round */
+			if (add_kid(w, 0, (int)m.arg.fork.ufd))
+				close((int)m.arg.fork.ufd);
+			return;
+		}
+	}
+}
+
+/*
+ * The daemon is gone: no child may run on.  Those criu knows a thread of
+ * are killed; the others are woken from any fault the daemon had read and
+ * never served, and killed at their next fault, read here.  Returns when
+ * every child is gone.
+ */
+static void kill_kids(struct watch *w)
+{
+	bool said = false;
+
+	for (size_t i = 0; i < w->nr_kids; i++) {
+		struct uffdio_range all = { USER_LOW, USER_HIGH - USER_LOW };
+		if (w->kids[i].pid > 0)
+			kill(w->kids[i].pid, SIGKILL);
+		ioctl(w->kids[i].uffd, UFFDIO_WAKE, &all);
+	}
+	while (w->nr_kids) {
+		struct pollfd *pf = calloc(w->nr_kids, sizeof(*pf));
+		size_t n = w->nr_kids;
+
+		for (size_t i = 0; pf && i < n; i++)
+			pf[i] = (struct pollfd){ w->kids[i].uffd, POLLIN, 0 };
+		if (pf)
+			poll(pf, n, 200);
+		else
+			usleep(200000);
+		for (size_t i = n; i-- > 0;) {
+			if (i < w->nr_kids && (!pf || pf[i].revents))
+				kid_read(w, &w->kids[i]);
+			if (i < w->nr_kids && kid_gone(&w->kids[i]))
+				drop_kid(w, &w->kids[i]);
+		}
+		free(pf);
+		if (w->nr_kids && !said) {
+			pr_err("pid %d: %zu of its fork children still live: each is killed at its "
+			       "first touch of memory that will not come", w->pid, w->nr_kids);
+			said = true;
+		}
+	}
+}
+
+int rst_lazy_watch(pid_t pid, int conn, int uffd)
+{
+	struct watch w = { .pid = pid, .conn = conn };
+	struct lazy_status st;
+	int ret = 0, fd;
+
+	w.pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (w.pidfd < 0) {
+		pr_perror("pid %d: cannot watch it", pid);
+		kill(pid, SIGKILL);
+		ret = -1;
+		goto out;
+	}
+	while (!w.over || w.nr_kids) {
+		struct pollfd pf[2] = { { conn, POLLIN, 0 }, { w.pidfd, w.over ? 0 : POLLIN, 0 } };
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("pid %d: poll failed; killing it", pid);
+			goto lost;
+		}
+		if (pf[1].revents) {
+			/*
+			 * It ended: nothing more to guard but its children.  The
+			 * connection stays until the daemon has seen it go (its
+			 * status), so that the daemon can tell an exit from a
+			 * failed restore.
+			 */
+			w.over = true;
+			if (!w.nr_kids) {
+				struct pollfd pc = { conn, POLLIN, 0 };
+				if (poll(&pc, 1, 2000) == 1 && recv_status(conn, &st, &fd) <= 0)
+					pr_debug("pid %d: the daemon closed without a status", pid);
+				if (fd >= 0)
+					close(fd);
+				goto out;
+			}
+		}
+		if (!pf[0].revents)
+			continue;
+		ssize_t n = recv_status(conn, &st, &fd);
+		if (n == sizeof(st) && st.magic == LAZY_PROTO_MAGIC) {
+			if (st.child) {
+				if (child_msg(&w, &st, fd))
+					goto lost;
+				continue;
+			}
+			if (fd >= 0)
+				close(fd);
+			if (st.status == 0) {
+				pr_info("pid %d: every page is in place", pid);
+				w.over = true;
+				continue;
+			}
+			if (st.status == -ESRCH) {
+				w.over = true;
+				continue;
+			}
+			pr_err("pid %d: the lazy-pages daemon lost its page source (%s): killing the process",
+			       pid, strerror(-st.status));
+			goto lost;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (!w.nr_kids && (w.over || exited(w.pidfd, 0)))
+			goto out;
+		pr_err("pid %d: the lazy-pages daemon went away before every page was in place: "
+		       "killing the process%s (its missing memory would read as zeros)", pid,
+		       w.nr_kids ? " and the children it forked" : "");
+		goto lost;
+	}
+	goto out;
+lost:
+	/* still holding the uffds: no thread of them ever sees a zero page */
+	if (!w.over) {
+		kill(pid, SIGKILL);
+		exited(w.pidfd, 5000);
+	}
+	kill_kids(&w);
+	ret = -1;
+out:
+	while (w.nr_kids)
+		drop_kid(&w, &w.kids[0]);
+	free(w.kids);
+	if (w.pidfd >= 0)
+		close(w.pidfd);
+	close(uffd);
+	close(conn);
+	return ret;
+}
