@@ -7,17 +7,20 @@
  * Nothing lost: closing the last reference to a uffd turns every missing
  * page into a zero page.  If the daemon dies or reports a failure first,
  * the process is killed while criu still holds its uffd, so no thread of
- * it is ever woken to read zeros; a fork child criu knows the pid of is
- * killed too, and one it does not (it never faulted through the daemon)
- * is woken and killed at its next fault on a missing page, which criu
- * then reads from the child's uffd itself.  Until it is gone, criu keeps
- * the child's uffd.
+ * it is ever woken to read zeros; its fork children are killed too (those
+ * criu knows the pid of, and the process's descendants with lazy memory),
+ * and any other (an orphan that never faulted through the daemon) is
+ * woken and killed at its next fault on a missing page, which criu then
+ * reads from the child's uffd itself.  Until it is gone, criu keeps the
+ * child's uffd.
  */
 #define LOG_PREFIX "restore: "
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -160,23 +163,80 @@ static void kid_read(struct watch *w, struct held_child *k)
 	}
 }
 
+/* pid has memory registered with a userfaultfd (VmFlags "um" in smaps) */
+static bool has_uffd_ranges(pid_t pid)
+{
+	char path[64], line[512];
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "VmFlags:", 8) && strstr(line, " um");
+	fclose(f);
+	return found;
+}
+
+/*
+ * Kills every descendant of pid (children of any of its threads, and
+ * theirs) whose memory is registered with a userfaultfd: the fork children
+ * of a restored process whose pages may be missing.  Orphans that went to
+ * another parent are not found here.
+ */
+static void kill_uffd_descendants(pid_t pid, int depth)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if (depth > 64 || !(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		char cpath[320];
+		int c;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", (int)pid, e->d_name);
+		FILE *f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &c) == 1) {
+			kill_uffd_descendants(c, depth + 1);
+			if (has_uffd_ranges(c)) {
+				pr_debug("pid %d: killing its descendant %d (lazy memory)", (int)pid, c);
+				kill(c, SIGKILL);
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
 /*
  * The daemon is gone: no child may run on.  Those criu knows a thread of
- * are killed; the others are woken from any fault the daemon had read and
- * never served, and killed at their next fault, read here.  Returns when
- * every child is gone.
+ * are killed, and so are the descendants of the process with lazy memory
+ * (before the process itself is killed, which would orphan them); any
+ * other is woken from a fault the daemon had read and never served, and
+ * killed at its next fault, read here.  Returns when every child is gone.
  */
 static void kill_kids(struct watch *w)
 {
-	bool said = false;
-
+	if (w->nr_kids)
+		kill_uffd_descendants(w->pid, 0);
 	for (size_t i = 0; i < w->nr_kids; i++) {
 		struct uffdio_range all = { USER_LOW, USER_HIGH - USER_LOW };
 		if (w->kids[i].pid > 0)
 			kill(w->kids[i].pid, SIGKILL);
 		ioctl(w->kids[i].uffd, UFFDIO_WAKE, &all);
 	}
-	while (w->nr_kids) {
+}
+
+static void wait_kids(struct watch *w)
+{
+	for (int round = 0; w->nr_kids; round++) {
 		struct pollfd *pf = calloc(w->nr_kids, sizeof(*pf));
 		size_t n = w->nr_kids;
 
@@ -193,11 +253,9 @@ static void kill_kids(struct watch *w)
 				drop_kid(w, &w->kids[i]);
 		}
 		free(pf);
-		if (w->nr_kids && !said) {
-			pr_err("pid %d: %zu of its fork children still live: each is killed at its "
-			       "first touch of memory that will not come", w->pid, w->nr_kids);
-			said = true;
-		}
+		if (w->nr_kids && round == 10)
+			pr_err("pid %d: %zu of its fork children still live (orphans?): each is killed at "
+			       "its first touch of memory that will not come", w->pid, w->nr_kids);
 	}
 }
 
@@ -275,11 +333,12 @@ int rst_lazy_watch(pid_t pid, int conn, int uffd)
 	goto out;
 lost:
 	/* still holding the uffds: no thread of them ever sees a zero page */
+	kill_kids(&w);
 	if (!w.over) {
 		kill(pid, SIGKILL);
 		exited(w.pidfd, 5000);
 	}
-	kill_kids(&w);
+	wait_kids(&w);
 	ret = -1;
 out:
 	while (w.nr_kids)
