@@ -1,7 +1,8 @@
 /*
  * check-proc.c - `criu check` probes for process-level kernel interfaces:
  * capabilities, ptrace seizing, clone3 with set_tid, PR_SET_MM_MAP,
- * process_vm_readv, pidfds and the rseq configuration of a tracee.
+ * process_vm_readv, pidfds, the rseq configuration of a tracee, and the
+ * xsave signal frames through which restore sets each thread's FPU state.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,9 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "compat.h"
+#include "restore/sigframe.h"
 
 #include "check.h"
 #include "compat.h"	/* after sys/ptrace.h: it may define PTRACE_* macros */
@@ -292,4 +296,19 @@ int chk_rseq(uint64_t arg, char *msg, size_t len)
 out:
 	chk_reap(pid);
 	return ok;
+}
+
+int chk_xsave_frames(uint64_t arg, char *msg, size_t len)
+{
+	struct fpu_env env;
+
+	(void)arg;
+	if (fpu_env_probe(&env)) {
+		snprintf(msg, len, "no xsave signal frames: the FPU state cannot be restored");
+		return 0;
+	}
+	snprintf(msg, len, "xfeatures %#lx, frames of %u bytes, %u with every feature%s",
+		 (unsigned long)env.xcr0, env.sw.xstate_size, env.max_size,
+		 env.xcr0 & XFEATURE_MASK_DYNAMIC ? "; AMX tile data on request" : "");
+	return 1;
 }

@@ -46,6 +46,7 @@ static struct feature features[] = {
 	{ "mem_dirty_track", chk_mem_dirty_track, 0, false, -1, "" },
 	{ "live_snapshot", chk_live_snapshot, 0, false, -1, "" },
 	{ "rseq", chk_rseq, 0, false, -1, "" },
+	{ "xsave_frames", chk_xsave_frames, 0, true, -1, "" },
 };
 #define NR_FEATURES (sizeof(features) / sizeof(features[0]))
 

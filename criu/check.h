@@ -27,6 +27,7 @@ int chk_process_vm_readv(uint64_t arg, char *msg, size_t len);
 int chk_pidfd_open(uint64_t arg, char *msg, size_t len);
 int chk_pidfd_getfd(uint64_t arg, char *msg, size_t len);
 int chk_rseq(uint64_t arg, char *msg, size_t len);
+int chk_xsave_frames(uint64_t arg, char *msg, size_t len);
 
 /* check-mem.c: userfaultfd, pagemap, dirty tracking */
 int chk_userfaultfd(uint64_t arg, char *msg, size_t len);

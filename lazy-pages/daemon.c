@@ -126,26 +126,7 @@ static void accept_conn(struct daemon *d)
 /* one lazy_status to criu restore on conn, with fd attached if >= 0; 0 if sent */
 static int send_msg(int conn, const struct lazy_status *st, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { (void *)st, sizeof(*st) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (conn < 0)
-		return -1;
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(conn, &mh, MSG_NOSIGNAL) != sizeof(*st)) {
+	if (conn < 0 || lazy_send_fd(conn, st, sizeof(*st), fd) != sizeof(*st)) {
 		pr_debug("pid %u: criu restore is no longer listening", st->pid);
 		return -1;
 	}
@@ -189,24 +170,13 @@ static void tell_children(struct daemon *d)
 /* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
 static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { h, sizeof(*h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
 	struct timeval tv = { 5, 0 };
 
-	*uffd = -1;
 	*ranges = NULL;
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	ssize_t n = lazy_recv_fd(conn, h, sizeof(*h), uffd);
 	if (n == 0)
 		return -1;	/* criu restore went away before the process was ready */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(uffd, CMSG_DATA(c), sizeof(int));
 	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
 	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
 		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,

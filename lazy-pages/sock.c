@@ -1,4 +1,4 @@
-/* sock.c - the lazy-pages socket's address (see sock.h). */
+/* sock.c - the lazy-pages socket's address and its messages (see sock.h). */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,4 +19,43 @@ int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa)
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		return -1;
 	return offsetof(struct sockaddr_un, sun_path) + n + 1;
+}
+
+union one_fd {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd)
+{
+	union one_fd u;
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+
+	*fd = -1;
+	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd)
+{
+	union one_fd u;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(conn, &mh, MSG_NOSIGNAL);
 }

@@ -1,7 +1,8 @@
 /*
- * sock.h - the address of DIR/lazy-pages.sock, for the daemon (bind) and
- * for criu restore (connect).  A directory path too long for sockaddr_un is
- * reached through /proc/self/fd/DIRFD.
+ * sock.h - DIR/lazy-pages.sock for the daemon (bind, receive, send) and for
+ * criu restore (connect, receive): its address (a directory path too long
+ * for sockaddr_un is reached through /proc/self/fd/DIRFD), and messages
+ * that carry at most one fd (SCM_RIGHTS).
  */
 #ifndef LAZY_SOCK_H
 #define LAZY_SOCK_H
@@ -11,5 +12,10 @@
 
 /* fills sa for the socket in dir (dirfd open on it); returns its length, <0 if too long */
 int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa);
+
+/* receives len bytes (MSG_WAITALL) and the fd they carry (*fd, -1 if none, close-on-exec) */
+ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd);
+/* sends len bytes with fd attached if fd >= 0; what sendmsg returns */
+ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd);
 
 #endif /* LAZY_SOCK_H */

@@ -645,17 +645,24 @@ lazy_remote_wrong() {
 	fi
 }
 
+# lazy_start_slow DIR PID: a lazy restore of DIR/img whose background fill
+# is slowed; sets DPID (the daemon); 1 (reported) if it did not start
+lazy_start_slow() {
+	export CRIU_LAZY_BG_DELAY_US=20000
+	RESTORE_EXTRA=(--lazy-pages)
+	restore_bg "$1" "$1/img"
+	await_restored "$1" "$2" "$TAGNAME" || return 1
+	DPID=$(daemon_pid "$1/img")
+	[ -n "$DPID" ] || { result FAIL "FAIL $TAGNAME: no lazy-pages daemon running"; return 1; }
+	track "$DPID"
+}
+
 lazy_kill_daemon() {
 	local dir=$1 pid dpid st
 	lazy_dump anon_256m "$dir" || return
 	pid=$PID
-	export CRIU_LAZY_BG_DELAY_US=20000
-	RESTORE_EXTRA=(--lazy-pages)
-	restore_bg "$dir" "$dir/img"
-	await_restored "$dir" "$pid" "$TAGNAME" || return
-	dpid=$(daemon_pid "$dir/img")
-	[ -n "$dpid" ] || { result FAIL "FAIL $TAGNAME: no lazy-pages daemon running"; return; }
-	track "$dpid"
+	lazy_start_slow "$dir" "$pid" || return
+	dpid=$DPID
 	# the program checks its memory and waits for a page that never comes
 	kill -STOP "$dpid"
 	kill -USR1 "$pid"
@@ -687,13 +694,8 @@ lazy_fork_kill_daemon() {
 	lazy_dump lazy_fork "$dir" || return
 	unset LAZY_FORK_HOLD
 	pid=$PID
-	export CRIU_LAZY_BG_DELAY_US=20000
-	RESTORE_EXTRA=(--lazy-pages)
-	restore_bg "$dir" "$dir/img"
-	await_restored "$dir" "$pid" "$TAGNAME" || return
-	dpid=$(daemon_pid "$dir/img")
-	[ -n "$dpid" ] || { result FAIL "FAIL $TAGNAME: no lazy-pages daemon running"; return; }
-	track "$dpid"
+	lazy_start_slow "$dir" "$pid" || return
+	dpid=$DPID
 	kill -USR1 "$pid"
 	if ! wait_for 10 grep -q "serving the child's userfaultfd" "$dir/img/lazy-pages.log" ||
 	   ! wait_for 5 grep -q '^CHILD ' "$dir/test.log"; then

@@ -33,6 +33,7 @@
 #include "lazy-pages.h"
 #include "log.h"
 #include "restore.h"
+#include "sock.h"
 
 #define USER_LOW	0x10000ULL		/* >= vm.mmap_min_addr */
 #define USER_HIGH	0x7ffffffff000ULL	/* TASK_SIZE with 4-level page tables */
@@ -55,25 +56,6 @@ static bool exited(int pidfd, int timeout_ms)
 {
 	struct pollfd pf = { pidfd, POLLIN, 0 };
 	return poll(&pf, 1, timeout_ms) == 1;
-}
-
-/* one message from the daemon, with the fd it carries (-1 if none); its size */
-static ssize_t recv_status(int conn, struct lazy_status *st, int *fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { st, sizeof(*st) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-
-	*fd = -1;
-	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return n;
 }
 
 static struct held_child *find_kid(struct watch *w, unsigned id)
@@ -263,7 +245,7 @@ int rst_lazy_watch(pid_t pid, int conn, int uffd)
 {
 	struct watch w = { .pid = pid, .conn = conn };
 	struct lazy_status st;
-	int ret = 0, fd;
+	int ret = 0, fd = -1;
 
 	w.pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (w.pidfd < 0) {
@@ -290,7 +272,7 @@ int rst_lazy_watch(pid_t pid, int conn, int uffd)
 			w.over = true;
 			if (!w.nr_kids) {
 				struct pollfd pc = { conn, POLLIN, 0 };
-				if (poll(&pc, 1, 2000) == 1 && recv_status(conn, &st, &fd) <= 0)
+				if (poll(&pc, 1, 2000) == 1 && lazy_recv_fd(conn, &st, sizeof(st), &fd) <= 0)
 					pr_debug("pid %d: the daemon closed without a status", pid);
 				if (fd >= 0)
 					close(fd);
@@ -299,7 +281,7 @@ int rst_lazy_watch(pid_t pid, int conn, int uffd)
 		}
 		if (!pf[0].revents)
 			continue;
-		ssize_t n = recv_status(conn, &st, &fd);
+		ssize_t n = lazy_recv_fd(conn, &st, sizeof(st), &fd);
 		if (n == sizeof(st) && st.magic == LAZY_PROTO_MAGIC) {
 			if (st.child) {
 				if (child_msg(&w, &st, fd))
