@@ -714,7 +714,7 @@ lazy_fork_kill_daemon() {
 	fi
 	kill -KILL "$dpid"
 	wait "$RPID"
-	wait_for 10 bash -c "! [ -e /proc/$cpid ] || grep -q '^State:.*[Zz]' /proc/$cpid/status"
+	wait_for 10 dead "$cpid"
 	# the parent may have had all its pages: it then sees its child killed
 	if grep -q '^FAIL: [a-z]*: word' "$dir/test.log"; then
 		result FAIL "FAIL $TAGNAME: a process ran on and saw bad memory: $(grep -m1 '^FAIL' "$dir/test.log")"

@@ -135,6 +135,7 @@ wait_for() {
 
 has_ready() { grep -q '^READY$' "$1" 2>/dev/null; }
 alive() { [ -e "/proc/$1" ] && ! grep -q '^State:.*[Zz]' "/proc/$1/status" 2>/dev/null; }
+dead() { ! alive "$1"; }
 pidfile_ready() { [ -s "$1" ] && grep -q '^[0-9][0-9]*$' "$1"; }
 
 # the process is blocked in rt_sigtimedwait (syscall 128): the test programs'

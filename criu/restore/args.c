@@ -456,10 +456,6 @@ static int build_threads(const struct rst_proc *p, const struct fpu_env *fe,
 		t->stack = (uint64_t)stack;
 		t->stack_size = THREAD_STACK;
 	}
-	/* a thread's live tile data needs the permission, dumped or not */
-	for (uint32_t i = 0; i <= a->nr_threads; i++)
-		if ((i ? &a->threads[i - 1] : &a->leader)->fpu_grow)
-			a->xcomp_perm |= XFEATURE_MASK_DYNAMIC & fe->xcr0;
 	return 0;
 }
 
@@ -566,7 +562,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	struct fpu_env fe;
 	if (fpu_env_probe(&fe))
 		return -1;
-	a->xcomp_perm = fpu_perm_to_ask(p->core, &fe);
+	a->xcomp_perm = fpu_perm_to_ask(p->core, p->thread_cores, p->nr_threads - 1, &fe);
 	if (build_threads(p, &fe, &ar, a) || build_process_state(p, &ar, a))
 		return -1;
 	*out = a;

@@ -103,11 +103,24 @@ int fpu_env_probe(struct fpu_env *env)
 	return 0;
 }
 
-uint64_t fpu_perm_to_ask(const Core *core, const struct fpu_env *env)
+/* the features thread tc's xsave area holds in a non-initial state (XSTATE_BV) */
+static uint64_t xstate_bv(const ThreadCore *tc)
 {
-	if (!core->has_xcomp_perm)
-		return 0;
-	return core->xcomp_perm & XFEATURE_MASK_DYNAMIC & env->xcr0 & ~env->sw.xfeatures;
+	uint64_t bv;
+	memcpy(&bv, tc->xsave.data + XSAVE_HDR_OFF, 8);
+	return bv;
+}
+
+uint64_t fpu_perm_to_ask(const Core *core, Core *const *others, size_t nr_others,
+			 const struct fpu_env *env)
+{
+	uint64_t want = core->has_xcomp_perm ? core->xcomp_perm : 0;
+
+	/* live tile data needs the permission, dumped or not */
+	want |= xstate_bv(core->thread);
+	for (size_t i = 0; i < nr_others; i++)
+		want |= xstate_bv(others[i]->thread);
+	return want & XFEATURE_MASK_DYNAMIC & env->xcr0 & ~env->sw.xfeatures;
 }
 
 /* every feature of bv lies inside the first len bytes (standard format) */
@@ -136,10 +149,9 @@ uint64_t sigframe_build(const ThreadCore *tc, const struct fpu_env *env, struct 
 {
 	const GpRegs *g = tc->regs;
 	const uint8_t *xs = tc->xsave.data;
-	uint64_t bv, xcomp;
+	uint64_t bv = xstate_bv(tc), xcomp;
 	struct k_fpx_sw_bytes sw = env->sw;
 
-	memcpy(&bv, xs + XSAVE_HDR_OFF, 8);
 	memcpy(&xcomp, xs + XSAVE_HDR_OFF + 8, 8);
 	if (xcomp & XCOMP_BV_COMPACTED) {
 		pr_err("core-%u.img: the xsave area is in the compacted format", tc->tid);

@@ -35,11 +35,13 @@ struct fpu_env {
 int fpu_env_probe(struct fpu_env *env);
 
 /*
- * The dynamic xstate features (AMX tile data) process core asks for again
- * with ARCH_REQ_XCOMP_PERM: those it had permission for, and those a thread
- * holds live state of.  0 if none.
+ * The dynamic xstate features (AMX tile data) a process asks for again with
+ * ARCH_REQ_XCOMP_PERM: those it had permission for (core, its leader's),
+ * and those one of its threads (core and the nr_others of others) holds
+ * live state of.  0 if none.
  */
-uint64_t fpu_perm_to_ask(const Core *core, const struct fpu_env *env);
+uint64_t fpu_perm_to_ask(const Core *core, Core *const *others, size_t nr_others,
+			 const struct fpu_env *env);
 
 /*
  * Builds thread tc's rt_sigframe in ar and returns the address rsp takes
