@@ -4,8 +4,8 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
+# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh), lazy
+# (test/lazy.sh) and migrate (test/migrate.sh) checks.  A NAME is a test program, a section ("bad_input",
 # "cli", "fd", "trees", "lazy": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
@@ -1395,6 +1395,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	migrate/*) run_migrate_check "${name#migrate/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
 	*) run_prog_test "$name" ;;
 	esac
@@ -1408,6 +1409,8 @@ source "$ROOT/test/files.sh"
 source "$ROOT/test/tree.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
+# the migration section: run_migrate_check, MIGRATE_CHECKS
+source "$ROOT/test/migrate.sh"
 
 # ------------------------------------------------------ main
 
@@ -1430,7 +1433,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy migrate)
 else
 	names=("$@")
 fi
@@ -1444,6 +1447,8 @@ for n in "${names[@]}"; do
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
+	elif [ "$n" = migrate ]; then
+		for c in "${MIGRATE_CHECKS[@]}"; do expanded+=("migrate/$c"); done
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)
