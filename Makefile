@@ -4,7 +4,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
 	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
-	   -Icriu/snapshot
+	   -Icriu/snapshot -Icriu/ns
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread
 
 PROTOS      := $(wildcard images/*.proto)
@@ -14,7 +14,7 @@ PROTO_H     := $(PROTOS:.proto=.pb-c.h)
 COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
 CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c \
-			       criu/files/*.c criu/snapshot/*.c)
+			       criu/files/*.c criu/snapshot/*.c criu/ns/*.c)
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
 SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)
