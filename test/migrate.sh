@@ -177,3 +177,5 @@ run_migrate_check() {
 		rm -rf "$dir/img" "$dir/dst"
 	fi
 }
+
+section migrate MIGRATE_CHECKS run_migrate_check
