@@ -1,0 +1,150 @@
+/*
+ * inet-opts.c - the socket options of a TCP or UDP socket that criu keeps:
+ * one table of (level, name, which sockets, set before bind), in the order
+ * they are set again.  Dump saves
+ * an option when getsockopt gives another value than on a new socket of
+ * the same family, type and protocol; restore sets it again.  Buffer
+ * sizes are halved on the way back (getsockopt gives twice what
+ * setsockopt was given).
+ */
+#define LOG_PREFIX "files: "
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inet.h"
+#include "log.h"
+
+#define ONLY_TCP	1
+#define ONLY_V4		2
+#define ONLY_V6		4
+
+struct opt_desc {
+	int level, name;
+	const char *label;
+	unsigned only;
+	bool before_bind;
+};
+
+static const struct opt_desc opt_table[] = {
+	{ SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", 0, true },
+	{ SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 0, true },
+	{ SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE", 0, true },
+	{ SOL_SOCKET, SO_MARK, "SO_MARK", 0, true },
+	{ SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 0, false },
+	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", 0, true },
+	{ SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 0, true },
+	{ SOL_SOCKET, SO_LINGER, "SO_LINGER", 0, false },
+	{ SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST", 0, false },
+	{ SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", 0, false },
+	{ SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", 0, false },
+	{ IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", ONLY_V6, true },
+	{ IPPROTO_IP, IP_TOS, "IP_TOS", ONLY_V4, false },
+	{ IPPROTO_IP, IP_TTL, "IP_TTL", ONLY_V4, false },
+	{ IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS", ONLY_V6, false },
+	{ IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", ONLY_TCP, false },
+	/* after IP_TOS, which sets the priority too */
+	{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 0, false },
+};
+#define NR_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static bool applies(const struct opt_desc *od, const InetSocket *is)
+{
+	if ((od->only & ONLY_TCP) && is->protocol != IPPROTO_TCP)
+		return false;
+	if ((od->only & ONLY_V4) && is->family != AF_INET)
+		return false;
+	return !(od->only & ONLY_V6) || is->family == AF_INET6;
+}
+
+static int add_opt(InetSocket *is, const struct opt_desc *od, const void *val, socklen_t len)
+{
+	InetOpt **n = realloc(is->opts, (is->n_opts + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	is->opts = n;
+	InetOpt *o = malloc(sizeof(*o));
+	if (!o)
+		return -1;
+	inet_opt__init(o);
+	o->level = od->level;
+	o->name = od->name;
+	o->value.data = malloc(len ? len : 1);
+	if (!o->value.data) {
+		free(o);
+		return -1;
+	}
+	memcpy(o->value.data, val, len);
+	o->value.len = len;
+	is->opts[is->n_opts++] = o;
+	return 0;
+}
+
+int inet_opts_dump(const char *what, int sk, InetSocket *is)
+{
+	int fresh = socket(is->family, is->type | SOCK_CLOEXEC, is->protocol);
+	if (fresh < 0) {
+		pr_perror("%s: cannot make a socket to compare options with", what);
+		return -1;
+	}
+	int ret = 0;
+	for (size_t i = 0; i < NR_OPTS && !ret; i++) {
+		const struct opt_desc *od = &opt_table[i];
+		char v[64] = { 0 }, f[64] = { 0 };
+		socklen_t vl = sizeof(v), fl = sizeof(f);
+		if (!applies(od, is))
+			continue;
+		if (getsockopt(sk, od->level, od->name, v, &vl)) {
+			pr_perror("%s: getsockopt %s", what, od->label);
+			ret = -1;
+		} else if (getsockopt(fresh, od->level, od->name, f, &fl) || vl != fl || memcmp(v, f, vl)) {
+			ret = add_opt(is, od, v, vl);
+		}
+	}
+	close(fresh);
+	return ret;
+}
+
+static const struct opt_desc *find_desc(const InetOpt *o)
+{
+	for (size_t i = 0; i < NR_OPTS; i++)
+		if (opt_table[i].level == (int)o->level && opt_table[i].name == (int)o->name)
+			return &opt_table[i];
+	return NULL;
+}
+
+int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id)
+{
+	for (size_t i = 0; i < is->n_opts; i++) {
+		const InetOpt *o = is->opts[i];
+		const struct opt_desc *od = find_desc(o);
+		if (!od || o->value.len > 64) {
+			pr_err("file %u: socket option %u/%u is not one criu restores", id, o->level, o->name);
+			return -1;
+		}
+		if (od->before_bind != before_bind)
+			continue;
+		int half;
+		const void *val = o->value.data;
+		if ((o->name == SO_SNDBUF || o->name == SO_RCVBUF) && o->level == SOL_SOCKET &&
+		    o->value.len == sizeof(int)) {
+			memcpy(&half, val, sizeof(half));
+			half /= 2;
+			val = &half;
+		}
+		if (setsockopt(sk, o->level, o->name, val, o->value.len)) {
+			pr_perror("file %u: cannot set %s again", id, od->label);
+			return -1;
+		}
+	}
+	return 0;
+}
