@@ -5,7 +5,8 @@
  * A socket is looked up by its addresses (one request, one reply); a
  * lookup that finds another socket (SO_REUSEPORT) falls back to listing
  * every socket of the family and protocol and picking it by inode.  An
- * unbound socket is in no table: -ENOENT.
+ * unbound socket is in no table: -ENOENT.  inet_diag_each lists them all
+ * (the network lock's connections).
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -23,6 +24,9 @@ struct diag_query {
 	uint64_t ino;
 	bool found;
 	struct inet_diag_info *out;
+	int (*fn)(const struct inet_diag_msg *m, void *arg);	/* inet_diag_each */
+	void *arg;
+	int err;
 };
 
 static void fill_info(struct diag_query *q, struct nlmsghdr *h)
@@ -49,6 +53,12 @@ static int on_msg(struct nl_msg *msg, void *arg)
 
 	if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return NL_SKIP;
+	if (q->fn) {
+		q->found = true;
+		if (!q->err)
+			q->err = q->fn(m, q->arg);
+		return NL_OK;
+	}
 	if (!q->found && m->idiag_inode == q->ino) {
 		q->found = true;
 		fill_info(q, h);
@@ -119,4 +129,19 @@ int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
 	memset(&req.id, 0, sizeof(req.id));
 	q.found = false;
 	return ask(&req, true, &q);
+}
+
+int inet_diag_each(int family, int protocol, uint32_t states,
+		   int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = protocol,
+		.idiag_states = states,
+	};
+	struct diag_query q = { .fn = fn, .arg = arg };
+	int r = ask(&req, true, &q);
+	if (r == -ENOENT)
+		r = 0;	/* none */
+	return r ? r : q.err;
 }

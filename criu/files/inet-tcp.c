@@ -7,10 +7,13 @@
  * queue and the send queue (written, not yet acknowledged; its tail never
  * sent, SIOCOUTQNSD), peeked; MSS, window scales, SACK and timestamps as
  * negotiated (TCP_INFO, TCP_MAXSEG), the timestamp clock (TCP_TIMESTAMP)
- * and the windows (TCP_REPAIR_WINDOW).  The socket stays in repair mode:
- * when the killed process closes it, nothing is sent to the peer.  A
- * failed dump or --leave-running turns it off again without a window
- * probe (inet_tcp_repair_off).  Urgent data is refused.
+ * and the windows (TCP_REPAIR_WINDOW); then repair mode is left again
+ * without a window probe (the lock drops every packet until the kill, so
+ * what was read stays true).  Just before the tree is killed, dump puts
+ * every dumped connection back in repair mode (inet_tcp_repair_on): when
+ * the dead process's socket is closed nothing is sent to the peer.  So a
+ * criu killed during the dump leaves no socket in repair mode behind,
+ * but for that last instant.  Urgent data is refused.
  *
  * Restore, in the new process: a socket in repair mode gets the sequence
  * numbers, is bound and connected (no packet is sent), gets the options,
@@ -122,11 +125,14 @@ int inet_tcp_dump(const char *what, int sk, InetSocket *is)
 		pr_perror("%s: cannot put the TCP connection in repair mode", what);
 		return -1;
 	}
-	if (read_conn(what, sk, t)) {
-		inet_tcp_repair_off(sk);
-		return -1;
-	}
-	return 0;
+	int ret = read_conn(what, sk, t);
+	inet_tcp_repair_off(sk);
+	return ret;
+}
+
+int inet_tcp_repair_on(int sk)
+{
+	return set_int(sk, TCP_REPAIR, TCP_REPAIR_ON);
 }
 
 void inet_tcp_repair_off(int sk)

@@ -40,15 +40,23 @@ int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
 		  const struct sockaddr_storage *dst, uint32_t ifindex, uint64_t ino,
 		  struct inet_diag_info *out);
 
+struct inet_diag_msg;
+/* every socket of family and protocol in states (1 << TCP_*), to fn; a
+ * non-zero return of fn stops and is returned; -1 on error (logged) */
+int inet_diag_each(int family, int protocol, uint32_t states,
+		   int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg);
+
 /* inet-opts.c: options differing from a new socket's (what: for messages) */
 int inet_opts_dump(const char *what, int sk, InetSocket *is);
 /* sets the saved options: before bind (true) or the rest (false) */
 int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id);
 
-/* inet-tcp.c: reads an established connection through its copy sk, left in
- * repair mode (the process's socket closes silently when it dies) */
+/* inet-tcp.c: reads an established connection through its copy sk (in
+ * repair mode for the moment) */
 int inet_tcp_dump(const char *what, int sk, InetSocket *is);
-/* turns repair mode off again (a failed dump, --leave-running) */
+/* repair mode on (before the kill: the socket then closes silently), or
+ * off without a window probe */
+int inet_tcp_repair_on(int sk);
 void inet_tcp_repair_off(int sk);
 /* the connection again, on a new socket sk: bound, connected, queues and
  * options in place, out of repair mode */
