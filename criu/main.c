@@ -16,6 +16,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  criu dump -t PID -D DIR [--leave-running] [--shell-job] [--ext-unix-sk]\n"
+"            [--tcp-established|--tcp-close] [--network-lock nftables|iptables|skip]\n"
 "            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
 "  criu dump -t PID -D DIR --track-mem --iterative [--downtime-limit MS]\n"
