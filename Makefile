@@ -89,6 +89,7 @@ bench: deps
 	bash bench/threads.sh
 	bash bench/tree.sh
 	bash bench/snapshot.sh
+	bash bench/net.sh
 
 demo: deps
 	$(MAKE) all

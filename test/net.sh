@@ -15,12 +15,17 @@
 #     another, joined by a veth pair (made and removed here)
 #   net/tcp_refused: without --tcp-established the dump is refused with
 #     one line naming the pid, the fd and the connection; the stream goes on
+#   net/tcp_pair, net/tcp_close: test/progs/tcp_pair (both ends of each
+#     connection in the process, megabytes queued) dumped with
+#     --tcp-established (every byte arrives, in order) or --tcp-close
+#     (sockets never connected), restored, checked by the program
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
 # Everything made here (network namespaces, nftables tables of criu's) is
 # removed at the end of each check, also when it fails.
 
-NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed)
+NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
+	    tcp_pair tcp_close)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
@@ -183,6 +188,31 @@ net_lock_killed() {
 	net_finish "$name" "$dir" "$pid" "$cpid"
 }
 
+# net_pair NAME DIR DUMP_OPTION [ENV]: tcp_pair dumped, restored, checked
+net_pair() {
+	local name=$1 dir=$2 opt=$3 env=${4:-} pid
+	env $env "$ROOT/test/progs/tcp_pair" > "$dir/test.log" 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	NET_PID=$pid
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || { result FAIL "FAIL $name: not ready: $(log_tail "$dir/test.log")"; return; }
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" "$opt" -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait_for 5 dead "$pid" || { result FAIL "FAIL $name: still running after the dump"; return; }
+	if ! "$CRIU" restore -D "$dir/img" -d -v4 -o "$dir/restore.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	kill -USR1 "$pid"
+	if ! wait_for 20 net_has "$dir/test.log" PASS; then
+		result FAIL "FAIL $name: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_net_check() {
 	local check=$1 name=net/$1 dir=$OUT/net/$1
 	if [ ! -x "$CRIU" ]; then
@@ -211,6 +241,8 @@ run_net_check() {
 		fi ;;
 	tcp_refused) net_refused "$name" "$dir" ;;
 	lock_killed) net_lock_killed "$name" "$dir" ;;
+	tcp_pair) net_pair "$name" "$dir" --tcp-established ;;
+	tcp_close) net_pair "$name" "$dir" --tcp-close TCP_PAIR_CLOSED=1 ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

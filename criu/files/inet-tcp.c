@@ -18,8 +18,10 @@
  * Restore, in the new process: a socket in repair mode gets the sequence
  * numbers, is bound and connected (no packet is sent), gets the options,
  * the queues (the sent part of the send queue as sent, the receive queue
- * as received) and the windows, leaves repair mode, and the never-sent
- * tail is sent normally.
+ * as received) and the windows.  Once every fd of the process is in place
+ * (inet_tcp_finish: leaving repair mode drops the forced reuse of the
+ * port, which a listener restored later needs) it leaves repair mode and
+ * the never-sent tail is sent normally.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -221,6 +223,16 @@ int inet_tcp_restore(int sk, const InetSocket *is, uint32_t id)
 		pr_perror("file %u: cannot restore the TCP connection's options, queues or window", id);
 		return -1;
 	}
+	return 0;
+}
+
+int inet_tcp_finish(int sk, const InetSocket *is, uint32_t id)
+{
+	const TcpConn *t = is->tcp;
+	uint32_t repair = 0;
+	/* a connection several processes hold is finished by the first */
+	if (get_u32(sk, TCP_REPAIR, &repair) || !repair)
+		return 0;
 	if (set_int(sk, TCP_REPAIR, TCP_REPAIR_OFF)) {
 		pr_perror("file %u: cannot take the TCP connection out of repair mode", id);
 		return -1;

@@ -15,9 +15,10 @@
  *
  * Restore, in the new process: a new socket, options set before bind
  * (SO_REUSEADDR, SO_BINDTODEVICE, IPV6_V6ONLY...), bound again to its
- * address and port, then listening, or a UDP socket's datagrams queued
- * and it connected, or the TCP connection rebuilt in repair mode, then
- * the other options.  This module owns no network lock (criu/net/).
+ * address and port (a TCP socket with SO_REUSEADDR for the moment: a
+ * connection accepted from a listener may be back on its port already), then listening, or a UDP socket's datagrams queued
+ * and it connected, or the TCP connection rebuilt in repair mode (left
+ * once every fd is in place: post), then the other options.  This module owns no network lock (criu/net/).
  */
 #define LOG_PREFIX "files: "
 #include <arpa/inet.h>
@@ -283,6 +284,23 @@ static int sk_connect(int sk, const InetSocket *is, uint32_t id)
 	return 0;
 }
 
+static bool has_opt(const InetSocket *is, uint32_t level, uint32_t name)
+{
+	for (size_t i = 0; i < is->n_opts; i++)
+		if (is->opts[i]->level == level && is->opts[i]->name == name)
+			return true;
+	return false;
+}
+
+static int set_reuse(int sk, int v, uint32_t id)
+{
+	if (setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &v, sizeof(v))) {
+		pr_perror("file %u: SO_REUSEADDR", id);
+		return -1;
+	}
+	return 0;
+}
+
 /* everything but the options set before bind and those set after */
 static int restore_sk(int sk, const InetSocket *is, uint32_t id)
 {
@@ -291,6 +309,10 @@ static int restore_sk(int sk, const InetSocket *is, uint32_t id)
 	/* --tcp-close: the connection's socket, never connected again */
 	if (is->closed)
 		return 0;
+	/* a connection accepted from it may be restored first, on its port */
+	bool reuse = is->protocol == IPPROTO_TCP && is->src_port && !has_opt(is, SOL_SOCKET, SO_REUSEADDR);
+	if (reuse && set_reuse(sk, 1, id))
+		return -1;
 	if (is->src_port && sk_bind(sk, is, id))
 		return -1;
 	if (is->protocol == IPPROTO_UDP) {
@@ -308,7 +330,7 @@ static int restore_sk(int sk, const InetSocket *is, uint32_t id)
 		pr_perror("file %u: cannot listen again", id);
 		return -1;
 	}
-	return 0;
+	return reuse ? set_reuse(sk, 0, id) : 0;
 }
 
 static int inetsk_open(struct fd_rst *r, const FileEntry *fe)
@@ -328,6 +350,12 @@ static int inetsk_open(struct fd_rst *r, const FileEntry *fe)
 	return sk;
 }
 
+static int inetsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
+{
+	(void)r;
+	return fe->inet_sk->tcp ? inet_tcp_finish(fd, fe->inet_sk, fe->id) : 0;
+}
+
 const struct fd_ops fd_inetsk_ops = {
 	.kind = FD_KIND__FD_INETSK,
 	.name = "inet socket",
@@ -335,4 +363,5 @@ const struct fd_ops fd_inetsk_ops = {
 	.dump = inetsk_dump,
 	.check = inetsk_check,
 	.open = inetsk_open,
+	.post = inetsk_post,
 };

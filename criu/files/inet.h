@@ -59,8 +59,10 @@ int inet_tcp_dump(const char *what, int sk, InetSocket *is);
 int inet_tcp_repair_on(int sk);
 void inet_tcp_repair_off(int sk);
 /* the connection again, on a new socket sk: bound, connected, queues and
- * options in place, out of repair mode */
+ * options in place, still in repair mode */
 int inet_tcp_restore(int sk, const InetSocket *is, uint32_t id);
+/* once every fd is in place: out of repair mode, the never-sent tail sent */
+int inet_tcp_finish(int sk, const InetSocket *is, uint32_t id);
 
 /* inet-udp.c: the datagrams queued on sk (peeked) with their sources */
 int inet_udp_dump(const char *what, int sk, InetSocket *is);

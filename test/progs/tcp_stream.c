@@ -1,9 +1,9 @@
 /*
- * tcp_stream ADDR PORT [N]: the client of tcp_echo (run outside the dumped
+ * tcp_stream ADDR PORT [N [WINDOW]]: the client of tcp_echo (run outside the dumped
  * tree; not a test program of its own).  Opens N connections (default 1),
- * streams the pattern on each with up to 256 KiB in flight, and checks
+ * streams the pattern on each with up to WINDOW bytes (default 256 KiB) in flight, and checks
  * that what comes back is the pattern again, byte for byte.  Prints
- * "STREAMING" once every connection has echoed 1 MiB.  SIGTERM: stops
+ * "STREAMING" once every connection has echoed 64 KiB.  SIGTERM: stops
  * sending, waits (up to 30 s) for every byte to come back, prints
  * "OK bytes=N max_pause_ms=M" (the longest time no connection had an echo
  * while bytes were in flight) and exits 0 at the next SIGTERM.  A byte that differs, a reset or
@@ -24,7 +24,7 @@
 
 #include "test.h"
 
-#define WINDOW (256 << 10)
+static uint64_t WINDOW = 256 << 10;
 #define MAXC 1100
 
 static volatile sig_atomic_t stop;
@@ -100,7 +100,9 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return 2;
 	int n = argc > 3 ? atoi(argv[3]) : 1;
-	if (n < 1 || n > MAXC)
+	if (argc > 4)
+		WINDOW = strtoull(argv[4], NULL, 0);
+	if (n < 1 || n > MAXC || WINDOW < 1024)
 		return 2;
 	signal(SIGTERM, on_term);
 	signal(SIGPIPE, SIG_IGN);
@@ -115,7 +117,7 @@ int main(int argc, char **argv)
 		bool sending = !stop, pending = false, all_mb = true;
 		for (int c = 0; c < n; c++) {
 			pending |= k[c].got < k[c].sent;
-			all_mb &= k[c].got >= (1 << 20);
+			all_mb &= k[c].got >= (64 << 10);
 			p[c] = (struct pollfd){ k[c].fd, POLLIN | (sending && k[c].sent - k[c].got < WINDOW ? POLLOUT : 0), 0 };
 		}
 		if (all_mb && !streaming) {
