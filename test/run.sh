@@ -4,9 +4,10 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
-# "cli", "fd", "trees", "lazy": all of its checks) or "SECTION/CHECK".
+# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh), lazy
+# (test/lazy.sh) and modes (test/modes.sh: programs run in every mode)
+# checks.  A NAME is a test program, a section ("bad_input", "cli", "fd",
+# "trees", "lazy", "modes": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -81,6 +82,8 @@ result() {
 	local sep=/
 	[ "${TAG%-}" != "$TAG" ] && sep=
 	[ -n "$TAG" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) #\1 $TAG$sep#")
+	# TAG_SUFFIX "-lazy": NAME-lazy (test/modes.sh)
+	[ -n "${TAG_SUFFIX:-}" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) ([^: ]*)#\1 \2$TAG_SUFFIX#")
 	echo "$msg"
 	[ -n "$RESULT_FILE" ] && echo "$status" > "$RESULT_FILE"
 	return 0
@@ -1396,6 +1399,7 @@ run_one() {
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
+	modes/*) run_modes_check "${name#modes/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1408,6 +1412,8 @@ source "$ROOT/test/files.sh"
 source "$ROOT/test/tree.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
+# the programs run in every mode: run_modes_check, MODES_PROGS
+source "$ROOT/test/modes.sh"
 
 # ------------------------------------------------------ main
 
@@ -1428,9 +1434,10 @@ if [ $# -eq 0 ]; then
 	for src in test/progs/*.c; do
 		n=$(basename "$src" .c)
 		[ "${MODE[$n]:-normal}" = none ] && continue
+		[ "$NO_CKPT" != 1 ] && in_modes_list "$n" && continue	# modes/N-*
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy modes)
 else
 	names=("$@")
 fi
@@ -1444,10 +1451,15 @@ for n in "${names[@]}"; do
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
+	elif [ "$n" = modes ]; then
+		for c in "${MODES_PROGS[@]}"; do
+			for m in "${MODES_ALL[@]}"; do expanded+=("modes/$c-$m"); done
+		done
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)
 			# no restore after a killed dumper: nothing lazy to test
+			in_modes_list "$c" && continue	# modes/c-lazy
 			case ${MODE[$c]:-normal} in
 			none|snapshot_kill|snapshot_refused|snapshot_flags) ;;
 			*) expanded+=("lazy/$c") ;;
