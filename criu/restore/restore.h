@@ -113,6 +113,9 @@ struct rst_tree {
 int rst_job_stop_queue(const struct rst_proc *p);
 int rst_job_stop_settle(const struct rst_tree *t, size_t i);
 
+/* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
+int rst_proc_tunables(const struct rst_proc *p);
+
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
 void rst_tree_free(struct rst_tree *t);
