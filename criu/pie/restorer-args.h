@@ -30,6 +30,7 @@
 #define VMA_F_SEQUENTIAL	(1u << 10)	/* sr: MADV_SEQUENTIAL */
 #define VMA_F_LOCKED		(1u << 11)	/* lo: mlock (never lazy: locking faults it all in) */
 #define VMA_F_LOCKONFAULT	(1u << 12)	/* lf: mlock2 MLOCK_ONFAULT */
+#define VMA_F_MAYWRITE		(1u << 13)	/* mw: may be made writable (shared: its file was opened for writing) */
 
 enum rst_vma_kind {
 	RST_VMA_ANON_PRIVATE = 1,
