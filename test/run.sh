@@ -5,9 +5,10 @@
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
 # the bad_input, cli, fd (test/files.sh), trees (test/tree.sh), lazy
-# (test/lazy.sh) and modes (test/modes.sh: programs run in every mode)
-# checks.  A NAME is a test program, a section ("bad_input", "cli", "fd",
-# "trees", "lazy", "modes": all of its checks) or "SECTION/CHECK".
+# (test/lazy.sh) checks, ns (test/ns.sh) and modes (test/modes.sh: programs
+# run in every mode).  A NAME is a test program, a section ("bad_input",
+# "cli", "fd", "trees", "lazy", "ns", "modes": all of its checks) or
+# "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -62,6 +63,7 @@ declare -A MODE=(
 	[ptyrun]=none
 	[scm_rights]=none	# refused by dump: fd/scm_rights
 	[tree_churn]=none	# trees/churn
+	[ns_state]=none	# ns/: run under unshare
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
@@ -1398,6 +1400,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	ns/*) run_ns_check "${name#ns/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
 	modes/*) run_modes_check "${name#modes/}" ;;
 	*) run_prog_test "$name" ;;
@@ -1410,6 +1413,8 @@ source "$ROOT/test/lazy.sh"
 source "$ROOT/test/files.sh"
 # the process tree section: run_tree_check, TREE_CHECKS
 source "$ROOT/test/tree.sh"
+# the namespace section: run_ns_check, NS_CHECKS
+source "$ROOT/test/ns.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
 # the programs run in every mode: run_modes_check, MODES_PROGS
@@ -1437,7 +1442,7 @@ if [ $# -eq 0 ]; then
 		[ "$NO_CKPT" != 1 ] && in_modes_list "$n" && continue	# modes/N-*
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy modes)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy ns modes)
 else
 	names=("$@")
 fi
@@ -1449,6 +1454,8 @@ for n in "${names[@]}"; do
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	elif [ "$n" = fd ]; then
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
+	elif [ "$n" = ns ]; then
+		for c in "${NS_CHECKS[@]}"; do expanded+=("ns/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
 	elif [ "$n" = modes ]; then
