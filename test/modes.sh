@@ -18,6 +18,11 @@
 
 MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access)
 MODES_ALL=(full lazy predump leave snapshot)
+MODES_CHECKS=()
+for _p in "${MODES_PROGS[@]}"; do
+	for _m in "${MODES_ALL[@]}"; do MODES_CHECKS+=("$_p-$_m"); done
+done
+unset _p _m
 
 in_modes_list() {
 	case " ${MODES_PROGS[*]} " in
@@ -170,3 +175,5 @@ run_modes_check() {
 		rm -rf "$dir/img"
 	fi
 }
+
+section modes MODES_CHECKS run_modes_check
