@@ -19,13 +19,17 @@
 #     connection in the process, megabytes queued) dumped with
 #     --tcp-established (every byte arrives, in order) or --tcp-close
 #     (sockets never connected), restored, checked by the program
+#   net/refuse_backlog, refuse_urgent, refuse_halfclosed: test/progs/tcp_refuse
+#     (a listener with a connection not accepted, urgent data, FIN_WAIT2 and
+#     CLOSE_WAIT) dumped with --tcp-established: one error line naming the
+#     pid, the fd and what is refused; the program runs on, its state intact
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
 # Everything made here (network namespaces, nftables tables of criu's) is
 # removed at the end of each check, also when it fails.
 
 NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
-	    tcp_pair tcp_close)
+	    tcp_pair tcp_close refuse_backlog refuse_urgent refuse_halfclosed)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
@@ -213,6 +217,34 @@ net_pair() {
 	result PASS "PASS $name"
 }
 
+# net_refuse NAME DIR KIND PATTERN: tcp_refuse KIND refused at dump with one
+# line matching PATTERN (after "error: files: pid PID: fd ")
+net_refuse() {
+	local name=$1 dir=$2 kind=$3 pat=$4 pid lines
+	"$ROOT/test/progs/tcp_refuse" "$kind" > "$dir/test.log" 2>&1 < /dev/null &
+	pid=$!
+	track "$pid"
+	NET_PID=$pid
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || { result FAIL "FAIL $name: not ready: $(log_tail "$dir/test.log")"; return; }
+	if "$CRIU" dump -t "$pid" -D "$dir/img" --tcp-established -v4 -o "$dir/dump.log" > /dev/null 2> "$dir/dump.err" < /dev/null; then
+		result FAIL "FAIL $name: the dump succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: files: pid $pid: fd [0-9]+: $pat" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one line naming pid, fd and '$pat', got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	[ -n "$(net_tables "$pid")" ] && { result FAIL "FAIL $name: a lock table is left"; return; }
+	wait_for 5 in_sigwait "$pid"
+	kill -USR1 "$pid"
+	if ! wait_for 10 net_has "$dir/test.log" PASS; then
+		result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_net_check() {
 	local check=$1 name=net/$1 dir=$OUT/net/$1
 	if [ ! -x "$CRIU" ]; then
@@ -243,6 +275,11 @@ run_net_check() {
 	lock_killed) net_lock_killed "$name" "$dir" ;;
 	tcp_pair) net_pair "$name" "$dir" --tcp-established ;;
 	tcp_close) net_pair "$name" "$dir" --tcp-close TCP_PAIR_CLOSED=1 ;;
+	refuse_backlog) net_refuse "$name" "$dir" backlog \
+		"TCP socket listening on 127\.0\.0\.1:[0-9]+ has 1 connections not yet accepted" ;;
+	refuse_urgent) net_refuse "$name" "$dir" urgent "TCP connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+: urgent data \(MSG_OOB\) pending" ;;
+	refuse_halfclosed) net_refuse "$name" "$dir" halfclosed \
+		"TCP socket 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+ is in state (FIN_WAIT2|CLOSE_WAIT)" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

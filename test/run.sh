@@ -65,6 +65,7 @@ declare -A MODE=(
 	[tcp_echo]=none	# net/: with a client outside, dumped with --tcp-established
 	[tcp_stream]=none
 	[tcp_pair]=none
+	[tcp_refuse]=none
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory

@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inet.h"
@@ -144,4 +146,75 @@ int inet_diag_each(int family, int protocol, uint32_t states,
 	if (r == -ENOENT)
 		r = 0;	/* none */
 	return r ? r : q.err;
+}
+
+struct raw_query {
+	uint64_t ino;
+	bool found;
+	uint8_t state;
+	uint8_t dst[16];
+};
+
+static int on_raw(const struct inet_diag_msg *m, void *arg)
+{
+	struct raw_query *q = arg;
+	if (m->idiag_inode != q->ino)
+		return 0;
+	q->found = true;
+	q->state = m->idiag_state;
+	memcpy(q->dst, m->id.idiag_dst, 16);
+	return 0;
+}
+
+/* the line of /proc/net/raw{,6} of the socket: state and peer address */
+static int raw_from_proc(int family, struct raw_query *r)
+{
+	const char *path = family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6";
+	FILE *f = fopen(path, "re");
+	char line[512], rem[40];
+	unsigned st;
+	unsigned long long ino;
+	if (!f) {
+		pr_perror("cannot open %s", path);
+		return -1;
+	}
+	while (!r->found && fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*s %39[0-9A-Fa-f]:%*x %x %*s %*s %*s %*s %*s %llu", rem, &st, &ino) == 3 &&
+		    ino == r->ino) {
+			size_t words = strlen(rem) / 8;
+			for (size_t w = 0; w < words && w < 4; w++) {
+				char h[9];
+				memcpy(h, rem + w * 8, 8);
+				h[8] = 0;
+				uint32_t v = strtoul(h, NULL, 16);	/* printed as the u32 in memory */
+				memcpy(r->dst + w * 4, &v, 4);
+			}
+			r->state = st;
+			r->found = true;
+		}
+	fclose(f);
+	return 0;
+}
+
+int inet_diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16])
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family,
+		.sdiag_protocol = IPPROTO_RAW,
+		.pad = protocol,	/* inet_diag_req_raw.sdiag_raw_protocol */
+		.idiag_states = ~0U,
+	};
+	struct raw_query r = { .ino = ino };
+	struct diag_query q = { .fn = on_raw, .arg = &r };
+	int ret = ask(&req, true, &q);
+	if (ret && ret != -ENOENT)
+		return ret;
+	/* a kernel without raw_diag (CONFIG_INET_RAW_DIAG): its table in /proc */
+	if (!r.found && raw_from_proc(family, &r))
+		return -1;
+	if (!r.found)
+		return -ENOENT;
+	*state = r.state;
+	memcpy(dst, r.dst, 16);
+	return 0;
 }

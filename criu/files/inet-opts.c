@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <linux/icmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,8 @@
 #define ONLY_TCP	1
 #define ONLY_V4		2
 #define ONLY_V6		4
+#define ONLY_RAW	8
+#define ONLY_ICMP	16	/* a raw IPv4 ICMP socket */
 
 struct opt_desc {
 	int level, name;
@@ -52,6 +55,8 @@ static const struct opt_desc opt_table[] = {
 	{ IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", ONLY_TCP, false },
 	{ IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", ONLY_TCP, false },
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", ONLY_TCP, false },
+	{ IPPROTO_IP, IP_HDRINCL, "IP_HDRINCL", ONLY_RAW | ONLY_V4, false },
+	{ SOL_RAW, ICMP_FILTER, "ICMP_FILTER", ONLY_RAW | ONLY_ICMP, false },
 	/* after IP_TOS, which sets the priority too */
 	{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 0, false },
 };
@@ -59,7 +64,11 @@ static const struct opt_desc opt_table[] = {
 
 static bool applies(const struct opt_desc *od, const InetSocket *is)
 {
-	if ((od->only & ONLY_TCP) && is->protocol != IPPROTO_TCP)
+	if ((od->only & ONLY_TCP) && (is->protocol != IPPROTO_TCP || is->type != SOCK_STREAM))
+		return false;
+	if ((od->only & ONLY_RAW) && is->type != SOCK_RAW)
+		return false;
+	if ((od->only & ONLY_ICMP) && (is->family != AF_INET || is->protocol != IPPROTO_ICMP))
 		return false;
 	if ((od->only & ONLY_V4) && is->family != AF_INET)
 		return false;

@@ -74,7 +74,7 @@ static int refuse_urgent(const char *what, int sk)
 {
 	char c;
 	if (recv(sk, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) >= 0 || errno == EAGAIN) {
-		pr_err("%s: TCP connection has urgent data (MSG_OOB) pending: not supported", what);
+		pr_err("%s: urgent data (MSG_OOB) pending: not supported", what);
 		return -1;
 	}
 	return 0;
@@ -90,7 +90,7 @@ static int read_conn(const char *what, int sk, TcpConn *t)
 	if (getsockopt(sk, IPPROTO_TCP, TCP_INFO, &ti, &l) || ioctl(sk, SIOCINQ, &inq) ||
 	    ioctl(sk, SIOCOUTQ, &outq) || ioctl(sk, SIOCOUTQNSD, &unsent) || get_u32(sk, TCP_MAXSEG, &t->mss) ||
 	    getsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, &wl)) {
-		pr_perror("%s: cannot read the TCP connection's state", what);
+		pr_perror("%s: cannot read its state", what);
 		return -1;
 	}
 	t->options = ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
@@ -124,7 +124,7 @@ int inet_tcp_dump(const char *what, int sk, InetSocket *is)
 	if (refuse_urgent(what, sk))
 		return -1;
 	if (set_int(sk, TCP_REPAIR, TCP_REPAIR_ON)) {
-		pr_perror("%s: cannot put the TCP connection in repair mode", what);
+		pr_perror("%s: cannot put it in repair mode", what);
 		return -1;
 	}
 	int ret = read_conn(what, sk, t);

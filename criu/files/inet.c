@@ -2,6 +2,9 @@
  * inet.c - TCP and UDP sockets over IPv4 and IPv6 (FD_INETSK), the fd_ops
  * entry of the kind.
  *
+ * Raw sockets (RAW, RAWv6) too: protocol, bound and peer address,
+ * options; refused with packets queued.
+ *
  * Dump, through a copy of the fd (pidfd_getfd, nothing consumed): family,
  * type, protocol, the bound and peer addresses (getsockname/getpeername),
  * the state, shutdown bits and accept queue as inet_diag lists them
@@ -36,7 +39,7 @@
 
 static bool inetsk_match(const struct fd_probe *p)
 {
-	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6" };
+	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "RAW", "RAWv6" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(p->sk_proto, names[i]))
 			return true;
@@ -154,12 +157,46 @@ static int dump_tcp_state(const struct fd_dump *d, const char *what, int sk, Ine
 			       what, conn);
 			return -1;
 		}
-		return inet_tcp_dump(what, sk, is);
+		char w[256];
+		snprintf(w, sizeof(w), "%s: TCP connection %s", what, conn);
+		return inet_tcp_dump(w, sk, is);
 	default:
 		pr_err("%s: TCP socket %s is in state %s: only listening, established and closed sockets are supported",
 		       what, conn, tcp_state_name(is->state));
 		return -1;
 	}
+}
+
+/* a raw socket: its addresses (done), options; refused with packets queued */
+static int dump_raw(const char *what, int sk, InetSocket *is, const char *conn)
+{
+	uint8_t state, dst[16];
+	char c;
+	/* getpeername knows no peer of a raw socket: raw_diag does */
+	int r = inet_diag_raw(is->family, is->protocol, is->ino, &state, dst);
+	if (r) {
+		if (r == -ENOENT)
+			pr_err("%s: raw socket (protocol %u) %s not listed by raw_diag", what, is->protocol, conn);
+		return -1;
+	}
+	is->state = state == TCP_ESTABLISHED ? TCP_ESTABLISHED : TCP_CLOSE;
+	if (is->state == TCP_ESTABLISHED) {
+		size_t len = is->family == AF_INET ? 4 : 16;
+		free(is->dst_addr.data);
+		is->dst_addr.data = malloc(len);
+		if (!is->dst_addr.data)
+			return -1;
+		memcpy(is->dst_addr.data, dst, len);
+		is->dst_addr.len = len;
+		is->has_dst_addr = is->has_dst_port = true;
+		is->dst_port = 0;
+	}
+	if (recv(sk, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		pr_err("%s: raw socket (protocol %u) %s has packets not yet read: not supported", what,
+		       is->protocol, conn);
+		return -1;
+	}
+	return inet_opts_dump(what, sk, is);
 }
 
 static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
@@ -199,6 +236,8 @@ static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
 	}
 	snprintf(conn, sizeof(conn), "%s%s%s", fmt_addr(&src, a, sizeof(a)), dst.ss_family ? " -> " : "",
 		 dst.ss_family ? fmt_addr(&dst, b, sizeof(b)) : "");
+	if (is->type == SOCK_RAW)
+		return dump_raw(what, sk, is, conn);
 	if (sk_diag(sk, &src, &dst, is, &di))
 		return -1;
 	is->state = di.state;
@@ -238,7 +277,8 @@ static int inetsk_check(const FileEntry *fe, const struct opts *o, const char *n
 	size_t alen = is && is->family == AF_INET6 ? 16 : 4;
 	if (!is || (is->family != AF_INET && is->family != AF_INET6) ||
 	    !((is->type == SOCK_STREAM && is->protocol == IPPROTO_TCP) ||
-	      (is->type == SOCK_DGRAM && is->protocol == IPPROTO_UDP)) ||
+	      (is->type == SOCK_DGRAM && is->protocol == IPPROTO_UDP) ||
+	      (is->type == SOCK_RAW && is->protocol < 256 && !is->tcp && !is->n_queue)) ||
 	    !is->has_src_addr || is->src_addr.len != alen || is->src_port > 65535 ||
 	    (is->has_dst_addr && (is->dst_addr.len != alen || is->dst_port > 65535)) ||
 	    is->n_sender != is->n_queue) {
@@ -277,7 +317,7 @@ static int sk_connect(int sk, const InetSocket *is, uint32_t id)
 		return -1;
 	if (connect(sk, (struct sockaddr *)&a.ss, a.len)) {
 		char buf[80];
-		pr_perror("file %u: cannot connect a UDP socket to %s again", id,
+		pr_perror("file %u: cannot connect a socket to %s again", id,
 			  fmt_addr(&a.ss, buf, sizeof(buf)));
 		return -1;
 	}
@@ -302,8 +342,28 @@ static int set_reuse(int sk, int v, uint32_t id)
 }
 
 /* everything but the options set before bind and those set after */
+static bool any_addr(const ProtobufCBinaryData *a)
+{
+	for (size_t i = 0; i < a->len; i++)
+		if (a->data[i])
+			return false;
+	return true;
+}
+
+/* a raw socket's "port" is its protocol: bound and connected by address only */
+static int restore_raw(int sk, const InetSocket *is, uint32_t id)
+{
+	InetSocket b = *is;
+	b.src_port = b.dst_port = 0;
+	if (!any_addr(&is->src_addr) && sk_bind(sk, &b, id))
+		return -1;
+	return is->has_dst_addr ? sk_connect(sk, &b, id) : 0;
+}
+
 static int restore_sk(int sk, const InetSocket *is, uint32_t id)
 {
+	if (is->type == SOCK_RAW)
+		return restore_raw(sk, is, id);
 	if (is->tcp)
 		return inet_tcp_restore(sk, is, id);
 	/* --tcp-close: the connection's socket, never connected again */

@@ -46,6 +46,10 @@ struct inet_diag_msg;
 int inet_diag_each(int family, int protocol, uint32_t states,
 		   int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg);
 
+/* a raw socket of protocol: its state (TCP_ESTABLISHED: connected) and the
+ * peer address (4 or 16 bytes used); 0, -ENOENT or -1 (logged) */
+int inet_diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16]);
+
 /* inet-opts.c: options differing from a new socket's (what: for messages) */
 int inet_opts_dump(const char *what, int sk, InetSocket *is);
 /* sets the saved options: before bind (true) or the rest (false) */

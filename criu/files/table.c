@@ -32,6 +32,7 @@ static const struct fd_ops *const kinds[] = {
 	&fd_inotify_ops,
 	&fd_inetsk_ops,	/* before unixsk: it takes every other socket */
 	&fd_netlinksk_ops,
+	&fd_packetsk_ops,
 	&fd_unixsk_ops,
 };
 
