@@ -139,10 +139,10 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 }
 
 /* the copy among its helpers of the tree's memory object of inode ino */
-static int object_fd(const struct fd_rst *r, uint64_t ino)
+static int object_fd(const struct fd_rst *r, uint64_t dev, uint64_t ino)
 {
 	const struct rst_proc *p = r->object_ctx;
-	int k = rst_shmem_index(p->shm, ino);
+	int k = rst_shmem_index(p->shm, dev, ino);
 	return k < 0 ? -1 : p->helpers.shm_fd[k];
 }
 

@@ -46,9 +46,11 @@ struct rst_fds {
  * every process mapping it (and every fd of that memfd)
  */
 struct rst_shmem {
-	uint64_t ino;		/* its inode at dump time (Vma.ino) */
+	uint64_t dev, ino;	/* its inode at dump time (Vma.ino; dev 0 but for deleted files) */
 	uint64_t size;
 	const char *memfd;	/* a memfd: its name; NULL for shared anonymous memory */
+	const FileEntry *src;	/* held open: the description carrying its contents */
+	bool from_fd;		/* held open by some process */
 	int fd;			/* criu's */
 };
 
@@ -130,8 +132,8 @@ void rst_shared_close(struct rst_shared_files *s);
 /* shmem.c: the shared anonymous objects of the tree, made in criu */
 int rst_shmem_create(struct rst_tree *t);
 void rst_shmem_close(struct rst_shmem_set *s);
-/* the object dumped with inode ino: its index in s, or -1 */
-int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino);
+/* the object dumped with inode (dev, ino): its index in s, or -1 */
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino);
 /*
  * child.c: runs in process i of the tree, still criu's code: sessions and
  * groups, its children (each continues here), fds, cwd, umask, then the

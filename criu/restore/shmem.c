@@ -1,13 +1,17 @@
 /*
- * shmem.c - MAP_SHARED|MAP_ANONYMOUS memory and mapped memfds of the tree.
- * Each such object (named by its inode at dump time) is made once, by
- * criu: shared anonymous memory as a shared anonymous mapping whose file is
- * then opened through /proc/self/map_files, a memfd with memfd_create and
- * its name.  Every process that mapped it maps that file, so they share
- * the pages again, and the maps read as before ("/dev/zero (deleted)",
- * "/memfd:NAME (deleted)"); an fd of a mapped memfd is the same object
- * (criu/files/memfd.c asks rst_shmem_fd).  Contents are filled by the
- * restorers from each process's page images, and by the memfd's fd.
+ * shmem.c - the objects of the tree made once by criu: MAP_SHARED|
+ * MAP_ANONYMOUS memory, memfds (mapped or held open) and deleted files
+ * held open.  Each (named by its device and inode at dump time, device 0
+ * for shared memory and memfds) is made once: shared anonymous memory as a
+ * shared anonymous mapping whose file is then opened through
+ * /proc/self/map_files, a memfd or deleted file held open by its fd kind
+ * (fd_ops.object_make, from the description that carries its contents), a
+ * memfd only mapped with memfd_create and its name.  Every process that
+ * mapped it maps that file, so they share the pages again, and the maps
+ * read as before ("/dev/zero (deleted)", "/memfd:NAME (deleted)"); every
+ * open file description of it reopens it (criu/files: object_fd).
+ * Mapped pages are filled by the restorers from each process's page
+ * images.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -19,24 +23,24 @@
 #include "log.h"
 #include "restore.h"
 
-int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino)
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; s && i < s->nr; i++)
-		if (s->v[i].ino == ino)
+		if (s->v[i].ino == ino && s->v[i].dev == dev)
 			return i;
 	return -1;
 }
 
-static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t ino)
+static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < s->nr; i++)
-		if (s->v[i].ino == ino)
-			return &s->v[i];
+	int k = rst_shmem_index(s, dev, ino);
+	if (k >= 0)
+		return &s->v[k];
 	struct rst_shmem *n = realloc(s->v, (s->nr + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
 	s->v = n;
-	n[s->nr] = (struct rst_shmem){ .ino = ino, .fd = -1 };
+	n[s->nr] = (struct rst_shmem){ .dev = dev, .ino = ino, .fd = -1 };
 	return &n[s->nr++];
 }
 
@@ -44,6 +48,16 @@ static int shmem_open(struct rst_shmem *m)
 {
 	char path[96];
 
+	if (m->src) {
+		/* held open by the process: its kind makes it from its carrier */
+		m->fd = fd_ops_by_kind(m->src->kind)->object_make(m->src);
+		return m->fd < 0 ? -1 : 0;
+	}
+	if (m->from_fd) {
+		pr_err("files images: the contents of file %lu:%lu are in no image",
+		       (unsigned long)m->dev, (unsigned long)m->ino);
+		return -1;
+	}
 	if (m->memfd) {
 		m->fd = memfd_create(m->memfd, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (m->fd < 0 || ftruncate(m->fd, m->size)) {
@@ -68,6 +82,26 @@ static int shmem_open(struct rst_shmem *m)
 	return m->fd < 0 ? -1 : 0;
 }
 
+/* the files held open that are made once for the tree (fd_ops.object) */
+static int add_file_objects(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; k < t->procs[i].fds.nr; k++) {
+			const FileEntry *fe = ((FdEntry *)t->procs[i].fds.msgs[k])->file;
+			const struct fd_ops *ops = fe ? fd_ops_by_kind(fe->kind) : NULL;
+			struct fd_object key;
+			if (!ops || !ops->object || !ops->object(fe, &key))
+				continue;
+			struct rst_shmem *m = shmem_get(&t->shm, key.dev, key.ino);
+			if (!m)
+				return -1;
+			m->from_fd = true;
+			if (key.carrier && !m->src)
+				m->src = fe;
+		}
+	return 0;
+}
+
 int rst_shmem_create(struct rst_tree *t)
 {
 	struct rst_shmem_set *s = &t->shm;
@@ -79,7 +113,7 @@ int rst_shmem_create(struct rst_tree *t)
 			if ((v->kind != VMA_KIND__VMA_ANON_SHARED &&
 			     v->kind != VMA_KIND__VMA_MEMFD_SHARED) || !v->has_ino)
 				continue;
-			struct rst_shmem *m = shmem_get(s, v->ino);
+			struct rst_shmem *m = shmem_get(s, 0, v->ino);
 			if (!m)
 				return -1;
 			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
@@ -93,6 +127,8 @@ int rst_shmem_create(struct rst_tree *t)
 				m->size = need;
 		}
 	}
+	if (add_file_objects(t))
+		return -1;
 	for (size_t i = 0; i < s->nr; i++)
 		if (shmem_open(&s->v[i]))
 			return -1;
