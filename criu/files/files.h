@@ -143,6 +143,10 @@ int fd_check(const FileEntry *fe, const struct opts *o, const char *name);
 /* restore, in the new process: the inherited fd, or its kind's open() */
 int fd_rst_open(struct fd_rst *r, const FileEntry *fe);
 
+/* reg.c: a deleted directory that is the cwd of process pid (path without
+ * " (deleted)", st its stat), as a ghost; NULL on error (logged) */
+RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st);
+
 /* fdstate.c: locks and F_SETOWN/F_SETSIG owner, for any kind.  POSIX locks
  * belong to the process and the inode: posix_locks says this is the first
  * file of its inode, the one that carries them */

@@ -3,8 +3,8 @@
  * flags (O_APPEND, O_NONBLOCK, O_PATH, O_DIRECTORY...) and offset.  A file
  * or directory unlinked since it was opened is a ghost: its runs of data
  * (holes left out), size, owner, mode and times go into the images, and
- * criu makes it once for the whole tree (an unlinked O_TMPFILE file, or a
- * directory made and removed, next to where it was); each of its open file
+ * criu makes it once for the whole tree (made at its old path and removed
+ * at once, so that its links read as before); each of its open file
  * descriptions reopens that one file.  A path that now leads to another
  * file is refused.
  */
@@ -39,7 +39,10 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	char proc[64], what[PATH_MAX + 64], dir[PATH_MAX];
 	struct stat dst;
 
-	snprintf(what, sizeof(what), "pid %d: fd %d: deleted %s %s", d->pid, p->fd,
+	char where[32] = "cwd";
+	if (p->fd >= 0)
+		snprintf(where, sizeof(where), "fd %d", p->fd);
+	snprintf(what, sizeof(what), "pid %d: %s: deleted %s %s", d->pid, where,
 		 S_ISDIR(p->st.st_mode) ? "directory" : "file", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode)) || path[0] != '/') {
@@ -110,6 +113,25 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	return r->path ? 0 : -1;
 }
 
+RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st)
+{
+	struct fd_dump d = { .pid = pid, .pidfd = -1 };
+	struct fd_probe p = { .fd = -1, .st = *st };
+	RegFile *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	reg_file__init(r);
+	r->has_mode = r->has_size = true;
+	r->mode = st->st_mode;
+	r->size = st->st_size;
+	r->path = strdup(path);
+	if (!r->path || dump_ghost(&d, &p, r, path)) {
+		reg_file__free_unpacked(r, NULL);
+		return NULL;
+	}
+	return r;
+}
+
 static int reg_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const RegFile *r = fe->reg;
@@ -160,52 +182,52 @@ static bool reg_object(const FileEntry *fe, struct fd_object *k)
 	return true;
 }
 
-/* an unlinked directory: made under a new name next to the old one, removed */
-static int make_ghost_dir(const RegFile *r, const char *dir)
+/*
+ * A ghost is made at its old path and removed at once, so that its links
+ * in /proc read as they did ("PATH (deleted)").  If another file took that
+ * path since, under a name of criu's (said in a warning: the links differ).
+ */
+static int make_at(const RegFile *r, const char *path)
 {
-	char tmp[PATH_MAX + 64];
-	for (int i = 0; i < 100; i++) {
-		snprintf(tmp, sizeof(tmp), "%s/.criu-ghost-%d-%d", dir, getpid(), i);
-		if (!mkdir(tmp, 0700))
-			break;
-		if (errno != EEXIST) {
-			pr_perror("deleted directory %s: cannot make it again in %s", r->path, dir);
+	if (S_ISDIR(r->mode)) {
+		if (mkdir(path, 0700))
+			return -1;
+		int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rmdir(path) && fd >= 0) {
+			close(fd);
 			return -1;
 		}
+		return fd;
 	}
-	int fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		pr_perror("deleted directory %s: cannot open %s", r->path, tmp);
-	if (rmdir(tmp) && fd >= 0) {
-		pr_perror("deleted directory %s: cannot remove %s", r->path, tmp);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 && unlink(path)) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-/* an unlinked file: O_TMPFILE, or a new name removed at once */
-static int make_ghost_file(const RegFile *r, const char *dir)
+static int make_ghost(const RegFile *r, const char *dir)
 {
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR)) {
+	const char *kind = S_ISDIR(r->mode) ? "directory" : "file";
+	int fd = make_at(r, r->path);
+	if (fd >= 0 || errno != EEXIST) {
 		if (fd < 0)
-			pr_perror("deleted file %s: cannot make an unlinked file in %s", r->path, dir);
+			pr_perror("deleted %s %s: cannot make it again", kind, r->path);
 		return fd;
 	}
 	char tmp[PATH_MAX + 64];
 	for (int i = 0; i < 100 && fd < 0; i++) {
 		snprintf(tmp, sizeof(tmp), "%s/.criu-ghost-%d-%d", dir, getpid(), i);
-		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = make_at(r, tmp);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
-	if (fd < 0 || unlink(tmp)) {
-		pr_perror("deleted file %s: cannot make an unlinked file in %s", r->path, dir);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
+	if (fd < 0)
+		pr_perror("deleted %s %s: cannot make it again in %s", kind, r->path, dir);
+	else
+		pr_warn("deleted %s %s: another file has its path now: restored as deleted %s", kind,
+			r->path, tmp);
 	return fd;
 }
 
@@ -219,7 +241,7 @@ static int reg_object_make(const FileEntry *fe)
 	dirname(dir);
 	snprintf(what, sizeof(what), "deleted file %s", r->path);
 	bool is_dir = S_ISDIR(r->mode);
-	int fd = is_dir ? make_ghost_dir(r, dir) : make_ghost_file(r, dir);
+	int fd = make_ghost(r, dir);
 	if (fd < 0)
 		return -1;
 	struct timespec ts[2] = {

@@ -209,6 +209,10 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 		    shm_use(p, fds, key.dev, key.ino, base))
 			return -1;
 	}
+	/* a removed cwd: the directory criu made again */
+	const RegFile *cwd = p->fs->cwd_ghost;
+	if (cwd && shm_use(p, fds, cwd->dev, cwd->ino, base))
+		return -1;
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
 		fds->vma_fd[i] = -1;

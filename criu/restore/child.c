@@ -146,6 +146,20 @@ static int object_fd(const struct fd_rst *r, uint64_t dev, uint64_t ino)
 	return k < 0 ? -1 : p->helpers.shm_fd[k];
 }
 
+/* the cwd: its path, or the removed directory criu made again */
+static int set_cwd(const struct rst_proc *p)
+{
+	const RegFile *g = p->fs->cwd_ghost;
+	if (!g)
+		return chdir(p->fs->cwd);
+	int k = rst_shmem_index(p->shm, g->dev, g->ino);
+	if (k < 0 || p->helpers.shm_fd[k] < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fchdir(p->helpers.shm_fd[k]);
+}
+
 /* glibc registered rseq for this thread; the area is about to be unmapped */
 static int unregister_rseq(void)
 {
@@ -322,7 +336,7 @@ fds_done:
 		pr_perror("fs-%d.img: cannot change root to %s", p->pid, p->fs->root);
 		child_fail();
 	}
-	if (chdir(p->fs->cwd)) {
+	if (set_cwd(p)) {
 		pr_perror("fs-%d.img: cannot change directory to %s", p->pid, p->fs->cwd);
 		child_fail();
 	}

@@ -82,6 +82,7 @@ struct rst_proc {
 	Core **thread_cores;	/* of the other threads, in pstree order */
 	Mm *mm;
 	FsEntry *fs;
+	FileEntry cwd_file;	/* a removed cwd (fs->cwd_ghost) as a file, for shmem.c */
 	struct img_entries fds;		/* FdEntry */
 	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
 	struct page_source pages;

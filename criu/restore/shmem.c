@@ -1,7 +1,7 @@
 /*
  * shmem.c - the objects of the tree made once by criu: MAP_SHARED|
  * MAP_ANONYMOUS memory, memfds (mapped or held open) and deleted files
- * held open.  Each (named by its device and inode at dump time, device 0
+ * and directories held open or as a cwd.  Each (named by its device and inode at dump time, device 0
  * for shared memory and memfds) is made once: shared anonymous memory as a
  * shared anonymous mapping whose file is then opened through
  * /proc/self/map_files, a memfd or deleted file held open by its fd kind
@@ -83,22 +83,32 @@ static int shmem_open(struct rst_shmem *m)
 }
 
 /* the files held open that are made once for the tree (fd_ops.object) */
+static int add_file_object(struct rst_shmem_set *s, const FileEntry *fe)
+{
+	const struct fd_ops *ops = fe ? fd_ops_by_kind(fe->kind) : NULL;
+	struct fd_object key;
+	if (!ops || !ops->object || !ops->object(fe, &key))
+		return 0;
+	struct rst_shmem *m = shmem_get(s, key.dev, key.ino);
+	if (!m)
+		return -1;
+	m->from_fd = true;
+	if (key.carrier && !m->src)
+		m->src = fe;
+	return 0;
+}
+
+/* the files held open (or as cwd) that are made once for the tree (fd_ops.object) */
 static int add_file_objects(struct rst_tree *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
-		for (size_t k = 0; k < t->procs[i].fds.nr; k++) {
-			const FileEntry *fe = ((FdEntry *)t->procs[i].fds.msgs[k])->file;
-			const struct fd_ops *ops = fe ? fd_ops_by_kind(fe->kind) : NULL;
-			struct fd_object key;
-			if (!ops || !ops->object || !ops->object(fe, &key))
-				continue;
-			struct rst_shmem *m = shmem_get(&t->shm, key.dev, key.ino);
-			if (!m)
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_proc *p = &t->procs[i];
+		for (size_t k = 0; k < p->fds.nr; k++)
+			if (add_file_object(&t->shm, ((FdEntry *)p->fds.msgs[k])->file))
 				return -1;
-			m->from_fd = true;
-			if (key.carrier && !m->src)
-				m->src = fe;
-		}
+		if (p->fs && p->fs->cwd_ghost && add_file_object(&t->shm, &p->cwd_file))
+			return -1;
+	}
 	return 0;
 }
 

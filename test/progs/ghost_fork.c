@@ -8,7 +8,8 @@
  * its offset is left at 4000.  The layout of holes and data
  * (SEEK_DATA/SEEK_HOLE) is recorded before the checkpoint.
  *
- * After the restore: still unlinked, the same size, mode, owner, offset,
+ * After the restore: still unlinked, the same link in /proc/self/fd
+ * ("PATH (deleted)"), the same size, mode, owner, offset,
  * the same extents of data and holes, every byte; then the child reads 100
  * bytes and writes 50 through the shared offset, and the parent sees the
  * offset moved by 150 and the child's bytes in the file.
@@ -106,7 +107,10 @@ int main(int argc, char **argv)
 	if (pwrite(fd, buf, MID, MID_AT) != MID || ftruncate(fd, SIZE) || fchmod(fd, 0604) ||
 	    fchown(fd, 1234, 5678) || lseek(fd, POS, SEEK_SET) != POS)
 		fail("grow/chmod/chown: %s", strerror(errno));
-	char before[512], after[512];
+	char before[512], after[512], proc[64], link0[4200] = "", link1[4200] = "";
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (readlink(proc, link0, sizeof(link0) - 1) <= 0)
+		fail("readlink %s: %s", proc, strerror(errno));
 	layout(fd, before, sizeof(before));
 	if (!strstr(before, "hole "))
 		skip("this file system keeps no holes (%s)", before);
@@ -128,6 +132,8 @@ int main(int argc, char **argv)
 		     st.st_gid, SIZE);
 	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
 		fail("not O_RDWR any more");
+	if (readlink(proc, link1, sizeof(link1) - 1) <= 0 || strcmp(link0, link1))
+		fail("%s reads '%s', was '%s'", proc, link1, link0);
 	if (lseek(fd, 0, SEEK_CUR) != POS)
 		fail("offset %lld, expected %d", (long long)lseek(fd, 0, SEEK_CUR), POS);
 	layout(fd, after, sizeof(after));
