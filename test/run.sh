@@ -5,8 +5,8 @@
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
 # the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
-# "cli", "fd", "trees", "lazy": all of its checks) or "SECTION/CHECK".
+# (test/lazy.sh) checks, and ns (test/ns.sh).  A NAME is a test program, a section ("bad_input",
+# "cli", "fd", "trees", "lazy", "ns": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -61,6 +61,7 @@ declare -A MODE=(
 	[ptyrun]=none
 	[scm_rights]=none	# refused by dump: fd/scm_rights
 	[tree_churn]=none	# trees/churn
+	[ns_state]=none	# ns/: run under unshare
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
@@ -1395,6 +1396,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	ns/*) run_ns_check "${name#ns/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
 	*) run_prog_test "$name" ;;
 	esac
@@ -1406,6 +1408,8 @@ source "$ROOT/test/lazy.sh"
 source "$ROOT/test/files.sh"
 # the process tree section: run_tree_check, TREE_CHECKS
 source "$ROOT/test/tree.sh"
+# the namespace section: run_ns_check, NS_CHECKS
+source "$ROOT/test/ns.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
 
@@ -1430,7 +1434,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy ns)
 else
 	names=("$@")
 fi
@@ -1442,6 +1446,8 @@ for n in "${names[@]}"; do
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	elif [ "$n" = fd ]; then
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
+	elif [ "$n" = ns ]; then
+		for c in "${NS_CHECKS[@]}"; do expanded+=("ns/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
 	elif [ "$n" = lazy ]; then
