@@ -172,7 +172,7 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 
 	const struct fd_ops *ops = fd_ops_match(p);
 	if (!ops) {
-		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets)",
+		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets, pidfds)",
 		       d->pid, p->fd, p->link);
 		goto bad;
 	}

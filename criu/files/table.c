@@ -31,6 +31,7 @@ static const struct fd_ops *const kinds[] = {
 	&fd_epoll_ops,
 	&fd_inotify_ops,
 	&fd_unixsk_ops,
+	&fd_pidfd_ops,
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind)
