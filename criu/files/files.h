@@ -159,6 +159,11 @@ int fd_restore_state(const FileEntry *fe, int fd);
  * with flags (O_CREAT, O_EXCL, O_TRUNC ignored); -1 on error (logged) */
 int fd_reopen(int fd, uint32_t flags, uint32_t id);
 
+/* ghost.c: a file, directory or FIFO of that mode made again at path (or
+ * beside it) and removed at once; opened O_RDWR (a FIFO also O_NONBLOCK),
+ * a directory O_PATH; -1 on error (logged) */
+int fd_make_removed(const char *path, mode_t mode);
+
 /* extents.c: a file's contents as runs of data, holes left out */
 struct fd_extents {
 	FileExtent **v;

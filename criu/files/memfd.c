@@ -98,6 +98,10 @@ static int memfd_object_make(const FileEntry *fe)
 	char what[PATH_MAX + 16];
 
 	snprintf(what, sizeof(what), "memfd '%s'", m->name);
+	if (!m->contents && m->size) {
+		pr_err("%s: its contents are in no image", what);
+		return -1;
+	}
 	int fd = memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		pr_perror("cannot create %s", what);

@@ -182,55 +182,6 @@ static bool reg_object(const FileEntry *fe, struct fd_object *k)
 	return true;
 }
 
-/*
- * A ghost is made at its old path and removed at once, so that its links
- * in /proc read as they did ("PATH (deleted)").  If another file took that
- * path since, under a name of criu's (said in a warning: the links differ).
- */
-static int make_at(const RegFile *r, const char *path)
-{
-	if (S_ISDIR(r->mode)) {
-		if (mkdir(path, 0700))
-			return -1;
-		int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (rmdir(path) && fd >= 0) {
-			close(fd);
-			return -1;
-		}
-		return fd;
-	}
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0 && unlink(path)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int make_ghost(const RegFile *r, const char *dir)
-{
-	const char *kind = S_ISDIR(r->mode) ? "directory" : "file";
-	int fd = make_at(r, r->path);
-	if (fd >= 0 || errno != EEXIST) {
-		if (fd < 0)
-			pr_perror("deleted %s %s: cannot make it again", kind, r->path);
-		return fd;
-	}
-	char tmp[PATH_MAX + 64];
-	for (int i = 0; i < 100 && fd < 0; i++) {
-		snprintf(tmp, sizeof(tmp), "%s/.criu-ghost-%d-%d", dir, getpid(), i);
-		fd = make_at(r, tmp);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0)
-		pr_perror("deleted %s %s: cannot make it again in %s", kind, r->path, dir);
-	else
-		pr_warn("deleted %s %s: another file has its path now: restored as deleted %s", kind,
-			r->path, tmp);
-	return fd;
-}
-
 /* criu makes a ghost once for the tree: contents, size, owner, mode, times */
 static int reg_object_make(const FileEntry *fe)
 {
@@ -240,8 +191,12 @@ static int reg_object_make(const FileEntry *fe)
 	snprintf(dir, sizeof(dir), "%s", r->path);
 	dirname(dir);
 	snprintf(what, sizeof(what), "deleted file %s", r->path);
+	if (!S_ISDIR(r->mode) && !r->contents && r->size) {
+		pr_err("%s: its contents are in no image", what);
+		return -1;
+	}
 	bool is_dir = S_ISDIR(r->mode);
-	int fd = make_ghost(r, dir);
+	int fd = fd_make_removed(r->path, r->mode);
 	if (fd < 0)
 		return -1;
 	struct timespec ts[2] = {

@@ -49,8 +49,8 @@ struct rst_shmem {
 	uint64_t dev, ino;	/* its inode at dump time (Vma.ino; dev 0 but for deleted files) */
 	uint64_t size;
 	const char *memfd;	/* a memfd: its name; NULL for shared anonymous memory */
-	const FileEntry *src;	/* held open: the description carrying its contents */
-	bool from_fd;		/* held open by some process */
+	const FileEntry *src;	/* held open: the description carrying its contents (or any) */
+	bool src_carries;	/* src does carry them */
 	int fd;			/* criu's */
 };
 

@@ -53,11 +53,6 @@ static int shmem_open(struct rst_shmem *m)
 		m->fd = fd_ops_by_kind(m->src->kind)->object_make(m->src);
 		return m->fd < 0 ? -1 : 0;
 	}
-	if (m->from_fd) {
-		pr_err("files images: the contents of file %lu:%lu are in no image",
-		       (unsigned long)m->dev, (unsigned long)m->ino);
-		return -1;
-	}
 	if (m->memfd) {
 		m->fd = memfd_create(m->memfd, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (m->fd < 0 || ftruncate(m->fd, m->size)) {
@@ -92,9 +87,11 @@ static int add_file_object(struct rst_shmem_set *s, const FileEntry *fe)
 	struct rst_shmem *m = shmem_get(s, key.dev, key.ino);
 	if (!m)
 		return -1;
-	m->from_fd = true;
-	if (key.carrier && !m->src)
+	/* made from the description that carries its contents, or any */
+	if (!m->src || (key.carrier && !m->src_carries)) {
 		m->src = fe;
+		m->src_carries = key.carrier;
+	}
 	return 0;
 }
 
