@@ -27,13 +27,15 @@
 #     program then receives the fd intact (test/progs/scm_rights)
 #   fd/pidfd_outside: the same for a pidfd of a process outside the tree
 #     (test/progs/pidfds outside)
+#   fd/epoll_elsewhere: the same for an epoll watching a file that only
+#     a child holds (test/progs/epoll_moved elsewhere)
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input pty_ctty pidfd_outside)
+	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -533,6 +535,8 @@ run_fd_check() {
 	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
 	pidfd_outside) fd_refused "$name" "$dir" "fd 7: pidfd of process [0-9]*, outside the dumped tree: not supported" \
 		pidfds outside ;;
+	epoll_elsewhere) fd_refused "$name" "$dir" "fd 3: epoll watches a file (inode [0-9]*, added as fd 16) that no fd of the process holds any more: not supported" \
+		epoll_moved elsewhere ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

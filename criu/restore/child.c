@@ -123,14 +123,16 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 			return -1;
 		}
 	}
-	/* what needs every fd in place (epoll watches, locks, owners) */
+	/* what needs every fd in place (epoll watches), then locks and
+	 * owners: a post may move fds for a moment, which drops POSIX locks */
 	for (uint32_t id = 1; id <= r->nr_files; id++) {
 		const struct fd_ops *ops = fd_ops_by_kind(r->file[id]->kind);
 		if (ops->post && ops->post(r, r->file[id], r->where[id]))
 			return -1;
+	}
+	for (uint32_t id = 1; id <= r->nr_files; id++)
 		if (!r->stashed[id] && fd_restore_state(r->file[id], r->where[id]))
 			return -1;
-	}
 	/* what no fd took (the far end of a pipe the process closed) */
 	for (uint32_t id = 1; id <= r->nr_files; id++)
 		if (r->stashed[id])
