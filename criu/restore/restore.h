@@ -49,6 +49,7 @@ struct rst_shmem {
 	uint64_t dev, ino;	/* its inode at dump time (Vma.ino; dev 0 but for deleted files) */
 	uint64_t size;
 	const char *memfd;	/* a memfd: its name; NULL for shared anonymous memory */
+	const Vma *memfd_vma;	/* a memfd only mapped: a mapping, with its seals and mode */
 	const FileEntry *src;	/* held open: the description carrying its contents (or any) */
 	bool src_carries;	/* src does carry them */
 	int fd;			/* criu's */

@@ -54,9 +54,16 @@ static int shmem_open(struct rst_shmem *m)
 		return m->fd < 0 ? -1 : 0;
 	}
 	if (m->memfd) {
+		const Vma *v = m->memfd_vma;
 		m->fd = memfd_create(m->memfd, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (m->fd < 0 || ftruncate(m->fd, m->size)) {
 			pr_perror("cannot make memfd '%s' of %lu bytes", m->memfd, (unsigned long)m->size);
+			return -1;
+		}
+		/* no write seals (refused at dump): the restorers can fill it */
+		if ((v->has_memfd_mode && fchmod(m->fd, v->memfd_mode)) ||
+		    (v->has_memfd_seals && v->memfd_seals && fcntl(m->fd, F_ADD_SEALS, v->memfd_seals))) {
+			pr_perror("memfd '%s': cannot set its mode or seals %#x", m->memfd, v->memfd_seals);
 			return -1;
 		}
 		return 0;
@@ -123,8 +130,10 @@ int rst_shmem_create(struct rst_tree *t)
 			struct rst_shmem *m = shmem_get(s, 0, v->ino);
 			if (!m)
 				return -1;
-			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
 				m->memfd = v->name ? v->name : "";
+				m->memfd_vma = v;
+			}
 			uint64_t need = v->pgoff + (v->end - v->start);
 			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED && v->has_shm_size)
 				need = v->shm_size;	/* exact: a mapping may reach past the end */
