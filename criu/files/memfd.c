@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -56,7 +58,12 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 		return -1;
 	}
 	int seals = fcntl(fd, F_GET_SEALS), ret = 0;
-	if (seals < 0) {
+	struct statfs sf;
+	if (!fstatfs(fd, &sf) && sf.f_type == HUGETLBFS_MAGIC) {
+		/* its pages are huge pages: a memfd of small ones would differ */
+		pr_err("%s: on hugetlbfs (MFD_HUGETLB): not supported", what);
+		ret = -1;
+	} else if (seals < 0) {
 		pr_perror("%s: cannot read its seals", what);
 		ret = -1;
 	} else if (fd_dump_first_of_inode(d, p)) {

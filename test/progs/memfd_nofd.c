@@ -11,6 +11,9 @@
  * After restore: contents, the maps' names (/memfd:NAME (deleted)), the
  * sharing between the two mappings and with the child, and (through
  * /proc/self/map_files) the size and seals of "alone".
+ *
+ * With argument "hugetlb": fd 9 is also a memfd of huge pages
+ * (MFD_HUGETLB), which dump refuses (test/files.sh fd/memfd_hugetlb).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +87,13 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 
+	if (argc > 1 && !strcmp(argv[1], "hugetlb")) {
+		int h = memfd_create("huge", MFD_HUGETLB);
+		if (h < 0)
+			skip("no MFD_HUGETLB here: %s", strerror(errno));
+		if (dup2(h, 9) != 9 || close(h))
+			fail("dup2: %s", strerror(errno));
+	}
 	test_ready();
 	test_wait_checkpoint();
 
