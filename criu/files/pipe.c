@@ -36,9 +36,10 @@
 #include "files.h"
 #include "log.h"
 
+/* a read end, or both ends at once (a FIFO, or a pipe through /proc, O_RDWR) */
 static bool is_read_end(uint32_t flags)
 {
-	return (flags & O_ACCMODE) == O_RDONLY;
+	return (flags & O_ACCMODE) != O_WRONLY;
 }
 
 static bool pipe_match(const struct fd_probe *p)
@@ -355,7 +356,7 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 static int pipe_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	(void)o;
-	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size || (fe->flags & O_ACCMODE) == O_RDWR) {
+	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size) {
 		pr_err("%s: file %u: bad pipe description", name, fe->id);
 		return -1;
 	}

@@ -8,6 +8,7 @@
  *        before the checkpoint and writes 100 more after it
  *   "e": read end fd 8, write end fd 9, 100 bytes buffered, then unlinked
  *   "a" again: a second read end, fd 10 (two descriptions of one end)
+ *   "f": opened O_RDWR (fd 11), 50 bytes buffered
  *
  * After restore: every byte is where it was and ends that were one pipe
  * are one pipe (what is written through one end is read through the
@@ -129,6 +130,11 @@ int main(int argc, char **argv)
 	if (unlink(e))
 		fail("unlink: %s", strerror(errno));
 	put(open(a, O_RDONLY | O_NONBLOCK), 10);
+	char *f = test_path("f");
+	if (mkfifo(f, 0600))
+		fail("mkfifo: %s", strerror(errno));
+	put(open(f, O_RDWR), 11);
+	fill(11, 'f', 0, 50);
 
 	/* the child's 200 bytes are in "d" before the checkpoint */
 	int avail = 0;
@@ -172,5 +178,10 @@ int main(int argc, char **argv)
 	expect(8, 'e', 100, "fifo e (unlinked)");
 	fill(9, 'e', 0, 5);
 	expect(8, 'e', 5, "fifo e, written after restore");
+	if ((fcntl(11, F_GETFL) & O_ACCMODE) != O_RDWR)
+		fail("fifo f: fd 11 is not O_RDWR any more");
+	expect(11, 'f', 50, "fifo f (O_RDWR)");
+	fill(11, 'f', 0, 7);
+	expect(11, 'f', 7, "fifo f, written and read through fd 11");
 	pass();
 }
