@@ -323,6 +323,11 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	pf->has_dev = true;
 	pf->dev = p->st.st_dev;
 	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
+	if (p->fi.flags & O_DIRECT) {
+		/* its ends cannot be opened again so; message boundaries */
+		pr_err("%s: a packet-mode pipe (O_DIRECT): not supported", what);
+		return -1;
+	}
 	if (pipe_external(d, p, fe, what, &done) || done)
 		return done ? 0 : -1;
 	if (fe->kind == FD_KIND__FD_FIFO && fifo_path(d, p, pf, what))

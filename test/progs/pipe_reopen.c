@@ -10,6 +10,10 @@
  * fd 5 non-blocking), one pipe: the 100 bytes are read through fd 5, a
  * byte written through fd 6 is read through fd 3, and once fds 4 and 6
  * are closed fd 3 reads end of file.
+ *
+ * With argument "packet": fds 7 and 8 are also a packet-mode pipe
+ * (pipe2 O_DIRECT; the write end, fd 8, has the flag), which dump refuses
+ * (test/files.sh fd/pipe_packet).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +50,11 @@ int main(int argc, char **argv)
 	reopen(3, O_RDONLY | O_NONBLOCK, 5);
 	reopen(4, O_WRONLY, 6);
 
+	if (argc > 1 && !strcmp(argv[1], "packet")) {
+		int q[2];
+		if (pipe2(q, O_DIRECT) || q[0] != 7 || q[1] != 8 || write(8, "abc", 3) != 3)
+			fail("pipe2 O_DIRECT: %s", strerror(errno));
+	}
 	test_ready();
 	test_wait_checkpoint();
 
