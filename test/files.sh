@@ -33,13 +33,16 @@
 #     test/progs/memfd_nofd hugetlb)
 #   fd/pipe_packet: the same for a packet-mode pipe (pipe2 O_DIRECT,
 #     test/progs/pipe_reopen packet)
+#   fd/deleted_linked: the same for a file whose opened path was removed
+#     while another link remains (test/progs/ghost_fork linked)
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet)
+	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
+	   deleted_linked)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -545,6 +548,8 @@ run_fd_check() {
 		memfd_nofd hugetlb ;;
 	pipe_packet) fd_refused "$name" "$dir" "fd 8: pipe:\\[[0-9]*\\]: a packet-mode pipe (O_DIRECT): not supported" \
 		pipe_reopen packet ;;
+	deleted_linked) fd_refused "$name" "$dir" "fd 9: the path of '.*/x (deleted)' was removed but the file has 1 other link(s): not supported" \
+		ghost_fork linked ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -102,6 +102,11 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		path[n - dl] = 0;
 		if (dump_ghost(d, p, r, path))
 			return -1;
+	} else if (n > dl && !strcmp(path + n - dl, DELETED) && p->st.st_nlink > 0 &&
+		   (stat(path, &pst) || pst.st_ino != p->st.st_ino)) {
+		pr_err("pid %d: fd %d: the path of '%s' was removed but the file has %lu other link(s): not supported",
+		       d->pid, p->fd, p->link, (unsigned long)p->st.st_nlink);
+		return -1;
 	} else if (path[0] != '/' || stat(path, &pst) || pst.st_dev != p->st.st_dev ||
 		   pst.st_ino != p->st.st_ino) {
 		/* the path must still lead to the very file that is open */

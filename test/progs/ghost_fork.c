@@ -13,6 +13,10 @@
  * the same extents of data and holes, every byte; then the child reads 100
  * bytes and writes 50 through the shared offset, and the parent sees the
  * offset moved by 150 and the child's bytes in the file.
+ *
+ * With argument "linked": fd 9 is also a file whose opened path was
+ * removed while another link to it remains, which dump refuses
+ * (test/files.sh fd/deleted_linked).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,6 +120,12 @@ int main(int argc, char **argv)
 		skip("this file system keeps no holes (%s)", before);
 	if (pipe(go))
 		fail("pipe: %s", strerror(errno));
+	if (argc > 1 && !strcmp(argv[1], "linked")) {
+		char *x = test_path("x"), *y = test_path("y");
+		int l = open(x, O_RDWR | O_CREAT | O_EXCL, 0600);
+		if (l < 0 || link(x, y) || dup2(l, 9) != 9 || close(l) || unlink(x))
+			fail("linked: %s", strerror(errno));
+	}
 	pid_t child = fork();
 	if (child < 0)
 		fail("fork: %s", strerror(errno));
