@@ -81,6 +81,19 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	return ret;
 }
 
+/* its path (len bytes of path, before " (deleted)") was removed, nothing is
+ * there now, and it still has links elsewhere */
+static bool removed_with_links(const struct fd_probe *p, const char *path, size_t len)
+{
+	char bare[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(path), dl = strlen(DELETED);
+	if (p->st.st_nlink == 0 || n <= dl || strcmp(path + n - dl, DELETED))
+		return false;
+	snprintf(bare, sizeof(bare), "%.*s", (int)len, path);
+	return stat(bare, &st) != 0;
+}
+
 static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	RegFile *r = calloc(1, sizeof(*r));
@@ -102,8 +115,7 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		path[n - dl] = 0;
 		if (dump_ghost(d, p, r, path))
 			return -1;
-	} else if (n > dl && !strcmp(path + n - dl, DELETED) && p->st.st_nlink > 0 &&
-		   (stat(path, &pst) || pst.st_ino != p->st.st_ino)) {
+	} else if (removed_with_links(p, path, n - dl)) {
 		pr_err("pid %d: fd %d: the path of '%s' was removed but the file has %lu other link(s): not supported",
 		       d->pid, p->fd, p->link, (unsigned long)p->st.st_nlink);
 		return -1;
