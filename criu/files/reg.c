@@ -1,6 +1,8 @@
 /*
- * reg.c - regular files and directories.  Reopened by path with the same
- * flags (O_APPEND, O_NONBLOCK, O_PATH, O_DIRECTORY...) and offset.  A file
+ * reg.c - regular files and directories, and O_PATH fds of any file with a
+ * path (a FIFO, a socket, a symlink opened O_NOFOLLOW, a device).  Reopened
+ * by path with the same flags (O_APPEND, O_NONBLOCK, O_PATH, O_DIRECTORY,
+ * O_NOFOLLOW...) and offset.  A file
  * or directory unlinked since it was opened is a ghost: its runs of data
  * (holes left out), size, owner, mode and times go into the images, and
  * criu makes it once for the whole tree (made at its old path and removed
@@ -24,9 +26,22 @@
 
 #define DELETED " (deleted)"
 
+/* an O_PATH fd of any file with a path (FIFO, socket, symlink, device)
+ * holds nothing but the path: reopened by it as a file is */
+static bool is_opath(const struct fd_probe *p)
+{
+	return (p->fi.flags & O_PATH) && p->link[0] == '/';
+}
+
 static bool reg_match(const struct fd_probe *p)
 {
-	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) || is_opath(p);
+}
+
+/* stat, or lstat for a symlink (an O_PATH|O_NOFOLLOW fd is the link itself) */
+static int stat_as(const char *path, mode_t mode, struct stat *st)
+{
+	return S_ISLNK(mode) ? lstat(path, st) : stat(path, st);
 }
 
 /*
@@ -119,7 +134,7 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		pr_err("pid %d: fd %d: the path of '%s' was removed but the file has %lu other link(s): not supported",
 		       d->pid, p->fd, p->link, (unsigned long)p->st.st_nlink);
 		return -1;
-	} else if (path[0] != '/' || stat(path, &pst) || pst.st_dev != p->st.st_dev ||
+	} else if (path[0] != '/' || stat_as(path, p->st.st_mode, &pst) || pst.st_dev != p->st.st_dev ||
 		   pst.st_ino != p->st.st_ino) {
 		/* the path must still lead to the very file that is open */
 		pr_err("pid %d: fd %d: file '%s' was replaced since it was opened (its path leads to another file): not supported",
@@ -177,7 +192,7 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		}
 		return 0;
 	}
-	if (stat(r->path, &st)) {
+	if (stat_as(r->path, r->has_mode ? r->mode : 0, &st)) {
 		pr_err("%s: file %u: %s is gone", name, fe->id, r->path);
 		return -1;
 	}
