@@ -5,10 +5,12 @@
  * an option when getsockopt gives another value than on a new socket of
  * the same family, type and protocol; restore sets it again.  Buffer
  * sizes are halved on the way back (getsockopt gives twice what
- * setsockopt was given).
+ * setsockopt was given).  A classic BPF filter is kept too; an eBPF one
+ * (which SO_GET_FILTER cannot give back) is refused.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -25,6 +27,8 @@
 #define ONLY_V6		4
 #define ONLY_RAW	8
 #define ONLY_ICMP	16	/* a raw IPv4 ICMP socket */
+#define NOT_CONN	32	/* not on a connection (the kernel's own value there) */
+#define NOT_STREAM	64	/* multicast: not on TCP */
 
 struct opt_desc {
 	int level, name;
@@ -46,6 +50,29 @@ static const struct opt_desc opt_table[] = {
 	{ SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", 0, false },
 	{ SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", 0, false },
 	{ IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", ONLY_V6, true },
+	{ IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND", 0, true },
+	{ IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT", 0, true },
+	{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT", 0, true },
+	{ SOL_SOCKET, SO_RCVTIMEO_OLD, "SO_RCVTIMEO", 0, false },
+	{ SOL_SOCKET, SO_SNDTIMEO_OLD, "SO_SNDTIMEO", 0, false },
+	{ SOL_SOCKET, SO_TIMESTAMP_OLD, "SO_TIMESTAMP", 0, false },
+	{ SOL_SOCKET, SO_TIMESTAMPNS_OLD, "SO_TIMESTAMPNS", 0, false },
+	{ SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE", 0, false },
+	{ SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 0, false },
+	{ IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO", 0, false },
+	{ IPPROTO_IP, IP_RECVTOS, "IP_RECVTOS", 0, false },
+	{ IPPROTO_IP, IP_RECVTTL, "IP_RECVTTL", 0, false },
+	{ IPPROTO_IP, IP_RECVERR, "IP_RECVERR", 0, false },
+	{ IPPROTO_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER", ONLY_V4, false },
+	{ IPPROTO_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL", ONLY_V4 | NOT_STREAM, false },
+	{ IPPROTO_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP", ONLY_V4 | NOT_STREAM, false },
+	{ IPPROTO_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVHOPLIMIT, "IPV6_RECVHOPLIMIT", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_MTU_DISCOVER, "IPV6_MTU_DISCOVER", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_HOPS, "IPV6_MULTICAST_HOPS", ONLY_V6 | NOT_STREAM, false },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_LOOP, "IPV6_MULTICAST_LOOP", ONLY_V6 | NOT_STREAM, false },
 	{ IPPROTO_IP, IP_TOS, "IP_TOS", ONLY_V4, false },
 	{ IPPROTO_IP, IP_TTL, "IP_TTL", ONLY_V4, false },
 	{ IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS", ONLY_V6, false },
@@ -55,6 +82,15 @@ static const struct opt_desc opt_table[] = {
 	{ IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", ONLY_TCP, false },
 	{ IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", ONLY_TCP, false },
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG", ONLY_TCP | NOT_CONN, false },
+	{ IPPROTO_TCP, TCP_WINDOW_CLAMP, "TCP_WINDOW_CLAMP", ONLY_TCP | NOT_CONN, false },
+	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_LINGER2, "TCP_LINGER2", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_SYNCNT, "TCP_SYNCNT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, "TCP_THIN_LINEAR_TIMEOUTS", ONLY_TCP, false },
 	{ IPPROTO_IP, IP_HDRINCL, "IP_HDRINCL", ONLY_RAW | ONLY_V4, false },
 	{ SOL_RAW, ICMP_FILTER, "ICMP_FILTER", ONLY_RAW | ONLY_ICMP, false },
 	/* after IP_TOS, which sets the priority too */
@@ -71,6 +107,10 @@ static bool applies(const struct opt_desc *od, const InetSocket *is)
 	if ((od->only & ONLY_ICMP) && (is->family != AF_INET || is->protocol != IPPROTO_ICMP))
 		return false;
 	if ((od->only & ONLY_V4) && is->family != AF_INET)
+		return false;
+	if ((od->only & NOT_CONN) && is->state == TCP_ESTABLISHED)
+		return false;
+	if ((od->only & NOT_STREAM) && is->type == SOCK_STREAM)
 		return false;
 	return !(od->only & ONLY_V6) || is->family == AF_INET6;
 }
@@ -98,8 +138,30 @@ static int add_opt(InetSocket *is, const struct opt_desc *od, const void *val, s
 	return 0;
 }
 
+/* a classic BPF filter attached to the socket; an eBPF one is refused */
+static int dump_filter(const char *what, int sk, InetSocket *is)
+{
+	socklen_t n = 0;
+	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &n)) {
+		pr_err("%s: a socket filter criu cannot read (eBPF?): not supported", what);
+		return -1;
+	}
+	if (!n)
+		return 0;
+	is->filter.len = n * sizeof(struct sock_filter);
+	is->filter.data = malloc(is->filter.len);
+	if (!is->filter.data || getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, is->filter.data, &n)) {
+		pr_perror("%s: SO_GET_FILTER", what);
+		return -1;
+	}
+	is->has_filter = true;
+	return 0;
+}
+
 int inet_opts_dump(const char *what, int sk, InetSocket *is)
 {
+	if (dump_filter(what, sk, is))
+		return -1;
 	int fresh = socket(is->family, is->type | SOCK_CLOEXEC, is->protocol);
 	if (fresh < 0) {
 		pr_perror("%s: cannot make a socket to compare options with", what);
@@ -113,6 +175,9 @@ int inet_opts_dump(const char *what, int sk, InetSocket *is)
 		if (!applies(od, is))
 			continue;
 		if (getsockopt(sk, od->level, od->name, v, &vl)) {
+			/* not an option of this kind of socket (IP_* on raw IPv6): it cannot be set either */
+			if (errno == ENOPROTOOPT || errno == EOPNOTSUPP)
+				continue;
 			pr_perror("%s: getsockopt %s", what, od->label);
 			ret = -1;
 		} else if (getsockopt(fresh, od->level, od->name, f, &fl) || vl != fl || memcmp(v, f, vl)) {
@@ -133,6 +198,12 @@ static const struct opt_desc *find_desc(const InetOpt *o)
 
 int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id)
 {
+	struct sock_fprog prog = { is->filter.len / sizeof(struct sock_filter), (struct sock_filter *)is->filter.data };
+	if (before_bind && is->has_filter &&
+	    (is->filter.len % sizeof(struct sock_filter) || setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))) {
+		pr_perror("file %u: cannot attach the socket's filter again", id);
+		return -1;
+	}
 	for (size_t i = 0; i < is->n_opts; i++) {
 		const InetOpt *o = is->opts[i];
 		const struct opt_desc *od = find_desc(o);

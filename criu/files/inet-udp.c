@@ -8,12 +8,15 @@
  * to it again from a raw socket with a header of its own (IP_HDRINCL), so
  * that it comes from its original address and port whoever holds that
  * port now.  A socket bound to the wildcard address gets them on the
- * loopback address.  The queue is counted afterwards: a datagram the
+ * loopback address (an IPv4 datagram on a dual-stack IPv6 socket goes
+ * over IPv4, to 127.0.0.1 if the socket is bound to ::).  The queue is
+ * counted afterwards: a datagram the
  * kernel did not queue is an error, never a silent loss.
  */
 #define LOG_PREFIX "files: "
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
@@ -166,47 +169,70 @@ static size_t build(int family, const uint8_t *from, const uint8_t *to, uint16_t
 	return hl + ulen;
 }
 
-static int send_all(int raw, const InetSocket *is, uint32_t id)
+/* where a datagram from sender s goes: its IP family, source and destination */
+static int route(const InetSocket *is, const uint8_t *s, int *fam, const uint8_t **from, const uint8_t **to)
+{
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 }, lo6[16] = { [15] = 1 }, any[16] = { 0 };
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	size_t alen = is->family == AF_INET ? 4 : 16;
+	const uint8_t *local = is->src_addr.data;
+	bool wild = !memcmp(local, any, alen);
+	*fam = is->family;
+	*from = s;
+	*to = wild ? (alen == 4 ? lo4 : lo6) : local;
+	if (is->family == AF_INET6 && !memcmp(s, v4mapped, 12)) {
+		/* an IPv4 datagram received on a dual-stack socket */
+		*fam = AF_INET;
+		*from = s + 12;
+		if (wild)
+			*to = lo4;
+		else if (!memcmp(local, v4mapped, 12))
+			*to = local + 12;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* raw[0] IPv4, raw[1] IPv6, made when first needed */
+static int send_one(int raw[2], const InetSocket *is, size_t i, uint32_t id)
 {
 	static uint8_t pkt[DGRAM_MAX + 64];
-	static const uint8_t lo4[4] = { 127, 0, 0, 1 }, lo6[16] = { [15] = 1 }, any[16] = { 0 };
+	const ProtobufCBinaryData *s = &is->sender[i];
 	size_t alen = is->family == AF_INET ? 4 : 16;
-	const uint8_t *to = is->src_addr.data;
-	if (!memcmp(to, any, alen))
-		to = is->family == AF_INET ? lo4 : lo6;
-	struct sockaddr_storage dst = { 0 };
-	ProtobufCBinaryData ta = { alen, (uint8_t *)to };
-	struct inet_addr a;
-	if (inet_addr_make(is->family, &ta, 0, &a))
+	const uint8_t *from, *to;
+	int fam;
+	if (s->len != alen + 2 || is->queue[i].len > DGRAM_MAX - 64 || route(is, s->data, &fam, &from, &to)) {
+		pr_err("file %u: bad queued datagram %zu", id, i);
 		return -1;
-	dst = a.ss;
-	for (size_t i = 0; i < is->n_queue; i++) {
-		const ProtobufCBinaryData *s = &is->sender[i];
-		if (s->len != alen + 2 || is->queue[i].len > DGRAM_MAX - 64) {
-			pr_err("file %u: bad queued datagram %zu", id, i);
-			return -1;
-		}
-		size_t len = build(is->family, s->data, to, s->data[alen] << 8 | s->data[alen + 1], is->src_port,
-				   &is->queue[i], pkt);
-		if (sendto(raw, pkt, len, 0, (struct sockaddr *)&dst, a.len) != (ssize_t)len) {
-			pr_perror("file %u: cannot queue datagram %zu again", id, i);
-			return -1;
-		}
+	}
+	int *r = &raw[fam == AF_INET6];
+	if (*r < 0 && (*r = socket(fam, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) < 0) {
+		pr_perror("file %u: cannot make a raw socket to queue datagrams again", id);
+		return -1;
+	}
+	ProtobufCBinaryData ta = { fam == AF_INET ? 4 : 16, (uint8_t *)to };
+	struct inet_addr a;
+	if (inet_addr_make(fam, &ta, 0, &a))
+		return -1;
+	size_t len = build(fam, from, to, s->data[alen] << 8 | s->data[alen + 1], is->src_port, &is->queue[i], pkt);
+	if (sendto(*r, pkt, len, 0, (struct sockaddr *)&a.ss, a.len) != (ssize_t)len) {
+		pr_perror("file %u: cannot queue datagram %zu again", id, i);
+		return -1;
 	}
 	return 0;
 }
 
 int inet_udp_restore(int sk, const InetSocket *is, uint32_t id)
 {
+	int raw[2] = { -1, -1 }, ret = 0;
 	if (!is->n_queue)
 		return 0;
-	int raw = socket(is->family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (raw < 0) {
-		pr_perror("file %u: cannot make a raw socket to queue datagrams again", id);
-		return -1;
-	}
-	int ret = send_all(raw, is, id);
-	close(raw);
+	for (size_t i = 0; i < is->n_queue && !ret; i++)
+		ret = send_one(raw, is, i, id);
+	for (int k = 0; k < 2; k++)
+		if (raw[k] >= 0)
+			close(raw[k]);
 	size_t n = 0;
 	char what[32];
 	snprintf(what, sizeof(what), "file %u", id);

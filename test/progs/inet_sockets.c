@@ -10,14 +10,22 @@
  *   fd 8: UDP on [::1] connected to fd 9, one datagram from it queued
  *   fd 9: UDP on [::1], bound
  *   fd 10: TCP unbound; fd 11: UDP unbound (IPv6); fd 12: TCP bound, not listening
+ *   fd 13: UDP dual-stack on [::], a datagram from fd 6 (IPv4) and one from
+ *          fd 9 (IPv6) queued, IP_PKTINFO on (the IPv4 one says where it came)
+ *   more options: TCP_DEFER_ACCEPT, TCP_FASTOPEN, TCP_CONGESTION reno,
+ *   TCP_MAXSEG on fd 3; SO_RCVTIMEO, IP_RECVERR, SO_TIMESTAMP on fd 5;
+ *   IP_FREEBIND on fd 12; IPV6_RECVPKTINFO, IPV6_MULTICAST_HOPS on fd 8;
+ *   a classic BPF filter (two instructions, passing all) on fd 9
  * After restore: every option, address and port; the datagrams in order
  * with their senders; both listeners accept a new connection; the
  * connected UDP socket still talks to its peer only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -208,14 +216,46 @@ int main(int argc, char **argv)
 	if (bind(12, (struct sockaddr *)&a4, sizeof(a4)))
 		fail("bind 12: %s", strerror(errno));
 
-	int ports[13];
-	for (int fd = 3; fd <= 12; fd++)
+	put(socket(AF_INET6, SOCK_DGRAM, 0), 13);
+	seti(13, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+	seti(13, IPPROTO_IP, IP_PKTINFO, 1);
+	seti(3, IPPROTO_TCP, TCP_DEFER_ACCEPT, 10);
+	seti(3, IPPROTO_TCP, TCP_FASTOPEN, 5);
+	seti(3, IPPROTO_TCP, TCP_MAXSEG, 1200);
+	bool reno = !setsockopt(3, IPPROTO_TCP, TCP_CONGESTION, "reno", 4);
+	struct timeval tv = { 3, 250000 };
+	if (setsockopt(5, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+		fail("SO_RCVTIMEO: %s", strerror(errno));
+	seti(5, IPPROTO_IP, IP_RECVERR, 1);
+	seti(5, SOL_SOCKET, SO_TIMESTAMP, 1);
+	seti(12, IPPROTO_IP, IP_FREEBIND, 1);
+	seti(8, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	seti(8, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 7);
+	struct sock_filter flt[2] = { { 0x00, 0, 0, 1 }, { 0x06, 0, 0, 0xffff } };	/* ld #1; ret #0xffff */
+	struct sock_fprog fp = { 2, flt };
+	if (setsockopt(9, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)))
+		fail("SO_ATTACH_FILTER: %s", strerror(errno));
+	int defer = geti(3, IPPROTO_TCP, TCP_DEFER_ACCEPT);
+	struct timeval tv1;
+	socklen_t tl1 = sizeof(tv1);
+	if (getsockopt(5, SOL_SOCKET, SO_RCVTIMEO, &tv1, &tl1))
+		fail("SO_RCVTIMEO: %s", strerror(errno));
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	if (bind(13, (struct sockaddr *)&any6, sizeof(any6)))
+		fail("bind 13: %s", strerror(errno));
+	send_from(6, port_of(13), "over4");
+	struct sockaddr_in6 p13 = lo6(port_of(13));
+	if (sendto(9, "over6", 5, 0, (struct sockaddr *)&p13, sizeof(p13)) != 5)
+		fail("sendto 13: %s", strerror(errno));
+
+	int ports[14];
+	for (int fd = 3; fd <= 13; fd++)
 		ports[fd] = port_of(fd);
 
 	test_ready();
 	test_wait_checkpoint();
 
-	for (int fd = 3; fd <= 12; fd++)
+	for (int fd = 3; fd <= 13; fd++)
 		if (port_of(fd) != ports[fd])
 			fail("fd %d: port %d, was %d", fd, port_of(fd), ports[fd]);
 	if (ports[10] || ports[11] || !ports[12])
@@ -234,6 +274,42 @@ int main(int argc, char **argv)
 	if (recv(5, &b, 1, MSG_DONTWAIT) >= 0 || errno != EAGAIN)
 		fail("fd 5: more datagrams than were queued");
 	recv_from(8, "six", ports[9]);
+	want(3, IPPROTO_TCP, TCP_DEFER_ACCEPT, defer, "TCP_DEFER_ACCEPT");
+	want(3, IPPROTO_TCP, TCP_FASTOPEN, 5, "TCP_FASTOPEN");
+	want(3, IPPROTO_TCP, TCP_MAXSEG, 1200, "TCP_MAXSEG");
+	char cc[16] = "";
+	socklen_t ccl = sizeof(cc);
+	if (reno && (getsockopt(3, IPPROTO_TCP, TCP_CONGESTION, cc, &ccl) || strcmp(cc, "reno")))
+		fail("fd 3: TCP_CONGESTION is '%s', not reno", cc);
+	struct timeval tv2;
+	socklen_t tl = sizeof(tv2);
+	if (getsockopt(5, SOL_SOCKET, SO_RCVTIMEO, &tv2, &tl) || tv2.tv_sec != tv1.tv_sec || tv2.tv_usec != tv1.tv_usec)
+		fail("fd 5: SO_RCVTIMEO %ld.%06ld, was %ld.%06ld", (long)tv2.tv_sec, (long)tv2.tv_usec,
+		     (long)tv1.tv_sec, (long)tv1.tv_usec);
+	want(5, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR");
+	want(5, SOL_SOCKET, SO_TIMESTAMP, 1, "SO_TIMESTAMP");
+	want(12, IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND");
+	want(8, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
+	want(8, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 7, "IPV6_MULTICAST_HOPS");
+	want(13, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO");
+	struct sock_filter gf[4];
+	socklen_t gn = 4;
+	if (getsockopt(9, SOL_SOCKET, SO_GET_FILTER, gf, &gn) || gn != 2 || memcmp(gf, flt, sizeof(flt)))
+		fail("fd 9: the socket filter is lost (%u instructions)", gn);
+	/* the IPv4 datagram came over IPv4: IP_PKTINFO says to 127.0.0.1 */
+	char data[16] = "", ctl[256];
+	struct sockaddr_storage from;
+	struct iovec iov = { data, sizeof(data) - 1 };
+	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	if (recvmsg(13, &mh, MSG_DONTWAIT | MSG_PEEK) < 0)
+		fail("fd 13: nothing queued: %s", strerror(errno));
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_PKTINFO ||
+	    ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr.s_addr != htonl(INADDR_LOOPBACK))
+		fail("fd 13: the IPv4 datagram did not come over IPv4 to 127.0.0.1 (no IP_PKTINFO)");
+	recv_from(13, "over4", ports[6]);
+	recv_from(13, "over6", ports[9]);
 	/* connected: its peer's datagrams only; and it sends to the peer */
 	struct sockaddr_in6 to8 = lo6(ports[8]);
 	if (sendto(11, "no", 2, 0, (struct sockaddr *)&to8, sizeof(to8)) != 2 || send(8, "back", 4, 0) != 4)
