@@ -5,8 +5,9 @@
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
 # the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh) checks.  A NAME is a test program, a section ("bad_input",
-# "cli", "fd", "trees", "lazy": all of its checks) or "SECTION/CHECK".
+# (test/lazy.sh), safety (test/safety.sh) checks.  A NAME is a test program,
+# a section ("bad_input", "cli", "fd", "trees", "lazy", "safety": all of its
+# checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -1396,6 +1397,7 @@ run_one() {
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
+	safety/*) run_safety_check "${name#safety/}" ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
@@ -1408,6 +1410,8 @@ source "$ROOT/test/files.sh"
 source "$ROOT/test/tree.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
+# the safety section: run_safety_check, SAFETY_CHECKS
+source "$ROOT/test/safety.sh"
 
 # ------------------------------------------------------ main
 
@@ -1430,7 +1434,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy safety)
 else
 	names=("$@")
 fi
@@ -1442,6 +1446,8 @@ for n in "${names[@]}"; do
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
 	elif [ "$n" = fd ]; then
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
+	elif [ "$n" = safety ]; then
+		for c in "${SAFETY_CHECKS[@]}"; do expanded+=("safety/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
 	elif [ "$n" = lazy ]; then

@@ -1,0 +1,146 @@
+# test/safety.sh - the safety section of test/run.sh (sourced): images
+# bound to their dump, refusals that say why, criu killed at chosen moments.
+#   safety/mixed_dump: files-PID.img of another dump of the same pid (a
+#     dump --leave-running just before) dropped into a dump: restore and
+#     show refuse it with one line naming the file
+#   safety/mixed_pages: the same for pagemap-PID.img and pages-PID.img
+#     together (pages-PID.img alone: refused too)
+#   safety/mixed_process: files-ROOT.img replaced by the files image of
+#     another process of the same dump (a tree): refused
+#   safety/mixed_parent: the "parent" link of an incremental dump turned to
+#     another pre-dump of the same process: refused, naming the parent
+
+SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent)
+
+# safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
+safety_dump() {
+	local dir=$1 pid=$2 img=$3 log
+	shift 3
+	log=$dir/dump-$(basename "$img").log
+	if ! "$CRIU" dump -t "$pid" -D "$img" "$@" -v4 -o "$log" > /dev/null 2>&1 < /dev/null; then
+		CMP_REASON="dump into ${img#$ROOT/} failed: $(criu_error "$log")"
+		return 1
+	fi
+}
+
+# safety_twins DIR: anon_pattern dumped twice, --leave-running into DIR/a,
+# then into DIR/b (killed, reaped); sets GOOD_PID
+safety_twins() {
+	local dir=$1
+	start_prog anon_pattern "$dir" || { CMP_REASON="anon_pattern did not start"; return 1; }
+	wait_for 5 in_sigwait "$PID" || { CMP_REASON="anon_pattern not waiting"; return 1; }
+	GOOD_PID=$PID
+	safety_dump "$dir" "$PID" "$dir/a" --leave-running || return 1
+	safety_dump "$dir" "$PID" "$dir/b" || return 1
+	wait_for 10 dead "$PID" || { CMP_REASON="still running after the dump"; return 1; }
+	wait "$PID" 2>/dev/null
+	return 0
+}
+
+# show_must_fail NAME COPY EXPECT: criu show COPY exits 1 with one error
+# line naming EXPECT
+show_must_fail() {
+	local name=$1 copy=$2 expect=$3 dir
+	dir=$(dirname "$copy")
+	bounded "$dir" 20 show "$CRIU" show "$copy"
+	if [ "$ST" -ne 1 ]; then
+		result FAIL "FAIL $name: criu show exited with $ST, expected 1"
+		return 1
+	fi
+	if ! grep -q '^error:' "$dir/show.err" || ! grep -qF "$expect" "$dir/show.err"; then
+		result FAIL "FAIL $name: criu show's errors do not name $expect: $(head -3 "$dir/show.err" | tr '\n' '|' | cut -c1-300)"
+		return 1
+	fi
+	return 0
+}
+
+safety_mixed_dump() {
+	local name=$1 dir=$2 pid
+	safety_twins "$dir" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+	pid=$GOOD_PID
+	cp -a "$dir/b" "$dir/copy"
+	cp "$dir/a/files-$pid.img" "$dir/copy/"
+	restore_must_fail "$name" "$dir/copy" "files-$pid.img: of dump" || return
+	show_must_fail "$name" "$dir/copy" "files-$pid.img: of dump" || return
+	show_must_fail "$name" "$dir/copy/files-$pid.img" "files-$pid.img: of dump" || return
+	result PASS "PASS $name"
+}
+
+safety_mixed_pages() {
+	local name=$1 dir=$2 pid
+	safety_twins "$dir" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+	pid=$GOOD_PID
+	cp -a "$dir/b" "$dir/copy"
+	cp "$dir/a/pagemap-$pid.img" "$dir/a/pages-$pid.img" "$dir/copy/"
+	restore_must_fail "$name" "$dir/copy" "pagemap-$pid.img: of dump" || return
+	rm -rf "$dir/copy"; cp -a "$dir/b" "$dir/copy"
+	cp "$dir/a/pages-$pid.img" "$dir/copy/"
+	restore_must_fail "$name" "$dir/copy" "pages-$pid.img: of dump" || return
+	show_must_fail "$name" "$dir/copy" "pages-$pid.img: of dump" || return
+	result PASS "PASS $name"
+}
+
+safety_mixed_process() {
+	local name=$1 dir=$2 pid other
+	start_prog tree "$dir" || { result FAIL "FAIL $name: tree did not start: $(log_tail "$dir/test.log")"; return; }
+	pid=$PID
+	GOOD_PID=$pid
+	if ! safety_dump "$dir" "$pid" "$dir/img"; then
+		result FAIL "FAIL $name: $CMP_REASON"
+		return
+	fi
+	wait_for 10 dead "$pid"
+	wait "$pid" 2>/dev/null
+	other=$(ls "$dir/img" | sed -n 's/^files-\([0-9]*\)\.img$/\1/p' | grep -vx "$pid" | head -1)
+	if [ -z "$other" ]; then
+		result FAIL "FAIL $name: the tree's dump has no files image of a second process"
+		return
+	fi
+	cp "$dir/img/files-$other.img" "$dir/img/files-$pid.img"
+	restore_must_fail "$name" "$dir/img" "files-$pid.img: holds the state of process $other" || return
+	result PASS "PASS $name"
+}
+
+safety_mixed_parent() {
+	local name=$1 dir=$2 pid
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $name: anon_pattern did not start"; return; }
+	wait_for 5 in_sigwait "$PID"
+	pid=$PID
+	GOOD_PID=$pid
+	if ! safety_dump "$dir" "$pid" "$dir/p0" --leave-running ||
+	   ! "$CRIU" pre-dump -t "$pid" -D "$dir/p1" --track-mem -o "$dir/p1.log" -v4 > /dev/null 2>&1 ||
+	   ! safety_dump "$dir" "$pid" "$dir/d" --track-mem --prev-images-dir ../p1; then
+		result FAIL "FAIL $name: ${CMP_REASON:-pre-dump failed: $(criu_error "$dir/p1.log")}"
+		return
+	fi
+	wait_for 10 dead "$pid"
+	wait "$pid" 2>/dev/null
+	if ! grep -q '"flags": 1' <("$CRIU" show "$dir/d/pagemap-$pid.img" 2>/dev/null); then
+		result FAIL "FAIL $name: the incremental dump takes no page from its parent"
+		return
+	fi
+	# the other pre-dump: a dump --leave-running is a complete dump too
+	ln -sfn ../p0 "$dir/d/parent"
+	restore_must_fail "$name" "$dir/d" "parent/inventory.img: of dump" || return
+	result PASS "PASS $name"
+}
+
+run_safety_check() {
+	local check=$1 name=safety/$1 dir=$OUT/safety/$1
+	if [ ! -x "$CRIU" ]; then
+		result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"
+		return
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	case $check in
+	mixed_dump) safety_mixed_dump "$name" "$dir" ;;
+	mixed_pages) safety_mixed_pages "$name" "$dir" ;;
+	mixed_process) safety_mixed_process "$name" "$dir" ;;
+	mixed_parent) safety_mixed_parent "$name" "$dir" ;;
+	*) result FAIL "FAIL $name: no such check"; return ;;
+	esac
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir"/{a,b,copy,img,p0,p1,d}
+	fi
+}
