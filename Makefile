@@ -30,9 +30,11 @@ PIE_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
 TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
+# the tests' image editor (test/tools/img-edit.c)
+TEST_TOOLS  := test/tools/img-edit
 
 .PHONY: all clean test bench demo deps
-all: criu/criu $(TEST_BIN)
+all: criu/criu $(TEST_BIN) $(TEST_TOOLS)
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -65,6 +67,9 @@ criu/criu: $(OBJ) criu/pie/blob.o
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm -lpthread
 
+test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C:.c=.o)
+	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c -lxxhash
+
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
 deps:
@@ -90,4 +95,4 @@ demo: deps
 
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
-		criu/pie/blob.o criu/criu $(TEST_BIN)
+		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS)
