@@ -5,9 +5,9 @@
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
 # the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh), safety (test/safety.sh) checks.  A NAME is a test program,
-# a section ("bad_input", "cli", "fd", "trees", "lazy", "safety": all of its
-# checks) or "SECTION/CHECK".
+# (test/lazy.sh) checks, ns (test/ns.sh) and safety (test/safety.sh).  A
+# NAME is a test program, a section ("bad_input", "cli", "fd", "trees",
+# "lazy", "ns", "safety": all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -62,6 +62,7 @@ declare -A MODE=(
 	[ptyrun]=none
 	[scm_rights]=none	# refused by dump: fd/scm_rights
 	[tree_churn]=none	# trees/churn
+	[ns_state]=none	# ns/: run under unshare
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
@@ -1396,6 +1397,7 @@ run_one() {
 	lazy/*) run_lazy "${name#lazy/}" ;;
 	fd/*) run_fd_check "${name#fd/}" ;;
 	trees/*) run_tree_check "${name#trees/}" ;;
+	ns/*) run_ns_check "${name#ns/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
 	safety/*) run_safety_check "${name#safety/}" ;;
 	*) run_prog_test "$name" ;;
@@ -1408,6 +1410,8 @@ source "$ROOT/test/lazy.sh"
 source "$ROOT/test/files.sh"
 # the process tree section: run_tree_check, TREE_CHECKS
 source "$ROOT/test/tree.sh"
+# the namespace section: run_ns_check, NS_CHECKS
+source "$ROOT/test/ns.sh"
 # the live snapshot modes: run_snapshot, run_snapshot_kill
 source "$ROOT/test/snapshot.sh"
 # the safety section: run_safety_check, SAFETY_CHECKS
@@ -1434,7 +1438,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy safety)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy ns safety)
 else
 	names=("$@")
 fi
@@ -1448,6 +1452,8 @@ for n in "${names[@]}"; do
 		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
 	elif [ "$n" = safety ]; then
 		for c in "${SAFETY_CHECKS[@]}"; do expanded+=("safety/$c"); done
+	elif [ "$n" = ns ]; then
+		for c in "${NS_CHECKS[@]}"; do expanded+=("ns/$c"); done
 	elif [ "$n" = trees ]; then
 		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
 	elif [ "$n" = lazy ]; then

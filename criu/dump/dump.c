@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "ns.h"
 #include "snapshot.h"
 #include "track.h"
 #include "version.h"
@@ -522,7 +523,7 @@ static int do_dump(const struct opts *o, bool pre)
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
 	tfreeze = clock_now_ms();
-	if (tree_seize(o->pid, &t) || tree_check(&t))
+	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
 		goto fail;
 	t.dump_id = img_new_dump_id();
 	for (size_t i = 0; i < t.nr; i++)
