@@ -9,8 +9,20 @@
 #     another process of the same dump (a tree): refused
 #   safety/mixed_parent: the "parent" link of an incremental dump turned to
 #     another pre-dump of the same process: refused, naming the parent
+#   safety/tampered: values no dump produces, written into a core or mm
+#     image with valid framing (test/tools/img-edit): a code segment, a
+#     kernel gs_base, rflags with IOPL, an unknown scheduling policy,
+#     capabilities this kernel lacks, an rseq area at page 1, protection
+#     bits beyond rwx, SIGKILL blocked, a robust list of a wrong size: each
+#     refused before anything is created, with one line naming the image
+#     and the field
+#   safety/thread_fails: a thread (not the leader) whose state the restorer
+#     fails to set (a capability criu lacks, CAP_SYS_RESOURCE): the
+#     restorer's line still reaches stderr (it went nowhere: the leader had
+#     closed criu's fds), naming the thread
 
-SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent)
+SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails)
+IMG_EDIT=$ROOT/test/tools/img-edit
 
 # safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
 safety_dump() {
@@ -125,6 +137,72 @@ safety_mixed_parent() {
 	result PASS "PASS $name"
 }
 
+# the field edits of safety/tampered: FILE-KIND|FIELD=VALUE...|EXPECTED TEXT
+TAMPER=(
+	"core|thread.regs.cs=0x23|segment selector cs 0x23"
+	"core|thread.regs.ss=0x33|segment selector ss"
+	"core|thread.regs.gs_base=0xffff888000000000|gs_base 0xffff888000000000"
+	"core|thread.regs.flags=0x3246|rflags 0x3246"
+	"core|thread.regs.rip=0xffffffff81000000|rip 0xffffffff81000000"
+	"core|thread.sched_policy=7|scheduling policy 7"
+	"core|thread.sched_policy=1 thread.sched_prio=0|scheduling priority 0"
+	"core|thread.creds.cap_prm=0xffffffffffffffff thread.creds.cap_eff=0xffffffffffffffff|permitted capabilities"
+	"core|thread.creds.cap_eff=0x1 thread.creds.cap_prm=0|effective capabilities 0x1"
+	"core|thread.rseq.ptr=0x1000|rseq area 0x1000"
+	"core|thread.sigmask=0x100|signal mask 0x100"
+	"core|thread.robust_len=7|robust list"
+	"core|sigactions[0].flags=0x100000|action of signal"
+	"mm|vmas[0].prot=0x17|protection bits 0x17"
+	"mm|vmas[0].flags=0x3|mapping flags 0x3"
+	"mm|start_brk=0xffffffffffff0000|brk area"
+)
+
+safety_tampered() {
+	local name=$1 dir=$2 pid t kind edits expect f
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $name: anon_pattern did not start"; return; }
+	wait_for 5 in_sigwait "$PID"
+	pid=$PID
+	GOOD_PID=$pid
+	safety_dump "$dir" "$pid" "$dir/img" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+	wait_for 10 dead "$pid"
+	wait "$pid" 2>/dev/null
+	for t in "${TAMPER[@]}"; do
+		IFS='|' read -r kind edits expect <<< "$t"
+		rm -rf "$dir/copy"; cp -a "$dir/img" "$dir/copy"
+		f=$dir/copy/$kind-$pid.img
+		# shellcheck disable=SC2086
+		if ! "$IMG_EDIT" "$f" $edits 2> "$dir/edit.err"; then
+			result FAIL "FAIL $name: img-edit $kind-$pid.img $edits: $(head -1 "$dir/edit.err")"
+			return
+		fi
+		restore_must_fail "$name ($edits)" "$dir/copy" "error: restore: $kind-$pid.img: " || return
+		if ! grep -qF "$expect" "$dir/copy.stderr"; then
+			result FAIL "FAIL $name ($edits): the error does not say $expect: $(cut -c1-200 "$dir/copy.stderr")"
+			return
+		fi
+	done
+	result PASS "PASS $name"
+}
+
+safety_thread_fails() {
+	local name=$1 dir=$2 pid tid
+	start_prog threads "$dir" || { result FAIL "FAIL $name: threads did not start"; return; }
+	wait_for 5 in_sigwait "$PID"
+	pid=$PID
+	GOOD_PID=$pid
+	safety_dump "$dir" "$pid" "$dir/img" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+	wait_for 10 dead "$pid"
+	wait "$pid" 2>/dev/null
+	tid=$(ls "$dir/img" | sed -n 's/^core-\([0-9]*\)\.img$/\1/p' | grep -vx "$pid" | tail -1)
+	[ -n "$tid" ] || { result FAIL "FAIL $name: no thread in the dump"; return; }
+	# CAP_SYS_RESOURCE (24): criu has it in none of its sets, so capset fails
+	"$IMG_EDIT" "$dir/img/core-$tid.img" thread.creds.cap_prm=0x1ffffffffff \
+		thread.creds.cap_eff=0x1ffffffffff 2> "$dir/edit.err" ||
+		{ result FAIL "FAIL $name: img-edit: $(head -1 "$dir/edit.err")"; return; }
+	restore_must_fail "$name" "$dir/img" "pid $pid thread $tid: cannot set capabilities" || return
+	result PASS "PASS $name"
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -138,6 +216,8 @@ run_safety_check() {
 	mixed_pages) safety_mixed_pages "$name" "$dir" ;;
 	mixed_process) safety_mixed_process "$name" "$dir" ;;
 	mixed_parent) safety_mixed_parent "$name" "$dir" ;;
+	tampered) safety_tampered "$name" "$dir" ;;
+	thread_fails) safety_thread_fails "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -195,7 +195,10 @@ struct restore_args {
 
 	/* the other threads, created once memory and signal actions are in place */
 	__u32 nr_threads;
-	__u32 pad1;
+	__u32 threads_ready;		/* written by the restorer: threads past their last
+					 * fallible step (the leader waits for them all
+					 * before closing criu's fds, so that a failing
+					 * thread's message still reaches criu's stderr) */
 	struct rst_thread *threads;
 
 	/* the rest of the process's state, set last */
