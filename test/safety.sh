@@ -16,12 +16,20 @@
 #     bits beyond rwx, SIGKILL blocked, a robust list of a wrong size: each
 #     refused before anything is created, with one line naming the image
 #     and the field
+#   safety/show_checks: criu show DIR exits 1 with an error line naming the
+#     file for each image file missing, for a page whose data was changed,
+#     and for a value no dump produces (show only decoded the files there)
+#   safety/detach_output: `criu restore -d --lazy-pages` with its output in
+#     a pipe: the reader sees the end as soon as restore returns, while
+#     pages still arrive (the watcher held criu's stdout and stderr until
+#     the last page); the program then passes its checks
 #   safety/thread_fails: a thread (not the leader) whose state the restorer
 #     fails to set (a capability criu lacks, CAP_SYS_RESOURCE): the
 #     restorer's line still reaches stderr (it went nowhere: the leader had
 #     closed criu's fds), naming the thread
 
-SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails)
+SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails show_checks
+	       detach_output)
 IMG_EDIT=$ROOT/test/tools/img-edit
 
 # safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
@@ -203,6 +211,65 @@ safety_thread_fails() {
 	result PASS "PASS $name"
 }
 
+safety_show_checks() {
+	local name=$1 dir=$2 pid f size
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $name: anon_pattern did not start"; return; }
+	wait_for 5 in_sigwait "$PID"
+	pid=$PID
+	safety_dump "$dir" "$pid" "$dir/img" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+	wait_for 10 dead "$pid"
+	wait "$pid" 2>/dev/null
+	bounded "$dir" 20 show "$CRIU" show "$dir/img"
+	[ "$ST" -eq 0 ] || { result FAIL "FAIL $name: show of the whole dump exited $ST: $(head -1 "$dir/show.err")"; return; }
+	for f in inventory.img pstree.img core-$pid.img mm-$pid.img fs-$pid.img files-$pid.img \
+		 pagemap-$pid.img pages-$pid.img; do
+		rm -rf "$dir/copy"; cp -a "$dir/img" "$dir/copy"
+		rm "$dir/copy/$f"
+		show_must_fail "$name (no $f)" "$dir/copy" "$f" || return
+	done
+	rm -rf "$dir/copy"; cp -a "$dir/img" "$dir/copy"
+	size=$(stat -c %s "$dir/copy/pages-$pid.img")
+	flip_bit "$dir/copy/pages-$pid.img" $(( size - 1000 ))
+	show_must_fail "$name (a page changed)" "$dir/copy" "pages-$pid.img: checksum mismatch" || return
+	rm -rf "$dir/copy"; cp -a "$dir/img" "$dir/copy"
+	"$IMG_EDIT" "$dir/copy/core-$pid.img" thread.regs.cs=0x23
+	show_must_fail "$name (cs 0x23)" "$dir/copy" "core-$pid.img: segment selector cs" || return
+	result PASS "PASS $name"
+}
+
+safety_detach_output() {
+	local name=$1 dir=$2 pid dpid TAGNAME=$1
+	lazy_dump anon_256m "$dir" || return
+	pid=$PID
+	export CRIU_LAZY_BG_DELAY_US=20000
+	# the reader of the pipe ends when every holder of its write end has closed it
+	bash -c '"$1" restore -D "$2/img" -d --lazy-pages --pidfile "$2/pidfile" -v4 \
+		-o "$2/restore.log" 2>&1 < /dev/null | cat > "$2/restore.out"; echo done > "$2/done"' \
+		_ "$CRIU" "$dir" &
+	track $!
+	if ! wait_for 10 pidfile_ready "$dir/pidfile"; then
+		result FAIL "FAIL $name: not restored within 10s: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	track "$pid"
+	dpid=$(daemon_pid "$dir/img")
+	[ -n "$dpid" ] && track "$dpid"
+	if ! wait_for 5 test -e "$dir/done"; then
+		result FAIL "FAIL $name: the output of criu restore -d still open 5s after it returned (pages still arriving: daemon ${dpid:-gone})"
+		return
+	fi
+	if [ -z "$dpid" ] || ! alive "$dpid"; then
+		result FAIL "FAIL $name: the daemon had every page already: the check proves nothing"
+		return
+	fi
+	kill -USR1 "$pid"
+	if ! wait_for 60 grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program did not pass after the detached restore: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -218,6 +285,8 @@ run_safety_check() {
 	mixed_parent) safety_mixed_parent "$name" "$dir" ;;
 	tampered) safety_tampered "$name" "$dir" ;;
 	thread_fails) safety_thread_fails "$name" "$dir" ;;
+	show_checks) safety_show_checks "$name" "$dir" ;;
+	detach_output) safety_detach_output "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -350,6 +350,31 @@ static int plan_restorers(struct rst_tree *t, const struct opts *o, const struct
 	return 0;
 }
 
+/*
+ * What a detached restore leaves running must not hold criu's stdin,
+ * stdout, stderr or the fds it was given for --inherit-fd: a shell or a CI
+ * job reading them would wait for the last page.  Its log goes to -o only.
+ */
+static void detach_stdio(const struct opts *o)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	bool to_file = log_get_term_fd() >= 0;	/* -o: log_fd is the file, keep it */
+
+	for (int fd = 0; fd < 3 && nul >= 0; fd++)
+		if (!to_file || fd != log_get_fd())
+			dup2(nul, fd);
+	if (nul > 2)
+		close(nul);
+	for (int i = 0; i < o->nr_inherit_fd; i++) {
+		int fd;
+		if (sscanf(o->inherit_fd[i], "fd[%d]", &fd) == 1 && fd > 2 &&
+		    (!to_file || fd != log_get_fd()))
+			close(fd);
+	}
+	log_set_fds(log_get_fd(), -1);
+}
+
 /* from the last traps to running: through rt_sigreturn, restorers unmapped, detached */
 static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_lazy_set *ls)
 {
@@ -474,6 +499,7 @@ int cr_restore(const struct opts *o)
 		}
 		if (w == 0) {
 			setsid();
+			detach_stdio(o);
 			_exit(rst_lazy_set_watch(&ls) ? 1 : 0);
 		}
 		rst_lazy_set_close(&ls);
