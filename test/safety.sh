@@ -293,3 +293,4 @@ run_safety_check() {
 		rm -rf "$dir"/{a,b,copy,img,p0,p1,d}
 	fi
 }
+section safety SAFETY_CHECKS run_safety_check
