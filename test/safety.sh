@@ -23,13 +23,20 @@
 #     a pipe: the reader sees the end as soon as restore returns, while
 #     pages still arrive (the watcher held criu's stdout and stderr until
 #     the last page); the program then passes its checks
+#   safety/kill_dump: `criu dump` killed with SIGKILL at chosen moments
+#     (5 to 400 ms in, its injected syscalls slowed with
+#     CRIU_TEST_INFECT_DELAY_US so that most kills land in one), of a
+#     program counting in a busy loop (counter) and of one waiting in a
+#     syscall (anon_pattern): each time the program runs on, is not left
+#     stopped, and passes its own checks (registers, memory, the wait
+#     restarted); before: dead of SIGTRAP with "syscall; int3" left at rip
 #   safety/thread_fails: a thread (not the leader) whose state the restorer
 #     fails to set (a capability criu lacks, CAP_SYS_RESOURCE): the
 #     restorer's line still reaches stderr (it went nowhere: the leader had
 #     closed criu's fds), naming the thread
 
 SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails show_checks
-	       detach_output)
+	       detach_output kill_dump)
 IMG_EDIT=$ROOT/test/tools/img-edit
 
 # safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
@@ -270,6 +277,58 @@ safety_detach_output() {
 	result PASS "PASS $name"
 }
 
+# kill_dump_once DIR PROG MS: a dump of a fresh PROG killed MS ms in; the
+# program must be unharmed; sets CMP_REASON
+kill_dump_once() {
+	local dir=$1 prog=$2 ms=$3 pid cp c st
+	start_prog "$prog" "$dir" || { CMP_REASON="$prog did not start"; return 1; }
+	pid=$PID
+	[ "$prog" = counter ] || wait_for 5 in_sigwait "$pid"
+	rm -rf "$dir/img"
+	CRIU_TEST_INFECT_DELAY_US=20000 "$CRIU" dump -t "$pid" -D "$dir/img" -v4 -o "$dir/dump.log" \
+		> /dev/null 2>&1 < /dev/null &
+	cp=$!
+	sleep "$(printf '0.%03d' "$ms")"
+	kill -KILL "$cp" 2>/dev/null
+	wait "$cp" 2>/dev/null
+	sleep 0.2
+	if ! alive "$pid"; then
+		wait "$pid"; st=$?
+		CMP_REASON="$prog killed with the dump $ms ms in: it died (status $st): $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	case $(proc_state "$pid") in
+	T|t) CMP_REASON="$prog left stopped by the dump killed $ms ms in"; kill -KILL "$pid"; return 1 ;;
+	esac
+	if [ "$prog" = counter ]; then
+		c=$(last_count "$dir/test.log"); c=${c:-0}
+		if ! count_moves "$dir/test.log" "$c"; then
+			CMP_REASON="counter stopped counting after the dump was killed $ms ms in"
+			kill -KILL "$pid"; return 1
+		fi
+	elif ! wait_for 5 in_sigwait "$pid"; then
+		CMP_REASON="$prog not back in its wait after the dump was killed $ms ms in (syscall $(cut -d' ' -f1 /proc/$pid/syscall))"
+		kill -KILL "$pid"; return 1
+	fi
+	kill -USR1 "$pid"
+	wait "$pid"; st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS' "$dir/test.log"; then
+		CMP_REASON="$prog fails its checks after the dump was killed $ms ms in: $(log_tail "$dir/test.log")"
+		return 1
+	fi
+	return 0
+}
+
+safety_kill_dump() {
+	local name=$1 dir=$2 prog ms
+	for prog in counter anon_pattern; do
+		for ms in 5 20 40 80 150 250 400; do
+			kill_dump_once "$dir" "$prog" "$ms" || { result FAIL "FAIL $name: $CMP_REASON"; return; }
+		done
+	done
+	result PASS "PASS $name"
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -287,6 +346,7 @@ run_safety_check() {
 	thread_fails) safety_thread_fails "$name" "$dir" ;;
 	show_checks) safety_show_checks "$name" "$dir" ;;
 	detach_output) safety_detach_output "$name" "$dir" ;;
+	kill_dump) safety_kill_dump "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
