@@ -252,7 +252,7 @@ static int check_vma(const Vma *v, size_t i, const char *name)
 	if (v->kind != VMA_KIND__VMA_VSYSCALL && v->end > USER_ADDR_END)
 		return BAD("vma %zu (%lx-%lx): outside the user address space", i,
 			   (unsigned long)v->start, (unsigned long)v->end);
-	if ((v->has_pgoff && v->pgoff % 4096) || (v->has_vm_flags && (v->vm_flags & ~0x1ffU)))
+	if ((v->has_pgoff && v->pgoff % 4096) || (v->has_vm_flags && (v->vm_flags & ~VMA_F_ALL)))
 		return BAD("vma %zu (%lx-%lx): file offset 0x%lx or flags 0x%x not valid",
 			   i, (unsigned long)v->start, (unsigned long)v->end, (unsigned long)v->pgoff,
 			   v->vm_flags);
