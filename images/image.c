@@ -407,6 +407,14 @@ bad:
 	return -EINVAL;
 }
 
+int img_parse_buf(const void *data, size_t len, enum img_kind kind, const char *name,
+		  unsigned owner, uint64_t dump_id, struct img_entries *out)
+{
+	if (kind >= IMG_NR_KINDS || !descs[kind].msg)
+		return -EINVAL;
+	return parse_entries(data, len, &descs[kind], name, owner, dump_id, out);
+}
+
 int img_path_dump_id(const char *path, uint64_t *id)
 {
 	const char *slash = strrchr(path, '/');

@@ -110,6 +110,12 @@ int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries 
 /* the same for any path (criu show); the dump id is checked if the file's
  * directory holds an inventory.img */
 int img_read_path(const char *path, const struct img_desc *d, struct img_entries *out);
+/*
+ * the same checks on an image already in memory (data must be 8-byte
+ * aligned): the fuzzers' way in; dump_id 0: the dump is not checked
+ */
+int img_parse_buf(const void *data, size_t len, enum img_kind kind, const char *name,
+		  unsigned owner, uint64_t dump_id, struct img_entries *out);
 /* reads exactly one entry of an image (inventory, core, mm, fs) */
 int img_read_one(int dirfd, enum img_kind kind, unsigned id, ProtobufCMessage **out);
 void img_entries_free(struct img_entries *e);

@@ -114,7 +114,8 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 		size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe->n_part_xxh3 : 0;
 		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
 						  n_parts, nparts, 0 };
-		memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
+		if (n_parts)	/* part_xxh3 is NULL when there are none */
+			memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
 		nparts += n_parts;
 		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 			*has_parent_runs = 1;
