@@ -82,7 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!(buf = frame(kind, data + 1, size - 1, &len))) {
 		return 0;
 	}
-	if (!img_parse_buf(buf, len, kind, name, strchr(name, '%') ? 7 : 0, DUMP_ID, &e))
+	/* raw mode: the file's own owner and dump (the seeds come from a real dump) */
+	unsigned owner = strchr(name, '%') ? 7 : 0;
+	uint64_t id = DUMP_ID;
+	if ((data[0] & 0x80) && len >= sizeof(struct img_hdr)) {
+		owner = ((const struct img_hdr *)buf)->owner;
+		id = 0;
+	}
+	if (!img_parse_buf(buf, len, kind, name, owner, id, &e))
 		use(&e);
 	free(buf);
 	return 0;
