@@ -196,6 +196,16 @@ int ps_client_close(struct ps_client *c, int op)
 	return ret;
 }
 
+/* the connection failed (errno): said once, and unusable */
+static void lost(struct ps_client *c)
+{
+	if (errno == ETIMEDOUT)
+		pr_err("page server %s: no reply for %d s: connection dropped", c->peer, PS_IO_MS / 1000);
+	else
+		pr_perror("page server %s: connection lost", c->peer);
+	c->broken = 1;
+}
+
 /* one request; returns the reply's payload length, or -1; *rp is the reply */
 static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_len,
 		    struct ps_reply *out)
@@ -205,8 +215,7 @@ static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_l
 	if (c->broken)
 		return -1;
 	if (ps_io_send_all(&c->io, rq, sizeof(*rq), PS_IO_MS) || recv_reply(c, &rp, sizeof(rp))) {
-		pr_perror("page server %s: connection lost", c->peer);
-		c->broken = 1;
+		lost(c);
 		return -1;
 	}
 	if (rp.status) {
@@ -256,8 +265,7 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 	if (!*runs)
 		return -1;
 	if (recv_reply(c, *runs, len)) {
-		pr_perror("page server %s: connection lost", c->peer);
-		c->broken = 1;
+		lost(c);
 		free(*runs);
 		return -1;
 	}
@@ -305,7 +313,7 @@ int ps_client_recv_read(struct ps_client *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && ps_client_overdue(c)) {
-			pr_err("page server %s: no reply for %d s", c->peer, PS_IO_MS / 1000);
+			pr_err("page server %s: no reply for %d s: connection dropped", c->peer, PS_IO_MS / 1000);
 			goto broken;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -379,8 +387,7 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
 			return -1;
 		}
 		if (recv_reply(c, dst, n)) {
-			pr_perror("page server %s: connection lost", c->peer);
-			c->broken = 1;
+			lost(c);
 			return -1;
 		}
 		if (check_payload(c, &rp, dst, n, "a read"))

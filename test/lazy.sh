@@ -963,3 +963,4 @@ run_lazy() {
 		run_lazy_prog "$name" ;;
 	esac
 }
+source "$ROOT/test/lazy-sec.sh"
