@@ -184,14 +184,14 @@ lazy_ps_unpriv() {
 	out=$(TOKEN=$dir/img/ps-token setpriv --reuid=nobody --regid=nogroup --clear-groups \
 		bash -c "$(declare -f ps_attack); ps_attack read $PORT $pid" 2>&1)
 	echo "$out" > "$dir/attack.log"
-	if ! ss -ltn | grep -q "127.0.0.1:$PORT "; then
+	if ! grep -q '^leaked 0$' <<< "$out"; then
+		result FAIL "FAIL $TAGNAME: an unprivileged user read the program's memory: $(tr '\n' ' ' <<< "$out")"
+	elif ! ss -ltn | grep -q "127.0.0.1:$PORT "; then
 		result FAIL "FAIL $TAGNAME: with no --address the page server does not listen on 127.0.0.1 only: $(ss -ltn | grep ":$PORT " | tr -s ' ')"
 	elif [ "$mode" != 600 ]; then
 		result FAIL "FAIL $TAGNAME: the token's mode is ${mode:-(no token)}, not 600"
 	elif ! grep -q 'token unreadable' <<< "$out"; then
 		result FAIL "FAIL $TAGNAME: nobody could read the token: $out"
-	elif ! grep -q '^leaked 0$' <<< "$out"; then
-		result FAIL "FAIL $TAGNAME: an unprivileged user read the program's memory: $(tr '\n' ' ' <<< "$out")"
 	elif ! grep -q 'refused: wrong token\|speaks version 3' "$dir/page-server.log"; then
 		result FAIL "FAIL $TAGNAME: the page server did not log the refusals"
 	elif ps_restore "$dir" "$pid"; then
