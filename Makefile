@@ -2,9 +2,9 @@
 # `make bench` runs the benchmarks.
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
-	   -Icriu/snapshot
+CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
+	   -D_GNU_SOURCE -I. -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
+	   -Icriu/snapshot -Icriu/ns
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread -lgnutls
 
 PROTOS      := $(wildcard images/*.proto)
@@ -13,8 +13,8 @@ PROTO_H     := $(PROTOS:.proto=.pb-c.h)
 
 COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
-CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c \
-			       criu/files/*.c criu/snapshot/*.c)
+# every folder of criu/ but the restorer (pie/, built apart below)
+CRIU_SRC    := $(filter-out criu/pie/%,$(wildcard criu/*.c criu/*/*.c))
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
 SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)
@@ -22,7 +22,8 @@ OBJ         := $(SRC:.c=.o)
 # The restorer: freestanding, position-independent, no libc, embedded as a blob.
 PIE_SRC     := $(wildcard criu/pie/*.c)
 PIE_OBJ     := $(PIE_SRC:.c=.pie.o)
-PIE_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
+DEPS        := $(OBJ:.o=.d) $(PIE_OBJ:.o=.d)
+PIE_CFLAGS  := -MMD -MP -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
 	       -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	       -fno-jump-tables -fno-builtin -fno-plt -fcf-protection=none \
 	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -Icommon -Icriu/pie -Ilazy-pages
@@ -37,7 +38,9 @@ all: criu/criu $(TEST_BIN)
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
 
-$(OBJ): $(PROTO_H) $(wildcard common/*.h images/*.h criu/*.h criu/*/*.h lazy-pages/*.h)
+# every object waits for the generated protobuf headers; the headers each
+# object includes are tracked by the compiler (-MMD: the .d files below)
+$(OBJ): | $(PROTO_H)
 
 %.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -45,7 +48,7 @@ $(OBJ): $(PROTO_H) $(wildcard common/*.h images/*.h criu/*.h criu/*/*.h lazy-pag
 images/%.pb-c.o: images/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
-criu/pie/%.pie.o: criu/pie/%.c $(wildcard criu/pie/*.h) common/compat.h lazy-pages/socket-proto.h
+criu/pie/%.pie.o: criu/pie/%.c
 	$(CC) $(PIE_CFLAGS) -c -o $@ $<
 
 criu/pie/restorer.elf: $(PIE_OBJ) criu/pie/restorer.lds
@@ -90,4 +93,6 @@ demo: deps
 
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
-		criu/pie/blob.o criu/criu $(TEST_BIN)
+		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS)
+
+-include $(DEPS)

@@ -1,5 +1,5 @@
 # test/lazy-sec.sh - the page server's safety checks, part of the lazy
-# section (sourced by test/lazy.sh).  A peer without the token (or the
+# section (listed in test/lazy.sh's LAZY_CHECKS; sourced by run.sh).  A peer without the token (or the
 # certificate) is played by ps_attack below, speaking the protocol both
 # as version 3 (no authentication) and as version 4 with a guessed token.
 #   ps_unpriv    `criu page-server` with no --address: it listens on
@@ -27,8 +27,6 @@
 #                anywhere), then a page server with --tls refusing a
 #                client that trusts another CA and one whose certificate
 #                another CA signed, and serving the right one
-
-LAZY_CHECKS+=(ps_unpriv ps_stray_bye ps_garbage ps_idle ps_silent tls)
 
 # ps_attack MODE PORT [PID]: a peer without the token, on 127.0.0.1:PORT
 #   read   asks for PID's map with each hello; prints "leaked N" (bytes of

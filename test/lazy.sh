@@ -61,7 +61,8 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
+	ps_unpriv ps_stray_bye ps_garbage ps_idle ps_silent tls)	# the last six: test/lazy-sec.sh
 LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
@@ -963,4 +964,3 @@ run_lazy() {
 		run_lazy_prog "$name" ;;
 	esac
 }
-source "$ROOT/test/lazy-sec.sh"

@@ -1,0 +1,34 @@
+/*
+ * ns.h - namespaces: the table of namespace kinds (/proc/PID/ns/NAME) and,
+ * at dump, the check that every task of a tree lives in namespaces criu
+ * can restore.  Owns the knowledge of which kinds are supported; the
+ * dump and restore drivers ask it, they do not decide.
+ */
+#ifndef CRIU_NS_H
+#define CRIU_NS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct dump_tree;
+
+struct ns_kind {
+	const char *name;	/* the link in /proc/PID/ns/ */
+	const char *what;	/* for messages: "mount namespace" */
+	int clone_flag;		/* CLONE_NEW*: 0 for the *_for_children links */
+};
+
+extern const struct ns_kind ns_kinds[];
+extern const int nr_ns_kinds;
+
+/* the inode of /proc/PID/task/TID/ns/NAME (TID 0: /proc/self/ns/NAME); 0 if it cannot be read */
+unsigned long ns_inode(pid_t pid, pid_t tid, const char *name);
+
+/*
+ * Every task (and thread) of the seized tree is in criu's own namespaces,
+ * or in one criu can restore; else one error line naming the process and
+ * the namespace, and -1.  Zombies have no namespaces left and are skipped.
+ */
+int ns_check_tree(const struct dump_tree *t);
+
+#endif /* CRIU_NS_H */
