@@ -1,7 +1,8 @@
 # test/lazy-sec.sh - the page server's safety checks, part of the lazy
-# section (listed in test/lazy.sh's LAZY_CHECKS; sourced by run.sh).  A peer without the token (or the
-# certificate) is played by ps_attack below, speaking the protocol both
-# as version 3 (no authentication) and as version 4 with a guessed token.
+# section (listed in test/lazy.sh's LAZY_CHECKS; sourced by run.sh).  A
+# peer without the token (or the certificate) is played by ps_attack
+# below, speaking the protocol both as version 3 (no authentication) and
+# as version 4 with a guessed token.
 #   ps_unpriv    `criu page-server` with no --address: it listens on
 #                127.0.0.1 only, its token is 0600; a user (nobody) who
 #                cannot read the token gets no page of the dumped program
