@@ -14,7 +14,7 @@
 #                not in the images, an unknown op, random bytes, then 200
 #                connections at once: the page server is alive after each
 #                and serves the real restore
-#   ps_idle      30 idle connections and 2 half-sent hellos held open
+#   ps_idle      200 idle connections and 2 half-sent hellos held open
 #                through a lazy restore whose pages are still arriving
 #                when the program runs: it passes within 5 s
 #   ps_silent    a server that accepts and never answers: restore fails
@@ -35,7 +35,7 @@
 #          (TOKEN=path)
 #   bye    says PS_BYE with each hello
 #   garbage  the bad clients of ps_garbage, then 200 connections at once
-#   hold   30 idle connections and 2 half hellos, held until killed
+#   hold   200 idle connections and 2 half hellos, held until killed
 ps_attack() {
 	python3 - "$@" <<'PY'
 import os, socket, struct, sys, time
@@ -131,7 +131,7 @@ elif mode == "garbage":
     alive()
     print("alive after 200 connections", flush=True)
 elif mode == "hold":
-    held = [conn() for i in range(30)]
+    held = [conn() for i in range(200)]
     a = conn(); a.sendall(HELLOS[1][:20]); held.append(a)
     b = conn(); b.sendall(HELLOS[0] + req(2, pid)[:10]); held.append(b)
     print("holding", len(held), flush=True)
@@ -265,7 +265,7 @@ lazy_ps_idle() {
 	t0=$(date +%s%N)
 	if ps_restore "$dir" "$pid"; then
 		t1=$(( ($(date +%s%N) - t0) / 1000000 ))
-		echo "restore with 32 idle connections: $t1 ms" > "$dir/time"
+		echo "restore with 202 idle connections: $t1 ms" > "$dir/time"
 		if [ "$t1" -gt 5000 ]; then
 			result FAIL "FAIL $TAGNAME: the restore took $t1 ms with idle connections open"
 		else
