@@ -91,6 +91,10 @@ struct rseq_configuration {
 	__u32 pad;
 };
 
+/* PTRACE_GET_SYSCALL_INFO: the op byte first (linux/ptrace.h, which conflicts) */
+#define PTRACE_SYSCALL_INFO_ENTRY_	1
+#define PTRACE_SYSCALL_INFO_EXIT_	2
+
 /* prctl capabilities we check for */
 #ifndef CAP_CHECKPOINT_RESTORE
 #define CAP_CHECKPOINT_RESTORE	40
@@ -110,6 +114,14 @@ struct rseq_configuration {
 
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE		0x202
+#endif
+
+/* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK		O_NONBLOCK
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD		O_EXCL
 #endif
 
 #endif /* COMMON_COMPAT_H */
