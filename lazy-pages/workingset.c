@@ -76,7 +76,10 @@ int lp_ws_save(int dirfd, unsigned pid, struct lp_ws *ws)
 		unlinkat(dirfd, name, 0);
 	else if (!faccessat(dirfd, name, F_OK, 0))
 		return 0;
-	if (img_writer_open(dirfd, IMG_WORKINGSET, pid, &w)) {
+	/* of this dump, like every file of the directory (images/image.h) */
+	uint64_t dump_id;
+	if (img_dir_dump_id(dirfd, &dump_id) ||
+	    img_writer_open(dirfd, IMG_WORKINGSET, pid, dump_id, &w)) {
 		pr_warn("pid %u: cannot write %s: its working set is not kept", pid, name);
 		return -1;
 	}
