@@ -73,6 +73,8 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 		m->extents = x.v;
 		m->n_extents = x.nr;
 		m->has_contents = m->contents = true;
+		m->rw_hint = fd_get_rw_hint(fd);
+		m->has_rw_hint = m->rw_hint != 0;
 	}
 	close(fd);
 	m->seals = seals;
@@ -114,7 +116,8 @@ static int memfd_object_make(const FileEntry *fe)
 		pr_perror("cannot create %s", what);
 		return -1;
 	}
-	if (fd_write_extents(fd, m->extents, m->n_extents, m->size, what))
+	if (fd_write_extents(fd, m->extents, m->n_extents, m->size, what) ||
+	    fd_set_rw_hint(fd, m->rw_hint, what))
 		goto err;
 	if (fchmod(fd, m->mode) || (m->seals && fcntl(fd, F_ADD_SEALS, m->seals))) {
 		pr_perror("%s: cannot set its mode %o or seals %#x", what, m->mode, m->seals);

@@ -89,6 +89,8 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	}
 	struct fd_extents x;
 	int ret = fd_read_extents(fd, p->st.st_size, what, &x);
+	r->rw_hint = fd_get_rw_hint(fd);
+	r->has_rw_hint = r->rw_hint != 0;
 	close(fd);
 	r->extents = x.v;
 	r->n_extents = x.nr;
@@ -238,7 +240,8 @@ static int reg_object_make(const FileEntry *fe)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	/* chmod after chown: chown drops set-user-ID bits */
-	if ((!is_dir && fd_write_extents(fd, r->extents, r->n_extents, r->size, what)) ||
+	if ((!is_dir && (fd_write_extents(fd, r->extents, r->n_extents, r->size, what) ||
+			 fd_set_rw_hint(fd, r->rw_hint, what))) ||
 	    fchownat(fd, "", r->uid, r->gid, AT_EMPTY_PATH) ||
 	    chmod(proc, r->mode & 07777) || utimensat(AT_FDCWD, proc, ts, 0)) {
 		pr_perror("%s: cannot set its contents, owner, mode or times", what);

@@ -12,7 +12,8 @@
  * After restore: each fd keeps its offset and access mode, and the two
  * descriptions are of one file: bytes written through fd 3 (or fd 5) are
  * read through fd 4 (or fd 6), the memfd's hole is still a hole
- * (SEEK_DATA), fstat gives one inode for both.
+ * (SEEK_DATA), fstat gives one inode for both, and the write lifetime hints
+ * set on each (F_SET_RW_HINT) are still there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +76,9 @@ int main(int argc, char **argv)
 	    lseek(m, 100, SEEK_SET) != 100)
 		fail("fill memfd: %s", strerror(errno));
 	reopen_at(3, O_RDONLY, 4, 5000);
+	uint64_t short_life = RWH_WRITE_LIFE_SHORT, long_life = RWH_WRITE_LIFE_LONG;
+	if (fcntl(3, F_SET_RW_HINT, &short_life))
+		fail("F_SET_RW_HINT: %s", strerror(errno));
 
 	char *path = test_path("ghost");
 	int g = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
@@ -83,6 +87,8 @@ int main(int argc, char **argv)
 	if (write(5, buf, GSIZE) != GSIZE || lseek(5, 7, SEEK_SET) != 7)
 		fail("fill %s: %s", path, strerror(errno));
 	reopen_at(5, O_RDONLY, 6, 9000);
+	if (fcntl(5, F_SET_RW_HINT, &long_life))
+		fail("F_SET_RW_HINT: %s", strerror(errno));
 	if (unlink(path))
 		fail("unlink: %s", strerror(errno));
 
@@ -101,6 +107,11 @@ int main(int argc, char **argv)
 		if (got[i] != ((i >= HOLE_AT && i < HOLE_END) ? 0 : pat(i)))
 			fail("memfd: byte %zu is 0x%02x", i, got[i]);
 	check_pair(5, 6, 7, 9000, O_RDONLY, "deleted file");
+	uint64_t h4 = 0, h6 = 0;
+	if (fcntl(4, F_GET_RW_HINT, &h4) || fcntl(6, F_GET_RW_HINT, &h6) || h4 != RWH_WRITE_LIFE_SHORT ||
+	    h6 != RWH_WRITE_LIFE_LONG)
+		fail("write lifetime hints %lu and %lu, expected %d and %d", (unsigned long)h4,
+		     (unsigned long)h6, RWH_WRITE_LIFE_SHORT, RWH_WRITE_LIFE_LONG);
 	struct stat st;
 	if (fstat(5, &st) || st.st_nlink || st.st_size != GSIZE)
 		fail("deleted file: nlink %lu size %lld", (unsigned long)st.st_nlink, (long long)st.st_size);
