@@ -55,10 +55,11 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 	m->atime_ns = p->st.st_atim.tv_sec * 1000000000ULL + p->st.st_atim.tv_nsec;
 	m->mtime_ns = p->st.st_mtim.tv_sec * 1000000000ULL + p->st.st_mtim.tv_nsec;
 
-	/* a new description of the same memfd: reading moves no offset of the process */
+	/* a new description of the same memfd: reading moves no offset of the
+	 * process, and O_NOATIME leaves its access time as it is */
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
 	snprintf(what, sizeof(what), "pid %d: fd %d: memfd '%s'", d->pid, p->fd, m->name);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("%s: cannot open it through %s", what, proc);
 		return -1;

@@ -47,7 +47,8 @@ static int stat_as(const char *path, mode_t mode, struct stat *st)
 /*
  * A ghost: an unlinked file or directory.  Its inode, owner, times and (on
  * the first description of it) its runs of data, read through a new
- * description so that the process's offset stays as it is.
+ * description so that the process's offset stays as it is (and with
+ * O_NOATIME, its access time).
  */
 static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, const char *path)
 {
@@ -82,7 +83,7 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	if (S_ISDIR(p->st.st_mode) || !fd_dump_first_of_inode(d, p))
 		return 0;
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("%s: cannot open it through %s", what, proc);
 		return -1;
