@@ -33,7 +33,7 @@ TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
 
 .PHONY: all clean test bench demo deps
-all: criu/criu $(TEST_BIN)
+all: criu/criu $(TEST_BIN) test/rpc/rpc-client
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -68,6 +68,10 @@ criu/criu: $(OBJ) criu/pie/blob.o
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm -lpthread
 
+# the RPC test client (test/rpc.sh)
+test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
+	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $^ -lprotobuf-c
+
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
 deps:
@@ -93,6 +97,7 @@ demo: deps
 
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
-		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS)
+		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS) \
+		test/rpc/rpc-client
 
 -include $(DEPS)

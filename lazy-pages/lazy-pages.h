@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #define LAZY_GRANULE_DEFAULT	(256UL << 10)
 #define LAZY_GRANULE_MIN	(64UL << 10)
@@ -19,7 +20,22 @@ struct lazy_opts {
 	bool remote;			/* --page-server: pages from a page server */
 	const char *address;		/* --address */
 	int port;			/* --port */
+	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
 };
+
+/* --status-fd: one byte once serving, then closed (CRIU's protocol) */
+static inline void lazy_status_ready(int *fd)
+{
+	char c = 0;
+
+	if (*fd < 0)
+		return;
+	if (write(*fd, &c, 1) < 0) {
+		/* the watcher is gone: nothing to tell */
+	}
+	close(*fd);
+	*fd = -1;
+}
 
 /* returns the exit status for main */
 int lazy_pages_main(const struct lazy_opts *o);

@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "opts.h"
 #include "ns.h"
 #include "snapshot.h"
 #include "track.h"
@@ -493,6 +494,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	struct snapshot *prep = NULL;
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
+	bool locked = false;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
 
 	if (o->pid <= 0 || !o->images_dir) {
@@ -518,8 +520,15 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	/* live snapshot: the root's memory is protected before the freeze */
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
+	if (cr_notify(o, "pre-dump", 0, -1))
+		goto fail;
 	tfreeze = clock_now_ms();
 	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
+		goto fail;
+	/* steps of the RPC and --action-script (CRIU's names); no network to lock here */
+	locked = !pre;
+	if (locked && (cr_notify(o, "network-lock", 0, -1) ||
+		       cr_notify(o, "query-ext-files", 0, -1)))
 		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)
@@ -577,6 +586,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	}
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
 		goto fail;
+	if (!pre && cr_notify(o, "post-dump", 0, -1))
+		goto fail;
 
 	drop_snapshots(&t, rounds);
 	/* post-copy: frozen until the restore has every page, resumed if it fails */
@@ -597,6 +608,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 			tree_unseize(&t);
 		else if (tree_kill(&t))
 			goto fail_after;
+		if (o->leave_running && cr_notify(o, "network-unlock", 0, -1))
+			goto fail_after;
 	}
 	st.freeze_ms = frozen_ms;
 	pr_info("pid %d %s to %s", o->pid, pre ? "pre-dumped" : "dumped", o->images_dir);
@@ -611,6 +624,8 @@ fail:
 	snapshot_free(prep);
 	prep = NULL;
 	undo_round(&t, rounds);
+	if (locked)
+		cr_notify(o, "network-unlock", 0, -1);	/* the tree runs on: unlocked whatever it says */
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
 	mark_incomplete(dirfd);
