@@ -43,7 +43,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* one line into argv ("--name" [value]); 0 for an empty line */
+/* one line into argv; 0 for an empty line */
 static int split_line(char *line, char **argv)
 {
 	char *hash = strchr(line, '#'), *name, *val;
@@ -57,12 +57,12 @@ static int split_line(char *line, char **argv)
 	if (*val)
 		*val++ = 0;
 	val = trim(val);
-	if (asprintf(&argv[0], "--%s", name) < 0)
+	if (*val == '=')
+		val = trim(val + 1);
+	/* one argument, --name=value: right for optional arguments (verbosity) too */
+	if ((*val ? asprintf(&argv[0], "--%s=%s", name, val) : asprintf(&argv[0], "--%s", name)) < 0)
 		return -1;
-	if (!*val)
-		return 1;
-	argv[1] = strdup(val);
-	return argv[1] ? 2 : -1;
+	return 1;
 }
 
 /*
@@ -83,7 +83,7 @@ int opts_read_config(const char *path, struct opts *o, bool missing_ok)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char **n = realloc(argv, (argc + 3) * sizeof(*argv));
+		char **n = realloc(argv, (argc + 2) * sizeof(*argv));
 		if (!n)
 			break;
 		argv = n;
