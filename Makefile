@@ -32,7 +32,7 @@ TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
 
-.PHONY: all clean test bench demo deps
+.PHONY: all clean test bench demo deps install uninstall
 all: criu/criu $(TEST_BIN) test/rpc/rpc-client
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
@@ -72,6 +72,22 @@ test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $^ -lprotobuf-c
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: criu into sbin, where runc and
+# podman look for it, and its man page (made with go-md2man)
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MAN8DIR := $(PREFIX)/share/man/man8
+
+Documentation/criu.8: Documentation/criu.md
+	sed '1s/^# criu(8)$$/% CRIU 8/' $< | go-md2man -out $@
+
+install: criu/criu Documentation/criu.8
+	install -D -m 0755 criu/criu $(DESTDIR)$(SBINDIR)/criu
+	install -D -m 0644 Documentation/criu.8 $(DESTDIR)$(MAN8DIR)/criu.8
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/criu $(DESTDIR)$(MAN8DIR)/criu.8
+
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
 deps:
@@ -98,6 +114,6 @@ demo: deps
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS) \
-		test/rpc/rpc-client
+		test/rpc/rpc-client Documentation/criu.8
 
 -include $(DEPS)

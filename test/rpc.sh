@@ -22,12 +22,14 @@
 #       order with CRTOOLS_SCRIPT_ACTION and CRTOOLS_INIT_PID
 #   rpc/config_file  --config FILE and config_file: leave-running and the
 #       log file read from it; a missing RPC config file is no error
+#   rpc/install  make install with DESTDIR and PREFIX=/usr: criu in
+#       /usr/sbin runs, criu.8 renders with man; make uninstall removes both
 #   rpc/runc  (runc installed) `runc --criu THIS checkpoint` of a container
 #       reaches this criu, which refuses it with a line naming what it lacks;
 #       the container runs on
 
 RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option notify_fail
-	    action_script config_file runc)
+	    action_script config_file install runc)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
@@ -263,6 +265,29 @@ rpc_config_file() {
 		return
 	fi
 	rpc_prog_passes "$dir" "the program fails after the dumps" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_install() {
+	local dir=$1 d=$1/root
+	if ! make -s -C "$ROOT" DESTDIR="$d" PREFIX=/usr install > "$dir/install.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: make install: $(log_tail "$dir/install.out")"
+		return
+	fi
+	if [ "$("$d/usr/sbin/criu" --version | head -1)" != "Version: 4.0" ]; then
+		result FAIL "FAIL $RPC_NAME: the installed criu does not run"
+		return
+	fi
+	if ! MANWIDTH=80 man -l "$d/usr/share/man/man8/criu.8" 2>/dev/null | grep -q 'criu swrk FD'; then
+		result FAIL "FAIL $RPC_NAME: the man page does not render"
+		return
+	fi
+	make -s -C "$ROOT" DESTDIR="$d" PREFIX=/usr uninstall > "$dir/uninstall.out" 2>&1
+	if [ -n "$(find "$d" -type f)" ]; then
+		result FAIL "FAIL $RPC_NAME: make uninstall left $(find "$d" -type f | head -2)"
+		return
+	fi
+	rm -rf "$d"
 	result PASS "PASS $RPC_NAME"
 }
 
