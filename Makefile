@@ -33,7 +33,7 @@ TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
 
 .PHONY: all clean test bench demo deps install uninstall
-all: criu/criu $(TEST_BIN) test/rpc/rpc-client
+all: criu/criu $(TEST_BIN) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -72,6 +72,14 @@ test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $^ -lprotobuf-c
 
+# libcriu: a C client of criu swrk with libcriu's names (lib/criu.h); users
+# link lib/libcriu.a -lprotobuf-c
+lib/libcriu.o: lib/libcriu.c lib/criu.h images/rpc.pb-c.h
+lib/libcriu.a: lib/libcriu.o images/rpc.pb-c.o
+	$(AR) rcs $@ $^
+test/rpc/libcriu-test: test/rpc/libcriu-test.c lib/libcriu.a
+	$(CC) $(CFLAGS) -Ilib -o $@ $^ -lprotobuf-c
+
 # make install [PREFIX=/usr/local] [DESTDIR=]: criu into sbin, where runc and
 # podman look for it, and its man page (made with go-md2man)
 PREFIX  ?= /usr/local
@@ -81,12 +89,16 @@ MAN8DIR := $(PREFIX)/share/man/man8
 Documentation/criu.8: Documentation/criu.md
 	sed '1s/^# criu(8)$$/% CRIU 8/' $< | go-md2man -out $@
 
-install: criu/criu Documentation/criu.8
+install: criu/criu Documentation/criu.8 lib/libcriu.a
 	install -D -m 0755 criu/criu $(DESTDIR)$(SBINDIR)/criu
 	install -D -m 0644 Documentation/criu.8 $(DESTDIR)$(MAN8DIR)/criu.8
+	install -D -m 0644 lib/libcriu.a $(DESTDIR)$(PREFIX)/lib/libcriu.a
+	install -D -m 0644 lib/criu.h $(DESTDIR)$(PREFIX)/include/criu/criu.h
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/criu $(DESTDIR)$(MAN8DIR)/criu.8
+	rm -f $(DESTDIR)$(SBINDIR)/criu $(DESTDIR)$(MAN8DIR)/criu.8 \
+		$(DESTDIR)$(PREFIX)/lib/libcriu.a $(DESTDIR)$(PREFIX)/include/criu/criu.h
+	-rmdir $(DESTDIR)$(PREFIX)/include/criu 2>/dev/null
 
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
@@ -114,6 +126,7 @@ demo: deps
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS) \
-		test/rpc/rpc-client Documentation/criu.8
+		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
+		test/rpc/libcriu-test
 
 -include $(DEPS)

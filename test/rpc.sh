@@ -22,14 +22,23 @@
 #       order with CRTOOLS_SCRIPT_ACTION and CRTOOLS_INIT_PID
 #   rpc/config_file  --config FILE and config_file: leave-running and the
 #       log file read from it; a missing RPC config file is no error
+#   rpc/page_server  PAGE_SERVER of a dump's images: answered with the
+#       server's pid and port once it listens (a client connects); WAIT_PID
+#       gives its status, WAIT_PID of a pid not criu's child an error
+#   rpc/status_fd  page-server and lazy-pages --status-fd: one byte once
+#       listening
+#   rpc/libcriu  test/rpc/libcriu-test with lib/libcriu.a: version check,
+#       feature check, a refused option (-EBADE, criu's reason), dump with
+#       the notify callback, criu_restore_child: our child, it passes
 #   rpc/install  make install with DESTDIR and PREFIX=/usr: criu in
-#       /usr/sbin runs, criu.8 renders with man; make uninstall removes both
+#       /usr/sbin runs, criu.8 renders with man, libcriu.a and criu/criu.h
+#       installed; make uninstall removes them all
 #   rpc/runc  (runc installed) `runc --criu THIS checkpoint` of a container
 #       reaches this criu, which refuses it with a line naming what it lacks;
 #       the container runs on
 
 RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option notify_fail
-	    action_script config_file install runc)
+	    action_script config_file page_server status_fd libcriu install runc)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
@@ -268,6 +277,79 @@ rpc_config_file() {
 	result PASS "PASS $RPC_NAME"
 }
 
+# a port nothing listens on, probably
+rpc_port() { echo $(( 20000 + (RANDOM * 7 + $$) % 20000 )); }
+
+# a dump of signals, left running (images for a page server)
+rpc_images() {
+	start_prog signals "$1" || return 1
+	"$CRIU" dump -t "$PID" -D "$1/img" --leave-running -v4 -o "$1/dump.log" > /dev/null 2>&1
+}
+
+rpc_page_server() {
+	local dir=$1 port
+	rpc_images "$dir" || { result FAIL "FAIL $RPC_NAME: no images: $(criu_error "$dir/dump.log")"; return; }
+	port=$(rpc_port)
+	rpc page-server images_dir="$dir/img" ps_port="$port" log_file=ps.log log_level=4 keep_open=1 \
+		-- wait-pid pid_req=ps probe_ps=1 keep_open=1 -- wait-pid pid_req=1 > "$dir/out" 2>&1
+	rpc_expect "$dir/out" "^RESP PAGE_SERVER success=1 ps_pid=[0-9]+ ps_port=$port\$" "PAGE_SERVER" || return
+	rpc_expect "$dir/out" '^PS connect=ok$' "the page server does not listen when answered" || return
+	rpc_expect "$dir/out" '^RESP WAIT_PID success=1 status=[0-9]+$' "WAIT_PID of the page server" || return
+	rpc_expect "$dir/out" '^RESP WAIT_PID success=0 errmsg=wait-pid 1: ' "WAIT_PID of pid 1" || return
+	rpc_prog_passes "$dir" "the program fails after the dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+# CMD... --status-fd 3: one byte on fd 3 within 10 s
+rpc_status_byte() {
+	local f=$RPC_DIR/status.fifo n
+	rm -f "$f"
+	mkfifo "$f"
+	"$@" --status-fd 3 3> "$f" > "$RPC_DIR/status.out" 2>&1 < /dev/null &
+	local p=$!
+	track "$p"
+	n=$(timeout 10 head -c1 "$f" | wc -c)
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	[ "$n" = 1 ]
+}
+
+rpc_status_fd() {
+	local dir=$1
+	RPC_DIR=$dir
+	rpc_images "$dir" || { result FAIL "FAIL $RPC_NAME: no images: $(criu_error "$dir/dump.log")"; return; }
+	rpc_status_byte "$CRIU" page-server -D "$dir/img" --port "$(rpc_port)" ||
+		{ result FAIL "FAIL $RPC_NAME: page-server wrote no status byte: $(log_tail "$dir/status.out")"; return; }
+	rpc_status_byte "$CRIU" lazy-pages -D "$dir/img" ||
+		{ result FAIL "FAIL $RPC_NAME: lazy-pages wrote no status byte: $(log_tail "$dir/status.out")"; return; }
+	rpc_prog_passes "$dir" "the program fails after the dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_libcriu() {
+	local dir=$1 p
+	mkdir -p "$dir/img"
+	"$ROOT/test/rpc/libcriu-test" "$CRIU" "$dir/img" "$ROOT/test/progs/signals" "$dir/test.log" \
+		> "$dir/out" 2>&1 &
+	local t=$!
+	track "$t"
+	wait_for 10 grep -q '^started ' "$dir/out"
+	p=$(sed -n 's/^started //p' "$dir/out")
+	[ -n "$p" ] && track "$p"
+	wait "$t"
+	if grep -q '^FAIL' "$dir/out"; then
+		result FAIL "FAIL $RPC_NAME: $(grep -m1 '^FAIL' "$dir/out") $(criu_error "$dir/img/restore.log")"
+		return
+	fi
+	rpc_expect "$dir/out" '^refused: error: .*tcp-established' "the refused option" || return
+	rpc_expect "$dir/out" '^dump steps: pre-dump network-lock query-ext-files post-dump$' "dump steps" || return
+	rpc_expect "$dir/out" '^restore steps: pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume$' "restore steps" || return
+	rpc_expect "$dir/out" "^restored $p\$" "restored pid" || return
+	rpc_expect "$dir/out" '^child status 0$' "the restored child's status" || return
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
 rpc_install() {
 	local dir=$1 d=$1/root
 	if ! make -s -C "$ROOT" DESTDIR="$d" PREFIX=/usr install > "$dir/install.out" 2>&1; then
@@ -276,6 +358,10 @@ rpc_install() {
 	fi
 	if [ "$("$d/usr/sbin/criu" --version | head -1)" != "Version: 4.0" ]; then
 		result FAIL "FAIL $RPC_NAME: the installed criu does not run"
+		return
+	fi
+	if [ ! -s "$d/usr/lib/libcriu.a" ] || [ ! -s "$d/usr/include/criu/criu.h" ]; then
+		result FAIL "FAIL $RPC_NAME: libcriu.a or criu.h not installed"
 		return
 	fi
 	if ! MANWIDTH=80 man -l "$d/usr/share/man/man8/criu.8" 2>/dev/null | grep -q 'criu swrk FD'; then

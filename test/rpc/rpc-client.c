@@ -13,10 +13,12 @@
  *        ps_address=, ps_port=; keep_open=1; pid_req=N (WAIT_PID);
  *        mem_track=1, lazy_pages_f=1, pidfd_store=1 (FEATURE_CHECK);
  *        notify_fail=STEP (answer no at that step); wait_child=1 (restore:
- *        wait for the restored root as our child and print its status)
+ *        wait for the restored root as our child and print its status);
+ *        pid_req=ps (the page server of the last PAGE_SERVER answer);
+ *        probe_ps=1 (connect to that page server, then SIGTERM it)
  *
  * Output: "RESP TYPE success=0|1 [pid=N] [version=M.m.s] [features ...]
- * [errmsg=...]", "NOTIFY STEP pid=N [fd]" for each notification (answered
+ * [errmsg=...]", "PS connect=ok|fail", "NOTIFY STEP pid=N [fd]" for each notification (answered
  * yes unless notify_fail names it), "CHILD pid=N status=S", and last
  * "CRIU exit=N".  Exits 0 if it could talk to criu at all.
  */
@@ -27,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +150,22 @@ static void print_resp(const CriuResp *r)
 
 /* the responses to one request: notifications answered until the final one */
 static pid_t restored_pid;
+static int ps_pid, ps_port;	/* of the last PAGE_SERVER answer */
+
+/* can a client connect to the page server criu started? */
+static void probe_ps(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ps_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok = fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a));
+
+	printf("PS connect=%s\n", ok ? "ok" : "fail");
+	if (fd >= 0)
+		close(fd);
+	if (ps_pid > 0)
+		kill(ps_pid, SIGTERM);
+}
 
 static int converse(int sk, int type)
 {
@@ -159,6 +179,10 @@ static int converse(int sk, int type)
 		if (r->type != CRIU_REQ_TYPE__NOTIFY || type == CRIU_REQ_TYPE__NOTIFY) {
 			print_resp(r);
 			restored_pid = r->restore && r->success ? r->restore->pid : 0;
+			if (r->ps && r->success) {
+				ps_pid = r->ps->pid;
+				ps_port = r->ps->port;
+			}
 			criu_resp__free_unpacked(r, NULL);
 			return 0;
 		}
@@ -256,7 +280,9 @@ static int one(int sk, char **argv, int n)
 			req.keep_open = atoi(val);
 		} else if (!strcmp(key, "pid_req")) {
 			req.has_pid = 1;
-			req.pid = atoi(val);
+			req.pid = strcmp(val, "ps") ? atoi(val) : ps_pid;
+		} else if (!strcmp(key, "probe_ps")) {
+			probe_ps();
 		} else if (!strcmp(key, "mem_track") || !strcmp(key, "lazy_pages_f") ||
 			   !strcmp(key, "pidfd_store")) {
 			req.features = &feat;
