@@ -282,7 +282,8 @@ int main(int argc, char **argv)
 	o.action = argv[optind++];
 	o.nr_args = argc - optind;
 	o.args = argv + optind;
-	char logbuf[4096];
+	char logbuf[4096], pidbuf[4096];
+	o.pidfile = opts_work_path(&o, o.pidfile, pidbuf, sizeof(pidbuf));
 	if (log_init(opts_work_path(&o, o.log_file, logbuf, sizeof(logbuf)), o.verbosity))
 		return 1;
 
