@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "ps-sec.h"
+
 #define LAZY_GRANULE_DEFAULT	(256UL << 10)
 #define LAZY_GRANULE_MIN	(64UL << 10)
 #define LAZY_GRANULE_MAX	(2UL << 20)
@@ -20,6 +22,7 @@ struct lazy_opts {
 	bool remote;			/* --page-server: pages from a page server */
 	const char *address;		/* --address */
 	int port;			/* --port */
+	struct ps_sec sec;		/* --tls..., --ps-token-file */
 	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
 };
 

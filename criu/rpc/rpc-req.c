@@ -238,7 +238,7 @@ static void req_page_server(struct rpc_conn *c, const CriuReq *req, CriuResp *re
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct lazy_opts lo = { .images_dir = s.o.images_dir, .address = s.o.address,
-					.port = s.o.port, .status_fd = p[1] };
+					.port = s.o.port, .sec = s.o.ps_sec, .status_fd = p[1] };
 		close(p[0]);
 		close(c->sk);
 		_exit(page_server_main(&lo));
