@@ -37,8 +37,8 @@ TEST_BIN    := $(TEST_SRC:.c=)
 # the tests' image editor (test/tools/img-edit.c)
 TEST_TOOLS  := test/tools/img-edit
 
-.PHONY: all clean test bench demo deps fuzz fuzzers asan
-all: criu/criu $(TEST_BIN) $(TEST_TOOLS)
+.PHONY: all clean test bench demo deps fuzz fuzzers asan install uninstall
+all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -75,6 +75,38 @@ test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 
 test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C:.c=.o)
 	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c -lxxhash
+
+# the RPC test client (test/rpc.sh)
+test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
+	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $^ -lprotobuf-c
+
+# libcriu: a C client of criu swrk with libcriu's names (lib/criu.h); users
+# link lib/libcriu.a -lprotobuf-c
+lib/libcriu.o: lib/libcriu.c lib/criu.h images/rpc.pb-c.h
+lib/libcriu.a: lib/libcriu.o images/rpc.pb-c.o
+	$(AR) rcs $@ $^
+test/rpc/libcriu-test: test/rpc/libcriu-test.c lib/libcriu.a
+	$(CC) $(CFLAGS) -Ilib -o $@ $^ -lprotobuf-c
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: criu into sbin, where runc and
+# podman look for it, and its man page (made with go-md2man)
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MAN8DIR := $(PREFIX)/share/man/man8
+
+Documentation/criu.8: Documentation/criu.md
+	sed '1s/^# criu(8)$$/% CRIU 8/' $< | go-md2man -out $@
+
+install: criu/criu Documentation/criu.8 lib/libcriu.a
+	install -D -m 0755 criu/criu $(DESTDIR)$(SBINDIR)/criu
+	install -D -m 0644 Documentation/criu.8 $(DESTDIR)$(MAN8DIR)/criu.8
+	install -D -m 0644 lib/libcriu.a $(DESTDIR)$(PREFIX)/lib/libcriu.a
+	install -D -m 0644 lib/criu.h $(DESTDIR)$(PREFIX)/include/criu/criu.h
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/criu $(DESTDIR)$(MAN8DIR)/criu.8 \
+		$(DESTDIR)$(PREFIX)/lib/libcriu.a $(DESTDIR)$(PREFIX)/include/criu/criu.h
+	-rmdir $(DESTDIR)$(PREFIX)/include/criu 2>/dev/null
 
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
@@ -133,6 +165,8 @@ demo: deps
 
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
-		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS)
+		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS) \
+		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
+		test/rpc/libcriu-test
 
 -include $(DEPS)

@@ -18,6 +18,11 @@ int log_init(const char *path, int level)
 {
 	log_level = level;
 	clock_gettime(CLOCK_MONOTONIC, &log_start);
+	/* again (criu swrk, one log per request): the previous file is done */
+	if (log_fd > STDERR_FILENO)
+		close(log_fd);
+	log_fd = STDERR_FILENO;
+	term_fd = -1;
 	if (!path || !strcmp(path, "-"))
 		return 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

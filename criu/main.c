@@ -31,6 +31,7 @@ static void usage(FILE *f)
 "  criu page-server -D DIR --port P [--address A] [--tls ...|--ps-token-file F]\n"
 "  criu check [--feature NAME]\n"
 "  criu show FILE|DIR\n"
+"  criu swrk FD            serve RPC requests on FD (runc, podman)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID          process to checkpoint\n"
@@ -90,7 +91,23 @@ static void usage(FILE *f)
 "      --max-rounds N      (--iterative) pre-dump rounds at most (default 8)\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
+"  -W, --work-dir DIR      relative log file and pidfile paths are in DIR\n"
+"      --action-script SCRIPT  run SCRIPT (sh -c) at each step of dump and\n"
+"                          restore, CRTOOLS_SCRIPT_ACTION naming the step\n"
+"      --status-fd FD      (lazy-pages, page-server, dump --lazy-pages) write\n"
+"                          one byte to FD once serving\n"
+"      --config FILE       options from FILE, one a line without dashes,\n"
+"                          before the command line's\n"
+"      --file-locks        accepted: file locks are always dumped\n"
+"      --evasive-devices   accepted: devices are reopened by path\n"
 "  -V, --version           print the version\n");
+}
+
+/* CRIU's first line (scripts parse it), then this tool's own */
+static void print_version(void)
+{
+	printf("Version: %d.%d\n", CRIU_COMPAT_MAJOR, CRIU_COMPAT_MINOR);
+	printf("%s\n", TOOL_NAME_VERSION);
 }
 
 /* a whole number from 1 to max, or one error line */
@@ -107,7 +124,14 @@ static int parse_count(const char *opt, const char *arg, long max, int *out)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * Parses the options of argv into *o (argv[0] is skipped; optind is left at
+ * the first positional argument).  0: parsed; 1: done (--help, --version
+ * printed); -1: an error, said in one line on stderr.  Also used by
+ * `criu swrk` (criu/rpc/), which turns each request's options into the
+ * same arguments: one meaning per option.
+ */
+int opts_parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
 		{ "tree", required_argument, NULL, 't' },
@@ -144,62 +168,68 @@ int main(int argc, char **argv)
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "work-dir", required_argument, NULL, 'W' },
+		{ "action-script", required_argument, NULL, 1310 },
+		{ "status-fd", required_argument, NULL, 1311 },
+		{ "config", required_argument, NULL, 1312 },
+		{ "file-locks", no_argument, NULL, 1313 },
+		{ "evasive-devices", no_argument, NULL, 1314 },
 		{ },
 	};
-	struct opts o = { .pid = -1, .verbosity = LOG_WARN };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:D:Rjdo:v::Vh", lopts, NULL)) != -1) {
+	optind = 0;	/* from the start, also when called again (swrk) */
+	while ((c = getopt_long(argc, argv, "t:D:Rjdo:v::VhW:", lopts, NULL)) != -1) {
 		switch (c) {
 		case 't': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v <= 0 || v > 0x3fffffff) {
 				fprintf(stderr, "error: -t %s: not a process id\n", optarg);
-				return 1;
+				return -1;
 			}
-			o.pid = v;
+			o->pid = v;
 			break;
 		}
-		case 'D': o.images_dir = optarg; break;
-		case 'R': o.leave_running = true; break;
-		case 'j': o.shell_job = true; break;
-		case 'd': o.detach = true; break;
-		case 'o': o.log_file = optarg; break;
-		case 1000: o.pidfile = optarg; break;
-		case 1004: o.ext_unix_sk = true; break;
+		case 'D': o->images_dir = optarg; break;
+		case 'R': o->leave_running = true; break;
+		case 'j': o->shell_job = true; break;
+		case 'd': o->detach = true; break;
+		case 'o': o->log_file = optarg; break;
+		case 1000: o->pidfile = optarg; break;
+		case 1004: o->ext_unix_sk = true; break;
 		case 1005: {
 			int fd;
 			const char *key, **n;
 			if (fd_inherit_parse(optarg, &fd, &key)) {
 				fprintf(stderr, "error: --inherit-fd %s: expected fd[N]:KEY, e.g. fd[3]:pipe:[12345]\n",
 					optarg);
-				return 1;
+				return -1;
 			}
 			/* now, before criu opens its own files (the log) */
 			if (fcntl(fd, F_GETFD) < 0) {
 				fprintf(stderr, "error: --inherit-fd %s: criu has no fd %d\n", optarg, fd);
-				return 1;
+				return -1;
 			}
-			n = realloc(o.inherit_fd, (o.nr_inherit_fd + 1) * sizeof(*n));
+			n = realloc(o->inherit_fd, (o->nr_inherit_fd + 1) * sizeof(*n));
 			if (!n)
-				return 1;
-			o.inherit_fd = n;
-			o.inherit_fd[o.nr_inherit_fd++] = optarg;
+				return -1;
+			o->inherit_fd = n;
+			o->inherit_fd[o->nr_inherit_fd++] = optarg;
 			break;
 		}
-		case 1001: o.feature = optarg; break;
-		case 1100: o.lazy_pages = true; break;
-		case 1101: o.page_server = true; break;
-		case 1102: o.address = optarg; break;
+		case 1001: o->feature = optarg; break;
+		case 1100: o->lazy_pages = true; break;
+		case 1101: o->page_server = true; break;
+		case 1102: o->address = optarg; break;
 		case 1103: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v <= 0 || v > 65535) {
 				fprintf(stderr, "error: --port %s: not a port number\n", optarg);
-				return 1;
+				return -1;
 			}
-			o.port = v;
+			o->port = v;
 			break;
 		}
 		case 1104: {
@@ -212,52 +242,75 @@ int main(int argc, char **argv)
 			if (*end || v < LAZY_GRANULE_MIN || v > LAZY_GRANULE_MAX || (v & (v - 1))) {
 				fprintf(stderr, "error: --lazy-granule %s: must be a power of two "
 					"from 64K to 2M\n", optarg);
-				return 1;
+				return -1;
 			}
-			o.lazy_granule = v;
+			o->lazy_granule = v;
 			break;
 		}
-		case 1110: o.ps_sec.tls = true; break;
-		case 1111: o.ps_sec.tls_cacert = optarg; break;
-		case 1112: o.ps_sec.tls_cacrl = optarg; break;
-		case 1113: o.ps_sec.tls_cert = optarg; break;
-		case 1114: o.ps_sec.tls_key = optarg; break;
-		case 1115: o.ps_sec.tls_no_cn_verify = true; break;
-		case 1116: o.ps_sec.token_file = optarg; break;
-		case 1002: o.prev_images_dir = optarg; break;
-		case 1003: o.track_mem = true; break;
-		case 1200: o.live_snapshot = true; break;
-		case 1300: o.tcp_established = true; break;
-		case 1301: o.tcp_close = true; break;
+		case 1110: o->ps_sec.tls = true; break;
+		case 1111: o->ps_sec.tls_cacert = optarg; break;
+		case 1112: o->ps_sec.tls_cacrl = optarg; break;
+		case 1113: o->ps_sec.tls_cert = optarg; break;
+		case 1114: o->ps_sec.tls_key = optarg; break;
+		case 1115: o->ps_sec.tls_no_cn_verify = true; break;
+		case 1116: o->ps_sec.token_file = optarg; break;
+		case 1002: o->prev_images_dir = optarg; break;
+		case 1003: o->track_mem = true; break;
+		case 1200: o->live_snapshot = true; break;
+		case 1300: o->tcp_established = true; break;
+		case 1301: o->tcp_close = true; break;
 		case 1302:
 			if (strcmp(optarg, "nftables") && strcmp(optarg, "iptables") && strcmp(optarg, "skip")) {
 				fprintf(stderr, "error: --network-lock %s: expected nftables, iptables or skip\n", optarg);
-				return 1;
+				return -1;
 			}
-			o.network_lock = optarg;
+			o->network_lock = optarg;
 			break;
-		case 1201: o.iterative = true; break;
+		case 1201: o->iterative = true; break;
 		case 1202:
-			if (parse_count("--downtime-limit", optarg, 600000, &o.downtime_limit_ms))
-				return 1;
+			if (parse_count("--downtime-limit", optarg, 600000, &o->downtime_limit_ms))
+				return -1;
 			break;
 		case 1203:
-			if (parse_count("--max-rounds", optarg, 60, &o.max_rounds))
-				return 1;
+			if (parse_count("--max-rounds", optarg, 60, &o->max_rounds))
+				return -1;
 			break;
 		case 'v':
 			if (!optarg)
-				o.verbosity = LOG_DEBUG;
+				o->verbosity = LOG_DEBUG;
 			else if (optarg[0] == 'v')	/* -vv, -vvv */
-				o.verbosity = LOG_WARN + strlen(optarg);
+				o->verbosity = LOG_WARN + strlen(optarg);
 			else
-				o.verbosity = atoi(optarg);
+				o->verbosity = atoi(optarg);
 			break;
-		case 'V': printf("criu %s\n", TOOL_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'W': o->work_dir = optarg; break;
+		case 1310: o->action_script = optarg; break;
+		case 1311:
+			if (parse_count("--status-fd", optarg, 0x7fffffff, &o->status_fd))
+				return -1;
+			break;
+		case 1312: break;	/* read before the command line (main) */
+		case 1313: break;	/* file locks are always dumped (files/) */
+		case 1314: break;	/* devices are reopened by path (files/dev.c) */
+		case 'V': print_version(); return 1;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
 		}
 	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = OPTS_INIT;
+	const char *config = opts_find_config(argc, argv);
+	int r = config ? opts_read_config(config, &o, false) : 0;
+
+	if (!r)
+		r = opts_parse(argc, argv, &o);
+
+	if (r)
+		return r < 0 ? 1 : 0;
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;
@@ -265,7 +318,9 @@ int main(int argc, char **argv)
 	o.action = argv[optind++];
 	o.nr_args = argc - optind;
 	o.args = argv + optind;
-	if (log_init(o.log_file, o.verbosity))
+	char logbuf[4096], pidbuf[4096];
+	o.pidfile = opts_work_path(&o, o.pidfile, pidbuf, sizeof(pidbuf));
+	if (log_init(opts_work_path(&o, o.log_file, logbuf, sizeof(logbuf)), o.verbosity))
 		return 1;
 
 	if (!strcmp(o.action, "dump"))
@@ -283,10 +338,12 @@ int main(int argc, char **argv)
 		return cr_check(&o);
 	if (!strcmp(o.action, "show"))
 		return cr_show(&o);
+	if (!strcmp(o.action, "swrk"))
+		return cr_swrk(&o);
 	if (!strcmp(o.action, "lazy-pages") || !strcmp(o.action, "page-server")) {
 		struct lazy_opts lo = { .images_dir = o.images_dir, .granule = o.lazy_granule,
 					.remote = o.page_server, .address = o.address,
-					.port = o.port, .sec = o.ps_sec };
+					.port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd };
 		if (o.action[0] == 'l' && o.page_server && (!o.address || !o.port)) {
 			fprintf(stderr, "error: lazy-pages --page-server needs --address and --port\n");
 			return 1;

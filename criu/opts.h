@@ -6,6 +6,14 @@
 #define CRIU_OPTS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
+
+/* a listener of the steps of dump and restore (criu swrk: the RPC client) */
+struct notifier {
+	/* 0 to go on; fd >= 0 is passed along (orphan-pts-master) */
+	int (*fn)(void *ctx, const char *step, pid_t pid, int fd);
+	void *ctx;
+};
 
 #include "ps-sec.h"
 
@@ -38,14 +46,32 @@ struct opts {
 	bool tcp_established;		/* --tcp-established: dump connections in repair mode */
 	bool tcp_close;			/* --tcp-close: dump them as closed sockets */
 	const char *network_lock;	/* --network-lock nftables|iptables|skip (NULL: nftables) */
+	const char *work_dir;		/* -W, --work-dir: relative log file and pidfile */
+	const char *action_script;	/* --action-script: run at each step */
+	int status_fd;			/* --status-fd: '\0' written once serving (-1: none) */
+	bool rst_sibling;		/* swrk: the restored root is the client's child */
+	const struct notifier *notify;	/* swrk: each step told to the client */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
 };
+
+/* the defaults of every invocation (command line and each RPC request) */
+#define OPTS_INIT { .pid = -1, .verbosity = 2 /* LOG_WARN */, .status_fd = -1 }
+
+int opts_parse(int argc, char **argv, struct opts *o);
+/* --config FILE (config.c) */
+const char *opts_find_config(int argc, char **argv);
+int opts_read_config(const char *path, struct opts *o, bool missing_ok);
+/* a relative path of an output file (log, pidfile) taken in -W DIR */
+const char *opts_work_path(const struct opts *o, const char *path, char *buf, size_t len);
+/* tells each step to the action script and the RPC client (notify.c) */
+int cr_notify(const struct opts *o, const char *step, pid_t pid, int fd);
 
 int cr_dump(const struct opts *o);
 int cr_pre_dump(const struct opts *o);
 int cr_restore(const struct opts *o);
 int cr_check(const struct opts *o);
 int cr_show(const struct opts *o);
+int cr_swrk(const struct opts *o);
 
 #endif /* CRIU_OPTS_H */

@@ -96,6 +96,7 @@ static int listen_sock(struct daemon *d)
 		pr_perror("%s/%s: cannot listen", d->o->images_dir, LAZY_SOCK_NAME);
 		return -1;
 	}
+	lazy_status_ready(&(int){ d->o->status_fd });
 	return 0;
 }
 

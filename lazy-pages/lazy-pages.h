@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "ps-sec.h"
 
@@ -22,7 +23,22 @@ struct lazy_opts {
 	const char *address;		/* --address */
 	int port;			/* --port */
 	struct ps_sec sec;		/* --tls..., --ps-token-file */
+	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
 };
+
+/* --status-fd: one byte once serving, then closed (CRIU's protocol) */
+static inline void lazy_status_ready(int *fd)
+{
+	char c = 0;
+
+	if (*fd < 0)
+		return;
+	if (write(*fd, &c, 1) < 0) {
+		/* the watcher is gone: nothing to tell */
+	}
+	close(*fd);
+	*fd = -1;
+}
 
 /* returns the exit status for main */
 int lazy_pages_main(const struct lazy_opts *o);

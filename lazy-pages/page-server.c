@@ -127,6 +127,7 @@ int page_server_main(const struct lazy_opts *o)
 	if (!s.buf || lfd < 0)
 		goto out;
 	pr_info("serving %s on %s:%d", o->images_dir, o->address ? o->address : "127.0.0.1", o->port);
+	lazy_status_ready(&(int){ o->status_fd });
 	if (!ps_serve(lfd, &b, &auth))
 		ret = 0;
 	close(lfd);

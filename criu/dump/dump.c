@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "opts.h"
 #include "ns.h"
 #include "net/netlock.h"
 #include "snapshot.h"
@@ -502,6 +503,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	char lock[80];
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
+	bool locked = false;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
 
 	if (o->pid <= 0 || !o->images_dir) {
@@ -527,6 +529,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	/* live snapshot: the root's memory is protected before the freeze */
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
+	if (cr_notify(o, "pre-dump", 0, -1))
+		goto fail;
 	tfreeze = clock_now_ms();
 	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
 		goto fail;
@@ -535,8 +539,13 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		t.procs[i].dump_id = t.dump_id;
 	if (pfd >= 0 && img_dir_dump_id(pfd, &t.parent_dump_id))
 		goto fail;
-	/* before any socket is read: its peer's packets change it */
-	if (!pre && netlock_tree(&t, o, &nl))
+	/*
+	 * before any socket is read: its peer's packets change it; the steps
+	 * of the RPC and --action-script (CRIU's names) around it
+	 */
+	locked = !pre;
+	if (locked && (cr_notify(o, "network-lock", 0, -1) || netlock_tree(&t, o, &nl) ||
+		       cr_notify(o, "query-ext-files", 0, -1)))
 		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)
@@ -598,6 +607,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre,
 			       o->leave_running ? NULL : netlock_name(nl, lock, sizeof(lock))))
 		goto fail;
+	if (!pre && cr_notify(o, "post-dump", 0, -1))
+		goto fail;
 
 	drop_snapshots(&t, rounds);
 	/* post-copy: frozen until the restore has every page, resumed if it fails */
@@ -622,6 +633,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 			goto fail;
 		} else if (tree_kill(&t))
 			goto fail_after;
+		if (o->leave_running && cr_notify(o, "network-unlock", 0, -1))
+			goto fail_after;
 	}
 	st.freeze_ms = frozen_ms;
 	pr_info("pid %d %s to %s", o->pid, pre ? "pre-dumped" : "dumped", o->images_dir);
@@ -639,6 +652,8 @@ fail:
 	netlock_undo(nl);
 	nl = NULL;
 	undo_round(&t, rounds);
+	if (locked)
+		cr_notify(o, "network-unlock", 0, -1);	/* the tree runs on: unlocked whatever it says */
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
 	mark_incomplete(dirfd);

@@ -38,6 +38,7 @@
 
 #include "clock.h"
 #include "dump.h"
+#include "lazy-pages.h"
 #include "log.h"
 #include "page-server.h"
 #include "pages.h"
@@ -280,6 +281,7 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 	lfd = ps_listen(o->address, o->port);
 	if (lfd < 0)
 		goto out;
+	lazy_status_ready(&(int){ o->status_fd });
 	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
 		"has it all", root, l.nr, o->address ? o->address : "127.0.0.1", o->port);
 	int served = ps_serve(lfd, &b, &auth);

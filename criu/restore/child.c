@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -290,6 +291,29 @@ static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 	}
 }
 
+/* until criu (tracer) has seized us; -1 if it is gone or does not come */
+static int wait_traced_by(pid_t tracer)
+{
+	char buf[256];
+
+	for (int tries = 0; tries < 20000; tries++) {
+		FILE *f = fopen("/proc/self/status", "re");
+		int got = -1;
+		while (f && fgets(buf, sizeof(buf), f))
+			if (!strncmp(buf, "TracerPid:", 10))
+				got = atoi(buf + 10);
+		if (f)
+			fclose(f);
+		if (got == tracer)
+			return 0;
+		if (kill(tracer, 0) && errno == ESRCH)
+			break;
+		usleep(500);
+	}
+	pr_err("the restored root was not traced by criu (pid %d)", tracer);
+	return -1;
+}
+
 void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 {
 	struct rst_proc *p = &t->procs[i];
@@ -302,9 +326,13 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	 * parent's death must be ours too */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* criu may be init of a pid namespace: compare with the parent's pid, not 1 */
-	if (getppid() != (i == 0 ? fds->parent : t->procs[p->parent].pid))
+	if (i == 0 && o->rst_sibling) {
+		/* criu's sibling (CLONE_PARENT): criu traces it from outside */
+		if (wait_traced_by(fds->parent))
+			child_fail();
+	} else if (getppid() != (i == 0 ? fds->parent : t->procs[p->parent].pid)) {
 		child_fail();
-	if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+	} else if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
 		pr_perror("cannot be traced by criu");
 		child_fail();
 	}

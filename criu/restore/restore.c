@@ -37,11 +37,14 @@
 #include "restore.h"
 #include "net/netlock.h"
 
-static pid_t clone_with_pid(pid_t pid)
+/* sibling (swrk rst_sibling): the root is the child of criu's parent */
+static pid_t clone_with_pid(pid_t pid, bool sibling)
 {
 	pid_t tid = pid;
 	struct clone_args ca = {
-		.exit_signal = SIGCHLD,
+		.flags = sibling ? CLONE_PARENT : 0,
+		/* with CLONE_PARENT: criu's own exit signal (clone3 wants 0 here) */
+		.exit_signal = sibling ? 0 : SIGCHLD,
 		.set_tid = (uint64_t)&tid,
 		.set_tid_size = 1,
 	};
@@ -462,7 +465,8 @@ int cr_restore(const struct opts *o)
 		pr_perror("cannot open images directory %s", o->images_dir);
 		return 1;
 	}
-	if (rst_load_tree(dirfd, o->images_dir, o, &t) || tree_pids_free(&t))
+	if (rst_load_tree(dirfd, o->images_dir, o, &t) || tree_pids_free(&t) ||
+	    cr_notify(o, "pre-restore", 0, -1))
 		goto fail;
 	for (size_t i = 0; i < t.nr; i++)
 		live += !t.procs[i].zombie;
@@ -477,7 +481,7 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	pid = clone_with_pid(t.procs[0].pid);
+	pid = clone_with_pid(t.procs[0].pid, o->rst_sibling);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use by another process", t.procs[0].pid);
@@ -489,6 +493,11 @@ int cr_restore(const struct opts *o)
 		rst_child(&t, 0, o);
 	if (pid != t.procs[0].pid) {
 		pr_err("clone3 gave pid %d instead of %d", pid, t.procs[0].pid);
+		goto fail;
+	}
+	/* not our child: traced from outside (it waits for it, child.c) */
+	if (o->rst_sibling && ptrace(PTRACE_SEIZE, pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot trace the restored root", pid);
 		goto fail;
 	}
 	/* criu's copies of the helper fds: the processes have theirs */
@@ -506,10 +515,17 @@ int cr_restore(const struct opts *o)
 		vj.started = true;
 	else
 		verify_thread(&vj);
+	/* steps of the RPC and --action-script (CRIU's names) */
+	if (cr_notify(o, "setup-namespaces", pid, -1) ||
+	    cr_notify(o, "post-setup-namespaces", pid, -1)) {
+		verify_join(&vj);
+		goto fail;
+	}
 	int ret = follow_to_traps(&ts);
 	if (verify_join(&vj) && !ret)
 		ret = -1;
-	if (ret || release_tree(&t, &ts, &ls))
+	if (ret || cr_notify(o, "post-restore", pid, -1) || cr_notify(o, "network-unlock", pid, -1) ||
+	    cr_notify(o, "pre-resume", pid, -1) || release_tree(&t, &ts, &ls))
 		goto fail;
 	rst_lazy_set_unguard(&ls);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -518,6 +534,9 @@ int cr_restore(const struct opts *o)
 		pr_err("pid %d: restored, but its TCP connections stay blocked: nft delete table %s",
 		       pid, t.inv->network_lock);
 	pr_info("pid %d restored (%d processes)", pid, live);
+	/* it runs: a client that fails this step cannot undo it */
+	if (cr_notify(o, "post-resume", pid, -1))
+		pr_warn("pid %d runs although the post-resume step failed", pid);
 	uint64_t pages = 0;
 	for (size_t i = 0; i < t.nr; i++)
 		pages += t.procs[i].pages.nr_pages;

@@ -1,0 +1,101 @@
+/*
+ * criu.h - libcriu: a C client of `criu swrk` (Documentation/rpc.md) with
+ * the function names of upstream CRIU's libcriu, for the subset this criu
+ * serves.  Each call that talks to criu starts `criu swrk` on a fresh
+ * socketpair (the binary set with criu_set_service_binary, "criu" in PATH
+ * by default), sends one request and waits for the answer.
+ *
+ * Options live in a criu_opts made by criu_local_init_opts and passed to
+ * the criu_local_* calls; the criu_* calls without "local" use one set of
+ * options kept by the library (criu_init_opts), as upstream's do.
+ *
+ * Return values follow libcriu: 0 (or a pid, a version) on success; a
+ * negative number on failure: -EBADE when criu answered that the request
+ * failed (criu_get_last_error() then gives criu's one-line reason),
+ * -ECOMM when criu could not be reached or talked to, -errno for a local
+ * error.  criu_check_version returns 1 when the version is at least the
+ * one given, 0 when not.
+ */
+#ifndef LIBCRIU_CRIU_H
+#define LIBCRIU_CRIU_H
+
+#include <stdbool.h>
+
+typedef struct criu_opts criu_opts;
+typedef struct criu_notify_arg *criu_notify_arg_t;
+
+/* each step of dump and restore (notify_scripts); non-zero fails it */
+typedef int (*criu_notify_cb_t)(char *action, criu_notify_arg_t na);
+
+struct criu_feature_check {
+	bool mem_track;
+	bool lazy_pages;
+	bool pidfd_store;
+};
+
+int criu_local_init_opts(criu_opts **opts);
+void criu_local_free_opts(criu_opts *opts);
+int criu_local_set_service_binary(criu_opts *opts, const char *path);
+void criu_local_set_pid(criu_opts *opts, int pid);
+void criu_local_set_images_dir_fd(criu_opts *opts, int fd);
+void criu_local_set_work_dir_fd(criu_opts *opts, int fd);
+int criu_local_set_parent_images(criu_opts *opts, const char *path);
+void criu_local_set_leave_running(criu_opts *opts, bool leave_running);
+void criu_local_set_ext_unix_sk(criu_opts *opts, bool ext_unix_sk);
+void criu_local_set_shell_job(criu_opts *opts, bool shell_job);
+void criu_local_set_file_locks(criu_opts *opts, bool file_locks);
+void criu_local_set_tcp_established(criu_opts *opts, bool tcp_established);
+void criu_local_set_evasive_devices(criu_opts *opts, bool evasive_devices);
+void criu_local_set_orphan_pts_master(criu_opts *opts, bool orphan_pts_master);
+void criu_local_set_track_mem(criu_opts *opts, bool track_mem);
+void criu_local_set_lazy_pages(criu_opts *opts, bool lazy_pages);
+void criu_local_set_log_level(criu_opts *opts, int log_level);
+int criu_local_set_log_file(criu_opts *opts, const char *log_file);
+int criu_local_add_inherit_fd(criu_opts *opts, int fd, const char *key);
+void criu_local_set_notify_cb(criu_opts *opts, criu_notify_cb_t cb);
+
+int criu_local_check(criu_opts *opts);
+int criu_local_dump(criu_opts *opts);
+int criu_local_pre_dump(criu_opts *opts);
+int criu_local_restore(criu_opts *opts);		/* the root's pid */
+int criu_local_restore_child(criu_opts *opts);	/* the root, our child: its pid */
+int criu_local_get_version(criu_opts *opts);	/* major*10000 + minor*100 + sublevel */
+int criu_local_check_version(criu_opts *opts, int minimum);
+int criu_local_feature_check(criu_opts *opts, struct criu_feature_check *features, size_t size);
+
+/* the same on the library's own options */
+int criu_init_opts(void);
+void criu_free_opts(void);
+int criu_set_service_binary(const char *path);
+void criu_set_pid(int pid);
+void criu_set_images_dir_fd(int fd);
+void criu_set_work_dir_fd(int fd);
+int criu_set_parent_images(const char *path);
+void criu_set_leave_running(bool leave_running);
+void criu_set_ext_unix_sk(bool ext_unix_sk);
+void criu_set_shell_job(bool shell_job);
+void criu_set_file_locks(bool file_locks);
+void criu_set_tcp_established(bool tcp_established);
+void criu_set_evasive_devices(bool evasive_devices);
+void criu_set_orphan_pts_master(bool orphan_pts_master);
+void criu_set_track_mem(bool track_mem);
+void criu_set_lazy_pages(bool lazy_pages);
+void criu_set_log_level(int log_level);
+int criu_set_log_file(const char *log_file);
+int criu_add_inherit_fd(int fd, const char *key);
+void criu_set_notify_cb(criu_notify_cb_t cb);
+int criu_check(void);
+int criu_dump(void);
+int criu_pre_dump(void);
+int criu_restore(void);
+int criu_restore_child(void);
+int criu_get_version(void);
+int criu_check_version(int minimum);
+int criu_feature_check(struct criu_feature_check *features, size_t size);
+
+/* in a notify callback: the restored root's pid (0 before it exists) */
+int criu_notify_pid(criu_notify_arg_t na);
+/* criu's one-line reason for the last failed request, or NULL */
+const char *criu_get_last_error(void);
+
+#endif /* LIBCRIU_CRIU_H */

@@ -1,0 +1,454 @@
+# test/rpc.sh - the RPC section of test/run.sh (sourced): `criu swrk`
+# driven by test/rpc/rpc-client (a socketpair, `criu swrk 3`, as runc does).
+#   rpc/version_features  VERSION (level >= 31100, this tool's name),
+#       FEATURE_CHECK (mem_track and lazy_pages true), CHECK, on one
+#       connection (keep_open); `criu --version` says "Version: 4.0" first
+#   rpc/dump_restore  DUMP of test/progs/signals with images_dir_fd,
+#       work_dir_fd (the log there), notify_scripts (every step answered, in
+#       order), runc's explicit false options; RESTORE with rst_sibling: the
+#       same pid, the client's child, it passes its checks
+#   rpc/predump_chain  PRE_DUMP (track_mem) then DUMP with parent_img: the
+#       dump copies fewer pages, links its parent, the restore passes
+#   rpc/errors  a malformed packet, a truncated request, an unknown request
+#       type, an unserved one, a dump of no process: each a response with
+#       success false and cr_errmsg, criu answering the next (keep_open)
+#   rpc/refused_option  root, ext_mnt-free container options (manage_cgroups,
+#       empty_ns, external, freeze_cgroup), tcp_established, auto_dedup: the
+#       dump refused naming the option, the program runs on and passes
+#   rpc/notify_fail  the client says no at post-dump: the dump fails with
+#       cr_errmsg naming the step, network-unlock follows, the program runs
+#       on and passes, no inventory.img
+#   rpc/action_script  --action-script on dump and restore: the steps in
+#       order with CRTOOLS_SCRIPT_ACTION and CRTOOLS_INIT_PID
+#   rpc/config_file  --config FILE and config_file: leave-running and the
+#       log file read from it; a missing RPC config file is no error
+#   rpc/page_server  PAGE_SERVER of a dump's images: answered with the
+#       server's pid and port once it listens (a client connects); WAIT_PID
+#       gives its status, WAIT_PID of a pid not criu's child an error
+#   rpc/status_fd  page-server and lazy-pages --status-fd: one byte once
+#       listening
+#   rpc/libcriu  test/rpc/libcriu-test with lib/libcriu.a: version check,
+#       feature check, a refused option (-EBADE, criu's reason), dump with
+#       the notify callback, criu_restore_child: our child, it passes
+#   rpc/install  make install with DESTDIR and PREFIX=/usr: criu in
+#       /usr/sbin runs, criu.8 renders with man, libcriu.a and criu/criu.h
+#       installed; make uninstall removes them all
+#   rpc/runc  (runc installed) `runc --criu THIS checkpoint` of a container
+#       reaches this criu, which refuses it with a line naming what it lacks;
+#       the container runs on
+
+RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option notify_fail
+	    action_script config_file page_server status_fd libcriu install runc)
+RPC_CLIENT=$ROOT/test/rpc/rpc-client
+
+rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
+
+# the NOTIFY steps of an rpc-client output, on one line
+rpc_steps() { sed -n 's/^NOTIFY \([^ ]*\).*/\1/p' "$1" | tr '\n' ' ' | sed 's/ $//'; }
+
+# rpc_expect FILE PATTERN WHAT: FAIL unless FILE has a line matching PATTERN
+rpc_expect() {
+	grep -Eq "$2" "$1" && return 0
+	result FAIL "FAIL $RPC_NAME: $3: $(tr '\n' '|' < "$1" | cut -c1-300)"
+	return 1
+}
+
+# the program passes its checks (SIGUSR1), still our child
+rpc_prog_passes() {
+	kill -USR1 "$PID"
+	wait "$PID"
+	if [ $? -ne 0 ] || ! grep -q '^PASS$' "$1/test.log"; then
+		result FAIL "FAIL $RPC_NAME: $2: $(log_tail "$1/test.log")"
+		return 1
+	fi
+}
+
+# a running, not stopped, program
+rpc_runs() {
+	alive "$PID" && [ "$(proc_state "$PID")" != T ] && [ "$(proc_state "$PID")" != t ]
+}
+
+rpc_version_features() {
+	local dir=$1 v
+	rpc version keep_open=1 -- features mem_track=1 lazy_pages_f=1 pidfd_store=1 keep_open=1 \
+		-- check > "$dir/out" 2>&1
+	rpc_expect "$dir/out" '^RESP VERSION success=1 version=[0-9]+\.[0-9]+\.[0-9]+ name="criu ' \
+		"no VERSION answer" || return
+	v=$(sed -n 's/^RESP VERSION.* version=\([0-9]*\)\.\([0-9]*\)\.\([0-9]*\).*/\1 \2 \3/p' "$dir/out")
+	set -- $v
+	if [ $(( $1 * 10000 + $2 * 100 + $3 )) -lt 31100 ]; then
+		result FAIL "FAIL $RPC_NAME: version $1.$2.$3 is below podman's 31100"
+		return
+	fi
+	rpc_expect "$dir/out" '^RESP FEATURE_CHECK success=1 features mem_track=1/1 lazy_pages=1/1 pidfd_store=1/0' \
+		"FEATURE_CHECK" || return
+	rpc_expect "$dir/out" '^RESP CHECK success=1' "CHECK" || return
+	rpc_expect "$dir/out" '^CRIU exit=0' "criu did not exit 0" || return
+	"$CRIU" --version > "$dir/version" 2>&1
+	if [ "$(head -1 "$dir/version")" != "Version: 4.0" ]; then
+		result FAIL "FAIL $RPC_NAME: criu --version begins '$(head -1 "$dir/version")'"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}
+
+RUNC_FALSE=(tcp_established=0 shell_job=0 file_locks=0 ext_unix_sk=0 auto_dedup=0 manage_cgroups=0
+	    lazy_pages=0 leave_running=0)
+
+rpc_dump_restore() {
+	local dir=$1 cpid n
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	mkdir -p "$dir/img" "$dir/work"
+	rpc dump images_dir="$dir/img" work_dir="$dir/work" log_file=dump.log log_level=4 pid="$PID" \
+		notify_scripts=1 config_file=/etc/criu/runc.conf "${RUNC_FALSE[@]}" > "$dir/dump.rpc" 2>&1
+	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "dump failed" || return
+	n=$(rpc_steps "$dir/dump.rpc")
+	if [ "$n" != "pre-dump network-lock query-ext-files post-dump" ]; then
+		result FAIL "FAIL $RPC_NAME: dump notifications: '$n'"
+		return
+	fi
+	if [ ! -s "$dir/work/dump.log" ] || [ -e "$dir/img/dump.log" ]; then
+		result FAIL "FAIL $RPC_NAME: the log is not in the work directory"
+		return
+	fi
+	wait "$PID" 2>/dev/null
+	"$RPC_CLIENT" "$CRIU" restore images_dir="$dir/img" work_dir="$dir/work" log_file=restore.log \
+		log_level=4 notify_scripts=1 rst_sibling=1 wait_child=1 "${RUNC_FALSE[@]}" \
+		> "$dir/restore.rpc" 2>&1 &
+	cpid=$!
+	track "$cpid"
+	wait_for 20 grep -q '^RESP RESTORE' "$dir/restore.rpc"
+	rpc_expect "$dir/restore.rpc" "^RESP RESTORE success=1 pid=$PID\$" "restore: $(criu_error "$dir/work/restore.log")" || return
+	track "$PID"
+	if [ "$(ppid_of "$PID")" != "$cpid" ]; then
+		result FAIL "FAIL $RPC_NAME: rst_sibling: the restored pid's parent is $(ppid_of "$PID"), not the client $cpid"
+		return
+	fi
+	n=$(rpc_steps "$dir/restore.rpc")
+	if [ "$n" != "pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume" ]; then
+		result FAIL "FAIL $RPC_NAME: restore notifications: '$n'"
+		return
+	fi
+	rpc_expect "$dir/restore.rpc" "^NOTIFY setup-namespaces pid=$PID\$" "setup-namespaces without the pid" || return
+	kill -USR1 "$PID"
+	wait "$cpid"
+	rpc_expect "$dir/restore.rpc" "^CHILD pid=$PID status=0\$" "the restored program did not exit 0" || return
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+# the pages= figure of a dump log's stats line
+rpc_pages() { sed -n 's/.*stats: .* pages=\([0-9]*\) .*/\1/p' "$1" | tail -1; }
+
+rpc_predump_chain() {
+	local dir=$1 p1 p2
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $RPC_NAME: anon_pattern did not start"; return; }
+	mkdir -p "$dir/img/1" "$dir/img/2"
+	rpc pre-dump images_dir="$dir/img/1" log_file=pre.log log_level=4 pid="$PID" track_mem=1 \
+		> "$dir/pre.rpc" 2>&1
+	rpc_expect "$dir/pre.rpc" '^RESP PRE_DUMP success=1' "pre-dump failed" || return
+	rpc dump images_dir="$dir/img/2" log_file=dump.log log_level=4 pid="$PID" track_mem=1 \
+		parent_img=../1 > "$dir/dump.rpc" 2>&1
+	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "dump on the pre-dump failed" || return
+	p1=$(rpc_pages "$dir/img/1/pre.log")
+	p2=$(rpc_pages "$dir/img/2/dump.log")
+	if [ -z "$p1" ] || [ -z "$p2" ] || [ "$p2" -ge "$p1" ] || [ "$(readlink "$dir/img/2/parent")" != ../1 ]; then
+		result FAIL "FAIL $RPC_NAME: pre-dump copied ${p1:-?} pages, the dump ${p2:-?}, parent '$(readlink "$dir/img/2/parent")'"
+		return
+	fi
+	wait "$PID" 2>/dev/null
+	restore_bg "$dir" "$dir/img/2"
+	await_restored "$dir" "$PID" "$RPC_NAME" || return
+	finish "$dir" "$RPC_NAME" "$PID" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_errors() {
+	local dir=$1
+	mkdir -p "$dir/img"
+	# 0a 02 08 01: field 1 as a length-delimited string (wrong wire type)
+	rpc raw=ff0a -- raw=0801120a0a -- type=99 keep_open=1 -- type=7 keep_open=1 -- \
+		dump images_dir="$dir/img" pid=4000000 keep_open=1 -- \
+		restore images_dir="$dir" keep_open=1 -- version > "$dir/out" 2>&1
+	rpc_expect "$dir/out" '^RESP EMPTY success=0 errmsg=a packet of 2 bytes that is not a criu_req' \
+		"malformed packet" || return
+	rpc_expect "$dir/out" '^RESP EMPTY success=0 errmsg=a packet of 5 bytes that is not a criu_req' \
+		"truncated request" || return
+	rpc_expect "$dir/out" '^RESP UNKNOWN success=0 errmsg=unknown request type 99$' "type 99" || return
+	rpc_expect "$dir/out" '^RESP CPUINFO_DUMP success=0 errmsg=request CPUINFO_DUMP is not served' \
+		"CPUINFO_DUMP" || return
+	rpc_expect "$dir/out" '^RESP DUMP success=0 errmsg=error: .*4000000' "dump of no process" || return
+	rpc_expect "$dir/out" '^RESP RESTORE success=0 errmsg=error: .*inventory' "restore of no images" || return
+	rpc_expect "$dir/out" '^RESP VERSION success=1' "criu did not answer after the errors" || return
+	rpc_expect "$dir/out" '^CRIU exit=0' "criu did not exit 0" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_refused_option() {
+	local dir=$1 opt
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	mkdir -p "$dir/img"
+	for opt in root=/ manage_cgroups=1 empty_ns=0x40000000 external=net[1]:extRootNetNS \
+		   freeze_cgroup=/sys/fs/cgroup/freezer/x auto_dedup=1 tcp_established=1 \
+		   manage_cgroups_mode=3; do
+		rpc dump images_dir="$dir/img" log_file=dump.log pid="$PID" "$opt" > "$dir/out" 2>&1
+		local field=${opt%%=*}
+		[ "$field" = tcp_established ] && field=tcp-established
+		rpc_expect "$dir/out" "^RESP DUMP success=0 errmsg=.*$field" "$opt not refused by name" || return
+		if ! rpc_runs || [ -e "$dir/img/inventory.img" ]; then
+			result FAIL "FAIL $RPC_NAME: after the refused $opt the program is not running as before"
+			return
+		fi
+	done
+	grep -q 'option root: needs namespace' "$dir/img/dump.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the refusal is not in the log file"; return; }
+	rpc_prog_passes "$dir" "the program fails after the refusals" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_notify_fail() {
+	local dir=$1 n
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	mkdir -p "$dir/img"
+	rpc dump images_dir="$dir/img" log_file=dump.log pid="$PID" notify_scripts=1 \
+		notify_fail=post-dump > "$dir/out" 2>&1
+	rpc_expect "$dir/out" '^RESP DUMP success=0 errmsg=.*post-dump' "the refused step is not the error" || return
+	n=$(rpc_steps "$dir/out")
+	if [ "$n" != "pre-dump network-lock query-ext-files post-dump network-unlock" ]; then
+		result FAIL "FAIL $RPC_NAME: notifications '$n'"
+		return
+	fi
+	if ! rpc_runs || [ -e "$dir/img/inventory.img" ]; then
+		result FAIL "FAIL $RPC_NAME: the program is not running as before, or the images look complete"
+		return
+	fi
+	rpc_prog_passes "$dir" "the program fails after the failed dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_action_script() {
+	local dir=$1 script n
+	script="echo \"\$CRTOOLS_SCRIPT_ACTION \${CRTOOLS_INIT_PID:-0}\" >> $dir/steps"
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	if ! "$CRIU" dump -t "$PID" -D "$dir/img" --action-script "$script" -v4 -o "$dir/dump.log" \
+		> "$dir/dump.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: dump: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$PID" 2>/dev/null
+	RESTORE_EXTRA=(--action-script "$script")
+	restore_bg "$dir" "$dir/img"
+	RESTORE_EXTRA=()
+	await_restored "$dir" "$PID" "$RPC_NAME" || return
+	finish "$dir" "$RPC_NAME" "$PID" || return
+	n=$(tr '\n' ' ' < "$dir/steps" | sed 's/ $//')
+	local p=$PID
+	if [ "$n" != "pre-dump 0 network-lock 0 query-ext-files 0 post-dump 0 pre-restore 0 setup-namespaces $p post-setup-namespaces $p post-restore $p network-unlock $p pre-resume $p post-resume $p" ]; then
+		result FAIL "FAIL $RPC_NAME: steps '$n'"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_config_file() {
+	local dir=$1
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	mkdir -p "$dir/img" "$dir/img2"
+	printf '# dump options\nleave-running\nverbosity 4\nlog-file = %s/cfg.log\n' "$dir" > "$dir/cfg"
+	if ! "$CRIU" dump -t "$PID" -D "$dir/img" --config "$dir/cfg" > "$dir/dump.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: dump --config: $(log_tail "$dir/dump.out")"
+		return
+	fi
+	if ! rpc_runs || ! grep -q 'dump: .*dumped to' "$dir/cfg.log"; then
+		result FAIL "FAIL $RPC_NAME: --config: leave-running or the log file not taken"
+		return
+	fi
+	printf 'leave-running\n' > "$dir/cfg2"
+	rpc dump images_dir="$dir/img2" log_file=dump.log pid="$PID" config_file="$dir/cfg2" > "$dir/out" 2>&1
+	rpc_expect "$dir/out" '^RESP DUMP success=1' "dump with config_file" || return
+	rpc_runs || { result FAIL "FAIL $RPC_NAME: config_file: leave-running not taken"; return; }
+	printf 'no-such-option\n' > "$dir/cfg3"
+	if "$CRIU" dump -t "$PID" -D "$dir/img" --config "$dir/cfg3" > "$dir/bad.out" 2>&1 ||
+	   ! grep -q 'cfg3' "$dir/bad.out"; then
+		result FAIL "FAIL $RPC_NAME: a bad config file was not refused by name: $(log_tail "$dir/bad.out")"
+		return
+	fi
+	rpc_prog_passes "$dir" "the program fails after the dumps" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+# a port nothing listens on, probably
+rpc_port() { echo $(( 20000 + (RANDOM * 7 + $$) % 20000 )); }
+
+# a dump of signals, left running (images for a page server)
+rpc_images() {
+	start_prog signals "$1" || return 1
+	"$CRIU" dump -t "$PID" -D "$1/img" --leave-running -v4 -o "$1/dump.log" > /dev/null 2>&1
+}
+
+rpc_page_server() {
+	local dir=$1 port
+	rpc_images "$dir" || { result FAIL "FAIL $RPC_NAME: no images: $(criu_error "$dir/dump.log")"; return; }
+	port=$(rpc_port)
+	rpc page-server images_dir="$dir/img" ps_port="$port" log_file=ps.log log_level=4 keep_open=1 \
+		-- wait-pid pid_req=ps probe_ps=1 keep_open=1 -- wait-pid pid_req=1 > "$dir/out" 2>&1
+	rpc_expect "$dir/out" "^RESP PAGE_SERVER success=1 ps_pid=[0-9]+ ps_port=$port\$" "PAGE_SERVER" || return
+	rpc_expect "$dir/out" '^PS connect=ok$' "the page server does not listen when answered" || return
+	rpc_expect "$dir/out" '^RESP WAIT_PID success=1 status=[0-9]+$' "WAIT_PID of the page server" || return
+	rpc_expect "$dir/out" '^RESP WAIT_PID success=0 errmsg=wait-pid 1: ' "WAIT_PID of pid 1" || return
+	rpc_prog_passes "$dir" "the program fails after the dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+# CMD... --status-fd 3: one byte on fd 3 within 10 s
+rpc_status_byte() {
+	local f=$RPC_DIR/status.fifo n
+	rm -f "$f"
+	mkfifo "$f"
+	"$@" --status-fd 3 3> "$f" > "$RPC_DIR/status.out" 2>&1 < /dev/null &
+	local p=$!
+	track "$p"
+	n=$(timeout 10 head -c1 "$f" | wc -c)
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	[ "$n" = 1 ]
+}
+
+rpc_status_fd() {
+	local dir=$1
+	RPC_DIR=$dir
+	rpc_images "$dir" || { result FAIL "FAIL $RPC_NAME: no images: $(criu_error "$dir/dump.log")"; return; }
+	rpc_status_byte "$CRIU" page-server -D "$dir/img" --port "$(rpc_port)" ||
+		{ result FAIL "FAIL $RPC_NAME: page-server wrote no status byte: $(log_tail "$dir/status.out")"; return; }
+	rpc_status_byte "$CRIU" lazy-pages -D "$dir/img" ||
+		{ result FAIL "FAIL $RPC_NAME: lazy-pages wrote no status byte: $(log_tail "$dir/status.out")"; return; }
+	rpc_prog_passes "$dir" "the program fails after the dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_libcriu() {
+	local dir=$1 p
+	mkdir -p "$dir/img"
+	"$ROOT/test/rpc/libcriu-test" "$CRIU" "$dir/img" "$ROOT/test/progs/signals" "$dir/test.log" \
+		> "$dir/out" 2>&1 &
+	local t=$!
+	track "$t"
+	wait_for 10 grep -q '^started ' "$dir/out"
+	p=$(sed -n 's/^started //p' "$dir/out")
+	[ -n "$p" ] && track "$p"
+	wait "$t"
+	if grep -q '^FAIL' "$dir/out"; then
+		result FAIL "FAIL $RPC_NAME: $(grep -m1 '^FAIL' "$dir/out") $(criu_error "$dir/img/restore.log")"
+		return
+	fi
+	rpc_expect "$dir/out" '^refused: error: .*tcp-established' "the refused option" || return
+	rpc_expect "$dir/out" '^dump steps: pre-dump network-lock query-ext-files post-dump$' "dump steps" || return
+	rpc_expect "$dir/out" '^restore steps: pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume$' "restore steps" || return
+	rpc_expect "$dir/out" "^restored $p\$" "restored pid" || return
+	rpc_expect "$dir/out" '^child status 0$' "the restored child's status" || return
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_install() {
+	local dir=$1 d=$1/root
+	if ! make -s -C "$ROOT" DESTDIR="$d" PREFIX=/usr install > "$dir/install.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: make install: $(log_tail "$dir/install.out")"
+		return
+	fi
+	if [ "$("$d/usr/sbin/criu" --version | head -1)" != "Version: 4.0" ]; then
+		result FAIL "FAIL $RPC_NAME: the installed criu does not run"
+		return
+	fi
+	if [ ! -s "$d/usr/lib/libcriu.a" ] || [ ! -s "$d/usr/include/criu/criu.h" ]; then
+		result FAIL "FAIL $RPC_NAME: libcriu.a or criu.h not installed"
+		return
+	fi
+	if ! MANWIDTH=80 man -l "$d/usr/share/man/man8/criu.8" 2>/dev/null | grep -q 'criu swrk FD'; then
+		result FAIL "FAIL $RPC_NAME: the man page does not render"
+		return
+	fi
+	make -s -C "$ROOT" DESTDIR="$d" PREFIX=/usr uninstall > "$dir/uninstall.out" 2>&1
+	if [ -n "$(find "$d" -type f)" ]; then
+		result FAIL "FAIL $RPC_NAME: make uninstall left $(find "$d" -type f | head -2)"
+		return
+	fi
+	rm -rf "$d"
+	result PASS "PASS $RPC_NAME"
+}
+
+# a bundle of one static program (no busybox here): runc spec, args /init
+rpc_runc_bundle() {
+	local b=$1
+	mkdir -p "$b/rootfs/proc" "$b/rootfs/dev" "$b/rootfs/sys"
+	printf '#include <unistd.h>\nint main(void){for(;;)pause();}\n' > "$b/init.c"
+	gcc -static -O1 -o "$b/rootfs/init" "$b/init.c" 2>"$b/gcc.err" || return 1
+	(cd "$b" && runc spec) || return 1
+	sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"sh"/"\/init"/' "$b/config.json"
+}
+
+rpc_runc() {
+	local dir=$1 id=criu-rpc-test-$$ st
+	if ! command -v runc > /dev/null; then
+		result SKIP "SKIP $RPC_NAME: runc is not installed"
+		return
+	fi
+	rpc_runc_bundle "$dir/bundle" ||
+		{ result FAIL "FAIL $RPC_NAME: cannot make the bundle: $(log_tail "$dir/bundle/gcc.err")"; return; }
+	runc --root "$dir/runc" run -d --bundle "$dir/bundle" "$id" > "$dir/run.out" 2>&1 < /dev/null ||
+		{ result FAIL "FAIL $RPC_NAME: runc run: $(log_tail "$dir/run.out")"; return; }
+	RPC_RUNC_ID=$id RPC_RUNC_ROOT=$dir/runc
+	mkdir -p "$dir/img" "$dir/work"
+	runc --root "$dir/runc" --criu "$CRIU" checkpoint --image-path "$dir/img" --work-path "$dir/work" \
+		"$id" > "$dir/ckpt.out" 2>&1
+	st=$?
+	local state
+	state=$(runc --root "$dir/runc" state "$id" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')
+	rpc_runc_cleanup
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $RPC_NAME: runc checkpoint of a container in namespaces succeeded"
+		return
+	fi
+	if ! grep -Eq "error: .*(option (root|manage_cgroups|ext_mnt|external|empty_ns|freeze_cgroup|cg_root)|namespace)" "$dir/work/dump.log" 2>/dev/null; then
+		result FAIL "FAIL $RPC_NAME: no refusal naming what is missing in the dump log: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"
+		return
+	fi
+	if [ "$state" != running ]; then
+		result FAIL "FAIL $RPC_NAME: the container is '$state' after the refused checkpoint"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}
+
+RPC_RUNC_ID= RPC_RUNC_ROOT=
+rpc_runc_cleanup() {
+	[ -n "$RPC_RUNC_ID" ] || return 0
+	runc --root "$RPC_RUNC_ROOT" kill "$RPC_RUNC_ID" KILL > /dev/null 2>&1
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		runc --root "$RPC_RUNC_ROOT" delete -f "$RPC_RUNC_ID" > /dev/null 2>&1 && break
+		sleep 0.2
+	done
+	RPC_RUNC_ID=
+}
+
+run_rpc_check() {
+	local check=$1 dir=$OUT/rpc/$1
+	RPC_NAME=rpc/$1
+	if [ ! -x "$CRIU" ] || [ ! -x "$RPC_CLIENT" ]; then
+		result SKIP "SKIP $RPC_NAME: criu or test/rpc/rpc-client not built"
+		return
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir/tmp"
+	export TEST_TMPDIR=$dir/tmp
+	case " ${RPC_CHECKS[*]} " in
+	*" $check "*) "rpc_$check" "$dir" ;;
+	*) result FAIL "FAIL $RPC_NAME: no such check"; return ;;
+	esac
+	rpc_runc_cleanup
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img" "$dir/img2" "$dir/bundle"
+	fi
+}
+
+section rpc RPC_CHECKS run_rpc_check
