@@ -13,7 +13,7 @@
 #       type, an unserved one, a dump of no process: each a response with
 #       success false and cr_errmsg, criu answering the next (keep_open)
 #   rpc/refused_option  root, ext_mnt-free container options (manage_cgroups,
-#       empty_ns, external, freeze_cgroup), tcp_established, auto_dedup: the
+#       empty_ns, external, freeze_cgroup), auto_dedup: the
 #       dump refused naming the option, the program runs on and passes
 #   rpc/notify_fail  the client says no at post-dump: the dump fails with
 #       cr_errmsg naming the step, network-unlock follows, the program runs
@@ -189,11 +189,9 @@ rpc_refused_option() {
 	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
 	mkdir -p "$dir/img"
 	for opt in root=/ manage_cgroups=1 empty_ns=0x40000000 external=net[1]:extRootNetNS \
-		   freeze_cgroup=/sys/fs/cgroup/freezer/x auto_dedup=1 tcp_established=1 \
-		   manage_cgroups_mode=3; do
+		   freeze_cgroup=/sys/fs/cgroup/freezer/x auto_dedup=1 manage_cgroups_mode=3; do
 		rpc dump images_dir="$dir/img" log_file=dump.log pid="$PID" "$opt" > "$dir/out" 2>&1
 		local field=${opt%%=*}
-		[ "$field" = tcp_established ] && field=tcp-established
 		rpc_expect "$dir/out" "^RESP DUMP success=0 errmsg=.*$field" "$opt not refused by name" || return
 		if ! rpc_runs || [ -e "$dir/img/inventory.img" ]; then
 			result FAIL "FAIL $RPC_NAME: after the refused $opt the program is not running as before"
@@ -341,7 +339,7 @@ rpc_libcriu() {
 		result FAIL "FAIL $RPC_NAME: $(grep -m1 '^FAIL' "$dir/out") $(criu_error "$dir/img/restore.log")"
 		return
 	fi
-	rpc_expect "$dir/out" '^refused: error: .*tcp-established' "the refused option" || return
+	rpc_expect "$dir/out" '^refused: error: .*lazy-pages needs --port' "the refused dump" || return
 	rpc_expect "$dir/out" '^dump steps: pre-dump network-lock query-ext-files post-dump$' "dump steps" || return
 	rpc_expect "$dir/out" '^restore steps: pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume$' "restore steps" || return
 	rpc_expect "$dir/out" "^restored $p\$" "restored pid" || return

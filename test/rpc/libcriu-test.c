@@ -88,12 +88,13 @@ int main(int argc, char **argv)
 	criu_set_log_file("dump.log");
 	criu_set_log_level(4);
 	criu_set_pid(pid);
-	criu_set_tcp_established(true);
+	/* a post-copy dump without a page server address: refused, named */
+	criu_set_lazy_pages(true);
 	if ((r = criu_dump()) != -EBADE || !criu_get_last_error() ||
-	    !strstr(criu_get_last_error(), "tcp-established"))
-		FAIL("a dump with tcp_established: %d (%s)", r, criu_get_last_error());
+	    !strstr(criu_get_last_error(), "lazy-pages"))
+		FAIL("a dump with lazy_pages and no page server: %d (%s)", r, criu_get_last_error());
 	printf("refused: %s\n", criu_get_last_error());
-	criu_set_tcp_established(false);
+	criu_set_lazy_pages(false);
 	criu_set_notify_cb(note);
 	if ((r = criu_dump()))
 		FAIL("criu_dump: %d (%s)", r, criu_get_last_error());
