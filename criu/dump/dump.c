@@ -46,6 +46,7 @@ void dump_proc_free(struct dump_proc *p)
 			core__free_unpacked(p->thread_cores[i - 1], NULL);
 	free(p->thread_cores);
 	free(p->tids);
+	free(p->ns_pids);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufCMessage *m)
@@ -88,6 +89,14 @@ static int write_pstree(int dirfd, const struct dump_tree *t)
 		pe.exit_signal = p->stat.exit_signal;
 		if (p->files_shared)
 			pe.has_files_shared = pe.files_shared = true;
+		if (p->ns_depth) {
+			pe.has_ns_depth = true;
+			pe.ns_depth = p->ns_depth;
+			pe.n_ns_pids = (size_t)p->ns_depth * pe.n_threads;
+			pe.ns_pids = p->ns_pids;
+		}
+		if (p->pidns_child)
+			pe.has_pidns_child = true, pe.pidns_child = p->pidns_child;
 		if (p->zombie) {
 			pe.has_zombie = pe.has_exit_code = true;
 			pe.zombie = true;
@@ -519,7 +528,8 @@ static int do_dump(const struct opts *o, bool pre)
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
 	tfreeze = clock_now_ms();
-	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
+	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || pidns_collect(&t) ||
+	    tree_check(&t))
 		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)

@@ -48,6 +48,10 @@ struct dump_proc {
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
+	/* pid namespaces (criu/ns/pidns-dump.c) */
+	int ns_depth;		/* levels below criu's pid namespace */
+	uint32_t *ns_pids;	/* per thread (zombie: one), its pids at levels 1..ns_depth */
+	pid_t pidns_child;	/* its pid namespace for children is this child's, or 0 */
 };
 
 /* the dumped process and its descendants, parents before children */

@@ -522,16 +522,17 @@ out:
 /* ------------------------------------------------------------------- end */
 
 /* makes frozen process parent reap its dead child pid */
-static int reap_by_parent(pid_t parent, pid_t pid)
+/* seen: pid as the parent sees it, in its own pid namespace */
+static int reap_by_parent(pid_t parent, pid_t pid, pid_t seen)
 {
 	struct infect c;
-	long args[6] = { pid, 0, __WALL, 0 }, ret = 0;
+	long args[6] = { seen, 0, __WALL, 0 }, ret = 0;
 	int err;
 
 	if (infect_begin(&c, parent))
 		return -1;
 	err = infect_syscall(&c, SYS_wait4, args, &ret);
-	if (infect_end(&c) || err || ret != pid) {
+	if (infect_end(&c) || err || ret != seen) {
 		pr_err("pid %d: cannot make its parent %d reap it (%ld)", pid, parent, ret);
 		return -1;
 	}
@@ -550,13 +551,18 @@ int tree_kill(struct dump_tree *t)
 	for (size_t i = t->nr; i-- > 0;) {
 		struct dump_proc *p = &t->procs[i];
 		if (!p->zombie) {
-			/* a session of the tree would live on in the memory holder */
-			bool hold = tree_find(t, p->stat.sid) < 0;
+			/*
+			 * a session of the tree would live on in the memory holder;
+			 * and in a pid namespace below criu's, the init, killed,
+			 * waits for the holders, which only criu (their tracer) may reap
+			 */
+			bool hold = tree_find(t, p->stat.sid) < 0 && !p->ns_depth;
 			if (kill_task(p->pid, hold, p->tids, p->nr_threads))
 				err = -1;
 			p->seized = false;
 		}
-		if (i && reap_by_parent(t->procs[p->parent].pid, p->pid))
+		int pd = i ? t->procs[p->parent].ns_depth : 0;
+		if (i && reap_by_parent(t->procs[p->parent].pid, p->pid, pd ? (pid_t)p->ns_pids[pd - 1] : p->pid))
 			err = -1;
 	}
 	return err;

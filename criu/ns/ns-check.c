@@ -17,16 +17,16 @@
 #include "ns.h"
 
 const struct ns_kind ns_kinds[] = {
-	{ "mnt", "mount namespace", CLONE_NEWNS },
-	{ "pid", "pid namespace", CLONE_NEWPID },
-	{ "pid_for_children", "pid namespace for its children", 0 },
-	{ "uts", "uts namespace", CLONE_NEWUTS },
-	{ "ipc", "ipc namespace", CLONE_NEWIPC },
-	{ "net", "network namespace", CLONE_NEWNET },
-	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP },
-	{ "time", "time namespace", CLONE_NEWTIME },
-	{ "time_for_children", "time namespace for its children", 0 },
-	{ "user", "user namespace", CLONE_NEWUSER },
+	{ "mnt", "mount namespace", CLONE_NEWNS, false },
+	{ "pid", "pid namespace", CLONE_NEWPID, true },	/* pidns-dump.c */
+	{ "pid_for_children", "pid namespace for its children", 0, true },
+	{ "uts", "uts namespace", CLONE_NEWUTS, false },
+	{ "ipc", "ipc namespace", CLONE_NEWIPC, false },
+	{ "net", "network namespace", CLONE_NEWNET, false },
+	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, false },
+	{ "time", "time namespace", CLONE_NEWTIME, false },
+	{ "time_for_children", "time namespace for its children", 0, false },
+	{ "user", "user namespace", CLONE_NEWUSER, false },
 };
 const int nr_ns_kinds = sizeof(ns_kinds) / sizeof(ns_kinds[0]);
 
@@ -50,7 +50,7 @@ static int check_task(pid_t pid, pid_t tid)
 		unsigned long mine = ns_inode(0, 0, n->name), its = ns_inode(pid, tid, n->name);
 
 		/* a kind this kernel lacks, or a task gone meanwhile (then seen as a zombie) */
-		if (!mine || !its || mine == its)
+		if (n->apart || !mine || !its || mine == its)
 			continue;
 		if (tid == pid)
 			pr_err("pid %d: %s %s:[%lu] differs from criu's: namespaces are not supported yet",

@@ -16,6 +16,7 @@ struct ns_kind {
 	const char *name;	/* the link in /proc/PID/ns/ */
 	const char *what;	/* for messages: "mount namespace" */
 	int clone_flag;		/* CLONE_NEW*: 0 for the *_for_children links */
+	bool apart;		/* checked by its own module, not by equality with criu's */
 };
 
 extern const struct ns_kind ns_kinds[];
@@ -30,5 +31,15 @@ unsigned long ns_inode(pid_t pid, pid_t tid, const char *name);
  * the namespace, and -1.  Zombies have no namespaces left and are skipped.
  */
 int ns_check_tree(const struct dump_tree *t);
+
+/* the deepest nesting of pid namespaces below criu's that a dump records */
+#define PIDNS_MAX_DEPTH 8
+
+/*
+ * pidns-dump.c: records every task's pids in its pid namespaces
+ * (dump_proc.ns_depth, ns_pids, pidns_child) and refuses, with one line,
+ * a tree restore could not make again.
+ */
+int pidns_collect(struct dump_tree *t);
 
 #endif /* CRIU_NS_H */

@@ -584,13 +584,16 @@ static void create_threads(struct restore_args *a)
 	for (__u32 i = 0; i < a->nr_threads; i++) {
 		struct rst_thread *t = &a->threads[i];
 		__u64 tid = t->tid;
+		int set_tid[RST_NS_LEVELS];
+		for (__u32 l = 0; l < t->nr_set_tid && l < RST_NS_LEVELS; l++)
+			set_tid[l] = t->set_tid[l];
 		struct clone_args_ ca = {
 			.flags = CLONE_VM_ | CLONE_FS_ | CLONE_FILES_ | CLONE_SIGHAND_ | CLONE_THREAD_ |
 				 CLONE_SYSVSEM_ | CLONE_PTRACE_,
 			.stack = t->stack,
 			.stack_size = t->stack_size,
-			.set_tid = (__u64)&tid,
-			.set_tid_size = 1,
+			.set_tid = (__u64)set_tid,
+			.set_tid_size = t->nr_set_tid,
 		};
 		long ret;
 		register long r12 __asm__("r12") = (long)t;

@@ -117,7 +117,7 @@ static int check_pstree(int dirfd, struct rst_tree *t)
 			return -1;
 		}
 	}
-	return 0;
+	return rst_pidns_load(t);
 }
 
 static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
@@ -304,6 +304,7 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 
 static void rst_proc_free(struct rst_proc *p)
 {
+	free(p->real_tids);
 	if (p->pe)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)

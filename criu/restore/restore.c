@@ -33,16 +33,19 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "ns.h"
 #include "proc.h"
 #include "restore.h"
 
-static pid_t clone_with_pid(pid_t pid)
+/* the root with its pids; the init of a new pid namespace if it was one */
+static pid_t clone_root(const struct rst_proc *root)
 {
-	pid_t tid = pid;
+	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
+		.flags = root->ns_base ? CLONE_NEWPID : 0,
 		.exit_signal = SIGCHLD,
-		.set_tid = (uint64_t)&tid,
-		.set_tid_size = 1,
+		.set_tid = (uint64_t)tids,
+		.set_tid_size = rst_ns_set_tid(root, 0, tids),
 	};
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
@@ -141,7 +144,9 @@ static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 
 /* a thread of the tree on its way to the restorer's last trap */
 struct rst_task {
-	pid_t tid;
+	pid_t tid;		/* as criu sees it; 0 until known (in a new pid namespace) */
+	struct rst_proc *p;
+	int k;			/* its thread index in p */
 	const ThreadCore *tc;
 	bool started;		/* past its first stop (SIGSTOP) */
 	int traps;		/* left to reach: 2 with seccomp (one to suspend it first) */
@@ -152,7 +157,7 @@ struct rst_tasks {
 	struct rst_task *v;
 };
 
-static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
+static int tasks_build(struct rst_tree *t, struct rst_tasks *ts)
 {
 	size_t n = 0;
 
@@ -162,12 +167,12 @@ static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
 	if (!ts->v)
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
-		const struct rst_proc *p = &t->procs[i];
+		struct rst_proc *p = &t->procs[i];
 		for (int k = 0; !p->zombie && k < p->nr_threads; k++) {
 			const ThreadCore *tc = k ? p->thread_cores[k - 1]->thread : p->core->thread;
 			/* the root traces itself to criu (no first stop); the others
 			 * are attached at creation and start with a SIGSTOP */
-			ts->v[ts->nr++] = (struct rst_task){ p->pe->threads[k], tc, i == 0 && k == 0,
+			ts->v[ts->nr++] = (struct rst_task){ p->real_tids[k], p, k, tc, i == 0 && k == 0,
 							     tc->seccomp_mode ? 2 : 1 };
 		}
 	}
@@ -193,7 +198,26 @@ static bool restore_side_effect(int sig)
  * the program's, nor are other side effects of restoring (see above).
  * Returns -2 if a task died (it logged why).
  */
-static int follow_to_traps(struct rst_tasks *ts)
+/* the task of tid; in a new pid namespace, one criu had not seen yet is looked up */
+static struct rst_task *task_of(struct rst_tree *t, struct rst_tasks *ts, pid_t tid)
+{
+	struct rst_proc *p;
+	int k;
+
+	for (size_t i = 0; i < ts->nr; i++)
+		if (ts->v[i].tid == tid)
+			return &ts->v[i];
+	if (!t->procs[0].ns_base || rst_ns_resolve(t, tid, &p, &k))
+		return NULL;
+	for (size_t i = 0; i < ts->nr; i++)
+		if (ts->v[i].p == p && ts->v[i].k == k) {
+			ts->v[i].tid = tid;
+			return &ts->v[i];
+		}
+	return NULL;
+}
+
+static int follow_to_traps(struct rst_tree *t, struct rst_tasks *ts)
 {
 	size_t left = ts->nr;
 
@@ -208,9 +232,7 @@ static int follow_to_traps(struct rst_tasks *ts)
 			pr_perror("wait for the restored processes failed");
 			return -1;
 		}
-		for (size_t i = 0; i < ts->nr && !k; i++)
-			if (ts->v[i].tid == tid)
-				k = &ts->v[i];
+		k = task_of(t, ts, tid);
 		if (!k)
 			continue;	/* not a task of the tree (a helper of criu) */
 		if (WIFEXITED(status)) {
@@ -263,15 +285,18 @@ static bool traced_by_us(pid_t tid)
  */
 static void kill_tree(const struct rst_tree *t, bool root_created)
 {
+	/* (in a new pid namespace, the root's death takes every task of it along) */
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct rst_proc *p = &t->procs[i];
-		if (!p->zombie && ((i == 0 && root_created) || (i && traced_by_us(p->pid))))
-			kill(p->pid, SIGKILL);
+		pid_t real = p->real_tids[0];
+		if (!p->zombie && real && ((i == 0 && root_created) || (i && traced_by_us(real))))
+			kill(real, SIGKILL);
 	}
 	for (size_t i = t->nr; i-- > 0;) {
 		const struct rst_proc *p = &t->procs[i];
 		for (int k = p->zombie ? 0 : p->nr_threads - 1; k >= 0; k--)
-			while (waitpid(p->pe->threads[k], NULL, __WALL | (p->zombie ? WNOHANG : 0)) < 0 &&
+			while (p->real_tids[k] &&
+			       waitpid(p->real_tids[k], NULL, __WALL | (p->zombie ? WNOHANG : 0)) < 0 &&
 			       errno == EINTR)
 				;
 	}
@@ -322,7 +347,8 @@ static int pid_in_use(pid_t pid)
 
 static int tree_pids_free(const struct rst_tree *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
+	/* a new pid namespace has every pid free */
+	for (size_t i = 0; !t->procs[0].ns_base && i < t->nr; i++)
 		for (size_t k = 0; k < t->procs[i].pe->n_threads; k++)
 			if (pid_in_use(t->procs[i].pe->threads[k]))
 				return -1;
@@ -361,11 +387,11 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 		if (t->procs[i].zombie)
 			continue;
 		struct rst_lazy_proc *lp = &ls->v[l++];
-		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].pid, t->procs[i].args)) < 0)
+		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].real_tids[0], t->procs[i].args)) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < t->nr; i++)
-		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].pid, &t->procs[i].reg))
+		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].real_tids[0], &t->procs[i].reg))
 			return -1;
 	/* children first: a parent running before its child is detached could wait for it */
 	for (size_t i = ts->nr; i-- > 0;)
@@ -404,6 +430,12 @@ int cr_restore(const struct opts *o)
 		live += !t.procs[i].zombie;
 	pr_info("images of pid %d (%zu processes) checked in %.1f ms", t.procs[0].pid, t.nr,
 		clock_now_ms() - t0);
+	if (o->lazy_pages && t.procs[0].ns_base) {
+		/* the daemon names processes by the images' pids, which are not theirs here */
+		pr_err("restore --lazy-pages: pid %d was the init of a pid namespace: not supported yet",
+		       t.procs[0].pid);
+		goto fail;
+	}
 	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
 		goto fail;
 	if (rst_shmem_create(&t) || rst_shared_open(&t, o) ||
@@ -413,7 +445,7 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	pid = clone_with_pid(t.procs[0].pid);
+	pid = clone_root(&t.procs[0]);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use by another process", t.procs[0].pid);
@@ -423,10 +455,14 @@ int cr_restore(const struct opts *o)
 	}
 	if (pid == 0)
 		rst_child(&t, 0, o);
-	if (pid != t.procs[0].pid) {
+	/* in a new pid namespace its pid here is the kernel's choice */
+	if (!t.procs[0].ns_base && pid != t.procs[0].pid) {
 		pr_err("clone3 gave pid %d instead of %d", pid, t.procs[0].pid);
 		goto fail;
 	}
+	t.procs[0].real_tids[0] = ts.v[0].tid = pid;
+	if (t.procs[0].ns_base)
+		pr_info("pid %d: init of a new pid namespace, pid %d here", t.procs[0].pid, pid);
 	/* criu's copies of the helper fds: the processes have theirs */
 	for (size_t i = 0; i < t.nr; i++)
 		rst_fds_close(&t.procs[i].helpers);
@@ -442,7 +478,7 @@ int cr_restore(const struct opts *o)
 		vj.started = true;
 	else
 		verify_thread(&vj);
-	int ret = follow_to_traps(&ts);
+	int ret = follow_to_traps(&t, &ts);
 	if (verify_join(&vj) && !ret)
 		ret = -1;
 	if (ret || release_tree(&t, &ts, &ls))

@@ -92,6 +92,10 @@ struct rst_proc {
 	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
 	const struct rst_proc *fd_owner;	/* CLONE_FILES: whose fd table it shares, or NULL */
 	uint64_t premap_start, premap_end;	/* the tree's premap area */
+	/* pid namespaces (criu/ns/pidns-restore.c) */
+	int ns_depth;		/* its pid namespace's level (0: criu's at dump) */
+	int ns_base;		/* the root's: 1 if the tree is restored in a new pid namespace */
+	pid_t *real_tids;	/* each thread as criu sees it now, 0 until known */
 };
 
 /* the dump: every process, parents before children, [0] the root */
@@ -103,6 +107,20 @@ struct rst_tree {
 	struct rst_shared_files shared;
 	uint64_t premap_start, premap_end;	/* premap.c */
 };
+
+/*
+ * criu/ns/pidns-restore.c: thread k of p at pid namespace level (0: the
+ * pid criu saw at dump; 0 if not visible that deep); clone3's set_tid for
+ * it (innermost level first, down to ns_base; returns the count); any
+ * pid of the tree's images seen from level; the checks of pstree's
+ * namespace fields and real_tids (filled when ns_base is 0); and a new
+ * task criu sees as real, matched to its thread (real_tids filled).
+ */
+pid_t rst_ns_pid(const struct rst_proc *p, int k, int level);
+int rst_ns_set_tid(const struct rst_proc *p, int k, pid_t *v);
+pid_t rst_ns_translate(const struct rst_tree *t, pid_t pid, int level);
+int rst_pidns_load(struct rst_tree *t);
+int rst_ns_resolve(struct rst_tree *t, pid_t real, struct rst_proc **p, int *k);
 
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
