@@ -1,13 +1,31 @@
 # test/ns.sh - the namespace section of test/run.sh (sourced).
-#   ns/refuse_KIND (uts, pid, mnt, ipc, net, cgroup, time, user): a tree
+#   ns/refuse_KIND (uts, mount, ipc, net, cgroup, time, user): a tree
 #     made with `unshare --KIND --fork test/progs/ns_state` (unshare and the
 #     program it forks) is refused at dump with one error line naming the
 #     process and the namespace; unshare and the program run on (neither
 #     stopped), and the program passes its checks without a restore
+#   ns/refuse_pid_notinit: the same for a process that is pid 2 of a pid
+#     namespace (not its init)
+#   ns/pidns: `unshare --pid --fork test/progs/ns_state pidns`: the
+#     program, init (1) of a pid namespace, with a tree in it and a nested
+#     pid namespace below, is dumped and restored into a new pid
+#     namespace, where it is 1 again; every process and thread checks its
+#     pid and parent, a process forks into its namespace for children
+#   ns/pidns_outer: the same tree under a parent in criu's pid namespace
+#     (`ns_state outer`, which made the namespace with unshare(CLONE_NEWPID)
+#     and forked), dumped from that parent: restored with the same pids,
+#     the namespace made below it
+#   ns/pidns_predump: ns/pidns through two pre-dumps --track-mem and a
+#     final dump on top
+#   ns/pidns_leave_running: ns/pidns dumped with --leave-running: the tree
+#     runs on; then killed, restored, and passes
+#   ns/pidns_lazy: restore --lazy-pages of ns/pidns is refused with one
+#     line naming it (not supported yet), nothing is left running
 
-NS_REFUSED=(uts pid mount ipc net cgroup time user)
+NS_REFUSED=(uts mount ipc net cgroup time user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
+NS_CHECKS+=(refuse_pid_notinit pidns pidns_outer pidns_predump pidns_leave_running pidns_lazy)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -62,6 +80,160 @@ ns_refuse() {
 	result PASS "PASS $name"
 }
 
+# ns_start DIR CMD...: runs CMD (`unshare ... test/progs/ns_state ...`);
+# sets UPID (CMD) and NPID (its only child, the program), waits for READY
+UPID= NPID=
+ns_start() {
+	local dir=$1; shift
+	local i
+	"$@" > "$dir/test.log" 2>&1 < /dev/null &
+	UPID=$!
+	track "$UPID"
+	NPID=
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" || return 1
+	NPID=$(only_child "$UPID")
+	track "$NPID"
+	wait_for 5 in_sigwait "$NPID"
+}
+
+# the last NSpid of pid $1: its pid in its own pid namespace
+inner_pid() { sed -n 's/^NSpid:.*[[:space:]]\([0-9][0-9]*\)$/\1/p' "/proc/$1/status" 2>/dev/null; }
+
+# ns_dump NAME DIR PID IMG ARGS...: criu dump, FAIL on error
+ns_dump() {
+	local name=$1 dir=$2 pid=$3 img=$4; shift 4
+	if ! "$CRIU" dump -t "$pid" -D "$dir/$img" -v4 -o "$dir/dump-$img.log" "$@" \
+		> "$dir/dump-$img.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump-$img.log")"
+		return 1
+	fi
+}
+
+# ns_restore_check NAME DIR IMG WHO: restores IMG; WHO "init" (the root is
+# 1 of a new pid namespace; the pidfile names it as criu sees it) or
+# "same" (the root has its pid); SIGUSR1 to ns_state, which must pass
+ns_restore_check() {
+	local name=$1 dir=$2 img=$3 who=$4 root prog
+	restore_bg "$dir" "$dir/$img"
+	if ! wait_for "$READY_TIMEOUT" pidfile_ready "$dir/pidfile"; then
+		result FAIL "FAIL $name: no pidfile from the restore: $(criu_error "$dir/restore.log")"
+		return 1
+	fi
+	root=$(cat "$dir/pidfile")
+	track "$root"
+	prog=$root
+	if [ "$who" = init ]; then
+		if [ "$(inner_pid "$root")" != 1 ]; then
+			result FAIL "FAIL $name: the restored root $root is $(inner_pid "$root") in its pid namespace, not 1 ($(grep NSpid "/proc/$root/status" 2>/dev/null))"
+			return 1
+		fi
+	else
+		if [ "$root" != "$UPID" ]; then
+			result FAIL "FAIL $name: restored as pid $root, was $UPID"
+			return 1
+		fi
+		prog=$NPID
+	fi
+	if ! wait_for 10 in_sigwait "$prog"; then
+		result FAIL "FAIL $name: the restored program $prog is not back in its wait for SIGUSR1"
+		return 1
+	fi
+	kill -USR1 "$prog"
+	wait "$RPID"
+	local st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: restore exited with $st: $(grep -m1 '^FAIL' "$dir/test.log") $(criu_error "$dir/restore.log")"
+		return 1
+	fi
+	return 0
+}
+
+ns_pidns() {
+	local name=$1 dir=$2 mode=$3 target cmd=(unshare --pid --fork "$ROOT/test/progs/ns_state" pidns)
+	# unshare itself holds a pipe to nothing: the program makes the namespace
+	[ "$mode" = outer ] && cmd=("$ROOT/test/progs/ns_state" outer)
+	if ! ns_start "$dir" "${cmd[@]}"; then
+		result FAIL "FAIL $name: ns_state pidns did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	target=$NPID
+	[ "$mode" = outer ] && target=$UPID
+	case $mode in
+	predump)
+		"$CRIU" pre-dump -t "$target" -D "$dir/pre2" --track-mem -v4 -o "$dir/pre2.log" < /dev/null > /dev/null 2>&1 &&
+		"$CRIU" pre-dump -t "$target" -D "$dir/pre3" --track-mem --prev-images-dir ../pre2 -v4 -o "$dir/pre3.log" < /dev/null > /dev/null 2>&1 ||
+			{ result FAIL "FAIL $name: pre-dump failed: $(criu_error "$dir/pre2.log") $(criu_error "$dir/pre3.log" 2>/dev/null)"; return; }
+		ns_dump "$name" "$dir" "$target" img --track-mem --prev-images-dir ../pre3 || return
+		;;
+	leave_running)
+		ns_dump "$name" "$dir" "$target" img --leave-running || return
+		if ! tree_running "$UPID $NPID"; then
+			result FAIL "FAIL $name: after dump --leave-running, $CMP_REASON"
+			return
+		fi
+		kill -KILL "$NPID"
+		;;
+	*)	ns_dump "$name" "$dir" "$target" img || return ;;
+	esac
+	wait "$UPID" 2>/dev/null
+	if [ "$mode" = outer ]; then
+		ns_restore_check "$name" "$dir" img same || return
+	else
+		ns_restore_check "$name" "$dir" img init || return
+	fi
+	result PASS "PASS $name"
+}
+
+ns_refuse_pid_notinit() {
+	local name=$1 dir=$2 a lines
+	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns; then
+		result FAIL "FAIL $name: ns_state pidns did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	a=$(only_child "$NPID")
+	"$CRIU" dump -t "$a" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
+	if [ $? -eq 0 ]; then
+		result FAIL "FAIL $name: the dump of pid 2 of a pid namespace succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: pid $a: pid namespace pid:\[[0-9]+\] \(pid 2 inside\): only a tree whose root is its namespace's init" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming pid $a and its namespace, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	if ! tree_running "$UPID $NPID $a"; then
+		result FAIL "FAIL $name: after the refused dump, $CMP_REASON"
+		return
+	fi
+	kill -USR1 "$NPID"
+	wait "$UPID"
+	if [ $? -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program fails its checks after the refused dump: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+ns_pidns_lazy() {
+	local name=$1 dir=$2 lines
+	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns; then
+		result FAIL "FAIL $name: ns_state pidns did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	ns_dump "$name" "$dir" "$NPID" img || return
+	wait "$UPID" 2>/dev/null
+	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img" --lazy-pages -v4 -o "$dir/restore.log"
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore --lazy-pages exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore.err" || ! grep -q "pid $NPID was the init of a pid namespace: not supported" "$dir/restore.err"; then
+		result FAIL "FAIL $name: ${CMP_REASON:-the error does not name pid $NPID: $(cut -c1-200 "$dir/restore.err")}"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_ns_check() {
 	local check=$1 name=ns/$1 dir=$OUT/ns/$1
 	if [ ! -x "$CRIU" ]; then
@@ -71,10 +243,16 @@ run_ns_check() {
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
 	case $check in
+	refuse_pid_notinit) ns_refuse_pid_notinit "$name" "$dir" ;;
 	refuse_*) ns_refuse "$name" "$dir" "${check#refuse_}" ;;
+	pidns) ns_pidns "$name" "$dir" inner ;;
+	pidns_outer) ns_pidns "$name" "$dir" outer ;;
+	pidns_predump) ns_pidns "$name" "$dir" predump ;;
+	pidns_leave_running) ns_pidns "$name" "$dir" leave_running ;;
+	pidns_lazy) ns_pidns_lazy "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
-		rm -rf "$dir/img"
+		rm -rf "$dir/img" "$dir"/pre*
 	fi
 }

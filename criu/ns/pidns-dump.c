@@ -109,6 +109,12 @@ static int check_for_children(const struct dump_tree *t, size_t i)
 		}
 	if (pfc == own)
 		return 0;
+	if (p->nr_threads > 1) {
+		/* restore makes threads last, and a thread cannot be made once the namespaces differ */
+		pr_err("pid %d: pid namespace for its children pid_for_children:[%lu] differs from its own "
+		       "in a process of %d threads: not supported", p->pid, pfc, p->nr_threads);
+		return -1;
+	}
 	for (size_t c = i + 1; c < t->nr; c++) {
 		const struct dump_proc *ch = &t->procs[c];
 		if (ch->parent == (int)i && !ch->zombie && ch->ns_depth == p->ns_depth + 1 &&

@@ -10,6 +10,9 @@
  * the new child must land in the nested namespace (A's namespace for
  * children); and the root reaps A as before.  Without a /proc of its own
  * namespace it only uses getpid/getppid/gettid.
+ *
+ * "outer": the same under a parent that made the namespace
+ * (unshare(CLONE_NEWPID), fork) and waits for its init.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -186,6 +189,23 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "pidns")) {
 		run_pidns();
 		return 1;
+	}
+	if (argc > 1 && !strcmp(argv[1], "outer")) {
+		/* like unshare --pid --fork: the init's parent, in the outer namespace */
+		if (unshare(CLONE_NEWPID))
+			fail("unshare(CLONE_NEWPID): %s", strerror(errno));
+		pid = fork();
+		if (pid < 0)
+			fail("fork: %s", strerror(errno));
+		if (pid == 0) {
+			run_pidns();
+			return 1;
+		}
+		int st;
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				fail("waitpid: %s", strerror(errno));
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 	}
 	pid = getpid();
 	if (gethostname(host, sizeof(host)))
