@@ -256,3 +256,5 @@ run_ns_check() {
 		rm -rf "$dir/img" "$dir"/pre*
 	fi
 }
+
+section ns NS_CHECKS run_ns_check

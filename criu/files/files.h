@@ -91,6 +91,9 @@ struct fd_rst {
 	int (*object_fd)(const struct fd_rst *r, uint64_t ino);
 	const void *object_ctx;
 };
+/* the files whose kind says early(), opened and kept (stashed) before the
+ * process creates its children; 0 or -1 (logged) */
+int fd_rst_open_early(struct fd_rst *r);
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */
 int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd);
@@ -107,6 +110,9 @@ struct fd_ops {
 	int (*check)(const FileEntry *fe, const struct opts *o, const char *name);
 	/* restore, in the new process: a new fd for fe with its flags and state */
 	int (*open)(struct fd_rst *r, const FileEntry *fe);
+	/* restore, optional: must fe be made before the process's children are
+	 * (a controlling terminal, which they inherit)? */
+	bool (*early)(const FileEntry *fe);
 	/* restore, optional: once every fd is in place (epoll's watches); fd is
 	 * where fe is now */
 	int (*post)(struct fd_rst *r, const FileEntry *fe, int fd);

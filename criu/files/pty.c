@@ -21,9 +21,11 @@
  * the output bytes back, then the settings, window size, packet mode and
  * lock; the files not being placed yet are kept (fd_rst_stash).  The pts
  * number is the kernel's choice: it differs from the dump's.  The
- * controlling terminal of a session leader is recorded (ctty), and made
- * so again (TIOCSCTTY) if the restored process leads a session by then;
- * restore does not recreate sessions yet, so it warns instead.
+ * controlling terminal of a session leader is recorded (ctty) with its
+ * foreground process group (a group of the tree, else refused); the pair
+ * is made before the leader creates its children (early: they inherit the
+ * terminal from it), made its controlling terminal again (TIOCSCTTY), and
+ * the foreground group is set once every fd is in place (post).
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -224,6 +226,24 @@ out:
 	return ret;
 }
 
+/* the foreground process group of the controlling terminal: one of the tree's */
+static int fg_pgrp(const struct fd_dump *d, int m, PtyFile *pf, const char *what)
+{
+	pid_t pg = 0;
+	if (ioctl(m, TIOCGPGRP, &pg)) {
+		pr_perror("%s: cannot read its foreground process group", what);
+		return -1;
+	}
+	if (pg > 0 && !fd_pid_in_tree(d, pg)) {
+		pr_err("%s: the controlling terminal's foreground process group %d is not led by a process of the dumped tree: not supported",
+		       what, pg);
+		return -1;
+	}
+	pf->has_fg_pgrp = pg > 0;
+	pf->fg_pgrp = pg;
+	return 0;
+}
+
 static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
 {
 	struct termios t;
@@ -264,6 +284,8 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 	pf->locked = lock;
 	pf->packet = pkt;
 	pf->has_ctty = pf->ctty = is_ctty(d->pid, pf->index);
+	if (pf->ctty && fg_pgrp(d, m, pf, what))
+		goto out;
 
 	int sinq = 0;
 	if (slave) {
@@ -472,6 +494,36 @@ err_self:
 	return -1;
 }
 
+/* a controlling terminal is made before the process's children, which
+ * inherit it (fd_rst_open_early) */
+static bool pty_early(const FileEntry *fe)
+{
+	return fe->pty->master && fe->pty->ctty;
+}
+
+/*
+ * The foreground process group of a controlling terminal, once every fd is
+ * in place.  The group may not exist yet (a child's, led by a process its
+ * own child makes): tried again meanwhile.  The caller is in the
+ * foreground until then (TIOCSCTTY made its group the foreground one).
+ */
+static int pty_post(struct fd_rst *r, const FileEntry *fe, int fd)
+{
+	const PtyFile *pf = fe->pty;
+	pid_t pg = pf->fg_pgrp;
+	(void)r;
+	if (!pf->master || !pf->ctty || !pf->has_fg_pgrp || getsid(0) != getpid() || pg == getpgrp())
+		return 0;
+	for (int i = 0; ioctl(fd, TIOCSPGRP, &pg); i++) {
+		if ((errno != ESRCH && errno != EPERM) || i >= 5000) {
+			pr_perror("file %u: cannot make process group %d the terminal's foreground one", fe->id, pg);
+			return -1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
 /* called for the first file of a pair only: later ones are stashed */
 static int pty_open(struct fd_rst *r, const FileEntry *fe)
 {
@@ -490,4 +542,6 @@ const struct fd_ops fd_pty_ops = {
 	.dump = pty_dump,
 	.check = pty_check,
 	.open = pty_open,
+	.early = pty_early,
+	.post = pty_post,
 };

@@ -42,6 +42,7 @@
 
 #include "files.h"
 #include "log.h"
+#include "unix-sk.h"
 
 #define ST_CONNECTED	1
 #define ST_CLOSE	7
@@ -175,6 +176,23 @@ static bool unixsk_match(const struct fd_probe *p)
 	return S_ISSOCK(p->st.st_mode);
 }
 
+/* records the address of the sender of the last message queued on u */
+static int add_sender(UnixSocket *u, const struct sockaddr_un *from, socklen_t len)
+{
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	ProtobufCBinaryData *n = realloc(u->sender, u->n_queue * sizeof(*n));
+	if (!n)
+		return -1;
+	u->sender = n;
+	n = &u->sender[u->n_sender++];
+	n->len = len > off ? len - off : 0;
+	n->data = malloc(n->len + 1);
+	if (!n->data)
+		return -1;
+	memcpy(n->data, from->sun_path, n->len);
+	return 0;
+}
+
 /* the queued data of a copy of the socket, peeked; refuses SCM_RIGHTS */
 static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
 {
@@ -191,8 +209,9 @@ static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
 	}
 	for (;;) {
 		struct iovec iov = { buf, sizeof(buf) };
+		struct sockaddr_un from;
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-				     .msg_controllen = sizeof(ctl) };
+				     .msg_controllen = sizeof(ctl), .msg_name = &from, .msg_namelen = sizeof(from) };
 		ssize_t n = recvmsg(copy, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
@@ -247,6 +266,8 @@ static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
 		if (!q->data)
 			goto out;
 		memcpy(q->data, buf, n);
+		if (type == SOCK_DGRAM && add_sender(u, &from, mh.msg_namelen))
+			goto out;
 	}
 	ret = 0;
 out:
@@ -255,6 +276,92 @@ out:
 		ret = -1;
 	}
 	return ret;
+}
+
+/* a datagram socket still connected to a closed socket: marked so, with
+ * that one's name */
+static int dead_peer_name(const char *what, int copy, UnixSocket *u)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a), off = offsetof(struct sockaddr_un, sun_path);
+	if (getpeername(copy, (struct sockaddr *)&a, &len)) {
+		if (errno == ENOTCONN)
+			return 0;
+		pr_perror("%s: getpeername", what);
+		return -1;
+	}
+	u->has_peer_ino = u->has_peer_gone = u->peer_gone = true;
+	if (len <= off)
+		return 0;
+	u->has_dead_peer_name = true;
+	u->dead_peer_name.len = len - off;
+	u->dead_peer_name.data = malloc(len - off);
+	if (!u->dead_peer_name.data)
+		return -1;
+	memcpy(u->dead_peer_name.data, a.sun_path, len - off);
+	return 0;
+}
+
+/* a live socket of the system bound to name, or NULL */
+static const struct usk *usk_by_name(const struct usk_table *t, const ProtobufCBinaryData *name)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->v[i].namelen == (int)name->len && !memcmp(t->v[i].name, name->data, name->len))
+			return &t->v[i];
+	return NULL;
+}
+
+static bool same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+}
+
+/*
+ * Restore sends each queued datagram from a socket with its sender's
+ * address.  A socket restored as one end of a new socketpair (connected
+ * both ways, connected to a closed socket, or unnamed: it then received
+ * from the other end of its socketpair only) gets them all from the other
+ * end: one sender, *one.  Else (unix-queue.c) from one of the process's
+ * sockets or one bound for the moment, which an abstract name held by
+ * another process's socket forbids.
+ */
+static int check_senders(const char *what, struct fd_dump *d, const struct fd_probe *p, const UnixSocket *u,
+			 const ProtobufCBinaryData *one)
+{
+	struct fd_probe *const *same;
+	for (size_t i = 0; i < u->n_sender; i++) {
+		const ProtobufCBinaryData *n = &u->sender[i];
+		if (one && !same_bytes(n, one)) {
+			pr_err("%s: a datagram socket %s, with messages from another socket queued: not supported",
+			       what, u->has_name ? "connected to a socket" : "without a name");
+			return -1;
+		}
+		if (!n->len || n->data[0])
+			continue;
+		const struct usk *h = usk_by_name(d->unix_diag, n);
+		if (h && !fd_dump_inode(d, p->st.st_dev, h->ino, &same)) {
+			pr_err("%s: a queued message from @%.*s, a name held by socket:[%lu] of another process: not supported",
+			       what, (int)n->len - 1, n->data + 1, (unsigned long)h->ino);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* the one sender of the messages of a socket restored as a socketpair's
+ * end (check_senders), or NULL */
+static const ProtobufCBinaryData *pair_sender(const struct fd_dump *d, const struct usk *s, const UnixSocket *u)
+{
+	static ProtobufCBinaryData name, none;
+	const struct usk *ps = s->peer ? usk_find(d->unix_diag, s->peer) : NULL;
+	if (ps && ps->peer == s->ino) {
+		name.len = ps->namelen;
+		name.data = (uint8_t *)ps->name;
+		return &name;
+	}
+	if (u->peer_gone)
+		return u->has_dead_peer_name ? &u->dead_peer_name : &none;
+	return u->has_name || u->has_ext_peer_name ? NULL : &u->sender[0];
 }
 
 static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
@@ -370,6 +477,9 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		/* connected, and the peer was closed and released */
 		u->has_peer_ino = u->has_peer_gone = u->peer_gone = true;
 	}
+	/* a datagram socket others connected to is "connected" too: asked */
+	if (!s->peer && s->state == ST_CONNECTED && s->type == SOCK_DGRAM && dead_peer_name(what, copy, u))
+		goto out;
 	v = 0;
 	vl = sizeof(v);
 	if (getsockopt(copy, SOL_SOCKET, SO_PASSCRED, &v, &vl))
@@ -384,6 +494,8 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		goto sockopt;
 	u->rcvbuf = v;
 	if (s->state != ST_LISTEN && peek_queue(what, copy, s->type, u))
+		goto out;
+	if (s->type == SOCK_DGRAM && u->n_queue && check_senders(what, d, p, u, pair_sender(d, s, u)))
 		goto out;
 	if (u->has_ext_peer_name && u->n_queue && !u->has_name) {
 		pr_err("%s: %zu messages queued on a socket with no name of its own to queue them to again: not supported",
@@ -478,22 +590,75 @@ static int do_shutdown(int fd, const FileEntry *fe)
 	return 0;
 }
 
+/* binds fd to fe's name, if it has one; a path left behind by the dumped
+ * process is removed first */
+static int bind_own(int fd, const FileEntry *fe)
+{
+	const UnixSocket *u = fe->unix_sk;
+	struct sockaddr_un a;
+	struct stat st;
+	if (!u->has_name)
+		return 0;
+	socklen_t len = sun_of(u, &a);
+	if (a.sun_path[0] && !lstat(a.sun_path, &st) && S_ISSOCK(st.st_mode))
+		unlink(a.sun_path);
+	if (bind(fd, (struct sockaddr *)&a, len)) {
+		pr_perror("file %u: cannot bind to %s%.*s", fe->id, a.sun_path[0] ? "" : "@",
+			  (int)u->name.len - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* a datagram end of a socketpair whose other end is gone: the name that
+ * end had (its messages show it), or NULL */
+static const ProtobufCBinaryData *gone_end_name(const UnixSocket *u)
+{
+	if (u->type != SOCK_DGRAM)
+		return NULL;
+	if (u->has_dead_peer_name)
+		return &u->dead_peer_name;
+	return u->n_sender && u->sender[0].len ? &u->sender[0] : NULL;
+}
+
+/*
+ * fe and peer as the two ends of a new socketpair, each one's queue sent
+ * from the other end; without peer, the other end is closed once it sent
+ * fe's queue: fe stays connected to a closed socket, or is disconnected if
+ * it was not connected (a datagram socket whose socketpair's other end
+ * sent it messages).  Datagram ends get their names back.
+ */
 static int open_pair(struct fd_rst *r, const FileEntry *fe, const FileEntry *peer)
 {
+	const UnixSocket *u = fe->unix_sk;
+	const ProtobufCBinaryData *gone = peer ? NULL : gone_end_name(u);
+	struct usk_as as = { .made = false, .moved = false };
 	int sv[2];
-	if (socketpair(AF_UNIX, fe->unix_sk->type | SOCK_CLOEXEC, 0, sv)) {
+	bool dgram = u->type == SOCK_DGRAM;
+
+	if (socketpair(AF_UNIX, u->type | SOCK_CLOEXEC, 0, sv)) {
 		pr_perror("file %u: socketpair", fe->id);
 		return -1;
 	}
-	if (set_opts(sv[0], fe) || (peer && set_opts(sv[1], peer)) || requeue(sv[1], fe, NULL, 0) ||
+	if (set_opts(sv[0], fe) || (peer && set_opts(sv[1], peer)) ||
+	    (dgram && (bind_own(sv[0], fe) || (peer && bind_own(sv[1], peer)))) ||
+	    (gone && usk_bind_as(sv[1], gone, &as)) || requeue(sv[1], fe, NULL, 0) ||
 	    (peer && requeue(sv[0], peer, NULL, 0)))
 		goto err;
 	if (!peer) {
 		/* the other end was closed: what it means to this one follows */
 		close(sv[1]);
 		sv[1] = -1;
+		usk_unbind_as(&as);
 	} else if (do_shutdown(sv[1], peer) || fd_rst_stash(r, peer->id, sv[1])) {
 		goto err;
+	}
+	if (dgram && u->state != ST_CONNECTED) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		if (connect(sv[0], &unspec, sizeof(unspec.sa_family))) {
+			pr_perror("file %u: cannot disconnect it from its socketpair", fe->id);
+			goto err;
+		}
 	}
 	if (do_shutdown(sv[0], fe))
 		goto err;
@@ -502,73 +667,75 @@ err:
 	close(sv[0]);
 	if (sv[1] >= 0)
 		close(sv[1]);
+	usk_unbind_as(&as);
+	return -1;
+}
+
+/* a datagram socket restored alone (not as a socketpair's end): bound
+ * now, its queue sent and its connection made once every fd is in place */
+static bool dgram_alone(const struct fd_rst *r, const FileEntry *fe)
+{
+	const UnixSocket *u = fe->unix_sk;
+	if (u->type != SOCK_DGRAM || u->peer_gone || (!u->has_name && u->n_queue))
+		return false;
+	const FileEntry *peer = u->has_peer_ino && !u->has_ext_peer_name ? find_sk(r, u->peer_ino) : NULL;
+	return !peer || !peer->unix_sk->has_peer_ino || peer->unix_sk->peer_ino != u->ino;
+}
+
+/* a bound datagram socket's queue, each message from its sender's address */
+static int requeue_dgram(const struct fd_rst *r, const FileEntry *fe)
+{
+	struct sockaddr_un a;
+	socklen_t len = sun_of(fe->unix_sk, &a);
+	return usk_requeue_dgram(r, fe, &a, len);
+}
+
+static int open_alone(struct fd_rst *r, const FileEntry *fe)
+{
+	const UnixSocket *u = fe->unix_sk;
+	int fd = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pr_perror("file %u: socket", fe->id);
+		return -1;
+	}
+	if (set_opts(fd, fe) || bind_own(fd, fe))
+		goto err;
+	if (u->state == ST_LISTEN && listen(fd, u->backlog)) {
+		pr_perror("file %u: listen", fe->id);
+		goto err;
+	}
+	if (u->n_queue && (u->type != SOCK_DGRAM || !u->has_name)) {
+		pr_err("file %u: data queued on a socket neither connected nor bound", fe->id);
+		goto err;
+	}
+	/* a file of several processes is made by criu before them: its queue
+	 * now (post runs in each of them) */
+	if (u->n_queue && fe->has_shared_id && requeue_dgram(r, fe))
+		goto err;
+	if (do_shutdown(fd, fe))
+		goto err;
+	return fd;
+err:
+	close(fd);
 	return -1;
 }
 
 static int unixsk_open(struct fd_rst *r, const FileEntry *fe)
 {
 	const UnixSocket *u = fe->unix_sk;
-	struct sockaddr_un a;
-	int fd = -1;
+	int fd;
 
-	if (u->has_peer_ino && (u->peer_gone || u->type != SOCK_DGRAM)) {
-		const FileEntry *peer = u->peer_gone ? NULL : find_sk(r, u->peer_ino);
-		fd = open_pair(r, fe, peer);
-	} else if (u->has_peer_ino && u->has_ext_peer_name) {
-		goto single;	/* connects in post */
-	} else if (u->has_peer_ino) {
-		/* a datagram socket: mutual, or connected one way (post) */
-		const FileEntry *peer = find_sk(r, u->peer_ino);
-		if (peer && peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino)
-			fd = open_pair(r, fe, peer);
-		else
-			goto single;
-	} else {
-single:
-		fd = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			pr_perror("file %u: socket", fe->id);
-			return -1;
-		}
-		if (set_opts(fd, fe))
-			goto err;
-		if (u->has_name) {
-			socklen_t len = sun_of(u, &a);
-			struct stat st;
-			/* a path left behind by the dumped process */
-			if (a.sun_path[0] && !lstat(a.sun_path, &st) && S_ISSOCK(st.st_mode))
-				unlink(a.sun_path);
-			if (bind(fd, (struct sockaddr *)&a, len)) {
-				pr_perror("file %u: cannot bind to %s%.*s", fe->id, a.sun_path[0] ? "" : "@",
-					  (int)u->name.len - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
-				goto err;
-			}
-			if (u->state == ST_LISTEN && listen(fd, u->backlog)) {
-				pr_perror("file %u: listen", fe->id);
-				goto err;
-			}
-			if (u->n_queue) {
-				int t = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
-				int bad = t < 0 || requeue(t, fe, &a, len);
-				if (t >= 0)
-					close(t);
-				if (bad)
-					goto err;
-			}
-		} else if (u->n_queue) {
-			pr_err("file %u: data queued on an unnamed, unconnected socket", fe->id);
-			goto err;
-		}
-		if (do_shutdown(fd, fe))
-			goto err;
-	}
-	if (fd >= 0 && fd_set_status_flags(fd, fe->flags, fe->id))
-		goto err;
-	return fd;
-err:
-	if (fd >= 0)
+	if (u->type == SOCK_DGRAM && !dgram_alone(r, fe))
+		fd = open_pair(r, fe, u->peer_gone || !u->has_peer_ino ? NULL : find_sk(r, u->peer_ino));
+	else if (u->type != SOCK_DGRAM && u->has_peer_ino)
+		fd = open_pair(r, fe, u->peer_gone ? NULL : find_sk(r, u->peer_ino));
+	else
+		fd = open_alone(r, fe);
+	if (fd >= 0 && fd_set_status_flags(fd, fe->flags, fe->id)) {
 		close(fd);
-	return -1;
+		return -1;
+	}
+	return fd;
 }
 
 /* a datagram socket connected one way connects again, now that its peer is bound */
@@ -576,7 +743,12 @@ static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
 {
 	const UnixSocket *u = fe->unix_sk;
 	struct sockaddr_un a;
-	if (u->type != SOCK_DGRAM || !u->has_peer_ino || u->peer_gone)
+	if (!dgram_alone(r, fe))
+		return 0;
+	/* before it connects: the messages others sent it came before that */
+	if (u->n_queue && !fe->has_shared_id && requeue_dgram(r, fe))
+		return -1;
+	if (!u->has_peer_ino)
 		return 0;
 	if (u->has_ext_peer_name) {
 		memset(&a, 0, sizeof(a));

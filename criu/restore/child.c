@@ -43,12 +43,13 @@ static int cmp_int(const void *a, const void *b)
 
 /*
  * Closes every fd that is not a helper of process i, or of a process that
- * shares its fd table (CLONE_FILES: their helpers live in it too).
+ * shares its fd table (CLONE_FILES: their helpers live in it too), or a
+ * file it made before its children (r: its stashes).
  */
-static void close_others(const struct rst_tree *t, size_t i)
+static void close_others(const struct rst_tree *t, size_t i, const struct fd_rst *r)
 {
 	const struct rst_proc *p = &t->procs[i];
-	size_t n = 0;
+	size_t n = r->nr_files;
 
 	for (size_t k = 0; k < t->nr; k++)
 		if (k == i || t->procs[k].fd_owner == p)
@@ -57,6 +58,9 @@ static void close_others(const struct rst_tree *t, size_t i)
 	if (!keep)
 		child_fail();
 	n = 0;
+	for (uint32_t id = 1; id <= r->nr_files; id++)
+		if (r->stashed[id])
+			keep[n++] = r->where[id];
 	for (size_t k = 0; k < t->nr; k++)
 		for (int j = 0; (k == i || t->procs[k].fd_owner == p) && j < t->procs[k].helpers.nr; j++)
 			keep[n++] = t->procs[k].helpers.all[j];
@@ -328,14 +332,6 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
 	lead_ids(p);
-	/* memory its children share with it: made before they are */
-	if (rst_premap_prepare(t, i))
-		child_fail();
-	create_children(t, i, o);
-	join_group(t, p);
-	if (p->fd_owner)
-		goto fds_done;	/* CLONE_FILES: the owner sets up the table they share */
-	close_others(t, i);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */
 	struct rlimit nofile;
@@ -350,6 +346,17 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	files->object_fd = object_fd;
 	files->object_ctx = p;
 	files->stash_base = fds->nr ? fds->all[fds->nr - 1] + 1 : 1024;
+	/* what its children inherit from it: its controlling terminal */
+	if (!p->fd_owner && fd_rst_open_early(files))
+		child_fail();
+	/* memory its children share with it: made before they are */
+	if (rst_premap_prepare(t, i))
+		child_fail();
+	create_children(t, i, o);
+	join_group(t, p);
+	if (p->fd_owner)
+		goto fds_done;	/* CLONE_FILES: the owner sets up the table they share */
+	close_others(t, i, files);
 	if (open_fds(p, files))
 		child_fail();
 	for (int i = 0; i < 3; i++)
