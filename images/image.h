@@ -24,6 +24,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "files.pb-c.h"
+#include "ns.pb-c.h"
 
 #define IMG_FORMAT_VERSION	1
 #define IMG_COMMON_MAGIC	0x54504b43U	/* "CKPT" little-endian */
@@ -40,6 +41,8 @@ enum img_kind {
 	IMG_FILES,
 	IMG_FS,
 	IMG_PAGES,	/* raw page data, no entries */
+	IMG_UTSNS,
+	IMG_IPCNS,
 	IMG_NR_KINDS,
 };
 

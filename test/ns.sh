@@ -1,5 +1,5 @@
 # test/ns.sh - the namespace section of test/run.sh (sourced).
-#   ns/refuse_KIND (uts, mount, ipc, net, cgroup, time, user): a tree
+#   ns/refuse_KIND (mount, net, cgroup, time, user): a tree
 #     made with `unshare --KIND --fork test/progs/ns_state` (unshare and the
 #     program it forks) is refused at dump with one error line naming the
 #     process and the namespace; unshare and the program run on (neither
@@ -21,11 +21,23 @@
 #     runs on; then killed, restored, and passes
 #   ns/pidns_lazy: restore --lazy-pages of ns/pidns is refused with one
 #     line naming it (not supported yet), nothing is left running
+#   ns/refuse_nested_uts, refuse_nested_ipc: a tree whose root's child has
+#     a uts (ipc) namespace of its own (`ns_state nested`): refused with
+#     one line naming the child and the namespace, both run on
+#   ns/uts_ipc: `unshare --pid --uts --ipc --fork ns_state pidns uts ipc`:
+#     the pid namespace tree of ns/pidns, whose init also set a host and
+#     domain name, ipc sysctls, two SysV shared memory segments, a
+#     semaphore set and a message queue: restored in new namespaces, it
+#     checks them all (and the host's name is unchanged)
+#   ns/uts_ipc_predump, uts_ipc_leave_running: the same through
+#     pre-dumps, and with --leave-running first
+#   ns/uts_ipc_lazy: the same without a pid namespace, restore --lazy-pages
 
-NS_REFUSED=(uts mount ipc net cgroup time user)
+NS_REFUSED=(mount net cgroup time user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
-NS_CHECKS+=(refuse_pid_notinit pidns pidns_outer pidns_predump pidns_leave_running pidns_lazy)
+NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
+	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -127,6 +139,11 @@ ns_restore_check() {
 			result FAIL "FAIL $name: the restored root $root is $(inner_pid "$root") in its pid namespace, not 1 ($(grep NSpid "/proc/$root/status" 2>/dev/null))"
 			return 1
 		fi
+	elif [ "$who" = prog ]; then
+		if [ "$root" != "$NPID" ]; then
+			result FAIL "FAIL $name: restored as pid $root, was $NPID"
+			return 1
+		fi
 	else
 		if [ "$root" != "$UPID" ]; then
 			result FAIL "FAIL $name: restored as pid $root, was $UPID"
@@ -148,16 +165,19 @@ ns_restore_check() {
 	return 0
 }
 
-ns_pidns() {
-	local name=$1 dir=$2 mode=$3 target cmd=(unshare --pid --fork "$ROOT/test/progs/ns_state" pidns)
-	# unshare itself holds a pipe to nothing: the program makes the namespace
-	[ "$mode" = outer ] && cmd=("$ROOT/test/progs/ns_state" outer)
-	if ! ns_start "$dir" "${cmd[@]}"; then
-		result FAIL "FAIL $name: ns_state pidns did not get ready: $(log_tail "$dir/test.log")"
+# ns_cycle NAME DIR MODE WHO CMD...: starts CMD (ns_start), dumps the
+# program (WHO "init", "prog") or CMD itself ("same"), as MODE says
+# ("plain", "predump": two pre-dumps --track-mem first, "leave_running",
+# "lazy": restore --lazy-pages), restores and checks (ns_restore_check)
+ns_cycle() {
+	local name=$1 dir=$2 mode=$3 who=$4 target
+	shift 4
+	if ! ns_start "$dir" "$@"; then
+		result FAIL "FAIL $name: ${*: -3} did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	target=$NPID
-	[ "$mode" = outer ] && target=$UPID
+	[ "$who" = same ] && target=$UPID
 	case $mode in
 	predump)
 		"$CRIU" pre-dump -t "$target" -D "$dir/pre2" --track-mem -v4 -o "$dir/pre2.log" < /dev/null > /dev/null 2>&1 &&
@@ -176,12 +196,65 @@ ns_pidns() {
 	*)	ns_dump "$name" "$dir" "$target" img || return ;;
 	esac
 	wait "$UPID" 2>/dev/null
+	[ "$mode" = lazy ] && RESTORE_EXTRA=(--lazy-pages)
+	ns_restore_check "$name" "$dir" img "$who" || return
+	result PASS "PASS $name"
+}
+
+# ns_pidns NAME DIR MODE: ns_cycle of the pid namespace tree
+ns_pidns() {
+	local name=$1 dir=$2 mode=$3
 	if [ "$mode" = outer ]; then
-		ns_restore_check "$name" "$dir" img same || return
+		# unshare itself holds a pipe to nothing: the program makes the namespace
+		ns_cycle "$name" "$dir" plain same "$ROOT/test/progs/ns_state" outer
 	else
-		ns_restore_check "$name" "$dir" img init || return
+		ns_cycle "$name" "$dir" "$mode" init unshare --pid --fork "$ROOT/test/progs/ns_state" pidns
+	fi
+}
+
+# a tree whose root's child has a uts or ipc namespace of its own: refused
+ns_refuse_nested() {
+	local name=$1 dir=$2 kind=$3 lines
+	if ! ns_start "$dir" "$ROOT/test/progs/ns_state" nested "$kind"; then
+		result FAIL "FAIL $name: ns_state nested $kind did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	"$CRIU" dump -t "$UPID" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
+	if [ $? -eq 0 ]; then
+		result FAIL "FAIL $name: the dump of a tree with a nested $kind namespace succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: pid $NPID: $kind namespace $kind:\[[0-9]+\] differs from the tree root's \(pid $UPID\)" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming pid $NPID and its $kind namespace, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	if ! tree_running "$UPID $NPID"; then
+		result FAIL "FAIL $name: after the refused dump, $CMP_REASON"
+		return
+	fi
+	kill -USR1 "$NPID"
+	wait "$UPID"
+	if [ $? -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program fails its checks after the refused dump: $(log_tail "$dir/test.log")"
+		return
 	fi
 	result PASS "PASS $name"
+}
+
+# the container-like tree with uts and ipc namespaces; the host's own name stays
+ns_uts_ipc() {
+	local name=$1 dir=$2 mode=$3 host
+	host=$(hostname)
+	if [ "$mode" = lazy ]; then
+		# no pid namespace: lazy restore of one is not supported yet
+		ns_cycle "$name" "$dir" lazy prog unshare --uts --ipc --fork "$ROOT/test/progs/ns_state" plain uts ipc || return
+	else
+		ns_cycle "$name" "$dir" "$mode" init unshare --pid --uts --ipc --fork "$ROOT/test/progs/ns_state" pidns uts ipc
+	fi
+	if [ "$(hostname)" != "$host" ]; then
+		result FAIL "FAIL $name: the host's name changed from $host to $(hostname)"
+	fi
 }
 
 ns_refuse_pid_notinit() {
@@ -244,12 +317,18 @@ run_ns_check() {
 	export TEST_TMPDIR=$dir/tmp
 	case $check in
 	refuse_pid_notinit) ns_refuse_pid_notinit "$name" "$dir" ;;
+	refuse_nested_uts) ns_refuse_nested "$name" "$dir" uts ;;
+	refuse_nested_ipc) ns_refuse_nested "$name" "$dir" ipc ;;
 	refuse_*) ns_refuse "$name" "$dir" "${check#refuse_}" ;;
 	pidns) ns_pidns "$name" "$dir" inner ;;
 	pidns_outer) ns_pidns "$name" "$dir" outer ;;
 	pidns_predump) ns_pidns "$name" "$dir" predump ;;
 	pidns_leave_running) ns_pidns "$name" "$dir" leave_running ;;
 	pidns_lazy) ns_pidns_lazy "$name" "$dir" ;;
+	uts_ipc) ns_uts_ipc "$name" "$dir" plain ;;
+	uts_ipc_predump) ns_uts_ipc "$name" "$dir" predump ;;
+	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
+	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

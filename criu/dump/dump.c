@@ -372,6 +372,8 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 	}
 	if (pre)
 		inv.has_pre_dump = inv.pre_dump = true;
+	if (t->ns_flags)
+		inv.has_ns_flags = true, inv.ns_flags = t->ns_flags;
 	if (o->prev_images_dir)
 		inv.parent = (char *)o->prev_images_dir;
 	/* written last: a directory holding it is complete */
@@ -539,7 +541,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	for (size_t i = 0; i < t.nr; i++)
 		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
 			goto fail;
-	if (!pre && (tree_share_files(&t) || cow_find(&t)))
+	if (!pre && (tree_share_files(&t) || cow_find(&t) || ns_dump_images(&t, dirfd)))
 		goto fail;
 	if (o->live_snapshot) {
 		/* live snapshot: memory protected while frozen, copied while they run */

@@ -65,6 +65,7 @@ struct dump_tree {
 	size_t nr, cap;
 	struct dump_proc *procs;	/* [0] is the root */
 	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
+	uint32_t ns_flags;		/* CLONE_NEW*: namespaces of its own saved (criu/ns/ns-dump.c) */
 };
 
 /* tree.c: seize the whole tree, check it can be restored, end it */

@@ -331,6 +331,9 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		child_fail();
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
+	/* the root, in new namespaces: filled before any other task lives in them */
+	if (i == 0 && ns_images_apply(&t->ns))
+		child_fail();
 	lead_ids(p);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */

@@ -291,7 +291,8 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t)
 {
 	memset(t, 0, sizeof(*t));
-	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t))
+	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t) ||
+	    ns_images_load(dirfd, t->inv, &t->ns))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		t->procs[i].shm = &t->shm;
@@ -335,6 +336,7 @@ void rst_tree_free(struct rst_tree *t)
 	free(t->procs);
 	rst_shmem_close(&t->shm);
 	rst_shared_close(&t->shared);
+	ns_images_free(&t->ns);
 	if (t->premap_end)
 		munmap((void *)t->premap_start, t->premap_end - t->premap_start);
 	if (t->inv)

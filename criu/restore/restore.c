@@ -37,12 +37,15 @@
 #include "proc.h"
 #include "restore.h"
 
-/* the root with its pids; the init of a new pid namespace if it was one */
-static pid_t clone_root(const struct rst_proc *root)
+/*
+ * the root with its pids; the init of a new pid namespace if it was one,
+ * in new namespaces of the kinds ns_flags says the tree had of its own
+ */
+static pid_t clone_root(const struct rst_proc *root, uint32_t ns_flags)
 {
 	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
-		.flags = root->ns_base ? CLONE_NEWPID : 0,
+		.flags = (root->ns_base ? CLONE_NEWPID : 0) | ns_flags,
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)tids,
 		.set_tid_size = rst_ns_set_tid(root, 0, tids),
@@ -445,7 +448,7 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	pid = clone_root(&t.procs[0]);
+	pid = clone_root(&t.procs[0], t.ns.flags);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use by another process", t.procs[0].pid);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ns-img.h"
 #include "files.h"
 #include "image.h"
 #include "opts.h"
@@ -101,6 +102,7 @@ struct rst_proc {
 /* the dump: every process, parents before children, [0] the root */
 struct rst_tree {
 	Inventory *inv;
+	struct ns_images ns;	/* namespaces of its own (criu/ns/ns-restore.c) */
 	size_t nr;
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;

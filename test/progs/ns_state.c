@@ -13,6 +13,12 @@
  *
  * "outer": the same under a parent that made the namespace
  * (unshare(CLONE_NEWPID), fork) and waits for its init.
+ *
+ * After "pidns", "uts" (its own uts namespace: it sets a host and domain
+ * name) and "ipc" (its own ipc namespace: it sets ipc sysctls, makes two
+ * SysV shared memory segments with a pattern, a semaphore set and a
+ * message queue holding three messages) add those: checked after the
+ * restore (ids, keys, sizes, modes, contents, values, messages in order).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,7 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +159,160 @@ static void __attribute__((noreturn)) run_a(void)
 	_exit(0);
 }
 
+/* ---------------------------------------------------------- uts and ipc */
+
+static bool want_uts, want_ipc;
+static char want_host[64], want_domain[64];
+
+static void uts_setup(void)
+{
+	snprintf(want_host, sizeof(want_host), "ckpt-ns-%d", (int)(test_mix(getpid() + time(NULL)) % 100000));
+	snprintf(want_domain, sizeof(want_domain), "dom-%s", want_host + 8);
+	if (sethostname(want_host, strlen(want_host)) || setdomainname(want_domain, strlen(want_domain)))
+		fail("sethostname/setdomainname: %s", strerror(errno));
+}
+
+static void uts_check(void)
+{
+	char h[256] = "", d[256] = "";
+	gethostname(h, sizeof(h));
+	getdomainname(d, sizeof(d));
+	if (strcmp(h, want_host) || strcmp(d, want_domain))
+		fail("uts: host '%s' domain '%s', were '%s' '%s'", h, d, want_host, want_domain);
+}
+
+static const struct { const char *path, *value; } sysctl_set[] = {
+	{ "/proc/sys/kernel/msgmnb", "20000" },
+	{ "/proc/sys/kernel/shmmax", "1073741824" },
+	{ "/proc/sys/kernel/sem", "251\t32001\t33\t129" },
+	{ "/proc/sys/fs/mqueue/msg_max", "20" },
+};
+#define NR_SYSCTL_SET (sizeof(sysctl_set) / sizeof(sysctl_set[0]))
+
+#define SHM_KEY 0x5eed0001
+#define SEM_KEY 0x5eed0002
+#define MSG_KEY 0x5eed0003
+#define SHM1_SIZE (3 * 4096 + 100)
+static int shm1, shm2, semid, msqid;
+static const unsigned short sem_vals[4] = { 0, 3, 7, 32000 };
+static const struct { long type; const char *text; } msgs[3] = {
+	{ 5, "first message" }, { 1, "second, shorter" }, { 2, "third and last message of the queue" },
+};
+
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = test_mix(seed + i / 8) >> (8 * (i % 8));
+}
+
+static void ipc_setup(void)
+{
+	for (size_t i = 0; i < NR_SYSCTL_SET; i++) {
+		FILE *f = fopen(sysctl_set[i].path, "w");
+		if (!f || fprintf(f, "%s\n", sysctl_set[i].value) < 0 || fclose(f))
+			fail("cannot set %s: %s", sysctl_set[i].path, strerror(errno));
+	}
+	shm1 = shmget(SHM_KEY, SHM1_SIZE, IPC_CREAT | IPC_EXCL | 0640);
+	shm2 = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	if (shm1 < 0 || shm2 < 0)
+		fail("shmget: %s", strerror(errno));
+	uint8_t *a = shmat(shm1, NULL, 0), *b = shmat(shm2, NULL, 0);
+	if (a == (void *)-1 || b == (void *)-1)
+		fail("shmat: %s", strerror(errno));
+	fill(a, SHM1_SIZE, 1);
+	fill(b, 4096, 2);
+	shmdt(a);
+	shmdt(b);	/* no mapping left: the segments live in the namespace only */
+	semid = semget(SEM_KEY, 4, IPC_CREAT | IPC_EXCL | 0600);
+	if (semid < 0 || semctl(semid, 0, SETALL, sem_vals))
+		fail("semaphores: %s", strerror(errno));
+	msqid = msgget(MSG_KEY, IPC_CREAT | IPC_EXCL | 0620);
+	if (msqid < 0)
+		fail("msgget: %s", strerror(errno));
+	for (int i = 0; i < 3; i++) {
+		struct { long type; char text[64]; } m = { msgs[i].type, "" };
+		strcpy(m.text, msgs[i].text);
+		if (msgsnd(msqid, &m, strlen(m.text), 0))
+			fail("msgsnd: %s", strerror(errno));
+	}
+}
+
+static void check_sysctls(void)
+{
+	for (size_t i = 0; i < NR_SYSCTL_SET; i++) {
+		char buf[128] = "";
+		FILE *f = fopen(sysctl_set[i].path, "r");
+		if (!f || !fgets(buf, sizeof(buf), f))
+			fail("cannot read %s", sysctl_set[i].path);
+		fclose(f);
+		buf[strcspn(buf, "\n")] = 0;
+		if (strcmp(buf, sysctl_set[i].value))
+			fail("%s is '%s', was '%s'", sysctl_set[i].path, buf, sysctl_set[i].value);
+	}
+}
+
+static void check_shm(int id, int key, size_t size, int mode, uint64_t seed)
+{
+	struct shmid_ds ds;
+	if (key != IPC_PRIVATE && shmget(key, 0, 0) != id)
+		fail("shm key %#x: id %d, was %d", key, shmget(key, 0, 0), id);
+	if (shmctl(id, IPC_STAT, &ds))
+		fail("shm %d: %s", id, strerror(errno));
+	if (ds.shm_segsz != size || (int)(ds.shm_perm.mode & 0777) != mode)
+		fail("shm %d: size %zu mode %o, were %zu %o", id, ds.shm_segsz, ds.shm_perm.mode & 0777, size, mode);
+	uint8_t *p = shmat(id, NULL, SHM_RDONLY), *want = malloc(size);
+	if (p == (void *)-1 || !want)
+		fail("shm %d: shmat: %s", id, strerror(errno));
+	fill(want, size, seed);
+	if (memcmp(p, want, size))
+		fail("shm %d: contents differ", id);
+	shmdt(p);
+	free(want);
+}
+
+static void ipc_check(void)
+{
+	unsigned short v[4];
+	struct msqid_ds mq;
+
+	check_sysctls();
+	check_shm(shm1, SHM_KEY, SHM1_SIZE, 0640, 1);
+	check_shm(shm2, IPC_PRIVATE, 4096, 0600, 2);
+	if (semget(SEM_KEY, 0, 0) != semid || semctl(semid, 0, GETALL, v))
+		fail("semaphore set %d: %s", semid, strerror(errno));
+	for (int i = 0; i < 4; i++)
+		if (v[i] != sem_vals[i])
+			fail("semaphore %d of set %d is %u, was %u", i, semid, v[i], sem_vals[i]);
+	if (msgget(MSG_KEY, 0) != msqid || msgctl(msqid, IPC_STAT, &mq))
+		fail("message queue %d: %s", msqid, strerror(errno));
+	if (mq.msg_qnum != 3 || mq.msg_qbytes != 20000 || (mq.msg_perm.mode & 0777) != 0620)
+		fail("message queue %d: %lu messages, %lu bytes, mode %o", msqid, (unsigned long)mq.msg_qnum,
+		     (unsigned long)mq.msg_qbytes, mq.msg_perm.mode & 0777);
+	for (int i = 0; i < 3; i++) {
+		struct { long type; char text[64]; } m;
+		ssize_t n = msgrcv(msqid, &m, sizeof(m.text), 0, IPC_NOWAIT);
+		if (n < 0 || m.type != msgs[i].type || (size_t)n != strlen(msgs[i].text) ||
+		    memcmp(m.text, msgs[i].text, n))
+			fail("message %d of queue %d differs (%zd bytes, type %ld)", i, msqid, n, n < 0 ? 0 : m.type);
+	}
+}
+
+static void ns_setup(void)
+{
+	if (want_uts)
+		uts_setup();
+	if (want_ipc)
+		ipc_setup();
+}
+
+static void ns_check(void)
+{
+	if (want_uts)
+		uts_check();
+	if (want_ipc)
+		ipc_check();
+}
+
 static void run_pidns(void)
 {
 	if (getpid() != 1)
@@ -153,6 +320,7 @@ static void run_pidns(void)
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		fail("mmap: %s", strerror(errno));
+	ns_setup();
 	record(P_ROOT);
 	pid_t a = fork();
 	if (a < 0)
@@ -166,6 +334,7 @@ static void run_pidns(void)
 	test_wait_checkpoint();
 	sh->go = 1;
 	check_ids(P_ROOT);
+	ns_check();
 	int st;
 	if (waitpid(a, &st, 0) != a)
 		fail("waitpid(A %d): %s", a, strerror(errno));
@@ -180,34 +349,32 @@ static void run_pidns(void)
 	pass();
 }
 
-int main(int argc, char **argv)
+/* the parent of the program, which runs in a child (after unshare(flags)); its status */
+static int run_parent(int flags, void (*child)(void))
+{
+	if (flags && unshare(flags))
+		fail("unshare(%#x): %s", flags, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		child();
+		_exit(1);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			fail("waitpid: %s", strerror(errno));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/* a single process: its pid and hostname unchanged, and uts/ipc if asked */
+static void run_plain(void)
 {
 	char host[256], host_after[256];
-	pid_t pid;
+	pid_t pid = getpid();
 
-	test_init(argc, argv);
-	if (argc > 1 && !strcmp(argv[1], "pidns")) {
-		run_pidns();
-		return 1;
-	}
-	if (argc > 1 && !strcmp(argv[1], "outer")) {
-		/* like unshare --pid --fork: the init's parent, in the outer namespace */
-		if (unshare(CLONE_NEWPID))
-			fail("unshare(CLONE_NEWPID): %s", strerror(errno));
-		pid = fork();
-		if (pid < 0)
-			fail("fork: %s", strerror(errno));
-		if (pid == 0) {
-			run_pidns();
-			return 1;
-		}
-		int st;
-		while (waitpid(pid, &st, 0) < 0)
-			if (errno != EINTR)
-				fail("waitpid: %s", strerror(errno));
-		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-	}
-	pid = getpid();
+	ns_setup();
 	if (gethostname(host, sizeof(host)))
 		fail("gethostname: %s", strerror(errno));
 	test_msg("pid %d host %s", pid, host);
@@ -219,5 +386,38 @@ int main(int argc, char **argv)
 		fail("gethostname: %s", strerror(errno));
 	if (strcmp(host, host_after))
 		fail("hostname is '%s', was '%s'", host_after, host);
+	ns_check();
 	pass();
+}
+
+static void nested_child(void)
+{
+	if (unshare(want_uts ? CLONE_NEWUTS : CLONE_NEWIPC))
+		fail("unshare: %s", strerror(errno));
+	want_uts = want_ipc = false;
+	run_plain();
+}
+
+/*
+ * ns_state [MODE [uts] [ipc]]: MODE "plain" (the default), "pidns",
+ * "outer" (see above), "nested" (a parent in the caller's namespaces, the
+ * program in a child in a uts or ipc namespace of its own: dumping the
+ * parent is refused)
+ */
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "plain";
+
+	test_init(argc, argv);
+	for (int i = 2; i < argc; i++) {
+		want_uts |= !strcmp(argv[i], "uts");
+		want_ipc |= !strcmp(argv[i], "ipc");
+	}
+	if (!strcmp(mode, "pidns"))
+		run_pidns();
+	if (!strcmp(mode, "outer"))
+		return run_parent(CLONE_NEWPID, run_pidns);	/* like unshare --pid --fork */
+	if (!strcmp(mode, "nested"))
+		return run_parent(0, nested_child);
+	run_plain();
 }

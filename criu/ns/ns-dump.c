@@ -1,0 +1,82 @@
+/*
+ * ns-dump.c - the uts and ipc namespaces a dumped tree has of its own
+ * (its root's, when they are not criu's; ns-check.c made sure every task
+ * shares the root's).  A helper process joins them (setns) and writes
+ * utsns.img and ipcns.img (uts-ns.c, ipc-dump.c); criu itself stays in
+ * its own.  Nothing in the tree's processes changes.
+ */
+#define LOG_PREFIX ""
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dump/dump.h"
+#include "log.h"
+#include "ns-img.h"
+#include "ns.h"
+
+/* the kinds saved here, with their writers */
+static const struct {
+	const char *name;
+	int flag;
+	int (*dump)(int dirfd);
+} saved[] = {
+	{ "uts", CLONE_NEWUTS, uts_ns_dump },
+	{ "ipc", CLONE_NEWIPC, ipc_ns_dump },
+};
+#define NR_SAVED (sizeof(saved) / sizeof(saved[0]))
+
+/* in the helper: joins root's namespaces of flags, writes their images */
+static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd)
+{
+	char path[64];
+
+	for (size_t i = 0; i < NR_SAVED; i++) {
+		if (!(flags & saved[i].flag))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", root, saved[i].name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, saved[i].flag)) {
+			pr_perror("pid %d: cannot join its %s namespace", root, saved[i].name);
+			_exit(1);
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < NR_SAVED; i++)
+		if ((flags & saved[i].flag) && saved[i].dump(dirfd))
+			_exit(1);
+	_exit(0);
+}
+
+int ns_dump_images(struct dump_tree *t, int dirfd)
+{
+	pid_t root = t->procs[0].pid;
+	int status;
+
+	t->ns_flags = 0;
+	for (size_t i = 0; i < NR_SAVED; i++) {
+		unsigned long its = ns_inode(root, root, saved[i].name);
+		if (its && its != ns_inode(0, 0, saved[i].name))
+			t->ns_flags |= saved[i].flag;
+	}
+	if (!t->ns_flags)
+		return 0;
+	pid_t h = fork();
+	if (h < 0) {
+		pr_perror("cannot start the namespace helper");
+		return -1;
+	}
+	if (h == 0)
+		helper(root, t->ns_flags, dirfd);
+	while (waitpid(h, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;	/* it said why */
+	pr_info("pid %d: namespaces of its own saved:%s%s", root,
+		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "");
+	return 0;
+}
