@@ -32,12 +32,15 @@
 #   ns/uts_ipc_predump, uts_ipc_leave_running: the same through
 #     pre-dumps, and with --leave-running first
 #   ns/uts_ipc_lazy: the same without a pid namespace, restore --lazy-pages
+#   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
+#     ns_ipc present; ns_mnt, ns_net, ns_cgroup, ns_time, ns_user missing
+#     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
 
 NS_REFUSED=(mount net cgroup time user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
-	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy)
+	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy check)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -307,6 +310,32 @@ ns_pidns_lazy() {
 	result PASS "PASS $name"
 }
 
+ns_check_features() {
+	local name=$1 dir=$2 f
+	for f in ns_pid ns_uts ns_ipc; do
+		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
+		if [ "$ST" -ne 0 ] || ! grep -q "^$f: present (saved and restored" "$dir/check-$f.out"; then
+			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
+			return
+		fi
+	done
+	for f in ns_mnt ns_net ns_cgroup ns_time ns_user; do
+		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
+		if [ "$ST" -ne 1 ] || ! grep -q "^$f: missing (.*refused at dump" "$dir/check-$f.out"; then
+			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
+			return
+		fi
+	done
+	bounded "$dir" 60 check "$CRIU" check
+	for f in ns_pid ns_uts ns_ipc ns_mnt ns_net ns_cgroup ns_time ns_user cgroup_v1 cgroup_v2; do
+		if ! grep -q "^$f: " "$dir/check.out"; then
+			result FAIL "FAIL $name: criu check does not report $f"
+			return
+		fi
+	done
+	result PASS "PASS $name"
+}
+
 run_ns_check() {
 	local check=$1 name=ns/$1 dir=$OUT/ns/$1
 	if [ ! -x "$CRIU" ]; then
@@ -329,6 +358,7 @@ run_ns_check() {
 	uts_ipc_predump) ns_uts_ipc "$name" "$dir" predump ;;
 	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
 	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
+	check) ns_check_features "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
