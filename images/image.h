@@ -43,6 +43,7 @@ enum img_kind {
 	IMG_PAGES,	/* raw page data, no entries */
 	IMG_UTSNS,
 	IMG_IPCNS,
+	IMG_TIMENS,
 	IMG_NR_KINDS,
 };
 

@@ -1,5 +1,5 @@
 # test/ns.sh - the namespace section of test/run.sh (sourced).
-#   ns/refuse_KIND (mount, net, cgroup, time, user): a tree
+#   ns/refuse_KIND (mount, net, cgroup, user): a tree
 #     made with `unshare --KIND --fork test/progs/ns_state` (unshare and the
 #     program it forks) is refused at dump with one error line naming the
 #     process and the namespace; unshare and the program run on (neither
@@ -32,15 +32,20 @@
 #   ns/uts_ipc_predump, uts_ipc_leave_running: the same through
 #     pre-dumps, and with --leave-running first
 #   ns/uts_ipc_lazy: the same without a pid namespace, restore --lazy-pages
+#   ns/timens: `unshare --pid --time --fork --monotonic 1000000 --boottime
+#     2000000 ns_state pidns time`: restored in a new time namespace whose
+#     clocks go on from the dump's (not 11 days back to the host's)
+#   ns/timens_lazy: the same without a pid namespace, restore --lazy-pages
 #   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
-#     ns_ipc present; ns_mnt, ns_net, ns_cgroup, ns_time, ns_user missing
+#     ns_ipc, ns_time present; ns_mnt, ns_net, ns_cgroup, ns_user missing
 #     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
 
-NS_REFUSED=(mount net cgroup time user)
+NS_REFUSED=(mount net cgroup user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
-	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy check)
+	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
+	   timens timens_lazy check)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -312,14 +317,14 @@ ns_pidns_lazy() {
 
 ns_check_features() {
 	local name=$1 dir=$2 f
-	for f in ns_pid ns_uts ns_ipc; do
+	for f in ns_pid ns_uts ns_ipc ns_time; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 0 ] || ! grep -q "^$f: present (saved and restored" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
 			return
 		fi
 	done
-	for f in ns_mnt ns_net ns_cgroup ns_time ns_user; do
+	for f in ns_mnt ns_net ns_cgroup ns_user; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 1 ] || ! grep -q "^$f: missing (.*refused at dump" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
@@ -359,6 +364,10 @@ run_ns_check() {
 	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
 	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
 	check) ns_check_features "$name" "$dir" ;;
+	timens) ns_cycle "$name" "$dir" plain init unshare --pid --time --fork --monotonic 1000000 \
+			--boottime 2000000 "$ROOT/test/progs/ns_state" pidns time ;;
+	timens_lazy) ns_cycle "$name" "$dir" lazy prog unshare --time --fork --monotonic 1000000 \
+			--boottime 2000000 "$ROOT/test/progs/ns_state" plain time ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -25,8 +25,8 @@ const struct ns_kind ns_kinds[] = {
 	{ "ipc", "ipc namespace", CLONE_NEWIPC, NS_AS_ROOT },
 	{ "net", "network namespace", CLONE_NEWNET, NS_AS_CRIU },
 	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, NS_AS_CRIU },
-	{ "time", "time namespace", CLONE_NEWTIME, NS_AS_CRIU },
-	{ "time_for_children", "time namespace for its children", 0, NS_AS_CRIU },
+	{ "time", "time namespace", CLONE_NEWTIME, NS_AS_ROOT },
+	{ "time_for_children", "time namespace for its children", 0, NS_AS_ROOT },
 	{ "user", "user namespace", CLONE_NEWUSER, NS_AS_CRIU },
 };
 const int nr_ns_kinds = sizeof(ns_kinds) / sizeof(ns_kinds[0]);

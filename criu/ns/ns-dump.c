@@ -1,9 +1,10 @@
 /*
- * ns-dump.c - the uts and ipc namespaces a dumped tree has of its own
- * (its root's, when they are not criu's; ns-check.c made sure every task
- * shares the root's).  A helper process joins them (setns) and writes
- * utsns.img and ipcns.img (uts-ns.c, ipc-dump.c); criu itself stays in
- * its own.  Nothing in the tree's processes changes.
+ * ns-dump.c - the uts, ipc and time namespaces a dumped tree has of its
+ * own (its root's, when they are not criu's; ns-check.c made sure every
+ * task shares the root's).  A helper process joins the uts and ipc ones
+ * (setns) and writes utsns.img and ipcns.img (uts-ns.c, ipc-dump.c);
+ * criu itself stays in its own; the time one is read from /proc
+ * (time-ns.c).  Nothing in the tree's processes changes.
  */
 #define LOG_PREFIX ""
 #include <errno.h>
@@ -51,6 +52,23 @@ static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirf
 	_exit(0);
 }
 
+/* a time namespace of its own: saved from outside (/proc); CLONE_NEWTIME in t->ns_flags */
+static int check_time(struct dump_tree *t)
+{
+	pid_t root = t->procs[0].pid;
+	unsigned long its = ns_inode(root, root, "time");
+
+	if (!its || its == ns_inode(0, 0, "time"))
+		return 0;
+	if (ns_inode(root, root, "time_for_children") != its) {
+		pr_err("pid %d: time namespace for its children time_for_children:[%lu] differs from its own "
+		       "time:[%lu]: not supported", root, ns_inode(root, root, "time_for_children"), its);
+		return -1;
+	}
+	t->ns_flags |= CLONE_NEWTIME;
+	return 0;
+}
+
 int ns_dump_images(struct dump_tree *t, int dirfd)
 {
 	pid_t root = t->procs[0].pid;
@@ -62,8 +80,14 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		if (its && its != ns_inode(0, 0, saved[i].name))
 			t->ns_flags |= saved[i].flag;
 	}
+	if (check_time(t))
+		return -1;
 	if (!t->ns_flags)
 		return 0;
+	if ((t->ns_flags & CLONE_NEWTIME) && time_ns_dump(root, dirfd))
+		return -1;
+	if (!(t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)))
+		goto done;
 	pid_t h = fork();
 	if (h < 0) {
 		pr_perror("cannot start the namespace helper");
@@ -76,7 +100,9 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 			return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;	/* it said why */
-	pr_info("pid %d: namespaces of its own saved:%s%s", root,
-		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "");
+done:
+	pr_info("pid %d: namespaces of its own saved:%s%s%s", root,
+		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "",
+		t->ns_flags & CLONE_NEWTIME ? " time" : "");
 	return 0;
 }

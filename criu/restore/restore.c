@@ -45,7 +45,8 @@ static pid_t clone_root(const struct rst_proc *root, uint32_t ns_flags)
 {
 	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
-		.flags = (root->ns_base ? CLONE_NEWPID : 0) | ns_flags,
+		/* (a time namespace is criu's for its children already: time-ns.c) */
+		.flags = (root->ns_base ? CLONE_NEWPID : 0) | (ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)),
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)tids,
 		.set_tid_size = rst_ns_set_tid(root, 0, tids),
@@ -448,7 +449,14 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
+	int own_time = -1;
+	if (t.ns.time && time_ns_enter(t.ns.time, &own_time)) {
+		time_ns_leave(own_time);
+		goto fail;
+	}
 	pid = clone_root(&t.procs[0], t.ns.flags);
+	if (pid != 0)
+		time_ns_leave(own_time);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use by another process", t.procs[0].pid);

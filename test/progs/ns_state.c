@@ -19,6 +19,9 @@
  * SysV shared memory segments with a pattern, a semaphore set and a
  * message queue holding three messages) add those: checked after the
  * restore (ids, keys, sizes, modes, contents, values, messages in order).
+ * "time" (its own time namespace, with offsets): CLOCK_MONOTONIC and
+ * CLOCK_BOOTTIME after the restore are not before, nor 300 s past, what
+ * they were when it got ready.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -297,8 +300,30 @@ static void ipc_check(void)
 	}
 }
 
+static bool want_time;
+static int64_t mono_then, boot_then;
+
+static int64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* the clocks of its time namespace went on from where they were, not back */
+static void time_check(void)
+{
+	int64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
+	if (mono < mono_then || mono - mono_then > 300 * 1000000000LL)
+		fail("time: CLOCK_MONOTONIC went from %.3f s to %.3f s", mono_then / 1e9, mono / 1e9);
+	if (boot < boot_then || boot - boot_then > 300 * 1000000000LL)
+		fail("time: CLOCK_BOOTTIME went from %.3f s to %.3f s", boot_then / 1e9, boot / 1e9);
+}
+
 static void ns_setup(void)
 {
+	mono_then = clock_ns(CLOCK_MONOTONIC);
+	boot_then = clock_ns(CLOCK_BOOTTIME);
 	if (want_uts)
 		uts_setup();
 	if (want_ipc)
@@ -307,6 +332,8 @@ static void ns_setup(void)
 
 static void ns_check(void)
 {
+	if (want_time)
+		time_check();
 	if (want_uts)
 		uts_check();
 	if (want_ipc)
@@ -412,6 +439,7 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		want_uts |= !strcmp(argv[i], "uts");
 		want_ipc |= !strcmp(argv[i], "ipc");
+		want_time |= !strcmp(argv[i], "time");
 	}
 	if (!strcmp(mode, "pidns"))
 		run_pidns();
