@@ -147,3 +147,31 @@ int rst_ns_resolve(struct rst_tree *t, pid_t real, struct rst_proc **pp, int *pk
 	}
 	return -1;
 }
+
+/*
+ * The owners of files (F_SETOWN) are pids as criu saw them at dump: for a
+ * process in a pid namespace of the tree, the owner's pid as that process
+ * sees it.  An owner outside the tree cannot be named there: refused.
+ */
+int rst_ns_fix_owners(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_proc *p = &t->procs[i];
+		if (p->zombie || (!p->ns_base && !p->ns_depth))
+			continue;
+		for (size_t k = 0; k < p->fds.nr; k++) {
+			FdEntry *e = (FdEntry *)p->fds.msgs[k];
+			FileOwner *w = e->file ? e->file->owner : NULL;
+			if (!w || w->pid <= 0)
+				continue;
+			pid_t seen = rst_ns_translate(t, w->pid, p->ns_depth);
+			if (!seen) {
+				pr_err("files-%d.img: fd %u: its owner %d is not a process of the tree: "
+				       "it has no pid in the tree's pid namespace", p->pid, e->fd, w->pid);
+				return -1;
+			}
+			w->pid = seen;
+		}
+	}
+	return 0;
+}

@@ -300,7 +300,7 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
 			return -1;
 	}
-	return 0;
+	return rst_ns_fix_owners(t);
 }
 
 static void rst_proc_free(struct rst_proc *p)

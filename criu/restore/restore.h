@@ -123,6 +123,8 @@ int rst_ns_set_tid(const struct rst_proc *p, int k, pid_t *v);
 pid_t rst_ns_translate(const struct rst_tree *t, pid_t pid, int level);
 int rst_pidns_load(struct rst_tree *t);
 int rst_ns_resolve(struct rst_tree *t, pid_t real, struct rst_proc **p, int *k);
+/* the owners of files (F_SETOWN) as the processes see them in their pid namespaces */
+int rst_ns_fix_owners(struct rst_tree *t);
 
 /*
  * job-restop.c: a process dumped in a job-control stop.  _queue: its stop

@@ -8,7 +8,8 @@
  * init of a nested pid namespace, and B's child C with a second thread.  After the restore every process checks its pid, its parent's
  * pid and each thread its tid, as it saw them before; A forks once more:
  * the new child must land in the nested namespace (A's namespace for
- * children); and the root reaps A as before.  Without a /proc of its own
+ * children); the root reaps A as before, and a pipe it gave A as owner
+ * (F_SETOWN) still has A's pid as owner.  Without a /proc of its own
  * namespace it only uses getpid/getppid/gettid.
  *
  * "outer": the same under a parent that made the namespace
@@ -24,6 +25,7 @@
  * they were when it got ready.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -354,6 +356,10 @@ static void run_pidns(void)
 		fail("fork: %s", strerror(errno));
 	if (a == 0)
 		run_a();
+	/* a file owned by A (F_SETOWN): its pid in the namespace */
+	int own[2];
+	if (pipe(own) || fcntl(own[0], F_SETOWN, a))
+		fail("pipe/F_SETOWN: %s", strerror(errno));
 	while (sh->ready < P_D)	/* all but D */
 		usleep(5000);
 	test_msg("tree ready: A %d, B %d, C %d", sh->pid[P_A], sh->pid[P_B], sh->pid[P_C]);
@@ -361,6 +367,8 @@ static void run_pidns(void)
 	test_wait_checkpoint();
 	sh->go = 1;
 	check_ids(P_ROOT);
+	if (fcntl(own[0], F_GETOWN) != a)
+		fail("the pipe's owner is %d, was A (%d)", fcntl(own[0], F_GETOWN), a);
 	ns_check();
 	int st;
 	if (waitpid(a, &st, 0) != a)
