@@ -8,7 +8,8 @@
  * init of a nested pid namespace, and B's child C with a second thread.  After the restore every process checks its pid, its parent's
  * pid and each thread its tid, as it saw them before; A forks once more:
  * the new child must land in the nested namespace (A's namespace for
- * children); the root reaps A as before, and a pipe it gave A as owner
+ * children); every one is in the root's session (it called setsid:
+ * 1, unseen from the nested namespace); the root reaps A as before, and a pipe it gave A as owner
  * (F_SETOWN) still has A's pid as owner.  Without a /proc of its own
  * namespace it only uses getpid/getppid/gettid.
  *
@@ -89,7 +90,11 @@ static void await_go(void)
 static void check_ids(int who)
 {
 	pid_t now = who == P_C_THREAD ? (pid_t)syscall(SYS_gettid) : getpid();
-	if (now != sh->pid[who])
+	/* the root's session (1), seen from B's namespace below as none (0) */
+	pid_t sid = who >= P_B ? 0 : 1;
+	if (getsid(0) != sid)
+		report(who, "%s: session %d, not %d", names[who], getsid(0), sid);
+	else if (now != sh->pid[who])
 		report(who, "%s: pid %d, was %d", names[who], now, sh->pid[who]);
 	else if (getppid() != sh->ppid[who])
 		report(who, "%s: parent %d, was %d", names[who], getppid(), sh->ppid[who]);
@@ -346,6 +351,9 @@ static void run_pidns(void)
 {
 	if (getpid() != 1)
 		fail("pidns: pid %d, not the init (1) of a pid namespace", getpid());
+	/* a container's init leads its session, and its tree is in it */
+	if (setsid() != 1)
+		fail("setsid: %s", strerror(errno));
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		fail("mmap: %s", strerror(errno));
