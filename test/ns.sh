@@ -36,6 +36,10 @@
 #     2000000 ns_state pidns time`: restored in a new time namespace whose
 #     clocks go on from the dump's (not 11 days back to the host's)
 #   ns/timens_lazy: the same without a pid namespace, restore --lazy-pages
+#   ns/missing_images: a dump of the tree with its own uts, ipc and time
+#     namespaces, restored without utsns.img, ipcns.img, timens.img in
+#     turn (and with a byte of ipcns.img flipped): each restore fails with
+#     one error line naming the file, and nothing of the tree runs
 #   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
 #     ns_ipc, ns_time present; ns_mnt, ns_net, ns_cgroup, ns_user missing
 #     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
@@ -45,7 +49,7 @@ NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
-	   timens timens_lazy check)
+	   timens timens_lazy missing_images check)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -315,6 +319,52 @@ ns_pidns_lazy() {
 	result PASS "PASS $name"
 }
 
+# no process runs test/progs/ns_state pidns any more
+no_ns_state_left() {
+	local p
+	for p in $(pgrep -f "^$ROOT/test/progs/ns_state pidns"); do
+		CMP_REASON="pid $p ($(tr '\0' ' ' < "/proc/$p/cmdline")) runs"
+		return 1
+	done
+	return 0
+}
+
+ns_missing_images() {
+	local name=$1 dir=$2 f what
+	if ! ns_start "$dir" unshare --pid --uts --ipc --time --fork "$ROOT/test/progs/ns_state" pidns uts ipc time; then
+		result FAIL "FAIL $name: ns_state did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	ns_dump "$name" "$dir" "$NPID" img || return
+	wait "$UPID" 2>/dev/null
+	for f in utsns.img ipcns.img timens.img flip; do
+		rm -rf "$dir/bad"
+		cp -a "$dir/img" "$dir/bad"
+		what=$f
+		if [ "$f" = flip ]; then
+			what=ipcns.img
+			printf '\x01' | dd of="$dir/bad/ipcns.img" bs=1 seek=40 conv=notrunc 2>/dev/null
+		else
+			rm "$dir/bad/$f"
+		fi
+		bounded "$dir" 20 "restore-$f" "$CRIU" restore -D "$dir/bad"
+		if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+			result FAIL "FAIL $name: restore without $f exited with status $ST"
+			return
+		fi
+		if ! one_error "$dir/restore-$f.err" || ! grep -q "$what" "$dir/restore-$f.err"; then
+			result FAIL "FAIL $name: without $f: ${CMP_REASON:-the error does not name $what: $(cut -c1-200 "$dir/restore-$f.err")}"
+			return
+		fi
+		if ! no_ns_state_left; then
+			result FAIL "FAIL $name: after the failed restore without $f, $CMP_REASON"
+			return
+		fi
+	done
+	rm -rf "$dir/bad"
+	result PASS "PASS $name"
+}
+
 ns_check_features() {
 	local name=$1 dir=$2 f
 	for f in ns_pid ns_uts ns_ipc ns_time; do
@@ -364,6 +414,7 @@ run_ns_check() {
 	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
 	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
 	check) ns_check_features "$name" "$dir" ;;
+	missing_images) ns_missing_images "$name" "$dir" ;;
 	timens) ns_cycle "$name" "$dir" plain init unshare --pid --time --fork --monotonic 1000000 \
 			--boottime 2000000 "$ROOT/test/progs/ns_state" pidns time ;;
 	timens_lazy) ns_cycle "$name" "$dir" lazy prog unshare --time --fork --monotonic 1000000 \
