@@ -2,7 +2,7 @@
  * check-ns.c - the `criu check` probes of namespaces and cgroups: for
  * each namespace kind, whether criu handles a tree in one of its own (and
  * the kernel offers what that takes), and which cgroup versions are
- * mounted (criu does not save cgroup membership yet).  Probes run in
+ * mounted, for --freeze-cgroup (criu does not save cgroup membership yet).  Probes run in
  * children that exit: criu's own namespaces never change.
  */
 #include <errno.h>
@@ -122,22 +122,29 @@ int chk_namespace(uint64_t flag, char *msg, size_t len)
 	return 0;
 }
 
-/* arg 1: cgroup v1 hierarchies, 2: a cgroup2 one, as mounted here */
+/* arg 1: cgroup v1 hierarchies, 2: a cgroup2 one, as mounted here; v1 needs the freezer's */
 int chk_cgroup(uint64_t version, char *msg, size_t len)
 {
 	const char *type = version == 2 ? " - cgroup2 " : " - cgroup ";
 	char line[1024];
-	int n = 0;
+	int n = 0, freezer = 0;
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, type) != NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, type))
+			continue;
+		n++;
+		freezer += version == 2 || strstr(line, "freezer") != NULL;
+	}
 	if (f)
 		fclose(f);
-	if (!n)
-		snprintf(msg, len, "no cgroup v%lu hierarchy mounted", (unsigned long)version);
-	else
-		snprintf(msg, len, "%d hierarch%s mounted, but criu does not save or restore cgroup "
-			 "membership yet (nor --freeze-cgroup)", n, n > 1 ? "ies" : "y");
-	return 0;
+	if (!n || !freezer) {
+		snprintf(msg, len, "no cgroup v%lu %s mounted", (unsigned long)version,
+			 n ? "freezer hierarchy" : "hierarchy");
+		return 0;
+	}
+	snprintf(msg, len, "%d hierarch%s mounted: --freeze-cgroup freezes a tree through %s; "
+		 "cgroup membership is not saved or restored yet", n, n > 1 ? "ies" : "y",
+		 version == 2 ? "cgroup.freeze" : "freezer.state");
+	return 1;
 }

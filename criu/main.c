@@ -73,6 +73,9 @@ static void usage(FILE *f)
 "                          limit; then the final dump into DIR\n"
 "      --downtime-limit MS (--iterative) the freeze to aim for (default 50)\n"
 "      --max-rounds N      (--iterative) pre-dump rounds at most (default 8)\n"
+"      --freeze-cgroup PATH (dump, pre-dump) freeze the tree through the\n"
+"                          freezer of cgroup PATH (v1 freezer.state or v2\n"
+"                          cgroup.freeze) while it is seized\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -V, --version           print the version\n");
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
 		{ "iterative", no_argument, NULL, 1201 },
 		{ "downtime-limit", required_argument, NULL, 1202 },
 		{ "max-rounds", required_argument, NULL, 1203 },
+		{ "freeze-cgroup", required_argument, NULL, 1300 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -195,6 +199,7 @@ int main(int argc, char **argv)
 		case 1002: o.prev_images_dir = optarg; break;
 		case 1003: o.track_mem = true; break;
 		case 1200: o.live_snapshot = true; break;
+		case 1300: o.freeze_cgroup = optarg; break;
 		case 1201: o.iterative = true; break;
 		case 1202:
 			if (parse_count("--downtime-limit", optarg, 600000, &o.downtime_limit_ms))

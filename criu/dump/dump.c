@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgfreeze.h"
 #include "dump.h"
 #include "infect.h"
 #include "clock.h"
@@ -495,6 +496,25 @@ static void undo_round(struct dump_tree *t, struct proc_round *r)
 	tree_unseize(t);
 }
 
+/*
+ * The tree, seized.  With --freeze-cgroup it is frozen in its cgroup while
+ * criu walks it and attaches to every task, then thawed: each task takes
+ * criu's interrupt before it runs any code of its own.
+ */
+static int seize_all(const struct opts *o, struct dump_tree *t, struct cg_freezer *cg)
+{
+	if (!o->freeze_cgroup)
+		return tree_seize(o->pid, t);
+	if (cg_freeze(o->freeze_cgroup, cg))
+		return -1;
+	int err = tree_attach_frozen(o->pid, t) || cg_check_tree(cg, t);
+	if (cg_thaw(cg))
+		return -1;	/* the tasks cannot stop: criu's exit detaches them */
+	if (tree_wait_frozen(t))
+		err = -1;
+	return err ? -1 : 0;
+}
+
 /* dump (pre = false) and pre-dump (pre = true); the figures into *out */
 static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 {
@@ -502,6 +522,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	struct dump_tree t = { 0 };
 	struct proc_round *rounds = NULL;
 	struct snapshot *prep = NULL;
+	struct cg_freezer cg = { 0 };
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
@@ -530,8 +551,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
 	tfreeze = clock_now_ms();
-	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || pidns_collect(&t) ||
-	    tree_check(&t))
+	if (seize_all(o, &t, &cg) || ns_check_tree(&t) || pidns_collect(&t) || tree_check(&t))
 		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)
@@ -629,6 +649,7 @@ fail_after:
 	pr_info("%s of pid %d failed; the processes were left %s; %s is incomplete", what, o->pid,
 		t.leave_stopped ? "stopped" : "running", o->images_dir);
 out:
+	cg_restore_state(&cg);
 	snapshot_free(prep);
 	free_rounds(rounds, t.nr);
 	tree_free(&t);

@@ -72,6 +72,15 @@ struct dump_tree {
 
 /* tree.c: seize the whole tree, check it can be restored, end it */
 int tree_seize(pid_t root, struct dump_tree *t);
+/*
+ * The same for a tree frozen in its cgroup (--freeze-cgroup): _attach
+ * seizes and interrupts every task and thread without waiting (nothing
+ * runs, so no task or thread can appear meanwhile); once the cgroup is
+ * thawed, _wait collects the stops (each task stops before it runs any of
+ * its own code).  _wait must follow _attach, even after a failure.
+ */
+int tree_attach_frozen(pid_t root, struct dump_tree *t);
+int tree_wait_frozen(struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
 int tree_check(struct dump_tree *t);
 int tree_share_files(const struct dump_tree *t);
@@ -84,6 +93,10 @@ void tree_free(struct dump_tree *t);
 int seize_task(pid_t pid);
 /* the same; *stop_sig: the job-control stop signal it is stopped by, or 0 */
 int seize_task_stop(pid_t pid, int *stop_sig);
+/* the two halves of seize_task_stop: PTRACE_SEIZE + PTRACE_INTERRUPT (the
+ * task stops once it runs), and the wait for that stop */
+int seize_attach(pid_t pid);
+int seize_wait(pid_t pid, int *stop_sig);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
 /* every thread of pid, until no new one appears; fills p->tids */
 int seize_threads(struct dump_proc *p);
