@@ -24,6 +24,7 @@
 #include "log.h"
 #include "ns.h"
 #include "snapshot.h"
+#include "stages.h"
 #include "track.h"
 #include "version.h"
 
@@ -515,6 +516,46 @@ static int seize_all(const struct opts *o, struct dump_tree *t, struct cg_freeze
 	return err ? -1 : 0;
 }
 
+/* the seizing of the tree and what is refused before anything is collected, as stages */
+struct seize_ctx {
+	const struct opts *o;
+	struct dump_tree *t;
+	struct cg_freezer *cg;
+};
+
+static int st_seize(void *c)
+{
+	struct seize_ctx *s = c;
+	return seize_all(s->o, s->t, s->cg);
+}
+
+static void st_unseize(void *c)
+{
+	tree_unseize(((struct seize_ctx *)c)->t);
+}
+
+static int st_namespaces(void *c)
+{
+	return ns_check_tree(((struct seize_ctx *)c)->t);
+}
+
+static int st_pid_namespaces(void *c)
+{
+	return pidns_collect(((struct seize_ctx *)c)->t);
+}
+
+static int st_tree_check(void *c)
+{
+	return tree_check(((struct seize_ctx *)c)->t);
+}
+
+static const struct stage seize_stages[] = {
+	{ "seize the tree", st_seize, st_unseize },
+	{ "namespaces", st_namespaces, NULL },
+	{ "pid namespaces", st_pid_namespaces, NULL },
+	{ "what the tree shares", st_tree_check, NULL },
+};
+
 /* dump (pre = false) and pre-dump (pre = true); the figures into *out */
 static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 {
@@ -551,7 +592,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	if (o->live_snapshot && snapshot_prepare(o->pid, &prep))
 		goto fail;
 	tfreeze = clock_now_ms();
-	if (seize_all(o, &t, &cg) || ns_check_tree(&t) || pidns_collect(&t) || tree_check(&t))
+	struct seize_ctx sc = { o, &t, &cg };
+	if (stages_run(seize_stages, NR_STAGES(seize_stages), &sc))
 		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)

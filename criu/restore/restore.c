@@ -36,6 +36,7 @@
 #include "ns.h"
 #include "proc.h"
 #include "restore.h"
+#include "stages.h"
 
 /*
  * the root with its pids; the init of a new pid namespace if it was one,
@@ -418,6 +419,69 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 	return 0;
 }
 
+/* the making of the root, as stages (stages.h) */
+struct root_ctx {
+	struct rst_tree *t;
+	struct rst_tasks *ts;
+	const struct opts *o;
+	int own_time;		/* criu's time namespace, while the tree's is made */
+	pid_t pid;		/* the root as criu sees it, once made */
+};
+
+/* a time namespace of the tree's own: criu's for its children until the root is made */
+static int st_time_enter(void *c)
+{
+	struct root_ctx *r = c;
+	return r->t->ns.time ? time_ns_enter(r->t->ns.time, &r->own_time) : 0;
+}
+
+static void st_time_leave(void *c)
+{
+	struct root_ctx *r = c;
+	time_ns_leave(r->own_time);
+	r->own_time = -1;
+}
+
+static int st_time_back(void *c)
+{
+	st_time_leave(c);
+	return 0;
+}
+
+/* the root (in the child: it goes on as the root and never returns) */
+static int st_clone_root(void *c)
+{
+	struct root_ctx *r = c;
+	struct rst_proc *root = &r->t->procs[0];
+
+	r->pid = clone_root(root, r->t->ns.flags);
+	if (r->pid == 0)
+		rst_child(r->t, 0, r->o);
+	if (r->pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is already in use by another process", root->pid);
+		else
+			pr_perror("cannot create a process with pid %d", root->pid);
+		return -1;
+	}
+	/* in a new pid namespace its pid here is the kernel's choice */
+	if (!root->ns_base && r->pid != root->pid) {
+		pr_err("clone3 gave pid %d instead of %d", r->pid, root->pid);
+		return -1;
+	}
+	root->real_tids[0] = r->ts->v[0].tid = r->pid;
+	if (root->ns_base)
+		pr_info("pid %d: init of a new pid namespace, pid %d here", root->pid, r->pid);
+	return 0;
+}
+
+/* a root made is killed with the tree by cr_restore's failure path */
+static const struct stage root_stages[] = {
+	{ "the tree's time namespace", st_time_enter, st_time_leave },
+	{ "the root process", st_clone_root, NULL },
+	{ "back to criu's time namespace", st_time_back, NULL },
+};
+
 /* returns the exit status for main */
 int cr_restore(const struct opts *o)
 {
@@ -461,31 +525,11 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	int own_time = -1;
-	if (t.ns.time && time_ns_enter(t.ns.time, &own_time)) {
-		time_ns_leave(own_time);
+	struct root_ctx rc = { &t, &ts, o, -1, -1 };
+	int made = stages_run(root_stages, NR_STAGES(root_stages), &rc);
+	pid = rc.pid;
+	if (made)
 		goto fail;
-	}
-	pid = clone_root(&t.procs[0], t.ns.flags);
-	if (pid != 0)
-		time_ns_leave(own_time);
-	if (pid < 0) {
-		if (errno == EEXIST)
-			pr_err("pid %d is already in use by another process", t.procs[0].pid);
-		else
-			pr_perror("cannot create a process with pid %d", t.procs[0].pid);
-		goto fail;
-	}
-	if (pid == 0)
-		rst_child(&t, 0, o);
-	/* in a new pid namespace its pid here is the kernel's choice */
-	if (!t.procs[0].ns_base && pid != t.procs[0].pid) {
-		pr_err("clone3 gave pid %d instead of %d", pid, t.procs[0].pid);
-		goto fail;
-	}
-	t.procs[0].real_tids[0] = ts.v[0].tid = pid;
-	if (t.procs[0].ns_base)
-		pr_info("pid %d: init of a new pid namespace, pid %d here", t.procs[0].pid, pid);
 	/* criu's copies of the helper fds: the processes have theirs */
 	for (size_t i = 0; i < t.nr; i++)
 		rst_fds_close(&t.procs[i].helpers);
