@@ -2,7 +2,7 @@
  * check-ns.c - the `criu check` probes of namespaces and cgroups: for
  * each namespace kind, whether criu handles a tree in one of its own (and
  * the kernel offers what that takes), and which cgroup versions are
- * mounted, for --freeze-cgroup (criu does not save cgroup membership yet).  Probes run in
+ * mounted, for --freeze-cgroup and cgroup membership.  Probes run in
  * children that exit: criu's own namespaces never change.
  */
 #include <errno.h>
@@ -144,7 +144,7 @@ int chk_cgroup(uint64_t version, char *msg, size_t len)
 		return 0;
 	}
 	snprintf(msg, len, "%d hierarch%s mounted: --freeze-cgroup freezes a tree through %s; "
-		 "cgroup membership is not saved or restored yet", n, n > 1 ? "ies" : "y",
-		 version == 2 ? "cgroup.freeze" : "freezer.state");
+		 "membership saved and restored (--manage-cgroups soft), not the cgroups' settings",
+		 n, n > 1 ? "ies" : "y", version == 2 ? "cgroup.freeze" : "freezer.state");
 	return 1;
 }

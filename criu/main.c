@@ -76,6 +76,11 @@ static void usage(FILE *f)
 "      --freeze-cgroup PATH (dump, pre-dump) freeze the tree through the\n"
 "                          freezer of cgroup PATH (v1 freezer.state or v2\n"
 "                          cgroup.freeze) while it is seized\n"
+"      --manage-cgroups[=MODE] (restore) soft (the default): each process goes\n"
+"                          back into its cgroups (made if missing); ignore:\n"
+"                          it stays in criu's; full, strict: not supported\n"
+"      --cgroup-root [CTRL:]PATH (restore) the root's cgroup (of hierarchy\n"
+"                          CTRL, or of all) is PATH; repeatable\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -V, --version           print the version\n");
@@ -119,6 +124,8 @@ int main(int argc, char **argv)
 		{ "downtime-limit", required_argument, NULL, 1202 },
 		{ "max-rounds", required_argument, NULL, 1203 },
 		{ "freeze-cgroup", required_argument, NULL, 1300 },
+		{ "manage-cgroups", optional_argument, NULL, 1301 },
+		{ "cgroup-root", required_argument, NULL, 1302 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -200,6 +207,15 @@ int main(int argc, char **argv)
 		case 1003: o.track_mem = true; break;
 		case 1200: o.live_snapshot = true; break;
 		case 1300: o.freeze_cgroup = optarg; break;
+		case 1301: o.manage_cgroups = optarg ? optarg : "soft"; break;
+		case 1302: {
+			const char **n = realloc(o.cgroup_root, (o.nr_cgroup_root + 1) * sizeof(*n));
+			if (!n)
+				return 1;
+			o.cgroup_root = n;
+			o.cgroup_root[o.nr_cgroup_root++] = optarg;
+			break;
+		}
 		case 1201: o.iterative = true; break;
 		case 1202:
 			if (parse_count("--downtime-limit", optarg, 600000, &o.downtime_limit_ms))

@@ -25,6 +25,7 @@
 #include "pagemap.pb-c.h"
 #include "files.pb-c.h"
 #include "ns.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define IMG_FORMAT_VERSION	1
 #define IMG_COMMON_MAGIC	0x54504b43U	/* "CKPT" little-endian */
@@ -44,6 +45,7 @@ enum img_kind {
 	IMG_UTSNS,
 	IMG_IPCNS,
 	IMG_TIMENS,
+	IMG_CGROUP,
 	IMG_NR_KINDS,
 };
 

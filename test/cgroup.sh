@@ -16,7 +16,21 @@
 #   cgroup/freeze_bad_path: --freeze-cgroup of a directory that is no
 #     freezer cgroup: one error line naming it, the tree runs on
 
-CGROUP_CHECKS=(freeze_v1 freeze_v2 freeze_leave_running freeze_was_frozen freeze_outside freeze_bad_path)
+#   cgroup/membership: the tree's root in cgroups of its own in the freezer
+#     and pids (v1) hierarchies and in a cgroup2 one, process B moved into a
+#     cgroup below the root's (freezer); dumped, B's cgroup removed, restored
+#     (--manage-cgroups soft, the default): every process is back in its
+#     cgroups (/proc/PID/cgroup as before the dump; B's made again)
+#   cgroup/membership_root: the same restored with --cgroup-root
+#     freezer:/criu-test-N/moved: in the freezer hierarchy the root is in
+#     .../moved and B in .../moved/b, the other hierarchies as before
+#   cgroup/membership_ignore: --manage-cgroups=ignore: every process is in
+#     criu's cgroups
+#   cgroup/manage_full: --manage-cgroups=full is refused with one line (the
+#     cgroups' settings are not restored), nothing runs
+
+CGROUP_CHECKS=(freeze_v1 freeze_v2 freeze_leave_running freeze_was_frozen freeze_outside freeze_bad_path
+	       membership membership_root membership_ignore manage_full)
 
 # the freezer hierarchy of a version, "" if none
 cg_root() {
@@ -141,6 +155,116 @@ cg_refused() {
 	tree_finish "$name" "$dir" "$PID" && result PASS "PASS $name"
 }
 
+# the test's cgroups in the freezer, pids and cgroup2 hierarchies (CG_DIRS)
+CG_DIRS=()
+CG_NAME=
+cg_member_setup() {
+	local v2
+	CG_NAME=criu-test-$$
+	v2=$(cg_root 2)
+	[ -d /sys/fs/cgroup/freezer ] && [ -d /sys/fs/cgroup/pids ] && [ -n "$v2" ] || return 1
+	CG_DIRS=(/sys/fs/cgroup/freezer/$CG_NAME /sys/fs/cgroup/pids/$CG_NAME "$v2/$CG_NAME")
+	mkdir -p "${CG_DIRS[0]}/a/b" "${CG_DIRS[1]}/a" "${CG_DIRS[2]}/u"
+}
+
+# kills whatever is left in the test's cgroup DIR (a tree whose root was
+# killed leaves its children waiting) and removes it, deepest first
+cg_rmtree() {
+	local f p
+	[ -d "$1" ] || return 0
+	for f in $(find "$1" -name cgroup.procs); do
+		for p in $(cat "$f"); do kill -KILL "$p" 2>/dev/null; done
+	done
+	wait_for 5 bash -c "! find '$1' -name cgroup.procs -exec cat {} + | grep -q ."
+	find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+	return 0
+}
+
+# the cgroup lines of each pid, into FILE
+cg_record() {
+	local f=$1 p
+	shift
+	: > "$f"
+	for p in "$@"; do
+		sed "s/^/$p /" "/proc/$p/cgroup" >> "$f" 2>/dev/null || return 1
+	done
+}
+
+cg_membership() {
+	local name=$1 dir=$2 mode=$3 pids b root=${CG_DIRS[0]#/sys/fs/cgroup/freezer} extra=()
+	sh -c "echo \$\$ > ${CG_DIRS[0]}/a/cgroup.procs && echo \$\$ > ${CG_DIRS[1]}/a/cgroup.procs &&
+	       echo \$\$ > ${CG_DIRS[2]}/u/cgroup.procs && exec $ROOT/test/progs/tree" \
+		> "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 in_sigwait "$PID" ||
+		{ result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+	pids=$(tree_pids "$dir")
+	b=${pids##* }
+	echo "$b" > "${CG_DIRS[0]}/a/b/cgroup.procs" || { result FAIL "FAIL $name: cannot move B"; return; }
+	cg_record "$dir/before" $pids || { result FAIL "FAIL $name: cannot read the cgroups"; return; }
+	grep -q "^$b [0-9]*:freezer:$root/a/b\$" "$dir/before" ||
+		{ result FAIL "FAIL $name: B is not in $root/a/b: $(grep "^$b .*freezer" "$dir/before")"; return; }
+	ns_dump "$name" "$dir" "$PID" img || return
+	wait "$PID" 2>/dev/null
+	rmdir "${CG_DIRS[0]}/a/b"
+	case $mode in
+	root) extra=(--cgroup-root "freezer:$root/moved")
+	      sed -e "s#:freezer:$root/a\(/b\)\{0,1\}\$#:freezer:$root/moved\1#" "$dir/before" > "$dir/want" ;;
+	ignore) extra=(--manage-cgroups=ignore)
+		for p in $pids; do sed "s/^/$p /" /proc/self/cgroup; done > "$dir/want" ;;
+	*) cp "$dir/before" "$dir/want" ;;
+	esac
+	RESTORE_EXTRA=("${extra[@]}")
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$PID" "$name" || return
+	wait_for 10 in_sigwait "$PID"
+	cg_record "$dir/after" $pids
+	if ! diff -u "$dir/want" "$dir/after" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: cgroups after the restore differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	finish "$dir" "$name" "$PID" || return
+	result PASS "PASS $name"
+}
+
+cg_manage_full() {
+	local name=$1 dir=$2
+	cg_start_tree "$dir" 0 || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+	ns_dump "$name" "$dir" "$PID" img || return
+	wait "$PID" 2>/dev/null
+	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img" --manage-cgroups=full
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore --manage-cgroups=full exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore.err" || ! grep -q "manage-cgroups full: restoring the cgroups' settings is not supported" "$dir/restore.err"; then
+		result FAIL "FAIL $name: ${CMP_REASON:-$(cut -c1-200 "$dir/restore.err")}"
+		return
+	fi
+	alive "$PID" && { result FAIL "FAIL $name: pid $PID runs after the refused restore"; return; }
+	result PASS "PASS $name"
+}
+
+run_cgroup_membership() {
+	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
+	if ! cg_member_setup; then
+		result SKIP "SKIP $name: no freezer, pids and cgroup2 hierarchies here"
+		return
+	fi
+	case $check in
+	membership) cg_membership "$name" "$dir" soft ;;
+	membership_root) cg_membership "$name" "$dir" root ;;
+	membership_ignore) cg_membership "$name" "$dir" ignore ;;
+	manage_full) cg_manage_full "$name" "$dir" ;;
+	esac
+	kill_tracked "$PIDS_FILE"
+	for d in "${CG_DIRS[@]}"; do cg_rmtree "$d"; done
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img"
+	fi
+}
+
 run_cgroup_check() {
 	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1 v=1
 	if [ ! -x "$CRIU" ]; then
@@ -149,6 +273,9 @@ run_cgroup_check() {
 	fi
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
+	case $check in
+	membership*|manage_full) run_cgroup_membership "$check"; return ;;
+	esac
 	[ "$check" = freeze_v2 ] && v=2
 	if ! cg_make "$v"; then
 		result SKIP "SKIP $name: no cgroup v$v freezer here"
@@ -162,11 +289,11 @@ run_cgroup_check() {
 	freeze_bad_path) cg_refused "$name" "$dir" "$dir/tmp" "--freeze-cgroup $dir/tmp: neither freezer.state" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
-	# the test's processes are gone (killed by the runner if need be) before the cgroup goes
-	kill_tracked "$PIDS_FILE"
+	# the test's processes are gone (killed if need be) before the cgroup goes
 	[ -e "$CG/freezer.state" ] && echo THAWED > "$CG/freezer.state"
 	[ -e "$CG/cgroup.freeze" ] && echo 0 > "$CG/cgroup.freeze"
-	rmdir "$CG" 2>/dev/null
+	kill_tracked "$PIDS_FILE"
+	cg_rmtree "$CG"
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img"
 	fi

@@ -603,7 +603,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	for (size_t i = 0; i < t.nr; i++)
 		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
 			goto fail;
-	if (!pre && (tree_share_files(&t) || cow_find(&t) || ns_dump_images(&t, dirfd)))
+	if (!pre && (tree_share_files(&t) || cow_find(&t) || ns_dump_images(&t, dirfd) ||
+		     cgroups_dump(&t, dirfd)))
 		goto fail;
 	if (o->live_snapshot) {
 		/* live snapshot: memory protected while frozen, copied while they run */

@@ -335,6 +335,9 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	/* the root, in new namespaces: filled before any other task lives in them */
 	if (i == 0 && ns_images_apply(&t->ns))
 		child_fail();
+	/* its cgroups, before its children inherit them */
+	if (rst_cgroups_join(p))
+		child_fail();
 	lead_ids(p);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */

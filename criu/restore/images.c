@@ -300,12 +300,15 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
 			return -1;
 	}
-	return rst_ns_fix_owners(t);
+	return rst_ns_fix_owners(t) || rst_cgroups_plan(dirfd, t, o) ? -1 : 0;
 }
 
 static void rst_proc_free(struct rst_proc *p)
 {
 	free(p->real_tids);
+	for (int i = 0; i < p->nr_cg_dirs; i++)
+		free(p->cg_dirs[i]);
+	free(p->cg_dirs);
 	if (p->pe)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)
@@ -337,6 +340,7 @@ void rst_tree_free(struct rst_tree *t)
 	rst_shmem_close(&t->shm);
 	rst_shared_close(&t->shared);
 	ns_images_free(&t->ns);
+	img_entries_free(&t->cgroups);
 	if (t->premap_end)
 		munmap((void *)t->premap_start, t->premap_end - t->premap_start);
 	if (t->inv)

@@ -97,12 +97,17 @@ struct rst_proc {
 	int ns_depth;		/* its pid namespace's level (0: criu's at dump) */
 	int ns_base;		/* the root's: 1 if the tree is restored in a new pid namespace */
 	pid_t *real_tids;	/* each thread as criu sees it now, 0 until known */
+	/* cgroups (cgroups-rst.c) */
+	const CgroupEntry *cg;	/* its entry of cgroup.img, or NULL */
+	char **cg_dirs;		/* the directories of its cgroups here, to join */
+	int nr_cg_dirs;
 };
 
 /* the dump: every process, parents before children, [0] the root */
 struct rst_tree {
 	Inventory *inv;
 	struct ns_images ns;	/* namespaces of its own (criu/ns/ns-restore.c) */
+	struct img_entries cgroups;	/* cgroup.img (cgroups-rst.c) */
 	size_t nr;
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
@@ -137,6 +142,15 @@ int rst_job_stop_settle(const struct rst_tree *t, size_t i);
 
 /* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
 int rst_proc_tunables(const struct rst_proc *p);
+
+/*
+ * cgroups-rst.c: cgroup.img per --manage-cgroups (soft: plan each
+ * process's cgroup directories here, under --cgroup-root; ignore:
+ * nothing); _join, in the process itself, first: makes them if missing
+ * and moves it in
+ */
+int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o);
+int rst_cgroups_join(const struct rst_proc *p);
 
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
