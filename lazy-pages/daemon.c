@@ -16,6 +16,7 @@
  */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -167,21 +168,24 @@ static void tell_children(struct daemon *d)
 	}
 }
 
-/* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
-static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
+/*
+ * reads the hello, ranges, uffd and pidfd the restorer sent; 0 or -1
+ * (conn closed).  fds: the uffd, the pidfd.
+ */
+static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *fds)
 {
 	struct timeval tv = { 5, 0 };
 
 	*ranges = NULL;
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = lazy_recv_fd(conn, h, sizeof(*h), uffd);
+	ssize_t n = lazy_recv_fds(conn, h, sizeof(*h), fds, 2);
 	if (n == 0)
-		return -1;	/* criu restore went away before the process was ready */
+		goto err;	/* criu restore went away before the process was ready */
 	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
-	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
+	    h->nr_ranges > LAZY_MAX_RANGES || fds[0] < 0 || fds[1] < 0) {
 		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,
 		       n >= 8 ? h->magic : 0, n >= 8 ? h->version : 0,
-		       *uffd < 0 ? "no userfaultfd" : "with a userfaultfd");
+		       fds[0] < 0 || fds[1] < 0 ? "without a userfaultfd and a pidfd" : "with its fds");
 		goto err;
 	}
 	*ranges = calloc(h->nr_ranges + 1, sizeof(**ranges));
@@ -204,10 +208,45 @@ static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges
 	}
 	return 0;
 err:
-	if (*uffd >= 0)
-		close(*uffd);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	free(*ranges);
 	return -1;
+}
+
+/* is the process of this pidfd in the daemon's pid namespace (one level in NSpid)? */
+static bool in_own_pidns(int pidfd)
+{
+	char path[64], line[256];
+	bool own = false;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			int n = 0;
+			char *s = line + 6, *end;
+			while (strtol(s, &end, 10) > 0 && end != s) {
+				n++;
+				s = end;
+			}
+			own = n == 1;
+		}
+	if (f)
+		fclose(f);
+	return own;
+}
+
+/* a hello's process that cannot be served */
+static void refuse_proc(int conn, const struct lazy_hello *h, int status, int *fds)
+{
+	send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h->pid, status, 0, 0, 0 }, -1);
+	if (syscall(SYS_pidfd_send_signal, fds[1], SIGKILL, NULL, 0) && errno != ESRCH)
+		pr_perror("pid %u: cannot kill it", h->pid);
+	close(fds[0]);
+	close(fds[1]);
+	close(conn);
 }
 
 /* the page source of pid, opened; NULL (logged) if it cannot be */
@@ -277,12 +316,13 @@ static void attach(struct daemon *d, int conn)
 	struct lazy_hello h;
 	struct lazy_range *ranges;
 	struct lp_source *src;
-	int uffd;
+	int fds[2];
 
-	if (recv_hello(conn, &h, &ranges, &uffd)) {
+	if (recv_hello(conn, &h, &ranges, fds)) {
 		close(conn);
 		return;
 	}
+	int uffd = fds[0];
 	src = take_preloaded(d, h.pid);
 	if (!src)
 		src = open_source(d, h.pid);
@@ -292,10 +332,7 @@ static void attach(struct daemon *d, int conn)
 			free(src);
 		}
 		pr_err("pid %u: no page source: the process cannot run", h.pid);
-		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -EIO, 0, 0, 0 }, -1);
-		kill(h.pid, SIGKILL);
-		close(uffd);
-		close(conn);
+		refuse_proc(conn, &h, -EIO, fds);
 		free(ranges);
 		return;
 	}
@@ -304,14 +341,13 @@ static void attach(struct daemon *d, int conn)
 	free(ranges);
 	if (!p) {
 		pr_err("pid %u: out of memory: the process cannot run", h.pid);
-		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -ENOMEM, 0, 0, 0 }, -1);
-		kill(h.pid, SIGKILL);
-		close(uffd);
-		close(conn);
+		refuse_proc(conn, &h, -ENOMEM, fds);
 		lp_source_close(src);
 		free(src);
 		return;
 	}
+	p->pidfd = fds[1];
+	p->own_pidns = in_own_pidns(fds[1]);
 	pr_info("pid %u: %u lazy ranges, %lu pages to bring in", h.pid, h.nr_ranges,
 		(unsigned long)p->remaining);
 	if (!d->t_first) {

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sock.h"
 #include "socket-proto.h"
@@ -28,16 +29,36 @@ union one_fd {
 
 ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd)
 {
-	union one_fd u;
+	return lazy_recv_fds(conn, buf, len, fd, 1);
+}
+
+ssize_t lazy_recv_fds(int conn, void *buf, size_t len, int *fds, int nr)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
 	struct iovec iov = { buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
+	int got = 0;
 
-	*fd = -1;
+	for (int i = 0; i < nr; i++)
+		fds[i] = -1;
 	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (int i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got < nr)
+				fds[got++] = fd;
+			else
+				close(fd);	/* more than asked for */
+		}
+	}
 	return n;
 }
 

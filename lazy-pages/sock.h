@@ -15,6 +15,8 @@ int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa);
 
 /* receives len bytes (MSG_WAITALL) and the fd they carry (*fd, -1 if none, close-on-exec) */
 ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd);
+/* the same with up to nr fds (in order; -1 for those not sent; extra ones closed) */
+ssize_t lazy_recv_fds(int conn, void *buf, size_t len, int *fds, int nr);
 /* sends len bytes with fd attached if fd >= 0; what sendmsg returns */
 ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd);
 

@@ -19,8 +19,9 @@
 #     final dump on top
 #   ns/pidns_leave_running: ns/pidns dumped with --leave-running: the tree
 #     runs on; then killed, restored, and passes
-#   ns/pidns_lazy: restore --lazy-pages of ns/pidns is refused with one
-#     line naming it (not supported yet), nothing is left running
+#   ns/pidns_lazy: ns/pidns with restore --lazy-pages (the daemon signals
+#     the processes through pidfds, their pids in the namespace are not
+#     its own)
 #   ns/refuse_nested_uts, refuse_nested_ipc: a tree whose root's child has
 #     a uts (ipc) namespace of its own (`ns_state nested`): refused with
 #     one line naming the child and the namespace, both run on
@@ -31,11 +32,17 @@
 #     checks them all (and the host's name is unchanged)
 #   ns/uts_ipc_predump, uts_ipc_leave_running: the same through
 #     pre-dumps, and with --leave-running first
-#   ns/uts_ipc_lazy: the same without a pid namespace, restore --lazy-pages
+#   ns/uts_ipc_lazy: the same with restore --lazy-pages
 #   ns/timens: `unshare --pid --time --fork --monotonic 1000000 --boottime
 #     2000000 ns_state pidns time`: restored in a new time namespace whose
 #     clocks go on from the dump's (not 11 days back to the host's)
-#   ns/timens_lazy: the same without a pid namespace, restore --lazy-pages
+#   ns/timens_lazy: the same with restore --lazy-pages
+#   ns/lazy_plain: a single process with its own uts and ipc namespaces (no
+#     pid namespace), restore --lazy-pages
+#   ns/lazy_kill_daemon: ns/pidns_lazy with 64 MiB to serve slowly, the
+#     daemon stopped while the root faults, then killed: every process of
+#     the pid namespace ends (criu restore kills its init), the program
+#     never passes, and no process outside it is touched
 #   ns/missing_images: a dump of the tree with its own uts, ipc and time
 #     namespaces, restored without utsns.img, ipcns.img, timens.img in
 #     turn (and with a byte of ipcns.img flipped): each restore fails with
@@ -49,7 +56,7 @@ NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
-	   timens timens_lazy missing_images check)
+	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images check)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -258,12 +265,7 @@ ns_refuse_nested() {
 ns_uts_ipc() {
 	local name=$1 dir=$2 mode=$3 host
 	host=$(hostname)
-	if [ "$mode" = lazy ]; then
-		# no pid namespace: lazy restore of one is not supported yet
-		ns_cycle "$name" "$dir" lazy prog unshare --uts --ipc --fork "$ROOT/test/progs/ns_state" plain uts ipc || return
-	else
-		ns_cycle "$name" "$dir" "$mode" init unshare --pid --uts --ipc --fork "$ROOT/test/progs/ns_state" pidns uts ipc
-	fi
+	ns_cycle "$name" "$dir" "$mode" init unshare --pid --uts --ipc --fork "$ROOT/test/progs/ns_state" pidns uts ipc
 	if [ "$(hostname)" != "$host" ]; then
 		result FAIL "FAIL $name: the host's name changed from $host to $(hostname)"
 	fi
@@ -299,21 +301,40 @@ ns_refuse_pid_notinit() {
 	result PASS "PASS $name"
 }
 
-ns_pidns_lazy() {
-	local name=$1 dir=$2 lines
-	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns; then
-		result FAIL "FAIL $name: ns_state pidns did not get ready: $(log_tail "$dir/test.log")"
+ns_lazy_kill_daemon() {
+	local name=$1 dir=$2 root dpid st
+	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns mem; then
+		result FAIL "FAIL $name: ns_state did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	ns_dump "$name" "$dir" "$NPID" img || return
 	wait "$UPID" 2>/dev/null
-	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img" --lazy-pages -v4 -o "$dir/restore.log"
-	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
-		result FAIL "FAIL $name: restore --lazy-pages exited with status $ST"
+	export CRIU_LAZY_BG_DELAY_US=20000
+	RESTORE_EXTRA=(--lazy-pages)
+	restore_bg "$dir" "$dir/img"
+	wait_for "$READY_TIMEOUT" pidfile_ready "$dir/pidfile" ||
+		{ result FAIL "FAIL $name: no pidfile: $(criu_error "$dir/restore.log")"; return; }
+	root=$(cat "$dir/pidfile")
+	track "$root"
+	dpid=$(daemon_pid "$dir/img")
+	[ -n "$dpid" ] || { result FAIL "FAIL $name: no lazy-pages daemon running"; return; }
+	track "$dpid"
+	wait_for 10 in_sigwait "$root"
+	kill -STOP "$dpid"
+	kill -USR1 "$root"
+	sleep 0.5
+	if ! alive "$root" || grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program finished before the daemon was killed"
 		return
 	fi
-	if ! one_error "$dir/restore.err" || ! grep -q "pid $NPID was the init of a pid namespace: not supported" "$dir/restore.err"; then
-		result FAIL "FAIL $name: ${CMP_REASON:-the error does not name pid $NPID: $(cut -c1-200 "$dir/restore.err")}"
+	kill -KILL "$dpid"
+	wait "$RPID"; st=$?
+	if [ $st -eq 0 ] || grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: restore exited $st after its daemon was killed: $(log_tail "$dir/test.log")"
+		return
+	fi
+	if ! wait_for 5 no_ns_state_left; then
+		result FAIL "FAIL $name: after the daemon was killed, $CMP_REASON"
 		return
 	fi
 	result PASS "PASS $name"
@@ -408,17 +429,20 @@ run_ns_check() {
 	pidns_outer) ns_pidns "$name" "$dir" outer ;;
 	pidns_predump) ns_pidns "$name" "$dir" predump ;;
 	pidns_leave_running) ns_pidns "$name" "$dir" leave_running ;;
-	pidns_lazy) ns_pidns_lazy "$name" "$dir" ;;
+	pidns_lazy) ns_pidns "$name" "$dir" lazy ;;
 	uts_ipc) ns_uts_ipc "$name" "$dir" plain ;;
 	uts_ipc_predump) ns_uts_ipc "$name" "$dir" predump ;;
 	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
 	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
 	check) ns_check_features "$name" "$dir" ;;
 	missing_images) ns_missing_images "$name" "$dir" ;;
+	lazy_kill_daemon) ns_lazy_kill_daemon "$name" "$dir" ;;
 	timens) ns_cycle "$name" "$dir" plain init unshare --pid --time --fork --monotonic 1000000 \
 			--boottime 2000000 "$ROOT/test/progs/ns_state" pidns time ;;
-	timens_lazy) ns_cycle "$name" "$dir" lazy prog unshare --time --fork --monotonic 1000000 \
-			--boottime 2000000 "$ROOT/test/progs/ns_state" plain time ;;
+	timens_lazy) ns_cycle "$name" "$dir" lazy init unshare --pid --time --fork --monotonic 1000000 \
+			--boottime 2000000 "$ROOT/test/progs/ns_state" pidns time ;;
+	lazy_plain) ns_cycle "$name" "$dir" lazy prog unshare --uts --ipc --fork \
+			"$ROOT/test/progs/ns_state" plain uts ipc ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -510,12 +510,6 @@ int cr_restore(const struct opts *o)
 		live += !t.procs[i].zombie;
 	pr_info("images of pid %d (%zu processes) checked in %.1f ms", t.procs[0].pid, t.nr,
 		clock_now_ms() - t0);
-	if (o->lazy_pages && t.procs[0].ns_base) {
-		/* the daemon names processes by the images' pids, which are not theirs here */
-		pr_err("restore --lazy-pages: pid %d was the init of a pid namespace: not supported yet",
-		       t.procs[0].pid);
-		goto fail;
-	}
 	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
 		goto fail;
 	if (rst_shmem_create(&t) || rst_shared_open(&t, o) ||
@@ -535,6 +529,7 @@ int cr_restore(const struct opts *o)
 		rst_fds_close(&t.procs[i].helpers);
 	rst_shmem_close(&t.shm);
 	rst_shared_close(&t.shared);
+	rst_lazy_set_pids(&ls, &t);
 	if (rst_lazy_set_guard(&ls))
 		goto fail;
 
@@ -551,6 +546,7 @@ int cr_restore(const struct opts *o)
 	if (ret || release_tree(&t, &ts, &ls))
 		goto fail;
 	rst_lazy_set_unguard(&ls);
+	rst_lazy_set_pids(&ls, &t);	/* every real pid is known now */
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d restored (%d processes)", pid, live);
 	uint64_t pages = 0;

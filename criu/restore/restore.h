@@ -209,7 +209,7 @@ int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
  * over by the daemon) until the daemon is done with them; kills them if it
  * goes away first.  Closes conn and uffd; -1 if something was killed.
  */
-int rst_lazy_watch(pid_t pid, int conn, int uffd);
+int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd);
 struct rst_lazy_guard {
 	pthread_t thread;
 	pid_t pid;
@@ -221,7 +221,8 @@ void rst_lazy_guard_stop(struct rst_lazy_guard *g);
 
 /* one process of a lazily restored tree: each has its own connection */
 struct rst_lazy_proc {
-	pid_t pid;
+	pid_t pid;		/* as criu sees it (rst_lazy_set_pids) */
+	pid_t ns_root;		/* in a new pid namespace: its init, else 0 */
 	int conn, uffd;
 	struct rst_lazy_guard guard;
 };
@@ -232,6 +233,11 @@ struct rst_lazy_set {
 int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const struct opts *o,
 			 int dirfd);
 int rst_lazy_set_guard(struct rst_lazy_set *s);
+/*
+ * the pids to watch and kill, as criu sees them: in a new pid namespace
+ * each process's once known (else its init's, which takes them all along)
+ */
+void rst_lazy_set_pids(struct rst_lazy_set *s, const struct rst_tree *t);
 void rst_lazy_set_unguard(struct rst_lazy_set *s);
 /* watches every process until its pages are in (closes everything); -1 if one was killed */
 int rst_lazy_set_watch(struct rst_lazy_set *s);

@@ -21,6 +21,7 @@
  * SysV shared memory segments with a pattern, a semaphore set and a
  * message queue holding three messages) add those: checked after the
  * restore (ids, keys, sizes, modes, contents, values, messages in order).
+ * "mem": the root keeps 64 MiB of a pattern, checked after the restore.
  * "time" (its own time namespace, with offsets): CLOCK_MONOTONIC and
  * CLOCK_BOOTTIME after the restore are not before, nor 300 s past, what
  * they were when it got ready.
@@ -327,8 +328,31 @@ static void time_check(void)
 		fail("time: CLOCK_BOOTTIME went from %.3f s to %.3f s", boot_then / 1e9, boot / 1e9);
 }
 
+/* "mem": 64 MiB of a pattern, checked after the restore (lazy restore: pages to serve) */
+#define MEM_SIZE (64UL << 20)
+static bool want_mem;
+static uint64_t *mem;
+
+static void mem_setup(void)
+{
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		fail("mmap: %s", strerror(errno));
+	for (size_t i = 0; i < MEM_SIZE / 8; i++)
+		mem[i] = test_mix(i);
+}
+
+static void mem_check(void)
+{
+	for (size_t i = 0; i < MEM_SIZE / 8; i++)
+		if (mem[i] != test_mix(i))
+			fail("memory at offset %zu differs", i * 8);
+}
+
 static void ns_setup(void)
 {
+	if (want_mem)
+		mem_setup();
 	mono_then = clock_ns(CLOCK_MONOTONIC);
 	boot_then = clock_ns(CLOCK_BOOTTIME);
 	if (want_uts)
@@ -339,6 +363,8 @@ static void ns_setup(void)
 
 static void ns_check(void)
 {
+	if (want_mem)
+		mem_check();
 	if (want_time)
 		time_check();
 	if (want_uts)
@@ -456,6 +482,7 @@ int main(int argc, char **argv)
 		want_uts |= !strcmp(argv[i], "uts");
 		want_ipc |= !strcmp(argv[i], "ipc");
 		want_time |= !strcmp(argv[i], "time");
+		want_mem |= !strcmp(argv[i], "mem");
 	}
 	if (!strcmp(mode, "pidns"))
 		run_pidns();
