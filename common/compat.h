@@ -112,4 +112,12 @@ struct rseq_configuration {
 #define NT_X86_XSTATE		0x202
 #endif
 
+/* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK		O_NONBLOCK
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD		O_EXCL
+#endif
+
 #endif /* COMMON_COMPAT_H */
