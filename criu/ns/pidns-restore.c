@@ -148,10 +148,25 @@ int rst_ns_resolve(struct rst_tree *t, pid_t real, struct rst_proc **pp, int *pk
 	return -1;
 }
 
+/* *pid (as criu saw it) as p sees it; what names the fd for the message */
+static int fix_pid(const struct rst_tree *t, const struct rst_proc *p, const FdEntry *e,
+		   const char *what, int32_t *pid)
+{
+	pid_t seen = rst_ns_translate(t, *pid, p->ns_depth);
+	if (!seen) {
+		pr_err("files-%d.img: fd %u: its %s %d is not a process of the tree it can see: "
+		       "it has no pid in its pid namespace", p->pid, e->fd, what, *pid);
+		return -1;
+	}
+	*pid = seen;
+	return 0;
+}
+
 /*
- * The owners of files (F_SETOWN) are pids as criu saw them at dump: for a
- * process in a pid namespace of the tree, the owner's pid as that process
- * sees it.  An owner outside the tree cannot be named there: refused.
+ * The pids stored in files (an F_SETOWN owner, a pidfd's process) are as
+ * criu saw them at dump: for a process in a pid namespace of the tree, the
+ * pid as that process sees it.  One outside the tree cannot be named
+ * there: refused.
  */
 int rst_ns_fix_owners(struct rst_tree *t)
 {
@@ -162,15 +177,16 @@ int rst_ns_fix_owners(struct rst_tree *t)
 		for (size_t k = 0; k < p->fds.nr; k++) {
 			FdEntry *e = (FdEntry *)p->fds.msgs[k];
 			FileOwner *w = e->file ? e->file->owner : NULL;
-			if (!w || w->pid <= 0)
-				continue;
-			pid_t seen = rst_ns_translate(t, w->pid, p->ns_depth);
-			if (!seen) {
-				pr_err("files-%d.img: fd %u: its owner %d is not a process of the tree: "
-				       "it has no pid in the tree's pid namespace", p->pid, e->fd, w->pid);
+			PidfdFile *pf = e->file ? e->file->pidfd : NULL;
+			/* one made once by criu, in its own pid namespace, for several processes */
+			if (pf && e->file->has_shared_id) {
+				pr_err("files-%d.img: fd %u: a pidfd shared by several processes of a tree "
+				       "in a pid namespace: not supported", p->pid, e->fd);
 				return -1;
 			}
-			w->pid = seen;
+			if ((w && w->pid > 0 && fix_pid(t, p, e, "owner", &w->pid)) ||
+			    (pf && pf->pid > 0 && fix_pid(t, p, e, "pidfd's process", &pf->pid)))
+				return -1;
 		}
 	}
 	return 0;

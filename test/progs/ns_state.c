@@ -9,9 +9,10 @@
  * pid and each thread its tid, as it saw them before; A forks once more:
  * the new child must land in the nested namespace (A's namespace for
  * children); every one is in the root's session (it called setsid:
- * 1, unseen from the nested namespace); the root reaps A as before, and a pipe it gave A as owner
- * (F_SETOWN) still has A's pid as owner.  Without a /proc of its own
- * namespace it only uses getpid/getppid/gettid.
+ * 1, unseen from the nested namespace); the root reaps A as before, a
+ * pipe it gave A as owner (F_SETOWN) still has A's pid as owner, and a
+ * pidfd of A is still A's.  Without a /proc of its own namespace it only
+ * uses getpid/getppid/gettid (and its fdinfo's NSpid).
  *
  * "outer": the same under a parent that made the namespace
  * (unshare(CLONE_NEWPID), fork) and waits for its init.
@@ -373,6 +374,24 @@ static void ns_check(void)
 		ipc_check();
 }
 
+/* the process of a pidfd as this namespace numbers it: the last NSpid of its fdinfo */
+static pid_t pidfd_inner_pid(int fd)
+{
+	char path[64], line[256];
+	pid_t pid = -1;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			char *s = line + 6, *end;
+			for (long v; (v = strtol(s, &end, 10)) > 0 && end != s; s = end)
+				pid = v;
+		}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
 static void run_pidns(void)
 {
 	if (getpid() != 1)
@@ -390,10 +409,13 @@ static void run_pidns(void)
 		fail("fork: %s", strerror(errno));
 	if (a == 0)
 		run_a();
-	/* a file owned by A (F_SETOWN): its pid in the namespace */
+	/* a file owned by A (F_SETOWN), and a pidfd of A: A's pid in the namespace */
 	int own[2];
 	if (pipe(own) || fcntl(own[0], F_SETOWN, a))
 		fail("pipe/F_SETOWN: %s", strerror(errno));
+	int pidfd = syscall(SYS_pidfd_open, a, 0);
+	if (pidfd < 0)
+		fail("pidfd_open(%d): %s", a, strerror(errno));
 	while (sh->ready < P_D)	/* all but D */
 		usleep(5000);
 	test_msg("tree ready: A %d, B %d, C %d", sh->pid[P_A], sh->pid[P_B], sh->pid[P_C]);
@@ -403,6 +425,8 @@ static void run_pidns(void)
 	check_ids(P_ROOT);
 	if (fcntl(own[0], F_GETOWN) != a)
 		fail("the pipe's owner is %d, was A (%d)", fcntl(own[0], F_GETOWN), a);
+	if (pidfd_inner_pid(pidfd) != a)
+		fail("the pidfd is of pid %d here, was of A (%d)", pidfd_inner_pid(pidfd), a);
 	ns_check();
 	int st;
 	if (waitpid(a, &st, 0) != a)
