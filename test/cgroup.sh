@@ -29,8 +29,16 @@
 #   cgroup/manage_full: --manage-cgroups=full is refused with one line (the
 #     cgroups' settings are not restored), nothing runs
 
+#   cgroup/container: all of it at once, as a container runtime leaves a
+#     tree (no runc): `unshare --pid --uts --ipc --time --fork ns_state
+#     pidns uts ipc time` started in cgroups of its own (freezer, pids,
+#     cgroup2), dumped with --freeze-cgroup from its init, restored: the
+#     init is 1 in a new pid namespace, in the same cgroups as before, and
+#     the program passes its checks (pids, sessions, nested namespace,
+#     host name, SysV objects, clocks)
+
 CGROUP_CHECKS=(freeze_v1 freeze_v2 freeze_leave_running freeze_was_frozen freeze_outside freeze_bad_path
-	       membership membership_root membership_ignore manage_full)
+	       membership membership_root membership_ignore manage_full container)
 
 # the freezer hierarchy of a version, "" if none
 cg_root() {
@@ -246,6 +254,41 @@ cg_manage_full() {
 	result PASS "PASS $name"
 }
 
+cg_container() {
+	local name=$1 dir=$2 root
+	if ! ns_start "$dir" sh -c "echo \$\$ > ${CG_DIRS[0]}/a/cgroup.procs && echo \$\$ > ${CG_DIRS[1]}/a/cgroup.procs &&
+		echo \$\$ > ${CG_DIRS[2]}/u/cgroup.procs && exec unshare --pid --uts --ipc --time --fork \
+		--monotonic 1000000 $ROOT/test/progs/ns_state pidns uts ipc time"; then
+		result FAIL "FAIL $name: ns_state did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	sed 's/^//' "/proc/$NPID/cgroup" > "$dir/before"
+	ns_dump "$name" "$dir" "$NPID" img --freeze-cgroup "${CG_DIRS[0]}/a" || return
+	grep -q "frozen (cgroup v1)" "$dir/dump-img.log" ||
+		{ result FAIL "FAIL $name: the dump log does not say the cgroup was frozen"; return; }
+	wait "$UPID" 2>/dev/null
+	restore_bg "$dir" "$dir/img"
+	wait_for "$READY_TIMEOUT" pidfile_ready "$dir/pidfile" ||
+		{ result FAIL "FAIL $name: no pidfile: $(criu_error "$dir/restore.log")"; return; }
+	root=$(cat "$dir/pidfile")
+	track "$root"
+	[ "$(inner_pid "$root")" = 1 ] ||
+		{ result FAIL "FAIL $name: the restored init is $(inner_pid "$root") in its pid namespace"; return; }
+	if ! diff -u "$dir/before" "/proc/$root/cgroup" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: the init's cgroups differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	wait_for 10 in_sigwait "$root"
+	kill -USR1 "$root"
+	wait "$RPID"
+	local st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: restore exited with $st: $(grep -m1 '^FAIL' "$dir/test.log") $(criu_error "$dir/restore.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_cgroup_membership() {
 	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
 	if ! cg_member_setup; then
@@ -257,6 +300,7 @@ run_cgroup_membership() {
 	membership_root) cg_membership "$name" "$dir" root ;;
 	membership_ignore) cg_membership "$name" "$dir" ignore ;;
 	manage_full) cg_manage_full "$name" "$dir" ;;
+	container) cg_container "$name" "$dir" ;;
 	esac
 	kill_tracked "$PIDS_FILE"
 	for d in "${CG_DIRS[@]}"; do cg_rmtree "$d"; done
@@ -274,7 +318,7 @@ run_cgroup_check() {
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
 	case $check in
-	membership*|manage_full) run_cgroup_membership "$check"; return ;;
+	membership*|manage_full|container) run_cgroup_membership "$check"; return ;;
 	esac
 	[ "$check" = freeze_v2 ] && v=2
 	if ! cg_make "$v"; then

@@ -224,6 +224,9 @@ static int attach_frozen(struct dump_tree *t, size_t i)
 	closedir(d);
 	if (r)
 		pr_err("pid %d: cannot seize it in its frozen cgroup", p->pid);
+	/* as seize_threads leaves it: room for the other threads' state */
+	if (!r && !(p->thread_cores = calloc(p->nr_threads, sizeof(Core *))))
+		r = -1;
 	return r ? -1 : 0;
 }
 
