@@ -75,7 +75,7 @@ int cgroups_dump(const struct dump_tree *t, int dirfd)
 {
 	struct img_writer *w;
 
-	if (img_writer_open(dirfd, IMG_CGROUP, 0, &w))
+	if (img_writer_open(dirfd, IMG_CGROUP, 0, t->dump_id, &w))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++)
 		if (!t->procs[i].zombie && dump_proc_cgroups(w, &t->procs[i])) {

@@ -58,6 +58,7 @@ struct dump_proc {
 	int ns_depth;		/* levels below criu's pid namespace */
 	uint32_t *ns_pids;	/* per thread (zombie: one), its pids at levels 1..ns_depth */
 	pid_t pidns_child;	/* its pid namespace for children is this child's, or 0 */
+	uint64_t dump_id;	/* the tree's, in the header of each of its images */
 	int stop_sig;		/* in a job-control stop by this signal, or 0 */
 	bool stop_waited;	/* its parent already collected that stop (waitpid WUNTRACED) */
 };
@@ -68,6 +69,8 @@ struct dump_tree {
 	struct dump_proc *procs;	/* [0] is the root */
 	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
 	uint32_t ns_flags;		/* CLONE_NEW*: namespaces of its own saved (criu/ns/ns-dump.c) */
+	uint64_t dump_id;		/* random, in the header of every image */
+	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };
 
 /* tree.c: seize the whole tree, check it can be restored, end it */
@@ -175,7 +178,7 @@ struct pages_hooks {
 /* one run, by process_vm_readv, else /proc/PID/mem (memfd); quiet */
 int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst);
 /* pages-PID.img with its header, open read-write; the fd or -1 */
-int pages_image_create(pid_t pid, int dirfd);
+int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd);
 int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 			    const struct pages_hooks *h, struct dump_stats *st);
 /* files.c: fds, cwd, root, umask */

@@ -268,11 +268,11 @@ static int check_posix_mqueues(void)
 	return ret;
 }
 
-int ipc_ns_dump(int dirfd)
+int ipc_ns_dump(int dirfd, uint64_t dump_id)
 {
 	struct img_writer *w;
 
-	if (check_posix_mqueues() || img_writer_open(dirfd, IMG_IPCNS, 0, &w))
+	if (check_posix_mqueues() || img_writer_open(dirfd, IMG_IPCNS, 0, dump_id, &w))
 		return -1;
 	if (dump_sysctls(w) || dump_shm(w) || dump_sem(w) || dump_msg(w)) {
 		img_writer_abort(w);

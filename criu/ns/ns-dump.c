@@ -23,7 +23,7 @@
 static const struct {
 	const char *name;
 	int flag;
-	int (*dump)(int dirfd);
+	int (*dump)(int dirfd, uint64_t dump_id);
 } saved[] = {
 	{ "uts", CLONE_NEWUTS, uts_ns_dump },
 	{ "ipc", CLONE_NEWIPC, ipc_ns_dump },
@@ -31,7 +31,7 @@ static const struct {
 #define NR_SAVED (sizeof(saved) / sizeof(saved[0]))
 
 /* in the helper: joins root's namespaces of flags, writes their images */
-static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd)
+static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd, uint64_t dump_id)
 {
 	char path[64];
 
@@ -47,7 +47,7 @@ static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirf
 		close(fd);
 	}
 	for (size_t i = 0; i < NR_SAVED; i++)
-		if ((flags & saved[i].flag) && saved[i].dump(dirfd))
+		if ((flags & saved[i].flag) && saved[i].dump(dirfd, dump_id))
 			_exit(1);
 	_exit(0);
 }
@@ -84,7 +84,7 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		return -1;
 	if (!t->ns_flags)
 		return 0;
-	if ((t->ns_flags & CLONE_NEWTIME) && time_ns_dump(root, dirfd))
+	if ((t->ns_flags & CLONE_NEWTIME) && time_ns_dump(root, dirfd, t->dump_id))
 		return -1;
 	if (!(t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)))
 		goto done;
@@ -94,7 +94,7 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		return -1;
 	}
 	if (h == 0)
-		helper(root, t->ns_flags, dirfd);
+		helper(root, t->ns_flags, dirfd, t->dump_id);
 	while (waitpid(h, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;

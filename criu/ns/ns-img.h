@@ -13,11 +13,11 @@
 #include "image.h"
 
 /* uts-ns.c */
-int uts_ns_dump(int dirfd);
+int uts_ns_dump(int dirfd, uint64_t dump_id);
 int uts_ns_restore(const UtsNsEntry *e);
 
 /* ipc-dump.c: sysctls, SysV shared memory (contents), semaphores, message queues */
-int ipc_ns_dump(int dirfd);
+int ipc_ns_dump(int dirfd, uint64_t dump_id);
 /* ipc-restore.c: entries of ipcns.img */
 int ipc_ns_restore(const struct img_entries *e);
 
@@ -26,7 +26,7 @@ int ipc_ns_restore(const struct img_entries *e);
  * the root is created, a new time namespace for criu's children whose
  * clocks go on from the dump's (own: criu's, to go back to after)
  */
-int time_ns_dump(pid_t root, int dirfd);
+int time_ns_dump(pid_t root, int dirfd, uint64_t dump_id);
 int time_ns_enter(const TimeNsEntry *e, int *own);
 void time_ns_leave(int own);
 

@@ -52,7 +52,7 @@ static int read_offsets(pid_t pid, int64_t *mono, int64_t *boot)
 	return n == 2 ? 0 : -1;
 }
 
-int time_ns_dump(pid_t root, int dirfd)
+int time_ns_dump(pid_t root, int dirfd, uint64_t dump_id)
 {
 	TimeNsEntry e = TIME_NS_ENTRY__INIT;
 	struct img_writer *w;
@@ -61,7 +61,7 @@ int time_ns_dump(pid_t root, int dirfd)
 		return -1;
 	e.monotonic_ns = now_ns(CLOCK_MONOTONIC) + e.monotonic_offset_ns;
 	e.boottime_ns = now_ns(CLOCK_BOOTTIME) + e.boottime_offset_ns;
-	if (img_writer_open(dirfd, IMG_TIMENS, 0, &w))
+	if (img_writer_open(dirfd, IMG_TIMENS, 0, dump_id, &w))
 		return -1;
 	if (img_write(w, &e.base)) {
 		img_writer_abort(w);

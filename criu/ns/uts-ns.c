@@ -13,7 +13,7 @@
 #include "log.h"
 #include "ns-img.h"
 
-int uts_ns_dump(int dirfd)
+int uts_ns_dump(int dirfd, uint64_t dump_id)
 {
 	UtsNsEntry e = UTS_NS_ENTRY__INIT;
 	struct utsname u;
@@ -25,7 +25,7 @@ int uts_ns_dump(int dirfd)
 	}
 	e.hostname = u.nodename;
 	e.domainname = u.domainname;
-	if (img_writer_open(dirfd, IMG_UTSNS, 0, &w))
+	if (img_writer_open(dirfd, IMG_UTSNS, 0, dump_id, &w))
 		return -1;
 	if (img_write(w, &e.base)) {
 		img_writer_abort(w);
