@@ -331,7 +331,7 @@ static void time_check(void)
 
 /* "mem": 64 MiB of a pattern, checked after the restore (lazy restore: pages to serve) */
 #define MEM_SIZE (64UL << 20)
-static bool want_mem;
+static bool want_mem, in_pidns_mode;
 static uint64_t *mem;
 
 static void mem_setup(void)
@@ -352,7 +352,8 @@ static void mem_check(void)
 
 static void ns_setup(void)
 {
-	if (want_mem)
+	/* (pidns: after the forks, not shared copy-on-write: lazy restore serves it) */
+	if (want_mem && !in_pidns_mode)
 		mem_setup();
 	mono_then = clock_ns(CLOCK_MONOTONIC);
 	boot_then = clock_ns(CLOCK_BOOTTIME);
@@ -394,6 +395,7 @@ static pid_t pidfd_inner_pid(int fd)
 
 static void run_pidns(void)
 {
+	in_pidns_mode = true;
 	if (getpid() != 1)
 		fail("pidns: pid %d, not the init (1) of a pid namespace", getpid());
 	/* a container's init leads its session, and its tree is in it */
@@ -418,6 +420,8 @@ static void run_pidns(void)
 		fail("pidfd_open(%d): %s", a, strerror(errno));
 	while (sh->ready < P_D)	/* all but D */
 		usleep(5000);
+	if (want_mem)
+		mem_setup();
 	test_msg("tree ready: A %d, B %d, C %d", sh->pid[P_A], sh->pid[P_B], sh->pid[P_C]);
 	test_ready();
 	test_wait_checkpoint();
