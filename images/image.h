@@ -52,6 +52,7 @@ enum img_kind {
 	IMG_IPCNS,
 	IMG_TIMENS,
 	IMG_CGROUP,
+	IMG_WORKINGSET,	/* lazy restore: the pages touched first (a hint) */
 	IMG_NR_KINDS,
 };
 
