@@ -4,6 +4,7 @@
  * feature, and decides the exit status from the features that dump and
  * restore cannot do without.
  */
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,16 @@ static struct feature features[] = {
 	{ "live_snapshot", chk_live_snapshot, 0, false, -1, "" },
 	{ "rseq", chk_rseq, 0, false, -1, "" },
 	{ "xsave_frames", chk_xsave_frames, 0, true, -1, "" },
+	{ "ns_pid", chk_namespace, CLONE_NEWPID, false, -1, "" },
+	{ "ns_uts", chk_namespace, CLONE_NEWUTS, false, -1, "" },
+	{ "ns_ipc", chk_namespace, CLONE_NEWIPC, false, -1, "" },
+	{ "ns_mnt", chk_namespace, CLONE_NEWNS, false, -1, "" },
+	{ "ns_net", chk_namespace, CLONE_NEWNET, false, -1, "" },
+	{ "ns_cgroup", chk_namespace, CLONE_NEWCGROUP, false, -1, "" },
+	{ "ns_time", chk_namespace, CLONE_NEWTIME, false, -1, "" },
+	{ "ns_user", chk_namespace, CLONE_NEWUSER, false, -1, "" },
+	{ "cgroup_v1", chk_cgroup, 1, false, -1, "" },
+	{ "cgroup_v2", chk_cgroup, 2, false, -1, "" },
 };
 #define NR_FEATURES (sizeof(features) / sizeof(features[0]))
 

@@ -1,6 +1,7 @@
 /*
  * check.h - the kernel feature probes of `criu check`, shared between the
- * driver (check.c) and the probe files (check-proc.c, check-mem.c).
+ * driver (check.c) and the probe files (check-proc.c, check-mem.c,
+ * check-ns.c).
  *
  * A probe returns 1 if the feature works and 0 if not; it writes why into
  * msg (missing) or an optional detail (present, may be left empty).  Probes
@@ -37,6 +38,10 @@ int chk_uffd_wp(uint64_t arg, char *msg, size_t len);
 int chk_soft_dirty(uint64_t arg, char *msg, size_t len);
 int chk_mem_dirty_track(uint64_t arg, char *msg, size_t len);
 int chk_live_snapshot(uint64_t arg, char *msg, size_t len);
+
+/* check-ns.c: namespace kinds (arg: CLONE_NEW*) and cgroup versions (1, 2) */
+int chk_namespace(uint64_t flag, char *msg, size_t len);
+int chk_cgroup(uint64_t version, char *msg, size_t len);
 
 /* a child that only sleeps, killed if we die; -1 with msg set on error */
 pid_t chk_spawn_sleeper(char *msg, size_t len);

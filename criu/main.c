@@ -89,6 +89,14 @@ static void usage(FILE *f)
 "                          limit; then the final dump into DIR\n"
 "      --downtime-limit MS (--iterative) the freeze to aim for (default 50)\n"
 "      --max-rounds N      (--iterative) pre-dump rounds at most (default 8)\n"
+"      --freeze-cgroup PATH (dump, pre-dump) freeze the tree through the\n"
+"                          freezer of cgroup PATH (v1 freezer.state or v2\n"
+"                          cgroup.freeze) while it is seized\n"
+"      --manage-cgroups[=MODE] (restore) soft (the default): each process goes\n"
+"                          back into its cgroups (made if missing); ignore:\n"
+"                          it stays in criu's; full, strict: not supported\n"
+"      --cgroup-root [CTRL:]PATH (restore) the root's cgroup (of hierarchy\n"
+"                          CTRL, or of all) is PATH; repeatable\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -W, --work-dir DIR      relative log file and pidfile paths are in DIR\n"
@@ -164,6 +172,9 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "tcp-established", no_argument, NULL, 1300 },
 		{ "tcp-close", no_argument, NULL, 1301 },
 		{ "network-lock", required_argument, NULL, 1302 },
+		{ "freeze-cgroup", required_argument, NULL, 1320 },
+		{ "manage-cgroups", optional_argument, NULL, 1321 },
+		{ "cgroup-root", required_argument, NULL, 1322 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -266,6 +277,16 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			}
 			o->network_lock = optarg;
 			break;
+		case 1320: o->freeze_cgroup = optarg; break;
+		case 1321: o->manage_cgroups = optarg ? optarg : "soft"; break;
+		case 1322: {
+			const char **n = realloc(o->cgroup_root, (o->nr_cgroup_root + 1) * sizeof(*n));
+			if (!n)
+				return -1;
+			o->cgroup_root = n;
+			o->cgroup_root[o->nr_cgroup_root++] = optarg;
+			break;
+		}
 		case 1201: o->iterative = true; break;
 		case 1202:
 			if (parse_count("--downtime-limit", optarg, 600000, &o->downtime_limit_ms))

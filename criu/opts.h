@@ -40,6 +40,10 @@ struct opts {
 	const char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	bool track_mem;			/* --track-mem */
 	bool live_snapshot;		/* --live-snapshot */
+	const char *freeze_cgroup;	/* --freeze-cgroup PATH (dump, pre-dump) */
+	const char *manage_cgroups;	/* --manage-cgroups MODE (restore): ignore, soft (default) */
+	const char **cgroup_root;	/* --cgroup-root [CTRL:]PATH (restore), each */
+	int nr_cgroup_root;
 	bool iterative;			/* dump --iterative */
 	int downtime_limit_ms;		/* --downtime-limit MS (0: the default) */
 	int max_rounds;			/* --max-rounds N (0: the default) */

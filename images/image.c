@@ -24,6 +24,10 @@ static const struct img_desc descs[IMG_NR_KINDS] = {
 	[IMG_FILES]     = { IMG_FILES, "files-%u.img", 0x4c494631, &fd_entry__descriptor },
 	[IMG_FS]        = { IMG_FS, "fs-%u.img", 0x20534631, &fs_entry__descriptor },
 	[IMG_PAGES]     = { IMG_PAGES, "pages-%u.img", 0x47415031, NULL },
+	[IMG_UTSNS]     = { IMG_UTSNS, "utsns.img", 0x53545531, &uts_ns_entry__descriptor },
+	[IMG_IPCNS]     = { IMG_IPCNS, "ipcns.img", 0x43504931, &ipc_ns_entry__descriptor },
+	[IMG_TIMENS]    = { IMG_TIMENS, "timens.img", 0x4e4d5431, &time_ns_entry__descriptor },
+	[IMG_CGROUP]    = { IMG_CGROUP, "cgroup.img", 0x50524731, &cgroup_entry__descriptor },
 	[IMG_WORKINGSET] = { IMG_WORKINGSET, "workingset-%u.img", 0x53474e31, &workingset_entry__descriptor },
 };
 

@@ -30,6 +30,8 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "files.pb-c.h"
+#include "ns.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define IMG_FORMAT_VERSION	2	/* 2: the 32-byte header binding a file to its dump */
 #define IMG_COMMON_MAGIC	0x54504b43U	/* "CKPT" little-endian */
@@ -46,6 +48,10 @@ enum img_kind {
 	IMG_FILES,
 	IMG_FS,
 	IMG_PAGES,	/* raw page data, no entries */
+	IMG_UTSNS,
+	IMG_IPCNS,
+	IMG_TIMENS,
+	IMG_CGROUP,
 	IMG_WORKINGSET,	/* lazy restore: the pages touched first (a hint) */
 	IMG_NR_KINDS,
 };

@@ -16,6 +16,7 @@
  */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -168,6 +169,40 @@ static void tell_children(struct daemon *d)
 	}
 }
 
+/* is the process of this pidfd in the daemon's pid namespace (one level in NSpid)? */
+static bool in_own_pidns(int pidfd)
+{
+	char path[64], line[256];
+	bool own = false;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NSpid:", 6)) {
+			int n = 0;
+			char *s = line + 6, *end;
+			while (strtol(s, &end, 10) > 0 && end != s) {
+				n++;
+				s = end;
+			}
+			own = n == 1;
+		}
+	if (f)
+		fclose(f);
+	return own;
+}
+
+/* a hello's process that cannot be served */
+static void refuse_proc(int conn, const struct lazy_hello *h, int status, int *fds)
+{
+	send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h->pid, status, 0, 0, 0 }, -1);
+	if (syscall(SYS_pidfd_send_signal, fds[1], SIGKILL, NULL, 0) && errno != ESRCH)
+		pr_perror("pid %u: cannot kill it", h->pid);
+	close(fds[0]);
+	close(fds[1]);
+	close(conn);
+}
+
 /* the page source of pid, opened; NULL (logged) if it cannot be */
 static struct lp_source *open_source(struct daemon *d, unsigned pid)
 {
@@ -235,12 +270,13 @@ static void attach(struct daemon *d, int conn)
 	struct lazy_hello h;
 	struct lazy_range *ranges;
 	struct lp_source *src;
-	int uffd;
+	int fds[2];
 
-	if (lazy_recv_hello(conn, &h, &ranges, &uffd)) {
+	if (lazy_recv_hello(conn, &h, &ranges, fds)) {
 		close(conn);
 		return;
 	}
+	int uffd = fds[0];
 	src = take_preloaded(d, h.pid);
 	if (!src)
 		src = open_source(d, h.pid);
@@ -250,10 +286,7 @@ static void attach(struct daemon *d, int conn)
 			free(src);
 		}
 		pr_err("pid %u: no page source: the process cannot run", h.pid);
-		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -EIO, 0, 0, 0 }, -1);
-		kill(h.pid, SIGKILL);
-		close(uffd);
-		close(conn);
+		refuse_proc(conn, &h, -EIO, fds);
 		free(ranges);
 		return;
 	}
@@ -262,14 +295,13 @@ static void attach(struct daemon *d, int conn)
 	free(ranges);
 	if (!p) {
 		pr_err("pid %u: out of memory: the process cannot run", h.pid);
-		send_msg(conn, &(struct lazy_status){ LAZY_PROTO_MAGIC, h.pid, -ENOMEM, 0, 0, 0 }, -1);
-		kill(h.pid, SIGKILL);
-		close(uffd);
-		close(conn);
+		refuse_proc(conn, &h, -ENOMEM, fds);
 		lp_source_close(src);
 		free(src);
 		return;
 	}
+	p->pidfd = fds[1];
+	p->own_pidns = in_own_pidns(fds[1]);
 	pr_info("pid %u: %u lazy ranges, %lu pages to bring in", h.pid, h.nr_ranges,
 		(unsigned long)p->remaining);
 	lp_ws_open(d->dirfd, h.pid, &p->ws);

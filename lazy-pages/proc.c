@@ -1,6 +1,7 @@
 /* proc.c - serving one process's userfaultfd (see proc.h). */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -108,6 +109,7 @@ struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pi
 		return NULL;
 	}
 	p->pid = pid;
+	p->pidfd = -1;
 	p->uffd = uffd;
 	p->conn = conn;
 	p->src = src;
@@ -157,6 +159,8 @@ void lp_proc_free(struct lp_proc *p)
 		close(p->uffd);
 	if (p->conn >= 0)
 		close(p->conn);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
 	free(p);
 }
 
@@ -518,6 +522,8 @@ static void forked(struct lp_ctx *c, struct lp_proc *p, int ufd)
 		if (range_slice(&p->r[ch->nr], 0, range_pages(&p->r[ch->nr]), &ch->r[ch->nr]))
 			goto fail;
 	ch->pid = p->pid;
+	ch->pidfd = -1;
+	ch->own_pidns = p->own_pidns;
 	ch->uffd = ufd;
 	ch->child = ++c->nr_children;
 	/* criu restore holds the child's uffd too (daemon.c hands it over) */
@@ -825,7 +831,15 @@ void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why)
 	pr_err("pid %u: %s: %lu pages can no longer be had; poisoned %lu of them, killing the process",
 	       p->pid, why, (unsigned long)p->remaining, (unsigned long)poisoned);
 	if (!p->child)
-		kill(p->pid, SIGKILL);
-	else if (p->tid > 0)
+		lp_proc_kill(p);
+	else if (p->tid > 0 && p->own_pidns)
 		kill(p->tid, SIGKILL);
+	/* else the fork child's tid is not ours to name: criu restore ends it (with its tree) */
+}
+
+void lp_proc_kill(const struct lp_proc *p)
+{
+	if (p->pidfd >= 0 && syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0) &&
+	    errno != ESRCH)
+		pr_perror("pid %u: cannot kill it", p->pid);
 }

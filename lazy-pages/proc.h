@@ -54,7 +54,10 @@ enum lp_state { LP_LIVE, LP_DONE, LP_GONE, LP_FAILED };
 
 struct lp_proc {
 	unsigned pid;		/* the image's pid (the page source's) */
-	int tid;		/* a thread seen faulting (fork children), 0 if none */
+	int pidfd;		/* the restored process, to signal it (fork children: -1) */
+	bool own_pidns;		/* it is in the daemon's pid namespace: tid is one of ours */
+	int tid;		/* a thread seen faulting (fork children), 0 if none;
+				 * as its own pid namespace numbers it */
 	int uffd;
 	int conn;		/* criu restore's connection (fork children: a dup of their
 				 * parent's), -1 if none */
@@ -99,5 +102,7 @@ void lp_proc_events(struct lp_ctx *c, struct lp_proc *p);
 int lp_proc_background(struct lp_ctx *c, struct lp_proc *p);
 /* the pages can no longer be had: poison what is missing, kill what we know */
 void lp_proc_fail(struct lp_ctx *c, struct lp_proc *p, const char *why);
+/* SIGKILL to the restored process (through its pidfd) */
+void lp_proc_kill(const struct lp_proc *p);
 
 #endif /* LAZY_PROC_H */

@@ -34,16 +34,36 @@ union one_fd {
 
 ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd)
 {
-	union one_fd u;
+	return lazy_recv_fds(conn, buf, len, fd, 1);
+}
+
+ssize_t lazy_recv_fds(int conn, void *buf, size_t len, int *fds, int nr)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
 	struct iovec iov = { buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
+	int got = 0;
 
-	*fd = -1;
+	for (int i = 0; i < nr; i++)
+		fds[i] = -1;
 	ssize_t n = recvmsg(conn, &mh, MSG_WAITALL | MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (int i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got < nr)
+				fds[got++] = fd;
+			else
+				close(fd);	/* more than asked for */
+		}
+	}
 	return n;
 }
 
@@ -66,21 +86,24 @@ ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd)
 	return sendmsg(conn, &mh, MSG_NOSIGNAL);
 }
 
-/* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
-int lazy_recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
+/*
+ * reads the hello, ranges, uffd and pidfd the restorer sent; 0 or -1
+ * (conn closed).  fds: the uffd, the pidfd (closed on failure).
+ */
+int lazy_recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *fds)
 {
 	struct timeval tv = { 5, 0 };
 
 	*ranges = NULL;
 	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = lazy_recv_fd(conn, h, sizeof(*h), uffd);
+	ssize_t n = lazy_recv_fds(conn, h, sizeof(*h), fds, 2);
 	if (n == 0)
-		return -1;	/* criu restore went away before the process was ready */
+		goto err;	/* criu restore went away before the process was ready */
 	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
-	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
+	    h->nr_ranges > LAZY_MAX_RANGES || fds[0] < 0 || fds[1] < 0) {
 		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,
 		       n >= 8 ? h->magic : 0, n >= 8 ? h->version : 0,
-		       *uffd < 0 ? "no userfaultfd" : "with a userfaultfd");
+		       fds[0] < 0 || fds[1] < 0 ? "without a userfaultfd and a pidfd" : "with its fds");
 		goto err;
 	}
 	*ranges = calloc(h->nr_ranges + 1, sizeof(**ranges));
@@ -103,8 +126,9 @@ int lazy_recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, 
 	}
 	return 0;
 err:
-	if (*uffd >= 0)
-		close(*uffd);
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	free(*ranges);
 	return -1;
 }

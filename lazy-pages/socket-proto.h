@@ -8,8 +8,11 @@
  * process, and the new process inherits the connected socket.  Once its
  * memory map is final, the restorer sends one struct lazy_hello followed by
  * nr_ranges struct lazy_range (the ranges it registered with the uffd, in
- * MISSING mode), with the userfaultfd attached as SCM_RIGHTS to the first
- * byte, then closes its copy of the socket.  criu restore keeps its own copy
+ * MISSING mode), with the userfaultfd and a pidfd of the process attached
+ * as SCM_RIGHTS to the first byte (in that order), then closes its copy of
+ * the socket.  The daemon signals the process through the pidfd: the pid
+ * in the hello names its images, and in a pid namespace made by the
+ * restore it is not the process's pid as the daemon sees it.  criu restore keeps its own copy
  * open: when every page of the process is in place the daemon writes one
  * struct lazy_status with status 0 on it; any other status, or the
  * connection closing without a status, means the pages are lost and the
@@ -33,7 +36,7 @@
 
 #define LAZY_SOCK_NAME		"lazy-pages.sock"
 #define LAZY_PROTO_MAGIC	0x595a414cU	/* "LAZY" */
-#define LAZY_PROTO_VERSION	2
+#define LAZY_PROTO_VERSION	3
 #define LAZY_MAX_RANGES		65536
 
 struct lazy_hello {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgfreeze.h"
 #include "dump.h"
 #include "infect.h"
 #include "clock.h"
@@ -25,6 +26,7 @@
 #include "ns.h"
 #include "net/netlock.h"
 #include "snapshot.h"
+#include "stages.h"
 #include "track.h"
 #include "version.h"
 
@@ -48,6 +50,7 @@ void dump_proc_free(struct dump_proc *p)
 			core__free_unpacked(p->thread_cores[i - 1], NULL);
 	free(p->thread_cores);
 	free(p->tids);
+	free(p->ns_pids);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned id, uint64_t dump_id,
@@ -91,6 +94,14 @@ static int write_pstree(int dirfd, const struct dump_tree *t)
 		pe.exit_signal = p->stat.exit_signal;
 		if (p->files_shared)
 			pe.has_files_shared = pe.files_shared = true;
+		if (p->ns_depth) {
+			pe.has_ns_depth = true;
+			pe.ns_depth = p->ns_depth;
+			pe.n_ns_pids = (size_t)p->ns_depth * pe.n_threads;
+			pe.ns_pids = p->ns_pids;
+		}
+		if (p->pidns_child)
+			pe.has_pidns_child = true, pe.pidns_child = p->pidns_child;
 		if (p->zombie) {
 			pe.has_zombie = pe.has_exit_code = true;
 			pe.zombie = true;
@@ -367,6 +378,8 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 	}
 	if (pre)
 		inv.has_pre_dump = inv.pre_dump = true;
+	if (t->ns_flags)
+		inv.has_ns_flags = true, inv.ns_flags = t->ns_flags;
 	if (o->prev_images_dir) {
 		inv.parent = (char *)o->prev_images_dir;
 		inv.has_parent_dump_id = true;
@@ -492,6 +505,65 @@ static void undo_round(struct dump_tree *t, struct proc_round *r)
 	tree_unseize(t);
 }
 
+/*
+ * The tree, seized.  With --freeze-cgroup it is frozen in its cgroup while
+ * criu walks it and attaches to every task, then thawed: each task takes
+ * criu's interrupt before it runs any code of its own.
+ */
+static int seize_all(const struct opts *o, struct dump_tree *t, struct cg_freezer *cg)
+{
+	if (!o->freeze_cgroup)
+		return tree_seize(o->pid, t);
+	if (cg_freeze(o->freeze_cgroup, cg))
+		return -1;
+	int err = tree_attach_frozen(o->pid, t) || cg_check_tree(cg, t);
+	if (cg_thaw(cg))
+		return -1;	/* the tasks cannot stop: criu's exit detaches them */
+	if (tree_wait_frozen(t))
+		err = -1;
+	return err ? -1 : 0;
+}
+
+/* the seizing of the tree and what is refused before anything is collected, as stages */
+struct seize_ctx {
+	const struct opts *o;
+	struct dump_tree *t;
+	struct cg_freezer *cg;
+};
+
+static int st_seize(void *c)
+{
+	struct seize_ctx *s = c;
+	return seize_all(s->o, s->t, s->cg);
+}
+
+static void st_unseize(void *c)
+{
+	tree_unseize(((struct seize_ctx *)c)->t);
+}
+
+static int st_namespaces(void *c)
+{
+	return ns_check_tree(((struct seize_ctx *)c)->t);
+}
+
+static int st_pid_namespaces(void *c)
+{
+	return pidns_collect(((struct seize_ctx *)c)->t);
+}
+
+static int st_tree_check(void *c)
+{
+	return tree_check(((struct seize_ctx *)c)->t);
+}
+
+static const struct stage seize_stages[] = {
+	{ "seize the tree", st_seize, st_unseize },
+	{ "namespaces", st_namespaces, NULL },
+	{ "pid namespaces", st_pid_namespaces, NULL },
+	{ "what the tree shares", st_tree_check, NULL },
+};
+
 /* dump (pre = false) and pre-dump (pre = true); the figures into *out */
 static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 {
@@ -501,6 +573,7 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	struct snapshot *prep = NULL;
 	struct netlock *nl = NULL;
 	char lock[80];
+	struct cg_freezer cg = { 0 };
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
 	bool locked = false;
@@ -532,7 +605,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	if (cr_notify(o, "pre-dump", 0, -1))
 		goto fail;
 	tfreeze = clock_now_ms();
-	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
+	struct seize_ctx sc = { o, &t, &cg };
+	if (stages_run(seize_stages, NR_STAGES(seize_stages), &sc))
 		goto fail;
 	t.dump_id = img_new_dump_id();
 	for (size_t i = 0; i < t.nr; i++)
@@ -555,7 +629,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	for (size_t i = 0; i < t.nr; i++)
 		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
 			goto fail;
-	if (!pre && (tree_share_files(&t) || cow_find(&t)))
+	if (!pre && (tree_share_files(&t) || cow_find(&t) || ns_dump_images(&t, dirfd) ||
+		     cgroups_dump(&t, dirfd)))
 		goto fail;
 	if (o->live_snapshot) {
 		/* live snapshot: memory protected while frozen, copied while they run */
@@ -661,6 +736,7 @@ fail_after:
 		t.leave_stopped ? "stopped" : "running", o->images_dir);
 out:
 	netlock_free(nl);
+	cg_restore_state(&cg);
 	snapshot_free(prep);
 	free_rounds(rounds, t.nr);
 	tree_free(&t);

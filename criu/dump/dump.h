@@ -54,6 +54,10 @@ struct dump_proc {
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
+	/* pid namespaces (criu/ns/pidns-dump.c) */
+	int ns_depth;		/* levels below criu's pid namespace */
+	uint32_t *ns_pids;	/* per thread (zombie: one), its pids at levels 1..ns_depth */
+	pid_t pidns_child;	/* its pid namespace for children is this child's, or 0 */
 	uint64_t dump_id;	/* the tree's, in the header of each of its images */
 	int stop_sig;		/* in a job-control stop by this signal, or 0 */
 	bool stop_waited;	/* its parent already collected that stop (waitpid WUNTRACED) */
@@ -64,15 +68,27 @@ struct dump_tree {
 	size_t nr, cap;
 	struct dump_proc *procs;	/* [0] is the root */
 	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
+	uint32_t ns_flags;		/* CLONE_NEW*: namespaces of its own saved (criu/ns/ns-dump.c) */
 	uint64_t dump_id;		/* random, in the header of every image */
 	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };
 
 /* tree.c: seize the whole tree, check it can be restored, end it */
 int tree_seize(pid_t root, struct dump_tree *t);
+/*
+ * The same for a tree frozen in its cgroup (--freeze-cgroup): _attach
+ * seizes and interrupts every task and thread without waiting (nothing
+ * runs, so no task or thread can appear meanwhile); once the cgroup is
+ * thawed, _wait collects the stops (each task stops before it runs any of
+ * its own code).  _wait must follow _attach, even after a failure.
+ */
+int tree_attach_frozen(pid_t root, struct dump_tree *t);
+int tree_wait_frozen(struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
 int tree_check(struct dump_tree *t);
 int tree_share_files(const struct dump_tree *t);
+/* cgroups.c: every live process's cgroups into cgroup.img */
+int cgroups_dump(const struct dump_tree *t, int dirfd);
 /* cow.c: pages children share with their parent copy-on-write (Vma.cow) */
 int cow_find(struct dump_tree *t);
 int tree_kill(struct dump_tree *t);
@@ -82,6 +98,10 @@ void tree_free(struct dump_tree *t);
 int seize_task(pid_t pid);
 /* the same; *stop_sig: the job-control stop signal it is stopped by, or 0 */
 int seize_task_stop(pid_t pid, int *stop_sig);
+/* the two halves of seize_task_stop: PTRACE_SEIZE + PTRACE_INTERRUPT (the
+ * task stops once it runs), and the wait for that stop */
+int seize_attach(pid_t pid);
+int seize_wait(pid_t pid, int *stop_sig);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
 /* every thread of pid, until no new one appears; fills p->tids */
 int seize_threads(struct dump_proc *p);

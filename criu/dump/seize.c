@@ -41,10 +41,12 @@ int seize_task(pid_t pid)
  */
 int seize_task_stop(pid_t pid, int *stop_sig)
 {
-	int status;
+	int r = seize_attach(pid);
+	return r ? r : seize_wait(pid, stop_sig);
+}
 
-	if (stop_sig)
-		*stop_sig = 0;
+int seize_attach(pid_t pid)
+{
 	/*
 	 * With the task's seccomp filters suspended, the syscalls criu makes
 	 * it run are not subject to them (needs CAP_SYS_ADMIN: else without).
@@ -69,6 +71,15 @@ int seize_task_stop(pid_t pid, int *stop_sig)
 		ptrace(PTRACE_DETACH, pid, NULL, NULL);
 		return -1;
 	}
+	return 0;
+}
+
+int seize_wait(pid_t pid, int *stop_sig)
+{
+	int status;
+
+	if (stop_sig)
+		*stop_sig = 0;
 	for (;;) {
 		if (waitpid(pid, &status, __WALL) != pid) {
 			pr_perror("pid %d: wait failed", pid);

@@ -187,6 +187,90 @@ int tree_seize(pid_t root, struct dump_tree *t)
 	return 0;
 }
 
+/* frozen: process i and each of its threads seized and interrupted, not waited for */
+static int attach_frozen(struct dump_tree *t, size_t i)
+{
+	struct dump_proc *p = &t->procs[i];
+	char path[64];
+	struct dirent *de;
+
+	if (proc_read_stat(p->pid, &p->stat)) {
+		if (i == 0)
+			pr_err("pid %d: no such process", p->pid);
+		return i ? 1 : -1;
+	}
+	if (p->stat.state == 'X')
+		return 1;
+	if (p->stat.state == 'Z')
+		return take_zombie(p);
+	if (p->stat.state == 'T' && job_stop_probe(t, i))
+		return -1;
+	p->tids = calloc(count_tasks(p->pid) + 2, sizeof(pid_t));
+	snprintf(path, sizeof(path), "/proc/%d/task", p->pid);
+	DIR *d = p->tids ? opendir(path) : NULL;
+	if (!d)
+		return -1;
+	p->tids[p->nr_threads++] = p->pid;
+	int r = seize_attach(p->pid);
+	p->seized = r == 0;
+	while (!r && (de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+		if (tid <= 0 || tid == p->pid)
+			continue;
+		r = seize_attach(tid);
+		if (!r)
+			p->tids[p->nr_threads++] = tid;
+	}
+	closedir(d);
+	if (r)
+		pr_err("pid %d: cannot seize it in its frozen cgroup", p->pid);
+	/* as seize_threads leaves it: room for the other threads' state */
+	if (!r && !(p->thread_cores = calloc(p->nr_threads, sizeof(Core *))))
+		r = -1;
+	return r ? -1 : 0;
+}
+
+int tree_attach_frozen(pid_t root, struct dump_tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (tree_add(t, root, -1) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++) {
+		int r = attach_frozen(t, i);
+		if (r < 0)
+			return -1;
+		if (r > 0) {
+			memmove(&t->procs[i], &t->procs[i + 1], (t->nr - i - 1) * sizeof(*t->procs));
+			t->nr--;
+			i--;
+			continue;
+		}
+		if (!t->procs[i].zombie && list_children(t, i))
+			return -1;
+	}
+	pr_info("pid %d: tree of %zu processes seized in its frozen cgroup", root, t->nr);
+	for (size_t i = 0; t->nr > 1 && i < t->nr; i++)
+		t->procs[i].keep_cow = true;
+	return 0;
+}
+
+int tree_wait_frozen(struct dump_tree *t)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		struct dump_proc *p = &t->procs[i];
+		for (int k = 0; p->seized && k < p->nr_threads; k++)
+			if (seize_wait(p->tids[k], k ? NULL : &p->stop_sig)) {
+				pr_err("pid %d: thread %d did not stop once thawed", p->pid, p->tids[k]);
+				err = -1;
+			}
+		if (p->seized && proc_read_stat(p->pid, &p->stat))
+			err = -1;
+	}
+	return err;
+}
+
 void tree_unseize(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
@@ -535,16 +619,17 @@ out:
 /* ------------------------------------------------------------------- end */
 
 /* makes frozen process parent reap its dead child pid */
-static int reap_by_parent(pid_t parent, pid_t pid)
+/* seen: pid as the parent sees it, in its own pid namespace */
+static int reap_by_parent(pid_t parent, pid_t pid, pid_t seen)
 {
 	struct infect c;
-	long args[6] = { pid, 0, __WALL, 0 }, ret = 0;
+	long args[6] = { seen, 0, __WALL, 0 }, ret = 0;
 	int err;
 
 	if (infect_begin(&c, parent))
 		return -1;
 	err = infect_syscall(&c, SYS_wait4, args, &ret);
-	if (infect_end(&c) || err || ret != pid) {
+	if (infect_end(&c) || err || ret != seen) {
 		pr_err("pid %d: cannot make its parent %d reap it (%ld)", pid, parent, ret);
 		return -1;
 	}
@@ -563,13 +648,18 @@ int tree_kill(struct dump_tree *t)
 	for (size_t i = t->nr; i-- > 0;) {
 		struct dump_proc *p = &t->procs[i];
 		if (!p->zombie) {
-			/* a session of the tree would live on in the memory holder */
-			bool hold = tree_find(t, p->stat.sid) < 0;
+			/*
+			 * a session of the tree would live on in the memory holder;
+			 * and in a pid namespace below criu's, the init, killed,
+			 * waits for the holders, which only criu (their tracer) may reap
+			 */
+			bool hold = tree_find(t, p->stat.sid) < 0 && !p->ns_depth;
 			if (kill_task(p->pid, hold, p->tids, p->nr_threads))
 				err = -1;
 			p->seized = false;
 		}
-		if (i && reap_by_parent(t->procs[p->parent].pid, p->pid))
+		int pd = i ? t->procs[p->parent].ns_depth : 0;
+		if (i && reap_by_parent(t->procs[p->parent].pid, p->pid, pd ? (pid_t)p->ns_pids[pd - 1] : p->pid))
 			err = -1;
 	}
 	return err;

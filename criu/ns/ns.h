@@ -12,10 +12,18 @@
 
 struct dump_tree;
 
+/* what a task's namespace of a kind must be */
+enum ns_rule {
+	NS_AS_CRIU,	/* criu's own (not supported yet) */
+	NS_AS_ROOT,	/* the tree root's: restored as a new one if it is not criu's */
+	NS_APART,	/* checked by its own module (pid: pidns-dump.c) */
+};
+
 struct ns_kind {
 	const char *name;	/* the link in /proc/PID/ns/ */
 	const char *what;	/* for messages: "mount namespace" */
 	int clone_flag;		/* CLONE_NEW*: 0 for the *_for_children links */
+	enum ns_rule rule;
 };
 
 extern const struct ns_kind ns_kinds[];
@@ -30,5 +38,22 @@ unsigned long ns_inode(pid_t pid, pid_t tid, const char *name);
  * the namespace, and -1.  Zombies have no namespaces left and are skipped.
  */
 int ns_check_tree(const struct dump_tree *t);
+
+/*
+ * ns-dump.c, while the tree is frozen: the uts and ipc namespaces the tree
+ * has of its own (the root's, when not criu's) into utsns.img and
+ * ipcns.img, read by a helper that joins them; t->ns_flags says which.
+ */
+int ns_dump_images(struct dump_tree *t, int dirfd);
+
+/* the deepest nesting of pid namespaces below criu's that a dump records */
+#define PIDNS_MAX_DEPTH 8
+
+/*
+ * pidns-dump.c: records every task's pids in its pid namespaces
+ * (dump_proc.ns_depth, ns_pids, pidns_child) and refuses, with one line,
+ * a tree restore could not make again.
+ */
+int pidns_collect(struct dump_tree *t);
 
 #endif /* CRIU_NS_H */

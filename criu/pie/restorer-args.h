@@ -115,6 +115,8 @@ struct rst_filter {			/* struct sock_fprog */
 };
 
 /* a thread's own state; the others are created by the restorer with their tid */
+#define RST_NS_LEVELS 9		/* PIDNS_MAX_DEPTH + 1 (criu/ns/ns.h) */
+
 struct rst_thread {
 	__u32 tid;
 	__u32 rseq_size, rseq_sig;
@@ -131,6 +133,10 @@ struct rst_thread {
 	__u32 pad_fpu;
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
+	/* clone3's set_tid: its tid from its own pid namespace up to the tree's */
+	__u32 set_tid[RST_NS_LEVELS];
+	__u32 nr_set_tid;
+	__u32 pad_set_tid;
 
 	/* credentials, set last: the restorer needs root's until then */
 	__u32 uid[4], gid[4];		/* real, effective, saved, fs */

@@ -333,10 +333,16 @@ static void lazy_setup(struct restore_args *a)
 		{ &hello, sizeof(hello) },
 		{ a->lazy, a->nr_lazy * sizeof(struct lazy_range) },
 	};
-	struct k_cmsg_fd cm = { 16 + sizeof(int), K_SOL_SOCKET, K_SCM_RIGHTS, (int)uffd, 0 };
+	/* the daemon signals the process through it (in any pid namespace) */
+	long pidfd = sys2(__NR_pidfd_open, sys0(__NR_getpid), 0);
+	if (IS_ERR(pidfd))
+		fail(a, "cannot make a pidfd for the lazy-pages daemon, pid", a->pid, pidfd);
+	struct k_cmsg_2fd cm = { 16 + 2 * sizeof(int), K_SOL_SOCKET, K_SCM_RIGHTS,
+				 { (int)uffd, (int)pidfd } };
 	struct k_msghdr mh = { 0, 0, iov, 2, &cm, sizeof(cm), 0 };
 	__u64 total = iov[0].len + iov[1].len;
 	r = sys3(__NR_sendmsg, a->lazy_sock, &mh, K_MSG_NOSIGNAL);
+	sys1(__NR_close, pidfd);
 	if (IS_ERR(r) || r == 0)
 		fail(a, "cannot send the userfaultfd to the lazy-pages daemon, pid", a->pid, r ? r : -32);
 	/* the rest of a long list of ranges, without the fd */
@@ -614,13 +620,16 @@ static void create_threads(struct restore_args *a)
 	for (__u32 i = 0; i < a->nr_threads; i++) {
 		struct rst_thread *t = &a->threads[i];
 		__u64 tid = t->tid;
+		int set_tid[RST_NS_LEVELS];
+		for (__u32 l = 0; l < t->nr_set_tid && l < RST_NS_LEVELS; l++)
+			set_tid[l] = t->set_tid[l];
 		struct clone_args_ ca = {
 			.flags = CLONE_VM_ | CLONE_FS_ | CLONE_FILES_ | CLONE_SIGHAND_ | CLONE_THREAD_ |
 				 CLONE_SYSVSEM_ | CLONE_PTRACE_,
 			.stack = t->stack,
 			.stack_size = t->stack_size,
-			.set_tid = (__u64)&tid,
-			.set_tid_size = 1,
+			.set_tid = (__u64)set_tid,
+			.set_tid_size = t->nr_set_tid,
 		};
 		long ret;
 		register long r12 __asm__("r12") = (long)t;

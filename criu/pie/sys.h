@@ -51,6 +51,17 @@ struct k_cmsg_fd {
 	int pad;
 };
 
+struct k_cmsg_2fd {
+	unsigned long len;
+	int level;
+	int type;
+	int fd[2];
+};
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+
 #define K_SOL_SOCKET	1
 #define K_SCM_RIGHTS	1
 #define K_MSG_NOSIGNAL	0x4000

@@ -326,6 +326,15 @@ out:
 }
 
 /* limits, timers and pending signals, for the restorer's last steps */
+/* a tid of the process's images as the process sees it (its pid namespace) */
+static uint32_t own_tid(const struct rst_proc *p, uint32_t tid)
+{
+	for (size_t k = 0; k < p->pe->n_threads; k++)
+		if (p->pe->threads[k] == tid)
+			return rst_ns_pid(p, k, p->ns_depth);
+	return tid;
+}
+
 static int build_process_state(const struct rst_proc *p, struct arena *ar, struct restore_args *a)
 {
 	const Core *c = p->core;
@@ -365,7 +374,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 		const PosixTimer *t = c->posix_timers[i];
 		a->ptimers[i] = (struct rst_ptimer){
 			.id = t->id, .clock = t->clock, .signo = t->signo, .notify = t->notify,
-			.tid = t->tid, .sival = t->sival, .interval_ns = t->interval_ns,
+			.tid = own_tid(p, t->tid), .sival = t->sival, .interval_ns = t->interval_ns,
 			.value_ns = t->value_ns,
 		};
 	}
@@ -392,7 +401,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			memcpy(&sig, v[k].data, sizeof(sig));
 			if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
 				continue;
-			s->tid = tc ? tc->tid : 0;
+			s->tid = tc ? own_tid(p, tc->tid) : 0;
 			memcpy(s->info, v[k].data, sizeof(s->info));
 			a->nr_siginfo++;
 		}
@@ -479,9 +488,16 @@ static int build_threads(const struct rst_proc *p, const struct fpu_env *fe,
 			return -1;
 		t->stack = (uint64_t)stack;
 		t->stack_size = THREAD_STACK;
+		/* its tid where it lives, and at every level up to the tree's */
+		pid_t tids[RST_NS_LEVELS];
+		t->nr_set_tid = rst_ns_set_tid(p, i + 1, tids);
+		for (uint32_t l = 0; l < t->nr_set_tid; l++)
+			t->set_tid[l] = tids[l];
+		t->tid = tids[0];
 	}
 	return 0;
 }
+
 
 int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_region *r,
 		   struct rst_fds *fds, struct restore_args **out)

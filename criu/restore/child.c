@@ -12,6 +12,7 @@
 #define LOG_PREFIX "restore: "
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ns.h"
 #include "restore.h"
 
 extern const ptrdiff_t __rseq_offset;
@@ -193,25 +195,43 @@ static int unregister_rseq(void)
 		}                              \
 	} while (0)
 
-static pid_t clone_child(const PstreeEntry *pe, bool traced)
+/*
+ * Child c of parent with its pids at every level from its own pid
+ * namespace up to the tree's; the init of a new one if it was (a level
+ * below its parent's).  *pidfd: a pidfd of it, if asked for (-1 else).
+ */
+static pid_t clone_child(const struct rst_proc *c, const struct rst_proc *parent, bool traced,
+			 int *pidfd)
 {
-	pid_t tid = pe->pid;
+	const PstreeEntry *pe = c->pe;
+	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
 		/* CLONE_PTRACE: traced by criu (our tracer) from its first instruction */
 		.flags = (traced ? CLONE_PTRACE : 0) |
-			 (pe->has_files_shared && pe->files_shared ? CLONE_FILES : 0),
+			 (pe->has_files_shared && pe->files_shared ? CLONE_FILES : 0) |
+			 (c->ns_depth > parent->ns_depth ? CLONE_NEWPID : 0) |
+			 (pidfd ? CLONE_PIDFD : 0),
+		.pidfd = (uint64_t)pidfd,
 		.exit_signal = pe->has_exit_signal ? pe->exit_signal : SIGCHLD,
-		.set_tid = (uint64_t)&tid,
-		.set_tid_size = 1,
+		.set_tid = (uint64_t)tids,
+		.set_tid_size = rst_ns_set_tid(c, 0, tids),
 	};
+	if (pidfd)
+		*pidfd = -1;
 	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* p's own pid where it lives (its innermost pid namespace) */
+static pid_t own_pid(const struct rst_proc *p)
+{
+	return rst_ns_pid(p, 0, p->ns_depth);
 }
 
 /* the session and, if it leads one, the group of process p */
 static void lead_ids(const struct rst_proc *p)
 {
 	if (p->pe->sid == (uint32_t)p->pid)
-		CHILD_CHECK(setsid() == p->pid, "pid %d: cannot start its session", p->pid);
+		CHILD_CHECK(setsid() == own_pid(p), "pid %d: cannot start its session", p->pid);
 	else if (p->pe->pgid == (uint32_t)p->pid)
 		CHILD_CHECK(setpgid(0, 0) == 0, "pid %d: cannot start its process group", p->pid);
 }
@@ -228,8 +248,14 @@ static void join_group(const struct rst_tree *t, const struct rst_proc *p)
 
 	if (want == p->pid || p == &t->procs[0])
 		return;
-	if (want == (pid_t)root->pgid && root->pgid != root->pid)
-		want = getpgid(root->pid);
+	if (want == (pid_t)root->pgid && root->pgid != root->pid) {
+		/* the root's group, from outside the tree: unseen inside a new pid namespace */
+		if (p->ns_depth > t->procs[0].ns_depth)
+			return;
+		want = getpgid(rst_ns_pid(&t->procs[0], 0, p->ns_depth));
+	} else {
+		want = rst_ns_translate(t, want, p->ns_depth);
+	}
 	for (int i = 0; getpgrp() != want; i++) {
 		if (setpgid(0, want) == 0)
 			break;
@@ -263,22 +289,33 @@ static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, cons
 /* creates the children of process i; each goes on in rst_child or zombie_main */
 static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 {
+	const struct rst_proc *p = &t->procs[i];
+
 	for (size_t k = i + 1; k < t->nr; k++) {
 		struct rst_proc *c = &t->procs[k];
 		if (c->parent != (int)i)
 			continue;
-		pid_t pid = clone_child(c->pe, !c->zombie);
+		bool ns_for_children = p->pe->has_pidns_child && p->pe->pidns_child == (uint32_t)c->pid;
+		int pidfd;
+		pid_t pid = clone_child(c, p, !c->zombie, ns_for_children ? &pidfd : NULL);
 		if (pid == 0) {
 			if (c->zombie)
 				zombie_main(t, c);
 			rst_child(t, k, o);
 		}
-		if (pid != c->pid) {
+		if (pid != rst_ns_pid(c, 0, p->ns_depth)) {
 			if (pid < 0 && errno == EEXIST)
 				pr_err("pid %d is already in use by another process", c->pid);
 			else
 				pr_perror("cannot create process %d (got %d)", c->pid, pid);
 			child_fail();
+		}
+		/* its pid namespace for children was this child's (unshare --pid --fork) */
+		if (ns_for_children) {
+			CHILD_CHECK(setns(pidfd, CLONE_NEWPID) == 0,
+				    "pid %d: cannot take the pid namespace of %d for its children",
+				    p->pid, c->pid);
+			close(pidfd);
 		}
 	}
 	/* a zombie child must be dead before this process goes on (and blocks signals) */
@@ -286,7 +323,7 @@ static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 		siginfo_t si;
 		if (t->procs[k].parent != (int)i || !t->procs[k].zombie)
 			continue;
-		while (waitid(P_PID, t->procs[k].pid, &si, WEXITED | WNOWAIT))
+		while (waitid(P_PID, rst_ns_pid(&t->procs[k], 0, p->ns_depth), &si, WEXITED | WNOWAIT))
 			CHILD_CHECK(errno == EINTR, "zombie %d did not die", t->procs[k].pid);
 	}
 }
@@ -325,18 +362,26 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	/* until criu traces us (the root) and while we are being made, our
 	 * parent's death must be ours too */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* criu may be init of a pid namespace: compare with the parent's pid, not 1 */
+	/* criu may be init of a pid namespace: compare with the parent's pid, not 1;
+	 * the init of a new one sees no parent (0) */
+	pid_t ppid = i == 0 ? fds->parent : rst_ns_pid(&t->procs[p->parent], 0, p->ns_depth);
 	if (i == 0 && o->rst_sibling) {
 		/* criu's sibling (CLONE_PARENT): criu traces it from outside */
 		if (wait_traced_by(fds->parent))
 			child_fail();
-	} else if (getppid() != (i == 0 ? fds->parent : t->procs[p->parent].pid)) {
+	} else if (getppid() != (p->ns_depth > (i ? t->procs[p->parent].ns_depth : 0) ? 0 : ppid)) {
 		child_fail();
 	} else if (i == 0 && ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
 		pr_perror("cannot be traced by criu");
 		child_fail();
 	}
 	log_set_fds(fds->log_fd, fds->err_fd);
+	/* the root, in new namespaces: filled before any other task lives in them */
+	if (i == 0 && ns_images_apply(&t->ns))
+		child_fail();
+	/* its cgroups, before its children inherit them */
+	if (rst_cgroups_join(p))
+		child_fail();
 	lead_ids(p);
 	/* room for the fds kept aside (stashes) above the helpers: the
 	 * restorer sets the dumped limits afterwards */

@@ -117,7 +117,7 @@ static int check_pstree(int dirfd, struct rst_tree *t)
 			return -1;
 		}
 	}
-	return 0;
+	return rst_pidns_load(t);
 }
 
 static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
@@ -318,7 +318,8 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t)
 {
 	memset(t, 0, sizeof(*t));
-	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t))
+	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t) ||
+	    ns_images_load(dirfd, t->inv, &t->ns))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		t->procs[i].shm = &t->shm;
@@ -326,11 +327,15 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
 			return -1;
 	}
-	return 0;
+	return rst_ns_fix_owners(t) || rst_cgroups_plan(dirfd, t, o) ? -1 : 0;
 }
 
 static void rst_proc_free(struct rst_proc *p)
 {
+	free(p->real_tids);
+	for (int i = 0; i < p->nr_cg_dirs; i++)
+		free(p->cg_dirs[i]);
+	free(p->cg_dirs);
 	if (p->pe)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)
@@ -361,6 +366,8 @@ void rst_tree_free(struct rst_tree *t)
 	free(t->procs);
 	rst_shmem_close(&t->shm);
 	rst_shared_close(&t->shared);
+	ns_images_free(&t->ns);
+	img_entries_free(&t->cgroups);
 	if (t->premap_end)
 		munmap((void *)t->premap_start, t->premap_end - t->premap_start);
 	if (t->inv)

@@ -35,7 +35,7 @@ int rst_job_stop_queue(const struct rst_proc *p)
 {
 	if (!stops(p))
 		return 0;
-	if (kill(p->pid, p->core->job_stop)) {
+	if (kill(p->real_tids[0], p->core->job_stop)) {
 		pr_perror("pid %d: cannot stop it again (signal %u)", p->pid, p->core->job_stop);
 		return -1;
 	}
@@ -47,7 +47,7 @@ static bool all_stopped(const struct rst_proc *p)
 {
 	for (int k = 0; k < p->nr_threads; k++) {
 		struct proc_stat st;
-		if (proc_read_stat(p->pe->threads[k], &st) || st.state != 'T')
+		if (proc_read_stat(p->real_tids[k], &st) || st.state != 'T')
 			return false;
 	}
 	return true;
@@ -72,12 +72,14 @@ static int settle_parent(const struct rst_proc *pp, const struct rst_proc *p)
 	long ret;
 	int err = -1;
 
-	if (infect_begin(&c, pp->pid))
+	if (infect_begin(&c, pp->real_tids[0]))
 		return -1;
 	if (infect_scratch(&c, 4096))
 		goto out;
 	if (p->core->job_stop_waited) {
-		long args[6] = { P_PID, p->pid, (long)c.scratch, WSTOPPED | WNOHANG, 0 };
+		/* the child as its parent sees it (pid namespaces) */
+		long args[6] = { P_PID, rst_ns_pid(p, 0, pp->ns_depth), (long)c.scratch,
+				 WSTOPPED | WNOHANG, 0 };
 		if (infect_syscall(&c, SYS_waitid, args, &ret) || ret) {
 			pr_err("pid %d: its parent %d cannot collect its stop again (%ld)", p->pid,
 			       pp->pid, ret);

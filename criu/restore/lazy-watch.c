@@ -46,6 +46,7 @@ struct held_child {
 
 struct watch {
 	pid_t pid;
+	pid_t ns_root;		/* in a new pid namespace: its init, killed for any lost child */
 	int conn, pidfd;
 	bool over;		/* the process is finished with: every page in, or it ended */
 	struct held_child *kids;
@@ -120,6 +121,16 @@ static int child_msg(struct watch *w, const struct lazy_status *st, int fd)
 	return 0;
 }
 
+/*
+ * Kills a fork child, named by a tid a fault or the daemon gave: in a new
+ * pid namespace that tid is the child's there, not criu's to use, and the
+ * whole namespace goes (its init).
+ */
+static void kill_kid(const struct watch *w, pid_t tid)
+{
+	kill(w->ns_root ? w->ns_root : tid, SIGKILL);
+}
+
 /* the mm of the child behind this uffd is gone (any ioctl that needs it says ESRCH) */
 static bool kid_gone(const struct held_child *k)
 {
@@ -135,7 +146,7 @@ static void kid_read(struct watch *w, struct held_child *k)
 	while (read(k->uffd, &m, sizeof(m)) == sizeof(m)) {
 		if (m.event == UFFD_EVENT_PAGEFAULT && m.arg.pagefault.feat.ptid) {
 			k->pid = m.arg.pagefault.feat.ptid;
-			kill(k->pid, SIGKILL);
+			kill_kid(w, k->pid);
 		} else if (m.event == UFFD_EVENT_FORK) {
 			/* k may move with the array: the new one is looked at next round */
 			if (add_kid(w, 0, (int)m.arg.fork.ufd))
@@ -211,7 +222,7 @@ static void kill_kids(struct watch *w)
 	for (size_t i = 0; i < w->nr_kids; i++) {
 		struct uffdio_range all = { USER_LOW, USER_HIGH - USER_LOW };
 		if (w->kids[i].pid > 0)
-			kill(w->kids[i].pid, SIGKILL);
+			kill_kid(w, w->kids[i].pid);
 		ioctl(w->kids[i].uffd, UFFDIO_WAKE, &all);
 	}
 }
@@ -241,9 +252,9 @@ static void wait_kids(struct watch *w)
 	}
 }
 
-int rst_lazy_watch(pid_t pid, int conn, int uffd)
+int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd)
 {
-	struct watch w = { .pid = pid, .conn = conn };
+	struct watch w = { .pid = pid, .ns_root = ns_root, .conn = conn };
 	struct lazy_status st;
 	int ret = 0, fd = -1;
 

@@ -412,6 +412,18 @@ int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const
 	return 0;
 }
 
+void rst_lazy_set_pids(struct rst_lazy_set *s, const struct rst_tree *t)
+{
+	const struct rst_proc *root = &t->procs[0];
+	for (size_t i = 0, l = 0; i < t->nr && l < s->nr; i++) {
+		const struct rst_proc *p = &t->procs[i];
+		if (p->zombie)
+			continue;
+		s->v[l].ns_root = root->ns_base ? root->real_tids[0] : 0;
+		s->v[l++].pid = p->real_tids[0] ? p->real_tids[0] : root->real_tids[0];
+	}
+}
+
 int rst_lazy_set_guard(struct rst_lazy_set *s)
 {
 	for (size_t i = 0; i < s->nr; i++)
@@ -435,7 +447,7 @@ struct watch_job {
 static void *watch_fn(void *arg)
 {
 	struct watch_job *j = arg;
-	j->ret = rst_lazy_watch(j->l->pid, j->l->conn, j->l->uffd);
+	j->ret = rst_lazy_watch(j->l->pid, j->l->ns_root, j->l->conn, j->l->uffd);
 	return NULL;
 }
 
@@ -451,7 +463,7 @@ int rst_lazy_set_watch(struct rst_lazy_set *s)
 		if (!jobs || i + 1 == s->nr || pthread_create(&jobs[i].thread, NULL, watch_fn, &jobs[i])) {
 			if (jobs)
 				jobs[i].thread = 0;
-			if (rst_lazy_watch(s->v[i].pid, s->v[i].conn, s->v[i].uffd))
+			if (rst_lazy_watch(s->v[i].pid, s->v[i].ns_root, s->v[i].conn, s->v[i].uffd))
 				ret = -1;
 		}
 	}

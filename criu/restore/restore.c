@@ -33,20 +33,28 @@
 #include "infect.h"
 #include "clock.h"
 #include "log.h"
+#include "ns.h"
 #include "proc.h"
 #include "restore.h"
 #include "net/netlock.h"
+#include "stages.h"
 
-/* sibling (swrk rst_sibling): the root is the child of criu's parent */
-static pid_t clone_with_pid(pid_t pid, bool sibling)
+/*
+ * the root with its pids; the init of a new pid namespace if it was one,
+ * in new namespaces of the kinds ns_flags says the tree had of its own;
+ * sibling (swrk rst_sibling): the child of criu's parent
+ */
+static pid_t clone_root(const struct rst_proc *root, uint32_t ns_flags, bool sibling)
 {
-	pid_t tid = pid;
+	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
-		.flags = sibling ? CLONE_PARENT : 0,
+		/* (a time namespace is criu's for its children already: time-ns.c) */
+		.flags = (root->ns_base ? CLONE_NEWPID : 0) | (ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)) |
+			 (sibling ? CLONE_PARENT : 0),
 		/* with CLONE_PARENT: criu's own exit signal (clone3 wants 0 here) */
 		.exit_signal = sibling ? 0 : SIGCHLD,
-		.set_tid = (uint64_t)&tid,
-		.set_tid_size = 1,
+		.set_tid = (uint64_t)tids,
+		.set_tid_size = rst_ns_set_tid(root, 0, tids),
 	};
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
@@ -145,7 +153,9 @@ static int step_sigreturn(pid_t tid, const ThreadCore *tc)
 
 /* a thread of the tree on its way to the restorer's last trap */
 struct rst_task {
-	pid_t tid;
+	pid_t tid;		/* as criu sees it; 0 until known (in a new pid namespace) */
+	struct rst_proc *p;
+	int k;			/* its thread index in p */
 	const ThreadCore *tc;
 	bool started;		/* past its first stop (SIGSTOP) */
 	int traps;		/* left to reach: 2 with seccomp (one to suspend it first) */
@@ -156,7 +166,7 @@ struct rst_tasks {
 	struct rst_task *v;
 };
 
-static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
+static int tasks_build(struct rst_tree *t, struct rst_tasks *ts)
 {
 	size_t n = 0;
 
@@ -166,12 +176,12 @@ static int tasks_build(const struct rst_tree *t, struct rst_tasks *ts)
 	if (!ts->v)
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
-		const struct rst_proc *p = &t->procs[i];
+		struct rst_proc *p = &t->procs[i];
 		for (int k = 0; !p->zombie && k < p->nr_threads; k++) {
 			const ThreadCore *tc = k ? p->thread_cores[k - 1]->thread : p->core->thread;
 			/* the root traces itself to criu (no first stop); the others
 			 * are attached at creation and start with a SIGSTOP */
-			ts->v[ts->nr++] = (struct rst_task){ p->pe->threads[k], tc, i == 0 && k == 0,
+			ts->v[ts->nr++] = (struct rst_task){ p->real_tids[k], p, k, tc, i == 0 && k == 0,
 							     tc->seccomp_mode ? 2 : 1 };
 		}
 	}
@@ -197,7 +207,26 @@ static bool restore_side_effect(int sig)
  * the program's, nor are other side effects of restoring (see above).
  * Returns -2 if a task died (it logged why).
  */
-static int follow_to_traps(struct rst_tasks *ts)
+/* the task of tid; in a new pid namespace, one criu had not seen yet is looked up */
+static struct rst_task *task_of(struct rst_tree *t, struct rst_tasks *ts, pid_t tid)
+{
+	struct rst_proc *p;
+	int k;
+
+	for (size_t i = 0; i < ts->nr; i++)
+		if (ts->v[i].tid == tid)
+			return &ts->v[i];
+	if (!t->procs[0].ns_base || rst_ns_resolve(t, tid, &p, &k))
+		return NULL;
+	for (size_t i = 0; i < ts->nr; i++)
+		if (ts->v[i].p == p && ts->v[i].k == k) {
+			ts->v[i].tid = tid;
+			return &ts->v[i];
+		}
+	return NULL;
+}
+
+static int follow_to_traps(struct rst_tree *t, struct rst_tasks *ts)
 {
 	size_t left = ts->nr;
 
@@ -212,9 +241,7 @@ static int follow_to_traps(struct rst_tasks *ts)
 			pr_perror("wait for the restored processes failed");
 			return -1;
 		}
-		for (size_t i = 0; i < ts->nr && !k; i++)
-			if (ts->v[i].tid == tid)
-				k = &ts->v[i];
+		k = task_of(t, ts, tid);
 		if (!k)
 			continue;	/* not a task of the tree (a helper of criu) */
 		if (WIFEXITED(status)) {
@@ -286,18 +313,20 @@ static bool reap_until(pid_t tid, bool zombie, double deadline)
  */
 static void kill_tree(const struct rst_tree *t, bool root_created, struct rst_lazy_set *ls)
 {
+	/* (in a new pid namespace, the root's death takes every task of it along) */
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct rst_proc *p = &t->procs[i];
-		if (!p->zombie && ((i == 0 && root_created) || (i && traced_by_us(p->pid))))
-			kill(p->pid, SIGKILL);
+		pid_t real = p->real_tids[0];
+		if (!p->zombie && real && ((i == 0 && root_created) || (i && traced_by_us(real))))
+			kill(real, SIGKILL);
 	}
 	rst_lazy_set_close(ls);
 	double deadline = clock_now_ms() + REAP_TIMEOUT_MS;
 	for (size_t i = t->nr; i-- > 0;) {
 		const struct rst_proc *p = &t->procs[i];
 		for (int k = p->zombie ? 0 : p->nr_threads - 1; k >= 0; k--) {
-			pid_t tid = p->pe->threads[k];
-			if (!reap_until(tid, p->zombie, deadline)) {
+			pid_t tid = p->real_tids[k];	/* 0: never known (new pid namespace) */
+			if (tid && !reap_until(tid, p->zombie, deadline)) {
 				char st[64] = "?";
 				proc_status_field(tid, "State:", st, sizeof(st));
 				pr_err("pid %d: thread %d still there %d s after SIGKILL (state %s)", p->pid,
@@ -352,7 +381,8 @@ static int pid_in_use(pid_t pid)
 
 static int tree_pids_free(const struct rst_tree *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
+	/* a new pid namespace has every pid free */
+	for (size_t i = 0; !t->procs[0].ns_base && i < t->nr; i++)
 		for (size_t k = 0; k < t->procs[i].pe->n_threads; k++)
 			if (pid_in_use(t->procs[i].pe->threads[k]))
 				return -1;
@@ -416,11 +446,11 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 		if (t->procs[i].zombie)
 			continue;
 		struct rst_lazy_proc *lp = &ls->v[l++];
-		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].pid, t->procs[i].args)) < 0)
+		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].real_tids[0], t->procs[i].args)) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < t->nr; i++)
-		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].pid, &t->procs[i].reg))
+		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].real_tids[0], &t->procs[i].reg))
 			return -1;
 	/*
 	 * children first: a parent running before its child is detached could
@@ -433,7 +463,7 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 		if (rst_job_stop_queue(p))
 			return -1;
 		for (int k = p->nr_threads; k-- > 0;)
-			if (ptrace(PTRACE_DETACH, p->pe->threads[k], NULL, NULL)) {
+			if (ptrace(PTRACE_DETACH, p->real_tids[k], NULL, NULL)) {
 				pr_perror("pid %d: cannot detach", p->pe->threads[k]);
 				return -1;
 			}
@@ -442,6 +472,74 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 	}
 	return 0;
 }
+
+/* the making of the root, as stages (stages.h) */
+struct root_ctx {
+	struct rst_tree *t;
+	struct rst_tasks *ts;
+	const struct opts *o;
+	int own_time;		/* criu's time namespace, while the tree's is made */
+	pid_t pid;		/* the root as criu sees it, once made */
+};
+
+/* a time namespace of the tree's own: criu's for its children until the root is made */
+static int st_time_enter(void *c)
+{
+	struct root_ctx *r = c;
+	return r->t->ns.time ? time_ns_enter(r->t->ns.time, &r->own_time) : 0;
+}
+
+static void st_time_leave(void *c)
+{
+	struct root_ctx *r = c;
+	time_ns_leave(r->own_time);
+	r->own_time = -1;
+}
+
+static int st_time_back(void *c)
+{
+	st_time_leave(c);
+	return 0;
+}
+
+/* the root (in the child: it goes on as the root and never returns) */
+static int st_clone_root(void *c)
+{
+	struct root_ctx *r = c;
+	struct rst_proc *root = &r->t->procs[0];
+
+	r->pid = clone_root(root, r->t->ns.flags, r->o->rst_sibling);
+	if (r->pid == 0)
+		rst_child(r->t, 0, r->o);
+	if (r->pid < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is already in use by another process", root->pid);
+		else
+			pr_perror("cannot create a process with pid %d", root->pid);
+		return -1;
+	}
+	/* in a new pid namespace its pid here is the kernel's choice */
+	if (!root->ns_base && r->pid != root->pid) {
+		pr_err("clone3 gave pid %d instead of %d", r->pid, root->pid);
+		return -1;
+	}
+	/* not our child: traced from outside (it waits for it, child.c) */
+	if (r->o->rst_sibling && ptrace(PTRACE_SEIZE, r->pid, NULL, NULL)) {
+		pr_perror("pid %d: cannot trace the restored root", r->pid);
+		return -1;
+	}
+	root->real_tids[0] = r->ts->v[0].tid = r->pid;
+	if (root->ns_base)
+		pr_info("pid %d: init of a new pid namespace, pid %d here", root->pid, r->pid);
+	return 0;
+}
+
+/* a root made is killed with the tree by cr_restore's failure path */
+static const struct stage root_stages[] = {
+	{ "the tree's time namespace", st_time_enter, st_time_leave },
+	{ "the root process", st_clone_root, NULL },
+	{ "back to criu's time namespace", st_time_back, NULL },
+};
 
 /* returns the exit status for main */
 int cr_restore(const struct opts *o)
@@ -481,30 +579,17 @@ int cr_restore(const struct opts *o)
 	/* orphans of a failed restore come back to criu, to be collected */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-	pid = clone_with_pid(t.procs[0].pid, o->rst_sibling);
-	if (pid < 0) {
-		if (errno == EEXIST)
-			pr_err("pid %d is already in use by another process", t.procs[0].pid);
-		else
-			pr_perror("cannot create a process with pid %d", t.procs[0].pid);
+	struct root_ctx rc = { &t, &ts, o, -1, -1 };
+	int made = stages_run(root_stages, NR_STAGES(root_stages), &rc);
+	pid = rc.pid;
+	if (made)
 		goto fail;
-	}
-	if (pid == 0)
-		rst_child(&t, 0, o);
-	if (pid != t.procs[0].pid) {
-		pr_err("clone3 gave pid %d instead of %d", pid, t.procs[0].pid);
-		goto fail;
-	}
-	/* not our child: traced from outside (it waits for it, child.c) */
-	if (o->rst_sibling && ptrace(PTRACE_SEIZE, pid, NULL, NULL)) {
-		pr_perror("pid %d: cannot trace the restored root", pid);
-		goto fail;
-	}
 	/* criu's copies of the helper fds: the processes have theirs */
 	for (size_t i = 0; i < t.nr; i++)
 		rst_fds_close(&t.procs[i].helpers);
 	rst_shmem_close(&t.shm);
 	rst_shared_close(&t.shared);
+	rst_lazy_set_pids(&ls, &t);
 	if (rst_lazy_set_guard(&ls))
 		goto fail;
 
@@ -521,13 +606,14 @@ int cr_restore(const struct opts *o)
 		verify_join(&vj);
 		goto fail;
 	}
-	int ret = follow_to_traps(&ts);
+	int ret = follow_to_traps(&t, &ts);
 	if (verify_join(&vj) && !ret)
 		ret = -1;
 	if (ret || cr_notify(o, "post-restore", pid, -1) || cr_notify(o, "network-unlock", pid, -1) ||
 	    cr_notify(o, "pre-resume", pid, -1) || release_tree(&t, &ts, &ls))
 		goto fail;
 	rst_lazy_set_unguard(&ls);
+	rst_lazy_set_pids(&ls, &t);	/* every real pid is known now */
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	/* the connections are in place: their packets may flow again */
 	if (t.inv->network_lock && netlock_release(t.inv->network_lock))

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ns-img.h"
 #include "files.h"
 #include "image.h"
 #include "opts.h"
@@ -96,17 +97,43 @@ struct rst_proc {
 	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
 	const struct rst_proc *fd_owner;	/* CLONE_FILES: whose fd table it shares, or NULL */
 	uint64_t premap_start, premap_end;	/* the tree's premap area */
+	/* pid namespaces (criu/ns/pidns-restore.c) */
+	int ns_depth;		/* its pid namespace's level (0: criu's at dump) */
+	int ns_base;		/* the root's: 1 if the tree is restored in a new pid namespace */
+	pid_t *real_tids;	/* each thread as criu sees it now, 0 until known */
+	/* cgroups (cgroups-rst.c) */
+	const CgroupEntry *cg;	/* its entry of cgroup.img, or NULL */
+	char **cg_dirs;		/* the directories of its cgroups here, to join */
+	int nr_cg_dirs;
 };
 
 /* the dump: every process, parents before children, [0] the root */
 struct rst_tree {
 	Inventory *inv;
+	struct ns_images ns;	/* namespaces of its own (criu/ns/ns-restore.c) */
+	struct img_entries cgroups;	/* cgroup.img (cgroups-rst.c) */
 	size_t nr;
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
 	struct rst_shared_files shared;
 	uint64_t premap_start, premap_end;	/* premap.c */
 };
+
+/*
+ * criu/ns/pidns-restore.c: thread k of p at pid namespace level (0: the
+ * pid criu saw at dump; 0 if not visible that deep); clone3's set_tid for
+ * it (innermost level first, down to ns_base; returns the count); any
+ * pid of the tree's images seen from level; the checks of pstree's
+ * namespace fields and real_tids (filled when ns_base is 0); and a new
+ * task criu sees as real, matched to its thread (real_tids filled).
+ */
+pid_t rst_ns_pid(const struct rst_proc *p, int k, int level);
+int rst_ns_set_tid(const struct rst_proc *p, int k, pid_t *v);
+pid_t rst_ns_translate(const struct rst_tree *t, pid_t pid, int level);
+int rst_pidns_load(struct rst_tree *t);
+int rst_ns_resolve(struct rst_tree *t, pid_t real, struct rst_proc **p, int *k);
+/* the owners of files (F_SETOWN) as the processes see them in their pid namespaces */
+int rst_ns_fix_owners(struct rst_tree *t);
 
 /*
  * job-restop.c: a process dumped in a job-control stop.  _queue: its stop
@@ -119,6 +146,15 @@ int rst_job_stop_settle(const struct rst_tree *t, size_t i);
 
 /* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
 int rst_proc_tunables(const struct rst_proc *p);
+
+/*
+ * cgroups-rst.c: cgroup.img per --manage-cgroups (soft: plan each
+ * process's cgroup directories here, under --cgroup-root; ignore:
+ * nothing); _join, in the process itself, first: makes them if missing
+ * and moves it in
+ */
+int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o);
+int rst_cgroups_join(const struct rst_proc *p);
 
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
@@ -177,7 +213,7 @@ int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
  * over by the daemon) until the daemon is done with them; kills them if it
  * goes away first.  Closes conn and uffd; -1 if something was killed.
  */
-int rst_lazy_watch(pid_t pid, int conn, int uffd);
+int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd);
 struct rst_lazy_guard {
 	pthread_t thread;
 	pid_t pid;
@@ -189,7 +225,8 @@ void rst_lazy_guard_stop(struct rst_lazy_guard *g);
 
 /* one process of a lazily restored tree: each has its own connection */
 struct rst_lazy_proc {
-	pid_t pid;
+	pid_t pid;		/* as criu sees it (rst_lazy_set_pids) */
+	pid_t ns_root;		/* in a new pid namespace: its init, else 0 */
 	int conn, uffd;
 	struct rst_lazy_guard guard;
 };
@@ -200,6 +237,11 @@ struct rst_lazy_set {
 int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const struct opts *o,
 			 int dirfd);
 int rst_lazy_set_guard(struct rst_lazy_set *s);
+/*
+ * the pids to watch and kill, as criu sees them: in a new pid namespace
+ * each process's once known (else its init's, which takes them all along)
+ */
+void rst_lazy_set_pids(struct rst_lazy_set *s, const struct rst_tree *t);
 void rst_lazy_set_unguard(struct rst_lazy_set *s);
 /* watches every process until its pages are in (closes everything); -1 if one was killed */
 int rst_lazy_set_watch(struct rst_lazy_set *s);

@@ -1,0 +1,150 @@
+/*
+ * check-ns.c - the `criu check` probes of namespaces and cgroups: for
+ * each namespace kind, whether criu handles a tree in one of its own (and
+ * the kernel offers what that takes), and which cgroup versions are
+ * mounted, for --freeze-cgroup and cgroup membership.  Probes run in
+ * children that exit: criu's own namespaces never change.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+/* runs fn in a child; its exit status (0: it worked) */
+static int in_child(int (*fn)(void))
+{
+	int st;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn());
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* a new pid namespace, its init pid 1, and NSpid to read the levels */
+static int try_pid(void)
+{
+	if (unshare(CLONE_NEWPID))
+		return 1;
+	pid_t c = fork();
+	if (c == 0)
+		_exit(getpid() == 1 && access("/proc/self/status", R_OK) == 0 ? 0 : 1);
+	int st;
+	return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 2;
+}
+
+static int try_uts(void)
+{
+	return unshare(CLONE_NEWUTS) || sethostname("criu-check", 10) ? 1 : 0;
+}
+
+/* ids chosen through kernel.*_next_id and messages copied with MSG_COPY */
+static int try_ipc(void)
+{
+	struct { long type; char text[4]; } m = { 1, "abc" };
+	FILE *f;
+
+	if (unshare(CLONE_NEWIPC) || !(f = fopen("/proc/sys/kernel/msg_next_id", "w")))
+		return 1;
+	if (fprintf(f, "7\n") < 0 || fclose(f))
+		return 2;
+	int id = msgget(IPC_PRIVATE, 0600);
+	if (id != 7 || msgsnd(id, &m, 3, 0))
+		return 3;
+	return msgrcv(id, &m, sizeof(m.text), 0, IPC_NOWAIT | MSG_COPY) == 3 ? 0 : 4;
+}
+
+/* a time namespace with offsets set before its first task */
+static int try_time(void)
+{
+	if (unshare(CLONE_NEWTIME))
+		return 1;
+	FILE *f = fopen("/proc/self/timens_offsets", "w");
+	if (!f || fprintf(f, "monotonic 100 0\n") < 0 || fclose(f))
+		return 2;
+	pid_t c = fork();
+	if (c == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		_exit(ts.tv_sec >= 100 ? 0 : 1);
+	}
+	int st;
+	return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 3;
+}
+
+static const struct {
+	int flag;
+	const char *kind;
+	int (*probe)(void);
+	const char *what;
+} kinds[] = {
+	{ CLONE_NEWPID, "pid", try_pid, "a tree whose root is a namespace's init, and namespaces nested in it" },
+	{ CLONE_NEWUTS, "uts", try_uts, "host and domain names" },
+	{ CLONE_NEWIPC, "ipc", try_ipc, "sysctls, SysV shared memory, semaphores, message queues" },
+	{ CLONE_NEWNS, "mount", NULL, NULL },
+	{ CLONE_NEWNET, "network", NULL, NULL },
+	{ CLONE_NEWCGROUP, "cgroup", NULL, NULL },
+	{ CLONE_NEWTIME, "time", try_time, "its clocks, going on from the dump's" },
+	{ CLONE_NEWUSER, "user", NULL, NULL },
+};
+
+int chk_namespace(uint64_t flag, char *msg, size_t len)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if ((uint64_t)kinds[i].flag != flag)
+			continue;
+		if (!kinds[i].probe) {
+			snprintf(msg, len, "a tree in a %s namespace of its own is refused at dump: not supported yet",
+				 kinds[i].kind);
+			return 0;
+		}
+		int r = in_child(kinds[i].probe);
+		if (r) {
+			snprintf(msg, len, "a new %s namespace cannot be made or filled here (step %d failed)",
+				 kinds[i].kind, r);
+			return 0;
+		}
+		snprintf(msg, len, "saved and restored: %s", kinds[i].what);
+		return 1;
+	}
+	snprintf(msg, len, "no such namespace kind");
+	return 0;
+}
+
+/* arg 1: cgroup v1 hierarchies, 2: a cgroup2 one, as mounted here; v1 needs the freezer's */
+int chk_cgroup(uint64_t version, char *msg, size_t len)
+{
+	const char *type = version == 2 ? " - cgroup2 " : " - cgroup ";
+	char line[1024];
+	int n = 0, freezer = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, type))
+			continue;
+		n++;
+		freezer += version == 2 || strstr(line, "freezer") != NULL;
+	}
+	if (f)
+		fclose(f);
+	if (!n || !freezer) {
+		snprintf(msg, len, "no cgroup v%lu %s mounted", (unsigned long)version,
+			 n ? "freezer hierarchy" : "hierarchy");
+		return 0;
+	}
+	snprintf(msg, len, "%d hierarch%s mounted: --freeze-cgroup freezes a tree through %s; "
+		 "membership saved and restored (--manage-cgroups soft), not the cgroups' settings",
+		 n, n > 1 ? "ies" : "y", version == 2 ? "cgroup.freeze" : "freezer.state");
+	return 1;
+}

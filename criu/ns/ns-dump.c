@@ -1,0 +1,108 @@
+/*
+ * ns-dump.c - the uts, ipc and time namespaces a dumped tree has of its
+ * own (its root's, when they are not criu's; ns-check.c made sure every
+ * task shares the root's).  A helper process joins the uts and ipc ones
+ * (setns) and writes utsns.img and ipcns.img (uts-ns.c, ipc-dump.c);
+ * criu itself stays in its own; the time one is read from /proc
+ * (time-ns.c).  Nothing in the tree's processes changes.
+ */
+#define LOG_PREFIX ""
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dump/dump.h"
+#include "log.h"
+#include "ns-img.h"
+#include "ns.h"
+
+/* the kinds saved here, with their writers */
+static const struct {
+	const char *name;
+	int flag;
+	int (*dump)(int dirfd, uint64_t dump_id);
+} saved[] = {
+	{ "uts", CLONE_NEWUTS, uts_ns_dump },
+	{ "ipc", CLONE_NEWIPC, ipc_ns_dump },
+};
+#define NR_SAVED (sizeof(saved) / sizeof(saved[0]))
+
+/* in the helper: joins root's namespaces of flags, writes their images */
+static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd, uint64_t dump_id)
+{
+	char path[64];
+
+	for (size_t i = 0; i < NR_SAVED; i++) {
+		if (!(flags & saved[i].flag))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", root, saved[i].name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, saved[i].flag)) {
+			pr_perror("pid %d: cannot join its %s namespace", root, saved[i].name);
+			_exit(1);
+		}
+		close(fd);
+	}
+	for (size_t i = 0; i < NR_SAVED; i++)
+		if ((flags & saved[i].flag) && saved[i].dump(dirfd, dump_id))
+			_exit(1);
+	_exit(0);
+}
+
+/* a time namespace of its own: saved from outside (/proc); CLONE_NEWTIME in t->ns_flags */
+static int check_time(struct dump_tree *t)
+{
+	pid_t root = t->procs[0].pid;
+	unsigned long its = ns_inode(root, root, "time");
+
+	if (!its || its == ns_inode(0, 0, "time"))
+		return 0;
+	if (ns_inode(root, root, "time_for_children") != its) {
+		pr_err("pid %d: time namespace for its children time_for_children:[%lu] differs from its own "
+		       "time:[%lu]: not supported", root, ns_inode(root, root, "time_for_children"), its);
+		return -1;
+	}
+	t->ns_flags |= CLONE_NEWTIME;
+	return 0;
+}
+
+int ns_dump_images(struct dump_tree *t, int dirfd)
+{
+	pid_t root = t->procs[0].pid;
+	int status;
+
+	t->ns_flags = 0;
+	for (size_t i = 0; i < NR_SAVED; i++) {
+		unsigned long its = ns_inode(root, root, saved[i].name);
+		if (its && its != ns_inode(0, 0, saved[i].name))
+			t->ns_flags |= saved[i].flag;
+	}
+	if (check_time(t))
+		return -1;
+	if (!t->ns_flags)
+		return 0;
+	if ((t->ns_flags & CLONE_NEWTIME) && time_ns_dump(root, dirfd, t->dump_id))
+		return -1;
+	if (!(t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)))
+		goto done;
+	pid_t h = fork();
+	if (h < 0) {
+		pr_perror("cannot start the namespace helper");
+		return -1;
+	}
+	if (h == 0)
+		helper(root, t->ns_flags, dirfd, t->dump_id);
+	while (waitpid(h, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return -1;	/* it said why */
+done:
+	pr_info("pid %d: namespaces of its own saved:%s%s%s", root,
+		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "",
+		t->ns_flags & CLONE_NEWTIME ? " time" : "");
+	return 0;
+}
