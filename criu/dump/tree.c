@@ -237,11 +237,37 @@ static int check_shared_with_parent(struct dump_proc *p, const struct dump_proc 
 	return 0;
 }
 
+/* no process has pid l (a session or group id outlives its leader) */
+static bool pid_gone(pid_t l)
+{
+	return kill(l, 0) && errno == ESRCH;
+}
+
+/*
+ * A zombie whose session or group leader is gone: restore makes the
+ * session or group again with a short-lived process of that pid, which
+ * forks the zombie for its parent (restore/child.c).  Either the session
+ * and group are one (its leader started a session) or the group is in
+ * its parent's session.
+ */
+static bool zombie_leader_gone(const struct dump_tree *t, size_t i)
+{
+	const struct dump_proc *p = &t->procs[i], *pp = &t->procs[p->parent];
+	int sid = p->stat.sid, pgid = p->stat.pgid;
+
+	if (sid != p->pid && sid != pp->stat.sid)
+		return sid == pgid && pid_gone(sid);
+	if (pgid == p->pid || pgid == t->procs[0].stat.pgid || tree_find(t, pgid) >= 0)
+		return false;
+	return sid == pp->stat.sid && pid_gone(pgid);
+}
+
 /*
  * Sessions and process groups are rebuilt by the processes themselves
  * (setsid, setpgid) as they are created: a session must be the process's
  * own or its parent's; a group its own, the root's, or one led by a
- * process of the tree in the same session.
+ * process of the tree in the same session; a zombie's may be one whose
+ * leader is gone (zombie_leader_gone).
  */
 static int check_ids(const struct dump_tree *t, size_t i)
 {
@@ -250,6 +276,8 @@ static int check_ids(const struct dump_tree *t, size_t i)
 	if (i == 0)
 		return 0;
 	const struct dump_proc *pp = &t->procs[p->parent];
+	if (p->zombie && zombie_leader_gone(t, i))
+		return 0;
 	if (p->stat.sid != p->pid && p->stat.sid != pp->stat.sid) {
 		pr_err("pid %d is in session %d, neither its own nor its parent's (%d): not supported",
 		       p->pid, p->stat.sid, pp->stat.sid);

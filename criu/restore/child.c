@@ -3,11 +3,12 @@
  * criu's code: the root becomes traced by criu (the others are from their
  * creation, CLONE_PTRACE); start its session or group; make the memory
  * its children share with it (premap.c); create its children (each goes
- * on here) and zombies; join its group; put the target's fds at their
- * numbers (unless it shares its parent's table), set cwd, root and umask,
- * its /proc tunables (proc-tunables.c), drop glibc's rseq registration,
- * then jump to the restorer.  A failure here logs one line and exits; criu
- * sees the exit.
+ * on here) and zombies (one whose session or group leader is gone is
+ * forked by a stand-in of that pid, which leads it and exits: leader_main);
+ * join its group; put the target's fds at their numbers (unless it shares
+ * its parent's table), set cwd, root and umask, its /proc tunables
+ * (proc-tunables.c), drop glibc's rseq registration, then jump to the
+ * restorer.  A failure here logs one line and exits; criu sees the exit.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -222,15 +223,13 @@ static void join_group(const struct rst_tree *t, const struct rst_proc *p)
 	}
 }
 
-/* a zombie: takes its ids and dies as it died; its parent never reaps it here */
-static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, const struct rst_proc *p)
+/* a zombie with its ids: dies as it died; its parent never reaps it here */
+static void __attribute__((noreturn)) zombie_die(const struct rst_proc *p)
 {
 	int st = p->pe->has_exit_code ? p->pe->exit_code : 0;
 
 	if (p->pe->comm)
 		prctl(PR_SET_NAME, p->pe->comm);
-	lead_ids(p);
-	join_group(t, p);
 	if (WIFSIGNALED(st)) {
 		sigset_t all;
 		struct rlimit none = { 0, 0 };
@@ -243,6 +242,85 @@ static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, cons
 	_exit(WEXITSTATUS(st));
 }
 
+/* a zombie: takes its ids and dies as it died */
+static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, const struct rst_proc *p)
+{
+	lead_ids(p);
+	join_group(t, p);
+	zombie_die(p);
+}
+
+/* a zombie whose session or group leader is gone (dump: zombie_leader_gone): its id, else 0 */
+static pid_t gone_leader(const struct rst_tree *t, const struct rst_proc *c)
+{
+	const PstreeEntry *pe = c->pe, *ppe = t->procs[c->parent].pe;
+
+	if (!c->zombie)
+		return 0;
+	if (pe->sid != (uint32_t)c->pid && pe->sid != ppe->sid)
+		return pe->sid;
+	if (pe->pgid == (uint32_t)c->pid || pe->pgid == t->procs[0].pe->pgid)
+		return 0;
+	for (size_t k = 0; k < t->nr; k++)
+		if (t->procs[k].pid == (pid_t)pe->pgid)
+			return 0;
+	return pe->pgid;
+}
+
+/*
+ * The stand-in for a gone leader l: with its pid, it starts the session
+ * (or the group, in its parent's session), forks for process i each of its
+ * zombie children of that session or group (CLONE_PARENT: they are i's
+ * children, born in it), and exits; i reaps it.
+ */
+static void __attribute__((noreturn)) leader_main(const struct rst_tree *t, size_t i, pid_t l)
+{
+	bool session = false;
+
+	for (size_t k = i + 1; k < t->nr; k++)
+		if (t->procs[k].parent == (int)i && gone_leader(t, &t->procs[k]) == l)
+			session |= t->procs[k].pe->sid == (uint32_t)l;
+	CHILD_CHECK(session ? setsid() == l : setpgid(0, 0) == 0,
+		    "pid %d: cannot start the %s its zombies were in", l, session ? "session" : "group");
+	for (size_t k = i + 1; k < t->nr; k++) {
+		const struct rst_proc *c = &t->procs[k];
+		if (c->parent != (int)i || gone_leader(t, c) != l)
+			continue;
+		pid_t tid = c->pid;
+		struct clone_args ca = { .flags = CLONE_PARENT, .set_tid = (uint64_t)&tid, .set_tid_size = 1 };
+		pid_t pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0)
+			zombie_die(c);
+		CHILD_CHECK(pid == c->pid, "cannot create zombie %d (got %d)", c->pid, pid);
+	}
+	_exit(0);
+}
+
+/* a stand-in leader for zombie c of process i, unless an earlier zombie had one */
+static void make_leader(const struct rst_tree *t, size_t i, const struct rst_proc *c)
+{
+	pid_t l = gone_leader(t, c), tid = l;
+	int st;
+
+	for (size_t k = i + 1; k < (size_t)(c - t->procs); k++)
+		if (t->procs[k].parent == (int)i && gone_leader(t, &t->procs[k]) == l)
+			return;
+	/* its zombies inherit its exit signal */
+	struct clone_args ca = { .exit_signal = c->pe->has_exit_signal ? c->pe->exit_signal : SIGCHLD,
+				 .set_tid = (uint64_t)&tid, .set_tid_size = 1 };
+	pid_t pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		leader_main(t, i, l);
+	CHILD_CHECK(pid == l, "cannot make a process %d to lead the session or group of zombie %d",
+		    l, c->pid);
+	while (waitpid(l, &st, __WALL) < 0)
+		CHILD_CHECK(errno == EINTR, "pid %d: cannot reap the stand-in leader %d", c->pid, l);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		pr_err("stand-in leader %d of zombie %d failed", l, c->pid);
+		child_fail();
+	}
+}
+
 /* creates the children of process i; each goes on in rst_child or zombie_main */
 static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 {
@@ -250,6 +328,10 @@ static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 		struct rst_proc *c = &t->procs[k];
 		if (c->parent != (int)i)
 			continue;
+		if (gone_leader(t, c)) {
+			make_leader(t, i, c);
+			continue;
+		}
 		pid_t pid = clone_child(c->pe, !c->zombie);
 		if (pid == 0) {
 			if (c->zombie)
