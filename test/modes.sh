@@ -16,7 +16,7 @@
 # section (not again as PROG and lazy/PROG).  Programs of the other areas
 # are added to this list when they are merged.
 
-MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access zombie_pgrp)
+MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access zombie_pgrp clone_files_tree)
 MODES_ALL=(full lazy predump leave snapshot)
 MODES_CHECKS=()
 for _p in "${MODES_PROGS[@]}"; do
@@ -102,10 +102,13 @@ run_mode_predump() {
 	restore_and_finish "$prog" "$dir" "$pid" "$dir/img/d1"
 }
 
-# PID and its descendants, one "pid state" line each
+# PID and its descendants, one "pid state" line each: stopped (T, t),
+# zombie (Z) or running (-, whether on a CPU or asleep)
 tree_states() {
-	local p=$1 c
-	echo "$p $(proc_state "$p")"
+	local p=$1 c st
+	st=$(proc_state "$p")
+	case $st in T|t|Z) ;; *) st=- ;; esac
+	echo "$p $st"
 	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
 		tree_states "$c"
 	done

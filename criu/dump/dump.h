@@ -52,6 +52,8 @@ struct dump_proc {
 	FdEntry **fds;
 	struct fd_id *fd_ids;	/* every fd, as probed (nr_fds of them) */
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
+	int *table_skip;	/* the tracking uffds of every process using its fd table */
+	size_t nr_table_skip;	/* (CLONE_FILES sharers' too): not the program's fds */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
 	int stop_sig;		/* in a job-control stop by this signal, or 0 */

@@ -201,6 +201,15 @@ bad:
 	return NULL;
 }
 
+/* one of criu's tracking uffds (dump.c table_skips) */
+static bool criu_fd(const struct dump_proc *p, int fd)
+{
+	for (size_t i = 0; i < p->nr_table_skip; i++)
+		if (p->table_skip[i] == fd)
+			return true;
+	return fd == p->skip_fd;
+}
+
 int dump_files(struct dump_proc *p, const struct opts *o)
 {
 	struct fd_dump d = { .pid = p->pid, .pidfd = -1, .o = o };
@@ -218,7 +227,7 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		return -1;
 	}
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || atoi(de->d_name) == p->skip_fd)
+		if (de->d_name[0] == '.' || criu_fd(p, atoi(de->d_name)))
 			continue;
 		if (d.nr == cap) {
 			cap = cap ? cap * 2 : 32;

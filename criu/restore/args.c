@@ -163,6 +163,16 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	/* --lazy-pages: the connection to the daemon (restore.c made it) */
 	if (o->lazy_pages && (fds->lazy_sock = add_fd(fds, fds->lazy_sock, base)) < 0)
 		return -1;
+	/* CLONE_FILES: the gate its sharers pass once its table is complete */
+	fds->gate[0] = fds->gate[1] = -1;
+	if (p->nr_sharers) {
+		int g[2];
+		if (pipe2(g, O_CLOEXEC) || (fds->gate[0] = add_fd(fds, g[0], base)) < 0 ||
+		    (fds->gate[1] = add_fd(fds, g[1], base)) < 0) {
+			pr_perror("pid %d: cannot make the gate of its shared fd table", p->pid);
+			return -1;
+		}
+	}
 	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
 	if (fds->log_fd < 0 || fds->exe_fd < 0) {
 		if (fds->exe_fd < 0)

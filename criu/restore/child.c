@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -73,6 +74,29 @@ static void close_others(const struct rst_tree *t, size_t i, const struct fd_rst
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
 	free(keep);
+}
+
+/*
+ * A process sharing i's table (CLONE_FILES) may fork children with tables
+ * of their own: they copy the shared table, criu's helper fds for them
+ * included, so i must not close those before each exists (a child of a
+ * sharer started without its helpers, log included, and died).
+ */
+static void await_table_forks(const struct rst_tree *t, size_t i)
+{
+	for (size_t k = i + 1; k < t->nr; k++) {
+		const struct rst_proc *c = &t->procs[k];
+		if (c->fd_owner || c->parent < 0 || t->procs[c->parent].fd_owner != &t->procs[i])
+			continue;
+		for (int n = 0; kill(c->pid, 0) && errno == ESRCH; n++) {
+			if (n == 10000) {
+				pr_err("pid %d: child %d of a process sharing its fd table never came",
+				       t->procs[i].pid, c->pid);
+				child_fail();
+			}
+			usleep(1000);
+		}
+	}
 }
 
 /* puts fd at number target (closing fd) */
@@ -176,6 +200,45 @@ static int unregister_rseq(void)
 			child_fail();          \
 		}                              \
 	} while (0)
+
+/*
+ * The processes sharing an owner's table wait until it has put every fd
+ * in place before they go on to their restorers, which make fds of their
+ * own (the userfaultfd of --lazy-pages): one made at a number the owner
+ * was about to place a file at would be replaced.  The owner puts one
+ * byte per sharer into its gate and waits until they are all taken (the
+ * gate is closed with its other helpers later, by its restorer).
+ */
+static void table_gate_wait(const struct rst_proc *p)
+{
+	char b;
+	ssize_t n;
+
+	while ((n = read(p->fd_owner->helpers.gate[0], &b, 1)) < 0 && errno == EINTR)
+		;
+	CHILD_CHECK(n == 1, "pid %d: waiting for the fd table it shares with %d", p->pid,
+		    p->fd_owner->pid);
+}
+
+static void table_gate_open(const struct rst_proc *p)
+{
+	const int *g = p->helpers.gate;
+	int left = 1;
+
+	if (!p->nr_sharers)
+		return;
+	for (int k = 0; k < p->nr_sharers; k++)
+		CHILD_CHECK(write(g[1], "g", 1) == 1, "pid %d: cannot open its fd table's gate", p->pid);
+	for (int n = 0; left; n++) {
+		CHILD_CHECK(!ioctl(g[0], FIONREAD, &left), "pid %d: its fd table's gate", p->pid);
+		if (left && n == 10000) {
+			pr_err("pid %d: %d processes sharing its fd table never came for it", p->pid, left);
+			child_fail();
+		}
+		if (left)
+			usleep(1000);
+	}
+}
 
 static pid_t clone_child(const PstreeEntry *pe, bool traced)
 {
@@ -398,11 +461,16 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		child_fail();
 	create_children(t, i, o);
 	join_group(t, p);
-	if (p->fd_owner)
-		goto fds_done;	/* CLONE_FILES: the owner sets up the table they share */
+	if (p->fd_owner) {
+		/* CLONE_FILES: the owner sets up the table they share */
+		table_gate_wait(p);
+		goto fds_done;
+	}
+	await_table_forks(t, i);
 	close_others(t, i, files);
 	if (open_fds(p, files))
 		child_fail();
+	table_gate_open(p);
 	for (int i = 0; i < 3; i++)
 		if (fds->tty[i] >= 0)
 			close(fds->tty[i]);

@@ -36,6 +36,7 @@ struct rst_fds {
 	int *all;		/* every helper fd, sorted */
 	int *vma_fd;		/* per target VMA, -1 if none */
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
+	int gate[2];		/* an fd table owner with sharers: they wait on [0] (pipe) until it is complete */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
 	pid_t parent;		/* criu's pid, for the child to check it is still there */
@@ -91,6 +92,7 @@ struct rst_proc {
 	struct restore_args *args;
 	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
 	const struct rst_proc *fd_owner;	/* CLONE_FILES: whose fd table it shares, or NULL */
+	int nr_sharers;			/* processes sharing its fd table (their fd_owner) */
 	uint64_t premap_start, premap_end;	/* the tree's premap area */
 };
 
