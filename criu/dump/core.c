@@ -619,6 +619,7 @@ static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint
 		return -1;
 	}
 	if (dump_pending(pid, false, &tc->pending, &tc->n_pending) || dump_sched(pid, tc) ||
+	    dump_sched_io(pid, tc) ||
 	    dump_creds(tgid, pid, tc) || dump_seccomp(tgid, pid, tc))
 		return -1;
 	if (brk && dump_pending(pid, true, &core->shared_pending, &core->n_shared_pending))
@@ -638,7 +639,7 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 	buf[n] = 0;
 	p->core->has_personality = true;
 	p->core->personality = strtoul(buf, NULL, 16);
-	if (dump_tunables(p))
+	if (dump_tunables(p) || dump_coredump_filter(p))
 		return -1;
 	if (p->stop_sig) {
 		p->core->has_job_stop = p->core->has_job_stop_waited = true;

@@ -101,6 +101,10 @@ int job_stop_probe(struct dump_tree *t, size_t i);
 /* tunables.c: oom_score_adj, loginuid, autogroup nice into p->core->tunables */
 int dump_tunables(struct dump_proc *p);
 
+/* sched-io.c: a thread's CPU affinity, ioprio, clamps; the process's coredump_filter */
+int dump_sched_io(pid_t tid, ThreadCore *tc);
+int dump_coredump_filter(struct dump_proc *p);
+
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */

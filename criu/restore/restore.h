@@ -115,6 +115,10 @@ struct rst_tree {
 int rst_job_stop_queue(const struct rst_proc *p);
 int rst_job_stop_settle(const struct rst_tree *t, size_t i);
 
+/* sched-io-set.c: from outside, a held thread's affinity, ioprio, clamps; coredump_filter */
+int rst_thread_sched_io(pid_t tid, const ThreadCore *tc);
+int rst_coredump_filter(const struct rst_proc *p);
+
 /* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
 int rst_proc_tunables(const struct rst_proc *p);
 
