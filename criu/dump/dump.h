@@ -122,7 +122,7 @@ struct page_plan {
 	uint64_t total;		/* pages with data */
 	size_t vma_first;
 	/*
-	 * read private anonymous memory through /proc/PID/mem: process_vm_readv
+	 * read private memory (anonymous or a file's) through /proc/PID/mem: process_vm_readv
 	 * pins pages, and pinning a page shared copy-on-write with another
 	 * process gives this one a copy of its own (a tree would lose its sharing)
 	 */
