@@ -294,6 +294,66 @@ static int check_ids(const struct dump_tree *t, size_t i)
 	return 0;
 }
 
+/* the process whose fd table process i uses (itself, or up its CLONE_FILES parents) */
+static size_t table_owner(const struct dump_tree *t, size_t i)
+{
+	while (t->procs[i].files_shared && t->procs[i].parent >= 0)
+		i = t->procs[i].parent;
+	return i;
+}
+
+struct kcmp_sort {
+	const struct dump_tree *t;
+	int type;
+};
+
+static int kcmp_order(const void *a, const void *b, void *arg)
+{
+	const struct kcmp_sort *k = arg;
+	long r = kcmp(k->t->procs[*(const size_t *)a].pid, k->t->procs[*(const size_t *)b].pid,
+		      k->type, 0, 0);
+	return r == 0 ? 0 : r == 1 ? -1 : 1;
+}
+
+/*
+ * What two processes share that is neither a parent's (checked above) nor
+ * one fd table: CLONE_VM, CLONE_FILES, CLONE_FS or CLONE_SIGHAND between
+ * processes that are not parent and child (CLONE_PARENT, or a parent gone
+ * since).  Restore would make them separate: refused.  The processes are
+ * sorted by each kernel object (kcmp orders them), so that equal ones meet.
+ */
+static int check_shared_others(const struct dump_tree *t)
+{
+	static const struct { int type; const char *what; } res[] = {
+		{ KCMP_VM, "its memory" }, { KCMP_FILES, "its fd table" },
+		{ KCMP_FS, "its cwd, root and umask" }, { KCMP_SIGHAND, "its signal handlers" },
+	};
+	size_t *v = malloc((t->nr + 1) * sizeof(*v)), n = 0;
+	int err = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie)
+			v[n++] = i;
+	for (size_t r = 0; r < sizeof(res) / sizeof(res[0]) && !err; r++) {
+		struct kcmp_sort k = { t, res[r].type };
+		qsort_r(v, n, sizeof(*v), kcmp_order, &k);
+		for (size_t j = 1; j < n && !err; j++) {
+			const struct dump_proc *a = &t->procs[v[j - 1]], *b = &t->procs[v[j]];
+			if (kcmp(a->pid, b->pid, res[r].type, 0, 0) != 0)
+				continue;
+			if (res[r].type == KCMP_FILES && table_owner(t, v[j - 1]) == table_owner(t, v[j]))
+				continue;
+			pr_err("pid %d shares %s with pid %d, which is not its parent: not supported",
+			       b->pid, res[r].what, a->pid);
+			err = -1;
+		}
+	}
+	free(v);
+	return err;
+}
+
 int tree_check(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
@@ -304,7 +364,7 @@ int tree_check(struct dump_tree *t)
 		    check_shared_with_parent(p, &t->procs[p->parent]))
 			return -1;
 	}
-	return 0;
+	return check_shared_others(t);
 }
 
 /* ----------------------------------------------- open files shared by processes */
