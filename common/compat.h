@@ -129,5 +129,6 @@ struct sched_attr_ {
 #define SCHED_FLAG_KEEP_PARAMS_	0x10
 #define SCHED_FLAG_UTIL_CLAMP_	0x60	/* _MIN | _MAX */
 #define UCLAMP_MAX_VALUE	1024	/* SCHED_CAPACITY_SCALE: no clamp */
+#define SCHED_DEADLINE_		6
 
 #endif /* COMMON_COMPAT_H */

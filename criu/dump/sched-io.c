@@ -1,6 +1,6 @@
 /*
- * sched-io.c - a thread's CPU affinity, I/O priority and utilization
- * clamps, and the process's coredump_filter: asked from outside (root may
+ * sched-io.c - a thread's CPU affinity, I/O priority, utilization clamps
+ * and SCHED_DEADLINE parameters, and the process's coredump_filter: asked from outside (root may
  * ask any task), while it is frozen.  Restored by restore/sched-io-set.c.
  */
 #define LOG_PREFIX "dump: "
@@ -50,6 +50,13 @@ int dump_sched_io(pid_t tid, ThreadCore *tc)
 	if (syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0)) {
 		pr_perror("pid %d: cannot read its scheduling attributes", tid);
 		return -1;
+	}
+	if (a.sched_policy == SCHED_DEADLINE_) {
+		tc->has_dl_runtime = tc->has_dl_deadline = tc->has_dl_period = tc->has_dl_flags = true;
+		tc->dl_runtime = a.sched_runtime;
+		tc->dl_deadline = a.sched_deadline;
+		tc->dl_period = a.sched_period;
+		tc->dl_flags = a.sched_flags;
 	}
 	/* a kernel without clamps (CONFIG_UCLAMP_TASK) leaves both 0; a kernel with them says 0-1024 for none */
 	if (!a.sched_util_min && !a.sched_util_max)

@@ -524,7 +524,9 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
 	sys5(__NR_prctl, PR_SET_TIMERSLACK, t->timer_slack_ns, 0, 0, 0);
 	sys3(__NR_setpriority, PRIO_PROCESS_, 0, t->nice);
-	if (t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) {
+	/* SCHED_DEADLINE (6) is set by criu at the end (sched-io-set.c) */
+	if ((t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) &&
+	    (t->sched_policy & ~SCHED_RESET_ON_FORK_) != 6) {
 		int prio = t->sched_prio;
 		r = sys3(__NR_sched_setscheduler, 0, t->sched_policy, &prio);
 		if (IS_ERR(r))

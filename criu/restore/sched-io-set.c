@@ -1,9 +1,9 @@
 /*
  * sched-io-set.c - set from outside, on each thread held at the end of its
- * restorer: its CPU affinity, I/O priority and utilization clamps, and the
- * process's coredump_filter (dump/sched-io.c).  Clamps are set only if the
- * thread had any (this kernel may lack them).  Returns -1 with one line
- * logged.
+ * restorer: its CPU affinity, I/O priority, SCHED_DEADLINE parameters and
+ * utilization clamps, and the process's coredump_filter (dump/sched-io.c).
+ * Clamps are set only if the thread had any (this kernel may lack them).
+ * Returns -1 with one line logged.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -39,6 +39,29 @@ static int set_clamps(pid_t tid, const ThreadCore *tc)
 	return 0;
 }
 
+/* SCHED_DEADLINE: set here, after the affinity (the restorer leaves that policy alone) */
+static int set_deadline(pid_t tid, const ThreadCore *tc)
+{
+	struct sched_attr_ a;
+
+	if ((tc->sched_policy & 0xff) != SCHED_DEADLINE_)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = SCHED_DEADLINE_;
+	a.sched_flags = tc->dl_flags & ~(uint64_t)SCHED_FLAG_UTIL_CLAMP_;
+	a.sched_runtime = tc->dl_runtime;
+	a.sched_deadline = tc->dl_deadline;
+	a.sched_period = tc->dl_period;
+	if (syscall(SYS_sched_setattr, tid, &a, 0)) {
+		pr_perror("pid %d: cannot set SCHED_DEADLINE %lu/%lu/%lu ns", tid,
+			  (unsigned long)a.sched_runtime, (unsigned long)a.sched_deadline,
+			  (unsigned long)a.sched_period);
+		return -1;
+	}
+	return 0;
+}
+
 int rst_thread_sched_io(pid_t tid, const ThreadCore *tc)
 {
 	if (tc->has_affinity) {
@@ -59,7 +82,7 @@ int rst_thread_sched_io(pid_t tid, const ThreadCore *tc)
 		pr_perror("pid %d: cannot set its I/O priority %#x", tid, tc->ioprio);
 		return -1;
 	}
-	return set_clamps(tid, tc);
+	return set_deadline(tid, tc) || set_clamps(tid, tc) ? -1 : 0;
 }
 
 int rst_coredump_filter(const struct rst_proc *p)
