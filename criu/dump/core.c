@@ -477,6 +477,9 @@ per_thread:;
 	}
 	core->thread->timer_slack_ns = ret;
 
+	if (dump_thread_mempolicy(&c, core->thread))
+		goto out;
+
 	long targs[6] = { PR_GET_TID_ADDRESS, (long)c.scratch };
 	if (infect_syscall(&c, SYS_prctl, targs, &ret) || ret ||
 	    infect_read(&c, c.scratch, &tidaddr, sizeof(tidaddr))) {

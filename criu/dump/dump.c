@@ -406,7 +406,7 @@ static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct 
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
 		return -1;
-	if (dump_mm(p, pre ? p->stat.start_brk : brk))
+	if (dump_mm(p, pre ? p->stat.start_brk : brk) || (!pre && dump_numa_vmas(p)))
 		return -1;
 	if (pfd >= 0 && load_parent_mm(pfd, p->pid, &r->parent_mm))
 		return -1;

@@ -105,6 +105,11 @@ int dump_tunables(struct dump_proc *p);
 int dump_sched_io(pid_t tid, ThreadCore *tc);
 int dump_coredump_filter(struct dump_proc *p);
 
+/* numa.c: memory policies of the mappings (numa_maps) and of a thread (inside it) */
+int dump_numa_vmas(struct dump_proc *p);
+struct infect;
+int dump_thread_mempolicy(struct infect *c, ThreadCore *tc);
+
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */

@@ -49,7 +49,8 @@ struct rst_vma {
 	__u32 vm_flags;		/* VMA_F_* */
 	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
 	__u32 lazy;		/* --lazy-pages: left empty, filled by the daemon */
-	__u32 pad2;
+	__u32 mpol_mode;	/* mbind mode and flags, 0: the default policy */
+	__u64 mpol_nodes;	/* its nodes */
 	__u64 premap;		/* already made and filled there (pages shared with the
 				 * process's children): moved into place, not mapped; 0 if not */
 };
@@ -126,7 +127,8 @@ struct rst_thread {
 	__u64 sigframe;			/* its own rt_sigframe */
 	__u32 fpu_grow;			/* the frame holds AMX tile data: take the kernel's
 					 * larger FPU buffer first (a tile instruction) */
-	__u32 pad_fpu;
+	__u32 mpol_mode;		/* set_mempolicy mode and flags, 0: the default */
+	__u64 mpol_nodes;
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
 

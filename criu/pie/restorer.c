@@ -154,6 +154,17 @@ static void unmap_all_but_kept(struct restore_args *a)
 		fail(a, "cannot unmap above", from, r);
 }
 
+/* its NUMA memory policy (mbind), before it is filled */
+static void set_vma_policy(struct restore_args *a, const struct rst_vma *v)
+{
+	if (!v->mpol_mode)
+		return;
+	long r = sys6(__NR_mbind, v->start, v->end - v->start, v->mpol_mode,
+		      (long)&v->mpol_nodes, 65, 0);
+	if (IS_ERR(r))
+		fail(a, "cannot set the memory policy of vma", v->start, r);
+}
+
 static void map_vmas(struct restore_args *a)
 {
 	for (__u32 i = 0; i < a->nr_vmas; i++) {
@@ -167,6 +178,7 @@ static void map_vmas(struct restore_args *a)
 				 MREMAP_MAYMOVE | MREMAP_FIXED, v->start);
 			if (IS_ERR(r) || (__u64)r != v->start)
 				fail(a, "cannot move premapped vma", v->start, r);
+			set_vma_policy(a, v);
 			continue;
 		}
 
@@ -181,6 +193,7 @@ static void map_vmas(struct restore_args *a)
 			 v->fd, v->pgoff);
 		if (IS_ERR(r) || (__u64)r != v->start)
 			fail(a, "cannot map vma", v->start, r);
+		set_vma_policy(a, v);
 	}
 }
 
@@ -524,6 +537,11 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
 	sys5(__NR_prctl, PR_SET_TIMERSLACK, t->timer_slack_ns, 0, 0, 0);
 	sys3(__NR_setpriority, PRIO_PROCESS_, 0, t->nice);
+	if (t->mpol_mode) {
+		r = sys3(__NR_set_mempolicy, t->mpol_mode, (long)&t->mpol_nodes, 65);
+		if (IS_ERR(r))
+			fail(a, "cannot set the memory policy", t->mpol_mode, r);
+	}
 	/* SCHED_DEADLINE (6) is set by criu at the end (sched-io-set.c) */
 	if ((t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) &&
 	    (t->sched_policy & ~SCHED_RESET_ON_FORK_) != 6) {

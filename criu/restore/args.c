@@ -421,6 +421,8 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->sched_prio = tc->sched_prio;
 	t->nice = tc->nice;
 	t->timer_slack_ns = tc->timer_slack_ns;
+	t->mpol_mode = tc->has_mempolicy ? tc->mempolicy : 0;
+	t->mpol_nodes = tc->mempolicy_nodes;
 	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
 
 	const Creds *c = tc->creds;
@@ -529,6 +531,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 			rv->kind = RST_VMA_ANON_SHARED;	/* to the restorer: a shared object to fill */
 		rv->vm_flags = v->vm_flags;
 		rv->premap = p->premap ? p->premap[i] : 0;
+		rv->mpol_mode = v->has_mempolicy ? v->mempolicy : 0;
+		rv->mpol_nodes = v->mempolicy_nodes;
 		/*
 		 * A private mapping never made writable has no commit charge
 		 * (VM_ACCOUNT); mapping it writable to fill it would add one and
