@@ -477,7 +477,7 @@ per_thread:;
 	}
 	core->thread->timer_slack_ns = ret;
 
-	if (dump_thread_mempolicy(&c, core->thread))
+	if (dump_thread_mempolicy(&c, core->thread) || dump_thread_flags(&c, core->thread))
 		goto out;
 
 	long targs[6] = { PR_GET_TID_ADDRESS, (long)c.scratch };

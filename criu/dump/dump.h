@@ -109,6 +109,8 @@ int dump_coredump_filter(struct dump_proc *p);
 int dump_numa_vmas(struct dump_proc *p);
 struct infect;
 int dump_thread_mempolicy(struct infect *c, ThreadCore *tc);
+/* thread-flags.c: rdtsc and cpuid faulting, machine-check kill policy (inside the thread) */
+int dump_thread_flags(struct infect *c, ThreadCore *tc);
 
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);

@@ -129,6 +129,10 @@ struct rst_thread {
 					 * larger FPU buffer first (a tile instruction) */
 	__u32 mpol_mode;		/* set_mempolicy mode and flags, 0: the default */
 	__u64 mpol_nodes;
+	__u32 tsc;			/* PR_SET_TSC mode (1: rdtsc allowed) */
+	__u32 cpuid;			/* ARCH_SET_CPUID (1: cpuid allowed) */
+	__s32 mce_kill;			/* PR_MCE_KILL policy (2: the default) */
+	__u32 pad_flags;
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
 

@@ -521,6 +521,20 @@ static void grow_fpu_buffer(void)
 			 : "memory");
 }
 
+/* rdtsc and cpuid faulting, machine-check kill policy: where not the defaults */
+static void set_thread_flags(struct restore_args *a, const struct rst_thread *t)
+{
+	long r;
+
+	if (t->tsc != 1 && IS_ERR(r = sys5(__NR_prctl, PR_SET_TSC, t->tsc, 0, 0, 0)))
+		fail(a, "cannot set the rdtsc mode", t->tsc, r);
+	if (t->cpuid != 1 && IS_ERR(r = sys2(__NR_arch_prctl, ARCH_SET_CPUID, t->cpuid)))
+		fail(a, "cannot make cpuid fault (ARCH_SET_CPUID)", t->cpuid, r);
+	/* PR_MCE_KILL, PR_MCE_KILL_SET */
+	if (t->mce_kill != 2 && IS_ERR(r = sys5(__NR_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, t->mce_kill, 0, 0)))
+		fail(a, "cannot set the machine-check kill policy", t->mce_kill, r);
+}
+
 /* the last steps of every thread: own state, then the trap and rt_sigreturn */
 static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 						    const struct rst_thread *t)
@@ -542,6 +556,7 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 		if (IS_ERR(r))
 			fail(a, "cannot set the memory policy", t->mpol_mode, r);
 	}
+	set_thread_flags(a, t);
 	/* SCHED_DEADLINE (6) is set by criu at the end (sched-io-set.c) */
 	if ((t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) &&
 	    (t->sched_policy & ~SCHED_RESET_ON_FORK_) != 6) {

@@ -423,6 +423,9 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->timer_slack_ns = tc->timer_slack_ns;
 	t->mpol_mode = tc->has_mempolicy ? tc->mempolicy : 0;
 	t->mpol_nodes = tc->mempolicy_nodes;
+	t->tsc = tc->has_tsc ? tc->tsc : 1;
+	t->cpuid = tc->has_cpuid ? tc->cpuid : 1;
+	t->mce_kill = tc->has_mce_kill ? tc->mce_kill : 2;
 	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
 
 	const Creds *c = tc->creds;
