@@ -131,4 +131,8 @@ struct sched_attr_ {
 #define UCLAMP_MAX_VALUE	1024	/* SCHED_CAPACITY_SCALE: no clamp */
 #define SCHED_DEADLINE_		6
 
+/* memory-deny-write-execute (linux/prctl.h, 6.3+) */
+#define PR_SET_MDWE_		65
+#define PR_GET_MDWE_		66
+
 #endif /* COMMON_COMPAT_H */

@@ -187,6 +187,14 @@ static int dump_prctl(struct infect *c, Core *core)
 	pp->child_subreaper = v[3];
 	pp->pdeathsig = v[4];
 	core->prctl = pp;
+	/* memory-deny-write-execute (6.3+; older kernels: EINVAL, left out) */
+	long ret, margs[6] = { PR_GET_MDWE_ };
+	if (infect_syscall(c, SYS_prctl, margs, &ret))
+		return -1;
+	if (ret >= 0) {
+		pp->has_mdwe = true;
+		pp->mdwe = ret;
+	}
 	return 0;
 }
 

@@ -153,7 +153,7 @@ struct rst_prctl {
 	__u32 dumpable, thp_disable, no_new_privs, child_subreaper, pdeathsig;
 	__u32 personality;
 	__u32 valid;			/* the fields above were dumped */
-	__u32 pad;
+	__u32 mdwe;			/* PR_SET_MDWE flags, set last; 0: none */
 };
 
 struct restore_args {

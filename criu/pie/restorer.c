@@ -729,6 +729,9 @@ static void restore_process_state(struct restore_args *a)
 		sys5(__NR_prctl, PR_SET_DUMPABLE, pc->dumpable, 0, 0, 0);
 		if (pc->no_new_privs)	/* for good: last */
 			sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		/* for good too, and after every mapping has its protection (65: PR_SET_MDWE) */
+		if (pc->mdwe && IS_ERR(r = sys5(__NR_prctl, 65, pc->mdwe, 0, 0, 0)))
+			fail(a, "cannot set memory-deny-write-execute", pc->mdwe, r);
 	}
 	restore_posix_timers(a);
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {

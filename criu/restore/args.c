@@ -357,6 +357,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			.no_new_privs = c->prctl->no_new_privs,
 			.child_subreaper = c->prctl->child_subreaper,
 			.pdeathsig = c->prctl->pdeathsig, .personality = c->personality, .valid = 1,
+			.mdwe = c->prctl->has_mdwe ? c->prctl->mdwe : 0,
 		};
 	}
 	a->nr_ptimers = c->n_posix_timers;
