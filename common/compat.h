@@ -135,4 +135,7 @@ struct sched_attr_ {
 #define PR_SET_MDWE_		65
 #define PR_GET_MDWE_		66
 
+/* linux/ptrace.h, 6.4+ */
+#define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_	0x4211
+
 #endif /* COMMON_COMPAT_H */

@@ -575,6 +575,24 @@ static int fixup_rseq(pid_t tgid, pid_t tid, const struct rseq_configuration *rc
 	return 0;
 }
 
+/*
+ * Syscall user dispatch (PR_SET_SYSCALL_USER_DISPATCH) is not restored
+ * yet, and a blocking selector would turn criu's injected syscalls into
+ * SIGSYS: refused, before anything is injected.  Kernels before 6.4 have
+ * no ptrace request to see it (EIO): nothing to refuse from what shows.
+ */
+static int refuse_sud(pid_t tid)
+{
+	struct { uint64_t mode, selector, offset, len; } cfg = { 0 };
+
+	if (ptrace(PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_, tid, sizeof(cfg), &cfg) < 0 ||
+	    !cfg.mode)
+		return 0;
+	pr_err("pid %d: syscall user dispatch is on (selector at %lx): not supported", tid,
+	       (unsigned long)cfg.selector);
+	return -1;
+}
+
 /* one thread's state into *out; brk: the leader, which also holds the process's */
 static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint64_t *brk)
 {
@@ -596,6 +614,8 @@ static int dump_thread(pid_t tgid, pid_t pid, const char *comm, Core **out, uint
 	tc->tid = pid;
 	tc->comm = strdup(comm);
 
+	if (refuse_sud(pid))
+		return -1;
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs)) {
 		pr_perror("pid %d: cannot read registers", pid);
 		return -1;
