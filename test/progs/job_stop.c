@@ -4,7 +4,8 @@
  * SIGTSTP, whose stop the parent collected with waitpid(WUNTRACED).  After
  * the restore both must still be stopped (state T), the parent's
  * waitid(WSTOPPED) must report A's stop (by SIGSTOP) and not B's again,
- * and a SIGCONT must let each run on to its exit status.
+ * and a SIGCONT must let each run on to its exit status.  No SIGCHLD was
+ * pending (blocked) at the checkpoint: none may be after.
  */
 #include <errno.h>
 #include <signal.h>
@@ -67,13 +68,26 @@ int main(int argc, char **argv)
 	int st;
 
 	test_init(argc, argv);
+	/* SIGCHLD blocked: one the restore made would show as pending */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	pid_t a = stopper(SIGSTOP, 11);
 	pid_t b = stopper(SIGTSTP, 12);
 	if (waitpid(b, &st, WUNTRACED) != b || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGTSTP)
 		fail("child B did not stop by SIGTSTP (status %#x)", st);
 	wait_state(a, 'T');
+	/* the stops' SIGCHLD taken: none pending at the checkpoint */
+	struct timespec zero = { 0, 0 };
+	while (sigtimedwait(&chld, NULL, &zero) == SIGCHLD)
+		;
 	test_ready();
 	test_wait_checkpoint();
+
+	sigset_t pend;
+	if (sigpending(&pend) || sigismember(&pend, SIGCHLD))
+		fail("a SIGCHLD is pending after the checkpoint, none was before");
 
 	if (proc_state(a) != 'T' || proc_state(b) != 'T')
 		fail("children not stopped after the checkpoint: A %c, B %c", proc_state(a),
