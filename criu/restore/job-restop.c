@@ -65,6 +65,32 @@ static bool sigchld_pending(const Core *c)
 	return false;
 }
 
+/* does the stop of a child send the parent a SIGCHLD (not ignored, no SA_NOCLDSTOP)? */
+static bool stop_signals(const Core *c)
+{
+	for (size_t i = 0; i < c->n_sigactions; i++)
+		if (c->sigactions[i]->sig == SIGCHLD)
+			return c->sigactions[i]->handler != (uint64_t)SIG_IGN &&
+			       !(c->sigactions[i]->flags & SA_NOCLDSTOP);
+	return true;
+}
+
+/* the SIGCHLD of the stop is pending in the parent (sent after the child shows 'T') */
+static int await_sigchld(const struct rst_proc *pp)
+{
+	char buf[64];
+
+	for (int n = 0; n < 2000; n++) {
+		if (proc_status_field(pp->pid, "ShdPnd:", buf, sizeof(buf)))
+			return -1;
+		if (strtoull(buf, NULL, 16) & (1ULL << (SIGCHLD - 1)))
+			return 0;
+		usleep(1000);
+	}
+	pr_err("pid %d: no SIGCHLD 2 s after a child stopped", pp->pid);
+	return -1;
+}
+
 /* inside the parent (traced, stopped): collect the report again, drop the new SIGCHLD */
 static int settle_parent(const struct rst_proc *pp, const struct rst_proc *p)
 {
@@ -84,7 +110,9 @@ static int settle_parent(const struct rst_proc *pp, const struct rst_proc *p)
 			goto out;
 		}
 	}
-	if (!sigchld_pending(pp->core)) {
+	if (!sigchld_pending(pp->core) && stop_signals(pp->core)) {
+		if (await_sigchld(pp))
+			goto out;
 		uint64_t set = 1ULL << (SIGCHLD - 1);
 		struct timespec zero = { 0, 0 };
 		long args[6] = { (long)c.scratch, 0, (long)c.scratch + 64, 8 };
