@@ -723,7 +723,8 @@ static void restore_process_state(struct restore_args *a)
 	if (a->prctl.valid) {
 		const struct rst_prctl *pc = &a->prctl;
 		sys1(__NR_personality, pc->personality);
-		sys5(__NR_prctl, PR_SET_THP_DISABLE, pc->thp_disable, 0, 0, 0);
+		/* PR_GET_THP_DISABLE's bit 0 is the setting, the others its flags (EXCEPT_ADVISED) */
+		sys5(__NR_prctl, PR_SET_THP_DISABLE, pc->thp_disable & 1, pc->thp_disable & ~1u, 0, 0);
 		sys5(__NR_prctl, PR_SET_CHILD_SUBREAPER, pc->child_subreaper, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_PDEATHSIG, pc->pdeathsig, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_DUMPABLE, pc->dumpable, 0, 0, 0);
