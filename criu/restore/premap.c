@@ -120,9 +120,10 @@ static int premap_new(const struct rst_proc *p, size_t k, uint64_t slot)
 
 	if (file && fd < 0)
 		return -1;
+	/* MAP_NORESERVE kept: mapped without it, it would be charged (VmFlags "ac", not "nr") */
 	return mmap((void *)slot, w->end - w->start, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_FIXED | (file ? 0 : MAP_ANONYMOUS), fd,
-		    file ? w->pgoff : 0) == (void *)slot ? 0 : -1;
+		    MAP_PRIVATE | MAP_FIXED | (file ? 0 : MAP_ANONYMOUS) | (w->flags & MAP_NORESERVE),
+		    fd, file ? w->pgoff : 0) == (void *)slot ? 0 : -1;
 }
 
 /*
