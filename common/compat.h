@@ -138,4 +138,12 @@ struct sched_attr_ {
 /* linux/ptrace.h, 6.4+ */
 #define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_	0x4211
 
+/* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK		O_NONBLOCK
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD		O_EXCL
+#endif
+
 #endif /* COMMON_COMPAT_H */
