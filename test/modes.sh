@@ -52,14 +52,6 @@ start_mode_prog() {
 	return 0
 }
 
-# vmflags PID FILE: each mapping's range and VmFlags (smaps), criu's own
-# marks left out ("uw", "um": registered with a userfaultfd, while a live
-# snapshot copies or lazy pages arrive)
-vmflags() {
-	awk '/^[0-9a-f]+-[0-9a-f]+ / { r = $1 } /^VmFlags:/ { f = ""; for (i = 2; i <= NF; i++) if ($i != "uw" && $i != "um") f = f " " $i; print r f }' \
-		"/proc/$1/smaps" > "$2" 2>/dev/null
-}
-
 # restore_and_finish PROG DIR PID IMG: restore IMG, compare with the
 # "before" capture, SIGUSR1, PASS required
 restore_and_finish() {
@@ -76,6 +68,8 @@ restore_and_finish() {
 	fi
 	merge_maps "$dir/before.maps"
 	merge_maps "$dir/after.maps"
+	merge_vmf "$dir/before.vmf"
+	merge_vmf "$dir/after.vmf"
 	if ! compare "$dir"; then
 		result FAIL "FAIL $prog: $CMP_REASON"
 		return 1
@@ -145,7 +139,7 @@ run_mode_leave() {
 	fi
 	capture "$pid" "$dir" left || { result FAIL "FAIL $prog: cannot read /proc/$pid"; return; }
 	tree_states "$pid" > "$dir/left.states"
-	for st in maps fds sig states; do
+	for st in maps fds sig vmf states; do
 		if ! diff -u "$dir/before.$st" "$dir/left.$st" > "$dir/left-$st.diff"; then
 			result FAIL "FAIL $prog: the original's $st changed by the dump: $(grep -E '^[-+][^-+]' "$dir/left-$st.diff" | head -2 | tr '\n' ' ')"
 			return
@@ -174,20 +168,6 @@ run_modes_check() {
 	[ -x "$CRIU" ] || { result SKIP "SKIP $prog: criu not built"; return; }
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=${USER_TMPDIR:-$dir/tmp}
-	# in this run (one test a process): captures and comparisons take
-	# each mapping's VmFlags too
-	eval "orig_$(declare -f capture)"
-	eval "orig_$(declare -f compare)"
-	capture() { orig_capture "$@" && vmflags "$1" "$2/$3.vmflags"; }
-	compare() {
-		orig_compare "$@" || return 1
-		[ -f "$1/before.vmflags" ] && [ -f "$1/after.vmflags" ] || return 0
-		if ! diff -u "$1/before.vmflags" "$1/after.vmflags" > "$1/vmflags.diff"; then
-			CMP_REASON="VmFlags differ ($(grep -E '^[-+][^-+]' "$1/vmflags.diff" | head -2 | tr '\n' ' '); see ${1#$ROOT/}/vmflags.diff)"
-			return 1
-		fi
-		rm -f "$1/vmflags.diff"
-	}
 	case $mode in
 	full) run_normal "$prog" "$dir" ;;
 	lazy) RESTORE_EXTRA=(--lazy-pages); run_normal "$prog" "$dir" ;;
