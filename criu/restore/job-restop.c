@@ -11,7 +11,6 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,12 @@ int rst_job_stop_queue(const struct rst_proc *p)
 {
 	if (!stops(p))
 		return 0;
-	if (kill(p->pid, p->core->job_stop)) {
+	uint32_t sig = p->core->job_stop;
+	if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+		pr_err("core-%d.img: job_stop %u is not a stop signal", p->pid, sig);
+		return -1;
+	}
+	if (kill(p->pid, sig)) {
 		pr_perror("pid %d: cannot stop it again (signal %u)", p->pid, p->core->job_stop);
 		return -1;
 	}
