@@ -271,6 +271,7 @@ static void attach(struct daemon *d, int conn)
 	}
 	pr_info("pid %u: %u lazy ranges, %lu pages to bring in", h.pid, h.nr_ranges,
 		(unsigned long)p->remaining);
+	lp_ws_open(d->dirfd, h.pid, &p->ws);
 	if (!d->t_first) {
 		d->t_first = now_s();
 		progress_start(&d->pr, "lazy-pages", p->remaining * 4096);
@@ -316,8 +317,11 @@ static void finish(struct daemon *d, struct lp_proc *p)
 			d->lost = true;
 		else
 			d->nr_done++;
+		if (!hup)
+			lp_ws_save(d->dirfd, p->pid, &p->ws);	/* it ran here, and ended */
 	} else if (p->state == LP_DONE && !p->child && p->conn >= 0) {
 		d->nr_done++;
+		lp_ws_save(d->dirfd, p->pid, &p->ws);
 	} else if (p->state == LP_FAILED) {
 		d->lost = true;
 	}
@@ -357,17 +361,20 @@ static void summary(struct daemon *d)
 	}
 	dprintf(log_get_fd(),
 		"lazy-pages: summary: %lu pages (%.1f MiB) in %.3f s: %lu on %lu faults, %lu in the "
-		"background, %lu zero pages; %lu from local images, %lu from the page server; fault "
-		"service median %.1f us, p99 %.1f us, max %.1f us\n",
+		"background (%lu of them a working set's, first), %lu zero pages; %lu from local "
+		"images, %lu from the page server; fault service median %.1f us, p99 %.1f us, max "
+		"%.1f us\n",
 		(unsigned long)pages, pages * 4096.0 / (1 << 20), el, (unsigned long)s->fault_pages,
-		(unsigned long)s->faults, (unsigned long)s->bg_pages, (unsigned long)s->zero_pages,
+		(unsigned long)s->faults, (unsigned long)s->bg_pages, (unsigned long)s->ws_pages,
+		(unsigned long)s->zero_pages,
 		(unsigned long)s->local_pages, (unsigned long)s->remote_pages, p50, p99, max);
 	dprintf(log_get_fd(),
-		"lazy-pages: stats: pages=%lu fault_pages=%lu bg_pages=%lu zero_pages=%lu faults=%lu "
+		"lazy-pages: stats: pages=%lu fault_pages=%lu bg_pages=%lu ws_pages=%lu zero_pages=%lu faults=%lu "
 		"local_pages=%lu remote_pages=%lu bytes=%lu elapsed_s=%.6f lat_p50_us=%.1f "
 		"lat_p99_us=%.1f lat_max_us=%.1f\n",
 		(unsigned long)pages, (unsigned long)s->fault_pages, (unsigned long)s->bg_pages,
-		(unsigned long)s->zero_pages, (unsigned long)s->faults, (unsigned long)s->local_pages,
+		(unsigned long)s->ws_pages, (unsigned long)s->zero_pages, (unsigned long)s->faults,
+		(unsigned long)s->local_pages,
 		(unsigned long)s->remote_pages, (unsigned long)pages * 4096, el, p50, p99, max);
 	free(s->lat);
 }
@@ -420,14 +427,15 @@ static int run(struct daemon *d)
 				pfd[n++] = (struct pollfd){ p->src->evfd, POLLIN, 0 };
 		/* the background's read in flight (remote) */
 		size_t bg_fd = n;
-		if (d->remote_bg.fd >= 0 && d->remote_bg.busy)
-			pfd[n++] = (struct pollfd){ d->remote_bg.fd, POLLIN, 0 };
+		if (d->remote_bg.io.fd >= 0 && d->remote_bg.busy)
+			pfd[n++] = (struct pollfd){ d->remote_bg.io.fd, POLLIN, 0 };
 		bool pre = d->next_pre < d->nr_pre;
 		if (poll(pfd, n, (bg && !waiting) || pre ? 0 : waiting ? 50 : 1000) < 0 && errno != EINTR) {
 			pr_perror("poll failed");
 			return -1;
 		}
-		if (bg_fd < n && pfd[bg_fd].revents)
+		/* (a silent server: the read fails when overdue, and its process with it) */
+		if (bg_fd < n && (pfd[bg_fd].revents || ps_client_overdue(&d->remote_bg)))
 			lp_source_fetch_recv(&d->remote_bg);	/* failures: the owner's bad, below */
 		for (size_t i = end_procs; i < bg_fd; i++) {
 			uint64_t cnt;
@@ -472,7 +480,8 @@ static int run(struct daemon *d)
 			if (ret > 0) {
 				rr = p;
 				waiting = false;
-				if (delay > 0)
+				/* the test knob slows the fill, not the working set's */
+				if (delay > 0 && ret != 2)
 					usleep(delay);
 				break;
 			}
@@ -507,6 +516,7 @@ static int run(struct daemon *d)
 int lazy_pages_main(const struct lazy_opts *o)
 {
 	struct daemon d = { .o = o, .lfd = -1 };
+	struct ps_auth auth = { 0 };
 	int ret = 1;
 
 	if (!o->images_dir) {
@@ -514,16 +524,17 @@ int lazy_pages_main(const struct lazy_opts *o)
 		return 1;
 	}
 	d.ctx.granule = o->granule ? o->granule : LAZY_GRANULE_DEFAULT;
-	d.remote.fd = -1;
-	d.remote_bg.fd = -1;
+	d.remote.io.fd = -1;
+	d.remote_bg.io.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	d.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d.dirfd < 0) {
 		pr_perror("cannot open images directory %s", o->images_dir);
 		return 1;
 	}
-	if (o->remote && (ps_client_connect(o->address, o->port, &d.remote) ||
-			  ps_client_connect(o->address, o->port, &d.remote_bg)))
+	if (o->remote && (ps_auth_init(&o->sec, o->images_dir, false, &auth) ||
+			  ps_client_connect(o->address, o->port, &auth, &d.remote) ||
+			  ps_client_connect(o->address, o->port, &auth, &d.remote_bg)))
 		goto out;
 	d.remote.side = o->remote ? &d.remote_bg : NULL;
 	d.remote.side_recv = lp_source_fetch_recv;
@@ -548,6 +559,7 @@ out:
 	 */
 	if (o->remote)
 		close_remote(&d, !ret && d.nr_done && !d.lost);
+	ps_auth_fini(&auth);
 	preload_free(&d);
 	close(d.dirfd);
 	return ret;
