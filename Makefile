@@ -6,6 +6,9 @@ CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declarati
 	   -D_GNU_SOURCE -I. -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
 	   -Icriu/snapshot -Icriu/ns
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread -lgnutls
+# network: inet_diag through libnl, the network lock through libnftables
+CFLAGS  += -I/usr/include/libnl3
+LDLIBS  += -lnl-3 -lnftables
 
 PROTOS      := $(wildcard images/*.proto)
 PROTO_C     := $(PROTOS:.proto=.pb-c.c)
@@ -122,6 +125,7 @@ bench: deps
 	bash bench/threads.sh
 	bash bench/tree.sh
 	bash bench/snapshot.sh
+	bash bench/net.sh
 
 demo: deps
 	$(MAKE) all

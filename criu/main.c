@@ -16,6 +16,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  criu dump -t PID -D DIR [--leave-running] [--shell-job] [--ext-unix-sk]\n"
+"            [--tcp-established|--tcp-close] [--network-lock nftables|iptables|skip]\n"
 "            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
 "  criu dump -t PID -D DIR --track-mem --iterative [--downtime-limit MS]\n"
@@ -41,6 +42,11 @@ static void usage(FILE *f)
 "                          another process are dumped, and connected to that\n"
 "                          name again on restore; unix stream sockets\n"
 "                          connected outside are dumped as external\n"
+"      --tcp-established   (dump) established TCP connections are dumped\n"
+"                          (TCP_REPAIR) and restored; without it they are refused\n"
+"      --tcp-close         (dump) established TCP connections are restored closed\n"
+"      --network-lock nftables|iptables|skip  (dump) how the connections' packets\n"
+"                          are dropped from the freeze until the restore\n"
 "      --inherit-fd fd[N]:KEY  (restore) criu's fd N takes the place of the\n"
 "                          file KEY: an external pipe:[INODE] or socket:[INODE]\n"
 "                          (as dump logged it), or a file's path; repeatable\n"
@@ -131,6 +137,9 @@ int main(int argc, char **argv)
 		{ "iterative", no_argument, NULL, 1201 },
 		{ "downtime-limit", required_argument, NULL, 1202 },
 		{ "max-rounds", required_argument, NULL, 1203 },
+		{ "tcp-established", no_argument, NULL, 1300 },
+		{ "tcp-close", no_argument, NULL, 1301 },
+		{ "network-lock", required_argument, NULL, 1302 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -218,6 +227,15 @@ int main(int argc, char **argv)
 		case 1002: o.prev_images_dir = optarg; break;
 		case 1003: o.track_mem = true; break;
 		case 1200: o.live_snapshot = true; break;
+		case 1300: o.tcp_established = true; break;
+		case 1301: o.tcp_close = true; break;
+		case 1302:
+			if (strcmp(optarg, "nftables") && strcmp(optarg, "iptables") && strcmp(optarg, "skip")) {
+				fprintf(stderr, "error: --network-lock %s: expected nftables, iptables or skip\n", optarg);
+				return 1;
+			}
+			o.network_lock = optarg;
+			break;
 		case 1201: o.iterative = true; break;
 		case 1202:
 			if (parse_count("--downtime-limit", optarg, 600000, &o.downtime_limit_ms))

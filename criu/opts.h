@@ -35,6 +35,9 @@ struct opts {
 	bool iterative;			/* dump --iterative */
 	int downtime_limit_ms;		/* --downtime-limit MS (0: the default) */
 	int max_rounds;			/* --max-rounds N (0: the default) */
+	bool tcp_established;		/* --tcp-established: dump connections in repair mode */
+	bool tcp_close;			/* --tcp-close: dump them as closed sockets */
+	const char *network_lock;	/* --network-lock nftables|iptables|skip (NULL: nftables) */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
 };

@@ -62,6 +62,10 @@ declare -A MODE=(
 	[scm_rights]=none	# refused by dump: fd/scm_rights
 	[tree_churn]=none	# trees/churn
 	[ns_state]=none	# ns/: run under unshare
+	[tcp_echo]=none	# net/: with a client outside, dumped with --tcp-established
+	[tcp_stream]=none
+	[tcp_pair]=none
+	[tcp_refuse]=none
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory

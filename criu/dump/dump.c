@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "log.h"
 #include "ns.h"
+#include "net/netlock.h"
 #include "snapshot.h"
 #include "track.h"
 #include "version.h"
@@ -344,7 +345,8 @@ static int drop_tracking(pid_t pid, struct track *tr)
 	return err;
 }
 
-static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct opts *o, bool pre)
+static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct opts *o, bool pre,
+			      const char *lock)
 {
 	Inventory inv = INVENTORY__INIT;
 	const struct dump_proc *root = &t->procs[0];
@@ -370,6 +372,7 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 		inv.has_parent_dump_id = true;
 		inv.parent_dump_id = t->parent_dump_id;
 	}
+	inv.network_lock = (char *)lock;
 	/* written last: a directory holding it is complete */
 	return write_one(dirfd, IMG_INVENTORY, 0, t->dump_id, &inv.base);
 }
@@ -518,6 +521,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	struct dump_tree t = { 0 };
 	struct proc_round *rounds = NULL;
 	struct snapshot *prep = NULL;
+	struct netlock *nl = NULL;
+	char lock[80];
 	struct dump_stats st = { 0 };
 	int dirfd = -1, pfd = -1, err = -1;
 	double t0 = clock_now_ms(), tfreeze = 0, frozen_ms = 0;
@@ -553,6 +558,9 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		t.procs[i].dump_id = t.dump_id;
 	if (pfd >= 0 && img_dir_dump_id(pfd, &t.parent_dump_id))
 		goto fail;
+	/* before any socket is read: its peer's packets change it */
+	if (!pre && netlock_tree(&t, o, &nl))
+		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)
 		goto fail;
@@ -571,6 +579,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		/* live snapshot: memory protected while frozen, copied while they run */
 		if (arm_snapshots(&t, rounds, o, pre, dirfd, &prep))
 			goto fail;
+		netlock_free(nl);
+		nl = NULL;
 		tree_unseize(&t);
 		frozen_ms = clock_now_ms() - tfreeze;
 	} else if (pre) {
@@ -612,7 +622,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 			: write_images(dirfd, p))
 			goto fail;
 	}
-	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))
+	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre,
+			       o->leave_running ? NULL : netlock_name(nl, lock, sizeof(lock))))
 		goto fail;
 
 	drop_snapshots(&t, rounds);
@@ -630,9 +641,13 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 				goto fail_after;
 		/* frozen until released or killed; reaping large processes comes after */
 		frozen_ms = clock_now_ms() - tfreeze;
-		if (o->leave_running)
+		if (o->leave_running) {
+			netlock_free(nl);
+			nl = NULL;
 			tree_unseize(&t);
-		else if (tree_kill(&t))
+		} else if (netlock_keep(nl) || net_repair_tree(&t, true)) {
+			goto fail;
+		} else if (tree_kill(&t))
 			goto fail_after;
 	}
 	st.freeze_ms = frozen_ms;
@@ -647,6 +662,9 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 fail:
 	snapshot_free(prep);
 	prep = NULL;
+	net_repair_tree(&t, false);
+	netlock_undo(nl);
+	nl = NULL;
 	undo_round(&t, rounds);
 fail_after:
 	unlinkat(dirfd, "inventory.img", 0);
@@ -654,6 +672,7 @@ fail_after:
 	pr_info("%s of pid %d failed; the processes were left %s; %s is incomplete", what, o->pid,
 		t.leave_stopped ? "stopped" : "running", o->images_dir);
 out:
+	netlock_free(nl);
 	snapshot_free(prep);
 	free_rounds(rounds, t.nr);
 	tree_free(&t);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -52,6 +53,9 @@ static int probe_fd(pid_t pid, int fd, struct fd_probe *p)
 		pr_perror("pid %d: cannot stat fd %d (%s)", pid, fd, path);
 		return -1;
 	}
+	if (S_ISSOCK(p->st.st_mode) &&
+	    getxattr(name, "system.sockprotoname", p->sk_proto, sizeof(p->sk_proto) - 1) < 0)
+		p->sk_proto[0] = 0;
 	/* one read of fdinfo serves every kind */
 	p->info = fd_read_fdinfo(pid, fd);
 	if (!p->info)
@@ -172,7 +176,7 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 
 	const struct fd_ops *ops = fd_ops_match(p);
 	if (!ops) {
-		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets, pidfds)",
+		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets, TCP, UDP, raw, netlink and packet sockets, pidfds)",
 		       d->pid, p->fd, p->link);
 		goto bad;
 	}

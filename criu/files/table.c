@@ -30,6 +30,9 @@ static const struct fd_ops *const kinds[] = {
 	&fd_timerfd_ops,
 	&fd_epoll_ops,
 	&fd_inotify_ops,
+	&fd_inetsk_ops,	/* before unixsk: it takes every other socket */
+	&fd_netlinksk_ops,
+	&fd_packetsk_ops,
 	&fd_unixsk_ops,
 	&fd_pidfd_ops,
 };

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "proc.h"
 #include "restore.h"
+#include "net/netlock.h"
 
 static pid_t clone_with_pid(pid_t pid)
 {
@@ -518,6 +519,10 @@ int cr_restore(const struct opts *o)
 		goto fail;
 	rst_lazy_set_unguard(&ls);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	/* the connections are in place: their packets may flow again */
+	if (t.inv->network_lock && netlock_release(t.inv->network_lock))
+		pr_err("pid %d: restored, but its TCP connections stay blocked: nft delete table %s",
+		       pid, t.inv->network_lock);
 	pr_info("pid %d restored (%d processes)", pid, live);
 	uint64_t pages = 0;
 	for (size_t i = 0; i < t.nr; i++)

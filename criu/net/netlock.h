@@ -1,0 +1,37 @@
+/*
+ * netlock.h - the network lock of a dump (netlock.c): the packets of the
+ * dumped tree's TCP connections dropped from the freeze until the restore.
+ */
+#ifndef CRIU_NET_NETLOCK_H
+#define CRIU_NET_NETLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "opts.h"
+
+struct dump_tree;
+struct netlock;
+
+/* dump, frozen, before the sockets are read: locks the tree's TCP
+ * connections (with --tcp-established, unless --network-lock skip); *out
+ * is NULL when there is nothing to lock; 0 or -1 (logged) */
+int netlock_tree(const struct dump_tree *t, const struct opts *o, struct netlock **out);
+/* the name of the table that stays after a successful dump, for
+ * inventory.img ("inet criu_lock_PID"), in buf; NULL without a lock */
+const char *netlock_name(const struct netlock *nl, char *buf, size_t len);
+/* a dump ending the tree: the lock stays until the restore; 0 or -1 */
+int netlock_keep(struct netlock *nl);
+/* drops the dump's own lock (a failed dump, --leave-running, or after
+ * netlock_keep); NULL is fine */
+void netlock_free(struct netlock *nl);
+/* a dump failing after netlock_keep: both tables go; NULL is fine */
+void netlock_undo(struct netlock *nl);
+/* restore, the processes running: deletes the table inventory.img names
+ * (NULL: none); 0 or -1 (logged) */
+int netlock_release(const char *table);
+/* the tree's dumped connections in repair mode (just before the kill: they
+ * close silently) or out of it (no window probe); 0 or -1 (logged) */
+int net_repair_tree(const struct dump_tree *t, bool on);
+
+#endif /* CRIU_NET_NETLOCK_H */
