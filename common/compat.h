@@ -116,6 +116,32 @@ struct rseq_configuration {
 #define NT_X86_XSTATE		0x202
 #endif
 
+/*
+ * struct sched_attr (linux/sched/types.h): that header cannot be included
+ * with glibc's <sched.h> (struct sched_param twice), so it is repeated here
+ * under its own name, with the utilization clamps (5.3+).
+ */
+struct sched_attr_ {
+	__u32 size, sched_policy;
+	__u64 sched_flags;
+	__s32 sched_nice;
+	__u32 sched_priority;
+	__u64 sched_runtime, sched_deadline, sched_period;
+	__u32 sched_util_min, sched_util_max;
+};
+#define SCHED_FLAG_KEEP_POLICY_	0x08
+#define SCHED_FLAG_KEEP_PARAMS_	0x10
+#define SCHED_FLAG_UTIL_CLAMP_	0x60	/* _MIN | _MAX */
+#define UCLAMP_MAX_VALUE	1024	/* SCHED_CAPACITY_SCALE: no clamp */
+#define SCHED_DEADLINE_		6
+
+/* memory-deny-write-execute (linux/prctl.h, 6.3+) */
+#define PR_SET_MDWE_		65
+#define PR_GET_MDWE_		66
+
+/* linux/ptrace.h, 6.4+ */
+#define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_	0x4211
+
 /* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
 #ifndef PIDFD_NONBLOCK
 #define PIDFD_NONBLOCK		O_NONBLOCK

@@ -16,7 +16,7 @@
 # section (not again as PROG and lazy/PROG).  Programs of the other areas
 # are added to this list when they are merged.
 
-MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access)
+MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access zombie_pgrp clone_files_tree sched_io sched_dl numa_policy thread_flags mdwe thp_advised file_cow)
 MODES_ALL=(full lazy predump leave snapshot)
 MODES_CHECKS=()
 for _p in "${MODES_PROGS[@]}"; do
@@ -68,6 +68,8 @@ restore_and_finish() {
 	fi
 	merge_maps "$dir/before.maps"
 	merge_maps "$dir/after.maps"
+	merge_vmf "$dir/before.vmf"
+	merge_vmf "$dir/after.vmf"
 	if ! compare "$dir"; then
 		result FAIL "FAIL $prog: $CMP_REASON"
 		return 1
@@ -102,10 +104,13 @@ run_mode_predump() {
 	restore_and_finish "$prog" "$dir" "$pid" "$dir/img/d1"
 }
 
-# PID and its descendants, one "pid state" line each
+# PID and its descendants, one "pid state" line each: stopped (T, t),
+# zombie (Z) or running (-, whether on a CPU or asleep)
 tree_states() {
-	local p=$1 c
-	echo "$p $(proc_state "$p")"
+	local p=$1 c st
+	st=$(proc_state "$p")
+	case $st in T|t|Z) ;; *) st=- ;; esac
+	echo "$p $st"
 	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
 		tree_states "$c"
 	done
@@ -134,7 +139,7 @@ run_mode_leave() {
 	fi
 	capture "$pid" "$dir" left || { result FAIL "FAIL $prog: cannot read /proc/$pid"; return; }
 	tree_states "$pid" > "$dir/left.states"
-	for st in maps fds sig states; do
+	for st in maps fds sig vmf states; do
 		if ! diff -u "$dir/before.$st" "$dir/left.$st" > "$dir/left-$st.diff"; then
 			result FAIL "FAIL $prog: the original's $st changed by the dump: $(grep -E '^[-+][^-+]' "$dir/left-$st.diff" | head -2 | tr '\n' ' ')"
 			return

@@ -153,14 +153,18 @@ in_sigwait() { [ "$(cut -d' ' -f1 "/proc/$1/syscall" 2>/dev/null)" = 128 ]; }
 proc_state() { sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null; }
 
 # capture PID DIR PREFIX: the memory map (range, perms, path), the fd
-# numbers, and the signal lines of status (SigQ is left out: it counts the
-# signals queued for the whole user, not the process)
+# numbers, the signal lines of status (SigQ is left out: it counts the
+# signals queued for the whole user, not the process), and each mapping's
+# VmFlags of smaps (madvise advice, mlock, may-write...; criu's userfaultfd
+# marks "uw" and "um" left out)
 capture() {
 	local pid=$1 dir=$2 pre=$3
 	sed -E 's/^([^ ]+) ([^ ]+) [^ ]+ [^ ]+ [^ ]+ *(.*)$/\1 \2 \3/' "/proc/$pid/maps" \
 		> "$dir/$pre.maps" 2>/dev/null || return 1
 	ls "/proc/$pid/fd" 2>/dev/null | sort -n > "$dir/$pre.fds" || return 1
 	grep -E '^(SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' "/proc/$pid/status" > "$dir/$pre.sig" 2>/dev/null || return 1
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { r = $1 } /^VmFlags:/ { f = ""; for (i = 2; i <= NF; i++) if ($i != "uw" && $i != "um") f = f " " $i; print r f }' \
+		"/proc/$pid/smaps" > "$dir/$pre.vmf" 2>/dev/null
 }
 
 # While criu tracks writes, the process holds its tracking userfaultfd and
@@ -174,6 +178,18 @@ untrack_capture() {
 		[ "$link" = "anon_inode:[userfaultfd]" ] && sed -i "/^$fd\$/d" "$dir/$pre.fds"
 	done
 	merge_maps "$dir/$pre.maps"
+	merge_vmf "$dir/$pre.vmf"
+}
+
+# the same for the VmFlags lines ("range flags...")
+merge_vmf() {
+	[ -f "$1" ] || return 0
+	awk '{ split($1, r, "-"); rest = substr($0, length($1) + 2)
+	       if (n && r[1] == end && rest == prest) { end = r[2]; next }
+	       if (n) print start "-" end " " prest
+	       start = r[1]; end = r[2]; prest = rest; n = 1 }
+	     END { if (n) print start "-" end " " prest }' "$1" > "$1.merged"
+	mv "$1.merged" "$1"
 }
 
 merge_maps() {
@@ -189,7 +205,7 @@ merge_maps() {
 CMP_REASON=
 compare() {
 	local dir=$1 what bad=()
-	for what in maps fds sig; do
+	for what in maps fds sig vmf; do
 		if ! diff -u "$dir/before.$what" "$dir/after.$what" > "$dir/$what.diff"; then
 			local first
 			first=$(grep -E '^[-+][^-+]' "$dir/$what.diff" | head -2 | tr '\n' ' ')
@@ -593,6 +609,7 @@ run_incremental() {
 	fi
 	capture "$pid" "$dir" after || { result FAIL "FAIL $name: cannot read /proc/$pid after restore"; return; }
 	merge_maps "$dir/after.maps"
+	merge_vmf "$dir/after.vmf"
 	if ! compare "$dir"; then
 		result FAIL "FAIL $name: $CMP_REASON"
 		return

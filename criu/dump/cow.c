@@ -1,6 +1,7 @@
 /*
  * cow.c - private memory a child shares with its parent copy-on-write.
- * The pages of a child's private anonymous mapping that are the very
+ * The anonymous pages of a child's private mapping (anonymous, or of a
+ * file: the pages written before the fork) that are the very
  * pages of its parent's mapping at the same place (the same page frame in
  * both /proc/PID/pagemap) are recorded as ranges (Vma.cow), so that
  * restore can give the child its parent's restored pages rather than a
@@ -18,6 +19,7 @@
 #include "log.h"
 
 #define PM_PRESENT	(1ULL << 63)
+#define PM_FILE		(1ULL << 61)	/* file page or shared anonymous */
 #define PM_PFN_MASK	((1ULL << 55) - 1)
 #define CHUNK		512
 
@@ -33,15 +35,22 @@ static int open_pagemap(pid_t pid)
 
 static bool shareable(const Vma *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE && !(v->flags & MAP_GROWSDOWN) &&
+	return (v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE) &&
+	       !(v->flags & MAP_GROWSDOWN) &&
 	       !(v->vm_flags & (VMA_F_DONTFORK | VMA_F_WIPEONFORK));
 }
 
 static const Vma *same_vma(const Mm *mm, const Vma *w)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start == w->start && mm->vmas[i]->end == w->end)
-			return shareable(mm->vmas[i]) ? mm->vmas[i] : NULL;
+		if (mm->vmas[i]->start == w->start && mm->vmas[i]->end == w->end) {
+			const Vma *v = mm->vmas[i];
+			/* a file's: the same file at the same offset */
+			bool same = v->kind == w->kind &&
+				    (v->kind != VMA_KIND__VMA_FILE_PRIVATE ||
+				     (v->ino == w->ino && v->dev == w->dev && v->pgoff == w->pgoff));
+			return same && shareable(v) ? v : NULL;
+		}
 	return NULL;
 }
 
@@ -76,7 +85,9 @@ static int find_in_vma(int cfd, int pfd, Vma *w, uint64_t *shared)
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++, a += 4096) {
+			/* a file's own page (page cache) is shared by mapping the file again */
 			if (!(c[i] & PM_PRESENT) || !(p[i] & PM_PRESENT) || !(c[i] & PM_PFN_MASK) ||
+			    (c[i] & PM_FILE) ||
 			    (c[i] & PM_PFN_MASK) != (p[i] & PM_PFN_MASK))
 				continue;
 			if (add_range(w, a, a + 4096))

@@ -45,6 +45,7 @@ void dump_proc_free(struct dump_proc *p)
 		fd_entry__free_unpacked(p->fds[i], NULL);
 	free(p->fds);
 	free(p->fd_ids);
+	free(p->table_skip);
 	for (int i = 1; p->thread_cores && i < p->nr_threads; i++)
 		if (p->thread_cores[i - 1])
 			core__free_unpacked(p->thread_cores[i - 1], NULL);
@@ -390,6 +391,30 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 	return write_one(dirfd, IMG_INVENTORY, 0, t->dump_id, &inv.base);
 }
 
+/*
+ * The fds dump_files must leave out of process i's table: criu's tracking
+ * uffd of each process using that table (itself, and its CLONE_FILES
+ * sharers, whose uffds live in it too).
+ */
+static int table_skips(struct dump_tree *t, size_t i)
+{
+	struct dump_proc *p = &t->procs[i];
+
+	for (size_t k = i; k < t->nr; k++) {
+		size_t owner = k;
+		while (t->procs[owner].files_shared && t->procs[owner].parent >= 0)
+			owner = t->procs[owner].parent;
+		if (owner != i || t->procs[k].zombie || t->procs[k].skip_fd < 0)
+			continue;
+		int *n = realloc(p->table_skip, (p->nr_table_skip + 1) * sizeof(int));
+		if (!n)
+			return -1;
+		p->table_skip = n;
+		p->table_skip[p->nr_table_skip++] = t->procs[k].skip_fd;
+	}
+	return 0;
+}
+
 /* while frozen: one process's state, memory map and tracking */
 static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct opts *o, bool pre,
 			int pfd, struct snapshot *prep)
@@ -402,7 +427,7 @@ static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct 
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
 		return -1;
-	if (dump_mm(p, pre ? p->stat.start_brk : brk))
+	if (dump_mm(p, pre ? p->stat.start_brk : brk) || (!pre && dump_numa_vmas(p)))
 		return -1;
 	if (pfd >= 0 && load_parent_mm(pfd, p->pid, &r->parent_mm))
 		return -1;
@@ -414,8 +439,6 @@ static int collect_proc(struct dump_proc *p, struct proc_round *r, const struct 
 		p->mm->track_fd = r->tr.target_fd;
 		p->mm->track_ino = r->tr.ino;
 	}
-	if (!pre && dump_files(p, o))
-		return -1;
 	pr_debug("pid %d: state collected", p->pid);
 	return 0;
 }
@@ -628,6 +651,10 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		rounds[i].tr = (struct track){ .uffd = -1, .pmfd = -1 };
 	for (size_t i = 0; i < t.nr; i++)
 		if (!t.procs[i].zombie && collect_proc(&t.procs[i], &rounds[i], o, pre, pfd, prep))
+			goto fail;
+	/* fds once every process's tracking uffd is known: a shared table holds them all */
+	for (size_t i = 0; i < t.nr && !pre; i++)
+		if (!t.procs[i].zombie && (table_skips(&t, i) || dump_files(&t.procs[i], o)))
 			goto fail;
 	if (!pre && (tree_share_files(&t) || cow_find(&t) || ns_dump_images(&t, dirfd) ||
 		     cgroups_dump(&t, dirfd)))

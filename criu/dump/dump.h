@@ -52,6 +52,8 @@ struct dump_proc {
 	FdEntry **fds;
 	struct fd_id *fd_ids;	/* every fd, as probed (nr_fds of them) */
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
+	int *table_skip;	/* the tracking uffds of every process using its fd table */
+	size_t nr_table_skip;	/* (CLONE_FILES sharers' too): not the program's fds */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
 	/* pid namespaces (criu/ns/pidns-dump.c) */
@@ -122,6 +124,17 @@ int job_stop_probe(struct dump_tree *t, size_t i);
 /* tunables.c: oom_score_adj, loginuid, autogroup nice into p->core->tunables */
 int dump_tunables(struct dump_proc *p);
 
+/* sched-io.c: a thread's CPU affinity, ioprio, clamps; the process's coredump_filter */
+int dump_sched_io(pid_t tid, ThreadCore *tc);
+int dump_coredump_filter(struct dump_proc *p);
+
+/* numa.c: memory policies of the mappings (numa_maps) and of a thread (inside it) */
+int dump_numa_vmas(struct dump_proc *p);
+struct infect;
+int dump_thread_mempolicy(struct infect *c, ThreadCore *tc);
+/* thread-flags.c: rdtsc and cpuid faulting, machine-check kill policy (inside the thread) */
+int dump_thread_flags(struct infect *c, ThreadCore *tc);
+
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */
@@ -139,7 +152,7 @@ struct page_plan {
 	uint64_t total;		/* pages with data */
 	size_t vma_first;
 	/*
-	 * read private anonymous memory through /proc/PID/mem: process_vm_readv
+	 * read private memory (anonymous or a file's) through /proc/PID/mem: process_vm_readv
 	 * pins pages, and pinning a page shared copy-on-write with another
 	 * process gives this one a copy of its own (a tree would lose its sharing)
 	 */

@@ -205,6 +205,15 @@ bad:
 	return NULL;
 }
 
+/* one of criu's tracking uffds (dump.c table_skips) */
+static bool criu_fd(const struct dump_proc *p, int fd)
+{
+	for (size_t i = 0; i < p->nr_table_skip; i++)
+		if (p->table_skip[i] == fd)
+			return true;
+	return fd == p->skip_fd;
+}
+
 /* the cwd's path; a removed one (" (deleted)", no links) as a ghost */
 static int dump_cwd(pid_t pid, FsEntry *fs, char *path)
 {
@@ -240,7 +249,7 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		return -1;
 	}
 	while (dir && (de = readdir(dir))) {
-		if (de->d_name[0] == '.' || atoi(de->d_name) == p->skip_fd)
+		if (de->d_name[0] == '.' || criu_fd(p, atoi(de->d_name)))
 			continue;
 		if (d.nr == cap) {
 			cap = cap ? cap * 2 : 32;

@@ -129,7 +129,9 @@ static int page_plan_scan(int pmfd, pid_t pid, const Vma *v, uint64_t start, uin
 		.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
 		.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO,
 	};
-	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && v->kind == VMA_KIND__VMA_ANON_PRIVATE);
+	/* private pages a tree may share copy-on-write (anonymous, or a file's written ones) */
+	bool cow = v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	bool readable = (v->prot & PROT_READ) && !(r->keep_cow && cow);
 
 	while (arg.start < arg.end) {
 		long n = ioctl(pmfd, PAGEMAP_SCAN, &arg);

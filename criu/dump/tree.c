@@ -321,11 +321,37 @@ static int check_shared_with_parent(struct dump_proc *p, const struct dump_proc 
 	return 0;
 }
 
+/* no process has pid l (a session or group id outlives its leader) */
+static bool pid_gone(pid_t l)
+{
+	return kill(l, 0) && errno == ESRCH;
+}
+
+/*
+ * A zombie whose session or group leader is gone: restore makes the
+ * session or group again with a short-lived process of that pid, which
+ * forks the zombie for its parent (restore/child.c).  Either the session
+ * and group are one (its leader started a session) or the group is in
+ * its parent's session.
+ */
+static bool zombie_leader_gone(const struct dump_tree *t, size_t i)
+{
+	const struct dump_proc *p = &t->procs[i], *pp = &t->procs[p->parent];
+	int sid = p->stat.sid, pgid = p->stat.pgid;
+
+	if (sid != p->pid && sid != pp->stat.sid)
+		return sid == pgid && pid_gone(sid);
+	if (pgid == p->pid || pgid == t->procs[0].stat.pgid || tree_find(t, pgid) >= 0)
+		return false;
+	return sid == pp->stat.sid && pid_gone(pgid);
+}
+
 /*
  * Sessions and process groups are rebuilt by the processes themselves
  * (setsid, setpgid) as they are created: a session must be the process's
  * own or its parent's; a group its own, the root's, or one led by a
- * process of the tree in the same session.
+ * process of the tree in the same session; a zombie's may be one whose
+ * leader is gone (zombie_leader_gone).
  */
 static int check_ids(const struct dump_tree *t, size_t i)
 {
@@ -334,6 +360,8 @@ static int check_ids(const struct dump_tree *t, size_t i)
 	if (i == 0)
 		return 0;
 	const struct dump_proc *pp = &t->procs[p->parent];
+	if (p->zombie && zombie_leader_gone(t, i))
+		return 0;
 	if (p->stat.sid != p->pid && p->stat.sid != pp->stat.sid) {
 		pr_err("pid %d is in session %d, neither its own nor its parent's (%d): not supported",
 		       p->pid, p->stat.sid, pp->stat.sid);
@@ -350,6 +378,66 @@ static int check_ids(const struct dump_tree *t, size_t i)
 	return 0;
 }
 
+/* the process whose fd table process i uses (itself, or up its CLONE_FILES parents) */
+static size_t table_owner(const struct dump_tree *t, size_t i)
+{
+	while (t->procs[i].files_shared && t->procs[i].parent >= 0)
+		i = t->procs[i].parent;
+	return i;
+}
+
+struct kcmp_sort {
+	const struct dump_tree *t;
+	int type;
+};
+
+static int kcmp_order(const void *a, const void *b, void *arg)
+{
+	const struct kcmp_sort *k = arg;
+	long r = kcmp(k->t->procs[*(const size_t *)a].pid, k->t->procs[*(const size_t *)b].pid,
+		      k->type, 0, 0);
+	return r == 0 ? 0 : r == 1 ? -1 : 1;
+}
+
+/*
+ * What two processes share that is neither a parent's (checked above) nor
+ * one fd table: CLONE_VM, CLONE_FILES, CLONE_FS or CLONE_SIGHAND between
+ * processes that are not parent and child (CLONE_PARENT, or a parent gone
+ * since).  Restore would make them separate: refused.  The processes are
+ * sorted by each kernel object (kcmp orders them), so that equal ones meet.
+ */
+static int check_shared_others(const struct dump_tree *t)
+{
+	static const struct { int type; const char *what; } res[] = {
+		{ KCMP_VM, "its memory" }, { KCMP_FILES, "its fd table" },
+		{ KCMP_FS, "its cwd, root and umask" }, { KCMP_SIGHAND, "its signal handlers" },
+	};
+	size_t *v = malloc((t->nr + 1) * sizeof(*v)), n = 0;
+	int err = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie)
+			v[n++] = i;
+	for (size_t r = 0; r < sizeof(res) / sizeof(res[0]) && !err; r++) {
+		struct kcmp_sort k = { t, res[r].type };
+		qsort_r(v, n, sizeof(*v), kcmp_order, &k);
+		for (size_t j = 1; j < n && !err; j++) {
+			const struct dump_proc *a = &t->procs[v[j - 1]], *b = &t->procs[v[j]];
+			if (kcmp(a->pid, b->pid, res[r].type, 0, 0) != 0)
+				continue;
+			if (res[r].type == KCMP_FILES && table_owner(t, v[j - 1]) == table_owner(t, v[j]))
+				continue;
+			pr_err("pid %d shares %s with pid %d, which is not its parent: not supported",
+			       b->pid, res[r].what, a->pid);
+			err = -1;
+		}
+	}
+	free(v);
+	return err;
+}
+
 int tree_check(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
@@ -360,7 +448,7 @@ int tree_check(struct dump_tree *t)
 		    check_shared_with_parent(p, &t->procs[p->parent]))
 			return -1;
 	}
-	return 0;
+	return check_shared_others(t);
 }
 
 /* ----------------------------------------------- open files shared by processes */

@@ -51,7 +51,8 @@ struct rst_vma {
 	__u32 vm_flags;		/* VMA_F_* */
 	__u32 via_mem;		/* not writable when mapped: fill through /proc/self/mem */
 	__u32 lazy;		/* --lazy-pages: left empty, filled by the daemon */
-	__u32 pad2;
+	__u32 mpol_mode;	/* mbind mode and flags, 0: the default policy */
+	__u64 mpol_nodes;	/* its nodes */
 	__u64 premap;		/* already made and filled there (pages shared with the
 				 * process's children): moved into place, not mapped; 0 if not */
 };
@@ -130,7 +131,12 @@ struct rst_thread {
 	__u64 sigframe;			/* its own rt_sigframe */
 	__u32 fpu_grow;			/* the frame holds AMX tile data: take the kernel's
 					 * larger FPU buffer first (a tile instruction) */
-	__u32 pad_fpu;
+	__u32 mpol_mode;		/* set_mempolicy mode and flags, 0: the default */
+	__u64 mpol_nodes;
+	__u32 tsc;			/* PR_SET_TSC mode (1: rdtsc allowed) */
+	__u32 cpuid;			/* ARCH_SET_CPUID (1: cpuid allowed) */
+	__s32 mce_kill;			/* PR_MCE_KILL policy (2: the default) */
+	__u32 pad_flags;
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
 	/* clone3's set_tid: its tid from its own pid namespace up to the tree's */
@@ -155,7 +161,7 @@ struct rst_prctl {
 	__u32 dumpable, thp_disable, no_new_privs, child_subreaper, pdeathsig;
 	__u32 personality;
 	__u32 valid;			/* the fields above were dumped */
-	__u32 pad;
+	__u32 mdwe;			/* PR_SET_MDWE flags, set last; 0: none */
 };
 
 struct restore_args {

@@ -157,6 +157,17 @@ static void unmap_all_but_kept(struct restore_args *a)
 		fail(a, "cannot unmap above", from, r);
 }
 
+/* its NUMA memory policy (mbind), before it is filled */
+static void set_vma_policy(struct restore_args *a, const struct rst_vma *v)
+{
+	if (!v->mpol_mode)
+		return;
+	long r = sys6(__NR_mbind, v->start, v->end - v->start, v->mpol_mode,
+		      (long)&v->mpol_nodes, 65, 0);
+	if (IS_ERR(r))
+		fail(a, "cannot set the memory policy of vma", v->start, r);
+}
+
 static void map_vmas(struct restore_args *a)
 {
 	for (__u32 i = 0; i < a->nr_vmas; i++) {
@@ -170,6 +181,7 @@ static void map_vmas(struct restore_args *a)
 				 MREMAP_MAYMOVE | MREMAP_FIXED, v->start);
 			if (IS_ERR(r) || (__u64)r != v->start)
 				fail(a, "cannot move premapped vma", v->start, r);
+			set_vma_policy(a, v);
 			continue;
 		}
 
@@ -184,6 +196,7 @@ static void map_vmas(struct restore_args *a)
 			 v->fd, v->pgoff);
 		if (IS_ERR(r) || (__u64)r != v->start)
 			fail(a, "cannot map vma", v->start, r);
+		set_vma_policy(a, v);
 	}
 }
 
@@ -517,6 +530,20 @@ static void grow_fpu_buffer(void)
 			 : "memory");
 }
 
+/* rdtsc and cpuid faulting, machine-check kill policy: where not the defaults */
+static void set_thread_flags(struct restore_args *a, const struct rst_thread *t)
+{
+	long r;
+
+	if (t->tsc != 1 && IS_ERR(r = sys5(__NR_prctl, PR_SET_TSC, t->tsc, 0, 0, 0)))
+		fail(a, "cannot set the rdtsc mode", t->tsc, r);
+	if (t->cpuid != 1 && IS_ERR(r = sys2(__NR_arch_prctl, ARCH_SET_CPUID, t->cpuid)))
+		fail(a, "cannot make cpuid fault (ARCH_SET_CPUID)", t->cpuid, r);
+	/* PR_MCE_KILL, PR_MCE_KILL_SET */
+	if (t->mce_kill != 2 && IS_ERR(r = sys5(__NR_prctl, PR_MCE_KILL, PR_MCE_KILL_SET, t->mce_kill, 0, 0)))
+		fail(a, "cannot set the machine-check kill policy", t->mce_kill, r);
+}
+
 #define FUTEX_WAIT_	0
 #define FUTEX_WAKE_	1
 
@@ -547,7 +574,15 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 	sys5(__NR_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
 	sys5(__NR_prctl, PR_SET_TIMERSLACK, t->timer_slack_ns, 0, 0, 0);
 	sys3(__NR_setpriority, PRIO_PROCESS_, 0, t->nice);
-	if (t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) {
+	if (t->mpol_mode) {
+		r = sys3(__NR_set_mempolicy, t->mpol_mode, (long)&t->mpol_nodes, 65);
+		if (IS_ERR(r))
+			fail(a, "cannot set the memory policy", t->mpol_mode, r);
+	}
+	set_thread_flags(a, t);
+	/* SCHED_DEADLINE (6) is set by criu at the end (sched-io-set.c) */
+	if ((t->sched_policy & ~SCHED_RESET_ON_FORK_ || t->sched_prio) &&
+	    (t->sched_policy & ~SCHED_RESET_ON_FORK_) != 6) {
 		int prio = t->sched_prio;
 		r = sys3(__NR_sched_setscheduler, 0, t->sched_policy, &prio);
 		if (IS_ERR(r))
@@ -718,12 +753,16 @@ static void restore_process_state(struct restore_args *a)
 	if (a->prctl.valid) {
 		const struct rst_prctl *pc = &a->prctl;
 		sys1(__NR_personality, pc->personality);
-		sys5(__NR_prctl, PR_SET_THP_DISABLE, pc->thp_disable, 0, 0, 0);
+		/* PR_GET_THP_DISABLE's bit 0 is the setting, the others its flags (EXCEPT_ADVISED) */
+		sys5(__NR_prctl, PR_SET_THP_DISABLE, pc->thp_disable & 1, pc->thp_disable & ~1u, 0, 0);
 		sys5(__NR_prctl, PR_SET_CHILD_SUBREAPER, pc->child_subreaper, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_PDEATHSIG, pc->pdeathsig, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_DUMPABLE, pc->dumpable, 0, 0, 0);
 		if (pc->no_new_privs)	/* for good: last */
 			sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		/* for good too, and after every mapping has its protection (65: PR_SET_MDWE) */
+		if (pc->mdwe && IS_ERR(r = sys5(__NR_prctl, 65, pc->mdwe, 0, 0, 0)))
+			fail(a, "cannot set memory-deny-write-execute", pc->mdwe, r);
 	}
 	restore_posix_timers(a);
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {

@@ -164,6 +164,16 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	/* --lazy-pages: the connection to the daemon (restore.c made it) */
 	if (o->lazy_pages && (fds->lazy_sock = add_fd(fds, fds->lazy_sock, base)) < 0)
 		return -1;
+	/* CLONE_FILES: the gate its sharers pass once its table is complete */
+	fds->gate[0] = fds->gate[1] = -1;
+	if (p->nr_sharers) {
+		int g[2];
+		if (pipe2(g, O_CLOEXEC) || (fds->gate[0] = add_fd(fds, g[0], base)) < 0 ||
+		    (fds->gate[1] = add_fd(fds, g[1], base)) < 0) {
+			pr_perror("pid %d: cannot make the gate of its shared fd table", p->pid);
+			return -1;
+		}
+	}
 	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
 	if (fds->log_fd < 0 || fds->exe_fd < 0) {
 		if (fds->exe_fd < 0)
@@ -364,6 +374,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			.no_new_privs = c->prctl->no_new_privs,
 			.child_subreaper = c->prctl->child_subreaper,
 			.pdeathsig = c->prctl->pdeathsig, .personality = c->personality, .valid = 1,
+			.mdwe = c->prctl->has_mdwe ? c->prctl->mdwe : 0,
 		};
 	}
 	a->nr_ptimers = c->n_posix_timers;
@@ -428,6 +439,11 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->sched_prio = tc->sched_prio;
 	t->nice = tc->nice;
 	t->timer_slack_ns = tc->timer_slack_ns;
+	t->mpol_mode = tc->has_mempolicy ? tc->mempolicy : 0;
+	t->mpol_nodes = tc->mempolicy_nodes;
+	t->tsc = tc->has_tsc ? tc->tsc : 1;
+	t->cpuid = tc->has_cpuid ? tc->cpuid : 1;
+	t->mce_kill = tc->has_mce_kill ? tc->mce_kill : 2;
 	snprintf(t->comm, sizeof(t->comm), "%s", tc->comm);
 
 	const Creds *c = tc->creds;
@@ -544,6 +560,8 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 			rv->kind = RST_VMA_ANON_SHARED;	/* to the restorer: a shared object to fill */
 		rv->vm_flags = v->vm_flags;
 		rv->premap = p->premap ? p->premap[i] : 0;
+		rv->mpol_mode = v->has_mempolicy ? v->mempolicy : 0;
+		rv->mpol_nodes = v->mempolicy_nodes;
 		/*
 		 * A private mapping never made writable has no commit charge
 		 * (VM_ACCOUNT); mapping it writable to fill it would add one and

@@ -3,11 +3,12 @@
  * criu's code: the root becomes traced by criu (the others are from their
  * creation, CLONE_PTRACE); start its session or group; make the memory
  * its children share with it (premap.c); create its children (each goes
- * on here) and zombies; join its group; put the target's fds at their
- * numbers (unless it shares its parent's table), set cwd, root and umask,
- * its /proc tunables (proc-tunables.c), drop glibc's rseq registration,
- * then jump to the restorer.  A failure here logs one line and exits; criu
- * sees the exit.
+ * on here) and zombies (one whose session or group leader is gone is
+ * forked by a stand-in of that pid, which leads it and exits: leader_main);
+ * join its group; put the target's fds at their numbers (unless it shares
+ * its parent's table), set cwd, root and umask, its /proc tunables
+ * (proc-tunables.c), drop glibc's rseq registration, then jump to the
+ * restorer.  A failure here logs one line and exits; criu sees the exit.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -75,6 +77,29 @@ static void close_others(const struct rst_tree *t, size_t i, const struct fd_rst
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
 	free(keep);
+}
+
+/*
+ * A process sharing i's table (CLONE_FILES) may fork children with tables
+ * of their own: they copy the shared table, criu's helper fds for them
+ * included, so i must not close those before each exists (a child of a
+ * sharer started without its helpers, log included, and died).
+ */
+static void await_table_forks(const struct rst_tree *t, size_t i)
+{
+	for (size_t k = i + 1; k < t->nr; k++) {
+		const struct rst_proc *c = &t->procs[k];
+		if (c->fd_owner || c->parent < 0 || t->procs[c->parent].fd_owner != &t->procs[i])
+			continue;
+		for (int n = 0; kill(c->pid, 0) && errno == ESRCH; n++) {
+			if (n == 10000) {
+				pr_err("pid %d: child %d of a process sharing its fd table never came",
+				       t->procs[i].pid, c->pid);
+				child_fail();
+			}
+			usleep(1000);
+		}
+	}
 }
 
 /* puts fd at number target (closing fd) */
@@ -196,6 +221,46 @@ static int unregister_rseq(void)
 	} while (0)
 
 /*
+ * The processes sharing an owner's table wait until it has put every fd
+ * in place before they go on to their restorers, which make fds of their
+ * own (the userfaultfd of --lazy-pages): one made at a number the owner
+ * was about to place a file at would be replaced.  The owner puts one
+ * byte per sharer into its gate and waits until they are all taken (the
+ * gate is closed with its other helpers later, by its restorer).
+ */
+static void table_gate_wait(const struct rst_proc *p)
+{
+	char b;
+	ssize_t n;
+
+	while ((n = read(p->fd_owner->helpers.gate[0], &b, 1)) < 0 && errno == EINTR)
+		;
+	CHILD_CHECK(n == 1, "pid %d: waiting for the fd table it shares with %d", p->pid,
+		    p->fd_owner->pid);
+}
+
+static void table_gate_open(const struct rst_proc *p)
+{
+	const int *g = p->helpers.gate;
+	int left = 1;
+
+	if (!p->nr_sharers)
+		return;
+	for (int k = 0; k < p->nr_sharers; k++)
+		CHILD_CHECK(write(g[1], "g", 1) == 1, "pid %d: cannot open its fd table's gate", p->pid);
+	for (int n = 0; left; n++) {
+		CHILD_CHECK(!ioctl(g[0], FIONREAD, &left), "pid %d: its fd table's gate", p->pid);
+		if (left && n == 10000) {
+			pr_err("pid %d: %d processes sharing its fd table never came for it", p->pid, left);
+			child_fail();
+		}
+		if (left)
+			usleep(1000);
+	}
+}
+
+
+/*
  * Child c of parent with its pids at every level from its own pid
  * namespace up to the tree's; the init of a new one if it was (a level
  * below its parent's).  *pidfd: a pidfd of it, if asked for (-1 else).
@@ -265,15 +330,13 @@ static void join_group(const struct rst_tree *t, const struct rst_proc *p)
 	}
 }
 
-/* a zombie: takes its ids and dies as it died; its parent never reaps it here */
-static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, const struct rst_proc *p)
+/* a zombie with its ids: dies as it died; its parent never reaps it here */
+static void __attribute__((noreturn)) zombie_die(const struct rst_proc *p)
 {
 	int st = p->pe->has_exit_code ? p->pe->exit_code : 0;
 
 	if (p->pe->comm)
 		prctl(PR_SET_NAME, p->pe->comm);
-	lead_ids(p);
-	join_group(t, p);
 	if (WIFSIGNALED(st)) {
 		sigset_t all;
 		struct rlimit none = { 0, 0 };
@@ -286,6 +349,85 @@ static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, cons
 	_exit(WEXITSTATUS(st));
 }
 
+/* a zombie: takes its ids and dies as it died */
+static void __attribute__((noreturn)) zombie_main(const struct rst_tree *t, const struct rst_proc *p)
+{
+	lead_ids(p);
+	join_group(t, p);
+	zombie_die(p);
+}
+
+/* a zombie whose session or group leader is gone (dump: zombie_leader_gone): its id, else 0 */
+static pid_t gone_leader(const struct rst_tree *t, const struct rst_proc *c)
+{
+	const PstreeEntry *pe = c->pe, *ppe = t->procs[c->parent].pe;
+
+	if (!c->zombie)
+		return 0;
+	if (pe->sid != (uint32_t)c->pid && pe->sid != ppe->sid)
+		return pe->sid;
+	if (pe->pgid == (uint32_t)c->pid || pe->pgid == t->procs[0].pe->pgid)
+		return 0;
+	for (size_t k = 0; k < t->nr; k++)
+		if (t->procs[k].pid == (pid_t)pe->pgid)
+			return 0;
+	return pe->pgid;
+}
+
+/*
+ * The stand-in for a gone leader l: with its pid, it starts the session
+ * (or the group, in its parent's session), forks for process i each of its
+ * zombie children of that session or group (CLONE_PARENT: they are i's
+ * children, born in it), and exits; i reaps it.
+ */
+static void __attribute__((noreturn)) leader_main(const struct rst_tree *t, size_t i, pid_t l)
+{
+	bool session = false;
+
+	for (size_t k = i + 1; k < t->nr; k++)
+		if (t->procs[k].parent == (int)i && gone_leader(t, &t->procs[k]) == l)
+			session |= t->procs[k].pe->sid == (uint32_t)l;
+	CHILD_CHECK(session ? setsid() == l : setpgid(0, 0) == 0,
+		    "pid %d: cannot start the %s its zombies were in", l, session ? "session" : "group");
+	for (size_t k = i + 1; k < t->nr; k++) {
+		const struct rst_proc *c = &t->procs[k];
+		if (c->parent != (int)i || gone_leader(t, c) != l)
+			continue;
+		pid_t tid = c->pid;
+		struct clone_args ca = { .flags = CLONE_PARENT, .set_tid = (uint64_t)&tid, .set_tid_size = 1 };
+		pid_t pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0)
+			zombie_die(c);
+		CHILD_CHECK(pid == c->pid, "cannot create zombie %d (got %d)", c->pid, pid);
+	}
+	_exit(0);
+}
+
+/* a stand-in leader for zombie c of process i, unless an earlier zombie had one */
+static void make_leader(const struct rst_tree *t, size_t i, const struct rst_proc *c)
+{
+	pid_t l = gone_leader(t, c), tid = l;
+	int st;
+
+	for (size_t k = i + 1; k < (size_t)(c - t->procs); k++)
+		if (t->procs[k].parent == (int)i && gone_leader(t, &t->procs[k]) == l)
+			return;
+	/* its zombies inherit its exit signal */
+	struct clone_args ca = { .exit_signal = c->pe->has_exit_signal ? c->pe->exit_signal : SIGCHLD,
+				 .set_tid = (uint64_t)&tid, .set_tid_size = 1 };
+	pid_t pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		leader_main(t, i, l);
+	CHILD_CHECK(pid == l, "cannot make a process %d to lead the session or group of zombie %d",
+		    l, c->pid);
+	while (waitpid(l, &st, __WALL) < 0)
+		CHILD_CHECK(errno == EINTR, "pid %d: cannot reap the stand-in leader %d", c->pid, l);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		pr_err("stand-in leader %d of zombie %d failed", l, c->pid);
+		child_fail();
+	}
+}
+
 /* creates the children of process i; each goes on in rst_child or zombie_main */
 static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 {
@@ -295,6 +437,10 @@ static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 		struct rst_proc *c = &t->procs[k];
 		if (c->parent != (int)i)
 			continue;
+		if (gone_leader(t, c)) {
+			make_leader(t, i, c);
+			continue;
+		}
 		bool ns_for_children = p->pe->has_pidns_child && p->pe->pidns_child == (uint32_t)c->pid;
 		int pidfd;
 		pid_t pid = clone_child(c, p, !c->zombie, ns_for_children ? &pidfd : NULL);
@@ -405,11 +551,16 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		child_fail();
 	create_children(t, i, o);
 	join_group(t, p);
-	if (p->fd_owner)
-		goto fds_done;	/* CLONE_FILES: the owner sets up the table they share */
+	if (p->fd_owner) {
+		/* CLONE_FILES: the owner sets up the table they share */
+		table_gate_wait(p);
+		goto fds_done;
+	}
+	await_table_forks(t, i);
 	close_others(t, i, files);
 	if (open_fds(p, files))
 		child_fail();
+	table_gate_open(p);
 	for (int i = 0; i < 3; i++)
 		if (fds->tty[i] >= 0)
 			close(fds->tty[i]);

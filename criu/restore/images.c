@@ -111,6 +111,7 @@ static int check_pstree(int dirfd, struct rst_tree *t)
 			}
 			const struct rst_proc *o = &t->procs[p->parent];
 			p->fd_owner = o->fd_owner ? o->fd_owner : o;
+			t->procs[p->fd_owner - t->procs].nr_sharers++;
 		}
 		if (pe->has_exit_signal && pe->exit_signal > 64) {
 			pr_err("pstree.img: pid %d: invalid exit signal %u", p->pid, pe->exit_signal);

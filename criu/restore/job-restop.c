@@ -11,7 +11,6 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,12 @@ int rst_job_stop_queue(const struct rst_proc *p)
 {
 	if (!stops(p))
 		return 0;
-	if (kill(p->real_tids[0], p->core->job_stop)) {
+	uint32_t sig = p->core->job_stop;
+	if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+		pr_err("core-%d.img: job_stop %u is not a stop signal", p->pid, sig);
+		return -1;
+	}
+	if (kill(p->real_tids[0], sig)) {
 		pr_perror("pid %d: cannot stop it again (signal %u)", p->pid, p->core->job_stop);
 		return -1;
 	}
@@ -65,6 +69,32 @@ static bool sigchld_pending(const Core *c)
 	return false;
 }
 
+/* does the stop of a child send the parent a SIGCHLD (not ignored, no SA_NOCLDSTOP)? */
+static bool stop_signals(const Core *c)
+{
+	for (size_t i = 0; i < c->n_sigactions; i++)
+		if (c->sigactions[i]->sig == SIGCHLD)
+			return c->sigactions[i]->handler != (uint64_t)SIG_IGN &&
+			       !(c->sigactions[i]->flags & SA_NOCLDSTOP);
+	return true;
+}
+
+/* the SIGCHLD of the stop is pending in the parent (sent after the child shows 'T') */
+static int await_sigchld(const struct rst_proc *pp)
+{
+	char buf[64];
+
+	for (int n = 0; n < 2000; n++) {
+		if (proc_status_field(pp->real_tids[0], "ShdPnd:", buf, sizeof(buf)))
+			return -1;
+		if (strtoull(buf, NULL, 16) & (1ULL << (SIGCHLD - 1)))
+			return 0;
+		usleep(1000);
+	}
+	pr_err("pid %d: no SIGCHLD 2 s after a child stopped", pp->pid);
+	return -1;
+}
+
 /* inside the parent (traced, stopped): collect the report again, drop the new SIGCHLD */
 static int settle_parent(const struct rst_proc *pp, const struct rst_proc *p)
 {
@@ -86,7 +116,9 @@ static int settle_parent(const struct rst_proc *pp, const struct rst_proc *p)
 			goto out;
 		}
 	}
-	if (!sigchld_pending(pp->core)) {
+	if (!sigchld_pending(pp->core) && stop_signals(pp->core)) {
+		if (await_sigchld(pp))
+			goto out;
 		uint64_t set = 1ULL << (SIGCHLD - 1);
 		struct timespec zero = { 0, 0 };
 		long args[6] = { (long)c.scratch, 0, (long)c.scratch + 64, 8 };

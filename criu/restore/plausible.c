@@ -87,15 +87,23 @@ static int check_sched(const ThreadCore *tc, const char *name)
 	uint32_t pol = tc->sched_policy & ~SCHED_RESET_ON_FORK_;
 	bool rt = pol == 1 || pol == 2;
 
-	if (pol > 5 || pol == 4)
+	if (pol > 6 || pol == 4)
 		return BAD("scheduling policy %u: not one a thread can be given back",
 			   tc->sched_policy);
+	/* SCHED_DEADLINE: 1024 ns <= runtime <= deadline <= period (0: the deadline) */
+	if (pol == 6 && (!tc->has_dl_runtime || tc->dl_runtime < 1024 ||
+			 tc->dl_runtime > tc->dl_deadline ||
+			 (tc->dl_period && tc->dl_deadline > tc->dl_period)))
+		return BAD("SCHED_DEADLINE %lu/%lu/%lu ns: not valid parameters",
+			   (unsigned long)tc->dl_runtime, (unsigned long)tc->dl_deadline,
+			   (unsigned long)tc->dl_period);
 	if (rt ? tc->sched_prio < 1 || tc->sched_prio > 99 : tc->sched_prio != 0)
 		return BAD("scheduling priority %u: not valid for policy %u",
 			   tc->sched_prio, pol);
 	if (tc->nice < -20 || tc->nice > 19)
 		return BAD("nice %d: outside -20..19", tc->nice);
-	if (!tc->timer_slack_ns)
+	/* the kernel gives real-time and deadline threads no slack */
+	if (!tc->timer_slack_ns && !rt && pol != 6)
 		return BAD("timer slack 0: a thread's slack is at least 1 ns");
 	return 0;
 }
@@ -172,6 +180,15 @@ static int check_thread(const ThreadCore *tc, const char *name)
 			   (unsigned long)tc->robust_list, (unsigned long)tc->robust_len);
 	if (strnlen(tc->comm, 16) > 15)
 		return BAD("thread name of more than 15 bytes");
+	/* execution flags (thread-flags.c), I/O priority class, memory policy mode */
+	if ((tc->has_tsc && (tc->tsc < 1 || tc->tsc > 2)) || (tc->has_cpuid && tc->cpuid > 1) ||
+	    (tc->has_mce_kill && (tc->mce_kill < 0 || tc->mce_kill > 2)))
+		return BAD("rdtsc %u, cpuid %u, machine-check kill %d: out of range", tc->tsc,
+			   tc->cpuid, tc->mce_kill);
+	if (tc->has_ioprio && (tc->ioprio >> 13) > 3)
+		return BAD("I/O priority 0x%x: no such class", tc->ioprio);
+	if (tc->has_mempolicy && (tc->mempolicy & 0xff) > 6)
+		return BAD("memory policy mode 0x%x: no such mode", tc->mempolicy);
 	if (tc->seccomp_mode > 2 || (tc->seccomp_mode == 2) != (tc->n_seccomp_filters > 0))
 		return BAD("seccomp mode %u with %zu filters", tc->seccomp_mode,
 			   tc->n_seccomp_filters);
@@ -209,10 +226,15 @@ static int check_process(const Core *c, const char *name)
 		seen |= 1u << l->resource;
 	}
 	const ProcPrctl *p = c->prctl;
-	if (p && (p->dumpable > 2 || p->thp_disable > 1 || p->no_new_privs > 1 ||
+	/* thp_disable: 1, or 3 with PR_THP_DISABLE_EXCEPT_ADVISED */
+	if (p && (p->dumpable > 2 || (p->thp_disable > 1 && p->thp_disable != 3) ||
+		  p->no_new_privs > 1 || (p->has_mdwe && p->mdwe > 3) ||
 		  p->child_subreaper > 1 || p->pdeathsig > 64))
 		return BAD("prctl values (dumpable %u, pdeathsig %u, ...): out of range",
 			   p->dumpable, p->pdeathsig);
+	if (c->has_job_stop && c->job_stop && c->job_stop != 19 && c->job_stop != 20 &&
+	    c->job_stop != 21 && c->job_stop != 22)
+		return BAD("job_stop %u: not a stop signal", c->job_stop);
 	for (size_t i = 0; i < c->n_posix_timers; i++) {
 		const PosixTimer *t = c->posix_timers[i];
 		if (t->id < 0 || t->signo > 64 || (t->notify != 0 && t->notify != 1 && t->notify != 4))

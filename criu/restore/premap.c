@@ -1,6 +1,7 @@
 /*
  * premap.c - private memory a child shares with its parent copy-on-write
- * (Vma.cow, found by dump's cow.c).  Such a mapping is made and filled by
+ * (Vma.cow, found by dump's cow.c), anonymous or of a file (mapped from
+ * the file: the pages nobody wrote stay the file's).  Such a mapping is made and filled by
  * the parent before it forks (still in criu's code, at a place free in
  * every layout: the premap area, reserved by criu), so that the child
  * inherits the very pages; the child moves its copy to a place of its
@@ -21,7 +22,8 @@
 /* a private anonymous mapping that can be premapped (as cow.c judges, and written once) */
 static bool premappable(const Vma *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE && !(v->flags & MAP_GROWSDOWN) &&
+	return (v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE) &&
+	       !(v->flags & MAP_GROWSDOWN) &&
 	       !(v->vm_flags & (VMA_F_DONTFORK | VMA_F_WIPEONFORK)) &&
 	       ((v->vm_flags & VMA_F_ACCOUNT) || (v->prot & PROT_WRITE));
 }
@@ -109,6 +111,21 @@ static int read_into(int fd, uint64_t dst, uint64_t len, uint64_t off)
 	return 0;
 }
 
+/* a new premapped mapping: anonymous, or its file (the pages not written are the file's) */
+static int premap_new(const struct rst_proc *p, size_t k, uint64_t slot)
+{
+	const Vma *w = p->mm->vmas[k];
+	bool file = w->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	int fd = file ? p->helpers.vma_fd[k] : -1;
+
+	if (file && fd < 0)
+		return -1;
+	/* MAP_NORESERVE kept: mapped without it, it would be charged (VmFlags "ac", not "nr") */
+	return mmap((void *)slot, w->end - w->start, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_FIXED | (file ? 0 : MAP_ANONYMOUS) | (w->flags & MAP_NORESERVE),
+		    fd, file ? w->pgoff : 0) == (void *)slot ? 0 : -1;
+}
+
 /*
  * In process i, before it forks: its premapped mappings, made at their
  * places in the premap area with their final contents.
@@ -140,8 +157,7 @@ int rst_premap_prepare(const struct rst_tree *t, size_t i)
 					pr_perror("pid %d: cannot drop pages at %lx", p->pid, (unsigned long)x);
 					return -1;
 				}
-		} else if (mmap((void *)slot, len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != (void *)slot) {
+		} else if (premap_new(p, k, slot)) {
 			pr_perror("pid %d: cannot premap %lx", p->pid, (unsigned long)w->start);
 			return -1;
 		}

@@ -439,6 +439,12 @@ static void detach_stdio(const struct opts *o)
 static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_lazy_set *ls)
 {
 	for (size_t i = 0; i < ts->nr; i++)
+		if (rst_thread_sched_io(ts->v[i].tid, ts->v[i].tc))
+			return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie && rst_coredump_filter(&t->procs[i]))
+			return -1;
+	for (size_t i = 0; i < ts->nr; i++)
 		if (step_sigreturn(ts->v[i].tid, ts->v[i].tc))
 			return -1;
 	/* --lazy-pages: our own copy of each uffd, before the restorer's goes */

@@ -37,6 +37,7 @@ struct rst_fds {
 	int *all;		/* every helper fd, sorted */
 	int *vma_fd;		/* per target VMA, -1 if none */
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
+	int gate[2];		/* an fd table owner with sharers: they wait on [0] (pipe) until it is complete */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
 	pid_t parent;		/* criu's pid, for the child to check it is still there */
@@ -96,6 +97,7 @@ struct rst_proc {
 	struct restore_args *args;
 	uint64_t *premap;		/* per VMA of mm: its place in the premap area, or 0 */
 	const struct rst_proc *fd_owner;	/* CLONE_FILES: whose fd table it shares, or NULL */
+	int nr_sharers;			/* processes sharing its fd table (their fd_owner) */
 	uint64_t premap_start, premap_end;	/* the tree's premap area */
 	/* pid namespaces (criu/ns/pidns-restore.c) */
 	int ns_depth;		/* its pid namespace's level (0: criu's at dump) */
@@ -143,6 +145,10 @@ int rst_ns_fix_owners(struct rst_tree *t);
  */
 int rst_job_stop_queue(const struct rst_proc *p);
 int rst_job_stop_settle(const struct rst_tree *t, size_t i);
+
+/* sched-io-set.c: from outside, a held thread's affinity, ioprio, clamps; coredump_filter */
+int rst_thread_sched_io(pid_t tid, const ThreadCore *tc);
+int rst_coredump_filter(const struct rst_proc *p);
 
 /* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
 int rst_proc_tunables(const struct rst_proc *p);

@@ -1,12 +1,15 @@
 /*
  * job_stop: job-control stops survive the checkpoint.  Two children stop:
- * A by SIGSTOP, whose stop the parent has not collected yet, and B by
+ * A (two threads) by SIGSTOP, whose stop the parent has not collected yet, and B by
  * SIGTSTP, whose stop the parent collected with waitpid(WUNTRACED).  After
  * the restore both must still be stopped (state T), the parent's
  * waitid(WSTOPPED) must report A's stop (by SIGSTOP) and not B's again,
- * and a SIGCONT must let each run on to its exit status.
+ * and a SIGCONT must let each run on to its exit status.  No SIGCHLD is
+ * pending (blocked) at the checkpoint: none may be after (the runner
+ * compares ShdPnd).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,12 +34,24 @@ static char proc_state(pid_t pid)
 	return p && p[1] && p[2] ? p[2] : '?';
 }
 
+static void *idle(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static pid_t stopper(int sig, int code)
 {
 	pid_t pid = fork();
 	if (pid < 0)
 		fail("fork: %m");
 	if (pid == 0) {
+		pthread_t th;
+		/* A has a second thread: the whole group stops and goes on */
+		if (sig == SIGSTOP && pthread_create(&th, NULL, idle, NULL))
+			_exit(3);
 		raise(sig);
 		/* runs on only after a SIGCONT */
 		_exit(code);
@@ -67,11 +82,25 @@ int main(int argc, char **argv)
 	int st;
 
 	test_init(argc, argv);
+	/* SIGCHLD blocked: one the restore made would show as pending */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	pid_t a = stopper(SIGSTOP, 11);
 	pid_t b = stopper(SIGTSTP, 12);
 	if (waitpid(b, &st, WUNTRACED) != b || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGTSTP)
 		fail("child B did not stop by SIGTSTP (status %#x)", st);
 	wait_state(a, 'T');
+	/*
+	 * the stops' SIGCHLD taken (a stop shows before its SIGCHLD is sent):
+	 * none pending at the checkpoint, and the runner requires none after
+	 * (its ShdPnd comparison)
+	 */
+	struct timespec zero = { 0, 0 };
+	usleep(50000);
+	while (sigtimedwait(&chld, NULL, &zero) == SIGCHLD)
+		;
 	test_ready();
 	test_wait_checkpoint();
 
