@@ -91,7 +91,7 @@ int rst_coredump_filter(const struct rst_proc *p)
 
 	if (!p->core->has_coredump_filter)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", p->pid);
+	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", p->real_tids[0]);
 	int n = snprintf(v, sizeof(v), "0x%x", p->core->coredump_filter);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, v, n) != n) {
