@@ -135,8 +135,12 @@ int ps_tls_step(struct ps_io *io, const char *who)
 {
 	int r = gnutls_handshake(io->tls);
 
-	if (r == GNUTLS_E_SUCCESS)
+	if (r == GNUTLS_E_SUCCESS) {
+		char *d = gnutls_session_get_desc(io->tls);
+		pr_info("%s: TLS session %s", who, d ? d : "");
+		gnutls_free(d);
 		return 1;
+	}
 	if (!gnutls_error_is_fatal(r))
 		return 0;
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {

@@ -304,6 +304,8 @@ while True:
 		return
 	fi
 	wait "$RPID"; st=$?
+	# (the daemon gives up on the hello as restore gives up on the daemon: its line may follow)
+	wait_for 8 grep -q 'no answer to hello' "$dir/restore.log" "$dir/dst/lazy-pages.log"
 	kill "$sp"
 	if [ $st -eq 0 ]; then
 		result FAIL "FAIL $TAGNAME: restore exited 0 with a silent server"
