@@ -112,4 +112,15 @@ struct rseq_configuration {
 #define NT_X86_XSTATE		0x202
 #endif
 
+/* SOL_SOCKET options (asm-generic/socket.h, 6.5+, 6.14+, 6.16+) */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD		76
+#endif
+#ifndef SO_RCVPRIORITY
+#define SO_RCVPRIORITY		82
+#endif
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS		83
+#endif
+
 #endif /* COMMON_COMPAT_H */

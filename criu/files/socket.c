@@ -495,6 +495,9 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	u->rcvbuf = v;
 	if (s->state != ST_LISTEN && peek_queue(what, copy, s->type, u))
 		goto out;
+	/* after the peek, which puts SO_PEEK_OFF back */
+	if (usk_dump_opts(what, copy, s->type, u))
+		goto out;
 	if (s->type == SOCK_DGRAM && u->n_queue && check_senders(what, d, p, u, pair_sender(d, s, u)))
 		goto out;
 	if (u->has_ext_peer_name && u->n_queue && !u->has_name) {
@@ -554,7 +557,7 @@ static int set_opts(int fd, const FileEntry *fe)
 		pr_perror("file %u: cannot set socket options", fe->id);
 		return -1;
 	}
-	return 0;
+	return usk_restore_opts(fd, fe);
 }
 
 /* queues fe's received data by sending it from fd (to a name if given) */

@@ -29,4 +29,9 @@ void usk_unbind_as(struct usk_as *as);
 int usk_requeue_dgram(const struct fd_rst *r, const FileEntry *fe, const struct sockaddr_un *to,
 		      socklen_t tolen);
 
+/* unix-opts.c: the SOL_SOCKET options of a copy of the socket that differ
+ * from a new socket's, into u->opts; set back on fd */
+int usk_dump_opts(const char *what, int copy, int type, UnixSocket *u);
+int usk_restore_opts(int fd, const FileEntry *fe);
+
 #endif /* CRIU_FILES_UNIX_SK_H */
