@@ -25,13 +25,17 @@
 #   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
 #     with one error line naming the pid, the fd and the socket; the
 #     program then receives the fd intact (test/progs/scm_rights)
+#   fd/unix_relative_moved: a unix socket bound to a relative path by a
+#     process that has changed its cwd since (test/progs/unix_relative
+#     moved) is refused with one error line naming the pid, the fd and the
+#     name; the process keeps running and passes its checks
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input pty_ctty)
+	   scm_rights pty_input pty_ctty unix_relative_moved)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -485,6 +489,26 @@ fd_scm_rights() {
 	wait "$pid" 2>/dev/null
 }
 
+fd_unix_relative_moved() {
+	local name=$1 dir=$2 pid st
+	if ! start_prog_args "$dir" unix_relative moved; then
+		result FAIL "FAIL $name: unix_relative did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	if refused_dump "$name" "$dir" "$pid" "" "fd 3: socket:\\[[0-9]*\\]: bound to the relative path 'rel.sock', which is not that socket's file from its cwd"; then
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -506,6 +530,7 @@ run_fd_check() {
 	pty_input) fd_pty_input "$name" "$dir" ;;
 	scm_rights) fd_scm_rights "$name" "$dir" ;;
 	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
+	unix_relative_moved) fd_unix_relative_moved "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -28,6 +28,7 @@
 #define LOG_PREFIX "files: "
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -52,6 +53,7 @@ struct usk {
 	uint64_t ino, peer;
 	uint8_t type, state, shutdown;
 	uint32_t backlog, pending;
+	uint32_t vfs_ino, vfs_dev;	/* a path name's socket file (UDIAG_SHOW_VFS) */
 	int namelen;
 	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -118,6 +120,12 @@ static int parse_msg(struct usk_table *t, struct nlmsghdr *h)
 		case UNIX_DIAG_SHUTDOWN:
 			u->shutdown = *(uint8_t *)data;
 			break;
+		case UNIX_DIAG_VFS:
+			if (dl >= (int)sizeof(struct unix_diag_vfs)) {
+				u->vfs_ino = ((struct unix_diag_vfs *)data)->udiag_vfs_ino;
+				u->vfs_dev = ((struct unix_diag_vfs *)data)->udiag_vfs_dev;
+			}
+			break;
 		}
 	}
 	return 0;
@@ -134,7 +142,7 @@ static struct usk_table *unix_diag_load(void)
 		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
-		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN },
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS },
 	};
 	static char buf[65536] __attribute__((aligned(8)));
 
@@ -278,6 +286,34 @@ out:
 	return ret;
 }
 
+/*
+ * A relative path was bound in the binder's cwd of that moment: the
+ * process's cwd, if the socket file found there from it is the socket's
+ * own (its inode, UDIAG_SHOW_VFS); else refused.
+ */
+static int bind_dir(const char *what, const struct fd_dump *d, const struct usk *s, UnixSocket *u)
+{
+	char link[64], dir[PATH_MAX], path[PATH_MAX + 110];
+	struct stat st;
+	snprintf(link, sizeof(link), "/proc/%d/cwd", d->pid);
+	ssize_t n = readlink(link, dir, sizeof(dir) - 1);
+	if (n <= 0 || dir[0] != '/') {
+		pr_perror("%s: cannot read its cwd (bound to a relative path)", what);
+		return -1;
+	}
+	dir[n] = 0;
+	/* through the process's cwd and root, as the name is seen from it */
+	snprintf(path, sizeof(path), "%s/%.*s", link, s->namelen, s->name);
+	if (!s->vfs_ino || stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != s->vfs_ino ||
+	    st.st_dev != fd_kdev_to_dev(s->vfs_dev)) {
+		pr_err("%s: bound to the relative path '%.*s', which is not that socket's file from its cwd %s: not supported",
+		       what, s->namelen, s->name, dir);
+		return -1;
+	}
+	u->bind_dir = strdup(dir);
+	return u->bind_dir ? 0 : -1;
+}
+
 /* a datagram socket still connected to a closed socket: marked so, with
  * that one's name */
 static int dead_peer_name(const char *what, int copy, UnixSocket *u)
@@ -393,10 +429,8 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	u->ino = s->ino;
 	u->shutdown = s->shutdown;
 	if (s->namelen) {
-		if (s->name[0] != 0 && s->name[0] != '/') {
-			pr_err("%s: bound to the relative path '%.*s': not supported", what, s->namelen, s->name);
+		if (s->name[0] != 0 && s->name[0] != '/' && bind_dir(what, d, s, u))
 			goto out;
-		}
 		u->has_name = true;
 		u->name.len = s->namelen;
 		u->name.data = malloc(s->namelen);
@@ -523,6 +557,7 @@ static int unixsk_check(const FileEntry *fe, const struct opts *o, const char *n
 		return -1;
 	}
 	if (!u || (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET) ||
+	    (u->bind_dir && u->bind_dir[0] != '/') ||
 	    (u->has_name && (u->name.len == 0 || u->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)))) {
 		pr_err("%s: file %u: bad unix socket description", name, fe->id);
 		return -1;
@@ -593,6 +628,34 @@ static int do_shutdown(int fd, const FileEntry *fe)
 	return 0;
 }
 
+/* a socket with a relative name: into the directory it was bound in
+ * (UnixSocket.bind_dir) for what uses the name; the cwd to go back to
+ * (leave_dir), -1 if there is none to leave, -2 on error (logged) */
+static int enter_dir(const UnixSocket *u, uint32_t id)
+{
+	if (!u->bind_dir)
+		return -1;
+	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (back < 0 || chdir(u->bind_dir)) {
+		pr_perror("file %u: cannot enter %s, where its relative name was bound", id, u->bind_dir);
+		if (back >= 0)
+			close(back);
+		return -2;
+	}
+	return back;
+}
+
+static int leave_dir(int back, int ret)
+{
+	if (back >= 0 && fchdir(back)) {
+		pr_perror("cannot go back to the directory a socket's relative name left");
+		ret = -1;
+	}
+	if (back >= 0)
+		close(back);
+	return ret;
+}
+
 /* binds fd to fe's name, if it has one; a path left behind by the dumped
  * process is removed first */
 static int bind_own(int fd, const FileEntry *fe)
@@ -602,15 +665,18 @@ static int bind_own(int fd, const FileEntry *fe)
 	struct stat st;
 	if (!u->has_name)
 		return 0;
+	int back = enter_dir(u, fe->id), ret = 0;
+	if (back == -2)
+		return -1;
 	socklen_t len = sun_of(u, &a);
 	if (a.sun_path[0] && !lstat(a.sun_path, &st) && S_ISSOCK(st.st_mode))
 		unlink(a.sun_path);
 	if (bind(fd, (struct sockaddr *)&a, len)) {
 		pr_perror("file %u: cannot bind to %s%.*s", fe->id, a.sun_path[0] ? "" : "@",
 			  (int)u->name.len - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	return leave_dir(back, ret);
 }
 
 /* a datagram end of a socketpair whose other end is gone: the name that
@@ -690,7 +756,10 @@ static int requeue_dgram(const struct fd_rst *r, const FileEntry *fe)
 {
 	struct sockaddr_un a;
 	socklen_t len = sun_of(fe->unix_sk, &a);
-	return usk_requeue_dgram(r, fe, &a, len);
+	int back = enter_dir(fe->unix_sk, fe->id);
+	if (back == -2)
+		return -1;
+	return leave_dir(back, usk_requeue_dgram(r, fe, &a, len));
 }
 
 static int open_alone(struct fd_rst *r, const FileEntry *fe)
@@ -769,11 +838,14 @@ static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
 	if (!peer || (peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino))
 		return 0;
 	socklen_t len = sun_of(peer->unix_sk, &a);
+	int back = enter_dir(peer->unix_sk, fe->id), ret = 0;
+	if (back == -2)
+		return -1;
 	if (connect(fd, (struct sockaddr *)&a, len)) {
 		pr_perror("file %u: cannot connect to socket %lu again", fe->id, (unsigned long)u->peer_ino);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	return leave_dir(back, ret);
 }
 
 const struct fd_ops fd_unixsk_ops = {
