@@ -449,6 +449,58 @@ static FileEntry *find_peer_sk(const struct dump_tree *t, size_t i, const FileEn
 	return NULL;
 }
 
+static bool pair_file(const FileEntry *fe)
+{
+	return fe && fe->kind == FD_KIND__FD_PTY && !fe->pty->dev_tty && !fe->external;
+}
+
+/* has a process of the tree other than procs[i] a file of pty pair index? */
+static bool pair_elsewhere(const struct dump_tree *t, size_t i, uint32_t index)
+{
+	for (size_t j = 0; j < t->nr; j++)
+		for (size_t m = 0; j != i && !t->procs[j].zombie && m < t->procs[j].nr_fds; m++) {
+			const FileEntry *fe = t->procs[j].fds[m]->file;
+			if (pair_file(fe) && fe->pty->index == index)
+				return true;
+		}
+	return false;
+}
+
+/* the id already given to fd of process i's open file description in an
+ * earlier process of the tree, or 0 */
+static uint32_t pty_id_before(const struct dump_tree *t, size_t i, int fd, uint32_t index)
+{
+	for (size_t j = 0; j < i; j++)
+		for (size_t m = 0; !t->procs[j].zombie && m < t->procs[j].nr_fds; m++) {
+			const FdEntry *e = t->procs[j].fds[m];
+			if (pair_file(e->file) && e->file->has_shared_id && e->file->pty->index == index &&
+			    kcmp(t->procs[i].pid, t->procs[j].pid, KCMP_FILE, fd, e->fd) == 0)
+				return e->file->shared_id;
+		}
+	return 0;
+}
+
+/*
+ * Pseudo-terminal pairs whose files are in several processes (a master in
+ * a parent, the slave as a child's stdio): every file of such a pair gets
+ * a tree-wide id, the same for one open file description in several
+ * processes, so that restore makes the pair once (pty.c, in criu).
+ */
+static void share_pty_pairs(const struct dump_tree *t, uint32_t *next_id)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		for (size_t k = 0; !p->zombie && !p->files_shared && k < p->nr_fds; k++) {
+			FileEntry *fe = p->fds[k]->file;
+			if (!pair_file(fe) || fe->has_shared_id || !pair_elsewhere(t, i, fe->pty->index))
+				continue;
+			uint32_t id = pty_id_before(t, i, p->fds[k]->fd, fe->pty->index);
+			fe->has_shared_id = true;
+			fe->shared_id = id ? id : ++*next_id;
+		}
+	}
+}
+
 /*
  * Unix sockets connected to a socket of another process of the tree (a
  * socketpair made before a fork), or to a socket that is itself shared:
@@ -511,6 +563,7 @@ int tree_share_files(const struct dump_tree *t)
 			goto out;
 	}
 	share_socket_pairs(t, &next_id);
+	share_pty_pairs(t, &next_id);
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);
 	err = 0;
