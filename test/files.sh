@@ -29,13 +29,16 @@
 #     process that has changed its cwd since (test/progs/unix_relative
 #     moved) is refused with one error line naming the pid, the fd and the
 #     name; the process keeps running and passes its checks
+#   fd/pty_ctty_unheld: a session leader whose controlling terminal, a
+#     pseudo-terminal of the tree, it holds no fd of (test/progs/pty_tree
+#     unheld) is refused with one line; the tree passes its checks after it
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative pty_tree)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input pty_ctty unix_relative_moved)
+	   scm_rights pty_input pty_ctty unix_relative_moved pty_ctty_unheld)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -489,6 +492,35 @@ fd_scm_rights() {
 	wait "$pid" 2>/dev/null
 }
 
+fd_pty_ctty_unheld() {
+	local name=$1 dir=$2 pid st
+	if ! start_prog_args "$dir" pty_tree unheld; then
+		result FAIL "FAIL $name: pty_tree did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	local shell
+	shell=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | tr -d ' ')
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	if [ $st -eq 0 ] || [ "$(grep -c . "$dir/dump.stderr")" -ne 1 ] ||
+	   ! grep -q "^error: .*pid $shell: leads a session whose controlling terminal, /dev/pts/[0-9]* of the dumped tree, it has no fd of: not supported" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line naming the shell, pid $shell (status $st): $(head -3 "$dir/dump.stderr" | tr '\n' '|')"
+	elif ! alive "$pid" || ! alive "$shell"; then
+		result FAIL "FAIL $name: the tree does not keep running after the refused dump"
+	else
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
 fd_unix_relative_moved() {
 	local name=$1 dir=$2 pid st
 	if ! start_prog_args "$dir" unix_relative moved; then
@@ -531,6 +563,7 @@ run_fd_check() {
 	scm_rights) fd_scm_rights "$name" "$dir" ;;
 	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
 	unix_relative_moved) fd_unix_relative_moved "$name" "$dir" ;;
+	pty_ctty_unheld) fd_pty_ctty_unheld "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

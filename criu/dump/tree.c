@@ -480,6 +480,42 @@ static uint32_t pty_id_before(const struct dump_tree *t, size_t i, int fd, uint3
 	return 0;
 }
 
+/* the pts index of the controlling terminal of a session leader, or -1 */
+static int ctty_pts(const struct dump_proc *p)
+{
+	unsigned maj = (p->stat.tty_nr >> 8) & 0xfff;
+	unsigned min = (p->stat.tty_nr & 0xff) | ((p->stat.tty_nr >> 12) & 0xfff00);
+	if (p->zombie || p->stat.sid != p->pid || maj < 136 || maj > 143)
+		return -1;
+	return (maj - 136) * 256 + min;
+}
+
+/*
+ * A session leader whose controlling terminal is a pair of the tree gets
+ * it again through a file of the pair it holds (pty.c: ctty): one that
+ * holds none is refused.
+ */
+static int check_ctty_held(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		int n = ctty_pts(p);
+		bool held = false;
+		if (n < 0 || !pair_elsewhere(t, i, n))
+			continue;
+		for (size_t k = 0; k < p->nr_fds && !held; k++) {
+			const FileEntry *fe = p->fds[k]->file;
+			held = pair_file(fe) && fe->pty->index == (uint32_t)n && fe->pty->ctty;
+		}
+		if (!held) {
+			pr_err("pid %d: leads a session whose controlling terminal, /dev/pts/%d of the dumped tree, it has no fd of: not supported",
+			       p->pid, n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Pseudo-terminal pairs whose files are in several processes (a master in
  * a parent, the slave as a child's stdio): every file of such a pair gets
@@ -564,6 +600,8 @@ int tree_share_files(const struct dump_tree *t)
 	}
 	share_socket_pairs(t, &next_id);
 	share_pty_pairs(t, &next_id);
+	if (check_ctty_held(t))
+		goto out;
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);
 	err = 0;

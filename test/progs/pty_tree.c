@@ -12,6 +12,10 @@
  * (/dev/tty, TIOCGDEV, tcgetsid = "shell", tcgetpgrp = "job"), "job"'s fd
  * 6 is that terminal (it reads what the root wrote, answers through fd 6), and fd 4 of both is one open file description
  * (O_NONBLOCK set by one is seen by the other).
+ *
+ * "pty_tree unheld": the shell then closes its fds of the terminal: the
+ * dump must refuse a session leader whose controlling terminal it holds
+ * no fd of (fd/pty_ctty_unheld); the job passes its checks afterwards.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@
 struct shared {
 	pid_t shell, job;
 	int ready;
+	int unheld;	/* "pty_tree unheld": the shell closes its fds of the terminal */
 };
 static struct shared *sh;
 
@@ -119,9 +124,13 @@ static void __attribute__((noreturn)) shell(const char *slave)
 	if (tcsetpgrp(4, j))
 		_exit(3);
 	signal(SIGTTOU, SIG_DFL);
+	if (sh->unheld) {
+		close(4);
+		close(5);
+	}
 	wait_usr1();
 	char msg[256];
-	const char *bad = check_tty("shell", msg, sizeof(msg));
+	const char *bad = sh->unheld ? NULL : check_tty("shell", msg, sizeof(msg));
 	kill(j, SIGUSR1);
 	int st;
 	if (waitpid(j, &st, 0) != j || !WIFEXITED(st) || WEXITSTATUS(st))
@@ -136,6 +145,8 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (sh != MAP_FAILED)
+		sh->unheld = argc > 1 && !strcmp(argv[1], "unheld");
 	if (sh == MAP_FAILED || m != 3 || grantpt(m) || unlockpt(m))
 		fail("posix_openpt: fd %d: %s", m, strerror(errno));
 	struct termios t;
