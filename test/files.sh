@@ -22,9 +22,10 @@
 #   fd/pty_ctty: a session leader whose controlling terminal is a pair it
 #     holds: dump records it (ctty in criu show), restore makes it the
 #     controlling terminal again (the program checks /dev/tty)
-#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
-#     with one error line naming the pid, the fd and the socket; the
-#     program then receives the fd intact (test/progs/scm_rights)
+#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) whose only
+#     reference is the message is refused with one error line naming the
+#     pid, the fd and the socket; the program then receives the fd intact
+#     (test/progs/scm_rights closed)
 #   fd/unix_relative_moved: a unix socket bound to a relative path by a
 #     process that has changed its cwd since (test/progs/unix_relative
 #     moved) is refused with one error line naming the pid, the fd and the
@@ -36,7 +37,7 @@
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative pty_tree)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty unix_relative_moved pty_ctty_unheld)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
@@ -474,12 +475,12 @@ fd_pty_ctty() {
 
 fd_scm_rights() {
 	local name=$1 dir=$2 pid st
-	if ! start_prog_args "$dir" scm_rights; then
+	if ! start_prog_args "$dir" scm_rights closed; then
 		result FAIL "FAIL $name: scm_rights did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID
-	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: file descriptors in flight (SCM_RIGHTS) in its queue'; then
+	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: a file in flight (SCM_RIGHTS: pipe:\[[0-9]*\]) that the process has no fd of: not supported'; then
 		kill -USR1 "$pid"
 		wait "$pid"; st=$?
 		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then

@@ -480,6 +480,28 @@ static uint32_t pty_id_before(const struct dump_tree *t, size_t i, int fd, uint3
 	return 0;
 }
 
+/*
+ * A socket made once for several processes (criu makes it, before them)
+ * cannot have the files in flight in its queue sent again: those are the
+ * fds of one process (socket.c, unix-cmsg.c).
+ */
+static int check_shared_rights(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; !t->procs[i].zombie && k < t->procs[i].nr_fds; k++) {
+			const FileEntry *fe = t->procs[i].fds[k]->file;
+			if (!fe || fe->kind != FD_KIND__FD_UNIXSK || !fe->has_shared_id)
+				continue;
+			for (size_t m = 0; m < fe->unix_sk->n_msg; m++)
+				if (fe->unix_sk->msg[m]->n_fds) {
+					pr_err("pid %d: fd %u: a socket shared with another process of the tree (or connected to one) with files in flight (SCM_RIGHTS) queued: not supported",
+					       t->procs[i].pid, t->procs[i].fds[k]->fd);
+					return -1;
+				}
+		}
+	return 0;
+}
+
 /* the pts index of the controlling terminal of a session leader, or -1 */
 static int ctty_pts(const struct dump_proc *p)
 {
@@ -600,7 +622,7 @@ int tree_share_files(const struct dump_tree *t)
 	}
 	share_socket_pairs(t, &next_id);
 	share_pty_pairs(t, &next_id);
-	if (check_ctty_held(t))
+	if (check_ctty_held(t) || check_shared_rights(t))
 		goto out;
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);
