@@ -3,7 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
+	   -D_GNU_SOURCE -I. -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
 	   -Icriu/snapshot -Icriu/ns
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread
 
@@ -13,8 +13,8 @@ PROTO_H     := $(PROTOS:.proto=.pb-c.h)
 
 COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
-CRIU_SRC    := $(wildcard criu/*.c criu/dump/*.c criu/restore/*.c criu/infect/*.c criu/track/*.c \
-			       criu/files/*.c criu/snapshot/*.c criu/ns/*.c)
+# every folder of criu/ but the restorer (pie/, built apart below)
+CRIU_SRC    := $(filter-out criu/pie/%,$(wildcard criu/*.c criu/*/*.c))
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
 SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)

@@ -18,6 +18,8 @@ static void usage(FILE *f)
 "  criu dump -t PID -D DIR [--leave-running] [--shell-job] [--ext-unix-sk]\n"
 "            [-v[N]] [-o LOG]\n"
 "            [--prev-images-dir DIR --track-mem]\n"
+"  criu dump -t PID -D DIR --track-mem --iterative [--downtime-limit MS]\n"
+"            [--max-rounds N] [--lazy-pages --port P [--address A]]\n"
 "  criu dump -t PID -D DIR --lazy-pages --port P [--address A]\n"
 "  criu dump -t PID -D DIR --leave-running --live-snapshot\n"
 "  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR] [--live-snapshot]\n"
@@ -65,9 +67,29 @@ static void usage(FILE *f)
 "                          its first write: the image is the freeze instant\n"
 "      --prev-images-dir DIR  the previous pre-dump, relative to -D: pages\n"
 "                          not written since are taken from it on restore\n"
+"      --iterative         (dump --track-mem) pre-dump rounds into DIR/pre-N\n"
+"                          while the process runs, until what it writes\n"
+"                          between rounds can be copied within the downtime\n"
+"                          limit; then the final dump into DIR\n"
+"      --downtime-limit MS (--iterative) the freeze to aim for (default 50)\n"
+"      --max-rounds N      (--iterative) pre-dump rounds at most (default 8)\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -V, --version           print the version\n");
+}
+
+/* a whole number from 1 to max, or one error line */
+static int parse_count(const char *opt, const char *arg, long max, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v < 1 || v > max) {
+		fprintf(stderr, "error: %s %s: expected a number from 1 to %ld\n", opt, arg, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -90,6 +112,9 @@ int main(int argc, char **argv)
 		{ "prev-images-dir", required_argument, NULL, 1002 },
 		{ "track-mem", no_argument, NULL, 1003 },
 		{ "live-snapshot", no_argument, NULL, 1200 },
+		{ "iterative", no_argument, NULL, 1201 },
+		{ "downtime-limit", required_argument, NULL, 1202 },
+		{ "max-rounds", required_argument, NULL, 1203 },
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbosity", optional_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -170,6 +195,15 @@ int main(int argc, char **argv)
 		case 1002: o.prev_images_dir = optarg; break;
 		case 1003: o.track_mem = true; break;
 		case 1200: o.live_snapshot = true; break;
+		case 1201: o.iterative = true; break;
+		case 1202:
+			if (parse_count("--downtime-limit", optarg, 600000, &o.downtime_limit_ms))
+				return 1;
+			break;
+		case 1203:
+			if (parse_count("--max-rounds", optarg, 60, &o.max_rounds))
+				return 1;
+			break;
 		case 'v':
 			if (!optarg)
 				o.verbosity = LOG_DEBUG;

@@ -29,6 +29,9 @@ struct opts {
 	const char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	bool track_mem;			/* --track-mem */
 	bool live_snapshot;		/* --live-snapshot */
+	bool iterative;			/* dump --iterative */
+	int downtime_limit_ms;		/* --downtime-limit MS (0: the default) */
+	int max_rounds;			/* --max-rounds N (0: the default) */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
 };

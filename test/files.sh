@@ -571,3 +571,5 @@ run_fd_check() {
 		rm -rf "$dir/img" "$dir/img0"
 	fi
 }
+
+section fd FD_CHECKS run_fd_check

@@ -78,3 +78,5 @@ run_ns_check() {
 		rm -rf "$dir/img"
 	fi
 }
+
+section ns NS_CHECKS run_ns_check

@@ -4,9 +4,9 @@
 #   bash test/run.sh [--no-ckpt] [NAME...]
 #
 # With no NAME: every test program in test/progs (but see MODE below), then
-# the bad_input, cli, fd (test/files.sh), trees (test/tree.sh) and lazy
-# (test/lazy.sh) checks, and ns (test/ns.sh).  A NAME is a test program, a section ("bad_input",
-# "cli", "fd", "trees", "lazy", "ns": all of its checks) or "SECTION/CHECK".
+# the bad_input and cli checks, every section of test/*.sh (fd, trees, ns,
+# migrate, ...: see "Sections" below) and lazy (test/lazy.sh).  A NAME is a
+# test program, a section (all of its checks) or "SECTION/CHECK".
 #
 # For a program: start it, wait for READY, record its memory map, fds and
 # signal state, `criu dump` it, reap it, `criu restore` it (same pid), compare
@@ -1393,24 +1393,32 @@ run_one() {
 	bad_input/*) run_bad_check "${name#bad_input/}" ;;
 	cli/*) run_cli_check "${name#cli/}" ;;
 	lazy/*) run_lazy "${name#lazy/}" ;;
-	fd/*) run_fd_check "${name#fd/}" ;;
-	trees/*) run_tree_check "${name#trees/}" ;;
-	ns/*) run_ns_check "${name#ns/}" ;;
 	snapshot/tree) run_snapshot_tree ;;
+	*/*)
+		if [ -n "${SECTION_RUN[${name%%/*}]:-}" ]; then
+			"${SECTION_RUN[${name%%/*}]}" "${name#*/}"
+		else
+			result FAIL "FAIL $name: no such section"
+		fi ;;
 	*) run_prog_test "$name" ;;
 	esac
 }
 
-# the lazy restore section: run_lazy, LAZY_CHECKS
-source "$ROOT/test/lazy.sh"
-# the fd section: run_fd_check, FD_CHECKS
-source "$ROOT/test/files.sh"
-# the process tree section: run_tree_check, TREE_CHECKS
-source "$ROOT/test/tree.sh"
-# the namespace section: run_ns_check, NS_CHECKS
-source "$ROOT/test/ns.sh"
-# the live snapshot modes: run_snapshot, run_snapshot_kill
-source "$ROOT/test/snapshot.sh"
+# Sections: every test/*.sh but this file is sourced here.  One that has
+# checks of its own registers them: `section NAME CHECKS_ARRAY RUN_FUNC`
+# (NAME/CHECK runs RUN_FUNC CHECK; NAME alone runs every check of
+# CHECKS_ARRAY; with no NAME every registered section runs, in file order).
+# The lazy section (test/lazy.sh) and snapshot/tree are dispatched above.
+declare -A SECTION_RUN=() SECTION_CHECKS=()
+SECTION_ORDER=()
+section() {
+	SECTION_ORDER+=("$1")
+	SECTION_CHECKS[$1]=$2
+	SECTION_RUN[$1]=$3
+}
+for f in "$ROOT"/test/*.sh; do
+	[ "$f" = "$ROOT/test/run.sh" ] || source "$f"
+done
 
 # ------------------------------------------------------ main
 
@@ -1433,7 +1441,7 @@ if [ $# -eq 0 ]; then
 		[ "${MODE[$n]:-normal}" = none ] && continue
 		names+=("$n")
 	done
-	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli fd trees snapshot/tree lazy ns)
+	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli "${SECTION_ORDER[@]}" snapshot/tree lazy)
 else
 	names=("$@")
 fi
@@ -1443,12 +1451,10 @@ for n in "${names[@]}"; do
 		for c in "${BAD_CHECKS[@]}"; do expanded+=("bad_input/$c"); done
 	elif [ "$n" = cli ]; then
 		for c in "${CLI_CHECKS[@]}"; do expanded+=("cli/$c"); done
-	elif [ "$n" = fd ]; then
-		for c in "${FD_CHECKS[@]}"; do expanded+=("fd/$c"); done
-	elif [ "$n" = ns ]; then
-		for c in "${NS_CHECKS[@]}"; do expanded+=("ns/$c"); done
-	elif [ "$n" = trees ]; then
-		for c in "${TREE_CHECKS[@]}"; do expanded+=("trees/$c"); done
+	elif [ -n "${SECTION_CHECKS[$n]:-}" ]; then
+		declare -n checks=${SECTION_CHECKS[$n]}
+		for c in "${checks[@]}"; do expanded+=("$n/$c"); done
+		unset -n checks
 	elif [ "$n" = lazy ]; then
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)

@@ -190,3 +190,5 @@ run_tree_check() {
 		rm -rf "$dir/img"
 	fi
 }
+
+section trees TREE_CHECKS run_tree_check

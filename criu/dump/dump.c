@@ -484,8 +484,8 @@ static void undo_round(struct dump_tree *t, struct proc_round *r)
 	tree_unseize(t);
 }
 
-/* dump (pre = false) and pre-dump (pre = true) */
-static int do_dump(const struct opts *o, bool pre)
+/* dump (pre = false) and pre-dump (pre = true); the figures into *out */
+static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 {
 	const char *what = pre ? "pre-dump" : "dump";
 	struct dump_tree t = { 0 };
@@ -559,8 +559,10 @@ static int do_dump(const struct opts *o, bool pre)
 			     snapshot_handover(r->snap, p, r->tr.uffd, arm_after_snapshot, &h)))
 				goto fail;
 		} else {
+			double tplan = clock_now_ms();
 			if (dump_pages_plan(p, r->tracked, &r->plan))
 				goto fail;
+			st.plan_ms += clock_now_ms() - tplan;
 			pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid,
 				 r->plan.nr, (unsigned long)r->plan.total);
 			r->plan.no_data = o->lazy_pages;	/* post-copy: the memory is served below */
@@ -601,6 +603,8 @@ static int do_dump(const struct opts *o, bool pre)
 	pr_info("stats: processes=%zu freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
 		t.nr, st.freeze_ms, clock_now_ms() - t0, st.pages_ms, (unsigned long)st.pages,
 		(unsigned long)st.bytes);
+	if (out)
+		*out = st;
 	err = 0;
 	goto out;
 fail:
@@ -624,10 +628,17 @@ out:
 
 int cr_dump(const struct opts *o)
 {
-	return do_dump(o, false);
+	if (o->iterative)
+		return cr_dump_iterative(o);
+	return do_dump(o, false, NULL);
 }
 
 int cr_pre_dump(const struct opts *o)
 {
-	return do_dump(o, true);
+	return do_dump(o, true, NULL);
+}
+
+int cr_dump_stats(const struct opts *o, bool pre, struct dump_stats *st)
+{
+	return do_dump(o, pre, st);
 }

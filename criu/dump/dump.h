@@ -16,9 +16,15 @@
 struct dump_stats {
 	double freeze_ms;	/* from seize to resume/kill */
 	double pages_ms;	/* copying memory */
+	double plan_ms;		/* finding the pages to copy */
 	uint64_t pages;
 	uint64_t bytes;
 };
+
+/* dump.c: one dump (pre false) or pre-dump (pre true) of o->pid into o->images_dir */
+int cr_dump_stats(const struct opts *o, bool pre, struct dump_stats *st);
+/* iterative.c: dump --iterative: tracked pre-dump rounds, then the final dump */
+int cr_dump_iterative(const struct opts *o);
 
 /* what an fd is, as dump_files probed it (for finding files shared in a tree) */
 struct fd_id {

@@ -20,7 +20,10 @@
  *
  * Serves what the written pagemaps say, for every process of the dumped
  * tree (a table keyed by pid); every read is checked against them, so
- * nothing but the dumped pages of the dumped processes is ever sent.
+ * nothing but the dumped pages of the dumped processes is ever sent.  On a
+ * chain of pre-dumps (--prev-images-dir, dump --iterative) only the pages
+ * written since the last pre-dump are served: the restore host has the
+ * pre-dumps' images and reads the rest from them.
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
@@ -46,6 +49,7 @@ struct live_proc {
 	uint64_t *first;	/* per run: the index of its first page among all runs' pages */
 	uint64_t *sent;		/* bitmap over those pages: sent at least once */
 	uint64_t unsent;	/* pages never sent yet */
+	uint64_t total;		/* pages to send */
 };
 
 struct live {
@@ -55,8 +59,7 @@ struct live {
 
 int dump_lazy_check(const struct opts *o, bool pre)
 {
-	const char *bad = pre ? "pre-dump" : o->leave_running ? "--leave-running" :
-			  o->prev_images_dir ? "--prev-images-dir" : o->track_mem ? "--track-mem" : NULL;
+	const char *bad = pre ? "pre-dump" : o->leave_running ? "--leave-running" : NULL;
 
 	if (bad) {
 		pr_err("dump --lazy-pages (post-copy) cannot be combined with %s", bad);
@@ -184,9 +187,19 @@ static int live_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t
 	return 0;
 }
 
+/*
+ * The runs to serve: the resolved runs of the dump's chain (with no
+ * parent: its pagemap's entries), each with the image holding its newest
+ * data (0: this dump, whose pages are only in the process).  Runs of a
+ * parent (--prev-images-dir, dump --iterative: not written since the last
+ * pre-dump) are served from the process's memory too if asked (the same
+ * data), for a restore host without the pre-dumps' pages, but do not count
+ * among the pages that must be sent: a host with the pre-dumps reads them
+ * there.
+ */
 static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 {
-	struct img_entries e;
+	struct page_source ps;
 	char path[64];
 
 	lp->pid = pid;
@@ -196,17 +209,16 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		pr_perror("pid %d: cannot open its memory", pid);
 		return -1;
 	}
-	if (img_read_all(dirfd, IMG_PAGEMAP, pid, &e))
+	if (page_source_open_remote(dirfd, pid, &ps))
 		return -1;
 	size_t n = 0;
-	for (size_t i = 0; i < e.nr; i++) {
-		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		n += pagemap_nr_parts(pe->vaddr, pe->nr_pages);
-	}
+	for (size_t i = 0; i < ps.nr_runs; i++)
+		n += pagemap_nr_parts(ps.runs[i].vaddr, ps.runs[i].nr_pages);
 	lp->runs = calloc(n + 1, sizeof(*lp->runs));
 	lp->first = calloc(n + 1, sizeof(*lp->first));
-	if (!lp->runs || !lp->first) {
-		img_entries_free(&e);
+	lp->sent = calloc(ps.nr_pages / 64 + 1, sizeof(*lp->sent));
+	if (!lp->runs || !lp->first || !lp->sent) {
+		page_source_close(&ps);
 		return -1;
 	}
 	/*
@@ -215,20 +227,24 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 	 * cost the program the time of a full copy); each reply carries the
 	 * XXH3 of its data instead (PS_MAP_UNHASHED).
 	 */
-	for (size_t i = 0; i < e.nr; i++) {
-		const PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		uint64_t left = pe->nr_pages * 4096ULL;
+	for (size_t i = 0; i < ps.nr_runs; i++) {
+		const struct page_run *r = &ps.runs[i];
+		uint64_t left = r->nr_pages * 4096ULL;
 		for (uint64_t o = 0; o < left;) {
-			uint64_t len = pagemap_part_len(pe->vaddr + o, left - o);
+			uint64_t len = pagemap_part_len(r->vaddr + o, left - o);
 			lp->first[lp->nr] = lp->unsent;
-			lp->runs[lp->nr++] = (struct ps_run){ pe->vaddr + o, len / 4096, 0 };
+			lp->runs[lp->nr++] = (struct ps_run){ r->vaddr + o, len / 4096, 0 };
 			lp->unsent += len / 4096;
 			o += len;
 		}
 	}
-	img_entries_free(&e);
-	lp->sent = calloc(lp->unsent / 64 + 1, sizeof(*lp->sent));
-	return lp->sent ? 0 : -1;
+	/* a parent's runs: as if sent already */
+	for (size_t i = 0; i < ps.nr_runs; i++)
+		if (ps.runs[i].image > 0)
+			mark_sent(lp, ps.runs[i].vaddr, ps.runs[i].nr_pages * 4096);
+	page_source_close(&ps);
+	lp->total = lp->unsent;
+	return 0;
 }
 
 int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
@@ -274,8 +290,11 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 		       "the process is resumed, nothing is lost", root);
 		goto out;
 	}
-	pr_info("pid %d: the restore is complete (%.1f ms of serving): the source goes", root,
-		clock_now_ms() - t0);
+	uint64_t sent = 0;
+	for (int i = 0; i < l.nr; i++)
+		sent += l.procs[i].total - l.procs[i].unsent;
+	pr_info("pid %d: the restore is complete (%.1f ms of serving, served %lu pages): the source goes",
+		root, clock_now_ms() - t0, (unsigned long)sent);
 	err = 0;
 out:
 	sigaction(SIGINT, &old_int, NULL);
