@@ -56,7 +56,8 @@ static void parse_vmflags(struct proc_vma *v, const char *s)
 		{ "dc", VMA_F_DONTFORK }, { "wf", VMA_F_WIPEONFORK },
 		{ "dd", VMA_F_DONTDUMP }, { "mg", VMA_F_MERGEABLE },
 		{ "ac", VMA_F_ACCOUNT }, { "nr", VMA_F_NORESERVE },
-		{ "uw", VMA_F_UFFD_WP },
+		{ "uw", VMA_F_UFFD_WP }, { "rr", VMA_F_RANDOM }, { "sr", VMA_F_SEQUENTIAL },
+		{ "lo", VMA_F_LOCKED }, { "lf", VMA_F_LOCKONFAULT }, { "mw", VMA_F_MAYWRITE },
 	};
 	while (*s) {
 		while (*s == ' ')

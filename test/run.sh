@@ -81,6 +81,8 @@ result() {
 	local sep=/
 	[ "${TAG%-}" != "$TAG" ] && sep=
 	[ -n "$TAG" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) #\1 $TAG$sep#")
+	# TAG_SUFFIX "-lazy": NAME-lazy (test/modes.sh)
+	[ -n "${TAG_SUFFIX:-}" ] && msg=$(printf '%s\n' "$msg" | sed -E "s#^(PASS|FAIL|SKIP) ([^: ]*)#\1 \2$TAG_SUFFIX#")
 	echo "$msg"
 	[ -n "$RESULT_FILE" ] && echo "$status" > "$RESULT_FILE"
 	return 0
@@ -1439,6 +1441,7 @@ if [ $# -eq 0 ]; then
 	for src in test/progs/*.c; do
 		n=$(basename "$src" .c)
 		[ "${MODE[$n]:-normal}" = none ] && continue
+		[ "$NO_CKPT" != 1 ] && in_modes_list "$n" && continue	# modes/N-*
 		names+=("$n")
 	done
 	[ "$NO_CKPT" = 1 ] || names+=(bad_input cli "${SECTION_ORDER[@]}" snapshot/tree lazy)
@@ -1459,6 +1462,7 @@ for n in "${names[@]}"; do
 		for src in test/progs/*.c; do
 			c=$(basename "$src" .c)
 			# no restore after a killed dumper: nothing lazy to test
+			in_modes_list "$c" && continue	# modes/c-lazy
 			case ${MODE[$c]:-normal} in
 			none|snapshot_kill|snapshot_refused|snapshot_flags) ;;
 			*) expanded+=("lazy/$c") ;;

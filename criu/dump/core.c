@@ -638,6 +638,13 @@ int dump_core(struct dump_proc *p, uint64_t *brk)
 	buf[n] = 0;
 	p->core->has_personality = true;
 	p->core->personality = strtoul(buf, NULL, 16);
+	if (dump_tunables(p))
+		return -1;
+	if (p->stop_sig) {
+		p->core->has_job_stop = p->core->has_job_stop_waited = true;
+		p->core->job_stop = p->stop_sig;
+		p->core->job_stop_waited = p->stop_waited;
+	}
 	for (int i = 1; i < p->nr_threads; i++) {
 		char name[64], comm[64] = "";
 		snprintf(name, sizeof(name), "task/%d/comm", p->tids[i]);

@@ -54,6 +54,8 @@ struct dump_proc {
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
+	int stop_sig;		/* in a job-control stop by this signal, or 0 */
+	bool stop_waited;	/* its parent already collected that stop (waitpid WUNTRACED) */
 };
 
 /* the dumped process and its descendants, parents before children */
@@ -75,6 +77,8 @@ void tree_free(struct dump_tree *t);
 
 /* seize.c: freeze and release; seize_task: -ESRCH (quietly) if pid is gone */
 int seize_task(pid_t pid);
+/* the same; *stop_sig: the job-control stop signal it is stopped by, or 0 */
+int seize_task_stop(pid_t pid, int *stop_sig);
 int unseize_task(pid_t pid);	/* detach: the task runs on untouched */
 /* every thread of pid, until no new one appears; fills p->tids */
 int seize_threads(struct dump_proc *p);
@@ -85,6 +89,15 @@ void unseize_threads(struct dump_proc *p);
  * where its session outlives the tree)
  */
 int kill_task(pid_t pid, bool hold, const pid_t *tids, int nr_threads);
+
+/*
+ * job-stop.c: a process found in a job-control stop ('T') before it is
+ * seized: whether its parent (seized already, process parent) has
+ * collected the stop report, asked inside the parent with waitid(WNOWAIT)
+ */
+int job_stop_probe(struct dump_tree *t, size_t i);
+/* tunables.c: oom_score_adj, loginuid, autogroup nice into p->core->tunables */
+int dump_tunables(struct dump_proc *p);
 
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);

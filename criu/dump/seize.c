@@ -31,8 +31,20 @@ static bool exiting(pid_t pid)
 
 int seize_task(pid_t pid)
 {
+	return seize_task_stop(pid, NULL);
+}
+
+/*
+ * A task in a job-control stop reports it (PTRACE_EVENT_STOP with the stop
+ * signal: SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) instead of our interrupt:
+ * *stop_sig gets that signal, else 0.
+ */
+int seize_task_stop(pid_t pid, int *stop_sig)
+{
 	int status;
 
+	if (stop_sig)
+		*stop_sig = 0;
 	/*
 	 * With the task's seccomp filters suspended, the syscalls criu makes
 	 * it run are not subject to them (needs CAP_SYS_ADMIN: else without).
@@ -64,8 +76,13 @@ int seize_task(pid_t pid)
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;
-		if ((status >> 16) == PTRACE_EVENT_STOP)
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			int sig = WSTOPSIG(status);
+			if (stop_sig && (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+					 sig == SIGTTOU))
+				*stop_sig = sig;
 			return 0;
+		}
 		/*
 		 * A signal arrived before our interrupt: leave it pending for
 		 * the program (it is delivered after we detach) and wait for

@@ -110,7 +110,10 @@ static int seize_proc(struct dump_tree *t, size_t i)
 		return 1;	/* dead and being reaped (its parent ignores SIGCHLD) */
 	if (p->stat.state == 'Z')
 		return take_zombie(p);
-	r = seize_task(p->pid);
+	/* stopped: its parent's view of the stop, while it can still see it */
+	if (p->stat.state == 'T' && job_stop_probe(t, i))
+		return -1;
+	r = seize_task_stop(p->pid, &p->stop_sig);
 	if (r == -ESRCH) {
 		/* it exited just now: a zombie, unless reaped at once */
 		if ((kill(p->pid, 0) && errno == ESRCH) || proc_read_stat(p->pid, &p->stat) ||

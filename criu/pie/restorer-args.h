@@ -26,6 +26,11 @@
 #define VMA_F_ACCOUNT		(1u << 6)	/* ac: was writable once (commit charged) */
 #define VMA_F_NORESERVE		(1u << 7)	/* nr: MAP_NORESERVE */
 #define VMA_F_UFFD_WP		(1u << 8)	/* uw: registered for uffd write-protect (not restored) */
+#define VMA_F_RANDOM		(1u << 9)	/* rr: MADV_RANDOM */
+#define VMA_F_SEQUENTIAL	(1u << 10)	/* sr: MADV_SEQUENTIAL */
+#define VMA_F_LOCKED		(1u << 11)	/* lo: mlock (never lazy: locking faults it all in) */
+#define VMA_F_LOCKONFAULT	(1u << 12)	/* lf: mlock2 MLOCK_ONFAULT */
+#define VMA_F_MAYWRITE		(1u << 13)	/* mw: may be made writable (shared: its file was opened for writing) */
 
 enum rst_vma_kind {
 	RST_VMA_ANON_PRIVATE = 1,

@@ -26,6 +26,8 @@
 #define MREMAP_FIXED	2
 #define TASK_SIZE_47	0x7ffffffff000UL
 #define SIG_SETMASK	2
+#define MADV_RANDOM_	1
+#define MADV_SEQUENTIAL_ 2
 #define MADV_DONTFORK_	10
 #define MADV_MERGEABLE_	12
 #define MADV_HUGEPAGE_	14
@@ -261,6 +263,7 @@ static void protect_vmas(struct restore_args *a)
 		{ VMA_F_HUGEPAGE, MADV_HUGEPAGE_ }, { VMA_F_NOHUGEPAGE, MADV_NOHUGEPAGE_ },
 		{ VMA_F_DONTFORK, MADV_DONTFORK_ }, { VMA_F_WIPEONFORK, MADV_WIPEONFORK_ },
 		{ VMA_F_DONTDUMP, MADV_DONTDUMP_ }, { VMA_F_MERGEABLE, MADV_MERGEABLE_ },
+		{ VMA_F_RANDOM, MADV_RANDOM_ }, { VMA_F_SEQUENTIAL, MADV_SEQUENTIAL_ },
 	};
 
 	for (__u32 i = 0; i < a->nr_vmas; i++) {
@@ -280,6 +283,12 @@ static void protect_vmas(struct restore_args *a)
 			/* KSM may be compiled out: merging is only a hint */
 			if (IS_ERR(r) && adv[k].bit != VMA_F_MERGEABLE)
 				fail(a, "cannot madvise vma", v->start, r);
+		}
+		if (v->vm_flags & VMA_F_LOCKED) {
+			/* MLOCK_ONFAULT (1): locked as its pages come */
+			r = sys3(__NR_mlock2, v->start, len, v->vm_flags & VMA_F_LOCKONFAULT ? 1 : 0);
+			if (IS_ERR(r))
+				fail(a, "cannot lock vma", v->start, r);
 		}
 	}
 }

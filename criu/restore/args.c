@@ -122,6 +122,21 @@ static int shm_use(const struct rst_proc *p, struct rst_fds *fds, uint64_t ino, 
 	return fds->shm_fd[k] < 0 ? -1 : 0;
 }
 
+
+/*
+ * A shared file mapping is opened read-write if the original's file was:
+ * its VmFlags "mw" (a read-only mapping of a file opened O_RDWR may still
+ * be mprotect-ed to writing, one of an O_RDONLY file may not).  Images
+ * without VmFlags: by its protection.
+ */
+static bool shared_writable(const Vma *v)
+{
+	if (v->kind != VMA_KIND__VMA_FILE_SHARED)
+		return false;
+	if (v->has_vm_flags)
+		return v->vm_flags & VMA_F_MAYWRITE;
+	return v->prot & PROT_WRITE;
+}
 static int open_helpers(const struct rst_proc *p, const struct opts *o, struct rst_fds *fds)
 {
 	int base = 64;
@@ -221,11 +236,11 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
-		/* reuse the fd of an earlier mapping of the same file */
-		bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE);
+		/* reuse the fd of an earlier mapping of the same file, opened alike */
+		bool rw = shared_writable(v);
 		for (size_t j = 0; j < i && fds->vma_fd[i] < 0; j++) {
 			const Vma *w = p->mm->vmas[j];
-			bool wrw = w->kind == VMA_KIND__VMA_FILE_SHARED && (w->prot & PROT_WRITE);
+			bool wrw = shared_writable(w);
 			if (fds->vma_fd[j] >= 0 && w->path && wrw == rw && !strcmp(w->path, v->path))
 				fds->vma_fd[i] = fds->vma_fd[j];
 		}

@@ -5,8 +5,9 @@
  * its children share with it (premap.c); create its children (each goes
  * on here) and zombies; join its group; put the target's fds at their
  * numbers (unless it shares its parent's table), set cwd, root and umask,
- * drop glibc's rseq registration, then jump to the restorer.  A failure
- * here logs one line and exits; criu sees the exit.
+ * its /proc tunables (proc-tunables.c), drop glibc's rseq registration,
+ * then jump to the restorer.  A failure here logs one line and exits; criu
+ * sees the exit.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -334,6 +335,8 @@ fds_done:
 		child_fail();
 	}
 	umask(p->fs->umask);
+	if (rst_proc_tunables(p))
+		child_fail();
 	prctl(PR_SET_PDEATHSIG, 0);
 
 	sigfillset(&all);

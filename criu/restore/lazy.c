@@ -73,9 +73,11 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 		 * Wipe-on-fork memory stays eager: a child's copy must read as
 		 * zeros, which the daemon could not tell from its image pages.
 		 * So does memory children share copy-on-write (premap.c): it is
-		 * made before they are forked.
+		 * made before they are forked.  Locked memory too: mlock
+		 * faults every page in.
 		 */
-		if (v->kind != RST_VMA_ANON_PRIVATE || v->via_mem || (v->vm_flags & VMA_F_WIPEONFORK) ||
+		if (v->kind != RST_VMA_ANON_PRIVATE || v->via_mem ||
+		    (v->vm_flags & (VMA_F_WIPEONFORK | VMA_F_LOCKED)) ||
 		    v->premap ||
 		    !has_pages(&p->pages, v->start, v->end))
 			continue;

@@ -367,12 +367,24 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 	for (size_t i = 0; i < t->nr; i++)
 		if (!t->procs[i].zombie && unmap_restorer(t->procs[i].pid, &t->procs[i].reg))
 			return -1;
-	/* children first: a parent running before its child is detached could wait for it */
-	for (size_t i = ts->nr; i-- > 0;)
-		if (ptrace(PTRACE_DETACH, ts->v[i].tid, NULL, NULL)) {
-			pr_perror("pid %d: cannot detach", ts->v[i].tid);
+	/*
+	 * children first: a parent running before its child is detached could
+	 * wait for it (and a stopped child's parent must still be held)
+	 */
+	for (size_t i = t->nr; i-- > 0;) {
+		const struct rst_proc *p = &t->procs[i];
+		if (p->zombie)
+			continue;
+		if (rst_job_stop_queue(p))
 			return -1;
-		}
+		for (int k = p->nr_threads; k-- > 0;)
+			if (ptrace(PTRACE_DETACH, p->pe->threads[k], NULL, NULL)) {
+				pr_perror("pid %d: cannot detach", p->pe->threads[k]);
+				return -1;
+			}
+		if (rst_job_stop_settle(t, i))
+			return -1;
+	}
 	return 0;
 }
 

@@ -104,6 +104,18 @@ struct rst_tree {
 	uint64_t premap_start, premap_end;	/* premap.c */
 };
 
+/*
+ * job-restop.c: a process dumped in a job-control stop.  _queue: its stop
+ * signal, before its threads are detached; _settle: once they are (its
+ * parent still traced), waits for the stop and puts the parent's stop
+ * report and SIGCHLD as they were
+ */
+int rst_job_stop_queue(const struct rst_proc *p);
+int rst_job_stop_settle(const struct rst_tree *t, size_t i);
+
+/* proc-tunables.c: oom_score_adj, loginuid, autogroup nice, set by the process itself */
+int rst_proc_tunables(const struct rst_proc *p);
+
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);
 void rst_tree_free(struct rst_tree *t);
