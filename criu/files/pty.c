@@ -86,6 +86,22 @@ static bool is_ctty(pid_t pid, int index, pid_t *fg)
 	return maj >= 136 && maj <= 143 && (int)((maj - 136) * 256 + min) == index;
 }
 
+/* the tty-index of /proc/PID/fdinfo/FD, -1 if none or gone (quietly:
+ * processes outside the tree come and go) */
+static int fdinfo_tty_index(pid_t pid, const char *fd)
+{
+	char path[320], buf[1024];
+	int i = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid, fd);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *t = strstr(buf, "tty-index:");
+	return t && sscanf(t, "tty-index: %d", &i) == 1 ? i : -1;
+}
+
 /* is the master of pts index open in a process of the dumped tree? */
 static bool master_in_tree(const struct fd_dump *d, int index)
 {
@@ -95,8 +111,8 @@ static bool master_in_tree(const struct fd_dump *d, int index)
 
 	while (proc && !found && (de = readdir(proc))) {
 		pid_t o = atoi(de->d_name);
-		char path[64], l[64], *info;
-		if (o <= 0 || o == getpid() || !fd_pid_in_tree(d, o))
+		char path[64], l[64];
+		if (o <= 0 || o == getpid())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", o);
 		DIR *fds = opendir(path);
@@ -106,15 +122,14 @@ static bool master_in_tree(const struct fd_dump *d, int index)
 			if (n <= 0 || f->d_name[0] == '.')
 				continue;
 			l[n] = 0;
-			if (strcmp(l, "/dev/ptmx") && strcmp(l, "/dev/pts/ptmx"))
-				continue;
-			int i = -1;
-			const char *t = (info = fd_read_fdinfo(o, atoi(f->d_name))) ? strstr(info, "tty-index:") : NULL;
-			found = t && sscanf(t, "tty-index: %d", &i) == 1 && i == index;
-			free(info);
+			found = (!strcmp(l, "/dev/ptmx") || !strcmp(l, "/dev/pts/ptmx")) &&
+				fdinfo_tty_index(o, f->d_name) == index;
 		}
 		if (fds)
 			closedir(fds);
+		/* a holder outside the tree: the terminal is not the tree's */
+		if (found && !fd_pid_in_tree(d, o))
+			found = false;
 	}
 	if (proc)
 		closedir(proc);
