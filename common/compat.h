@@ -123,4 +123,12 @@ struct rseq_configuration {
 #define SO_PASSRIGHTS		83
 #endif
 
+/* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK		O_NONBLOCK
+#endif
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD		O_EXCL
+#endif
+
 #endif /* COMMON_COMPAT_H */

@@ -33,13 +33,24 @@
 #   fd/pty_ctty_unheld: a session leader whose controlling terminal, a
 #     pseudo-terminal of the tree, it holds no fd of (test/progs/pty_tree
 #     unheld) is refused with one line; the tree passes its checks after it
+#   fd/pidfd_outside: the same for a pidfd of a process outside the tree
+#     (test/progs/pidfds outside)
+#   fd/epoll_elsewhere: the same for an epoll watching a file that only
+#     a child holds (test/progs/epoll_moved elsewhere)
+#   fd/memfd_hugetlb: the same for a memfd of huge pages (MFD_HUGETLB,
+#     test/progs/memfd_nofd hugetlb)
+#   fd/pipe_packet: the same for a packet-mode pipe (pipe2 O_DIRECT,
+#     test/progs/pipe_reopen packet)
+#   fd/deleted_linked: the same for a file whose opened path was removed
+#     while another link remains (test/progs/ghost_fork linked)
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
-	   scm_rights pty_input pty_ctty unix_relative_moved pty_ctty_unheld)
+	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
+	   deleted_linked unix_relative_moved pty_ctty_unheld)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -522,14 +533,17 @@ fd_pty_ctty_unheld() {
 	wait "$pid" 2>/dev/null
 }
 
-fd_unix_relative_moved() {
-	local name=$1 dir=$2 pid st
-	if ! start_prog_args "$dir" unix_relative moved; then
-		result FAIL "FAIL $name: unix_relative did not get ready: $(log_tail "$dir/test.log")"
+# fd_refused NAME DIR PATTERN PROG [ARG...]: the dump of PROG is refused
+# with the one error line PATTERN; left running, the program passes
+fd_refused() {
+	local name=$1 dir=$2 pattern=$3 pid st
+	shift 3
+	if ! start_prog_args "$dir" "$@"; then
+		result FAIL "FAIL $name: $1 did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID
-	if refused_dump "$name" "$dir" "$pid" "" "fd 3: socket:\\[[0-9]*\\]: bound to the relative path 'rel.sock', which is not that socket's file from its cwd"; then
+	if refused_dump "$name" "$dir" "$pid" "" "$pattern"; then
 		kill -USR1 "$pid"
 		wait "$pid"; st=$?
 		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
@@ -563,7 +577,18 @@ run_fd_check() {
 	pty_input) fd_pty_input "$name" "$dir" ;;
 	scm_rights) fd_scm_rights "$name" "$dir" ;;
 	pty_ctty) fd_pty_ctty "$name" "$dir" ;;
-	unix_relative_moved) fd_unix_relative_moved "$name" "$dir" ;;
+	pidfd_outside) fd_refused "$name" "$dir" "fd 7: pidfd of process [0-9]*, outside the dumped tree: not supported" \
+		pidfds outside ;;
+	epoll_elsewhere) fd_refused "$name" "$dir" "fd 3: epoll watches a file (inode [0-9]*, added as fd 16) that no fd of the process holds any more: not supported" \
+		epoll_moved elsewhere ;;
+	memfd_hugetlb) fd_refused "$name" "$dir" "fd 9: memfd 'huge': on hugetlbfs (MFD_HUGETLB): not supported" \
+		memfd_nofd hugetlb ;;
+	pipe_packet) fd_refused "$name" "$dir" "fd 8: pipe:\\[[0-9]*\\]: a packet-mode pipe (O_DIRECT): not supported" \
+		pipe_reopen packet ;;
+	deleted_linked) fd_refused "$name" "$dir" "fd 9: the path of '.*/x (deleted)' was removed but the file has 1 other link(s): not supported" \
+		ghost_fork linked ;;
+	unix_relative_moved) fd_refused "$name" "$dir" "fd 3: socket:\\[[0-9]*\\]: bound to the relative path 'rel.sock', which is not that socket's file from its cwd" \
+		unix_relative moved ;;
 	pty_ctty_unheld) fd_pty_ctty_unheld "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac

@@ -172,7 +172,7 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 
 	const struct fd_ops *ops = fd_ops_match(p);
 	if (!ops) {
-		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets)",
+		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets, pidfds)",
 		       d->pid, p->fd, p->link);
 		goto bad;
 	}
@@ -199,6 +199,24 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 bad:
 	fd_entry__free_unpacked(e, NULL);
 	return NULL;
+}
+
+/* the cwd's path; a removed one (" (deleted)", no links) as a ghost */
+static int dump_cwd(pid_t pid, FsEntry *fs, char *path)
+{
+	char proc[64];
+	struct stat st;
+	size_t n = strlen(path), dl = strlen(" (deleted)");
+
+	snprintf(proc, sizeof(proc), "/proc/%d/cwd", pid);
+	if (n > dl && !strcmp(path + n - dl, " (deleted)") && !stat(proc, &st) && st.st_nlink == 0) {
+		path[n - dl] = 0;
+		fs->cwd_ghost = fd_dump_deleted_cwd(pid, path, &st);
+		if (!fs->cwd_ghost)
+			return -1;
+	}
+	fs->cwd = strdup(path);
+	return fs->cwd ? 0 : -1;
 }
 
 int dump_files(struct dump_proc *p, const struct opts *o)
@@ -257,9 +275,8 @@ int dump_files(struct dump_proc *p, const struct opts *o)
 		goto out;
 	fs_entry__init(fs);
 	p->fs = fs;
-	if (read_link(p->pid, "cwd", path, sizeof(path)))
+	if (read_link(p->pid, "cwd", path, sizeof(path)) || dump_cwd(p->pid, fs, path))
 		goto out;
-	fs->cwd = strdup(path);
 	if (read_link(p->pid, "root", path, sizeof(path)))
 		goto out;
 	fs->root = strdup(path);

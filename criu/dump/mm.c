@@ -73,15 +73,22 @@ static int vma_kind(pid_t pid, const struct proc_vma *v, VmaKind *kind)
 /*
  * A memfd sealed against writing: restore maps it writable to fill it,
  * which the seal forbids (and the seal cannot be added once a writable
- * mapping exists).  Refused.
+ * mapping exists).  Refused.  Its other seals and its mode are kept (e).
  */
-static int memfd_write_sealed(pid_t pid, const char *map_file, const struct proc_vma *v)
+static int memfd_write_sealed(pid_t pid, const char *map_file, const struct proc_vma *v, Vma *e)
 {
 	int fd = open(map_file, O_RDONLY | O_CLOEXEC);
 	int seals = fd < 0 ? -1 : fcntl(fd, F_GET_SEALS);
+	struct stat st;
 
+	if (fd >= 0 && !fstat(fd, &st)) {
+		e->has_memfd_mode = true;
+		e->memfd_mode = st.st_mode & 07777;
+	}
 	if (fd >= 0)
 		close(fd);
+	e->has_memfd_seals = seals >= 0;
+	e->memfd_seals = seals;
 	if (seals < 0) {
 		pr_perror("pid %d: cannot read the seals of the memfd mapped at %lx", pid,
 			  (unsigned long)v->start);
@@ -139,7 +146,7 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 			/* the memfd's own name, between "/memfd:" and " (deleted)" */
 			size_t n = strlen(v->path) - strlen(memfd_prefix) - strlen(deleted_suffix);
 			e->name = strndup(v->path + strlen(memfd_prefix), n);
-			if (memfd_write_sealed(pid, mf, v)) {
+			if (memfd_write_sealed(pid, mf, v, e)) {
 				free(e->name);
 				free(e);
 				return NULL;

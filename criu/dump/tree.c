@@ -343,6 +343,15 @@ static const struct dump_proc *proc_of(const struct dump_tree *t, pid_t pid)
 	return i < 0 ? NULL : &t->procs[i];
 }
 
+/* pidfds of one process (one inode): each reopened on its own, as
+ * directories are; a pidfd's description holds only its flags */
+static bool pidfd_key(const struct dump_tree *t, const struct fd_key *k)
+{
+	const struct dump_proc *p = proc_of(t, k->pid);
+	const FileEntry *fe = p ? file_of(p, k->fd) : NULL;
+	return fe && fe->kind == FD_KIND__FD_PIDFD;
+}
+
 /* kinds whose one open file description restore can make once for several processes */
 static bool kind_shareable(FdKind k)
 {
@@ -620,7 +629,8 @@ int tree_share_files(const struct dump_tree *t)
 		bool many = false;
 		for (b = a + 1; b < nr && keys[b].dev == keys[a].dev && keys[b].ino == keys[a].ino; b++)
 			many |= keys[b].pid != keys[a].pid;
-		if (many && !reopen_is_same(&keys[a]) && share_inode(t, keys + a, b - a, &next_id))
+		if (many && !reopen_is_same(&keys[a]) && !pidfd_key(t, &keys[a]) &&
+		    share_inode(t, keys + a, b - a, &next_id))
 			goto out;
 	}
 	share_socket_pairs(t, &next_id);

@@ -1,7 +1,7 @@
 /*
  * fdstate.c - what any open file description may carry whatever its kind:
- * file locks (flock, POSIX record locks of the process, OFD locks; the
- * "lock:" lines of fdinfo) and the F_SETOWN/F_SETSIG owner.  Dump reads
+ * file locks (flock, POSIX record locks of the process, OFD locks, active
+ * leases; the "lock:" lines of fdinfo) and the F_SETOWN/F_SETSIG owner.  Dump reads
  * them; restore puts them back once every fd is in place.
  */
 #define LOG_PREFIX "files: "
@@ -18,6 +18,7 @@
 #define LK_FLOCK 1
 #define LK_POSIX 2
 #define LK_OFD 3
+#define LK_LEASE 4	/* F_SETLEASE: an active read or write lease */
 
 int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks, FileEntry *fe)
 {
@@ -38,8 +39,10 @@ int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks,
 				return -1;
 			}
 			int kind = !strcmp(type, "FLOCK") ? LK_FLOCK : !strcmp(type, "POSIX") ? LK_POSIX :
-				   !strcmp(type, "OFDLCK") ? LK_OFD : 0;
-			if (!kind || strcmp(mode, "ADVISORY") || (strcmp(rw, "READ") && strcmp(rw, "WRITE"))) {
+				   !strcmp(type, "OFDLCK") ? LK_OFD : !strcmp(type, "LEASE") ? LK_LEASE : 0;
+			/* a lease being broken (BREAKING, BREAKER) is refused */
+			const char *want = kind == LK_LEASE ? "ACTIVE" : "ADVISORY";
+			if (!kind || strcmp(mode, want) || (strcmp(rw, "READ") && strcmp(rw, "WRITE"))) {
 				pr_err("%s: a %s %s %s lock: not supported", what, mode, rw, type);
 				free(info);
 				return -1;
@@ -99,6 +102,8 @@ int fd_restore_state(const FileEntry *fe, int fd)
 		int r;
 		if (k->kind == LK_FLOCK) {
 			r = flock(fd, (k->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		} else if (k->kind == LK_LEASE) {
+			r = fcntl(fd, F_SETLEASE, k->write ? F_WRLCK : F_RDLCK);
 		} else {
 			struct flock fl = { .l_type = k->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET,
 					    .l_start = k->start, .l_len = k->len };
@@ -106,7 +111,8 @@ int fd_restore_state(const FileEntry *fe, int fd)
 		}
 		if (r) {
 			pr_perror("file %u: cannot take its %s %s lock at %lu+%lu again", fe->id,
-				  k->kind == LK_FLOCK ? "flock" : k->kind == LK_OFD ? "OFD" : "POSIX",
+				  k->kind == LK_FLOCK ? "flock" : k->kind == LK_OFD ? "OFD" :
+				  k->kind == LK_LEASE ? "lease" : "POSIX",
 				  k->write ? "write" : "read", (unsigned long)k->start, (unsigned long)k->len);
 			return -1;
 		}

@@ -50,6 +50,9 @@ struct fd_dump {
 };
 /* the probes of inode (dev, ino): *first and the count (0 if none) */
 size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_probe *const **first);
+/* is p the lowest fd of the process on its inode? (the one whose
+ * description carries what belongs to the inode: contents, POSIX locks) */
+bool fd_dump_first_of_inode(const struct fd_dump *d, const struct fd_probe *p);
 /* the text of /proc/PID/fdinfo/FD, whole, in a new string; NULL on error (logged) */
 char *fd_read_fdinfo(pid_t pid, int fd);
 /* socket.c, pipe.c: free fd_dump.unix_diag, fd_dump.pipe_holders */
@@ -72,8 +75,6 @@ bool fd_pid_in_tree(const struct fd_dump *d, pid_t pid);
 pid_t fd_find_holder(const struct fd_dump *d, const char *link, int *fd);
 /* a dev_t as the kernel prints it in fdinfo (major << 20 | minor) to st_dev */
 dev_t fd_kdev_to_dev(unsigned long kdev);
-/* reads len bytes from offset 0 of fd (a copy) into a new buffer; 0 or -1 */
-int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData *out);
 
 /* the restore of one process's fds: in the new process */
 struct fd_rst {
@@ -87,8 +88,9 @@ struct fd_rst {
 	const struct opts *o;	/* --inherit-fd */
 	const int *inherit;	/* per --inherit-fd: its fd in the new process */
 	const int *shared_fd;	/* by shared id: the tree's file, made by criu, or -1 */
-	/* a memory object criu made for mappings of inode ino (a mapped memfd), or -1 */
-	int (*object_fd)(const struct fd_rst *r, uint64_t ino);
+	/* the file criu made once for the tree for inode (dev, ino) (a memfd,
+	 * a deleted file: fd_ops.object), or -1 */
+	int (*object_fd)(const struct fd_rst *r, uint64_t dev, uint64_t ino);
 	const void *object_ctx;
 	bool in_criu;		/* criu making the tree's shared files, not a process of it */
 };
@@ -98,6 +100,14 @@ int fd_rst_open_early(struct fd_rst *r);
 /* keeps fd (of file id, made by another file's open) until a later target
  * fd needs it, with file id's status flags; closes fd */
 int fd_rst_stash(struct fd_rst *r, uint32_t id, int fd);
+
+/* a file made once by criu for the whole tree, whose open file
+ * descriptions reopen it (a memfd, a deleted file): dev 0 for memfds and
+ * shared memory (their inodes are one file system's) */
+struct fd_object {
+	uint64_t dev, ino;
+	bool carrier;		/* this description carries the file's contents */
+};
 
 struct fd_ops {
 	FdKind kind;
@@ -118,6 +128,12 @@ struct fd_ops {
 	/* restore, optional: once every fd is in place (epoll's watches); fd is
 	 * where fe is now */
 	int (*post)(struct fd_rst *r, const FileEntry *fe, int fd);
+	/* restore, optional: is fe a description of a file made once for the
+	 * tree?  Fills *k */
+	bool (*object)(const FileEntry *fe, struct fd_object *k);
+	/* restore, in criu, optional: makes that file from fe (its carrier):
+	 * contents, size, owner, mode; its fd (close-on-exec) or -1 */
+	int (*object_make)(const FileEntry *fe);
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind);
@@ -126,7 +142,7 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 /* the kinds (one module each) */
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
 	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
-	fd_unixsk_ops, fd_pty_ops;
+	fd_unixsk_ops, fd_pty_ops, fd_pidfd_ops;
 
 /* inherit.c: --inherit-fd fd[N]:KEY.  Parses one (0, or -1 if malformed) */
 int fd_inherit_parse(const char *arg, int *fd, const char **key);
@@ -134,6 +150,10 @@ int fd_inherit_parse(const char *arg, int *fd, const char **key);
 int fd_check(const FileEntry *fe, const struct opts *o, const char *name);
 /* restore, in the new process: the inherited fd, or its kind's open() */
 int fd_rst_open(struct fd_rst *r, const FileEntry *fe);
+
+/* reg.c: a deleted directory that is the cwd of process pid (path without
+ * " (deleted)", st its stat), as a ghost; NULL on error (logged) */
+RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st);
 
 /* fdstate.c: locks and F_SETOWN/F_SETSIG owner, for any kind.  POSIX locks
  * belong to the process and the inode: posix_locks says this is the first
@@ -143,6 +163,27 @@ int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks,
 int fd_restore_state(const FileEntry *fe, int fd);
 
 /* shared helpers */
+/* a new open file description of the file open at fd (/proc/self/fd),
+ * with flags (O_CREAT, O_EXCL, O_TRUNC ignored); -1 on error (logged) */
+int fd_reopen(int fd, uint32_t flags, uint32_t id);
+
+/* ghost.c: a file, directory or FIFO of that mode made again at path (or
+ * beside it) and removed at once; opened O_RDWR (a FIFO also O_NONBLOCK),
+ * a directory O_PATH; -1 on error (logged) */
+int fd_make_removed(const char *path, mode_t mode);
+
+/* extents.c: a file's contents as runs of data, holes left out */
+struct fd_extents {
+	FileExtent **v;
+	size_t nr;
+};
+/* the runs of data of the first size bytes of fd (read with pread): x->v
+ * is set even on error, for the caller to free with its message */
+int fd_read_extents(int fd, uint64_t size, const char *what, struct fd_extents *x);
+/* runs ascending, disjoint, inside size, under FILE_DATA_LIMIT in all */
+int fd_check_extents(FileExtent *const *v, size_t n, uint64_t size, const char *what);
+/* writes the runs into fd (an empty file) and sets its size */
+int fd_write_extents(int fd, FileExtent *const *v, size_t n, uint64_t size, const char *what);
 /* F_SETFL with the status flags of fe->flags that fcntl can set */
 int fd_set_status_flags(int fd, uint32_t flags, uint32_t id);
 

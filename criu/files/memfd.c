@@ -1,9 +1,10 @@
 /*
- * memfd.c - files made by memfd_create(): name, size, contents, mode,
- * seals, offset and flags.  Restore makes a new memfd with the same name
- * (or, if the memfd is also mapped, takes the one criu made for the
- * mappings: restore/shmem.c), fills it, then adds the seals (the last step:
- * they may forbid writing).
+ * memfd.c - files made by memfd_create(): name, size, contents (runs of
+ * data, holes left out), mode, seals, offset and flags.  criu makes each
+ * memfd once for the whole tree (restore/shmem.c asks object_make: a new
+ * memfd with the same name, filled, then sealed, the last step as seals
+ * may forbid writing); its mappings map it and each of its open file
+ * descriptions opens it again (/proc/self/fd) with its flags and offset.
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
@@ -11,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -54,68 +57,88 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 		pr_perror("%s: cannot open it through %s", what, proc);
 		return -1;
 	}
-	int seals = fcntl(fd, F_GET_SEALS);
-	int ret = seals < 0 ? -1 : fd_read_contents(fd, m->size, what, &m->data);
-	if (seals < 0)
+	int seals = fcntl(fd, F_GET_SEALS), ret = 0;
+	struct statfs sf;
+	if (!fstatfs(fd, &sf) && sf.f_type == HUGETLBFS_MAGIC) {
+		/* its pages are huge pages: a memfd of small ones would differ */
+		pr_err("%s: on hugetlbfs (MFD_HUGETLB): not supported", what);
+		ret = -1;
+	} else if (seals < 0) {
 		pr_perror("%s: cannot read its seals", what);
+		ret = -1;
+	} else if (fd_dump_first_of_inode(d, p)) {
+		/* the other descriptions of it in the process are of the same file */
+		struct fd_extents x;
+		ret = fd_read_extents(fd, m->size, what, &x);
+		m->extents = x.v;
+		m->n_extents = x.nr;
+		m->has_contents = m->contents = true;
+	}
 	close(fd);
-	if (ret)
-		return -1;
 	m->seals = seals;
-	/* trailing zeroes come back from ftruncate */
-	while (m->data.len && !m->data.data[m->data.len - 1])
-		m->data.len--;
-	m->has_data = true;
-	return 0;
+	return ret;
 }
 
 static int memfd_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
+	char what[PATH_MAX + 64];
 	(void)o;
-	if (!fe->memfd || fe->memfd->data.len > fe->memfd->size) {
-		pr_err("%s: file %u: no memfd description, or more contents than its size", name, fe->id);
+	if (!fe->memfd || !fe->memfd->has_ino) {
+		pr_err("%s: file %u: no memfd description or no inode", name, fe->id);
 		return -1;
 	}
-	return 0;
+	snprintf(what, sizeof(what), "%s: file %u: memfd '%s'", name, fe->id, fe->memfd->name);
+	return fd_check_extents(fe->memfd->extents, fe->memfd->n_extents, fe->memfd->size, what);
 }
 
+static bool memfd_object(const FileEntry *fe, struct fd_object *k)
+{
+	*k = (struct fd_object){ .dev = 0, .ino = fe->memfd->ino, .carrier = fe->memfd->contents };
+	return true;
+}
+
+/* criu makes the memfd once for the tree: contents, size, mode, then seals
+ * (the last: they may forbid writing) */
+static int memfd_object_make(const FileEntry *fe)
+{
+	const MemfdFile *m = fe->memfd;
+	char what[PATH_MAX + 16];
+
+	snprintf(what, sizeof(what), "memfd '%s'", m->name);
+	if (!m->contents && m->size) {
+		pr_err("%s: its contents are in no image", what);
+		return -1;
+	}
+	int fd = memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		pr_perror("cannot create %s", what);
+		return -1;
+	}
+	if (fd_write_extents(fd, m->extents, m->n_extents, m->size, what))
+		goto err;
+	if (fchmod(fd, m->mode) || (m->seals && fcntl(fd, F_ADD_SEALS, m->seals))) {
+		pr_perror("%s: cannot set its mode %o or seals %#x", what, m->mode, m->seals);
+		goto err;
+	}
+	return fd;
+err:
+	close(fd);
+	return -1;
+}
+
+/* a new description of the tree's memfd, with the flags and offset */
 static int memfd_open(struct fd_rst *r, const FileEntry *fe)
 {
 	const MemfdFile *m = fe->memfd;
 
-	/* mapped too: the object criu made for the mappings is this memfd */
-	int obj = m->has_ino && r->object_fd ? r->object_fd(r, m->ino) : -1;
-	int fd = obj >= 0 ? fcntl(obj, F_DUPFD_CLOEXEC, 0)
-			  : memfd_create(m->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0) {
-		pr_perror("file %u: cannot create memfd '%s'", fe->id, m->name);
+	int obj = r->object_fd ? r->object_fd(r, 0, m->ino) : -1;
+	if (obj < 0) {
+		pr_err("file %u: memfd '%s' was not made", fe->id, m->name);
 		return -1;
 	}
-	for (size_t done = 0; done < m->data.len;) {
-		ssize_t w = pwrite(fd, m->data.data + done, m->data.len - done, done);
-		if (w <= 0) {
-			pr_perror("file %u: cannot fill memfd '%s'", fe->id, m->name);
-			goto err;
-		}
-		done += w;
-	}
-	if (ftruncate(fd, m->size) || fchmod(fd, m->mode) ||
-	    (m->seals && fcntl(fd, F_ADD_SEALS, m->seals))) {
-		pr_perror("file %u: cannot size, chmod or seal memfd '%s'", fe->id, m->name);
-		goto err;
-	}
-	if ((fe->flags & O_ACCMODE) != O_RDWR || (fe->flags & O_PATH)) {
-		/* opened again with other access through /proc: do the same */
-		char proc[64];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		int nfd = open(proc, fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
-		if (nfd < 0) {
-			pr_perror("file %u: cannot reopen memfd '%s' with flags %o", fe->id, m->name, fe->flags);
-			goto err;
-		}
-		close(fd);
-		fd = nfd;
-	}
+	int fd = fd_reopen(obj, fe->flags, fe->id);
+	if (fd < 0)
+		return -1;
 	if (fd_set_status_flags(fd, fe->flags, fe->id))
 		goto err;
 	if (!(fe->flags & O_PATH) && lseek(fd, m->pos, SEEK_SET) != (off_t)m->pos) {
@@ -135,4 +158,6 @@ const struct fd_ops fd_memfd_ops = {
 	.dump = memfd_dump,
 	.check = memfd_check,
 	.open = memfd_open,
+	.object = memfd_object,
+	.object_make = memfd_object_make,
 };

@@ -2,21 +2,28 @@
  * pipe.c - anonymous pipes and FIFOs (named pipes).
  *
  * Dump: the pipe's size (F_GETPIPE_SZ) and its buffered bytes, read with
- * tee(2) from a copy of the read end (pidfd_getfd) into criu's own pipe:
- * tee duplicates the buffers without consuming them, so the process keeps
- * its data whatever happens next (failed dump, --leave-running).  The data
- * goes with the first read end of the pipe; both ends of one pipe share a
- * pipe_id (the pipe's inode).  A pipe with only one end in the process,
- * held by another process too (the other end, or the same end), is
- * external: recorded by its key "pipe:[INODE]" without its data, and
- * restored only with --inherit-fd (inherit.c).  Such a FIFO is refused.
+ * tee(2) from a copy of a read end (pidfd_getfd, or a read end opened
+ * through /proc when the process holds only write ends) into criu's own
+ * pipe: tee duplicates the buffers without consuming them, so the process
+ * keeps its data whatever happens next (failed dump, --leave-running).
+ * The data goes with the first read end of the pipe in the process (its
+ * first write end if it has no read end); every end of one pipe has its
+ * pipe_id (inode) and dev.  A pipe with only one end in the process, held
+ * by another process outside the tree, is external: recorded by its key
+ * "pipe:[INODE]" without its data, and restored only with --inherit-fd
+ * (inherit.c).  Such a FIFO is refused.  A FIFO whose path was removed is
+ * kept with its mode and owner.
  *
- * Restore: the first end met creates the pipe (pipe2, or the FIFO opened
- * by path), sets its size, writes the data back, and keeps the other end
- * (fd_rst_stash) for the fd that refers to it, or closes it if no fd does.
+ * Restore: criu makes each pipe once for the tree (restore/shmem.c asks
+ * object_make) as one read-write end: pipe2, or the FIFO opened by path
+ * (an unlinked one made again and removed, ghost.c); sets its size and
+ * writes the data back.  Every end, in any process, however many open file
+ * descriptions of one end there were, opens it again through /proc with
+ * its flags.
  */
 #define LOG_PREFIX "files: "
 #include <dirent.h>
+#include <libgen.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,9 +36,10 @@
 #include "files.h"
 #include "log.h"
 
+/* a read end, or both ends at once (a FIFO, or a pipe through /proc, O_RDWR) */
 static bool is_read_end(uint32_t flags)
 {
-	return (flags & O_ACCMODE) == O_RDONLY;
+	return (flags & O_ACCMODE) != O_WRONLY;
 }
 
 static bool pipe_match(const struct fd_probe *p)
@@ -220,77 +228,131 @@ out:
 	return ret;
 }
 
+/* a FIFO's path: still leading to it, or removed (" (deleted)") */
+static int fifo_path(struct fd_dump *d, const struct fd_probe *p, PipeFile *pf, const char *what)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	size_t n, dl = strlen(" (deleted)");
+
+	snprintf(path, sizeof(path), "%s", p->link);
+	n = strlen(path);
+	if (p->st.st_nlink == 0 && n > dl && !strcmp(path + n - dl, " (deleted)")) {
+		path[n - dl] = 0;
+		snprintf(dir, sizeof(dir), "%s", path);
+		if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)) {
+			pr_err("%s: an unlinked FIFO whose directory is gone too: not supported", what);
+			return -1;
+		}
+		pf->has_unlinked = pf->unlinked = true;
+		pf->has_mode = pf->has_uid = pf->has_gid = true;
+		pf->mode = p->st.st_mode & 07777;
+		pf->uid = p->st.st_uid;
+		pf->gid = p->st.st_gid;
+	} else if (stat(path, &st) || st.st_ino != p->st.st_ino || st.st_dev != p->st.st_dev) {
+		pr_err("%s: the FIFO's path now leads elsewhere: not supported", what);
+		return -1;
+	}
+	(void)d;
+	pf->path = strdup(path);
+	return pf->path ? 0 : -1;
+}
+
+/*
+ * The end that carries the pipe's data in this process: its first read
+ * end, or, if it holds none, its first write end (then peeked through a
+ * read end opened for the purpose through /proc).
+ */
+static bool carries_data(struct fd_dump *d, const struct fd_probe *p)
+{
+	struct fd_probe *const *same;
+	size_t n = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
+	bool reader = is_read_end(p->fi.flags), any_reader = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct fd_probe *o = same[i];
+		any_reader |= is_read_end(o->fi.flags);
+		if (o->first && o->fd < p->fd && is_read_end(o->fi.flags) == reader)
+			return false;	/* an earlier end of the same kind */
+	}
+	return reader || !any_reader;
+}
+
+/* the other end is in the process, or the pipe is external (then *done) */
+static int pipe_external(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe, const char *what,
+			 bool *done)
+{
+	bool fifo = fe->kind == FD_KIND__FD_FIFO;
+	struct fd_probe *const *same;
+	size_t n = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
+	int ofd;
+
+	*done = false;
+	for (size_t i = 0; i < n; i++)
+		if (is_read_end(same[i]->fi.flags) != is_read_end(p->fi.flags))
+			return 0;
+	pid_t o = held_elsewhere(d, p, &ofd);
+	/* held in another process of the tree: the pipe is made once for all
+	 * of them at restore (tree.c, shared_id) */
+	if (!o || fd_pid_in_tree(d, o))
+		return 0;
+	if (fifo) {
+		pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
+		       what, o, ofd);
+		return -1;
+	}
+	char key[64];
+	snprintf(key, sizeof(key), "pipe:[%lu]", (unsigned long)p->st.st_ino);
+	fe->external = strdup(key);
+	pr_warn("%s: the other end is held by pid %d (fd %d): dumped as external; restore with --inherit-fd fd[N]:%s",
+		what, o, ofd, key);
+	*done = true;
+	return fe->external ? 0 : -1;
+}
+
 static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	PipeFile *pf = calloc(1, sizeof(*pf));
-	char what[PATH_MAX + 64];
-	bool fifo = fe->kind == FD_KIND__FD_FIFO, peer = false, first_reader = true;
+	char what[PATH_MAX + 64], proc[64];
+	bool done;
 
 	if (!pf)
 		return -1;
 	pipe_file__init(pf);
 	fe->pipe = pf;
 	pf->pipe_id = p->st.st_ino;
+	pf->has_dev = true;
+	pf->dev = p->st.st_dev;
 	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
-	struct fd_probe *const *same;
-	size_t nsame = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
-	for (size_t i = 0; i < nsame; i++) {
-		const struct fd_probe *o = same[i];
-		if (o->file_id == p->file_id)
-			continue;
-		if (is_read_end(o->fi.flags) != is_read_end(p->fi.flags))
-			peer = true;
-		else if (!fifo && o->first) {
-			pr_err("%s: a second open file description of the same end (reopened through /proc): not supported",
-			       what);
-			return -1;
-		} else if (o->first && o->fd < p->fd)
-			first_reader = false;
+	if (p->fi.flags & O_DIRECT) {
+		/* its ends cannot be opened again so; message boundaries */
+		pr_err("%s: a packet-mode pipe (O_DIRECT): not supported", what);
+		return -1;
 	}
-	if (!peer) {
-		int ofd;
-		pid_t o = held_elsewhere(d, p, &ofd);
-		/* held in another process of the tree: the pipe is made once
-		 * for all of them at restore (tree.c, shared_id) */
-		if (o && fd_pid_in_tree(d, o))
-			o = 0;
-		if (o && fifo) {
-			pr_err("%s: the other end is held by pid %d (fd %d), outside the dumped process: not supported",
-			       what, o, ofd);
-			return -1;
-		}
-		if (o) {
-			char key[64];
-			snprintf(key, sizeof(key), "pipe:[%lu]", (unsigned long)p->st.st_ino);
-			fe->external = strdup(key);
-			pr_warn("%s: the other end is held by pid %d (fd %d): dumped as external; restore with --inherit-fd fd[N]:%s",
-				what, o, ofd, key);
-			pf->size = 0;
-			return fe->external ? 0 : -1;
-		}
-	}
-	if (fifo) {
-		struct stat st;
-		if (stat(p->link, &st) || st.st_ino != p->st.st_ino || st.st_dev != p->st.st_dev) {
-			pr_err("%s: the FIFO's path now leads elsewhere or is gone: not supported", what);
-			return -1;
-		}
-		pf->path = strdup(p->link);
-		if (!pf->path)
-			return -1;
-	}
+	if (pipe_external(d, p, fe, what, &done) || done)
+		return done ? 0 : -1;
+	if (fe->kind == FD_KIND__FD_FIFO && fifo_path(d, p, pf, what))
+		return -1;
 
 	int copy = fd_dump_getfd(d, p->fd);
 	if (copy < 0)
 		return -1;
-	int sz = fcntl(copy, F_GETPIPE_SZ);
-	int ret = sz < 0 ? -1 : 0;
-	if (sz < 0)
+	int sz = fcntl(copy, F_GETPIPE_SZ), ret = 0;
+	if (sz < 0) {
 		pr_perror("%s: F_GETPIPE_SZ", what);
+		close(copy);
+		return -1;
+	}
 	pf->size = sz;
-	if (!ret && is_read_end(p->fi.flags) && first_reader) {
-		ret = peek_pipe(copy, sz, what, &pf->data);
+	if (carries_data(d, p)) {
+		/* a write end: a read end of the same pipe to peek through */
+		snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
+		int rd = is_read_end(p->fi.flags) ? copy : open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (rd < 0)
+			pr_perror("%s: cannot open a read end through %s", what, proc);
+		ret = rd < 0 ? -1 : peek_pipe(rd, sz, what, &pf->data);
 		pf->has_data = !ret;
+		if (rd >= 0 && rd != copy)
+			close(rd);
 	}
 	close(copy);
 	return ret;
@@ -299,100 +361,105 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 static int pipe_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	(void)o;
-	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size || (fe->flags & O_ACCMODE) == O_RDWR) {
+	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size) {
 		pr_err("%s: file %u: bad pipe description", name, fe->id);
 		return -1;
 	}
-	if (fe->kind == FD_KIND__FD_FIFO) {
+	if (fe->kind == FD_KIND__FD_FIFO && !fe->external) {
 		struct stat st;
-		if (!fe->pipe->path || stat(fe->pipe->path, &st) || !S_ISFIFO(st.st_mode)) {
-			pr_err("%s: file %u: FIFO %s is gone or is not a FIFO", name, fe->id,
-			       fe->pipe->path ? fe->pipe->path : "(no path)");
+		char dir[PATH_MAX];
+		const char *path = fe->pipe->path;
+		snprintf(dir, sizeof(dir), "%s", path ? path : "");
+		if (!path || (fe->pipe->unlinked ? stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)
+						 : stat(path, &st) || !S_ISFIFO(st.st_mode))) {
+			pr_err("%s: file %u: FIFO %s (or the directory of the unlinked one) is gone or is not a FIFO",
+			       name, fe->id, path ? path : "(no path)");
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int fill(int wfd, const FileEntry *fe, const ProtobufCBinaryData *data)
+static bool pipe_object(const FileEntry *fe, struct fd_object *k)
 {
-	if (fcntl(wfd, F_SETPIPE_SZ, fe->pipe->size) < 0) {
-		pr_perror("file %u: cannot set the pipe size to %u", fe->id, fe->pipe->size);
+	if (fe->external || !fe->pipe)
+		return false;
+	*k = (struct fd_object){ .dev = fe->pipe->dev, .ino = fe->pipe->pipe_id,
+				 .carrier = fe->pipe->has_data };
+	return true;
+}
+
+/* the pipe, as one read-write end (never blocks, keeps the pipe alive) */
+static int make_pipe(const FileEntry *fe)
+{
+	const PipeFile *pf = fe->pipe;
+	int p[2], fd;
+
+	if (fe->kind == FD_KIND__FD_FIFO) {
+		if (!pf->unlinked) {
+			fd = open(pf->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			if (fd < 0)
+				pr_perror("cannot open FIFO %s", pf->path);
+			return fd;
+		}
+		fd = fd_make_removed(pf->path, S_IFIFO | 0600);
+		if (fd >= 0 && (fchown(fd, pf->uid, pf->gid) || fchmod(fd, pf->mode))) {
+			pr_perror("unlinked FIFO %s: cannot set its owner or mode", pf->path);
+			close(fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("cannot create a pipe");
 		return -1;
 	}
-	for (size_t done = 0; data && done < data->len;) {
-		ssize_t n = write(wfd, data->data + done, data->len - done);
+	fd = fd_reopen(p[0], O_RDWR | O_NONBLOCK | O_CLOEXEC, fe->id);
+	close(p[0]);
+	close(p[1]);
+	return fd;
+}
+
+/* criu makes each pipe once for the tree: size, then the data */
+static int pipe_object_make(const FileEntry *fe)
+{
+	int fd = make_pipe(fe);
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_SETPIPE_SZ, fe->pipe->size) < 0) {
+		pr_perror("pipe %lu: cannot set its size to %u", (unsigned long)fe->pipe->pipe_id,
+			  fe->pipe->size);
+		goto err;
+	}
+	const ProtobufCBinaryData *data = &fe->pipe->data;
+	for (size_t done = 0; fe->pipe->has_data && done < data->len;) {
+		ssize_t n = write(fd, data->data + done, data->len - done);
 		if (n <= 0) {
-			pr_perror("file %u: cannot refill the pipe", fe->id);
-			return -1;
+			pr_perror("pipe %lu: cannot refill it", (unsigned long)fe->pipe->pipe_id);
+			goto err;
 		}
 		done += n;
 	}
-	return 0;
-}
-
-/* the data of this pipe, whichever of its ends carries it */
-static const ProtobufCBinaryData *pipe_data(const struct fd_rst *r, const FileEntry *fe)
-{
-	for (uint32_t id = 1; id <= r->nr_files; id++) {
-		const FileEntry *o = r->file[id];
-		if (o->kind == fe->kind && o->pipe->pipe_id == fe->pipe->pipe_id && o->pipe->has_data)
-			return &o->pipe->data;
-	}
-	return NULL;
-}
-
-static int pipe_open(struct fd_rst *r, const FileEntry *fe)
-{
-	const FileEntry *peer = NULL;
-	int p[2];
-
-	for (uint32_t id = 1; id <= r->nr_files && !peer; id++)
-		if (id != fe->id && r->file[id]->kind == FD_KIND__FD_PIPE &&
-		    r->file[id]->pipe->pipe_id == fe->pipe->pipe_id)
-			peer = r->file[id];
-	if (pipe2(p, O_CLOEXEC)) {
-		pr_perror("file %u: cannot create a pipe", fe->id);
-		return -1;
-	}
-	int mine = is_read_end(fe->flags) ? 0 : 1;
-	if (fill(p[1], fe, pipe_data(r, fe)))
-		goto err;
-	if (peer ? fd_rst_stash(r, peer->id, p[!mine]) : close(p[!mine]))
-		goto err_mine;
-	if (fd_set_status_flags(p[mine], fe->flags, fe->id))
-		goto err_mine;
-	return p[mine];
+	return fd;
 err:
-	close(p[!mine]);
-err_mine:
-	close(p[mine]);
+	close(fd);
 	return -1;
 }
 
-/* the FIFO exists on disk: a keeper (O_RDWR never blocks on a FIFO) holds
- * the pipe open while it is filled and the fd is opened without blocking */
-static int fifo_open(struct fd_rst *r, const FileEntry *fe)
+/* an end of the tree's pipe, opened again through /proc with its flags */
+static int pipe_open(struct fd_rst *r, const FileEntry *fe)
 {
-	const char *path = fe->pipe->path;
-	int keep = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC), fd = -1;
-
-	if (keep < 0) {
-		pr_perror("file %u: cannot open FIFO %s", fe->id, path);
+	int obj = r->object_fd ? r->object_fd(r, fe->pipe->dev, fe->pipe->pipe_id) : -1;
+	if (obj < 0) {
+		pr_err("file %u: pipe %lu was not made", fe->id, (unsigned long)fe->pipe->pipe_id);
 		return -1;
 	}
-	if (fill(keep, fe, fe->pipe->has_data ? &fe->pipe->data : NULL))
-		goto out;
-	fd = open(path, (fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NONBLOCK);
-	if (fd < 0)
-		pr_perror("file %u: cannot open FIFO %s", fe->id, path);
-	else if (fd_set_status_flags(fd, fe->flags, fe->id)) {
+	/* O_NONBLOCK: an end opened alone must not wait for its peer */
+	int fd = fd_reopen(obj, fe->flags | O_NONBLOCK, fe->id);
+	if (fd >= 0 && fd_set_status_flags(fd, fe->flags, fe->id)) {
 		close(fd);
-		fd = -1;
+		return -1;
 	}
-out:
-	(void)r;
-	close(keep);
 	return fd;
 }
 
@@ -403,6 +470,8 @@ const struct fd_ops fd_pipe_ops = {
 	.dump = pipe_dump,
 	.check = pipe_check,
 	.open = pipe_open,
+	.object = pipe_object,
+	.object_make = pipe_object_make,
 };
 
 const struct fd_ops fd_fifo_ops = {
@@ -411,5 +480,7 @@ const struct fd_ops fd_fifo_ops = {
 	.match = fifo_match,
 	.dump = pipe_dump,
 	.check = pipe_check,
-	.open = fifo_open,
+	.open = pipe_open,
+	.object = pipe_object,
+	.object_make = pipe_object_make,
 };

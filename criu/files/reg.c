@@ -1,12 +1,18 @@
 /*
- * reg.c - regular files and directories.  Reopened by path with the same
- * flags (O_APPEND, O_NONBLOCK, O_PATH, O_DIRECTORY...) and offset.  A file
- * unlinked since it was opened is a ghost: its contents go into the images
- * and restore makes an unlinked file (O_TMPFILE) in the same directory with
- * them.  A path that now leads to another file is refused.
+ * reg.c - regular files and directories, and O_PATH fds of any file with a
+ * path (a FIFO, a socket, a symlink opened O_NOFOLLOW, a device).  Reopened
+ * by path with the same flags (O_APPEND, O_NONBLOCK, O_PATH, O_DIRECTORY,
+ * O_NOFOLLOW...) and offset.  A file
+ * or directory unlinked since it was opened is a ghost: its runs of data
+ * (holes left out), size, owner, mode and times go into the images, and
+ * criu makes it once for the whole tree (made at its old path and removed
+ * at once, so that its links read as before); each of its open file
+ * descriptions reopens that one file.  A path that now leads to another
+ * file is refused.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -20,9 +26,87 @@
 
 #define DELETED " (deleted)"
 
+/* an O_PATH fd of any file with a path (FIFO, socket, symlink, device)
+ * holds nothing but the path: reopened by it as a file is */
+static bool is_opath(const struct fd_probe *p)
+{
+	return (p->fi.flags & O_PATH) && p->link[0] == '/';
+}
+
 static bool reg_match(const struct fd_probe *p)
 {
-	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode);
+	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) || is_opath(p);
+}
+
+/* stat, or lstat for a symlink (an O_PATH|O_NOFOLLOW fd is the link itself) */
+static int stat_as(const char *path, mode_t mode, struct stat *st)
+{
+	return S_ISLNK(mode) ? lstat(path, st) : stat(path, st);
+}
+
+/*
+ * A ghost: an unlinked file or directory.  Its inode, owner, times and (on
+ * the first description of it) its runs of data, read through a new
+ * description so that the process's offset stays as it is.
+ */
+static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, const char *path)
+{
+	char proc[64], what[PATH_MAX + 64], dir[PATH_MAX];
+	struct stat dst;
+
+	char where[32] = "cwd";
+	if (p->fd >= 0)
+		snprintf(where, sizeof(where), "fd %d", p->fd);
+	snprintf(what, sizeof(what), "pid %d: %s: deleted %s %s", d->pid, where,
+		 S_ISDIR(p->st.st_mode) ? "directory" : "file", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode)) || path[0] != '/') {
+		pr_err("%s: not a regular file or directory with an absolute path: not supported", what);
+		return -1;
+	}
+	/* remade unlinked next to where it was: that directory must exist */
+	if (stat(dirname(dir), &dst) || !S_ISDIR(dst.st_mode) || dst.st_dev != p->st.st_dev) {
+		pr_err("%s: its directory %s is gone too (or on another file system): not supported",
+		       what, dir);
+		return -1;
+	}
+	r->has_ghost = r->ghost = true;
+	r->has_dev = r->has_ino = r->has_uid = r->has_gid = true;
+	r->dev = p->st.st_dev;
+	r->ino = p->st.st_ino;
+	r->uid = p->st.st_uid;
+	r->gid = p->st.st_gid;
+	r->has_atime_ns = r->has_mtime_ns = true;
+	r->atime_ns = p->st.st_atim.tv_sec * 1000000000ULL + p->st.st_atim.tv_nsec;
+	r->mtime_ns = p->st.st_mtim.tv_sec * 1000000000ULL + p->st.st_mtim.tv_nsec;
+	if (S_ISDIR(p->st.st_mode) || !fd_dump_first_of_inode(d, p))
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("%s: cannot open it through %s", what, proc);
+		return -1;
+	}
+	struct fd_extents x;
+	int ret = fd_read_extents(fd, p->st.st_size, what, &x);
+	close(fd);
+	r->extents = x.v;
+	r->n_extents = x.nr;
+	r->has_contents = r->contents = true;
+	return ret;
+}
+
+/* its path (len bytes of path, before " (deleted)") was removed, nothing is
+ * there now, and it still has links elsewhere */
+static bool removed_with_links(const struct fd_probe *p, const char *path, size_t len)
+{
+	char bare[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(path), dl = strlen(DELETED);
+	if (p->st.st_nlink == 0 || n <= dl || strcmp(path + n - dl, DELETED))
+		return false;
+	snprintf(bare, sizeof(bare), "%.*s", (int)len, path);
+	return stat(bare, &st) != 0;
 }
 
 static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
@@ -44,28 +128,13 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	size_t n = strlen(path), dl = strlen(DELETED);
 	if (p->st.st_nlink == 0 && n > dl && !strcmp(path + n - dl, DELETED)) {
 		path[n - dl] = 0;
-		if (!S_ISREG(p->st.st_mode) || path[0] != '/') {
-			pr_err("pid %d: fd %d: '%s' was deleted and is not a regular file: not supported",
-			       d->pid, p->fd, p->link);
+		if (dump_ghost(d, p, r, path))
 			return -1;
-		}
-		/* a ghost: keep its contents; read through a new description,
-		 * the process's own offset stays as it is */
-		char proc[64], what[PATH_MAX + 64];
-		snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
-		snprintf(what, sizeof(what), "pid %d: fd %d: deleted file %s", d->pid, p->fd, path);
-		int fd = open(proc, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			pr_perror("%s: cannot open it through %s", what, proc);
-			return -1;
-		}
-		int ret = fd_read_contents(fd, p->st.st_size, what, &r->data);
-		close(fd);
-		if (ret)
-			return -1;
-		r->has_ghost = r->has_data = true;
-		r->ghost = true;
-	} else if (path[0] != '/' || stat(path, &pst) || pst.st_dev != p->st.st_dev ||
+	} else if (removed_with_links(p, path, n - dl)) {
+		pr_err("pid %d: fd %d: the path of '%s' was removed but the file has %lu other link(s): not supported",
+		       d->pid, p->fd, p->link, (unsigned long)p->st.st_nlink);
+		return -1;
+	} else if (path[0] != '/' || stat_as(path, p->st.st_mode, &pst) || pst.st_dev != p->st.st_dev ||
 		   pst.st_ino != p->st.st_ino) {
 		/* the path must still lead to the very file that is open */
 		pr_err("pid %d: fd %d: file '%s' was replaced since it was opened (its path leads to another file): not supported",
@@ -76,10 +145,30 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	return r->path ? 0 : -1;
 }
 
+RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st)
+{
+	struct fd_dump d = { .pid = pid, .pidfd = -1 };
+	struct fd_probe p = { .fd = -1, .st = *st };
+	RegFile *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	reg_file__init(r);
+	r->has_mode = r->has_size = true;
+	r->mode = st->st_mode;
+	r->size = st->st_size;
+	r->path = strdup(path);
+	if (!r->path || dump_ghost(&d, &p, r, path)) {
+		reg_file__free_unpacked(r, NULL);
+		return NULL;
+	}
+	return r;
+}
+
 static int reg_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const RegFile *r = fe->reg;
 	struct stat st;
+	char what[PATH_MAX + 96];
 	(void)o;
 
 	if (!r) {
@@ -89,18 +178,21 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 	if (r->ghost) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", r->path);
-		if (r->data.len != r->size) {
-			pr_err("%s: file %u: deleted file %s has %zu bytes of contents, %lu expected", name,
-			       fe->id, r->path, r->data.len, (unsigned long)r->size);
+		snprintf(what, sizeof(what), "%s: file %u: deleted %s", name, fe->id, r->path);
+		if (!r->has_ino || !r->has_dev || !r->has_mode ||
+		    (!S_ISREG(r->mode) && !S_ISDIR(r->mode))) {
+			pr_err("%s: no inode, or neither a file nor a directory", what);
 			return -1;
 		}
+		if (fd_check_extents(r->extents, r->n_extents, r->size, what))
+			return -1;
 		if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)) {
-			pr_err("%s: file %u: the directory of deleted file %s is gone", name, fe->id, r->path);
+			pr_err("%s: its directory is gone", what);
 			return -1;
 		}
 		return 0;
 	}
-	if (stat(r->path, &st)) {
+	if (stat_as(r->path, r->has_mode ? r->mode : 0, &st)) {
 		pr_err("%s: file %u: %s is gone", name, fe->id, r->path);
 		return -1;
 	}
@@ -112,32 +204,47 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 	return 0;
 }
 
-static int open_ghost(const FileEntry *fe)
+static bool reg_object(const FileEntry *fe, struct fd_object *k)
 {
 	const RegFile *r = fe->reg;
-	char dir[PATH_MAX], proc[64];
+	if (!r || !r->ghost)
+		return false;
+	*k = (struct fd_object){ .dev = r->dev, .ino = r->ino,
+				 .carrier = r->contents || S_ISDIR(r->mode) };
+	return true;
+}
+
+/* criu makes a ghost once for the tree: contents, size, owner, mode, times */
+static int reg_object_make(const FileEntry *fe)
+{
+	const RegFile *r = fe->reg;
+	char dir[PATH_MAX], what[PATH_MAX + 32];
 
 	snprintf(dir, sizeof(dir), "%s", r->path);
-	int tmp = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, r->mode & 07777);
-	if (tmp < 0) {
-		pr_perror("file %u: cannot make an unlinked file in %s for deleted %s", fe->id, dir, r->path);
+	dirname(dir);
+	snprintf(what, sizeof(what), "deleted file %s", r->path);
+	if (!S_ISDIR(r->mode) && !r->contents && r->size) {
+		pr_err("%s: its contents are in no image", what);
 		return -1;
 	}
-	for (size_t done = 0; done < r->data.len;) {
-		ssize_t n = write(tmp, r->data.data + done, r->data.len - done);
-		if (n <= 0) {
-			pr_perror("file %u: cannot write the contents of deleted %s", fe->id, r->path);
-			close(tmp);
-			return -1;
-		}
-		done += n;
-	}
-	fchmod(tmp, r->mode & 07777);
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tmp);
-	int fd = open(proc, fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	bool is_dir = S_ISDIR(r->mode);
+	int fd = fd_make_removed(r->path, r->mode);
 	if (fd < 0)
-		pr_perror("file %u: cannot reopen deleted %s", fe->id, r->path);
-	close(tmp);
+		return -1;
+	struct timespec ts[2] = {
+		{ r->atime_ns / 1000000000, r->atime_ns % 1000000000 },
+		{ r->mtime_ns / 1000000000, r->mtime_ns % 1000000000 },
+	};
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* chmod after chown: chown drops set-user-ID bits */
+	if ((!is_dir && fd_write_extents(fd, r->extents, r->n_extents, r->size, what)) ||
+	    fchownat(fd, "", r->uid, r->gid, AT_EMPTY_PATH) ||
+	    chmod(proc, r->mode & 07777) || utimensat(AT_FDCWD, proc, ts, 0)) {
+		pr_perror("%s: cannot set its contents, owner, mode or times", what);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -145,11 +252,15 @@ static int reg_open(struct fd_rst *rst, const FileEntry *fe)
 {
 	const RegFile *r = fe->reg;
 	int fd;
-	(void)rst;
 
-	if (r->ghost)
-		fd = open_ghost(fe);
-	else {
+	if (r->ghost) {
+		int obj = rst->object_fd ? rst->object_fd(rst, r->dev, r->ino) : -1;
+		if (obj < 0) {
+			pr_err("file %u: deleted %s was not made", fe->id, r->path);
+			return -1;
+		}
+		fd = fd_reopen(obj, fe->flags, fe->id);
+	} else {
 		fd = open(r->path, fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
 		if (fd < 0)
 			pr_perror("file %u: cannot open %s", fe->id, r->path);
@@ -171,4 +282,6 @@ const struct fd_ops fd_reg_ops = {
 	.dump = reg_dump,
 	.check = reg_check,
 	.open = reg_open,
+	.object = reg_object,
+	.object_make = reg_object_make,
 };

@@ -31,6 +31,7 @@ static const struct fd_ops *const kinds[] = {
 	&fd_epoll_ops,
 	&fd_inotify_ops,
 	&fd_unixsk_ops,
+	&fd_pidfd_ops,
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind)
@@ -72,35 +73,14 @@ const struct fd_probe *fd_dump_find_link(const struct fd_dump *d, const char *li
 	return NULL;
 }
 
-int fd_read_contents(int fd, uint64_t len, const char *what, ProtobufCBinaryData *out)
+int fd_reopen(int fd, uint32_t flags, uint32_t id)
 {
-	out->len = 0;
-	out->data = NULL;
-	if (len > FILE_DATA_LIMIT) {
-		pr_err("%s: %lu bytes of contents, more than the %u MiB criu keeps in images", what,
-		       (unsigned long)len, FILE_DATA_LIMIT >> 20);
-		return -1;
-	}
-	if (!len)
-		return 0;
-	out->data = malloc(len);
-	if (!out->data)
-		return -1;
-	uint64_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, out->data + done, len - done, done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			pr_perror("%s: cannot read its contents at %lu", what, (unsigned long)done);
-			free(out->data);
-			out->data = NULL;
-			return -1;
-		}
-		done += n;
-	}
-	out->len = len;
-	return 0;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int nfd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	if (nfd < 0)
+		pr_perror("file %u: cannot open it again with flags %o", id, flags);
+	return nfd;
 }
 
 int fd_rst_open_early(struct fd_rst *r)
@@ -204,6 +184,16 @@ size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_pr
 		n++;
 	*first = d->by_ino + lo;
 	return n;
+}
+
+bool fd_dump_first_of_inode(const struct fd_dump *d, const struct fd_probe *p)
+{
+	struct fd_probe *const *same;
+	size_t n = fd_dump_inode(d, p->st.st_dev, p->st.st_ino, &same);
+	for (size_t i = 0; i < n; i++)
+		if (same[i]->fd < p->fd)
+			return false;
+	return true;
 }
 
 const struct fd_probe *fd_dump_probe(const struct fd_dump *d, int fd)

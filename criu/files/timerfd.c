@@ -1,8 +1,10 @@
 /*
  * timerfd.c - timerfd: clock, interval, time left and expirations not yet
  * read (ticks), all from fdinfo.  Restore arms a new timer with the time
- * left (relative, also for a timer set with TFD_TIMER_ABSTIME: the time
- * the process spent dumped does not count) and puts the ticks back with
+ * left (relative: the time the process spent dumped does not count), but a
+ * timer set with TFD_TIMER_ABSTIME on a wall clock (CLOCK_REALTIME,
+ * CLOCK_REALTIME_ALARM) at the same absolute time, with
+ * TFD_TIMER_CANCEL_ON_SET if it had it; and puts the ticks back with
  * TFD_IOC_SET_TICKS.  At dump, timerfd_gettime on a copy first brings an
  * expired periodic timer's ticks and next expiry up to date.
  */
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "files.h"
@@ -24,6 +27,30 @@
 static bool timerfd_match(const struct fd_probe *p)
 {
 	return !strcmp(p->link, "anon_inode:[timerfd]");
+}
+
+static bool wall_clock(uint32_t clockid)
+{
+	return clockid == CLOCK_REALTIME || clockid == CLOCK_REALTIME_ALARM;
+}
+
+/* an armed absolute timer on a wall clock: the time it expires at (cur: the
+ * time left, just taken) */
+static int wall_deadline(TimerfdFile *t, const struct itimerspec *cur)
+{
+	struct timespec now;
+	if (!(t->settime_flags & TFD_TIMER_ABSTIME) || !wall_clock(t->clockid) ||
+	    (!cur->it_value.tv_sec && !cur->it_value.tv_nsec))
+		return 0;
+	if (clock_gettime(CLOCK_REALTIME, &now)) {
+		pr_perror("clock_gettime");
+		return -1;
+	}
+	uint64_t ns = (uint64_t)now.tv_nsec + cur->it_value.tv_nsec;
+	t->has_abs_sec = t->has_abs_nsec = true;
+	t->abs_sec = now.tv_sec + cur->it_value.tv_sec + ns / 1000000000;
+	t->abs_nsec = ns % 1000000000;
+	return 0;
 }
 
 static int timerfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
@@ -73,7 +100,7 @@ static int timerfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *
 		       p->fd);
 		return -1;
 	}
-	return 0;
+	return wall_deadline(t, &cur);
 }
 
 static int timerfd_check(const FileEntry *fe, const struct opts *o, const char *name)
@@ -99,7 +126,13 @@ static int timerfd_open(struct fd_rst *r, const FileEntry *fe)
 		.it_interval = { t->interval_sec, t->interval_nsec },
 		.it_value = { t->value_sec, t->value_nsec },
 	};
-	if ((t->value_sec || t->value_nsec) && timerfd_settime(fd, 0, &its, NULL)) {
+	int flags = 0;
+	if (t->has_abs_sec) {
+		/* its wall-clock deadline, whatever time passed meanwhile */
+		its.it_value = (struct timespec){ t->abs_sec, t->abs_nsec };
+		flags = TFD_TIMER_ABSTIME | (t->settime_flags & TFD_TIMER_CANCEL_ON_SET);
+	}
+	if ((t->value_sec || t->value_nsec) && timerfd_settime(fd, flags, &its, NULL)) {
 		pr_perror("file %u: cannot arm the timerfd", fe->id);
 		goto err;
 	}

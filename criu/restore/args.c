@@ -113,9 +113,10 @@ void rst_fds_close(struct rst_fds *fds)
 }
 
 /* a copy of the tree's shared memory object ino among the process's helpers, once */
-static int shm_use(const struct rst_proc *p, struct rst_fds *fds, uint64_t ino, int base)
+static int shm_use(const struct rst_proc *p, struct rst_fds *fds, uint64_t dev, uint64_t ino,
+		   int base)
 {
-	int k = rst_shmem_index(p->shm, ino);
+	int k = rst_shmem_index(p->shm, dev, ino);
 	if (k < 0 || fds->shm_fd[k] >= 0)
 		return 0;
 	fds->shm_fd[k] = add_fd(fds, dup(p->shm->v[k].fd), base);
@@ -213,19 +214,26 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	for (size_t k = 0; k < p->shm->nr; k++)
 		fds->shm_fd[k] = -1;
 	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		if (p->mm->vmas[i]->has_ino && shm_use(p, fds, p->mm->vmas[i]->ino, base))
+		if (p->mm->vmas[i]->has_ino && shm_use(p, fds, 0, p->mm->vmas[i]->ino, base))
 			return -1;
 	for (size_t i = 0; i < p->fds.nr; i++) {
 		const FileEntry *fe = ((FdEntry *)p->fds.msgs[i])->file;
-		if (fe && fe->memfd && fe->memfd->has_ino && shm_use(p, fds, fe->memfd->ino, base))
+		const struct fd_ops *ops = fe ? fd_ops_by_kind(fe->kind) : NULL;
+		struct fd_object key;
+		if (ops && ops->object && ops->object(fe, &key) &&
+		    shm_use(p, fds, key.dev, key.ino, base))
 			return -1;
 	}
+	/* a removed cwd: the directory criu made again */
+	const RegFile *cwd = p->fs->cwd_ghost;
+	if (cwd && shm_use(p, fds, cwd->dev, cwd->ino, base))
+		return -1;
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
 		fds->vma_fd[i] = -1;
 		if ((v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) &&
 		    v->has_ino) {
-			int k = rst_shmem_index(p->shm, v->ino);
+			int k = rst_shmem_index(p->shm, 0, v->ino);
 			fds->vma_fd[i] = k < 0 ? -1 : fds->shm_fd[k];
 			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED && fds->vma_fd[i] < 0) {
 				pr_err("mm-%d.img: no memfd made for the mapping at %lx", p->pid,

@@ -128,14 +128,16 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 			return -1;
 		}
 	}
-	/* what needs every fd in place (epoll watches, locks, owners) */
+	/* what needs every fd in place (epoll watches), then locks and
+	 * owners: a post may move fds for a moment, which drops POSIX locks */
 	for (uint32_t id = 1; id <= r->nr_files; id++) {
 		const struct fd_ops *ops = fd_ops_by_kind(r->file[id]->kind);
 		if (ops->post && ops->post(r, r->file[id], r->where[id]))
 			return -1;
+	}
+	for (uint32_t id = 1; id <= r->nr_files; id++)
 		if (!r->stashed[id] && fd_restore_state(r->file[id], r->where[id]))
 			return -1;
-	}
 	/* what no fd took (the far end of a pipe the process closed) */
 	for (uint32_t id = 1; id <= r->nr_files; id++)
 		if (r->stashed[id])
@@ -144,11 +146,25 @@ static int open_fds(const struct rst_proc *p, struct fd_rst *r)
 }
 
 /* the copy among its helpers of the tree's memory object of inode ino */
-static int object_fd(const struct fd_rst *r, uint64_t ino)
+static int object_fd(const struct fd_rst *r, uint64_t dev, uint64_t ino)
 {
 	const struct rst_proc *p = r->object_ctx;
-	int k = rst_shmem_index(p->shm, ino);
+	int k = rst_shmem_index(p->shm, dev, ino);
 	return k < 0 ? -1 : p->helpers.shm_fd[k];
+}
+
+/* the cwd: its path, or the removed directory criu made again */
+static int set_cwd(const struct rst_proc *p)
+{
+	const RegFile *g = p->fs->cwd_ghost;
+	if (!g)
+		return chdir(p->fs->cwd);
+	int k = rst_shmem_index(p->shm, g->dev, g->ino);
+	if (k < 0 || p->helpers.shm_fd[k] < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fchdir(p->helpers.shm_fd[k]);
 }
 
 /* glibc registered rseq for this thread; the area is about to be unmapped */
@@ -330,7 +346,7 @@ fds_done:
 		pr_perror("fs-%d.img: cannot change root to %s", p->pid, p->fs->root);
 		child_fail();
 	}
-	if (chdir(p->fs->cwd)) {
+	if (set_cwd(p)) {
 		pr_perror("fs-%d.img: cannot change directory to %s", p->pid, p->fs->cwd);
 		child_fail();
 	}

@@ -256,6 +256,24 @@ static int check_files(struct rst_proc *p, const struct opts *o)
 	return 0;
 }
 
+/* a removed cwd: a ghost directory, made with the files (shmem.c) */
+static int check_cwd(struct rst_proc *p, const struct opts *o)
+{
+	char name[64];
+
+	if (!p->fs->cwd_ghost)
+		return 0;
+	img_name(IMG_FS, p->pid, name, sizeof(name));
+	file_entry__init(&p->cwd_file);
+	p->cwd_file.kind = FD_KIND__FD_REG;
+	p->cwd_file.reg = p->fs->cwd_ghost;
+	if (!p->fs->cwd_ghost->ghost || !S_ISDIR(p->fs->cwd_ghost->mode)) {
+		pr_err("%s: the removed cwd is not described as a removed directory", name);
+		return -1;
+	}
+	return fd_reg_ops.check(&p->cwd_file, o, name);
+}
+
 static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 {
 	if (img_read_one(dirfd, IMG_CORE, p->pid, (ProtobufCMessage **)&p->core) ||
@@ -283,7 +301,7 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 	if (rst_remote_pages(o) ? page_source_open_remote(dirfd, p->pid, &p->pages)
 				: page_source_open(dirfd, p->pid, 0, &p->pages))
 		return -1;
-	if (check_mm(p) || check_files(p, o))
+	if (check_mm(p) || check_files(p, o) || check_cwd(p, o))
 		return -1;
 	return 0;
 }

@@ -46,9 +46,12 @@ struct rst_fds {
  * every process mapping it (and every fd of that memfd)
  */
 struct rst_shmem {
-	uint64_t ino;		/* its inode at dump time (Vma.ino) */
+	uint64_t dev, ino;	/* its inode at dump time (Vma.ino; dev 0 but for deleted files) */
 	uint64_t size;
 	const char *memfd;	/* a memfd: its name; NULL for shared anonymous memory */
+	const Vma *memfd_vma;	/* a memfd only mapped: a mapping, with its seals and mode */
+	const FileEntry *src;	/* held open: the description carrying its contents (or any) */
+	bool src_carries;	/* src does carry them */
 	int fd;			/* criu's */
 };
 
@@ -80,6 +83,7 @@ struct rst_proc {
 	Core **thread_cores;	/* of the other threads, in pstree order */
 	Mm *mm;
 	FsEntry *fs;
+	FileEntry cwd_file;	/* a removed cwd (fs->cwd_ghost) as a file, for shmem.c */
 	struct img_entries fds;		/* FdEntry */
 	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
 	struct page_source pages;
@@ -142,8 +146,8 @@ void rst_shared_close(struct rst_shared_files *s);
 /* shmem.c: the shared anonymous objects of the tree, made in criu */
 int rst_shmem_create(struct rst_tree *t);
 void rst_shmem_close(struct rst_shmem_set *s);
-/* the object dumped with inode ino: its index in s, or -1 */
-int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino);
+/* the object dumped with inode (dev, ino): its index in s, or -1 */
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino);
 /*
  * child.c: runs in process i of the tree, still criu's code: sessions and
  * groups, its children (each continues here), fds, cwd, umask, then the

@@ -29,10 +29,10 @@ static int top_target_fd(const struct rst_tree *t)
 }
 
 /* criu's own fd of the tree's memory object of inode ino (a mapped memfd) */
-static int object_fd(const struct fd_rst *r, uint64_t ino)
+static int object_fd(const struct fd_rst *r, uint64_t dev, uint64_t ino)
 {
 	const struct rst_shmem_set *s = r->object_ctx;
-	int k = rst_shmem_index(s, ino);
+	int k = rst_shmem_index(s, dev, ino);
 	return k < 0 ? -1 : s->v[k].fd;
 }
 

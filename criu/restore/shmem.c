@@ -1,13 +1,17 @@
 /*
- * shmem.c - MAP_SHARED|MAP_ANONYMOUS memory and mapped memfds of the tree.
- * Each such object (named by its inode at dump time) is made once, by
- * criu: shared anonymous memory as a shared anonymous mapping whose file is
- * then opened through /proc/self/map_files, a memfd with memfd_create and
- * its name.  Every process that mapped it maps that file, so they share
- * the pages again, and the maps read as before ("/dev/zero (deleted)",
- * "/memfd:NAME (deleted)"); an fd of a mapped memfd is the same object
- * (criu/files/memfd.c asks rst_shmem_fd).  Contents are filled by the
- * restorers from each process's page images, and by the memfd's fd.
+ * shmem.c - the objects of the tree made once by criu: MAP_SHARED|
+ * MAP_ANONYMOUS memory, memfds (mapped or held open) and deleted files
+ * and directories held open or as a cwd.  Each (named by its device and inode at dump time, device 0
+ * for shared memory and memfds) is made once: shared anonymous memory as a
+ * shared anonymous mapping whose file is then opened through
+ * /proc/self/map_files, a memfd or deleted file held open by its fd kind
+ * (fd_ops.object_make, from the description that carries its contents), a
+ * memfd only mapped with memfd_create and its name.  Every process that
+ * mapped it maps that file, so they share the pages again, and the maps
+ * read as before ("/dev/zero (deleted)", "/memfd:NAME (deleted)"); every
+ * open file description of it reopens it (criu/files: object_fd).
+ * Mapped pages are filled by the restorers from each process's page
+ * images.
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -19,24 +23,24 @@
 #include "log.h"
 #include "restore.h"
 
-int rst_shmem_index(const struct rst_shmem_set *s, uint64_t ino)
+int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; s && i < s->nr; i++)
-		if (s->v[i].ino == ino)
+		if (s->v[i].ino == ino && s->v[i].dev == dev)
 			return i;
 	return -1;
 }
 
-static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t ino)
+static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < s->nr; i++)
-		if (s->v[i].ino == ino)
-			return &s->v[i];
+	int k = rst_shmem_index(s, dev, ino);
+	if (k >= 0)
+		return &s->v[k];
 	struct rst_shmem *n = realloc(s->v, (s->nr + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
 	s->v = n;
-	n[s->nr] = (struct rst_shmem){ .ino = ino, .fd = -1 };
+	n[s->nr] = (struct rst_shmem){ .dev = dev, .ino = ino, .fd = -1 };
 	return &n[s->nr++];
 }
 
@@ -44,10 +48,22 @@ static int shmem_open(struct rst_shmem *m)
 {
 	char path[96];
 
+	if (m->src) {
+		/* held open by the process: its kind makes it from its carrier */
+		m->fd = fd_ops_by_kind(m->src->kind)->object_make(m->src);
+		return m->fd < 0 ? -1 : 0;
+	}
 	if (m->memfd) {
+		const Vma *v = m->memfd_vma;
 		m->fd = memfd_create(m->memfd, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (m->fd < 0 || ftruncate(m->fd, m->size)) {
 			pr_perror("cannot make memfd '%s' of %lu bytes", m->memfd, (unsigned long)m->size);
+			return -1;
+		}
+		/* no write seals (refused at dump): the restorers can fill it */
+		if ((v->has_memfd_mode && fchmod(m->fd, v->memfd_mode)) ||
+		    (v->has_memfd_seals && v->memfd_seals && fcntl(m->fd, F_ADD_SEALS, v->memfd_seals))) {
+			pr_perror("memfd '%s': cannot set its mode or seals %#x", m->memfd, v->memfd_seals);
 			return -1;
 		}
 		return 0;
@@ -68,6 +84,38 @@ static int shmem_open(struct rst_shmem *m)
 	return m->fd < 0 ? -1 : 0;
 }
 
+/* the files held open that are made once for the tree (fd_ops.object) */
+static int add_file_object(struct rst_shmem_set *s, const FileEntry *fe)
+{
+	const struct fd_ops *ops = fe ? fd_ops_by_kind(fe->kind) : NULL;
+	struct fd_object key;
+	if (!ops || !ops->object || !ops->object(fe, &key))
+		return 0;
+	struct rst_shmem *m = shmem_get(s, key.dev, key.ino);
+	if (!m)
+		return -1;
+	/* made from the description that carries its contents, or any */
+	if (!m->src || (key.carrier && !m->src_carries)) {
+		m->src = fe;
+		m->src_carries = key.carrier;
+	}
+	return 0;
+}
+
+/* the files held open (or as cwd) that are made once for the tree (fd_ops.object) */
+static int add_file_objects(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct rst_proc *p = &t->procs[i];
+		for (size_t k = 0; k < p->fds.nr; k++)
+			if (add_file_object(&t->shm, ((FdEntry *)p->fds.msgs[k])->file))
+				return -1;
+		if (p->fs && p->fs->cwd_ghost && add_file_object(&t->shm, &p->cwd_file))
+			return -1;
+	}
+	return 0;
+}
+
 int rst_shmem_create(struct rst_tree *t)
 {
 	struct rst_shmem_set *s = &t->shm;
@@ -79,11 +127,13 @@ int rst_shmem_create(struct rst_tree *t)
 			if ((v->kind != VMA_KIND__VMA_ANON_SHARED &&
 			     v->kind != VMA_KIND__VMA_MEMFD_SHARED) || !v->has_ino)
 				continue;
-			struct rst_shmem *m = shmem_get(s, v->ino);
+			struct rst_shmem *m = shmem_get(s, 0, v->ino);
 			if (!m)
 				return -1;
-			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED)
+			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
 				m->memfd = v->name ? v->name : "";
+				m->memfd_vma = v;
+			}
 			uint64_t need = v->pgoff + (v->end - v->start);
 			if (v->kind == VMA_KIND__VMA_MEMFD_SHARED && v->has_shm_size)
 				need = v->shm_size;	/* exact: a mapping may reach past the end */
@@ -93,6 +143,8 @@ int rst_shmem_create(struct rst_tree *t)
 				m->size = need;
 		}
 	}
+	if (add_file_objects(t))
+		return -1;
 	for (size_t i = 0; i < s->nr; i++)
 		if (shmem_open(&s->v[i]))
 			return -1;
