@@ -31,9 +31,11 @@ PIE_CFLAGS  := -MMD -MP -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostd
 TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
 TEST_BIN    := $(TEST_SRC:.c=)
+# the tests' image editor (test/tools/img-edit.c)
+TEST_TOOLS  := test/tools/img-edit
 
-.PHONY: all clean test bench demo deps
-all: criu/criu $(TEST_BIN)
+.PHONY: all clean test bench demo deps fuzz fuzzers asan
+all: criu/criu $(TEST_BIN) $(TEST_TOOLS)
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -68,14 +70,47 @@ criu/criu: $(OBJ) criu/pie/blob.o
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm -lpthread
 
+test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C:.c=.o)
+	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c -lxxhash
+
 # test and demo install what is missing first, so that on a fresh machine
 # `make demo` and `make test` are all it takes
 deps:
 	@bash scripts/install-deps.sh
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all fuzzers
 	bash test/run.sh
+
+# libFuzzer harnesses (fuzz/*.c, clang from Debian): `make fuzz` runs each
+# for FUZZ_TIME seconds (test/run.sh's fuzz section: a few seconds each)
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 60
+FUZZ_FLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	       -fno-sanitize-recover=undefined -Icommon -Iimages -Ilazy-pages
+FUZZERS     := fuzz/out/fuzz-images fuzz/out/fuzz-lazy-sock
+fuzz/out/fuzz-images: fuzz/fuzz-images.c images/image.c images/pbjson.c common/log.c $(PROTO_C) | $(PROTO_H)
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-unused-parameter -o $@ $(filter %.c,$^) -lprotobuf-c -lxxhash -ljson-c
+fuzz/out/fuzz-lazy-sock: fuzz/fuzz-lazy-sock.c lazy-pages/sock.c common/log.c
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+fuzzers: $(FUZZERS)
+fuzz: deps
+	$(MAKE) fuzzers
+	bash fuzz/run.sh $(FUZZ_TIME)
+
+# criu built with ASan and UBSan (the restorer blob without: PIE_CFLAGS), then
+# the part of the suite in ASAN_TESTS (Documentation/fuzzing.md); `make clean
+# all` goes back to the normal build
+ASAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_TESTS  ?= bad_input cli safety anon_pattern threads signals tree pipes sockets incremental \
+	       lazy/anon_pattern lazy/corrupt
+asan: deps
+	$(MAKE) clean
+	CFLAGS="$(ASAN_FLAGS)" $(MAKE) all
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		bash test/run.sh $(ASAN_TESTS)
 
 bench: deps
 	$(MAKE) all
@@ -93,6 +128,6 @@ demo: deps
 
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
-		criu/pie/blob.o criu/criu $(TEST_BIN) $(DEPS)
+		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS)
 
 -include $(DEPS)

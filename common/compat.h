@@ -91,6 +91,10 @@ struct rseq_configuration {
 	__u32 pad;
 };
 
+/* PTRACE_GET_SYSCALL_INFO: the op byte first (linux/ptrace.h, which conflicts) */
+#define PTRACE_SYSCALL_INFO_ENTRY_	1
+#define PTRACE_SYSCALL_INFO_EXIT_	2
+
 /* prctl capabilities we check for */
 #ifndef CAP_CHECKPOINT_RESTORE
 #define CAP_CHECKPOINT_RESTORE	40

@@ -2,9 +2,12 @@
 #define LOG_PREFIX "image: "
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -56,12 +59,44 @@ const struct img_desc *img_desc_by_name(const char *name)
 	return NULL;
 }
 
-void img_hdr_fill(struct img_hdr *h, enum img_kind kind)
+unsigned img_owner_by_name(const char *name)
 {
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	const char *dash = strrchr(base, '-');
+	return dash ? (unsigned)strtoul(dash + 1, NULL, 10) : 0;
+}
+
+uint64_t img_new_dump_id(void)
+{
+	uint64_t id = 0;
+
+	while (!id) {
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id)) {
+			/* no entropy source: time and pid still tell dumps apart */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			id = ((uint64_t)ts.tv_sec << 32) ^ ts.tv_nsec ^ ((uint64_t)getpid() << 20);
+		}
+	}
+	return id;
+}
+
+static uint32_t hdr_sum(const struct img_hdr *h)
+{
+	return XXH32(h, offsetof(struct img_hdr, xxh32), 0);
+}
+
+void img_hdr_fill(struct img_hdr *h, enum img_kind kind, uint64_t dump_id, unsigned owner)
+{
+	memset(h, 0, sizeof(*h));
 	h->common_magic = IMG_COMMON_MAGIC;
 	h->kind_magic = descs[kind].magic;
 	h->version = IMG_FORMAT_VERSION;
 	h->flags = 0;
+	h->dump_id = dump_id;
+	h->owner = owner;
+	h->xxh32 = hdr_sum(h);
 }
 
 int img_hdr_check(const struct img_hdr *h, size_t got, enum img_kind kind, const char *name)
@@ -80,7 +115,66 @@ int img_hdr_check(const struct img_hdr *h, size_t got, enum img_kind kind, const
 		       h->version, IMG_FORMAT_VERSION);
 		return -EINVAL;
 	}
+	if (h->xxh32 != hdr_sum(h) || !h->dump_id) {
+		pr_err("%s: header checksum mismatch: image is corrupt", name);
+		return -EINVAL;
+	}
 	return 0;
+}
+
+int img_dir_dump_id(int dirfd, uint64_t *id)
+{
+	struct img_hdr h;
+	int ret, fd = openat(dirfd, descs[IMG_INVENTORY].name_fmt, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		ret = -errno;
+		pr_perror("cannot open inventory.img");
+		return ret;
+	}
+	ssize_t n = pread(fd, &h, sizeof(h), 0);
+	close(fd);
+	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_INVENTORY, "inventory.img"))
+		return -EINVAL;
+	*id = h.dump_id;
+	return 0;
+}
+
+int img_hdr_bind_id(const struct img_hdr *h, unsigned owner, uint64_t want_id,
+			 const char *name)
+{
+	if (h->owner != owner) {
+		if (owner)
+			pr_err("%s: holds the state of process %u, not %u: "
+			       "a file of another process put in its place", name, h->owner, owner);
+		else
+			pr_err("%s: holds the state of process %u, not of the whole dump", name,
+			       h->owner);
+		return -EINVAL;
+	}
+	if (want_id && h->dump_id != want_id) {
+		pr_err("%s: of dump %016llx, not of this directory's dump %016llx (inventory.img): "
+		       "a file of another dump put in its place", name,
+		       (unsigned long long)h->dump_id, (unsigned long long)want_id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int img_hdr_bind(int dirfd, const struct img_hdr *h, unsigned owner, uint64_t dump_id,
+		 const char *name)
+{
+	if (!dump_id) {
+		int ret = img_dir_dump_id(dirfd, &dump_id);
+		if (ret == -ENOENT)
+			pr_err("%s: no inventory.img beside it: cannot tell which dump it is of",
+			       name);
+		if (ret)
+			return ret;
+	}
+	return img_hdr_bind_id(h, owner, dump_id, name);
 }
 
 #define WRITER_BUF	(64 << 10)	/* entries are written out in blocks this large */
@@ -110,7 +204,8 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int img_writer_open(int dirfd, enum img_kind kind, unsigned id, struct img_writer **out)
+int img_writer_open(int dirfd, enum img_kind kind, unsigned id, uint64_t dump_id,
+		    struct img_writer **out)
 {
 	struct img_writer *w = calloc(1, sizeof(*w));
 	struct img_hdr h;
@@ -127,7 +222,7 @@ int img_writer_open(int dirfd, enum img_kind kind, unsigned id, struct img_write
 		free(w);
 		return ret;
 	}
-	img_hdr_fill(&h, kind);
+	img_hdr_fill(&h, kind, dump_id, strstr(descs[kind].name_fmt, "%u") ? id : 0);
 	ret = write_all(w->fd, &h, sizeof(h));
 	if (ret) {
 		errno = -ret;
@@ -247,16 +342,21 @@ static int read_file(int fd, const char *name, uint8_t **data, size_t *len)
 	return 0;
 }
 
+/* owner: the process of the file's name; want_id: its dump (0: not checked) */
 static int parse_entries(const uint8_t *data, size_t len, const struct img_desc *d,
-			 const char *name, struct img_entries *out)
+			 const char *name, unsigned owner, uint64_t want_id,
+			 struct img_entries *out)
 {
 	size_t off = IMG_HEADER_SIZE, cap = 0;
 	int ret = img_hdr_check((const struct img_hdr *)data, len, d->kind, name);
 
+	if (!ret)
+		ret = img_hdr_bind_id((const struct img_hdr *)data, owner, want_id, name);
 	if (ret)
 		return ret;
 	memset(out, 0, sizeof(*out));
 	out->kind = d->kind;
+	out->dump_id = ((const struct img_hdr *)data)->dump_id;
 	for (;;) {
 		uint32_t hdr[2];
 		if (len - off < sizeof(hdr)) {
@@ -307,12 +407,42 @@ bad:
 	return -EINVAL;
 }
 
+int img_parse_buf(const void *data, size_t len, enum img_kind kind, const char *name,
+		  unsigned owner, uint64_t dump_id, struct img_entries *out)
+{
+	if (kind >= IMG_NR_KINDS || !descs[kind].msg)
+		return -EINVAL;
+	return parse_entries(data, len, &descs[kind], name, owner, dump_id, out);
+}
+
+int img_path_dump_id(const char *path, uint64_t *id)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash - path + 1) : strdup(".");
+	int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int ret = dfd < 0 ? -errno : img_dir_dump_id(dfd, id);
+
+	if (dfd >= 0)
+		close(dfd);
+	free(dir);
+	*id = ret ? 0 : *id;
+	if (ret == -ENOENT || ret == -ENOMEM)
+		return 0;
+	if (ret)
+		pr_err("%s: cannot tell the dump of its directory", path);
+	return ret;
+}
+
 int img_read_path(const char *path, const struct img_desc *d, struct img_entries *out)
 {
+	uint64_t want = 0;
 	uint8_t *data;
 	size_t len;
-	int ret, fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret, fd;
 
+	if (d->kind != IMG_INVENTORY && img_path_dump_id(path, &want))
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		pr_perror("cannot open %s", path);
@@ -322,7 +452,8 @@ int img_read_path(const char *path, const struct img_desc *d, struct img_entries
 	close(fd);
 	if (ret)
 		return ret;
-	ret = parse_entries(data, len, d, path, out);
+	ret = parse_entries(data, len, d, path, img_owner_by_name(path),
+			    want, out);
 	free(data);
 	return ret;
 }
@@ -333,6 +464,9 @@ int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries 
 	uint8_t *data;
 	size_t len;
 	int ret, fd;
+
+	uint64_t want = 0;
+	bool per_proc = strstr(descs[kind].name_fmt, "%u");
 
 	img_name(kind, id, name, sizeof(name));
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -347,7 +481,16 @@ int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries 
 	close(fd);
 	if (ret)
 		return ret;
-	ret = parse_entries(data, len, &descs[kind], name, out);
+	if (kind != IMG_INVENTORY) {
+		ret = img_dir_dump_id(dirfd, &want);
+		if (ret == -ENOENT)
+			pr_err("%s: no inventory.img beside it: cannot tell which dump it is of", name);
+		if (ret) {
+			free(data);
+			return ret == -ENOENT ? -EINVAL : ret;
+		}
+	}
+	ret = parse_entries(data, len, &descs[kind], name, per_proc ? id : 0, want, out);
 	free(data);
 	return ret;
 }

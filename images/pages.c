@@ -114,7 +114,8 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 		size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe->n_part_xxh3 : 0;
 		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
 						  n_parts, nparts, 0 };
-		memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
+		if (n_parts)	/* part_xxh3 is NULL when there are none */
+			memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
 		nparts += n_parts;
 		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
 			*has_parent_runs = 1;
@@ -148,7 +149,8 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	if (img->remote)
 		return 0;
 	ssize_t n = pread(img->pages_fd, &h, sizeof(h), 0);
-	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, img->pages_name))
+	if (img_hdr_check(&h, n < 0 ? 0 : n, IMG_PAGES, img->pages_name) ||
+	    img_hdr_bind(dirfd, &h, pid, 0, img->pages_name))
 		return -1;
 	if (fstat(img->pages_fd, &st)) {
 		pr_perror("%s: cannot stat", img->pages_name);
@@ -216,6 +218,29 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 	return 0;
 }
 
+/* the parent directory pfd holds the dump the inventory of cur names as its parent */
+static int check_parent(int cur, int pfd, const char *prefix)
+{
+	Inventory *inv = NULL;
+	uint64_t id = 0;
+	int err = -1;
+
+	if (img_read_one(cur, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv))
+		return -1;
+	int ret = img_dir_dump_id(pfd, &id);
+	if (ret == -ENOENT)
+		pr_err("%sparent/inventory.img: missing: the parent images are not a complete dump",
+		       prefix);
+	else if (!ret && (!inv->has_parent_dump_id || inv->parent_dump_id != id))
+		pr_err("%sparent/inventory.img: of dump %016llx, but %sinventory.img names parent "
+		       "%016llx: the parent link leads to another dump", prefix,
+		       (unsigned long long)id, prefix, (unsigned long long)inv->parent_dump_id);
+	else if (!ret)
+		err = 0;
+	inventory__free_unpacked(inv, NULL);
+	return err;
+}
+
 static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct page_source *ps)
 {
 	char prefix[80] = "";
@@ -241,6 +266,10 @@ static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct pa
 		if (pfd < 0) {
 			pr_perror("%spagemap-%u.img: has pages in the parent image, but %sparent",
 				  prefix, pid, prefix);
+			goto err;
+		}
+		if (check_parent(cur, pfd, prefix)) {
+			close(pfd);
 			goto err;
 		}
 		if (cur != dirfd)

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,16 @@
 #include "pages.h"
 #include "pbjson.h"
 #include "show.h"
+
+/* the header's dump id (hex, as in error messages) and owner */
+static void add_binding(json_object *o, uint64_t dump_id, unsigned owner)
+{
+	char id[24];
+
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)dump_id);
+	json_object_object_add(o, "dump_id", json_object_new_string(id));
+	json_object_object_add(o, "owner", json_object_new_int64(owner));
+}
 
 /* pages-PID.img: the header page is checked, the data is only counted */
 static json_object *show_pages(const char *path, const struct img_desc *d)
@@ -36,7 +47,9 @@ static json_object *show_pages(const char *path, const struct img_desc *d)
 		pr_perror("%s: read failed", path);
 		return NULL;
 	}
-	if (img_hdr_check(&h, got, d->kind, path))
+	uint64_t want;
+	if (img_hdr_check(&h, got, d->kind, path) || img_path_dump_id(path, &want) ||
+	    img_hdr_bind_id(&h, img_owner_by_name(path), want, path))
 		return NULL;
 	if ((uint64_t)st.st_size < PAGES_DATA_OFFSET) {
 		pr_err("%s: header page cut short (%lld of %lu bytes)", path,
@@ -55,6 +68,7 @@ static json_object *show_pages(const char *path, const struct img_desc *d)
 	json_object_object_add(o, "magic", json_object_new_string(d->name_fmt));
 	json_object_object_add(o, "version", json_object_new_int64(h.version));
 	json_object_object_add(o, "flags", json_object_new_int64(h.flags));
+	add_binding(o, h.dump_id, h.owner);
 	json_object_object_add(o, "data_offset", json_object_new_int64(PAGES_DATA_OFFSET));
 	json_object_object_add(o, "nr_pages",
 			       json_object_new_int64((st.st_size - PAGES_DATA_OFFSET) / PAGES_DATA_OFFSET));
@@ -82,6 +96,7 @@ static json_object *show_entries(const char *path, const struct img_desc *d)
 	img_entries_free(&e);
 	json_object_object_add(o, "magic", json_object_new_string(d->name_fmt));
 	json_object_object_add(o, "version", json_object_new_int(IMG_FORMAT_VERSION));
+	add_binding(o, e.dump_id, img_owner_by_name(path));
 	json_object_object_add(o, "entries", arr);
 	return o;
 }

@@ -167,49 +167,6 @@ static void tell_children(struct daemon *d)
 	}
 }
 
-/* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
-static int recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
-{
-	struct timeval tv = { 5, 0 };
-
-	*ranges = NULL;
-	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ssize_t n = lazy_recv_fd(conn, h, sizeof(*h), uffd);
-	if (n == 0)
-		return -1;	/* criu restore went away before the process was ready */
-	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
-	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
-		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,
-		       n >= 8 ? h->magic : 0, n >= 8 ? h->version : 0,
-		       *uffd < 0 ? "no userfaultfd" : "with a userfaultfd");
-		goto err;
-	}
-	*ranges = calloc(h->nr_ranges + 1, sizeof(**ranges));
-	if (!*ranges)
-		goto err;
-	size_t want = h->nr_ranges * sizeof(**ranges);
-	if (want && recv(conn, *ranges, want, MSG_WAITALL) != (ssize_t)want) {
-		pr_err("pid %u: truncated list of lazy ranges", h->pid);
-		goto err;
-	}
-	uint64_t prev = 0;
-	for (uint32_t i = 0; i < h->nr_ranges; i++) {
-		const struct lazy_range *r = &(*ranges)[i];
-		if (r->start % 4096 || r->end % 4096 || r->start >= r->end || r->start < prev) {
-			pr_err("pid %u: lazy range %u (%lx-%lx) is malformed", h->pid, i,
-			       (unsigned long)r->start, (unsigned long)r->end);
-			goto err;
-		}
-		prev = r->end;
-	}
-	return 0;
-err:
-	if (*uffd >= 0)
-		close(*uffd);
-	free(*ranges);
-	return -1;
-}
-
 /* the page source of pid, opened; NULL (logged) if it cannot be */
 static struct lp_source *open_source(struct daemon *d, unsigned pid)
 {
@@ -279,7 +236,7 @@ static void attach(struct daemon *d, int conn)
 	struct lp_source *src;
 	int uffd;
 
-	if (recv_hello(conn, &h, &ranges, &uffd)) {
+	if (lazy_recv_hello(conn, &h, &ranges, &uffd)) {
 		close(conn);
 		return;
 	}

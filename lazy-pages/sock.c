@@ -1,8 +1,14 @@
 /* sock.c - the lazy-pages socket's address and its messages (see sock.h). */
+#define LOG_PREFIX "lazy-pages: "
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "sock.h"
 #include "socket-proto.h"
 
@@ -58,4 +64,47 @@ ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd)
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	return sendmsg(conn, &mh, MSG_NOSIGNAL);
+}
+
+/* reads the hello, ranges and uffd the restorer sent; 0 or -1 (conn closed) */
+int lazy_recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd)
+{
+	struct timeval tv = { 5, 0 };
+
+	*ranges = NULL;
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n = lazy_recv_fd(conn, h, sizeof(*h), uffd);
+	if (n == 0)
+		return -1;	/* criu restore went away before the process was ready */
+	if (n != sizeof(*h) || h->magic != LAZY_PROTO_MAGIC || h->version != LAZY_PROTO_VERSION ||
+	    h->nr_ranges > LAZY_MAX_RANGES || *uffd < 0) {
+		pr_err("malformed message on the socket (%zd bytes, magic %#x, version %u, %s)", n,
+		       n >= 8 ? h->magic : 0, n >= 8 ? h->version : 0,
+		       *uffd < 0 ? "no userfaultfd" : "with a userfaultfd");
+		goto err;
+	}
+	*ranges = calloc(h->nr_ranges + 1, sizeof(**ranges));
+	if (!*ranges)
+		goto err;
+	size_t want = h->nr_ranges * sizeof(**ranges);
+	if (want && recv(conn, *ranges, want, MSG_WAITALL) != (ssize_t)want) {
+		pr_err("pid %u: truncated list of lazy ranges", h->pid);
+		goto err;
+	}
+	uint64_t prev = 0;
+	for (uint32_t i = 0; i < h->nr_ranges; i++) {
+		const struct lazy_range *r = &(*ranges)[i];
+		if (r->start % 4096 || r->end % 4096 || r->start >= r->end || r->start < prev) {
+			pr_err("pid %u: lazy range %u (%lx-%lx) is malformed", h->pid, i,
+			       (unsigned long)r->start, (unsigned long)r->end);
+			goto err;
+		}
+		prev = r->end;
+	}
+	return 0;
+err:
+	if (*uffd >= 0)
+		close(*uffd);
+	free(*ranges);
+	return -1;
 }

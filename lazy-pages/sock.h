@@ -18,4 +18,13 @@ ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd);
 /* sends len bytes with fd attached if fd >= 0; what sendmsg returns */
 ssize_t lazy_send_fd(int conn, const void *buf, size_t len, int fd);
 
+struct lazy_hello;
+struct lazy_range;
+/*
+ * the daemon: reads the hello, the ranges and the uffd a restorer sent and
+ * checks them (magic, version, count, ranges page aligned, sorted, apart);
+ * 0, or -1 (logged unless the peer closed first; nothing left open)
+ */
+int lazy_recv_hello(int conn, struct lazy_hello *h, struct lazy_range **ranges, int *uffd);
+
 #endif /* LAZY_SOCK_H */

@@ -48,10 +48,11 @@ void dump_proc_free(struct dump_proc *p)
 	free(p->tids);
 }
 
-static int write_one(int dirfd, enum img_kind kind, unsigned id, const ProtobufCMessage *m)
+static int write_one(int dirfd, enum img_kind kind, unsigned id, uint64_t dump_id,
+		     const ProtobufCMessage *m)
 {
 	struct img_writer *w;
-	if (img_writer_open(dirfd, kind, id, &w))
+	if (img_writer_open(dirfd, kind, id, dump_id, &w))
 		return -1;
 	if (img_write(w, m)) {
 		img_writer_abort(w);
@@ -65,7 +66,7 @@ static int write_pstree(int dirfd, const struct dump_tree *t)
 {
 	struct img_writer *w;
 
-	if (img_writer_open(dirfd, IMG_PSTREE, 0, &w))
+	if (img_writer_open(dirfd, IMG_PSTREE, 0, t->dump_id, &w))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct dump_proc *p = &t->procs[i];
@@ -110,13 +111,13 @@ static int write_images(int dirfd, struct dump_proc *p)
 	struct img_writer *w;
 
 	for (int i = 1; i < p->nr_threads; i++)
-		if (write_one(dirfd, IMG_CORE, p->tids[i], &p->thread_cores[i - 1]->base))
+		if (write_one(dirfd, IMG_CORE, p->tids[i], p->dump_id, &p->thread_cores[i - 1]->base))
 			return -1;
-	if (write_one(dirfd, IMG_CORE, p->pid, &p->core->base) ||
-	    write_one(dirfd, IMG_MM, p->pid, &p->mm->base) ||
-	    write_one(dirfd, IMG_FS, p->pid, &p->fs->base))
+	if (write_one(dirfd, IMG_CORE, p->pid, p->dump_id, &p->core->base) ||
+	    write_one(dirfd, IMG_MM, p->pid, p->dump_id, &p->mm->base) ||
+	    write_one(dirfd, IMG_FS, p->pid, p->dump_id, &p->fs->base))
 		return -1;
-	if (img_writer_open(dirfd, IMG_FILES, p->pid, &w))
+	if (img_writer_open(dirfd, IMG_FILES, p->pid, p->dump_id, &w))
 		return -1;
 	for (size_t i = 0; i < p->nr_fds; i++) {
 		if (img_write(w, &p->fds[i]->base)) {
@@ -363,10 +364,13 @@ static int write_inventory_of(int dirfd, const struct dump_tree *t, const struct
 	}
 	if (pre)
 		inv.has_pre_dump = inv.pre_dump = true;
-	if (o->prev_images_dir)
+	if (o->prev_images_dir) {
 		inv.parent = (char *)o->prev_images_dir;
+		inv.has_parent_dump_id = true;
+		inv.parent_dump_id = t->parent_dump_id;
+	}
 	/* written last: a directory holding it is complete */
-	return write_one(dirfd, IMG_INVENTORY, 0, &inv.base);
+	return write_one(dirfd, IMG_INVENTORY, 0, t->dump_id, &inv.base);
 }
 
 /* while frozen: one process's state, memory map and tracking */
@@ -521,6 +525,11 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	tfreeze = clock_now_ms();
 	if (tree_seize(o->pid, &t) || ns_check_tree(&t) || tree_check(&t))
 		goto fail;
+	t.dump_id = img_new_dump_id();
+	for (size_t i = 0; i < t.nr; i++)
+		t.procs[i].dump_id = t.dump_id;
+	if (pfd >= 0 && img_dir_dump_id(pfd, &t.parent_dump_id))
+		goto fail;
 	rounds = calloc(t.nr, sizeof(*rounds));
 	if (!rounds)
 		goto fail;
@@ -572,7 +581,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		st.pages += ps.pages;
 		st.bytes += ps.bytes;
 		st.pages_ms += ps.pages_ms;
-		if (pre ? write_one(dirfd, IMG_MM, p->pid, &p->mm->base) : write_images(dirfd, p))
+		if (pre ? write_one(dirfd, IMG_MM, p->pid, p->dump_id, &p->mm->base)
+			: write_images(dirfd, p))
 			goto fail;
 	}
 	if (write_pstree(dirfd, &t) || write_inventory_of(dirfd, &t, o, pre))

@@ -54,6 +54,7 @@ struct dump_proc {
 	int skip_fd;		/* criu's own tracking uffd in the process, or -1 */
 	bool keep_cow;		/* in a tree: its pages may be shared with a parent or child */
 	bool files_shared;	/* its fd table is its parent's (CLONE_FILES) */
+	uint64_t dump_id;	/* the tree's, in the header of each of its images */
 	int stop_sig;		/* in a job-control stop by this signal, or 0 */
 	bool stop_waited;	/* its parent already collected that stop (waitpid WUNTRACED) */
 };
@@ -63,6 +64,8 @@ struct dump_tree {
 	size_t nr, cap;
 	struct dump_proc *procs;	/* [0] is the root */
 	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
+	uint64_t dump_id;		/* random, in the header of every image */
+	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };
 
 /* tree.c: seize the whole tree, check it can be restored, end it */
@@ -155,7 +158,7 @@ struct pages_hooks {
 /* one run, by process_vm_readv, else /proc/PID/mem (memfd); quiet */
 int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst);
 /* pages-PID.img with its header, open read-write; the fd or -1 */
-int pages_image_create(pid_t pid, int dirfd);
+int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd);
 int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 			    const struct pages_hooks *h, struct dump_stats *st);
 /* files.c: fds, cwd, root, umask */

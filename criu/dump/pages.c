@@ -302,7 +302,7 @@ static int copy_batch(pid_t pid, int memfd, const struct plan_run *runs, size_t 
 	return 0;
 }
 
-int pages_image_create(pid_t pid, int dirfd)
+int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd)
 {
 	uint8_t hdr[PAGES_DATA_OFFSET] = { 0 };
 	char name[64];
@@ -313,7 +313,7 @@ int pages_image_create(pid_t pid, int dirfd)
 		pr_perror("cannot create %s", name);
 		return -1;
 	}
-	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES);
+	img_hdr_fill((struct img_hdr *)hdr, IMG_PAGES, dump_id, pid);
 	if (pwrite_all(pfd, hdr, PAGES_DATA_OFFSET, 0)) {
 		pr_perror("%s: write failed", name);
 		close(pfd);
@@ -354,11 +354,11 @@ int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, i
 			goto out;
 		}
 	} else if (pfd < 0) {
-		pfd = pages_image_create(p->pid, dirfd);
+		pfd = pages_image_create(p->pid, p->dump_id, dirfd);
 	}
 	if ((pfd < 0 && !plan->no_data) || !buf)
 		goto out;
-	if (img_writer_open(dirfd, IMG_PAGEMAP, p->pid, &pm))
+	if (img_writer_open(dirfd, IMG_PAGEMAP, p->pid, p->dump_id, &pm))
 		goto out;
 
 	struct progress prog;

@@ -101,7 +101,7 @@ static void senders_free(struct senders *s)
 
 static bool same_name(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
 {
-	return a->len == b->len && !memcmp(a->data, b->data, a->len);
+	return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
 }
 
 /* a datagram socket of the process bound to name, open: its fd, or -1 */

@@ -1,16 +1,21 @@
 /*
  * infect.h - make a ptrace-stopped task execute syscalls chosen by the tool.
  *
- * The task must be seized and in a ptrace stop.  infect_begin() saves its
- * registers and signal mask and blocks every signal so that nothing is
- * delivered while it runs foreign code; infect_syscall() writes
- * "syscall; int3" at the task's instruction pointer, runs it with the given
- * arguments and puts the code and registers back before returning, so the
- * task is intact between any two calls (if the tool dies, the task is never
- * left with patched code); infect_end() restores the signal mask and the
- * registers exactly.  A task inside an rseq critical section would be moved
- * to its abort handler by the kernel as soon as it runs the injected code:
- * its rseq_cs is cleared meanwhile and put back by infect_end().
+ * The task must be seized and in a ptrace stop.  Killing criu at any moment
+ * must leave the task as it was: nothing is written over its code and its
+ * registers are never left changed.  infect_begin() saves its registers
+ * and signal mask, puts a small trampoline into the zero padding at the end
+ * of the task's vdso (the same bytes for every task, kept there) and a
+ * frame below its red zone holding its registers and mask, and points the
+ * task past the trampoline's syscall: from then on, should criu die, the
+ * task runs the trampoline's way back (mask, registers, rip through iretq;
+ * an interrupted syscall restarted, a preempted rseq critical section sent
+ * to its abort handler, as the kernel would have).  infect_syscall() runs
+ * one syscall at the trampoline (PTRACE_SYSCALL to its exit) and leaves the
+ * task there, ready to go back; infect_end() restores the signal mask, the
+ * rseq critical section and the registers exactly, registers last.  Every
+ * signal is blocked in between so that nothing is delivered while it runs
+ * foreign code; its rseq_cs is cleared meanwhile.
  *
  * Used by dump (signal actions, brk, sigaltstack), and at the end of restore
  * to unmap the restorer.  Owns no memory of the task but the optional
@@ -19,6 +24,7 @@
 #ifndef CRIU_INFECT_H
 #define CRIU_INFECT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -31,6 +37,9 @@ struct infect {
 	size_t scratch_len;
 	uint64_t rseq_cs_addr;	/* the task's rseq_cs field, cleared meanwhile, or 0 */
 	uint64_t saved_rseq_cs;
+	uint64_t tramp;		/* the trampoline in the task's vdso */
+	uint64_t frame;		/* its frame, below the task's red zone */
+	bool armed;		/* the task's registers point into the trampoline */
 };
 
 int infect_begin(struct infect *c, pid_t pid);

@@ -31,6 +31,8 @@
 #define VMA_F_LOCKED		(1u << 11)	/* lo: mlock (never lazy: locking faults it all in) */
 #define VMA_F_LOCKONFAULT	(1u << 12)	/* lf: mlock2 MLOCK_ONFAULT */
 #define VMA_F_MAYWRITE		(1u << 13)	/* mw: may be made writable (shared: its file was opened for writing) */
+/* every VMA_F_ bit (restore refuses others: criu/restore/plausible.c); a new flag moves it */
+#define VMA_F_ALL		((VMA_F_MAYWRITE << 1) - 1)
 
 enum rst_vma_kind {
 	RST_VMA_ANON_PRIVATE = 1,
@@ -200,7 +202,10 @@ struct restore_args {
 
 	/* the other threads, created once memory and signal actions are in place */
 	__u32 nr_threads;
-	__u32 pad1;
+	__u32 threads_ready;		/* written by the restorer: threads past their last
+					 * fallible step (the leader waits for them all
+					 * before closing criu's fds, so that a failing
+					 * thread's message still reaches criu's stderr) */
 	struct rst_thread *threads;
 
 	/* the rest of the process's state, set last */

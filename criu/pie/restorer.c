@@ -41,14 +41,6 @@
 #define O_CLOEXEC_	02000000
 #define UFFD_FEATURE_POISON_	(1 << 14)
 
-static unsigned long str_len(const char *s)
-{
-	unsigned long n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
 static char *put_hex(char *p, unsigned long v)
 {
 	char tmp[16];
@@ -64,37 +56,48 @@ static char *put_hex(char *p, unsigned long v)
 	return p;
 }
 
-/* "error: restorer: WHAT at ADDR: errno N" and exit */
-static void __attribute__((noreturn)) fail(struct restore_args *a, const char *what,
-					   unsigned long addr, long ret)
+static char *put_str(char *p, const char *s, unsigned long max)
 {
-	char buf[160], *p = buf;
-	const char *pre = "error: restorer: ";
-	unsigned long n = str_len(pre), m = str_len(what);
+	for (unsigned long i = 0; s[i] && i < max; i++)
+		*p++ = s[i];
+	return p;
+}
 
-	for (unsigned long i = 0; i < n; i++)
-		*p++ = pre[i];
-	for (unsigned long i = 0; i < m && i < 80; i++)
-		*p++ = what[i];
-	*p++ = ' ';
-	p = put_hex(p, addr);
-	*p++ = ':';
-	*p++ = ' ';
-	*p++ = 'e';
-	*p++ = 'r';
-	*p++ = 'r';
-	*p++ = 'n';
-	*p++ = 'o';
-	*p++ = ' ';
-	long e = -ret;
+static char *put_dec(char *p, unsigned long v)
+{
 	char d[20];
 	int k = 0;
 	do {
-		d[k++] = '0' + e % 10;
-		e /= 10;
-	} while (e > 0 && k < 20);
+		d[k++] = '0' + v % 10;
+		v /= 10;
+	} while (v && k < 20);
 	while (k)
 		*p++ = d[--k];
+	return p;
+}
+
+/*
+ * "error: restorer: pid P[ thread T]: WHAT ADDR: errno N" and exit: the
+ * thread is the one failing (its tid is the dumped one)
+ */
+static void __attribute__((noreturn)) fail(struct restore_args *a, const char *what,
+					   unsigned long addr, long ret)
+{
+	char buf[200], *p = buf;
+	long pid = sys0(__NR_getpid), tid = sys0(__NR_gettid);
+
+	p = put_str(p, "error: restorer: pid ", 32);
+	p = put_dec(p, pid);
+	if (tid != pid) {
+		p = put_str(p, " thread ", 16);
+		p = put_dec(p, tid);
+	}
+	p = put_str(p, ": ", 4);
+	p = put_str(p, what, 80);
+	*p++ = ' ';
+	p = put_hex(p, addr);
+	p = put_str(p, ": errno ", 16);
+	p = put_dec(p, -ret);
 	*p++ = '\n';
 	sys3(__NR_write, a->log_fd, buf, p - buf);
 	if (a->err_fd >= 0)
@@ -508,6 +511,20 @@ static void grow_fpu_buffer(void)
 			 : "memory");
 }
 
+#define FUTEX_WAIT_	0
+#define FUTEX_WAKE_	1
+
+/* until every other thread has set its state (one that fails ends the process) */
+static void wait_threads_ready(struct restore_args *a)
+{
+	for (;;) {
+		__u32 n = __atomic_load_n(&a->threads_ready, __ATOMIC_SEQ_CST);
+		if (n >= a->nr_threads)
+			return;
+		sys6(__NR_futex, (long)&a->threads_ready, FUTEX_WAIT_, n, 0, 0, 0);
+	}
+}
+
 /* the last steps of every thread: own state, then the trap and rt_sigreturn */
 static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 						    const struct rst_thread *t)
@@ -540,11 +557,15 @@ static void __attribute__((noreturn)) finish_thread(struct restore_args *a,
 	if (t->seccomp_mode)
 		restore_seccomp(a, t);
 	restore_creds(a, t);
-	if (t == &a->leader) {
+	if (t != &a->leader) {
+		__atomic_add_fetch(&a->threads_ready, 1, __ATOMIC_SEQ_CST);
+		sys6(__NR_futex, (long)&a->threads_ready, FUTEX_WAKE_, 1, 0, 0, 0);
+	} else {
 		/*
-		 * criu's fds go last, with the leader's failure messages; a
-		 * thread failing later is seen by criu as the process ending.
+		 * criu's fds go last, once every thread is past its last step
+		 * that can fail: each failure message reaches criu's stderr.
 		 */
+		wait_threads_ready(a);
 		for (__u32 i = 0; i < a->nr_close_fds; i++)
 			sys1(__NR_close, a->close_fds[i]);
 		sys1(__NR_close, a->log_fd);

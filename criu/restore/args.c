@@ -432,7 +432,8 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->groups = arena_get(ar, c->n_groups * sizeof(uint32_t) + 4, 4);
 	if (!t->groups)
 		return -1;
-	memcpy(t->groups, c->groups, c->n_groups * sizeof(uint32_t));
+	if (c->n_groups)	/* groups is NULL when there are none */
+		memcpy(t->groups, c->groups, c->n_groups * sizeof(uint32_t));
 	t->cap_inh = c->cap_inh;
 	t->cap_prm = c->cap_prm;
 	t->cap_eff = c->cap_eff;

@@ -143,7 +143,7 @@ static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
 			return -1;
 		}
 	}
-	return 0;
+	return rst_plausible_core(core, tid == (unsigned)p->pid, name);
 }
 
 static int check_mm(struct rst_proc *p)
@@ -152,6 +152,15 @@ static int check_mm(struct rst_proc *p)
 	uint64_t prev_end = 0;
 
 	img_name(IMG_MM, p->pid, name, sizeof(name));
+	if (rst_plausible_mm(p->mm, name))
+		return -1;
+	for (int i = 0; i < p->nr_threads; i++) {
+		char cname[64];
+		const Core *c = i ? p->thread_cores[i - 1] : p->core;
+		img_name(IMG_CORE, p->pe->threads[i], cname, sizeof(cname));
+		if (rst_plausible_rseq(c->thread, p->mm, cname))
+			return -1;
+	}
 	for (size_t i = 0; i < p->mm->n_vmas; i++) {
 		const Vma *v = p->mm->vmas[i];
 		if (v->start % 4096 || v->end % 4096 || v->start >= v->end || v->start < prev_end) {

@@ -256,24 +256,50 @@ static bool traced_by_us(pid_t tid)
 	return atoi(buf) == getpid();
 }
 
+#define REAP_TIMEOUT_MS	10000
+
+/* reaps tid (ours as tracer or parent); false if it is still there at the deadline */
+static bool reap_until(pid_t tid, bool zombie, double deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(tid, NULL, __WALL | WNOHANG);
+		if (r == tid || (r < 0 && errno != EINTR) || zombie)
+			return true;
+		if (clock_now_ms() > deadline)
+			return false;
+		usleep(1000);
+	}
+}
+
 /*
  * Kills whatever of the tree was created and collects it: criu traces
  * every live task (and is the subreaper that inherits the zombies of
- * killed parents).  A pid someone else holds is left alone.
+ * killed parents).  A pid someone else holds is left alone.  Once SIGKILL
+ * is sent no task returns to user space, so criu's copies of their
+ * userfaultfds (--lazy-pages) go before the waits: a thread blocked on a
+ * page that will not come is woken to die, not waited for with its uffd
+ * held; and no wait is longer than REAP_TIMEOUT_MS.
  */
-static void kill_tree(const struct rst_tree *t, bool root_created)
+static void kill_tree(const struct rst_tree *t, bool root_created, struct rst_lazy_set *ls)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct rst_proc *p = &t->procs[i];
 		if (!p->zombie && ((i == 0 && root_created) || (i && traced_by_us(p->pid))))
 			kill(p->pid, SIGKILL);
 	}
+	rst_lazy_set_close(ls);
+	double deadline = clock_now_ms() + REAP_TIMEOUT_MS;
 	for (size_t i = t->nr; i-- > 0;) {
 		const struct rst_proc *p = &t->procs[i];
-		for (int k = p->zombie ? 0 : p->nr_threads - 1; k >= 0; k--)
-			while (waitpid(p->pe->threads[k], NULL, __WALL | (p->zombie ? WNOHANG : 0)) < 0 &&
-			       errno == EINTR)
-				;
+		for (int k = p->zombie ? 0 : p->nr_threads - 1; k >= 0; k--) {
+			pid_t tid = p->pe->threads[k];
+			if (!reap_until(tid, p->zombie, deadline)) {
+				char st[64] = "?";
+				proc_status_field(tid, "State:", st, sizeof(st));
+				pr_err("pid %d: thread %d still there %d s after SIGKILL (state %s)", p->pid,
+				       tid, REAP_TIMEOUT_MS / 1000, st);
+			}
+		}
 	}
 	/* zombies whose parents just died come to criu as their subreaper */
 	for (int tries = 0; tries < 100; tries++) {
@@ -348,6 +374,31 @@ static int plan_restorers(struct rst_tree *t, const struct opts *o, const struct
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * What a detached restore leaves running must not hold criu's stdin,
+ * stdout, stderr or the fds it was given for --inherit-fd: a shell or a CI
+ * job reading them would wait for the last page.  Its log goes to -o only.
+ */
+static void detach_stdio(const struct opts *o)
+{
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	bool to_file = log_get_term_fd() >= 0;	/* -o: log_fd is the file, keep it */
+
+	for (int fd = 0; fd < 3 && nul >= 0; fd++)
+		if (!to_file || fd != log_get_fd())
+			dup2(nul, fd);
+	if (nul > 2)
+		close(nul);
+	for (int i = 0; i < o->nr_inherit_fd; i++) {
+		int fd;
+		if (sscanf(o->inherit_fd[i], "fd[%d]", &fd) == 1 && fd > 2 &&
+		    (!to_file || fd != log_get_fd()))
+			close(fd);
+	}
+	log_set_fds(log_get_fd(), -1);
 }
 
 /* from the last traps to running: through rt_sigreturn, restorers unmapped, detached */
@@ -486,6 +537,7 @@ int cr_restore(const struct opts *o)
 		}
 		if (w == 0) {
 			setsid();
+			detach_stdio(o);
 			_exit(rst_lazy_set_watch(&ls) ? 1 : 0);
 		}
 		rst_lazy_set_close(&ls);
@@ -512,7 +564,7 @@ fail:
 	/* the daemon sees the connections go before the processes: a failed restore */
 	rst_lazy_set_disconnect(&ls);
 	if (pid > 0)
-		kill_tree(&t, true);
+		kill_tree(&t, true, &ls);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	rst_lazy_set_close(&ls);
 	verify_join(&vj);

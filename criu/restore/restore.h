@@ -215,4 +215,13 @@ void rst_lazy_set_close(struct rst_lazy_set *s);
 bool rst_remote_pages(const struct opts *o);
 int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a);
 
+/*
+ * plausible.c: values of a core or mm image that no dump produces (selectors,
+ * flags, ranges, policies, capability sets ...) refused, one line naming the
+ * image and the field; leader: the process's own core (sigactions, limits ...)
+ */
+int rst_plausible_core(const Core *c, bool leader, const char *name);
+int rst_plausible_mm(const Mm *mm, const char *name);
+int rst_plausible_rseq(const ThreadCore *tc, const Mm *mm, const char *name);
+
 #endif /* CRIU_RESTORE_H */

@@ -387,7 +387,7 @@ int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *
 	}
 	s->keep = keep;
 	buf = aligned_alloc(PS, COPY_BUF);
-	s->pfd = pages_image_create(p->pid, dirfd);
+	s->pfd = pages_image_create(p->pid, p->dump_id, dirfd);
 	if (!buf || s->pfd < 0)
 		goto fail;
 	s->sfd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
