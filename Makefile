@@ -5,7 +5,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
 	   -D_GNU_SOURCE -I. -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
 	   -Icriu/snapshot -Icriu/ns
-LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread
+LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread -lgnutls
 
 PROTOS      := $(wildcard images/*.proto)
 PROTO_C     := $(PROTOS:.proto=.pb-c.c)

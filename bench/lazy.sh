@@ -19,14 +19,16 @@
 #    exits (before the background fill is done).  Reports the latency the
 #    program saw (touches slower than 2 us: faults) and the daemon's fault
 #    service figures; then the same with the pages from `criu page-server`
-#    over 127.0.0.1.
+#    over 127.0.0.1, with the token, then with --tls (certificates made
+#    with certtool, if it is there).
 # 4. post-copy (`criu dump --lazy-pages`, with `unshare --pid`): bench/
 #    workload is dumped with its memory left in it, the images without
 #    pages copied, restored in a pid namespace of its own (the source still
 #    holds the pid) and signalled at once; reports the dump's time until its
 #    images are written (the program's stop before the restore), the time
 #    until the restored copy runs, until every page is over and the source
-#    killed (the dump exits), and the workload's verdict.
+#    killed (the dump exits), and the workload's verdict; with the token,
+#    then with --tls.
 # Appends the tables to bench/out/results.md.
 . "$(dirname "$0")/env.sh"
 REPS=${BENCH_REPS:-3}
@@ -75,13 +77,49 @@ daemon_stats() {
 	grep -o 'stats:.*' "$1/lazy-pages.log"
 }
 
-# postcopy MIB RUN: the post-copy rows (skipped without pid namespaces)
+# certs DIR: a CA, a server certificate for 127.0.0.1 and a client's, in DIR;
+# sets TLS_SRV, TLS_CLI (the options of each end); 1 without certtool
+TLS_SRV=() TLS_CLI=()
+certs() {
+	local d=$1 n
+	command -v certtool > /dev/null || return 1
+	mkdir -p "$d"
+	printf 'cn = "bench CA"\nca\ncert_signing_key\nexpiration_days = 2\n' > "$d/ca.tmpl"
+	printf 'cn = "127.0.0.1"\nip_address = "127.0.0.1"\ntls_www_server\nexpiration_days = 2\n' > "$d/server.tmpl"
+	printf 'cn = "bench client"\ntls_www_client\nexpiration_days = 2\n' > "$d/client.tmpl"
+	{
+	certtool --generate-privkey --key-type=ecdsa --outfile "$d/ca-key.pem" &&
+	certtool --generate-self-signed --load-privkey "$d/ca-key.pem" --template "$d/ca.tmpl" --outfile "$d/ca.pem" &&
+	for n in server client; do
+		certtool --generate-privkey --key-type=ecdsa --outfile "$d/$n-key.pem" &&
+		certtool --generate-certificate --load-privkey "$d/$n-key.pem" --load-ca-certificate "$d/ca.pem" \
+			--load-ca-privkey "$d/ca-key.pem" --template "$d/$n.tmpl" --outfile "$d/$n.pem" || return 1
+	done
+	} > /dev/null 2>&1 || return 1
+	TLS_SRV=(--tls --tls-cacert "$d/ca.pem" --tls-cert "$d/server.pem" --tls-key "$d/server-key.pem")
+	TLS_CLI=(--tls --tls-cacert "$d/ca.pem" --tls-cert "$d/client.pem" --tls-key "$d/client-key.pem")
+}
+
+# sec MODE END: the options of END (srv, cli) for MODE (token, tls)
+sec() {
+	[ "$1" = tls ] || return 0
+	if [ "$2" = srv ]; then echo "${TLS_SRV[@]}"; else echo "${TLS_CLI[@]}"; fi
+}
+
+# token SRC DST: the page server's token (DIR/ps-token), handed over
+token() {
+	for _ in $(seq 2500); do [ -s "$1/ps-token" ] && break; sleep 0.002; done
+	cp -p "$1/ps-token" "$2/"
+}
+
+# postcopy MIB RUN [MODE]: the post-copy rows (skipped without pid
+# namespaces); MODE token (default) or tls
 postcopy() {
-	local mib=$1 run=$2 img=$IMGDIR/lazy-pc rep port dp rp t0 t1 t2 t3 t4 hp nspid ok
+	local mib=$1 run=$2 mode=${3:-token} img=$IMGDIR/lazy-pc rep port dp rp t0 t1 t2 t3 t4 hp nspid ok
 	unshare --pid --fork --mount-proc true 2> /dev/null || { echo "post-copy: no pid namespaces, skipped"; return; }
 	{
 	echo
-	echo "Post-copy (criu dump --lazy-pages, restore in a pid namespace, pages over 127.0.0.1):"
+	echo "Post-copy (criu dump --lazy-pages, restore in a pid namespace, pages over 127.0.0.1, $mode):"
 	echo
 	echo "| run | dump: images written s | restore: running s | all over, source gone s | verified |"
 	echo "|---|---|---|---|---|"
@@ -94,14 +132,15 @@ postcopy() {
 		port=$(( 20000 + RANDOM % 20000 ))
 		t0=$(now)
 		"$CRIU" dump -t "$WPID" -D "$img" --lazy-pages --address 127.0.0.1 --port "$port" \
-			-o "$run/pc-dump-$rep.log" -v4 < /dev/null > /dev/null 2>&1 &
+			$(sec "$mode" srv) -o "$run/pc-dump-$rep.log" -v4 < /dev/null > /dev/null 2>&1 &
 		dp=$!
 		for _ in $(seq 3000); do [ -e "$img/inventory.img" ] && break; sleep 0.002; done
 		t1=$(now)
 		mkdir -p "$img.dst" && cp "$img"/*.img "$img.dst/"
+		[ "$mode" = tls ] || token "$img" "$img.dst"
 		t2=$(now)
 		unshare --pid --fork --mount-proc "$CRIU" restore -D "$img.dst" --lazy-pages --page-server \
-			--address 127.0.0.1 --port "$port" --pidfile "$run/pc-pid" -o "$run/pc-rst-$rep.log" -v4 \
+			--address 127.0.0.1 --port "$port" $(sec "$mode" cli) --pidfile "$run/pc-pid" -o "$run/pc-rst-$rep.log" -v4 \
 			< /dev/null > /dev/null 2>&1 &
 		rp=$!
 		rm -f "$run/pc-pid"
@@ -198,26 +237,30 @@ for MIB in $BENCH_LAZY_SIZES; do
 		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
 	done | tee -a "$run/table.md"
 	# the same over loopback TCP: pages from `criu page-server` on 127.0.0.1
-	{
-	echo
-	echo "Over loopback TCP (criu page-server on 127.0.0.1):"
-	echo
-	echo "| run | program: faulted touches | p50 us | p99 us | max us | daemon: faults | p50 us | p99 us | pages in when it exited | verified |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
-	} | tee -a "$run/table.md"
 	# the restore side has every image but the pages (local ones would be read locally)
 	rm -rf "$img.remote" && mkdir -p "$img.remote"
 	for f in "$img"/*.img; do
 		case $f in */pages-*) ;; *) cp "$f" "$img.remote/" ;; esac
 	done
+	modes=token
+	certs "$run/certs" && modes="token tls"
+	for mode in $modes; do
+	{
+	echo
+	echo "Over loopback TCP (criu page-server on 127.0.0.1, $mode):"
+	echo
+	echo "| run | program: faulted touches | p50 us | p99 us | max us | daemon: faults | p50 us | p99 us | pages in when it exited | verified |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+	} | tee -a "$run/table.md"
 	for rep in $(seq "$REPS"); do
 		rm -f "$run/fl-result" "$img.remote/lazy-pages.log"
 		port=$(( 20000 + RANDOM % 20000 ))
-		"$CRIU" page-server -D "$img" --address 127.0.0.1 --port "$port" -o "$run/ps-$rep.log" \
-			< /dev/null > /dev/null 2>&1 &
+		"$CRIU" page-server -D "$img" --address 127.0.0.1 --port "$port" $(sec "$mode" srv) \
+			-o "$run/ps-$mode-$rep.log" < /dev/null > /dev/null 2>&1 &
 		sp=$!
+		[ "$mode" = tls ] || token "$img" "$img.remote"
 		"$CRIU" restore -D "$img.remote" -d --lazy-pages --page-server --address 127.0.0.1 --port "$port" \
-			--pidfile "$run/pid" -o "$run/flr-$rep.log" -v4 || exit 1
+			$(sec "$mode" cli) --pidfile "$run/pid" -o "$run/flr-$rep.log" -v4 || exit 1
 		kill -USR1 "$pid"
 		res=$(verdict "$run/fl-result")
 		st=$(daemon_stats "$img.remote")
@@ -225,7 +268,10 @@ for MIB in $BENCH_LAZY_SIZES; do
 		wait "$sp"
 		echo "| $rep | $(echo "$res" | field faults) | $(echo "$res" | field fault_p50_us) | $(echo "$res" | field fault_p99_us) | $(echo "$res" | field fault_max_us) | $(echo "$st" | field faults) | $(echo "$st" | field lat_p50_us) | $(echo "$st" | field lat_p99_us) | $(echo "$st" | field pages) | ${res%% *} |"
 	done | tee -a "$run/table.md"
+	done
 	rm -rf "$img" "$img.remote"
-	postcopy "$MIB" "$run"
+	for mode in $modes; do
+		postcopy "$MIB" "$run" "$mode"
+	done
 	{ echo; echo "## lazy restore, $MIB MiB"; echo; cat "$run/table.md"; } >> "$OUT/results.md"
 done

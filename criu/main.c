@@ -27,7 +27,7 @@ static void usage(FILE *f)
 "               [--pidfile FILE] [--inherit-fd fd[N]:KEY ...]\n"
 "               [--lazy-pages [--page-server --address A --port P]]\n"
 "  criu lazy-pages -D DIR [--page-server --address A --port P] [--lazy-granule SIZE]\n"
-"  criu page-server -D DIR --port P [--address A]\n"
+"  criu page-server -D DIR --port P [--address A] [--tls ...|--ps-token-file F]\n"
 "  criu check [--feature NAME]\n"
 "  criu show FILE|DIR\n"
 "\n"
@@ -59,6 +59,15 @@ static void usage(FILE *f)
 "      --port PORT         page server port\n"
 "      --lazy-granule SIZE (lazy-pages) bytes served per fault: 64K..2M,\n"
 "                          a power of two (default 256K)\n"
+"      --tls               (page server and its clients) TLS, both ends with a\n"
+"                          certificate; without it the client presents the\n"
+"                          token of DIR/ps-token (made by the server, 0600)\n"
+"      --tls-cacert FILE   trusted CA (default /etc/pki/CA/cacert.pem)\n"
+"      --tls-cacrl FILE    revocation list (default /etc/pki/CA/cacrl.pem)\n"
+"      --tls-cert FILE     own certificate (default /etc/pki/criu/cert.pem)\n"
+"      --tls-key FILE      its key (default /etc/pki/criu/private/key.pem)\n"
+"      --tls-no-cn-verify  do not check the server's certificate names --address\n"
+"      --ps-token-file FILE  the page-server token (default DIR/ps-token)\n"
 "      --track-mem         track the pages the process writes, so that the\n"
 "                          next pre-dump or dump copies only those\n"
 "      --live-snapshot     (dump --leave-running, pre-dump) freeze the process\n"
@@ -109,6 +118,13 @@ int main(int argc, char **argv)
 		{ "address", required_argument, NULL, 1102 },
 		{ "port", required_argument, NULL, 1103 },
 		{ "lazy-granule", required_argument, NULL, 1104 },
+		{ "tls", no_argument, NULL, 1110 },
+		{ "tls-cacert", required_argument, NULL, 1111 },
+		{ "tls-cacrl", required_argument, NULL, 1112 },
+		{ "tls-cert", required_argument, NULL, 1113 },
+		{ "tls-key", required_argument, NULL, 1114 },
+		{ "tls-no-cn-verify", no_argument, NULL, 1115 },
+		{ "ps-token-file", required_argument, NULL, 1116 },
 		{ "prev-images-dir", required_argument, NULL, 1002 },
 		{ "track-mem", no_argument, NULL, 1003 },
 		{ "live-snapshot", no_argument, NULL, 1200 },
@@ -192,6 +208,13 @@ int main(int argc, char **argv)
 			o.lazy_granule = v;
 			break;
 		}
+		case 1110: o.ps_sec.tls = true; break;
+		case 1111: o.ps_sec.tls_cacert = optarg; break;
+		case 1112: o.ps_sec.tls_cacrl = optarg; break;
+		case 1113: o.ps_sec.tls_cert = optarg; break;
+		case 1114: o.ps_sec.tls_key = optarg; break;
+		case 1115: o.ps_sec.tls_no_cn_verify = true; break;
+		case 1116: o.ps_sec.token_file = optarg; break;
 		case 1002: o.prev_images_dir = optarg; break;
 		case 1003: o.track_mem = true; break;
 		case 1200: o.live_snapshot = true; break;
@@ -245,7 +268,7 @@ int main(int argc, char **argv)
 	if (!strcmp(o.action, "lazy-pages") || !strcmp(o.action, "page-server")) {
 		struct lazy_opts lo = { .images_dir = o.images_dir, .granule = o.lazy_granule,
 					.remote = o.page_server, .address = o.address,
-					.port = o.port };
+					.port = o.port, .sec = o.ps_sec };
 		if (o.action[0] == 'l' && o.page_server && (!o.address || !o.port)) {
 			fprintf(stderr, "error: lazy-pages --page-server needs --address and --port\n");
 			return 1;

@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 
+#include "ps-sec.h"
+
 struct opts {
 	const char *action;
 	int pid;			/* -t */
@@ -26,6 +28,7 @@ struct opts {
 	const char *address;		/* --address (page server) */
 	int port;			/* --port (page server) */
 	unsigned long lazy_granule;	/* --lazy-granule: fault-around bytes */
+	struct ps_sec ps_sec;		/* --tls, --tls-*, --ps-token-file (page server) */
 	const char *prev_images_dir;	/* --prev-images-dir, relative to -D */
 	bool track_mem;			/* --track-mem */
 	bool live_snapshot;		/* --live-snapshot */

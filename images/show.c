@@ -1,6 +1,7 @@
 /* show.c - image files and image directories to JSON (show.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,38 @@ static void add_binding(json_object *o, uint64_t dump_id, unsigned owner)
 	json_object_object_add(o, "owner", json_object_new_int64(owner));
 }
 
-/* pages-PID.img: the header page is checked, the data is only counted */
-static json_object *show_pages(const char *path, const struct img_desc *d)
+/* every page's checksum, by the pagemap beside it (and its parents); 0 if there is none */
+static int verify_pages(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash - path + 1) : strdup(".");
+	char pm[64];
+	unsigned pid = img_owner_by_name(path);
+	int err = -1, dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	free(dir);
+	if (dfd < 0) {
+		pr_perror("%s: cannot open its directory", path);
+		return -1;
+	}
+	img_name(IMG_PAGEMAP, pid, pm, sizeof(pm));
+	if (faccessat(dfd, pm, F_OK, 0)) {
+		err = 0;	/* a lone pages file: its header only */
+	} else {
+		struct page_source ps;
+		err = page_source_open(dfd, pid, 1, &ps);
+		if (!err)
+			page_source_close(&ps);
+	}
+	close(dfd);
+	return err;
+}
+
+/*
+ * pages-PID.img: the header page is checked, the data counted and, with
+ * verify and a pagemap beside it, every page checked against its checksum
+ */
+static json_object *show_pages(const char *path, const struct img_desc *d, bool verify)
 {
 	struct img_hdr h;
 	struct stat st;
@@ -61,6 +92,8 @@ static json_object *show_pages(const char *path, const struct img_desc *d)
 		       path, (long long)st.st_size);
 		return NULL;
 	}
+	if (verify && verify_pages(path))
+		return NULL;
 
 	json_object *o = json_object_new_object();
 	if (!o)
@@ -101,7 +134,8 @@ static json_object *show_entries(const char *path, const struct img_desc *d)
 	return o;
 }
 
-json_object *img_show_file_json(const char *path)
+/* verify: a pages file's data too (a directory's is checked once, with the dump) */
+static json_object *show_file(const char *path, bool verify)
 {
 	const struct img_desc *d = img_desc_by_name(path);
 
@@ -109,7 +143,12 @@ json_object *img_show_file_json(const char *path)
 		pr_err("%s: not an image file this tool knows", path);
 		return NULL;
 	}
-	return d->msg ? show_entries(path, d) : show_pages(path, d);
+	return d->msg ? show_entries(path, d) : show_pages(path, d, verify);
+}
+
+json_object *img_show_file_json(const char *path)
+{
+	return show_file(path, true);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -171,7 +210,7 @@ json_object *img_show_dir_json(const char *path, int *nr_bad)
 		json_object *v = NULL;
 
 		if (asprintf(&full, "%s/%s", path, names[i]) >= 0) {
-			v = img_show_file_json(full);
+			v = show_file(full, false);
 			free(full);
 		}
 		if (!v)

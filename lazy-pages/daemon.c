@@ -420,14 +420,15 @@ static int run(struct daemon *d)
 				pfd[n++] = (struct pollfd){ p->src->evfd, POLLIN, 0 };
 		/* the background's read in flight (remote) */
 		size_t bg_fd = n;
-		if (d->remote_bg.fd >= 0 && d->remote_bg.busy)
-			pfd[n++] = (struct pollfd){ d->remote_bg.fd, POLLIN, 0 };
+		if (d->remote_bg.io.fd >= 0 && d->remote_bg.busy)
+			pfd[n++] = (struct pollfd){ d->remote_bg.io.fd, POLLIN, 0 };
 		bool pre = d->next_pre < d->nr_pre;
 		if (poll(pfd, n, (bg && !waiting) || pre ? 0 : waiting ? 50 : 1000) < 0 && errno != EINTR) {
 			pr_perror("poll failed");
 			return -1;
 		}
-		if (bg_fd < n && pfd[bg_fd].revents)
+		/* (a silent server: the read fails when overdue, and its process with it) */
+		if (bg_fd < n && (pfd[bg_fd].revents || ps_client_overdue(&d->remote_bg)))
 			lp_source_fetch_recv(&d->remote_bg);	/* failures: the owner's bad, below */
 		for (size_t i = end_procs; i < bg_fd; i++) {
 			uint64_t cnt;
@@ -507,6 +508,7 @@ static int run(struct daemon *d)
 int lazy_pages_main(const struct lazy_opts *o)
 {
 	struct daemon d = { .o = o, .lfd = -1 };
+	struct ps_auth auth = { 0 };
 	int ret = 1;
 
 	if (!o->images_dir) {
@@ -514,16 +516,17 @@ int lazy_pages_main(const struct lazy_opts *o)
 		return 1;
 	}
 	d.ctx.granule = o->granule ? o->granule : LAZY_GRANULE_DEFAULT;
-	d.remote.fd = -1;
-	d.remote_bg.fd = -1;
+	d.remote.io.fd = -1;
+	d.remote_bg.io.fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 	d.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (d.dirfd < 0) {
 		pr_perror("cannot open images directory %s", o->images_dir);
 		return 1;
 	}
-	if (o->remote && (ps_client_connect(o->address, o->port, &d.remote) ||
-			  ps_client_connect(o->address, o->port, &d.remote_bg)))
+	if (o->remote && (ps_auth_init(&o->sec, o->images_dir, false, &auth) ||
+			  ps_client_connect(o->address, o->port, &auth, &d.remote) ||
+			  ps_client_connect(o->address, o->port, &auth, &d.remote_bg)))
 		goto out;
 	d.remote.side = o->remote ? &d.remote_bg : NULL;
 	d.remote.side_recv = lp_source_fetch_recv;
@@ -548,6 +551,7 @@ out:
 	 */
 	if (o->remote)
 		close_remote(&d, !ret && d.nr_done && !d.lost);
+	ps_auth_fini(&auth);
 	preload_free(&d);
 	close(d.dirfd);
 	return ret;

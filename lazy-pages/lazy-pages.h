@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ps-sec.h"
+
 #define LAZY_GRANULE_DEFAULT	(256UL << 10)
 #define LAZY_GRANULE_MIN	(64UL << 10)
 #define LAZY_GRANULE_MAX	(2UL << 20)
@@ -19,6 +21,7 @@ struct lazy_opts {
 	bool remote;			/* --page-server: pages from a page server */
 	const char *address;		/* --address */
 	int port;			/* --port */
+	struct ps_sec sec;		/* --tls..., --ps-token-file */
 };
 
 /* returns the exit status for main */

@@ -1,5 +1,5 @@
 /*
- * page-server-proto.h - the page-server protocol (TCP), version 3.
+ * page-server-proto.h - the page-server protocol (TCP), version 4.
  *
  * `criu page-server` serves the page images of a directory, and `criu dump
  * --lazy-pages` the memory of the frozen process it dumped (post-copy);
@@ -8,9 +8,15 @@
  * server serves several connections at once.  All integers are
  * little-endian.
  *
- * The client opens with struct ps_hello {PS_MAGIC, PS_VERSION}; the server
- * answers with the same struct carrying its own version, and closes the
- * connection if the versions differ.  Then the client sends requests, one
+ * With --tls the connection is a TLS session first (ps-tls.h: both ends
+ * present certificates).  The client opens with struct ps_hello {PS_MAGIC,
+ * PS_VERSION, token}: without TLS the token of ps-sec.h (with TLS zeros);
+ * the server answers with the same struct carrying its own version and a
+ * status: 0, EACCES (wrong token: closed) or EBUSY (too many clients:
+ * closed), and closes the connection if the versions differ.  A connection
+ * that has not said a whole, right hello within PS_HELLO_MS is closed;
+ * only an authenticated connection is ever served, counted as a client or
+ * heard (PS_BYE).  Then the client sends requests, one
  * at a time, each a struct ps_req, and gets one struct ps_reply followed by
  * reply.len bytes of payload:
  *
@@ -43,6 +49,10 @@
  * rather than let two copies run.  A client that gets no acknowledgement
  * of its PS_BYE says so too.
  *
+ * A request begun must be whole within PS_REQ_MS, and each reply must go
+ * out within PS_IO_MS of progress, or the connection is closed (lost); a
+ * client waits PS_IO_MS for any byte of a reply, then fails.
+ *
  * Every reply carries the XXH3 of its payload, which the client checks;
  * a map with PS_MAP_UNHASHED has no checksums in its runs (see below).
  *
@@ -62,7 +72,7 @@
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	3	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts, BYE acknowledged, PS_ABORT */
+#define PS_VERSION	4	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts, BYE acknowledged, PS_ABORT; 4: token or TLS, hello status */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
@@ -74,10 +84,18 @@ enum ps_op {
 	PS_ABORT = 5,
 };
 
+#define PS_HELLO_MS	5000	/* connect to a whole hello (and TLS handshake) */
+#define PS_REQ_MS	10000	/* first byte of a request to its last */
+#define PS_IO_MS	20000	/* a peer silent this long, mid-reply or awaited: failed */
+
 struct ps_hello {
 	__u32 magic;
 	__u32 version;
+	__u32 status;		/* the server's answer: 0, EACCES, EBUSY; the client's: 0 */
+	__u32 flags;		/* 0 */
+	__u8 token[32];		/* the client's token (PS_TOKEN_LEN; zeros with TLS); the server's: zeros */
 };
+#define PS_HELLO_HEAD	8	/* magic and version: the same in every version */
 
 struct ps_req {
 	__u32 op;		/* enum ps_op */

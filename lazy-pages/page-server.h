@@ -2,9 +2,10 @@
  * page-server.h - the server side of the page-server protocol
  * (page-server-proto.h), shared by `criu page-server` (pages from images,
  * page-server.c) and `criu dump --lazy-pages` (pages from the frozen
- * process, criu/dump/lazy.c).  Owns the listening socket, the connections,
- * the checking of every request and the replies; where the pages come from
- * is the backend's.
+ * process, criu/dump/lazy.c).  The loop (ps-serve.c) owns the listening
+ * socket, the connections, their authentication (ps-sec.h), the checking
+ * of every request and the replies; where the pages come from is the
+ * backend's.
  */
 #ifndef LAZY_PAGE_SERVER_H
 #define LAZY_PAGE_SERVER_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "page-server-proto.h"
+#include "ps-sec.h"
 
 struct ps_backend {
 	void *ctx;
@@ -36,15 +38,16 @@ struct ps_backend {
 	volatile sig_atomic_t *stop;
 };
 
-/* a listening TCP socket on address (NULL: any) and port, or -1 (logged) */
+/* a listening TCP socket on address (NULL: 127.0.0.1) and port, or -1 (logged) */
 int ps_listen(const char *address, int port);
 /*
- * Serves every client of lfd until one says PS_BYE (returns 0, after
+ * Serves every client of lfd that authenticates with a (ps-serve.c) until
+ * one says PS_BYE (returns 0, after
  * acknowledging it) or a connection is lost while no other is open, or
  * b->stop is set: returns -1, or 1 if by then every page had been sent
  * (b->all_sent): the client may have all it needs, its verdict lost on the
  * way (logged either way).
  */
-int ps_serve(int lfd, const struct ps_backend *b);
+int ps_serve(int lfd, const struct ps_backend *b, const struct ps_auth *a);
 
 #endif /* LAZY_PAGE_SERVER_H */

@@ -13,79 +13,139 @@
 
 #include <xxhash.h>
 
+#include "clock.h"
 #include "log.h"
+#include "ps-tls.h"
 #include "remote.h"
 
-int ps_send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
- * len bytes on fd; with side (a connection with a read in flight), what
- * comes there meanwhile goes to side_recv
+ * len bytes on c; with c->side (a connection with a read in flight), what
+ * comes there meanwhile goes to side_recv.  Fails after PS_IO_MS without
+ * a byte (ETIMEDOUT).
  */
-static int recv_loop(int fd, void *buf, size_t len, struct ps_client *side,
-		     int (*side_recv)(struct ps_client *))
+static int recv_reply(struct ps_client *c, void *buf, size_t len)
 {
+	struct ps_client *side = c->side;
+	double last = clock_now_ms();
 	char *p = buf;
 
 	while (len) {
-		bool watch = side && side->fd >= 0 && side->busy;
-		if (watch) {
-			struct pollfd pf[2] = { { fd, POLLIN, 0 }, { side->fd, POLLIN, 0 } };
-			if (poll(pf, 2, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			if (pf[1].revents)
-				side_recv(side);	/* its failures are its owner's */
-			if (!pf[0].revents)
-				continue;
-		}
-		ssize_t n = recv(fd, p, len, watch ? MSG_DONTWAIT : MSG_WAITALL);
-		/* (a blocking recv's EAGAIN is its SO_RCVTIMEO: an error) */
-		if (n < 0 && (errno == EINTR || (watch && (errno == EAGAIN || errno == EWOULDBLOCK))))
+		ssize_t n = ps_io_recv(&c->io, p, len);
+		if (n > 0) {
+			p += n;
+			len -= n;
+			last = clock_now_ms();
 			continue;
-		if (n == 0)
+		}
+		if (!n) {
 			errno = EPIPE;
-		if (n <= 0)
 			return -1;
-		p += n;
-		len -= n;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		bool watch = side && side->io.fd >= 0 && side->busy;
+		int left = last + PS_IO_MS - clock_now_ms();
+		struct pollfd pf[2] = { { c->io.fd, POLLIN, 0 }, { watch ? side->io.fd : -1, POLLIN, 0 } };
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(pf, 2, left) < 0 && errno != EINTR)
+			return -1;
+		if (pf[1].revents)
+			c->side_recv(side);	/* its failures are its owner's */
 	}
 	return 0;
 }
 
-int ps_recv_all(int fd, void *buf, size_t len)
-{
-	return recv_loop(fd, buf, len, NULL, NULL);
-}
-
-/* len bytes of a reply on c, taking what comes on c->side meanwhile */
-static int recv_reply(struct ps_client *c, void *buf, size_t len)
-{
-	return recv_loop(c->fd, buf, len, c->side, c->side_recv);
-}
-
-int ps_client_connect(const char *address, int port, struct ps_client *c)
+/* a TCP connection to address:port within PS_HELLO_MS (refused: retried, the server may be starting) */
+static int tcp_connect(struct ps_client *c, const char *address, int port)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char portstr[16];
+	double end = clock_now_ms() + PS_HELLO_MS;
+	int err = 0;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	err = getaddrinfo(address, portstr, &hints, &res);
+	if (err) {
+		pr_err("page server %s: cannot resolve: %s", c->peer, gai_strerror(err));
+		return -1;
+	}
+	while (c->io.fd < 0 && clock_now_ms() < end) {
+		for (ai = res; ai && c->io.fd < 0; ai = ai->ai_next) {
+			int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+					ai->ai_protocol);
+			if (fd < 0) {
+				err = errno;
+				continue;
+			}
+			int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+			socklen_t sl = sizeof(err);
+			err = r ? errno : 0;
+			if (r && errno == EINPROGRESS) {
+				r = ps_io_wait(fd, POLLOUT, end - clock_now_ms());
+				err = r > 0 && !getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) ? err : ETIMEDOUT;
+			}
+			if (err)
+				close(fd);
+			else
+				c->io.fd = fd;
+		}
+		if (c->io.fd < 0 && err != ECONNREFUSED)
+			break;
+		if (c->io.fd < 0)
+			usleep(10000);
+	}
+	freeaddrinfo(res);
+	if (c->io.fd < 0) {
+		errno = err;
+		pr_perror("page server %s: cannot connect", c->peer);
+		return -1;
+	}
+	return 0;
+}
+
+/* the hello, answered by the server within PS_HELLO_MS */
+static int say_hello(struct ps_client *c, const struct ps_auth *a)
+{
+	struct ps_hello h = { PS_MAGIC, PS_VERSION, 0, 0, { 0 } };
+
+	if (!a->tls)
+		memcpy(h.token, a->token, sizeof(h.token));
+	int r = ps_io_send_all(&c->io, &h, sizeof(h), PS_HELLO_MS);
+	memset(&h, 0, sizeof(h));
+	if (!r)
+		r = ps_io_recv_all(&c->io, &h, PS_HELLO_HEAD, PS_HELLO_MS);
+	if (r) {
+		pr_perror("page server %s: no answer to hello", c->peer);
+		return -1;
+	}
+	if (h.magic != PS_MAGIC || h.version != PS_VERSION) {
+		pr_err("page server %s: speaks version %u of the protocol (magic %#x), this is version %u",
+		       c->peer, h.version, h.magic, PS_VERSION);
+		return -1;
+	}
+	if (ps_io_recv_all(&c->io, (char *)&h + PS_HELLO_HEAD, sizeof(h) - PS_HELLO_HEAD, PS_HELLO_MS)) {
+		pr_perror("page server %s: no answer to hello", c->peer);
+		return -1;
+	}
+	if (h.status) {
+		pr_err("page server %s: refused this client: %s", c->peer,
+		       h.status == EACCES ? "wrong token (not the server's ps-token, or a server for "
+		       "another dump)" : strerror(h.status));
+		return -1;
+	}
+	return 0;
+}
+
+int ps_client_connect(const char *address, int port, const struct ps_auth *a, struct ps_client *c)
+{
 	int one = 1;
 
-	c->fd = -1;
+	c->io = (struct ps_io){ -1, NULL };
 	c->broken = 0;
 	c->corrupt = 0;
 	c->busy = false;
@@ -93,45 +153,15 @@ int ps_client_connect(const char *address, int port, struct ps_client *c)
 	c->scratch = NULL;
 	c->side = NULL;
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", address, port);
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	int err = getaddrinfo(address, portstr, &hints, &res);
-	if (err) {
-		pr_err("page server %s: cannot resolve: %s", c->peer, gai_strerror(err));
+	if (tcp_connect(c, address, port))
 		return -1;
-	}
-	/* the server may be starting: retry a refused connection for 5 s */
-	for (int tries = 0; c->fd < 0 && tries < 500; tries++) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-			if (c->fd < 0)
-				continue;
-			if (!connect(c->fd, ai->ai_addr, ai->ai_addrlen))
-				break;
-			err = errno;
-			close(c->fd);
-			c->fd = -1;
-		}
-		if (c->fd < 0 && err != ECONNREFUSED)
-			break;
-		if (c->fd < 0)
-			usleep(10000);
-	}
-	errno = err;
-	freeaddrinfo(res);
-	if (c->fd < 0) {
-		pr_perror("page server %s: cannot connect", c->peer);
-		return -1;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct ps_hello h = { PS_MAGIC, PS_VERSION };
-	if (ps_send_all(c->fd, &h, sizeof(h)) || ps_recv_all(c->fd, &h, sizeof(h))) {
-		pr_perror("page server %s: no answer to hello", c->peer);
+	setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (a->tls && (ps_tls_start(a->tls, &c->io, false, a->no_cn_verify ? NULL : address) ||
+		       ps_tls_handshake(&c->io, c->peer, PS_HELLO_MS))) {
 		ps_client_close(c, 0);
 		return -1;
 	}
-	if (h.magic != PS_MAGIC || h.version != PS_VERSION) {
-		pr_err("page server %s: speaks version %u of the protocol (magic %#x), this is version %u",
-		       c->peer, h.version, h.magic, PS_VERSION);
+	if (say_hello(c, a)) {
 		ps_client_close(c, 0);
 		return -1;
 	}
@@ -142,16 +172,14 @@ int ps_client_close(struct ps_client *c, int op)
 {
 	int ret = 0;
 
-	if (c->fd >= 0) {
+	if (c->io.fd >= 0) {
 		struct ps_req last = { .op = op };
-		if (op && !c->broken && ps_send_all(c->fd, &last, sizeof(last)))
+		if (op && !c->broken && ps_io_send_all(&c->io, &last, sizeof(last), PS_IO_MS))
 			ret = -1;
 		if (op == PS_BYE && !ret) {
 			/* the verdict must be known to have arrived: 5 s for the ack */
-			struct timeval tv = { 5, 0 };
 			struct ps_reply rp;
-			setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			if (ps_recv_all(c->fd, &rp, sizeof(rp)) || rp.status || rp.len)
+			if (ps_io_recv_all(&c->io, &rp, sizeof(rp), 5000) || rp.status || rp.len)
 				ret = -1;
 		}
 		if (op == PS_BYE && (ret || c->broken)) {
@@ -160,13 +188,22 @@ int ps_client_close(struct ps_client *c, int op)
 			       c->peer);
 			ret = -1;
 		}
-		close(c->fd);
+		ps_io_close(&c->io);
 	}
-	c->fd = -1;
 	c->busy = false;
 	free(c->scratch);
 	c->scratch = NULL;
 	return ret;
+}
+
+/* the connection failed (errno): said once, and unusable */
+static void lost(struct ps_client *c)
+{
+	if (errno == ETIMEDOUT)
+		pr_err("page server %s: no reply for %d s: connection dropped", c->peer, PS_IO_MS / 1000);
+	else
+		pr_perror("page server %s: connection lost", c->peer);
+	c->broken = 1;
 }
 
 /* one request; returns the reply's payload length, or -1; *rp is the reply */
@@ -177,9 +214,8 @@ static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_l
 
 	if (c->broken)
 		return -1;
-	if (ps_send_all(c->fd, rq, sizeof(*rq)) || recv_reply(c, &rp, sizeof(rp))) {
-		pr_perror("page server %s: connection lost", c->peer);
-		c->broken = 1;
+	if (ps_io_send_all(&c->io, rq, sizeof(*rq), PS_IO_MS) || recv_reply(c, &rp, sizeof(rp))) {
+		lost(c);
 		return -1;
 	}
 	if (rp.status) {
@@ -229,8 +265,7 @@ int ps_client_map(struct ps_client *c, unsigned pid, struct ps_run **runs, size_
 	if (!*runs)
 		return -1;
 	if (recv_reply(c, *runs, len)) {
-		pr_perror("page server %s: connection lost", c->peer);
-		c->broken = 1;
+		lost(c);
 		free(*runs);
 		return -1;
 	}
@@ -253,7 +288,7 @@ int ps_client_start_read(struct ps_client *c, unsigned pid, uint64_t addr, void 
 
 	if (c->broken || c->busy || !len || len > PS_MAX_READ)
 		return -1;
-	if (ps_send_all(c->fd, &rq, sizeof(rq))) {
+	if (ps_io_send_all(&c->io, &rq, sizeof(rq), PS_IO_MS)) {
 		pr_perror("page server %s: connection lost", c->peer);
 		c->broken = 1;
 		return -1;
@@ -263,6 +298,7 @@ int ps_client_start_read(struct ps_client *c, unsigned pid, uint64_t addr, void 
 	c->len = len;
 	c->rx = buf;
 	c->got = 0;
+	c->last_rx = clock_now_ms();
 	return 0;
 }
 
@@ -273,9 +309,13 @@ int ps_client_recv_read(struct ps_client *c)
 	while (c->busy && c->got < hs + c->len) {
 		uint8_t *dst = c->got < hs ? (uint8_t *)&c->hdr + c->got : c->rx + (c->got - hs);
 		uint64_t want = c->got < hs ? hs - c->got : hs + c->len - c->got;
-		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		ssize_t n = ps_io_recv(&c->io, dst, want);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && ps_client_overdue(c)) {
+			pr_err("page server %s: no reply for %d s: connection dropped", c->peer, PS_IO_MS / 1000);
+			goto broken;
+		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n <= 0) {
@@ -285,6 +325,7 @@ int ps_client_recv_read(struct ps_client *c)
 			goto broken;
 		}
 		c->got += n;
+		c->last_rx = clock_now_ms();
 		if (c->got == hs && (c->hdr.status || c->hdr.len != c->len)) {
 			if (c->hdr.status)
 				pr_err("page server %s: a read of %lu bytes: %s", c->peer,
@@ -306,6 +347,11 @@ broken:
 	c->busy = false;
 	c->broken = 1;
 	return -1;
+}
+
+bool ps_client_overdue(const struct ps_client *c)
+{
+	return c->busy && clock_now_ms() - c->last_rx > PS_IO_MS;
 }
 
 int ps_client_disown(struct ps_client *c)
@@ -341,8 +387,7 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
 			return -1;
 		}
 		if (recv_reply(c, dst, n)) {
-			pr_perror("page server %s: connection lost", c->peer);
-			c->broken = 1;
+			lost(c);
 			return -1;
 		}
 		if (check_payload(c, &rp, dst, n, "a read"))

@@ -1,8 +1,11 @@
 /*
  * remote.h - the client side of the page-server protocol
- * (page-server-proto.h), used by `criu lazy-pages --page-server`.  Owns one
- * TCP connection; any protocol or connection error is logged and returned,
- * and the connection is then unusable.
+ * (page-server-proto.h), used by `criu lazy-pages --page-server` and
+ * `criu restore --page-server`.  Owns one TCP connection (TLS or the
+ * token: ps-sec.h); any protocol or connection error is logged and
+ * returned, and the connection is then unusable.  Nothing waits forever:
+ * connecting, the hello and every reply are bounded (PS_HELLO_MS,
+ * PS_IO_MS without a byte), so a silent server is an error.
  */
 #ifndef LAZY_REMOTE_H
 #define LAZY_REMOTE_H
@@ -12,9 +15,11 @@
 #include <stdint.h>
 
 #include "page-server-proto.h"
+#include "ps-io.h"
+#include "ps-sec.h"
 
 struct ps_client {
-	int fd;
+	struct ps_io io;	/* io.fd: -1 when closed */
 	char peer[80];		/* "address:port", for messages */
 	int broken;
 	int corrupt;		/* a reply failed its checksum (broken too) */
@@ -24,6 +29,7 @@ struct ps_client {
 	uint64_t len;		/* payload expected */
 	uint8_t *rx;		/* where the payload goes */
 	uint64_t got;		/* bytes of reply header + payload received */
+	double last_rx;		/* ms: the read in flight's last progress */
 	struct ps_reply hdr;
 	uint8_t *scratch;	/* a disowned reply's payload */
 	/*
@@ -37,8 +43,8 @@ struct ps_client {
 	int (*side_recv)(struct ps_client *side);
 };
 
-/* resolves address (numeric or a name) and connects, with the hello */
-int ps_client_connect(const char *address, int port, struct ps_client *c);
+/* resolves address (numeric or a name) and connects, with the hello (authenticated with a) */
+int ps_client_connect(const char *address, int port, const struct ps_auth *a, struct ps_client *c);
 /*
  * op: PS_BYE (done, every page needed is in place: waits up to 5 s for the
  * server's acknowledgement; -1, logged, without it), PS_CLOSE (done with
@@ -59,13 +65,14 @@ int ps_client_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, 
  */
 int ps_client_start_read(struct ps_client *c, unsigned pid, uint64_t addr, void *buf, uint64_t len,
 			 void *owner);
-/* receives what has come: 1 the whole reply is in and checked, 0 not yet, -1 failed (logged) */
+/*
+ * receives what has come: 1 the whole reply is in and checked, 0 not yet,
+ * -1 failed (logged; also when nothing came for PS_IO_MS)
+ */
 int ps_client_recv_read(struct ps_client *c);
 /* the owner of the read in flight is gone: the rest of its reply goes nowhere; 0 or -1 */
 int ps_client_disown(struct ps_client *c);
-
-/* shared with the server: whole-buffer I/O on a socket (0, or -1 with errno; EOF is EPIPE) */
-int ps_send_all(int fd, const void *buf, size_t len);
-int ps_recv_all(int fd, void *buf, size_t len);
+/* is the read in flight overdue (nothing for PS_IO_MS)? then ps_client_recv_read fails it */
+bool ps_client_overdue(const struct ps_client *c);
 
 #endif /* LAZY_REMOTE_H */

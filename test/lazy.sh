@@ -61,7 +61,8 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial)
+LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
+	ps_unpriv ps_stray_bye ps_garbage ps_idle ps_silent tls)	# the last six: test/lazy-sec.sh
 LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
 	[lazy_events]=5000
@@ -82,6 +83,7 @@ serve_pages() {
 	track "$SERVE_PID"
 	rm -rf "$dir/dst"
 	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
 	RESTORE_EXTRA+=(--page-server --address 127.0.0.1 --port "$SERVE_PORT")
 }
 
@@ -135,6 +137,12 @@ lazy_dump() {
 	fi
 	wait "$PID" 2>/dev/null
 	return 0
+}
+
+# copy_token SRC DST: the page-server token that the server on SRC made
+# (mode 0600), handed to the restore host DST as a user would
+copy_token() {
+	wait_for 10 test -s "$1/ps-token" && cp -p "$1/ps-token" "$2/"
 }
 
 # copy_meta SRC DST: a restore host's directory: every image but the pages
@@ -235,6 +243,7 @@ postcopy_dump() {
 		return 1
 	fi
 	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
 	return 0
 }
 
@@ -467,7 +476,7 @@ PY
 
 # bye_proxy PORT TO: a TCP proxy from 127.0.0.1:PORT to 127.0.0.1:TO that
 # drops both connections, instead of passing it on, when the client sends
-# PS_BYE (op 3 of a 24-byte request after the 8-byte hello)
+# PS_BYE (op 3 of a 24-byte request after the 48-byte hello)
 bye_proxy() {
 	python3 - "$@" <<'PY'
 import socket, struct, sys, threading
@@ -483,7 +492,7 @@ def close(*socks):
         except OSError:
             pass
 def up(a, b):
-    buf, skip = b"", 8
+    buf, skip = b"", 48
     try:
         while True:
             d = a.recv(65536)
@@ -588,6 +597,7 @@ lazy_remote_corrupt() {
 	wait_for 5 bash -c "ss -ltn | grep -q ':$pport '" || { result FAIL "FAIL $TAGNAME: no proxy"; return; }
 	export CRIU_LAZY_BG_DELAY_US=200
 	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$pport")
 	restore_bg "$dir" "$dir/dst"
 	if ! wait_for 20 bash -c "[ -s '$dir/pidfile' ] || ! kill -0 $RPID 2>/dev/null"; then
@@ -630,6 +640,8 @@ lazy_remote_wrong() {
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
 	track "$sp"
+	# (the right token: the check is of the pages, not of the server's word)
+	copy_token "$dir/img1" "$dir/dst"
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
 	restore_bg "$dir" "$dir/dst"
 	wait "$RPID"; st=$?
@@ -773,6 +785,7 @@ lazy_remote() {
 	export CRIU_LAZY_BG_DELAY_US=200
 	# the restore host has every image but the pages
 	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
 	restore_bg "$dir" "$dir/dst"
 	await_restored "$dir" "$pid" "$TAGNAME" || return
@@ -823,6 +836,7 @@ remote_chain() {
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
 	track "$sp"
+	copy_token "$dir/img/2" "$dir/dst/2"
 	export CRIU_LAZY_BG_DELAY_US=0
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
 	restore_bg "$dir" "$dir/dst/2"
@@ -888,6 +902,7 @@ lazy_netns() {
 	export CRIU_LAZY_BG_DELAY_US=200
 	RESTORE_EXTRA=(--lazy-pages --page-server --address "$b" --port "$port")
 	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
 	restore_bg "$dir" "$dir/dst"
 	if await_restored "$dir" "$pid" "$TAGNAME" && finish "$dir" "$TAGNAME" "$pid"; then
 		wait "$sp"; st=$?

@@ -115,6 +115,7 @@ migrate_iterative_postcopy() {
 	# the restore host: the pre-dumps whole, the final dump's images
 	mkdir -p "$dir/dst"
 	cp -a "$dir/img/." "$dir/dst/"
+	copy_token "$dir/img" "$dir/dst"	# (the dump makes it as it starts serving)
 	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$PORT")
 	restore_ns "$dir" "$dir/dst"
 	await_ns_restored "$dir" || return

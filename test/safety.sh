@@ -18,7 +18,9 @@
 #     and the field
 #   safety/show_checks: criu show DIR exits 1 with an error line naming the
 #     file for each image file missing, for a page whose data was changed,
-#     and for a value no dump produces (show only decoded the files there)
+#     and for a value no dump produces (show only decoded the files there);
+#     criu show pages-PID.img alone too for the changed page (it checked
+#     the header only)
 #   safety/detach_output: `criu restore -d --lazy-pages` with its output in
 #     a pipe: the reader sees the end as soon as restore returns, while
 #     pages still arrive (the watcher held criu's stdout and stderr until
@@ -238,6 +240,8 @@ safety_show_checks() {
 	size=$(stat -c %s "$dir/copy/pages-$pid.img")
 	flip_bit "$dir/copy/pages-$pid.img" $(( size - 1000 ))
 	show_must_fail "$name (a page changed)" "$dir/copy" "pages-$pid.img: checksum mismatch" || return
+	show_must_fail "$name (a page changed, the file alone)" "$dir/copy/pages-$pid.img" \
+		"pages-$pid.img: checksum mismatch" || return
 	rm -rf "$dir/copy"; cp -a "$dir/img" "$dir/copy"
 	"$IMG_EDIT" "$dir/copy/core-$pid.img" thread.regs.cs=0x23
 	show_must_fail "$name (cs 0x23)" "$dir/copy" "core-$pid.img: segment selector cs" || return

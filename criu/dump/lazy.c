@@ -7,7 +7,8 @@
  * reply with the XXH3 of its data, over the page-server protocol (lazy-pages/page-server.h) to the restore side:
  * `criu restore --lazy-pages --page-server` and its lazy-pages daemon.
  *
- * The end: when the daemon says PS_BYE (every page of every restored
+ * Only a client that authenticates (ps-sec.h: the token DIR/ps-token, made
+ * here, or TLS) is served or heard.  The end: when the daemon says PS_BYE (every page of every restored
  * process is in place, or the program ended there) the caller kills the
  * source.  SIGINT or SIGTERM to the dump counts as a lost connection.  If
  * the daemon reports a failure (PS_ABORT), or the connection is lost while
@@ -256,6 +257,7 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	double t0 = clock_now_ms();
 	pid_t root = t->procs[0].pid;
+	struct ps_auth auth = { 0 };
 	int lfd = -1, err = -1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -272,12 +274,15 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 		if (load_proc(dirfd, t->procs[i].pid, &l.procs[l.nr++]))
 			goto out;
 	}
+	/* (the token, DIR/ps-token, is made here: the restore side needs a copy) */
+	if (ps_auth_init(&o->ps_sec, o->images_dir, true, &auth))
+		goto out;
 	lfd = ps_listen(o->address, o->port);
 	if (lfd < 0)
 		goto out;
 	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
-		"has it all", root, l.nr, o->address ? o->address : "*", o->port);
-	int served = ps_serve(lfd, &b);
+		"has it all", root, l.nr, o->address ? o->address : "127.0.0.1", o->port);
+	int served = ps_serve(lfd, &b, &auth);
 	if (served > 0) {
 		pr_err("pid %d: the restore had every page when its connection was lost, and did not "
 		       "say it was done: the restored copy may be running; the source is left stopped "
@@ -301,6 +306,7 @@ out:
 	sigaction(SIGTERM, &old_term, NULL);
 	if (lfd >= 0)
 		close(lfd);
+	ps_auth_fini(&auth);
 	for (int i = 0; i < l.nr; i++) {
 		if (l.procs[i].memfd >= 0)
 			close(l.procs[i].memfd);

@@ -167,12 +167,35 @@ out:
 	return err;
 }
 
+/* sec as command-line options (at most 12 entries); how many */
+static int ps_sec_argv(const struct ps_sec *sec, const char **argv)
+{
+	const char *opt[] = { "--tls-cacert", "--tls-cacrl", "--tls-cert", "--tls-key",
+			      "--ps-token-file" };
+	const char *val[] = { sec->tls_cacert, sec->tls_cacrl, sec->tls_cert, sec->tls_key,
+			      sec->token_file };
+	int n = 0;
+
+	if (sec->tls)
+		argv[n++] = "--tls";
+	if (sec->tls_no_cn_verify)
+		argv[n++] = "--tls-no-cn-verify";
+	for (int i = 0; i < 5; i++) {
+		if (val[i]) {
+			argv[n++] = opt[i];
+			argv[n++] = val[i];
+		}
+	}
+	return n;
+}
+
 /* criu lazy-pages -D DIR, detached from us, logging to DIR/lazy-pages.log */
 static int start_daemon(const struct opts *o)
 {
 	char log[4096], gran[32], port[16];
-	const char *argv[16];
+	const char *argv[32];
 	int n = 0, status;
+	const struct ps_sec *sec = &o->ps_sec;
 
 	snprintf(log, sizeof(log), "%s/lazy-pages.log", o->images_dir);
 	argv[n++] = "criu";
@@ -189,6 +212,8 @@ static int start_daemon(const struct opts *o)
 		argv[n++] = o->address ? o->address : "127.0.0.1";
 		argv[n++] = "--port";
 		argv[n++] = port;
+		/* the same authentication as restore's own connection */
+		n += ps_sec_argv(sec, argv + n);
 	}
 	if (o->lazy_granule) {
 		snprintf(gran, sizeof(gran), "%lu", o->lazy_granule);

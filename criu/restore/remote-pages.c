@@ -81,7 +81,8 @@ static int check_map(const struct ps_client *c, const struct rst_proc *p, const 
 
 int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a)
 {
-	struct ps_client c;
+	struct ps_client c = { .io = { -1, NULL } };
+	struct ps_auth auth;
 	struct ps_run *runs = NULL;
 	size_t nr = 0, *local = NULL;
 	uint32_t flags = 0;
@@ -96,8 +97,15 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 		pr_err("--page-server needs --port PORT (and --address ADDR)");
 		goto out_free;
 	}
-	if (ps_client_connect(o->address ? o->address : "127.0.0.1", o->port, &c))
+	if (ps_auth_init(&o->ps_sec, o->images_dir, false, &auth))
 		goto out_free;
+	err = ps_client_connect(o->address ? o->address : "127.0.0.1", o->port, &auth, &c);
+	ps_auth_fini(&auth);
+	if (err) {
+		err = -1;
+		goto out_free;
+	}
+	err = -1;
 	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
 		goto out;
 	local = calloc(nr + 1, sizeof(*local));
