@@ -403,6 +403,24 @@ static int dev_tty_index(struct fd_dump *d, const struct fd_probe *p)
 	return pts_index(&st);
 }
 
+/* the state of one side of the pair, read through the process's fd:
+ * exclusive mode (TIOCGEXCL); a line discipline other than N_TTY refused */
+static int side_state(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
+{
+	int fd = fd_dump_getfd(d, p->fd), excl = 0, ldisc = -1, ret = -1;
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, TIOCGEXCL, &excl) || ioctl(fd, TIOCGETD, &ldisc))
+		pr_perror("%s: TIOCGEXCL/TIOCGETD", what);
+	else if (ldisc != N_TTY)
+		pr_err("%s: line discipline %d, not N_TTY: not supported", what, ldisc);
+	else
+		ret = 0;
+	pf->has_excl = pf->excl = excl;
+	close(fd);
+	return ret;
+}
+
 static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	char what[PATH_MAX + 64];
@@ -438,6 +456,8 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	pf->master = master;
 	pf->has_dev_tty = pf->dev_tty = dev_tty;
 	if (!master && !dev_tty && ctty_of(d, pf, what))
+		return -1;
+	if (!dev_tty && side_state(d, p, pf, what))
 		return -1;
 	return master ? dump_master(d, p, pf, what) : 0;
 }
@@ -544,6 +564,12 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 		int s = open_slave(m, fe);
 		if (s < 0)
 			goto err;
+		/* exclusive: later opens of the slave fail (but with CAP_SYS_ADMIN) */
+		if (fe->pty->excl && ioctl(s, TIOCEXCL)) {
+			pr_perror("file %u: TIOCEXCL", fe->id);
+			close(s);
+			goto err;
+		}
 		if (fe == self)
 			ret = s;
 		else if (fd_rst_stash(r, id, s))
@@ -562,6 +588,10 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 	cfsetospeed(&t, pf->ospeed);
 	if ((pf->out_data.len || pf->in_data.len) && put_queues(m, mfe, &t))
 		goto err;
+	if (pf->excl && ioctl(m, TIOCEXCL)) {
+		pr_perror("file %u: TIOCEXCL", mfe->id);
+		goto err;
+	}
 	/* on a master these act on the slave side */
 	if (tcsetattr(m, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) || (pkt && ioctl(m, TIOCPKT, &pkt)) ||
 	    (lock && ioctl(m, TIOCSPTLCK, &lock))) {
