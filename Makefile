@@ -116,6 +116,7 @@ bench: deps
 	$(MAKE) all
 	bash bench/run.sh
 	bash bench/lazy.sh
+	bash bench/coldstart.sh
 	bash bench/incremental.sh
 	bash bench/fds.sh
 	bash bench/threads.sh

@@ -24,6 +24,7 @@ static const struct img_desc descs[IMG_NR_KINDS] = {
 	[IMG_FILES]     = { IMG_FILES, "files-%u.img", 0x4c494631, &fd_entry__descriptor },
 	[IMG_FS]        = { IMG_FS, "fs-%u.img", 0x20534631, &fs_entry__descriptor },
 	[IMG_PAGES]     = { IMG_PAGES, "pages-%u.img", 0x47415031, NULL },
+	[IMG_WORKINGSET] = { IMG_WORKINGSET, "workingset-%u.img", 0x53474e31, &workingset_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

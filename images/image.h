@@ -46,6 +46,7 @@ enum img_kind {
 	IMG_FILES,
 	IMG_FS,
 	IMG_PAGES,	/* raw page data, no entries */
+	IMG_WORKINGSET,	/* lazy restore: the pages touched first (a hint) */
 	IMG_NR_KINDS,
 };
 

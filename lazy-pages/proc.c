@@ -149,6 +149,7 @@ struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pi
 
 void lp_proc_free(struct lp_proc *p)
 {
+	lp_ws_free(&p->ws);
 	for (size_t i = 0; i < p->nr; i++)
 		free(p->r[i].done);
 	free(p->r);
@@ -354,6 +355,8 @@ static int handle_fault(struct lp_ctx *c, struct lp_proc *p, uint64_t addr, doub
 		while (e < whi && e - idx < first && !bit(r->done, e))
 			e++;
 		ret = serve(c, p, r, idx, e - idx, LP_SLOT_FAULT, &c->st.fault_pages);
+		if (!ret && !p->child)
+			lp_ws_note(&p->ws, addr + r->delta, e - idx);
 		/*
 		 * The thread just woken may be waiting for this CPU: let it run
 		 * before the rest of its granule is copied (a program fault p50
@@ -722,14 +725,58 @@ static bool remote_hold(struct lp_proc *p, uint64_t addr)
 	return false;
 }
 
+/*
+ * The next runs of the recorded working set with pages still to do, up to
+ * LP_WS_BATCH: 1 if pages were copied, 0 if the working set is all in, -1
+ * if its next pages wait for a page server's reply.  Exactly the pages its
+ * fault got (not the granule): the program's, nothing more.  The image
+ * address is where the range is now (mremap: delta); pages no longer in a
+ * range are skipped.
+ */
+static int working_set(struct lp_ctx *c, struct lp_proc *p)
+{
+	struct lp_ws *ws = &p->ws;
+	uint64_t before = c->st.bg_pages, budget = LP_WS_BATCH / PG;
+
+	/* a batch of runs (one page each, often) per call: the poll between calls costs more */
+	for (; ws->replay && ws->next < ws->nr && c->st.bg_pages - before < budget; ws->next++) {
+		const struct lp_ws_run *w = &ws->runs[ws->next];
+		struct lp_range *r = NULL;
+		for (size_t i = 0; i < p->nr && !r; i++)
+			if (w->addr >= p->r[i].start + p->r[i].delta && w->addr < p->r[i].end + p->r[i].delta)
+				r = &p->r[i];
+		if (!r)
+			continue;
+		uint64_t lo = (w->addr - r->delta - r->start) / PG, n = range_pages(r), end;
+		uint64_t hi = lo + w->nr_pages < n ? lo + w->nr_pages : n;
+		for (uint64_t i = next_todo(r, lo); i < hi; i = next_todo(r, end)) {
+			/*
+			 * What the program needs first: checked here if the verifier
+			 * has not yet; from a page server, what its background read
+			 * brought (-1: a read is on its way, come back then).
+			 */
+			if (chunk(c, p, r, i, hi - i, true, &c->st.bg_pages, &end) < 0) {
+				c->st.ws_pages += c->st.bg_pages - before;
+				return c->st.bg_pages > before ? 1 : -1;
+			}
+		}
+	}
+	c->st.ws_pages += c->st.bg_pages - before;
+	return c->st.bg_pages > before;
+}
+
 int lp_proc_background(struct lp_ctx *c, struct lp_proc *p)
 {
+	int ret;
+
 	if (p->state != LP_LIVE || !p->remaining || !p->nr)
 		return 0;
 	if (p->nr_around && remote_hold(p, p->around[0][0]))
 		return -1;
 	if (around(c, p))
 		return 1;
+	if ((ret = working_set(c, p)))
+		return ret < 0 ? -1 : 2;
 	struct lp_range *r = find_range(p, p->cursor);
 	size_t ri;
 	uint64_t idx;

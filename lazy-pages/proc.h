@@ -19,6 +19,7 @@
 
 #include "socket-proto.h"
 #include "source.h"
+#include "lazy-pages/workingset.h"
 
 /*
  * Background copy unit: what a fault may wait behind.  Small while the
@@ -31,6 +32,7 @@
 /* from a page server while the program faults: a background chunk this often at most */
 #define LP_BG_REMOTE_GAP_US	2000
 #define LP_MAX_PENDING	256		/* faults waiting for a retry (EAGAIN) */
+#define LP_WS_BATCH	(256UL << 10)	/* of a recorded working set, per background call */
 
 struct lp_range {
 	uint64_t start, end;	/* where the range is now */
@@ -42,6 +44,7 @@ struct lp_stats {
 	uint64_t total_pages;	/* image pages to bring in */
 	uint64_t fault_pages, bg_pages, zero_pages, dropped_pages;
 	uint64_t local_pages, remote_pages;	/* fault_pages + bg_pages, by where they came from */
+	uint64_t ws_pages;	/* of bg_pages: installed first, from a recorded working set */
 	uint64_t faults;
 	double *lat;		/* fault service times, microseconds */
 	size_t nr_lat, cap_lat;
@@ -72,6 +75,7 @@ struct lp_proc {
 	uint64_t last_addr;	/* where it last faulted */
 	uint64_t pending[LP_MAX_PENDING];
 	size_t nr_pending;
+	struct lp_ws ws;	/* the pages it touches first: recorded, or installed first */
 	struct lp_proc *next;
 };
 
@@ -88,8 +92,9 @@ void lp_proc_free(struct lp_proc *p);
 /* reads and handles every queued message; retries pending faults */
 void lp_proc_events(struct lp_ctx *c, struct lp_proc *p);
 /*
- * copies one background chunk; returns 1 if it did, 0 if nothing is left,
- * -1 if the next chunk waits for its unit to be checked (lp_source_ready)
+ * copies one background chunk; returns 1 if it did (2: of the recorded
+ * working set, which no test delay holds back), 0 if nothing is left, -1 if
+ * the next chunk waits for its unit to be checked (lp_source_ready)
  */
 int lp_proc_background(struct lp_ctx *c, struct lp_proc *p);
 /* the pages can no longer be had: poison what is missing, kill what we know */

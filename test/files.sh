@@ -1,6 +1,7 @@
 # test/files.sh - the fd section of test/run.sh (sourced): checks of fd
 # kinds that need more than one program run.
-#   fd/leave_running_PROG (pipes, sockets, eventfds, epoll, inotify, locks):
+#   fd/leave_running_PROG (pipes, sockets, eventfds, epoll, inotify, locks,
+#     and the file programs ghost_fork, file_reopen, fifos, ...: FD_LEAVE_RUNNING):
 #     a dump --leave-running leaves every fd as it was: the program, signalled
 #     afterwards without any restore, passes its checks (nothing was read out
 #     of a pipe or socket, no timer tick or event was consumed)
@@ -47,7 +48,8 @@
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session unix_sockopts unix_relative pty_tree scm_rights)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
+		  unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
 	   deleted_linked unix_relative_moved pty_ctty_unheld)

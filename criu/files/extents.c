@@ -3,11 +3,13 @@
  * file, a memfd) as its runs of data: holes are found with SEEK_DATA /
  * SEEK_HOLE at dump, left out of the images, and are holes again at
  * restore (the runs written with pwrite, the size set with ftruncate).
- * Owns only the reading, checking and writing of FileExtent lists; it
- * knows nothing of fds of the process or of kinds.
+ * Owns only the reading, checking and writing of FileExtent lists (and of
+ * the inode's write lifetime hint, kept with them); it knows nothing of
+ * fds of the process or of kinds.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -115,6 +117,23 @@ int fd_write_extents(int fd, FileExtent *const *v, size_t n, uint64_t size, cons
 	}
 	if (ftruncate(fd, size)) {
 		pr_perror("%s: cannot set its size to %lu", what, (unsigned long)size);
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t fd_get_rw_hint(int fd)
+{
+	uint64_t hint = 0;
+	if (fcntl(fd, F_GET_RW_HINT, &hint))
+		return 0;
+	return hint;
+}
+
+int fd_set_rw_hint(int fd, uint64_t hint, const char *what)
+{
+	if (hint && fcntl(fd, F_SET_RW_HINT, &hint)) {
+		pr_perror("%s: cannot set its write lifetime hint %lu", what, (unsigned long)hint);
 		return -1;
 	}
 	return 0;

@@ -173,6 +173,10 @@ int fd_reopen(int fd, uint32_t flags, uint32_t id);
 int fd_make_removed(const char *path, mode_t mode);
 
 /* extents.c: a file's contents as runs of data, holes left out */
+/* the write lifetime hint of fd's inode (F_GET_RW_HINT): 0 if none or unknown */
+uint64_t fd_get_rw_hint(int fd);
+/* sets it again (nothing for 0); -1 on error (logged) */
+int fd_set_rw_hint(int fd, uint64_t hint, const char *what);
 struct fd_extents {
 	FileExtent **v;
 	size_t nr;

@@ -1,7 +1,8 @@
 /*
  * inotify.c - inotify instances: every watch by path and mask.  fdinfo
  * gives each watch's inode and a file handle; criu opens the handle
- * (open_by_handle_at on the mount of that device) to learn the path.  An
+ * (open_by_handle_at on the mount of that device) to learn the path (a
+ * watch on a symlink itself is added again with IN_DONT_FOLLOW).  An
  * instance with events not yet read is refused (they would be lost), as is
  * a watch whose inode has no path any more.
  *
@@ -94,7 +95,12 @@ static int watch_path(struct fd_dump *d, int fd, const char *l, InotifyWatch *w)
 	struct stat st;
 	if (n > 0)
 		path[n] = 0;
-	if (n <= 0 || path[0] != '/' || stat(path, &st) || st.st_ino != ino || st.st_dev != w->dev) {
+	/* a symlink itself (added with IN_DONT_FOLLOW): its path leads to it
+	 * with lstat only */
+	if (n > 0 && path[0] == '/' && !lstat(path, &st) && S_ISLNK(st.st_mode) && st.st_ino == ino &&
+	    st.st_dev == w->dev) {
+		w->has_dont_follow = w->dont_follow = true;
+	} else if (n <= 0 || path[0] != '/' || stat(path, &st) || st.st_ino != ino || st.st_dev != w->dev) {
 		pr_err("pid %d: fd %d: inotify watch %u: the watched inode %lu has no path leading to it: not supported",
 		       d->pid, fd, wd, ino);
 		return -1;
@@ -216,7 +222,7 @@ static int inotify_open(struct fd_rst *r, const FileEntry *fe)
 			}
 			next = t + 1;
 		}
-		int got = inotify_add_watch(fd, w->path, w->mask);
+		int got = inotify_add_watch(fd, w->path, w->mask | (w->dont_follow ? IN_DONT_FOLLOW : 0));
 		if (got != (int)w->wd) {
 			pr_perror("file %u: inotify watch of %s became %d, not %u", fe->id, w->path, got, w->wd);
 			goto err;

@@ -1,6 +1,6 @@
 /*
  * memfd.c - files made by memfd_create(): name, size, contents (runs of
- * data, holes left out), mode, seals, offset and flags.  criu makes each
+ * data, holes left out), mode, owner, times, seals, offset and flags.  criu makes each
  * memfd once for the whole tree (restore/shmem.c asks object_make: a new
  * memfd with the same name, filled, then sealed, the last step as seals
  * may forbid writing); its mappings map it and each of its open file
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -48,11 +49,17 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 	m->has_ino = true;
 	m->ino = p->st.st_ino;
 	m->mode = p->st.st_mode & 07777;
+	m->has_uid = m->has_gid = m->has_atime_ns = m->has_mtime_ns = true;
+	m->uid = p->st.st_uid;
+	m->gid = p->st.st_gid;
+	m->atime_ns = p->st.st_atim.tv_sec * 1000000000ULL + p->st.st_atim.tv_nsec;
+	m->mtime_ns = p->st.st_mtim.tv_sec * 1000000000ULL + p->st.st_mtim.tv_nsec;
 
-	/* a new description of the same memfd: reading moves no offset of the process */
+	/* a new description of the same memfd: reading moves no offset of the
+	 * process, and O_NOATIME leaves its access time as it is */
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
 	snprintf(what, sizeof(what), "pid %d: fd %d: memfd '%s'", d->pid, p->fd, m->name);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("%s: cannot open it through %s", what, proc);
 		return -1;
@@ -73,6 +80,8 @@ static int memfd_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe
 		m->extents = x.v;
 		m->n_extents = x.nr;
 		m->has_contents = m->contents = true;
+		m->rw_hint = fd_get_rw_hint(fd);
+		m->has_rw_hint = m->rw_hint != 0;
 	}
 	close(fd);
 	m->seals = seals;
@@ -114,10 +123,17 @@ static int memfd_object_make(const FileEntry *fe)
 		pr_perror("cannot create %s", what);
 		return -1;
 	}
-	if (fd_write_extents(fd, m->extents, m->n_extents, m->size, what))
+	if (fd_write_extents(fd, m->extents, m->n_extents, m->size, what) ||
+	    fd_set_rw_hint(fd, m->rw_hint, what))
 		goto err;
-	if (fchmod(fd, m->mode) || (m->seals && fcntl(fd, F_ADD_SEALS, m->seals))) {
-		pr_perror("%s: cannot set its mode %o or seals %#x", what, m->mode, m->seals);
+	struct timespec ts[2] = {
+		{ m->atime_ns / 1000000000, m->atime_ns % 1000000000 },
+		{ m->mtime_ns / 1000000000, m->mtime_ns % 1000000000 },
+	};
+	/* chmod after chown (which drops set-user-ID bits), times last */
+	if ((m->has_uid && fchown(fd, m->uid, m->gid)) || fchmod(fd, m->mode) ||
+	    (m->has_mtime_ns && futimens(fd, ts)) || (m->seals && fcntl(fd, F_ADD_SEALS, m->seals))) {
+		pr_perror("%s: cannot set its owner, mode %o, times or seals %#x", what, m->mode, m->seals);
 		goto err;
 	}
 	return fd;

@@ -47,7 +47,8 @@ static int stat_as(const char *path, mode_t mode, struct stat *st)
 /*
  * A ghost: an unlinked file or directory.  Its inode, owner, times and (on
  * the first description of it) its runs of data, read through a new
- * description so that the process's offset stays as it is.
+ * description so that the process's offset stays as it is (and with
+ * O_NOATIME, its access time).
  */
 static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, const char *path)
 {
@@ -82,13 +83,15 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	if (S_ISDIR(p->st.st_mode) || !fd_dump_first_of_inode(d, p))
 		return 0;
 	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
-	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("%s: cannot open it through %s", what, proc);
 		return -1;
 	}
 	struct fd_extents x;
 	int ret = fd_read_extents(fd, p->st.st_size, what, &x);
+	r->rw_hint = fd_get_rw_hint(fd);
+	r->has_rw_hint = r->rw_hint != 0;
 	close(fd);
 	r->extents = x.v;
 	r->n_extents = x.nr;
@@ -238,7 +241,8 @@ static int reg_object_make(const FileEntry *fe)
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	/* chmod after chown: chown drops set-user-ID bits */
-	if ((!is_dir && fd_write_extents(fd, r->extents, r->n_extents, r->size, what)) ||
+	if ((!is_dir && (fd_write_extents(fd, r->extents, r->n_extents, r->size, what) ||
+			 fd_set_rw_hint(fd, r->rw_hint, what))) ||
 	    fchownat(fd, "", r->uid, r->gid, AT_EMPTY_PATH) ||
 	    chmod(proc, r->mode & 07777) || utimensat(AT_FDCWD, proc, ts, 0)) {
 		pr_perror("%s: cannot set its contents, owner, mode or times", what);

@@ -12,7 +12,9 @@
  * After restore: each fd keeps its offset and access mode, and the two
  * descriptions are of one file: bytes written through fd 3 (or fd 5) are
  * read through fd 4 (or fd 6), the memfd's hole is still a hole
- * (SEEK_DATA), fstat gives one inode for both.
+ * (SEEK_DATA), fstat gives one inode for both, and the write lifetime hints
+ * set on each (F_SET_RW_HINT) are still there, and so are the memfd's
+ * owner, mode and times.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -75,6 +78,12 @@ int main(int argc, char **argv)
 	    lseek(m, 100, SEEK_SET) != 100)
 		fail("fill memfd: %s", strerror(errno));
 	reopen_at(3, O_RDONLY, 4, 5000);
+	uint64_t short_life = RWH_WRITE_LIFE_SHORT, long_life = RWH_WRITE_LIFE_LONG;
+	struct timespec mtimes[2] = { { 1000000, 5 }, { 2000000, 7 } };
+	if (fchown(3, 4321, 8765) || fchmod(3, 0640) || futimens(3, mtimes))
+		fail("memfd owner, mode, times: %s", strerror(errno));
+	if (fcntl(3, F_SET_RW_HINT, &short_life))
+		fail("F_SET_RW_HINT: %s", strerror(errno));
 
 	char *path = test_path("ghost");
 	int g = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
@@ -83,12 +92,21 @@ int main(int argc, char **argv)
 	if (write(5, buf, GSIZE) != GSIZE || lseek(5, 7, SEEK_SET) != 7)
 		fail("fill %s: %s", path, strerror(errno));
 	reopen_at(5, O_RDONLY, 6, 9000);
+	if (fcntl(5, F_SET_RW_HINT, &long_life))
+		fail("F_SET_RW_HINT: %s", strerror(errno));
 	if (unlink(path))
 		fail("unlink: %s", strerror(errno));
 
 	test_ready();
 	test_wait_checkpoint();
 
+	struct stat ms;
+	if (fstat(4, &ms) || ms.st_uid != 4321 || ms.st_gid != 8765 || (ms.st_mode & 07777) != 0640 ||
+	    ms.st_atim.tv_sec != 1000000 || ms.st_atim.tv_nsec != 5 || ms.st_mtim.tv_sec != 2000000 ||
+	    ms.st_mtim.tv_nsec != 7)
+		fail("memfd: owner %u:%u mode %o times %ld.%ld %ld.%ld, expected 4321:8765 640 1000000.5 2000000.7",
+		     ms.st_uid, ms.st_gid, ms.st_mode & 07777, (long)ms.st_atim.tv_sec, ms.st_atim.tv_nsec,
+		     (long)ms.st_mtim.tv_sec, ms.st_mtim.tv_nsec);
 	check_pair(3, 4, 100, 5000, O_RDONLY, "memfd");
 	if (lseek(4, HOLE_AT, SEEK_DATA) != HOLE_END)
 		fail("memfd: the hole at %d-%d is gone (SEEK_DATA from %d gives %lld)", HOLE_AT, HOLE_END,
@@ -101,6 +119,11 @@ int main(int argc, char **argv)
 		if (got[i] != ((i >= HOLE_AT && i < HOLE_END) ? 0 : pat(i)))
 			fail("memfd: byte %zu is 0x%02x", i, got[i]);
 	check_pair(5, 6, 7, 9000, O_RDONLY, "deleted file");
+	uint64_t h4 = 0, h6 = 0;
+	if (fcntl(4, F_GET_RW_HINT, &h4) || fcntl(6, F_GET_RW_HINT, &h6) || h4 != RWH_WRITE_LIFE_SHORT ||
+	    h6 != RWH_WRITE_LIFE_LONG)
+		fail("write lifetime hints %lu and %lu, expected %d and %d", (unsigned long)h4,
+		     (unsigned long)h6, RWH_WRITE_LIFE_SHORT, RWH_WRITE_LIFE_LONG);
 	struct stat st;
 	if (fstat(5, &st) || st.st_nlink || st.st_size != GSIZE)
 		fail("deleted file: nlink %lu size %lld", (unsigned long)st.st_nlink, (long long)st.st_size);

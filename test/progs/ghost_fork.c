@@ -4,8 +4,8 @@
  *
  * Before the checkpoint: the file gets data at 0 (8 KiB), a hole, data at
  * 1 MiB (4 KiB) written after the unlink (the size grows after it), a
- * trailing hole up to 3 MiB (ftruncate), mode 0604, owner 1234:5678, and
- * its offset is left at 4000.  The layout of holes and data
+ * trailing hole up to 3 MiB (ftruncate), mode 0604, owner 1234:5678,
+ * access and modification times set, and its offset is left at 4000.  The layout of holes and data
  * (SEEK_DATA/SEEK_HOLE) is recorded before the checkpoint.
  *
  * After the restore: still unlinked, the same link in /proc/self/fd
@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -111,6 +112,9 @@ int main(int argc, char **argv)
 	if (pwrite(fd, buf, MID, MID_AT) != MID || ftruncate(fd, SIZE) || fchmod(fd, 0604) ||
 	    fchown(fd, 1234, 5678) || lseek(fd, POS, SEEK_SET) != POS)
 		fail("grow/chmod/chown: %s", strerror(errno));
+	struct timespec times[2] = { { 3000000, 9 }, { 4000000, 11 } };
+	if (futimens(fd, times))
+		fail("futimens: %s", strerror(errno));
 	char before[512], after[512], proc[64], link0[4200] = "", link1[4200] = "";
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (readlink(proc, link0, sizeof(link0) - 1) <= 0)
@@ -140,6 +144,10 @@ int main(int argc, char **argv)
 		fail("nlink %lu size %lld mode %o owner %u:%u, expected unlinked, %d bytes, mode 604, 1234:5678",
 		     (unsigned long)st.st_nlink, (long long)st.st_size, st.st_mode & 07777, st.st_uid,
 		     st.st_gid, SIZE);
+	if (st.st_atim.tv_sec != 3000000 || st.st_atim.tv_nsec != 9 || st.st_mtim.tv_sec != 4000000 ||
+	    st.st_mtim.tv_nsec != 11)
+		fail("times %ld.%ld %ld.%ld, expected 3000000.9 4000000.11 (atime: read by the dump?)",
+		     (long)st.st_atim.tv_sec, st.st_atim.tv_nsec, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR)
 		fail("not O_RDWR any more");
 	if (readlink(proc, link1, sizeof(link1) - 1) <= 0 || strcmp(link0, link1))
