@@ -142,6 +142,17 @@ struct sched_attr_ {
 /* linux/ptrace.h, 6.4+ */
 #define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_	0x4211
 
+/* SOL_SOCKET options (asm-generic/socket.h, 6.5+, 6.14+, 6.16+) */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD		76
+#endif
+#ifndef SO_RCVPRIORITY
+#define SO_RCVPRIORITY		82
+#endif
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS		83
+#endif
+
 /* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
 #ifndef PIDFD_NONBLOCK
 #define PIDFD_NONBLOCK		O_NONBLOCK

@@ -166,6 +166,7 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	st->ppid = f[4];
 	st->pgid = f[5];
 	st->sid = f[6];
+	st->tty_nr = f[7];
 	st->nr_threads = f[20];
 	st->exit_signal = f[38];
 	st->exit_code = i >= 52 ? (int)f[52] : 0;

@@ -36,6 +36,7 @@ struct proc_stat {
 	char comm[64];
 	char state;
 	int ppid, pgid, sid;
+	unsigned tty_nr;	/* the controlling terminal (new_encode_dev), 0 if none */
 	int nr_threads;
 	int exit_signal;	/* sent to the parent at exit (SIGCHLD, or another) */
 	int exit_code;		/* a zombie's status, as waitpid reports it */

@@ -23,9 +23,17 @@
 #   fd/pty_ctty: a session leader whose controlling terminal is a pair it
 #     holds: dump records it (ctty in criu show), restore makes it the
 #     controlling terminal again (the program checks /dev/tty)
-#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) is refused
-#     with one error line naming the pid, the fd and the socket; the
-#     program then receives the fd intact (test/progs/scm_rights)
+#   fd/scm_rights: an fd in flight in a unix socket (SCM_RIGHTS) whose only
+#     reference is the message is refused with one error line naming the
+#     pid, the fd and the socket; the program then receives the fd intact
+#     (test/progs/scm_rights closed)
+#   fd/unix_relative_moved: a unix socket bound to a relative path by a
+#     process that has changed its cwd since (test/progs/unix_relative
+#     moved) is refused with one error line naming the pid, the fd and the
+#     name; the process keeps running and passes its checks
+#   fd/pty_ctty_unheld: a session leader whose controlling terminal, a
+#     pseudo-terminal of the tree, it holds no fd of (test/progs/pty_tree
+#     unheld) is refused with one line; the tree passes its checks after it
 #   fd/pidfd_outside: the same for a pidfd of a process outside the tree
 #     (test/progs/pidfds outside)
 #   fd/epoll_elsewhere: the same for an epoll watching a file that only
@@ -40,10 +48,11 @@
 #     master that its slave, in canonical mode, has not read (test/progs/pty
 #     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall)
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
+		  unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
-	   deleted_linked)
+	   deleted_linked unix_relative_moved pty_ctty_unheld)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -479,12 +488,41 @@ fd_pty_ctty() {
 
 fd_scm_rights() {
 	local name=$1 dir=$2 pid st
-	if ! start_prog_args "$dir" scm_rights; then
+	if ! start_prog_args "$dir" scm_rights closed; then
 		result FAIL "FAIL $name: scm_rights did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID
-	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: file descriptors in flight (SCM_RIGHTS) in its queue'; then
+	if refused_dump "$name" "$dir" "$pid" "" 'fd 4: socket:\[[0-9]*\]: a file in flight (SCM_RIGHTS: pipe:\[[0-9]*\]) that the process has no fd of: not supported'; then
+		kill -USR1 "$pid"
+		wait "$pid"; st=$?
+		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+			result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+fd_pty_ctty_unheld() {
+	local name=$1 dir=$2 pid st
+	if ! start_prog_args "$dir" pty_tree unheld; then
+		result FAIL "FAIL $name: pty_tree did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	local shell
+	shell=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | tr -d ' ')
+	"$CRIU" dump -t "$pid" -D "$dir/img" > "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	if [ $st -eq 0 ] || [ "$(grep -c . "$dir/dump.stderr")" -ne 1 ] ||
+	   ! grep -q "^error: .*pid $shell: leads a session whose controlling terminal, /dev/pts/[0-9]* of the dumped tree, it has no fd of: not supported" "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one error line naming the shell, pid $shell (status $st): $(head -3 "$dir/dump.stderr" | tr '\n' '|')"
+	elif ! alive "$pid" || ! alive "$shell"; then
+		result FAIL "FAIL $name: the tree does not keep running after the refused dump"
+	else
 		kill -USR1 "$pid"
 		wait "$pid"; st=$?
 		if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
@@ -551,6 +589,9 @@ run_fd_check() {
 		pipe_reopen packet ;;
 	deleted_linked) fd_refused "$name" "$dir" "fd 9: the path of '.*/x (deleted)' was removed but the file has 1 other link(s): not supported" \
 		ghost_fork linked ;;
+	unix_relative_moved) fd_refused "$name" "$dir" "fd 3: socket:\\[[0-9]*\\]: bound to the relative path 'rel.sock', which is not that socket's file from its cwd" \
+		unix_relative moved ;;
+	pty_ctty_unheld) fd_pty_ctty_unheld "$name" "$dir" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

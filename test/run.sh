@@ -59,7 +59,6 @@ declare -A MODE=(
 	[demo_workload]=none
 	[cli_target]=none
 	[ptyrun]=none
-	[scm_rights]=none	# refused by dump: fd/scm_rights
 	[tree_churn]=none	# trees/churn
 	[ns_state]=none	# ns/: run under unshare
 	[tcp_echo]=none	# net/: with a client outside, dumped with --tcp-established

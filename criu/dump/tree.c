@@ -633,6 +633,116 @@ static FileEntry *find_peer_sk(const struct dump_tree *t, size_t i, const FileEn
 	return NULL;
 }
 
+static bool pair_file(const FileEntry *fe)
+{
+	return fe && fe->kind == FD_KIND__FD_PTY && !fe->pty->dev_tty && !fe->external;
+}
+
+/* has a process of the tree other than procs[i] a file of pty pair index? */
+static bool pair_elsewhere(const struct dump_tree *t, size_t i, uint32_t index)
+{
+	for (size_t j = 0; j < t->nr; j++)
+		for (size_t m = 0; j != i && !t->procs[j].zombie && m < t->procs[j].nr_fds; m++) {
+			const FileEntry *fe = t->procs[j].fds[m]->file;
+			if (pair_file(fe) && fe->pty->index == index)
+				return true;
+		}
+	return false;
+}
+
+/* the id already given to fd of process i's open file description in an
+ * earlier process of the tree, or 0 */
+static uint32_t pty_id_before(const struct dump_tree *t, size_t i, int fd, uint32_t index)
+{
+	for (size_t j = 0; j < i; j++)
+		for (size_t m = 0; !t->procs[j].zombie && m < t->procs[j].nr_fds; m++) {
+			const FdEntry *e = t->procs[j].fds[m];
+			if (pair_file(e->file) && e->file->has_shared_id && e->file->pty->index == index &&
+			    kcmp(t->procs[i].pid, t->procs[j].pid, KCMP_FILE, fd, e->fd) == 0)
+				return e->file->shared_id;
+		}
+	return 0;
+}
+
+/*
+ * A socket made once for several processes (criu makes it, before them)
+ * cannot have the files in flight in its queue sent again: those are the
+ * fds of one process (socket.c, unix-cmsg.c).
+ */
+static int check_shared_rights(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		for (size_t k = 0; !t->procs[i].zombie && k < t->procs[i].nr_fds; k++) {
+			const FileEntry *fe = t->procs[i].fds[k]->file;
+			if (!fe || fe->kind != FD_KIND__FD_UNIXSK || !fe->has_shared_id)
+				continue;
+			for (size_t m = 0; m < fe->unix_sk->n_msg; m++)
+				if (fe->unix_sk->msg[m]->n_fds) {
+					pr_err("pid %d: fd %u: a socket shared with another process of the tree (or connected to one) with files in flight (SCM_RIGHTS) queued: not supported",
+					       t->procs[i].pid, t->procs[i].fds[k]->fd);
+					return -1;
+				}
+		}
+	return 0;
+}
+
+/* the pts index of the controlling terminal of a session leader, or -1 */
+static int ctty_pts(const struct dump_proc *p)
+{
+	unsigned maj = (p->stat.tty_nr >> 8) & 0xfff;
+	unsigned min = (p->stat.tty_nr & 0xff) | ((p->stat.tty_nr >> 12) & 0xfff00);
+	if (p->zombie || p->stat.sid != p->pid || maj < 136 || maj > 143)
+		return -1;
+	return (maj - 136) * 256 + min;
+}
+
+/*
+ * A session leader whose controlling terminal is a pair of the tree gets
+ * it again through a file of the pair it holds (pty.c: ctty): one that
+ * holds none is refused.
+ */
+static int check_ctty_held(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		int n = ctty_pts(p);
+		bool held = false;
+		if (n < 0 || !pair_elsewhere(t, i, n))
+			continue;
+		for (size_t k = 0; k < p->nr_fds && !held; k++) {
+			const FileEntry *fe = p->fds[k]->file;
+			held = pair_file(fe) && fe->pty->index == (uint32_t)n && fe->pty->ctty;
+		}
+		if (!held) {
+			pr_err("pid %d: leads a session whose controlling terminal, /dev/pts/%d of the dumped tree, it has no fd of: not supported",
+			       p->pid, n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Pseudo-terminal pairs whose files are in several processes (a master in
+ * a parent, the slave as a child's stdio): every file of such a pair gets
+ * a tree-wide id, the same for one open file description in several
+ * processes, so that restore makes the pair once (pty.c, in criu).
+ */
+static void share_pty_pairs(const struct dump_tree *t, uint32_t *next_id)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		for (size_t k = 0; !p->zombie && !p->files_shared && k < p->nr_fds; k++) {
+			FileEntry *fe = p->fds[k]->file;
+			if (!pair_file(fe) || fe->has_shared_id || !pair_elsewhere(t, i, fe->pty->index))
+				continue;
+			uint32_t id = pty_id_before(t, i, p->fds[k]->fd, fe->pty->index);
+			fe->has_shared_id = true;
+			fe->shared_id = id ? id : ++*next_id;
+		}
+	}
+}
+
 /*
  * Unix sockets connected to a socket of another process of the tree (a
  * socketpair made before a fork), or to a socket that is itself shared:
@@ -696,6 +806,9 @@ int tree_share_files(const struct dump_tree *t)
 			goto out;
 	}
 	share_socket_pairs(t, &next_id);
+	share_pty_pairs(t, &next_id);
+	if (check_ctty_held(t) || check_shared_rights(t))
+		goto out;
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);
 	err = 0;

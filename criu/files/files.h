@@ -93,6 +93,7 @@ struct fd_rst {
 	 * a deleted file: fd_ops.object), or -1 */
 	int (*object_fd)(const struct fd_rst *r, uint64_t dev, uint64_t ino);
 	const void *object_ctx;
+	bool in_criu;		/* criu making the tree's shared files, not a process of it */
 };
 /* the files whose kind says early(), opened and kept (stashed) before the
  * process creates its children; 0 or -1 (logged) */
@@ -121,9 +122,10 @@ struct fd_ops {
 	int (*check)(const FileEntry *fe, const struct opts *o, const char *name);
 	/* restore, in the new process: a new fd for fe with its flags and state */
 	int (*open)(struct fd_rst *r, const FileEntry *fe);
-	/* restore, optional: must fe be made before the process's children are
-	 * (a controlling terminal, which they inherit)? */
-	bool (*early)(const FileEntry *fe);
+	/* restore, optional: before the process's children are created, what
+	 * they inherit from it (a controlling terminal); may make fe and keep
+	 * it (fd_rst_stash); 0 or -1 */
+	int (*early)(struct fd_rst *r, const FileEntry *fe);
 	/* restore, optional: once every fd is in place (epoll's watches); fd is
 	 * where fe is now */
 	int (*post)(struct fd_rst *r, const FileEntry *fe, int fd);

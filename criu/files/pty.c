@@ -28,6 +28,7 @@
  * the foreground group is set once every fd is in place (post).
  */
 #define LOG_PREFIX "files: "
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -64,11 +65,12 @@ static int ptmx_index(const struct fd_probe *p)
 	return l && sscanf(l, "tty-index: %d", &i) == 1 ? i : -1;
 }
 
-/* is pts index the controlling terminal of pid, pid leading its session? */
-static bool is_ctty(pid_t pid, int index)
+/* is pts index the controlling terminal of pid, pid leading its session?
+ * *fg: the terminal's foreground process group */
+static bool is_ctty(pid_t pid, int index, pid_t *fg)
 {
 	char path[64], buf[1024];
-	int sid = 0, tty_nr = 0;
+	int sid = 0, tty_nr = 0, tpgid = 0;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	FILE *f = fopen(path, "re");
 	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -76,11 +78,62 @@ static bool is_ctty(pid_t pid, int index)
 		fclose(f);
 	buf[n] = 0;
 	char *e = strrchr(buf, ')');
-	/* ") state ppid pgrp session tty_nr": tty_nr is the kernel's new_encode_dev */
-	if (!e || sscanf(e + 1, " %*c %*d %*d %d %d", &sid, &tty_nr) != 2 || sid != pid)
+	/* ") state ppid pgrp session tty_nr tpgid": tty_nr is the kernel's new_encode_dev */
+	if (!e || sscanf(e + 1, " %*c %*d %*d %d %d %d", &sid, &tty_nr, &tpgid) != 3 || sid != pid)
 		return false;
 	unsigned maj = (tty_nr >> 8) & 0xfff, min = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+	*fg = tpgid;
 	return maj >= 136 && maj <= 143 && (int)((maj - 136) * 256 + min) == index;
+}
+
+/* the tty-index of /proc/PID/fdinfo/FD, -1 if none or gone (quietly:
+ * processes outside the tree come and go) */
+static int fdinfo_tty_index(pid_t pid, const char *fd)
+{
+	char path[320], buf[1024];
+	int i = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid, fd);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	const char *t = strstr(buf, "tty-index:");
+	return t && sscanf(t, "tty-index: %d", &i) == 1 ? i : -1;
+}
+
+/* is the master of pts index open in a process of the dumped tree? */
+static bool master_in_tree(const struct fd_dump *d, int index)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+
+	while (proc && !found && (de = readdir(proc))) {
+		pid_t o = atoi(de->d_name);
+		char path[64], l[64];
+		if (o <= 0 || o == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", o);
+		DIR *fds = opendir(path);
+		struct dirent *f;
+		while (fds && !found && (f = readdir(fds))) {
+			ssize_t n = readlinkat(dirfd(fds), f->d_name, l, sizeof(l) - 1);
+			if (n <= 0 || f->d_name[0] == '.')
+				continue;
+			l[n] = 0;
+			found = (!strcmp(l, "/dev/ptmx") || !strcmp(l, "/dev/pts/ptmx")) &&
+				fdinfo_tty_index(o, f->d_name) == index;
+		}
+		if (fds)
+			closedir(fds);
+		/* a holder outside the tree: the terminal is not the tree's */
+		if (found && !fd_pid_in_tree(d, o))
+			found = false;
+	}
+	if (proc)
+		closedir(proc);
+	return found;
 }
 
 static const struct fd_probe *find_master(const struct fd_dump *d, int index)
@@ -99,9 +152,14 @@ static const struct fd_probe *find_slave(const struct fd_dump *d, int index)
 	return NULL;
 }
 
+static bool is_dev_tty(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && major(st->st_rdev) == 5 && minor(st->st_rdev) == 0;
+}
+
 static bool pty_match(const struct fd_probe *p)
 {
-	return is_ptmx(&p->st) || pts_index(&p->st) >= 0;
+	return is_ptmx(&p->st) || pts_index(&p->st) >= 0 || is_dev_tty(&p->st);
 }
 
 /* t, with nothing done to bytes going through: no output processing, and
@@ -226,14 +284,14 @@ out:
 	return ret;
 }
 
-/* the foreground process group of the controlling terminal: one of the tree's */
-static int fg_pgrp(const struct fd_dump *d, int m, PtyFile *pf, const char *what)
+/* is the pair the controlling terminal of the process, its session
+ * leader?  With its foreground process group: one of the tree's */
+static int ctty_of(const struct fd_dump *d, PtyFile *pf, const char *what)
 {
 	pid_t pg = 0;
-	if (ioctl(m, TIOCGPGRP, &pg)) {
-		pr_perror("%s: cannot read its foreground process group", what);
-		return -1;
-	}
+	pf->has_ctty = pf->ctty = is_ctty(d->pid, pf->index, &pg);
+	if (!pf->ctty)
+		return 0;
 	if (pg > 0 && !fd_pid_in_tree(d, pg)) {
 		pr_err("%s: the controlling terminal's foreground process group %d is not led by a process of the dumped tree: not supported",
 		       what, pg);
@@ -283,8 +341,7 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 	pf->has_locked = pf->has_packet = true;
 	pf->locked = lock;
 	pf->packet = pkt;
-	pf->has_ctty = pf->ctty = is_ctty(d->pid, pf->index);
-	if (pf->ctty && fg_pgrp(d, m, pf, what))
+	if (ctty_of(d, pf, what))
 		goto out;
 
 	int sinq = 0;
@@ -328,6 +385,42 @@ out:
 	return ret;
 }
 
+/* the pts index of the terminal an fd opened through /dev/tty is; -1 if it
+ * is not a pseudo-terminal slave, -2 on error (logged) */
+static int dev_tty_index(struct fd_dump *d, const struct fd_probe *p)
+{
+	unsigned dev = 0;
+	int fd = fd_dump_getfd(d, p->fd);
+	if (fd < 0)
+		return -2;
+	int e = ioctl(fd, TIOCGDEV, &dev);
+	close(fd);
+	if (e) {
+		pr_perror("pid %d: fd %d: %s: TIOCGDEV", d->pid, p->fd, p->link);
+		return -2;
+	}
+	struct stat st = { .st_mode = S_IFCHR, .st_rdev = dev };
+	return pts_index(&st);
+}
+
+/* the state of one side of the pair, read through the process's fd:
+ * exclusive mode (TIOCGEXCL); a line discipline other than N_TTY refused */
+static int side_state(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
+{
+	int fd = fd_dump_getfd(d, p->fd), excl = 0, ldisc = -1, ret = -1;
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, TIOCGEXCL, &excl) || ioctl(fd, TIOCGETD, &ldisc))
+		pr_perror("%s: TIOCGEXCL/TIOCGETD", what);
+	else if (ldisc != N_TTY)
+		pr_err("%s: line discipline %d, not N_TTY: not supported", what, ldisc);
+	else
+		ret = 0;
+	pf->has_excl = pf->excl = excl;
+	close(fd);
+	return ret;
+}
+
 static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	char what[PATH_MAX + 64];
@@ -336,8 +429,13 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	int index = master ? ptmx_index(p) : pts_index(&p->st);
 
 	snprintf(what, sizeof(what), "pid %d: fd %d: %s", d->pid, p->fd, p->link);
-	if (!master && !find_master(d, index)) {
-		/* its master is elsewhere: the process's terminal (--shell-job) */
+	bool dev_tty = is_dev_tty(&p->st);
+	if (dev_tty && (index = dev_tty_index(d, p)) == -2)
+		return -1;
+	if (!master && index >= 0 && !find_master(d, index) && !master_in_tree(d, index))
+		index = -1;
+	if (!master && index < 0) {
+		/* its master is outside the tree: the process's terminal (--shell-job) */
 		fe->kind = FD_KIND__FD_TTY;
 		return fd_tty_ops.dump(d, p, fe);
 	}
@@ -345,7 +443,7 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		pr_err("%s: a pseudo-terminal master without tty-index in its fdinfo: not supported", what);
 		return -1;
 	}
-	if (!master && (stat("/dev/pts", &pts) || pts.st_dev != p->st.st_dev)) {
+	if (!master && !dev_tty && (stat("/dev/pts", &pts) || pts.st_dev != p->st.st_dev)) {
 		pr_err("%s: a pseudo-terminal of another devpts instance than /dev/pts: not supported", what);
 		return -1;
 	}
@@ -356,6 +454,11 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	fe->pty = pf;
 	pf->index = index;
 	pf->master = master;
+	pf->has_dev_tty = pf->dev_tty = dev_tty;
+	if (!master && !dev_tty && ctty_of(d, pf, what))
+		return -1;
+	if (!dev_tty && side_state(d, p, pf, what))
+		return -1;
 	return master ? dump_master(d, p, pf, what) : 0;
 }
 
@@ -410,21 +513,24 @@ static int put_queues(int m, const FileEntry *mfe, const struct termios *t)
 	return ret;
 }
 
-/* the pair becomes the controlling terminal again, if the process leads a
- * session without one; else a warning */
-static int set_ctty(int m, const FileEntry *mfe)
+/* the pair of fd (a master, or a slave) becomes the controlling terminal
+ * again, if the process leads a session without one; else a warning.  Not
+ * in criu (the tree's shared files): the leader does it (pty_early) */
+static int set_ctty(const struct fd_rst *r, int fd, bool master, const FileEntry *fe)
 {
+	if (r->in_criu)
+		return 0;
 	if (getsid(0) != getpid()) {
-		pr_warn("file %u: was the controlling terminal of the process, a session leader; not restored (sessions are not restored yet)",
-			mfe->id);
+		pr_warn("file %u: was the controlling terminal of the process, a session leader; not restored (the process does not lead a session)",
+			fe->id);
 		return 0;
 	}
-	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC), ret = -1;
+	int s = master ? ioctl(fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : fd, ret = -1;
 	if (s >= 0)
 		ret = ioctl(s, TIOCSCTTY, 0);
 	if (ret)
-		pr_perror("file %u: cannot make the new pseudo-terminal the controlling terminal", mfe->id);
-	if (s >= 0)
+		pr_perror("file %u: cannot make the new pseudo-terminal the controlling terminal", fe->id);
+	if (master && s >= 0)
 		close(s);
 	return ret;
 }
@@ -452,17 +558,24 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 	}
 	for (uint32_t id = 1; id <= r->nr_files; id++) {
 		const FileEntry *fe = r->file[id];
-		if (fe->kind != FD_KIND__FD_PTY || fe->pty->master || fe->pty->index != pf->index)
+		if (fe->kind != FD_KIND__FD_PTY || fe->pty->master || fe->pty->dev_tty ||
+		    fe->pty->index != pf->index)
 			continue;
 		int s = open_slave(m, fe);
 		if (s < 0)
 			goto err;
+		/* exclusive: later opens of the slave fail (but with CAP_SYS_ADMIN) */
+		if (fe->pty->excl && ioctl(s, TIOCEXCL)) {
+			pr_perror("file %u: TIOCEXCL", fe->id);
+			close(s);
+			goto err;
+		}
 		if (fe == self)
 			ret = s;
 		else if (fd_rst_stash(r, id, s))
 			goto err;
 	}
-	if (pf->ctty && set_ctty(m, mfe))
+	if (pf->ctty && set_ctty(r, m, true, mfe))
 		goto err;
 	memset(&t, 0, sizeof(t));
 	t.c_iflag = pf->iflag;
@@ -475,6 +588,10 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 	cfsetospeed(&t, pf->ospeed);
 	if ((pf->out_data.len || pf->in_data.len) && put_queues(m, mfe, &t))
 		goto err;
+	if (pf->excl && ioctl(m, TIOCEXCL)) {
+		pr_perror("file %u: TIOCEXCL", mfe->id);
+		goto err;
+	}
 	/* on a master these act on the slave side */
 	if (tcsetattr(m, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) || (pkt && ioctl(m, TIOCPKT, &pkt)) ||
 	    (lock && ioctl(m, TIOCSPTLCK, &lock))) {
@@ -496,9 +613,25 @@ err_self:
 
 /* a controlling terminal is made before the process's children, which
  * inherit it (fd_rst_open_early) */
-static bool pty_early(const FileEntry *fe)
+static int pty_open(struct fd_rst *r, const FileEntry *fe);
+
+static int pty_early(struct fd_rst *r, const FileEntry *fe)
 {
-	return fe->pty->master && fe->pty->ctty;
+	const PtyFile *pf = fe->pty;
+	int fd;
+	if (!pf->ctty || pf->dev_tty)
+		return 0;
+	if (fe->has_shared_id && r->shared_fd && r->shared_fd[fe->shared_id] >= 0) {
+		/* made by criu, with the rest of its pair in other processes */
+		fd = fcntl(r->shared_fd[fe->shared_id], F_DUPFD_CLOEXEC, 0);
+		if (fd >= 0 && set_ctty(r, fd, pf->master, fe)) {
+			close(fd);
+			return -1;
+		}
+	} else {
+		fd = pty_open(r, fe);	/* the pair: made the controlling terminal */
+	}
+	return fd < 0 ? -1 : fd_rst_stash(r, fe->id, fd);
 }
 
 /*
@@ -511,8 +644,10 @@ static int pty_post(struct fd_rst *r, const FileEntry *fe, int fd)
 {
 	const PtyFile *pf = fe->pty;
 	pid_t pg = pf->fg_pgrp;
+	pid_t cur = 0;
 	(void)r;
-	if (!pf->master || !pf->ctty || !pf->has_fg_pgrp || getsid(0) != getpid() || pg == getpgrp())
+	if (!pf->ctty || pf->dev_tty || !pf->has_fg_pgrp || getsid(0) != getpid() ||
+	    (!ioctl(fd, TIOCGPGRP, &cur) && cur == pg))
 		return 0;
 	for (int i = 0; ioctl(fd, TIOCSPGRP, &pg); i++) {
 		if ((errno != ESRCH && errno != EPERM) || i >= 5000) {
@@ -524,9 +659,25 @@ static int pty_post(struct fd_rst *r, const FileEntry *fe, int fd)
 	return 0;
 }
 
+/* a slave opened through /dev/tty: the process's controlling terminal,
+ * which it has again (pty_early, or inherited from its session leader) */
+static int open_dev_tty(const FileEntry *fe)
+{
+	int fd = open("/dev/tty", (fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("file %u: cannot open /dev/tty (the controlling terminal)", fe->id);
+	else if (fd_set_status_flags(fd, fe->flags, fe->id)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* called for the first file of a pair only: later ones are stashed */
 static int pty_open(struct fd_rst *r, const FileEntry *fe)
 {
+	if (fe->pty->dev_tty)
+		return open_dev_tty(fe);
 	const FileEntry *mfe = fe->pty->master ? fe : master_of(r, fe->pty->index);
 	if (!mfe) {
 		pr_err("file %u: the slave of pts %u, whose master is not in the images", fe->id, fe->pty->index);

@@ -2,32 +2,38 @@
  * socket.c - unix sockets.
  *
  * Dump: every unix socket of the system is listed once with
- * NETLINK_SOCK_DIAG (type, state, inode, peer inode, bound name, shutdown
- * bits, backlog, pending connections); socket options and the queued data
- * come from a copy of the fd (pidfd_getfd).  Data is read with MSG_PEEK
- * (SO_PEEK_OFF steps over messages and is put back as it was), so nothing
- * is consumed.  A peer in another process of the dumped tree is fine (the
- * pair is made once for both, dump's tree.c).  Refused: a peer outside the
- * dumped tree, a listening
- * socket with connections not yet accepted, file descriptors in flight
- * (SCM_RIGHTS), relative bound paths, other families.  With --ext-unix-sk
- * (at dump and restore), a datagram socket connected one way to a named
- * socket of another process is kept, and connects to that name again; a
- * stream or seqpacket socket connected outside is external (key
- * "socket:[INODE]", nothing of it kept): restore needs --inherit-fd, as
- * with CRIU (inherit.c).
+ * NETLINK_SOCK_DIAG (type, state, inode, peer inode, bound name and its
+ * socket file's inode, shutdown bits, backlog, pending connections);
+ * socket options (unix-opts.c) and the queued data come from a copy of the
+ * fd (pidfd_getfd).  Data is read with MSG_PEEK (SO_PEEK_OFF steps over
+ * messages and is put back as it was), so nothing is consumed; with each
+ * message its sender's address (datagrams) and control data (unix-cmsg.c:
+ * files in flight, credentials).  A peer in another process of the dumped
+ * tree is fine (the pair is made once for both, dump's tree.c).  A name
+ * that is a relative path is found from the process's cwd (checked by its
+ * inode).  Refused: a peer outside the dumped tree, a listening socket
+ * with connections not yet accepted, what unix-cmsg.c and check_senders
+ * refuse, relative paths that do not lead to the socket from the cwd,
+ * other families.  With --ext-unix-sk (at dump and restore), a datagram
+ * socket connected one way to a named socket of another process is kept,
+ * and connects to that name again; a stream or seqpacket socket connected
+ * outside is external (key "socket:[INODE]", nothing of it kept): restore
+ * needs --inherit-fd, as with CRIU (inherit.c).
  *
  * Restore: two sockets connected to each other come back as a socketpair
- * (data requeued each way by sending from the other end, then shutdown);
- * a listening socket is bound and listens again; a bound datagram socket
- * gets its queued messages from a throw-away sender; a datagram socket
- * connected to another one of the process connects again once every fd is
- * in place (post).  Senders' addresses and credentials of queued messages
- * and the name of an accepted connection are not kept.
+ * (data requeued each way by sending from the other end, then shutdown),
+ * and so does a datagram socket connected to a closed socket or unnamed
+ * with messages queued (the other end sends them and is closed); a
+ * listening socket is bound and listens again; a datagram socket alone is
+ * bound, and once every fd is in place (post) gets its messages, each from
+ * its sender's address (unix-queue.c), then connects again.  A queue with
+ * files in flight is sent in post too.  The name of an accepted connection
+ * is not kept.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -52,6 +58,7 @@ struct usk {
 	uint64_t ino, peer;
 	uint8_t type, state, shutdown;
 	uint32_t backlog, pending;
+	uint32_t vfs_ino, vfs_dev;	/* a path name's socket file (UDIAG_SHOW_VFS) */
 	int namelen;
 	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -118,6 +125,12 @@ static int parse_msg(struct usk_table *t, struct nlmsghdr *h)
 		case UNIX_DIAG_SHUTDOWN:
 			u->shutdown = *(uint8_t *)data;
 			break;
+		case UNIX_DIAG_VFS:
+			if (dl >= (int)sizeof(struct unix_diag_vfs)) {
+				u->vfs_ino = ((struct unix_diag_vfs *)data)->udiag_vfs_ino;
+				u->vfs_dev = ((struct unix_diag_vfs *)data)->udiag_vfs_dev;
+			}
+			break;
 		}
 	}
 	return 0;
@@ -134,7 +147,7 @@ static struct usk_table *unix_diag_load(void)
 		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0U,
-		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN },
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN | UDIAG_SHOW_VFS },
 	};
 	static char buf[65536] __attribute__((aligned(8)));
 
@@ -193,14 +206,76 @@ static int add_sender(UnixSocket *u, const struct sockaddr_un *from, socklen_t l
 	return 0;
 }
 
-/* the queued data of a copy of the socket, peeked; refuses SCM_RIGHTS */
-static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
+/* x, the control data of the message last queued on u (NULL: none), kept
+ * in u->msg, one per queue entry once any message has some */
+static int add_msg(UnixSocket *u, SkMsg *x)
+{
+	if (!x && !u->n_msg)
+		return 0;
+	SkMsg **n = realloc(u->msg, u->n_queue * sizeof(*n));
+	if (!n) {
+		if (x)
+			sk_msg__free_unpacked(x, NULL);
+		return -1;
+	}
+	u->msg = n;
+	while (u->n_msg < u->n_queue - 1) {
+		SkMsg *e = calloc(1, sizeof(*e));
+		if (!e)
+			return -1;
+		sk_msg__init(e);
+		u->msg[u->n_msg++] = e;
+	}
+	if (!x && !(x = calloc(1, sizeof(*x))))
+		return -1;
+	if (!x->base.descriptor)
+		sk_msg__init(x);
+	u->msg[u->n_msg++] = x;
+	return 0;
+}
+
+/* appends n bytes to u's last queue entry, or a new entry */
+static int add_data(UnixSocket *u, const char *buf, size_t n, bool append, size_t *cap)
+{
+	if (append && u->n_queue) {
+		ProtobufCBinaryData *q = &u->queue[u->n_queue - 1];
+		char *nd = realloc(q->data, q->len + n);
+		if (!nd)
+			return -1;
+		memcpy(nd + q->len, buf, n);
+		q->data = (uint8_t *)nd;
+		q->len += n;
+		return 0;
+	}
+	if (u->n_queue == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		ProtobufCBinaryData *nq = realloc(u->queue, *cap * sizeof(*nq));
+		if (!nq)
+			return -1;
+		u->queue = nq;
+	}
+	ProtobufCBinaryData *q = &u->queue[u->n_queue++];
+	q->len = n;
+	q->data = malloc(n ? n : 1);
+	if (!q->data)
+		return -1;
+	memcpy(q->data, buf, n);
+	return 0;
+}
+
+/*
+ * The queued data of a copy of the socket, peeked, with what came with each
+ * message (unix-cmsg.c: files in flight, credentials).  A stream is one
+ * entry, but where a message brings control data: each such one is an
+ * entry of its own.
+ */
+static int peek_queue(const struct fd_dump *d, const char *what, int copy, int type, UnixSocket *u)
 {
 	int off = -1, zero = 0, ret = -1;
 	socklen_t ol = sizeof(off);
 	size_t cap = 0, total = 0;
 	static char buf[1 << 20];
-	char ctl[CMSG_SPACE(sizeof(int) * 253)];
+	static char ctl[CMSG_SPACE(sizeof(int) * 253) + 4096] __attribute__((aligned(8)));
 
 	if (getsockopt(copy, SOL_SOCKET, SO_PEEK_OFF, &off, &ol) ||
 	    setsockopt(copy, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
@@ -219,55 +294,32 @@ static int peek_queue(const char *what, int copy, int type, UnixSocket *u)
 			pr_perror("%s: cannot peek at its queue", what);
 			goto out;
 		}
-		bool fds = mh.msg_flags & MSG_CTRUNC;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				for (int i = 0; i < nfd; i++)
-					close(((int *)CMSG_DATA(c))[i]);
-				fds = true;
-			}
-		if (fds) {
-			pr_err("%s: file descriptors in flight (SCM_RIGHTS) in its queue: not supported", what);
+		SkMsg *x;
+		if (usk_peek_cmsg(d, what, &mh, u->passcred, &x))
 			goto out;
-		}
 		/* end of a stream; for messages, the end once the peer shut
 		 * down (an empty message then is taken for it) */
-		if (n == 0 && (type == SOCK_STREAM || (u->shutdown & 1)))
+		if (!x && n == 0 && (type == SOCK_STREAM || (u->shutdown & 1)))
 			break;
 		if (mh.msg_flags & MSG_TRUNC) {
 			pr_err("%s: a queued message larger than 1 MiB: not supported", what);
-			goto out;
+			goto out_x;
 		}
 		if ((total += n) > FILE_DATA_LIMIT) {
 			pr_err("%s: more than %u MiB queued: not supported", what, FILE_DATA_LIMIT >> 20);
+			goto out_x;
+		}
+		if (add_data(u, buf, n, type == SOCK_STREAM && !x && !u->n_msg, &cap))
+			goto out_x;
+		if (add_msg(u, x))
 			goto out;
-		}
-		if (type == SOCK_STREAM && u->n_queue) {
-			ProtobufCBinaryData *q = &u->queue[0];
-			char *nd = realloc(q->data, q->len + n);
-			if (!nd)
-				goto out;
-			memcpy(nd + q->len, buf, n);
-			q->data = (uint8_t *)nd;
-			q->len += n;
-			continue;
-		}
-		if (u->n_queue == cap) {
-			cap = cap ? cap * 2 : 4;
-			ProtobufCBinaryData *nq = realloc(u->queue, cap * sizeof(*nq));
-			if (!nq)
-				goto out;
-			u->queue = nq;
-		}
-		ProtobufCBinaryData *q = &u->queue[u->n_queue++];
-		q->len = n;
-		q->data = malloc(n ? n : 1);
-		if (!q->data)
-			goto out;
-		memcpy(q->data, buf, n);
 		if (type == SOCK_DGRAM && add_sender(u, &from, mh.msg_namelen))
 			goto out;
+		continue;
+out_x:
+		if (x)
+			sk_msg__free_unpacked(x, NULL);
+		goto out;
 	}
 	ret = 0;
 out:
@@ -276,6 +328,34 @@ out:
 		ret = -1;
 	}
 	return ret;
+}
+
+/*
+ * A relative path was bound in the binder's cwd of that moment: the
+ * process's cwd, if the socket file found there from it is the socket's
+ * own (its inode, UDIAG_SHOW_VFS); else refused.
+ */
+static int bind_dir(const char *what, const struct fd_dump *d, const struct usk *s, UnixSocket *u)
+{
+	char link[64], dir[PATH_MAX], path[PATH_MAX + 110];
+	struct stat st;
+	snprintf(link, sizeof(link), "/proc/%d/cwd", d->pid);
+	ssize_t n = readlink(link, dir, sizeof(dir) - 1);
+	if (n <= 0 || dir[0] != '/') {
+		pr_perror("%s: cannot read its cwd (bound to a relative path)", what);
+		return -1;
+	}
+	dir[n] = 0;
+	/* through the process's cwd and root, as the name is seen from it */
+	snprintf(path, sizeof(path), "%s/%.*s", link, s->namelen, s->name);
+	if (!s->vfs_ino || stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != s->vfs_ino ||
+	    st.st_dev != fd_kdev_to_dev(s->vfs_dev)) {
+		pr_err("%s: bound to the relative path '%.*s', which is not that socket's file from its cwd %s: not supported",
+		       what, s->namelen, s->name, dir);
+		return -1;
+	}
+	u->bind_dir = strdup(dir);
+	return u->bind_dir ? 0 : -1;
 }
 
 /* a datagram socket still connected to a closed socket: marked so, with
@@ -393,10 +473,8 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	u->ino = s->ino;
 	u->shutdown = s->shutdown;
 	if (s->namelen) {
-		if (s->name[0] != 0 && s->name[0] != '/') {
-			pr_err("%s: bound to the relative path '%.*s': not supported", what, s->namelen, s->name);
+		if (s->name[0] != 0 && s->name[0] != '/' && bind_dir(what, d, s, u))
 			goto out;
-		}
 		u->has_name = true;
 		u->name.len = s->namelen;
 		u->name.data = malloc(s->namelen);
@@ -493,10 +571,20 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	if (getsockopt(copy, SOL_SOCKET, SO_RCVBUF, &v, &vl))
 		goto sockopt;
 	u->rcvbuf = v;
-	if (s->state != ST_LISTEN && peek_queue(what, copy, s->type, u))
+	if (s->state != ST_LISTEN && peek_queue(d, what, copy, s->type, u))
+		goto out;
+	/* after the peek, which puts SO_PEEK_OFF back */
+	if (usk_dump_opts(what, copy, s->type, u))
 		goto out;
 	if (s->type == SOCK_DGRAM && u->n_queue && check_senders(what, d, p, u, pair_sender(d, s, u)))
 		goto out;
+	for (size_t i = 0; u->peer_gone && i < u->n_msg; i++)
+		if (u->msg[i]->n_fds) {
+			/* sent at restore from the other end, which is gone */
+			pr_err("%s: files in flight (SCM_RIGHTS) queued on a socket whose peer is closed: not supported",
+			       what);
+			goto out;
+		}
 	if (u->has_ext_peer_name && u->n_queue && !u->has_name) {
 		pr_err("%s: %zu messages queued on a socket with no name of its own to queue them to again: not supported",
 		       what, u->n_queue);
@@ -520,6 +608,7 @@ static int unixsk_check(const FileEntry *fe, const struct opts *o, const char *n
 		return -1;
 	}
 	if (!u || (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET) ||
+	    (u->bind_dir && u->bind_dir[0] != '/') ||
 	    (u->has_name && (u->name.len == 0 || u->name.len > sizeof(((struct sockaddr_un *)0)->sun_path)))) {
 		pr_err("%s: file %u: bad unix socket description", name, fe->id);
 		return -1;
@@ -554,18 +643,20 @@ static int set_opts(int fd, const FileEntry *fe)
 		pr_perror("file %u: cannot set socket options", fe->id);
 		return -1;
 	}
-	return 0;
+	return usk_restore_opts(fd, fe);
 }
 
 /* queues fe's received data by sending it from fd (to a name if given) */
-static int requeue(int from, const FileEntry *fe, const struct sockaddr_un *to, socklen_t tolen)
+static int requeue(const struct fd_rst *r, int from, int rcv, const FileEntry *fe, const struct sockaddr_un *to,
+		   socklen_t tolen)
 {
 	const UnixSocket *u = fe->unix_sk;
 	for (size_t i = 0; i < u->n_queue; i++) {
 		size_t done = 0;
 		do {
-			ssize_t n = sendto(from, u->queue[i].data + done, u->queue[i].len - done,
-					   MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to, tolen);
+			ProtobufCBinaryData rest = { u->queue[i].len - done, u->queue[i].data + done };
+			const SkMsg *x = !done && i < u->n_msg ? u->msg[i] : NULL;
+			ssize_t n = usk_send(from, rcv, &rest, x, r, to, tolen);
 			if (n < 0) {
 				pr_perror("file %u: cannot queue its received data again (message %zu, %zu bytes)",
 					  fe->id, i, u->queue[i].len);
@@ -590,6 +681,34 @@ static int do_shutdown(int fd, const FileEntry *fe)
 	return 0;
 }
 
+/* a socket with a relative name: into the directory it was bound in
+ * (UnixSocket.bind_dir) for what uses the name; the cwd to go back to
+ * (leave_dir), -1 if there is none to leave, -2 on error (logged) */
+static int enter_dir(const UnixSocket *u, uint32_t id)
+{
+	if (!u->bind_dir)
+		return -1;
+	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (back < 0 || chdir(u->bind_dir)) {
+		pr_perror("file %u: cannot enter %s, where its relative name was bound", id, u->bind_dir);
+		if (back >= 0)
+			close(back);
+		return -2;
+	}
+	return back;
+}
+
+static int leave_dir(int back, int ret)
+{
+	if (back >= 0 && fchdir(back)) {
+		pr_perror("cannot go back to the directory a socket's relative name left");
+		ret = -1;
+	}
+	if (back >= 0)
+		close(back);
+	return ret;
+}
+
 /* binds fd to fe's name, if it has one; a path left behind by the dumped
  * process is removed first */
 static int bind_own(int fd, const FileEntry *fe)
@@ -599,15 +718,18 @@ static int bind_own(int fd, const FileEntry *fe)
 	struct stat st;
 	if (!u->has_name)
 		return 0;
+	int back = enter_dir(u, fe->id), ret = 0;
+	if (back == -2)
+		return -1;
 	socklen_t len = sun_of(u, &a);
 	if (a.sun_path[0] && !lstat(a.sun_path, &st) && S_ISSOCK(st.st_mode))
 		unlink(a.sun_path);
 	if (bind(fd, (struct sockaddr *)&a, len)) {
 		pr_perror("file %u: cannot bind to %s%.*s", fe->id, a.sun_path[0] ? "" : "@",
 			  (int)u->name.len - !a.sun_path[0], a.sun_path + !a.sun_path[0]);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	return leave_dir(back, ret);
 }
 
 /* a datagram end of a socketpair whose other end is gone: the name that
@@ -628,6 +750,16 @@ static const ProtobufCBinaryData *gone_end_name(const UnixSocket *u)
  * it was not connected (a datagram socket whose socketpair's other end
  * sent it messages).  Datagram ends get their names back.
  */
+/* files in flight in fe's queue: sent once every fd is in place (post) */
+static bool has_rights(const FileEntry *fe)
+{
+	const UnixSocket *u = fe ? fe->unix_sk : NULL;
+	for (size_t i = 0; u && i < u->n_msg; i++)
+		if (u->msg[i]->n_fds)
+			return true;
+	return false;
+}
+
 static int open_pair(struct fd_rst *r, const FileEntry *fe, const FileEntry *peer)
 {
 	const UnixSocket *u = fe->unix_sk;
@@ -642,15 +774,15 @@ static int open_pair(struct fd_rst *r, const FileEntry *fe, const FileEntry *pee
 	}
 	if (set_opts(sv[0], fe) || (peer && set_opts(sv[1], peer)) ||
 	    (dgram && (bind_own(sv[0], fe) || (peer && bind_own(sv[1], peer)))) ||
-	    (gone && usk_bind_as(sv[1], gone, &as)) || requeue(sv[1], fe, NULL, 0) ||
-	    (peer && requeue(sv[0], peer, NULL, 0)))
+	    (gone && usk_bind_as(sv[1], gone, &as)) || (!has_rights(fe) && requeue(r, sv[1], sv[0], fe, NULL, 0)) ||
+	    (peer && !has_rights(peer) && requeue(r, sv[0], sv[1], peer, NULL, 0)))
 		goto err;
 	if (!peer) {
 		/* the other end was closed: what it means to this one follows */
 		close(sv[1]);
 		sv[1] = -1;
 		usk_unbind_as(&as);
-	} else if (do_shutdown(sv[1], peer) || fd_rst_stash(r, peer->id, sv[1])) {
+	} else if ((!has_rights(fe) && do_shutdown(sv[1], peer)) || fd_rst_stash(r, peer->id, sv[1])) {
 		goto err;
 	}
 	if (dgram && u->state != ST_CONNECTED) {
@@ -660,7 +792,7 @@ static int open_pair(struct fd_rst *r, const FileEntry *fe, const FileEntry *pee
 			goto err;
 		}
 	}
-	if (do_shutdown(sv[0], fe))
+	if (!has_rights(peer) && do_shutdown(sv[0], fe))
 		goto err;
 	return sv[0];
 err:
@@ -683,11 +815,14 @@ static bool dgram_alone(const struct fd_rst *r, const FileEntry *fe)
 }
 
 /* a bound datagram socket's queue, each message from its sender's address */
-static int requeue_dgram(const struct fd_rst *r, const FileEntry *fe)
+static int requeue_dgram(const struct fd_rst *r, const FileEntry *fe, int fd)
 {
 	struct sockaddr_un a;
 	socklen_t len = sun_of(fe->unix_sk, &a);
-	return usk_requeue_dgram(r, fe, &a, len);
+	int back = enter_dir(fe->unix_sk, fe->id);
+	if (back == -2)
+		return -1;
+	return leave_dir(back, usk_requeue_dgram(r, fe, fd, &a, len));
 }
 
 static int open_alone(struct fd_rst *r, const FileEntry *fe)
@@ -710,7 +845,7 @@ static int open_alone(struct fd_rst *r, const FileEntry *fe)
 	}
 	/* a file of several processes is made by criu before them: its queue
 	 * now (post runs in each of them) */
-	if (u->n_queue && fe->has_shared_id && requeue_dgram(r, fe))
+	if (u->n_queue && fe->has_shared_id && requeue_dgram(r, fe, fd))
 		goto err;
 	if (do_shutdown(fd, fe))
 		goto err;
@@ -738,15 +873,28 @@ static int unixsk_open(struct fd_rst *r, const FileEntry *fe)
 	return fd;
 }
 
+/* a queue with files in flight, sent from the other end of the pair now
+ * that every fd is in place; then that end's shutdown, held back for it */
+static int requeue_late(const struct fd_rst *r, const FileEntry *fe, int fd)
+{
+	const FileEntry *peer = find_sk(r, fe->unix_sk->peer_ino);
+	int from = peer ? r->where[peer->id] : -1;
+	if (from < 0) {
+		pr_err("file %u: files in flight in its queue, and the other end is not open", fe->id);
+		return -1;
+	}
+	return requeue(r, from, fd, fe, NULL, 0) || do_shutdown(from, peer) ? -1 : 0;
+}
+
 /* a datagram socket connected one way connects again, now that its peer is bound */
 static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
 {
 	const UnixSocket *u = fe->unix_sk;
 	struct sockaddr_un a;
 	if (!dgram_alone(r, fe))
-		return 0;
+		return has_rights(fe) ? requeue_late(r, fe, fd) : 0;
 	/* before it connects: the messages others sent it came before that */
-	if (u->n_queue && !fe->has_shared_id && requeue_dgram(r, fe))
+	if (u->n_queue && !fe->has_shared_id && requeue_dgram(r, fe, fd))
 		return -1;
 	if (!u->has_peer_ino)
 		return 0;
@@ -766,11 +914,14 @@ static int unixsk_post(struct fd_rst *r, const FileEntry *fe, int fd)
 	if (!peer || (peer->unix_sk->has_peer_ino && peer->unix_sk->peer_ino == u->ino))
 		return 0;
 	socklen_t len = sun_of(peer->unix_sk, &a);
+	int back = enter_dir(peer->unix_sk, fe->id), ret = 0;
+	if (back == -2)
+		return -1;
 	if (connect(fd, (struct sockaddr *)&a, len)) {
 		pr_perror("file %u: cannot connect to socket %lu again", fe->id, (unsigned long)u->peer_ino);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	return leave_dir(back, ret);
 }
 
 const struct fd_ops fd_unixsk_ops = {

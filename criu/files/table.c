@@ -91,12 +91,9 @@ int fd_rst_open_early(struct fd_rst *r)
 	for (uint32_t id = 1; id <= r->nr_files; id++) {
 		const FileEntry *fe = r->file[id];
 		const struct fd_ops *ops = fd_ops_by_kind(fe->kind);
-		if (r->where[id] >= 0 || fe->external || !ops->early || !ops->early(fe))
+		if (r->where[id] >= 0 || fe->external || !ops->early)
 			continue;
-		if (fe->has_shared_id && r->shared_fd && r->shared_fd[fe->shared_id] >= 0)
-			continue;	/* made by criu */
-		int fd = ops->open(r, fe);
-		if (fd < 0 || fd_rst_stash(r, id, fd))
+		if (ops->early(r, fe))
 			return -1;
 	}
 	return 0;

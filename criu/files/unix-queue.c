@@ -146,7 +146,8 @@ static int temp_sender(struct senders *s, const ProtobufCBinaryData *name, const
 	return t->fd;
 }
 
-int usk_requeue_dgram(const struct fd_rst *r, const FileEntry *fe, const struct sockaddr_un *to, socklen_t tolen)
+int usk_requeue_dgram(const struct fd_rst *r, const FileEntry *fe, int rcv, const struct sockaddr_un *to,
+		      socklen_t tolen)
 {
 	const UnixSocket *u = fe->unix_sk;
 	static const ProtobufCBinaryData unnamed = { 0, NULL };
@@ -158,8 +159,8 @@ int usk_requeue_dgram(const struct fd_rst *r, const FileEntry *fe, const struct 
 		int from = name->len ? own_sender(r, name) : -1;
 		if (from < 0)
 			from = temp_sender(&s, name, fe);
-		if (from < 0 || sendto(from, u->queue[i].data, u->queue[i].len, MSG_DONTWAIT | MSG_NOSIGNAL,
-				       (const struct sockaddr *)to, tolen) != (ssize_t)u->queue[i].len) {
+		if (from < 0 || usk_send(from, rcv, &u->queue[i], i < u->n_msg ? u->msg[i] : NULL, r, to, tolen) !=
+					(ssize_t)u->queue[i].len) {
 			if (from >= 0)
 				pr_perror("file %u: cannot queue its message %zu (%zu bytes) again", fe->id, i,
 					  u->queue[i].len);

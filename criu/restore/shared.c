@@ -89,7 +89,7 @@ int rst_shared_open(struct rst_tree *t, const struct opts *o)
 	struct fd_rst r = {
 		.file = tab, .nr_files = nr, .where = where, .stashed = stashed,
 		.stash_base = top_target_fd(t) + 64, .tty = tty, .o = o,
-		.object_fd = object_fd, .object_ctx = &t->shm, .inherit = inherit,
+		.object_fd = object_fd, .object_ctx = &t->shm, .inherit = inherit, .in_criu = true,
 	};
 	for (uint32_t id = 1; id <= nr; id++) {
 		if (where[id] >= 0)

@@ -5,7 +5,8 @@
  *     38400 -> 9600 baud; window 37x123 (640x480 pixels); the slave wrote
  *     "out\nmore" not yet read from the master (ONLCR made it "out\r\nmore":
  *     it must not be converted twice).
- *   fd 5: slave of pair B (below its master), O_NONBLOCK; fd 6: master B,
+ *   fd 5: slave of pair B (below its master), O_NONBLOCK, exclusive
+ *     (TIOCEXCL); fd 6: master B,
  *     O_NONBLOCK, packet mode, locked after the slave was opened; window
  *     20x10; raw settings; the master wrote "in\r\x03\n" not yet read from
  *     the slave, stored as is; then ICRNL and ISIG were turned on (which
@@ -151,7 +152,8 @@ int main(int argc, char **argv)
 		fail("tcsetattr B: %s", strerror(errno));
 	struct winsize wb = { 20, 10, 0, 0 };
 	int one = 1;
-	if (ioctl(6, TIOCSWINSZ, &wb) || ioctl(6, TIOCPKT, &one) || ioctl(6, TIOCSPTLCK, &one))
+	if (ioctl(6, TIOCSWINSZ, &wb) || ioctl(6, TIOCPKT, &one) || ioctl(6, TIOCSPTLCK, &one) ||
+	    ioctl(5, TIOCEXCL))
 		fail("pair B ioctls: %s", strerror(errno));
 	/* pair C: a master alone */
 	int mc = open_master(0);
@@ -195,6 +197,11 @@ int main(int argc, char **argv)
 		fail("pair B: settings differ");
 	check_winsize(4, 37, 123, 640, 480, "pair A");
 	check_winsize(5, 20, 10, 0, 0, "pair B");
+	int excl = -1;
+	if (ioctl(5, TIOCGEXCL, &excl) || excl != 1)
+		fail("pair B: slave not exclusive (%d)", excl);
+	if (ioctl(4, TIOCGEXCL, &excl) || excl != 0 || ioctl(6, TIOCGEXCL, &excl) || excl != 0)
+		fail("pair A's slave or pair B's master exclusive");
 	int lock = -1, pkt = -1;
 	if (ioctl(3, TIOCGPTLCK, &lock) || lock != 0)
 		fail("pair A: lock %d, expected 0", lock);
