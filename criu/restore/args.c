@@ -165,11 +165,13 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 	if (o->lazy_pages && (fds->lazy_sock = add_fd(fds, fds->lazy_sock, base)) < 0)
 		return -1;
 	/* CLONE_FILES: the gate its sharers pass once its table is complete */
-	fds->gate[0] = fds->gate[1] = -1;
+	fds->gate[0] = fds->gate[1] = fds->ready[0] = fds->ready[1] = -1;
 	if (p->nr_sharers) {
-		int g[2];
+		int g[2], r[2];
 		if (pipe2(g, O_CLOEXEC) || (fds->gate[0] = add_fd(fds, g[0], base)) < 0 ||
-		    (fds->gate[1] = add_fd(fds, g[1], base)) < 0) {
+		    (fds->gate[1] = add_fd(fds, g[1], base)) < 0 || pipe2(r, O_CLOEXEC) ||
+		    (fds->ready[0] = add_fd(fds, r[0], base)) < 0 ||
+		    (fds->ready[1] = add_fd(fds, r[1], base)) < 0) {
 			pr_perror("pid %d: cannot make the gate of its shared fd table", p->pid);
 			return -1;
 		}

@@ -12,6 +12,7 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -233,10 +234,38 @@ static void table_gate_wait(const struct rst_proc *p)
 	char b;
 	ssize_t n;
 
+	/* every fd it makes before the gate (cgroups, premapped memory, its children) is made */
+	CHILD_CHECK(write(p->fd_owner->helpers.ready[1], "r", 1) == 1,
+		    "pid %d: cannot tell %d it is ready for their fd table", p->pid, p->fd_owner->pid);
 	while ((n = read(p->fd_owner->helpers.gate[0], &b, 1)) < 0 && errno == EINTR)
 		;
 	CHILD_CHECK(n == 1, "pid %d: waiting for the fd table it shares with %d", p->pid,
 		    p->fd_owner->pid);
+}
+
+/*
+ * The owner waits until each sharer has made every fd it makes before the
+ * gate (a cgroup.procs opened to join its cgroups, ...): such an fd takes
+ * the lowest free number of the shared table, which the owner's placing
+ * would race (dup2: EBUSY) or replace.
+ */
+static void table_sharers_ready(const struct rst_proc *p)
+{
+	char b;
+
+	for (int k = 0; k < p->nr_sharers; k++) {
+		struct pollfd pf = { p->helpers.ready[0], POLLIN, 0 };
+		int r;
+		while ((r = poll(&pf, 1, 10000)) < 0 && errno == EINTR)
+			;
+		if (r != 1) {
+			pr_err("pid %d: %d processes sharing its fd table never got ready", p->pid,
+			       p->nr_sharers - k);
+			child_fail();
+		}
+		CHILD_CHECK(read(p->helpers.ready[0], &b, 1) == 1, "pid %d: its fd table's sharers",
+			    p->pid);
+	}
 }
 
 static void table_gate_open(const struct rst_proc *p)
@@ -557,6 +586,8 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		goto fds_done;
 	}
 	await_table_forks(t, i);
+	if (p->nr_sharers)
+		table_sharers_ready(p);
 	close_others(t, i, files);
 	if (open_fds(p, files))
 		child_fail();

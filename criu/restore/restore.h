@@ -38,6 +38,7 @@ struct rst_fds {
 	int *vma_fd;		/* per target VMA, -1 if none */
 	int lazy_sock;		/* --lazy-pages: connected to the daemon */
 	int gate[2];		/* an fd table owner with sharers: they wait on [0] (pipe) until it is complete */
+	int ready[2];		/* ... and each says on [1] it opens no more fds before the gate */
 	int *shared_fd;		/* by shared id: a copy of the tree's shared file, or -1 */
 	int *shm_fd;		/* by object of the tree's rst_shmem_set: a copy, or -1 */
 	pid_t parent;		/* criu's pid, for the child to check it is still there */
