@@ -79,10 +79,8 @@ int lp_ws_save(int dirfd, unsigned pid, struct lp_ws *ws)
 	/* of this dump, like every file of the directory (images/image.h) */
 	uint64_t dump_id;
 	if (img_dir_dump_id(dirfd, &dump_id) ||
-	    img_writer_open(dirfd, IMG_WORKINGSET, pid, dump_id, &w)) {
-		pr_warn("pid %u: cannot write %s: its working set is not kept", pid, name);
-		return -1;
-	}
+	    img_writer_open(dirfd, IMG_WORKINGSET, pid, dump_id, &w))
+		goto fail;
 	for (size_t i = 0; i < ws->nr; i++) {
 		WorkingsetEntry we = WORKINGSET_ENTRY__INIT;
 		we.vaddr = ws->runs[i].addr;
@@ -90,18 +88,18 @@ int lp_ws_save(int dirfd, unsigned pid, struct lp_ws *ws)
 		we.nr_pages = ws->runs[i].nr_pages;
 		if (img_write(w, &we.base)) {
 			img_writer_abort(w);
-			unlinkat(dirfd, name, 0);
-			pr_warn("pid %u: cannot write %s: its working set is not kept", pid, name);
-			return -1;
+			goto fail_written;
 		}
 	}
-	if (img_writer_close(w)) {
-		unlinkat(dirfd, name, 0);
-		pr_warn("pid %u: cannot write %s: its working set is not kept", pid, name);
-		return -1;
-	}
+	if (img_writer_close(w))
+		goto fail_written;
 	pr_info("pid %u: working set of %zu pages recorded in %s", pid, ws->nr, name);
 	return 0;
+fail_written:
+	unlinkat(dirfd, name, 0);
+fail:
+	pr_warn("pid %u: cannot write %s: its working set is not kept", pid, name);
+	return -1;
 }
 
 void lp_ws_free(struct lp_ws *ws)
