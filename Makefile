@@ -3,8 +3,7 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
-	   -D_GNU_SOURCE -I. -Icommon -Iimages -Icriu -Icriu/pie -Icriu/infect -Ilazy-pages -Icriu/track -Icriu/files \
-	   -Icriu/snapshot -Icriu/ns
+	   -D_GNU_SOURCE -I.
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread -lgnutls
 # network: inet_diag through libnl, the network lock through libnftables
 CFLAGS  += -I/usr/include/libnl3
@@ -29,7 +28,7 @@ DEPS        := $(OBJ:.o=.d) $(PIE_OBJ:.o=.d)
 PIE_CFLAGS  := -MMD -MP -std=gnu11 -O2 -Wall -Wextra -fpie -ffreestanding -nostdlib \
 	       -fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	       -fno-jump-tables -fno-builtin -fno-plt -fcf-protection=none \
-	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -Icommon -Icriu/pie -Ilazy-pages
+	       -fvisibility=hidden -mno-red-zone -mgeneral-regs-only -I.
 
 TEST_LIB    := $(wildcard test/lib/*.c)
 TEST_SRC    := $(wildcard test/progs/*.c)
@@ -71,7 +70,7 @@ criu/criu: $(OBJ) criu/pie/blob.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -Itest/lib -o $@ $< $(TEST_LIB) -lm -lpthread
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -I. -o $@ $< $(TEST_LIB) -lm -lpthread
 
 test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C:.c=.o)
 	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c -lxxhash

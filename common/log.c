@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "common/log.h"
 
 /* The only process-wide state of the tool: where log lines go. */
 static int log_fd = STDERR_FILENO;

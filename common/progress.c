@@ -3,8 +3,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "progress.h"
+#include "common/clock.h"
+#include "common/progress.h"
 
 void progress_start(struct progress *p, const char *what, uint64_t total)
 {

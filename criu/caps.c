@@ -1,9 +1,9 @@
 /* caps.c - capability checks with libcap (see caps.h). */
 #include <sys/capability.h>
 
-#include "caps.h"
-#include "compat.h"
-#include "log.h"
+#include "criu/caps.h"
+#include "common/compat.h"
+#include "common/log.h"
 
 static bool cap_effective(cap_t caps, cap_value_t v)
 {

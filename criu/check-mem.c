@@ -15,8 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "compat.h"
+#include "criu/check.h"
+#include "common/compat.h"
 
 #define PM_SOFT_DIRTY_BIT	55
 

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "criu/check.h"
 
 /* runs fn in a child; its exit status (0: it worked) */
 static int in_child(int (*fn)(void))

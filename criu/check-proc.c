@@ -20,11 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "restore/sigframe.h"
+#include "common/compat.h"
+#include "criu/restore/sigframe.h"
 
-#include "check.h"
-#include "compat.h"	/* after sys/ptrace.h: it may define PTRACE_* macros */
+#include "criu/check.h"
+#include "common/compat.h"	/* after sys/ptrace.h: it may define PTRACE_* macros */
 
 pid_t chk_spawn_sleeper(char *msg, size_t len)
 {

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "check.h"
-#include "compat.h"
-#include "log.h"
-#include "opts.h"
+#include "criu/check.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/opts.h"
 
 struct feature {
 	const char *name;

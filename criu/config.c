@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "opts.h"
+#include "criu/opts.h"
 
 /* the FILE of --config FILE or --config=FILE in argv, or NULL */
 const char *opts_find_config(int argc, char **argv)

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "opts.h"
-#include "version.h"
+#include "criu/files/files.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "criu/opts.h"
+#include "criu/version.h"
 
 static void usage(FILE *f)
 {

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "opts.h"
+#include "common/log.h"
+#include "criu/opts.h"
 
 const char *opts_work_path(const struct opts *o, const char *path, char *buf, size_t len)
 {

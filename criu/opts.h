@@ -15,7 +15,7 @@ struct notifier {
 	void *ctx;
 };
 
-#include "ps-sec.h"
+#include "lazy-pages/ps-sec.h"
 
 struct opts {
 	const char *action;

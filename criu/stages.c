@@ -1,6 +1,6 @@
 /* stages.c - running a list of stages with their undos (stages.h). */
-#include "log.h"
-#include "stages.h"
+#include "common/log.h"
+#include "criu/stages.h"
 
 int stages_run(const struct stage *s, size_t n, void *ctx)
 {

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "image.h"
-#include "log.h"
-#include "pbjson.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "images/pbjson.h"
 
 #define DUMP_ID	0x1122334455667788ULL
 

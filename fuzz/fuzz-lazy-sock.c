@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sock.h"
-#include "socket-proto.h"
+#include "common/log.h"
+#include "lazy-pages/sock.h"
+#include "lazy-pages/socket-proto.h"
 
 /* len bytes with fd and fd2 attached (those >= 0), as a restorer sends its hello */
 static ssize_t send_fds(int conn, const void *buf, size_t len, int fd, int fd2)

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "image.h"
-#include "log.h"
+#include "images/image.h"
+#include "common/log.h"
 
 static const struct img_desc descs[IMG_NR_KINDS] = {
 	[IMG_INVENTORY] = { IMG_INVENTORY, "inventory.img", 0x564e4931, &inventory__descriptor },

@@ -24,14 +24,14 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "inventory.pb-c.h"
-#include "pstree.pb-c.h"
-#include "core.pb-c.h"
-#include "mm.pb-c.h"
-#include "pagemap.pb-c.h"
-#include "files.pb-c.h"
-#include "ns.pb-c.h"
-#include "cgroup.pb-c.h"
+#include "images/inventory.pb-c.h"
+#include "images/pstree.pb-c.h"
+#include "images/core.pb-c.h"
+#include "images/mm.pb-c.h"
+#include "images/pagemap.pb-c.h"
+#include "images/files.pb-c.h"
+#include "images/ns.pb-c.h"
+#include "images/cgroup.pb-c.h"
 
 #define IMG_FORMAT_VERSION	2	/* 2: the 32-byte header binding a file to its dump */
 #define IMG_COMMON_MAGIC	0x54504b43U	/* "CKPT" little-endian */

@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "log.h"
-#include "pages.h"
+#include "common/log.h"
+#include "images/pages.h"
 
 #define VERIFY_CHUNK	(256 << 10)	/* stays in the CPU cache between read and hash */
 

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "image.h"
+#include "images/image.h"
 
 #define PAGES_DATA_OFFSET	4096UL	/* first page of data in pages-PID.img */
 #define PAGEMAP_MAX_RUN		512	/* pages per pagemap entry (2 MiB) */

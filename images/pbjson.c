@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pbjson.h"
+#include "images/pbjson.h"
 
 /*
  * uint64 fields shown as hex strings: addresses, and a few masks and

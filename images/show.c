@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "log.h"
-#include "pages.h"
-#include "pbjson.h"
-#include "show.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "images/pages.h"
+#include "images/pbjson.h"
+#include "images/show.h"
 
 /* the header's dump id (hex, as in error messages) and owner */
 static void add_binding(json_object *o, uint64_t dump_id, unsigned owner)

@@ -29,13 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "proc.h"
-#include "progress.h"
-#include "pstree.pb-c.h"
-#include "sock.h"
+#include "images/image.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "lazy-pages/served.h"
+#include "common/progress.h"
+#include "images/pstree.pb-c.h"
+#include "lazy-pages/sock.h"
 
 #define MAX_CONNS	64
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "ps-sec.h"
+#include "lazy-pages/ps-sec.h"
 
 #define LAZY_GRANULE_DEFAULT	(256UL << 10)
 #define LAZY_GRANULE_MIN	(64UL << 10)

@@ -24,11 +24,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "lazy-pages.h"
-#include "log.h"
-#include "page-server.h"
-#include "pages.h"
-#include "remote.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "lazy-pages/page-server.h"
+#include "images/pages.h"
+#include "lazy-pages/remote.h"
 
 #define MAX_PIDS	64
 

@@ -2,7 +2,7 @@
  * page-server.h - the server side of the page-server protocol
  * (page-server-proto.h), shared by `criu page-server` (pages from images,
  * page-server.c) and `criu dump --lazy-pages` (pages from the frozen
- * process, criu/dump/lazy.c).  The loop (ps-serve.c) owns the listening
+ * process, criu/dump/postcopy.c).  The loop (ps-serve.c) owns the listening
  * socket, the connections, their authentication (ps-sec.h), the checking
  * of every request and the replies; where the pages come from is the
  * backend's.
@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "page-server-proto.h"
-#include "ps-sec.h"
+#include "lazy-pages/page-server-proto.h"
+#include "lazy-pages/ps-sec.h"
 
 struct ps_backend {
 	void *ctx;

@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ps-sec.h"
-#include "ps-tls.h"
+#include "common/log.h"
+#include "lazy-pages/ps-sec.h"
+#include "lazy-pages/ps-tls.h"
 
 /* the token in f (fd), checked: 0 or -1 (logged) */
 static int token_read(const char *f, int fd, uint8_t tok[PS_TOKEN_LEN])

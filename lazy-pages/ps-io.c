@@ -6,9 +6,9 @@
 
 #include <gnutls/gnutls.h>
 
-#include "clock.h"
-#include "ps-io.h"
-#include "ps-tls.h"
+#include "common/clock.h"
+#include "lazy-pages/ps-io.h"
+#include "lazy-pages/ps-tls.h"
 
 static ssize_t tls_errno(ssize_t r)
 {

@@ -33,11 +33,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "clock.h"
-#include "log.h"
-#include "page-server.h"
-#include "ps-io.h"
-#include "ps-tls.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "lazy-pages/page-server.h"
+#include "lazy-pages/ps-io.h"
+#include "lazy-pages/ps-tls.h"
 
 #define MAX_CONNS	64
 #define MAX_AUTHED	16

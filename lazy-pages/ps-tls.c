@@ -17,9 +17,9 @@
 
 #include <gnutls/gnutls.h>
 
-#include "clock.h"
-#include "log.h"
-#include "ps-tls.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "lazy-pages/ps-tls.h"
 
 struct ps_tls {
 	gnutls_certificate_credentials_t cred;

@@ -13,8 +13,8 @@
 
 #include <stdbool.h>
 
-#include "ps-io.h"
-#include "ps-sec.h"
+#include "lazy-pages/ps-io.h"
+#include "lazy-pages/ps-sec.h"
 
 /* the credentials from s; NULL (logged) */
 struct ps_tls *ps_tls_creds(const struct ps_sec *s, bool server);

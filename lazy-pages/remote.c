@@ -13,10 +13,10 @@
 
 #include <xxhash.h>
 
-#include "clock.h"
-#include "log.h"
-#include "ps-tls.h"
-#include "remote.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "lazy-pages/ps-tls.h"
+#include "lazy-pages/remote.h"
 
 /*
  * len bytes on c; with c->side (a connection with a read in flight), what

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "page-server-proto.h"
-#include "ps-io.h"
-#include "ps-sec.h"
+#include "lazy-pages/page-server-proto.h"
+#include "lazy-pages/ps-io.h"
+#include "lazy-pages/ps-sec.h"
 
 struct ps_client {
 	struct ps_io io;	/* io.fd: -1 when closed */

@@ -8,9 +8,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "sock.h"
-#include "socket-proto.h"
+#include "common/log.h"
+#include "lazy-pages/sock.h"
+#include "lazy-pages/socket-proto.h"
 
 int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa)
 {

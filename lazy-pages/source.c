@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "fdio.h"
-#include "log.h"
-#include "pagemap.pb-c.h"
-#include "source.h"
+#include "common/fdio.h"
+#include "common/log.h"
+#include "images/pagemap.pb-c.h"
+#include "lazy-pages/source.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ	22

@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "pages.h"
-#include "remote.h"
+#include "images/pages.h"
+#include "lazy-pages/remote.h"
 
 #define LP_RUN_MAX	(PAGEMAP_MAX_RUN * 4096UL)
 

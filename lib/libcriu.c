@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "criu.h"
-#include "rpc.pb-c.h"
+#include "lib/criu.h"
+#include "images/rpc.pb-c.h"
 
 struct criu_opts {
 	CriuOpts rpc;

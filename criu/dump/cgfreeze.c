@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cgfreeze.h"
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/cgfreeze.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 static int write_file(const char *dir, const char *name, const char *v)
 {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 #define MAX_HIERARCHIES 32
 

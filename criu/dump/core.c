@@ -20,10 +20,10 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 
-#include "compat.h"
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "common/compat.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 #define NGROUPS_MAX_	65536
 #define XSAVE_MAX	(64 * 1024)

@@ -15,8 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 #define PM_PRESENT	(1ULL << 63)
 #define PM_FILE		(1ULL << 61)	/* file page or shared anonymous */

@@ -16,19 +16,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "cgfreeze.h"
-#include "dump.h"
-#include "infect.h"
-#include "clock.h"
-#include "log.h"
-#include "opts.h"
-#include "ns.h"
-#include "net/netlock.h"
-#include "snapshot.h"
-#include "stages.h"
-#include "track.h"
-#include "version.h"
+#include "criu/caps.h"
+#include "criu/dump/cgfreeze.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "criu/opts.h"
+#include "criu/ns/ns.h"
+#include "criu/net/netlock.h"
+#include "criu/snapshot/snapshot.h"
+#include "criu/stages.h"
+#include "criu/track/track.h"
+#include "criu/version.h"
 
 #define INCOMPLETE_MARK "dump-incomplete"
 

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "image.h"
-#include "opts.h"
-#include "proc.h"
+#include "images/image.h"
+#include "criu/opts.h"
+#include "criu/procfs.h"
 
 struct dump_stats {
 	double freeze_ms;	/* from seize to resume/kill */

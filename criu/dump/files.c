@@ -22,9 +22,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "files.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static int read_link(pid_t pid, const char *name, char *buf, size_t len)
 {

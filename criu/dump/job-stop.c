@@ -16,9 +16,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 int job_stop_probe(struct dump_tree *t, size_t i)
 {

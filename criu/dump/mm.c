@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 static const char *deleted_suffix = " (deleted)";
 static const char *memfd_prefix = "/memfd:";

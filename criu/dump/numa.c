@@ -14,9 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 #define NODE_WORDS		16	/* 1024 nodes asked for: more than any kernel has */
 

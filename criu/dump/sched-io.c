@@ -12,9 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "dump.h"
-#include "log.h"
+#include "common/compat.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 #define IOPRIO_WHO_PROCESS_ 1
 

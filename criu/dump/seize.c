@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 /* is pid exiting, dead or gone?  (the kernel refuses to attach to one: EPERM) */
 static bool exiting(pid_t pid)

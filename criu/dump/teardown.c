@@ -23,9 +23,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 /* a stopped sibling sharing pid's memory, or -1 */
 static pid_t hold_memory(pid_t pid)

@@ -10,9 +10,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 int dump_thread_flags(struct infect *c, ThreadCore *tc)
 {

@@ -28,9 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "infect.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 static int tree_find(const struct dump_tree *t, pid_t pid)
 {

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "log.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
 
 /* the text of a small /proc/PID file, newline cut; -ENOENT if it is not there */
 static int read_small(pid_t pid, const char *name, char *buf, size_t len)

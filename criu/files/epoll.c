@@ -20,8 +20,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static bool epoll_match(const struct fd_probe *p)
 {

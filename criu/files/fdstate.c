@@ -12,8 +12,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 #define LK_FLOCK 1
 #define LK_POSIX 2

@@ -19,9 +19,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "image.h"
-#include "opts.h"
-#include "proc.h"
+#include "images/image.h"
+#include "criu/opts.h"
+#include "criu/procfs.h"
 
 /* most bytes of contents one file may carry in the images (ghost, memfd, pipe) */
 #define FILE_DATA_LIMIT	(32U << 20)

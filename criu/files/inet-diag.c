@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "inet.h"
-#include "log.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
 
 struct diag_query {
 	uint64_t ino;

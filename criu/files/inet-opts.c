@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "inet.h"
-#include "log.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
 
 #define ONLY_TCP	1
 #define ONLY_V4		2

@@ -34,8 +34,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "inet.h"
-#include "log.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
 
 static int set_int(int sk, int name, int v)
 {

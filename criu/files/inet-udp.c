@@ -26,9 +26,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "inet.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
 
 #define DGRAM_MAX 65536
 

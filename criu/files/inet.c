@@ -33,9 +33,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "inet.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
 
 static bool inetsk_match(const struct fd_probe *p)
 {

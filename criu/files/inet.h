@@ -14,7 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "image.h"
+#include "images/image.h"
 
 /* what inet_diag says of one socket */
 struct inet_diag_info {

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 int fd_inherit_parse(const char *arg, int *fd, const char **key)
 {

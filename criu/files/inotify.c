@@ -23,8 +23,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static bool inotify_match(const struct fd_probe *p)
 {

@@ -19,9 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "files.h"
-#include "log.h"
+#include "common/compat.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static bool pidfd_match(const struct fd_probe *p)
 {

@@ -33,8 +33,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 /* a read end, or both ends at once (a FIFO, or a pipe through /proc, O_RDWR) */
 static bool is_read_end(uint32_t flags)

@@ -40,8 +40,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static bool is_ptmx(const struct stat *st)
 {

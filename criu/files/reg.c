@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 #define DELETED " (deleted)"
 

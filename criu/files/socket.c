@@ -46,9 +46,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
-#include "unix-sk.h"
+#include "criu/files/files.h"
+#include "common/log.h"
+#include "criu/files/unix-sk.h"
 
 #define ST_CONNECTED	1
 #define ST_CLOSE	7

@@ -14,8 +14,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
+#include "criu/files/files.h"
+#include "common/log.h"
 
 static const struct fd_ops *const kinds[] = {
 	&fd_memfd_ops,	/* before reg: a memfd is a regular file too */

@@ -27,10 +27,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "files.h"
-#include "log.h"
-#include "unix-sk.h"
+#include "common/compat.h"
+#include "criu/files/files.h"
+#include "common/log.h"
+#include "criu/files/unix-sk.h"
 
 #ifndef SCM_PIDFD
 #define SCM_PIDFD 0x04

@@ -17,10 +17,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "files.h"
-#include "log.h"
-#include "unix-sk.h"
+#include "common/compat.h"
+#include "criu/files/files.h"
+#include "common/log.h"
+#include "criu/files/unix-sk.h"
 
 static const int opts[] = {
 	SO_DEBUG, SO_REUSEADDR, SO_DONTROUTE, SO_BROADCAST, SO_KEEPALIVE, SO_OOBINLINE, SO_NO_CHECK,

@@ -26,9 +26,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "files.h"
-#include "log.h"
-#include "unix-sk.h"
+#include "criu/files/files.h"
+#include "common/log.h"
+#include "criu/files/unix-sk.h"
 
 #define SUN_LEN_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 

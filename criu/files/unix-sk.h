@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "files.h"
+#include "criu/files/files.h"
 
 /* name (sun_path bytes; abstract: a leading 0) as an address; its length */
 socklen_t usk_addr(const ProtobufCBinaryData *name, struct sockaddr_un *a);

@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "infect.h"
-#include "log.h"
+#include "common/compat.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
 
 /*
  * The trampoline, copied into the zero padding at the end of the task's

@@ -31,10 +31,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "dump/dump.h"
-#include "files/inet.h"
-#include "log.h"
-#include "netlock.h"
+#include "criu/dump/dump.h"
+#include "criu/files/inet.h"
+#include "common/log.h"
+#include "criu/net/netlock.h"
 
 struct netlock {
 	struct nft_ctx *nft;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "opts.h"
+#include "criu/opts.h"
 
 struct dump_tree;
 struct netlock;

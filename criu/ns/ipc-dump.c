@@ -21,9 +21,9 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "log.h"
-#include "ns-img.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
 
 #define SHM_MAX_SAVED	(48UL << 20)	/* one image entry each (IMG_MAX_ENTRY) */
 #define MSG_MAX_TEXT	(1 << 16)	/* the kernel's limit on kernel.msgmax is 65536 */

@@ -18,9 +18,9 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 
-#include "image.h"
-#include "log.h"
-#include "ns-img.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
 
 union semun_ {
 	int val;

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "dump/dump.h"
-#include "log.h"
-#include "ns.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
+#include "criu/ns/ns.h"
 
 const struct ns_kind ns_kinds[] = {
 	{ "mnt", "mount namespace", CLONE_NEWNS, NS_AS_CRIU },

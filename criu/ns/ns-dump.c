@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dump/dump.h"
-#include "log.h"
-#include "ns-img.h"
-#include "ns.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
+#include "criu/ns/ns.h"
 
 /* the kinds saved here, with their writers */
 static const struct {

@@ -10,7 +10,7 @@
 
 #include <sys/types.h>
 
-#include "image.h"
+#include "images/image.h"
 
 /* uts-ns.c */
 int uts_ns_dump(int dirfd, uint64_t dump_id);

@@ -11,9 +11,9 @@
 #include <sched.h>
 #include <string.h>
 
-#include "image.h"
-#include "log.h"
-#include "ns-img.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
 
 int ns_images_load(int dirfd, const Inventory *inv, struct ns_images *n)
 {

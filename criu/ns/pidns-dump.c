@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dump/dump.h"
-#include "log.h"
-#include "ns.h"
-#include "proc.h"
+#include "criu/dump/dump.h"
+#include "common/log.h"
+#include "criu/ns/ns.h"
+#include "criu/procfs.h"
 
 /* tid's pids, criu's level first; the number of levels, or -1 */
 static int read_nspid(pid_t pid, pid_t tid, uint32_t *v, int max)

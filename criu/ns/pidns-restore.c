@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "ns.h"
-#include "proc.h"
-#include "restore/restore.h"
+#include "common/log.h"
+#include "criu/ns/ns.h"
+#include "criu/procfs.h"
+#include "criu/restore/restore.h"
 
 pid_t rst_ns_pid(const struct rst_proc *p, int k, int level)
 {

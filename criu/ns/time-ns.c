@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "log.h"
-#include "ns-img.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
 
 static int64_t now_ns(clockid_t c)
 {

@@ -9,9 +9,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "log.h"
-#include "ns-img.h"
+#include "images/image.h"
+#include "common/log.h"
+#include "criu/ns/ns-img.h"
 
 int uts_ns_dump(int dirfd, uint64_t dump_id)
 {

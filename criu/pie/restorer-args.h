@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 
-#include "socket-proto.h"
+#include "lazy-pages/socket-proto.h"
 
 #define RST_MAX_SPECIAL	4
 

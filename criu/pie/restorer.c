@@ -19,8 +19,8 @@
 #include <linux/ioctl.h>
 #include <linux/userfaultfd.h>
 
-#include "restorer-args.h"
-#include "sys.h"
+#include "criu/pie/restorer-args.h"
+#include "criu/pie/sys.h"
 
 #define MREMAP_MAYMOVE	1
 #define MREMAP_FIXED	2

@@ -17,12 +17,12 @@
 
 #include <sys/capability.h>
 
-#include "caps.h"
-#include "compat.h"
-#include "log.h"
-#include "proc.h"
-#include "restore.h"
-#include "sigframe.h"
+#include "criu/caps.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/procfs.h"
+#include "criu/restore/restore.h"
+#include "criu/restore/sigframe.h"
 
 #define SCRATCH_SIZE	(256ULL << 10)
 

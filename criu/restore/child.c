@@ -29,9 +29,9 @@
 #include <linux/sched.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "ns.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/ns/ns.h"
+#include "criu/restore/restore.h"
 
 extern const ptrdiff_t __rseq_offset;
 extern const unsigned int __rseq_size;

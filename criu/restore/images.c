@@ -15,9 +15,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "log.h"
-#include "restore.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 static int check_inventory(int dirfd, const char *dir, struct rst_tree *p)
 {

@@ -20,10 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "infect.h"
-#include "log.h"
-#include "proc.h"
-#include "restore.h"
+#include "criu/infect/infect.h"
+#include "common/log.h"
+#include "criu/procfs.h"
+#include "criu/restore/restore.h"
 
 static bool stops(const struct rst_proc *p)
 {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "log.h"
-#include "proc.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/procfs.h"
+#include "criu/restore/restore.h"
 
 #define MARGIN		(4ULL << 20)
 #define STACK_SIZE	(64ULL << 10)

@@ -29,11 +29,11 @@
 #include <unistd.h>
 #include <linux/userfaultfd.h>
 
-#include "compat.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "restore.h"
-#include "sock.h"
+#include "common/compat.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
+#include "lazy-pages/sock.h"
 
 #define USER_LOW	0x10000ULL		/* >= vm.mmap_min_addr */
 #define USER_HIGH	0x7ffffffff000ULL	/* TASK_SIZE with 4-level page tables */

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "log.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 /* the top of the largest x86-64 user address space (5-level paging) */
 #define USER_ADDR_END		0x00fffffffffff000ULL

@@ -16,8 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 /* a private anonymous mapping that can be premapped (as cow.c judges, and written once) */
 static bool premappable(const Vma *v)

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 /* writes "value" to /proc/self/NAME unless it reads the same already */
 static int set_self(pid_t pid, const char *name, const char *value, const char *cur)

@@ -25,11 +25,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "clock.h"
-#include "fdio.h"
-#include "log.h"
-#include "remote.h"
-#include "restore.h"
+#include "common/clock.h"
+#include "common/fdio.h"
+#include "common/log.h"
+#include "lazy-pages/remote.h"
+#include "criu/restore/restore.h"
 
 bool rst_remote_pages(const struct opts *o)
 {

@@ -29,15 +29,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "caps.h"
-#include "infect.h"
-#include "clock.h"
-#include "log.h"
-#include "ns.h"
-#include "proc.h"
-#include "restore.h"
-#include "net/netlock.h"
-#include "stages.h"
+#include "criu/caps.h"
+#include "criu/infect/infect.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "criu/ns/ns.h"
+#include "criu/procfs.h"
+#include "criu/restore/restore.h"
+#include "criu/net/netlock.h"
+#include "criu/stages.h"
 
 /*
  * the root with its pids; the init of a new pid namespace if it was one,

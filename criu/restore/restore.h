@@ -11,12 +11,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "ns-img.h"
-#include "files.h"
-#include "image.h"
-#include "opts.h"
-#include "pages.h"
-#include "restorer-args.h"
+#include "criu/ns/ns-img.h"
+#include "criu/files/files.h"
+#include "images/image.h"
+#include "criu/opts.h"
+#include "images/pages.h"
+#include "criu/pie/restorer-args.h"
 
 /* the restorer's region: blob, args, stack, parking space for the vdso */
 struct rst_region {

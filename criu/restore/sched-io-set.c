@@ -14,9 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "log.h"
-#include "restore.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 #define IOPRIO_WHO_PROCESS_ 1
 

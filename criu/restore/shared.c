@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 /* the highest fd number any process of the tree restores */
 static int top_target_fd(const struct rst_tree *t)

@@ -20,8 +20,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "restore.h"
+#include "common/log.h"
+#include "criu/restore/restore.h"
 
 int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
 {

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <ucontext.h>
 
-#include "compat.h"
-#include "log.h"
-#include "sigframe.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/restore/sigframe.h"
 
 /* x86_64 kernel signal frame */
 struct k_stack {

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "core.pb-c.h"
+#include "criu/restore/arena.h"
+#include "images/core.pb-c.h"
 
 /* struct _fpx_sw_bytes: the kernel's description of an xsave signal frame */
 struct k_fpx_sw_bytes {

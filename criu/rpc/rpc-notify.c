@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "rpc.h"
+#include "common/log.h"
+#include "criu/rpc/rpc.h"
 
 int rpc_notify(void *ctx, const char *step, pid_t pid, int fd)
 {

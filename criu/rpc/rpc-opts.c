@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "rpc.h"
+#include "common/log.h"
+#include "criu/rpc/rpc.h"
 
 #define NS_LATER "needs namespace, mount and cgroup support, not in this criu yet"
 

@@ -16,12 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "image.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "rpc.h"
-#include "version.h"
+#include "criu/check.h"
+#include "images/image.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "criu/rpc/rpc.h"
+#include "criu/version.h"
 
 static void fail(CriuResp *resp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(CriuResp *resp, const char *fmt, ...)

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "opts.h"
-#include "rpc.pb-c.h"
+#include "criu/opts.h"
+#include "images/rpc.pb-c.h"
 
 /* the connection: the socket and the client at its other end */
 struct rpc_conn {

@@ -21,8 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "rpc.h"
+#include "common/log.h"
+#include "criu/rpc/rpc.h"
 
 #define RPC_MAX_PACKET (1 << 20)
 

@@ -4,11 +4,11 @@
 #define LOG_PREFIX "snapshot: "
 #include <sys/eventfd.h>
 
-#include "clock.h"
-#include "infect.h"
-#include "pages.h"
-#include "log.h"
-#include "snapshot-int.h"
+#include "common/clock.h"
+#include "criu/infect/infect.h"
+#include "images/pages.h"
+#include "common/log.h"
+#include "criu/snapshot/snapshot-int.h"
 
 /*
  * Writable private anonymous memory only.  Shared anonymous memory may be

@@ -3,9 +3,9 @@
 #define LOG_PREFIX "snapshot: "
 #include <sched.h>
 
-#include "clock.h"
-#include "log.h"
-#include "snapshot-int.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "criu/snapshot/snapshot-int.h"
 
 #define MAX_PENDING	256
 

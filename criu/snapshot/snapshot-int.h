@@ -22,10 +22,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "proc.h"
-#include "snapshot.h"
-#include "track.h"
+#include "common/compat.h"
+#include "criu/procfs.h"
+#include "criu/snapshot/snapshot.h"
+#include "criu/track/track.h"
 
 #define PS		4096ULL
 #define GRANULE		(64 * PS)	/* the most saved and unprotected per write fault */

@@ -4,11 +4,11 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#include "clock.h"
-#include "pages.h"
-#include "fdio.h"
-#include "log.h"
-#include "snapshot-int.h"
+#include "common/clock.h"
+#include "images/pages.h"
+#include "common/fdio.h"
+#include "common/log.h"
+#include "criu/snapshot/snapshot-int.h"
 
 /* the first failure wins; printed by whoever ends the snapshot */
 void snap_fail(struct snapshot *s, const char *fmt, ...)

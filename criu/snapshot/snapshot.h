@@ -35,7 +35,7 @@
 #ifndef CRIU_SNAPSHOT_H
 #define CRIU_SNAPSHOT_H
 
-#include "dump/dump.h"
+#include "criu/dump/dump.h"
 
 struct snapshot;
 

@@ -11,9 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "log.h"
-#include "track.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "criu/track/track.h"
 
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "infect.h"
+#include "criu/infect/infect.h"
 
 struct track {
 	pid_t pid;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static const char *prog_name = "test";
 static char tmpdir[4096];

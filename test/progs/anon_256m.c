@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define SIZE	(256UL << 20)
 #define PAGE	4096UL

@@ -24,7 +24,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void check_ttys(const char *when)
 {

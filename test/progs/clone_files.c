@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static volatile int *shm;	/* [0]: step, [1]: the child's new fd, [2]: result */
 static int pipefd[2];

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 enum { C1, C2, C3, D, E, NR };
 static const char *names[NR] = { "C1", "C2", "C3", "D", "E" };

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static volatile int *shm;	/* [0] go, [1] files result, [2] vm result, [3] children up */
 static volatile int vm_word;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PAGES	16384UL		/* 64 MiB */
 #define TOUCH	(PAGES * 3 / 100)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define NTAB	(1 << 17)	/* 1 MiB of uint64_t */
 

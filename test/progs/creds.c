@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define BIT(c) (1U << (c))
 

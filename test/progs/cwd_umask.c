@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 int main(int argc, char **argv)
 {

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define WORDS ((32UL << 20) / 8)
 

@@ -23,7 +23,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PAGES	16384UL		/* 64 MiB */
 #define WORDS	(PAGE_SIZE_4K / 8)

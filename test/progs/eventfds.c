@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void put(int fd, int want)
 {

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static unsigned char pat(int tag, size_t i) { return (unsigned char)test_mix(tag * 100000 + i); }
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define MSIZE (64 * 1024)
 #define HOLE_AT (16 * 1024)

@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define RO_SIZE		8192
 #define RW_SIZE		10000

@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define ARCH_REQ_XCOMP_PERM_	0x1023
 #define XFEATURE_XTILEDATA_	18

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 struct regs {
 	uint8_t zmm_in[32][64];		/* 0 */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 struct regs {
 	uint8_t ymm_in[16][32];		/* 0 */

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void put(int fd, int want)
 {

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define HEAD (8 * 1024)
 #define MID_AT (1024 * 1024)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define NSMALL		200
 #define LARGE		(8UL << 20)	/* above glibc's mmap threshold */

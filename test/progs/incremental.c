@@ -26,7 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PG 4096UL
 #define A_PAGES 8192	/* 32 MiB */

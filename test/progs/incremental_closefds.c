@@ -1,2 +1,2 @@
 #define CLOSE_FDS 1
-#include "incremental.c"
+#include "test/progs/incremental.c"

@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 int main(int argc, char **argv)
 {

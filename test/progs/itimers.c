@@ -7,7 +7,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static volatile sig_atomic_t ticks;
 static void on_alarm(int sig) { (void)sig; ticks++; }

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define AREA	(16UL << 20)
 #define WORDS	(PAGE_SIZE_4K / 8)

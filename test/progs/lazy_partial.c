@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define SIZE	(1UL << 30)
 #define PAGE	4096UL

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void open_at(const char *path, int want)
 {

@@ -19,7 +19,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void put(int fd, int want)
 {

@@ -16,7 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define NPAGES 4
 #define LEN (NPAGES * PAGE_SIZE_4K)

@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PR_SET_MDWE_ 65
 #define PR_GET_MDWE_ 66

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PAGE	4096UL
 #define NP	4

@@ -48,7 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 enum { P_ROOT, P_A, P_B, P_C, P_C_THREAD, P_D, NPROC };
 static const char *const names[NPROC] = { "root", "A", "B", "C", "C's thread", "D" };

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define MPOL_DEFAULT	0
 #define MPOL_PREFERRED	1

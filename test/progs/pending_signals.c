@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 /* the si_code this kernel gives a tgkill'ed signal (SI_TKILL, or SI_USER) */
 static int tkill_code(void)

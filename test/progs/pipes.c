@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define A_SIZE	(256 * 1024)
 #define A_DATA	(200 * 1024)

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static volatile sig_atomic_t ticks, bad_value;
 

@@ -13,7 +13,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static int read_file(const char *path, char *buf, size_t len)
 {

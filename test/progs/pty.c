@@ -37,7 +37,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void put(int fd, int want)
 {

@@ -30,7 +30,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 struct shared {
 	pid_t shell, job;

@@ -1,7 +1,7 @@
 /* rlimits: resource limits set by the program survive the checkpoint. */
 #include <sys/resource.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static const struct { int res; rlim_t cur, max; } limits[] = {
 	{ RLIMIT_NOFILE, 1000, 5000 },

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 extern const ptrdiff_t __rseq_offset;
 extern const unsigned int __rseq_size;

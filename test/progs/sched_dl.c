@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 /* struct sched_attr of the kernel (its header clashes with glibc's sched.h) */
 struct sched_attr {

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static void send_fds(int s, const char *data, const int *fds, int n)
 {

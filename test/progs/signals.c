@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #ifndef SA_RESTORER
 #define SA_RESTORER 0x04000000

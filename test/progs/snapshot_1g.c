@@ -4,4 +4,4 @@
  */
 #define SNAP_MIB	1024
 #define SNAP_THREADS	1
-#include "snapshot_writer.h"
+#include "test/progs/snapshot_writer.h"

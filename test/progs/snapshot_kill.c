@@ -4,4 +4,4 @@
  */
 #define SNAP_MIB	512
 #define SNAP_THREADS	2
-#include "snapshot_writer.h"
+#include "test/progs/snapshot_writer.h"

@@ -7,4 +7,4 @@
 #define SNAP_MIB	256
 #define SNAP_THREADS	1
 #define SNAP_UNMAP_MIB	256
-#include "snapshot_writer.h"
+#include "test/progs/snapshot_writer.h"

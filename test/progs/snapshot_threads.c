@@ -4,4 +4,4 @@
  */
 #define SNAP_MIB	256
 #define SNAP_THREADS	8
-#include "snapshot_writer.h"
+#include "test/progs/snapshot_writer.h"

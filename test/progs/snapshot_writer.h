@@ -34,7 +34,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define WORDS	(4096 / 8)
 #define STRIDE	0x9e3779b1ULL	/* odd: a permutation of any power of two */

@@ -25,7 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define BIG (10 * 1024)
 

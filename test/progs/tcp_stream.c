@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static uint64_t WINDOW = 256 << 10;
 #define MAXC 1100

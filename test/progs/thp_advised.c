@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <sys/prctl.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define PR_THP_DISABLE_EXCEPT_ADVISED_ (1 << 1)
 

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 enum { TSC, CPUID, MCE, NR };
 static volatile int state[NR];	/* 0 starting, 1 set, 2 ok after, 3 not supported, 10+: failed */

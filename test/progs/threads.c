@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define NR 4
 

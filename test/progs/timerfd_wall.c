@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static double now_real(void)
 {

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 enum { P_ROOT, P_A, P_A1, P_A1A, P_A2, P_B, NPROC };
 static const char *const names[NPROC] = { "root", "A", "A1", "A1a", "A2", "B" };

@@ -27,7 +27,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static pid_t leader;
 static volatile pid_t *fg_shared;	/* MAP_SHARED: the "fg" group, known to every child */

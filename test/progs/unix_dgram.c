@@ -27,7 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #define BIG 1000
 #define SEQ_BIG 3000

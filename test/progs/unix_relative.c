@@ -21,7 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 static socklen_t addr(struct sockaddr_un *a, const char *path)
 {

@@ -16,7 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "test.h"
+#include "test/lib/test.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76

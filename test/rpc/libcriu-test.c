@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "criu.h"
+#include "lib/criu.h"
 
 static char steps[1024];
 

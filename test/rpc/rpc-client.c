@@ -35,7 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rpc.pb-c.h"
+#include "images/rpc.pb-c.h"
 
 static const char *notify_fail;
 

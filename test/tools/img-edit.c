@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image.h"
+#include "images/image.h"
 
 /* the field of m named by path; sets *msg to its message, *idx to its index */
 static const ProtobufCFieldDescriptor *walk(ProtobufCMessage **msg, char *path, long *idx)

@@ -1,5 +1,5 @@
 /*
- * lazy.c - `criu restore --lazy-pages`, criu's side (see restore.h).
+ * lazy-restore.c - `criu restore --lazy-pages`, criu's side (see restore.h).
  *
  * Private anonymous VMAs that hold image pages are left empty by the
  * restorer and registered with a userfaultfd it hands to the lazy-pages
@@ -33,12 +33,12 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "infect.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "pagemap.pb-c.h"
-#include "restore.h"
-#include "sock.h"
+#include "criu/infect/infect.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "images/pagemap.pb-c.h"
+#include "criu/restore/restore.h"
+#include "lazy-pages/sock.h"
 
 #define CONNECT_WAIT_S	5.0
 

@@ -1,4 +1,4 @@
-/* proc.c - readers of /proc/PID files (see proc.h). */
+/* procfs.c - readers of /proc/PID files (see procfs.h). */
 #define LOG_PREFIX "proc: "
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "proc.h"
+#include "common/log.h"
+#include "criu/procfs.h"
 
 static FILE *proc_fopen(pid_t pid, const char *name)
 {

@@ -1,4 +1,4 @@
-/* proc.c - serving one process's userfaultfd (see proc.h). */
+/* served.c - serving one process's userfaultfd (see served.h). */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
 #include <sys/syscall.h>
@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "compat.h"
-#include "log.h"
-#include "proc.h"
+#include "common/compat.h"
+#include "common/log.h"
+#include "lazy-pages/served.h"
 
 #define PG	4096UL
 

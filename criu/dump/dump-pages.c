@@ -1,5 +1,5 @@
 /*
- * pages.c - dumping memory contents.  Finds the pages that exist with the
+ * dump-pages.c - dumping memory contents.  Finds the pages that exist with the
  * PAGEMAP_SCAN ioctl (present or swapped, and for private mappings not the
  * page cache's own pages nor the zero page, so a private file mapping costs
  * only its modified pages), then copies each run (at most 2 MiB) with
@@ -26,13 +26,13 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "compat.h"
-#include "fdio.h"
-#include "dump.h"
-#include "clock.h"
-#include "log.h"
-#include "pages.h"
-#include "progress.h"
+#include "common/compat.h"
+#include "common/fdio.h"
+#include "criu/dump/dump.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "images/pages.h"
+#include "common/progress.h"
 
 int page_plan_add(struct page_plan *r, uint64_t start, uint64_t end, bool readable,
 		  bool in_parent)

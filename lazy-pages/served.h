@@ -1,5 +1,5 @@
 /*
- * proc.h - one process served by the lazy-pages daemon: its userfaultfd,
+ * served.h - one process served by the lazy-pages daemon: its userfaultfd,
  * the lazy ranges it registered (kept current through unmap, remove and
  * remap events), a bitmap per range of pages with nothing left to do, and
  * the three ways pages get in: on fault (the page, then the rest of its
@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "socket-proto.h"
-#include "source.h"
+#include "lazy-pages/socket-proto.h"
+#include "lazy-pages/source.h"
 #include "lazy-pages/workingset.h"
 
 /*

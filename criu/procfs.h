@@ -1,5 +1,5 @@
 /*
- * proc.h - parsing of /proc/PID files: the memory map (with smaps VmFlags),
+ * procfs.h - parsing of /proc/PID files: the memory map (with smaps VmFlags),
  * the mm fields of stat, status fields, fdinfo.  Pure readers: they return
  * what the kernel shows, decisions are the caller's.
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "restorer-args.h"	/* VMA_F_*: the VmFlags we keep */
+#include "criu/pie/restorer-args.h"	/* VMA_F_*: the VmFlags we keep */
 
 struct proc_vma {
 	uint64_t start, end;

@@ -1,5 +1,5 @@
 /*
- * lazy.c - `criu dump --lazy-pages --address A --port P`: post-copy live
+ * postcopy.c - `criu dump --lazy-pages --address A --port P`: post-copy live
  * migration.  The dump writes every image but the pages (pagemap-PID.img
  * still says which pages exist, without checksums: the memory is not read
  * at dump time), leaves the process frozen, and serves its memory straight
@@ -36,12 +36,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "dump.h"
-#include "lazy-pages.h"
-#include "log.h"
-#include "page-server.h"
-#include "pages.h"
+#include "common/clock.h"
+#include "criu/dump/dump.h"
+#include "lazy-pages/lazy-pages.h"
+#include "common/log.h"
+#include "lazy-pages/page-server.h"
+#include "images/pages.h"
 
 struct live_proc {
 	pid_t pid;

@@ -1,5 +1,5 @@
 /*
- * show.c - the `criu show FILE|DIR` action: image files as JSON on stdout.
+ * show-action.c - the `criu show FILE|DIR` action: image files as JSON on stdout.
  *
  * For a directory holding a dump, every check restore makes before it
  * creates anything is made too (restore's own loader: files missing,
@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "opts.h"
-#include "restore/restore.h"
-#include "show.h"
+#include "common/log.h"
+#include "criu/opts.h"
+#include "criu/restore/restore.h"
+#include "images/show.h"
 
 /* the page images of every process of a pre-dump, checksums included */
 static int check_pre_dump(int dfd)
