@@ -132,6 +132,16 @@ static int parse_count(const char *opt, const char *arg, long max, int *out)
 	return 0;
 }
 
+/* a mode --manage-cgroups knows (CRIU's names; restore says which it serves) */
+static bool cg_mode_known(const char *m)
+{
+	static const char *const modes[] = { "soft", "ignore", "none", "props", "full", "strict" };
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(m, modes[i]))
+			return true;
+	return false;
+}
+
 /*
  * Parses the options of argv into *o (argv[0] is skipped; optind is left at
  * the first positional argument).  0: parsed; 1: done (--help, --version
@@ -278,7 +288,14 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			o->network_lock = optarg;
 			break;
 		case 1320: o->freeze_cgroup = optarg; break;
-		case 1321: o->manage_cgroups = optarg ? optarg : "soft"; break;
+		case 1321:
+			o->manage_cgroups = optarg ? optarg : "soft";
+			if (!cg_mode_known(o->manage_cgroups)) {
+				fprintf(stderr, "error: --manage-cgroups %s: expected soft, ignore, none, props, full or strict\n",
+					o->manage_cgroups);
+				return -1;
+			}
+			break;
 		case 1322: {
 			const char **n = realloc(o->cgroup_root, (o->nr_cgroup_root + 1) * sizeof(*n));
 			if (!n)

@@ -12,9 +12,16 @@
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
 #       type, an unserved one, a dump of no process: each a response with
 #       success false and cr_errmsg, criu answering the next (keep_open)
-#   rpc/refused_option  root, ext_mnt-free container options (manage_cgroups,
-#       empty_ns, external, freeze_cgroup), auto_dedup: the
-#       dump refused naming the option, the program runs on and passes
+#   rpc/refused_option  the container options not served yet (root,
+#       empty_ns, external), auto_dedup, cgroup_props, a manage_cgroups_mode
+#       that is no mode: the dump refused naming the option, the program
+#       runs on and passes
+#   rpc/cgroups  what runc sends for cgroups: DUMP with freeze_cgroup (a v1
+#       freezer cgroup of the test holding the program) and manage_cgroups:
+#       frozen through it (the log says so), thawed; RESTORE with
+#       manage_cgroups, manage_cgroups_mode SOFT and cg_root
+#       {freezer, .../moved}: the program is back in .../moved, its other
+#       cgroups as before; manage_cgroups_mode FULL refused by name
 #   rpc/notify_fail  the client says no at post-dump: the dump fails with
 #       cr_errmsg naming the step, network-unlock follows, the program runs
 #       on and passes, no inventory.img
@@ -25,6 +32,10 @@
 #   rpc/page_server  PAGE_SERVER of a dump's images: answered with the
 #       server's pid and port once it listens (a client connects); WAIT_PID
 #       gives its status, WAIT_PID of a pid not criu's child an error
+#   rpc/tls  PAGE_SERVER with tls, tls_cacert, tls_cert, tls_key (made by
+#       certtool): a lazy restore from it with the client's certificate
+#       (command line --tls) passes, and the page server ends with status 0
+#       (WAIT_PID); a missing certificate file is refused naming it
 #   rpc/status_fd  page-server and lazy-pages --status-fd: one byte once
 #       listening
 #   rpc/libcriu  test/rpc/libcriu-test with lib/libcriu.a: version check,
@@ -37,8 +48,8 @@
 #       reaches this criu, which refuses it with a line naming what it lacks;
 #       the container runs on
 
-RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option notify_fail
-	    action_script config_file page_server status_fd libcriu install runc)
+RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option cgroups notify_fail
+	    action_script config_file page_server tls status_fd libcriu install runc)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
@@ -188,8 +199,8 @@ rpc_refused_option() {
 	local dir=$1 opt
 	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
 	mkdir -p "$dir/img"
-	for opt in root=/ manage_cgroups=1 empty_ns=0x40000000 external=net[1]:extRootNetNS \
-		   freeze_cgroup=/sys/fs/cgroup/freezer/x auto_dedup=1 manage_cgroups_mode=3; do
+	for opt in root=/ empty_ns=0x40000000 external=net[1]:extRootNetNS auto_dedup=1 \
+		   cgroup_props=x manage_cgroups_mode=9; do
 		rpc dump images_dir="$dir/img" log_file=dump.log pid="$PID" "$opt" > "$dir/out" 2>&1
 		local field=${opt%%=*}
 		rpc_expect "$dir/out" "^RESP DUMP success=0 errmsg=.*$field" "$opt not refused by name" || return
@@ -198,10 +209,73 @@ rpc_refused_option() {
 			return
 		fi
 	done
-	grep -q 'option root: needs namespace' "$dir/img/dump.log" ||
+	grep -q 'option root: needs mount and network namespace' "$dir/img/dump.log" ||
 		{ result FAIL "FAIL $RPC_NAME: the refusal is not in the log file"; return; }
 	rpc_prog_passes "$dir" "the program fails after the refusals" || return
 	result PASS "PASS $RPC_NAME"
+}
+
+# the program in cgroup $1 of the v1 freezer hierarchy
+rpc_start_in_cgroup() {
+	local dir=$1 cg=$2
+	sh -c "echo \$\$ > $cg/cgroup.procs && exec $ROOT/test/progs/signals" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log"
+}
+
+RPC_CG=
+rpc_cgroups() {
+	local dir=$1 name=criu-rpc-$$ fz=/sys/fs/cgroup/freezer cpid
+	if [ ! -d $fz ]; then
+		result SKIP "SKIP $RPC_NAME: no v1 freezer hierarchy here"
+		return
+	fi
+	RPC_CG=$fz/$name
+	mkdir -p "$RPC_CG/a" "$RPC_CG/moved" "$dir/img" "$dir/work"
+	rpc_start_in_cgroup "$dir" "$RPC_CG/a" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	sed "s#:freezer:/$name/a\$#:freezer:/$name/moved#" "/proc/$PID/cgroup" > "$dir/want"
+	rpc dump images_dir="$dir/img" work_dir="$dir/work" log_file=dump.log log_level=4 pid="$PID" \
+		freeze_cgroup="$RPC_CG/a" manage_cgroups=1 > "$dir/dump.rpc" 2>&1
+	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "dump: $(criu_error "$dir/work/dump.log")" || return
+	grep -q "cgroup $RPC_CG/a frozen (cgroup v1)" "$dir/work/dump.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the dump log does not say $RPC_CG/a was frozen"; return; }
+	[ "$(cat "$RPC_CG/a/freezer.state")" = THAWED ] ||
+		{ result FAIL "FAIL $RPC_NAME: $RPC_CG/a is $(cat "$RPC_CG/a/freezer.state") after the dump"; return; }
+	wait "$PID" 2>/dev/null
+	rpc restore images_dir="$dir/img" work_dir="$dir/work" log_file=full.log manage_cgroups=1 \
+		manage_cgroups_mode=4 > "$dir/full.rpc" 2>&1
+	rpc_expect "$dir/full.rpc" "^RESP RESTORE success=0 errmsg=error: .*manage-cgroups full" \
+		"manage_cgroups_mode FULL not refused by name" || return
+	"$RPC_CLIENT" "$CRIU" restore images_dir="$dir/img" work_dir="$dir/work" log_file=restore.log \
+		log_level=4 rst_sibling=1 wait_child=1 manage_cgroups=1 manage_cgroups_mode=3 \
+		cg_root="freezer:/$name/moved" > "$dir/restore.rpc" 2>&1 &
+	cpid=$!
+	track "$cpid"
+	wait_for 20 grep -q '^RESP RESTORE' "$dir/restore.rpc"
+	rpc_expect "$dir/restore.rpc" "^RESP RESTORE success=1 pid=$PID\$" "restore: $(criu_error "$dir/work/restore.log")" || return
+	track "$PID"
+	if ! diff -u "$dir/want" "/proc/$PID/cgroup" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $RPC_NAME: cgroups after the restore differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	kill -USR1 "$PID"
+	wait "$cpid"
+	rpc_expect "$dir/restore.rpc" "^CHILD pid=$PID status=0\$" "the restored program did not exit 0" || return
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_cgroups_cleanup() {
+	[ -n "$RPC_CG" ] && [ -d "$RPC_CG" ] || return 0
+	local f p
+	for f in "$RPC_CG"/*/cgroup.procs; do
+		for p in $(cat "$f" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	echo THAWED > "$RPC_CG/a/freezer.state" 2>/dev/null
+	wait_for 5 bash -c "! cat $RPC_CG/*/cgroup.procs | grep -q ."
+	rmdir "$RPC_CG"/* "$RPC_CG" 2>/dev/null
+	RPC_CG=
 }
 
 rpc_notify_fail() {
@@ -295,6 +369,42 @@ rpc_page_server() {
 	rpc_expect "$dir/out" '^RESP WAIT_PID success=1 status=[0-9]+$' "WAIT_PID of the page server" || return
 	rpc_expect "$dir/out" '^RESP WAIT_PID success=0 errmsg=wait-pid 1: ' "WAIT_PID of pid 1" || return
 	rpc_prog_passes "$dir" "the program fails after the dump" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_tls() {
+	local dir=$1 c=$1/certs port cpid
+	command -v certtool > /dev/null || { result SKIP "SKIP $RPC_NAME: no certtool (gnutls-bin)"; return; }
+	tls_certs "$c" || { result FAIL "FAIL $RPC_NAME: certtool could not make the certificates"; return; }
+	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
+	"$CRIU" dump -t "$PID" -D "$dir/img" -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null ||
+		{ result FAIL "FAIL $RPC_NAME: dump: $(criu_error "$dir/dump.log")"; return; }
+	wait "$PID" 2>/dev/null
+	port=$(rpc_port)
+	rpc page-server images_dir="$dir/img" ps_port="$port" tls=1 tls_cacert="$c/ca.pem" \
+		tls_cert="$dir/no-such.pem" tls_key="$c/server-key.pem" log_file=bad.log > "$dir/bad.rpc" 2>&1
+	rpc_expect "$dir/bad.rpc" "^RESP PAGE_SERVER success=0 errmsg=error: .*no-such.pem" \
+		"a missing certificate not refused by name" || return
+	"$RPC_CLIENT" "$CRIU" page-server images_dir="$dir/img" ps_address=127.0.0.1 ps_port="$port" \
+		tls=1 tls_cacert="$c/ca.pem" tls_cert="$c/server.pem" tls_key="$c/server-key.pem" \
+		log_file=ps.log log_level=4 keep_open=1 -- wait-pid pid_req=ps > "$dir/ps.rpc" 2>&1 &
+	cpid=$!
+	track "$cpid"
+	wait_for 10 grep -q '^RESP PAGE_SERVER' "$dir/ps.rpc"
+	rpc_expect "$dir/ps.rpc" "^RESP PAGE_SERVER success=1 ps_pid=[0-9]+ ps_port=$port\$" \
+		"PAGE_SERVER with tls: $(criu_error "$dir/img/ps.log")" || return
+	copy_meta "$dir/img" "$dir/dst"
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port" --tls
+		       --tls-cacert "$c/ca.pem" --tls-cert "$c/client.pem" --tls-key "$c/client-key.pem")
+	restore_bg "$dir" "$dir/dst"
+	RESTORE_EXTRA=()
+	await_restored "$dir" "$PID" "$RPC_NAME" || return
+	finish "$dir" "$RPC_NAME" "$PID" || return
+	wait_for 10 grep -q '^RESP WAIT_PID' "$dir/ps.rpc"
+	rpc_expect "$dir/ps.rpc" '^RESP WAIT_PID success=1 status=0$' \
+		"the TLS page server did not end with status 0: $(criu_error "$dir/img/ps.log")" || return
+	grep -q 'a client (TLS)' "$dir/img/ps.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the page server did not log its TLS client"; return; }
 	result PASS "PASS $RPC_NAME"
 }
 
@@ -439,11 +549,15 @@ run_rpc_check() {
 	rm -rf "$dir"
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
+	# containers and cgroups go even if the check is killed (timeout)
+	trap 'kill_tracked "$PIDS_FILE" $$; rpc_runc_cleanup; rpc_cgroups_cleanup; kill_group' EXIT
 	case " ${RPC_CHECKS[*]} " in
 	*" $check "*) "rpc_$check" "$dir" ;;
 	*) result FAIL "FAIL $RPC_NAME: no such check"; return ;;
 	esac
 	rpc_runc_cleanup
+	kill_tracked "$PIDS_FILE"
+	rpc_cgroups_cleanup
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img" "$dir/img2" "$dir/bundle"
 	fi

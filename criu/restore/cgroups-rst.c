@@ -151,9 +151,8 @@ int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o)
 
 	if (strcmp(mode, "soft") && strcmp(mode, "ignore")) {
 		pr_err("--manage-cgroups %s: %s", mode,
-		       !strcmp(mode, "full") || !strcmp(mode, "strict") || !strcmp(mode, "props")
-			       ? "restoring the cgroups' settings is not supported yet (soft or ignore)"
-			       : "unknown mode (soft, ignore)");
+		       !strcmp(mode, "none") ? "joining only cgroups that exist is not supported yet (soft or ignore)"
+					     : "restoring the cgroups' settings is not supported yet (soft or ignore)");
 		return -1;
 	}
 	if (!strcmp(mode, "ignore"))

@@ -27,7 +27,8 @@
 #include "common/log.h"
 #include "criu/rpc/rpc.h"
 
-#define NS_LATER "needs namespace, mount and cgroup support, not in this criu yet"
+#define NS_LATER "needs mount and network namespace support, not in this criu yet"
+#define CG_PROPS "the cgroups' settings are not dumped or restored yet (membership only)"
 
 enum how {
 	AS_OPTION,	/* the command line option cli (with the value unless bool) */
@@ -55,24 +56,35 @@ static const struct opt_row opt_table[] = {
 	{ "notify_scripts", RPC_OWN, NULL },
 	{ "config_file", RPC_OWN, NULL },
 	{ "manage_cgroups_mode", RPC_OWN, NULL },
+	{ "cg_root", RPC_OWN, NULL },
+	{ "network_lock", RPC_OWN, NULL },
 	{ "leave_running", AS_OPTION, "--leave-running" },
 	{ "ext_unix_sk", AS_OPTION, "--ext-unix-sk" },
 	{ "shell_job", AS_OPTION, "--shell-job" },
 	{ "file_locks", AS_OPTION, "--file-locks" },
 	{ "evasive_devices", AS_OPTION, "--evasive-devices" },
 	{ "tcp_established", AS_OPTION, "--tcp-established" },
+	{ "tcp_close", AS_OPTION, "--tcp-close" },
 	{ "parent_img", AS_OPTION, "--prev-images-dir" },
 	{ "track_mem", AS_OPTION, "--track-mem" },
 	{ "lazy_pages", AS_OPTION, "--lazy-pages" },
 	{ "status_fd", AS_OPTION, "--status-fd" },
+	{ "freeze_cgroup", AS_OPTION, "--freeze-cgroup" },
+	/* the bare option: --manage-cgroups (soft); a mode comes as manage_cgroups_mode */
+	{ "manage_cgroups", AS_OPTION, "--manage-cgroups" },
+	{ "tls", AS_OPTION, "--tls" },
+	{ "tls_cacert", AS_OPTION, "--tls-cacert" },
+	{ "tls_cacrl", AS_OPTION, "--tls-cacrl" },
+	{ "tls_cert", AS_OPTION, "--tls-cert" },
+	{ "tls_key", AS_OPTION, "--tls-key" },
+	{ "tls_no_cn_verify", AS_OPTION, "--tls-no-cn-verify" },
 	/* a pty whose master is outside the tree is refused at dump */
 	{ "orphan_pts_master", ACCEPTED, NULL },
 	/* deleted files are saved with their contents, of any size */
 	{ "link_remap", ACCEPTED, NULL },
 	{ "ghost_limit", ACCEPTED, NULL },
-	/* memory is copied criu's own way; no sockets, so no network to lock */
+	/* memory is copied criu's own way */
 	{ "pre_dump_mode", ACCEPTED, NULL },
-	{ "network_lock", ACCEPTED, NULL },
 	{ "file_validation_method", ACCEPTED, NULL },
 	{ "timeout", ACCEPTED, NULL },
 	{ "weak_sysctls", ACCEPTED, NULL },
@@ -82,22 +94,18 @@ static const struct opt_row opt_table[] = {
 	{ "external", REFUSED, NS_LATER },
 	{ "empty_ns", REFUSED, NS_LATER },
 	{ "join_ns", REFUSED, NS_LATER },
-	{ "manage_cgroups", REFUSED, NS_LATER },
-	{ "freeze_cgroup", REFUSED, NS_LATER },
-	{ "cg_root", REFUSED, NS_LATER },
-	{ "cgroup_props", REFUSED, NS_LATER },
-	{ "cgroup_props_file", REFUSED, NS_LATER },
-	{ "cgroup_dump_controller", REFUSED, NS_LATER },
-	{ "cgroup_yard", REFUSED, NS_LATER },
+	{ "cgroup_props", REFUSED, CG_PROPS },
+	{ "cgroup_props_file", REFUSED, CG_PROPS },
+	{ "cgroup_dump_controller", REFUSED, CG_PROPS },
+	{ "cgroup_yard", REFUSED, "cgroups are joined through the host's mounts; a cgroup yard is not supported" },
 	{ "auto_ext_mnt", REFUSED, NS_LATER },
 	{ "ext_sharing", REFUSED, NS_LATER },
 	{ "ext_masters", REFUSED, NS_LATER },
 	{ "skip_mnt", REFUSED, NS_LATER },
 	{ "enable_fs", REFUSED, NS_LATER },
 	{ "mntns_compat_mode", REFUSED, NS_LATER },
-	{ "veths", REFUSED, "network namespaces are not supported yet" },
-	{ "tcp_skip_in_flight", REFUSED, "TCP sockets are not supported yet" },
-	{ "tcp_close", REFUSED, "TCP sockets are not supported yet" },
+	{ "veths", REFUSED, "network namespace devices are not supported yet" },
+	{ "tcp_skip_in_flight", REFUSED, "connections not yet accepted are refused at dump; skipping them is not supported" },
 	{ "unix_sk_ino", REFUSED, "use ext_unix_sk (external unix sockets by inode are not supported)" },
 	{ "auto_dedup", REFUSED, "deduplication of incremental images is not supported" },
 	{ "leave_stopped", REFUSED, "leaving the tree stopped after dump is not supported" },
@@ -192,15 +200,67 @@ static int table_args(const CriuOpts *ro, struct rpc_session *s, char *err, size
 	return 0;
 }
 
+/* criu_cg_mode as --manage-cgroups names it (the option judges the name) */
+static const char *cg_mode_name(CriuCgMode m)
+{
+	switch (m) {
+	case CRIU_CG_MODE__IGNORE: return "ignore";
+	case CRIU_CG_MODE__CG_NONE: return "none";
+	case CRIU_CG_MODE__PROPS: return "props";
+	case CRIU_CG_MODE__SOFT: return "soft";
+	case CRIU_CG_MODE__FULL: return "full";
+	case CRIU_CG_MODE__STRICT: return "strict";
+	case CRIU_CG_MODE__DEFAULT: return "soft";
+	default: return NULL;
+	}
+}
+
+/* criu_network_lock_method as --network-lock names it */
+static const char *netlock_name(CriuNetworkLockMethod m)
+{
+	switch (m) {
+	case CRIU_NETWORK_LOCK_METHOD__IPTABLES: return "iptables";
+	case CRIU_NETWORK_LOCK_METHOD__NFTABLES: return "nftables";
+	case CRIU_NETWORK_LOCK_METHOD__SKIP: return "skip";
+	default: return NULL;
+	}
+}
+
+/* the enums and lists the table leaves to the RPC, as their options */
+static int own_enum_args(const CriuOpts *ro, struct rpc_session *s, char *err, size_t len)
+{
+	if (ro->has_manage_cgroups_mode) {
+		const char *m = cg_mode_name(ro->manage_cgroups_mode);
+		if (!m) {
+			snprintf(err, len, "option manage_cgroups_mode %d: no such mode", ro->manage_cgroups_mode);
+			return -1;
+		}
+		if (add_arg(s, "--manage-cgroups=%s", m))
+			return -1;
+	}
+	if (ro->has_network_lock) {
+		const char *m = netlock_name(ro->network_lock);
+		if (!m) {
+			snprintf(err, len, "option network_lock %d: no such method", ro->network_lock);
+			return -1;
+		}
+		if (add_arg(s, "--network-lock=%s", m))
+			return -1;
+	}
+	for (size_t i = 0; i < ro->n_cg_root; i++) {
+		const CgroupRoot *r = ro->cg_root[i];
+		if (r->ctrl && *r->ctrl ? add_arg(s, "--cgroup-root=%s:%s", r->ctrl, r->path)
+					: add_arg(s, "--cgroup-root=%s", r->path))
+			return -1;
+	}
+	return 0;
+}
+
 /* the fields the table leaves to the RPC: as arguments too where they are options */
 static int own_args(const CriuOpts *ro, struct rpc_session *s, char *err, size_t len)
 {
-	if (ro->has_manage_cgroups_mode && ro->manage_cgroups_mode != CRIU_CG_MODE__IGNORE &&
-	    ro->manage_cgroups_mode != CRIU_CG_MODE__CG_NONE) {
-		snprintf(err, len, "option manage_cgroups_mode %d: %s", ro->manage_cgroups_mode,
-			 NS_LATER);
+	if (own_enum_args(ro, s, err, len))
 		return -1;
-	}
 	if (ro->has_pid && ro->pid > 0 && add_arg(s, "--tree=%d", ro->pid))
 		return -1;
 	if (add_arg(s, "-v%d", ro->log_level < 0 ? 0 : ro->log_level))	/* the default: 2 */

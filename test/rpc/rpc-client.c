@@ -9,7 +9,8 @@
  *         wait-pid, type=N (any number), raw=HEX (bytes sent as they are)
  *   KEY: any field of criu_opts by its name (bools 0/1, numbers, strings);
  *        images_dir=PATH and work_dir=PATH are opened here and sent as
- *        images_dir_fd / work_dir_fd; inherit_fd=FD:KEY (repeatable);
+ *        images_dir_fd / work_dir_fd; inherit_fd=FD:KEY and
+ *        cg_root=[CTRL:]PATH (repeatable);
  *        ps_address=, ps_port=; keep_open=1; pid_req=N (WAIT_PID);
  *        mem_track=1, lazy_pages_f=1, pidfd_store=1 (FEATURE_CHECK);
  *        notify_fail=STEP (answer no at that step); wait_child=1 (restore:
@@ -267,6 +268,19 @@ static int one(int sk, char **argv, int n)
 			f->key = strchr(val, ':') + 1;
 			o->inherit_fd = realloc(o->inherit_fd, (o->n_inherit_fd + 1) * sizeof(f));
 			o->inherit_fd[o->n_inherit_fd++] = f;
+			have_opts = true;
+		} else if (!strcmp(key, "cg_root")) {
+			/* [CTRL:]PATH, repeatable */
+			CgroupRoot *g = malloc(sizeof(*g));
+			char *colon = strchr(val, ':');
+			cgroup_root__init(g);
+			g->path = colon ? colon + 1 : val;
+			if (colon) {
+				*colon = 0;
+				g->ctrl = val;
+			}
+			o->cg_root = realloc(o->cg_root, (o->n_cg_root + 1) * sizeof(g));
+			o->cg_root[o->n_cg_root++] = g;
 			have_opts = true;
 		} else if (!strcmp(key, "ps_address")) {
 			ps.address = val;
