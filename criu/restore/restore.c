@@ -4,7 +4,8 @@
  * plan each process's restorer, create the root with its original pid
  * (clone3 set_tid; it creates the rest, child.c), follow every task
  * through its restorer to its final rt_sigreturn, unmap the restorers, and
- * let them all go.  A failure at any step kills what was created.
+ * let them all go.  The driver is a list of named stages with their undo
+ * (restore_stages below): a failure at any step kills what was created.
  *
  * Page checksums are verified by a thread of criu while the restorer fills
  * memory (the two together take the time of the longer one); the process is
@@ -479,44 +480,130 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 	return 0;
 }
 
-/* the making of the root, as stages (stages.h) */
-struct root_ctx {
-	struct rst_tree *t;
-	struct rst_tasks *ts;
+/* one restore: what its stages (restore_stages below) share */
+struct restore_run {
 	const struct opts *o;
+	struct rst_tree t;
+	struct rst_tasks ts;
+	struct verify_job vj;
+	struct rst_lazy_set ls;
+	int dirfd;
 	int own_time;		/* criu's time namespace, while the tree's is made */
 	pid_t pid;		/* the root as criu sees it, once made */
+	int live;		/* processes that are not zombies */
+	double t0;
 };
+
+static int st_args(void *c)
+{
+	struct restore_run *r = c;
+
+	if (!r->o->images_dir) {
+		pr_err("restore needs -D DIR");
+		return -1;
+	}
+	if (require_cr_caps("restore"))
+		return -1;
+	r->dirfd = open(r->o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		pr_perror("cannot open images directory %s", r->o->images_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* every image checked before anything is made */
+static int st_images(void *c)
+{
+	struct restore_run *r = c;
+
+	if (rst_load_tree(r->dirfd, r->o->images_dir, r->o, &r->t) || tree_pids_free(&r->t))
+		return -1;
+	for (size_t i = 0; i < r->t.nr; i++)
+		r->live += !r->t.procs[i].zombie;
+	pr_info("images of pid %d (%zu processes) checked in %.1f ms", r->t.procs[0].pid, r->t.nr,
+		clock_now_ms() - r->t0);
+	return 0;
+}
+
+static int st_notify_pre(void *c)
+{
+	struct restore_run *r = c;
+
+	return cr_notify(r->o, "pre-restore", 0, -1);
+}
+
+static int st_lazy_connect(void *c)
+{
+	struct restore_run *r = c;
+
+	return r->o->lazy_pages ? rst_lazy_set_connect(&r->ls, &r->t, r->o, r->dirfd) : 0;
+}
+
+/* the daemon sees the connections go before the processes: a failed restore */
+static void st_lazy_disconnect(void *c)
+{
+	struct restore_run *r = c;
+
+	rst_lazy_set_disconnect(&r->ls);
+}
+
+/* what processes share, each one's restorer, the list of tasks */
+static int st_plan(void *c)
+{
+	struct restore_run *r = c;
+
+	return rst_shmem_create(&r->t) || rst_shared_open(&r->t, r->o) || rst_premap_plan(&r->t) ||
+	       plan_restorers(&r->t, r->o, &r->ls) || tasks_build(&r->t, &r->ts);
+}
+
+/* orphans of a failed restore come back to criu, to be collected */
+static int st_subreaper(void *c)
+{
+	(void)c;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	return 0;
+}
+
+static void st_no_subreaper(void *c)
+{
+	(void)c;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
 
 /* a time namespace of the tree's own: criu's for its children until the root is made */
 static int st_time_enter(void *c)
 {
-	struct root_ctx *r = c;
-	return r->t->ns.time ? time_ns_enter(r->t->ns.time, &r->own_time) : 0;
+	struct restore_run *r = c;
+	return r->t.ns.time ? time_ns_enter(r->t.ns.time, &r->own_time) : 0;
 }
 
 static void st_time_leave(void *c)
 {
-	struct root_ctx *r = c;
+	struct restore_run *r = c;
 	time_ns_leave(r->own_time);
 	r->own_time = -1;
 }
 
-static int st_time_back(void *c)
+/* whatever of the tree was made: killed and collected */
+static void st_kill_tree(void *c)
 {
-	st_time_leave(c);
-	return 0;
+	struct restore_run *r = c;
+
+	rst_lazy_set_disconnect(&r->ls);
+	if (r->pid > 0)
+		kill_tree(&r->t, true, &r->ls);
 }
 
 /* the root (in the child: it goes on as the root and never returns) */
 static int st_clone_root(void *c)
 {
-	struct root_ctx *r = c;
-	struct rst_proc *root = &r->t->procs[0];
+	struct restore_run *r = c;
+	struct rst_proc *root = &r->t.procs[0];
 
-	r->pid = clone_root(root, r->t->ns.flags, r->o->rst_sibling);
+	r->pid = clone_root(root, r->t.ns.flags, r->o->rst_sibling);
 	if (r->pid == 0)
-		rst_child(r->t, 0, r->o);
+		rst_child(&r->t, 0, r->o);
 	if (r->pid < 0) {
 		if (errno == EEXIST)
 			pr_err("pid %d is already in use by another process", root->pid);
@@ -527,120 +614,148 @@ static int st_clone_root(void *c)
 	/* in a new pid namespace its pid here is the kernel's choice */
 	if (!root->ns_base && r->pid != root->pid) {
 		pr_err("clone3 gave pid %d instead of %d", r->pid, root->pid);
-		return -1;
+		goto made;
 	}
 	/* not our child: traced from outside (it waits for it, child.c) */
 	if (r->o->rst_sibling && ptrace(PTRACE_SEIZE, r->pid, NULL, NULL)) {
 		pr_perror("pid %d: cannot trace the restored root", r->pid);
-		return -1;
+		goto made;
 	}
-	root->real_tids[0] = r->ts->v[0].tid = r->pid;
+	root->real_tids[0] = r->ts.v[0].tid = r->pid;
 	if (root->ns_base)
 		pr_info("pid %d: init of a new pid namespace, pid %d here", root->pid, r->pid);
 	return 0;
+made:
+	/* a failing stage is not undone by the runner: what it made goes here */
+	root->real_tids[0] = r->pid;
+	st_kill_tree(r);
+	return -1;
 }
 
-/* a root made is killed with the tree by cr_restore's failure path */
-static const struct stage root_stages[] = {
+static int st_time_back(void *c)
+{
+	st_time_leave(c);
+	return 0;
+}
+
+/* criu's copies of the helper fds go (the processes have theirs); the daemon may watch */
+static int st_handed_over(void *c)
+{
+	struct restore_run *r = c;
+
+	for (size_t i = 0; i < r->t.nr; i++)
+		rst_fds_close(&r->t.procs[i].helpers);
+	rst_shmem_close(&r->t.shm);
+	rst_shared_close(&r->t.shared);
+	rst_lazy_set_pids(&r->ls, &r->t);
+	if (rst_lazy_set_guard(&r->ls))
+		return -1;
+	pr_debug("process %d created at %.1f ms", r->pid, clock_now_ms() - r->t0);
+	return 0;
+}
+
+/* page checksums verified while the restorers fill memory */
+static int st_verify_start(void *c)
+{
+	struct restore_run *r = c;
+
+	r->vj.t = &r->t;
+	r->vj.lazy = r->o->lazy_pages;
+	if (pthread_create(&r->vj.thread, NULL, verify_thread, &r->vj) == 0)
+		r->vj.started = true;
+	else
+		verify_thread(&r->vj);
+	return 0;
+}
+
+static void st_verify_join(void *c)
+{
+	verify_join(&((struct restore_run *)c)->vj);
+}
+
+/* steps of the RPC and --action-script (CRIU's names) */
+static int st_notify_ns(void *c)
+{
+	struct restore_run *r = c;
+
+	return cr_notify(r->o, "setup-namespaces", r->pid, -1) ||
+	       cr_notify(r->o, "post-setup-namespaces", r->pid, -1);
+}
+
+/* every task through its restorer, held at the last trap until the pages verify */
+static int st_follow(void *c)
+{
+	struct restore_run *r = c;
+	int ret = follow_to_traps(&r->t, &r->ts);
+
+	if (verify_join(&r->vj) && !ret)
+		ret = -1;
+	return ret;
+}
+
+static int st_notify_resume(void *c)
+{
+	struct restore_run *r = c;
+
+	return cr_notify(r->o, "post-restore", r->pid, -1) ||
+	       cr_notify(r->o, "network-unlock", r->pid, -1) ||
+	       cr_notify(r->o, "pre-resume", r->pid, -1);
+}
+
+static int st_release(void *c)
+{
+	struct restore_run *r = c;
+
+	return release_tree(&r->t, &r->ts, &r->ls);
+}
+
+static const struct stage restore_stages[] = {
+	{ "arguments", st_args, NULL },
+	{ "images", st_images, NULL },
+	{ "pre-restore notification", st_notify_pre, NULL },
+	{ "lazy-pages daemon", st_lazy_connect, st_lazy_disconnect },
+	{ "shared objects and restorers", st_plan, NULL },
+	{ "subreaper", st_subreaper, st_no_subreaper },
 	{ "the tree's time namespace", st_time_enter, st_time_leave },
-	{ "the root process", st_clone_root, NULL },
+	{ "the root process", st_clone_root, st_kill_tree },
 	{ "back to criu's time namespace", st_time_back, NULL },
+	{ "helpers handed over", st_handed_over, NULL },
+	{ "page verification", st_verify_start, st_verify_join },
+	{ "namespace notifications", st_notify_ns, NULL },
+	{ "tasks to their last trap", st_follow, NULL },
+	{ "resume notifications", st_notify_resume, NULL },
+	{ "release", st_release, NULL },
 };
 
-/* returns the exit status for main */
-int cr_restore(const struct opts *o)
+/* the tree runs: its network, the last step, the figures */
+static void restored(struct restore_run *r)
 {
-	struct rst_tree t = { 0 };
-	struct rst_tasks ts = { 0 };
-	struct verify_job vj = { 0 };
-	struct rst_lazy_set ls = { 0 };
-	double t0 = clock_now_ms();
-	pid_t pid = -1;
-	int dirfd, live = 0;
+	pid_t pid = r->pid;
 
-	if (!o->images_dir) {
-		pr_err("restore needs -D DIR");
-		return 1;
-	}
-	if (require_cr_caps("restore"))
-		return 1;
-	dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		pr_perror("cannot open images directory %s", o->images_dir);
-		return 1;
-	}
-	if (rst_load_tree(dirfd, o->images_dir, o, &t) || tree_pids_free(&t) ||
-	    cr_notify(o, "pre-restore", 0, -1))
-		goto fail;
-	for (size_t i = 0; i < t.nr; i++)
-		live += !t.procs[i].zombie;
-	pr_info("images of pid %d (%zu processes) checked in %.1f ms", t.procs[0].pid, t.nr,
-		clock_now_ms() - t0);
-	if (o->lazy_pages && rst_lazy_set_connect(&ls, &t, o, dirfd))
-		goto fail;
-	if (rst_shmem_create(&t) || rst_shared_open(&t, o) ||
-	    rst_premap_plan(&t) || plan_restorers(&t, o, &ls) ||
-	    tasks_build(&t, &ts))
-		goto fail;
-	/* orphans of a failed restore come back to criu, to be collected */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-	struct root_ctx rc = { &t, &ts, o, -1, -1 };
-	int made = stages_run(root_stages, NR_STAGES(root_stages), &rc);
-	pid = rc.pid;
-	if (made)
-		goto fail;
-	/* criu's copies of the helper fds: the processes have theirs */
-	for (size_t i = 0; i < t.nr; i++)
-		rst_fds_close(&t.procs[i].helpers);
-	rst_shmem_close(&t.shm);
-	rst_shared_close(&t.shared);
-	rst_lazy_set_pids(&ls, &t);
-	if (rst_lazy_set_guard(&ls))
-		goto fail;
-
-	pr_debug("process %d created at %.1f ms", pid, clock_now_ms() - t0);
-	vj.t = &t;
-	vj.lazy = o->lazy_pages;
-	if (pthread_create(&vj.thread, NULL, verify_thread, &vj) == 0)
-		vj.started = true;
-	else
-		verify_thread(&vj);
-	/* steps of the RPC and --action-script (CRIU's names) */
-	if (cr_notify(o, "setup-namespaces", pid, -1) ||
-	    cr_notify(o, "post-setup-namespaces", pid, -1)) {
-		verify_join(&vj);
-		goto fail;
-	}
-	int ret = follow_to_traps(&t, &ts);
-	if (verify_join(&vj) && !ret)
-		ret = -1;
-	if (ret || cr_notify(o, "post-restore", pid, -1) || cr_notify(o, "network-unlock", pid, -1) ||
-	    cr_notify(o, "pre-resume", pid, -1) || release_tree(&t, &ts, &ls))
-		goto fail;
-	rst_lazy_set_unguard(&ls);
-	rst_lazy_set_pids(&ls, &t);	/* every real pid is known now */
+	rst_lazy_set_unguard(&r->ls);
+	rst_lazy_set_pids(&r->ls, &r->t);	/* every real pid is known now */
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	/* the connections are in place: their packets may flow again */
-	if (t.inv->network_lock && netlock_release(t.inv->network_lock))
+	if (r->t.inv->network_lock && netlock_release(r->t.inv->network_lock))
 		pr_err("pid %d: restored, but its TCP connections stay blocked: nft delete table %s",
-		       pid, t.inv->network_lock);
-	pr_info("pid %d restored (%d processes)", pid, live);
+		       pid, r->t.inv->network_lock);
+	pr_info("pid %d restored (%d processes)", pid, r->live);
 	/* it runs: a client that fails this step cannot undo it */
-	if (cr_notify(o, "post-resume", pid, -1))
+	if (cr_notify(r->o, "post-resume", pid, -1))
 		pr_warn("pid %d runs although the post-resume step failed", pid);
 	uint64_t pages = 0;
-	for (size_t i = 0; i < t.nr; i++)
-		pages += t.procs[i].pages.nr_pages;
-	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - t0, (unsigned long)pages);
-	rst_tree_free(&t);
-	free(ts.v);
-	close(dirfd);
+	for (size_t i = 0; i < r->t.nr; i++)
+		pages += r->t.procs[i].pages.nr_pages;
+	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - r->t0, (unsigned long)pages);
+}
 
+/* after the restore: the pidfile, then detach or watch the pages in and wait */
+static int run_on(const struct opts *o, pid_t pid, struct rst_lazy_set *ls)
+{
 	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		rst_lazy_set_close(&ls);
+		rst_lazy_set_close(ls);
 		return 1;
 	}
 	if (o->lazy_pages && o->detach) {
@@ -654,14 +769,14 @@ int cr_restore(const struct opts *o)
 		if (w == 0) {
 			setsid();
 			detach_stdio(o);
-			_exit(rst_lazy_set_watch(&ls) ? 1 : 0);
+			_exit(rst_lazy_set_watch(ls) ? 1 : 0);
 		}
-		rst_lazy_set_close(&ls);
+		rst_lazy_set_close(ls);
 		return 0;
 	}
 	if (o->lazy_pages)
-		rst_lazy_set_watch(&ls);
-	rst_lazy_set_close(&ls);
+		rst_lazy_set_watch(ls);
+	rst_lazy_set_close(ls);
 	if (o->detach)
 		return 0;
 
@@ -675,19 +790,27 @@ int cr_restore(const struct opts *o)
 		return WEXITSTATUS(status);
 	pr_info("pid %d was killed by signal %d", pid, WTERMSIG(status));
 	return 128 + WTERMSIG(status);
+}
 
-fail:
-	/* the daemon sees the connections go before the processes: a failed restore */
-	rst_lazy_set_disconnect(&ls);
-	if (pid > 0)
-		kill_tree(&t, true, &ls);
-	prctl(PR_SET_CHILD_SUBREAPER, 0);
-	rst_lazy_set_close(&ls);
-	verify_join(&vj);
-	rst_tree_free(&t);
-	free(ts.v);
-	close(dirfd);
-	if (pid > 0 || log_get_level() >= LOG_INFO)
+/* returns the exit status for main */
+int cr_restore(const struct opts *o)
+{
+	struct restore_run r = { .o = o, .dirfd = -1, .own_time = -1, .pid = -1,
+			     .t0 = clock_now_ms() };
+	int err = stages_run(restore_stages, NR_STAGES(restore_stages), &r);
+
+	if (!err)
+		restored(&r);
+	else
+		rst_lazy_set_close(&r.ls);
+	verify_join(&r.vj);
+	rst_tree_free(&r.t);
+	free(r.ts.v);
+	if (r.dirfd >= 0)
+		close(r.dirfd);
+	if (!err)
+		return run_on(o, r.pid, &r.ls);
+	if (r.pid > 0 || log_get_level() >= LOG_INFO)
 		pr_info("restore failed; nothing was left running");
 	return 1;
 }
