@@ -2,7 +2,7 @@
 # threads.sh - dump and restore cost per thread (run by `make bench`):
 # a process with 10 and with 100 sleeping threads, medians of 3 runs.
 . "$(dirname "$0")/env.sh"
-gcc -O2 -Wall -o "$OUT/threads" bench/threads.c -lpthread || exit 1
+gcc -O2 -Wall -o "$OUT/threads" bench/bench-threads.c -lpthread || exit 1
 {
 echo
 echo "# Threads ($(date -u '+%Y-%m-%d %H:%M') UTC)"

@@ -4,7 +4,7 @@
 # of 3 runs; and the memory a restored tree takes against the original's
 # when its children share their parent's pages copy-on-write.
 . "$(dirname "$0")/env.sh"
-gcc -O2 -Wall -o "$OUT/tree" bench/tree.c || exit 1
+gcc -O2 -Wall -o "$OUT/tree" bench/bench-tree.c || exit 1
 
 # start_tree ARGS...: sets pid, waits for READY
 start_tree() {

@@ -1,6 +1,6 @@
 # test/files.sh - the fd section of test/run.sh (sourced): checks of fd
 # kinds that need more than one program run.
-#   fd/leave_running_PROG (pipes, sockets, eventfds, epoll, inotify, locks,
+#   fd/leave_running_PROG (pipes, sockets, eventfds, epoll_watches, inotify_watches, locks,
 #     and the file programs ghost_fork, file_reopen, fifos, ...: FD_LEAVE_RUNNING):
 #     a dump --leave-running leaves every fd as it was: the program, signalled
 #     afterwards without any restore, passes its checks (nothing was read out
@@ -45,10 +45,10 @@
 #   fd/deleted_linked: the same for a file whose opened path was removed
 #     while another link remains (test/progs/ghost_fork linked)
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
-#     master that its slave, in canonical mode, has not read (test/progs/pty
+#     master that its slave, in canonical mode, has not read (test/progs/pty_pairs
 #     input)
 
-FD_LEAVE_RUNNING=(pipes sockets eventfds epoll inotify locks pty unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
+FD_LEAVE_RUNNING=(pipes sockets eventfds epoll_watches inotify_watches locks pty_pairs unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
 		  unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
@@ -446,8 +446,8 @@ start_prog_args() {
 
 fd_pty_input() {
 	local name=$1 dir=$2 pid
-	if ! start_prog_args "$dir" pty input; then
-		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+	if ! start_prog_args "$dir" pty_pairs input; then
+		result FAIL "FAIL $name: pty_pairs did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID
@@ -459,8 +459,8 @@ fd_pty_input() {
 
 fd_pty_ctty() {
 	local name=$1 dir=$2 pid
-	if ! start_prog_args "$dir" pty ctty; then
-		result FAIL "FAIL $name: pty did not get ready: $(log_tail "$dir/test.log")"
+	if ! start_prog_args "$dir" pty_pairs ctty; then
+		result FAIL "FAIL $name: pty_pairs did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
 	pid=$PID

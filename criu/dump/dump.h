@@ -75,7 +75,7 @@ struct dump_tree {
 	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };
 
-/* tree.c: seize the whole tree, check it can be restored, end it */
+/* dump-tree.c: seize the whole tree, check it can be restored, end it */
 int tree_seize(pid_t root, struct dump_tree *t);
 /*
  * The same for a tree frozen in its cgroup (--freeze-cgroup): _attach
@@ -194,7 +194,7 @@ int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst
 int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd);
 int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
 			    const struct pages_hooks *h, struct dump_stats *st);
-/* files.c: fds, cwd, root, umask */
+/* dump-files.c: fds, cwd, root, umask */
 int dump_files(struct dump_proc *p, const struct opts *o);
 
 void dump_proc_free(struct dump_proc *p);

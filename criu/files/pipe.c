@@ -292,7 +292,7 @@ static int pipe_external(struct fd_dump *d, const struct fd_probe *p, FileEntry 
 			return 0;
 	pid_t o = held_elsewhere(d, p, &ofd);
 	/* held in another process of the tree: the pipe is made once for all
-	 * of them at restore (tree.c, shared_id) */
+	 * of them at restore (dump-tree.c, shared_id) */
 	if (!o || fd_pid_in_tree(d, o))
 		return 0;
 	if (fifo) {

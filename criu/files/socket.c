@@ -9,7 +9,7 @@
  * messages and is put back as it was), so nothing is consumed; with each
  * message its sender's address (datagrams) and control data (unix-cmsg.c:
  * files in flight, credentials).  A peer in another process of the dumped
- * tree is fine (the pair is made once for both, dump's tree.c).  A name
+ * tree is fine (the pair is made once for both, dump's dump-tree.c).  A name
  * that is a relative path is found from the process's cwd (checked by its
  * inode).  Refused: a peer outside the dumped tree, a listening socket
  * with connections not yet accepted, what unix-cmsg.c and check_senders
@@ -507,7 +507,7 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 			u->has_peer_gone = u->peer_gone = true;
 		} else if (tree_holder && (s->type != SOCK_DGRAM || ps->peer == s->ino)) {
 			/* its peer is in another process of the tree: the pair is
-			 * made once for both at restore (dump's tree.c, shared_id) */
+			 * made once for both at restore (dump's dump-tree.c, shared_id) */
 		} else if (tree_holder) {
 			pr_err("%s: connected one way to socket:[%lu] of pid %d (fd %d) of the dumped tree: not supported",
 			       what, (unsigned long)s->peer, tree_holder, tfd);

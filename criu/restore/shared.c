@@ -1,6 +1,6 @@
 /*
  * shared.c - open files held by several processes of the tree (FileEntry
- * shared_id, marked by dump's tree.c): criu makes each one once, with its
+ * shared_id, marked by dump's dump-tree.c): criu makes each one once, with its
  * kind's own open(), before it creates the tree; every process gets a copy
  * among its helper fds and puts it at its fd numbers, so the processes
  * share one open file description again (one offset, one pipe).  An

@@ -1,5 +1,5 @@
 /*
- * pty: two pseudo-terminal pairs held by the process.
+ * pty_pairs: two pseudo-terminal pairs held by the process.
  *   fd 3: master A (O_RDWR), fd 4: its slave, fd 7: a dup of fd 4.
  *     Settings: ECHO off, ICANON on, OPOST|ONLCR, VINTR = ^B, VMIN 3,
  *     38400 -> 9600 baud; window 37x123 (640x480 pixels); the slave wrote
@@ -18,10 +18,10 @@
  * directions work (a line written to master A is read on the slave); C's
  * slave, opened by its new name (ptsname), talks to its master.
  *
- * "pty input": the same, but pair A's master also wrote "x\n" that the
+ * "pty_pairs input": the same, but pair A's master also wrote "x\n" that the
  * slave has not read, in canonical mode: the dump must refuse it
  * (fd/pty_input).
- * "pty ctty": the same, but the program leads a new session whose
+ * "pty_pairs ctty": the same, but the program leads a new session whose
  * controlling terminal is pair A (fd/pty_ctty): after restore, /dev/tty
  * must be pair A's slave again.
  */

@@ -1,5 +1,5 @@
 /*
- * tree.c - the process tree under the dumped pid: every descendant, any
+ * dump-tree.c - the process tree under the dumped pid: every descendant, any
  * depth, seized top-down.  A frozen process cannot fork, so once every
  * thread of a parent is stopped its list of children can only shrink, and a
  * child that exits meanwhile stays as a zombie (its frozen parent cannot

@@ -1,5 +1,5 @@
 /*
- * memfd: files made by memfd_create.
+ * memfd_files: files made by memfd_create.
  *   fd 3: memfd "ckpt-test", 3 pages + 100 bytes of pattern with a hole of
  *         zeroes, offset 5000, sealed F_SEAL_GROW|F_SEAL_SHRINK
  *   fd 4: memfd "" (empty name), empty, no sealing allowed (F_SEAL_SEAL),

@@ -1,5 +1,5 @@
 /*
- * epoll: epoll instances and their watches.
+ * epoll_watches: epoll instances and their watches.
  *   fd 3:    epoll watching fd 4 (pipe read end, data in it: EPOLLIN,
  *            data 0x1111), fd 6 (eventfd, EPOLLIN|EPOLLET, data
  *            0xfeedface12345678) and fd 7 (the other epoll, EPOLLIN, data 7)

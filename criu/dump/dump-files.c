@@ -1,5 +1,5 @@
 /*
- * files.c - a task's file descriptors, cwd, root and umask.
+ * dump-files.c - a task's file descriptors, cwd, root and umask.
  *
  * Every fd is probed (link, stat, fdinfo), fds sharing one open file
  * description are grouped (same inode, flags and offset, then kcmp), and

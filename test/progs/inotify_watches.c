@@ -1,5 +1,5 @@
 /*
- * inotify: an inotify instance with watches.
+ * inotify_watches: an inotify instance with watches.
  *   fd 3: inotify (O_NONBLOCK) watching the test directory for
  *         IN_CREATE|IN_DELETE (wd 1) and a file in it for IN_MODIFY (wd 3;
  *         wd 2 was added and removed, its IN_IGNORED read)
