@@ -1,4 +1,4 @@
-/* pages.c - opening, resolving and checking page images (see pages.h). */
+/* pages.c - the page library: opening, resolving, reading and checking page images (see pages.h). */
 #define LOG_PREFIX "pages: "
 #include <errno.h>
 #include <fcntl.h>
@@ -15,49 +15,164 @@
 
 #define VERIFY_CHUNK	(256 << 10)	/* stays in the CPU cache between read and hash */
 
-static int verify_image(const struct page_image *img, uint8_t *buf, XXH3_state_t *st)
+uint64_t page_xxh3(const void *data, uint64_t len)
 {
-	for (size_t i = 0; i < img->nr_runs; i++) {
-		const struct page_run *r = &img->runs[i];
-		uint64_t len = r->nr_pages * 4096;
+	return XXH3_64bits(data, len);
+}
 
-		if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
-			continue;
-		XXH3_64bits_reset(st);
-		for (uint64_t done = 0; done < len;) {
-			size_t want = len - done < VERIFY_CHUNK ? len - done : VERIFY_CHUNK;
-			ssize_t n = pread(img->pages_fd, buf, want, r->file_off + done);
-			if (n <= 0) {
-				pr_perror("%s: cannot read run %zu", img->pages_name, i);
-				return -1;
-			}
-			XXH3_64bits_update(st, buf, n);
-			done += n;
-		}
-		if (XXH3_64bits_digest(st) != r->xxh3) {
-			pr_err("%s: checksum mismatch in pages %lx-%lx (run %zu): image is corrupt",
-			       img->pages_name, (unsigned long)r->vaddr,
-			       (unsigned long)(r->vaddr + len), i);
+static void mismatch(const char *who, uint64_t vaddr, uint64_t len, const char *what)
+{
+	pr_err("%s: checksum mismatch in pages %lx-%lx%s: image is corrupt", who,
+	       (unsigned long)vaddr, (unsigned long)(vaddr + len), what);
+}
+
+bool page_unit_check(const struct page_unit *u, const void *data, const char *who)
+{
+	if (page_xxh3(data, u->nr_pages * 4096) == u->xxh3)
+		return true;
+	mismatch(who, u->vaddr, u->nr_pages * 4096, "");
+	return false;
+}
+
+int page_unit_read_check(const struct page_source *ps, const struct page_unit *u, void *buf)
+{
+	const char *name = ps->images[u->image].pages_name;
+	uint64_t len = u->nr_pages * 4096;
+
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = pread(u->fd, (uint8_t *)buf + done, len - done, u->file_off + done);
+		if (n <= 0) {
+			pr_perror("%s: cannot read pages at %lx", name, (unsigned long)(u->vaddr + done));
 			return -1;
 		}
+		done += n;
+	}
+	return page_unit_check(u, buf, name) ? 0 : -1;
+}
+
+/* run r of img (an own entry) against its XXH3, read a chunk at a time */
+static int verify_run(const struct page_image *img, size_t i, uint8_t *buf, XXH3_state_t *st)
+{
+	const struct page_run *r = &img->runs[i];
+	uint64_t len = r->nr_pages * 4096;
+
+	XXH3_64bits_reset(st);
+	for (uint64_t done = 0; done < len;) {
+		size_t want = len - done < VERIFY_CHUNK ? len - done : VERIFY_CHUNK;
+		ssize_t n = pread(img->pages_fd, buf, want, r->file_off + done);
+		if (n <= 0) {
+			pr_perror("%s: cannot read run %zu", img->pages_name, i);
+			return -1;
+		}
+		XXH3_64bits_update(st, buf, n);
+		done += n;
+	}
+	if (XXH3_64bits_digest(st) != r->xxh3) {
+		char what[32];
+		snprintf(what, sizeof(what), " (run %zu)", i);
+		mismatch(img->pages_name, r->vaddr, len, what);
+		return -1;
 	}
 	return 0;
 }
 
-int page_source_verify(const struct page_source *ps)
+int page_source_verify_filter(const struct page_source *ps,
+			      bool (*want)(void *ctx, uint64_t start, uint64_t end), void *ctx)
 {
 	uint8_t *buf = aligned_alloc(4096, VERIFY_CHUNK);
 	XXH3_state_t *st = XXH3_createState();
 	int err = -1;
 
-	if (buf && st) {
-		err = 0;
-		for (int i = 0; i < ps->nr_images && !err; i++)
-			err = verify_image(&ps->images[i], buf, st);
+	if (!buf || !st)
+		goto out;
+	/* the checksums are per pagemap entry, in each image of the chain */
+	for (int k = 0; k < ps->nr_images; k++) {
+		const struct page_image *img = &ps->images[k];
+		if (img->remote)	/* a page server's: checked as it is fetched */
+			continue;
+		for (size_t i = 0; i < img->nr_runs; i++) {
+			const struct page_run *r = &img->runs[i];
+			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
+			    (want && !want(ctx, r->vaddr, r->vaddr + r->nr_pages * 4096)))
+				continue;
+			if (verify_run(img, i, buf, st))
+				goto out;
+		}
 	}
+	err = 0;
+out:
 	XXH3_freeState(st);
 	free(buf);
 	return err;
+}
+
+int page_source_verify(const struct page_source *ps)
+{
+	return page_source_verify_filter(ps, NULL, NULL);
+}
+
+int page_source_units(const struct page_source *ps, size_t extra, struct page_unit **units,
+		      size_t *nr)
+{
+	size_t n = extra;
+
+	for (int k = 0; k < ps->nr_images; k++)
+		for (size_t i = 0; i < ps->images[k].nr_runs && !ps->images[k].remote; i++)
+			n += ps->images[k].runs[i].nr_parts ? ps->images[k].runs[i].nr_parts : 1;
+	struct page_unit *u = calloc(n + 1, sizeof(*u));
+	if (!u)
+		return -1;
+	n = 0;
+	for (int k = 0; k < ps->nr_images; k++) {
+		const struct page_image *im = &ps->images[k];
+		for (size_t i = 0; i < im->nr_runs && !im->remote; i++) {
+			const struct page_run *r = &im->runs[i];
+			const uint8_t *data = im->map ? im->map + r->file_off : NULL;
+			if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
+				continue;
+			if (!r->nr_parts) {
+				u[n++] = (struct page_unit){ r->vaddr, r->nr_pages, r->xxh3, r->file_off, k,
+							     im->pages_fd, data };
+				continue;
+			}
+			/* part checksums: a unit per 16 KiB part, checked on its own */
+			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
+				uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
+				u[n++] = (struct page_unit){ r->vaddr + o, len / 4096, im->parts[r->part0 + p],
+							     r->file_off + o, k, im->pages_fd,
+							     data ? data + o : NULL };
+				o += len;
+			}
+		}
+	}
+	*units = u;
+	*nr = n;
+	return 0;
+}
+
+int page_source_map(struct page_source *ps)
+{
+	for (int k = 0; k < ps->nr_images; k++) {
+		struct page_image *im = &ps->images[k];
+		struct stat st;
+		if (im->remote || im->map)
+			continue;
+		if (fstat(im->pages_fd, &st)) {
+			pr_perror("%s", im->pages_name);
+			return -1;
+		}
+		/* page_source_open checked that every run lies inside its file */
+		if (!st.st_size)
+			continue;
+		void *m = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, im->pages_fd, 0);
+		if (m == MAP_FAILED) {
+			pr_perror("%s: cannot map", im->pages_name);
+			return -1;
+		}
+		im->map = m;
+		im->map_len = st.st_size;
+	}
+	return 0;
 }
 
 /* reads one image's pagemap and opens its pages file */
@@ -317,6 +432,8 @@ void page_source_close(struct page_source *ps)
 	for (int i = 0; i < ps->nr_images; i++) {
 		if (ps->images[i].pages_fd >= 0)
 			close(ps->images[i].pages_fd);
+		if (ps->images[i].map)
+			munmap((void *)ps->images[i].map, ps->images[i].map_len);
 		free(ps->images[i].runs);
 		free(ps->images[i].parts);
 	}

@@ -3,15 +3,25 @@
  * checksums, or runs to take from the parent image) and pages-PID.img (the
  * raw data, page aligned after a header page).
  *
- * The page source interface: every consumer of page data (full restore,
- * lazy restore, page server) reads pages through struct page_source, so
- * pages are located and verified one way.  A page source is the chain of an
- * image and its parents (incremental dumps), resolved into one sorted list
- * of runs, each naming the pages file that holds its newest data.
+ * The page library: every consumer of page data (full restore and the
+ * restorer's arguments, the eager pages of a lazy restore, the lazy-pages
+ * daemon, the page server, `criu show`) locates, reads and verifies pages
+ * through struct page_source, and this file is the one place that computes
+ * and checks the XXH3 of page data (page_xxh3, page_unit_check; also for
+ * the page-server protocol's replies).  A page source is the chain of an
+ * image and its parents (incremental dumps, the parent chain backend),
+ * resolved into one sorted list of runs, each naming the image that holds
+ * its newest data.  The data is in units of checksummed data (struct
+ * page_unit: a pagemap entry, or a 16 KiB part of one); they are read
+ * from the pages file (pread: the image file backend) or from its mapping
+ * (page_source_map: the mapped image backend), or, for an image whose
+ * pages file this host has not, fetched from a page server (the remote
+ * backend: page_source_open_remote, and pagexfer/ for the transport).
  */
 #ifndef IMAGES_PAGES_H
 #define IMAGES_PAGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +76,8 @@ struct page_run {
 /* one image of the chain: its own pagemap, as written */
 struct page_image {
 	int pages_fd;
+	const uint8_t *map;	/* page_source_map: the pages file mapped read-only, or NULL */
+	uint64_t map_len;
 	int remote;		/* pages_fd is a stand-in, to be filled from a page server */
 	char pages_name[80];	/* "pages-PID.img", or "parent/.../pages-PID.img" */
 	size_t nr_runs;
@@ -102,6 +114,55 @@ int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps);
 void page_source_close(struct page_source *ps);
 /* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);
+/*
+ * The same for the pagemap entries of local images (not those a page
+ * server keeps) that want(ctx, start, end) keeps (NULL: all); thread-safe
+ */
+int page_source_verify_filter(const struct page_source *ps,
+			      bool (*want)(void *ctx, uint64_t start, uint64_t end), void *ctx);
+
+/* ---- units of checksummed data */
+
+/* the XXH3-64 of page data: the one function that computes it */
+uint64_t page_xxh3(const void *data, uint64_t len);
+
+/*
+ * A unit of verification: a pagemap entry with its XXH3, or one 16 KiB
+ * part of one when the pagemap has part checksums (a fault then checks
+ * only the part it needs), or a run of a page server's map (the images
+ * whose pages file this host has not).  Every page of a resolved run lies
+ * in one unit, of the image that holds its newest data.
+ */
+struct page_unit {
+	uint64_t vaddr, nr_pages, xxh3;
+	uint64_t file_off;	/* in the pages file of its image */
+	int image;		/* of the chain: page_source.images[image] */
+	int fd;			/* that image's pages file (remote: its stand-in) */
+	const uint8_t *data;	/* mapped image (page_source_map): its data; else NULL */
+};
+
+/*
+ * The units of the chain's local images (each image's entries in vaddr
+ * order, the images newest first); with the images mapped, each has its
+ * data pointer.  *units malloc'ed with room for extra more; 0 or -1.
+ */
+int page_source_units(const struct page_source *ps, size_t extra, struct page_unit **units,
+		      size_t *nr);
+/*
+ * data (the unit's nr_pages * 4096 bytes) against its XXH3: true if it
+ * matches; if not, logs "WHO: checksum mismatch in pages A-B: image is
+ * corrupt" and returns false
+ */
+bool page_unit_check(const struct page_unit *u, const void *data, const char *who);
+/* reads unit u from its pages file into buf and checks it; 0, or -1 (logged) */
+int page_unit_read_check(const struct page_source *ps, const struct page_unit *u, void *buf);
+
+/*
+ * The mapped image backend: maps every local image's pages file read-only
+ * (images[k].map); page_source_units then gives each unit its data
+ * pointer.  0 or -1 (logged).  page_source_close unmaps them.
+ */
+int page_source_map(struct page_source *ps);
 /* index of the resolved run holding addr, or -1 */
 long page_source_find(const struct page_source *ps, uint64_t addr);
 /*

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "lazy-pages/lazy-pages.h"
 #include "common/log.h"
@@ -79,7 +78,7 @@ static int images_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 		for (uint64_t o = 0; o < r->nr_pages * 4096;) {
 			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
 			runs[n++] = (struct ps_run){ r->vaddr + o, len / 4096,
-						     XXH3_64bits(s->buf + o, len) };
+						     page_xxh3(s->buf + o, len) };
 			o += len;
 		}
 	}

@@ -31,10 +31,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "images/pages.h"
 #include "lazy-pages/page-server.h"
 #include "lazy-pages/ps-io.h"
 #include "lazy-pages/ps-tls.h"
@@ -71,7 +71,7 @@ struct server {
 static int reply(struct conn *c, uint32_t status, uint32_t flags, const void *data, uint64_t len)
 {
 	struct ps_reply r = { status, flags, status ? 0 : len,
-			      !status && len ? XXH3_64bits(data, len) : 0 };
+			      !status && len ? page_xxh3(data, len) : 0 };
 	if (ps_io_send_all(&c->io, &r, sizeof(r), PS_IO_MS) ||
 	    (!status && len && ps_io_send_all(&c->io, data, len, PS_IO_MS))) {
 		pr_perror("%s: cannot send a reply", c->peer);

@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <xxhash.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "images/pages.h"
 #include "lazy-pages/ps-tls.h"
 #include "lazy-pages/remote.h"
 
@@ -238,7 +238,7 @@ static long request(struct ps_client *c, const struct ps_req *rq, uint64_t max_l
 static int check_payload(struct ps_client *c, const struct ps_reply *rp, const void *data,
 			 uint64_t len, const char *what)
 {
-	if (XXH3_64bits(data, len) == rp->xxh3)
+	if (page_xxh3(data, len) == rp->xxh3)
 		return 0;
 	pr_err("page server %s: checksum mismatch in the reply to %s: data corrupt on the way",
 	       c->peer, what);

@@ -2,13 +2,13 @@
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "common/fdio.h"
 #include "common/log.h"
@@ -38,7 +38,7 @@ static long unit_of(const struct lp_source *s, const struct page_run *r)
 	size_t lo = 0, hi = s->nr_units;
 	while (lo < hi) {	/* units are sorted by (fd order of images, vaddr) */
 		size_t mid = (lo + hi) / 2;
-		const struct lp_unit *u = &s->units[mid];
+		const struct page_unit *u = &s->units[mid];
 		if (u->fd < r->fd || (u->fd == r->fd && u->vaddr + u->nr_pages * 4096 <= r->vaddr))
 			lo = mid + 1;
 		else
@@ -51,61 +51,10 @@ static long unit_of(const struct lp_source *s, const struct page_run *r)
 
 static int cmp_unit(const void *a, const void *b)
 {
-	const struct lp_unit *x = a, *y = b;
+	const struct page_unit *x = a, *y = b;
 	if (x->fd != y->fd)
 		return x->fd < y->fd ? -1 : 1;
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
-}
-
-/* the units of the images this host has: their pages files mapped */
-static int add_local_units(struct lp_source *s)
-{
-	for (int k = 0; k < s->local.nr_images; k++) {
-		const struct page_image *im = &s->local.images[k];
-		struct stat st;
-		if (im->remote)
-			continue;
-		/* page_source_open checked that every run lies inside its file */
-		if (fstat(im->pages_fd, &st)) {
-			pr_perror("%s", im->pages_name);
-			return -1;
-		}
-		s->map_len[k] = st.st_size;
-		if (st.st_size) {
-			s->maps[k] = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, im->pages_fd, 0);
-			if (s->maps[k] == MAP_FAILED) {
-				s->maps[k] = NULL;
-				pr_perror("%s: cannot map", im->pages_name);
-				return -1;
-			}
-		}
-		for (size_t i = 0; i < im->nr_runs; i++) {
-			const struct page_run *r = &im->runs[i];
-			if (r->flags & PAGEMAP_FLAGS__PM_IN_PARENT)
-				continue;
-			if (r->file_off + r->nr_pages * 4096 > (uint64_t)st.st_size) {
-				pr_err("%s: pages at %lx lie beyond the end of the file", im->pages_name,
-				       (unsigned long)r->vaddr);
-				return -1;
-			}
-			const uint8_t *data = (const uint8_t *)s->maps[k] + r->file_off;
-			if (!r->nr_parts) {
-				s->units[s->nr_units++] = (struct lp_unit){
-					r->vaddr, r->nr_pages, r->xxh3, r->file_off, im->pages_fd, data };
-				continue;
-			}
-			/* part checksums: a unit per 16 KiB part, checked on its own */
-			for (uint64_t p = 0, o = 0; p < r->nr_parts; p++) {
-				uint64_t n = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
-				s->units[s->nr_units++] = (struct lp_unit){
-					r->vaddr + o, n / 4096, im->parts[r->part0 + p], r->file_off + o,
-					im->pages_fd, data + o };
-				o += n;
-			}
-		}
-	}
-	s->nr_local = s->nr_units;
-	return 0;
 }
 
 /*
@@ -136,8 +85,9 @@ static int add_remote_units(struct lp_source *s, const struct ps_run *runs, size
 		}
 		if (!s->local.images[r->image].remote)
 			continue;	/* this host has them */
-		s->units[s->nr_units++] = (struct lp_unit){
-			m->vaddr, m->nr_pages, m->xxh3, r->file_off + (m->vaddr - r->vaddr), r->fd, NULL };
+		s->units[s->nr_units++] = (struct page_unit){
+			m->vaddr, m->nr_pages, m->xxh3, r->file_off + (m->vaddr - r->vaddr), r->image, r->fd,
+			NULL };
 	}
 	return 0;
 }
@@ -171,14 +121,14 @@ static int source_open(struct ps_client *c, struct ps_client *bg, int dirfd, uns
 			goto err;
 		s->unhashed = flags & PS_MAP_UNHASHED;
 	}
-	size_t nu = nr_map;
-	for (int k = 0; k < s->local.nr_images; k++)
-		for (size_t i = 0; i < s->local.images[k].nr_runs && !s->local.images[k].remote; i++)
-			nu += s->local.images[k].runs[i].nr_parts ? s->local.images[k].runs[i].nr_parts : 1;
-	s->units = calloc(nu + 1, sizeof(*s->units));
+	/* local images mapped: pages are copied into the process straight from there */
+	if (page_source_map(&s->local) || page_source_units(&s->local, nr_map, &s->units, &s->nr_units))
+		goto err;
+	s->nr_local = s->nr_units;
+	size_t nu = s->nr_units + nr_map;
 	/* a resolved run is cut where its units end: at most one cut per unit */
 	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
-	if (!s->units || !s->runs || add_local_units(s) || add_remote_units(s, map, nr_map))
+	if (!s->runs || add_remote_units(s, map, nr_map))
 		goto err;
 	/* usually in order already (one image, or local ones only): 65536 units per GiB */
 	for (size_t i = 1; i < s->nr_units; i++)
@@ -192,7 +142,7 @@ static int source_open(struct ps_client *c, struct ps_client *bg, int dirfd, uns
 		long u = -1;
 		while (r.nr_pages) {
 			/* the unit after the last one, usually: no search */
-			const struct lp_unit *nx = u >= 0 && (size_t)u + 1 < s->nr_units ? &s->units[u + 1] : NULL;
+			const struct page_unit *nx = u >= 0 && (size_t)u + 1 < s->nr_units ? &s->units[u + 1] : NULL;
 			if (nx && nx->fd == r.fd && nx->vaddr == r.vaddr)
 				u++;
 			else
@@ -203,7 +153,7 @@ static int source_open(struct ps_client *c, struct ps_client *bg, int dirfd, uns
 				       " of the page server: wrong page server or wrong images" : "");
 				goto err;
 			}
-			const struct lp_unit *un = &s->units[u];
+			const struct page_unit *un = &s->units[u];
 			uint64_t n = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
 			if (n > r.nr_pages)
 				n = r.nr_pages;
@@ -246,9 +196,6 @@ void lp_source_close(struct lp_source *s)
 	if (s->remote_bg && s->remote_bg->busy && s->remote_bg->owner == s)
 		ps_client_disown(s->remote_bg);
 	free(s->fetch_buf);
-	for (int k = 0; k < PAGES_MAX_CHAIN; k++)
-		if (s->maps[k])
-			munmap(s->maps[k], s->map_len[k]);
 	if (s->local.nr_images)
 		page_source_close(&s->local);
 	for (int i = 0; i < LP_NR_SLOTS; i++)
@@ -276,10 +223,12 @@ long lp_source_find(const struct lp_source *s, uint64_t addr)
 	return -1;
 }
 
-static void corrupt(struct lp_source *s, const struct lp_unit *u)
+/* who checks: "pages of pid N" */
+static const char *who(const struct lp_source *s)
 {
-	pr_err("pages of pid %u: checksum mismatch in pages %lx-%lx: image is corrupt", s->pid,
-	       (unsigned long)u->vaddr, (unsigned long)(u->vaddr + u->nr_pages * 4096));
+	static __thread char w[48];
+	snprintf(w, sizeof(w), "pages of pid %u", s->pid);
+	return w;
 }
 
 /* local: checks unit ui (claimed by the caller: LP_CHECKING); true if good */
@@ -290,7 +239,7 @@ static void corrupt(struct lp_source *s, const struct lp_unit *u)
  * to page faults (fault-around maps 64 KiB at once), a whole entry (older
  * images, no parts) is mapped in one call.
  */
-static void populate(const struct lp_source *s, const struct lp_unit *u, uint64_t len, bool ahead)
+static void populate(const struct lp_source *s, const struct page_unit *u, uint64_t len, bool ahead)
 {
 	static __thread const uint8_t *lo, *hi;	/* this thread's last window */
 
@@ -301,32 +250,25 @@ static void populate(const struct lp_source *s, const struct lp_unit *u, uint64_
 	}
 	if (u->data >= lo && u->data + len <= hi)
 		return;
-	for (int k = 0; k < PAGES_MAX_CHAIN; k++) {
-		const uint8_t *m = s->maps[k];
-		if (!m || u->data < m || u->data >= m + s->map_len[k])
-			continue;
-		uint64_t n = LP_RUN_MAX > len ? LP_RUN_MAX : len;
-		if (n > (uint64_t)(m + s->map_len[k] - u->data))
-			n = m + s->map_len[k] - u->data;
-		madvise((void *)u->data, n, MADV_POPULATE_READ);
-		lo = u->data;
-		hi = u->data + n;
-		return;
-	}
+	const struct page_image *im = &s->local.images[u->image];
+	uint64_t n = LP_RUN_MAX > len ? LP_RUN_MAX : len;
+	if (n > (uint64_t)(im->map + im->map_len - u->data))
+		n = im->map + im->map_len - u->data;
+	madvise((void *)u->data, n, MADV_POPULATE_READ);
+	lo = u->data;
+	hi = u->data + n;
 }
 
 static bool check_mapped(struct lp_source *s, long ui, bool ahead)
 {
-	const struct lp_unit *u = &s->units[ui];
+	const struct page_unit *u = &s->units[ui];
 	uint64_t len = u->nr_pages * 4096;
 	bool ok;
 
 	populate(s, u, len, ahead);
-	ok = XXH3_64bits(u->data, len) == u->xxh3;
-	if (!ok) {
-		corrupt(s, u);
+	ok = page_unit_check(u, u->data, who(s));
+	if (!ok)
 		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
-	}
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
 	return ok;
 }
@@ -517,13 +459,10 @@ static bool check_span(struct lp_source *s, const uint8_t *data, long ui, long u
 	uint64_t start = s->units[ui].vaddr;
 
 	for (long k = ui; k <= uj; k++) {
-		const struct lp_unit *u = &s->units[k];
+		const struct page_unit *u = &s->units[k];
 		/* unhashed (live memory): the read checked its reply's XXH3 */
-		if (!s->unhashed &&
-		    XXH3_64bits(data + (u->vaddr - start), u->nr_pages * 4096) != u->xxh3) {
-			corrupt(s, u);
+		if (!s->unhashed && !page_unit_check(u, data + (u->vaddr - start), who(s)))
 			return false;
-		}
 		s->verified[k] = LP_GOOD;
 	}
 	return true;
@@ -620,7 +559,7 @@ int lp_source_fetch_recv(struct ps_client *bg)
  */
 static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *mine)
 {
-	const struct lp_unit *u = &s->units[ui];
+	const struct page_unit *u = &s->units[ui];
 	struct lp_cache *c = &s->cache[slot];
 	uint64_t len = u->nr_pages * 4096;
 	uint8_t want = LP_UNCHECKED;
@@ -634,16 +573,7 @@ static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *
 		return NULL;
 	*mine = true;
 	c->unit = -1;
-	bool ok;
-	if (pread_all(u->fd, c->data, len, u->file_off)) {
-		pr_perror("pid %u: cannot read pages %lx-%lx", s->pid, (unsigned long)u->vaddr,
-			  (unsigned long)(u->vaddr + len));
-		ok = false;
-	} else {
-		ok = XXH3_64bits(c->data, len) == u->xxh3;
-		if (!ok)
-			corrupt(s, u);
-	}
+	bool ok = !page_unit_read_check(&s->local, u, c->data);
 	if (!ok)
 		__atomic_store_n(&s->bad, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->verified[ui], ok ? LP_GOOD : LP_BAD, __ATOMIC_RELEASE);
@@ -658,7 +588,7 @@ static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
 	long ui = s->runs[i].unit;
-	const struct lp_unit *u = &s->units[ui];
+	const struct page_unit *u = &s->units[ui];
 
 	if (!u->data)
 		return remote_span(s, slot, ui, addr, len);

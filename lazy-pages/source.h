@@ -34,20 +34,11 @@ struct lp_run {
 };
 
 /*
- * A unit of verification: a pagemap entry with its XXH3 (local images: an
- * entry of one image of the chain, in its own pages file), or one 64 KiB
- * part of such an entry when the pagemap has part checksums (part_xxh3:
- * a fault then checks only the part it needs), or a run of the page
- * server's map (for images whose pages file this host has not).  A run
- * (lp_run) lies inside one unit.  Units are sorted by (fd, vaddr).
+ * The units of verification are the page library's (struct page_unit:
+ * pagemap entries or their 16 KiB parts, with a data pointer into the
+ * mapped pages file for local images; the page server's map runs for the
+ * images this host has not, with none).  Units are sorted by (fd, vaddr).
  */
-struct lp_unit {
-	uint64_t vaddr, nr_pages, xxh3;
-	uint64_t file_off;
-	int fd;			/* the pages file (remote: its image's stand-in) */
-	const uint8_t *data;	/* local: the unit's data in the mapped file; remote: NULL */
-};
-
 
 /* verification state of a unit (lp_source.verified) */
 enum { LP_UNCHECKED, LP_CHECKING, LP_GOOD, LP_BAD };
@@ -66,7 +57,7 @@ struct lp_source {
 	size_t nr_runs;
 	struct lp_run *runs;		/* sorted by vaddr */
 	size_t nr_units, nr_local;	/* units, and how many of them are local */
-	struct lp_unit *units;
+	struct page_unit *units;
 	uint8_t *verified;		/* per unit: LP_UNCHECKED..LP_BAD (atomic) */
 	uint64_t nr_pages;
 	struct page_source local;	/* the chain (remote images: stand-ins) */
@@ -84,9 +75,7 @@ struct lp_source {
 	bool unhashed;			/* remote PS_MAP_UNHASHED: replies checked, not units */
 	struct lp_cache cache[LP_NR_SLOTS];
 	int refs;			/* processes using it (fork children share it) */
-	/* local only: the mapped pages files, and the verifier thread */
-	void *maps[PAGES_MAX_CHAIN];
-	size_t map_len[PAGES_MAX_CHAIN];
+	/* local only: the verifier thread */
 	pthread_t verifier;
 	bool has_verifier;
 	int stop;			/* atomic: the verifier is to stop */

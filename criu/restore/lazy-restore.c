@@ -31,7 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "criu/infect/infect.h"
 #include "lazy-pages/lazy-pages.h"
@@ -123,48 +122,16 @@ int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, u
 	return RST_EAGER;
 }
 
+/* the pages of [start, end) are filled before the process runs */
+static bool filled_eagerly(void *ctx, uint64_t start, uint64_t end)
+{
+	return rst_lazy_eager(ctx, start, end, NULL) != RST_LAZY;
+}
+
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a)
 {
-	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
-	int err = -1;
-
-	if (!buf)
-		return -1;
-	/*
-	 * The checksums are per pagemap entry, in each image of the chain;
-	 * what a page server keeps was checked as it was fetched.
-	 */
-	for (int k = 0; k < ps->nr_images; k++) {
-		const struct page_image *im = &ps->images[k];
-		if (im->remote)
-			continue;
-		for (size_t i = 0; i < im->nr_runs; i++) {
-			const struct page_run *r = &im->runs[i];
-			uint64_t len = r->nr_pages * 4096;
-			if ((r->flags & PAGEMAP_FLAGS__PM_IN_PARENT) ||
-			    rst_lazy_eager(a, r->vaddr, r->vaddr + len, NULL) == RST_LAZY)
-				continue;
-			for (uint64_t done = 0; done < len;) {
-				ssize_t n = pread(im->pages_fd, buf + done, len - done, r->file_off + done);
-				if (n <= 0) {
-					pr_perror("%s: cannot read pages at %lx", im->pages_name,
-						  (unsigned long)(r->vaddr + done));
-					goto out;
-				}
-				done += n;
-			}
-			if (XXH3_64bits(buf, len) != r->xxh3) {
-				pr_err("%s: checksum mismatch in pages %lx-%lx: image is corrupt",
-				       im->pages_name, (unsigned long)r->vaddr,
-				       (unsigned long)(r->vaddr + len));
-				goto out;
-			}
-		}
-	}
-	err = 0;
-out:
-	free(buf);
-	return err;
+	/* what a page server keeps was checked as it was fetched */
+	return page_source_verify_filter(ps, filled_eagerly, (void *)a);
 }
 
 /* sec as command-line options (at most 12 entries); how many */

@@ -20,10 +20,10 @@
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "common/clock.h"
 #include "common/fdio.h"
@@ -89,6 +89,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	uint64_t pages = 0, here = 0;
 	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
 	double t0 = clock_now_ms();
+	char who[128];
 	int err = -1;
 
 	if (!buf)
@@ -108,6 +109,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	err = -1;
 	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
 		goto out;
+	snprintf(who, sizeof(who), "page server %s: pid %d", c.peer, p->pid);
 	local = calloc(nr + 1, sizeof(*local));
 	if (!local || check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, local))
 		goto out;
@@ -133,13 +135,10 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 			goto out;
 		/* PS_MAP_UNHASHED: the reply's checksum, checked by the read, is all there is */
 		for (size_t q = j; q <= k && !(flags & PS_MAP_UNHASHED); q++) {
-			uint64_t o = runs[q].vaddr - runs[j].vaddr, n = runs[q].nr_pages * 4096;
-			if (XXH3_64bits(buf + o, n) != runs[q].xxh3) {
-				pr_err("page server %s: pid %d: checksum mismatch in pages %lx-%lx: the "
-				       "pages are corrupt", c.peer, p->pid, (unsigned long)runs[q].vaddr,
-				       (unsigned long)(runs[q].vaddr + n));
+			struct page_unit u = { .vaddr = runs[q].vaddr, .nr_pages = runs[q].nr_pages,
+					       .xxh3 = runs[q].xxh3 };
+			if (!page_unit_check(&u, buf + (runs[q].vaddr - runs[j].vaddr), who))
 				goto out;
-			}
 		}
 		if (pwrite_all(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
 			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
