@@ -143,10 +143,20 @@ static void st_dir_undo(void *c)
 static int st_prepare(void *c)
 {
 	struct dump_run *r = c;
+	pid_t pid = r->o->pid;
 
 	if (!r->o->live_snapshot)
 		return 0;
-	return snapshot_prepare(r->o->pid, &r->prep);
+	/* its main thread stops for as long as the uffd takes to make */
+	if (seize_task(pid))
+		return -1;
+	int err = snapshot_open(pid, &r->prep);
+	if (unseize_task(pid) || err || snapshot_prepare(r->prep)) {
+		snapshot_free(r->prep);
+		r->prep = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 static void st_prepare_undo(void *c)
@@ -383,8 +393,8 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 	} else if (!err) {
 		r.st.freeze_ms = r.frozen_ms;
 		pr_info("pid %d %s to %s", o->pid, pre ? "pre-dumped" : "dumped", o->images_dir);
-		pr_info("stats: processes=%zu freeze_ms=%.3f dump_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
-			r.t.nr, r.st.freeze_ms, clock_now_ms() - r.t0, r.st.pages_ms,
+		pr_info("stats: processes=%zu freeze_ms=%.3f dump_ms=%.3f plan_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
+			r.t.nr, r.st.freeze_ms, clock_now_ms() - r.t0, r.st.plan_ms, r.st.pages_ms,
 			(unsigned long)r.st.pages, (unsigned long)r.st.bytes);
 		if (out)
 			*out = r.st;

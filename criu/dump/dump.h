@@ -11,6 +11,7 @@
 
 #include "images/image.h"
 #include "criu/opts.h"
+#include "criu/memscan/memscan.h"
 #include "criu/procfs.h"
 
 struct dump_stats {
@@ -139,61 +140,12 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc);
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */
 int dump_mm(struct dump_proc *p, uint64_t brk);
-/* pages.c: memory contents into pagemap-PID.img and pages-PID.img */
-struct plan_run {
-	uint64_t vaddr, nr_pages;
-	bool readable;
-	bool in_parent;		/* unchanged since the parent image: no data */
-};
-
-struct page_plan {
-	size_t nr, cap;
-	struct plan_run *v;
-	uint64_t total;		/* pages with data */
-	size_t vma_first;
-	/*
-	 * read private memory (anonymous or a file's) through /proc/PID/mem: process_vm_readv
-	 * pins pages, and pinning a page shared copy-on-write with another
-	 * process gives this one a copy of its own (a tree would lose its sharing)
-	 */
-	bool keep_cow;
-	bool no_data;		/* dump --lazy-pages: pagemap only (no data, no checksums) */
-};
-
-/* while frozen: which runs to copy; tracked[i]: VMA i is write-tracked */
-int dump_pages_plan(struct dump_proc *p, const bool *tracked, struct page_plan *plan);
-/* copies the planned runs (frozen or running) and writes the page images */
-/* tolerant: the process runs, memory that vanishes meanwhile reads as zero */
-int dump_pages_write(struct dump_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
-		     struct dump_stats *st);
-void page_plan_free(struct page_plan *plan);
-/* the pieces of dump_pages_plan: set plan->vma_first = plan->nr before each VMA */
-bool vma_has_pages(const Vma *v);
-int page_plan_add(struct page_plan *plan, uint64_t start, uint64_t end, bool readable,
-		  bool in_parent);
-/* all of v's pages: those in its page tables, or for a shared object the pages it holds */
-int page_plan_vma(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan);
-/*
- * The writer with hooks (the live snapshot, criu/snapshot/): pfd is the
- * pages image made by pages_image_create(), or -1 for a new one.  Each
- * batch of runs is read (failed[k]: run k could not be read and is zero in
- * buf), then given to read_done, which may patch buf or fail, then hashed
- * and written, then given to written.
- */
-struct pages_hooks {
-	void *arg;
-	int pfd;
-	bool tolerant;
-	int (*read_done)(void *arg, const struct plan_run *runs, const bool *failed, size_t n,
-			 uint8_t *buf);
-	void (*written)(void *arg, const struct plan_run *runs, size_t n);
-};
-/* one run, by process_vm_readv, else /proc/PID/mem (memfd); quiet */
-int dump_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst);
-/* pages-PID.img with its header, open read-write; the fd or -1 */
-int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd);
-int dump_pages_write_hooked(struct dump_proc *p, const struct page_plan *plan, int dirfd,
-			    const struct pages_hooks *h, struct dump_stats *st);
+/* the memory map's pages: planned and written by criu/memscan/ */
+static inline struct mem_proc dump_mem_proc(const struct dump_proc *p)
+{
+	return (struct mem_proc){ .pid = p->pid, .dump_id = p->dump_id, .mm = p->mm,
+				  .keep_cow = p->keep_cow };
+}
 /* dump-files.c: fds, cwd, root, umask */
 int dump_files(struct dump_proc *p, const struct opts *o);
 

@@ -215,13 +215,19 @@ static int copy_planned(struct dump_run *r, size_t i, struct dump_stats *ps)
 	struct proc_round *pr = &r->rounds[i];
 	double tplan = clock_now_ms();
 
-	if (dump_pages_plan(p, pr->tracked, &pr->plan))
+	struct mem_proc m = dump_mem_proc(p);
+	struct pages_stats st = { 0 };
+
+	if (page_plan_make(&m, pr->tracked, &pr->plan))
 		return -1;
 	r->st.plan_ms += clock_now_ms() - tplan;
 	pr_debug("pid %d: %zu runs planned, %lu pages to copy", p->pid, pr->plan.nr,
 		 (unsigned long)pr->plan.total);
 	pr->plan.no_data = r->o->lazy_pages;	/* post-copy: the memory is served later */
-	return dump_pages_write(p, &pr->plan, r->dirfd, r->pre, ps);
+	if (pages_write(&m, &pr->plan, r->dirfd, r->pre, &st))
+		return -1;
+	*ps = (struct dump_stats){ .pages = st.pages, .bytes = st.bytes, .pages_ms = st.ms };
+	return 0;
 }
 
 /* the tree, kept frozen, is done with: killed, or let run with --leave-running */
@@ -290,9 +296,10 @@ static int snapshot_frozen(struct dump_run *r)
 		/* written pages of tracked mappings: planned with the tracker, which then goes */
 		for (size_t k = 0; pr->tracked && k < p->mm->n_vmas; k++)
 			planned |= pr->tracked[k];
-		if ((planned && dump_pages_plan(p, pr->tracked, &pr->plan)) ||
+		struct mem_proc m = dump_mem_proc(p);
+		if ((planned && page_plan_make(&m, pr->tracked, &pr->plan)) ||
 		    (!r->pre && drop_tracking(p->pid, &pr->tr)) ||
-		    snapshot_arm(p, &r->prep, &pr->plan, planned, r->dirfd, r->pre && r->o->track_mem,
+		    snapshot_arm(&m, &r->prep, &pr->plan, planned, r->dirfd, r->pre && r->o->track_mem,
 				 &pr->snap))
 			return -1;
 	}
@@ -329,16 +336,38 @@ static void arm_after_snapshot(void *arg)
 			mm->vmas[i]->tracked = false;
 }
 
+/*
+ * After the copy: the process frozen again (every thread), so that no write
+ * falls between the snapshot's protection and the tracker's
+ */
+static int handover_frozen(struct dump_proc *p, struct proc_round *pr)
+{
+	struct dump_proc q = { .pid = p->pid };
+	struct handover h = { p, pr };
+	int err = -1;
+
+	if (seize_task(p->pid))
+		return -1;
+	if (!seize_threads(&q))
+		err = snapshot_handover(pr->snap, pr->tr.uffd, arm_after_snapshot, &h);
+	unseize_threads(&q);
+	unseize_task(p->pid);
+	free(q.tids);
+	free(q.thread_cores);
+	return err;
+}
+
 static int snapshot_copy_one(struct dump_run *r, size_t i, struct dump_stats *ps)
 {
 	struct dump_proc *p = &r->t.procs[i];
 	struct proc_round *pr = &r->rounds[i];
-	struct handover h = { p, pr };
+	struct mem_proc m = dump_mem_proc(p);
+	struct pages_stats st = { 0 };
 
-	if (snapshot_copy(pr->snap, p, &pr->plan, r->dirfd, ps))
+	if (snapshot_copy(pr->snap, &m, &p->maps, &pr->plan, r->dirfd, &st))
 		return -1;
-	if (r->pre && r->o->track_mem &&
-	    snapshot_handover(pr->snap, p, pr->tr.uffd, arm_after_snapshot, &h))
+	*ps = (struct dump_stats){ .pages = st.pages, .bytes = st.bytes, .pages_ms = st.ms };
+	if (r->pre && r->o->track_mem && handover_frozen(p, pr))
 		return -1;
 	return 0;
 }

@@ -113,62 +113,41 @@ static bool proc_vma_protectable(const struct proc_vma *v)
 }
 
 /* the pages of [r->start, r->end) that exist, into r's bitmap */
-static int scan_bits(struct snapshot *s, const struct pre_reg *r, uint64_t start, uint64_t end)
+static int set_present(void *arg, uint64_t start, uint64_t end, uint64_t categories)
 {
-	struct page_region regions[512];
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.start = start,
-		.end = end,
-		.vec = (uint64_t)regions,
-		.vec_len = 512,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		/* as dump_pages_plan: never the zero page (shared: no file pages either) */
-		.category_inverted = PAGE_IS_PFNZERO,
-		.category_mask = PAGE_IS_PFNZERO,
-	};
-
+	struct pre_reg *r = arg;
+	(void)categories;
 	for (uint64_t a = start; a < end; a += PS)
-		r->present[(a - r->r.start) / PS / 64] &= ~(1ULL << ((a - r->r.start) / PS % 64));
-	while (arg.start < arg.end) {
-		long n = ioctl(s->uf.pmfd, PAGEMAP_SCAN, &arg);
-		if (n < 0) {
-			pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx failed", s->pid,
-				  (unsigned long)arg.start, (unsigned long)arg.end);
-			return -1;
-		}
-		for (long i = 0; i < n; i++)
-			for (uint64_t a = regions[i].start; a < regions[i].end; a += PS)
-				set_bit(r->present, (a - r->r.start) / PS);
-		if (arg.walk_end <= arg.start)
-			break;
-		arg.start = arg.walk_end;
+		set_bit(r->present, (a - r->r.start) / PS);
+	return 0;
+}
+
+static int scan_bits(struct snapshot *s, struct pre_reg *r)
+{
+	/* as page_plan_make: never the zero page (anonymous: no file pages) */
+	if (scan_walk(s->uf.pmfd, r->r.start, r->r.end, &SCAN_MAPPED_DATA, set_present, r)) {
+		pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx failed", s->pid,
+			  (unsigned long)r->r.start, (unsigned long)r->r.end);
+		return -1;
 	}
 	return 0;
 }
 
 static int reprotect_written(struct snapshot *s);
 
-int snapshot_prepare(pid_t pid, struct snapshot **out)
+int snapshot_open(pid_t pid, struct snapshot **out)
+{
+	*out = snap_new(pid);
+	return *out ? snap_uffd(*out) : -1;
+}
+
+int snapshot_prepare(struct snapshot *s)
 {
 	struct proc_maps maps = { 0 };
-	struct snapshot *s;
+	pid_t pid = s->pid;
 	double t0 = clock_now_ms();
 	int err = -1;
 
-	*out = NULL;
-	s = snap_new(pid);
-	if (!s)
-		return -1;
-	/* the main thread stops for as long as the uffd takes to make */
-	if (seize_task(pid))
-		goto out;
-	err = snap_uffd(s);
-	if (unseize_task(pid) || err)
-		goto out;
-	err = -1;
-	double t1 = clock_now_ms();
 	if (proc_read_maps(pid, false, &maps))
 		goto out;
 	s->pre = calloc(maps.nr + 1, sizeof(*s->pre));
@@ -181,7 +160,7 @@ int snapshot_prepare(pid_t pid, struct snapshot **out)
 		struct pre_reg *r = &s->pre[s->nr_pre++];
 		r->r = (struct range){ v->start, v->end };
 		r->present = calloc((v->end - v->start) / PS / 64 + 1, sizeof(uint64_t));
-		if (!r->present || scan_bits(s, r, v->start, v->end))
+		if (!r->present || scan_bits(s, r))
 			goto out;
 	}
 	/* VmFlags cost a page table walk: read now, checked after the copy */
@@ -197,14 +176,11 @@ int snapshot_prepare(pid_t pid, struct snapshot **out)
 		if (reprotect_written(s))
 			goto out;
 	}
-	pr_info("pid %d: %zu mappings write-protected before the freeze (main thread stopped %.2f ms, %.1f ms in all)",
-		pid, s->nr_pre, t1 - t0, clock_now_ms() - t0);
-	*out = s;
-	s = NULL;
+	pr_info("pid %d: %zu mappings write-protected before the freeze in %.1f ms", pid,
+		s->nr_pre, clock_now_ms() - t0);
 	err = 0;
 out:
 	proc_maps_free(&maps);
-	snapshot_free(s);
 	return err;
 }
 
@@ -266,7 +242,7 @@ static int reprotect_written(struct snapshot *s)
  * way a page comes into being there), scanned again; other mappings are
  * protected and scanned now.
  */
-static int plan_prepared(struct snapshot *s, struct dump_proc *p, struct page_plan *plan)
+static int plan_prepared(struct snapshot *s, const struct mem_proc *p, struct page_plan *plan)
 {
 	if (reprotect_written(s))
 		return -1;
@@ -365,8 +341,8 @@ int check_flags(struct snapshot *s, const struct proc_maps *frozen)
 	return 0;
 }
 
-int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *plan, bool planned,
-		 int dirfd, bool keep, struct snapshot **out)
+int snapshot_arm(const struct mem_proc *p, struct snapshot **prep, struct page_plan *plan,
+		 bool planned, int dirfd, bool keep, struct snapshot **out)
 {
 	struct snapshot *s = NULL;
 	uint8_t *buf = NULL;
@@ -425,7 +401,7 @@ int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *
 		for (size_t i = 0; i < p->mm->n_vmas; i++)
 			if (protectable(p->mm->vmas[i]))
 				protect(s, p->mm->vmas[i]);
-		if (!planned && dump_pages_plan(p, NULL, plan))
+		if (!planned && page_plan_make(p, NULL, plan))
 			goto fail;
 	}
 	s->plan = plan;

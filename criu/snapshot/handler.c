@@ -96,6 +96,22 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
 		s->max_us = us;
 }
 
+/* one region exactly [a, b): all of it there */
+struct whole {
+	uint64_t a, b;
+	bool seen;
+};
+
+static int whole_region(void *arg, uint64_t start, uint64_t end, uint64_t categories)
+{
+	struct whole *w = arg;
+	(void)categories;
+	if (w->seen || start != w->a || end != w->b)
+		return 1;
+	w->seen = true;
+	return 0;
+}
+
 /*
  * Are the planned pages of [start, end) all there (present or swapped, not
  * the zero page)?  Lock held, so no write fault there is served meanwhile:
@@ -103,27 +119,11 @@ static void on_fault(struct snapshot *s, struct handler *h, uint64_t addr, doubl
  */
 static bool planned_present(struct snapshot *s, uint64_t start, uint64_t end)
 {
-	struct page_region regions[64];
-	struct pm_scan_arg arg = {
-		.size = sizeof(arg),
-		.vec = (uint64_t)regions,
-		.vec_len = 64,
-		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-		.category_inverted = PAGE_IS_PFNZERO,
-		.category_mask = PAGE_IS_PFNZERO,
-		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	};
-
 	for (size_t i = run_at(s, start); i < s->plan->nr && s->plan->v[i].vaddr < end; i++) {
-		uint64_t a, b;
-		if (!run_part(s, i, start, end, &a, &b))
+		struct whole w = { 0 };
+		if (!run_part(s, i, start, end, &w.a, &w.b))
 			continue;
-		/* the part must come back as one region covering it */
-		arg.start = a;
-		arg.end = b;
-		arg.walk_end = 0;
-		long n = ioctl(s->uf.pmfd, PAGEMAP_SCAN, &arg);
-		if (n != 1 || regions[0].start != a || regions[0].end != b)
+		if (scan_walk(s->uf.pmfd, w.a, w.b, &SCAN_MAPPED_DATA, whole_region, &w) || !w.seen)
 			return false;
 	}
 	return true;

@@ -82,7 +82,7 @@ long save_range(struct snapshot *s, uint64_t start, uint64_t end, uint8_t *buf,
 			while (a + n * PS < b && n * PS < buflen && !test_bit(s->saved, idx + n))
 				n++;
 			struct plan_run seg = { .vaddr = a, .nr_pages = n, .readable = true };
-			if (dump_copy_run(s->pid, s->memfd, &seg, buf)) {
+			if (pages_copy_run(s->pid, s->memfd, &seg, buf)) {
 				snap_fail(s, "pid %d: cannot read memory at %lx-%lx: %s", s->pid,
 					  (unsigned long)a, (unsigned long)(a + n * PS), strerror(errno));
 				return -1;
@@ -236,8 +236,8 @@ static double hist_pct(const struct snapshot *s, double pct)
 	return 0;
 }
 
-int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_plan *plan, int dirfd,
-		  struct dump_stats *st)
+int snapshot_copy(struct snapshot *s, const struct mem_proc *p, const struct proc_maps *frozen,
+		  const struct page_plan *plan, int dirfd, struct pages_stats *st)
 {
 	struct pages_hooks h = {
 		.arg = s,
@@ -247,7 +247,7 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 	};
 	double t0 = clock_now_ms();
 
-	int err = dump_pages_write_hooked(p, plan, dirfd, &h, st);
+	int err = pages_write_hooked(p, plan, dirfd, &h, st);
 	s->copy_done = true;
 	if (err)
 		return -1;
@@ -256,7 +256,7 @@ int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_pla
 		pr_err("%s", s->why);
 		return -1;
 	}
-	if (check_flags(s, &p->maps))
+	if (check_flags(s, frozen))
 		return -1;
 	s->copied = true;
 	pthread_mutex_lock(&s->lock);
@@ -286,21 +286,12 @@ void stop_handler(struct snapshot *s)
 	s->running = false;
 }
 
-int snapshot_handover(struct snapshot *s, struct dump_proc *p, int track_uffd,
-		      void (*arm)(void *arg), void *arg)
+int snapshot_handover(struct snapshot *s, int track_uffd, void (*arm)(void *arg), void *arg)
 {
-	struct dump_proc q = { .pid = p->pid };
-	int err = -1;
-
-	/* frozen, so that no write falls between the two protections */
-	if (seize_task(p->pid))
-		return -1;
-	if (seize_threads(&q))
-		goto out;
 	stop_handler(s);
 	if (s->failed) {
 		pr_err("%s", s->why);
-		goto out;
+		return -1;
 	}
 	track_release(&s->uf);	/* the last reference: every registration goes */
 	arm(arg);
@@ -311,20 +302,14 @@ int snapshot_handover(struct snapshot *s, struct dump_proc *p, int track_uffd,
 			.mode = 0,
 		};
 		if (ioctl(track_uffd, UFFDIO_WRITEPROTECT, &wp) && errno != ENOENT) {
-			pr_perror("pid %d: cannot mark %lx-%lx as written for the tracker", p->pid,
+			pr_perror("pid %d: cannot mark %lx-%lx as written for the tracker", s->pid,
 				  (unsigned long)s->dirty[i].start, (unsigned long)s->dirty[i].end);
-			goto out;
+			return -1;
 		}
 	}
-	pr_info("pid %d: tracking took over, %zu windows written during the copy", p->pid,
+	pr_info("pid %d: tracking took over, %zu windows written during the copy", s->pid,
 		s->nr_dirty);
-	err = 0;
-out:
-	unseize_threads(&q);
-	unseize_task(p->pid);
-	free(q.tids);
-	free(q.thread_cores);
-	return err;
+	return 0;
 }
 
 /*

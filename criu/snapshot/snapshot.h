@@ -15,7 +15,7 @@
  * which wakes the writer.
  *
  * After the process runs again, snapshot_copy() copies the rest through the
- * ordinary page writer (dump_pages_write_hooked): each batch is read while
+ * ordinary page writer (pages_write_hooked, criu/memscan/): each batch is read while
  * protected, pages the handler saved meanwhile are taken from the image
  * instead, and the batch is unprotected once written.  A per-page "saved"
  * bitmap, under one lock, makes every page be written once, with its
@@ -35,18 +35,22 @@
 #ifndef CRIU_SNAPSHOT_H
 #define CRIU_SNAPSHOT_H
 
-#include "criu/dump/dump.h"
+#include "criu/memscan/memscan.h"
+#include "criu/procfs.h"
 
 struct snapshot;
 
 /*
- * Before the freeze (the process runs; only its main thread stops, for as
- * long as the uffd takes to make): protects its anonymous mappings and
- * notes which pages they have; the handler lets written pages go and
- * remembers them.  At the freeze, snapshot_arm() then only protects those
- * again and looks at them again: the freeze does not grow with memory.
+ * Before the freeze, in two steps.  snapshot_open(): the process's main
+ * thread is stopped (seized by the caller) for as long as the uffd takes
+ * to make.  snapshot_prepare(): the process runs; protects its anonymous
+ * mappings and notes which pages they have; the handler lets written pages
+ * go and remembers them.  At the freeze, snapshot_arm() then only protects
+ * those again and looks at them again: the freeze does not grow with
+ * memory.  On failure of either, the caller frees *out / s.
  */
-int snapshot_prepare(pid_t pid, struct snapshot **out);
+int snapshot_open(pid_t pid, struct snapshot **out);
+int snapshot_prepare(struct snapshot *s);
 /*
  * proc_read_maps() for the freeze: for the prepared process, when its
  * mappings are those read before the freeze, their VmFlags are taken from
@@ -55,27 +59,30 @@ int snapshot_prepare(pid_t pid, struct snapshot **out);
  */
 int snapshot_read_maps(struct snapshot *prep, pid_t pid, bool with_flags, struct proc_maps *out);
 /*
- * While p is frozen; *out is NULL on failure.  *prep (from
- * snapshot_prepare, may be NULL) is taken over if it is p's, else freed.
- * The plan is made here unless planned (the caller's dump_pages_plan: write
+ * While m is frozen; *out is NULL on failure.  *prep (from
+ * snapshot_prepare, may be NULL) is taken over if it is m's, else freed.
+ * The plan is made here unless planned (the caller's page_plan_make: write
  * tracking; then *prep is not used).  keep: write tracking takes over
  * afterwards (snapshot_handover): the copy leaves every page protected and
  * the handler remembers what it unprotected; any change of the memory map
  * then fails the snapshot.
  */
-int snapshot_arm(struct dump_proc *p, struct snapshot **prep, struct page_plan *plan, bool planned,
-		 int dirfd, bool keep, struct snapshot **out);
-/* once p runs again: copies the plan into the page images */
-int snapshot_copy(struct snapshot *s, struct dump_proc *p, const struct page_plan *plan, int dirfd,
-		  struct dump_stats *st);
+int snapshot_arm(const struct mem_proc *m, struct snapshot **prep, struct page_plan *plan,
+		 bool planned, int dirfd, bool keep, struct snapshot **out);
 /*
- * keep, after the copy: freezes p again, drops the snapshot's uffd, lets
- * arm(arg) register and protect the mappings with the tracking uffd
- * (asynchronous), and unprotects there what was written since the freeze,
- * so that the next round copies it; then lets p run.
+ * once m runs again: copies the plan into the page images; frozen: the
+ * memory map read at the freeze (its VmFlags are checked again)
  */
-int snapshot_handover(struct snapshot *s, struct dump_proc *p, int track_uffd,
-		      void (*arm)(void *arg), void *arg);
+int snapshot_copy(struct snapshot *s, const struct mem_proc *m, const struct proc_maps *frozen,
+		  const struct page_plan *plan, int dirfd, struct pages_stats *st);
+/*
+ * keep, after the copy, with the process frozen again by the caller (every
+ * thread: no write may fall between the two protections): drops the
+ * snapshot's uffd, lets arm(arg) register and protect the mappings with
+ * the tracking uffd (asynchronous), and unprotects there what was written
+ * since the freeze, so that the next round copies it.
+ */
+int snapshot_handover(struct snapshot *s, int track_uffd, void (*arm)(void *arg), void *arg);
 /* was [start, end) write-protected by the snapshot (copied live)? */
 bool snapshot_protected(const struct snapshot *s, uint64_t start, uint64_t end);
 /* stops the handler, closes the uffd (drops every protection); NULL is fine */
