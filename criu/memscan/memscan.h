@@ -105,6 +105,7 @@ int pages_write(const struct mem_proc *m, const struct page_plan *plan, int dirf
  * buf), then given to read_done, which may patch buf or fail, then hashed
  * and written, then given to written.
  */
+#define PAGES_BATCH_PAGES	1024	/* the most pages (and runs) of a batch */
 struct pages_hooks {
 	void *arg;
 	int pfd;

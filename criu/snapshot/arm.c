@@ -70,7 +70,7 @@ static struct snapshot *snap_new(pid_t pid)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->synced, NULL);
 	s->fbuf = aligned_alloc(PS, GRANULE);
-	s->patch = calloc(PAGEMAP_MAX_RUN + 1, 3 * sizeof(uint64_t));
+	s->patch = calloc(PAGES_BATCH_PAGES + 1, 3 * sizeof(uint64_t));
 	s->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	s->memfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -236,6 +236,34 @@ static int reprotect_written(struct snapshot *s)
 	return 0;
 }
 
+/* the next bit of value set in b from bit i on, below n (n if none): a word at a time */
+static uint64_t next_bit(const uint64_t *b, uint64_t i, uint64_t n, bool set)
+{
+	while (i < n) {
+		uint64_t w = set ? b[i / 64] : ~b[i / 64];
+		w &= ~0ULL << (i % 64);
+		if (w)
+			return i - i % 64 + __builtin_ctzll(w) < n ? i - i % 64 + __builtin_ctzll(w) : n;
+		i = i - i % 64 + 64;
+	}
+	return n;
+}
+
+/* the runs of v's pages set in r's bitmap, into the plan (in the freeze: a word at a time) */
+static int plan_bits(const struct pre_reg *r, const Vma *v, struct page_plan *plan)
+{
+	bool readable = v->prot & PROT_READ;
+	uint64_t first = (v->start - r->r.start) / PS, n = (v->end - r->r.start) / PS;
+
+	for (uint64_t i = next_bit(r->present, first, n, true); i < n;) {
+		uint64_t j = next_bit(r->present, i, n, false);
+		if (page_plan_add(plan, r->r.start + i * PS, r->r.start + j * PS, readable, false))
+			return -1;
+		i = next_bit(r->present, j, n, true);
+	}
+	return 0;
+}
+
 /*
  * Frozen, with the mappings protected before the freeze: the plan is the
  * pages they had then, but where they were written since (faults: the only
@@ -259,19 +287,8 @@ static int plan_prepared(struct snapshot *s, const struct mem_proc *p, struct pa
 				return -1;
 			continue;
 		}
-		bool readable = v->prot & PROT_READ;
-		for (uint64_t a = v->start; a < v->end;) {
-			if (!test_bit(r->present, (a - r->r.start) / PS)) {
-				a += PS;
-				continue;
-			}
-			uint64_t b = a + PS;
-			while (b < v->end && test_bit(r->present, (b - r->r.start) / PS))
-				b += PS;
-			if (page_plan_add(plan, a, b, readable, false))
-				return -1;
-			a = b;
-		}
+		if (plan_bits(r, v, plan))
+			return -1;
 	}
 	return 0;
 }
