@@ -5,7 +5,7 @@
  * costs only its modified pages); for a shared object the pages it holds
  * (SEEK_DATA).  For a write-tracked mapping of an incremental dump, one
  * scan finds the pages written since the last round and protects them
- * again, a second tells which of them exist: two ioctls (per 1024 runs),
+ * again, a second tells which of them exist: two ioctls (per 512 runs),
  * not one per written run.
  */
 #define LOG_PREFIX "pages: "
@@ -121,11 +121,22 @@ static bool plan_readable(const struct page_plan *plan, const Vma *v)
 	return (v->prot & PROT_READ) && !(plan->keep_cow && cow);
 }
 
+/*
+ * The pages of private mapping v with data of their own.  Telling page
+ * cache pages apart (PAGE_IS_FILE) costs the kernel a look at each page's
+ * struct page: 10-20 ms a GiB here, against 1.7-2.2 ms without.  An
+ * anonymous mapping has no page cache pages: it is spared that.
+ */
+static const struct scan_query *data_query(const Vma *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE ? &SCAN_MAPPED_DATA : &SCAN_PRIVATE_DATA;
+}
+
 /* data runs for the pages of private mapping v that exist */
 static int scan_private(int pmfd, pid_t pid, const Vma *v, struct page_plan *plan)
 {
 	struct plan_walk w = { plan, plan_readable(plan, v) };
-	int r = scan_walk(pmfd, v->start, v->end, &SCAN_PRIVATE_DATA, add_data, &w);
+	int r = scan_walk(pmfd, v->start, v->end, data_query(v), add_data, &w);
 
 	if (r < 0)
 		pr_perror("pid %d: PAGEMAP_SCAN of %lx-%lx failed", pid, (unsigned long)v->start,
@@ -195,7 +206,7 @@ static int scan_written_ranges(int pmfd, pid_t pid, const Vma *v, struct ranges 
 	int r = scan_walk(pmfd, v->start, v->end, &SCAN_WRITTEN, range_push, w);
 
 	if (!r && w->nr)
-		r = scan_walk(pmfd, w->v[0].a, w->v[w->nr - 1].b, &SCAN_PRIVATE_DATA, range_push, d);
+		r = scan_walk(pmfd, w->v[0].a, w->v[w->nr - 1].b, data_query(v), range_push, d);
 	if (r < 0)
 		pr_perror("pid %d: PAGEMAP_SCAN of written pages in %lx-%lx failed", pid,
 			  (unsigned long)v->start, (unsigned long)v->end);
