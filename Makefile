@@ -153,6 +153,7 @@ bench: deps
 	bash bench/lazy-criu.sh
 	bash bench/coldstart.sh
 	bash bench/incremental.sh
+	bash bench/scatter.sh
 	bash bench/fds.sh
 	bash bench/threads.sh
 	bash bench/tree.sh
