@@ -158,6 +158,7 @@ bench: deps
 	bash bench/threads.sh
 	bash bench/tree.sh
 	bash bench/snapshot.sh
+	bash bench/snappause.sh
 	bash bench/net.sh
 
 demo: deps
