@@ -17,8 +17,11 @@ COMMON_SRC  := $(wildcard common/*.c)
 IMAGES_SRC  := $(filter-out %.pb-c.c,$(wildcard images/*.c))
 # every folder of criu/ but the restorer (pie/, built apart below)
 CRIU_SRC    := $(filter-out criu/pie/%,$(wildcard criu/*.c criu/*/*.c))
+# the page-server protocol (client, server loop, `criu page-server`), below
+# both the lazy-pages daemon and criu
+PAGEXFER_SRC := $(wildcard pagexfer/*.c)
 LAZY_SRC    := $(wildcard lazy-pages/*.c)
-SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(LAZY_SRC)
+SRC         := $(COMMON_SRC) $(IMAGES_SRC) $(PROTO_C) $(CRIU_SRC) $(PAGEXFER_SRC) $(LAZY_SRC)
 OBJ         := $(SRC:.c=.o)
 
 # The restorer: freestanding, position-independent, no libc, embedded as a blob.
@@ -121,14 +124,19 @@ test: deps
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_FLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-	       -fno-sanitize-recover=undefined -Icommon -Iimages -Ilazy-pages
-FUZZERS     := fuzz/out/fuzz-images fuzz/out/fuzz-lazy-sock
+	       -fno-sanitize-recover=undefined -I.
+FUZZERS     := fuzz/out/fuzz-images fuzz/out/fuzz-lazy-sock fuzz/out/fuzz-page-server
 fuzz/out/fuzz-images: fuzz/fuzz-images.c images/image.c images/pbjson.c common/log.c $(PROTO_C) | $(PROTO_H)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-unused-parameter -o $@ $(filter %.c,$^) -lprotobuf-c -lxxhash -ljson-c
 fuzz/out/fuzz-lazy-sock: fuzz/fuzz-lazy-sock.c lazy-pages/sock.c common/log.c
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
+# the page server's loop as a client reaches it (pagexfer/)
+fuzz/out/fuzz-page-server: fuzz/fuzz-page-server.c pagexfer/ps-serve.c pagexfer/ps-auth.c pagexfer/ps-io.c pagexfer/ps-tls.c \
+		images/pages.c images/image.c common/log.c $(PROTO_C) | $(PROTO_H)
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-unused-parameter -o $@ $(filter %.c,$^) -lprotobuf-c -lxxhash -lgnutls -lpthread
 fuzzers: $(FUZZERS)
 fuzz: deps
 	$(MAKE) fuzzers

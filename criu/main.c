@@ -7,6 +7,7 @@
 
 #include "criu/files/files.h"
 #include "lazy-pages/lazy-pages.h"
+#include "pagexfer/page-server.h"
 #include "common/log.h"
 #include "criu/opts.h"
 #include "criu/version.h"
@@ -382,11 +383,13 @@ int main(int argc, char **argv)
 		struct lazy_opts lo = { .images_dir = o.images_dir, .granule = o.lazy_granule,
 					.remote = o.page_server, .address = o.address,
 					.port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd };
+		struct ps_serve_opts so = { .images_dir = o.images_dir, .address = o.address,
+					    .port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd };
 		if (o.action[0] == 'l' && o.page_server && (!o.address || !o.port)) {
 			fprintf(stderr, "error: lazy-pages --page-server needs --address and --port\n");
 			return 1;
 		}
-		return o.action[0] == 'l' ? lazy_pages_main(&lo) : page_server_main(&lo);
+		return o.action[0] == 'l' ? lazy_pages_main(&lo) : page_server_main(&so);
 	}
 	fprintf(stderr, "error: unknown action '%s'\n", o.action);
 	usage(stderr);

@@ -15,7 +15,7 @@ struct notifier {
 	void *ctx;
 };
 
-#include "lazy-pages/ps-sec.h"
+#include "pagexfer/ps-sec.h"
 
 struct opts {
 	const char *action;

@@ -31,6 +31,7 @@
 
 #include "images/image.h"
 #include "lazy-pages/lazy-pages.h"
+#include "pagexfer/page-server.h"
 #include "common/log.h"
 #include "lazy-pages/served.h"
 #include "common/progress.h"
@@ -97,7 +98,7 @@ static int listen_sock(struct daemon *d)
 		pr_perror("%s/%s: cannot listen", d->o->images_dir, LAZY_SOCK_NAME);
 		return -1;
 	}
-	lazy_status_ready(&(int){ d->o->status_fd });
+	ps_status_ready(&(int){ d->o->status_fd });
 	return 0;
 }
 

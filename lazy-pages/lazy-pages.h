@@ -1,16 +1,15 @@
 /*
- * lazy-pages.h - the entry points of `criu lazy-pages` (daemon.c) and
- * `criu page-server` (page-server.c), called by criu/main.c.  Their options
- * are given explicitly; nothing here knows about the dump or restore engine.
+ * lazy-pages.h - the entry point of `criu lazy-pages` (daemon.c), called by
+ * criu/main.c.  Its options are given explicitly; nothing here knows about
+ * the dump or restore engine.
  */
 #ifndef LAZY_PAGES_H
 #define LAZY_PAGES_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <unistd.h>
 
-#include "lazy-pages/ps-sec.h"
+#include "pagexfer/ps-sec.h"
 
 #define LAZY_GRANULE_DEFAULT	(256UL << 10)
 #define LAZY_GRANULE_MIN	(64UL << 10)
@@ -26,22 +25,7 @@ struct lazy_opts {
 	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
 };
 
-/* --status-fd: one byte once serving, then closed (CRIU's protocol) */
-static inline void lazy_status_ready(int *fd)
-{
-	char c = 0;
-
-	if (*fd < 0)
-		return;
-	if (write(*fd, &c, 1) < 0) {
-		/* the watcher is gone: nothing to tell */
-	}
-	close(*fd);
-	*fd = -1;
-}
-
 /* returns the exit status for main */
 int lazy_pages_main(const struct lazy_opts *o);
-int page_server_main(const struct lazy_opts *o);
 
 #endif /* LAZY_PAGES_H */

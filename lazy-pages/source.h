@@ -2,7 +2,7 @@
  * source.h - where the lazy-pages daemon takes page data from: the local
  * page images (images/pages.h's page_source) and, for the images of the
  * chain whose pages files this host has not, a remote page server
- * (remote.h).  Owns the run table of one process's image and the checking
+ * (pagexfer/ps-client.h).  Owns the run table of one process's image and the checking
  * of every run's XXH3 before any page of it is handed out.  Each unit is
  * local (it has a data pointer into its mapped pages file) or remote.
  *
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "images/pages.h"
-#include "lazy-pages/remote.h"
+#include "pagexfer/ps-client.h"
 
 #define LP_RUN_MAX	(PAGEMAP_MAX_RUN * 4096UL)
 

@@ -1,8 +1,8 @@
 # test/lazy-sec.sh - the page server's safety checks, part of the lazy
 # section (listed in test/lazy.sh's LAZY_CHECKS; sourced by run.sh).  A
 # peer without the token (or the certificate) is played by ps_attack
-# below, speaking the protocol both as version 3 (no authentication) and
-# as version 4 with a guessed token.
+# below, speaking the protocol as version 3 (no authentication) and as
+# versions 4 and 5 with a guessed token.
 #   ps_unpriv    `criu page-server` with no --address: it listens on
 #                127.0.0.1 only, its token is 0600; a user (nobody) who
 #                cannot read the token gets no page of the dumped program
@@ -42,7 +42,8 @@ import os, socket, struct, sys, time
 mode, port = sys.argv[1], int(sys.argv[2])
 pid = int(sys.argv[3]) if len(sys.argv) > 3 else 0
 MAGIC = 0x53504c43
-HELLOS = [struct.pack("<II", MAGIC, 3), struct.pack("<IIII32s", MAGIC, 4, 0, 0, bytes(32))]
+HELLOS = [struct.pack("<II", MAGIC, 3), struct.pack("<IIII32s", MAGIC, 4, 0, 0, bytes(32)),
+          struct.pack("<IIII32sQ", MAGIC, 5, 0, 0, bytes(32), 0)]
 def req(op, pid=0, addr=0, ln=0):
     return struct.pack("<IIQQ", op, pid, addr, ln)
 def conn():
@@ -63,8 +64,9 @@ def greet(s, h):
         return False
     magic, ver = struct.unpack("<II", head)
     if ver >= 4:
-        rest = recv_n(s, 40)
-        if len(rest) < 40 or struct.unpack_from("<I", rest)[0] != 0:
+        n = 40 if ver == 4 else 48
+        rest = recv_n(s, n)
+        if len(rest) < n or struct.unpack_from("<I", rest)[0] != 0:
             return False
     return magic == MAGIC
 if mode == "read":
@@ -109,6 +111,7 @@ elif mode == "garbage":
         ("read not in the images", lambda s: s.sendall(HELLOS[0] + req(2, pid, 0x1000, 4096))),
         ("unknown op", lambda s: s.sendall(HELLOS[0] + req(99, pid))),
         ("v4 unknown op", lambda s: s.sendall(HELLOS[1] + req(99, pid))),
+        ("v5 unknown op", lambda s: s.sendall(HELLOS[2] + req(99, pid))),
         ("random bytes", lambda s: s.sendall(os.urandom(100))),
     ]
     for name, f in steps:

@@ -24,6 +24,10 @@
 #                host: every page fetched, each from the newest image of
 #                the chain that has it (the program checks)
 #   remote_wrong the page server serves another dump: restore refuses it
+#   remote_other_dump  the page server has another dump of the same
+#                process (same pid, same pages: --leave-running, then a
+#                dump): refused at the hello, one line naming both dumps on
+#                each side, nothing restored
 #   remote_corrupt a proxy between the daemon and the page server flips a
 #                byte of the page data on the way: the daemon sees it (the
 #                reply's XXH3), the process is stopped, never run on it
@@ -61,7 +65,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
+LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_other_dump remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
 	ps_unpriv ps_stray_bye ps_garbage ps_idle ps_silent tls)	# the last six: test/lazy-sec.sh
 LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
@@ -476,7 +480,7 @@ PY
 
 # bye_proxy PORT TO: a TCP proxy from 127.0.0.1:PORT to 127.0.0.1:TO that
 # drops both connections, instead of passing it on, when the client sends
-# PS_BYE (op 3 of a 24-byte request after the 48-byte hello)
+# PS_BYE (op 3 of a 24-byte request after the 56-byte hello)
 bye_proxy() {
 	python3 - "$@" <<'PY'
 import socket, struct, sys, threading
@@ -492,7 +496,7 @@ def close(*socks):
         except OSError:
             pass
 def up(a, b):
-    buf, skip = b"", 48
+    buf, skip = b"", 56
     try:
         while True:
             d = a.recv(65536)
@@ -654,6 +658,42 @@ lazy_remote_wrong() {
 		result FAIL "FAIL $TAGNAME: restore did not say why: $(criu_error "$dir/restore.log")"
 	elif alive "$pid2"; then
 		result FAIL "FAIL $TAGNAME: pid $pid2 runs"
+	else
+		result PASS "PASS $TAGNAME"
+	fi
+}
+
+lazy_remote_other_dump() {
+	local dir=$1 port sp st
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $TAGNAME: anon_pattern did not start"; return; }
+	wait_for 5 in_sigwait "$PID" || { result FAIL "FAIL $TAGNAME: anon_pattern not waiting"; return; }
+	if ! "$CRIU" dump -t "$PID" -D "$dir/img1" --leave-running -v4 -o "$dir/dump1.log" \
+		> /dev/null 2>&1 < /dev/null ||
+	   ! "$CRIU" dump -t "$PID" -D "$dir/img" -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $TAGNAME: dump failed: $(criu_error "$dir/dump1.log") $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait "$PID" 2>/dev/null
+	copy_meta "$dir/img" "$dir/dst"
+	port=$(( 20000 + RANDOM % 20000 ))
+	"$CRIU" page-server -D "$dir/img1" --address 127.0.0.1 --port "$port" -v4 \
+		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
+	sp=$!
+	track "$sp"
+	# (the right token: the check is of the dump, not of the server's word)
+	copy_token "$dir/img1" "$dir/dst"
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
+	restore_bg "$dir" "$dir/dst"
+	wait "$RPID"; st=$?
+	kill "$sp" 2> /dev/null
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $TAGNAME: restore took the pages of another dump"
+	elif ! grep -q 'serves the pages of dump [0-9a-f]*, these images are of dump' "$dir/restore.out"; then
+		result FAIL "FAIL $TAGNAME: restore did not say why on stderr: $(criu_error "$dir/restore.log")"
+	elif ! grep -q 'refused: asks for the pages of dump [0-9a-f]*, this server has dump' "$dir/page-server.log"; then
+		result FAIL "FAIL $TAGNAME: the page server did not say why: $(criu_error "$dir/page-server.log")"
+	elif alive "$PID"; then
+		result FAIL "FAIL $TAGNAME: pid $PID runs"
 	else
 		result PASS "PASS $TAGNAME"
 	fi

@@ -4,7 +4,7 @@
  * still says which pages exist, without checksums: the memory is not read
  * at dump time), leaves the process frozen, and serves its memory straight
  * from it (process_vm_readv; /proc/PID/mem for pages it cannot read), each
- * reply with the XXH3 of its data, over the page-server protocol (lazy-pages/page-server.h) to the restore side:
+ * reply with the XXH3 of its data, over the page-server protocol (pagexfer/page-server.h) to the restore side:
  * `criu restore --lazy-pages --page-server` and its lazy-pages daemon.
  *
  * Only a client that authenticates (ps-sec.h: the token DIR/ps-token, made
@@ -38,9 +38,8 @@
 
 #include "common/clock.h"
 #include "criu/dump/dump.h"
-#include "lazy-pages/lazy-pages.h"
 #include "common/log.h"
-#include "lazy-pages/page-server.h"
+#include "pagexfer/page-server.h"
 #include "images/pages.h"
 
 struct live_proc {
@@ -278,10 +277,11 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 	/* (the token, DIR/ps-token, is made here: the restore side needs a copy) */
 	if (ps_auth_init(&o->ps_sec, o->images_dir, true, &auth))
 		goto out;
+	auth.dump_id = t->dump_id;	/* only a restore of these images is served */
 	lfd = ps_listen(o->address, o->port);
 	if (lfd < 0)
 		goto out;
-	lazy_status_ready(&(int){ o->status_fd });
+	ps_status_ready(&(int){ o->status_fd });
 	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
 		"has it all", root, l.nr, o->address ? o->address : "127.0.0.1", o->port);
 	int served = ps_serve(lfd, &b, &auth);

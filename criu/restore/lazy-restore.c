@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -213,8 +214,48 @@ static int start_daemon(const struct opts *o)
 	return 0;
 }
 
+/*
+ * The first error the daemon we started logged (in its log, from byte
+ * from on) into why; true if there is one: it failed before it answered
+ */
+static bool daemon_failed(const struct opts *o, off_t from, char *why, size_t len)
+{
+	char path[4096], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lazy-pages.log", o->images_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, buf, sizeof(buf) - 1, from);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	char *e = strstr(buf, "error: ");
+	char *nl = e ? strchr(e, '\n') : NULL;
+	if (!nl)
+		return false;	/* none, or not a whole line yet */
+	*nl = 0;
+	snprintf(why, len, "%s", e + strlen("error: "));
+	return true;
+}
+
+/* the size of the daemon's log now (it appends) */
+static off_t daemon_log_end(const struct opts *o)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/lazy-pages.log", o->images_dir);
+	return stat(path, &st) ? 0 : st.st_size;
+}
+
 int rst_lazy_connect(const struct opts *o, int dirfd)
 {
+	char why[512];
+	off_t log_from = 0;
 	struct sockaddr_un sa;
 	int len = lazy_sock_addr(o->images_dir, dirfd, &sa);
 	double t0 = now_s();
@@ -242,9 +283,15 @@ int rst_lazy_connect(const struct opts *o, int dirfd)
 		 * may be a daemon still starting: give it a second first.
 		 */
 		if (!started && (err == ENOENT || (err == ECONNREFUSED && now_s() - t0 > 1.0))) {
+			log_from = daemon_log_end(o);
 			if (start_daemon(o))
 				return -1;
 			started = true;
+		}
+		/* one that failed (a page server refusing it...): its reason, now */
+		if (started && daemon_failed(o, log_from, why, sizeof(why))) {
+			pr_err("the lazy-pages daemon failed: %s", why);
+			return -1;
 		}
 		if (now_s() - t0 > CONNECT_WAIT_S)
 			break;

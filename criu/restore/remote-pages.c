@@ -28,7 +28,7 @@
 #include "common/clock.h"
 #include "common/fdio.h"
 #include "common/log.h"
-#include "lazy-pages/remote.h"
+#include "pagexfer/ps-client.h"
 #include "criu/restore/restore.h"
 
 bool rst_remote_pages(const struct opts *o)

@@ -18,7 +18,7 @@
 
 #include "criu/check.h"
 #include "images/image.h"
-#include "lazy-pages/lazy-pages.h"
+#include "pagexfer/page-server.h"
 #include "common/log.h"
 #include "criu/rpc/rpc.h"
 #include "criu/version.h"
@@ -237,8 +237,8 @@ static void req_page_server(struct rpc_conn *c, const CriuReq *req, CriuResp *re
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct lazy_opts lo = { .images_dir = s.o.images_dir, .address = s.o.address,
-					.port = s.o.port, .sec = s.o.ps_sec, .status_fd = p[1] };
+		struct ps_serve_opts lo = { .images_dir = s.o.images_dir, .address = s.o.address,
+					    .port = s.o.port, .sec = s.o.ps_sec, .status_fd = p[1] };
 		close(p[0]);
 		close(c->sk);
 		_exit(page_server_main(&lo));

@@ -1,4 +1,4 @@
-/* remote.c - page-server client (see remote.h). */
+/* ps-client.c - the page-server client (see ps-client.h). */
 #define LOG_PREFIX "lazy-pages: "
 #include <errno.h>
 #include <netdb.h>
@@ -15,8 +15,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "images/pages.h"
-#include "lazy-pages/ps-tls.h"
-#include "lazy-pages/remote.h"
+#include "pagexfer/ps-tls.h"
+#include "pagexfer/ps-client.h"
 
 /*
  * len bytes on c; with c->side (a connection with a read in flight), what
@@ -111,7 +111,7 @@ static int tcp_connect(struct ps_client *c, const char *address, int port)
 /* the hello, answered by the server within PS_HELLO_MS */
 static int say_hello(struct ps_client *c, const struct ps_auth *a)
 {
-	struct ps_hello h = { PS_MAGIC, PS_VERSION, 0, 0, { 0 } };
+	struct ps_hello h = { PS_MAGIC, PS_VERSION, 0, 0, { 0 }, a->dump_id };
 
 	if (!a->tls)
 		memcpy(h.token, a->token, sizeof(h.token));
@@ -130,6 +130,12 @@ static int say_hello(struct ps_client *c, const struct ps_auth *a)
 	}
 	if (ps_io_recv_all(&c->io, (char *)&h + PS_HELLO_HEAD, sizeof(h) - PS_HELLO_HEAD, PS_HELLO_MS)) {
 		pr_perror("page server %s: no answer to hello", c->peer);
+		return -1;
+	}
+	if (h.status == ESTALE) {
+		pr_err("page server %s: serves the pages of dump %016llx, these images are of dump "
+		       "%016llx: wrong page server or wrong images", c->peer,
+		       (unsigned long long)h.dump_id, (unsigned long long)a->dump_id);
 		return -1;
 	}
 	if (h.status) {

@@ -1,5 +1,5 @@
 /*
- * page-server-proto.h - the page-server protocol (TCP), version 4.
+ * page-server-proto.h - the page-server protocol (TCP), version 5.
  *
  * `criu page-server` serves the page images of a directory, and `criu dump
  * --lazy-pages` the memory of the frozen process it dumped (post-copy);
@@ -12,8 +12,11 @@
  * present certificates).  The client opens with struct ps_hello {PS_MAGIC,
  * PS_VERSION, token}: without TLS the token of ps-sec.h (with TLS zeros);
  * the server answers with the same struct carrying its own version and a
- * status: 0, EACCES (wrong token: closed) or EBUSY (too many clients:
- * closed), and closes the connection if the versions differ.  A connection
+ * status: 0, EACCES (wrong token: closed), ESTALE (the client's dump_id,
+ * the id of the dump its images are of, is not the server's: closed) or
+ * EBUSY (too many clients: closed), and closes the connection if the
+ * versions differ.  Both ends put the id of their dump in dump_id: a
+ * client never gets the pages of another dump.  A connection
  * that has not said a whole, right hello within PS_HELLO_MS is closed;
  * only an authenticated connection is ever served, counted as a client or
  * heard (PS_BYE).  Then the client sends requests, one
@@ -66,13 +69,13 @@
  * data (unless PS_MAP_UNHASHED), which the client checks before using any
  * page of it.
  */
-#ifndef LAZY_PAGE_SERVER_PROTO_H
-#define LAZY_PAGE_SERVER_PROTO_H
+#ifndef PAGEXFER_PROTO_H
+#define PAGEXFER_PROTO_H
 
 #include <linux/types.h>
 
 #define PS_MAGIC	0x53504c43U	/* "CLPS" */
-#define PS_VERSION	4	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts, BYE acknowledged, PS_ABORT; 4: token or TLS, hello status */
+#define PS_VERSION	5	/* 2: PS_CLOSE, several clients, BYE = success, reply XXH3, 64 KiB parts; 3: 16 KiB parts, BYE acknowledged, PS_ABORT; 4: token or TLS, hello status; 5: dump id in the hello */
 #define PS_MAX_READ	(4U << 20)
 #define PS_MAX_RUNS	(1U << 24)
 
@@ -94,6 +97,7 @@ struct ps_hello {
 	__u32 status;		/* the server's answer: 0, EACCES, EBUSY; the client's: 0 */
 	__u32 flags;		/* 0 */
 	__u8 token[32];		/* the client's token (PS_TOKEN_LEN; zeros with TLS); the server's: zeros */
+	__u64 dump_id;		/* the dump whose pages the client wants / the server has (0: unknown) */
 };
 #define PS_HELLO_HEAD	8	/* magic and version: the same in every version */
 
@@ -124,4 +128,4 @@ struct ps_run {
 	__u64 xxh3;		/* XXH3-64 of the run's nr_pages * 4096 bytes */
 };
 
-#endif /* LAZY_PAGE_SERVER_PROTO_H */
+#endif /* PAGEXFER_PROTO_H */

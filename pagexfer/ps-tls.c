@@ -19,7 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "lazy-pages/ps-tls.h"
+#include "pagexfer/ps-tls.h"
 
 struct ps_tls {
 	gnutls_certificate_credentials_t cred;

@@ -35,9 +35,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "images/pages.h"
-#include "lazy-pages/page-server.h"
-#include "lazy-pages/ps-io.h"
-#include "lazy-pages/ps-tls.h"
+#include "pagexfer/page-server.h"
+#include "pagexfer/ps-io.h"
+#include "pagexfer/ps-tls.h"
 
 #define MAX_CONNS	64
 #define MAX_AUTHED	16
@@ -133,11 +133,15 @@ static int serve_one(struct server *s, struct conn *c)
 /* the whole hello in c->in.h: answered; CONN_ON (authenticated) or CONN_DROP */
 static int hello(struct server *s, struct conn *c)
 {
-	struct ps_hello mine = { PS_MAGIC, PS_VERSION, 0, 0, { 0 } };
+	struct ps_hello mine = { PS_MAGIC, PS_VERSION, 0, 0, { 0 }, s->a->dump_id };
 
 	if (!s->a->tls && !ps_auth_token_ok(s->a, c->in.h.token)) {
 		pr_err("%s: refused: wrong token (not the restore this server is for)", c->peer);
 		mine.status = EACCES;
+	} else if (s->a->dump_id && c->in.h.dump_id != s->a->dump_id) {
+		pr_err("%s: refused: asks for the pages of dump %016llx, this server has dump %016llx",
+		       c->peer, (unsigned long long)c->in.h.dump_id, (unsigned long long)s->a->dump_id);
+		mine.status = ESTALE;
 	} else if (s->nr_authed == MAX_AUTHED) {
 		pr_err("%s: refused: already %d clients", c->peer, MAX_AUTHED);
 		mine.status = EBUSY;
@@ -184,7 +188,7 @@ static int conn_input(struct server *s, struct conn *c)
 	if (c->state == C_HELLO) {
 		r = fill(c, PS_HELLO_HEAD);
 		if (r > 0 && (c->in.h.magic != PS_MAGIC || c->in.h.version != PS_VERSION)) {
-			struct ps_hello mine = { PS_MAGIC, PS_VERSION, EPROTO, 0, { 0 } };
+			struct ps_hello mine = { PS_MAGIC, PS_VERSION, EPROTO, 0, { 0 }, 0 };
 			pr_err("%s: speaks version %u (magic %#x), this is version %u: closing", c->peer,
 			       c->in.h.version, c->in.h.magic, PS_VERSION);
 			ps_io_send_all(&c->io, &mine, sizeof(mine), 100);

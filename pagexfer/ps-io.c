@@ -7,8 +7,8 @@
 #include <gnutls/gnutls.h>
 
 #include "common/clock.h"
-#include "lazy-pages/ps-io.h"
-#include "lazy-pages/ps-tls.h"
+#include "pagexfer/ps-io.h"
+#include "pagexfer/ps-tls.h"
 
 static ssize_t tls_errno(ssize_t r)
 {

@@ -1,12 +1,12 @@
 /*
  * ps-io.h - the byte stream of one page-server connection: a non-blocking
  * TCP socket, plain or inside a TLS session (ps-tls.c).  Owns nothing but
- * moving bytes with deadlines; the protocol is page-server.c's and
- * remote.c's.  Every wait is bounded: a silent peer is an error
+ * moving bytes with deadlines; the protocol is ps-serve.c's and
+ * ps-client.c's.  Every wait is bounded: a silent peer is an error
  * (ETIMEDOUT), never a hang.
  */
-#ifndef LAZY_PS_IO_H
-#define LAZY_PS_IO_H
+#ifndef PAGEXFER_PS_IO_H
+#define PAGEXFER_PS_IO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,4 +32,4 @@ int ps_io_wait(int fd, short events, int timeout_ms);
 /* ends the TLS session (without waiting for the peer) and closes fd */
 void ps_io_close(struct ps_io *io);
 
-#endif /* LAZY_PS_IO_H */
+#endif /* PAGEXFER_PS_IO_H */

@@ -9,8 +9,8 @@
  * client presents in its hello, kept in a file of mode 0600 (the images
  * directory's "ps-token" unless --ps-token-file names another).
  */
-#ifndef LAZY_PS_SEC_H
-#define LAZY_PS_SEC_H
+#ifndef PAGEXFER_PS_SEC_H
+#define PAGEXFER_PS_SEC_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,11 +41,16 @@ struct ps_auth {
 	struct ps_tls *tls;		/* --tls: the credentials; NULL: the token */
 	uint8_t token[PS_TOKEN_LEN];
 	bool no_cn_verify;
+	/*
+	 * The dump this end serves or restores (the images directory's
+	 * inventory; 0: none there): a server refuses a client of another
+	 */
+	uint64_t dump_id;
 };
 
 /*
  * A server's (server = true) or client's authentication from s; images_dir
- * for the token's default place.  A server creates the token file (0600,
+ * for the token's default place and the dump id.  A server creates the token file (0600,
  * random) if it does not exist; a client needs it.  0, or -1 (logged: one
  * line naming the file and the problem).
  */
@@ -54,4 +59,4 @@ void ps_auth_fini(struct ps_auth *a);
 /* constant time: is t the token? */
 bool ps_auth_token_ok(const struct ps_auth *a, const uint8_t *t);
 
-#endif /* LAZY_PS_SEC_H */
+#endif /* PAGEXFER_PS_SEC_H */

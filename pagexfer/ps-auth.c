@@ -21,8 +21,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "lazy-pages/ps-sec.h"
-#include "lazy-pages/ps-tls.h"
+#include "images/image.h"
+#include "pagexfer/ps-sec.h"
+#include "pagexfer/ps-tls.h"
 
 /* the token in f (fd), checked: 0 or -1 (logged) */
 static int token_read(const char *f, int fd, uint8_t tok[PS_TOKEN_LEN])
@@ -115,12 +116,31 @@ static int token_load(const char *f, bool server, uint8_t tok[PS_TOKEN_LEN])
 	return ret;
 }
 
+/* the id of the dump in dir (its inventory.img; 0 if it has none); 0 or -1 (logged) */
+static int dump_id_of(const char *dir, uint64_t *id)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	*id = 0;
+	if (dfd < 0) {
+		pr_perror("cannot open images directory %s", dir);
+		return -1;
+	}
+	int ret = img_dir_dump_id(dfd, id);
+	close(dfd);
+	if (ret == -ENOENT)
+		*id = 0;	/* a directory being dumped into: the dump says its id */
+	return ret && ret != -ENOENT ? -1 : 0;
+}
+
 int ps_auth_init(const struct ps_sec *s, const char *images_dir, bool server, struct ps_auth *a)
 {
 	char path[4096];
 
 	memset(a, 0, sizeof(*a));
 	a->no_cn_verify = s->tls_no_cn_verify;
+	if (images_dir && dump_id_of(images_dir, &a->dump_id))
+		return -1;
 	if (s->tls) {
 		a->tls = ps_tls_creds(s, server);
 		return a->tls ? 0 : -1;

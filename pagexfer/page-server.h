@@ -7,16 +7,17 @@
  * of every request and the replies; where the pages come from is the
  * backend's.
  */
-#ifndef LAZY_PAGE_SERVER_H
-#define LAZY_PAGE_SERVER_H
+#ifndef PAGEXFER_PAGE_SERVER_H
+#define PAGEXFER_PAGE_SERVER_H
 
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
-#include "lazy-pages/page-server-proto.h"
-#include "lazy-pages/ps-sec.h"
+#include "pagexfer/page-server-proto.h"
+#include "pagexfer/ps-sec.h"
 
 struct ps_backend {
 	void *ctx;
@@ -38,6 +39,31 @@ struct ps_backend {
 	volatile sig_atomic_t *stop;
 };
 
+/* `criu page-server` (page-server.c): what it serves, where, how */
+struct ps_serve_opts {
+	const char *images_dir;		/* -D: the page images */
+	const char *address;		/* --address (NULL: 127.0.0.1) */
+	int port;			/* --port */
+	struct ps_sec sec;		/* --tls..., --ps-token-file */
+	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
+};
+/* serves o->images_dir until its client is done; the exit status for main */
+int page_server_main(const struct ps_serve_opts *o);
+
+/* --status-fd: one byte once serving, then closed (CRIU's protocol) */
+static inline void ps_status_ready(int *fd)
+{
+	char c = 0;
+
+	if (*fd < 0)
+		return;
+	if (write(*fd, &c, 1) < 0) {
+		/* the watcher is gone: nothing to tell */
+	}
+	close(*fd);
+	*fd = -1;
+}
+
 /* a listening TCP socket on address (NULL: 127.0.0.1) and port, or -1 (logged) */
 int ps_listen(const char *address, int port);
 /*
@@ -50,4 +76,4 @@ int ps_listen(const char *address, int port);
  */
 int ps_serve(int lfd, const struct ps_backend *b, const struct ps_auth *a);
 
-#endif /* LAZY_PAGE_SERVER_H */
+#endif /* PAGEXFER_PAGE_SERVER_H */

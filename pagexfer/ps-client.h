@@ -1,5 +1,5 @@
 /*
- * remote.h - the client side of the page-server protocol
+ * ps-client.h - the client side of the page-server protocol
  * (page-server-proto.h), used by `criu lazy-pages --page-server` and
  * `criu restore --page-server`.  Owns one TCP connection (TLS or the
  * token: ps-sec.h); any protocol or connection error is logged and
@@ -7,16 +7,16 @@
  * connecting, the hello and every reply are bounded (PS_HELLO_MS,
  * PS_IO_MS without a byte), so a silent server is an error.
  */
-#ifndef LAZY_REMOTE_H
-#define LAZY_REMOTE_H
+#ifndef PAGEXFER_PS_CLIENT_H
+#define PAGEXFER_PS_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lazy-pages/page-server-proto.h"
-#include "lazy-pages/ps-io.h"
-#include "lazy-pages/ps-sec.h"
+#include "pagexfer/page-server-proto.h"
+#include "pagexfer/ps-io.h"
+#include "pagexfer/ps-sec.h"
 
 struct ps_client {
 	struct ps_io io;	/* io.fd: -1 when closed */
@@ -75,4 +75,4 @@ int ps_client_disown(struct ps_client *c);
 /* is the read in flight overdue (nothing for PS_IO_MS)? then ps_client_recv_read fails it */
 bool ps_client_overdue(const struct ps_client *c);
 
-#endif /* LAZY_REMOTE_H */
+#endif /* PAGEXFER_PS_CLIENT_H */

@@ -23,11 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lazy-pages/lazy-pages.h"
 #include "common/log.h"
-#include "lazy-pages/page-server.h"
+#include "pagexfer/page-server.h"
 #include "images/pages.h"
-#include "lazy-pages/remote.h"
+#include "pagexfer/ps-client.h"
 
 #define MAX_PIDS	64
 
@@ -100,7 +99,7 @@ static int images_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64
 	return -err;
 }
 
-int page_server_main(const struct lazy_opts *o)
+int page_server_main(const struct ps_serve_opts *o)
 {
 	struct images s = { .dirfd = -1 };
 	struct ps_backend b = { .ctx = &s, .map = images_map, .read = images_read };
@@ -126,7 +125,7 @@ int page_server_main(const struct lazy_opts *o)
 	if (!s.buf || lfd < 0)
 		goto out;
 	pr_info("serving %s on %s:%d", o->images_dir, o->address ? o->address : "127.0.0.1", o->port);
-	lazy_status_ready(&(int){ o->status_fd });
+	ps_status_ready(&(int){ o->status_fd });
 	if (!ps_serve(lfd, &b, &auth))
 		ret = 0;
 	close(lfd);

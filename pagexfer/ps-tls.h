@@ -8,13 +8,13 @@
  * server's against its CAs and, unless --tls-no-cn-verify, against the
  * address it connected to.
  */
-#ifndef LAZY_PS_TLS_H
-#define LAZY_PS_TLS_H
+#ifndef PAGEXFER_PS_TLS_H
+#define PAGEXFER_PS_TLS_H
 
 #include <stdbool.h>
 
-#include "lazy-pages/ps-io.h"
-#include "lazy-pages/ps-sec.h"
+#include "pagexfer/ps-io.h"
+#include "pagexfer/ps-sec.h"
 
 /* the credentials from s; NULL (logged) */
 struct ps_tls *ps_tls_creds(const struct ps_sec *s, bool server);
@@ -28,4 +28,4 @@ short ps_tls_events(struct ps_io *io);
 int ps_tls_handshake(struct ps_io *io, const char *who, int timeout_ms);
 void ps_tls_end(struct ps_io *io);
 
-#endif /* LAZY_PS_TLS_H */
+#endif /* PAGEXFER_PS_TLS_H */
