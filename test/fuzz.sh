@@ -6,13 +6,14 @@
 #   fuzz/images: the image decoders and criu show's rendering
 #   fuzz/lazy_sock: the lazy-pages daemon's reception of a restorer's hello
 
-FUZZ_CHECKS=(images lazy_sock)
+FUZZ_CHECKS=(images lazy_sock page_server)
 
 run_fuzz_check() {
 	local check=$1 name=fuzz/$1 bin out
 	case $check in
 	images) bin=fuzz-images ;;
 	lazy_sock) bin=fuzz-lazy-sock ;;
+	page_server) bin=fuzz-page-server ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ ! -x "$ROOT/fuzz/out/$bin" ]; then
