@@ -150,6 +150,79 @@ int page_source_units(const struct page_source *ps, size_t extra, struct page_un
 	return 0;
 }
 
+static int cmp_unit(const void *a, const void *b)
+{
+	const struct page_unit *x = a, *y = b;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+long page_unit_find(const struct page_unit *units, size_t nr, int fd, uint64_t addr)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {	/* the first unit of fd ending after addr */
+		size_t mid = (lo + hi) / 2;
+		const struct page_unit *u = &units[mid];
+		if (u->fd < fd || (u->fd == fd && u->vaddr + u->nr_pages * 4096 <= addr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < nr && units[lo].fd == fd && units[lo].vaddr <= addr)
+		return lo;
+	return -1;
+}
+
+int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr)
+{
+	/* usually in order already (one image, or local ones only): 65536 units per GiB */
+	for (size_t i = 1; i < nr; i++)
+		if (cmp_unit(&units[i - 1], &units[i]) > 0) {
+			qsort(units, nr, sizeof(*units), cmp_unit);
+			break;
+		}
+	/* a resolved run is cut where its units end: at most one cut per unit */
+	size_t cap = ps->nr_runs + nr, n = 0;
+	struct page_run *out = calloc(cap + 1, sizeof(*out));
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < ps->nr_runs; i++) {
+		struct page_run r = ps->runs[i];
+		long u = -1;
+		while (r.nr_pages) {
+			/* the unit after the last one, usually: no search */
+			const struct page_unit *nx = u >= 0 && (size_t)u + 1 < nr ? &units[u + 1] : NULL;
+			if (nx && nx->fd == r.fd && nx->vaddr == r.vaddr)
+				u++;
+			else
+				u = page_unit_find(units, nr, r.fd, r.vaddr);
+			if (u < 0 || n == cap) {
+				pr_err("pid %u: pages at %lx belong to no pagemap entry%s", ps->pid,
+				       (unsigned long)r.vaddr, ps->images[r.image].remote ?
+				       " of the page server: wrong page server or wrong images" : "");
+				free(out);
+				return -1;
+			}
+			const struct page_unit *un = &units[u];
+			uint64_t k = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
+			if (k > r.nr_pages)
+				k = r.nr_pages;
+			out[n] = r;
+			out[n].nr_pages = k;
+			out[n++].unit = u;
+			r.vaddr += k * 4096;
+			r.file_off += k * 4096;
+			r.nr_pages -= k;
+		}
+	}
+	free(ps->runs);
+	ps->runs = out;
+	ps->nr_runs = n;
+	return 0;
+}
+
 int page_source_map(struct page_source *ps)
 {
 	for (int k = 0; k < ps->nr_images; k++) {
@@ -228,7 +301,7 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 		/* parts of another size (older dumps): the whole entry is checked instead */
 		size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe->n_part_xxh3 : 0;
 		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
-						  n_parts, nparts, 0 };
+						  n_parts, nparts, 0, -1 };
 		if (n_parts)	/* part_xxh3 is NULL when there are none */
 			memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
 		nparts += n_parts;
@@ -326,7 +399,7 @@ static int resolve(const struct page_source *ps, int level, uint64_t start, uint
 			continue;
 		}
 		struct page_run piece = { s, (e - s) / 4096, r->file_off + (s - r->vaddr), 0, r->fd, 0, 0, 0,
-					  level };
+					  level, -1 };
 		if (run_list_add(out, &piece))
 			return -1;
 	}

@@ -71,6 +71,7 @@ struct page_run {
 	uint32_t nr_parts;	/* own runs: part checksums (0: none), from parts[part0] */
 	size_t part0;
 	int image;		/* resolved runs: the image of the chain holding the data */
+	long unit;		/* resolved runs cut by page_source_cut: the unit holding it */
 };
 
 /* one image of the chain: its own pagemap, as written */
@@ -154,6 +155,16 @@ int page_source_units(const struct page_source *ps, size_t extra, struct page_un
  * corrupt" and returns false
  */
 bool page_unit_check(const struct page_unit *u, const void *data, const char *who);
+/* the unit of units (sorted by fd, then vaddr) of pages file fd holding addr, or -1 */
+long page_unit_find(const struct page_unit *units, size_t nr, int fd, uint64_t addr);
+/*
+ * Sorts units (those of page_source_units, and a page server's for the
+ * images this host has not) by (fd, vaddr) and cuts the resolved runs of
+ * ps where units end, each piece naming its unit (page_run.unit): every
+ * page found with page_source_find then has its checksummed unit at
+ * hand.  0, or -1 (logged: pages of no unit, wrong page server or images)
+ */
+int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr);
 /* reads unit u from its pages file into buf and checks it; 0, or -1 (logged) */
 int page_unit_read_check(const struct page_source *ps, const struct page_unit *u, void *buf);
 

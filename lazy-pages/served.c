@@ -123,14 +123,14 @@ struct lp_proc *lp_proc_new(struct lp_ctx *c, struct lp_source *src, unsigned pi
 			return NULL;
 		}
 		/* pages the image has are to do; the others read as zero */
-		long k = lp_source_find(src, r->start);
+		long k = page_source_find(&src->local, r->start);
 		if (k < 0) {
 			k = 0;
-			while ((size_t)k < src->nr_runs && src->runs[k].vaddr < r->start)
+			while ((size_t)k < src->local.nr_runs && src->local.runs[k].vaddr < r->start)
 				k++;
 		}
-		for (; (size_t)k < src->nr_runs && src->runs[k].vaddr < r->end; k++) {
-			const struct lp_run *run = &src->runs[k];
+		for (; (size_t)k < src->local.nr_runs && src->local.runs[k].vaddr < r->end; k++) {
+			const struct page_run *run = &src->local.runs[k];
 			uint64_t s = run->vaddr > r->start ? run->vaddr : r->start;
 			uint64_t e = run->vaddr + run->nr_pages * PG;
 			if (e > r->end)
@@ -200,7 +200,7 @@ static int serve(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 
 	while (n) {
 		uint64_t addr = r->start + i * PG, img = addr + r->delta;
-		long k = lp_source_find(p->src, img);
+		long k = page_source_find(&p->src->local, img);
 		if (k < 0) {
 			/* cannot happen: pages to do are image pages */
 			mark_done(p, r, i, 1);
@@ -379,7 +379,7 @@ static int handle_fault(struct lp_ctx *c, struct lp_proc *p, uint64_t addr, doub
 				p->ramp *= 2;
 			/* the background goes on from there: the likely next use */
 			p->cursor = r->start + whi * PG;
-			long k = lp_source_find(p->src, p->cursor + r->delta);
+			long k = page_source_find(&p->src->local, p->cursor + r->delta);
 			if (k >= 0)
 				lp_source_hint(p->src, k);
 		}
@@ -630,7 +630,7 @@ static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		 bool may_check, uint64_t *counter, uint64_t *end)
 {
 	uint64_t n = range_pages(r), img = r->start + i * PG + r->delta;
-	long k = lp_source_find(p->src, img);
+	long k = page_source_find(&p->src->local, img);
 
 	if (k >= 0 && !lp_source_local(p->src, k)) {
 		/* from the page server: what its read (sent without waiting) brought */
@@ -640,7 +640,7 @@ static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		if (have < max)
 			max = have;
 	} else if (k >= 0) {
-		const struct lp_run *run = &p->src->runs[k];
+		const struct page_run *run = &p->src->local.runs[k];
 		/*
 		 * Hash a unit here only while the process is quiet (as for large
 		 * chunks): otherwise the verifier thread does, ahead.
@@ -655,8 +655,8 @@ static int chunk(struct lp_ctx *c, struct lp_proc *p, struct lp_range *r, uint64
 		 * local ones only: a page server's come through lp_source_fetched
 		 * (a read of them here would wait, and race the one in flight).
 		 */
-		for (size_t j = k + 1; left < max && j < p->src->nr_runs; j++) {
-			const struct lp_run *prev = &p->src->runs[j - 1], *next = &p->src->runs[j];
+		for (size_t j = k + 1; left < max && j < p->src->local.nr_runs; j++) {
+			const struct page_run *prev = &p->src->local.runs[j - 1], *next = &p->src->local.runs[j];
 			if (next->vaddr != prev->vaddr + prev->nr_pages * PG || !lp_source_local(p->src, j) ||
 			    (!may_check && !lp_source_ready(p->src, j)))
 				break;
@@ -723,7 +723,7 @@ static bool remote_hold(struct lp_proc *p, uint64_t addr)
 	/* where the image has it (mremap moved it meanwhile: delta) */
 	if ((r = find_range(p, addr)))
 		addr += r->delta;
-	if ((i = lp_source_find(p->src, addr)) >= 0 && lp_source_local(p->src, i))
+	if ((i = page_source_find(&p->src->local, addr)) >= 0 && lp_source_local(p->src, i))
 		return false;
 	if (t - p->last_bg < LP_BG_REMOTE_GAP_US)
 		return true;

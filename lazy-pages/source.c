@@ -32,31 +32,6 @@ static int alloc_common(struct lp_source *s)
 	return s->verified ? 0 : -1;
 }
 
-/* the own entry (of the image whose pages file is fd) holding resolved run r */
-static long unit_of(const struct lp_source *s, const struct page_run *r)
-{
-	size_t lo = 0, hi = s->nr_units;
-	while (lo < hi) {	/* units are sorted by (fd order of images, vaddr) */
-		size_t mid = (lo + hi) / 2;
-		const struct page_unit *u = &s->units[mid];
-		if (u->fd < r->fd || (u->fd == r->fd && u->vaddr + u->nr_pages * 4096 <= r->vaddr))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < s->nr_units && s->units[lo].fd == r->fd && s->units[lo].vaddr <= r->vaddr)
-		return lo;
-	return -1;
-}
-
-static int cmp_unit(const void *a, const void *b)
-{
-	const struct page_unit *x = a, *y = b;
-	if (x->fd != y->fd)
-		return x->fd < y->fd ? -1 : 1;
-	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
-}
-
 /*
  * The units of the images this host has not: the page server's map (the
  * resolved runs cut in parts), the parts of runs that resolve to
@@ -125,43 +100,11 @@ static int source_open(struct ps_client *c, struct ps_client *bg, int dirfd, uns
 	if (page_source_map(&s->local) || page_source_units(&s->local, nr_map, &s->units, &s->nr_units))
 		goto err;
 	s->nr_local = s->nr_units;
-	size_t nu = s->nr_units + nr_map;
-	/* a resolved run is cut where its units end: at most one cut per unit */
-	s->runs = calloc(s->local.nr_runs + nu + 1, sizeof(*s->runs));
-	if (!s->runs || add_remote_units(s, map, nr_map))
+	if (add_remote_units(s, map, nr_map))
 		goto err;
-	/* usually in order already (one image, or local ones only): 65536 units per GiB */
-	for (size_t i = 1; i < s->nr_units; i++)
-		if (cmp_unit(&s->units[i - 1], &s->units[i]) > 0) {
-			qsort(s->units, s->nr_units, sizeof(*s->units), cmp_unit);
-			break;
-		}
+	if (page_source_cut(&s->local, s->units, s->nr_units))
+		goto err;
 	s->nr_pages = s->local.nr_pages;
-	for (size_t i = 0; i < s->local.nr_runs; i++) {
-		struct page_run r = s->local.runs[i];
-		long u = -1;
-		while (r.nr_pages) {
-			/* the unit after the last one, usually: no search */
-			const struct page_unit *nx = u >= 0 && (size_t)u + 1 < s->nr_units ? &s->units[u + 1] : NULL;
-			if (nx && nx->fd == r.fd && nx->vaddr == r.vaddr)
-				u++;
-			else
-				u = unit_of(s, &r);
-			if (u < 0 || s->nr_runs == s->local.nr_runs + nu) {
-				pr_err("pid %u: pages at %lx belong to no pagemap entry%s", pid,
-				       (unsigned long)r.vaddr, s->local.images[r.image].remote ?
-				       " of the page server: wrong page server or wrong images" : "");
-				goto err;
-			}
-			const struct page_unit *un = &s->units[u];
-			uint64_t n = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
-			if (n > r.nr_pages)
-				n = r.nr_pages;
-			s->runs[s->nr_runs++] = (struct lp_run){ r.vaddr, n, u };
-			r.vaddr += n * 4096;
-			r.nr_pages -= n;
-		}
-	}
 	if (alloc_common(s))
 		goto err;
 	s->want = -1;
@@ -200,27 +143,10 @@ void lp_source_close(struct lp_source *s)
 		page_source_close(&s->local);
 	for (int i = 0; i < LP_NR_SLOTS; i++)
 		free(s->cache[i].data);
-	free(s->runs);
 	free(s->units);
 	free(s->verified);
 	memset(s, 0, sizeof(*s));
 	s->evfd = -1;
-}
-
-long lp_source_find(const struct lp_source *s, uint64_t addr)
-{
-	size_t lo = 0, hi = s->nr_runs;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct lp_run *r = &s->runs[mid];
-		if (addr < r->vaddr)
-			hi = mid;
-		else if (addr >= r->vaddr + r->nr_pages * 4096)
-			lo = mid + 1;
-		else
-			return mid;
-	}
-	return -1;
 }
 
 /* who checks: "pages of pid N" */
@@ -378,7 +304,7 @@ int lp_source_start(struct lp_source *s)
 
 bool lp_source_ready(struct lp_source *s, long i)
 {
-	long ui = s->runs[i].unit;
+	long ui = s->local.runs[i].unit;
 
 	if (!s->units[ui].data)
 		return true;	/* remote: checked as it is read */
@@ -393,13 +319,13 @@ bool lp_source_ready(struct lp_source *s, long i)
 
 void lp_source_hint(struct lp_source *s, long i)
 {
-	if (s->units[s->runs[i].unit].data)
-		__atomic_store_n(&s->hint, s->runs[i].unit, __ATOMIC_RELEASE);
+	if (s->units[s->local.runs[i].unit].data)
+		__atomic_store_n(&s->hint, s->local.runs[i].unit, __ATOMIC_RELEASE);
 }
 
 bool lp_source_local(const struct lp_source *s, long i)
 {
-	return s->units[s->runs[i].unit].data;
+	return s->units[s->local.runs[i].unit].data;
 }
 
 /*
@@ -427,10 +353,10 @@ static uint64_t cached(const struct lp_source *s, const struct lp_cache *c, long
  */
 static uint64_t cached_runs(const struct lp_source *s, const struct lp_cache *c, long i, uint64_t addr)
 {
-	uint64_t have = cached(s, c, s->runs[i].unit, addr), end = addr + have, at = addr;
+	uint64_t have = cached(s, c, s->local.runs[i].unit, addr), end = addr + have, at = addr;
 
-	for (size_t j = i; have && j < s->nr_runs && at < end; j++) {
-		const struct lp_run *r = &s->runs[j];
+	for (size_t j = i; have && j < s->local.nr_runs && at < end; j++) {
+		const struct page_run *r = &s->local.runs[j];
 		if (r->vaddr > at || s->units[r->unit].fd != s->units[c->unit].fd)
 			break;
 		at = r->vaddr + r->nr_pages * 4096;
@@ -498,7 +424,7 @@ static const uint8_t *remote_span(struct lp_source *s, int slot, long ui, uint64
 
 uint64_t lp_source_fetched(struct lp_source *s, long i, uint64_t addr)
 {
-	const struct lp_run *r = &s->runs[i];
+	const struct page_run *r = &s->local.runs[i];
 	struct lp_cache *c = &s->cache[LP_SLOT_BG];
 	struct ps_client *bg = s->remote_bg;
 	uint64_t have = cached_runs(s, c, i, addr);
@@ -587,7 +513,7 @@ static const uint8_t *local_fault(struct lp_source *s, int slot, long ui, bool *
 
 const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t len)
 {
-	long ui = s->runs[i].unit;
+	long ui = s->local.runs[i].unit;
 	const struct page_unit *u = &s->units[ui];
 
 	if (!u->data)
@@ -603,14 +529,14 @@ const void *lp_source_get(struct lp_source *s, int slot, long i, uint64_t addr, 
 
 const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t addr, uint64_t *len)
 {
-	const struct lp_run *r = &s->runs[i];
+	const struct page_run *r = &s->local.runs[i];
 	uint64_t want = *len, have = r->vaddr + r->nr_pages * 4096 - addr;
 
 	if (have > want)
 		have = want;
 	if (!lp_source_local(s, i)) {
 		/* as far as one request reaches, in runs of its image */
-		const uint8_t *d = remote_span(s, slot, s->runs[i].unit, addr, want);
+		const uint8_t *d = remote_span(s, slot, s->local.runs[i].unit, addr, want);
 		if (!d)
 			return NULL;
 		uint64_t reach = cached_runs(s, &s->cache[slot], i, addr);
@@ -626,8 +552,8 @@ const void *lp_source_get_more(struct lp_source *s, int slot, long i, uint64_t a
 		return d;
 	}
 	/* on through the local runs whose data follows on in the mapping */
-	while (have < want && (size_t)++i < s->nr_runs) {
-		r = &s->runs[i];
+	while (have < want && (size_t)++i < s->local.nr_runs) {
+		r = &s->local.runs[i];
 		if (r->vaddr != addr + have || !lp_source_local(s, i))
 			break;
 		uint64_t n = r->nr_pages * 4096;

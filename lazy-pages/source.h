@@ -27,12 +27,6 @@
 
 #define LP_RUN_MAX	(PAGEMAP_MAX_RUN * 4096UL)
 
-/* where the newest data of some pages is (a resolved run of the image chain) */
-struct lp_run {
-	uint64_t vaddr, nr_pages;
-	long unit;		/* the checksummed unit holding it */
-};
-
 /*
  * The units of verification are the page library's (struct page_unit:
  * pagemap entries or their 16 KiB parts, with a data pointer into the
@@ -54,13 +48,16 @@ enum { LP_SLOT_FAULT, LP_SLOT_BG, LP_NR_SLOTS };
 
 struct lp_source {
 	unsigned pid;
-	size_t nr_runs;
-	struct lp_run *runs;		/* sorted by vaddr */
 	size_t nr_units, nr_local;	/* units, and how many of them are local */
 	struct page_unit *units;
 	uint8_t *verified;		/* per unit: LP_UNCHECKED..LP_BAD (atomic) */
 	uint64_t nr_pages;
-	struct page_source local;	/* the chain (remote images: stand-ins) */
+	/*
+	 * The chain (remote images: stand-ins), its resolved runs cut at
+	 * the units' ends (page_source_cut): run i's unit is local.runs[i].unit;
+	 * a run is found with page_source_find(&local, addr)
+	 */
+	struct page_source local;
 	struct ps_client *remote;	/* the page server, or NULL */
 	/*
 	 * The background's own connection to it (or NULL): its reads are sent
@@ -93,8 +90,6 @@ int lp_source_open_local(int dirfd, unsigned pid, struct lp_source *s);
 int lp_source_open_remote(struct ps_client *c, struct ps_client *bg, int dirfd, unsigned pid,
 			  struct lp_source *s);
 void lp_source_close(struct lp_source *s);
-/* index of the run holding addr, or -1 */
-long lp_source_find(const struct lp_source *s, uint64_t addr);
 /*
  * The data of [addr, addr+len), all inside run i, verified: the XXH3 of its
  * unit is checked the first time any of it is read (remote: the whole unit
