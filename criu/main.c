@@ -109,6 +109,10 @@ static void usage(FILE *f)
 "                          before the command line's\n"
 "      --file-locks        accepted: file locks are always dumped\n"
 "      --evasive-devices   accepted: devices are reopened by path\n"
+"      --orphan-pts-master (dump) a pseudo-terminal slave whose master is outside\n"
+"                          the tree (runc's console) is dumped; restore makes\n"
+"                          a new pair and hands its master to the RPC client\n"
+"                          or --action-script (step orphan-pts-master)\n"
 "  -V, --version           print the version\n");
 }
 
@@ -157,6 +161,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "shell-job", no_argument, NULL, 'j' },
+		{ "orphan-pts-master", no_argument, NULL, 1315 },
 		{ "ext-unix-sk", no_argument, NULL, 1004 },
 		{ "inherit-fd", required_argument, NULL, 1005 },
 		{ "restore-detached", no_argument, NULL, 'd' },
@@ -216,6 +221,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		case 'D': o->images_dir = optarg; break;
 		case 'R': o->leave_running = true; break;
 		case 'j': o->shell_job = true; break;
+		case 1315: o->orphan_pts_master = true; break;
 		case 'd': o->detach = true; break;
 		case 'o': o->log_file = optarg; break;
 		case 1000: o->pidfile = optarg; break;

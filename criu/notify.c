@@ -10,6 +10,7 @@
  */
 #define LOG_PREFIX "notify: "
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ static int run_script(const struct opts *o, const char *step, pid_t pid, int fd)
 			setenv("CRTOOLS_IMAGE_DIR", o->images_dir, 1);
 		if (pid > 0)
 			setenv("CRTOOLS_INIT_PID", spid, 1);
-		if (fd >= 0)
+		/* the fd passed (orphan-pts-master) is the script's too */
+		if (fd >= 0 && !fcntl(fd, F_SETFD, 0))
 			setenv("CRTOOLS_PTY_MASTER_FD", sfd, 1);
 		/* the script's output is not the restored program's: criu's log */
 		dup2(log_get_fd(), STDOUT_FILENO);

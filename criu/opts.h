@@ -26,6 +26,7 @@ struct opts {
 	bool leave_running;		/* --leave-running */
 	bool shell_job;			/* -j, --shell-job */
 	bool ext_unix_sk;		/* --ext-unix-sk */
+	bool orphan_pts_master;		/* --orphan-pts-master (dump): a terminal whose master is outside */
 	const char **inherit_fd;	/* --inherit-fd fd[N]:KEY (restore), each */
 	int nr_inherit_fd;
 	bool detach;			/* -d, --restore-detached */

@@ -743,6 +743,45 @@ static void share_pty_pairs(const struct dump_tree *t, uint32_t *next_id)
 	}
 }
 
+/* the id of another open file description of orphan pair index, or 0 */
+static uint32_t orphan_id_taken(const struct dump_tree *t, uint32_t index)
+{
+	for (size_t j = 0; j < t->nr; j++)
+		for (size_t m = 0; !t->procs[j].zombie && m < t->procs[j].nr_fds; m++) {
+			const FileEntry *fe = t->procs[j].fds[m]->file;
+			if (pair_file(fe) && fe->pty->orphan && fe->pty->index == index && fe->has_shared_id)
+				return fe->shared_id;
+		}
+	return 0;
+}
+
+/*
+ * Slaves whose master is outside the tree (--orphan-pts-master): restore
+ * makes their new pair in criu, which keeps the master for the client, so
+ * each is a tree-wide file even in a tree of one process.  One open file
+ * description a pair (the fds of runc's console: dups and inherited).
+ */
+static int share_orphan_ptys(const struct dump_tree *t, uint32_t *next_id)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		for (size_t k = 0; !p->zombie && !p->files_shared && k < p->nr_fds; k++) {
+			FileEntry *fe = p->fds[k]->file;
+			if (!pair_file(fe) || !fe->pty->orphan || fe->has_shared_id)
+				continue;
+			uint32_t id = pty_id_before(t, i, p->fds[k]->fd, fe->pty->index);
+			if (!id && orphan_id_taken(t, fe->pty->index)) {
+				pr_err("pid %d: fd %u: a second open file description of /dev/pts/%u, whose master is outside the tree: not supported",
+				       p->pid, p->fds[k]->fd, fe->pty->index);
+				return -1;
+			}
+			fe->has_shared_id = true;
+			fe->shared_id = id ? id : ++*next_id;
+		}
+	}
+	return 0;
+}
+
 /*
  * Unix sockets connected to a socket of another process of the tree (a
  * socketpair made before a fork), or to a socket that is itself shared:
@@ -790,6 +829,8 @@ int tree_share_files(const struct dump_tree *t)
 	uint32_t next_id = 0;
 	int err = -1;
 
+	if (share_orphan_ptys(t, &next_id))
+		return -1;
 	if (t->nr < 2)
 		return 0;
 	for (size_t i = 0; i < t->nr; i++)

@@ -77,6 +77,14 @@ pid_t fd_find_holder(const struct fd_dump *d, const char *link, int *fd);
 /* a dev_t as the kernel prints it in fdinfo (major << 20 | minor) to st_dev */
 dev_t fd_kdev_to_dev(unsigned long kdev);
 
+/* the masters of the pairs restore made for slaves whose master was
+ * outside the tree (--orphan-pts-master), kept by criu for their taker */
+#define FD_ORPHANS_MAX 16
+struct fd_orphans {
+	int fd[FD_ORPHANS_MAX];
+	int nr;
+};
+
 /* the restore of one process's fds: in the new process */
 struct fd_rst {
 	const FileEntry **file;	/* by file id */
@@ -94,6 +102,7 @@ struct fd_rst {
 	int (*object_fd)(const struct fd_rst *r, uint64_t dev, uint64_t ino);
 	const void *object_ctx;
 	bool in_criu;		/* criu making the tree's shared files, not a process of it */
+	struct fd_orphans *orphans;	/* in criu: where orphan pairs' masters go */
 };
 /* the files whose kind says early(), opened and kept (stashed) before the
  * process creates its children; 0 or -1 (logged) */

@@ -302,6 +302,62 @@ static int ctty_of(const struct fd_dump *d, PtyFile *pf, const char *what)
 	return 0;
 }
 
+/* the terminal's settings and window size into pf */
+static int fill_term(PtyFile *pf, const struct termios *t, const struct winsize *ws)
+{
+	pf->has_iflag = pf->has_oflag = pf->has_cflag = pf->has_lflag = pf->has_line = true;
+	pf->iflag = t->c_iflag;
+	pf->oflag = t->c_oflag;
+	pf->cflag = t->c_cflag;
+	pf->lflag = t->c_lflag;
+	pf->line = t->c_line;
+	pf->has_cc = true;
+	pf->cc.len = sizeof(t->c_cc);
+	pf->cc.data = malloc(sizeof(t->c_cc));
+	if (!pf->cc.data)
+		return -1;
+	memcpy(pf->cc.data, t->c_cc, sizeof(t->c_cc));
+	pf->has_ispeed = pf->has_ospeed = true;
+	pf->ispeed = cfgetispeed(t);
+	pf->ospeed = cfgetospeed(t);
+	pf->has_rows = pf->has_cols = pf->has_xpixel = pf->has_ypixel = true;
+	pf->rows = ws->ws_row;
+	pf->cols = ws->ws_col;
+	pf->xpixel = ws->ws_xpixel;
+	pf->ypixel = ws->ws_ypixel;
+	return 0;
+}
+
+/*
+ * A slave whose master is outside the tree (--orphan-pts-master: runc's
+ * console, held by the client): its settings and window size, read through
+ * the slave; restore makes a new pair and hands its master to the client.
+ * Bytes typed on the terminal and not yet read by the process cannot be
+ * taken from the outside master: refused.  Bytes the process wrote that
+ * the outside has not read stay with the old master, which the client keeps.
+ */
+static int dump_orphan(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
+{
+	struct termios t;
+	struct winsize ws;
+	int inq = 0, ret = -1;
+	int s = fd_dump_getfd(d, p->fd);
+
+	if (s < 0)
+		return -1;
+	if (tcgetattr(s, &t) || ioctl(s, TIOCGWINSZ, &ws) || ioctl(s, TIOCINQ, &inq))
+		pr_perror("%s: cannot read the terminal's state", what);
+	else if (inq)
+		pr_err("%s: %d bytes typed on the terminal (its master is outside the tree) not yet read: not supported",
+		       what, inq);
+	else if (!(pf->path = strdup("/dev/ptmx")))
+		pr_err("%s: out of memory", what);
+	else
+		ret = fill_term(pf, &t, &ws);
+	close(s);
+	return ret;
+}
+
 static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf, const char *what)
 {
 	struct termios t;
@@ -318,26 +374,8 @@ static int dump_master(struct fd_dump *d, const struct fd_probe *p, PtyFile *pf,
 		pr_perror("%s: cannot read the terminal's state", what);
 		goto out;
 	}
-	pf->has_iflag = pf->has_oflag = pf->has_cflag = pf->has_lflag = pf->has_line = true;
-	pf->iflag = t.c_iflag;
-	pf->oflag = t.c_oflag;
-	pf->cflag = t.c_cflag;
-	pf->lflag = t.c_lflag;
-	pf->line = t.c_line;
-	pf->has_cc = true;
-	pf->cc.len = sizeof(t.c_cc);
-	pf->cc.data = malloc(sizeof(t.c_cc));
-	if (!pf->cc.data)
+	if (fill_term(pf, &t, &ws))
 		goto out;
-	memcpy(pf->cc.data, t.c_cc, sizeof(t.c_cc));
-	pf->has_ispeed = pf->has_ospeed = true;
-	pf->ispeed = cfgetispeed(&t);
-	pf->ospeed = cfgetospeed(&t);
-	pf->has_rows = pf->has_cols = pf->has_xpixel = pf->has_ypixel = true;
-	pf->rows = ws.ws_row;
-	pf->cols = ws.ws_col;
-	pf->xpixel = ws.ws_xpixel;
-	pf->ypixel = ws.ws_ypixel;
 	pf->has_locked = pf->has_packet = true;
 	pf->locked = lock;
 	pf->packet = pkt;
@@ -432,7 +470,8 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 	bool dev_tty = is_dev_tty(&p->st);
 	if (dev_tty && (index = dev_tty_index(d, p)) == -2)
 		return -1;
-	if (!master && index >= 0 && !find_master(d, index) && !master_in_tree(d, index))
+	bool orphan = !master && index >= 0 && !find_master(d, index) && !master_in_tree(d, index);
+	if (orphan && !d->o->orphan_pts_master)
 		index = -1;
 	if (!master && index < 0) {
 		/* its master is outside the tree: the process's terminal (--shell-job) */
@@ -459,6 +498,10 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		return -1;
 	if (!dev_tty && side_state(d, p, pf, what))
 		return -1;
+	if (orphan && !dev_tty) {
+		pf->has_orphan = pf->orphan = true;
+		return dump_orphan(d, p, pf, what);
+	}
 	return master ? dump_master(d, p, pf, what) : 0;
 }
 
@@ -466,12 +509,18 @@ static int pty_check(const FileEntry *fe, const struct opts *o, const char *name
 {
 	const PtyFile *pf = fe->pty;
 	struct stat st;
-	(void)o;
-	if (!pf || (pf->master && (!pf->path || !pf->has_cc || pf->cc.len != sizeof(((struct termios *)0)->c_cc)))) {
+	bool makes = pf && (pf->master || pf->orphan);	/* a pair is made from it */
+	if (!pf || (makes && (!pf->path || !pf->has_cc || pf->cc.len != sizeof(((struct termios *)0)->c_cc))) ||
+	    (pf->orphan && (pf->master || pf->dev_tty || !fe->has_shared_id))) {
 		pr_err("%s: file %u: bad pseudo-terminal description", name, fe->id);
 		return -1;
 	}
-	if (pf->master && (stat(pf->path, &st) || !is_ptmx(&st))) {
+	if (pf->orphan && !o->notify && !o->action_script) {
+		pr_err("%s: file %u: a terminal whose master was outside the tree (--orphan-pts-master): its new master needs a taker, an RPC client with notify_scripts or --action-script",
+		       name, fe->id);
+		return -1;
+	}
+	if (makes && (stat(pf->path, &st) || !is_ptmx(&st))) {
 		pr_err("%s: file %u: %s is gone or is not the pseudo-terminal multiplexer", name, fe->id, pf->path);
 		return -1;
 	}
@@ -673,11 +722,72 @@ static int open_dev_tty(const FileEntry *fe)
 	return fd;
 }
 
+/* the new terminal state (on a master: the slave side's) as pf says */
+static int set_term(int m, const PtyFile *pf)
+{
+	struct termios t;
+	struct winsize ws = { pf->rows, pf->cols, pf->xpixel, pf->ypixel };
+
+	memset(&t, 0, sizeof(t));
+	t.c_iflag = pf->iflag;
+	t.c_oflag = pf->oflag;
+	t.c_cflag = pf->cflag;
+	t.c_lflag = pf->lflag;
+	t.c_line = pf->line;
+	memcpy(t.c_cc, pf->cc.data, sizeof(t.c_cc));
+	cfsetispeed(&t, pf->ispeed);
+	cfsetospeed(&t, pf->ospeed);
+	return tcsetattr(m, TCSANOW, &t) || ioctl(m, TIOCSWINSZ, &ws) ? -1 : 0;
+}
+
+/*
+ * A slave whose master was outside the tree: a new pair, made by criu (the
+ * file is always one of the tree's shared files: dump's tree.c), with the
+ * slave's settings; the slave is returned, the master kept in r->orphans
+ * for its taker (restore.c: the orphan-pts-master step).
+ */
+static int make_orphan(struct fd_rst *r, const FileEntry *fe)
+{
+	const PtyFile *pf = fe->pty;
+	int unlock = 0, s = -1;
+
+	if (!r->in_criu || !r->orphans || r->orphans->nr >= FD_ORPHANS_MAX) {
+		pr_err("file %u: a terminal whose master was outside the tree is made by criu, at most %d",
+		       fe->id, FD_ORPHANS_MAX);
+		return -1;
+	}
+	int m = open(pf->path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0) {
+		pr_perror("file %u: cannot open %s", fe->id, pf->path);
+		return -1;
+	}
+	if (ioctl(m, TIOCSPTLCK, &unlock) || set_term(m, pf)) {
+		pr_perror("file %u: cannot set up the new pseudo-terminal", fe->id);
+		close(m);
+		return -1;
+	}
+	s = open_slave(m, fe);
+	if (s >= 0 && pf->excl && ioctl(s, TIOCEXCL)) {
+		pr_perror("file %u: TIOCEXCL", fe->id);
+		close(s);
+		s = -1;
+	}
+	if (s < 0) {
+		close(m);
+		return -1;
+	}
+	r->orphans->fd[r->orphans->nr++] = m;
+	pr_info("file %u: a new pseudo-terminal for the slave whose master was outside the tree", fe->id);
+	return s;
+}
+
 /* called for the first file of a pair only: later ones are stashed */
 static int pty_open(struct fd_rst *r, const FileEntry *fe)
 {
 	if (fe->pty->dev_tty)
 		return open_dev_tty(fe);
+	if (fe->pty->orphan)
+		return make_orphan(r, fe);
 	const FileEntry *mfe = fe->pty->master ? fe : master_of(r, fe->pty->index);
 	if (!mfe) {
 		pr_err("file %u: the slave of pts %u, whose master is not in the images", fe->id, fe->pty->index);

@@ -367,6 +367,7 @@ void rst_tree_free(struct rst_tree *t)
 	free(t->procs);
 	rst_shmem_close(&t->shm);
 	rst_shared_close(&t->shared);
+	rst_orphans_close(&t->orphans);
 	ns_images_free(&t->ns);
 	img_entries_free(&t->cgroups);
 	if (t->premap_end)

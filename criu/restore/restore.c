@@ -682,6 +682,14 @@ static int st_notify_ns(void *c)
 	       cr_notify(r->o, "post-setup-namespaces", r->pid, -1);
 }
 
+/* the new masters of terminals whose master was outside the tree, to their taker */
+static int st_orphans(void *c)
+{
+	struct restore_run *r = c;
+
+	return rst_orphans_hand(&r->t, r->o, r->pid);
+}
+
 /* every task through its restorer, held at the last trap until the pages verify */
 static int st_follow(void *c)
 {
@@ -722,6 +730,7 @@ static const struct stage restore_stages[] = {
 	{ "helpers handed over", st_handed_over, NULL },
 	{ "page verification", st_verify_start, st_verify_join },
 	{ "namespace notifications", st_notify_ns, NULL },
+	{ "terminal masters handed over", st_orphans, NULL },
 	{ "tasks to their last trap", st_follow, NULL },
 	{ "resume notifications", st_notify_resume, NULL },
 	{ "release", st_release, NULL },

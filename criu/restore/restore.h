@@ -119,6 +119,7 @@ struct rst_tree {
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
 	struct rst_shared_files shared;
+	struct fd_orphans orphans;	/* new masters of outside terminals, for their taker */
 	uint64_t premap_start, premap_end;	/* premap.c */
 };
 
@@ -186,6 +187,9 @@ int rst_premap_reserve(const struct rst_tree *t, uint64_t len, uint64_t *out);
 /* shared.c: the open files processes of the tree share, made in criu */
 int rst_shared_open(struct rst_tree *t, const struct opts *o);
 void rst_shared_close(struct rst_shared_files *s);
+/* the masters of t->orphans to their taker (the orphan-pts-master step), closed */
+int rst_orphans_hand(struct rst_tree *t, const struct opts *o, pid_t pid);
+void rst_orphans_close(struct fd_orphans *o);
 /* shmem.c: the shared anonymous objects of the tree, made in criu */
 int rst_shmem_create(struct rst_tree *t);
 void rst_shmem_close(struct rst_shmem_set *s);

@@ -4,7 +4,9 @@
  * kind's own open(), before it creates the tree; every process gets a copy
  * among its helper fds and puts it at its fd numbers, so the processes
  * share one open file description again (one offset, one pipe).  An
- * external one is criu's own fd given with --inherit-fd.
+ * external one is criu's own fd given with --inherit-fd.  A terminal whose
+ * master was outside the tree gets a new pair here too: criu keeps the
+ * master for the client (the orphan-pts-master step, rst_orphans_hand).
  */
 #define LOG_PREFIX "restore: "
 #include <fcntl.h>
@@ -90,6 +92,7 @@ int rst_shared_open(struct rst_tree *t, const struct opts *o)
 		.file = tab, .nr_files = nr, .where = where, .stashed = stashed,
 		.stash_base = top_target_fd(t) + 64, .tty = tty, .o = o,
 		.object_fd = object_fd, .object_ctx = &t->shm, .inherit = inherit, .in_criu = true,
+		.orphans = &t->orphans,
 	};
 	for (uint32_t id = 1; id <= nr; id++) {
 		if (where[id] >= 0)
@@ -123,4 +126,20 @@ void rst_shared_close(struct rst_shared_files *s)
 	free(s->fd);
 	s->fd = NULL;
 	s->nr = 0;
+}
+
+int rst_orphans_hand(struct rst_tree *t, const struct opts *o, pid_t pid)
+{
+	int err = 0;
+	for (int i = 0; i < t->orphans.nr && !err; i++)
+		err = cr_notify(o, "orphan-pts-master", pid, t->orphans.fd[i]);
+	rst_orphans_close(&t->orphans);
+	return err;
+}
+
+void rst_orphans_close(struct fd_orphans *o)
+{
+	for (int i = 0; i < o->nr; i++)
+		close(o->fd[i]);
+	o->nr = 0;
 }

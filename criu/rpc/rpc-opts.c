@@ -78,8 +78,7 @@ static const struct opt_row opt_table[] = {
 	{ "tls_cert", AS_OPTION, "--tls-cert" },
 	{ "tls_key", AS_OPTION, "--tls-key" },
 	{ "tls_no_cn_verify", AS_OPTION, "--tls-no-cn-verify" },
-	/* a pty whose master is outside the tree is refused at dump */
-	{ "orphan_pts_master", ACCEPTED, NULL },
+	{ "orphan_pts_master", AS_OPTION, "--orphan-pts-master" },
 	/* deleted files are saved with their contents, of any size */
 	{ "link_remap", ACCEPTED, NULL },
 	{ "ghost_limit", ACCEPTED, NULL },

@@ -21,7 +21,9 @@
  * Output: "RESP TYPE success=0|1 [pid=N] [version=M.m.s] [features ...]
  * [errmsg=...]", "PS connect=ok|fail", "NOTIFY STEP pid=N [fd]" for each notification (answered
  * yes unless notify_fail names it), "CHILD pid=N status=S", and last
- * "CRIU exit=N".  Exits 0 if it could talk to criu at all.
+ * "CRIU exit=N".  The terminal master of orphan-pts-master is kept: "MASTER
+ * termios ..." at once, and with wait_child=1 "TTY LINE" for each line the
+ * restored program wrote to it.  Exits 0 if it could talk to criu at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,13 +34,17 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "images/rpc.pb-c.h"
 
 static const char *notify_fail;
+static void keep_master(int fd);
 
 static int set_field(CriuOpts *o, const char *key, const char *val)
 {
@@ -190,9 +196,11 @@ static int converse(int sk, int type)
 		const char *step = r->notify && r->notify->script ? r->notify->script : "?";
 		printf("NOTIFY %s pid=%d%s\n", step, r->notify && r->notify->has_pid ? r->notify->pid : 0,
 		       fd >= 0 ? " fd" : "");
-		fflush(stdout);
-		if (fd >= 0)
+		if (fd >= 0 && !strcmp(step, "orphan-pts-master"))
+			keep_master(fd);
+		else if (fd >= 0)
 			close(fd);
+		fflush(stdout);
 		CriuReq ans = CRIU_REQ__INIT;
 		ans.type = CRIU_REQ_TYPE__NOTIFY;
 		ans.has_notify_success = 1;
@@ -201,6 +209,55 @@ static int converse(int sk, int type)
 		if (send_req(sk, &ans))
 			return -1;
 	}
+}
+
+/* the terminal master of orphan-pts-master: its settings printed ("MASTER
+ * termios I:O:C:L rows R cols C", stty -g's first four fields), kept to
+ * read what the restored program writes (print_master) */
+static int orphan_master = -1;
+
+static void keep_master(int fd)
+{
+	struct termios t;
+	struct winsize ws;
+
+	if (tcgetattr(fd, &t) || ioctl(fd, TIOCGWINSZ, &ws)) {
+		printf("MASTER not a terminal master: %s\n", strerror(errno));
+		close(fd);
+		return;
+	}
+	printf("MASTER termios %x:%x:%x:%x rows %d cols %d\n", t.c_iflag, t.c_oflag, t.c_cflag,
+	       t.c_lflag, ws.ws_row, ws.ws_col);
+	if (orphan_master >= 0)
+		close(orphan_master);
+	orphan_master = fd;
+}
+
+/* what the terminal's slave side wrote, "TTY line" each, until it is closed
+ * (EIO) or quiet for 2 s */
+static void print_master(void)
+{
+	char buf[4096], line[4096];
+	size_t len = 0;
+
+	for (;;) {
+		struct pollfd p = { orphan_master, POLLIN, 0 };
+		if (poll(&p, 1, 2000) <= 0)
+			break;
+		ssize_t n = read(orphan_master, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' || len == sizeof(line) - 1) {
+				printf("TTY %.*s\n", (int)len, line);
+				len = 0;
+			} else if (buf[i] != '\r') {
+				line[len++] = buf[i];
+			}
+		}
+	}
+	if (len)
+		printf("TTY %.*s\n", (int)len, line);
 }
 
 static int hexval(char c)
@@ -327,6 +384,11 @@ static int one(int sk, char **argv, int n)
 		while ((p = waitpid(restored_pid, &status, 0)) < 0 && errno == EINTR)
 			;
 		printf("CHILD pid=%d status=%d\n", restored_pid, p > 0 ? status : -errno);
+	}
+	if (!r && orphan_master >= 0 && wait_child) {
+		print_master();
+		close(orphan_master);
+		orphan_master = -1;
 	}
 	return r;
 }
