@@ -40,7 +40,8 @@ TEST_BIN    := $(TEST_SRC:.c=)
 TEST_TOOLS  := test/tools/img-edit
 
 .PHONY: all clean test bench demo deps fuzz fuzzers asan install uninstall
-all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test
+all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test \
+	test/rpc/ctr-counter
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -81,6 +82,10 @@ test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C
 # the RPC test client (test/rpc.sh)
 test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
 	$(CC) $(CFLAGS) -Wno-unused-parameter -o $@ $^ -lprotobuf-c
+
+# the program of the container tests (test/rpc-ctr.sh): static, for a busybox rootfs
+test/rpc/ctr-counter: test/rpc/ctr-counter.c
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -static -o $@ $<
 
 # libcriu: a C client of criu swrk with libcriu's names (lib/criu.h); users
 # link lib/libcriu.a -lprotobuf-c
@@ -177,6 +182,6 @@ clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS) \
 		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
-		test/rpc/libcriu-test
+		test/rpc/libcriu-test test/rpc/ctr-counter
 
 -include $(DEPS)

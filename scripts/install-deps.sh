@@ -8,6 +8,9 @@ PKGS=(build-essential protobuf-c-compiler libprotobuf-c-dev libxxhash-dev
       binutils iproute2 python3 clang libclang-rt-14-dev libgnutls28-dev gnutls-bin
       libnftables-dev nftables go-md2man runc)
 
+# the container tests (test/rpc-ctr.sh): podman, a busybox-static rootfs
+PKGS+=(podman busybox-static)
+
 missing=()
 for p in "${PKGS[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)

@@ -1,0 +1,243 @@
+# test/rpc-ctr.sh - real containers for the rpc section (test/rpc.sh lists
+# the checks): runc 1.1.5 and podman 4.3.1 from Debian driving this criu
+# through test/tools/criu-relay (a `criu` first in PATH, or `runc --criu`,
+# that records every RPC packet in DIR/relay/rpc.log and passes it on).
+# The container runs test/rpc/ctr-counter (static) in a busybox-static
+# rootfs: it counts and checks its memory, printing "count N pid P pages K
+# ok" to its stdout, a pipe to the test.  Everything a check makes (runc
+# containers, podman containers and images) is removed by rpc_ctr_cleanup,
+# also when the check fails or is killed (the EXIT trap of run_rpc_check).
+#
+# Helpers: ctr_rootfs DIR (busybox + its applets + ctr-counter), ctr_relay
+# DIR (DIR/bin/criu: the relay to this criu, logging into DIR/relay),
+# ctr_fields LOG (the criu_opts fields the client sent), ctr_counts FILE
+# (the last count line), ctr_counting FILE N (a count above N appears).
+
+CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE=
+
+# a busybox-static rootfs with ctr-counter as /bin/ctr-counter
+ctr_rootfs() {
+	local r=$1 a
+	mkdir -p "$r/bin" "$r/proc" "$r/sys" "$r/dev" "$r/etc" "$r/tmp" || return 1
+	cp /bin/busybox "$r/bin/busybox" && cp "$ROOT/test/rpc/ctr-counter" "$r/bin/ctr-counter" || return 1
+	for a in $("$r/bin/busybox" --list); do
+		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
+	done
+}
+
+# DIR/bin/criu: the relay to this criu (podman runs runc with an
+# environment of its own: the wrapper carries the relay's settings)
+ctr_relay() {
+	local d=$1
+	mkdir -p "$d/bin" "$d/relay"
+	printf '#!/bin/sh\nCRIU_RELAY_TARGET=%s CRIU_RELAY_LOG=%s exec %s "$@"\n' \
+		"$CRIU" "$d/relay" "$ROOT/test/tools/criu-relay" > "$d/bin/criu"
+	chmod +x "$d/bin/criu"
+}
+
+# the top-level criu_opts fields of the requests in a relay log, one a line
+ctr_fields() {
+	sed -n 's/^  opts\.\([a-z_]*\)[.=].*/\1/p' "$1" | sort -u
+}
+
+# fields of the requests in LOG that the options table of rpc-opts.c does
+# not know (a client sends something this criu has never heard of)
+ctr_unknown_fields() {
+	local f
+	for f in $(ctr_fields "$1"); do
+		grep -q "{ \"$f\"," "$ROOT/criu/rpc/rpc-opts.c" || echo "$f"
+	done
+}
+
+# the number of the last "count" line of FILE (0 if none)
+ctr_last_count() {
+	local n
+	n=$(sed -n 's/^count \([0-9]*\) .*/\1/p' "$1" | tail -1)
+	echo "${n:-0}"
+}
+
+# FILE shows a count above N within 10 s, no FAIL line, every pid 1
+ctr_counting() {
+	local f=$1 n=$2
+	wait_for 10 bash -c "[ \$(sed -n 's/^count \([0-9]*\) .*/\1/p' '$f' | tail -1) -gt $n ] 2>/dev/null" || {
+		CMP_REASON="no count above $n (last $(ctr_last_count "$f"))"
+		return 1
+	}
+	if grep -q '^FAIL' "$f"; then
+		CMP_REASON="the program says: $(grep -m1 '^FAIL' "$f")"
+		return 1
+	fi
+	if grep '^count ' "$f" | grep -vq ' pid 1 '; then
+		CMP_REASON="its pid is not 1: $(grep '^count ' "$f" | grep -v ' pid 1 ' | head -1)"
+		return 1
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- runc
+
+# a bundle (runc spec) running ctr-counter MiB, terminal false
+ctr_runc_bundle() {
+	local b=$1 mib=$2
+	ctr_rootfs "$b/rootfs" || return 1
+	(cd "$b" && runc spec) || return 1
+	python3 - "$b/config.json" "$mib" <<-'EOF'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["process"]["terminal"] = False
+	c["process"]["args"] = ["/bin/ctr-counter", sys.argv[2]]
+	json.dump(c, open(sys.argv[1], "w"), indent=1)
+	EOF
+}
+
+# ctr_runc_run DIR ID: runc run -d, stdout a pipe into DIR/ctr.out
+ctr_runc_run() {
+	local dir=$1 id=$2
+	CTR_RUNC_ROOT=$dir/runc
+	CTR_RUNC_IDS+=("$id")
+	mkfifo "$dir/ctr.pipe"
+	cat "$dir/ctr.pipe" >> "$dir/ctr.out" &
+	track $!
+	runc --root "$CTR_RUNC_ROOT" run -d --bundle "$dir/bundle" "$id" > "$dir/ctr.pipe" 2> "$dir/run.err" < /dev/null ||
+		return 1
+	wait_for 10 grep -q '^count ' "$dir/ctr.out"
+}
+
+ctr_runc_state() {
+	runc --root "$CTR_RUNC_ROOT" state "$1" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p'
+}
+
+# ---------------------------------------------------------------- podman
+
+PODMAN=(podman --runtime runc)
+PODMAN_RUN=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+
+# an image of the busybox rootfs (podman import; no registry here)
+ctr_podman_image() {
+	local dir=$1
+	CTR_PODMAN_IMAGE=criu-rpc-test-$$
+	ctr_rootfs "$dir/rootfs" && tar -C "$dir/rootfs" -cf "$dir/rootfs.tar" . &&
+		"${PODMAN[@]}" import "$dir/rootfs.tar" "$CTR_PODMAN_IMAGE" > "$dir/import.out" 2>&1
+}
+
+# ctr_podman_run DIR NAME MIB: a detached container running ctr-counter
+ctr_podman_run() {
+	local dir=$1 name=$2 mib=$3
+	CTR_PODMAN_IDS+=("$name")
+	"${PODMAN[@]}" run -d --name "$name" "${PODMAN_RUN[@]}" "$CTR_PODMAN_IMAGE" /bin/ctr-counter "$mib" \
+		> "$dir/run.out" 2>&1 || return 1
+	wait_for 10 bash -c "podman logs '$name' 2>/dev/null | grep -q '^count '"
+}
+
+ctr_podman_logs() { podman logs "$1" > "$2" 2>/dev/null; }
+
+# ---------------------------------------------------------------- cleanup
+
+rpc_ctr_cleanup() {
+	local id
+	for id in "${CTR_RUNC_IDS[@]}"; do
+		runc --root "$CTR_RUNC_ROOT" kill "$id" KILL > /dev/null 2>&1
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			runc --root "$CTR_RUNC_ROOT" delete -f "$id" > /dev/null 2>&1 && break
+			sleep 0.2
+		done
+	done
+	CTR_RUNC_IDS=()
+	for id in "${CTR_PODMAN_IDS[@]}"; do
+		podman rm -f -t 0 "$id" > /dev/null 2>&1
+	done
+	CTR_PODMAN_IDS=()
+	if [ -n "$CTR_PODMAN_IMAGE" ]; then
+		podman rmi -f "$CTR_PODMAN_IMAGE" > /dev/null 2>&1
+		CTR_PODMAN_IMAGE=
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------- checks
+
+# runc checkpoint of a running container through the relay: what runc
+# sends is recorded and checked against the options table; today the
+# checkpoint is refused naming the option that needs mount namespaces, and
+# the container counts on
+rpc_runc() {
+	local dir=$1 n unknown
+	command -v runc > /dev/null || { result SKIP "SKIP $RPC_NAME: runc is not installed"; return; }
+	ctr_runc_bundle "$dir/bundle" 8 || { result FAIL "FAIL $RPC_NAME: cannot make the bundle"; return; }
+	ctr_relay "$dir"
+	ctr_runc_run "$dir" "criu-rpc-$$" ||
+		{ result FAIL "FAIL $RPC_NAME: runc run: $(log_tail "$dir/run.err") $(log_tail "$dir/ctr.out")"; return; }
+	mkdir -p "$dir/img" "$dir/work"
+	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" checkpoint --image-path "$dir/img" \
+		--work-path "$dir/work" "criu-rpc-$$" > "$dir/ckpt.out" 2>&1
+	local st=$?
+	n=$(ctr_last_count "$dir/ctr.out")
+	if [ "$(grep -m1 -o 'criu_req.*' "$dir/relay/rpc.log")" = "" ] ||
+	   ! sed -n '/client->criu/{n;p;q}' "$dir/relay/rpc.log" | grep -q 'type=VERSION'; then
+		result FAIL "FAIL $RPC_NAME: the relay did not record runc's VERSION request first"
+		return
+	fi
+	unknown=$(ctr_unknown_fields "$dir/relay/rpc.log" | tr '\n' ' ')
+	if [ -n "$unknown" ]; then
+		result FAIL "FAIL $RPC_NAME: runc sends fields the options table does not know: $unknown"
+		return
+	fi
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $RPC_NAME: runc checkpoint succeeded, but mount namespaces are refused"
+		return
+	fi
+	if ! grep -q "cr_errmsg='option root: needs mount" "$dir/relay/rpc.log" ||
+	   ! grep -q 'error: .*option root: needs mount' "$dir/work/dump.log"; then
+		result FAIL "FAIL $RPC_NAME: the refusal does not name root: $(log_tail "$dir/ckpt.out")"
+		return
+	fi
+	if [ "$(ctr_runc_state "criu-rpc-$$")" != running ] || ! ctr_counting "$dir/ctr.out" "$n"; then
+		result FAIL "FAIL $RPC_NAME: after the refused checkpoint the container is '$(ctr_runc_state "criu-rpc-$$")': $CMP_REASON"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}
+
+# podman container checkpoint (podman's own VERSION check, then runc's)
+# through the relay first in PATH: refused naming root, the container
+# counts on
+rpc_podman() {
+	local dir=$1 name=criu-rpc-$$ n unknown
+	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
+	ctr_relay "$dir"
+	ctr_podman_image "$dir" || { result FAIL "FAIL $RPC_NAME: podman import: $(log_tail "$dir/import.out")"; return; }
+	ctr_podman_run "$dir" "$name" 8 || { result FAIL "FAIL $RPC_NAME: podman run: $(log_tail "$dir/run.out")"; return; }
+	PATH=$dir/bin:$PATH "${PODMAN[@]}" container checkpoint "$name" > "$dir/ckpt.out" 2>&1
+	local st=$?
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	if [ "$(grep -c 'client->criu criu_req.*' "$dir/relay/rpc.log")" -lt 3 ] ||
+	   ! sed -n '/client->criu/{n;p;q}' "$dir/relay/rpc.log" | grep -q 'type=VERSION'; then
+		result FAIL "FAIL $RPC_NAME: the relay did not record podman's and runc's requests, VERSION first"
+		return
+	fi
+	unknown=$(ctr_unknown_fields "$dir/relay/rpc.log" | tr '\n' ' ')
+	if [ -n "$unknown" ]; then
+		result FAIL "FAIL $RPC_NAME: podman sends fields the options table does not know: $unknown"
+		return
+	fi
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $RPC_NAME: podman checkpoint succeeded, but mount namespaces are refused"
+		return
+	fi
+	if ! grep -q "cr_errmsg='option root: needs mount" "$dir/relay/rpc.log"; then
+		result FAIL "FAIL $RPC_NAME: the refusal does not name root: $(log_tail "$dir/ckpt.out")"
+		return
+	fi
+	if [ "$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" != running ]; then
+		result FAIL "FAIL $RPC_NAME: after the refused checkpoint the container is '$(podman inspect -f '{{.State.Status}}' "$name" 2>&1)'"
+		return
+	fi
+	sleep 1.5
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	if ! ctr_counting "$dir/ctr.out" "$n"; then
+		result FAIL "FAIL $RPC_NAME: after the refused checkpoint: $CMP_REASON"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}
