@@ -41,7 +41,7 @@ TEST_TOOLS  := test/tools/img-edit
 
 .PHONY: all clean test bench demo deps fuzz fuzzers asan install uninstall
 all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test \
-	test/rpc/ctr-counter
+	lib/libcriu.so test/rpc/libcriu-test-so test/rpc/ctr-counter
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -95,6 +95,21 @@ lib/libcriu.a: lib/libcriu.o images/rpc.pb-c.o
 test/rpc/libcriu-test: test/rpc/libcriu-test.c lib/libcriu.a
 	$(CC) $(CFLAGS) -Ilib -o $@ $^ -lprotobuf-c
 
+# libcriu.so.2 (upstream libcriu's soname): the same library, shared; only
+# libcriu's names are exported (lib/libcriu.map), not the protobuf code
+lib/libcriu.pic.o: lib/libcriu.c lib/criu.h images/rpc.pb-c.h
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+images/rpc.pb-c.pic.o: images/rpc.pb-c.c images/rpc.pb-c.h
+	$(CC) $(CFLAGS) -fPIC -Wno-unused-parameter -c -o $@ $<
+lib/libcriu.so.2: lib/libcriu.pic.o images/rpc.pb-c.pic.o lib/libcriu.map
+	$(CC) -shared -Wl,-soname,libcriu.so.2 -Wl,--version-script=lib/libcriu.map -o $@ \
+		$(filter %.o,$^) -lprotobuf-c
+lib/libcriu.so: lib/libcriu.so.2
+	ln -sf libcriu.so.2 $@
+# the same test program, linked with the shared library
+test/rpc/libcriu-test-so: test/rpc/libcriu-test.c lib/libcriu.so
+	$(CC) $(CFLAGS) -Ilib -o $@ $< -Llib -lcriu -Wl,-rpath,$(CURDIR)/lib
+
 # make install [PREFIX=/usr/local] [DESTDIR=]: criu into sbin, where runc and
 # podman look for it, and its man page (made with go-md2man)
 PREFIX  ?= /usr/local
@@ -104,15 +119,18 @@ MAN8DIR := $(PREFIX)/share/man/man8
 Documentation/criu.8: Documentation/criu.md
 	sed '1s/^# criu(8)$$/% CRIU 8/' $< | go-md2man -out $@
 
-install: criu/criu Documentation/criu.8 lib/libcriu.a
+install: criu/criu Documentation/criu.8 lib/libcriu.a lib/libcriu.so.2
 	install -D -m 0755 criu/criu $(DESTDIR)$(SBINDIR)/criu
 	install -D -m 0644 Documentation/criu.8 $(DESTDIR)$(MAN8DIR)/criu.8
 	install -D -m 0644 lib/libcriu.a $(DESTDIR)$(PREFIX)/lib/libcriu.a
+	install -D -m 0755 lib/libcriu.so.2 $(DESTDIR)$(PREFIX)/lib/libcriu.so.2
+	ln -sf libcriu.so.2 $(DESTDIR)$(PREFIX)/lib/libcriu.so
 	install -D -m 0644 lib/criu.h $(DESTDIR)$(PREFIX)/include/criu/criu.h
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/criu $(DESTDIR)$(MAN8DIR)/criu.8 \
-		$(DESTDIR)$(PREFIX)/lib/libcriu.a $(DESTDIR)$(PREFIX)/include/criu/criu.h
+		$(DESTDIR)$(PREFIX)/lib/libcriu.a $(DESTDIR)$(PREFIX)/lib/libcriu.so.2 \
+		$(DESTDIR)$(PREFIX)/lib/libcriu.so $(DESTDIR)$(PREFIX)/include/criu/criu.h
 	-rmdir $(DESTDIR)$(PREFIX)/include/criu 2>/dev/null
 
 # test and demo install what is missing first, so that on a fresh machine
@@ -182,6 +200,7 @@ clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS) \
 		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
-		test/rpc/libcriu-test test/rpc/ctr-counter
+		test/rpc/libcriu-test test/rpc/ctr-counter lib/libcriu.pic.o images/rpc.pb-c.pic.o \
+		lib/libcriu.so.2 lib/libcriu.so test/rpc/libcriu-test-so
 
 -include $(DEPS)

@@ -22,6 +22,18 @@
 #include <stdbool.h>
 
 typedef struct criu_opts criu_opts;
+
+/* --manage-cgroups modes, with the wire's numbers (restore serves soft
+ * and ignore; default is soft) */
+enum criu_cg_mode {
+	CRIU_CG_MODE_IGNORE = 0,
+	CRIU_CG_MODE_NONE = 1,
+	CRIU_CG_MODE_PROPS = 2,
+	CRIU_CG_MODE_SOFT = 3,
+	CRIU_CG_MODE_FULL = 4,
+	CRIU_CG_MODE_STRICT = 5,
+	CRIU_CG_MODE_DEFAULT = 6,
+};
 typedef struct criu_notify_arg *criu_notify_arg_t;
 
 /* each step of dump and restore (notify_scripts); non-zero fails it */
@@ -53,6 +65,10 @@ void criu_local_set_log_level(criu_opts *opts, int log_level);
 int criu_local_set_log_file(criu_opts *opts, const char *log_file);
 int criu_local_add_inherit_fd(criu_opts *opts, int fd, const char *key);
 void criu_local_set_notify_cb(criu_opts *opts, criu_notify_cb_t cb);
+void criu_local_set_manage_cgroups(criu_opts *opts, bool manage);
+void criu_local_set_manage_cgroups_mode(criu_opts *opts, enum criu_cg_mode mode);
+int criu_local_set_freeze_cgroup(criu_opts *opts, const char *cgroup);
+int criu_local_add_cg_root(criu_opts *opts, const char *ctrl, const char *path);
 
 int criu_local_check(criu_opts *opts);
 int criu_local_dump(criu_opts *opts);
@@ -84,6 +100,10 @@ void criu_set_log_level(int log_level);
 int criu_set_log_file(const char *log_file);
 int criu_add_inherit_fd(int fd, const char *key);
 void criu_set_notify_cb(criu_notify_cb_t cb);
+void criu_set_manage_cgroups(bool manage);
+void criu_set_manage_cgroups_mode(enum criu_cg_mode mode);
+int criu_set_freeze_cgroup(const char *cgroup);
+int criu_add_cg_root(const char *ctrl, const char *path);
 int criu_check(void);
 int criu_dump(void);
 int criu_pre_dump(void);
@@ -95,6 +115,9 @@ int criu_feature_check(struct criu_feature_check *features, size_t size);
 
 /* in a notify callback: the restored root's pid (0 before it exists) */
 int criu_notify_pid(criu_notify_arg_t na);
+/* in the callback of "orphan-pts-master": the new terminal's master (the
+ * library closes it when the callback returns: dup() it to keep it), else -1 */
+int criu_get_orphan_pts_master_fd(void);
 /* criu's one-line reason for the last failed request, or NULL */
 const char *criu_get_last_error(void);
 

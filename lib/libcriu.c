@@ -53,6 +53,13 @@ void criu_local_free_opts(criu_opts *o)
 		free(o->rpc.inherit_fd[i]);
 	}
 	free(o->rpc.inherit_fd);
+	for (size_t i = 0; i < o->rpc.n_cg_root; i++) {
+		free(o->rpc.cg_root[i]->ctrl);
+		free(o->rpc.cg_root[i]->path);
+		free(o->rpc.cg_root[i]);
+	}
+	free(o->rpc.cg_root);
+	free(o->rpc.freeze_cgroup);
 	free(o->rpc.parent_img);
 	free(o->rpc.log_file);
 	free(o->binary);
@@ -93,6 +100,37 @@ SETTER(orphan_pts_master, orphan_pts_master, bool)
 SETTER(track_mem, track_mem, bool)
 SETTER(lazy_pages, lazy_pages, bool)
 SETTER(log_level, log_level, int)
+SETTER(manage_cgroups, manage_cgroups, bool)
+
+int criu_local_set_freeze_cgroup(criu_opts *o, const char *cg) { return set_str(&o->rpc.freeze_cgroup, cg); }
+
+/* libcriu's enum has the wire's numbers */
+void criu_local_set_manage_cgroups_mode(criu_opts *o, enum criu_cg_mode mode)
+{
+	o->rpc.has_manage_cgroups_mode = true;
+	o->rpc.manage_cgroups_mode = (CriuCgMode)mode;
+}
+
+int criu_local_add_cg_root(criu_opts *o, const char *ctrl, const char *path)
+{
+	CgroupRoot *r = malloc(sizeof(*r)), **n;
+
+	if (!r)
+		return -ENOMEM;
+	cgroup_root__init(r);
+	r->ctrl = ctrl ? strdup(ctrl) : NULL;
+	r->path = strdup(path);
+	n = realloc(o->rpc.cg_root, (o->rpc.n_cg_root + 1) * sizeof(*n));
+	if (!r->path || (ctrl && !r->ctrl) || !n) {
+		free(r->ctrl);
+		free(r->path);
+		free(r);
+		return -ENOMEM;
+	}
+	o->rpc.cg_root = n;
+	n[o->rpc.n_cg_root++] = r;
+	return 0;
+}
 
 int criu_local_add_inherit_fd(criu_opts *o, int fd, const char *key)
 {
@@ -164,32 +202,58 @@ static int send_req(int sk, const CriuReq *req)
 	return n == (ssize_t)len ? 0 : -ECOMM;
 }
 
-static CriuResp *recv_resp(int sk)
+/* a response, and *fd the fd passed with it (orphan-pts-master) or -1 */
+static CriuResp *recv_resp(int sk, int *fd)
 {
 	ssize_t n = recv(sk, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	char cbuf[CMSG_SPACE(sizeof(int))];
 	uint8_t *buf;
 	CriuResp *r = NULL;
 
+	*fd = -1;
 	if (n <= 0 || !(buf = malloc(n)))
 		return NULL;
-	/* an fd passed along (orphan-pts-master) is not taken: closed by the kernel */
-	if (recv(sk, buf, n, 0) == n)
+	struct iovec iov = { buf, n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	if (recvmsg(sk, &mh, MSG_CMSG_CLOEXEC) == n)
 		r = criu_resp__unpack(NULL, n, buf);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
 	free(buf);
 	return r;
+}
+
+/* the master of orphan-pts-master while its callback runs (upstream's call
+ * takes no argument: the library's), -1 otherwise */
+static int orphan_master = -1;
+
+int criu_get_orphan_pts_master_fd(void)
+{
+	return orphan_master;
 }
 
 /* answers each NOTIFY until the response to the request; NULL if criu is gone */
 static CriuResp *converse(int sk, const criu_opts *o)
 {
 	for (;;) {
-		CriuResp *r = recv_resp(sk);
-		if (!r || r->type != CRIU_REQ_TYPE__NOTIFY)
+		int fd;
+		CriuResp *r = recv_resp(sk, &fd);
+		if (!r || r->type != CRIU_REQ_TYPE__NOTIFY) {
+			if (fd >= 0)
+				close(fd);
 			return r;
+		}
 		struct criu_notify_arg na = { r->notify && r->notify->has_pid ? r->notify->pid : 0 };
 		int ok = 1;
+		orphan_master = fd;
 		if (o->notify && r->notify && r->notify->script)
 			ok = o->notify(r->notify->script, &na) == 0;
+		/* the callback dup()s the master if it keeps it */
+		orphan_master = -1;
+		if (fd >= 0)
+			close(fd);
 		criu_resp__free_unpacked(r, NULL);
 		CriuReq ans = CRIU_REQ__INIT;
 		ans.type = CRIU_REQ_TYPE__NOTIFY;
@@ -351,6 +415,10 @@ void criu_set_log_level(int v) { criu_local_set_log_level(lib_opts, v); }
 int criu_set_log_file(const char *f) { return criu_local_set_log_file(lib_opts, f); }
 int criu_add_inherit_fd(int fd, const char *key) { return criu_local_add_inherit_fd(lib_opts, fd, key); }
 void criu_set_notify_cb(criu_notify_cb_t cb) { criu_local_set_notify_cb(lib_opts, cb); }
+void criu_set_manage_cgroups(bool v) { criu_local_set_manage_cgroups(lib_opts, v); }
+void criu_set_manage_cgroups_mode(enum criu_cg_mode m) { criu_local_set_manage_cgroups_mode(lib_opts, m); }
+int criu_set_freeze_cgroup(const char *cg) { return criu_local_set_freeze_cgroup(lib_opts, cg); }
+int criu_add_cg_root(const char *ctrl, const char *path) { return criu_local_add_cg_root(lib_opts, ctrl, path); }
 int criu_check(void) { return criu_local_check(lib_opts); }
 int criu_dump(void) { return criu_local_dump(lib_opts); }
 int criu_pre_dump(void) { return criu_local_pre_dump(lib_opts); }

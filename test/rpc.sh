@@ -46,12 +46,14 @@
 #       (WAIT_PID); a missing certificate file is refused naming it
 #   rpc/status_fd  page-server and lazy-pages --status-fd: one byte once
 #       listening
-#   rpc/libcriu  test/rpc/libcriu-test with lib/libcriu.a: version check,
+#   rpc/libcriu  test/rpc/libcriu-test with lib/libcriu.a, and again linked
+#       with lib/libcriu.so.2 (libcriu-test-so): version check,
 #       feature check, a refused option (-EBADE, criu's reason), dump with
 #       the notify callback, criu_restore_child: our child, it passes
 #   rpc/install  make install with DESTDIR and PREFIX=/usr: criu in
-#       /usr/sbin runs, criu.8 renders with man, libcriu.a and criu/criu.h
-#       installed; make uninstall removes them all
+#       /usr/sbin runs, criu.8 renders with man, libcriu.a, libcriu.so.2
+#       (soname libcriu.so.2), libcriu.so and criu/criu.h installed; make
+#       uninstall removes them all
 #   rpc/runc, rpc/podman  (test/rpc-ctr.sh) runc and podman checkpoint
 #       of a real container through test/tools/criu-relay: VERSION first,
 #       every field they send known to the options table; refused today
@@ -494,10 +496,11 @@ rpc_status_fd() {
 	result PASS "PASS $RPC_NAME"
 }
 
-rpc_libcriu() {
-	local dir=$1 p
+# rpc_libcriu_run BIN DIR: the libcriu scenario with test/rpc/BIN
+rpc_libcriu_run() {
+	local bin=$1 dir=$2 p
 	mkdir -p "$dir/img"
-	"$ROOT/test/rpc/libcriu-test" "$CRIU" "$dir/img" "$ROOT/test/progs/signals" "$dir/test.log" \
+	"$ROOT/test/rpc/$bin" "$CRIU" "$dir/img" "$ROOT/test/progs/signals" "$dir/test.log" \
 		> "$dir/out" 2>&1 &
 	local t=$!
 	track "$t"
@@ -506,15 +509,25 @@ rpc_libcriu() {
 	[ -n "$p" ] && track "$p"
 	wait "$t"
 	if grep -q '^FAIL' "$dir/out"; then
-		result FAIL "FAIL $RPC_NAME: $(grep -m1 '^FAIL' "$dir/out") $(criu_error "$dir/img/restore.log")"
+		result FAIL "FAIL $RPC_NAME: $bin: $(grep -m1 '^FAIL' "$dir/out") $(criu_error "$dir/img/restore.log")"
+		return 1
+	fi
+	rpc_expect "$dir/out" '^refused: error: .*lazy-pages needs --port' "$bin: the refused dump" || return 1
+	rpc_expect "$dir/out" '^dump steps: pre-dump network-lock query-ext-files post-dump$' "$bin: dump steps" || return 1
+	rpc_expect "$dir/out" '^restore steps: pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume$' "$bin: restore steps" || return 1
+	rpc_expect "$dir/out" "^restored $p\$" "$bin: restored pid" || return 1
+	rpc_expect "$dir/out" '^child status 0$' "$bin: the restored child's status" || return 1
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $bin: $(log_tail "$dir/test.log")"; return 1; }
+}
+
+rpc_libcriu() {
+	local dir=$1
+	if ! ldd "$ROOT/test/rpc/libcriu-test-so" | grep -q "libcriu.so.2 => $ROOT/lib/libcriu.so.2"; then
+		result FAIL "FAIL $RPC_NAME: libcriu-test-so does not load lib/libcriu.so.2: $(ldd "$ROOT/test/rpc/libcriu-test-so" | grep criu)"
 		return
 	fi
-	rpc_expect "$dir/out" '^refused: error: .*lazy-pages needs --port' "the refused dump" || return
-	rpc_expect "$dir/out" '^dump steps: pre-dump network-lock query-ext-files post-dump$' "dump steps" || return
-	rpc_expect "$dir/out" '^restore steps: pre-restore setup-namespaces post-setup-namespaces post-restore network-unlock pre-resume post-resume$' "restore steps" || return
-	rpc_expect "$dir/out" "^restored $p\$" "restored pid" || return
-	rpc_expect "$dir/out" '^child status 0$' "the restored child's status" || return
-	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	rpc_libcriu_run libcriu-test "$dir/static" || return
+	rpc_libcriu_run libcriu-test-so "$dir/shared" || return
 	result PASS "PASS $RPC_NAME"
 }
 
@@ -528,8 +541,10 @@ rpc_install() {
 		result FAIL "FAIL $RPC_NAME: the installed criu does not run"
 		return
 	fi
-	if [ ! -s "$d/usr/lib/libcriu.a" ] || [ ! -s "$d/usr/include/criu/criu.h" ]; then
-		result FAIL "FAIL $RPC_NAME: libcriu.a or criu.h not installed"
+	if [ ! -s "$d/usr/lib/libcriu.a" ] || [ ! -s "$d/usr/include/criu/criu.h" ] ||
+	   [ "$(readlink "$d/usr/lib/libcriu.so")" != libcriu.so.2 ] ||
+	   ! readelf -d "$d/usr/lib/libcriu.so.2" | grep -q 'SONAME.*\[libcriu.so.2\]'; then
+		result FAIL "FAIL $RPC_NAME: libcriu.a, libcriu.so.2 (soname), libcriu.so or criu.h not installed"
 		return
 	fi
 	if ! MANWIDTH=80 man -l "$d/usr/share/man/man8/criu.8" 2>/dev/null | grep -q 'criu swrk FD'; then
