@@ -10,7 +10,10 @@
 #   rpc/predump_chain  PRE_DUMP (track_mem) then DUMP with parent_img: the
 #       dump copies fewer pages, links its parent, the restore passes
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
-#       type, an unserved one, a dump of no process: each a response with
+#       type, an unserved one, a dump of no process, a restore of no images,
+#       200000 bytes of garbage, an unknown field in criu_req and in
+#       criu_opts (a newer client's: refused, not ignored), NOTIFY outside a
+#       dump, an option not served (lsm_profile): each a response with
 #       success false and cr_errmsg, criu answering the next (keep_open)
 #   rpc/refused_option  the container options not served yet (root,
 #       empty_ns, external), auto_dedup, cgroup_props, a manage_cgroups_mode
@@ -189,9 +192,14 @@ rpc_errors() {
 	local dir=$1
 	mkdir -p "$dir/img"
 	# 0a 02 08 01: field 1 as a length-delimited string (wrong wire type)
+	# 080a a00101 2001: VERSION with field 20 (unknown) and keep_open;
+	# 0801 1203c00c01 2001: DUMP whose criu_opts has field 200 (unknown)
 	rpc raw=ff0a -- raw=0801120a0a -- type=99 keep_open=1 -- type=7 keep_open=1 -- \
 		dump images_dir="$dir/img" pid=4000000 keep_open=1 -- \
-		restore images_dir="$dir" keep_open=1 -- version > "$dir/out" 2>&1
+		restore images_dir="$dir" keep_open=1 -- big=200000 -- raw=080aa001012001 -- \
+		raw=08011203c00c012001 -- type=6 keep_open=1 -- \
+		dump images_dir="$dir/img" pid=4000000 log_file=x.log lsm_profile=x keep_open=1 -- \
+		version > "$dir/out" 2>&1
 	rpc_expect "$dir/out" '^RESP EMPTY success=0 errmsg=a packet of 2 bytes that is not a criu_req' \
 		"malformed packet" || return
 	rpc_expect "$dir/out" '^RESP EMPTY success=0 errmsg=a packet of 5 bytes that is not a criu_req' \
@@ -201,6 +209,16 @@ rpc_errors() {
 		"CPUINFO_DUMP" || return
 	rpc_expect "$dir/out" '^RESP DUMP success=0 errmsg=error: .*4000000' "dump of no process" || return
 	rpc_expect "$dir/out" '^RESP RESTORE success=0 errmsg=error: .*inventory' "restore of no images" || return
+	rpc_expect "$dir/out" '^RESP EMPTY success=0 errmsg=a packet of 200000 bytes that is not a criu_req' \
+		"a packet of 200000 bytes of garbage" || return
+	rpc_expect "$dir/out" '^RESP VERSION success=0 errmsg=field number 20 of criu_req is not known' \
+		"an unknown field of criu_req" || return
+	rpc_expect "$dir/out" '^RESP DUMP success=0 errmsg=option number 200 of criu_opts is not known' \
+		"an unknown field of criu_opts" || return
+	rpc_expect "$dir/out" '^RESP NOTIFY success=0 errmsg=request NOTIFY \(outside a dump or restore\) is not served' \
+		"NOTIFY outside a dump" || return
+	rpc_expect "$dir/out" '^RESP DUMP success=0 errmsg=option lsm_profile is not supported by this criu' \
+		"an option the table does not serve" || return
 	rpc_expect "$dir/out" '^RESP VERSION success=1' "criu did not answer after the errors" || return
 	rpc_expect "$dir/out" '^CRIU exit=0' "criu did not exit 0" || return
 	result PASS "PASS $RPC_NAME"

@@ -172,6 +172,13 @@ static int table_args(const CriuOpts *ro, struct rpc_session *s, char *err, size
 {
 	const ProtobufCMessageDescriptor *d = &criu_opts__descriptor;
 
+	/* a field of a newer schema: something asked for that this criu cannot know */
+	if (ro->base.n_unknown_fields) {
+		snprintf(err, len, "option number %u of criu_opts is not known to this criu",
+			 ro->base.unknown_fields[0].tag);
+		return -1;
+	}
+
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		const struct opt_row *r = find_row(f->name);

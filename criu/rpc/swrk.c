@@ -115,6 +115,12 @@ static int serve_one(struct rpc_conn *c, const CriuReq *req)
 	rpc_handler h = rpc_find_handler(req->type, &name);
 	char msg[256];
 
+	if (req->base.n_unknown_fields) {
+		snprintf(msg, sizeof(msg), "field number %u of criu_req is not known to this criu",
+			 req->base.unknown_fields[0].tag);
+		answer_error(c->sk, req->type, msg);
+		return req->keep_open;
+	}
 	if (!h) {
 		if (name)
 			snprintf(msg, sizeof(msg), "request %s is not served by this criu", name);

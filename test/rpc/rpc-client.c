@@ -6,7 +6,8 @@
  *   rpc-client CRIU REQUEST [-- REQUEST ...]
  *   REQUEST: TYPE [KEY=VALUE ...]
  *   TYPE: version, features, check, dump, pre-dump, restore, page-server,
- *         wait-pid, type=N (any number), raw=HEX (bytes sent as they are)
+ *         wait-pid, type=N (any number), raw=HEX (bytes sent as they are),
+ *         big=N (N bytes of garbage in one packet)
  *   KEY: any field of criu_opts by its name (bools 0/1, numbers, strings);
  *        images_dir=PATH and work_dir=PATH are opened here and sent as
  *        images_dir_fd / work_dir_fd; inherit_fd=FD:KEY and
@@ -289,6 +290,19 @@ static int one(int sk, char **argv, int n)
 			buf[len++] = hexval(h[0]) << 4 | hexval(h[1]);
 		if (send_buf(sk, buf, len))
 			return -1;
+		return converse(sk, -1);
+	}
+	if (!strncmp(argv[0], "big=", 4)) {
+		/* N bytes of garbage in one packet */
+		size_t len = strtoul(argv[0] + 4, NULL, 10);
+		uint8_t *big = malloc(len);
+		memset(big, 0xab, len);
+		int r = send_buf(sk, big, len);
+		free(big);
+		if (r) {
+			printf("SEND big=%zu: %s\n", len, strerror(errno));
+			return -1;
+		}
 		return converse(sk, -1);
 	}
 	req.type = -1;
