@@ -58,6 +58,9 @@ struct opts {
 	const struct notifier *notify;	/* swrk: each step told to the client */
 	int nr_args;			/* positional arguments (show FILE|DIR) */
 	char **args;
+	/* not an option: where restore puts the root's pid as criu sees it
+	 * (swrk answers it; in a pid namespace it is not the image's) */
+	pid_t *restored_pid;
 };
 
 /* the defaults of every invocation (command line and each RPC request) */

@@ -7,6 +7,10 @@
 #       work_dir_fd (the log there), notify_scripts (every step answered, in
 #       order), runc's explicit false options; RESTORE with rst_sibling: the
 #       same pid, the client's child, it passes its checks
+#   rpc/pidns  `unshare --pid --fork ns_state pidns` (an init, as a
+#       container's) dumped and restored through the RPC with rst_sibling:
+#       restore.pid is the new init's pid as the client sees it (not the
+#       pid of the images), the client's child, 1 inside; it passes
 #   rpc/predump_chain  PRE_DUMP (track_mem) then DUMP with parent_img: the
 #       dump copies fewer pages, links its parent, the restore passes
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
@@ -62,7 +66,7 @@
 #       every field they send known to the options table; refused today
 #       naming root (mount namespaces: issue 12), the container counts on
 
-RPC_CHECKS=(version_features dump_restore predump_chain errors refused_option cgroups orphan_pts notify_fail
+RPC_CHECKS=(version_features dump_restore pidns predump_chain errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc podman)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
@@ -158,6 +162,36 @@ rpc_dump_restore() {
 	kill -USR1 "$PID"
 	wait "$cpid"
 	rpc_expect "$dir/restore.rpc" "^CHILD pid=$PID status=0\$" "the restored program did not exit 0" || return
+	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_pidns() {
+	local dir=$1 cpid got
+	mkdir -p "$dir/img"
+	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns; then
+		result FAIL "FAIL $RPC_NAME: ns_state did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	rpc dump images_dir="$dir/img" log_file=dump.log log_level=4 pid="$NPID" > "$dir/dump.rpc" 2>&1
+	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "dump: $(criu_error "$dir/img/dump.log")" || return
+	wait "$UPID" 2>/dev/null
+	"$RPC_CLIENT" "$CRIU" restore images_dir="$dir/img" log_file=restore.log log_level=4 \
+		rst_sibling=1 wait_child=1 > "$dir/restore.rpc" 2>&1 &
+	cpid=$!
+	track "$cpid"
+	wait_for 20 grep -q '^RESP RESTORE' "$dir/restore.rpc"
+	rpc_expect "$dir/restore.rpc" '^RESP RESTORE success=1 pid=[0-9]+$' "restore: $(criu_error "$dir/img/restore.log")" || return
+	got=$(sed -n 's/^RESP RESTORE success=1 pid=//p' "$dir/restore.rpc")
+	track "$got"
+	if [ "$(ppid_of "$got")" != "$cpid" ] || [ "$(inner_pid "$got")" != 1 ]; then
+		result FAIL "FAIL $RPC_NAME: restore.pid $got: parent $(ppid_of "$got") (client $cpid), pid $(inner_pid "$got") inside (want 1; the images' pid was $NPID)"
+		return
+	fi
+	wait_for 10 in_sigwait "$got"
+	kill -USR1 "$got"
+	wait "$cpid"
+	rpc_expect "$dir/restore.rpc" "^CHILD pid=$got status=0\$" "the restored init did not exit 0" || return
 	grep -q '^PASS$' "$dir/test.log" || { result FAIL "FAIL $RPC_NAME: $(log_tail "$dir/test.log")"; return; }
 	result PASS "PASS $RPC_NAME"
 }

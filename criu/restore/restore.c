@@ -761,6 +761,8 @@ static void restored(struct restore_run *r)
 /* after the restore: the pidfile, then detach or watch the pages in and wait */
 static int run_on(const struct opts *o, pid_t pid, struct rst_lazy_set *ls)
 {
+	if (o->restored_pid)
+		*o->restored_pid = pid;
 	if (o->pidfile && write_pidfile(o->pidfile, pid)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -185,31 +185,23 @@ static void req_pre_dump(struct rpc_conn *c, const CriuReq *req, CriuResp *resp)
 	dump_common(c, req, resp, true);
 }
 
-/* the restored root: the pid it had, from the images */
-static int restored_pid(const struct rpc_session *s)
-{
-	Inventory *inv = NULL;
-	int pid = -1;
-
-	if (!img_read_one(s->images_fd, IMG_INVENTORY, 0, (ProtobufCMessage **)&inv)) {
-		pid = inv->root_pid;
-		inventory__free_unpacked(inv, NULL);
-	}
-	return pid;
-}
-
 static void req_restore(struct rpc_conn *c, const CriuReq *req, CriuResp *resp)
 {
 	static CriuRestoreResp rr = CRIU_RESTORE_RESP__INIT;
 	struct rpc_session s;
 
+	pid_t pid = -1;
+
 	if (!open_session(c, req, "restore", &s, resp, true))
 		return;
+	/* the root as criu (and the client) sees it: in a pid namespace not
+	 * the pid of the images */
+	s.o.restored_pid = &pid;
 	if (cr_restore(&s.o)) {
 		fail_session(resp, &s, "restore");
 	} else {
 		resp->success = true;
-		rr.pid = restored_pid(&s);
+		rr.pid = pid;
 		resp->restore = &rr;
 	}
 	rpc_session_close(&s);
