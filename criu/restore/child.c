@@ -503,8 +503,10 @@ static void create_children(struct rst_tree *t, size_t i, const struct opts *o)
 	}
 }
 
-/* until criu (tracer) has seized us; -1 if it is gone or does not come */
-static int wait_traced_by(pid_t tracer)
+/* until criu (tracer) has seized us; -1 if it is gone or does not come.
+ * From a new pid namespace criu's pid is not visible (kill() says ESRCH
+ * while criu lives): there only the bound of 10 s says it is gone */
+static int wait_traced_by(pid_t tracer, bool new_pidns)
 {
 	char buf[256];
 
@@ -518,7 +520,7 @@ static int wait_traced_by(pid_t tracer)
 			fclose(f);
 		if (got == tracer)
 			return 0;
-		if (kill(tracer, 0) && errno == ESRCH)
+		if (!new_pidns && kill(tracer, 0) && errno == ESRCH)
 			break;
 		usleep(500);
 	}
@@ -542,7 +544,7 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	pid_t ppid = i == 0 ? fds->parent : rst_ns_pid(&t->procs[p->parent], 0, p->ns_depth);
 	if (i == 0 && o->rst_sibling) {
 		/* criu's sibling (CLONE_PARENT): criu traces it from outside */
-		if (wait_traced_by(fds->parent))
+		if (wait_traced_by(fds->parent, p->ns_depth > 0))
 			child_fail();
 	} else if (getppid() != (p->ns_depth > (i ? t->procs[p->parent].ns_depth : 0) ? 0 : ppid)) {
 		child_fail();
