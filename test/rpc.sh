@@ -11,8 +11,9 @@
 #       container's) dumped and restored through the RPC with rst_sibling:
 #       restore.pid is the new init's pid as the client sees it (not the
 #       pid of the images), the client's child, 1 inside; it passes
-#   rpc/predump_chain  PRE_DUMP (track_mem) then DUMP with parent_img: the
-#       dump copies fewer pages, links its parent, the restore passes
+#   rpc/predump_chain  PRE_DUMP (without track_mem, as runc: a pre-dump
+#       always tracks) then DUMP with parent_img and track_mem: the dump
+#       copies fewer pages, links its parent, the restore passes
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
 #       type, an unserved one, a dump of no process, a restore of no images,
 #       200000 bytes of garbage, an unknown field in criu_req and in
@@ -203,7 +204,8 @@ rpc_predump_chain() {
 	local dir=$1 p1 p2
 	start_prog anon_pattern "$dir" || { result FAIL "FAIL $RPC_NAME: anon_pattern did not start"; return; }
 	mkdir -p "$dir/img/1" "$dir/img/2"
-	rpc pre-dump images_dir="$dir/img/1" log_file=pre.log log_level=4 pid="$PID" track_mem=1 \
+	# as runc: track_mem with the dump only (a pre-dump always tracks)
+	rpc pre-dump images_dir="$dir/img/1" log_file=pre.log log_level=4 pid="$PID" \
 		> "$dir/pre.rpc" 2>&1
 	rpc_expect "$dir/pre.rpc" '^RESP PRE_DUMP success=1' "pre-dump failed" || return
 	rpc dump images_dir="$dir/img/2" log_file=dump.log log_level=4 pid="$PID" track_mem=1 \

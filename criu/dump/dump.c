@@ -418,9 +418,19 @@ int cr_dump(const struct opts *o)
 	return do_dump(o, false, NULL);
 }
 
+/*
+ * A pre-dump tracks the memory it copied (--track-mem implied, as with
+ * upstream CRIU), so that the next round or the dump copies only what was
+ * written since: runc sends track_mem with the final dump only.
+ */
 int cr_pre_dump(const struct opts *o)
 {
-	return do_dump(o, true, NULL);
+	struct opts po = *o;
+
+	if (!po.track_mem)
+		pr_info("pre-dump: --track-mem implied");
+	po.track_mem = true;
+	return do_dump(&po, true, NULL);
 }
 
 int cr_dump_stats(const struct opts *o, bool pre, struct dump_stats *st)
