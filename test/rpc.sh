@@ -14,6 +14,12 @@
 #   rpc/predump_chain  PRE_DUMP (without track_mem, as runc: a pre-dump
 #       always tracks) then DUMP with parent_img and track_mem: the dump
 #       copies fewer pages, links its parent, the restore passes
+#   rpc/lazy_dump  post-copy through the RPC, as runc checkpoint
+#       --lazy-pages: DUMP with lazy_pages, ps {127.0.0.1, PORT},
+#       notify_scripts: a status-ready notification once it serves (runc
+#       waits for it, not for status_fd); a restore --lazy-pages
+#       --page-server from it (in a pid namespace: the source keeps its pid
+#       until the end) passes; the DUMP answers success, the source is gone
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
 #       type, an unserved one, a dump of no process, a restore of no images,
 #       200000 bytes of garbage, an unknown field in criu_req and in
@@ -67,7 +73,7 @@
 #       every field they send known to the options table; refused today
 #       naming root (mount namespaces: issue 12), the container counts on
 
-RPC_CHECKS=(version_features dump_restore pidns predump_chain errors refused_option cgroups orphan_pts notify_fail
+RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc podman)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
@@ -221,6 +227,45 @@ rpc_predump_chain() {
 	restore_bg "$dir" "$dir/img/2"
 	await_restored "$dir" "$PID" "$RPC_NAME" || return
 	finish "$dir" "$RPC_NAME" "$PID" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+rpc_lazy_dump() {
+	local dir=$1 port cpid n
+	start_prog anon_pattern "$dir" || { result FAIL "FAIL $RPC_NAME: anon_pattern did not start"; return; }
+	wait_for 5 in_sigwait "$PID"
+	mkdir -p "$dir/img"
+	port=$(rpc_port)
+	"$RPC_CLIENT" "$CRIU" dump images_dir="$dir/img" log_file=dump.log log_level=4 pid="$PID" \
+		lazy_pages=1 ps_address=127.0.0.1 ps_port="$port" notify_scripts=1 > "$dir/dump.rpc" 2>&1 &
+	cpid=$!
+	track "$cpid"
+	if ! wait_for 20 grep -q '^NOTIFY status-ready' "$dir/dump.rpc"; then
+		result FAIL "FAIL $RPC_NAME: no status-ready step: $(tr '\n' '|' < "$dir/dump.rpc") $(criu_error "$dir/img/dump.log")"
+		return
+	fi
+	copy_meta "$dir/img" "$dir/dst"
+	copy_token "$dir/img" "$dir/dst"
+	# the source is frozen with its pid until the end: the copy in a pid namespace
+	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
+	restore_ns "$dir" "$dir/dst"
+	RESTORE_EXTRA=()
+	TAGNAME=$RPC_NAME await_ns_restored "$dir" || return
+	kill -USR1 "$HPID"
+	wait "$RPID"
+	n=$?
+	if [ $n -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $RPC_NAME: the lazy restore exited with $n: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+		return
+	fi
+	wait "$cpid"
+	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "the lazy dump: $(criu_error "$dir/img/dump.log")" || return
+	alive "$PID" && { result FAIL "FAIL $RPC_NAME: the source still runs after the lazy dump"; return; }
+	n=$(rpc_steps "$dir/dump.rpc")
+	if [ "$n" != "pre-dump network-lock query-ext-files post-dump status-ready" ]; then
+		result FAIL "FAIL $RPC_NAME: dump notifications: '$n'"
+		return
+	fi
 	result PASS "PASS $RPC_NAME"
 }
 

@@ -284,6 +284,9 @@ int dump_lazy_serve(const struct opts *o, const struct dump_tree *t, int dirfd)
 	ps_status_ready(&(int){ o->status_fd });
 	pr_info("pid %d: frozen; serving the memory of %d process(es) on %s:%d until the restore "
 		"has it all", root, l.nr, o->address ? o->address : "127.0.0.1", o->port);
+	/* and the step of the RPC (runc >= CRIU 3.15 waits for it, not for status_fd) */
+	if (cr_notify(o, "status-ready", 0, -1))
+		goto out;
 	int served = ps_serve(lfd, &b, &auth);
 	if (served > 0) {
 		pr_err("pid %d: the restore had every page when its connection was lost, and did not "
