@@ -1,8 +1,9 @@
 /*
  * thread-flags.c - a thread's execution flags, asked from inside it
  * (infect): whether rdtsc and cpuid fault (PR_GET_TSC, ARCH_GET_CPUID) and
- * its machine-check kill policy (PR_MCE_KILL_GET).  The restorer sets them
- * again on the thread (finish_thread).
+ * its machine-check kill policy (PR_MCE_KILL_GET), its speculation controls
+ * (PR_GET_SPECULATION_CTRL: store bypass, indirect branch, L1D flush).  The
+ * restorer sets them again on the thread (finish_thread).
  */
 #define LOG_PREFIX "dump: "
 #include <asm/prctl.h>
@@ -13,6 +14,29 @@
 #include "criu/dump/dump.h"
 #include "criu/infect/infect.h"
 #include "common/log.h"
+
+/* each control the kernel knows here (PR_SPEC_NOT_AFFECTED is 0: kept too) */
+static int dump_speculation(struct infect *c, ThreadCore *tc)
+{
+	static const long which[] = { PR_SPEC_STORE_BYPASS, PR_SPEC_INDIRECT_BRANCH,
+				      PR_SPEC_L1D_FLUSH };
+	protobuf_c_boolean *has[] = { &tc->has_spec_store_bypass, &tc->has_spec_indirect_branch,
+				      &tc->has_spec_l1d_flush };
+	uint32_t *val[] = { &tc->spec_store_bypass, &tc->spec_indirect_branch,
+			    &tc->spec_l1d_flush };
+	long ret;
+
+	for (int k = 0; k < 3; k++) {
+		long a[6] = { PR_GET_SPECULATION_CTRL, which[k] };
+		if (infect_syscall(c, SYS_prctl, a, &ret))
+			return -1;
+		if (ret < 0)
+			continue;	/* not on this CPU or kernel */
+		*has[k] = true;
+		*val[k] = ret;
+	}
+	return 0;
+}
 
 int dump_thread_flags(struct infect *c, ThreadCore *tc)
 {
@@ -43,5 +67,5 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc)
 		tc->has_mce_kill = true;
 		tc->mce_kill = ret;
 	}
-	return 0;
+	return dump_speculation(c, tc);
 }

@@ -136,7 +136,9 @@ struct rst_thread {
 	__u32 tsc;			/* PR_SET_TSC mode (1: rdtsc allowed) */
 	__u32 cpuid;			/* ARCH_SET_CPUID (1: cpuid allowed) */
 	__s32 mce_kill;			/* PR_MCE_KILL policy (2: the default) */
-	__u32 pad_flags;
+	/* PR_GET_SPECULATION_CTRL values of store bypass, indirect branch,
+	 * L1D flush at the dump; 0: not to be set (not settable) */
+	__u32 spec[3];
 	__u64 stack, stack_size;	/* where it runs until rt_sigreturn (not the leader) */
 	char comm[16];
 	/* clone3's set_tid: its tid from its own pid namespace up to the tree's */

@@ -472,6 +472,8 @@ static void restore_creds(struct restore_args *a, const struct rst_thread *t)
 
 #define SECCOMP_SET_MODE_FILTER_ 1
 #define SECCOMP_MODE_STRICT_	1
+/* the filter leaves the speculation controls alone (set_speculation set them) */
+#define SECCOMP_FILTER_FLAG_SPEC_ALLOW_ (1UL << 2)
 
 /*
  * The thread's seccomp filters.  criu, at the trap just before, suspended
@@ -488,7 +490,8 @@ static void restore_seccomp(struct restore_args *a, const struct rst_thread *t)
 		return;
 	}
 	for (__u32 i = 0; i < t->nr_filters; i++) {
-		long r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER_, 0, &t->filters[i]);
+		long r = sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER_, SECCOMP_FILTER_FLAG_SPEC_ALLOW_,
+			      &t->filters[i]);
 		if (IS_ERR(r))
 			fail(a, "cannot install seccomp filter", i, r);
 	}
@@ -530,11 +533,36 @@ static void grow_fpu_buffer(void)
 			 : "memory");
 }
 
+/*
+ * The speculation controls the thread had, where they can be set per
+ * thread (PR_SPEC_PRCTL) and differ from what it inherited from criu.  Set
+ * before its seccomp filters, which are installed with SPEC_ALLOW so that
+ * they do not change them again.
+ */
+static void set_speculation(struct restore_args *a, const struct rst_thread *t)
+{
+	for (long k = 0; k < 3; k++) {
+		long v = t->spec[k], ctrl, r;
+
+		if (!(v & PR_SPEC_PRCTL) || sys5(__NR_prctl, PR_GET_SPECULATION_CTRL, k, 0, 0, 0) == v)
+			continue;
+		ctrl = v & PR_SPEC_FORCE_DISABLE   ? PR_SPEC_FORCE_DISABLE
+		       : v & PR_SPEC_DISABLE_NOEXEC ? PR_SPEC_DISABLE_NOEXEC
+		       : v & PR_SPEC_DISABLE        ? PR_SPEC_DISABLE
+						    : PR_SPEC_ENABLE;
+		r = sys5(__NR_prctl, PR_SET_SPECULATION_CTRL, k, ctrl, 0, 0);
+		if (IS_ERR(r))
+			fail(a, "cannot set a speculation control (0 store bypass, 1 indirect branch, 2 L1D flush)",
+			     k, r);
+	}
+}
+
 /* rdtsc and cpuid faulting, machine-check kill policy: where not the defaults */
 static void set_thread_flags(struct restore_args *a, const struct rst_thread *t)
 {
 	long r;
 
+	set_speculation(a, t);
 	if (t->tsc != 1 && IS_ERR(r = sys5(__NR_prctl, PR_SET_TSC, t->tsc, 0, 0, 0)))
 		fail(a, "cannot set the rdtsc mode", t->tsc, r);
 	if (t->cpuid != 1 && IS_ERR(r = sys2(__NR_arch_prctl, ARCH_SET_CPUID, t->cpuid)))

@@ -185,6 +185,10 @@ static int check_thread(const ThreadCore *tc, const char *name)
 	    (tc->has_mce_kill && (tc->mce_kill < 0 || tc->mce_kill > 2)))
 		return BAD("rdtsc %u, cpuid %u, machine-check kill %d: out of range", tc->tsc,
 			   tc->cpuid, tc->mce_kill);
+	/* speculation controls: PR_SPEC_* bits only */
+	if ((tc->spec_store_bypass | tc->spec_indirect_branch | tc->spec_l1d_flush) & ~0x1fu)
+		return BAD("speculation controls 0x%x 0x%x 0x%x: not PR_SPEC_* values",
+			   tc->spec_store_bypass, tc->spec_indirect_branch, tc->spec_l1d_flush);
 	if (tc->has_ioprio && (tc->ioprio >> 13) > 3)
 		return BAD("I/O priority 0x%x: no such class", tc->ioprio);
 	if (tc->has_mempolicy && (tc->mempolicy & 0xff) > 6)
