@@ -114,6 +114,8 @@ int proc_read_maps(pid_t pid, bool with_flags, struct proc_maps *out)
 			snprintf(v->path, sizeof(v->path), "%s", p);
 		} else if (with_flags && out->nr && !strncmp(line, "VmFlags:", 8)) {
 			parse_vmflags(&out->vmas[out->nr - 1], line + 8);
+		} else if (with_flags && out->nr && !strncmp(line, "ProtectionKey:", 14)) {
+			out->vmas[out->nr - 1].pkey = strtoul(line + 14, NULL, 10);
 		}
 	}
 	free(line);

@@ -20,6 +20,7 @@ struct proc_vma {
 	bool r, w, x, shared;
 	bool growsdown;		/* gd */
 	uint32_t vm_flags;	/* VMA_F_* */
+	uint32_t pkey;		/* smaps ProtectionKey (0: the default key) */
 	char path[4096];	/* path or [name], "" for anonymous */
 };
 

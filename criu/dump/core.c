@@ -455,7 +455,7 @@ static int dump_injected(pid_t pid, Core *core, uint64_t *brk)
 		core->sigactions[core->n_sigactions++] = sa;
 	}
 	if (dump_itimers(&c, core) || dump_rlimits(&c, core) || dump_prctl(&c, core) ||
-	    dump_posix_timers(&c, core) || dump_xcomp_perm(&c, core))
+	    dump_posix_timers(&c, core) || dump_xcomp_perm(&c, core) || dump_mm_flags(&c, core))
 		goto out;
 
 per_thread:;

@@ -124,6 +124,8 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 	e->kind = kind;
 	e->has_vm_flags = true;
 	e->vm_flags = v->vm_flags;
+	if (v->pkey)
+		e->has_pkey = true, e->pkey = v->pkey;
 	if (kind == VMA_KIND__VMA_FILE_PRIVATE || kind == VMA_KIND__VMA_FILE_SHARED) {
 		e->has_pgoff = e->has_dev = e->has_ino = true;
 		e->pgoff = v->pgoff;

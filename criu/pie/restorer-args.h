@@ -55,6 +55,8 @@ struct rst_vma {
 	__u64 mpol_nodes;	/* its nodes */
 	__u64 premap;		/* already made and filled there (pages shared with the
 				 * process's children): moved into place, not mapped; 0 if not */
+	__u32 pkey;		/* its protection key (pkey_mprotect), 0: the default */
+	__u32 pad_pkey;
 };
 
 struct rst_run {		/* a run of pages in a pages file */
@@ -183,6 +185,11 @@ struct restore_args {
 
 	__u64 xcomp_perm;		/* dynamic xstate features to ask for again
 					 * (ARCH_REQ_XCOMP_PERM), one bit each */
+	/* state of the whole mm (criu/dump/mm-flags.c) */
+	__u32 pkeys;			/* protection keys allocated (bit k: key k); 0: none asked */
+	__u32 mlock_future;		/* mlockall flags for new mappings (MCL_FUTURE|MCL_ONFAULT) */
+	__u32 membarrier;		/* private expedited registrations: plain, sync-core, rseq */
+	__u32 pad_mm_flags;
 	struct rst_mm_map mm_map;
 	__u64 sigact_valid;		/* bit sig-1 set: sigactions[sig-1] to install */
 	struct rst_sigaction sigactions[64];

@@ -273,6 +273,30 @@ static void fill_pages(struct restore_args *a)
 		sys1(__NR_close, memfd);
 }
 
+/*
+ * The protection keys the process had allocated, before any mapping is
+ * given one: every free key is taken (the lowest first), those it did not
+ * have are given back.  Each thread's PKRU comes back with its xstate.
+ */
+static void restore_pkeys(struct restore_args *a)
+{
+	__u32 got = 1;	/* key 0 is always allocated */
+
+	if ((a->pkeys & ~1u) == 0)
+		return;
+	for (int n = 0; n < 32; n++) {
+		long k = sys2(__NR_pkey_alloc, 0, 0);
+		if (IS_ERR(k) || k >= 32)
+			break;
+		got |= 1u << k;
+	}
+	if ((got & a->pkeys) != a->pkeys)
+		fail(a, "cannot allocate the protection keys the process had", a->pkeys, -28);
+	for (long k = 1; k < 32; k++)
+		if ((got >> k & 1) && !(a->pkeys >> k & 1))
+			sys1(__NR_pkey_free, k);
+}
+
 static void protect_vmas(struct restore_args *a)
 {
 	static const struct { __u32 bit; int advice; } adv[] = {
@@ -287,7 +311,12 @@ static void protect_vmas(struct restore_args *a)
 		__u64 len = v->end - v->start;
 		long r;
 
-		if (v->kind != RST_VMA_FILE_SHARED && !v->via_mem && v->prot != (PROT_READ | PROT_WRITE)) {
+		if (v->pkey) {
+			r = sys4(__NR_pkey_mprotect, v->start, len, v->prot, v->pkey);
+			if (IS_ERR(r))
+				fail(a, "cannot give a vma its protection key", v->start, r);
+		} else if (v->kind != RST_VMA_FILE_SHARED && !v->via_mem &&
+			   v->prot != (PROT_READ | PROT_WRITE)) {
 			r = sys3(__NR_mprotect, v->start, len, v->prot);
 			if (IS_ERR(r))
 				fail(a, "cannot protect vma", v->start, r);
@@ -748,6 +777,28 @@ static void restore_posix_timers(struct restore_args *a)
 	sys5(__NR_prctl, PR_TIMER_CREATE_RESTORE_IDS_, 0, 0, 0, 0);
 }
 
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_		(1 << 4)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE_	(1 << 6)
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ_		(1 << 8)
+
+/*
+ * The membarrier registrations of the mm, and mlockall(MCL_FUTURE) for
+ * the mappings it makes from now on (the restorer makes none after this).
+ */
+static void restore_mm_flags(struct restore_args *a)
+{
+	static const long reg[] = { MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_,
+				    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE_,
+				    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ_ };
+	long r;
+
+	for (int k = 0; k < 3; k++)
+		if ((a->membarrier >> k & 1) && IS_ERR(r = sys3(__NR_membarrier, reg[k], 0, 0)))
+			fail(a, "cannot register for membarrier", k, r);
+	if (a->mlock_future && IS_ERR(r = sys1(__NR_mlockall, a->mlock_future)))
+		fail(a, "cannot lock future mappings (mlockall)", a->mlock_future, r);
+}
+
 /*
  * Resource limits, interval timers, and the signals that were pending,
  * queued again with their siginfo: every signal is blocked until each
@@ -793,6 +844,7 @@ static void restore_process_state(struct restore_args *a)
 			fail(a, "cannot set memory-deny-write-execute", pc->mdwe, r);
 	}
 	restore_posix_timers(a);
+	restore_mm_flags(a);
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {
 		const struct rst_siginfo *s = &a->siginfo[i];
 		int sig = *(const int *)s->info;
@@ -823,6 +875,7 @@ void restorer_entry(struct restore_args *a)
 			fail(a, "cannot unmap the premapped area", a->premap_start, r);
 	}
 	fill_pages(a);
+	restore_pkeys(a);
 	protect_vmas(a);
 	if (a->lazy_sock >= 0)
 		lazy_setup(a);

@@ -566,6 +566,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->vm_flags = v->vm_flags;
 		rv->premap = p->premap ? p->premap[i] : 0;
 		rv->mpol_mode = v->has_mempolicy ? v->mempolicy : 0;
+		rv->pkey = v->has_pkey ? v->pkey : 0;
 		rv->mpol_nodes = v->mempolicy_nodes;
 		/*
 		 * A private mapping never made writable has no commit charge
@@ -626,6 +627,9 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	if (fpu_env_probe(&fe))
 		return -1;
 	a->xcomp_perm = fpu_perm_to_ask(p->core, p->thread_cores, p->nr_threads - 1, &fe);
+	a->pkeys = p->core->has_pkeys_allocated ? p->core->pkeys_allocated : 0;
+	a->mlock_future = p->core->has_mlock_future ? p->core->mlock_future : 0;
+	a->membarrier = p->core->has_membarrier ? p->core->membarrier : 0;
 	if (build_threads(p, &fe, &ar, a) || build_process_state(p, &ar, a))
 		return -1;
 	*out = a;

@@ -245,6 +245,12 @@ static int check_process(const Core *c, const char *name)
 			return BAD("POSIX timer %d (signal %u, notify %u): not valid", t->id,
 				   t->signo, t->notify);
 	}
+	/* mm-flags.c: 16 protection keys, key 0 always; MCL_FUTURE [| MCL_ONFAULT]; 3 registrations */
+	if ((c->has_pkeys_allocated && (c->pkeys_allocated > 0xffff || !(c->pkeys_allocated & 1))) ||
+	    (c->has_mlock_future && c->mlock_future != 2 && c->mlock_future != 6) ||
+	    c->membarrier > 7)
+		return BAD("protection keys 0x%x, mlockall 0x%x, membarrier 0x%x: not valid",
+			   c->pkeys_allocated, c->mlock_future, c->membarrier);
 	return 0;
 }
 
@@ -278,6 +284,9 @@ static int check_vma(const Vma *v, size_t i, const char *name)
 	if (v->kind != VMA_KIND__VMA_VSYSCALL && v->end > USER_ADDR_END)
 		return BAD("vma %zu (%lx-%lx): outside the user address space", i,
 			   (unsigned long)v->start, (unsigned long)v->end);
+	if (v->pkey > 15)
+		return BAD("vma %zu (%lx-%lx): protection key %u (16 keys)", i,
+			   (unsigned long)v->start, (unsigned long)v->end, v->pkey);
 	if ((v->has_pgoff && v->pgoff % 4096) || (v->has_vm_flags && (v->vm_flags & ~VMA_F_ALL)))
 		return BAD("vma %zu (%lx-%lx): file offset 0x%lx or flags 0x%x not valid",
 			   i, (unsigned long)v->start, (unsigned long)v->end, (unsigned long)v->pgoff,

@@ -321,6 +321,7 @@ int snapshot_read_maps(struct snapshot *prep, pid_t pid, bool with_flags, struct
 	for (size_t i = 0; i < out->nr; i++) {
 		out->vmas[i].vm_flags = pm->vmas[i].vm_flags;
 		out->vmas[i].growsdown = pm->vmas[i].growsdown;
+		out->vmas[i].pkey = pm->vmas[i].pkey;
 	}
 	prep->flags_from_pre = true;
 	return 0;
