@@ -68,6 +68,12 @@ static int probe_mlock_future(struct infect *c, Core *core)
 
 	if (infect_syscall(c, SYS_mmap, m, &addr))
 		return -1;
+	if (addr == -EAGAIN) {
+		/* only a locked mapping over RLIMIT_MEMLOCK fails so */
+		pr_err("pid %d: its new mappings are locked (mlockall MCL_FUTURE) and its RLIMIT_MEMLOCK is used up: whether MCL_ONFAULT is set cannot be seen",
+		       c->pid);
+		return -1;
+	}
 	if (addr < 0 && addr > -4096) {
 		pr_err("pid %d: cannot map a page in it to see how its new mappings are made (%ld)",
 		       c->pid, addr);
