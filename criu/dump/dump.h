@@ -135,6 +135,8 @@ struct infect;
 int dump_thread_mempolicy(struct infect *c, ThreadCore *tc);
 /* thread-flags.c: rdtsc and cpuid faulting, machine-check kill policy (inside the thread) */
 int dump_thread_flags(struct infect *c, ThreadCore *tc);
+/* guards.c: each mapping's guard regions (MADV_GUARD_INSTALL) into its Vma */
+int dump_guards(struct dump_proc *p);
 /* mm-flags.c: allocated protection keys, mlockall(MCL_FUTURE), membarrier (inside it) */
 int dump_mm_flags(struct infect *c, Core *core);
 

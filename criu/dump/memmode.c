@@ -152,7 +152,8 @@ int collect_proc(struct dump_run *r, size_t i)
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
 		return -1;
-	if (dump_mm(p, pre ? p->stat.start_brk : brk) || (!pre && dump_numa_vmas(p)))
+	if (dump_mm(p, pre ? p->stat.start_brk : brk) ||
+	    (!pre && (dump_numa_vmas(p) || dump_guards(p))))
 		return -1;
 	if (r->pfd >= 0 && load_parent_mm(r->pfd, p->pid, &pr->parent_mm))
 		return -1;

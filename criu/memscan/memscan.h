@@ -49,6 +49,8 @@ struct scan_query {
 extern const struct scan_query SCAN_PRIVATE_DATA;
 /* pages an object holds as this process maps them: present or swapped, not the zero page */
 extern const struct scan_query SCAN_MAPPED_DATA;
+/* guard regions (MADV_GUARD_INSTALL): no data, they fault; the others leave them out */
+extern const struct scan_query SCAN_GUARDS;
 /*
  * Each region of [start, end) PAGEMAP_SCAN reports for q, in order, with
  * its categories (q->return_mask of them), to fn; fn returns 0 to go on, a

@@ -21,17 +21,22 @@
 
 const struct scan_query SCAN_PRIVATE_DATA = {
 	.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	/* only anonymous copies, never the zero page */
-	.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
-	.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+	/* only anonymous copies, never the zero page nor a guard region (a marker) */
+	.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO | PAGE_IS_GUARD,
+	.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO | PAGE_IS_GUARD,
 	.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 };
 
 const struct scan_query SCAN_MAPPED_DATA = {
 	.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-	.category_inverted = PAGE_IS_PFNZERO,
-	.category_mask = PAGE_IS_PFNZERO,
+	.category_inverted = PAGE_IS_PFNZERO | PAGE_IS_GUARD,
+	.category_mask = PAGE_IS_PFNZERO | PAGE_IS_GUARD,
 	.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+};
+
+const struct scan_query SCAN_GUARDS = {
+	.category_mask = PAGE_IS_GUARD,
+	.return_mask = PAGE_IS_GUARD,
 };
 
 int scan_walk(int pmfd, uint64_t start, uint64_t end, const struct scan_query *q, scan_fn fn,

@@ -185,6 +185,10 @@ struct restore_args {
 
 	__u64 xcomp_perm;		/* dynamic xstate features to ask for again
 					 * (ARCH_REQ_XCOMP_PERM), one bit each */
+	/* guard regions to install (MADV_GUARD_INSTALL): [start, end) pairs */
+	__u32 nr_guards;
+	__u32 pad_guards;
+	__u64 *guards;
 	/* state of the whole mm (criu/dump/mm-flags.c) */
 	__u32 pkeys;			/* protection keys allocated (bit k: key k); 0: none asked */
 	__u32 mlock_future;		/* mlockall flags for new mappings (MCL_FUTURE|MCL_ONFAULT) */

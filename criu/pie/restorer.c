@@ -273,6 +273,19 @@ static void fill_pages(struct restore_args *a)
 		sys1(__NR_close, memfd);
 }
 
+#define MADV_GUARD_INSTALL_ 102
+
+/* guard regions, once the pages around them are in (installing one zaps its pages) */
+static void install_guards(struct restore_args *a)
+{
+	for (__u32 i = 0; i < a->nr_guards; i++) {
+		__u64 s = a->guards[2 * i], e = a->guards[2 * i + 1];
+		long r = sys3(__NR_madvise, s, e - s, MADV_GUARD_INSTALL_);
+		if (IS_ERR(r))
+			fail(a, "cannot install a guard region", s, r);
+	}
+}
+
 /*
  * The protection keys the process had allocated, before any mapping is
  * given one: every free key is taken (the lowest first), those it did not
@@ -875,6 +888,7 @@ void restorer_entry(struct restore_args *a)
 			fail(a, "cannot unmap the premapped area", a->premap_start, r);
 	}
 	fill_pages(a);
+	install_guards(a);
 	restore_pkeys(a);
 	protect_vmas(a);
 	if (a->lazy_sock >= 0)

@@ -61,10 +61,19 @@ static size_t count_pending(const struct rst_proc *p)
 	return n;
 }
 
+/* the guard region bounds of every mapping (Vma.guard pairs) */
+static size_t count_guards(const Mm *mm)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		n += mm->vmas[i]->n_guard;
+	return n;
+}
+
 uint64_t rst_args_size(const struct rst_proc *p)
 {
 	return sizeof(struct restore_args) + 64 +
-	       p->mm->n_vmas * sizeof(struct rst_vma) +
+	       p->mm->n_vmas * sizeof(struct rst_vma) + count_guards(p->mm) * 8 + 64 +
 	       p->pages.nr_runs * sizeof(struct rst_run) +
 	       (p->mm->n_vmas + 16) * sizeof(int32_t) +
 	       p->mm->n_auxv * 8 + 64 +
@@ -576,6 +585,15 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->via_mem = (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_ANON_PRIVATE) &&
 			      !(v->vm_flags & VMA_F_ACCOUNT) && !(v->prot & PROT_WRITE);
 	}
+	a->guards = arena_get(&ar, count_guards(mm) * 8 + 8, 8);
+	if (!a->guards) {
+		pr_err("restorer arguments do not fit their area");
+		return -1;
+	}
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		for (size_t k = 0; k < mm->vmas[i]->n_guard; k++)
+			a->guards[a->nr_guards++] = mm->vmas[i]->guard[k];
+	a->nr_guards /= 2;
 	for (size_t i = 0; i < p->pages.nr_runs; i++) {
 		const struct page_run *pr = &p->pages.runs[i];
 		int fd = -1;

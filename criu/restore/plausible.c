@@ -284,6 +284,18 @@ static int check_vma(const Vma *v, size_t i, const char *name)
 	if (v->kind != VMA_KIND__VMA_VSYSCALL && v->end > USER_ADDR_END)
 		return BAD("vma %zu (%lx-%lx): outside the user address space", i,
 			   (unsigned long)v->start, (unsigned long)v->end);
+	uint64_t at = v->start;
+	for (size_t k = 0; k + 1 < v->n_guard; k += 2) {
+		uint64_t s = v->guard[k], e = v->guard[k + 1];
+		if (s < at || e <= s || e > v->end || s % 4096 || e % 4096)
+			return BAD("vma %zu (%lx-%lx): guard region %lx-%lx not inside it, in order", i,
+				   (unsigned long)v->start, (unsigned long)v->end, (unsigned long)s,
+				   (unsigned long)e);
+		at = e;
+	}
+	if (v->n_guard % 2)
+		return BAD("vma %zu (%lx-%lx): an odd number of guard region bounds", i,
+			   (unsigned long)v->start, (unsigned long)v->end);
 	if (v->pkey > 15)
 		return BAD("vma %zu (%lx-%lx): protection key %u (16 keys)", i,
 			   (unsigned long)v->start, (unsigned long)v->end, v->pkey);
