@@ -29,6 +29,7 @@
 
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/files/sk-filter.h"
 
 static const int pk_opts[] = { PACKET_VERSION, PACKET_RESERVE, PACKET_AUXDATA, PACKET_ORIGDEV,
 			       PACKET_VNET_HDR, PACKET_LOSS, PACKET_TIMESTAMP };
@@ -125,22 +126,14 @@ static int pk_diag(const char *what, struct pk_query *q)
 	return 0;
 }
 
+/* its filter and the filter's lock (sk-filter.c) */
 static int dump_filter(const char *what, int sk, PacketSocket *ps)
 {
-	socklen_t n = 0;
-	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &n)) {
-		pr_perror("%s: SO_GET_FILTER (an eBPF filter?)", what);
+	bool locked = false;
+
+	if (sk_filter_dump(what, sk, &ps->filter, &ps->has_filter, &locked))
 		return -1;
-	}
-	if (!n)
-		return 0;
-	ps->filter.len = n * sizeof(struct sock_filter);
-	ps->filter.data = malloc(ps->filter.len);
-	if (!ps->filter.data || getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, ps->filter.data, &n)) {
-		pr_perror("%s: SO_GET_FILTER", what);
-		return -1;
-	}
-	ps->has_filter = true;
+	ps->has_filter_locked = ps->filter_locked = locked;
 	return 0;
 }
 
@@ -233,11 +226,8 @@ static int restore_pk(int sk, const PacketSocket *ps, uint32_t id)
 			return -1;
 		}
 	}
-	struct sock_fprog prog = { ps->filter.len / sizeof(struct sock_filter), (struct sock_filter *)ps->filter.data };
-	if (ps->has_filter && setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog))) {
-		pr_perror("file %u: cannot attach the packet socket's filter again", id);
+	if (sk_filter_restore(id, sk, &ps->filter, ps->has_filter, ps->filter_locked))
 		return -1;
-	}
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = ps->bound_protocol, .sll_ifindex = ps->ifindex };
 	if ((ps->ifindex || ps->bound_protocol) && bind(sk, (struct sockaddr *)&ll, sizeof(ll))) {
 		pr_perror("file %u: cannot bind a packet socket to interface %u again", id, ps->ifindex);

@@ -2,7 +2,8 @@
  * unix-opts.c - the SOL_SOCKET options of a unix socket that socket.c does
  * not carry itself (SO_PASSCRED, the buffer sizes): receive timeouts and
  * low-water mark, SO_PEEK_OFF, SO_PASSSEC/SO_PASSPIDFD/SO_PASSRIGHTS,
- * SO_LINGER, priority, mark, timestamps, and the flags any socket has.
+ * SO_LINGER, priority, mark, timestamps, and the flags any socket has; its
+ * classic BPF filter and the filter's lock (sk-filter.c).
  *
  * Dump: each option of the table, read with getsockopt on a copy of the
  * socket, is kept (UnixSocket.opts, its bytes as given) when it differs
@@ -20,6 +21,7 @@
 #include "common/compat.h"
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/files/sk-filter.h"
 #include "criu/files/unix-sk.h"
 
 static const int opts[] = {
@@ -84,6 +86,11 @@ int usk_dump_opts(const char *what, int copy, int type, UnixSocket *u)
 		if ((vl != dl || memcmp(v, d, vl)) && keep_opt(u, opts[i], v, vl))
 			goto out;
 	}
+	bool locked = false;
+	if (sk_filter_dump(what, copy, &u->filter, &u->has_filter, &locked))
+		goto out;
+	u->has_filter_locked = locked;
+	u->filter_locked = locked;
 	ret = 0;
 out:
 	close(fresh);
@@ -100,5 +107,5 @@ int usk_restore_opts(int fd, const FileEntry *fe)
 			return -1;
 		}
 	}
-	return 0;
+	return sk_filter_restore(fe->id, fd, &u->filter, u->has_filter, u->filter_locked);
 }

@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	struct packet_mreq mr = { .mr_ifindex = lo, .mr_type = PACKET_MR_PROMISC };
 	int one = 1, v2 = TPACKET_V2;
 	if (setsockopt(3, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) ||
+	    setsockopt(3, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) ||
 	    bind(3, (struct sockaddr *)&ll, sizeof(ll)) ||
 	    setsockopt(3, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) ||
 	    setsockopt(3, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)))
@@ -114,6 +115,8 @@ int main(int argc, char **argv)
 	if (getsockopt(3, SOL_SOCKET, SO_GET_FILTER, f, &n) || n != sizeof(prog) / sizeof(prog[0]) ||
 	    memcmp(f, prog, sizeof(prog)))
 		fail("fd 3: the filter changed (%u instructions)", n);
+	if (geti(3, SOL_SOCKET, SO_LOCK_FILTER) != 1 || geti(4, SOL_SOCKET, SO_LOCK_FILTER) != 0)
+		fail("fd 3: the filter's lock (SO_LOCK_FILTER) changed");
 	if (!lo_promisc())
 		fail("lo is no longer promiscuous: the membership was lost");
 	send_udp(PORT + 1);

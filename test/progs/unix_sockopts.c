@@ -6,10 +6,14 @@
  *     SO_KEEPALIVE, SO_PRIORITY 5, SO_MARK 42, SO_TIMESTAMPNS
  *   fd 5: DGRAM, SO_PASSRIGHTS off, SO_RCVTIMEO 0.5 s, SO_TIMESTAMP,
  *     SO_RXQ_OVFL, SO_PEEK_OFF 0
+ *   fd 5 also has a classic BPF filter (accept 64 bytes of each datagram),
+ *     locked (SO_LOCK_FILTER)
  * After restore: every option reads as set, the peek offset still steps
- * over the five bytes, and a new socket's options are untouched.
+ * over the five bytes, the filter and its lock are there (a datagram is
+ * cut to 64 bytes), and a new socket's options are untouched.
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -71,6 +75,12 @@ int main(int argc, char **argv)
 	set_tv(4, SO_RCVTIMEO, 1, 500000);
 	set_tv(4, SO_SNDTIMEO, 2, 0);
 	set_tv(5, SO_RCVTIMEO, 0, 500000);
+	struct sock_filter code[] = { { 0x06, 0, 0, 64 } };	/* ret #64 */
+	struct sock_fprog fp = { 1, code };
+	int one = 1;
+	if (setsockopt(5, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) ||
+	    setsockopt(5, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)))
+		fail("fd 5: filter: %s", strerror(errno));
 	struct linger lg = { 1, 7 };
 	if (setsockopt(4, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
 		fail("SO_LINGER: %s", strerror(errno));
@@ -91,6 +101,16 @@ int main(int argc, char **argv)
 	socklen_t l = sizeof(g);
 	if (getsockopt(4, SOL_SOCKET, SO_LINGER, &g, &l) || g.l_onoff != 1 || g.l_linger != 7)
 		fail("fd 4: SO_LINGER is %d/%d, expected 1/7", g.l_onoff, g.l_linger);
+	struct sock_filter got[4];
+	socklen_t gn = 4;
+	int lk = 0;
+	socklen_t ll = sizeof(lk);
+	if (getsockopt(5, SOL_SOCKET, SO_GET_FILTER, got, &gn) || gn != 1 || memcmp(got, code, sizeof(code)))
+		fail("fd 5: the filter is gone or changed (%u instructions)", gn);
+	if (getsockopt(5, SOL_SOCKET, SO_LOCK_FILTER, &lk, &ll) || lk != 1)
+		fail("fd 5: the filter is no longer locked");
+	if (setsockopt(5, SOL_SOCKET, SO_DETACH_FILTER, &one, sizeof(one)) == 0 || errno != EPERM)
+		fail("fd 5: the locked filter could be detached");
 	char buf[16] = "";
 	if (recv(4, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) != 3 || memcmp(buf, "fgh", 3))
 		fail("fd 4: a peek at offset 5 gives '%.8s'", buf);
