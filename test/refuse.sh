@@ -9,6 +9,7 @@
 declare -A REFUSE_EXPECT=(
 	[clone_sibling]="which is not its parent"
 	[sud]="syscall user dispatch"
+	[dnotify]="directory notification (F_NOTIFY)"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

@@ -2,7 +2,8 @@
  * fdstate.c - what any open file description may carry whatever its kind:
  * file locks (flock, POSIX record locks of the process, OFD locks, active
  * leases; the "lock:" lines of fdinfo) and the F_SETOWN/F_SETSIG owner.  Dump reads
- * them; restore puts them back once every fd is in place.
+ * them; restore puts them back once every fd is in place.  A directory with
+ * F_SETSIG (dnotify, F_NOTIFY: unreadable) is refused.
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
@@ -80,6 +81,16 @@ int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks,
 	close(copy);
 	if (r || sig < 0) {
 		pr_perror("%s: cannot read its owner", what);
+		return -1;
+	}
+	/*
+	 * A directory's signal serves only directory notification (F_NOTIFY),
+	 * which no interface shows: it would be lost without a word.  (dnotify
+	 * with the default SIGIO cannot be seen at all: README.)
+	 */
+	if (S_ISDIR(p->st.st_mode) && sig) {
+		pr_err("%s: a directory with a notification signal (F_SETSIG %d): directory notification (F_NOTIFY) cannot be read back: not supported",
+		       what, sig);
 		return -1;
 	}
 	if (o.pid || sig) {
