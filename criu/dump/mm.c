@@ -47,7 +47,11 @@ static int vma_kind(pid_t pid, const struct proc_vma *v, VmaKind *kind)
 			*kind = VMA_KIND__VMA_MEMFD_SHARED;
 			return 0;
 		}
-		pr_err("pid %d: shared mapping %lx-%lx of '%s' is not supported (SysV shm or deleted file)",
+		if (!strncmp(path, "/SYSV", 5) && ends_with(path, deleted_suffix)) {
+			*kind = VMA_KIND__VMA_SYSV_SHM;
+			return 0;
+		}
+		pr_err("pid %d: shared mapping %lx-%lx of '%s' is not supported (deleted file)",
 		       pid, (unsigned long)v->start, (unsigned long)v->end, path);
 		return -1;
 	}
@@ -132,6 +136,25 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->dev = v->dev;
 		e->ino = v->ino;
 		e->path = strdup(v->path);
+	} else if (kind == VMA_KIND__VMA_SYSV_SHM) {
+		/* the segment's id is its inode; the whole segment, attached at its start */
+		char mf[96];
+		struct stat st;
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+			 (unsigned long)v->end);
+		e->has_pgoff = e->has_ino = e->has_shm_size = true;
+		e->pgoff = v->pgoff;
+		e->ino = v->ino;
+		e->shm_size = stat(mf, &st) == 0 ? (uint64_t)st.st_size : 0;
+		e->name = strdup(v->path);
+		if (v->pgoff || e->shm_size == 0 ||
+		    v->end - v->start != ((e->shm_size + 4095) & ~4095ULL)) {
+			pr_err("pid %d: SysV shm segment %lu mapped at %lx-%lx is not attached whole (part unmapped or protected apart): not supported",
+			       pid, (unsigned long)v->ino, (unsigned long)v->start, (unsigned long)v->end);
+			free(e->name);
+			free(e);
+			return NULL;
+		}
 	} else if (kind == VMA_KIND__VMA_ANON_SHARED || kind == VMA_KIND__VMA_MEMFD_SHARED) {
 		/* one shmem object, maybe mapped by several processes: its inode names it */
 		char mf[96];

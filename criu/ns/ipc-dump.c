@@ -95,6 +95,11 @@ static int dump_one_shm(struct img_writer *w, int id, const struct shmid_ds *ds)
 	IpcShmSeg seg = IPC_SHM_SEG__INIT;
 	IpcPerm perm = IPC_PERM__INIT;
 
+	if (ds->shm_perm.mode & SHM_DEST) {
+		pr_err("ipc namespace: SysV shm segment %d is removed (IPC_RMID) but still attached: not supported",
+		       id);
+		return -1;
+	}
 	if (ds->shm_segsz > SHM_MAX_SAVED) {
 		pr_err("ipc namespace: SysV shared memory segment %d of %zu bytes: more than %lu MiB is not supported yet",
 		       id, ds->shm_segsz, SHM_MAX_SAVED >> 20);

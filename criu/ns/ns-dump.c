@@ -69,6 +69,27 @@ static int check_time(struct dump_tree *t)
 	return 0;
 }
 
+/*
+ * SysV shared memory attached by a process: its contents are saved with
+ * the ipc namespace (ipc-dump.c), so only a tree with one of its own; the
+ * host's segments are not the tree's to save.
+ */
+static int check_sysv_attached(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		for (size_t k = 0; !p->zombie && p->mm && k < p->mm->n_vmas; k++) {
+			const Vma *v = p->mm->vmas[k];
+			if (v->kind != VMA_KIND__VMA_SYSV_SHM || (t->ns_flags & CLONE_NEWIPC))
+				continue;
+			pr_err("pid %d: SysV shm segment %lu attached at %lx: only a tree with an ipc namespace of its own has its segments saved",
+			       p->pid, (unsigned long)v->ino, (unsigned long)v->start);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int ns_dump_images(struct dump_tree *t, int dirfd)
 {
 	pid_t root = t->procs[0].pid;
@@ -80,7 +101,7 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		if (its && its != ns_inode(0, 0, saved[i].name))
 			t->ns_flags |= saved[i].flag;
 	}
-	if (check_time(t))
+	if (check_time(t) || check_sysv_attached(t))
 		return -1;
 	if (!t->ns_flags)
 		return 0;

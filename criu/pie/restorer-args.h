@@ -39,6 +39,7 @@ enum rst_vma_kind {
 	RST_VMA_ANON_SHARED = 2,
 	RST_VMA_FILE_PRIVATE = 3,
 	RST_VMA_FILE_SHARED = 4,
+	RST_VMA_SYSV_SHM = 10,	/* attached (shmat) by the restorer: shmid */
 };
 
 struct rst_vma {
@@ -56,7 +57,7 @@ struct rst_vma {
 	__u64 premap;		/* already made and filled there (pages shared with the
 				 * process's children): moved into place, not mapped; 0 if not */
 	__u32 pkey;		/* its protection key (pkey_mprotect), 0: the default */
-	__u32 pad_pkey;
+	__u32 shmid;		/* RST_VMA_SYSV_SHM: the segment */
 };
 
 struct rst_run {		/* a run of pages in a pages file */

@@ -26,6 +26,8 @@
 #define MREMAP_FIXED	2
 #define TASK_SIZE_47	0x7ffffffff000UL
 #define SIG_SETMASK	2
+#define SHM_RDONLY_	010000
+#define SHM_EXEC_	0100000
 #define MADV_RANDOM_	1
 #define MADV_SEQUENTIAL_ 2
 #define MADV_DONTFORK_	10
@@ -185,6 +187,15 @@ static void map_vmas(struct restore_args *a)
 			continue;
 		}
 
+		if (v->kind == RST_VMA_SYSV_SHM) {
+			/* the segment the ipc namespace's restore made, with its contents */
+			long fl = (v->prot & PROT_WRITE ? 0 : SHM_RDONLY_) | (v->prot & PROT_EXEC ? SHM_EXEC_ : 0);
+			r = sys3(__NR_shmat, v->shmid, v->start, fl);
+			if (IS_ERR(r) || (__u64)r != v->start)
+				fail(a, "cannot attach SysV shared memory segment", v->shmid, r);
+			set_vma_policy(a, v);
+			continue;
+		}
 		/*
 		 * Mapped writable to be filled, then protected; but shared file
 		 * mappings need no filling and mappings that were never writable
@@ -328,7 +339,7 @@ static void protect_vmas(struct restore_args *a)
 			r = sys4(__NR_pkey_mprotect, v->start, len, v->prot, v->pkey);
 			if (IS_ERR(r))
 				fail(a, "cannot give a vma its protection key", v->start, r);
-		} else if (v->kind != RST_VMA_FILE_SHARED && !v->via_mem &&
+		} else if (v->kind != RST_VMA_FILE_SHARED && v->kind != RST_VMA_SYSV_SHM && !v->via_mem &&
 			   v->prot != (PROT_READ | PROT_WRITE)) {
 			r = sys3(__NR_mprotect, v->start, len, v->prot);
 			if (IS_ERR(r))

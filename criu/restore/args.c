@@ -576,6 +576,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->premap = p->premap ? p->premap[i] : 0;
 		rv->mpol_mode = v->has_mempolicy ? v->mempolicy : 0;
 		rv->pkey = v->has_pkey ? v->pkey : 0;
+		rv->shmid = v->kind == VMA_KIND__VMA_SYSV_SHM ? (uint32_t)v->ino : 0;
 		rv->mpol_nodes = v->mempolicy_nodes;
 		/*
 		 * A private mapping never made writable has no commit charge

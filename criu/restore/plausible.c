@@ -264,7 +264,7 @@ int rst_plausible_core(const Core *c, bool leader, const char *name)
 static bool kind_shared(VmaKind k)
 {
 	return k == VMA_KIND__VMA_ANON_SHARED || k == VMA_KIND__VMA_FILE_SHARED ||
-	       k == VMA_KIND__VMA_MEMFD_SHARED;
+	       k == VMA_KIND__VMA_MEMFD_SHARED || k == VMA_KIND__VMA_SYSV_SHM;
 }
 
 static int check_vma(const Vma *v, size_t i, const char *name)
@@ -272,7 +272,7 @@ static int check_vma(const Vma *v, size_t i, const char *name)
 	const uint32_t known = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE;
 	bool special = rst_vma_special(v->kind);
 
-	if (v->kind < VMA_KIND__VMA_ANON_PRIVATE || v->kind > VMA_KIND__VMA_MEMFD_SHARED)
+	if (v->kind < VMA_KIND__VMA_ANON_PRIVATE || v->kind > VMA_KIND__VMA_SYSV_SHM)
 		return BAD("vma %zu: unknown kind %d", i, v->kind);
 	if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
 		return BAD("vma %zu (%lx-%lx): protection bits 0x%x beyond read, write, exec", i, (unsigned long)v->start, (unsigned long)v->end, v->prot);

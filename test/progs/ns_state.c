@@ -19,9 +19,12 @@
  *
  * After "pidns", "uts" (its own uts namespace: it sets a host and domain
  * name) and "ipc" (its own ipc namespace: it sets ipc sysctls, makes two
- * SysV shared memory segments with a pattern, a semaphore set and a
- * message queue holding three messages) add those: checked after the
- * restore (ids, keys, sizes, modes, contents, values, messages in order).
+ * SysV shared memory segments with a pattern, the first kept attached
+ * read-write and the second read-only at a place of its own, a semaphore
+ * set and a message queue holding three messages) add those: checked after
+ * the restore (ids, keys, sizes, modes, contents, values, messages in
+ * order; each attachment at its address, with its access, sharing the
+ * segment, and the segments' attach counts).
  * "mem": the root keeps 64 MiB of a pattern, checked after the restore.
  * "time" (its own time namespace, with offsets): CLOCK_MONOTONIC and
  * CLOCK_BOOTTIME after the restore are not before, nor 300 s past, what
@@ -206,6 +209,18 @@ static const struct { const char *path, *value; } sysctl_set[] = {
 #define MSG_KEY 0x5eed0003
 #define SHM1_SIZE (3 * 4096 + 100)
 static int shm1, shm2, semid, msqid;
+static uint8_t *shm1_at, *shm2_at;	/* kept attached */
+static unsigned long nattch_ready[2];	/* their attach counts when it got ready */
+
+/* every process of the tree attaches what its parent had: counted once all are there */
+static void ipc_ready(void)
+{
+	struct shmid_ds d1, d2;
+	if (shmctl(shm1, IPC_STAT, &d1) || shmctl(shm2, IPC_STAT, &d2))
+		fail("shm IPC_STAT: %s", strerror(errno));
+	nattch_ready[0] = d1.shm_nattch;
+	nattch_ready[1] = d2.shm_nattch;
+}
 static const unsigned short sem_vals[4] = { 0, 3, 7, 32000 };
 static const struct { long type; const char *text; } msgs[3] = {
 	{ 5, "first message" }, { 1, "second, shorter" }, { 2, "third and last message of the queue" },
@@ -233,8 +248,12 @@ static void ipc_setup(void)
 		fail("shmat: %s", strerror(errno));
 	fill(a, SHM1_SIZE, 1);
 	fill(b, 4096, 2);
-	shmdt(a);
-	shmdt(b);	/* no mapping left: the segments live in the namespace only */
+	shmdt(b);
+	/* the first stays attached read-write, the second read-only at a place of its own */
+	shm1_at = a;
+	shm2_at = shmat(shm2, NULL, SHM_RDONLY);
+	if (shm2_at == (void *)-1)
+		fail("shmat read-only: %s", strerror(errno));
 	semid = semget(SEM_KEY, 4, IPC_CREAT | IPC_EXCL | 0600);
 	if (semid < 0 || semctl(semid, 0, SETALL, sem_vals))
 		fail("semaphores: %s", strerror(errno));
@@ -290,6 +309,29 @@ static void ipc_check(void)
 	check_sysctls();
 	check_shm(shm1, SHM_KEY, SHM1_SIZE, 0640, 1);
 	check_shm(shm2, IPC_PRIVATE, 4096, 0600, 2);
+	uint8_t *want = malloc(SHM1_SIZE);
+	if (!want)
+		fail("malloc");
+	fill(want, SHM1_SIZE, 1);
+	if (memcmp(shm1_at, want, SHM1_SIZE))
+		fail("shm %d attached at %p: contents differ", shm1, (void *)shm1_at);
+	free(want);
+	struct shmid_ds d1, d2;
+	if (shmctl(shm1, IPC_STAT, &d1) || shmctl(shm2, IPC_STAT, &d2) ||
+	    d1.shm_nattch != nattch_ready[0] || d2.shm_nattch != nattch_ready[1])
+		fail("attach counts %lu, %lu, were %lu, %lu", (unsigned long)d1.shm_nattch,
+		     (unsigned long)d2.shm_nattch, nattch_ready[0], nattch_ready[1]);
+	/* still the segment, not a copy: a write shows through a new attachment */
+	shm1_at[5] ^= 0xff;
+	uint8_t *again = shmat(shm1, NULL, SHM_RDONLY);
+	if (again == (void *)-1 || again[5] != shm1_at[5])
+		fail("shm %d: the attachment at %p is not the segment any more", shm1, (void *)shm1_at);
+	shmdt(again);
+	shm1_at[5] ^= 0xff;
+	uintptr_t s, e;
+	char perms[5] = "";
+	if (test_find_mapping(shm2_at, &s, &e, perms, NULL, 0) || perms[1] != '-' || perms[3] != 's')
+		fail("shm %d attached at %p: mapping %s, not read-only shared", shm2, (void *)shm2_at, perms);
 	if (semget(SEM_KEY, 0, 0) != semid || semctl(semid, 0, GETALL, v))
 		fail("semaphore set %d: %s", semid, strerror(errno));
 	for (int i = 0; i < 4; i++)
@@ -423,6 +465,8 @@ static void run_pidns(void)
 	if (want_mem)
 		mem_setup();
 	test_msg("tree ready: A %d, B %d, C %d", sh->pid[P_A], sh->pid[P_B], sh->pid[P_C]);
+	if (want_ipc)
+		ipc_ready();
 	test_ready();
 	test_wait_checkpoint();
 	sh->go = 1;
@@ -475,6 +519,8 @@ static void run_plain(void)
 	if (gethostname(host, sizeof(host)))
 		fail("gethostname: %s", strerror(errno));
 	test_msg("pid %d host %s", pid, host);
+	if (want_ipc)
+		ipc_ready();
 	test_ready();
 	test_wait_checkpoint();
 	if (getpid() != pid)
