@@ -8,7 +8,8 @@
 # reported are the pages it copied, their runs, the time to plan them
 # (PAGEMAP_SCAN) and to copy them, and the time per page, against a full
 # dump of the same process (one contiguous run a 2 MiB) and memcpy of a page
-# measured in the same run (bench/memrate).  BENCH_REPS runs (default 3),
+# measured in the same run (bench/memrate), and the ways of copying pages out
+# of a process side by side (bench/copyways).  BENCH_REPS runs (default 3),
 # medians and ranges.  Goals (issue 16): a scattered page not slower than a
 # contiguous one by more than 2x; 66k scattered pages in 70 ms.
 . "$(dirname "$0")/env.sh"
@@ -16,7 +17,7 @@ MIB=${BENCH_SCATTER_MIB:-1024}
 PCT=${BENCH_SCATTER_PCT:-10}
 GAP=${BENCH_SCATTER_GAP:-0.5}
 REPS=${BENCH_REPS:-3}
-for p in writer memrate; do
+for p in writer memrate copyways; do
 	gcc -O2 -Wall -Wextra -o "$OUT/$p" "bench/$p.c" || exit 1
 done
 
@@ -38,6 +39,10 @@ start_writer() {
 }
 
 memcpy_gbps=$("$OUT/memrate" 256 "$IMGDIR" | sed -n 's/^memcpy_gbps=//p')
+# the ways of copying pages out of a process, with and without the file write
+"$OUT/copyways" 512 "$IMGDIR" > "$OUT/copyways-file.txt" || fail "copyways failed"
+"$OUT/copyways" 512 none > "$OUT/copyways-none.txt" || fail "copyways failed"
+cw() { sed -n "s/^$1 us_per_page=\([0-9.]*\).*/\1/p" "$OUT/copyways-$2.txt"; }
 : > "$OUT/scatter-rows"
 for ((r = 1; r <= REPS; r++)); do
 	rm -rf "$D"; mkdir -p "$D"
@@ -69,4 +74,10 @@ memcpy_us=$(awk -v g="$memcpy_gbps" 'BEGIN { printf "%.2f", 4096 / (g * 1000) }'
 	echo "| pages | runs | plan ms | copy ms | freeze ms | us a page, scattered | us a page, contiguous (full dump) | memcpy us a page |"
 	echo "|---|---|---|---|---|---|---|---|"
 	echo "| $(col 1 | median) | $(col 2 | median) | $(col 3 | median) ($(col 3 | range)) | $(col 4 | median) ($(col 4 | range)) | $(col 5 | median) ($(col 5 | range)) | $(col 6 | median) ($(col 6 | range)) | $(col 7 | median) ($(col 7 | range)) | $memcpy_us |"
+	echo
+	echo "Ways of copying 512 MiB out of a process (bench/copyways, best of 3), us a page, into a file on $IMGDIR / the copy alone:"
+	echo
+	echo "| process_vm_readv 4 MiB runs | IOV_MAX 1-page runs a call | 1 page a call | vmsplice (in the process) + splice | memcpy |"
+	echo "|---|---|---|---|---|"
+	echo "| $(cw readv-contig file) / $(cw readv-contig none) | $(cw readv-scatter file) / $(cw readv-scatter none) | $(cw readv-single file) / $(cw readv-single none) | $(cw vmsplice file) / $(cw vmsplice none) | $(cw memcpy none) |"
 } | tee -a "$OUT/results.md"
