@@ -102,6 +102,21 @@ static int listen_sock(struct daemon *d)
 	return 0;
 }
 
+/* DIR/lazy-pages.remote (lazy-pages.h): which page server, for restore */
+static void write_remote(const struct daemon *d)
+{
+	char text[320];
+	int n = snprintf(text, sizeof(text), "%s %d %d\n", d->o->address ? d->o->address : "127.0.0.1",
+			 d->o->port, getpid());
+	int fd = openat(d->dirfd, LAZY_REMOTE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0 || write(fd, text, n) != n)
+		pr_warn("%s/%s: cannot write it: a restore must be given --page-server --address --port",
+			d->o->images_dir, LAZY_REMOTE_NAME);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void accept_conn(struct daemon *d)
 {
 	struct ucred cr;
@@ -574,6 +589,8 @@ int lazy_pages_main(const struct lazy_opts *o)
 	d.remote.side_recv = lp_source_fetch_recv;
 	if (listen_sock(&d))
 		goto out;
+	if (o->remote)
+		write_remote(&d);
 	preload_list(&d);
 	pr_info("listening on %s (granule %lu KiB, pages from %s)", d.sa.sun_path,
 		(unsigned long)(d.ctx.granule >> 10), o->remote ? d.remote.peer : "the images");
@@ -584,6 +601,8 @@ out:
 	if (d.lfd >= 0) {
 		close(d.lfd);
 		unlinkat(d.dirfd, LAZY_SOCK_NAME, 0);
+		if (o->remote)
+			unlinkat(d.dirfd, LAZY_REMOTE_NAME, 0);
 	}
 	/*
 	 * PS_BYE tells the page server that the migration is complete (a

@@ -25,6 +25,12 @@ struct lazy_opts {
 	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
 };
 
+/* DIR/lazy-pages.remote, while a daemon with --page-server serves DIR:
+ * "ADDRESS PORT PID\n", the page server it takes pages from (and the
+ * daemon's pid: the file is not one left behind), for a restore
+ * --lazy-pages given none (upstream CRIU's lazy migration, runc restore) */
+#define LAZY_REMOTE_NAME	"lazy-pages.remote"
+
 /* returns the exit status for main */
 int lazy_pages_main(const struct lazy_opts *o);
 

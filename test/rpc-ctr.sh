@@ -13,7 +13,7 @@
 # ctr_fields LOG (the criu_opts fields the client sent), ctr_counts FILE
 # (the last count line), ctr_counting FILE N (a count above N appears).
 
-CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE=
+CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE= CTR_LP_PID=
 
 # a busybox-static rootfs with ctr-counter as /bin/ctr-counter
 ctr_rootfs() {
@@ -134,15 +134,19 @@ ctr_podman_logs() { podman logs "$1" > "$2" 2>/dev/null; }
 # ---------------------------------------------------------------- cleanup
 
 rpc_ctr_cleanup() {
-	local id
+	local id root
 	for id in "${CTR_RUNC_IDS[@]}"; do
-		runc --root "$CTR_RUNC_ROOT" kill "$id" KILL > /dev/null 2>&1
+		root=$CTR_RUNC_ROOT
+		case $id in *@*) root=${id#*@} id=${id%@*} ;; esac
+		runc --root "$root" kill "$id" KILL > /dev/null 2>&1
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			runc --root "$CTR_RUNC_ROOT" delete -f "$id" > /dev/null 2>&1 && break
+			runc --root "$root" delete -f "$id" > /dev/null 2>&1 && break
 			sleep 0.2
 		done
 	done
 	CTR_RUNC_IDS=()
+	[ -n "$CTR_LP_PID" ] && kill "$CTR_LP_PID" 2>/dev/null
+	CTR_LP_PID=
 	for id in "${CTR_PODMAN_IDS[@]}"; do
 		podman rm -f -t 0 "$id" > /dev/null 2>&1
 	done

@@ -17,9 +17,12 @@
 #   rpc/lazy_dump  post-copy through the RPC, as runc checkpoint
 #       --lazy-pages: DUMP with lazy_pages, ps {127.0.0.1, PORT},
 #       notify_scripts: a status-ready notification once it serves (runc
-#       waits for it, not for status_fd); a restore --lazy-pages
-#       --page-server from it (in a pid namespace: the source keeps its pid
-#       until the end) passes; the DUMP answers success, the source is gone
+#       waits for it, not for status_fd); then CRIU's lazy migration as
+#       runc does it: `criu lazy-pages --page-server` on a copy of the
+#       images, a RESTORE with lazy_pages alone (no ps: the restore takes
+#       the daemon's page server, DIR/lazy-pages.remote), in a pid
+#       namespace (the source keeps its pid until the end): the program
+#       passes; the DUMP answers success, the source is gone
 #   rpc/errors  a malformed packet, a truncated request, an unknown request
 #       type, an unserved one, a dump of no process, a restore of no images,
 #       200000 bytes of garbage, an unknown field in criu_req and in
@@ -246,18 +249,35 @@ rpc_lazy_dump() {
 	fi
 	copy_meta "$dir/img" "$dir/dst"
 	copy_token "$dir/img" "$dir/dst"
-	# the source is frozen with its pid until the end: the copy in a pid namespace
-	RESTORE_EXTRA=(--lazy-pages --page-server --address 127.0.0.1 --port "$port")
-	restore_ns "$dir" "$dir/dst"
-	RESTORE_EXTRA=()
-	TAGNAME=$RPC_NAME await_ns_restored "$dir" || return
+	# the destination as CRIU's lazy migration (and runc restore
+	# --lazy-pages) has it: a daemon taking the pages from the page server,
+	# and a RESTORE with lazy_pages only; in a pid namespace (the source
+	# keeps its pid until the end)
+	"$CRIU" lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$dir/dst" -v4 \
+		-o "$dir/lazy-pages.log" > /dev/null 2>&1 < /dev/null &
+	track $!
+	wait_for 10 test -S "$dir/dst/lazy-pages.sock" ||
+		{ result FAIL "FAIL $RPC_NAME: no lazy-pages daemon: $(criu_error "$dir/lazy-pages.log")"; return; }
+	unshare --pid --fork --mount-proc "$RPC_CLIENT" "$CRIU" restore images_dir="$dir/dst" \
+		log_file=restore.log log_level=4 lazy_pages=1 rst_sibling=1 wait_child=1 \
+		> "$dir/restore.rpc" 2>&1 < /dev/null &
+	RPID=$!
+	track "$RPID"
+	wait_for 20 grep -q '^RESP RESTORE' "$dir/restore.rpc"
+	rpc_expect "$dir/restore.rpc" '^RESP RESTORE success=1 pid=' \
+		"the RESTORE with lazy_pages alone: $(criu_error "$dir/dst/restore.log")" || return
+	HPID=$(host_pid "$(sed -n 's/^RESP RESTORE success=1 pid=//p' "$dir/restore.rpc")")
+	[ -n "$HPID" ] || { result FAIL "FAIL $RPC_NAME: the restored process is not running"; return; }
+	track "$HPID"
+	wait_for 10 in_sigwait "$HPID"
 	kill -USR1 "$HPID"
 	wait "$RPID"
-	n=$?
-	if [ $n -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
-		result FAIL "FAIL $RPC_NAME: the lazy restore exited with $n: $(log_tail "$dir/test.log") $(criu_error "$dir/restore.log")"
+	if ! grep -q '^CHILD pid=[0-9]* status=0$' "$dir/restore.rpc" || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $RPC_NAME: the lazily restored program: $(grep '^CHILD' "$dir/restore.rpc") $(log_tail "$dir/test.log") $(criu_error "$dir/dst/restore.log")"
 		return
 	fi
+	grep -q "takes its pages from 127.0.0.1:$port" "$dir/dst/restore.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the restore did not take the daemon's page server"; return; }
 	wait "$cpid"
 	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "the lazy dump: $(criu_error "$dir/img/dump.log")" || return
 	alive "$PID" && { result FAIL "FAIL $RPC_NAME: the source still runs after the lazy dump"; return; }

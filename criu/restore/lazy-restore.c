@@ -242,6 +242,45 @@ static bool daemon_failed(const struct opts *o, off_t from, char *why, size_t le
 	return true;
 }
 
+/*
+ * restore --lazy-pages given no page server, while a daemon started with
+ * --page-server serves DIR (CRIU's lazy migration; runc restore
+ * --lazy-pages): its DIR/lazy-pages.remote names the page server, which
+ * the eager pages come from too.  *ro: o with it, if so (false if not).
+ */
+bool rst_lazy_daemon_remote(const struct opts *o, struct opts *ro)
+{
+	char path[4096], addr[256];
+	int port = 0, pid = 0;
+
+	if (!o->lazy_pages || o->page_server || o->address || !o->images_dir)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", o->images_dir, LAZY_REMOTE_NAME);
+	FILE *f = fopen(path, "re");
+	int got = f ? fscanf(f, "%255s %d %d", addr, &port, &pid) : 0;
+	if (f)
+		fclose(f);
+	if (got != 3 || port <= 0 || port > 65535 || pid <= 0)
+		return false;
+	/* with its socket (a connection to see would count as a restore to it;
+	 * its pid may be in another pid namespace): the daemon removes both
+	 * when it ends; one left by a killed daemon fails the connection with
+	 * the page server named */
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", o->images_dir, LAZY_SOCK_NAME);
+	if (stat(path, &st) || !S_ISSOCK(st.st_mode))
+		return false;
+	*ro = *o;
+	ro->page_server = true;
+	ro->address = strdup(addr);
+	ro->port = port;
+	if (!ro->address)
+		return false;
+	pr_info("the lazy-pages daemon of %s takes its pages from %s:%d: so does this restore",
+		o->images_dir, addr, port);
+	return true;
+}
+
 /* the size of the daemon's log now (it appends) */
 static off_t daemon_log_end(const struct opts *o)
 {

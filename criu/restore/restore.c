@@ -806,6 +806,9 @@ static int run_on(const struct opts *o, pid_t pid, struct rst_lazy_set *ls)
 /* returns the exit status for main */
 int cr_restore(const struct opts *o)
 {
+	struct opts ro;
+	if (rst_lazy_daemon_remote(o, &ro))
+		o = &ro;
 	struct restore_run r = { .o = o, .dirfd = -1, .own_time = -1, .pid = -1,
 			     .t0 = clock_now_ms() };
 	int err = stages_run(restore_stages, NR_STAGES(restore_stages), &r);

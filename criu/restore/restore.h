@@ -217,6 +217,9 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
 enum { RST_LAZY, RST_EAGER, RST_HOT };
 int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, uint64_t *hot);
 int rst_lazy_connect(const struct opts *o, int dirfd);
+/* --lazy-pages with no page server given, a daemon of one serving the
+ * images: *ro is o with its page server (DIR/lazy-pages.remote) */
+bool rst_lazy_daemon_remote(const struct opts *o, struct opts *ro);
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
 int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
 /*
