@@ -223,6 +223,67 @@ int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr)
 	return 0;
 }
 
+/* the own entry of image k holding addr, or NULL */
+static const struct page_run *entry_of(const struct page_image *im, uint64_t addr)
+{
+	size_t lo = 0, hi = im->nr_runs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct page_run *r = &im->runs[mid];
+		if (addr < r->vaddr)
+			hi = mid;
+		else if (addr >= r->vaddr + r->nr_pages * 4096)
+			lo = mid + 1;
+		else
+			return r->flags & PAGEMAP_FLAGS__PM_IN_PARENT ? NULL : r;
+	}
+	return NULL;
+}
+
+/* the pagemap's XXH3 of exactly [a, a + len) of image im, or 0 */
+static uint64_t part_sum(const struct page_image *im, uint64_t a, uint64_t len)
+{
+	const struct page_run *e = entry_of(im, a);
+	uint64_t end = e ? e->vaddr + e->nr_pages * 4096 : 0;
+
+	if (!e)
+		return 0;
+	if (!e->nr_parts)	/* one checksum for the whole entry */
+		return a == e->vaddr && a + len == end ? e->xxh3 : 0;
+	uint64_t k = a / PAGEMAP_PART_BYTES - e->vaddr / PAGEMAP_PART_BYTES;
+	uint64_t ps = k ? a / PAGEMAP_PART_BYTES * PAGEMAP_PART_BYTES : e->vaddr;
+	if (a != ps || a + len != ps + pagemap_part_len(ps, end - ps) || k >= e->nr_parts)
+		return 0;
+	return im->parts[e->part0 + k];
+}
+
+int page_source_parts(const struct page_source *ps, struct page_unit **parts, size_t *nr)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ps->nr_runs; i++)
+		n += pagemap_nr_parts(ps->runs[i].vaddr, ps->runs[i].nr_pages);
+	struct page_unit *u = calloc(n + 1, sizeof(*u));
+	if (!u)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < ps->nr_runs; i++) {
+		const struct page_run *r = &ps->runs[i];
+		const struct page_image *im = &ps->images[r->image];
+		for (uint64_t o = 0; o < r->nr_pages * 4096;) {
+			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
+			u[n++] = (struct page_unit){ r->vaddr + o, len / 4096,
+						     part_sum(im, r->vaddr + o, len), r->file_off + o,
+						     r->image, r->fd, NULL };
+			o += len;
+		}
+	}
+	*parts = u;
+	*nr = n;
+	return 0;
+}
+
 int page_source_map(struct page_source *ps)
 {
 	for (int k = 0; k < ps->nr_images; k++) {

@@ -165,6 +165,15 @@ long page_unit_find(const struct page_unit *units, size_t nr, int fd, uint64_t a
  * hand.  0, or -1 (logged: pages of no unit, wrong page server or images)
  */
 int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr);
+/*
+ * The resolved runs cut at every 16 KiB boundary of the address space:
+ * what a page server's map is (pagexfer/page-server-proto.h).  Each part
+ * has the XXH3 the pagemap gives for exactly its pages (the entry's part
+ * checksum, or the entry's own when the part is the whole entry), or 0
+ * (a part of a run resolved from several images: only its data can say);
+ * image, fd and file_off say where its data is.  *parts malloc'ed; 0 or -1.
+ */
+int page_source_parts(const struct page_source *ps, struct page_unit **parts, size_t *nr);
 /* reads unit u from its pages file into buf and checks it; 0, or -1 (logged) */
 int page_unit_read_check(const struct page_source *ps, const struct page_unit *u, void *buf);
 

@@ -56,31 +56,38 @@ static int images_map(void *ctx, unsigned pid, struct ps_run **out, size_t *nr)
 {
 	struct images *s = ctx;
 	struct page_source *ps = source_of(s, pid);
+	struct page_unit *parts;
+	size_t n;
 
 	if (!ps)
 		return ENOENT;
-	size_t n = 0;
-	for (size_t i = 0; i < ps->nr_runs; i++)
-		n += pagemap_nr_parts(ps->runs[i].vaddr, ps->runs[i].nr_pages);
-	struct ps_run *runs = calloc(n + 1, sizeof(*runs));
-	if (!runs)
+	/* cut at part boundaries: the client checks a part, not 2 MiB */
+	if (page_source_parts(ps, &parts, &n))
 		return ENOMEM;
-	n = 0;
-	for (size_t i = 0; i < ps->nr_runs; i++) {
-		const struct page_run *r = &ps->runs[i];
-		/* of the run's newest data, so the client checks what it gets */
-		if (page_source_read(ps, r->vaddr, s->buf, r->nr_pages * 4096)) {
-			free(runs);
-			return EIO;
-		}
-		/* cut at part boundaries: the client checks a part, not 2 MiB */
-		for (uint64_t o = 0; o < r->nr_pages * 4096;) {
-			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
-			runs[n++] = (struct ps_run){ r->vaddr + o, len / 4096,
-						     page_xxh3(s->buf + o, len) };
-			o += len;
-		}
+	struct ps_run *runs = calloc(n + 1, sizeof(*runs));
+	if (!runs) {
+		free(parts);
+		return ENOMEM;
 	}
+	for (size_t i = 0; i < n; i++) {
+		const struct page_unit *u = &parts[i];
+		uint64_t sum = u->xxh3;
+		/*
+		 * The pagemap's checksum of the part (checked with the whole
+		 * entry when the images were opened), or, for a part the
+		 * pagemap has none of, that of its newest data
+		 */
+		if (!sum) {
+			if (page_source_read(ps, u->vaddr, s->buf, u->nr_pages * 4096)) {
+				free(runs);
+				free(parts);
+				return EIO;
+			}
+			sum = page_xxh3(s->buf, u->nr_pages * 4096);
+		}
+		runs[i] = (struct ps_run){ u->vaddr, u->nr_pages, sum };
+	}
+	free(parts);
 	*out = runs;
 	*nr = n;
 	return 0;

@@ -40,34 +40,22 @@ bool rst_remote_pages(const struct opts *o)
 
 /*
  * The server's map is the resolved runs cut into 16 KiB parts (aligned in
- * the address space).  Checks it against ours, cut the same way, and says
- * where each of its runs lives here (local[j]: the resolved run).
+ * the address space): ours cut the same way (page_source_parts), part for
+ * part, and checksum for checksum where our pagemap has that part's.
  */
 static int check_map(const struct ps_client *c, const struct rst_proc *p, const struct ps_run *runs,
-		     size_t nr, bool unhashed, size_t *local)
+		     size_t nr, bool unhashed, const struct page_unit *parts, size_t nr_parts)
 {
-	const struct page_source *ps = &p->pages;
-	/* with no parent image the resolved runs are the pagemap's entries */
-	bool own = ps->nr_images == 1 && !unhashed;
-	size_t j = 0;
+	size_t j;
 
-	for (size_t i = 0; i < ps->nr_runs; i++) {
-		const struct page_run *r = &ps->runs[i];
-		const struct page_run *e = own ? &ps->images[0].runs[i] : NULL;
-		for (uint64_t o = 0, k = 0; o < r->nr_pages * 4096; k++, j++) {
-			uint64_t len = pagemap_part_len(r->vaddr + o, r->nr_pages * 4096 - o);
-			uint64_t sum = !e ? 0 : e->nr_parts ? ps->images[0].parts[e->part0 + k] :
-				       pagemap_nr_parts(r->vaddr, r->nr_pages) == 1 ? e->xxh3 : 0;
-			if (j == nr || runs[j].vaddr != r->vaddr + o || runs[j].nr_pages != len / 4096 ||
-			    (sum && runs[j].xxh3 != sum)) {
-				uint64_t a = j < nr ? runs[j].vaddr : r->vaddr + o;
-				pr_err("page server %s: pid %d: its pages at %lx differ from pagemap-%d.img's: "
-				       "wrong page server or wrong images", c->peer, p->pid,
-				       (unsigned long)a, p->pid);
-				return -1;
-			}
-			local[j] = i;
-			o += len;
+	for (j = 0; j < nr_parts; j++) {
+		const struct page_unit *u = &parts[j];
+		if (j == nr || runs[j].vaddr != u->vaddr || runs[j].nr_pages != u->nr_pages ||
+		    (!unhashed && u->xxh3 && runs[j].xxh3 != u->xxh3)) {
+			uint64_t a = j < nr ? runs[j].vaddr : u->vaddr;
+			pr_err("page server %s: pid %d: its pages at %lx differ from pagemap-%d.img's: "
+			       "wrong page server or wrong images", c->peer, p->pid, (unsigned long)a, p->pid);
+			return -1;
 		}
 	}
 	if (j != nr) {
@@ -84,7 +72,8 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	struct ps_client c = { .io = { -1, NULL } };
 	struct ps_auth auth;
 	struct ps_run *runs = NULL;
-	size_t nr = 0, *local = NULL;
+	size_t nr = 0, nr_parts = 0;
+	struct page_unit *parts = NULL;
 	uint32_t flags = 0;
 	uint64_t pages = 0, here = 0;
 	uint8_t *buf = aligned_alloc(4096, PAGEMAP_MAX_RUN * 4096UL);
@@ -110,26 +99,30 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
 		goto out;
 	snprintf(who, sizeof(who), "page server %s: pid %d", c.peer, p->pid);
-	local = calloc(nr + 1, sizeof(*local));
-	if (!local || check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, local))
+	if (page_source_parts(&p->pages, &parts, &nr_parts) ||
+	    check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, parts, nr_parts))
 		goto out;
 	for (size_t j = 0; j < nr; j++) {
-		const struct page_run *r = &p->pages.runs[local[j]];
+		const struct page_unit *u = &parts[j];
 		uint64_t len = runs[j].nr_pages * 4096;
 		uint64_t hot = 0;
 		int how = rst_lazy_eager(a, runs[j].vaddr, runs[j].vaddr + len, &hot);
 		if (how == RST_LAZY)
 			continue;
 		/* an image this host has: the restorer reads it, restore.c checks it */
-		if (!p->pages.images[r->image].remote) {
+		if (!p->pages.images[u->image].remote) {
 			here += how == RST_HOT ? hot / 4096 : runs[j].nr_pages;
 			continue;
 		}
-		/* the parts of one run, read at once (of a lazy range: the hot part alone) */
+		/* the parts of one image's data that follow on, read at once (of a lazy range: the hot part alone) */
 		size_t k = j;
-		while (how == RST_EAGER && k + 1 < nr && local[k + 1] == local[j])
-			k++;
-		uint64_t span = runs[k].vaddr + runs[k].nr_pages * 4096 - runs[j].vaddr;
+		uint64_t span = len;
+		while (how == RST_EAGER && k + 1 < nr && parts[k + 1].image == u->image &&
+		       parts[k + 1].vaddr == u->vaddr + span && parts[k + 1].file_off == u->file_off + span &&
+		       span + parts[k + 1].nr_pages * 4096 <= PAGEMAP_MAX_RUN * 4096UL &&
+		       rst_lazy_eager(a, parts[k + 1].vaddr, parts[k + 1].vaddr + parts[k + 1].nr_pages * 4096,
+				      NULL) == RST_EAGER)
+			span += parts[++k].nr_pages * 4096;
 		if (span > PAGEMAP_MAX_RUN * 4096UL ||
 		    ps_client_read(&c, p->pid, runs[j].vaddr, buf, span))
 			goto out;
@@ -140,7 +133,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 			if (!page_unit_check(&u, buf + (runs[q].vaddr - runs[j].vaddr), who))
 				goto out;
 		}
-		if (pwrite_all(r->fd, buf, span, r->file_off + (runs[j].vaddr - r->vaddr))) {
+		if (pwrite_all(u->fd, buf, span, u->file_off)) {
 			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
 			goto out;
 		}
@@ -157,7 +150,7 @@ out:
 	/* a failed fetch fails the restore, which kills what it made */
 	ps_client_close(&c, err ? PS_ABORT : PS_CLOSE);
 out_free:
-	free(local);
+	free(parts);
 	free(runs);
 	free(buf);
 	return err;
