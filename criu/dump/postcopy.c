@@ -210,35 +210,34 @@ static int load_proc(int dirfd, pid_t pid, struct live_proc *lp)
 		pr_perror("pid %d: cannot open its memory", pid);
 		return -1;
 	}
+	struct page_unit *parts = NULL;
+	size_t n = 0;
 	if (page_source_open_remote(dirfd, pid, &ps))
 		return -1;
-	size_t n = 0;
-	for (size_t i = 0; i < ps.nr_runs; i++)
-		n += pagemap_nr_parts(ps.runs[i].vaddr, ps.runs[i].nr_pages);
+	/* the map is cut into parts as any page server's (a fault then fetches 16 KiB) */
+	if (page_source_parts(&ps, &parts, &n)) {
+		page_source_close(&ps);
+		return -1;
+	}
 	lp->runs = calloc(n + 1, sizeof(*lp->runs));
 	lp->first = calloc(n + 1, sizeof(*lp->first));
 	lp->sent = calloc(ps.nr_pages / 64 + 1, sizeof(*lp->sent));
 	if (!lp->runs || !lp->first || !lp->sent) {
+		free(parts);
 		page_source_close(&ps);
 		return -1;
 	}
 	/*
-	 * The map is cut into parts (PAGEMAP_PART_PAGES: a fault then fetches 16 KiB), with
-	 * no checksums: the memory was never read at dump time (that would
-	 * cost the program the time of a full copy); each reply carries the
-	 * XXH3 of its data instead (PS_MAP_UNHASHED).
+	 * With no checksums: the memory was never read at dump time (that
+	 * would cost the program the time of a full copy); each reply
+	 * carries the XXH3 of its data instead (PS_MAP_UNHASHED).
 	 */
-	for (size_t i = 0; i < ps.nr_runs; i++) {
-		const struct page_run *r = &ps.runs[i];
-		uint64_t left = r->nr_pages * 4096ULL;
-		for (uint64_t o = 0; o < left;) {
-			uint64_t len = pagemap_part_len(r->vaddr + o, left - o);
-			lp->first[lp->nr] = lp->unsent;
-			lp->runs[lp->nr++] = (struct ps_run){ r->vaddr + o, len / 4096, 0 };
-			lp->unsent += len / 4096;
-			o += len;
-		}
+	for (size_t i = 0; i < n; i++) {
+		lp->first[lp->nr] = lp->unsent;
+		lp->runs[lp->nr++] = (struct ps_run){ parts[i].vaddr, parts[i].nr_pages, 0 };
+		lp->unsent += parts[i].nr_pages;
 	}
+	free(parts);
 	/* a parent's runs: as if sent already */
 	for (size_t i = 0; i < ps.nr_runs; i++)
 		if (ps.runs[i].image > 0)
