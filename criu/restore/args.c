@@ -596,12 +596,10 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 			a->guards[a->nr_guards++] = mm->vmas[i]->guard[k];
 	a->nr_guards /= 2;
 	for (size_t i = 0; i < p->pages.nr_runs; i++) {
+		/* the restorer's copy of the pages file of the image holding the run's data */
 		const struct page_run *pr = &p->pages.runs[i];
-		int fd = -1;
-		for (int k = 0; k < p->pages.nr_images; k++)
-			if (p->pages.images[k].pages_fd == pr->fd)
-				fd = fds->pages_fd[k];
-		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off, fd, 0 };
+		a->runs[i] = (struct rst_run){ pr->vaddr, pr->nr_pages, pr->file_off,
+					       fds->pages_fd[pr->image], 0 };
 	}
 	a->nr_runs = p->pages.nr_runs;
 	a->lazy_sock = -1;
