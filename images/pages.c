@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "images/pages.h"
 
@@ -284,6 +285,50 @@ int page_source_parts(const struct page_source *ps, struct page_unit **parts, si
 	return 0;
 }
 
+int page_source_fetch(struct page_source *ps, const struct page_fetch *f,
+		      const struct page_unit *parts, size_t n, void *buf)
+{
+	struct page_image *im = &ps->images[parts[0].image];
+	uint64_t start = parts[0].vaddr, len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].image != parts[0].image || parts[i].vaddr != start + len ||
+		    parts[i].file_off != parts[0].file_off + len) {
+			pr_err("%s: internal error: parts to fetch at %lx do not follow on", f->who,
+			       (unsigned long)parts[i].vaddr);
+			return -1;
+		}
+		len += parts[i].nr_pages * 4096;
+	}
+	if (!im->remote || !im->fetched || len > PAGEMAP_MAX_RUN * 4096UL) {
+		pr_err("%s: internal error: a fetch of %lu bytes at %lx of %s", f->who,
+		       (unsigned long)len, (unsigned long)start, im->pages_name);
+		return -1;
+	}
+	if (f->read(f->ctx, ps->pid, start, buf, len))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (parts[i].xxh3 && !page_unit_check(&parts[i], (uint8_t *)buf + (parts[i].vaddr - start),
+						      f->who))
+			return -1;
+	if (pwrite_all(im->pages_fd, buf, len, parts[0].file_off)) {
+		pr_perror("%s: cannot keep the pages fetched", f->who);
+		return -1;
+	}
+	for (uint64_t pg = parts[0].file_off / 4096; pg < (parts[0].file_off + len) / 4096; pg++)
+		im->fetched[pg / 64] |= 1ULL << (pg % 64);
+	return 0;
+}
+
+/* are the pages [off, off + len) of remote image im's stand-in fetched? */
+static bool all_fetched(const struct page_image *im, uint64_t off, uint64_t len)
+{
+	for (uint64_t pg = off / 4096; pg < (off + len) / 4096; pg++)
+		if (!(im->fetched[pg / 64] & (1ULL << (pg % 64))))
+			return false;
+	return true;
+}
+
 int page_source_map(struct page_source *ps)
 {
 	for (int k = 0; k < ps->nr_images; k++) {
@@ -379,8 +424,9 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	if (img->pages_fd < 0 && errno == ENOENT && remote) {
 		/* not on this host: an empty stand-in of the file's size, for the caller to fill */
 		img->remote = 1;
+		img->fetched = calloc(off / 4096 / 64 + 1, sizeof(uint64_t));
 		img->pages_fd = memfd_create(img->pages_name, MFD_CLOEXEC);
-		if (img->pages_fd < 0 || ftruncate(img->pages_fd, off)) {
+		if (!img->fetched || img->pages_fd < 0 || ftruncate(img->pages_fd, off)) {
 			pr_perror("%s: cannot create a stand-in for the remote pages", img->pages_name);
 			return -1;
 		}
@@ -570,6 +616,7 @@ void page_source_close(struct page_source *ps)
 			munmap((void *)ps->images[i].map, ps->images[i].map_len);
 		free(ps->images[i].runs);
 		free(ps->images[i].parts);
+		free(ps->images[i].fetched);
 	}
 	ps->nr_images = 0;
 	ps->pages_fd = -1;
@@ -590,6 +637,12 @@ int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uin
 		uint64_t in_run = r->vaddr + r->nr_pages * 4096 - addr;
 		uint64_t n = len < in_run ? len : in_run;
 		uint64_t off = r->file_off + (addr - r->vaddr);
+		const struct page_image *im = &ps->images[r->image];
+		if (im->remote && !all_fetched(im, off, n)) {
+			pr_err("%s: pages at %lx are on the page server, not fetched", im->pages_name,
+			       (unsigned long)addr);
+			return -EIO;
+		}
 		for (uint64_t done = 0; done < n;) {
 			ssize_t got = pread(r->fd, dst + done, n - done, off + done);
 			if (got <= 0) {

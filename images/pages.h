@@ -16,7 +16,8 @@
  * from the pages file (pread: the image file backend) or from its mapping
  * (page_source_map: the mapped image backend), or, for an image whose
  * pages file this host has not, fetched from a page server (the remote
- * backend: page_source_open_remote, and pagexfer/ for the transport).
+ * backend: page_source_open_remote's stand-ins filled by page_source_fetch
+ * through a struct page_fetch; pagexfer/ is the transport).
  */
 #ifndef IMAGES_PAGES_H
 #define IMAGES_PAGES_H
@@ -77,6 +78,7 @@ struct page_run {
 /* one image of the chain: its own pagemap, as written */
 struct page_image {
 	int pages_fd;
+	uint64_t *fetched;	/* remote: a bit per page of the stand-in, set as fetched */
 	const uint8_t *map;	/* page_source_map: the pages file mapped read-only, or NULL */
 	uint64_t map_len;
 	int remote;		/* pages_fd is a stand-in, to be filled from a page server */
@@ -174,6 +176,26 @@ int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr);
  * image, fd and file_off say where its data is.  *parts malloc'ed; 0 or -1.
  */
 int page_source_parts(const struct page_source *ps, struct page_unit **parts, size_t *nr);
+/*
+ * The page server backend: how the pages of the images this host has not
+ * (page_source_open_remote's stand-ins) are fetched.  read: the data of
+ * [addr, addr + len) of pid (len at most PAGEMAP_MAX_RUN pages), checked
+ * in transit; 0, or -1 (logged).
+ */
+struct page_fetch {
+	void *ctx;
+	int (*read)(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len);
+	const char *who;	/* for messages: "page server ADDR:PORT: pid N" */
+};
+/*
+ * parts[0..n) (of page_source_parts: following on in one remote image's
+ * pages file, PAGEMAP_MAX_RUN pages at most) fetched with f into buf, each
+ * checked against its xxh3 (0: the transfer's own check is all there is),
+ * and kept in the image's stand-in, from where the restorer and
+ * page_source_read take them.  0, or -1 (logged).
+ */
+int page_source_fetch(struct page_source *ps, const struct page_fetch *f,
+		      const struct page_unit *parts, size_t n, void *buf);
 /* reads unit u from its pages file into buf and checks it; 0, or -1 (logged) */
 int page_unit_read_check(const struct page_source *ps, const struct page_unit *u, void *buf);
 
@@ -188,8 +210,10 @@ long page_source_find(const struct page_source *ps, uint64_t addr);
 /*
  * Copies the newest data for [addr, addr + len) into buf (page aligned);
  * returns 0, or -ENOENT if some page of the range has no data (the caller
- * decides: a zero page for anonymous memory).  Does not verify checksums:
- * call page_source_verify() once before serving pages.
+ * decides: a zero page for anonymous memory), or -EIO (logged; also for
+ * pages of a page server's image not fetched: page_source_fetch).  Does
+ * not verify checksums: call page_source_verify() once before serving
+ * pages.
  */
 int page_source_read(const struct page_source *ps, uint64_t addr, void *buf, uint64_t len);
 

@@ -7,16 +7,17 @@
  * (page_source_open_remote);
  * once the restorer's plan says which memory is lazy, the pages it fills
  * eagerly (private file mappings, shared memory, never-writable and
- * wipe-on-fork mappings) are fetched here, checked against the XXH3 of
- * each 16 KiB part (and of each reply: for a post-copy dump's live memory,
- * PS_MAP_UNHASHED, the only check), and written into the stand-ins, from
- * which the restorer reads them as from local images.  Runs of local images
- * are not fetched (restore.c checks them).  The lazy ones are left to the
- * daemon.
+ * wipe-on-fork mappings) are fetched here through the page library's
+ * page server backend (page_source_fetch, with this connection's reads),
+ * checked against the XXH3 of each 16 KiB part (and of each reply: for a
+ * post-copy dump's live memory, PS_MAP_UNHASHED, the only check), and
+ * written into the stand-ins, from which the restorer reads them as from
+ * local images.  Runs of local images are not fetched (restore.c checks
+ * them).  The lazy ones are left to the daemon.
  *
  * The server's map must be the pagemap's, part for part (and checksum for
- * checksum when the image has no parent and the map has checksums): a
- * wrong server or wrong images are refused before anything is created.
+ * checksum where the pagemap has the part's): a wrong server or wrong
+ * images are refused before anything is created.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -26,7 +27,6 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/fdio.h"
 #include "common/log.h"
 #include "pagexfer/ps-client.h"
 #include "criu/restore/restore.h"
@@ -67,7 +67,13 @@ static int check_map(const struct ps_client *c, const struct rst_proc *p, const 
 	return 0;
 }
 
-int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a)
+/* the page library's page server backend: reads through the client c */
+static int fetch_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len)
+{
+	return ps_client_read(ctx, pid, addr, buf, len);
+}
+
+int rst_remote_fetch(const struct opts *o, struct rst_proc *p, const struct restore_args *a)
 {
 	struct ps_client c = { .io = { -1, NULL } };
 	struct ps_auth auth;
@@ -99,6 +105,7 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 	if (ps_client_map(&c, p->pid, &runs, &nr, &flags))
 		goto out;
 	snprintf(who, sizeof(who), "page server %s: pid %d", c.peer, p->pid);
+	struct page_fetch f = { &c, fetch_read, who };
 	if (page_source_parts(&p->pages, &parts, &nr_parts) ||
 	    check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, parts, nr_parts))
 		goto out;
@@ -117,26 +124,19 @@ int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struc
 		/* the parts of one image's data that follow on, read at once (of a lazy range: the hot part alone) */
 		size_t k = j;
 		uint64_t span = len;
+		/* the server's checksum of each (none for live memory: PS_MAP_UNHASHED) */
+		parts[j].xxh3 = flags & PS_MAP_UNHASHED ? 0 : runs[j].xxh3;
 		while (how == RST_EAGER && k + 1 < nr && parts[k + 1].image == u->image &&
 		       parts[k + 1].vaddr == u->vaddr + span && parts[k + 1].file_off == u->file_off + span &&
 		       span + parts[k + 1].nr_pages * 4096 <= PAGEMAP_MAX_RUN * 4096UL &&
 		       rst_lazy_eager(a, parts[k + 1].vaddr, parts[k + 1].vaddr + parts[k + 1].nr_pages * 4096,
-				      NULL) == RST_EAGER)
+				      NULL) == RST_EAGER) {
 			span += parts[++k].nr_pages * 4096;
-		if (span > PAGEMAP_MAX_RUN * 4096UL ||
-		    ps_client_read(&c, p->pid, runs[j].vaddr, buf, span))
-			goto out;
-		/* PS_MAP_UNHASHED: the reply's checksum, checked by the read, is all there is */
-		for (size_t q = j; q <= k && !(flags & PS_MAP_UNHASHED); q++) {
-			struct page_unit u = { .vaddr = runs[q].vaddr, .nr_pages = runs[q].nr_pages,
-					       .xxh3 = runs[q].xxh3 };
-			if (!page_unit_check(&u, buf + (runs[q].vaddr - runs[j].vaddr), who))
-				goto out;
+			parts[k].xxh3 = flags & PS_MAP_UNHASHED ? 0 : runs[k].xxh3;
 		}
-		if (pwrite_all(u->fd, buf, span, u->file_off)) {
-			pr_perror("pid %d: cannot keep the pages fetched from the page server", p->pid);
+		/* checked part by part, kept where the restorer reads them (the stand-in) */
+		if (page_source_fetch(&p->pages, &f, parts + j, k - j + 1, buf))
 			goto out;
-		}
 		/* (a hot part: the pages the restorer takes; the daemon copies the rest) */
 		pages += how == RST_HOT ? hot / 4096 : span / 4096;
 		j = k;

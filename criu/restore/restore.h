@@ -269,7 +269,7 @@ void rst_lazy_set_close(struct rst_lazy_set *s);
  * fetched and checked after rst_args_build, before the process exists.
  */
 bool rst_remote_pages(const struct opts *o);
-int rst_remote_fetch(const struct opts *o, const struct rst_proc *p, const struct restore_args *a);
+int rst_remote_fetch(const struct opts *o, struct rst_proc *p, const struct restore_args *a);
 
 /*
  * plausible.c: values of a core or mm image that no dump produces (selectors,
