@@ -126,8 +126,19 @@ int page_source_verify_filter(const struct page_source *ps,
 
 /* ---- units of checksummed data */
 
-/* the XXH3-64 of page data: the one function that computes it */
+/*
+ * The XXH3-64 of page data: the one place that computes it (in AVX2 or
+ * AVX-512 where the CPU has them, chosen at run time)
+ */
 uint64_t page_xxh3(const void *data, uint64_t len);
+/*
+ * The checksums a pagemap entry of len bytes at vaddr carries, in one pass
+ * over data: its 16 KiB parts (parts[], *nr_parts of them, at most
+ * PAGEMAP_MAX_RUN / PAGEMAP_PART_PAGES + 1; 0 when the entry is one part)
+ * and the whole (returned)
+ */
+uint64_t page_xxh3_entry(uint64_t vaddr, const void *data, uint64_t len, uint64_t *parts,
+			 size_t *nr_parts);
 
 /*
  * A unit of verification: a pagemap entry with its XXH3, or one 16 KiB

@@ -20,9 +20,6 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <xxhash.h>
-/* XXH3 in AVX2/AVX-512 where the CPU has it, chosen at run time: 27-33 GB/s against 10 here */
-#include <xxh_x86dispatch.h>
 
 #include "common/clock.h"
 #include "common/fdio.h"
@@ -141,7 +138,6 @@ static int sink_put(struct sink *k, const uint8_t *buf, size_t bytes, uint64_t o
 struct pw {
 	const struct page_plan *plan;
 	struct img_writer *pm;
-	XXH3_state_t *xs;
 	uint64_t parts[PAGEMAP_MAX_RUN / PAGEMAP_PART_PAGES + 1];
 	double read_ms, hash_ms;
 };
@@ -153,25 +149,12 @@ struct pw {
  */
 static void hash_run(struct pw *w, PagemapEntry *e, const uint8_t *data)
 {
-	uint64_t len = e->nr_pages * 4096ULL;
-
-	e->n_part_xxh3 = pagemap_nr_parts(e->vaddr, e->nr_pages);
-	if (e->n_part_xxh3 < 2) {
-		e->n_part_xxh3 = 0;
-		e->xxh3 = XXH3_64bits(data, len);
+	e->xxh3 = page_xxh3_entry(e->vaddr, data, e->nr_pages * 4096ULL, w->parts, &e->n_part_xxh3);
+	if (!e->n_part_xxh3)
 		return;
-	}
 	e->part_xxh3 = w->parts;
 	e->has_part_pages = true;
 	e->part_pages = PAGEMAP_PART_PAGES;
-	XXH3_64bits_reset(w->xs);
-	for (size_t k = 0, o = 0; k < e->n_part_xxh3; k++) {
-		uint64_t n = pagemap_part_len(e->vaddr + o, len - o);
-		w->parts[k] = XXH3_64bits(data + o, n);
-		XXH3_64bits_update(w->xs, data + o, n);
-		o += n;
-	}
-	e->xxh3 = XXH3_64bits_digest(w->xs);
 }
 
 /* the pagemap entries of plan runs [i, j), whose data is in buf one after another */
@@ -293,8 +276,7 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 	int memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (memfd < 0)
 		pr_perror("pid %d: cannot open its memory", p->pid);
-	w.xs = XXH3_createState();
-	if (memfd < 0 || !buf || !w.xs)
+	if (memfd < 0 || !buf)
 		goto out;
 	pfd = open_pages(p, plan, dirfd, h, name);
 	if (pfd == -2 || (pfd < 0 && !plan->no_data) ||
@@ -318,8 +300,6 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 		p->pid, plan->nr, (unsigned long)plan->total, st->ms, w.read_ms, w.hash_ms, k.ms);
 out:
 	free(buf);
-	if (w.xs)
-		XXH3_freeState(w.xs);
 	img_writer_abort(w.pm);
 	if (pfd >= 0 && pfd != h->pfd)
 		close(pfd);
