@@ -153,6 +153,24 @@ struct sched_attr_ {
 #define SO_PASSRIGHTS		83
 #endif
 
+/* inet socket options: linux/in.h 6.3+, linux/in6.h (glibc lacks it),
+ * linux/tcp.h 6.15+ */
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE	51
+#endif
+#ifndef IPV6_FLOWINFO_SEND
+#define IPV6_FLOWINFO_SEND	33
+#endif
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS		44
+#endif
+#ifndef TCP_RTO_MIN_US
+#define TCP_RTO_MIN_US		45
+#endif
+#ifndef TCP_DELACK_MAX_US
+#define TCP_DELACK_MAX_US	46
+#endif
+
 /* pidfd_open flags (linux/pidfd.h, which clashes with fcntl.h): PIDFD_THREAD 6.9+ */
 #ifndef PIDFD_NONBLOCK
 #define PIDFD_NONBLOCK		O_NONBLOCK

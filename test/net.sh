@@ -19,9 +19,9 @@
 #     connection in the process, megabytes queued) dumped with
 #     --tcp-established (every byte arrives, in order) or --tcp-close
 #     (sockets never connected), restored, checked by the program
-#   net/refuse_backlog, refuse_urgent, refuse_halfclosed: test/progs/tcp_refuse
-#     (a listener with a connection not accepted, urgent data, FIN_WAIT2 and
-#     CLOSE_WAIT) dumped with --tcp-established: one error line naming the
+#   net/refuse_backlog, refuse_urgent, refuse_halfclosed, refuse_md5:
+#     test/progs/tcp_refuse (a listener with a connection not accepted,
+#     urgent data, FIN_WAIT2 and CLOSE_WAIT, a listener with an MD5 key) dumped with --tcp-established: one error line naming the
 #     pid, the fd and what is refused; the program runs on, its state intact
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
@@ -29,7 +29,7 @@
 # removed at the end of each check, also when it fails.
 
 NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
-	    tcp_pair tcp_close refuse_backlog refuse_urgent refuse_halfclosed)
+	    tcp_pair tcp_close refuse_backlog refuse_urgent refuse_halfclosed refuse_md5)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
@@ -280,6 +280,8 @@ run_net_check() {
 	refuse_urgent) net_refuse "$name" "$dir" urgent "TCP connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+: urgent data \(MSG_OOB\) pending" ;;
 	refuse_halfclosed) net_refuse "$name" "$dir" halfclosed \
 		"TCP socket 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+ is in state (FIN_WAIT2|CLOSE_WAIT)" ;;
+	refuse_md5) net_refuse "$name" "$dir" md5 \
+		"TCP socket 127\.0\.0\.1:[0-9]+ has MD5 signature keys \(TCP_MD5SIG\): not supported" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

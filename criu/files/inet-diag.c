@@ -1,6 +1,7 @@
 /*
  * inet-diag.c - one TCP or UDP socket as NETLINK_SOCK_DIAG's inet_diag
- * sees it (state, shutdown bits, queue lengths), asked through libnl.
+ * sees it (state, shutdown bits, queue lengths, whether TCP MD5 keys are
+ * set), asked through libnl.
  *
  * A socket is looked up by its addresses (one request, one reply); a
  * lookup that finds another socket (SO_REUSEPORT) falls back to listing
@@ -45,6 +46,8 @@ static void fill_info(struct diag_query *q, struct nlmsghdr *h)
 	nlmsg_for_each_attr(a, h, sizeof(*m), rem)
 		if (nla_type(a) == INET_DIAG_SHUTDOWN && nla_len(a) >= 1)
 			q->out->shutdown = *(uint8_t *)nla_data(a);
+		else if (nla_type(a) == INET_DIAG_MD5SIG)	/* listed to CAP_NET_ADMIN */
+			q->out->md5 = true;
 }
 
 static int on_msg(struct nl_msg *msg, void *arg)
@@ -115,6 +118,8 @@ int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
 		.sdiag_family = family,
 		.sdiag_protocol = protocol,
 		.idiag_states = ~0U,
+		/* with INET_DIAG_INFO come the MD5 keys (to CAP_NET_ADMIN) */
+		.idiag_ext = 1 << (INET_DIAG_INFO - 1),
 		.id = { .idiag_if = ifindex, .idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
 	};
 	struct diag_query q = { .ino = ino, .out = out };

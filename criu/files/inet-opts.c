@@ -5,7 +5,8 @@
  * an option when getsockopt gives another value than on a new socket of
  * the same family, type and protocol; restore sets it again.  Buffer
  * sizes are halved on the way back (getsockopt gives twice what
- * setsockopt was given).  A classic BPF filter is kept too; an eBPF one
+ * setsockopt was given), forced past the sysctl maximum, and left to the
+ * kernel's autotuning again unless they were locked (SO_BUF_LOCK).  A classic BPF filter is kept too; an eBPF one
  * (which SO_GET_FILTER cannot give back) is refused.
  */
 #define LOG_PREFIX "files: "
@@ -15,11 +16,14 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <linux/icmp.h>
+#include <netinet/icmp6.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "criu/files/inet.h"
+#include "common/compat.h"
 #include "common/log.h"
 
 #define ONLY_TCP	1
@@ -29,6 +33,11 @@
 #define ONLY_ICMP	16	/* a raw IPv4 ICMP socket */
 #define NOT_CONN	32	/* not on a connection (the kernel's own value there) */
 #define NOT_STREAM	64	/* multicast: not on TCP */
+#define ONLY_UDP	128
+
+/* the largest value kept: an IPv6 extension header ((255 + 1) * 8 bytes) */
+#define OPT_MAX		2048
+#define TCP_MIN_MSS	88	/* the least TCP_MAXSEG takes (include/net/tcp.h) */
 
 struct opt_desc {
 	int level, name;
@@ -43,6 +52,7 @@ static const struct opt_desc opt_table[] = {
 	{ SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE", 0, true },
 	{ SOL_SOCKET, SO_MARK, "SO_MARK", 0, true },
 	{ SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 0, false },
+	{ SOL_SOCKET, SO_BUF_LOCK, "SO_BUF_LOCK", 0, false },	/* after SO_SNDBUF/RCVBUF, which lock */
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", 0, true },
 	{ SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 0, true },
 	{ SOL_SOCKET, SO_LINGER, "SO_LINGER", 0, false },
@@ -53,6 +63,12 @@ static const struct opt_desc opt_table[] = {
 	{ IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND", 0, true },
 	{ IPPROTO_IP, IP_TRANSPARENT, "IP_TRANSPARENT", 0, true },
 	{ IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, "IP_BIND_ADDRESS_NO_PORT", 0, true },
+	{ IPPROTO_IP, IP_LOCAL_PORT_RANGE, "IP_LOCAL_PORT_RANGE", 0, true },
+	{ IPPROTO_IPV6, IPV6_FREEBIND, "IPV6_FREEBIND", ONLY_V6, true },
+	{ IPPROTO_IPV6, IPV6_TRANSPARENT, "IPV6_TRANSPARENT", ONLY_V6, true },
+	{ IPPROTO_IPV6, IPV6_ADDR_PREFERENCES, "IPV6_ADDR_PREFERENCES", ONLY_V6, true },
+	{ IPPROTO_IP, IP_UNICAST_IF, "IP_UNICAST_IF", 0, true },
+	{ IPPROTO_IPV6, IPV6_UNICAST_IF, "IPV6_UNICAST_IF", ONLY_V6, true },
 	{ SOL_SOCKET, SO_RCVTIMEO_OLD, "SO_RCVTIMEO", 0, false },
 	{ SOL_SOCKET, SO_SNDTIMEO_OLD, "SO_SNDTIMEO", 0, false },
 	{ SOL_SOCKET, SO_TIMESTAMP_OLD, "SO_TIMESTAMP", 0, false },
@@ -93,6 +109,80 @@ static const struct opt_desc opt_table[] = {
 	{ IPPROTO_TCP, TCP_THIN_LINEAR_TIMEOUTS, "TCP_THIN_LINEAR_TIMEOUTS", ONLY_TCP, false },
 	{ IPPROTO_IP, IP_HDRINCL, "IP_HDRINCL", ONLY_RAW | ONLY_V4, false },
 	{ SOL_RAW, ICMP_FILTER, "ICMP_FILTER", ONLY_RAW | ONLY_ICMP, false },
+	/* IP options (a buffer of up to 40 bytes) and IPv6 sticky headers */
+	{ IPPROTO_IP, IP_OPTIONS, "IP_OPTIONS", ONLY_V4, false },
+	{ IPPROTO_IPV6, IPV6_HOPOPTS, "IPV6_HOPOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RTHDRDSTOPTS, "IPV6_RTHDRDSTOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_DSTOPTS, "IPV6_DSTOPTS", ONLY_V6, false },
+	/* the rest a getsockopt gives back as it was set */
+	{ SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED", 0, false },
+	{ SOL_SOCKET, SO_PASSSEC, "SO_PASSSEC", 0, false },
+	{ SOL_SOCKET, SO_TIMESTAMPING_OLD, "SO_TIMESTAMPING", 0, false },
+	{ SOL_SOCKET, SO_BUSY_POLL, "SO_BUSY_POLL", 0, false },
+	{ SOL_SOCKET, SO_PREFER_BUSY_POLL, "SO_PREFER_BUSY_POLL", 0, false },
+	{ SOL_SOCKET, SO_BUSY_POLL_BUDGET, "SO_BUSY_POLL_BUDGET", 0, false },
+	{ SOL_SOCKET, SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE", 0, false },
+	{ SOL_SOCKET, SO_ZEROCOPY, "SO_ZEROCOPY", 0, false },
+	{ SOL_SOCKET, SO_TXTIME, "SO_TXTIME", 0, false },
+	{ SOL_SOCKET, SO_MAX_PACING_RATE, "SO_MAX_PACING_RATE", 0, false },
+	{ SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", 0, false },
+	{ SOL_SOCKET, SO_WIFI_STATUS, "SO_WIFI_STATUS", 0, false },
+	{ SOL_SOCKET, SO_NOFCS, "SO_NOFCS", 0, false },
+	{ SOL_SOCKET, SO_RCVMARK, "SO_RCVMARK", 0, false },
+	{ SOL_SOCKET, SO_RCVPRIORITY, "SO_RCVPRIORITY", 0, false },
+	{ SOL_SOCKET, SO_TXREHASH, "SO_TXREHASH", 0, false },
+	{ IPPROTO_IP, IP_RECVOPTS, "IP_RECVOPTS", 0, false },
+	{ IPPROTO_IP, IP_RETOPTS, "IP_RETOPTS", 0, false },
+	{ IPPROTO_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", 0, false },
+	{ IPPROTO_IP, IP_PASSSEC, "IP_PASSSEC", 0, false },
+	{ IPPROTO_IP, IP_MINTTL, "IP_MINTTL", 0, false },
+	{ IPPROTO_IP, IP_NODEFRAG, "IP_NODEFRAG", ONLY_RAW, false },
+	{ IPPROTO_IP, IP_CHECKSUM, "IP_CHECKSUM", 0, false },
+	{ IPPROTO_IP, IP_RECVFRAGSIZE, "IP_RECVFRAGSIZE", 0, false },
+	{ IPPROTO_IP, IP_RECVERR_RFC4884, "IP_RECVERR_RFC4884", 0, false },
+	{ IPPROTO_IP, IP_MULTICAST_ALL, "IP_MULTICAST_ALL", 0, false },
+	{ IPPROTO_IP, IP_MULTICAST_IF, "IP_MULTICAST_IF", NOT_STREAM, false },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_IF, "IPV6_MULTICAST_IF", ONLY_V6 | NOT_STREAM, false },
+	{ IPPROTO_IPV6, IPV6_MULTICAST_ALL, "IPV6_MULTICAST_ALL", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVRTHDR, "IPV6_RECVRTHDR", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVHOPOPTS, "IPV6_RECVHOPOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVDSTOPTS, "IPV6_RECVDSTOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVPATHMTU, "IPV6_RECVPATHMTU", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_2292PKTINFO, "IPV6_2292PKTINFO", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_2292HOPLIMIT, "IPV6_2292HOPLIMIT", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_2292HOPOPTS, "IPV6_2292HOPOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_2292DSTOPTS, "IPV6_2292DSTOPTS", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_2292RTHDR, "IPV6_2292RTHDR", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_DONTFRAG, "IPV6_DONTFRAG", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, "IPV6_AUTOFLOWLABEL", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_FLOWINFO_SEND, "IPV6_FLOWINFO_SEND", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_FLOWINFO, "IPV6_FLOWINFO", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVFRAGSIZE, "IPV6_RECVFRAGSIZE", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_RECVERR_RFC4884, "IPV6_RECVERR_RFC4884", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_ROUTER_ALERT_ISOLATE, "IPV6_ROUTER_ALERT_ISOLATE", ONLY_V6, false },
+	{ IPPROTO_IPV6, IPV6_CHECKSUM, "IPV6_CHECKSUM", ONLY_V6 | ONLY_RAW, false },
+	{ IPPROTO_ICMPV6, ICMP6_FILTER, "ICMP6_FILTER", ONLY_V6 | ONLY_RAW, false },
+	{ IPPROTO_TCP, TCP_CORK, "TCP_CORK", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_SAVE_SYN, "TCP_SAVE_SYN", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_TX_DELAY, "TCP_TX_DELAY", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_INQ, "TCP_INQ", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_FASTOPEN_CONNECT, "TCP_FASTOPEN_CONNECT", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, "TCP_FASTOPEN_NO_COOKIE", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_FASTOPEN_KEY, "TCP_FASTOPEN_KEY", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_RTO_MAX_MS, "TCP_RTO_MAX_MS", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_RTO_MIN_US, "TCP_RTO_MIN_US", ONLY_TCP, false },
+	{ IPPROTO_TCP, TCP_DELACK_MAX_US, "TCP_DELACK_MAX_US", ONLY_TCP, false },
+	{ IPPROTO_UDP, UDP_CORK, "UDP_CORK", ONLY_UDP, false },
+	{ IPPROTO_UDP, UDP_ENCAP, "UDP_ENCAP", ONLY_UDP, false },
+	{ IPPROTO_UDP, UDP_NO_CHECK6_TX, "UDP_NO_CHECK6_TX", ONLY_UDP, false },
+	{ IPPROTO_UDP, UDP_NO_CHECK6_RX, "UDP_NO_CHECK6_RX", ONLY_UDP, false },
+	{ IPPROTO_UDP, UDP_SEGMENT, "UDP_SEGMENT", ONLY_UDP, false },
+	{ IPPROTO_UDP, UDP_GRO, "UDP_GRO", ONLY_UDP, false },
+	/* last: a locked filter cannot be changed */
+	{ SOL_SOCKET, SO_LOCK_FILTER, "SO_LOCK_FILTER", 0, false },
 	/* after IP_TOS, which sets the priority too */
 	{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 0, false },
 };
@@ -101,6 +191,8 @@ static const struct opt_desc opt_table[] = {
 static bool applies(const struct opt_desc *od, const InetSocket *is)
 {
 	if ((od->only & ONLY_TCP) && (is->protocol != IPPROTO_TCP || is->type != SOCK_STREAM))
+		return false;
+	if ((od->only & ONLY_UDP) && is->protocol != IPPROTO_UDP)
 		return false;
 	if ((od->only & ONLY_RAW) && is->type != SOCK_RAW)
 		return false;
@@ -158,6 +250,30 @@ static int dump_filter(const char *what, int sk, InetSocket *is)
 	return 0;
 }
 
+/* one option: saved if it differs from the new socket's */
+static int dump_one(const char *what, int sk, int fresh, const struct opt_desc *od, InetSocket *is)
+{
+	static __thread char v[OPT_MAX], f[OPT_MAX];
+	socklen_t vl = sizeof(v), fl = sizeof(f);
+	memset(v, 0, sizeof(v));
+	memset(f, 0, sizeof(f));
+	int rv = getsockopt(sk, od->level, od->name, v, &vl), ev = errno;
+	int rf = getsockopt(fresh, od->level, od->name, f, &fl), ef = errno;
+	if (rv && rf && ev == ef)
+		return 0;	/* not an option of this kind of socket (nor kernel): it cannot be set either */
+	if (rv) {
+		errno = ev;
+		pr_perror("%s: getsockopt %s", what, od->label);
+		return -1;
+	}
+	if (od->level == IPPROTO_TCP && od->name == TCP_MAXSEG && vl == sizeof(int) &&
+	    *(int *)v < TCP_MIN_MSS)
+		return 0;	/* the kernel's own from IP options, no value one can set */
+	if (rf || vl != fl || memcmp(v, f, vl))
+		return add_opt(is, od, v, vl);
+	return 0;
+}
+
 int inet_opts_dump(const char *what, int sk, InetSocket *is)
 {
 	if (dump_filter(what, sk, is))
@@ -168,22 +284,9 @@ int inet_opts_dump(const char *what, int sk, InetSocket *is)
 		return -1;
 	}
 	int ret = 0;
-	for (size_t i = 0; i < NR_OPTS && !ret; i++) {
-		const struct opt_desc *od = &opt_table[i];
-		char v[64] = { 0 }, f[64] = { 0 };
-		socklen_t vl = sizeof(v), fl = sizeof(f);
-		if (!applies(od, is))
-			continue;
-		if (getsockopt(sk, od->level, od->name, v, &vl)) {
-			/* not an option of this kind of socket (IP_* on raw IPv6): it cannot be set either */
-			if (errno == ENOPROTOOPT || errno == EOPNOTSUPP)
-				continue;
-			pr_perror("%s: getsockopt %s", what, od->label);
-			ret = -1;
-		} else if (getsockopt(fresh, od->level, od->name, f, &fl) || vl != fl || memcmp(v, f, vl)) {
-			ret = add_opt(is, od, v, vl);
-		}
-	}
+	for (size_t i = 0; i < NR_OPTS && !ret; i++)
+		if (applies(&opt_table[i], is))
+			ret = dump_one(what, sk, fresh, &opt_table[i], is);
 	close(fresh);
 	return ret;
 }
@@ -194,6 +297,51 @@ static const struct opt_desc *find_desc(const InetOpt *o)
 		if (opt_table[i].level == (int)o->level && opt_table[i].name == (int)o->name)
 			return &opt_table[i];
 	return NULL;
+}
+
+static bool is_buf(const InetOpt *o)
+{
+	return o->level == SOL_SOCKET && (o->name == SO_SNDBUF || o->name == SO_RCVBUF) &&
+	       o->value.len == sizeof(int);
+}
+
+/* a buffer size: half what getsockopt gave, forced past net.core.[rw]mem_max
+ * (the kernel's autotuning goes past it) when criu may */
+static int set_buf(int sk, const InetOpt *o)
+{
+	int half;
+	memcpy(&half, o->value.data, sizeof(half));
+	half /= 2;
+	int force = o->name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+	if (!setsockopt(sk, SOL_SOCKET, force, &half, sizeof(half)))
+		return 0;
+	return errno == EPERM ? setsockopt(sk, SOL_SOCKET, o->name, &half, sizeof(half)) : -1;
+}
+
+static int set_one(int sk, const InetOpt *o, const struct opt_desc *od, uint32_t id)
+{
+	int r = is_buf(o) ? set_buf(sk, o) : setsockopt(sk, o->level, o->name, o->value.data, o->value.len);
+	if (r)
+		pr_perror("file %u: cannot set %s again", id, od->label);
+	return r;
+}
+
+/* setting a buffer size locks it against the kernel's autotuning: unlocked
+ * again when it was not locked (SO_BUF_LOCK saved only when it was) */
+static int unlock_bufs(int sk, const InetSocket *is, uint32_t id)
+{
+	bool bufs = false;
+	for (size_t i = 0; i < is->n_opts; i++) {
+		if (is->opts[i]->level == SOL_SOCKET && is->opts[i]->name == SO_BUF_LOCK)
+			return 0;
+		bufs |= is_buf(is->opts[i]);
+	}
+	int zero = 0;
+	if (bufs && setsockopt(sk, SOL_SOCKET, SO_BUF_LOCK, &zero, sizeof(zero))) {
+		pr_perror("file %u: cannot leave the buffer sizes to the kernel again (SO_BUF_LOCK)", id);
+		return -1;
+	}
+	return 0;
 }
 
 int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id)
@@ -207,24 +355,12 @@ int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t i
 	for (size_t i = 0; i < is->n_opts; i++) {
 		const InetOpt *o = is->opts[i];
 		const struct opt_desc *od = find_desc(o);
-		if (!od || o->value.len > 64) {
+		if (!od || o->value.len > OPT_MAX) {
 			pr_err("file %u: socket option %u/%u is not one criu restores", id, o->level, o->name);
 			return -1;
 		}
-		if (od->before_bind != before_bind)
-			continue;
-		int half;
-		const void *val = o->value.data;
-		if ((o->name == SO_SNDBUF || o->name == SO_RCVBUF) && o->level == SOL_SOCKET &&
-		    o->value.len == sizeof(int)) {
-			memcpy(&half, val, sizeof(half));
-			half /= 2;
-			val = &half;
-		}
-		if (setsockopt(sk, o->level, o->name, val, o->value.len)) {
-			pr_perror("file %u: cannot set %s again", id, od->label);
+		if (od->before_bind == before_bind && set_one(sk, o, od, id))
 			return -1;
-		}
 	}
-	return 0;
+	return before_bind ? 0 : unlock_bufs(sk, is, id);
 }

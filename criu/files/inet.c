@@ -9,12 +9,14 @@
  * type, protocol, the bound and peer addresses (getsockname/getpeername),
  * the state, shutdown bits and accept queue as inet_diag lists them
  * (inet-diag.c), the socket options that differ from a new socket's
- * (inet-opts.c), UDP's queued datagrams (inet-udp.c), an established TCP
+ * (inet-opts.c), UDP's queued datagrams (inet-udp.c), the multicast
+ * groups of UDP and raw sockets (inet-mcast.c), an established TCP
  * connection with --tcp-established (inet-tcp.c).  Refused, one line
  * naming the process, the fd and the socket: a listening socket with
  * connections not yet accepted, an established connection without
  * --tcp-established or --tcp-close, other TCP states (connecting,
- * half-closed), urgent data.
+ * half-closed), urgent data, MD5 keys (as inet_diag shows them: an
+ * unbound socket's are not), an upper layer protocol (kTLS).
  *
  * Restore, in the new process: a new socket, options set before bind
  * (SO_REUSEADDR, SO_BINDTODEVICE, IPV6_V6ONLY...), bound again to its
@@ -132,9 +134,28 @@ static int sk_diag(int sk, const struct sockaddr_storage *src, const struct sock
 	return 0;
 }
 
+/* what criu cannot read back: MD5 keys, an upper layer protocol (kTLS) */
+static int tcp_refused(const char *what, int sk, const struct inet_diag_info *di, const char *conn)
+{
+	char ulp[32] = "";
+	socklen_t ul = sizeof(ulp) - 1;
+	if (di->md5) {
+		pr_err("%s: TCP socket %s has MD5 signature keys (TCP_MD5SIG): not supported", what, conn);
+		return -1;
+	}
+	if (!getsockopt(sk, IPPROTO_TCP, TCP_ULP, ulp, &ul) && ulp[0]) {
+		pr_err("%s: TCP socket %s runs the upper layer protocol \"%s\" (TCP_ULP): not supported",
+		       what, conn, ulp);
+		return -1;
+	}
+	return 0;
+}
+
 static int dump_tcp_state(const struct fd_dump *d, const char *what, int sk, InetSocket *is,
 			  const struct inet_diag_info *di, const char *conn)
 {
+	if (tcp_refused(what, sk, di, conn))
+		return -1;
 	switch (is->state) {
 	case TCP_CLOSE:
 		return 0;
@@ -168,7 +189,7 @@ static int dump_tcp_state(const struct fd_dump *d, const char *what, int sk, Ine
 }
 
 /* a raw socket: its addresses (done), options; refused with packets queued */
-static int dump_raw(const char *what, int sk, InetSocket *is, const char *conn)
+static int dump_raw(const struct fd_dump *d, const char *what, int sk, InetSocket *is, const char *conn)
 {
 	uint8_t state, dst[16];
 	char c;
@@ -196,7 +217,7 @@ static int dump_raw(const char *what, int sk, InetSocket *is, const char *conn)
 		       is->protocol, conn);
 		return -1;
 	}
-	return inet_opts_dump(what, sk, is);
+	return inet_opts_dump(what, sk, is) || inet_mcast_dump(what, d->pid, sk, is) ? -1 : 0;
 }
 
 static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
@@ -237,7 +258,7 @@ static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
 	snprintf(conn, sizeof(conn), "%s%s%s", fmt_addr(&src, a, sizeof(a)), dst.ss_family ? " -> " : "",
 		 dst.ss_family ? fmt_addr(&dst, b, sizeof(b)) : "");
 	if (is->type == SOCK_RAW)
-		return dump_raw(what, sk, is, conn);
+		return dump_raw(d, what, sk, is, conn);
 	if (sk_diag(sk, &src, &dst, is, &di))
 		return -1;
 	is->state = di.state;
@@ -248,7 +269,7 @@ static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
 	if (inet_opts_dump(what, sk, is))
 		return -1;
 	if (is->protocol == IPPROTO_UDP)
-		return inet_udp_dump(what, sk, is);
+		return inet_udp_dump(what, sk, is) || inet_mcast_dump(what, d->pid, sk, is) ? -1 : 0;
 	return dump_tcp_state(d, what, sk, is, &di, conn);
 }
 
@@ -281,7 +302,7 @@ static int inetsk_check(const FileEntry *fe, const struct opts *o, const char *n
 	      (is->type == SOCK_RAW && is->protocol < 256 && !is->tcp && !is->n_queue)) ||
 	    !is->has_src_addr || is->src_addr.len != alen || is->src_port > 65535 ||
 	    (is->has_dst_addr && (is->dst_addr.len != alen || is->dst_port > 65535)) ||
-	    is->n_sender != is->n_queue) {
+	    is->n_sender != is->n_queue || inet_mcast_check(is)) {
 		pr_err("%s: file %u: bad inet socket description", name, fe->id);
 		return -1;
 	}
@@ -403,7 +424,7 @@ static int inetsk_open(struct fd_rst *r, const FileEntry *fe)
 		return -1;
 	}
 	if (inet_opts_restore(sk, is, true, fe->id) || restore_sk(sk, is, fe->id) ||
-	    inet_opts_restore(sk, is, false, fe->id)) {
+	    inet_mcast_restore(sk, is, fe->id) || inet_opts_restore(sk, is, false, fe->id)) {
 		close(sk);
 		return -1;
 	}

@@ -3,7 +3,8 @@
  * IPv6), one file each: inet.c (the fd_ops entry: identity, addresses,
  * bind/listen/connect), inet-opts.c (socket options), inet-diag.c
  * (NETLINK_SOCK_DIAG lookups through libnl), inet-tcp.c (established
- * connections in TCP_REPAIR mode), inet-udp.c (queued datagrams).
+ * connections in TCP_REPAIR mode), inet-udp.c (queued datagrams),
+ * inet-mcast.c (multicast memberships).
  * Nothing here knows fd numbers or image files.
  */
 #ifndef CRIU_FILES_INET_H
@@ -23,6 +24,7 @@ struct inet_diag_info {
 	uint32_t rqueue;	/* listening: connections not yet accepted */
 	uint32_t wqueue;	/* listening: the backlog */
 	uint64_t ino;
+	bool md5;		/* TCP MD5 signature keys (RFC 2385) set */
 };
 
 /* a socket address as sockaddr_storage, from its parts */
@@ -54,6 +56,14 @@ int inet_diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_
 int inet_opts_dump(const char *what, int sk, InetSocket *is);
 /* sets the saved options: before bind (true) or the rest (false) */
 int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id);
+
+/* inet-mcast.c: the multicast groups sk joined (pid: whose network
+ * namespace lists the groups), with their source filters */
+int inet_mcast_dump(const char *what, int pid, int sk, InetSocket *is);
+/* 0 if the saved groups are well formed for is */
+int inet_mcast_check(const InetSocket *is);
+/* joins them again (after bind) */
+int inet_mcast_restore(int sk, const InetSocket *is, uint32_t id);
 
 /* inet-tcp.c: reads an established connection through its copy sk (in
  * repair mode for the moment) */

@@ -6,6 +6,8 @@
  *   urgent: fd 4 -> fd 5 with an urgent byte (MSG_OOB) not yet read
  *   halfclosed: fd 4 shut down for writing: fd 4 in FIN_WAIT2, fd 5 in
  *               CLOSE_WAIT
+ *   md5: fd 3 listens with a TCP MD5 signature key for peer 10.9.9.9
+ *        (fd 4 -> fd 5 accepted, no key)
  * After SIGUSR1: the state is still there and the connection still works
  * (accepted and talking; the urgent byte read; the end of stream seen on
  * fd 5 and data still flowing from fd 5 to fd 4).
@@ -13,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,13 +42,22 @@ int main(int argc, char **argv)
 {
 	test_init(argc, argv);
 	if (argc < 2)
-		fail("usage: tcp_refuse backlog|urgent|halfclosed");
+		fail("usage: tcp_refuse backlog|urgent|halfclosed|md5");
 	const char *kind = argv[1];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t l = sizeof(a);
 	put(socket(AF_INET, SOCK_STREAM, 0), 3);
 	if (bind(3, (struct sockaddr *)&a, sizeof(a)) || listen(3, 4) || getsockname(3, (struct sockaddr *)&a, &l))
 		fail("listen: %s", strerror(errno));
+	if (!strcmp(kind, "md5")) {
+		struct tcp_md5sig k = { .tcpm_keylen = 6 };
+		struct sockaddr_in *peer = (struct sockaddr_in *)&k.tcpm_addr;
+		peer->sin_family = AF_INET;
+		inet_pton(AF_INET, "10.9.9.9", &peer->sin_addr);
+		memcpy(k.tcpm_key, "secret", 6);
+		if (setsockopt(3, IPPROTO_TCP, TCP_MD5SIG, &k, sizeof(k)))
+			skip("TCP_MD5SIG: %s", strerror(errno));
+	}
 	put(socket(AF_INET, SOCK_STREAM, 0), 4);
 	if (connect(4, (struct sockaddr *)&a, sizeof(a)))
 		fail("connect: %s", strerror(errno));
@@ -62,6 +74,8 @@ int main(int argc, char **argv)
 	char c = 0;
 	if (!strcmp(kind, "backlog")) {
 		put(accept(3, NULL, NULL), 5);
+		talk(4, 5);
+	} else if (!strcmp(kind, "md5")) {
 		talk(4, 5);
 	} else if (!strcmp(kind, "urgent")) {
 		if (recv(5, &c, 1, MSG_OOB) != 1 || c != '!')
