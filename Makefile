@@ -5,9 +5,10 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration \
 	   -D_GNU_SOURCE -I.
 LDLIBS  := -lprotobuf-c -lxxhash -ljson-c -lcap -lpthread -lgnutls
-# network: inet_diag through libnl, the network lock through libnftables
+# network: inet_diag and network namespaces through libnl, the network
+# lock and namespace rulesets through libnftables
 CFLAGS  += -I/usr/include/libnl3
-LDLIBS  += -lnl-3 -lnftables
+LDLIBS  += -lnl-route-3 -lnl-3 -lnftables
 
 PROTOS      := $(wildcard images/*.proto)
 PROTO_C     := $(PROTOS:.proto=.pb-c.c)

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -47,6 +49,23 @@ static int try_pid(void)
 static int try_uts(void)
 {
 	return unshare(CLONE_NEWUTS) || sethostname("criu-check", 10) ? 1 : 0;
+}
+
+/* a new network namespace with a veth pair made with a chosen index
+ * (what netns.img needs), through a route netlink socket */
+static int try_net(void)
+{
+	if (unshare(CLONE_NEWNET))
+		return 1;
+	struct nl_sock *s = nl_socket_alloc();
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	if (!s || !l || nl_connect(s, NETLINK_ROUTE) < 0)
+		return 2;
+	rtnl_link_set_name(l, "criu-check");
+	rtnl_link_set_ifindex(l, 77);
+	if (rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL) < 0)
+		return 3;
+	return 0;	/* the child exits: its namespace goes */
 }
 
 /* ids chosen through kernel.*_next_id and messages copied with MSG_COPY */
@@ -93,7 +112,8 @@ static const struct {
 	{ CLONE_NEWUTS, "uts", try_uts, "host and domain names" },
 	{ CLONE_NEWIPC, "ipc", try_ipc, "sysctls, SysV shared memory, semaphores, message queues" },
 	{ CLONE_NEWNS, "mount", NULL, NULL },
-	{ CLONE_NEWNET, "network", NULL, NULL },
+	{ CLONE_NEWNET, "network", try_net,
+	  "devices (loopback, veth with --external veth[]), addresses, routes, sysctls, nftables ruleset" },
 	{ CLONE_NEWCGROUP, "cgroup", NULL, NULL },
 	{ CLONE_NEWTIME, "time", try_time, "its clocks, going on from the dump's" },
 	{ CLONE_NEWUSER, "user", NULL, NULL },

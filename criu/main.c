@@ -49,6 +49,13 @@ static void usage(FILE *f)
 "      --tcp-close         (dump) established TCP connections are restored closed\n"
 "      --network-lock nftables|iptables|skip  (dump) how the connections' packets\n"
 "                          are dropped from the freeze until the restore\n"
+"      --external veth[IFNAME]:OUTSIDE[@BRIDGE]  the tree's network device\n"
+"                          IFNAME is a veth whose peer is OUTSIDE in criu's\n"
+"                          namespace; restore makes the pair again (the peer\n"
+"                          up, in BRIDGE if given)\n"
+"      --external net[INODE]:KEY  (dump) the tree's network namespace INODE\n"
+"                          is the caller's: not saved; (restore) joined, from\n"
+"                          --inherit-fd fd[N]:KEY\n"
 "      --inherit-fd fd[N]:KEY  (restore) criu's fd N takes the place of the\n"
 "                          file KEY: an external pipe:[INODE] or socket:[INODE]\n"
 "                          (as dump logged it), or a file's path; repeatable\n"
@@ -201,6 +208,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 1312 },
 		{ "file-locks", no_argument, NULL, 1313 },
 		{ "evasive-devices", no_argument, NULL, 1314 },
+		{ "external", required_argument, NULL, 1331 },
 		{ },
 	};
 	int c;
@@ -337,6 +345,15 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		case 1312: break;	/* read before the command line (main) */
 		case 1313: break;	/* file locks are always dumped (files/) */
 		case 1314: break;	/* devices are reopened by path (files/dev.c) */
+		case 1331: {
+			int r = net_opts_external(&o->net, optarg);
+			if (r > 0)
+				fprintf(stderr, "error: --external %s: unknown kind (veth[...] and net[...] are supported)\n",
+					optarg);
+			if (r)
+				return -1;
+			break;
+		}
 		case 'V': print_version(); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;

@@ -16,6 +16,7 @@ struct notifier {
 };
 
 #include "pagexfer/ps-sec.h"
+#include "criu/net/net-opts.h"
 
 struct opts {
 	const char *action;
@@ -51,6 +52,7 @@ struct opts {
 	bool tcp_established;		/* --tcp-established: dump connections in repair mode */
 	bool tcp_close;			/* --tcp-close: dump them as closed sockets */
 	const char *network_lock;	/* --network-lock nftables|iptables|skip (NULL: nftables) */
+	struct net_opts net;		/* --external veth[..], net[..] */
 	const char *work_dir;		/* -W, --work-dir: relative log file and pidfile */
 	const char *action_script;	/* --action-script: run at each step */
 	int status_fd;			/* --status-fd: '\0' written once serving (-1: none) */

@@ -32,6 +32,7 @@
 #include "images/files.pb-c.h"
 #include "images/ns.pb-c.h"
 #include "images/cgroup.pb-c.h"
+#include "images/netns.pb-c.h"
 
 #define IMG_FORMAT_VERSION	2	/* 2: the 32-byte header binding a file to its dump */
 #define IMG_COMMON_MAGIC	0x54504b43U	/* "CKPT" little-endian */
@@ -53,6 +54,7 @@ enum img_kind {
 	IMG_TIMENS,
 	IMG_CGROUP,
 	IMG_WORKINGSET,	/* lazy restore: the pages touched first (a hint) */
+	IMG_NETNS,
 	IMG_NR_KINDS,
 };
 

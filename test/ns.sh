@@ -48,10 +48,10 @@
 #     turn (and with a byte of ipcns.img flipped): each restore fails with
 #     one error line naming the file, and nothing of the tree runs
 #   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
-#     ns_ipc, ns_time present; ns_mnt, ns_net, ns_cgroup, ns_user missing
+#     ns_ipc, ns_time, ns_net present; ns_mnt, ns_cgroup, ns_user missing
 #     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
 
-NS_REFUSED=(mount net cgroup user)
+NS_REFUSED=(mount cgroup user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
@@ -388,14 +388,14 @@ ns_missing_images() {
 
 ns_check_features() {
 	local name=$1 dir=$2 f
-	for f in ns_pid ns_uts ns_ipc ns_time; do
+	for f in ns_pid ns_uts ns_ipc ns_time ns_net; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 0 ] || ! grep -q "^$f: present (saved and restored" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
 			return
 		fi
 	done
-	for f in ns_mnt ns_net ns_cgroup ns_user; do
+	for f in ns_mnt ns_cgroup ns_user; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 1 ] || ! grep -q "^$f: missing (.*refused at dump" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"

@@ -288,7 +288,7 @@ static int st_shared(void *c)
 
 	if (r->pre)
 		return 0;
-	return tree_share_files(&r->t) || cow_find(&r->t) || ns_dump_images(&r->t, r->dirfd) ||
+	return tree_share_files(&r->t) || cow_find(&r->t) || ns_dump_images(&r->t, r->o, r->dirfd) ||
 	       cgroups_dump(&r->t, r->dirfd);
 }
 

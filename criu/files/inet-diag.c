@@ -7,10 +7,18 @@
  * lookup that finds another socket (SO_REUSEPORT) falls back to listing
  * every socket of the family and protocol and picking it by inode.  An
  * unbound socket is in no table: -ENOENT.  inet_diag_each lists them all
- * (the network lock's connections).
+ * (the network lock's connections).  Each is asked in the network
+ * namespace of the sockets (the calling thread enters it for the
+ * request, SIOCGSKNS names a socket's).
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -110,9 +118,69 @@ out:
 	return ret;
 }
 
-int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
+int inet_sk_netns(int sk)
+{
+	struct stat a, b;
+	int ns = ioctl(sk, SIOCGSKNS);
+	if (ns < 0)
+		return -1;	/* an old kernel: criu's own is the best guess */
+	if (!fstat(ns, &a) && !stat("/proc/thread-self/ns/net", &b) && a.st_ino == b.st_ino &&
+	    a.st_dev == b.st_dev) {
+		close(ns);
+		return -1;
+	}
+	return ns;
+}
+
+int inet_in_netns(int nsfd, int (*fn)(void *), void *arg)
+{
+	if (nsfd < 0)
+		return fn(arg);
+	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (own < 0 || setns(nsfd, CLONE_NEWNET)) {
+		pr_perror("inet_diag: cannot enter the sockets' network namespace");
+		if (own >= 0)
+			close(own);
+		return -1;
+	}
+	int r = fn(arg);
+	if (setns(own, CLONE_NEWNET)) {
+		pr_perror("inet_diag: cannot go back to criu's network namespace");
+		r = -1;
+	}
+	close(own);
+	return r;
+}
+
+static int diag_one(int family, int protocol, const struct sockaddr_storage *src,
+		    const struct sockaddr_storage *dst, uint32_t ifindex, uint64_t ino,
+		    struct inet_diag_info *out);
+
+struct one_args {
+	int family, protocol;
+	const struct sockaddr_storage *src, *dst;
+	uint32_t ifindex;
+	uint64_t ino;
+	struct inet_diag_info *out;
+};
+
+static int one_fn(void *p)
+{
+	struct one_args *a = p;
+	return diag_one(a->family, a->protocol, a->src, a->dst, a->ifindex, a->ino, a->out);
+}
+
+int inet_diag_one(int nsfd, int family, int protocol, const struct sockaddr_storage *src,
 		  const struct sockaddr_storage *dst, uint32_t ifindex, uint64_t ino,
 		  struct inet_diag_info *out)
+{
+	struct one_args a = { family, protocol, src, dst, ifindex, ino, out };
+	return inet_in_netns(nsfd, one_fn, &a);
+}
+
+static int diag_one(int family, int protocol, const struct sockaddr_storage *src,
+		    const struct sockaddr_storage *dst, uint32_t ifindex, uint64_t ino,
+		    struct inet_diag_info *out)
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family,
@@ -138,8 +206,31 @@ int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
 	return ask(&req, true, &q);
 }
 
-int inet_diag_each(int family, int protocol, uint32_t states,
+struct each_args {
+	int family, protocol;
+	uint32_t states;
+	int (*fn)(const struct inet_diag_msg *m, void *arg);
+	void *arg;
+};
+
+static int diag_each(int family, int protocol, uint32_t states,
+		     int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg);
+
+static int each_fn(void *p)
+{
+	struct each_args *a = p;
+	return diag_each(a->family, a->protocol, a->states, a->fn, a->arg);
+}
+
+int inet_diag_each(int nsfd, int family, int protocol, uint32_t states,
 		   int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg)
+{
+	struct each_args a = { family, protocol, states, fn, arg };
+	return inet_in_netns(nsfd, each_fn, &a);
+}
+
+static int diag_each(int family, int protocol, uint32_t states,
+		     int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg)
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family,
@@ -174,7 +265,7 @@ static int on_raw(const struct inet_diag_msg *m, void *arg)
 /* the line of /proc/net/raw{,6} of the socket: state and peer address */
 static int raw_from_proc(int family, struct raw_query *r)
 {
-	const char *path = family == AF_INET ? "/proc/net/raw" : "/proc/net/raw6";
+	const char *path = family == AF_INET ? "/proc/thread-self/net/raw" : "/proc/thread-self/net/raw6";
 	FILE *f = fopen(path, "re");
 	char line[512], rem[40];
 	unsigned st;
@@ -201,7 +292,27 @@ static int raw_from_proc(int family, struct raw_query *r)
 	return 0;
 }
 
-int inet_diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16])
+struct raw_args {
+	int family, protocol;
+	uint64_t ino;
+	uint8_t *state, *dst;
+};
+
+static int diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16]);
+
+static int raw_fn(void *p)
+{
+	struct raw_args *a = p;
+	return diag_raw(a->family, a->protocol, a->ino, a->state, a->dst);
+}
+
+int inet_diag_raw(int nsfd, int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16])
+{
+	struct raw_args a = { family, protocol, ino, state, dst };
+	return inet_in_netns(nsfd, raw_fn, &a);
+}
+
+static int diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16])
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family,

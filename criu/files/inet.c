@@ -125,7 +125,10 @@ static int sk_diag(int sk, const struct sockaddr_storage *src, const struct sock
 	uint32_t ifindex = 0;
 	if (!getsockopt(sk, SOL_SOCKET, SO_BINDTODEVICE, dev, &dl) && dl > 0 && dev[0])
 		ifindex = if_nametoindex(dev);
-	int r = inet_diag_one(is->family, is->protocol, src, dst, ifindex, is->ino, di);
+	int ns = inet_sk_netns(sk);
+	int r = inet_diag_one(ns, is->family, is->protocol, src, dst, ifindex, is->ino, di);
+	if (ns >= 0)
+		close(ns);
 	if (r != -ENOENT)
 		return r;
 	/* not in the kernel's tables: neither bound nor connected */
@@ -194,7 +197,10 @@ static int dump_raw(const struct fd_dump *d, const char *what, int sk, InetSocke
 	uint8_t state, dst[16];
 	char c;
 	/* getpeername knows no peer of a raw socket: raw_diag does */
-	int r = inet_diag_raw(is->family, is->protocol, is->ino, &state, dst);
+	int ns = inet_sk_netns(sk);
+	int r = inet_diag_raw(ns, is->family, is->protocol, is->ino, &state, dst);
+	if (ns >= 0)
+		close(ns);
 	if (r) {
 		if (r == -ENOENT)
 			pr_err("%s: raw socket (protocol %u) %s not listed by raw_diag", what, is->protocol, conn);

@@ -36,21 +36,28 @@ int inet_addr_make(int family, const ProtobufCBinaryData *addr, uint32_t port, s
 /* the 4/16 address bytes and port of a sockaddr (in or in6) */
 int inet_addr_split(const struct sockaddr_storage *ss, ProtobufCBinaryData *addr, uint32_t *port);
 
-/* inet-diag.c: the socket (by its addresses and inode) as inet_diag sees it;
+/* inet-diag.c: the socket (by its addresses and inode) as inet_diag sees it
+ * in network namespace nsfd;
  * 0, -ENOENT if not listed (not bound), -1 on error (logged) */
-int inet_diag_one(int family, int protocol, const struct sockaddr_storage *src,
+int inet_diag_one(int nsfd, int family, int protocol, const struct sockaddr_storage *src,
 		  const struct sockaddr_storage *dst, uint32_t ifindex, uint64_t ino,
 		  struct inet_diag_info *out);
 
 struct inet_diag_msg;
 /* every socket of family and protocol in states (1 << TCP_*), to fn; a
  * non-zero return of fn stops and is returned; -1 on error (logged) */
-int inet_diag_each(int family, int protocol, uint32_t states,
+int inet_diag_each(int nsfd, int family, int protocol, uint32_t states,
 		   int (*fn)(const struct inet_diag_msg *m, void *arg), void *arg);
 
 /* a raw socket of protocol: its state (TCP_ESTABLISHED: connected) and the
  * peer address (4 or 16 bytes used); 0, -ENOENT or -1 (logged) */
-int inet_diag_raw(int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16]);
+int inet_diag_raw(int nsfd, int family, int protocol, uint64_t ino, uint8_t *state, uint8_t dst[16]);
+/* the network namespace of socket sk if it is not criu's (an fd), else -1;
+ * nsfd above: that, or -1 for criu's own */
+int inet_sk_netns(int sk);
+/* fn(arg) with the calling thread in the network namespace nsfd (-1: as it
+ * is), then back in its own */
+int inet_in_netns(int nsfd, int (*fn)(void *), void *arg);
 
 /* inet-opts.c: options differing from a new socket's (what: for messages) */
 int inet_opts_dump(const char *what, int sk, InetSocket *is);

@@ -15,12 +15,17 @@
  *     before the dump's own goes), named in inventory.img; the restore
  *     deletes that table once the processes run (netlock_release);
  *   - a failed dump or --leave-running just drops the dump's table.
- * PID is the tree's root.  This module also puts the dumped connections
+ * PID is the tree's root.  The table is in criu's network namespace, or
+ * in the tree's when that is external (--external net[], the caller's:
+ * it outlives the tree; a saved one dies with it, and the packets of a
+ * veth to it cross criu's).  This module also puts the dumped connections
  * in repair mode just before the kill (and out again if that fails).
  */
 #define LOG_PREFIX "net: "
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/inet_diag.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
@@ -183,6 +188,28 @@ static struct nft_ctx *nft_open(void)
 	return nft;
 }
 
+/* the tree's network namespace if it is not criu's (its connections are
+ * listed there; the table stays in criu's, which the packets of a veth
+ * to it cross), else -1 */
+static int tree_netns(pid_t root)
+{
+	char path[64];
+	struct stat a, b;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", root);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !fstat(fd, &a) && !stat("/proc/thread-self/ns/net", &b) && a.st_ino == b.st_ino) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int open_fn(void *p)
+{
+	*(struct nft_ctx **)p = nft_open();
+	return 0;
+}
+
 static int find_conns(struct netlock *nl, const struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++)
@@ -192,10 +219,12 @@ static int find_conns(struct netlock *nl, const struct dump_tree *t)
 		return 0;
 	qsort(nl->ino, nl->nr_ino, sizeof(*nl->ino), cmp_u64);
 	uint32_t states = ~0U & ~(1U << 10) & ~(1U << 7);	/* every state but LISTEN and CLOSE */
-	if (inet_diag_each(AF_INET, IPPROTO_TCP, states, on_conn, nl) ||
-	    inet_diag_each(AF_INET6, IPPROTO_TCP, states, on_conn, nl))
-		return -1;
-	return 0;
+	int ns = tree_netns(t->procs[0].pid);
+	int r = inet_diag_each(ns, AF_INET, IPPROTO_TCP, states, on_conn, nl) ||
+		inet_diag_each(ns, AF_INET6, IPPROTO_TCP, states, on_conn, nl) ? -1 : 0;
+	if (ns >= 0)
+		close(ns);
+	return r;
 }
 
 int netlock_tree(const struct dump_tree *t, const struct opts *o, struct netlock **out)
@@ -219,7 +248,18 @@ int netlock_tree(const struct dump_tree *t, const struct opts *o, struct netlock
 	char name[64];
 	snprintf(name, sizeof(name), "criu_dump_%d", nl->root);
 	char *cmd = ruleset(nl, name, true);
-	nl->nft = nft_open();
+	/* an external network namespace (the caller's: it outlives the tree)
+	 * is locked from inside; a saved one dies with the tree: from criu's,
+	 * which the packets of a veth to it cross */
+	int ns = tree_netns(nl->root);
+	struct stat st;
+	if (ns >= 0 && (fstat(ns, &st) || st.st_ino != o->net.ext_ns_inode)) {
+		close(ns);
+		ns = -1;
+	}
+	inet_in_netns(ns, open_fn, &nl->nft);
+	if (ns >= 0)
+		close(ns);
 	if (!cmd || !nl->nft || run(nl->nft, cmd, "lock the tree's connections")) {
 		free(cmd);
 		netlock_free(nl);
@@ -254,9 +294,13 @@ int netlock_keep(struct netlock *nl)
 
 void netlock_undo(struct netlock *nl)
 {
-	char name[64];
-	if (nl && nl->kept)
-		netlock_release(netlock_name(nl, name, sizeof(name)));
+	char cmd[200];
+	if (nl && nl->kept) {
+		/* through the lock's own context: in the namespace it was made in */
+		snprintf(cmd, sizeof(cmd), "add table inet criu_lock_%d\ndelete table inet criu_lock_%d\n",
+			 nl->root, nl->root);
+		run(nl->nft, cmd, "unlock the connections");
+	}
 	netlock_free(nl);
 }
 
@@ -272,7 +316,7 @@ void netlock_free(struct netlock *nl)
 	free(nl);
 }
 
-int netlock_release(const char *table)
+int netlock_release(const char *table, int nsfd)
 {
 	char family[16], name[64];
 	if (!table || sscanf(table, "%15s %63s", family, name) != 2 || strcmp(family, "inet") ||
@@ -281,7 +325,8 @@ int netlock_release(const char *table)
 			pr_err("inventory.img: network lock '%s' is not a table of criu's", table);
 		return table ? -1 : 0;
 	}
-	struct nft_ctx *nft = nft_open();
+	struct nft_ctx *nft = NULL;
+	inet_in_netns(nsfd, open_fn, &nft);
 	if (!nft)
 		return -1;
 	char cmd[200];

@@ -28,8 +28,8 @@ void netlock_free(struct netlock *nl);
 /* a dump failing after netlock_keep: both tables go; NULL is fine */
 void netlock_undo(struct netlock *nl);
 /* restore, the processes running: deletes the table inventory.img names
- * (NULL: none); 0 or -1 (logged) */
-int netlock_release(const char *table);
+ * (NULL: none) in network namespace nsfd (-1: criu's); 0 or -1 (logged) */
+int netlock_release(const char *table, int nsfd);
 /* the tree's dumped connections in repair mode (just before the kill: they
  * close silently) or out of it (no window probe); 0 or -1 (logged) */
 int net_repair_tree(const struct dump_tree *t, bool on);

@@ -23,7 +23,7 @@ const struct ns_kind ns_kinds[] = {
 	{ "pid_for_children", "pid namespace for its children", 0, NS_APART },
 	{ "uts", "uts namespace", CLONE_NEWUTS, NS_AS_ROOT },	/* ns-dump.c */
 	{ "ipc", "ipc namespace", CLONE_NEWIPC, NS_AS_ROOT },
-	{ "net", "network namespace", CLONE_NEWNET, NS_AS_CRIU },
+	{ "net", "network namespace", CLONE_NEWNET, NS_AS_ROOT },	/* criu/net/netns-*.c */
 	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, NS_AS_CRIU },
 	{ "time", "time namespace", CLONE_NEWTIME, NS_AS_ROOT },
 	{ "time_for_children", "time namespace for its children", 0, NS_AS_ROOT },

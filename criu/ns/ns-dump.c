@@ -1,8 +1,9 @@
 /*
- * ns-dump.c - the uts, ipc and time namespaces a dumped tree has of its
- * own (its root's, when they are not criu's; ns-check.c made sure every
- * task shares the root's).  A helper process joins the uts and ipc ones
- * (setns) and writes utsns.img and ipcns.img (uts-ns.c, ipc-dump.c);
+ * ns-dump.c - the uts, ipc, network and time namespaces a dumped tree has
+ * of its own (its root's, when they are not criu's; ns-check.c made sure
+ * every task shares the root's).  A helper process joins the uts, ipc and
+ * network ones (setns) and writes utsns.img, ipcns.img and netns.img
+ * (uts-ns.c, ipc-dump.c, criu/net/netns-dump.c);
  * criu itself stays in its own; the time one is read from /proc
  * (time-ns.c).  Nothing in the tree's processes changes.
  */
@@ -16,6 +17,7 @@
 
 #include "criu/dump/dump.h"
 #include "common/log.h"
+#include "criu/net/netns.h"
 #include "criu/ns/ns-img.h"
 #include "criu/ns/ns.h"
 
@@ -30,8 +32,23 @@ static const struct {
 };
 #define NR_SAVED (sizeof(saved) / sizeof(saved[0]))
 
+/* in the helper: root's network namespace saved from inside */
+static int dump_net(pid_t root, int dirfd, uint64_t dump_id, const struct opts *o)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", root);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+		pr_perror("pid %d: cannot join its network namespace", root);
+		return -1;
+	}
+	close(fd);
+	return netns_dump(dirfd, dump_id, &o->net, root, ns_inode(root, root, "net"));
+}
+
 /* in the helper: joins root's namespaces of flags, writes their images */
-static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd, uint64_t dump_id)
+static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd, uint64_t dump_id,
+					    const struct opts *o)
 {
 	char path[64];
 
@@ -49,6 +66,8 @@ static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirf
 	for (size_t i = 0; i < NR_SAVED; i++)
 		if ((flags & saved[i].flag) && saved[i].dump(dirfd, dump_id))
 			_exit(1);
+	if ((flags & CLONE_NEWNET) && dump_net(root, dirfd, dump_id, o))
+		_exit(1);
 	_exit(0);
 }
 
@@ -90,9 +109,29 @@ static int check_sysv_attached(const struct dump_tree *t)
 	return 0;
 }
 
-int ns_dump_images(struct dump_tree *t, int dirfd)
+/* a network namespace of its own: saved from inside, or the caller's
+ * (--external net[INODE]:KEY: only its key saved); CLONE_NEWNET in t->ns_flags */
+static int check_net(struct dump_tree *t, const struct opts *o, int dirfd, bool *inside)
 {
 	pid_t root = t->procs[0].pid;
+	unsigned long its = ns_inode(root, root, "net");
+
+	*inside = false;
+	if (!its || its == ns_inode(0, 0, "net"))
+		return 0;
+	t->ns_flags |= CLONE_NEWNET;
+	if (its != o->net.ext_ns_inode) {
+		*inside = true;
+		return 0;
+	}
+	pr_info("pid %d: network namespace net:[%lu] is external (key %s)", root, its, o->net.ext_ns_key);
+	return netns_dump_external(dirfd, t->dump_id, o->net.ext_ns_key);
+}
+
+int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd)
+{
+	pid_t root = t->procs[0].pid;
+	bool net_inside;
 	int status;
 
 	t->ns_flags = 0;
@@ -101,13 +140,14 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		if (its && its != ns_inode(0, 0, saved[i].name))
 			t->ns_flags |= saved[i].flag;
 	}
-	if (check_time(t) || check_sysv_attached(t))
+	if (check_time(t) || check_sysv_attached(t) || check_net(t, o, dirfd, &net_inside))
 		return -1;
 	if (!t->ns_flags)
 		return 0;
 	if ((t->ns_flags & CLONE_NEWTIME) && time_ns_dump(root, dirfd, t->dump_id))
 		return -1;
-	if (!(t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)))
+	uint32_t joined = (t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)) | (net_inside ? CLONE_NEWNET : 0);
+	if (!joined)
 		goto done;
 	pid_t h = fork();
 	if (h < 0) {
@@ -115,15 +155,15 @@ int ns_dump_images(struct dump_tree *t, int dirfd)
 		return -1;
 	}
 	if (h == 0)
-		helper(root, t->ns_flags, dirfd, t->dump_id);
+		helper(root, joined, dirfd, t->dump_id, o);
 	while (waitpid(h, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;	/* it said why */
 done:
-	pr_info("pid %d: namespaces of its own saved:%s%s%s", root,
+	pr_info("pid %d: namespaces of its own saved:%s%s%s%s", root,
 		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "",
-		t->ns_flags & CLONE_NEWTIME ? " time" : "");
+		t->ns_flags & CLONE_NEWTIME ? " time" : "", t->ns_flags & CLONE_NEWNET ? " net" : "");
 	return 0;
 }

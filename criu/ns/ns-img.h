@@ -32,17 +32,27 @@ void time_ns_leave(int own);
 
 /*
  * ns-restore.c: the images of the namespaces inventory.img names (flags:
- * CLONE_NEW*, for the root's clone3), loaded and checked in criu; applied
- * in the root, first thing, inside its new namespaces
+ * CLONE_NEW*, for the root's clone3: ns_clone_flags), loaded and checked in
+ * criu; applied in the root, first thing, inside its new namespaces (an
+ * external network namespace joined there)
  */
+struct net_opts;
 struct ns_images {
 	uint32_t flags;
 	UtsNsEntry *uts;
 	struct img_entries ipc;
 	TimeNsEntry *time;
+	struct img_entries net;		/* netns.img (criu/net/netns-restore.c) */
+	const struct net_opts *net_opts;	/* --external veth[] */
+	int host_net;		/* criu's network namespace: veth peers go there */
+	int join_net;		/* external (--inherit-fd of its key): joined, not made; else -1 */
 };
-int ns_images_load(int dirfd, const Inventory *inv, struct ns_images *n);
+/* o: --external veth[], --inherit-fd of an external network namespace */
+struct opts;
+int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct ns_images *n);
 void ns_images_free(struct ns_images *n);
 int ns_images_apply(const struct ns_images *n);
+/* the CLONE_NEW* flags the root is made with (of uts, ipc, net) */
+uint32_t ns_clone_flags(const struct ns_images *n);
 
 #endif /* CRIU_NS_IMG_H */

@@ -40,11 +40,13 @@ unsigned long ns_inode(pid_t pid, pid_t tid, const char *name);
 int ns_check_tree(const struct dump_tree *t);
 
 /*
- * ns-dump.c, while the tree is frozen: the uts and ipc namespaces the tree
- * has of its own (the root's, when not criu's) into utsns.img and
- * ipcns.img, read by a helper that joins them; t->ns_flags says which.
+ * ns-dump.c, while the tree is frozen: the uts, ipc and network namespaces
+ * the tree has of its own (the root's, when not criu's) into utsns.img,
+ * ipcns.img and netns.img, read by a helper that joins them (o: the
+ * network ones' --external); t->ns_flags says which.
  */
-int ns_dump_images(struct dump_tree *t, int dirfd);
+struct opts;
+int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd);
 
 /* the deepest nesting of pid namespaces below criu's that a dump records */
 #define PIDNS_MAX_DEPTH 8

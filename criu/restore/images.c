@@ -320,7 +320,7 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 {
 	memset(t, 0, sizeof(*t));
 	if (check_inventory(dirfd, dir, t) || check_pstree(dirfd, t) ||
-	    ns_images_load(dirfd, t->inv, &t->ns))
+	    ns_images_load(dirfd, t->inv, o, &t->ns))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		t->procs[i].shm = &t->shm;

@@ -50,7 +50,7 @@ static pid_t clone_root(const struct rst_proc *root, uint32_t ns_flags, bool sib
 	pid_t tids[PIDNS_MAX_DEPTH + 1];
 	struct clone_args ca = {
 		/* (a time namespace is criu's for its children already: time-ns.c) */
-		.flags = (root->ns_base ? CLONE_NEWPID : 0) | (ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)) |
+		.flags = (root->ns_base ? CLONE_NEWPID : 0) | ns_flags |
 			 (sibling ? CLONE_PARENT : 0),
 		/* with CLONE_PARENT: criu's own exit signal (clone3 wants 0 here) */
 		.exit_signal = sibling ? 0 : SIGCHLD,
@@ -601,7 +601,7 @@ static int st_clone_root(void *c)
 	struct restore_run *r = c;
 	struct rst_proc *root = &r->t.procs[0];
 
-	r->pid = clone_root(root, r->t.ns.flags, r->o->rst_sibling);
+	r->pid = clone_root(root, ns_clone_flags(&r->t.ns), r->o->rst_sibling);
 	if (r->pid == 0)
 		rst_child(&r->t, 0, r->o);
 	if (r->pid < 0) {
@@ -745,7 +745,7 @@ static void restored(struct restore_run *r)
 	rst_lazy_set_pids(&r->ls, &r->t);	/* every real pid is known now */
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	/* the connections are in place: their packets may flow again */
-	if (r->t.inv->network_lock && netlock_release(r->t.inv->network_lock))
+	if (r->t.inv->network_lock && netlock_release(r->t.inv->network_lock, r->t.ns.join_net))
 		pr_err("pid %d: restored, but its TCP connections stay blocked: nft delete table %s",
 		       pid, r->t.inv->network_lock);
 	pr_info("pid %d restored (%d processes)", pid, r->live);

@@ -1,0 +1,329 @@
+/*
+ * netns-restore.c - netns.img made again inside a new network namespace
+ * (the caller, the tree's root, has just been created in it), through
+ * libnl-route and libnftables, in this order: the links with their
+ * indexes, names, hardware addresses and MTUs (a veth with its peer made
+ * in criu's namespace, called as --external veth[] or the dump said,
+ * enslaved to the bridge given, up), the sysctls (netns-sysctl.c), the
+ * links up, the addresses (IPv6 ones without duplicate address detection,
+ * so the sockets restored next can bind them at once), the routes, the
+ * nftables ruleset.  Addresses and routes the kernel made by itself
+ * meanwhile (lo's, link-local ones) are taken as they are.
+ */
+#define LOG_PREFIX "net: "
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <nftables/libnftables.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "criu/net/netns.h"
+
+static const NetNsEntry *entry(const struct img_entries *e, size_t i)
+{
+	return (const NetNsEntry *)e->msgs[i];
+}
+
+static bool addr_len_ok(const ProtobufCBinaryData *b, uint32_t family)
+{
+	return b->len == (family == AF_INET ? 4u : family == AF_INET6 ? 16u : 0u);
+}
+
+const char *netns_external(const struct img_entries *e)
+{
+	return e->nr == 1 && entry(e, 0)->external ? entry(e, 0)->external : NULL;
+}
+
+int netns_check(const struct img_entries *e)
+{
+	for (size_t i = 0; i < e->nr; i++) {
+		const NetNsEntry *n = entry(e, i);
+		int kinds = !!n->link + !!n->addr + !!n->route + !!n->sysctl + !!n->nft + !!n->external;
+		bool bad = kinds != 1 || (n->external && e->nr != 1);
+		if (n->link)
+			bad |= strlen(n->link->name) >= IFNAMSIZ || !n->link->ifindex ||
+			       (strcmp(n->link->kind, "loopback") && strcmp(n->link->kind, "veth")) ||
+			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside);
+		if (n->addr)
+			bad |= !addr_len_ok(&n->addr->local, n->addr->family) ||
+			       (n->addr->has_peer && !addr_len_ok(&n->addr->peer, n->addr->family));
+		if (n->route)
+			bad |= (n->route->has_dst && !addr_len_ok(&n->route->dst, n->route->family)) ||
+			       (n->route->has_gateway && !addr_len_ok(&n->route->gateway, n->route->family));
+		if (bad) {
+			pr_err("netns.img: entry %zu: bad network namespace description", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static struct nl_addr *mk_addr(uint32_t family, const ProtobufCBinaryData *b, int prefix)
+{
+	struct nl_addr *a = nl_addr_build(family, b->data, b->len);
+	if (a && prefix >= 0)
+		nl_addr_set_prefixlen(a, prefix);
+	return a;
+}
+
+/* a veth's peer outside: its name (the option's, or the dump's) and bridge */
+static int veth_peer(struct rtnl_link *l, const NetLink *nl, const struct net_opts *o, int host,
+		     const char **bridge)
+{
+	const struct net_veth_ext *v = net_opts_veth(o, nl->name);
+	const char *out = v && v->outside ? v->outside : nl->peer_outside;
+	*bridge = v ? v->bridge : NULL;
+	if (!*out) {
+		pr_err("netns.img: veth %s: no name for its peer outside: restore with --external veth[%s]:OUTSIDE",
+		       nl->name, nl->name);
+		return -1;
+	}
+	struct rtnl_link *peer = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(peer, out);
+	rtnl_link_set_ns_fd(peer, host);
+	rtnl_link_put(peer);
+	return 0;
+}
+
+/* the outside end up, in its bridge: from criu's namespace */
+static int peer_up(struct nl_sock *hs, const char *name, const char *bridge)
+{
+	struct rtnl_link *l = NULL, *br = NULL, *chg = rtnl_link_alloc();
+	int err = rtnl_link_get_kernel(hs, 0, name, &l);
+	if (!err && bridge)
+		err = rtnl_link_get_kernel(hs, 0, bridge, &br);
+	if (!err && chg) {
+		rtnl_link_set_flags(chg, IFF_UP);
+		if (br)
+			rtnl_link_set_master(chg, rtnl_link_get_ifindex(br));
+		err = rtnl_link_change(hs, l, chg, 0);
+	}
+	if (err < 0)
+		pr_err("veth peer %s%s%s: %s", name, bridge ? " in bridge " : "", bridge ? bridge : "",
+		       nl_geterror(err));
+	rtnl_link_put(l);
+	rtnl_link_put(br);
+	rtnl_link_put(chg);
+	return err < 0 ? -1 : 0;
+}
+
+static int make_link(struct nl_sock *s, const NetLink *nl, const struct net_opts *o, int host,
+		     struct nl_sock *hs)
+{
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	const char *bridge = NULL;
+	int err = -NLE_NOMEM;
+
+	if (!l)
+		goto out;
+	if (veth_peer(l, nl, o, host, &bridge))
+		return rtnl_link_put(l), -1;
+	rtnl_link_set_name(l, nl->name);
+	rtnl_link_set_ifindex(l, nl->ifindex);
+	rtnl_link_set_mtu(l, nl->mtu);
+	if (nl->has_txqlen)
+		rtnl_link_set_txqlen(l, nl->txqlen);
+	if (nl->has_address) {
+		struct nl_addr *a = nl_addr_build(AF_LLC, nl->address.data, nl->address.len);
+		rtnl_link_set_addr(l, a);
+		nl_addr_put(a);
+	}
+	err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
+	if (!err)
+		err = peer_up(hs, rtnl_link_get_name(rtnl_link_veth_get_peer(l)), bridge) ? -NLE_FAILURE : 0;
+out:
+	if (err < 0)
+		pr_err("netns.img: cannot make %s %s (index %u): %s", nl->kind, nl->name, nl->ifindex,
+		       nl_geterror(err));
+	rtnl_link_put(l);
+	return err < 0 ? -1 : 0;
+}
+
+/* lo is there already; its settings and every link's state (up or not) */
+static int set_link(struct nl_sock *s, const NetLink *nl, bool up)
+{
+	struct rtnl_link *l = NULL, *chg = rtnl_link_alloc();
+	int err = rtnl_link_get_kernel(s, nl->ifindex, NULL, &l);
+	if (!err && chg) {
+		if (!up)
+			rtnl_link_set_mtu(chg, nl->mtu);
+		else if (nl->flags & IFF_UP)
+			rtnl_link_set_flags(chg, IFF_UP);
+		err = rtnl_link_change(s, l, chg, 0);
+	}
+	if (err < 0)
+		pr_err("netns.img: cannot set up %s %s: %s", nl->kind, nl->name, nl_geterror(err));
+	rtnl_link_put(l);
+	rtnl_link_put(chg);
+	return err < 0 ? -1 : 0;
+}
+
+static int make_addr(struct nl_sock *s, const NetAddr *na)
+{
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local = mk_addr(na->family, &na->local, na->prefixlen);
+	int err = -NLE_NOMEM;
+	if (a && local) {
+		rtnl_addr_set_ifindex(a, na->ifindex);
+		rtnl_addr_set_family(a, na->family);
+		rtnl_addr_set_local(a, local);
+		rtnl_addr_set_prefixlen(a, na->prefixlen);
+		rtnl_addr_set_scope(a, na->scope);
+		rtnl_addr_set_flags(a, na->flags | (na->family == AF_INET6 ? IFA_F_NODAD : 0));
+		if (na->label)
+			rtnl_addr_set_label(a, na->label);
+		if (na->has_peer) {
+			struct nl_addr *p = mk_addr(na->family, &na->peer, na->prefixlen);
+			rtnl_addr_set_peer(a, p);
+			nl_addr_put(p);
+		}
+		if (na->has_broadcast) {
+			struct nl_addr *b = mk_addr(na->family, &na->broadcast, -1);
+			rtnl_addr_set_broadcast(a, b);
+			nl_addr_put(b);
+		}
+		err = rtnl_addr_add(s, a, 0);
+		if (err == -NLE_EXIST)
+			err = 0;	/* made by the kernel with the link (lo, link-local) */
+	}
+	if (err < 0) {
+		char buf[INET6_ADDRSTRLEN] = "?";
+		inet_ntop(na->family, na->local.data, buf, sizeof(buf));
+		pr_err("netns.img: cannot add address %s/%u on link %u: %s", buf, na->prefixlen, na->ifindex,
+		       nl_geterror(err));
+	}
+	nl_addr_put(local);
+	rtnl_addr_put(a);
+	return err < 0 ? -1 : 0;
+}
+
+static int make_route(struct nl_sock *s, const NetRoute *nr)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct nl_addr *dst = nr->has_dst ? mk_addr(nr->family, &nr->dst, nr->dst_len)
+					  : nl_addr_build(nr->family, NULL, 0);
+	int err = -NLE_NOMEM;
+	if (r && dst) {
+		nl_addr_set_prefixlen(dst, nr->dst_len);
+		rtnl_route_set_family(r, nr->family);
+		rtnl_route_set_table(r, nr->table);
+		rtnl_route_set_type(r, nr->type);
+		rtnl_route_set_protocol(r, nr->protocol);
+		rtnl_route_set_scope(r, nr->scope);
+		rtnl_route_set_dst(r, dst);
+		if (nr->has_priority)
+			rtnl_route_set_priority(r, nr->priority);
+		if (nr->has_prefsrc) {
+			struct nl_addr *p = mk_addr(nr->family, &nr->prefsrc, -1);
+			rtnl_route_set_pref_src(r, p);
+			nl_addr_put(p);
+		}
+		if (nr->has_oif || nr->has_gateway) {
+			struct rtnl_nexthop *h = rtnl_route_nh_alloc();
+			if (nr->has_oif)
+				rtnl_route_nh_set_ifindex(h, nr->oif);
+			if (nr->has_gateway) {
+				struct nl_addr *g = mk_addr(nr->family, &nr->gateway, -1);
+				rtnl_route_nh_set_gateway(h, g);
+				nl_addr_put(g);
+			}
+			rtnl_route_add_nexthop(r, h);
+		}
+		err = rtnl_route_add(s, r, NLM_F_EXCL);
+		if (err == -NLE_EXIST)
+			err = 0;	/* made by the kernel from an address or a link meanwhile */
+	}
+	if (err < 0)
+		pr_err("netns.img: cannot add a route (family %u, table %u, /%u): %s", nr->family, nr->table,
+		       nr->dst_len, nl_geterror(err));
+	nl_addr_put(dst);
+	rtnl_route_put(r);
+	return err < 0 ? -1 : 0;
+}
+
+static int load_nft(const char *rs)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret = -1;
+	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))
+		pr_err("netns.img: cannot start libnftables");
+	else if (nft_run_cmd_from_buffer(nft, rs))
+		pr_err("netns.img: the nftables ruleset cannot be loaded again: %s", nft_ctx_get_error_buffer(nft));
+	else
+		ret = 0;
+	nft_ctx_free(nft);
+	return ret;
+}
+
+/* one pass over the entries: what == 0 links made, 1 sysctls, 2 links up,
+ * 3 addresses, 4 routes, 5 ruleset */
+static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries *e, int what,
+		const struct net_opts *o, int host)
+{
+	for (size_t i = 0; i < e->nr; i++) {
+		const NetNsEntry *n = entry(e, i);
+		int r = 0;
+		if (what == 0 && n->link)
+			r = !strcmp(n->link->kind, "loopback") ? set_link(s, n->link, false)
+							       : make_link(s, n->link, o, host, hs);
+		else if (what == 1 && n->sysctl)
+			r = netns_sysctl_restore(n->sysctl);
+		else if (what == 2 && n->link)
+			r = set_link(s, n->link, true);
+		else if (what == 3 && n->addr)
+			r = make_addr(s, n->addr);
+		else if (what == 4 && n->route)
+			r = make_route(s, n->route);
+		else if (what == 5 && n->nft)
+			r = load_nft(n->nft);
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
+/* a route netlink socket in host's namespace (for the veth peers) */
+static struct nl_sock *host_sock(int host)
+{
+	int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct nl_sock *hs = nl_socket_alloc();
+	bool ok = own >= 0 && hs && !setns(host, CLONE_NEWNET) && nl_connect(hs, NETLINK_ROUTE) >= 0;
+	if (own >= 0 && setns(own, CLONE_NEWNET))
+		ok = false;
+	if (own >= 0)
+		close(own);
+	if (!ok) {
+		pr_perror("cannot open a route netlink socket in criu's network namespace");
+		nl_socket_free(hs);
+		return NULL;
+	}
+	return hs;
+}
+
+int netns_restore(const struct img_entries *e, const struct net_opts *o, int host)
+{
+	struct nl_sock *s = nl_socket_alloc(), *hs = host_sock(host);
+	int ret = -1;
+	if (!s || !hs || nl_connect(s, NETLINK_ROUTE) < 0) {
+		pr_err("cannot open a route netlink socket in the new network namespace");
+		goto out;
+	}
+	for (int what = 0; what <= 5; what++)
+		if (pass(s, hs, e, what, o, host))
+			goto out;
+	ret = 0;
+out:
+	nl_socket_free(s);
+	nl_socket_free(hs);
+	return ret;
+}

@@ -1,0 +1,35 @@
+/*
+ * netns.h - a tree's own network namespace: its contents saved into
+ * netns.img (netns-dump.c, netns-sysctl.c) and made again in the new
+ * namespace at restore, before the tree's tasks and sockets
+ * (netns-restore.c).  Driven by criu/ns/ (ns-dump.c's helper, the root's
+ * first step at restore); knows nothing of processes.
+ */
+#ifndef CRIU_NET_NETNS_H
+#define CRIU_NET_NETNS_H
+
+#include <sys/types.h>
+
+#include "images/image.h"
+#include "criu/net/net-opts.h"
+
+/* inside the namespace (a helper that joined it): netns.img; root and ino
+ * name the process and the namespace in messages */
+int netns_dump(int dirfd, uint64_t dump_id, const struct net_opts *o, pid_t root, unsigned long ino);
+/* the namespace is the caller's (--external net[INODE]:KEY): netns.img
+ * holds only KEY */
+int netns_dump_external(int dirfd, uint64_t dump_id, const char *key);
+/* the KEY of an external namespace, or NULL if netns.img holds its contents */
+const char *netns_external(const struct img_entries *e);
+/* 0 if the entries of netns.img are well formed (before anything is made) */
+int netns_check(const struct img_entries *e);
+/* inside the new namespace, first: links, sysctls, addresses, routes, the
+ * ruleset; host: an fd of criu's network namespace (veth peers go there) */
+int netns_restore(const struct img_entries *e, const struct net_opts *o, int host);
+
+/* netns-sysctl.c: every writable sysctl of /proc/sys/net into w */
+int netns_sysctl_dump(struct img_writer *w, const char *who);
+/* one sysctl set again, if it differs */
+int netns_sysctl_restore(const NetSysctl *s);
+
+#endif /* CRIU_NET_NETNS_H */

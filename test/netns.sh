@@ -1,0 +1,191 @@
+# test/netns.sh - the network namespace section of test/run.sh (sourced).
+#
+# A tree in a network namespace of its own (made here with ip netns, the
+# tree started in it with nsenter: no other namespace differs), its veth
+# eth0 bridged to criu's namespace (bridge criu-nbr, 10.234.0.1/24 and
+# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), a route, two
+# sysctls changed and an nft table in it; test/progs/tcp_echo listens on
+# eth0, test/progs/tcp_stream streams to it from criu's namespace.
+#   netns/stream: dump --tcp-established --external veth[eth0]:criu-nvh@criu-nbr,
+#     the namespace deleted (and gone), restore with the same --external:
+#     links, addresses, routes, the sysctls and the ruleset read the same
+#     as before the dump (ip, sysctl, nft), the stream goes on with no
+#     byte lost or doubled
+#   netns/external: the namespace is the caller's (--external
+#     net[INODE]:extNS at dump; restore --inherit-fd fd[3]:extNS with fd 3
+#     the namespace): the restored server is in it again, the stream (a
+#     client in the same namespace) goes on, no lock is left in it
+#   netns/refuse_veth, netns/refuse_kind: without --external veth[], or
+#     with a bridge device inside: one error line naming the pid, the
+#     namespace and the device; the server runs on
+# Everything made here (namespaces, bridge, veth, nft tables) is removed by
+# a trap, also when the check fails or is killed.
+
+NETNS_CHECKS=(stream external refuse_veth refuse_kind)
+NETNS_NS=criu-test-n
+
+netns_cleanup() {
+	ip netns del "$NETNS_NS" 2>/dev/null
+	ip link del criu-nvh 2>/dev/null
+	ip link del criu-nbr 2>/dev/null
+	local t
+	for t in $(nft list tables 2>/dev/null | grep -oE "criu_(lock|dump)_${NET_PID:-x}\$"); do
+		nft delete table inet "$t" 2>/dev/null
+	done
+	return 0
+}
+
+# the namespace, its veth bridged here, addresses, a route, sysctls, a ruleset
+netns_make() {
+	netns_cleanup
+	ip netns add "$NETNS_NS" &&
+	ip link add criu-nbr type bridge && ip addr add 10.234.0.1/24 dev criu-nbr &&
+	ip addr add fd34::1/64 dev criu-nbr nodad && ip link set criu-nbr up &&
+	ip link add criu-nvh type veth peer name eth0 netns "$NETNS_NS" &&
+	ip link set criu-nvh master criu-nbr up &&
+	ip -n "$NETNS_NS" link set lo up &&
+	ip -n "$NETNS_NS" addr add 10.234.0.2/24 dev eth0 &&
+	ip -n "$NETNS_NS" addr add fd34::2/64 dev eth0 nodad &&
+	ip -n "$NETNS_NS" link set eth0 mtu 1400 up &&
+	ip -n "$NETNS_NS" route add 10.98.0.0/16 via 10.234.0.1 &&
+	ip -n "$NETNS_NS" -6 route add fd98::/64 via fd34::1 &&
+	ip netns exec "$NETNS_NS" sysctl -qw net.ipv4.tcp_keepalive_time=1234 net.core.somaxconn=777 &&
+	nsenter --net=/run/netns/"$NETNS_NS" nft add table inet criutest \
+		'{ chain c { type filter hook input priority 0; tcp dport 9 drop; }; }'
+}
+
+# what must read the same after the restore (the namespace of pid $1)
+netns_state() {
+	local X=(nsenter "--net=/proc/$1/ns/net")
+	"${X[@]}" ip -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//'
+	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
+	"${X[@]}" ip route; "${X[@]}" ip -6 route
+	"${X[@]}" sysctl net.ipv4.tcp_keepalive_time net.core.somaxconn net.ipv6.conf.eth0.mtu
+	"${X[@]}" nft list ruleset
+}
+
+netns_gone() { ! ip link show criu-nvh > /dev/null 2>&1 && ! ip netns list | grep -q "^$NETNS_NS"; }
+
+# netns_server NAME DIR ADDR: tcp_echo in the namespace, tcp_stream from
+# criu's (CLI: the client's command prefix); sets NET_PID, NETNS_CPID
+netns_server() {
+	local name=$1 dir=$2 addr=$3 port
+	port=$(net_port)
+	nsenter "--net=/run/netns/$NETNS_NS" "$ROOT/test/progs/tcp_echo" "$addr" "$port" \
+		> "$dir/test.log" 2>&1 < /dev/null &
+	NET_PID=$!
+	track "$NET_PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" ||
+		{ result FAIL "FAIL $name: tcp_echo did not get ready: $(log_tail "$dir/test.log")"; return 1; }
+	"${CLI[@]}" "$ROOT/test/progs/tcp_stream" "$addr" "$port" > "$dir/client.log" 2>&1 < /dev/null &
+	NETNS_CPID=$!
+	track "$NETNS_CPID"
+	wait_for 10 net_has "$dir/client.log" STREAMING ||
+		{ result FAIL "FAIL $name: the client does not stream: $(log_tail "$dir/client.log")"; return 1; }
+}
+
+netns_stream() {
+	local name=$1 dir=$2 ext='veth[eth0]:criu-nvh@criu-nbr'
+	CLI=()
+	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
+	netns_server "$name" "$dir" 10.234.0.2 || return
+	netns_state "$NET_PID" > "$dir/before.state"
+	if ! "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established --external "$ext" -v4 \
+		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait_for 5 dead "$NET_PID" || { result FAIL "FAIL $name: the dumped server still runs"; return; }
+	ip netns del "$NETNS_NS"
+	wait_for 10 netns_gone || { result FAIL "FAIL $name: the namespace does not go away"; return; }
+	if ! "$CRIU" restore -D "$dir/img" -d --external "$ext" -v4 -o "$dir/restore.log" \
+		> /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	netns_state "$NET_PID" > "$dir/after.state"
+	if ! diff -u "$dir/before.state" "$dir/after.state" > "$dir/state.diff"; then
+		result FAIL "FAIL $name: the namespace differs after the restore: $(grep '^[-+][^-+]' "$dir/state.diff" | head -4 | tr '\n' '|')"
+		return
+	fi
+	[ -n "$(net_tables "$NET_PID")" ] && { result FAIL "FAIL $name: the network lock is left"; return; }
+	net_finish "$name" "$dir" "$NET_PID" "$NETNS_CPID"
+}
+
+netns_external() {
+	local name=$1 dir=$2 ino
+	CLI=(nsenter "--net=/run/netns/$NETNS_NS")
+	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
+	netns_server "$name" "$dir" 127.0.0.1 || return
+	ino=$(stat -L -c %i "/run/netns/$NETNS_NS")
+	if ! "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established --external "net[$ino]:extNS" -v4 \
+		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait_for 5 dead "$NET_PID" || { result FAIL "FAIL $name: the dumped server still runs"; return; }
+	[ -n "$("${CLI[@]}" nft list tables | grep "criu_lock_$NET_PID")" ] ||
+		{ result FAIL "FAIL $name: no lock in the namespace after the dump"; return; }
+	sleep 0.5
+	if ! "$CRIU" restore -D "$dir/img" -d --inherit-fd fd[3]:extNS -v4 -o "$dir/restore.log" \
+		3< "/run/netns/$NETNS_NS" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	[ "$(stat -L -c %i "/proc/$NET_PID/ns/net")" = "$ino" ] ||
+		{ result FAIL "FAIL $name: the restored server is not in the namespace handed over"; return; }
+	[ -n "$("${CLI[@]}" nft list tables | grep "criu_lock_$NET_PID")" ] &&
+		{ result FAIL "FAIL $name: the lock is left in the namespace"; return; }
+	net_finish "$name" "$dir" "$NET_PID" "$NETNS_CPID"
+}
+
+# netns_refuse NAME DIR EXTRA PATTERN: a dump that must be refused
+netns_refuse() {
+	local name=$1 dir=$2 extra=$3 pat=$4 lines
+	CLI=()
+	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
+	[ "$extra" = bridge ] && { ip -n "$NETNS_NS" link add br9 type bridge || return; }
+	netns_server "$name" "$dir" 10.234.0.2 || return
+	if "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established \
+		$([ "$extra" = bridge ] && echo "--external veth[eth0]:criu-nvh") -v4 -o "$dir/dump.log" \
+		> /dev/null 2> "$dir/dump.err" < /dev/null; then
+		result FAIL "FAIL $name: the dump succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: net: pid $NET_PID: network namespace net:\[[0-9]+\]: $pat" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one line naming the pid, the namespace and '$pat', got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	net_finish "$name" "$dir" "$NET_PID" "$NETNS_CPID"
+}
+
+run_netns_check() {
+	local check=$1 name=netns/$1 dir=$OUT/netns/$1
+	if [ ! -x "$CRIU" ] || ! command -v nft > /dev/null || ! command -v ip > /dev/null; then
+		result SKIP "SKIP $name: needs criu built, nft and ip"
+		return
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir/tmp"
+	export TEST_TMPDIR=$dir/tmp
+	NET_PID=0
+	trap 'kill_tracked "$PIDS_FILE"; netns_cleanup' EXIT
+	trap 'exit 1' TERM INT
+	case $check in
+	stream) netns_stream "$name" "$dir" ;;
+	external) netns_external "$name" "$dir" ;;
+	refuse_veth) netns_refuse "$name" "$dir" "" \
+		"veth eth0 has its peer outside: dump with --external veth\[eth0\]:OUTSIDE" ;;
+	refuse_kind) netns_refuse "$name" "$dir" bridge "device br9 of kind bridge: not supported" ;;
+	*) result FAIL "FAIL $name: no such check" ;;
+	esac
+	kill_tracked "$PIDS_FILE"
+	netns_cleanup
+	trap - EXIT TERM INT
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img"
+	fi
+}
+
+section netns NETNS_CHECKS run_netns_check
