@@ -19,9 +19,12 @@
 #     connection in the process, megabytes queued) dumped with
 #     --tcp-established (every byte arrives, in order) or --tcp-close
 #     (sockets never connected), restored, checked by the program
-#   net/refuse_backlog, refuse_urgent, refuse_halfclosed, refuse_md5:
+#   net/tcp_halfclosed: test/progs/tcp_refuse halfclosed (FIN_WAIT2 and
+#     CLOSE_WAIT with 3 bytes unread) dumped with --tcp-established,
+#     restored: the states, the bytes, the end of stream, data the other way
+#   net/refuse_backlog, refuse_urgent, refuse_md5:
 #     test/progs/tcp_refuse (a listener with a connection not accepted,
-#     urgent data, FIN_WAIT2 and CLOSE_WAIT, a listener with an MD5 key) dumped with --tcp-established: one error line naming the
+#     urgent data, a listener with an MD5 key) dumped with --tcp-established: one error line naming the
 #     pid, the fd and what is refused; the program runs on, its state intact
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
@@ -29,7 +32,7 @@
 # removed at the end of each check, also when it fails.
 
 NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
-	    tcp_pair tcp_close refuse_backlog refuse_urgent refuse_halfclosed refuse_md5)
+	    tcp_pair tcp_close tcp_halfclosed refuse_backlog refuse_urgent refuse_md5)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
@@ -194,8 +197,8 @@ net_lock_killed() {
 
 # net_pair NAME DIR DUMP_OPTION [ENV]: tcp_pair dumped, restored, checked
 net_pair() {
-	local name=$1 dir=$2 opt=$3 env=${4:-} pid
-	env $env "$ROOT/test/progs/tcp_pair" > "$dir/test.log" 2>&1 < /dev/null &
+	local name=$1 dir=$2 opt=$3 env=${4:-} prog=${5:-tcp_pair} arg=${6:-} pid
+	env $env "$ROOT/test/progs/$prog" $arg > "$dir/test.log" 2>&1 < /dev/null &
 	pid=$!
 	track "$pid"
 	NET_PID=$pid
@@ -278,8 +281,7 @@ run_net_check() {
 	refuse_backlog) net_refuse "$name" "$dir" backlog \
 		"TCP socket listening on 127\.0\.0\.1:[0-9]+ has 1 connections not yet accepted" ;;
 	refuse_urgent) net_refuse "$name" "$dir" urgent "TCP connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+: urgent data \(MSG_OOB\) pending" ;;
-	refuse_halfclosed) net_refuse "$name" "$dir" halfclosed \
-		"TCP socket 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+ is in state (FIN_WAIT2|CLOSE_WAIT)" ;;
+	tcp_halfclosed) net_pair "$name" "$dir" --tcp-established "" tcp_refuse halfclosed ;;
 	refuse_md5) net_refuse "$name" "$dir" md5 \
 		"TCP socket 127\.0\.0\.1:[0-9]+ has MD5 signature keys \(TCP_MD5SIG\): not supported" ;;
 	*) result FAIL "FAIL $name: no such check" ;;

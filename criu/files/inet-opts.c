@@ -200,7 +200,7 @@ static bool applies(const struct opt_desc *od, const InetSocket *is)
 		return false;
 	if ((od->only & ONLY_V4) && is->family != AF_INET)
 		return false;
-	if ((od->only & NOT_CONN) && is->state == TCP_ESTABLISHED)
+	if ((od->only & NOT_CONN) && is->type == SOCK_STREAM && inet_tcp_state_ok(is->state))
 		return false;
 	if ((od->only & NOT_STREAM) && is->type == SOCK_STREAM)
 		return false;

@@ -15,6 +15,9 @@
  * criu killed during the dump leaves no socket in repair mode behind,
  * but for that last instant.  Urgent data is refused.
  *
+ * Half-closed states: the FINs are counted out of the queues here and
+ * made again by inet-tcpfin.c once out of repair mode.
+ *
  * Restore, in the new process: a socket in repair mode gets the sequence
  * numbers, is bound and connected (no packet is sent), gets the options,
  * the queues (the sent part of the send queue as sent, the receive queue
@@ -80,7 +83,7 @@ static int refuse_urgent(const char *what, int sk)
 	return 0;
 }
 
-static int read_conn(const char *what, int sk, TcpConn *t)
+static int read_conn(const char *what, int sk, uint32_t state, TcpConn *t)
 {
 	struct tcp_info ti;
 	struct tcp_repair_window w;
@@ -106,6 +109,13 @@ static int read_conn(const char *what, int sk, TcpConn *t)
 	t->max_window = w.max_window;
 	t->rcv_wnd = w.rcv_wnd;
 	t->rcv_wup = w.rcv_wup;
+	/* a FIN of ours not yet acked counts in both send queue lengths (in
+	 * the unsent one while it waits behind data); SIOCINQ counts none */
+	if (inet_tcp_fin_sent(state) && !inet_tcp_fin_acked(state)) {
+		outq--;
+		if (unsent)
+			unsent--;
+	}
 	t->unsent = unsent;
 	if (read_queue(what, sk, TCP_RECV_QUEUE, &t->rcv_seq, inq, &t->rcvq) ||
 	    read_queue(what, sk, TCP_SEND_QUEUE, &t->snd_seq, outq, &t->sndq))
@@ -127,7 +137,7 @@ int inet_tcp_dump(const char *what, int sk, InetSocket *is)
 		pr_perror("%s: cannot put it in repair mode", what);
 		return -1;
 	}
-	int ret = read_conn(what, sk, t);
+	int ret = read_conn(what, sk, is->state, t);
 	inet_tcp_repair_off(sk);
 	return ret;
 }
@@ -173,9 +183,13 @@ static int set_options(int sk, const TcpConn *t)
 	return (t->options & TCPI_OPT_TIMESTAMPS) ? set_int(sk, TCP_TIMESTAMP, t->timestamp) : 0;
 }
 
-static int set_queues(int sk, const TcpConn *t)
+static int set_queues(int sk, const TcpConn *t, uint32_t state)
 {
 	struct tcp_repair_window w = { t->snd_wl1, t->snd_wnd, t->max_window, t->rcv_wnd, t->rcv_wup };
+	/* the window was last advertised past the peer's FIN, not yet received again */
+	uint32_t rcv_end = t->rcv_seq - inet_tcp_fin_received(state);
+	if ((int32_t)(w.rcv_wup - rcv_end) > 0)
+		w.rcv_wup = rcv_end;
 	size_t sent = t->sndq.len - t->unsent;
 	if (set_int(sk, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE) || fill_queue(sk, t->sndq.data, sent, 0) ||
 	    set_int(sk, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE) || fill_queue(sk, t->rcvq.data, t->rcvq.len, 0) ||
@@ -184,12 +198,14 @@ static int set_queues(int sk, const TcpConn *t)
 	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w));
 }
 
-static int set_seqs(int sk, const TcpConn *t)
+/* the queues' starts; a FIN either way is made later (inet-tcpfin.c) */
+static int set_seqs(int sk, const TcpConn *t, uint32_t state)
 {
+	uint32_t rcv_end = t->rcv_seq - inet_tcp_fin_received(state), snd_end = t->snd_seq - inet_tcp_fin_sent(state);
 	return set_int(sk, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE) ||
-	       set_int(sk, TCP_QUEUE_SEQ, t->rcv_seq - (uint32_t)t->rcvq.len) ||
+	       set_int(sk, TCP_QUEUE_SEQ, rcv_end - (uint32_t)t->rcvq.len) ||
 	       set_int(sk, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE) ||
-	       set_int(sk, TCP_QUEUE_SEQ, t->snd_seq - (uint32_t)t->sndq.len) ? -1 : 0;
+	       set_int(sk, TCP_QUEUE_SEQ, snd_end - (uint32_t)t->sndq.len) ? -1 : 0;
 }
 
 static int connect_repaired(int sk, const InetSocket *is, uint32_t id)
@@ -213,13 +229,13 @@ int inet_tcp_restore(int sk, const InetSocket *is, uint32_t id)
 		pr_perror("file %u: cannot put a new TCP socket in repair mode (CAP_NET_ADMIN?)", id);
 		return -1;
 	}
-	if (set_seqs(sk, t)) {
+	if (set_seqs(sk, t, is->state)) {
 		pr_perror("file %u: cannot set the connection's sequence numbers", id);
 		return -1;
 	}
 	if (connect_repaired(sk, is, id))
 		return -1;
-	if (set_options(sk, t) || set_queues(sk, t)) {
+	if (set_options(sk, t) || set_queues(sk, t, is->state)) {
 		pr_perror("file %u: cannot restore the TCP connection's options, queues or window", id);
 		return -1;
 	}
@@ -241,5 +257,5 @@ int inet_tcp_finish(int sk, const InetSocket *is, uint32_t id)
 		pr_perror("file %u: cannot queue the %u bytes never sent", id, t->unsent);
 		return -1;
 	}
-	return 0;
+	return inet_tcp_fins(sk, is, id);
 }

@@ -119,7 +119,7 @@ int inet_udp_dump(const char *what, int sk, InetSocket *is)
 	return ret;
 }
 
-static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+uint32_t inet_csum_add(uint32_t sum, const void *p, size_t len)
 {
 	const uint8_t *b = p;
 	for (size_t i = 0; i + 1 < len; i += 2)
@@ -129,7 +129,7 @@ static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
 	return sum;
 }
 
-static uint16_t csum_fold(uint32_t sum)
+uint16_t inet_csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -164,8 +164,8 @@ static size_t build(int family, const uint8_t *from, const uint8_t *to, uint16_t
 	u->dest = htons(dport);
 	u->len = htons(ulen);
 	memcpy(u + 1, d->data, d->len);
-	uint32_t sum = csum_add(csum_add(0, from, alen), to, alen) + IPPROTO_UDP + ulen;
-	u->check = htons(csum_fold(csum_add(sum, u, ulen)));
+	uint32_t sum = inet_csum_add(inet_csum_add(0, from, alen), to, alen) + IPPROTO_UDP + ulen;
+	u->check = htons(inet_csum_fold(inet_csum_add(sum, u, ulen)));
 	return hl + ulen;
 }
 

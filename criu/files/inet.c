@@ -13,9 +13,9 @@
  * groups of UDP and raw sockets (inet-mcast.c), an established TCP
  * connection with --tcp-established (inet-tcp.c).  Refused, one line
  * naming the process, the fd and the socket: a listening socket with
- * connections not yet accepted, an established connection without
- * --tcp-established or --tcp-close, other TCP states (connecting,
- * half-closed), urgent data, MD5 keys (as inet_diag shows them: an
+ * connections not yet accepted, an established or half-closed connection
+ * without --tcp-established or --tcp-close, other TCP states (connecting),
+ * urgent data, MD5 keys (as inet_diag shows them: an
  * unbound socket's are not), an upper layer protocol (kTLS).
  *
  * Restore, in the new process: a new socket, options set before bind
@@ -172,20 +172,25 @@ static int dump_tcp_state(const struct fd_dump *d, const char *what, int sk, Ine
 		is->backlog = di->wqueue;
 		return 0;
 	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSE_WAIT:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
 		if (d->o && d->o->tcp_close) {
 			is->has_closed = is->closed = true;
 			return 0;
 		}
 		if (!d->o || !d->o->tcp_established) {
-			pr_err("%s: TCP connection %s is established: dump with --tcp-established to keep it (or --tcp-close to restore it closed)",
-			       what, conn);
+			pr_err("%s: TCP connection %s is %s: dump with --tcp-established to keep it (or --tcp-close to restore it closed)",
+			       what, conn, is->state == TCP_ESTABLISHED ? "established" : tcp_state_name(is->state));
 			return -1;
 		}
 		char w[256];
 		snprintf(w, sizeof(w), "%s: TCP connection %s", what, conn);
 		return inet_tcp_dump(w, sk, is);
 	default:
-		pr_err("%s: TCP socket %s is in state %s: only listening, established and closed sockets are supported",
+		pr_err("%s: TCP socket %s is in state %s: not supported (listening, closed, established and half-closed are)",
 		       what, conn, tcp_state_name(is->state));
 		return -1;
 	}
@@ -312,7 +317,7 @@ static int inetsk_check(const FileEntry *fe, const struct opts *o, const char *n
 		pr_err("%s: file %u: bad inet socket description", name, fe->id);
 		return -1;
 	}
-	if (is->tcp && (is->state != TCP_ESTABLISHED || !is->has_dst_addr || is->tcp->unsent >
+	if (is->tcp && (!inet_tcp_state_ok(is->state) || !is->has_dst_addr || is->tcp->unsent >
 			(is->tcp->sndq.len))) {
 		pr_err("%s: file %u: bad TCP connection description", name, fe->id);
 		return -1;

@@ -3,7 +3,8 @@
  * IPv6), one file each: inet.c (the fd_ops entry: identity, addresses,
  * bind/listen/connect), inet-opts.c (socket options), inet-diag.c
  * (NETLINK_SOCK_DIAG lookups through libnl), inet-tcp.c (established
- * connections in TCP_REPAIR mode), inet-udp.c (queued datagrams),
+ * connections in TCP_REPAIR mode, inet-tcpfin.c its half-closed states),
+ * inet-udp.c (queued datagrams),
  * inet-mcast.c (multicast memberships).
  * Nothing here knows fd numbers or image files.
  */
@@ -85,9 +86,21 @@ int inet_tcp_restore(int sk, const InetSocket *is, uint32_t id);
 /* once every fd is in place: out of repair mode, the never-sent tail sent */
 int inet_tcp_finish(int sk, const InetSocket *is, uint32_t id);
 
+/* inet-tcpfin.c: the states a connection is restored in (established and
+ * half-closed ones); which FINs a state has seen */
+bool inet_tcp_state_ok(uint32_t st);
+bool inet_tcp_fin_sent(uint32_t st);
+bool inet_tcp_fin_acked(uint32_t st);
+bool inet_tcp_fin_received(uint32_t st);
+/* out of repair mode: the FINs of is->state made again, in its order */
+int inet_tcp_fins(int sk, const InetSocket *is, uint32_t id);
+
 /* inet-udp.c: the datagrams queued on sk (peeked) with their sources */
 int inet_udp_dump(const char *what, int sk, InetSocket *is);
 /* queues them again on sk (bound; before connect) */
 int inet_udp_restore(int sk, const InetSocket *is, uint32_t id);
+/* the Internet checksum: words of p added to sum, then folded */
+uint32_t inet_csum_add(uint32_t sum, const void *p, size_t len);
+uint16_t inet_csum_fold(uint32_t sum);
 
 #endif /* CRIU_FILES_INET_H */

@@ -134,7 +134,8 @@ static char *ruleset(const struct netlock *nl, const char *name, bool owner)
 	static const char *const type[2] = { "ipv4_addr . inet_service . ipv4_addr . inet_service",
 					     "ipv6_addr . inet_service . ipv6_addr . inet_service" };
 	static const char *const ip[2] = { "ip", "ip6" };
-	char chains[2][600], sets[2][300];
+	char chains[2][600], sets[2][300], pass[64];
+	snprintf(pass, sizeof(pass), "meta mark %#x accept\n", NETLOCK_PASS_MARK);
 	for (int v = 0; v < 2; v++) {
 		snprintf(sets[v], sizeof(sets[v]), "set c%d { type %s; }\n", v, type[v]);
 		snprintf(chains[v], sizeof(chains[v]),
@@ -145,10 +146,11 @@ static char *ruleset(const struct netlock *nl, const char *name, bool owner)
 	char *s = NULL;
 	int n = asprintf(&s,
 		"table inet %s {\n%s%s%s"
-		"chain lock_in { type filter hook input priority -300; policy accept;\n%s%s}\n"
-		"chain lock_out { type filter hook output priority -300; policy accept;\n%s%s}\n}\n"
+		"chain lock_in { type filter hook input priority -300; policy accept;\n%s%s%s}\n"
+		"chain lock_out { type filter hook output priority -300; policy accept;\n%s%s%s}\n}\n"
 		"%s%s%s%s%s%s%s%s",
-		name, owner ? "flags owner\n" : "", sets[0], sets[1], chains[0], chains[1], chains[0], chains[1],
+		name, owner ? "flags owner\n" : "", sets[0], sets[1], pass, chains[0], chains[1], pass, chains[0],
+		chains[1],
 		nl->len[0] ? "add element inet " : "", nl->len[0] ? name : "", nl->len[0] ? " c0 { " : "",
 		nl->len[0] ? nl->elems[0] : "", nl->len[0] ? " }\n" : "",
 		nl->len[1] ? "add element inet " : "", nl->len[1] ? name : "", nl->len[1] ? " c1 { " : "");

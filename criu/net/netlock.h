@@ -10,6 +10,9 @@
 
 #include "criu/opts.h"
 
+/* packets with this mark pass the lock (restore's FIN of a peer: criu/files/inet-tcpfin.c) */
+#define NETLOCK_PASS_MARK 0x43524955	/* "CRIU" */
+
 struct dump_tree;
 struct netlock;
 

@@ -5,7 +5,9 @@
  *   backlog: fd 3 listens with a connection (from fd 4) not yet accepted
  *   urgent: fd 4 -> fd 5 with an urgent byte (MSG_OOB) not yet read
  *   halfclosed: fd 4 shut down for writing: fd 4 in FIN_WAIT2, fd 5 in
- *               CLOSE_WAIT
+ *               CLOSE_WAIT, 3 bytes from fd 4 not read on fd 5 (not a
+ *               refusal: net/tcp_halfclosed dumps it with
+ *               --tcp-established, restores it and checks the states)
  *   md5: fd 3 listens with a TCP MD5 signature key for peer 10.9.9.9
  *        (fd 4 -> fd 5 accepted, no key)
  * After SIGUSR1: the state is still there and the connection still works
@@ -29,6 +31,15 @@ static void put(int fd, int want)
 		fail("create fd %d: %s", want, strerror(errno));
 	if (fd != want && (dup2(fd, want) != want || close(fd)))
 		fail("dup2: %s", strerror(errno));
+}
+
+static int state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+		fail("fd %d: TCP_INFO: %s", fd, strerror(errno));
+	return ti.tcpi_state;
 }
 
 static void talk(int from, int to)
@@ -65,8 +76,9 @@ int main(int argc, char **argv)
 		put(accept(3, NULL, NULL), 5);
 		if (!strcmp(kind, "urgent") && send(4, "!", 1, MSG_OOB) != 1)
 			fail("send MSG_OOB: %s", strerror(errno));
-		if (!strcmp(kind, "halfclosed") && shutdown(4, SHUT_WR))
+		if (!strcmp(kind, "halfclosed") && (write(4, "xyz", 3) != 3 || shutdown(4, SHUT_WR)))
 			fail("shutdown: %s", strerror(errno));
+
 		usleep(50000);
 	}
 	test_ready();
@@ -82,9 +94,17 @@ int main(int argc, char **argv)
 			fail("fd 5: the urgent byte is gone: %s", strerror(errno));
 		talk(4, 5);
 	} else {
-		if (read(5, &c, 1) != 0)
-			fail("fd 5: no end of stream");
+		char b[3];
+		if (state(5) != TCP_CLOSE_WAIT || (state(4) != TCP_FIN_WAIT2 && state(4) != TCP_FIN_WAIT1))
+			fail("fd 4 in state %d, fd 5 in %d: not FIN_WAIT1/2 and CLOSE_WAIT", state(4), state(5));
+		if (read(5, b, 3) != 3 || memcmp(b, "xyz", 3) || read(5, &c, 1) != 0)
+			fail("fd 5: not the 3 bytes then the end of stream");
 		talk(5, 4);
+		/* the FIN of fd 4 is acked once it is sent again (FIN_WAIT1: not yet) */
+		for (int i = 0; i < 300 && state(4) != TCP_FIN_WAIT2; i++)
+			usleep(10000);
+		if (state(4) != TCP_FIN_WAIT2)
+			fail("fd 4 does not reach FIN_WAIT2 (state %d)", state(4));
 	}
 	talk(5, 4);
 	pass();
