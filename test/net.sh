@@ -28,20 +28,48 @@
 #     pid, the fd and what is refused; the program runs on, its state intact
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
+#   net/tcp_iptables, net/lock_killed_iptables: net/tcp_local and
+#     net/lock_killed with --network-lock iptables (a chain CRIU_LOCK_PID;
+#     the iptables filter tables they make are removed after)
 # Everything made here (network namespaces, nftables tables of criu's) is
 # removed at the end of each check, also when it fails.
 
 NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
+	    tcp_iptables lock_killed_iptables
 	    tcp_pair tcp_close tcp_halfclosed refuse_backlog refuse_urgent refuse_md5)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
 net_port() { echo $(( 20000 + (RANDOM % 20000) )); }
 net_has() { grep -q "^$2" "$1" 2>/dev/null; }
-net_tables() { nft list tables 2>/dev/null | grep -E "criu_(lock|dump)_$1\$"; }
+net_tables() {
+	local l
+	l=$(nft list tables 2>/dev/null | grep -E "criu_(lock|dump)_$1\$"
+	    iptables -w -n -L "CRIU_LOCK_$1" > /dev/null 2>&1 && echo "iptables CRIU_LOCK_$1"
+	    ip6tables -w -n -L "CRIU_LOCK_$1" > /dev/null 2>&1 && echo "ip6tables CRIU_LOCK_$1")
+	[ -n "$l" ] && echo "$l"
+}
+# the iptables filter tables (nftables ones with iptables-nft) the checks
+# with --network-lock iptables may make: removed after if they were not there
+NET_IPT_TABLES=
+net_ipt_note() { NET_IPT_TABLES=$(nft list tables 2>/dev/null | grep -E '^table ip6? filter$'); }
+net_ipt_cleanup() {
+	local pid=$1 t c
+	for c in iptables ip6tables; do
+		$c -w -D INPUT -j "CRIU_LOCK_$pid" 2>/dev/null
+		$c -w -D OUTPUT -j "CRIU_LOCK_$pid" 2>/dev/null
+		$c -w -F "CRIU_LOCK_$pid" 2>/dev/null
+		$c -w -X "CRIU_LOCK_$pid" 2>/dev/null
+	done
+	for t in "table ip filter" "table ip6 filter"; do
+		grep -qx "$t" <<< "$NET_IPT_TABLES" || nft delete $t 2>/dev/null
+	done
+	return 0
+}
 
 net_cleanup() {
 	local pid=$1 t
+	[ "$NET_IPT" = 1 ] && net_ipt_cleanup "$pid"
 	for t in $(nft list tables 2>/dev/null | grep -oE "criu_(lock|dump)_$pid\$"); do
 		nft delete table inet "$t" 2>/dev/null
 	done
@@ -176,7 +204,8 @@ net_lock_killed() {
 	cpid=$!
 	track "$cpid"
 	wait_for 10 net_has "$dir/client.log" STREAMING || { result FAIL "FAIL $name: no stream"; return; }
-	"$CRIU" dump -t "$pid" -D "$dir/img" --tcp-established --lazy-pages --port "$(net_port)" -v4 \
+	# shellcheck disable=SC2086
+	"$CRIU" dump -t "$pid" -D "$dir/img" --tcp-established --lazy-pages --port "$(net_port)" ${3:-} -v4 \
 		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
 	dpid=$!
 	track "$dpid"
@@ -262,6 +291,7 @@ run_net_check() {
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
 	NET_PID=0
+	NET_IPT=0
 	case $check in
 	tcp_local) net_stream "$name" "$dir" 127.0.0.1 "" "" --tcp-established "" ;;
 	tcp_local6) net_stream "$name" "$dir" ::1 "" "" --tcp-established "" ;;
@@ -276,6 +306,9 @@ run_net_check() {
 		fi ;;
 	tcp_refused) net_refused "$name" "$dir" ;;
 	lock_killed) net_lock_killed "$name" "$dir" ;;
+	tcp_iptables) NET_IPT=1; net_ipt_note
+		net_stream "$name" "$dir" 127.0.0.1 "" "" "--tcp-established --network-lock iptables" "" ;;
+	lock_killed_iptables) NET_IPT=1; net_ipt_note; net_lock_killed "$name" "$dir" "--network-lock iptables" ;;
 	tcp_pair) net_pair "$name" "$dir" --tcp-established ;;
 	tcp_close) net_pair "$name" "$dir" --tcp-close TCP_PAIR_CLOSED=1 ;;
 	refuse_backlog) net_refuse "$name" "$dir" backlog \

@@ -15,6 +15,8 @@
  *     before the dump's own goes), named in inventory.img; the restore
  *     deletes that table once the processes run (netlock_release);
  *   - a failed dump or --leave-running just drops the dump's table.
+ * With --network-lock iptables the same is an iptables chain
+ * (netlock-ipt.c, "iptables CRIU_LOCK_PID" in inventory.img).
  * PID is the tree's root.  The table is in criu's network namespace, or
  * in the tree's when that is external (--external net[], the caller's:
  * it outlives the tree; a saved one dies with it, and the packets of a
@@ -49,6 +51,8 @@ struct netlock {
 	uint64_t *ino;		/* the tree's TCP sockets, sorted */
 	size_t nr_ino, nr_conn;
 	bool kept;		/* netlock_keep made criu_lock_PID */
+	struct ipt_lock *ipt;	/* --network-lock iptables (netlock-ipt.c) instead */
+	int ns;			/* where the lock is: the tree's namespace, or -1: criu's */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -234,14 +238,12 @@ int netlock_tree(const struct dump_tree *t, const struct opts *o, struct netlock
 	*out = NULL;
 	if (!o->tcp_established || (o->network_lock && !strcmp(o->network_lock, "skip")))
 		return 0;
-	if (o->network_lock && !strcmp(o->network_lock, "iptables")) {
-		pr_err("--network-lock iptables: not supported by this criu, use nftables (the default) or skip");
-		return -1;
-	}
+	bool ipt = o->network_lock && !strcmp(o->network_lock, "iptables");
 	struct netlock *nl = calloc(1, sizeof(*nl));
 	if (!nl)
 		return -1;
 	nl->root = t->procs[0].pid;
+	nl->ns = -1;
 	if (find_conns(nl, t) || !nl->nr_conn) {
 		int err = nl->nr_conn ? -1 : 0;
 		netlock_free(nl);
@@ -259,9 +261,19 @@ int netlock_tree(const struct dump_tree *t, const struct opts *o, struct netlock
 		close(ns);
 		ns = -1;
 	}
+	nl->ns = ns;
+	if (ipt) {
+		free(cmd);
+		nl->ipt = ipt_lock_make(nl->root, nl->elems, ns);
+		if (!nl->ipt) {
+			netlock_free(nl);
+			return -1;
+		}
+		pr_info("%zu TCP connections locked (iptables chain %s)", nl->nr_conn, ipt_lock_chain(nl->ipt));
+		*out = nl;
+		return 0;
+	}
 	inet_in_netns(ns, open_fn, &nl->nft);
-	if (ns >= 0)
-		close(ns);
 	if (!cmd || !nl->nft || run(nl->nft, cmd, "lock the tree's connections")) {
 		free(cmd);
 		netlock_free(nl);
@@ -277,7 +289,10 @@ const char *netlock_name(const struct netlock *nl, char *buf, size_t len)
 {
 	if (!nl)
 		return NULL;
-	snprintf(buf, len, "inet criu_lock_%d", nl->root);
+	if (nl->ipt)
+		snprintf(buf, len, "iptables %s", ipt_lock_chain(nl->ipt));
+	else
+		snprintf(buf, len, "inet criu_lock_%d", nl->root);
 	return buf;
 }
 
@@ -285,6 +300,13 @@ int netlock_keep(struct netlock *nl)
 {
 	if (!nl)
 		return 0;
+	if (nl->ipt) {
+		/* the chain stays; its guardian goes */
+		ipt_lock_done(nl->ipt, true);
+		nl->ipt = NULL;
+		nl->kept = true;
+		return 0;
+	}
 	char name[64];
 	snprintf(name, sizeof(name), "criu_lock_%d", nl->root);
 	char *cmd = ruleset(nl, name, false);
@@ -297,7 +319,10 @@ int netlock_keep(struct netlock *nl)
 void netlock_undo(struct netlock *nl)
 {
 	char cmd[200];
-	if (nl && nl->kept) {
+	if (nl && nl->kept && !nl->nft) {
+		snprintf(cmd, sizeof(cmd), "CRIU_LOCK_%d", nl->root);
+		ipt_lock_release(cmd, nl->ns);
+	} else if (nl && nl->kept) {
 		/* through the lock's own context: in the namespace it was made in */
 		snprintf(cmd, sizeof(cmd), "add table inet criu_lock_%d\ndelete table inet criu_lock_%d\n",
 			 nl->root, nl->root);
@@ -312,6 +337,9 @@ void netlock_free(struct netlock *nl)
 		return;
 	if (nl->nft)
 		nft_ctx_free(nl->nft);	/* its socket closes: the owner table goes */
+	ipt_lock_done(nl->ipt, false);	/* not kept: the chain goes */
+	if (nl->ns >= 0)
+		close(nl->ns);
 	free(nl->elems[0]);
 	free(nl->elems[1]);
 	free(nl->ino);
@@ -321,6 +349,8 @@ void netlock_free(struct netlock *nl)
 int netlock_release(const char *table, int nsfd)
 {
 	char family[16], name[64];
+	if (table && sscanf(table, "%15s %63s", family, name) == 2 && !strcmp(family, "iptables"))
+		return ipt_lock_release(name, nsfd);
 	if (!table || sscanf(table, "%15s %63s", family, name) != 2 || strcmp(family, "inet") ||
 	    strncmp(name, "criu_lock_", 10)) {
 		if (table)

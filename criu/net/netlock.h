@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "criu/opts.h"
 
@@ -36,5 +37,17 @@ int netlock_release(const char *table, int nsfd);
 /* the tree's dumped connections in repair mode (just before the kill: they
  * close silently) or out of it (no window probe); 0 or -1 (logged) */
 int net_repair_tree(const struct dump_tree *t, bool on);
+
+/* netlock-ipt.c (--network-lock iptables): the chain CRIU_LOCK_<root>
+ * dropping the connections (elems: the nftables set elements, "a . p . b
+ * . q, ..." IPv4 and IPv6) in namespace nsfd (-1: criu's), guarded: it
+ * goes if criu dies before ipt_lock_done(keep); NULL on error (logged) */
+struct ipt_lock;
+struct ipt_lock *ipt_lock_make(pid_t root, char *const elems[2], int nsfd);
+const char *ipt_lock_chain(const struct ipt_lock *l);
+/* keep: the chain stays for the restore; else it is deleted now */
+void ipt_lock_done(struct ipt_lock *l, bool keep);
+/* restore: deletes the chain (gone already is fine); 0 or -1 (logged) */
+int ipt_lock_release(const char *chain, int nsfd);
 
 #endif /* CRIU_NET_NETLOCK_H */
