@@ -3,12 +3,13 @@
 # A tree in a network namespace of its own (made here with ip netns, the
 # tree started in it with nsenter: no other namespace differs), its veth
 # eth0 bridged to criu's namespace (bridge criu-nbr, 10.234.0.1/24 and
-# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), a route, two
+# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), routes (one in
+# table 100), routing rules (one IPv6 with "not"), two
 # sysctls changed and an nft table in it; test/progs/tcp_echo listens on
 # eth0, test/progs/tcp_stream streams to it from criu's namespace.
 #   netns/stream: dump --tcp-established --external veth[eth0]:criu-nvh@criu-nbr,
 #     the namespace deleted (and gone), restore with the same --external:
-#     links, addresses, routes, the sysctls and the ruleset read the same
+#     links, addresses, routes, rules, the sysctls and the ruleset read the same
 #     as before the dump (ip, sysctl, nft), the stream goes on with no
 #     byte lost or doubled
 #   netns/external: the namespace is the caller's (--external
@@ -49,6 +50,9 @@ netns_make() {
 	ip -n "$NETNS_NS" link set eth0 mtu 1400 up &&
 	ip -n "$NETNS_NS" route add 10.98.0.0/16 via 10.234.0.1 &&
 	ip -n "$NETNS_NS" -6 route add fd98::/64 via fd34::1 &&
+	ip -n "$NETNS_NS" route add default via 10.234.0.1 table 100 &&
+	ip -n "$NETNS_NS" rule add from 10.234.0.2 lookup 100 pref 1000 &&
+	ip -n "$NETNS_NS" -6 rule add not from fd34::/64 lookup main pref 2000 &&
 	ip netns exec "$NETNS_NS" sysctl -qw net.ipv4.tcp_keepalive_time=1234 net.core.somaxconn=777 &&
 	nsenter --net=/run/netns/"$NETNS_NS" nft add table inet criutest \
 		'{ chain c { type filter hook input priority 0; tcp dport 9 drop; }; }'
@@ -59,7 +63,8 @@ netns_state() {
 	local X=(nsenter "--net=/proc/$1/ns/net")
 	"${X[@]}" ip -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//'
 	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
-	"${X[@]}" ip route; "${X[@]}" ip -6 route
+	"${X[@]}" ip route; "${X[@]}" ip -6 route; "${X[@]}" ip route show table 100
+	"${X[@]}" ip rule; "${X[@]}" ip -6 rule
 	"${X[@]}" sysctl net.ipv4.tcp_keepalive_time net.core.somaxconn net.ipv6.conf.eth0.mtu
 	"${X[@]}" nft list ruleset
 }

@@ -4,6 +4,7 @@
  * criu/ns/ns-dump.c), through libnl-route and libnftables: its links
  * (loopback, veth whose peer is outside, named by --external
  * veth[]), their addresses, the routes not made by the kernel itself,
+ * the routing rules (netns-rules.c),
  * the namespace's sysctls (netns-sysctl.c) and its nftables ruleset.
  * A device of another kind, a veth without --external veth[], a route
  * with several next hops or legacy iptables tables are refused with one
@@ -254,7 +255,7 @@ int netns_dump(int dirfd, uint64_t dump_id, const struct net_opts *o, pid_t root
 	}
 	if (img_writer_open(dirfd, IMG_NETNS, 0, dump_id, &d.w))
 		goto out;
-	if (dump_rtnl(&d) || netns_sysctl_dump(d.w, who) || dump_nft(&d)) {
+	if (dump_rtnl(&d) || netns_rules_dump(d.w, d.s, who) || netns_sysctl_dump(d.w, who) || dump_nft(&d)) {
 		img_writer_abort(d.w);
 		goto out;
 	}

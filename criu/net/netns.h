@@ -8,6 +8,7 @@
 #ifndef CRIU_NET_NETNS_H
 #define CRIU_NET_NETNS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "images/image.h"
@@ -26,6 +27,15 @@ int netns_check(const struct img_entries *e);
 /* inside the new namespace, first: links, sysctls, addresses, routes, the
  * ruleset; host: an fd of criu's network namespace (veth peers go there) */
 int netns_restore(const struct img_entries *e, const struct net_opts *o, int host);
+
+/* netns-rules.c: every routing rule of the namespace s is in into w */
+struct nl_sock;
+int netns_rules_dump(struct img_writer *w, struct nl_sock *s, const char *who);
+/* a saved rule is well formed */
+bool netns_rule_ok(const ProtobufCBinaryData *b);
+/* restore: the new namespace's own rules deleted; then each saved one added */
+int netns_rules_begin(struct nl_sock *s);
+int netns_rule_restore(struct nl_sock *s, const ProtobufCBinaryData *b);
 
 /* netns-sysctl.c: every writable sysctl of /proc/sys/net into w */
 int netns_sysctl_dump(struct img_writer *w, const char *who);
