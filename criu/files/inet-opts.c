@@ -3,7 +3,8 @@
  * one table of (level, name, which sockets, set before bind), in the order
  * they are set again.  Dump saves
  * an option when getsockopt gives another value than on a new socket of
- * the same family, type and protocol; restore sets it again.  Buffer
+ * the same family, type and protocol (made in the socket's network
+ * namespace, whose sysctls give the defaults); restore sets it again.  Buffer
  * sizes are halved on the way back (getsockopt gives twice what
  * setsockopt was given), forced past the sysctl maximum, and left to the
  * kernel's autotuning again unless they were locked (SO_BUF_LOCK).  A classic BPF filter is kept too; an eBPF one
@@ -274,11 +275,29 @@ static int dump_one(const char *what, int sk, int fresh, const struct opt_desc *
 	return 0;
 }
 
+struct fresh_args {
+	const InetSocket *is;
+	int fd;
+};
+
+static int make_fresh(void *p)
+{
+	struct fresh_args *a = p;
+	a->fd = socket(a->is->family, a->is->type | SOCK_CLOEXEC, a->is->protocol);
+	return 0;
+}
+
 int inet_opts_dump(const char *what, int sk, InetSocket *is)
 {
 	if (dump_filter(what, sk, is))
 		return -1;
-	int fresh = socket(is->family, is->type | SOCK_CLOEXEC, is->protocol);
+	/* made in the socket's network namespace: defaults follow its sysctls */
+	struct fresh_args fa = { is, -1 };
+	int ns = inet_sk_netns(sk);
+	inet_in_netns(ns, make_fresh, &fa);
+	if (ns >= 0)
+		close(ns);
+	int fresh = fa.fd;
 	if (fresh < 0) {
 		pr_perror("%s: cannot make a socket to compare options with", what);
 		return -1;
