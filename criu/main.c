@@ -53,6 +53,9 @@ static void usage(FILE *f)
 "                          IFNAME is a veth whose peer is OUTSIDE in criu's\n"
 "                          namespace; restore makes the pair again (the peer\n"
 "                          up, in BRIDGE if given)\n"
+"      --external macvlan[IFNAME]:PARENT  the tree's network device IFNAME is\n"
+"                          a macvlan on criu's device PARENT; restore makes it\n"
+"                          there again\n"
 "      --external net[INODE]:KEY  (dump) the tree's network namespace INODE\n"
 "                          is the caller's: not saved; (restore) joined, from\n"
 "                          --inherit-fd fd[N]:KEY\n"
@@ -348,7 +351,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		case 1331: {
 			int r = net_opts_external(&o->net, optarg);
 			if (r > 0)
-				fprintf(stderr, "error: --external %s: unknown kind (veth[...] and net[...] are supported)\n",
+				fprintf(stderr, "error: --external %s: unknown kind (veth[...], macvlan[...] and net[...] are supported)\n",
 					optarg);
 			if (r)
 				return -1;

@@ -3,11 +3,13 @@
 # A tree in a network namespace of its own (made here with ip netns, the
 # tree started in it with nsenter: no other namespace differs), its veth
 # eth0 bridged to criu's namespace (bridge criu-nbr, 10.234.0.1/24 and
-# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), routes (one in
+# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), a macvlan mv0 on
+# criu-nbr (10.234.1.2/24), routes (one in
 # table 100), routing rules (one IPv6 with "not"), two
 # sysctls changed and an nft table in it; test/progs/tcp_echo listens on
 # eth0, test/progs/tcp_stream streams to it from criu's namespace.
-#   netns/stream: dump --tcp-established --external veth[eth0]:criu-nvh@criu-nbr,
+#   netns/stream: dump --tcp-established --external veth[eth0]:criu-nvh@criu-nbr
+#     --external macvlan[mv0]:criu-nbr,
 #     the namespace deleted (and gone), restore with the same --external:
 #     links, addresses, routes, rules, the sysctls and the ruleset read the same
 #     as before the dump (ip, sysctl, nft), the stream goes on with no
@@ -28,6 +30,7 @@ NETNS_NS=criu-test-n
 netns_cleanup() {
 	ip netns del "$NETNS_NS" 2>/dev/null
 	ip link del criu-nvh 2>/dev/null
+	ip link del criu-nmv 2>/dev/null
 	ip link del criu-nbr 2>/dev/null
 	local t
 	for t in $(nft list tables 2>/dev/null | grep -oE "criu_(lock|dump)_${NET_PID:-x}\$"); do
@@ -50,6 +53,9 @@ netns_make() {
 	ip -n "$NETNS_NS" link set eth0 mtu 1400 up &&
 	ip -n "$NETNS_NS" route add 10.98.0.0/16 via 10.234.0.1 &&
 	ip -n "$NETNS_NS" -6 route add fd98::/64 via fd34::1 &&
+	ip link add link criu-nbr name criu-nmv type macvlan mode bridge &&
+	ip link set criu-nmv netns "$NETNS_NS" && ip -n "$NETNS_NS" link set criu-nmv name mv0 &&
+	ip -n "$NETNS_NS" addr add 10.234.1.2/24 dev mv0 && ip -n "$NETNS_NS" link set mv0 up &&
 	ip -n "$NETNS_NS" route add default via 10.234.0.1 table 100 &&
 	ip -n "$NETNS_NS" rule add from 10.234.0.2 lookup 100 pref 1000 &&
 	ip -n "$NETNS_NS" -6 rule add not from fd34::/64 lookup main pref 2000 &&
@@ -90,12 +96,12 @@ netns_server() {
 }
 
 netns_stream() {
-	local name=$1 dir=$2 ext='veth[eth0]:criu-nvh@criu-nbr'
+	local name=$1 dir=$2 ext='veth[eth0]:criu-nvh@criu-nbr' mv='macvlan[mv0]:criu-nbr'
 	CLI=()
 	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
 	netns_server "$name" "$dir" 10.234.0.2 || return
 	netns_state "$NET_PID" > "$dir/before.state"
-	if ! "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established --external "$ext" -v4 \
+	if ! "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established --external "$ext" --external "$mv" -v4 \
 		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
 		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
 		return
@@ -103,7 +109,7 @@ netns_stream() {
 	wait_for 5 dead "$NET_PID" || { result FAIL "FAIL $name: the dumped server still runs"; return; }
 	ip netns del "$NETNS_NS"
 	wait_for 10 netns_gone || { result FAIL "FAIL $name: the namespace does not go away"; return; }
-	if ! "$CRIU" restore -D "$dir/img" -d --external "$ext" -v4 -o "$dir/restore.log" \
+	if ! "$CRIU" restore -D "$dir/img" -d --external "$ext" --external "$mv" -v4 -o "$dir/restore.log" \
 		> /dev/null 2>&1 < /dev/null; then
 		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
 		return
@@ -152,7 +158,7 @@ netns_refuse() {
 	[ "$extra" = bridge ] && { ip -n "$NETNS_NS" link add br9 type bridge || return; }
 	netns_server "$name" "$dir" 10.234.0.2 || return
 	if "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established \
-		$([ "$extra" = bridge ] && echo "--external veth[eth0]:criu-nvh") -v4 -o "$dir/dump.log" \
+		$([ "$extra" = bridge ] && echo "--external veth[eth0]:criu-nvh --external macvlan[mv0]:criu-nbr") -v4 -o "$dir/dump.log" \
 		> /dev/null 2> "$dir/dump.err" < /dev/null; then
 		result FAIL "FAIL $name: the dump succeeded"
 		return

@@ -2,6 +2,7 @@
  * net-opts.c - parsing of the network kinds of --external (net-opts.h).
  */
 #define LOG_PREFIX ""
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,13 @@ static char *split(const char *arg, const char *kind, char **y)
 	return x;
 }
 
-static int add_veth(struct net_opts *n, const char *arg)
+static int add_dev(struct net_opts *n, const char *kind, const char *arg)
 {
-	char *out, *in = split(arg, "veth", &out);
-	if (!in || !*in || strlen(in) >= 16) {
-		fprintf(stderr, "error: --external %s: expected veth[IFNAME]:OUTSIDE[@BRIDGE]\n", arg);
+	char *out, *in = split(arg, kind, &out);
+	bool veth = !strcmp(kind, "veth");
+	if (!in || !*in || strlen(in) >= 16 || (!veth && (!*out || strchr(out, '@')))) {
+		fprintf(stderr, "error: --external %s: expected %s\n", arg,
+			veth ? "veth[IFNAME]:OUTSIDE[@BRIDGE]" : "macvlan[IFNAME]:PARENT");
 		free(in);
 		return -1;
 	}
@@ -40,6 +43,7 @@ static int add_veth(struct net_opts *n, const char *arg)
 		return -1;
 	n->veth = v;
 	v += n->nr_veth++;
+	v->kind = kind;
 	v->inside = in;
 	v->outside = *out ? out : NULL;
 	char *at = *out ? strchr(out, '@') : NULL;
@@ -70,16 +74,18 @@ static int add_ns(struct net_opts *n, const char *arg)
 int net_opts_external(struct net_opts *n, const char *arg)
 {
 	if (!strncmp(arg, "veth[", 5))
-		return add_veth(n, arg);
+		return add_dev(n, "veth", arg);
+	if (!strncmp(arg, "macvlan[", 8))
+		return add_dev(n, "macvlan", arg);
 	if (!strncmp(arg, "net[", 4))
 		return add_ns(n, arg);
 	return 1;
 }
 
-const struct net_veth_ext *net_opts_veth(const struct net_opts *n, const char *inside)
+const struct net_veth_ext *net_opts_dev(const struct net_opts *n, const char *kind, const char *inside)
 {
 	for (size_t i = 0; n && i < n->nr_veth; i++)
-		if (!strcmp(n->veth[i].inside, inside))
+		if (!strcmp(n->veth[i].kind, kind) && !strcmp(n->veth[i].inside, inside))
 			return &n->veth[i];
 	return NULL;
 }

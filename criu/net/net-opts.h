@@ -2,7 +2,8 @@
  * net-opts.h - the command line's network namespace options (net-opts.c):
  * `--external veth[IFNAME]:OUTSIDE[@BRIDGE]` (a veth whose peer is outside
  * the tree's network namespace: at restore the pair is made again, the
- * peer called OUTSIDE in criu's namespace, enslaved to BRIDGE if given)
+ * peer called OUTSIDE in criu's namespace, enslaved to BRIDGE if given),
+ * `--external macvlan[IFNAME]:PARENT` (a macvlan on criu's device PARENT)
  * and `--external net[INODE]:KEY` (the tree's network namespace is the
  * caller's: not saved; restore joins the one `--inherit-fd fd[N]:KEY`
  * hands over).  Parsing only; no global state.
@@ -13,8 +14,9 @@
 #include <stddef.h>
 
 struct net_veth_ext {
+	const char *kind;	/* "veth", "macvlan" */
 	const char *inside;	/* the device in the tree's namespace */
-	const char *outside;	/* its peer in criu's */
+	const char *outside;	/* its peer (veth) or parent (macvlan) in criu's */
 	const char *bridge;	/* NULL: none */
 };
 
@@ -28,7 +30,8 @@ struct net_opts {
 /* one --external argument: 0 taken, 1 not a network kind, -1 malformed
  * (one line said) */
 int net_opts_external(struct net_opts *n, const char *arg);
-/* the --external veth[] of a device, or NULL */
-const struct net_veth_ext *net_opts_veth(const struct net_opts *n, const char *inside);
+/* the --external KIND[] of a device, or NULL */
+const struct net_veth_ext *net_opts_dev(const struct net_opts *n, const char *kind, const char *inside);
+#define net_opts_veth(n, inside) net_opts_dev(n, "veth", inside)
 
 #endif /* CRIU_NET_NET_OPTS_H */

@@ -3,7 +3,7 @@
  * netns.img, read from inside it (the caller has joined it: a helper of
  * criu/ns/ns-dump.c), through libnl-route and libnftables: its links
  * (loopback, veth whose peer is outside, named by --external
- * veth[]), their addresses, the routes not made by the kernel itself,
+ * veth[], macvlan on a device outside, named by --external macvlan[]), their addresses, the routes not made by the kernel itself,
  * the routing rules (netns-rules.c),
  * the namespace's sysctls (netns-sysctl.c) and its nftables ruleset.
  * A device of another kind, a veth without --external veth[], a route
@@ -18,7 +18,9 @@
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
+#include <linux/if_link.h>
 #include <netlink/route/route.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
@@ -69,6 +71,31 @@ static int veth_peer(struct nd *d, struct rtnl_link *l, NetLink *nl)
 	return 0;
 }
 
+/* a macvlan: its parent outside (named by --external macvlan[]) or refused */
+static int macvlan_parent(struct nd *d, struct rtnl_link *l, NetLink *nl)
+{
+	int32_t nsid;
+	const struct net_veth_ext *v = net_opts_dev(d->o, "macvlan", nl->name);
+	if (rtnl_link_get_link_netnsid(l, &nsid) < 0) {
+		pr_err("%s: macvlan %s has its parent inside the namespace: not supported", d->who, nl->name);
+		return -1;
+	}
+	if (!v) {
+		pr_err("%s: macvlan %s has its parent outside: dump with --external macvlan[%s]:PARENT", d->who,
+		       nl->name, nl->name);
+		return -1;
+	}
+	nl->parent_outside = (char *)v->outside;
+	nl->has_macvlan_mode = nl->has_macvlan_flags = true;
+	nl->macvlan_mode = rtnl_link_macvlan_get_mode(l);
+	nl->macvlan_flags = rtnl_link_macvlan_get_flags(l);
+	if (nl->macvlan_mode == MACVLAN_MODE_SOURCE) {
+		pr_err("%s: macvlan %s in source mode: not supported", d->who, nl->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int dump_link(struct nd *d, struct rtnl_link *l)
 {
 	NetLink nl = NET_LINK__INIT;
@@ -83,13 +110,13 @@ static int dump_link(struct nd *d, struct rtnl_link *l)
 	nl.txqlen = rtnl_link_get_txqlen(l);
 	if (rtnl_link_get_arptype(l) == ARPHRD_LOOPBACK) {
 		nl.kind = "loopback";
-	} else if (type && !strcmp(type, "veth")) {
+	} else if (type && (!strcmp(type, "veth") || !strcmp(type, "macvlan"))) {
 		nl.kind = (char *)type;
 		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
-		if (!strcmp(type, "veth") && veth_peer(d, l, &nl))
+		if (!strcmp(type, "veth") ? veth_peer(d, l, &nl) : macvlan_parent(d, l, &nl))
 			return -1;
 	} else {
-		pr_err("%s: device %s of kind %s: not supported (loopback and veth are)", d->who,
+		pr_err("%s: device %s of kind %s: not supported (loopback, veth and macvlan are)", d->who,
 		       nl.name, type ? type : "(none: physical?)");
 		return -1;
 	}

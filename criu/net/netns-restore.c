@@ -4,7 +4,8 @@
  * libnl-route and libnftables, in this order: the links with their
  * indexes, names, hardware addresses and MTUs (a veth with its peer made
  * in criu's namespace, called as --external veth[] or the dump said,
- * enslaved to the bridge given, up), the sysctls (netns-sysctl.c), the
+ * enslaved to the bridge given, up; a macvlan made on its parent in criu's
+ * namespace, put straight into the new one), the sysctls (netns-sysctl.c), the
  * links up, the addresses (IPv6 ones without duplicate address detection,
  * so the sockets restored next can bind them at once), the routes, the
  * nftables ruleset, the routing rules (netns-rules.c: the new namespace's
@@ -21,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <nftables/libnftables.h>
@@ -54,8 +56,10 @@ int netns_check(const struct img_entries *e)
 		bool bad = kinds != 1 || (n->external && e->nr != 1);
 		if (n->link)
 			bad |= strlen(n->link->name) >= IFNAMSIZ || !n->link->ifindex ||
-			       (strcmp(n->link->kind, "loopback") && strcmp(n->link->kind, "veth")) ||
-			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside);
+			       (strcmp(n->link->kind, "loopback") && strcmp(n->link->kind, "veth") &&
+				strcmp(n->link->kind, "macvlan")) ||
+			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside) ||
+			       (!strcmp(n->link->kind, "macvlan") && (!n->link->parent_outside || !n->link->has_macvlan_mode));
 		if (n->addr)
 			bad |= !addr_len_ok(&n->addr->local, n->addr->family) ||
 			       (n->addr->has_peer && !addr_len_ok(&n->addr->peer, n->addr->family));
@@ -150,6 +154,41 @@ out:
 		pr_err("netns.img: cannot make %s %s (index %u): %s", nl->kind, nl->name, nl->ifindex,
 		       nl_geterror(err));
 	rtnl_link_put(l);
+	return err < 0 ? -1 : 0;
+}
+
+/* a macvlan: made from criu's namespace on its parent there (the
+ * option's, or the dump's), straight into the new one */
+static int make_macvlan(const NetLink *nl, const struct net_opts *o, struct nl_sock *hs)
+{
+	const struct net_veth_ext *v = net_opts_dev(o, "macvlan", nl->name);
+	const char *parent = v && v->outside ? v->outside : nl->parent_outside;
+	struct rtnl_link *l = rtnl_link_macvlan_alloc(), *p = NULL;
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int err = l && self >= 0 ? rtnl_link_get_kernel(hs, 0, parent, &p) : -NLE_NOMEM;
+	if (!err) {
+		rtnl_link_set_name(l, nl->name);
+		rtnl_link_set_ifindex(l, nl->ifindex);
+		rtnl_link_set_mtu(l, nl->mtu);
+		rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
+		rtnl_link_set_ns_fd(l, self);
+		rtnl_link_macvlan_set_mode(l, nl->macvlan_mode);
+		if (nl->has_macvlan_flags && nl->macvlan_flags)
+			rtnl_link_macvlan_set_flags(l, nl->macvlan_flags);
+		if (nl->has_address) {
+			struct nl_addr *a = nl_addr_build(AF_LLC, nl->address.data, nl->address.len);
+			rtnl_link_set_addr(l, a);
+			nl_addr_put(a);
+		}
+		err = rtnl_link_add(hs, l, NLM_F_CREATE | NLM_F_EXCL);
+	}
+	if (err < 0)
+		pr_err("netns.img: cannot make macvlan %s (index %u) on %s: %s", nl->name, nl->ifindex, parent,
+		       nl_geterror(err));
+	if (self >= 0)
+		close(self);
+	rtnl_link_put(l);
+	rtnl_link_put(p);
 	return err < 0 ? -1 : 0;
 }
 
@@ -280,7 +319,8 @@ static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries 
 		int r = 0;
 		if (what == 0 && n->link)
 			r = !strcmp(n->link->kind, "loopback") ? set_link(s, n->link, false)
-							       : make_link(s, n->link, o, host, hs);
+			    : !strcmp(n->link->kind, "macvlan") ? make_macvlan(n->link, o, hs)
+								 : make_link(s, n->link, o, host, hs);
 		else if (what == 1 && n->sysctl)
 			r = netns_sysctl_restore(n->sysctl);
 		else if (what == 2 && n->link)
