@@ -64,9 +64,13 @@ netns_make() {
 		'{ chain c { type filter hook input priority 0; tcp dport 9 drop; }; }'
 }
 
-# what must read the same after the restore (the namespace of pid $1)
+netns_carrier() { ! nsenter "--net=/proc/$1/ns/net" ip -o link | grep -q NO-CARRIER; }
+
+# what must read the same after the restore (the namespace of pid $1), once
+# every link has its carrier
 netns_state() {
 	local X=(nsenter "--net=/proc/$1/ns/net")
+	wait_for 5 netns_carrier "$1"
 	"${X[@]}" ip -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//'
 	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
 	"${X[@]}" ip route; "${X[@]}" ip -6 route; "${X[@]}" ip route show table 100

@@ -7,7 +7,9 @@
  * namespace, whose sysctls give the defaults); restore sets it again.  Buffer
  * sizes are halved on the way back (getsockopt gives twice what
  * setsockopt was given), forced past the sysctl maximum, and left to the
- * kernel's autotuning again unless they were locked (SO_BUF_LOCK).  A classic BPF filter is kept too; an eBPF one
+ * kernel's autotuning again unless they were locked (SO_BUF_LOCK); but an
+ * established connection's are set as before, clamped and locked (with
+ * the forced and unlocked sizes streaming tests stalled now and then).  A classic BPF filter is kept too; an eBPF one
  * (which SO_GET_FILTER cannot give back) is refused.
  */
 #define LOG_PREFIX "files: "
@@ -337,9 +339,16 @@ static int set_buf(int sk, const InetOpt *o)
 	return errno == EPERM ? setsockopt(sk, SOL_SOCKET, o->name, &half, sizeof(half)) : -1;
 }
 
-static int set_one(int sk, const InetOpt *o, const struct opt_desc *od, uint32_t id)
+static int set_one(int sk, const InetSocket *is, const InetOpt *o, const struct opt_desc *od, uint32_t id)
 {
-	int r = is_buf(o) ? set_buf(sk, o) : setsockopt(sk, o->level, o->name, o->value.data, o->value.len);
+	/* a connection's sizes as before (clamped, locked): see Documentation/network.md */
+	int half = 0;
+	if (is_buf(o) && is->tcp) {
+		memcpy(&half, o->value.data, sizeof(half));
+		half /= 2;
+	}
+	int r = is_buf(o) ? (is->tcp ? setsockopt(sk, SOL_SOCKET, o->name, &half, sizeof(half)) : set_buf(sk, o))
+			  : setsockopt(sk, o->level, o->name, o->value.data, o->value.len);
 	if (r)
 		pr_perror("file %u: cannot set %s again", id, od->label);
 	return r;
@@ -378,8 +387,8 @@ int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t i
 			pr_err("file %u: socket option %u/%u is not one criu restores", id, o->level, o->name);
 			return -1;
 		}
-		if (od->before_bind == before_bind && set_one(sk, o, od, id))
+		if (od->before_bind == before_bind && set_one(sk, is, o, od, id))
 			return -1;
 	}
-	return before_bind ? 0 : unlock_bufs(sk, is, id);
+	return before_bind || is->tcp ? 0 : unlock_bufs(sk, is, id);
 }

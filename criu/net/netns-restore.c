@@ -6,8 +6,9 @@
  * in criu's namespace, called as --external veth[] or the dump said,
  * enslaved to the bridge given, up; a macvlan made on its parent in criu's
  * namespace, put straight into the new one), the sysctls (netns-sysctl.c), the
- * links up, the addresses (IPv6 ones without duplicate address detection,
- * so the sockets restored next can bind them at once), the routes, the
+ * links up, the addresses (IPv6 ones but link-local ones without
+ * duplicate address detection, so the sockets restored next can bind them
+ * at once), the routes, the
  * nftables ruleset, the routing rules (netns-rules.c: the new namespace's
  * own replaced by the saved ones).  Addresses and routes the kernel made by itself
  * meanwhile (lo's, link-local ones) are taken as they are.
@@ -222,7 +223,9 @@ static int make_addr(struct nl_sock *s, const NetAddr *na)
 		rtnl_addr_set_local(a, local);
 		rtnl_addr_set_prefixlen(a, na->prefixlen);
 		rtnl_addr_set_scope(a, na->scope);
-		rtnl_addr_set_flags(a, na->flags | (na->family == AF_INET6 ? IFA_F_NODAD : 0));
+		/* not a link-local one: as the kernel makes it (its DAD matters to no socket) */
+		bool nodad = na->family == AF_INET6 && na->scope != RT_SCOPE_LINK;
+		rtnl_addr_set_flags(a, na->flags | (nodad ? IFA_F_NODAD : 0));
 		if (na->label)
 			rtnl_addr_set_label(a, na->label);
 		if (na->has_peer) {
