@@ -4,7 +4,8 @@
  * they are set again.  Dump saves
  * an option when getsockopt gives another value than on a new socket of
  * the same family, type and protocol (made in the socket's network
- * namespace, whose sysctls give the defaults); restore sets it again.  Buffer
+ * namespace, whose sysctls give the defaults; its values read once per
+ * kind and namespace in a criu run); restore sets it again.  Buffer
  * sizes are halved on the way back (getsockopt gives twice what
  * setsockopt was given), forced past the sysctl maximum, and left to the
  * kernel's autotuning again unless they were locked (SO_BUF_LOCK); but an
@@ -23,6 +24,7 @@
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "criu/files/inet.h"
@@ -253,29 +255,21 @@ static int dump_filter(const char *what, int sk, InetSocket *is)
 	return 0;
 }
 
-/* one option: saved if it differs from the new socket's */
-static int dump_one(const char *what, int sk, int fresh, const struct opt_desc *od, InetSocket *is)
-{
-	static __thread char v[OPT_MAX], f[OPT_MAX];
-	socklen_t vl = sizeof(v), fl = sizeof(f);
-	memset(v, 0, sizeof(v));
-	memset(f, 0, sizeof(f));
-	int rv = getsockopt(sk, od->level, od->name, v, &vl), ev = errno;
-	int rf = getsockopt(fresh, od->level, od->name, f, &fl), ef = errno;
-	if (rv && rf && ev == ef)
-		return 0;	/* not an option of this kind of socket (nor kernel): it cannot be set either */
-	if (rv) {
-		errno = ev;
-		pr_perror("%s: getsockopt %s", what, od->label);
-		return -1;
-	}
-	if (od->level == IPPROTO_TCP && od->name == TCP_MAXSEG && vl == sizeof(int) &&
-	    *(int *)v < TCP_MIN_MSS)
-		return 0;	/* the kernel's own from IP options, no value one can set */
-	if (rf || vl != fl || memcmp(v, f, vl))
-		return add_opt(is, od, v, vl);
-	return 0;
-}
+/* what getsockopt gives on a new socket of one kind in one network
+ * namespace, for every row: read once per criu run (sockets of a tree are
+ * mostly of a few kinds) */
+struct kind_defaults {
+	unsigned long ns;
+	int family, type, protocol;
+	struct {
+		int err;	/* errno, or 0 */
+		socklen_t len;
+		uint8_t *val;
+	} o[NR_OPTS];
+};
+
+static struct kind_defaults **defaults;
+static size_t nr_defaults;
 
 struct fresh_args {
 	const InetSocket *is;
@@ -289,26 +283,96 @@ static int make_fresh(void *p)
 	return 0;
 }
 
+static int read_defaults(struct kind_defaults *k, int fresh)
+{
+	static char f[OPT_MAX];
+	for (size_t i = 0; i < NR_OPTS; i++) {
+		socklen_t fl = sizeof(f);
+		memset(f, 0, sizeof(f));
+		if (getsockopt(fresh, opt_table[i].level, opt_table[i].name, f, &fl)) {
+			k->o[i].err = errno;
+			continue;
+		}
+		k->o[i].len = fl;
+		k->o[i].val = malloc(fl ? fl : 1);
+		if (!k->o[i].val)
+			return -1;
+		memcpy(k->o[i].val, f, fl);
+	}
+	return 0;
+}
+
+/* the defaults of sk's kind, made (in sk's network namespace: its
+ * sysctls give them) the first time */
+static const struct kind_defaults *kind_defaults(const char *what, int sk, const InetSocket *is)
+{
+	struct stat st;
+	int ns = inet_sk_netns(sk);
+	unsigned long ino = ns >= 0 ? (fstat(ns, &st) ? 0 : st.st_ino)
+				    : (stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino);
+	for (size_t i = 0; i < nr_defaults; i++) {
+		struct kind_defaults *k = defaults[i];
+		if (k->ns == ino && k->family == (int)is->family && k->type == (int)is->type &&
+		    k->protocol == (int)is->protocol) {
+			if (ns >= 0)
+				close(ns);
+			return k;
+		}
+	}
+	struct fresh_args fa = { is, -1 };
+	inet_in_netns(ns, make_fresh, &fa);
+	if (ns >= 0)
+		close(ns);
+	struct kind_defaults *k = calloc(1, sizeof(*k)), **n = realloc(defaults, (nr_defaults + 1) * sizeof(*n));
+	if (n)
+		defaults = n;
+	if (fa.fd < 0 || !k || !n || read_defaults(k, fa.fd)) {
+		pr_perror("%s: cannot make a socket to compare options with", what);
+		if (fa.fd >= 0)
+			close(fa.fd);
+		free(k);	/* (a partly read one leaks its values: criu exits) */
+		return NULL;
+	}
+	close(fa.fd);
+	k->ns = ino, k->family = is->family, k->type = is->type, k->protocol = is->protocol;
+	defaults[nr_defaults++] = k;
+	return k;
+}
+
+/* one option (row i): saved if it differs from the new socket's */
+static int dump_one(const char *what, int sk, const struct kind_defaults *k, size_t i, InetSocket *is)
+{
+	const struct opt_desc *od = &opt_table[i];
+	static char v[OPT_MAX];
+	socklen_t vl = sizeof(v);
+	memset(v, 0, sizeof(v));
+	int rv = getsockopt(sk, od->level, od->name, v, &vl), ev = errno;
+	if (rv && k->o[i].err == ev)
+		return 0;	/* not an option of this kind of socket (nor kernel): it cannot be set either */
+	if (rv) {
+		errno = ev;
+		pr_perror("%s: getsockopt %s", what, od->label);
+		return -1;
+	}
+	if (od->level == IPPROTO_TCP && od->name == TCP_MAXSEG && vl == sizeof(int) &&
+	    *(int *)v < TCP_MIN_MSS)
+		return 0;	/* the kernel's own from IP options, no value one can set */
+	if (k->o[i].err || vl != k->o[i].len || memcmp(v, k->o[i].val, vl))
+		return add_opt(is, od, v, vl);
+	return 0;
+}
+
 int inet_opts_dump(const char *what, int sk, InetSocket *is)
 {
 	if (dump_filter(what, sk, is))
 		return -1;
-	/* made in the socket's network namespace: defaults follow its sysctls */
-	struct fresh_args fa = { is, -1 };
-	int ns = inet_sk_netns(sk);
-	inet_in_netns(ns, make_fresh, &fa);
-	if (ns >= 0)
-		close(ns);
-	int fresh = fa.fd;
-	if (fresh < 0) {
-		pr_perror("%s: cannot make a socket to compare options with", what);
+	const struct kind_defaults *k = kind_defaults(what, sk, is);
+	if (!k)
 		return -1;
-	}
 	int ret = 0;
 	for (size_t i = 0; i < NR_OPTS && !ret; i++)
 		if (applies(&opt_table[i], is))
-			ret = dump_one(what, sk, fresh, &opt_table[i], is);
-	close(fresh);
+			ret = dump_one(what, sk, k, i, is);
 	return ret;
 }
 
