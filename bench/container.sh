@@ -69,7 +69,7 @@ verdict() {
 # plain MIB: "dump_ms restore_ms"
 plain() {
 	local mib=$1 d=$IMGDIR/ct/plain t0 t1 t2 t3 pid
-	rm -rf "$d" "$B/plain.out" "$B/plain.result" && mkdir -p "$d"
+	rm -rf "$d" "$B/plain.out" "$B/plain.result" "$B"/plain-*.log && mkdir -p "$d"
 	"$OUT/workload-static" "$mib" "$B/plain.result" < /dev/null > "$B/plain.out" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
@@ -89,7 +89,8 @@ plain() {
 # container MIB: "dump_ms restore_ms"
 container() {
 	local mib=$1 d=$IMGDIR/ct/ct t0 t1 t2 t3 pid ext=() rext=() key fr line
-	rm -rf "$d" "$B/bundle/rootfs/result" && mkdir -p "$d"
+	# (criu appends to an existing log: the key below must be this dump's)
+	rm -rf "$d" "$B/bundle/rootfs/result" "$B"/ct-*.log && mkdir -p "$d"
 	bundle "$mib"
 	runc run -d --bundle "$B/bundle" "$ID" < /dev/null > >(cat > "$B/ct.out") 2>&1 ||
 		{ echo "runc run failed" >&2; return 1; }
@@ -122,6 +123,11 @@ container() {
 	echo "$(ms "$t0" "$t1") $(ms "$t2" "$t3")"
 }
 
+# A - B, or n/a
+diff_ms() {
+	case "$1$2" in *n/a*) echo n/a ;; *) awk "BEGIN { print $1 - $2 }" ;; esac
+}
+
 ROWS=()
 FAILED=0
 for mib in $SIZES; do
@@ -138,7 +144,7 @@ for mib in $SIZES; do
 	done
 	pd=$(cut -d' ' -f1 "$B/p-$mib" | median); pr=$(cut -d' ' -f2 "$B/p-$mib" | median)
 	cd_=$(cut -d' ' -f1 "$B/c-$mib" | median); cr=$(cut -d' ' -f2 "$B/c-$mib" | median)
-	ROWS+=("| $mib | $pd | $cd_ | $((cd_ - pd)) | $pr | $cr | $((cr - pr)) |")
+	ROWS+=("| $mib | $pd | $cd_ | $(diff_ms "$cd_" "$pd") | $pr | $cr | $(diff_ms "$cr" "$pr") |")
 done
 {
 	echo "# container overhead (bench/container.sh)"
