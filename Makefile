@@ -205,3 +205,7 @@ clean:
 		lib/libcriu.so.2 lib/libcriu.so test/rpc/libcriu-test-so
 
 -include $(DEPS)
+
+# test/mntns.sh runs it in a rootfs that holds only busybox: static
+test/progs/mntns_state: test/progs/mntns_state.c
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -static -o $@ $<

@@ -14,6 +14,11 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/wait.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +107,20 @@ static int try_time(void)
 	return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 3;
 }
 
+/* a new mount namespace: a tmpfs (over /tmp, in the probe's private copy), pivot_root into it, openat2 RESOLVE_IN_ROOT */
+static int try_mnt(void)
+{
+	struct open_how how = { .flags = O_PATH, .resolve = RESOLVE_IN_ROOT };
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return 1;
+	if (mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k") || chdir("/tmp") || mkdir("d", 0755))
+		return 2;
+	if (syscall(SYS_openat2, AT_FDCWD, "/d", &how, sizeof(how)) < 0)
+		return 3;
+	return syscall(SYS_pivot_root, ".", ".") || umount2(".", MNT_DETACH) ? 4 : 0;
+}
+
 static const struct {
 	int flag;
 	const char *kind;
@@ -111,7 +130,8 @@ static const struct {
 	{ CLONE_NEWPID, "pid", try_pid, "a tree whose root is a namespace's init, and namespaces nested in it" },
 	{ CLONE_NEWUTS, "uts", try_uts, "host and domain names" },
 	{ CLONE_NEWIPC, "ipc", try_ipc, "sysctls, SysV shared memory, semaphores, message queues" },
-	{ CLONE_NEWNS, "mount", NULL, NULL },
+	{ CLONE_NEWNS, "mount", try_mnt, "its mounts (tmpfs with contents, proc, sysfs, devpts, mqueue, "
+	  "cgroup, binds, --external mnt[...]), built under --root and pivoted into" },
 	{ CLONE_NEWNET, "network", try_net,
 	  "devices (loopback, veth with --external veth[]), addresses, routes, sysctls, nftables ruleset" },
 	{ CLONE_NEWCGROUP, "cgroup", NULL, NULL },

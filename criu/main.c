@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "criu/files/files.h"
+#include "criu/ns/mnt-opts.h"
 #include "lazy-pages/lazy-pages.h"
 #include "pagexfer/page-server.h"
 #include "common/log.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 "  criu pre-dump -t PID -D DIR --track-mem [--prev-images-dir DIR] [--live-snapshot]\n"
 "  criu restore -D DIR [-d|--restore-detached] [--shell-job] [--ext-unix-sk]\n"
 "               [--pidfile FILE] [--inherit-fd fd[N]:KEY ...]\n"
+"               [--root DIR] [--external mnt[KEY]:PATH ...] [--empty-ns net]\n"
 "               [--lazy-pages [--page-server --address A --port P]]\n"
 "  criu lazy-pages -D DIR [--page-server --address A --port P] [--lazy-granule SIZE]\n"
 "  criu page-server -D DIR --port P [--address A] [--tls ...|--ps-token-file F]\n"
@@ -108,6 +110,16 @@ static void usage(FILE *f)
 "                          it stays in criu's; full, strict: not supported\n"
 "      --cgroup-root [CTRL:]PATH (restore) the root's cgroup (of hierarchy\n"
 "                          CTRL, or of all) is PATH; repeatable\n"
+"      --root DIR          (restore) the root of the tree's mount namespace:\n"
+"                          the container's rootfs, as runc passes it\n"
+"      --external mnt[MNT]:KEY  (dump) the mount at MNT inside the tree's mount\n"
+"                          namespace is external: not saved, called KEY\n"
+"      --external mnt[KEY]:PATH  (restore) bind PATH where mount KEY was\n"
+"      --external mnt[]    every mount bound from outside is external (dump),\n"
+"                          bound again from the same host path (restore)\n"
+"      --ext-mount-map A:B the same as --external mnt[A]:B (auto: mnt[])\n"
+"      --empty-ns net      the tree's network namespace holds only lo: (dump)\n"
+"                          accepted, not saved; (restore) a new one, lo up\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -W, --work-dir DIR      relative log file and pidfile paths are in DIR\n"
@@ -211,7 +223,10 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 1312 },
 		{ "file-locks", no_argument, NULL, 1313 },
 		{ "evasive-devices", no_argument, NULL, 1314 },
+		{ "root", required_argument, NULL, 1330 },
 		{ "external", required_argument, NULL, 1331 },
+		{ "ext-mount-map", required_argument, NULL, 1332 },
+		{ "empty-ns", required_argument, NULL, 1333 },
 		{ },
 	};
 	int c;
@@ -348,15 +363,27 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		case 1312: break;	/* read before the command line (main) */
 		case 1313: break;	/* file locks are always dumped (files/) */
 		case 1314: break;	/* devices are reopened by path (files/dev.c) */
+		case 1330: o->mnt.root = optarg; break;
 		case 1331: {
-			int r = net_opts_external(&o->net, optarg);
+			/* each kind's own parser: 1 if the argument is not of its kind */
+			int r = mnt_opts_external(&o->mnt, optarg);
 			if (r > 0)
-				fprintf(stderr, "error: --external %s: unknown kind (veth[...], macvlan[...] and net[...] are supported)\n",
-					optarg);
+				r = net_opts_external(&o->net, optarg);
+			if (r > 0)
+				fprintf(stderr, "error: --external %s: unknown kind (mnt[...], veth[...], macvlan[...] and "
+					"net[...] are supported)\n", optarg);
 			if (r)
 				return -1;
 			break;
 		}
+		case 1332:
+			if (mnt_opts_ext_map(&o->mnt, optarg))
+				return -1;
+			break;
+		case 1333:
+			if (empty_ns_parse(&o->mnt.empty_ns, optarg))
+				return -1;
+			break;
 		case 'V': print_version(); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;

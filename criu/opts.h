@@ -17,6 +17,7 @@ struct notifier {
 
 #include "pagexfer/ps-sec.h"
 #include "criu/net/net-opts.h"
+#include "criu/ns/mnt-opts.h"
 
 struct opts {
 	const char *action;
@@ -56,6 +57,10 @@ struct opts {
 	const char *work_dir;		/* -W, --work-dir: relative log file and pidfile */
 	const char *action_script;	/* --action-script: run at each step */
 	int status_fd;			/* --status-fd: '\0' written once serving (-1: none) */
+	struct mnt_opts mnt;		/* --root, --external mnt[..], --ext-mount-map, --empty-ns */
+	/* not an option: while restore makes the tree, its root as criu sees it
+	 * (criu/ns/mnt.h: paths of images resolve there); 0: criu's own */
+	int rst_root_fd;
 	bool rst_sibling;		/* swrk: the restored root is the client's child */
 	const struct notifier *notify;	/* swrk: each step told to the client */
 	int nr_args;			/* positional arguments (show FILE|DIR) */

@@ -5,7 +5,9 @@
  * creates anything is made too (restore's own loader: files missing,
  * bindings, values, consistency between images, files on this host), and
  * every page's checksum; any problem is an error line and exit status 1.
- * A pre-dump directory: its page images are checked.
+ * A pre-dump directory: its page images are checked.  A dump of a tree
+ * with its own mount namespace needs --root (its paths are checked in
+ * that namespace, made as restore makes it, in a private copy of criu's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "criu/ns/mnt.h"
 #include "common/log.h"
 #include "criu/opts.h"
 #include "criu/restore/restore.h"
@@ -45,7 +48,7 @@ static int check_pre_dump(int dfd)
 static int check_dump(const char *dir, const struct opts *o)
 {
 	Inventory *inv = NULL;
-	struct rst_tree t;
+	struct rst_tree t = { 0 };
 	int err = -1, dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (dfd < 0) {
@@ -58,11 +61,18 @@ static int check_dump(const char *dir, const struct opts *o)
 		err = check_pre_dump(dfd);
 		goto out;
 	}
-	err = rst_load_tree(dfd, dir, o, &t);
+	/* its own mount namespace: made as restore makes it (under --root) to check its paths */
+	struct mnt_restore mr = { .rootfd = -1, .own_ns = -1 };
+	struct opts with_root = *o;
+	err = mnt_restore_prepare(dfd, &o->mnt, &mr);
+	with_root.rst_root_fd = mr.rootfd > 0 ? mr.rootfd : 0;
+	if (!err)
+		err = rst_load_tree(dfd, dir, &with_root, &t) || mnt_restore_agrees(&mr, t.ns.flags);
 	for (size_t i = 0; !err && i < t.nr; i++)
 		if (!t.procs[i].zombie)
 			err = page_source_verify(&t.procs[i].pages);
 	rst_tree_free(&t);
+	mnt_restore_leave(&mr);
 out:
 	if (inv)
 		inventory__free_unpacked(inv, NULL);

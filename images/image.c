@@ -29,6 +29,8 @@ static const struct img_desc descs[IMG_NR_KINDS] = {
 	[IMG_TIMENS]    = { IMG_TIMENS, "timens.img", 0x4e4d5431, &time_ns_entry__descriptor },
 	[IMG_CGROUP]    = { IMG_CGROUP, "cgroup.img", 0x50524731, &cgroup_entry__descriptor },
 	[IMG_WORKINGSET] = { IMG_WORKINGSET, "workingset-%u.img", 0x53474e31, &workingset_entry__descriptor },
+	[IMG_MNTNS]     = { IMG_MNTNS, "mntns.img", 0x544e4d31, &mnt_entry__descriptor },
+	[IMG_TMPFS]     = { IMG_TMPFS, "tmpfs-%u.img", 0x46504d54, &tmpfs_file__descriptor },
 	[IMG_NETNS]     = { IMG_NETNS, "netns.img", 0x4e54454e, &net_ns_entry__descriptor },
 };
 

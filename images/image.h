@@ -32,6 +32,7 @@
 #include "images/files.pb-c.h"
 #include "images/ns.pb-c.h"
 #include "images/cgroup.pb-c.h"
+#include "images/mnt.pb-c.h"
 #include "images/netns.pb-c.h"
 
 #define IMG_FORMAT_VERSION	2	/* 2: the 32-byte header binding a file to its dump */
@@ -54,6 +55,8 @@ enum img_kind {
 	IMG_TIMENS,
 	IMG_CGROUP,
 	IMG_WORKINGSET,	/* lazy restore: the pages touched first (a hint) */
+	IMG_MNTNS,	/* the mount namespace (criu/ns/mnt-*.c) */
+	IMG_TMPFS,	/* a tmpfs mount's contents, by mount id */
 	IMG_NETNS,
 	IMG_NR_KINDS,
 };

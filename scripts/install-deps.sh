@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(build-essential protobuf-c-compiler libprotobuf-c-dev libxxhash-dev
       libjson-c-dev libcap-dev libcmocka-dev libnl-3-dev libnl-route-3-dev
       binutils iproute2 python3 clang libclang-rt-14-dev libgnutls28-dev gnutls-bin
-      libnftables-dev nftables go-md2man runc)
+      libnftables-dev nftables go-md2man runc busybox-static)
 
 # the container tests (test/rpc-ctr.sh): podman, a busybox-static rootfs
 PKGS+=(podman busybox-static)

@@ -58,6 +58,7 @@ declare -A MODE=(
 	[snapshot_flags]=snapshot_flags
 	[demo_workload]=none
 	[cli_target]=none
+	[mntns_state]=none
 	[ptyrun]=none
 	[tree_churn]=none	# trees/churn
 	[ns_state]=none	# ns/: run under unshare

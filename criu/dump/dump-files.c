@@ -234,7 +234,7 @@ static int dump_cwd(pid_t pid, FsEntry *fs, char *path)
 
 int dump_files(struct dump_proc *p, const struct opts *o)
 {
-	struct fd_dump d = { .pid = p->pid, .pidfd = -1, .o = o };
+	struct fd_dump d = { .pid = p->pid, .pidfd = -1, .o = o, .rootfd = p->rootfd };
 	char path[PATH_MAX], buf[64];
 	struct dirent *de;
 	size_t cap = 0;

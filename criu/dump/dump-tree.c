@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "criu/dump/dump.h"
+#include "criu/ns/mnt.h"
 #include "criu/infect/infect.h"
 #include "common/log.h"
 
@@ -912,5 +913,8 @@ void tree_free(struct dump_tree *t)
 	for (size_t i = 0; i < t->nr; i++)
 		dump_proc_free(&t->procs[i]);
 	free(t->procs);
+	mnt_dump_free(t->mnt);
+	if (t->rootfd > 0)
+		close(t->rootfd);
 	memset(t, 0, sizeof(*t));
 }

@@ -9,6 +9,7 @@
 #define LOG_PREFIX "dump: "
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "criu/net/netlock.h"
 #include "criu/snapshot/snapshot.h"
 #include "criu/stages.h"
+#include "criu/ns/empty-ns.h"
+#include "criu/ns/mnt.h"
 
 
 void dump_proc_free(struct dump_proc *p)
@@ -197,6 +200,27 @@ static int st_namespaces(void *c)
 	return ns_check_tree(&((struct dump_run *)c)->t);
 }
 
+/* its own mount namespace (collected, or refused); with --empty-ns net its own network
+ * namespace must hold lo alone (saved then as any other: criu/net/netns-dump.c) */
+static int st_mnt_net(void *c)
+{
+	struct dump_run *r = c;
+	struct dump_tree *t = &r->t;
+	pid_t root = t->procs[0].pid;
+	unsigned long net = ns_inode(root, root, "net");
+
+	if (net && net != ns_inode(0, 0, "net")) {
+		if (empty_ns_check_net(root, net))
+			return -1;
+		t->empty_net = true;
+	}
+	if (mnt_dump_collect(root, &r->o->mnt, &t->mnt, &t->rootfd))
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		t->procs[i].rootfd = t->rootfd > 0 ? t->rootfd : 0;
+	return 0;
+}
+
 static int st_pid_namespaces(void *c)
 {
 	return pidns_collect(&((struct dump_run *)c)->t);
@@ -360,6 +384,7 @@ static const struct stage dump_stages[] = {
 	{ "pre-dump notification", st_notify_pre, NULL },
 	{ "seize the tree", st_seize, st_unseize },
 	{ "namespaces", st_namespaces, NULL },
+	{ "mount and network namespaces", st_mnt_net, NULL },
 	{ "pid namespaces", st_pid_namespaces, NULL },
 	{ "what the tree shares", st_tree_check, NULL },
 	{ "dump id", st_dump_id, NULL },

@@ -14,6 +14,8 @@
 #include "criu/memscan/memscan.h"
 #include "criu/procfs.h"
 
+struct mnt_dump;
+
 struct dump_stats {
 	double freeze_ms;	/* from seize to resume/kill */
 	double pages_ms;	/* copying memory */
@@ -63,6 +65,7 @@ struct dump_proc {
 	pid_t pidns_child;	/* its pid namespace for children is this child's, or 0 */
 	uint64_t dump_id;	/* the tree's, in the header of each of its images */
 	int stop_sig;		/* in a job-control stop by this signal, or 0 */
+	int rootfd;		/* the tree's root directory when it has its own mount namespace (criu/ns/mnt.h), else 0 */
 	bool stop_waited;	/* its parent already collected that stop (waitpid WUNTRACED) */
 };
 
@@ -72,6 +75,9 @@ struct dump_tree {
 	struct dump_proc *procs;	/* [0] is the root */
 	bool leave_stopped;		/* tree_unseize leaves them in a group stop (SIGSTOP) */
 	uint32_t ns_flags;		/* CLONE_NEW*: namespaces of its own saved (criu/ns/ns-dump.c) */
+	struct mnt_dump *mnt;		/* its own mount namespace (criu/ns/mnt-dump.c), or NULL */
+	int rootfd;			/* with it: the root's root directory (O_PATH), else 0 */
+	bool empty_net;			/* its own network namespace, empty (--empty-ns net) */
 	uint64_t dump_id;		/* random, in the header of every image */
 	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };

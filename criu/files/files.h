@@ -48,6 +48,7 @@ struct fd_dump {
 	void *unix_diag;	/* socket.c: every unix socket of the system, once */
 	void *pipe_holders;	/* pipe.c: pipes held by other processes, once */
 	struct fd_probe **by_ino;	/* probes sorted by device and inode */
+	int rootfd;		/* the tree's root when it has its own mount namespace (paths resolve there), else 0 */
 };
 /* the probes of inode (dev, ino): *first and the count (0 if none) */
 size_t fd_dump_inode(const struct fd_dump *d, dev_t dev, ino_t ino, struct fd_probe *const **first);

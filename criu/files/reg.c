@@ -23,6 +23,7 @@
 
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/ns/mnt.h"
 
 #define DELETED " (deleted)"
 
@@ -38,10 +39,11 @@ static bool reg_match(const struct fd_probe *p)
 	return S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode) || is_opath(p);
 }
 
-/* stat, or lstat for a symlink (an O_PATH|O_NOFOLLOW fd is the link itself) */
-static int stat_as(const char *path, mode_t mode, struct stat *st)
+/* stat, or lstat for a symlink (an O_PATH|O_NOFOLLOW fd is the link itself),
+ * inside the tree's view of paths (rootfd: criu/ns/mnt.h; 0: criu's own) */
+static int stat_as(int rootfd, const char *path, mode_t mode, struct stat *st)
 {
-	return S_ISLNK(mode) ? lstat(path, st) : stat(path, st);
+	return mnt_stat_in(rootfd, path, st, S_ISLNK(mode));
 }
 
 /*
@@ -61,12 +63,18 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 	snprintf(what, sizeof(what), "pid %d: %s: deleted %s %s", d->pid, where,
 		 S_ISDIR(p->st.st_mode) ? "directory" : "file", path);
 	snprintf(dir, sizeof(dir), "%s", path);
+	if (d->rootfd > 0) {
+		/* criu would make it again in its own view, not the tree's */
+		pr_err("%s: in a mount namespace of its own: not supported", what);
+		return -1;
+	}
 	if ((!S_ISREG(p->st.st_mode) && !S_ISDIR(p->st.st_mode)) || path[0] != '/') {
 		pr_err("%s: not a regular file or directory with an absolute path: not supported", what);
 		return -1;
 	}
 	/* remade unlinked next to where it was: that directory must exist */
-	if (stat(dirname(dir), &dst) || !S_ISDIR(dst.st_mode) || dst.st_dev != p->st.st_dev) {
+	if (mnt_stat_in(d->rootfd, dirname(dir), &dst, false) || !S_ISDIR(dst.st_mode) ||
+	    dst.st_dev != p->st.st_dev) {
 		pr_err("%s: its directory %s is gone too (or on another file system): not supported",
 		       what, dir);
 		return -1;
@@ -101,7 +109,7 @@ static int dump_ghost(struct fd_dump *d, const struct fd_probe *p, RegFile *r, c
 
 /* its path (len bytes of path, before " (deleted)") was removed, nothing is
  * there now, and it still has links elsewhere */
-static bool removed_with_links(const struct fd_probe *p, const char *path, size_t len)
+static bool removed_with_links(int rootfd, const struct fd_probe *p, const char *path, size_t len)
 {
 	char bare[PATH_MAX];
 	struct stat st;
@@ -109,7 +117,7 @@ static bool removed_with_links(const struct fd_probe *p, const char *path, size_
 	if (p->st.st_nlink == 0 || n <= dl || strcmp(path + n - dl, DELETED))
 		return false;
 	snprintf(bare, sizeof(bare), "%.*s", (int)len, path);
-	return stat(bare, &st) != 0;
+	return mnt_stat_in(rootfd, bare, &st, false) != 0;
 }
 
 static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
@@ -133,11 +141,11 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		path[n - dl] = 0;
 		if (dump_ghost(d, p, r, path))
 			return -1;
-	} else if (removed_with_links(p, path, n - dl)) {
+	} else if (removed_with_links(d->rootfd, p, path, n - dl)) {
 		pr_err("pid %d: fd %d: the path of '%s' was removed but the file has %lu other link(s): not supported",
 		       d->pid, p->fd, p->link, (unsigned long)p->st.st_nlink);
 		return -1;
-	} else if (path[0] != '/' || stat_as(path, p->st.st_mode, &pst) || pst.st_dev != p->st.st_dev ||
+	} else if (path[0] != '/' || stat_as(d->rootfd, path, p->st.st_mode, &pst) || pst.st_dev != p->st.st_dev ||
 		   pst.st_ino != p->st.st_ino) {
 		/* the path must still lead to the very file that is open */
 		pr_err("pid %d: fd %d: file '%s' was replaced since it was opened (its path leads to another file): not supported",
@@ -189,13 +197,13 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		}
 		if (fd_check_extents(r->extents, r->n_extents, r->size, what))
 			return -1;
-		if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)) {
+		if (mnt_stat_in(o->rst_root_fd, dirname(dir), &st, false) || !S_ISDIR(st.st_mode)) {
 			pr_err("%s: its directory is gone", what);
 			return -1;
 		}
 		return 0;
 	}
-	if (stat_as(r->path, r->has_mode ? r->mode : 0, &st)) {
+	if (stat_as(o->rst_root_fd, r->path, r->has_mode ? r->mode : 0, &st)) {
 		pr_err("%s: file %u: %s is gone", name, fe->id, r->path);
 		return -1;
 	}
@@ -265,7 +273,9 @@ static int reg_open(struct fd_rst *rst, const FileEntry *fe)
 		}
 		fd = fd_reopen(obj, fe->flags, fe->id);
 	} else {
-		fd = open(r->path, fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+		/* criu, making a file the tree shares: inside the tree's view (criu/ns/mnt.h) */
+		fd = mnt_open_in(rst->in_criu && rst->o ? rst->o->rst_root_fd : 0, r->path,
+				 fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
 		if (fd < 0)
 			pr_perror("file %u: cannot open %s", fe->id, r->path);
 	}

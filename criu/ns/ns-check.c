@@ -18,12 +18,12 @@
 #include "criu/ns/ns.h"
 
 const struct ns_kind ns_kinds[] = {
-	{ "mnt", "mount namespace", CLONE_NEWNS, NS_AS_CRIU },
+	{ "mnt", "mount namespace", CLONE_NEWNS, NS_AS_ROOT },	/* mnt-dump.c */
 	{ "pid", "pid namespace", CLONE_NEWPID, NS_APART },	/* pidns-dump.c */
 	{ "pid_for_children", "pid namespace for its children", 0, NS_APART },
 	{ "uts", "uts namespace", CLONE_NEWUTS, NS_AS_ROOT },	/* ns-dump.c */
 	{ "ipc", "ipc namespace", CLONE_NEWIPC, NS_AS_ROOT },
-	{ "net", "network namespace", CLONE_NEWNET, NS_AS_ROOT },	/* criu/net/netns-*.c */
+	{ "net", "network namespace", CLONE_NEWNET, NS_AS_ROOT },	/* criu/net/netns-*.c, empty-ns.c */
 	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, NS_AS_CRIU },
 	{ "time", "time namespace", CLONE_NEWTIME, NS_AS_ROOT },
 	{ "time_for_children", "time namespace for its children", 0, NS_AS_ROOT },

@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "criu/net/netns.h"
 #include "criu/ns/ns-img.h"
 #include "criu/ns/ns.h"
+#include "criu/ns/mnt.h"
 
 /* the kinds saved here, with their writers */
 static const struct {
@@ -109,6 +112,42 @@ static int check_sysv_attached(const struct dump_tree *t)
 	return 0;
 }
 
+/* a path of a process in its own mount namespace leads there to the file it names (not one covering it) */
+static int same_file(int rootfd, const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+	return !mnt_stat_in(rootfd, path, &st, false) && st.st_dev == dev && st.st_ino == ino;
+}
+
+static int check_mnt_paths(const struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		char cwd[64];
+		struct stat st;
+		if (p->zombie)
+			continue;
+		for (size_t k = 0; p->mm && k < p->mm->n_vmas; k++) {
+			const Vma *v = p->mm->vmas[k];
+			if ((v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED) || !v->path)
+				continue;
+			if (!same_file(t->rootfd, v->path, makedev(v->dev >> 8, v->dev & 0xff), v->ino)) {
+				pr_err("pid %d: mapped file %s: its path leads to another file in its mount namespace "
+				       "(covered by another mount, or replaced): not supported", p->pid, v->path);
+				return -1;
+			}
+		}
+		snprintf(cwd, sizeof(cwd), "/proc/%d/cwd", p->pid);
+		if (p->fs && p->fs->cwd && !p->fs->cwd_ghost &&
+		    (stat(cwd, &st) || !same_file(t->rootfd, p->fs->cwd, st.st_dev, st.st_ino))) {
+			pr_err("pid %d: cwd %s: its path leads to another directory in its mount namespace "
+			       "(covered by another mount): not supported", p->pid, p->fs->cwd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* a network namespace of its own: saved from inside, or the caller's
  * (--external net[INODE]:KEY: only its key saved); CLONE_NEWNET in t->ns_flags */
 static int check_net(struct dump_tree *t, const struct opts *o, int dirfd, bool *inside)
@@ -135,6 +174,11 @@ int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd)
 	int status;
 
 	t->ns_flags = 0;
+	if (t->mnt) {
+		t->ns_flags |= CLONE_NEWNS;
+		if (check_mnt_paths(t) || mnt_dump_write(t->mnt, t->rootfd, dirfd, t->dump_id))
+			return -1;
+	}
 	for (size_t i = 0; i < NR_SAVED; i++) {
 		unsigned long its = ns_inode(root, root, saved[i].name);
 		if (its && its != ns_inode(0, 0, saved[i].name))
@@ -162,7 +206,7 @@ int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd)
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;	/* it said why */
 done:
-	pr_info("pid %d: namespaces of its own saved:%s%s%s%s", root,
+	pr_info("pid %d: namespaces of its own saved:%s%s%s%s%s", root, t->ns_flags & CLONE_NEWNS ? " mnt" : "",
 		t->ns_flags & CLONE_NEWUTS ? " uts" : "", t->ns_flags & CLONE_NEWIPC ? " ipc" : "",
 		t->ns_flags & CLONE_NEWTIME ? " time" : "", t->ns_flags & CLONE_NEWNET ? " net" : "");
 	return 0;

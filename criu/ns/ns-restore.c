@@ -68,7 +68,7 @@ int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct
 	memset(n, 0, sizeof(*n));
 	n->host_net = n->join_net = -1;
 	n->flags = inv->has_ns_flags ? inv->ns_flags : 0;
-	if (n->flags & ~(uint32_t)(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWNET)) {
+	if (n->flags & ~(uint32_t)(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWNET)) {
 		pr_err("inventory.img: namespaces %#x: unknown kinds", n->flags);
 		return -1;
 	}
@@ -92,7 +92,7 @@ int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct
 
 uint32_t ns_clone_flags(const struct ns_images *n)
 {
-	return (n->flags & (CLONE_NEWUTS | CLONE_NEWIPC)) |
+	return (n->flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)) |
 	       ((n->flags & CLONE_NEWNET) && n->join_net < 0 ? CLONE_NEWNET : 0);
 }
 
@@ -123,7 +123,9 @@ int ns_images_apply(const struct ns_images *n)
 		pr_perror("cannot join the external network namespace (%s)", netns_external(&n->net));
 		return -1;
 	}
-	if ((n->flags & CLONE_NEWNET) && n->join_net < 0 && netns_restore(&n->net, n->net_opts, n->host_net))
+	/* (an empty one, --empty-ns net: lo up, by empty-ns.c) */
+	if ((n->flags & CLONE_NEWNET) && n->join_net < 0 && n->net.nr &&
+	    netns_restore(&n->net, n->net_opts, n->host_net))
 		return -1;
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <sys/capability.h>
 
+#include "criu/ns/mnt.h"
 #include "criu/caps.h"
 #include "common/compat.h"
 #include "common/log.h"
@@ -185,7 +186,7 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 			return -1;
 		}
 	}
-	fds->exe_fd = add_fd(fds, open(p->mm->exe_path, O_RDONLY | O_CLOEXEC), base);
+	fds->exe_fd = add_fd(fds, mnt_open_in(o->rst_root_fd, p->mm->exe_path, O_RDONLY | O_CLOEXEC, 0), base);
 	if (fds->log_fd < 0 || fds->exe_fd < 0) {
 		if (fds->exe_fd < 0)
 			pr_err("mm-%d.img: cannot open the executable %s", p->pid, p->mm->exe_path);
@@ -275,7 +276,7 @@ static int open_helpers(const struct rst_proc *p, const struct opts *o, struct r
 		}
 		if (fds->vma_fd[i] >= 0)
 			continue;
-		int fd = open(v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		int fd = mnt_open_in(o->rst_root_fd, v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
 		if (fd < 0) {
 			pr_perror("mm-%d.img: cannot open mapped file %s", p->pid, v->path);
 			return -1;

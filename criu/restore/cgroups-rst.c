@@ -127,6 +127,23 @@ static int plan_proc(const struct rst_tree *t, const struct opts *o, struct rst_
 	return 0;
 }
 
+static bool same_dirs(const struct rst_proc *a, const struct rst_proc *b)
+{
+	if (a->nr_cg_dirs != b->nr_cg_dirs)
+		return false;
+	for (int i = 0; i < a->nr_cg_dirs; i++)
+		if (strcmp(a->cg_dirs[i], b->cg_dirs[i]))
+			return false;
+	return true;
+}
+
+static void drop_dirs(struct rst_proc *p)
+{
+	for (int i = 0; i < p->nr_cg_dirs; i++)
+		free(p->cg_dirs[i]);
+	p->nr_cg_dirs = 0;
+}
+
 /* each process's entry of cgroup.img (by pid) */
 static int attach_entries(struct rst_tree *t)
 {
@@ -165,6 +182,11 @@ int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o)
 	for (size_t i = 0; i < t->nr; i++)
 		if (t->procs[i].cg && plan_proc(t, o, &t->procs[i]))
 			return -1;
+	/* a process in its parent's cgroups is there from its fork: nothing to join
+	 * (in a tree with its own mount namespace, the host's paths are gone by then) */
+	for (size_t i = t->nr; i-- > 1;)
+		if (t->procs[i].parent >= 0 && same_dirs(&t->procs[i], &t->procs[t->procs[i].parent]))
+			drop_dirs(&t->procs[i]);
 	return 0;
 }
 

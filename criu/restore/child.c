@@ -29,6 +29,8 @@
 #include <linux/sched.h>
 #include <unistd.h>
 
+#include "criu/ns/empty-ns.h"
+#include "criu/ns/mnt.h"
 #include "common/log.h"
 #include "criu/ns/ns.h"
 #include "criu/restore/restore.h"
@@ -558,6 +560,13 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 		child_fail();
 	/* its cgroups, before its children inherit them */
 	if (rst_cgroups_join(p))
+		child_fail();
+	/* the root, in its own mount namespace: the rest of its mounts, then
+	 * pivot_root, before any file of the tree is opened (criu/ns/mnt.h) */
+	if (i == 0 && t->mnt && t->mnt->rootfd > 0 &&
+	    (mnt_restore_finish(t->mnt, &o->mnt) || rst_mnt_reopen(t)))
+		child_fail();
+	if (i == 0 && (t->ns.flags & CLONE_NEWNET) && empty_ns_restore_net())
 		child_fail();
 	lead_ids(p);
 	/* room for the fds kept aside (stashes) above the helpers: the

@@ -15,6 +15,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "criu/ns/mnt.h"
 #include "common/compat.h"
 #include "common/log.h"
 #include "criu/restore/restore.h"
@@ -147,7 +148,7 @@ static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
 	return rst_plausible_core(core, tid == (unsigned)p->pid, name);
 }
 
-static int check_mm(struct rst_proc *p)
+static int check_mm(struct rst_proc *p, const struct opts *o)
 {
 	char name[64];
 	uint64_t prev_end = 0;
@@ -173,10 +174,15 @@ static int check_mm(struct rst_proc *p)
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
 		struct stat st;
-		if (!v->path || stat(v->path, &st)) {
+		if (!v->path || mnt_stat_in(o->rst_root_fd, v->path, &st, false)) {
 			pr_err("%s: mapped file %s is gone", name, v->path ? v->path : "(none)");
 			return -1;
 		}
+		/* in a mount namespace made again, a file on any mount but the
+		 * root one (--root, the same files) is one made from the images */
+		struct stat rst;
+		if (o->rst_root_fd > 0 && (fstat(o->rst_root_fd, &rst) || rst.st_dev != st.st_dev))
+			continue;
 		if (v->has_ino && (st.st_ino != v->ino || major(st.st_dev) != (v->dev >> 8) ||
 				   minor(st.st_dev) != (v->dev & 0xff))) {
 			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
@@ -311,7 +317,7 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 	if (rst_remote_pages(o) ? page_source_open_remote(dirfd, p->pid, &p->pages)
 				: page_source_open(dirfd, p->pid, 0, &p->pages))
 		return -1;
-	if (check_mm(p) || check_files(p, o) || check_cwd(p, o))
+	if (check_mm(p, o) || check_files(p, o) || check_cwd(p, o))
 		return -1;
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "criu/ns/ns.h"
+#include "criu/ns/mnt.h"
 #include "criu/procfs.h"
 #include "criu/restore/restore.h"
 #include "criu/net/netlock.h"
@@ -492,6 +493,8 @@ struct restore_run {
 	pid_t pid;		/* the root as criu sees it, once made */
 	int live;		/* processes that are not zombies */
 	double t0;
+	struct mnt_restore mnt;	/* its own mount namespace (criu/ns/mnt.h) */
+	struct opts with_root;	/* the options, and the tree's root in criu's view (rst_root_fd) */
 };
 
 static int st_args(void *c)
@@ -512,13 +515,44 @@ static int st_args(void *c)
 	return 0;
 }
 
+/*
+ * its own mount namespace: made (by criu, in a private copy of its own,
+ * under --root) before any of its paths is looked at; the tree's paths
+ * resolve there from now on (opts.rst_root_fd)
+ */
+static int st_mnt_prepare(void *c)
+{
+	struct restore_run *r = c;
+
+	if (mnt_restore_prepare(r->dirfd, &r->o->mnt, &r->mnt))
+		return -1;
+	r->with_root = *r->o;
+	r->with_root.rst_root_fd = r->mnt.rootfd > 0 ? r->mnt.rootfd : 0;
+	r->o = &r->with_root;
+	return 0;
+}
+
+/* criu alone (its threads joined): back in its own mount namespace */
+static void st_mnt_leave(void *c)
+{
+	mnt_restore_leave(&((struct restore_run *)c)->mnt);
+}
+
+static int st_mnt_back(void *c)
+{
+	st_mnt_leave(c);
+	return 0;
+}
+
 /* every image checked before anything is made */
 static int st_images(void *c)
 {
 	struct restore_run *r = c;
 
-	if (rst_load_tree(r->dirfd, r->o->images_dir, r->o, &r->t) || tree_pids_free(&r->t))
+	if (rst_load_tree(r->dirfd, r->o->images_dir, r->o, &r->t) || mnt_restore_agrees(&r->mnt, r->t.ns.flags) ||
+	    tree_pids_free(&r->t))
 		return -1;
+	r->t.mnt = &r->mnt;
 	for (size_t i = 0; i < r->t.nr; i++)
 		r->live += !r->t.procs[i].zombie;
 	pr_info("images of pid %d (%zu processes) checked in %.1f ms", r->t.procs[0].pid, r->t.nr,
@@ -719,6 +753,7 @@ static int st_release(void *c)
 
 static const struct stage restore_stages[] = {
 	{ "arguments", st_args, NULL },
+	{ "the tree's mount namespace", st_mnt_prepare, st_mnt_leave },
 	{ "images", st_images, NULL },
 	{ "pre-restore notification", st_notify_pre, NULL },
 	{ "lazy-pages daemon", st_lazy_connect, st_lazy_disconnect },
@@ -732,6 +767,7 @@ static const struct stage restore_stages[] = {
 	{ "namespace notifications", st_notify_ns, NULL },
 	{ "terminal masters handed over", st_orphans, NULL },
 	{ "tasks to their last trap", st_follow, NULL },
+	{ "back to criu's mount namespace", st_mnt_back, NULL },
 	{ "resume notifications", st_notify_resume, NULL },
 	{ "release", st_release, NULL },
 };
@@ -810,7 +846,7 @@ int cr_restore(const struct opts *o)
 	if (rst_lazy_daemon_remote(o, &ro))
 		o = &ro;
 	struct restore_run r = { .o = o, .dirfd = -1, .own_time = -1, .pid = -1,
-			     .t0 = clock_now_ms() };
+			     .t0 = clock_now_ms(), .mnt = { .rootfd = -1, .own_ns = -1 } };
 	int err = stages_run(restore_stages, NR_STAGES(restore_stages), &r);
 
 	if (!err)

@@ -111,6 +111,8 @@ struct rst_proc {
 };
 
 /* the dump: every process, parents before children, [0] the root */
+struct mnt_restore;
+
 struct rst_tree {
 	Inventory *inv;
 	struct ns_images ns;	/* namespaces of its own (criu/ns/ns-restore.c) */
@@ -121,7 +123,11 @@ struct rst_tree {
 	struct rst_shared_files shared;
 	struct fd_orphans orphans;	/* new masters of outside terminals, for their taker */
 	uint64_t premap_start, premap_end;	/* premap.c */
+	struct mnt_restore *mnt;	/* its own mount namespace (criu/ns/mnt.h), made by criu and its root */
 };
+
+/* mnt-reopen.c: in the root, pivoted into the tree's mount namespace: criu's files for the tree opened there again */
+int rst_mnt_reopen(const struct rst_tree *t);
 
 /*
  * criu/ns/pidns-restore.c: thread k of p at pid namespace level (0: the

@@ -1,0 +1,364 @@
+# test/mntns.sh - the mount namespace section of test/run.sh (sourced).
+# Each check builds a private rootfs (busybox-static and the static
+# test/progs/mntns_state) in test/out/mntns/CHECK/rootfs and starts
+# `unshare --pid --mount --uts --ipc --fork --mount-proc` running
+# test/tools/mntns-setup.sh, which mounts there what runc would (proc,
+# read-only sysfs, a tmpfs /dev with a device node, a devpts instance
+# (ptmxmode), /dev/shm, mqueue, a tmpfs with files, a bind of a file and
+# of a directory, a read-only bind, a read-only tmpfs over a directory,
+# /dev/null bound over a file, a read-only /proc/sys), pivots into it and
+# runs mntns_state as pid 1, which records its mountinfo (ids normalised),
+# opens and maps files on those mounts and forks a child, then waits.
+#   mntns/unshare: dump, restore --root ROOTFS, the program checks its
+#     mounts, files, mappings and child, and passes; its pid inside is 1
+#   mntns/unshare_lazy: the same with restore --lazy-pages
+#   mntns/unshare_predump: two pre-dumps --track-mem, then the dump
+#   mntns/leave_running, mntns/live_snapshot: dump --leave-running (and
+#     --live-snapshot): the program runs on; then killed, restored, passes
+#   mntns/redump: restored, dumped again and restored again
+#   mntns/external: a host directory bound at /mnt/ext, dumped with
+#     --external mnt[/mnt/ext]:hostdir, restored with
+#     --ext-mount-map hostdir:DIR (the alias): the file there reads as before
+#   mntns/external_auto: the same found with --external mnt[] at dump,
+#     restored with --ext-mount-map auto (the host path it was bound from)
+#   mntns/propagation: a shared tmpfs and an unbindable mount: the same
+#     again (mountinfo's shared:N and unbindable, N normalised)
+#   mntns/empty_net: in a network namespace of its own too, dumped with
+#     --empty-ns net, restored into a new one where lo is up
+#   mntns/refuse_outside_bind: the same bind without --external
+#   mntns/refuse_fskind: a ramfs mounted in it
+#   mntns/refuse_shared: a peer group of two mounts inside it
+#   mntns/refuse_slave: a slave of a peer group inside it
+#   mntns/refuse_chroot: chroot into the rootfs instead of pivot_root
+#   mntns/refuse_net: a bridge in its network namespace, --empty-ns net
+#     each refused at dump with one error line naming the process and
+#     the mount (or namespace), the program left running (it passes after)
+#   mntns/no_root: restore without --root: one error line, nothing runs
+#   mntns/no_external: mntns/external restored without a path for its key:
+#     one error line naming the key, nothing runs
+#   mntns/missing_image: the dump restored without its mntns.img: one
+#     error line naming it, nothing runs
+#   mntns/runc: a runc container (bundle from `runc spec`: terminal false,
+#     rootfs writable, mntns_state runc as its process, a tmpfs /data, binds
+#     of a file and a directory, a read-only bind, two more masked paths),
+#     run with `runc run -d`, stdout and stderr a pipe: dumped with this
+#     tool's command line (--freeze-cgroup its v1 freezer cgroup,
+#     --manage-cgroups, --empty-ns net, --external mnt[MP]:MP for each
+#     cgroup hierarchy runc bound from the host), killed, restored with
+#     --root ROOTFS, --external mnt[MP]:HOSTPATH, --inherit-fd for the
+#     pipe; the program (pid 1 again, its child the same pid) makes its
+#     checks (mountinfo the same, ids normalised) and passes
+
+MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump external external_auto propagation empty_net refuse_outside_bind
+	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc)
+
+# mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
+mntns_rootfs() {
+	local r=$1/rootfs a
+	rm -rf "$r"
+	mkdir -p "$r"/{bin,proc,sys,dev,data,etc,mnt/bound-dir,mnt/ro-dir,mnt/ext,srcdir,masked,.old} || return 1
+	cp "$(command -v busybox)" "$r/bin/busybox" || return 1
+	for a in sh umount mount; do ln -s busybox "$r/bin/$a"; done
+	: > "$r/etc/bound-file"
+	echo secret > "$r/etc/secret"
+	echo inner > "$r/srcdir/inner"
+	cp "$ROOT/test/progs/mntns_state" "$r/mntns_state"
+}
+
+# mntns_start NAME DIR VARIANT [UNSHARE OPTIONS...]: sets MPID (the program, 1 inside)
+MPID=
+mntns_start() {
+	local name=$1 dir=$2 variant=$3
+	shift 3
+	mntns_rootfs "$dir" || { result FAIL "FAIL $name: cannot build the rootfs"; return 1; }
+	mkdir -p "$dir/host"
+	echo host-file > "$dir/host/hostfile"
+	unshare --pid --mount --uts --ipc --fork --mount-proc "$@" \
+		/bin/sh "$ROOT/test/tools/mntns-setup.sh" "$dir/rootfs" "$variant" "$dir/host" \
+		> "$dir/setup.log" 2>&1 < /dev/null &
+	local upid=$!
+	track "$upid"
+	echo "$upid" >> "$dir/kill"
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/rootfs/log"; then
+		result FAIL "FAIL $name: mntns_state did not get ready: $(log_tail "$dir/setup.log") $(log_tail "$dir/rootfs/log")"
+		return 1
+	fi
+	MPID=$(only_child "$upid")
+	echo "$MPID" >> "$dir/kill"
+	wait_for 5 in_sigwait "$MPID"
+}
+
+# mntns_restore_check NAME DIR IMG [RESTORE OPTIONS...]: restore, the program passes
+mntns_restore_check() {
+	local name=$1 dir=$2 img=$3 pid
+	shift 3
+	rm -f "$dir/pidfile"
+	local root=(--root "$dir/rootfs")
+	[ "${1:-}" = --root ] && root=()
+	if ! "$CRIU" restore -D "$dir/$img" -v4 -o "$dir/restore-$img.log" "${root[@]}" -d \
+		--pidfile "$dir/pidfile" "$@" > "$dir/restore-$img.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore-$img.log")"
+		return 1
+	fi
+	pid=$(cat "$dir/pidfile")
+	echo "$pid" >> "$dir/kill"
+	if [ "$(inner_pid "$pid")" != 1 ]; then
+		result FAIL "FAIL $name: the restored program $pid is $(inner_pid "$pid") in its pid namespace, not 1"
+		return 1
+	fi
+	if ! wait_for 10 in_sigwait "$pid"; then
+		result FAIL "FAIL $name: the restored program $pid is not back in its wait for SIGUSR1 ($(grep State: /proc/$pid/status 2>&1), syscall $(cut -d" " -f1 /proc/$pid/syscall 2>&1))"
+		return 1
+	fi
+	RPROG=$pid
+	return 0
+}
+
+# the program's verdict after SIGUSR1 to pid $3
+mntns_verdict() {
+	local name=$1 dir=$2 pid=$3
+	kill -USR1 "$pid"
+	local log=${LOG_DIR:-$dir/rootfs}/log
+	if ! wait_for 10 grep -q '^PASS$\|^FAIL' "$log"; then
+		result FAIL "FAIL $name: no verdict from the program: $(log_tail "$log")"
+		return 1
+	fi
+	if ! grep -q '^PASS$' "$log"; then
+		result FAIL "FAIL $name: $(grep -m1 '^FAIL' "$log")"
+		return 1
+	fi
+	return 0
+}
+
+mntns_dump() {
+	local name=$1 dir=$2 pid=$3 img=$4
+	shift 4
+	if ! "$CRIU" dump -t "$pid" -D "$dir/$img" -v4 -o "$dir/dump-$img.log" "$@" \
+		> "$dir/dump-$img.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump-$img.log")"
+		return 1
+	fi
+}
+
+# MODE: plain, lazy, predump, redump, external, empty_net
+mntns_cycle() {
+	local name=$1 dir=$2 mode=$3 variant=plain dopts=() ropts=() uopts=()
+	case $mode in
+	external) variant=ext; dopts=(--external "mnt[/mnt/ext]:hostdir"); ropts=(--ext-mount-map "hostdir:$dir/host") ;;
+	propagation) variant=shared1 ;;
+	external_auto) variant=ext; dopts=(--external "mnt[]"); ropts=(--ext-mount-map auto) ;;
+	empty_net) variant=net; uopts=(--net); dopts=(--empty-ns net); ropts=(--empty-ns net) ;;
+	lazy) ropts=(--lazy-pages) ;;
+	leave_running) dopts=(--leave-running) ;;
+	live_snapshot) dopts=(--leave-running --live-snapshot) ;;
+	esac
+	mntns_start "$name" "$dir" "$variant" "${uopts[@]}" || return
+	if [ "$mode" = predump ]; then
+		"$CRIU" pre-dump -t "$MPID" -D "$dir/pre1" --track-mem -v4 -o "$dir/pre1.log" \
+			< /dev/null > /dev/null 2>&1 &&
+		"$CRIU" pre-dump -t "$MPID" -D "$dir/pre2" --track-mem --prev-images-dir ../pre1 -v4 \
+			-o "$dir/pre2.log" < /dev/null > /dev/null 2>&1 ||
+			{ result FAIL "FAIL $name: pre-dump failed: $(criu_error "$dir/pre1.log") $(criu_error "$dir/pre2.log")"; return; }
+		dopts=(--track-mem --prev-images-dir ../pre2)
+	fi
+	mntns_dump "$name" "$dir" "$MPID" img "${dopts[@]}" || return
+	if [ "${dopts[0]:-}" = --leave-running ]; then
+		if ! alive "$MPID" || ! wait_for 5 in_sigwait "$MPID"; then
+			result FAIL "FAIL $name: the program does not run on after dump --leave-running"
+			return
+		fi
+		kill -KILL "$MPID"
+		wait_for 5 dead "$MPID"
+	fi
+	if alive "$MPID"; then
+		result FAIL "FAIL $name: the program runs on after the dump"
+		return
+	fi
+	mntns_restore_check "$name" "$dir" img "${ropts[@]}" || return
+	if [ "$mode" = redump ]; then
+		mntns_dump "$name" "$dir" "$RPROG" img2 || return
+		mntns_restore_check "$name" "$dir" img2 || return
+	fi
+	mntns_verdict "$name" "$dir" "$RPROG" || return
+	result PASS "PASS $name"
+}
+
+# a refused dump: one error line matching $4, the program runs on and passes
+mntns_refuse() {
+	local name=$1 dir=$2 variant=$3 want=$4 uopts=() dopts=() lines
+	[ "$variant" = netdummy ] && uopts=(--net) && dopts=(--empty-ns net)
+	mntns_start "$name" "$dir" "$variant" "${uopts[@]}" || return
+	"$CRIU" dump -t "$MPID" -D "$dir/img" -v4 -o "$dir/dump.log" "${dopts[@]}" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
+	if [ $? -eq 0 ]; then
+		result FAIL "FAIL $name: the dump succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: pid $MPID: .*$want" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming pid $MPID and /$want/, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	[ -e "$dir/img/inventory.img" ] && { result FAIL "FAIL $name: inventory.img written by a refused dump"; return; }
+	if ! alive "$MPID" || ! wait_for 5 in_sigwait "$MPID"; then
+		result FAIL "FAIL $name: the program does not run on after the refused dump"
+		return
+	fi
+	mntns_verdict "$name" "$dir" "$MPID" || return
+	result PASS "PASS $name"
+}
+
+# a restore missing an option: one error line matching $4, nothing runs
+mntns_no_root() {
+	local name=$1 dir=$2 variant=$3 want=$4 dopts=() ropts=()
+	[ "$variant" = ext ] && dopts=(--external "mnt[/mnt/ext]:hostdir") && ropts=(--root "$dir/rootfs")
+	[ "$variant" = nomnt ] && ropts=(--root "$dir/rootfs") && variant=plain
+	mntns_start "$name" "$dir" "$variant" || return
+	mntns_dump "$name" "$dir" "$MPID" img "${dopts[@]}" || return
+	[ "${ropts[0]:-}" = --root ] && [ "${#dopts[@]}" = 0 ] && rm "$dir/img/mntns.img"
+	"$CRIU" restore -D "$dir/img" -v4 -o "$dir/restore.log" -d --pidfile "$dir/pidfile" "${ropts[@]}" \
+		> "$dir/restore.out" 2> "$dir/restore.err" < /dev/null
+	if [ $? -eq 0 ] || [ -s "$dir/pidfile" ]; then
+		result FAIL "FAIL $name: the restore succeeded"
+		return
+	fi
+	if [ "$(grep -c . "$dir/restore.err")" -ne 1 ] || ! grep -q "^error: .*$want" "$dir/restore.err"; then
+		result FAIL "FAIL $name: expected one error line with '$want': $(head -3 "$dir/restore.err" | tr '\n' '|')"
+		return
+	fi
+	if pgrep -f mntns_state > "$dir/left" && grep -qv "^$$" "$dir/left"; then
+		for p in $(cat "$dir/left"); do
+			[ "$(readlink "/proc/$p/root")" = / ] && [ "$(inner_pid "$p")" = 1 ] &&
+				grep -qs "$dir" "/proc/$p/mountinfo" &&
+				{ result FAIL "FAIL $name: a restored program runs after the failed restore"; return; }
+		done
+	fi
+	result PASS "PASS $name"
+}
+
+# the bundle of mntns/runc in DIR/bundle (rootfs: mntns_rootfs)
+mntns_bundle() {
+	local dir=$1 b=$1/bundle
+	mkdir -p "$b" && mntns_rootfs "$b" || return 1
+	echo "hello tmpfs" > "$b/rootfs/srcdir/bound"
+	(cd "$b" && runc spec) || return 1
+	python3 - "$b" <<'PY'
+import json, sys
+b = sys.argv[1]
+p = b + '/config.json'
+c = json.load(open(p))
+c['process']['terminal'] = False
+c['process']['args'] = ['/mntns_state', 'runc']
+c['root']['readonly'] = False
+r = b + '/rootfs'
+c['mounts'] += [
+    {'destination': '/data', 'type': 'tmpfs', 'source': 'tmpfs', 'options': ['size=4m', 'mode=755']},
+    {'destination': '/etc/bound-file', 'type': 'bind', 'source': r + '/srcdir/bound', 'options': ['bind']},
+    {'destination': '/mnt/bound-dir', 'type': 'bind', 'source': r + '/srcdir', 'options': ['bind']},
+    {'destination': '/mnt/ro-dir', 'type': 'bind', 'source': r + '/srcdir', 'options': ['bind', 'ro']},
+]
+c['linux']['maskedPaths'] += ['/etc/secret', '/masked']
+json.dump(c, open(p, 'w'), indent=1)
+PY
+}
+
+# --external mnt[MP]:HOSTPATH for each external mount of mntns.img in $1
+mntns_ext_restore() {
+	"$CRIU" show "$1/mntns.img" | python3 -c '
+import json, sys
+host = {}
+for l in open("/proc/self/mountinfo"):
+    f = l.split()
+    if f[3] == "/":
+        host.setdefault(f[2], f[4])
+for e in json.load(sys.stdin)["entries"]:
+    if e["kind"] == "MNT_EXTERNAL":
+        dev = "%d:%d" % (e["dev_major"], e["dev_minor"])
+        print("--external")
+        print("mnt[%s]:%s%s" % (e["ext_key"], host[dev], e["root"] if e["root"] != "/" else ""))
+'
+}
+
+mntns_runc() {
+	local name=$1 dir=$2 id=criu-mntns-$$ pid key ext=() rext=() line
+	if ! mntns_bundle "$dir"; then
+		result FAIL "FAIL $name: cannot build the bundle"
+		return
+	fi
+	echo "$id" > "$dir/runc-id"
+	runc run -d --bundle "$dir/bundle" "$id" < /dev/null > >(cat > "$dir/stdout") 2>&1
+	if ! wait_for "$READY_TIMEOUT" has_ready "$dir/bundle/rootfs/log"; then
+		result FAIL "FAIL $name: the container did not get ready: $(log_tail "$dir/stdout") $(log_tail "$dir/bundle/rootfs/log")"
+		return
+	fi
+	pid=$(runc state "$id" | sed -n 's/^ *"pid": \([0-9]*\),/\1/p')
+	echo "$pid" >> "$dir/kill"
+	wait_for 5 in_sigwait "$pid"
+	while read -r line; do ext+=(--external "mnt[$line]:$line"); done \
+		< <(awk '$0 ~ / - cgroup2? / {print $5}' "/proc/$pid/mountinfo")
+	local freezer=/sys/fs/cgroup/freezer$(awk -F: '$2 == "freezer" {print $3}' "/proc/$pid/cgroup")
+	mntns_dump "$name" "$dir" "$pid" img --freeze-cgroup "$freezer" --manage-cgroups soft --empty-ns net "${ext[@]}" || return
+	if alive "$pid"; then
+		result FAIL "FAIL $name: the container's program runs on after the dump"
+		return
+	fi
+	key=$(grep -o 'restore with --inherit-fd fd\[N\]:pipe:\[[0-9]*\]' "$dir/dump-img.log" | head -1 | sed 's/.*fd\[N\]://')
+	mapfile -t rext < <(mntns_ext_restore "$dir/img")
+	if [ -z "$key" ] || [ ${#rext[@]} -ne $(( ${#ext[@]} )) ]; then
+		result FAIL "FAIL $name: no external pipe in the dump log, or externals ${#rext[@]} != ${#ext[@]}"
+		return
+	fi
+	if ! mntns_restore_check "$name" "$dir" img --root "$dir/bundle/rootfs" --manage-cgroups soft --empty-ns net \
+		"${rext[@]}" --inherit-fd "fd[5]:$key" 5> >(cat >> "$dir/stdout"); then
+		return
+	fi
+	LOG_DIR=$dir/bundle/rootfs mntns_verdict "$name" "$dir" "$RPROG" || return
+	result PASS "PASS $name"
+}
+
+run_mntns_check() {
+	local check=$1 name=mntns/$1 dir=$OUT/mntns/$1
+	if [ ! -x "$CRIU" ] || [ ! -x "$ROOT/test/progs/mntns_state" ]; then
+		result SKIP "SKIP $name: criu or test/progs/mntns_state not built"
+		return
+	fi
+	if ! command -v busybox > /dev/null; then
+		result SKIP "SKIP $name: busybox-static not installed (scripts/install-deps.sh)"
+		return
+	fi
+	mkdir -p "$dir"
+	# the namespaces die with their init: kill every program started here
+	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group" EXIT
+	case $check in
+	unshare) mntns_cycle "$name" "$dir" plain ;;
+	unshare_lazy) mntns_cycle "$name" "$dir" lazy ;;
+	unshare_predump) mntns_cycle "$name" "$dir" predump ;;
+	leave_running) mntns_cycle "$name" "$dir" leave_running ;;
+	live_snapshot) mntns_cycle "$name" "$dir" live_snapshot ;;
+	redump) mntns_cycle "$name" "$dir" redump ;;
+	external) mntns_cycle "$name" "$dir" external ;;
+	external_auto) mntns_cycle "$name" "$dir" external_auto ;;
+	propagation) mntns_cycle "$name" "$dir" propagation ;;
+	empty_net) mntns_cycle "$name" "$dir" empty_net ;;
+	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
+	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
+	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;
+	refuse_slave) mntns_refuse "$name" "$dir" slave "mount .* at /data/peer is a slave mount \(master:[0-9]+\)" ;;
+	refuse_chroot) mntns_refuse "$name" "$dir" chroot "root directory is not the root of the namespace" ;;
+	refuse_net) mntns_refuse "$name" "$dir" netdummy "net:\[[0-9]+\] holds devices other than lo \(dummy0\)" ;;
+	no_root) mntns_no_root "$name" "$dir" plain "--root" ;;
+	missing_image) mntns_no_root "$name" "$dir" nomnt "mntns.img: missing" ;;
+	no_external) mntns_no_root "$name" "$dir" ext "restore needs --external mnt\[hostdir\]:PATH" ;;
+	runc)
+		if ! command -v runc > /dev/null || ! command -v python3 > /dev/null || [ ! -d /sys/fs/cgroup/freezer ]; then
+			result SKIP "SKIP $name: needs runc, python3 and a cgroup v1 freezer (scripts/install-deps.sh)"
+			return
+		fi
+		mntns_runc "$name" "$dir" ;;
+	*) result FAIL "FAIL $name: no such check"; return ;;
+	esac
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir"/img* "$dir"/pre* "$dir/rootfs"
+	fi
+}
+
+section mntns MNTNS_CHECKS run_mntns_check

@@ -1,0 +1,271 @@
+/*
+ * mntns_state - the program of test/mntns.sh: init (pid 1) of a pid
+ * namespace, in a mount namespace test/mntns-setup.sh built (tmpfs with
+ * contents, binds of a file and a directory, a read-only bind, masked
+ * paths, a devpts instance, proc with a read-only /proc/sys, sysfs,
+ * mqueue) and pivoted into.  It records its mountinfo (ids and devices
+ * normalised away), opens and maps files on those mounts, forks a child
+ * that holds a file of /dev/shm, writes READY to /log and waits for
+ * SIGUSR1; then checks that everything is as it was: the same mounts, the
+ * files' contents, offsets and mappings, read-only and masked paths, a pty
+ * of its own devpts, and writes PASS or FAIL: reason to /log.
+ * Built static: the rootfs holds only busybox.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int logfd = -1;
+
+static void say(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(logfd, buf, n) < 0)
+		_exit(3);
+}
+
+static int fail(const char *fmt, ...)
+{
+	char buf[3000];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say("FAIL: %s", buf);
+	return 1;
+}
+
+/* id of the nth distinct value of v in ids (0-based), adding it */
+static int norm(unsigned *ids, int *n, unsigned v)
+{
+	for (int i = 0; i < *n; i++)
+		if (ids[i] == v)
+			return i;
+	ids[*n] = v;
+	return (*n)++;
+}
+
+/* /proc/self/mountinfo with mount ids, parents and peer groups as indexes, devices left out */
+static char *mountinfo(void)
+{
+	static unsigned ids[4096], groups[4096];
+	int nids = 0, ngroups = 0;
+	char line[4096], *out = calloc(1, 1 << 20);
+	size_t len = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && out && fgets(line, sizeof(line), f)) {
+		unsigned id, parent;
+		char rest[4096];
+		if (sscanf(line, "%u %u %*s %4095[^\n]", &id, &parent, rest) != 3)
+			continue;
+		int ni = norm(ids, &nids, id);
+		len += snprintf(out + len, (1 << 20) - len, "%d %d", ni, norm(ids, &nids, parent));
+		for (char *sv, *t = strtok_r(rest, " ", &sv); t; t = strtok_r(NULL, " ", &sv)) {
+			unsigned g;
+			if (sscanf(t, "shared:%u", &g) == 1)
+				len += snprintf(out + len, (1 << 20) - len, " shared:%d", norm(groups, &ngroups, g));
+			else if (sscanf(t, "master:%u", &g) == 1)
+				len += snprintf(out + len, (1 << 20) - len, " master:%d", norm(groups, &ngroups, g));
+			else
+				len += snprintf(out + len, (1 << 20) - len, " %s", t);
+		}
+		len += snprintf(out + len, (1 << 20) - len, "\n");
+	}
+	if (f)
+		fclose(f);
+	return out;
+}
+
+static int read_at(int fd, off_t off, char *buf, size_t len)
+{
+	memset(buf, 0, len);
+	return pread(fd, buf, len - 1, off) < 0 ? -1 : 0;
+}
+
+static int child_main(void)
+{
+	sigset_t s;
+	int sig;
+	int fd = open("/dev/shm/child", O_RDWR | O_CREAT, 0600);
+	char buf[32];
+
+	if (fd < 0 || write(fd, "child-data", 10) != 10)
+		return 2;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	sigwait(&s, &sig);
+	if (read_at(fd, 0, buf, sizeof(buf)) || strcmp(buf, "child-data") || lseek(fd, 0, SEEK_CUR) != 10)
+		return 1;
+	return 0;
+}
+
+static int put(const char *path, const char *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+		return -1;
+	return close(fd);
+}
+
+/* what test/tools/mntns-setup.sh puts in /data (but the owner: no CAP_CHOWN under runc) */
+static int make_data(void)
+{
+	static char mapped[8192];
+	memcpy(mapped, "mapped-file", 11);
+	memcpy(mapped + 4096, "shared-file", 11);
+	if (put("/data/file", "hello tmpfs\n", 12, 0644) || mkdir("/data/dir", 0755) ||
+	    mkdir("/data/dir/sub", 0755) || put("/data/dir/sub/deep", "deep\n", 5, 0640) ||
+	    chmod("/data/dir/sub/deep", 0640) ||
+	    symlink("file", "/data/link") || put("/data/mapped", mapped, sizeof(mapped), 0644))
+		return -1;
+	return 0;
+}
+
+/* in a network namespace of its own made empty (--empty-ns net): lo alone, up */
+static int check_net(void)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), n = 0;
+
+	for (struct if_nameindex *i = ifs; ifs && i->if_index; i++, n++)
+		if (strcmp(i->if_name, "lo"))
+			return fail("network device %s besides lo", i->if_name);
+	strcpy(ifr.ifr_name, "lo");
+	if (n != 1 || s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) || !(ifr.ifr_flags & IFF_UP))
+		return fail("lo is not up (%d devices)", n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *variant = argc > 1 ? argv[1] : "plain";
+	char ext[64] = "";
+	char buf[256];
+	sigset_t s;
+	int sig, st;
+
+	/* only what the setup gave on purpose: nothing of the test runner's */
+	close_range(3, ~0U, 0);
+	logfd = open("/log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (logfd < 0)
+		return 2;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	if (getpid() != 1)
+		return fail("not the init of a pid namespace (pid %d)", getpid());
+	/* under runc, the mounts are config.json's: the files on its tmpfs are made here */
+	if (!strcmp(variant, "runc") && make_data())
+		return fail("cannot make the files of /data: %m");
+	/* files on the mounts */
+	int fdata = open("/data/file", O_RDWR);
+	int fbound = open("/etc/bound-file", O_RDONLY);
+	int fdir = open("/mnt/bound-dir/inner", O_RDONLY);
+	int fmap = open("/data/mapped", O_RDWR);
+	if (fdata < 0 || fbound < 0 || fdir < 0 || fmap < 0)
+		return fail("cannot open the files of the setup: %m");
+	if (lseek(fdata, 3, SEEK_SET) != 3 || lseek(fbound, 2, SEEK_SET) != 2)
+		return fail("lseek: %m");
+	char *priv = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fmap, 0);
+	char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fmap, 4096);
+	if (priv == MAP_FAILED || shared == MAP_FAILED)
+		return fail("mmap /data/mapped: %m");
+	strcpy(priv, "private-change");
+	strcpy(shared, "shared-change");
+	if (chdir("/data/dir"))
+		return fail("chdir /data/dir: %m");
+	pid_t child = fork();
+	if (child == 0)
+		_exit(child_main());
+	usleep(100000);
+	if (!strcmp(variant, "ext")) {
+		int fd = open("/mnt/ext/hostfile", O_RDONLY);
+		if (fd < 0 || read_at(fd, 0, ext, sizeof(ext)) || strcmp(ext, "host-file\n"))
+			return fail("/mnt/ext/hostfile: '%s' (%m)", ext);
+		close(fd);
+	}
+	char *before = mountinfo();
+	say("READY");
+	sigwait(&s, &sig);
+
+	/* after the restore */
+	char *after = mountinfo();
+	if (!before || !after || strcmp(before, after)) {
+		say("mountinfo before:\n%s", before);
+		say("mountinfo after:\n%s", after);
+		return fail("the mounts differ");
+	}
+	if (getcwd(buf, sizeof(buf)) == NULL || strcmp(buf, "/data/dir"))
+		return fail("cwd is %s, not /data/dir", buf);
+	if (lseek(fdata, 0, SEEK_CUR) != 3 || lseek(fbound, 0, SEEK_CUR) != 2)
+		return fail("offsets changed");
+	if (read_at(fdata, 0, buf, sizeof(buf)) || strcmp(buf, "hello tmpfs\n"))
+		return fail("/data/file reads '%s'", buf);
+	if (read_at(fbound, 0, buf, sizeof(buf)) || strcmp(buf, "hello tmpfs\n"))
+		return fail("/etc/bound-file reads '%s'", buf);
+	if (read_at(fdir, 0, buf, sizeof(buf)) || strcmp(buf, "inner\n"))
+		return fail("/mnt/bound-dir/inner reads '%s'", buf);
+	if (strcmp(priv, "private-change") || strcmp(shared, "shared-change"))
+		return fail("mappings of /data/mapped changed: '%.20s' '%.20s'", priv, shared);
+	if (read_at(fmap, 4096, buf, sizeof(buf)) || strcmp(buf, "shared-change"))
+		return fail("/data/mapped does not hold the shared mapping's write: '%s'", buf);
+	if (read_at(fmap, 0, buf, sizeof(buf)) || strcmp(buf, "mapped-file"))
+		return fail("/data/mapped holds the private mapping's write: '%s'", buf);
+	int fd = open("/data/dir/sub/deep", O_RDONLY);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) || (sb.st_mode & 07777) != 0640 ||
+	    sb.st_uid != (strcmp(variant, "runc") ? 123u : 0u) ||
+	    read_at(fd, 0, buf, sizeof(buf)) || strcmp(buf, "deep\n"))
+		return fail("/data/dir/sub/deep: mode %o uid %d '%s' (%m)", sb.st_mode, sb.st_uid, buf);
+	close(fd);
+	ssize_t n = readlink("/data/link", buf, sizeof(buf) - 1);
+	if (n < 0 || (buf[n] = 0, strcmp(buf, "file")))
+		return fail("/data/link is not a symlink to file");
+	if (open("/mnt/ro-dir/new", O_WRONLY | O_CREAT, 0600) >= 0 || errno != EROFS)
+		return fail("/mnt/ro-dir is writable");
+	if (open("/proc/sys/kernel/hostname", O_WRONLY) >= 0 || errno != EROFS)
+		return fail("/proc/sys is writable");
+	if (open("/masked/x", O_WRONLY | O_CREAT, 0600) >= 0 || errno != EROFS)
+		return fail("/masked is writable");
+	fd = open("/etc/secret", O_RDONLY);
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != 0)
+		return fail("/etc/secret is not masked by /dev/null");
+	close(fd);
+	int ptm = open("/dev/ptmx", O_RDWR | O_NOCTTY);
+	if (ptm < 0 || grantpt(ptm) || unlockpt(ptm) || !ptsname(ptm) || strcmp(ptsname(ptm), "/dev/pts/0"))
+		return fail("/dev/ptmx: no pty of its own devpts instance (%s, %m)", ptm >= 0 ? ptsname(ptm) : "-");
+	if (!strcmp(variant, "ext")) {
+		fd = open("/mnt/ext/hostfile", O_RDONLY);
+		if (fd < 0 || read_at(fd, 0, buf, sizeof(buf)) || strcmp(buf, ext))
+			return fail("/mnt/ext/hostfile reads '%s' after the restore (%m)", buf);
+		close(fd);
+	}
+	if (!strcmp(variant, "net") && check_net())
+		return 1;
+	kill(child, SIGUSR1);
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
+		return fail("the child failed its checks (status %#x)", st);
+	say("PASS");
+	return 0;
+}
