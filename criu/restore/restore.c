@@ -524,8 +524,10 @@ static int st_mnt_prepare(void *c)
 {
 	struct restore_run *r = c;
 
-	if (mnt_restore_prepare(r->dirfd, &r->o->mnt, &r->mnt))
+	if (mnt_restore_prepare(r->dirfd, &r->o->mnt, &r->mnt)) {
+		mnt_restore_leave(&r->mnt);	/* (a failing stage is not undone by the runner) */
 		return -1;
+	}
 	r->with_root = *r->o;
 	r->with_root.rst_root_fd = r->mnt.rootfd > 0 ? r->mnt.rootfd : 0;
 	r->o = &r->with_root;
