@@ -170,7 +170,8 @@ mntns_cycle() {
 		kill -KILL "$MPID"
 		wait_for 5 dead "$MPID"
 	fi
-	if alive "$MPID"; then
+	# (killed by the dump; its parent, unshare, may take a moment to reap it)
+	if ! wait_for 5 dead "$MPID"; then
 		result FAIL "FAIL $name: the program runs on after the dump"
 		return
 	fi
@@ -297,7 +298,7 @@ mntns_runc() {
 		< <(awk '$0 ~ / - cgroup2? / {print $5}' "/proc/$pid/mountinfo")
 	local freezer=/sys/fs/cgroup/freezer$(awk -F: '$2 == "freezer" {print $3}' "/proc/$pid/cgroup")
 	mntns_dump "$name" "$dir" "$pid" img --freeze-cgroup "$freezer" --manage-cgroups soft --empty-ns net "${ext[@]}" || return
-	if alive "$pid"; then
+	if ! wait_for 5 dead "$pid"; then
 		result FAIL "FAIL $name: the container's program runs on after the dump"
 		return
 	fi
