@@ -23,8 +23,8 @@
 #     restored with --ext-mount-map auto (the host path it was bound from)
 #   mntns/propagation: a shared tmpfs and an unbindable mount: the same
 #     again (mountinfo's shared:N and unbindable, N normalised)
-#   mntns/empty_net: in a network namespace of its own too, dumped with
-#     --empty-ns net, restored into a new one where lo is up
+#   mntns/empty_net: in a network namespace of its own too (lo up), dumped
+#     with --empty-ns net, restored into a new one where lo is up
 #   mntns/refuse_outside_bind: the same bind without --external
 #   mntns/refuse_fskind: a ramfs mounted in it
 #   mntns/refuse_shared: a peer group of two mounts inside it

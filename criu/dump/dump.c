@@ -209,11 +209,9 @@ static int st_mnt_net(void *c)
 	pid_t root = t->procs[0].pid;
 	unsigned long net = ns_inode(root, root, "net");
 
-	if (net && net != ns_inode(0, 0, "net")) {
-		if (empty_ns_check_net(root, net))
-			return -1;
-		t->empty_net = true;
-	}
+	if ((r->o->mnt.empty_ns & CLONE_NEWNET) && net && net != ns_inode(0, 0, "net") &&
+	    empty_ns_check_net(root, net))
+		return -1;
 	if (mnt_dump_collect(root, &r->o->mnt, &t->mnt, &t->rootfd))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++)

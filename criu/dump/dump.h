@@ -77,7 +77,6 @@ struct dump_tree {
 	uint32_t ns_flags;		/* CLONE_NEW*: namespaces of its own saved (criu/ns/ns-dump.c) */
 	struct mnt_dump *mnt;		/* its own mount namespace (criu/ns/mnt-dump.c), or NULL */
 	int rootfd;			/* with it: the root's root directory (O_PATH), else 0 */
-	bool empty_net;			/* its own network namespace, empty (--empty-ns net) */
 	uint64_t dump_id;		/* random, in the header of every image */
 	uint64_t parent_dump_id;	/* --prev-images-dir: the parent's, or 0 */
 };

@@ -6,14 +6,10 @@
 
 #include <sys/types.h>
 
-struct mnt_opts;
-
 /*
- * dump: root's network namespace (inode ino) is not criu's: refused with
- * one line unless --empty-ns net was given and it holds only lo
+ * dump with --empty-ns net: root's network namespace (inode ino, not
+ * criu's) holds only lo, else one line naming the others and -1
  */
-int empty_ns_check_net(pid_t root, unsigned long ino, const struct mnt_opts *m);
-/* restore, in the root made in a new network namespace: lo up */
-int empty_ns_restore_net(void);
+int empty_ns_check_net(pid_t root, unsigned long ino);
 
 #endif /* CRIU_NS_EMPTY_NS_H */

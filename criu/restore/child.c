@@ -29,7 +29,6 @@
 #include <linux/sched.h>
 #include <unistd.h>
 
-#include "criu/ns/empty-ns.h"
 #include "criu/ns/mnt.h"
 #include "common/log.h"
 #include "criu/ns/ns.h"
@@ -565,8 +564,6 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	 * pivot_root, before any file of the tree is opened (criu/ns/mnt.h) */
 	if (i == 0 && t->mnt && t->mnt->rootfd > 0 &&
 	    (mnt_restore_finish(t->mnt, &o->mnt) || rst_mnt_reopen(t)))
-		child_fail();
-	if (i == 0 && (t->ns.flags & CLONE_NEWNET) && empty_ns_restore_net())
 		child_fail();
 	lead_ids(p);
 	/* room for the fds kept aside (stashes) above the helpers: the

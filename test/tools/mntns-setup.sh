@@ -53,6 +53,7 @@ slave) mount -t tmpfs -o size=64k tmpfs "$R/mnt/ext"
 	mkdir "$R/data/peer"
 	mount --bind "$R/mnt/ext" "$R/data/peer"
 	mount --make-slave "$R/data/peer" ;;
+net) ip link set lo up ;;
 netdummy) ip link add dummy0 type bridge ;;
 chroot) exec chroot "$R" /mntns_state "$2" < /dev/null > /dev/null 2>&1 ;;
 esac
