@@ -49,7 +49,9 @@ dump_with() {
 	for _ in $(seq 600); do grep -q READY "$run/prog.out" 2> /dev/null && break; sleep 0.1; done
 	p=$(pgrep -n -f "^$OUT/workload $mib $run/result") || { echo "lazy-criu: workload did not start" >&2; exit 1; }
 	WPID=$p
-	"$c" dump -t "$p" -D "$img" -o "$img/dump.log" -v4 || { echo "lazy-criu: $c dump failed ($img/dump.log)" >&2; exit 1; }
+	# (this runs in $(...): the caller's trap cannot see WPID; a failed dump kills it here)
+	"$c" dump -t "$p" -D "$img" -o "$img/dump.log" -v4 ||
+		{ kill -9 "$p" 2> /dev/null; echo "lazy-criu: $c dump failed ($img/dump.log)" >&2; exit 1; }
 	gone "$p"
 	WPID=
 	echo "$p"
