@@ -212,7 +212,9 @@ static int st_mnt_net(void *c)
 	if ((r->o->mnt.empty_ns & CLONE_NEWNET) && net && net != ns_inode(0, 0, "net") &&
 	    empty_ns_check_net(root, net))
 		return -1;
-	if (mnt_dump_collect(root, &r->o->mnt, &t->mnt, &t->rootfd))
+	/* a pre-dump saves memory: the mounts (and the external ones runc names
+	 * only for the final dump) are the dump's to collect */
+	if (r->pre ? mnt_dump_rootfd(root, &t->rootfd) : mnt_dump_collect(root, &r->o->mnt, &t->mnt, &t->rootfd))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++)
 		t->procs[i].rootfd = t->rootfd > 0 ? t->rootfd : 0;

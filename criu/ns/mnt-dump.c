@@ -318,10 +318,30 @@ static int check_root(const struct mnt_dump *d)
 	return 0;
 }
 
-int mnt_dump_collect(pid_t root, const struct mnt_opts *m, struct mnt_dump **out, int *rootfd)
+int mnt_dump_rootfd(pid_t root, int *rootfd)
 {
 	unsigned long its = ns_inode(root, root, "mnt");
 	char path[64];
+
+	*rootfd = -1;
+	if (!its || its == ns_inode(0, 0, "mnt"))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", root);
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* above stdio: 0 reads as "criu's own" (mnt_open_in) */
+	*rootfd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		close(fd);
+	if (*rootfd < 0) {
+		pr_perror("pid %d: cannot open its root directory", root);
+		return -1;
+	}
+	return 0;
+}
+
+int mnt_dump_collect(pid_t root, const struct mnt_opts *m, struct mnt_dump **out, int *rootfd)
+{
+	unsigned long its = ns_inode(root, root, "mnt");
 
 	*out = NULL;
 	*rootfd = -1;
@@ -341,24 +361,14 @@ int mnt_dump_collect(pid_t root, const struct mnt_opts *m, struct mnt_dump **out
 		bool found = false;
 		for (size_t k = 0; k < d->nr && !found; k++)
 			found = !strcmp(d->e[k]->mountpoint, m->ext[i].a);
-		if (!found) {
-			pr_err("--external mnt[%s]:%s: pid %d has no mount at %s in its mount namespace mnt:[%lu]",
-			       m->ext[i].a, m->ext[i].b, root, m->ext[i].a, its);
-			goto fail;
-		}
+		/* as CRIU: an entry that names no mount is not used (runc names
+		 * every device node of its config, bound or made with mknod) */
+		if (!found)
+			pr_info("--external mnt[%s]:%s: pid %d has no mount at %s in its mount namespace mnt:[%lu]: not used",
+				m->ext[i].a, m->ext[i].b, root, m->ext[i].a, its);
 	}
-	if (check_propagation(d))
+	if (check_propagation(d) || mnt_dump_rootfd(root, rootfd))
 		goto fail;
-	snprintf(path, sizeof(path), "/proc/%d/root", root);
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	/* above stdio: 0 reads as "criu's own" (mnt_open_in) */
-	*rootfd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0)
-		close(fd);
-	if (*rootfd < 0) {
-		pr_perror("pid %d: cannot open its root directory", root);
-		goto fail;
-	}
 	pr_info("pid %d: mount namespace mnt:[%lu] of its own: %zu mounts", root, its, d->nr);
 	*out = d;
 	return 0;

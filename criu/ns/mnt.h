@@ -44,6 +44,9 @@ struct mnt_dump {
  * with one line what restore could not make again
  */
 int mnt_dump_collect(pid_t root, const struct mnt_opts *m, struct mnt_dump **out, int *rootfd);
+/* pre-dump: only the root directory of its own mount namespace (-1 if none),
+ * for the paths of its files; its mounts are the final dump's */
+int mnt_dump_rootfd(pid_t root, int *rootfd);
 /* mntns.img and each tmpfs's tmpfs-ID.img (mnt-tmpfs.c) */
 int mnt_dump_write(const struct mnt_dump *d, int rootfd, int dirfd, uint64_t dump_id);
 void mnt_dump_free(struct mnt_dump *d);

@@ -27,7 +27,7 @@
 #include "common/log.h"
 #include "criu/rpc/rpc.h"
 
-#define NS_LATER "needs mount and network namespace support, not in this criu yet"
+#define EXT_PROPAGATION "external mounts are restored private; their sharing is not restored yet"
 #define CG_PROPS "the cgroups' settings are not dumped or restored yet (membership only)"
 
 enum how {
@@ -88,21 +88,21 @@ static const struct opt_row opt_table[] = {
 	{ "timeout", ACCEPTED, NULL },
 	{ "weak_sysctls", ACCEPTED, NULL },
 	{ "display_stats", ACCEPTED, NULL },
-	{ "root", REFUSED, NS_LATER },
-	{ "ext_mnt", REFUSED, NS_LATER },
-	{ "external", REFUSED, NS_LATER },
-	{ "empty_ns", REFUSED, NS_LATER },
-	{ "join_ns", REFUSED, NS_LATER },
+	{ "root", AS_OPTION, "--root" },
+	{ "ext_mnt", RPC_OWN, NULL },
+	{ "external", RPC_OWN, NULL },
+	{ "empty_ns", RPC_OWN, NULL },
+	{ "join_ns", REFUSED, "joining namespaces at restore is not supported" },
 	{ "cgroup_props", REFUSED, CG_PROPS },
 	{ "cgroup_props_file", REFUSED, CG_PROPS },
 	{ "cgroup_dump_controller", REFUSED, CG_PROPS },
 	{ "cgroup_yard", REFUSED, "cgroups are joined through the host's mounts; a cgroup yard is not supported" },
-	{ "auto_ext_mnt", REFUSED, NS_LATER },
-	{ "ext_sharing", REFUSED, NS_LATER },
-	{ "ext_masters", REFUSED, NS_LATER },
-	{ "skip_mnt", REFUSED, NS_LATER },
-	{ "enable_fs", REFUSED, NS_LATER },
-	{ "mntns_compat_mode", REFUSED, NS_LATER },
+	{ "auto_ext_mnt", AS_OPTION, "--external=mnt[]" },
+	{ "ext_sharing", REFUSED, EXT_PROPAGATION },
+	{ "ext_masters", REFUSED, EXT_PROPAGATION },
+	{ "skip_mnt", REFUSED, "skipping mounts is not supported (name them in ext_mnt)" },
+	{ "enable_fs", REFUSED, "a mount of an unsupported file system is refused at dump; enable_fs cannot change that" },
+	{ "mntns_compat_mode", ACCEPTED, NULL },	/* one way of restoring mounts here */
 	{ "veths", REFUSED, "network namespace devices are not supported yet" },
 	{ "tcp_skip_in_flight", REFUSED, "connections not yet accepted are refused at dump; skipping them is not supported" },
 	{ "unix_sk_ino", REFUSED, "use ext_unix_sk (external unix sockets by inode are not supported)" },
@@ -253,6 +253,17 @@ static int own_enum_args(const CriuOpts *ro, struct rpc_session *s, char *err, s
 		if (add_arg(s, "--network-lock=%s", m))
 			return -1;
 	}
+	/* ext_mnt {key, val}: at dump the mount point and its name, at restore
+	 * the name and the host path: --external mnt[KEY]:VAL either way */
+	for (size_t i = 0; i < ro->n_ext_mnt; i++)
+		if (add_arg(s, "--external=mnt[%s]:%s", ro->ext_mnt[i]->key, ro->ext_mnt[i]->val))
+			return -1;
+	for (size_t i = 0; i < ro->n_external; i++)
+		if (add_arg(s, "--external=%s", ro->external[i]))
+			return -1;
+	/* CLONE_NEW* bits: the option judges them */
+	if (ro->has_empty_ns && ro->empty_ns && add_arg(s, "--empty-ns=%#x", ro->empty_ns))
+		return -1;
 	for (size_t i = 0; i < ro->n_cg_root; i++) {
 		const CgroupRoot *r = ro->cg_root[i];
 		if (r->ctrl && *r->ctrl ? add_arg(s, "--cgroup-root=%s:%s", r->ctrl, r->path)
