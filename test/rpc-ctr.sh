@@ -90,17 +90,48 @@ ctr_runc_bundle() {
 	EOF
 }
 
-# ctr_runc_run DIR ID: runc run -d, stdout a pipe into DIR/ctr.out
+# ctr_runc_run DIR ID: runc run -d, its stdout and stderr anonymous pipes
+# into DIR/ctr.out and DIR/ctr.err (a host file is not reachable from the
+# container's mount namespace: a checkpoint refuses it)
 ctr_runc_run() {
 	local dir=$1 id=$2
 	CTR_RUNC_ROOT=$dir/runc
 	CTR_RUNC_IDS+=("$id")
-	mkfifo "$dir/ctr.pipe"
-	cat "$dir/ctr.pipe" >> "$dir/ctr.out" &
-	track $!
-	runc --root "$CTR_RUNC_ROOT" run -d --bundle "$dir/bundle" "$id" > "$dir/ctr.pipe" 2> "$dir/run.err" < /dev/null ||
-		return 1
+	runc --root "$CTR_RUNC_ROOT" run -d --bundle "$dir/bundle" "$id" \
+		> >(cat >> "$dir/ctr.out") 2> >(tee -a "$dir/run.err" >> "$dir/ctr.err") < /dev/null || return 1
 	wait_for 10 grep -q '^count ' "$dir/ctr.out"
+}
+
+# ctr_runc_ckpt DIR ID ARGS...: runc checkpoint through the relay into DIR/img
+ctr_runc_ckpt() {
+	local dir=$1 id=$2
+	shift 2
+	mkdir -p "$dir/img" "$dir/work"
+	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" checkpoint --image-path "$dir/img" \
+		--work-path "$dir/work" "$@" "$id" > "$dir/ckpt.out" 2>&1
+}
+
+# ctr_runc_restore DIR ID: runc restore -d from DIR/img, stdio pipes again
+ctr_runc_restore() {
+	local dir=$1 id=$2
+	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" restore -d --image-path "$dir/img" \
+		--work-path "$dir/work" --bundle "$dir/bundle" "$id" \
+		> >(cat >> "$dir/ctr.out") 2> >(tee -a "$dir/restore.err" >> "$dir/ctr.err") < /dev/null
+}
+
+# the program after a restore: running, counting on past N (not started
+# again: one READY), pid 1, its memory checked
+ctr_runc_goes_on() {
+	local dir=$1 id=$2 n=$3
+	if [ "$(ctr_runc_state "$id")" != running ]; then
+		CMP_REASON="the container is '$(ctr_runc_state "$id")' after the restore"
+		return 1
+	fi
+	ctr_counting "$dir/ctr.out" "$n" || return 1
+	if [ "$(grep -c '^READY' "$dir/ctr.out")" != 1 ]; then
+		CMP_REASON="the program started again ($(grep -c '^READY' "$dir/ctr.out") READY lines)"
+		return 1
+	fi
 }
 
 ctr_runc_state() {
@@ -160,51 +191,98 @@ rpc_ctr_cleanup() {
 
 # ---------------------------------------------------------------- checks
 
-# runc checkpoint of a running container through the relay: what runc
-# sends is recorded and checked against the options table; today the
-# checkpoint is refused naming the option that needs mount namespaces, and
-# the container counts on
-rpc_runc() {
-	local dir=$1 n unknown
-	command -v runc > /dev/null || { result SKIP "SKIP $RPC_NAME: runc is not installed"; return; }
-	ctr_runc_bundle "$dir/bundle" 8 || { result FAIL "FAIL $RPC_NAME: cannot make the bundle"; return; }
+# the container is started and checked against what runc sends; sets ID
+ctr_runc_start() {
+	local dir=$1
+	ID=criu-rpc-$$
+	command -v runc > /dev/null || { result SKIP "SKIP $RPC_NAME: runc is not installed"; return 1; }
+	ctr_runc_bundle "$dir/bundle" 8 || { result FAIL "FAIL $RPC_NAME: cannot make the bundle"; return 1; }
 	ctr_relay "$dir"
-	ctr_runc_run "$dir" "criu-rpc-$$" ||
-		{ result FAIL "FAIL $RPC_NAME: runc run: $(log_tail "$dir/run.err") $(log_tail "$dir/ctr.out")"; return; }
-	mkdir -p "$dir/img" "$dir/work"
-	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" checkpoint --image-path "$dir/img" \
-		--work-path "$dir/work" "criu-rpc-$$" > "$dir/ckpt.out" 2>&1
-	local st=$?
-	n=$(ctr_last_count "$dir/ctr.out")
-	if [ "$(grep -m1 -o 'criu_req.*' "$dir/relay/rpc.log")" = "" ] ||
-	   ! sed -n '/client->criu/{n;p;q}' "$dir/relay/rpc.log" | grep -q 'type=VERSION'; then
+	ctr_runc_run "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc run: $(log_tail "$dir/run.err") $(log_tail "$dir/ctr.out")"; return 1; }
+}
+
+# what runc sent (the relay's log): VERSION first, every field known
+ctr_runc_sent_ok() {
+	local dir=$1 unknown
+	if ! sed -n '/client->criu/{n;p;q}' "$dir/relay/rpc.log" | grep -q 'type=VERSION'; then
 		result FAIL "FAIL $RPC_NAME: the relay did not record runc's VERSION request first"
-		return
+		return 1
 	fi
 	unknown=$(ctr_unknown_fields "$dir/relay/rpc.log" | tr '\n' ' ')
 	if [ -n "$unknown" ]; then
 		result FAIL "FAIL $RPC_NAME: runc sends fields the options table does not know: $unknown"
+		return 1
+	fi
+}
+
+# runc checkpoint, then restore: the program goes on where it was
+rpc_runc() {
+	local dir=$1 n
+	ctr_runc_start "$dir" || return
+	ctr_runc_ckpt "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc checkpoint: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"; return; }
+	ctr_runc_sent_ok "$dir" || return
+	n=$(ctr_last_count "$dir/ctr.out")
+	[ "$(ctr_runc_state "$ID")" != running ] ||
+		{ result FAIL "FAIL $RPC_NAME: the container still runs after the checkpoint"; return; }
+	ctr_runc_restore "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc restore: $(log_tail "$dir/restore.err") $(criu_error "$dir/work/restore.log")"; return; }
+	ctr_runc_goes_on "$dir" "$ID" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+# runc checkpoint --leave-running: it counts on; killed, restored from there
+rpc_runc_leave() {
+	local dir=$1 n
+	ctr_runc_start "$dir" || return
+	ctr_runc_ckpt "$dir" "$ID" --leave-running ||
+		{ result FAIL "FAIL $RPC_NAME: runc checkpoint --leave-running: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"; return; }
+	n=$(ctr_last_count "$dir/ctr.out")
+	if [ "$(ctr_runc_state "$ID")" != running ] || ! ctr_counting "$dir/ctr.out" "$n"; then
+		result FAIL "FAIL $RPC_NAME: after --leave-running the container is '$(ctr_runc_state "$ID")': ${CMP_REASON:-}"
 		return
 	fi
-	if [ $st -eq 0 ]; then
-		result FAIL "FAIL $RPC_NAME: runc checkpoint succeeded, but mount namespaces are refused"
+	runc --root "$CTR_RUNC_ROOT" kill "$ID" KILL > /dev/null 2>&1
+	wait_for 5 bash -c "[ \"\$(runc --root '$CTR_RUNC_ROOT' state '$ID' 2>/dev/null | grep -o '\"status\": \"[a-z]*\"')\" = '\"status\": \"stopped\"' ]"
+	runc --root "$CTR_RUNC_ROOT" delete -f "$ID" > /dev/null 2>&1
+	n=$(ctr_last_count "$dir/ctr.out")
+	ctr_runc_restore "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc restore: $(log_tail "$dir/restore.err") $(criu_error "$dir/work/restore.log")"; return; }
+	ctr_runc_goes_on "$dir" "$ID" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
+# runc checkpoint --pre-dump, then checkpoint --parent-path: the dump copies
+# fewer pages than the pre-dump; restored, it goes on
+rpc_runc_predump() {
+	local dir=$1 n p1 p2
+	ctr_runc_start "$dir" || return
+	mkdir -p "$dir/pre"
+	if ! runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" checkpoint --pre-dump --image-path "$dir/pre" \
+		--work-path "$dir/prework" "$ID" > "$dir/pre.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: runc checkpoint --pre-dump: $(log_tail "$dir/pre.out") $(criu_error "$dir/prework/dump.log")"
 		return
 	fi
-	if ! grep -q "cr_errmsg='option root: needs mount" "$dir/relay/rpc.log" ||
-	   ! grep -q 'error: .*option root: needs mount' "$dir/work/dump.log"; then
-		result FAIL "FAIL $RPC_NAME: the refusal does not name root: $(log_tail "$dir/ckpt.out")"
+	sleep 0.5
+	ctr_runc_ckpt "$dir" "$ID" --parent-path ../pre ||
+		{ result FAIL "FAIL $RPC_NAME: runc checkpoint --parent-path: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"; return; }
+	p1=$(rpc_pages "$dir/prework/dump.log")
+	p2=$(rpc_pages "$dir/work/dump.log")
+	if [ -z "$p1" ] || [ -z "$p2" ] || [ "$p2" -ge "$p1" ]; then
+		result FAIL "FAIL $RPC_NAME: the pre-dump copied ${p1:-?} pages, the dump ${p2:-?}"
 		return
 	fi
-	if [ "$(ctr_runc_state "criu-rpc-$$")" != running ] || ! ctr_counting "$dir/ctr.out" "$n"; then
-		result FAIL "FAIL $RPC_NAME: after the refused checkpoint the container is '$(ctr_runc_state "criu-rpc-$$")': $CMP_REASON"
-		return
-	fi
+	n=$(ctr_last_count "$dir/ctr.out")
+	ctr_runc_restore "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc restore: $(log_tail "$dir/restore.err") $(criu_error "$dir/work/restore.log")"; return; }
+	ctr_runc_goes_on "$dir" "$ID" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return; }
 	result PASS "PASS $RPC_NAME"
 }
 
 # podman container checkpoint (podman's own VERSION check, then runc's)
-# through the relay first in PATH: refused naming root, the container
-# counts on
+# through the relay first in PATH: refused today naming its external
+# network namespace (--external net[...]), the container counts on
 rpc_podman() {
 	local dir=$1 name=criu-rpc-$$ n unknown
 	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
@@ -229,8 +307,9 @@ rpc_podman() {
 		result FAIL "FAIL $RPC_NAME: podman checkpoint succeeded, but mount namespaces are refused"
 		return
 	fi
-	if ! grep -q "cr_errmsg='option root: needs mount" "$dir/relay/rpc.log"; then
-		result FAIL "FAIL $RPC_NAME: the refusal does not name root: $(log_tail "$dir/ckpt.out")"
+	# podman's network namespace is its own: --external net[INODE]:KEY
+	if ! grep -q "cr_errmsg='error: --external net\[[0-9]*\]:extRootNetNS: unknown kind" "$dir/relay/rpc.log"; then
+		result FAIL "FAIL $RPC_NAME: the refusal does not name external net[]: $(grep -m1 cr_errmsg "$dir/relay/rpc.log") $(log_tail "$dir/ckpt.out")"
 		return
 	fi
 	if [ "$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" != running ]; then

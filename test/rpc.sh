@@ -29,10 +29,9 @@
 #       criu_opts (a newer client's: refused, not ignored), NOTIFY outside a
 #       dump, an option not served (lsm_profile): each a response with
 #       success false and cr_errmsg, criu answering the next (keep_open)
-#   rpc/refused_option  the container options not served yet (root,
-#       empty_ns, external), auto_dedup, cgroup_props, a manage_cgroups_mode
-#       that is no mode: the dump refused naming the option, the program
-#       runs on and passes
+#   rpc/refused_option  options not served (ext_sharing, skip_mnt,
+#       auto_dedup, cgroup_props), a manage_cgroups_mode that is no mode: the
+#       dump refused naming the option, the program runs on and passes
 #   rpc/cgroups  what runc sends for cgroups: DUMP with freeze_cgroup (a v1
 #       freezer cgroup of the test holding the program) and manage_cgroups:
 #       frozen through it (the log says so), thawed; RESTORE with
@@ -71,13 +70,20 @@
 #       /usr/sbin runs, criu.8 renders with man, libcriu.a, libcriu.so.2
 #       (soname libcriu.so.2), libcriu.so and criu/criu.h installed; make
 #       uninstall removes them all
-#   rpc/runc, rpc/podman  (test/rpc-ctr.sh) runc and podman checkpoint
-#       of a real container through test/tools/criu-relay: VERSION first,
-#       every field they send known to the options table; refused today
-#       naming root (mount namespaces: issue 12), the container counts on
+#   rpc/runc, rpc/runc_leave, rpc/runc_predump  (test/rpc-ctr.sh) runc
+#       1.1.5 through test/tools/criu-relay on a busybox container running
+#       test/rpc/ctr-counter (stdio on pipes): what runc sends is known to the
+#       options table (VERSION first); checkpoint then restore, checkpoint
+#       --leave-running (it counts on) then kill and restore, --pre-dump then
+#       checkpoint --parent-path (fewer pages) and restore: each time the
+#       program goes on where it was (one READY, pid 1, its memory checks)
+#   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay:
+#       refused today naming its network namespace (--external net[...]),
+#       the container counts on
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
-	    action_script config_file page_server tls status_fd libcriu install runc podman)
+	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
+	    runc_predump podman)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
@@ -329,8 +335,7 @@ rpc_refused_option() {
 	local dir=$1 opt
 	start_prog signals "$dir" || { result FAIL "FAIL $RPC_NAME: signals did not start"; return; }
 	mkdir -p "$dir/img"
-	for opt in root=/ empty_ns=0x40000000 external=net[1]:extRootNetNS auto_dedup=1 \
-		   cgroup_props=x manage_cgroups_mode=9; do
+	for opt in ext_sharing=1 skip_mnt=/x auto_dedup=1 cgroup_props=x manage_cgroups_mode=9; do
 		rpc dump images_dir="$dir/img" log_file=dump.log pid="$PID" "$opt" > "$dir/out" 2>&1
 		local field=${opt%%=*}
 		rpc_expect "$dir/out" "^RESP DUMP success=0 errmsg=.*$field" "$opt not refused by name" || return
@@ -339,7 +344,7 @@ rpc_refused_option() {
 			return
 		fi
 	done
-	grep -q 'option root: needs mount and network namespace' "$dir/img/dump.log" ||
+	grep -q 'option ext_sharing: ' "$dir/img/dump.log" ||
 		{ result FAIL "FAIL $RPC_NAME: the refusal is not in the log file"; return; }
 	rpc_prog_passes "$dir" "the program fails after the refusals" || return
 	result PASS "PASS $RPC_NAME"
