@@ -78,8 +78,9 @@
 #       checkpoint --parent-path (fewer pages) and restore: each time the
 #       program goes on where it was (one READY, pid 1, its memory checks)
 #   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay:
-#       refused today naming its network namespace (--external net[...]),
-#       the container counts on
+#       checkpointed then restored (the program goes on), or refused only
+#       naming its network namespace (--external net[...], until that
+#       lands), the container counting on
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
