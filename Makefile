@@ -192,6 +192,7 @@ bench: deps
 	bash bench/snapshot.sh
 	bash bench/snappause.sh
 	bash bench/net.sh
+	bash bench/ctr.sh
 
 demo: deps
 	$(MAKE) all
