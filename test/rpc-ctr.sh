@@ -280,6 +280,60 @@ rpc_runc_predump() {
 	result PASS "PASS $RPC_NAME"
 }
 
+# runc lazy migration, as CRIU documents it: runc checkpoint --lazy-pages
+# --page-server A:P --status-fd (the byte comes once the memory is served);
+# on the "destination" (another runc root, another container id) a copy of
+# the images without pages, `criu lazy-pages --page-server` and runc
+# restore --lazy-pages; the checkpoint ends once every page went over; the
+# program goes on where it was
+rpc_runc_lazy() {
+	local dir=$1 n port ck st
+	ctr_runc_start "$dir" || return
+	port=$(rpc_port)
+	mkdir -p "$dir/img" "$dir/work" "$dir/dst" "$dir/work2"
+	rm -f "$dir/status.fifo"; mkfifo "$dir/status.fifo"
+	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" checkpoint --lazy-pages --page-server "127.0.0.1:$port" \
+		--status-fd 3 --image-path "$dir/img" --work-path "$dir/work" "$ID" \
+		3> "$dir/status.fifo" > "$dir/ckpt.out" 2>&1 &
+	ck=$!
+	track "$ck"
+	if [ "$(timeout 20 head -c1 "$dir/status.fifo" | wc -c)" != 1 ]; then
+		result FAIL "FAIL $RPC_NAME: no status byte from runc checkpoint --lazy-pages: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"
+		return
+	fi
+	n=$(ctr_last_count "$dir/ctr.out")
+	# every file but the pages (runc's descriptors.json too), and the token
+	local f
+	for f in "$dir"/img/*; do
+		case ${f##*/} in pages-*) ;; *) cp -p "$f" "$dir/dst/" ;; esac
+	done
+	"$CRIU" lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$dir/dst" -v4 \
+		-o "$dir/work2/lazy-pages.log" > /dev/null 2>&1 < /dev/null &
+	CTR_LP_PID=$!
+	track "$CTR_LP_PID"
+	wait_for 10 test -S "$dir/dst/lazy-pages.sock" ||
+		{ result FAIL "FAIL $RPC_NAME: no lazy-pages daemon: $(criu_error "$dir/work2/lazy-pages.log")"; return; }
+	CTR_RUNC_IDS+=("$ID-dst@$dir/runc2")
+	if ! runc --root "$dir/runc2" --criu "$dir/bin/criu" restore -d --lazy-pages --image-path "$dir/dst" \
+		--work-path "$dir/work2" --bundle "$dir/bundle" "$ID-dst" \
+		> >(cat >> "$dir/ctr.out") 2> >(tee -a "$dir/restore.err" >> "$dir/ctr.err") < /dev/null; then
+		result FAIL "FAIL $RPC_NAME: runc restore --lazy-pages: $(log_tail "$dir/restore.err") $(criu_error "$dir/work2/restore.log")"
+		return
+	fi
+	wait "$ck"
+	st=$?
+	[ $st -eq 0 ] || { result FAIL "FAIL $RPC_NAME: runc checkpoint --lazy-pages exited with $st: $(criu_error "$dir/work/dump.log")"; return; }
+	if [ "$(runc --root "$dir/runc2" state "$ID-dst" 2>/dev/null | sed -n 's/.*"status": "\([a-z]*\)".*/\1/p')" != running ]; then
+		result FAIL "FAIL $RPC_NAME: the restored container is not running"
+		return
+	fi
+	ctr_counting "$dir/ctr.out" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return; }
+	[ "$(grep -c '^READY' "$dir/ctr.out")" = 1 ] || { result FAIL "FAIL $RPC_NAME: the program started again"; return; }
+	grep -q "takes its pages from 127.0.0.1:$port" "$dir/work2/restore.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the restore did not take the daemon's page server"; return; }
+	result PASS "PASS $RPC_NAME"
+}
+
 # podman container checkpoint (podman's own VERSION check, then runc's)
 # through the relay first in PATH.  Checkpointed: podman container restore,
 # the program goes on where it was.  Refused: only naming its external

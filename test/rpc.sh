@@ -77,6 +77,11 @@
 #       --leave-running (it counts on) then kill and restore, --pre-dump then
 #       checkpoint --parent-path (fewer pages) and restore: each time the
 #       program goes on where it was (one READY, pid 1, its memory checks)
+#   rpc/runc_lazy  runc lazy migration: checkpoint --lazy-pages --page-server
+#       --status-fd, then on a copy of the images `criu lazy-pages
+#       --page-server` and runc restore --lazy-pages (another runc root and
+#       id): the checkpoint ends once every page went over, the program goes
+#       on where it was
 #   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay:
 #       checkpointed then restored (the program goes on), or refused only
 #       naming its network namespace (--external net[...], until that
@@ -84,7 +89,7 @@
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
-	    runc_predump podman)
+	    runc_predump runc_lazy podman)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
