@@ -209,8 +209,9 @@ static int st_mnt_net(void *c)
 	pid_t root = t->procs[0].pid;
 	unsigned long net = ns_inode(root, root, "net");
 
+	/* (a namespace the caller names as external, podman's, is not saved: not checked) */
 	if ((r->o->mnt.empty_ns & CLONE_NEWNET) && net && net != ns_inode(0, 0, "net") &&
-	    empty_ns_check_net(root, net))
+	    net != r->o->net.ext_ns_inode && empty_ns_check_net(root, net))
 		return -1;
 	/* a pre-dump saves memory: the mounts (and the external ones runc names
 	 * only for the final dump) are the dump's to collect */
