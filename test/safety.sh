@@ -36,9 +36,23 @@
 #     fails to set (a capability criu lacks, CAP_SYS_RESOURCE): the
 #     restorer's line still reaches stderr (it went nowhere: the leader had
 #     closed criu's fds), naming the thread
+#   safety/kill_lazy: a lazy restore (-d) of anon_256m (background fill
+#     slowed) whose criu processes are killed with SIGKILL at chosen
+#     moments, 50 ms to 3 s after criu starts: the daemon and the watcher
+#     together, the daemon alone, the watcher alone, the program reading
+#     its memory after the kill or while it happens.  Each time the
+#     program passes its checks, was never made (restore killed first), is
+#     dead of SIGKILL, or waits for a missing page with no criu process
+#     left (then killed here); never anything else (before: it read zeros,
+#     "FAIL: page N word 0: 0x0", each time daemon and watcher went
+#     together).  At least one run must end waiting, or the moments proved
+#     nothing.  A subreaper (python) reaps the program to see how it ended.
+#   safety/kill_lazy_restore: the same without -d: criu restore and the
+#     daemon killed together, during the restore and while pages arrive;
+#     criu restore alone
 
 SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails show_checks
-	       detach_output kill_dump)
+	       detach_output kill_dump kill_lazy kill_lazy_restore)
 IMG_EDIT=$ROOT/test/tools/img-edit
 
 # safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
@@ -333,6 +347,134 @@ safety_kill_dump() {
 	result PASS "PASS $name"
 }
 
+# the criu processes of a lazy restore of IMG still there: the daemon,
+# criu restore or its -d watcher
+lazy_criu_pids() {
+	daemon_pid "$1"
+	pgrep -f "^$CRIU restore -D $1 " 2>/dev/null
+}
+
+# blocked in a fault on a registered page that no one serves
+in_uffd_wait() { grep -q handle_userfault "/proc/$1/wchan" 2>/dev/null; }
+
+# reaped FILE CMD...: CMD as the child of a subreaper that reaps every
+# process orphaned below it (a -d restore's program, daemon and watcher)
+# and writes "PID signal N" or "PID exit N" for each into FILE
+reaped() {
+	python3 -c '
+import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)	# PR_SET_CHILD_SUBREAPER
+out = open(sys.argv[1], "a", buffering=1)
+if os.fork() == 0:
+	os.execv(sys.argv[2], sys.argv[2:])
+while True:
+	try:
+		pid, st = os.waitpid(-1, 0)
+	except ChildProcessError:
+		break
+	how = "signal %d" % os.WTERMSIG(st) if os.WIFSIGNALED(st) else "exit %d" % os.WEXITSTATUS(st)
+	out.write("%d %s\n" % (pid, how))
+' "$@"
+}
+
+# the restored program's output: it writes where its fd's offset was at
+# the dump, into the emptied file (so after a hole)
+prog_log() { tr -d '\0' < "$1/test.log"; }
+
+# kill_lazy_once DIR PID WHO MS WHEN: a lazy restore of DIR/img (-d but for
+# WHO=restore*) and, MS ms after it starts, SIGKILL to WHO (daemon,
+# watcher, both, restore: criu restore and the daemon, restore_only);
+# WHEN "after": the program reads its memory once they are killed,
+# "during": from before.  Sets CMP_REASON and OUTCOME (passed, dead,
+# blocked: waiting for a page with no criu process left to serve it)
+kill_lazy_once() {
+	local dir=$1 pid=$2 who=$3 ms=$4 when=$5 img=$1/img targets=() d w detach=(-d)
+	local what="$who killed $ms ms into a lazy restore (the program reading $when)"
+	: > "$dir/test.log"
+	rm -f "$dir/pidfile"
+	case $who in restore*) detach=() ;; esac
+	: > "$dir/reaped"
+	CRIU_LAZY_BG_DELAY_US=20000 reaped "$dir/reaped" "$CRIU" restore -D "$img" "${detach[@]}" \
+		--lazy-pages -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" \
+		> "$dir/restore.out" 2>&1 < /dev/null &
+	track $!
+	# the moments count from criu's start (not the wrapper's)
+	wait_for 10 pgrep -f "^$CRIU restore -D $img " > /dev/null
+	if [ "$when" = during ]; then
+		wait_for 20 pidfile_ready "$dir/pidfile" && kill -USR1 "$pid" 2>/dev/null
+	fi
+	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+	d=$(daemon_pid "$img")
+	[ "$who" = watcher ] || [ "$who" = restore_only ] || targets=($d)
+	if [ "$who" != daemon ]; then
+		for w in $(pgrep -f "^$CRIU restore -D $img " 2>/dev/null); do targets+=("$w"); done
+	fi
+	[ ${#targets[@]} -gt 0 ] && kill -KILL "${targets[@]}" 2>/dev/null
+	KILLED=${#targets[@]}
+	# the restore returned, or is gone
+	wait_for 20 bash -c "[ -s '$dir/pidfile' ] || ! pgrep -f '^$CRIU restore -D $img ' > /dev/null"
+	[ "$when" = after ] && pidfile_ready "$dir/pidfile" && kill -USR1 "$pid" 2>/dev/null
+	# passed, dead, or waiting for a page that no one is left to serve
+	wait_for 40 bash -c "tr -d '\\0' < '$dir/test.log' | grep -q '^PASS\$\|^FAIL' || ! [ -e /proc/$pid ] ||
+		grep -q '^State:.*Z' /proc/$pid/status ||
+		{ grep -q handle_userfault /proc/$pid/wchan && ! pgrep -f '^criu lazy-pages -D $img( |\$)' &&
+		  ! pgrep -f '^$CRIU restore -D $img '; }" > /dev/null
+	OUTCOME=
+	# an end is final once reaped (the log complete)
+	dead "$pid" && wait_for 5 grep -q "^$pid " "$dir/reaped"
+	if prog_log "$dir" | grep -q '^FAIL'; then
+		CMP_REASON="$what: the program ran on bad memory: $(prog_log "$dir" | grep -m1 '^FAIL' | cut -c1-200)"
+	elif prog_log "$dir" | grep -q '^PASS$'; then
+		OUTCOME=passed
+	elif dead "$pid"; then
+		# killed (by criu, or with a restore cut short), never crashed
+		case $(grep "^$pid " "$dir/reaped") in
+		"$pid signal 9") OUTCOME=dead ;;
+		"") OUTCOME=not_restored ;;	# the restore died before making it
+		*) CMP_REASON="$what: the program ended otherwise than by SIGKILL ($(grep "^$pid " "$dir/reaped")): it ran on bad memory? $(prog_log "$dir" | tail -2 | tr '\n' ' ' | cut -c1-300)" ;;
+		esac
+	elif in_uffd_wait "$pid" && [ -z "$(lazy_criu_pids "$img")" ]; then
+		sleep 1
+		if in_uffd_wait "$pid" && ! prog_log "$dir" | grep -q '^PASS$\|^FAIL'; then
+			OUTCOME=blocked
+		else
+			CMP_REASON="$what: the program left its wait for a missing page: $(prog_log "$dir" | tail -2 | tr '\n' ' ' | cut -c1-300)"
+		fi
+	else
+		CMP_REASON="$what: the program neither passed, died nor waits for a page (wchan $(cat /proc/$pid/wchan 2>/dev/null), criu: $(lazy_criu_pids "$img" | tr '\n' ' '))"
+	fi
+	kill -KILL "$pid" $(lazy_criu_pids "$img") 2>/dev/null
+	# the pid must be free for the next restore
+	wait_for 20 bash -c "! [ -e /proc/$pid ]"
+	[ -n "$OUTCOME" ]
+}
+
+# safety_kill_lazy NAME DIR TRIAL...: each TRIAL WHO:MS:WHEN (kill_lazy_once)
+# on one dump of anon_256m; at least one program must have been left
+# waiting for a page after its daemon and criu died (else the moments
+# proved nothing about zero pages)
+safety_kill_lazy() {
+	local name=$1 dir=$2 TAGNAME=$1 pid t who ms when blocked=0 out=
+	shift 2
+	lazy_dump anon_256m "$dir" || return
+	pid=$PID
+	for t in "$@"; do
+		IFS=: read -r who ms when <<< "$t"
+		if ! kill_lazy_once "$dir" "$pid" "$who" "$ms" "$when"; then
+			result FAIL "FAIL $name: $CMP_REASON"
+			return
+		fi
+		out+=" $who/$ms/$when($KILLED killed):$OUTCOME"
+		[ "$OUTCOME" = blocked ] && blocked=$((blocked + 1))
+	done
+	echo "outcomes:$out" > "$dir/outcomes"
+	if [ "$blocked" -eq 0 ]; then
+		result FAIL "FAIL $name: no program was left waiting for a page once criu and its daemon died:$out"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -351,6 +493,10 @@ run_safety_check() {
 	show_checks) safety_show_checks "$name" "$dir" ;;
 	detach_output) safety_detach_output "$name" "$dir" ;;
 	kill_dump) safety_kill_dump "$name" "$dir" ;;
+	kill_lazy) safety_kill_lazy "$name" "$dir" both:50:after both:300:after both:1000:after \
+		both:3000:after both:300:during both:1500:during daemon:500:after watcher:500:after ;;
+	kill_lazy_restore) safety_kill_lazy "$name" "$dir" restore:50:after restore:400:after \
+		restore:400:during restore:1500:during restore_only:500:after ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

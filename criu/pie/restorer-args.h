@@ -213,6 +213,15 @@ struct restore_args {
 	 */
 	__s32 lazy_sock;		/* -1: not a lazy restore */
 	__s32 uffd;			/* written by the restorer */
+	/*
+	 * Written by the restorer: an io_uring whose file table holds the uffd
+	 * (slot 0) and which the leader's io_uring context keeps (a registered
+	 * ring: no fd, no mapping), so that the uffd lives as long as the
+	 * process does; -errno if it could not be made.  criu takes a copy of
+	 * this fd and closes it like the uffd (lazy-keep.c).
+	 */
+	__s32 lazy_ring;
+#define LAZY_KEEP_SLOTS	64	/* the ring's files: the uffd, then fork children's */
 	__u32 pid;			/* the process, as the images name it */
 	__u32 nr_lazy;
 	struct lazy_range *lazy;	/* sorted */

@@ -18,6 +18,7 @@
 #include <linux/prctl.h>
 #include <linux/ioctl.h>
 #include <linux/userfaultfd.h>
+#include <linux/io_uring.h>
 
 #include "criu/pie/restorer-args.h"
 #include "criu/pie/sys.h"
@@ -363,6 +364,39 @@ static void protect_vmas(struct restore_args *a)
 }
 
 /*
+ * The uffd kept by the process itself, out of sight: a one-entry io_uring
+ * holds it in its file table (slot 0; the others for the uffds of children
+ * forked while pages arrive, lazy-keep.c) and the leader's io_uring
+ * context holds the ring (IORING_REGISTER_RING_FDS), so neither shows in
+ * its fds or its map once criu has closed the ring's fd.  Should the
+ * daemon and criu both die, no close of theirs drops the last reference:
+ * a missing page blocks the thread that touches it, never reads as zero.
+ */
+static long lazy_keep(long uffd)
+{
+	struct io_uring_params p = { 0 };
+	__s32 fds[LAZY_KEEP_SLOTS];
+	long ring, r;
+
+	ring = sys2(__NR_io_uring_setup, 1, &p);
+	if (IS_ERR(ring))
+		return ring;
+	fds[0] = (__s32)uffd;
+	for (int i = 1; i < LAZY_KEEP_SLOTS; i++)
+		fds[i] = -1;
+	r = sys4(__NR_io_uring_register, ring, IORING_REGISTER_FILES, fds, LAZY_KEEP_SLOTS);
+	if (!IS_ERR(r)) {
+		struct io_uring_rsrc_update u = { .offset = ~0u, .data = (__u64)ring };
+		r = sys4(__NR_io_uring_register, ring, IORING_REGISTER_RING_FDS, &u, 1);
+	}
+	if (IS_ERR(r)) {
+		sys1(__NR_close, ring);
+		return r;
+	}
+	return ring;
+}
+
+/*
  * --lazy-pages: the map is final; the lazy ranges are empty but for their
  * hot pages (the threads' rseq areas, filled by fill_hot).  Register them
  * with a userfaultfd of this process and hand it to the daemon; from here
@@ -420,6 +454,7 @@ static void lazy_setup(struct restore_args *a)
 			fail(a, "cannot send the lazy ranges to the daemon, pid", a->pid, r ? r : -32);
 	}
 	a->uffd = uffd;	/* criu takes its own copy at the final trap, and closes this one */
+	a->lazy_ring = (__s32)lazy_keep(uffd);	/* the same */
 }
 
 static void restore_signals(struct restore_args *a)

@@ -605,6 +605,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	a->nr_runs = p->pages.nr_runs;
 	a->lazy_sock = -1;
 	a->uffd = -1;
+	a->lazy_ring = -1;
 	a->pid = p->pid;
 	if (o->lazy_pages) {
 		a->lazy = arena_get(&ar, (a->nr_vmas + 1) * sizeof(struct lazy_range), 8);

@@ -342,39 +342,85 @@ int rst_lazy_connect(const struct opts *o, int dirfd)
 	return -1;
 }
 
-int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a)
+/* an int the restorer wrote into its args (negative: none) */
+static int peek_int(pid_t pid, const __s32 *where)
 {
-	struct infect c;
-	long args[6] = { 0 }, ret = 0;
-	int fd = -1, pidfd;
-
 	errno = 0;
-	long v = ptrace(PTRACE_PEEKDATA, pid, (void *)&a->uffd, NULL);
-	int tfd = (int)(v & 0xffffffff);
-	if (errno || tfd < 0) {
-		pr_err("pid %d: the restorer made no userfaultfd", pid);
-		return -1;
-	}
-	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	long v = ptrace(PTRACE_PEEKDATA, pid, (void *)where, NULL);
+	return errno ? -1 : (int)(v & 0xffffffff);
+}
+
+static int copy_fd(pid_t pid, int tfd)
+{
+	int fd = -1, pidfd = syscall(SYS_pidfd_open, pid, 0);
+
 	if (pidfd >= 0) {
 		fd = syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
 		close(pidfd);
+	}
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+/* the process must show no fd it did not have: the restorer's go */
+static int close_in(pid_t pid, const int *tfds, int n)
+{
+	struct infect c;
+	long args[6] = { 0 }, ret = 0;
+	int err = 0;
+
+	if (infect_begin(&c, pid))
+		return -1;
+	for (int i = 0; i < n && !err && !ret; i++) {
+		args[0] = tfds[i];
+		err = infect_syscall(&c, SYS_close, args, &ret);
+	}
+	if (infect_end(&c) || err || ret) {
+		pr_err("pid %d: cannot close the restorer's userfaultfd or io_uring (%ld)", pid, ret);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * criu's own copies of the process's uffd and of the io_uring that keeps
+ * it in the process (lazy-keep.c; *ring -1 if the restorer could not make
+ * one: said here, the process is then safe only while criu or the daemon
+ * lives, as before)
+ */
+int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a, int *ring)
+{
+	int tfds[2] = { peek_int(pid, &a->uffd), peek_int(pid, &a->lazy_ring) };
+	int fd, n = 1;
+
+	*ring = -1;
+	if (tfds[0] < 0) {
+		pr_err("pid %d: the restorer made no userfaultfd", pid);
+		return -1;
+	}
+	if (tfds[1] < -1)
+		pr_warn("pid %d: no io_uring to keep its userfaultfd in (%s): if the lazy-pages daemon "
+			"and criu both die before every page is in, its missing pages read as zeros",
+			pid, strerror(-tfds[1]));
+	fd = copy_fd(pid, tfds[0]);
+	if (fd >= 0 && tfds[1] >= 0) {
+		n = 2;
+		*ring = copy_fd(pid, tfds[1]);
+		if (*ring < 0) {
+			close(fd);
+			fd = -1;
+		}
 	}
 	if (fd < 0) {
 		pr_perror("pid %d: cannot take a copy of its userfaultfd", pid);
 		return -1;
 	}
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	/* the process must show no fd it did not have */
-	args[0] = tfd;
-	if (infect_begin(&c, pid)) {
+	if (close_in(pid, tfds, n)) {
 		close(fd);
-		return -1;
-	}
-	int err = infect_syscall(&c, SYS_close, args, &ret);
-	if (infect_end(&c) || err || ret) {
-		pr_err("pid %d: cannot close the restorer's userfaultfd (%ld)", pid, ret);
-		close(fd);
+		if (*ring >= 0)
+			close(*ring);
+		*ring = -1;
 		return -1;
 	}
 	return fd;
@@ -457,7 +503,7 @@ int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const
 			continue;
 		struct rst_lazy_proc *l = &s->v[s->nr++];
 		l->pid = t->procs[i].pid;
-		l->uffd = -1;
+		l->uffd = l->ring = -1;
 		l->conn = rst_lazy_connect(o, dirfd);
 		if (l->conn < 0)
 			return -1;
@@ -500,7 +546,7 @@ struct watch_job {
 static void *watch_fn(void *arg)
 {
 	struct watch_job *j = arg;
-	j->ret = rst_lazy_watch(j->l->pid, j->l->ns_root, j->l->conn, j->l->uffd);
+	j->ret = rst_lazy_watch(j->l);
 	return NULL;
 }
 
@@ -516,7 +562,7 @@ int rst_lazy_set_watch(struct rst_lazy_set *s)
 		if (!jobs || i + 1 == s->nr || pthread_create(&jobs[i].thread, NULL, watch_fn, &jobs[i])) {
 			if (jobs)
 				jobs[i].thread = 0;
-			if (rst_lazy_watch(s->v[i].pid, s->v[i].ns_root, s->v[i].conn, s->v[i].uffd))
+			if (rst_lazy_watch(&s->v[i]))
 				ret = -1;
 		}
 	}
@@ -529,7 +575,7 @@ int rst_lazy_set_watch(struct rst_lazy_set *s)
 	free(jobs);
 	/* rst_lazy_watch closed them */
 	for (size_t i = 0; i < s->nr; i++)
-		s->v[i].conn = s->v[i].uffd = -1;
+		s->v[i].conn = s->v[i].uffd = s->v[i].ring = -1;
 	return ret;
 }
 
@@ -551,6 +597,8 @@ void rst_lazy_set_close(struct rst_lazy_set *s)
 			close(s->v[i].conn);
 		if (s->v[i].uffd >= 0)
 			close(s->v[i].uffd);
+		if (s->v[i].ring >= 0)
+			close(s->v[i].ring);
 	}
 	free(s->v);
 	s->v = NULL;

@@ -12,7 +12,9 @@
  * and any other (an orphan that never faulted through the daemon) is
  * woken and killed at its next fault on a missing page, which criu then
  * reads from the child's uffd itself.  Until it is gone, criu keeps the
- * child's uffd.
+ * child's uffd.  Each uffd is also kept inside the process (its parent's
+ * for a child) until its pages are in, so that criu and the daemon killed
+ * together leave it blocked at its next missing page (lazy-keep.c).
  */
 #define LOG_PREFIX "restore: "
 #include <dirent.h>
@@ -42,12 +44,14 @@ struct held_child {
 	unsigned id;
 	int uffd;
 	pid_t pid;		/* a thread of it; 0 while unknown */
+	unsigned slot;		/* in the process's own io_uring (lazy-keep.c); 0: not there */
 };
 
 struct watch {
 	pid_t pid;
 	pid_t ns_root;		/* in a new pid namespace: its init, killed for any lost child */
 	int conn, pidfd;
+	int ring;		/* the process's own io_uring, slot 0 its uffd (-1: none) */
 	bool over;		/* the process is finished with: every page in, or it ended */
 	struct held_child *kids;
 	size_t nr_kids, cap_kids;
@@ -67,6 +71,23 @@ static struct held_child *find_kid(struct watch *w, unsigned id)
 	return NULL;
 }
 
+/*
+ * The child's uffd also kept in its parent's io_uring, in a free slot (0
+ * if none, or no ring: the child is then safe while criu or the daemon
+ * lives, as before)
+ */
+static unsigned keep_kid(struct watch *w, int uffd)
+{
+	for (unsigned slot = 1; w->ring >= 0 && slot < LAZY_KEEP_SLOTS; slot++) {
+		bool used = false;
+		for (size_t i = 0; i < w->nr_kids && !used; i++)
+			used = w->kids[i].slot == slot;
+		if (!used)
+			return rst_lazy_keep_put(w->ring, slot, uffd) ? 0 : slot;
+	}
+	return 0;
+}
+
 static int add_kid(struct watch *w, unsigned id, int uffd)
 {
 	if (w->nr_kids == w->cap_kids) {
@@ -78,12 +99,14 @@ static int add_kid(struct watch *w, unsigned id, int uffd)
 		w->cap_kids = cap;
 	}
 	fcntl(uffd, F_SETFL, O_NONBLOCK);
-	w->kids[w->nr_kids++] = (struct held_child){ id, uffd, 0 };
+	w->kids[w->nr_kids++] = (struct held_child){ id, uffd, 0, keep_kid(w, uffd) };
 	return 0;
 }
 
 static void drop_kid(struct watch *w, struct held_child *k)
 {
+	if (k->slot)
+		rst_lazy_keep_put(w->ring, k->slot, -1);
 	close(k->uffd);
 	*k = w->kids[--w->nr_kids];
 }
@@ -252,9 +275,11 @@ static void wait_kids(struct watch *w)
 	}
 }
 
-int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd)
+int rst_lazy_watch(const struct rst_lazy_proc *l)
 {
-	struct watch w = { .pid = pid, .ns_root = ns_root, .conn = conn };
+	pid_t pid = l->pid;
+	int conn = l->conn, uffd = l->uffd;
+	struct watch w = { .pid = pid, .ns_root = l->ns_root, .conn = conn, .ring = l->ring };
 	struct lazy_status st;
 	int ret = 0, fd = -1;
 
@@ -303,6 +328,8 @@ int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd)
 				close(fd);
 			if (st.status == 0) {
 				pr_info("pid %d: every page is in place", pid);
+				/* its uffd may go with criu's and the daemon's now */
+				rst_lazy_keep_put(w.ring, 0, -1);
 				w.over = true;
 				continue;
 			}
@@ -339,6 +366,10 @@ out:
 	free(w.kids);
 	if (w.pidfd >= 0)
 		close(w.pidfd);
+	if (w.ring >= 0) {
+		rst_lazy_keep_put(w.ring, 0, -1);
+		close(w.ring);
+	}
 	close(uffd);
 	close(conn);
 	return ret;

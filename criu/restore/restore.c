@@ -454,7 +454,7 @@ static int release_tree(struct rst_tree *t, struct rst_tasks *ts, struct rst_laz
 		if (t->procs[i].zombie)
 			continue;
 		struct rst_lazy_proc *lp = &ls->v[l++];
-		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].real_tids[0], t->procs[i].args)) < 0)
+		if ((lp->uffd = rst_lazy_take_uffd(t->procs[i].real_tids[0], t->procs[i].args, &lp->ring)) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < t->nr; i++)

@@ -227,13 +227,16 @@ int rst_lazy_connect(const struct opts *o, int dirfd);
  * images: *ro is o with its page server (DIR/lazy-pages.remote) */
 bool rst_lazy_daemon_remote(const struct opts *o, struct opts *ro);
 int rst_lazy_verify_eager(const struct page_source *ps, const struct restore_args *a);
-int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a);
+int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a, int *ring);
 /*
  * lazy-watch.c: holds the process's uffd (and its fork children's, handed
  * over by the daemon) until the daemon is done with them; kills them if it
  * goes away first.  Closes conn and uffd; -1 if something was killed.
  */
-int rst_lazy_watch(pid_t pid, pid_t ns_root, int conn, int uffd);
+struct rst_lazy_proc;
+int rst_lazy_watch(const struct rst_lazy_proc *l);
+/* lazy-keep.c: fd (-1: none) into slot of the process's own io_uring */
+int rst_lazy_keep_put(int ring, unsigned slot, int fd);
 struct rst_lazy_guard {
 	pthread_t thread;
 	pid_t pid;
@@ -248,6 +251,7 @@ struct rst_lazy_proc {
 	pid_t pid;		/* as criu sees it (rst_lazy_set_pids) */
 	pid_t ns_root;		/* in a new pid namespace: its init, else 0 */
 	int conn, uffd;
+	int ring;		/* the io_uring keeping uffd in the process (lazy-keep.c), or -1 */
 	struct rst_lazy_guard guard;
 };
 struct rst_lazy_set {
