@@ -10,6 +10,7 @@ declare -A REFUSE_EXPECT=(
 	[clone_sibling]="which is not its parent"
 	[sud]="syscall user dispatch"
 	[dnotify]="directory notification (F_NOTIFY)"
+	[sem_undo]="SEM_UNDO"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

@@ -78,6 +78,9 @@ int ns_check_tree(const struct dump_tree *t)
 		for (int k = 0; !p->zombie && k < p->nr_threads; k++)
 			if (check_task(t->procs[0].pid, p->pid, p->tids[k]))
 				return -1;
+		/* threads share the list (CLONE_SYSVSEM): one look per process */
+		if (!p->zombie && sem_undo_check(p))
+			return -1;
 	}
 	return 0;
 }

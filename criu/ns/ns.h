@@ -38,6 +38,9 @@ unsigned long ns_inode(pid_t pid, pid_t tid, const char *name);
  * the namespace, and -1.  Zombies have no namespaces left and are skipped.
  */
 int ns_check_tree(const struct dump_tree *t);
+/* sem-undo.c: refuses a process that may hold SysV semaphore undo adjustments */
+struct dump_proc;
+int sem_undo_check(const struct dump_proc *p);
 
 /*
  * ns-dump.c, while the tree is frozen: the uts, ipc and network namespaces
