@@ -28,6 +28,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/userfaultfd.h>
 
 #include "images/image.h"
 #include "lazy-pages/lazy-pages.h"
@@ -340,6 +342,24 @@ static void close_remote(struct daemon *d, bool done)
 	ps_client_close(&d->remote, done ? PS_BYE : PS_ABORT);
 }
 
+/*
+ * Every page in: its ranges are let go now, not only when the last copy of
+ * its uffd closes, for one copy may outlive this daemon and criu: the one
+ * the process keeps itself (criu/restore/lazy-keep.c), until criu has
+ * seen this status.  A range still registered with no one reading would
+ * block the process at its next fault there (after MADV_DONTNEED) for good.
+ */
+static void let_go(const struct lp_proc *p)
+{
+	for (size_t i = 0; i < p->nr; i++) {
+		struct uffdio_range r = { p->r[i].start, p->r[i].end - p->r[i].start };
+		if (r.len && ioctl(p->uffd, UFFDIO_UNREGISTER, &r) && errno != ENOENT && errno != ESRCH)
+			pr_debug("pid %u: range %llx-%llx not unregistered: %s", p->pid,
+				 (unsigned long long)r.start, (unsigned long long)(r.start + r.len),
+				 strerror(errno));
+	}
+}
+
 /* a process is finished with: tell its criu restore, let it go */
 static void finish(struct daemon *d, struct lp_proc *p)
 {
@@ -381,6 +401,8 @@ static void finish(struct daemon *d, struct lp_proc *p)
 	 */
 	if (d->o->remote && !d->ctx.procs && !d->nr_conns)
 		close_remote(d, d->nr_done && !d->lost);
+	if (p->state == LP_DONE)
+		let_go(p);
 	/* after the look at the connection: criu restore closes it on the status */
 	send_status(p, status);
 	if (--p->src->refs == 0) {

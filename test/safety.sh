@@ -51,8 +51,15 @@
 #     daemon killed together, during the restore and while pages arrive;
 #     criu restore alone
 
+#   safety/lazy_let_go: every page of a lazy restore in while its -d
+#     watcher is stopped (so it never empties the process's own copy of
+#     its uffd, lazy-keep.c), the daemon gone, the watcher killed; the
+#     program (lazy_dontneed) then drops its memory with MADV_DONTNEED and
+#     reads zeros: the daemon unregistered its ranges when they were all
+#     in (without: the program waits at its first fault there for good)
 SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails show_checks
-	       detach_output kill_dump kill_lazy kill_lazy_restore)
+	       detach_output kill_dump kill_lazy kill_lazy_restore lazy_let_go)
+MODE[lazy_dontneed]=none	# safety/lazy_let_go
 IMG_EDIT=$ROOT/test/tools/img-edit
 
 # safety_dump DIR PID IMG [ARGS...]: a dump that must succeed; sets CMP_REASON
@@ -475,6 +482,44 @@ safety_kill_lazy() {
 	result PASS "PASS $name"
 }
 
+safety_lazy_let_go() {
+	local name=$1 dir=$2 TAGNAME=$1 pid w
+	lazy_dump lazy_dontneed "$dir" || return
+	pid=$PID
+	: > "$dir/test.log"
+	: > "$dir/reaped"
+	CRIU_LAZY_BG_DELAY_US=20000 reaped "$dir/reaped" "$CRIU" restore -D "$dir/img" -d --lazy-pages \
+		-v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" > "$dir/restore.out" 2>&1 < /dev/null &
+	track $!
+	if ! wait_for 20 pidfile_ready "$dir/pidfile"; then
+		result FAIL "FAIL $name: not restored: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	w=$(pgrep -f "^$CRIU restore -D $dir/img " | head -1)
+	[ -n "$w" ] || { result FAIL "FAIL $name: no watcher after the restore"; return; }
+	track "$w"
+	kill -STOP "$w"
+	kill -USR1 "$pid"
+	if ! wait_for 30 bash -c "tr -d '\\0' < '$dir/test.log' | grep -q '^CHECKED$'" ||
+	   ! wait_for 30 bash -c "! pgrep -f '^criu lazy-pages -D $dir/img( |\$)' > /dev/null"; then
+		kill -KILL "$w" "$pid"
+		result FAIL "FAIL $name: the pages did not all come, or the daemon did not end: $(prog_log "$dir" | tail -2 | tr '\n' ' ')"
+		return
+	fi
+	kill -KILL "$w"
+	kill -USR2 "$pid"
+	if ! wait_for 10 bash -c "tr -d '\\0' < '$dir/test.log' | grep -q '^PASS$\|^FAIL'"; then
+		result FAIL "FAIL $name: the program waits for good at its first fault after MADV_DONTNEED (wchan $(cat /proc/$pid/wchan 2>/dev/null))"
+		kill -KILL "$pid"
+		return
+	fi
+	if ! prog_log "$dir" | grep -q '^PASS$'; then
+		result FAIL "FAIL $name: $(prog_log "$dir" | grep -m1 '^FAIL')"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -495,6 +540,7 @@ run_safety_check() {
 	kill_dump) safety_kill_dump "$name" "$dir" ;;
 	kill_lazy) safety_kill_lazy "$name" "$dir" both:50:after both:300:after both:1000:after \
 		both:3000:after both:300:during both:1500:during daemon:500:after watcher:500:after ;;
+	lazy_let_go) safety_lazy_let_go "$name" "$dir" ;;
 	kill_lazy_restore) safety_kill_lazy "$name" "$dir" restore:50:after restore:400:after \
 		restore:400:during restore:1500:during restore_only:500:after ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
