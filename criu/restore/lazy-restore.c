@@ -399,7 +399,7 @@ int rst_lazy_take_uffd(pid_t pid, const struct restore_args *a, int *ring)
 		pr_err("pid %d: the restorer made no userfaultfd", pid);
 		return -1;
 	}
-	if (tfds[1] < -1)
+	if (tfds[1] < 0)	/* the restorer wrote -errno (-1: EPERM) */
 		pr_warn("pid %d: no io_uring to keep its userfaultfd in (%s): if the lazy-pages daemon "
 			"and criu both die before every page is in, its missing pages read as zeros",
 			pid, strerror(-tfds[1]));
