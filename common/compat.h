@@ -179,4 +179,7 @@ struct sched_attr_ {
 #define PIDFD_THREAD		O_EXCL
 #endif
 
+/* the mqueue filesystem's statfs f_type (ipc/mqueue.c; no uapi header has it) */
+#define MQUEUE_MAGIC_		0x19800202
+
 #endif /* COMMON_COMPAT_H */

@@ -11,6 +11,7 @@ declare -A REFUSE_EXPECT=(
 	[sud]="syscall user dispatch"
 	[dnotify]="directory notification (F_NOTIFY)"
 	[sem_undo]="SEM_UNDO"
+	[mqueue_fd]="POSIX message queue /criu-test-mq-"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG
