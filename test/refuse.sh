@@ -12,6 +12,7 @@ declare -A REFUSE_EXPECT=(
 	[dnotify]="directory notification (F_NOTIFY)"
 	[sem_undo]="SEM_UNDO"
 	[mqueue_fd]="POSIX message queue /criu-test-mq-"
+	[shm_attached]="SysV shm"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG
