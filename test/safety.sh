@@ -57,8 +57,14 @@
 #     program (lazy_dontneed) then drops its memory with MADV_DONTNEED and
 #     reads zeros: the daemon unregistered its ranges when they were all
 #     in (without: the program waits at its first fault there for good)
+#   safety/kill_lazy_fork: a lazily restored program (lazy_fork, -d) forks
+#     while its pages arrive; once the daemon serves the child, the daemon
+#     and the watcher are killed together as the child reads its memory:
+#     the child waits at a missing page (its uffd is kept in its parent's
+#     io_uring) or is dead of SIGKILL, never reads zeros (before: "FAIL:
+#     child: word N ... is 0")
 SAFETY_CHECKS=(mixed_dump mixed_pages mixed_process mixed_parent tampered thread_fails show_checks
-	       detach_output kill_dump kill_lazy kill_lazy_restore lazy_let_go)
+	       detach_output kill_dump kill_lazy kill_lazy_restore lazy_let_go kill_lazy_fork)
 MODE[lazy_dontneed]=none	# safety/lazy_let_go
 IMG_EDIT=$ROOT/test/tools/img-edit
 
@@ -520,6 +526,64 @@ safety_lazy_let_go() {
 	result PASS "PASS $name"
 }
 
+safety_kill_lazy_fork() {
+	local name=$1 dir=$2 TAGNAME=$1 pid cpid w d
+	export LAZY_FORK_HOLD=1
+	lazy_dump lazy_fork "$dir" || return
+	unset LAZY_FORK_HOLD
+	pid=$PID
+	: > "$dir/test.log"
+	: > "$dir/reaped"
+	CRIU_LAZY_BG_DELAY_US=20000 reaped "$dir/reaped" "$CRIU" restore -D "$dir/img" -d --lazy-pages \
+		-v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" > "$dir/restore.out" 2>&1 < /dev/null &
+	track $!
+	if ! wait_for 20 pidfile_ready "$dir/pidfile"; then
+		result FAIL "FAIL $name: not restored: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	kill -USR1 "$pid"
+	if ! wait_for 10 grep -q "serving the child's userfaultfd" "$dir/img/lazy-pages.log" ||
+	   ! wait_for 5 bash -c "tr -d '\\0' < '$dir/test.log' | grep -q '^CHILD '"; then
+		result FAIL "FAIL $name: the daemon never served a fork child: $(tail -2 "$dir/img/lazy-pages.log" | tr '\n' ' ')"
+		kill -KILL "$pid" $(lazy_criu_pids "$dir/img") 2>/dev/null
+		return
+	fi
+	cpid=$(prog_log "$dir" | sed -n 's/^CHILD //p' | head -1)
+	track "$cpid"
+	# the watcher must hold the child's uffd (and have kept it in the parent's ring)
+	wait_for 5 grep -q "holding the userfaultfd of its fork child" "$dir/restore.log"
+	d=$(daemon_pid "$dir/img")
+	w=$(pgrep -f "^$CRIU restore -D $dir/img " | tr '\n' ' ')
+	kill -STOP $d
+	kill -USR2 "$cpid"
+	sleep 0.3
+	kill -KILL $d $w
+	wait_for 20 bash -c "tr -d '\\0' < '$dir/test.log' | grep -q '^FAIL' || ! [ -e /proc/$cpid ] ||
+		grep -q handle_userfault /proc/$cpid/wchan"
+	sleep 0.5
+	local how=
+	if prog_log "$dir" | grep -q '^FAIL: child'; then
+		result FAIL "FAIL $name: the child ran on bad memory: $(prog_log "$dir" | grep -m1 '^FAIL')"
+	elif [ -e "/proc/$cpid" ] && ! grep -q '^State:.*Z' "/proc/$cpid/status" && in_uffd_wait "$cpid"; then
+		how=blocked
+	elif ! alive "$cpid"; then
+		# reaped by its parent (the program says how) or, orphaned, by ours
+		wait_for 5 bash -c "grep -q '^$cpid ' '$dir/reaped' ||
+			tr -d '\\0' < '$dir/test.log' | grep -q 'the child ended with status'"
+		# (or killed by the watcher with its parent, which reaped it first)
+		grep -q "killing its descendant $cpid " "$dir/restore.log" && echo "$cpid signal 9" >> "$dir/reaped"
+		case $(grep -m1 "^$cpid " "$dir/reaped"; prog_log "$dir" | grep -o 'the child ended with status 0x9$') in
+		"$cpid signal 9"|"the child ended with status 0x9") how=dead ;;
+		*) result FAIL "FAIL $name: the child ended otherwise than by SIGKILL: $(grep "^$cpid " "$dir/reaped") $(prog_log "$dir" | tail -2 | tr '\n' ' ')" ;;
+		esac
+	else
+		result FAIL "FAIL $name: the child neither waits for a page nor died (wchan $(cat /proc/$cpid/wchan 2>/dev/null))"
+	fi
+	kill -KILL "$cpid" "$pid" 2>/dev/null
+	wait_for 10 bash -c "! [ -e /proc/$pid ]"
+	[ -n "$how" ] && { echo "child: $how" > "$dir/outcomes"; result PASS "PASS $name"; }
+}
+
 run_safety_check() {
 	local check=$1 name=safety/$1 dir=$OUT/safety/$1
 	if [ ! -x "$CRIU" ]; then
@@ -541,6 +605,7 @@ run_safety_check() {
 	kill_lazy) safety_kill_lazy "$name" "$dir" both:50:after both:300:after both:1000:after \
 		both:3000:after both:300:during both:1500:during daemon:500:after watcher:500:after ;;
 	lazy_let_go) safety_lazy_let_go "$name" "$dir" ;;
+	kill_lazy_fork) safety_kill_lazy_fork "$name" "$dir" ;;
 	kill_lazy_restore) safety_kill_lazy "$name" "$dir" restore:50:after restore:400:after \
 		restore:400:during restore:1500:during restore_only:500:after ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
