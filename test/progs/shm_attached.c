@@ -1,9 +1,10 @@
 /*
  * shm_attached: a SysV shared memory segment attached (shmat), written,
- * and marked for removal (IPC_RMID: it goes with its last detach).  criu
- * cannot restore an attached segment yet: the dump must be refused with
- * one line (test/refuse.sh), and the program runs on: after SIGUSR1 its
- * segment still holds what it wrote and takes more.
+ * and marked for removal (IPC_RMID: it goes with its last detach), by a
+ * process in criu's ipc namespace.  criu restores attached segments only
+ * in a tree with an ipc namespace of its own: the dump must be refused
+ * with one line (test/refuse.sh), and the program runs on: after SIGUSR1
+ * its segment still holds what it wrote and takes more.
  */
 #include <errno.h>
 #include <string.h>
