@@ -193,6 +193,7 @@ bench: deps
 	bash bench/snappause.sh
 	bash bench/net.sh
 	bash bench/ctr.sh
+	bash bench/container.sh
 
 demo: deps
 	$(MAKE) all
