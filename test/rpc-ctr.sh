@@ -174,6 +174,9 @@ rpc_ctr_cleanup() {
 			runc --root "$root" delete -f "$id" > /dev/null 2>&1 && break
 			sleep 0.2
 		done
+		# runc deletes the cgroups it knows; after a restore the memory
+		# controller's stays behind (empty): noted as a finding, removed here
+		rmdir /sys/fs/cgroup/*/"$id" 2>/dev/null
 	done
 	CTR_RUNC_IDS=()
 	[ -n "$CTR_LP_PID" ] && kill "$CTR_LP_PID" 2>/dev/null
