@@ -30,6 +30,7 @@
 #include "criu/files/inet.h"
 #include "common/compat.h"
 #include "common/log.h"
+#include "criu/files/sk-filter.h"
 
 #define ONLY_TCP	1
 #define ONLY_V4		2
@@ -235,25 +236,6 @@ static int add_opt(InetSocket *is, const struct opt_desc *od, const void *val, s
 	return 0;
 }
 
-/* a classic BPF filter attached to the socket; an eBPF one is refused */
-static int dump_filter(const char *what, int sk, InetSocket *is)
-{
-	socklen_t n = 0;
-	if (getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, NULL, &n)) {
-		pr_err("%s: a socket filter criu cannot read (eBPF?): not supported", what);
-		return -1;
-	}
-	if (!n)
-		return 0;
-	is->filter.len = n * sizeof(struct sock_filter);
-	is->filter.data = malloc(is->filter.len);
-	if (!is->filter.data || getsockopt(sk, SOL_SOCKET, SO_GET_FILTER, is->filter.data, &n)) {
-		pr_perror("%s: SO_GET_FILTER", what);
-		return -1;
-	}
-	is->has_filter = true;
-	return 0;
-}
 
 /* what getsockopt gives on a new socket of one kind in one network
  * namespace, for every row: read once per criu run (sockets of a tree are
@@ -364,7 +346,7 @@ static int dump_one(const char *what, int sk, const struct kind_defaults *k, siz
 
 int inet_opts_dump(const char *what, int sk, InetSocket *is)
 {
-	if (dump_filter(what, sk, is))
+	if (sk_filter_dump(what, sk, &is->filter, &is->has_filter, NULL))
 		return -1;
 	const struct kind_defaults *k = kind_defaults(what, sk, is);
 	if (!k)
@@ -438,12 +420,9 @@ static int unlock_bufs(int sk, const InetSocket *is, uint32_t id)
 
 int inet_opts_restore(int sk, const InetSocket *is, bool before_bind, uint32_t id)
 {
-	struct sock_fprog prog = { is->filter.len / sizeof(struct sock_filter), (struct sock_filter *)is->filter.data };
-	if (before_bind && is->has_filter &&
-	    (is->filter.len % sizeof(struct sock_filter) || setsockopt(sk, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))) {
-		pr_perror("file %u: cannot attach the socket's filter again", id);
+	/* (its lock is a row of the option table, set after the filter) */
+	if (before_bind && sk_filter_restore(id, sk, &is->filter, is->has_filter, false))
 		return -1;
-	}
 	for (size_t i = 0; i < is->n_opts; i++) {
 		const InetOpt *o = is->opts[i];
 		const struct opt_desc *od = find_desc(o);

@@ -24,11 +24,12 @@ int sk_filter_dump(const char *what, int sk, ProtobufCBinaryData *prog, protobuf
 		pr_err("%s: a socket filter criu cannot read (eBPF?): not supported", what);
 		return -1;
 	}
-	if (getsockopt(sk, SOL_SOCKET, SO_LOCK_FILTER, &lock, &ll)) {
+	if (locked && getsockopt(sk, SOL_SOCKET, SO_LOCK_FILTER, &lock, &ll)) {
 		pr_perror("%s: SO_LOCK_FILTER", what);
 		return -1;
 	}
-	*locked = lock != 0;
+	if (locked)
+		*locked = lock != 0;
 	if (!n)
 		return 0;
 	prog->len = n * sizeof(struct sock_filter);

@@ -8,7 +8,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 
-/* the filter into *prog (*has set if there is one), its lock into *locked */
+/* the filter into *prog (*has set if there is one), its lock into *locked
+ * (NULL: the caller reads the lock itself, as inet's option table does) */
 int sk_filter_dump(const char *what, int sk, ProtobufCBinaryData *prog, protobuf_c_boolean *has,
 		   bool *locked);
 /* attach prog again if has, then lock it if locked (file id for messages) */
