@@ -107,6 +107,28 @@ static int try_time(void)
 	return c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 3;
 }
 
+/* a new cgroup namespace rooted at the probe's cgroups */
+static int try_cgroup(void)
+{
+	char in[4096];
+	int fd = unshare(CLONE_NEWCGROUP) ? -1 : open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, in, sizeof(in) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 1;
+	in[n] = 0;
+	/* every hierarchy's path is its namespace's root */
+	for (char *l = in; *l; l = strchr(l, '\n') + 1) {
+		char *p = strchr(strchr(l, ':') + 1, ':') + 1;
+		if (p[0] != '/' || p[1] != '\n')
+			return 2;
+		if (!strchr(l, '\n')[1])
+			break;
+	}
+	return 0;
+}
+
 /* a new mount namespace: a tmpfs (over /tmp, in the probe's private copy), pivot_root into it, openat2 RESOLVE_IN_ROOT */
 static int try_mnt(void)
 {
@@ -134,7 +156,8 @@ static const struct {
 	  "cgroup, binds, --external mnt[...]), built under --root and pivoted into" },
 	{ CLONE_NEWNET, "network", try_net,
 	  "devices (loopback, veth with --external veth[]), addresses, routes, sysctls, nftables ruleset" },
-	{ CLONE_NEWCGROUP, "cgroup", NULL, NULL },
+	{ CLONE_NEWCGROUP, "cgroup", try_cgroup,
+	  "its root in each hierarchy, made again relative to --cgroup-root; nested ones are refused" },
 	{ CLONE_NEWTIME, "time", try_time, "its clocks, going on from the dump's" },
 	{ CLONE_NEWUSER, "user", NULL, NULL },
 };
@@ -184,7 +207,8 @@ int chk_cgroup(uint64_t version, char *msg, size_t len)
 		return 0;
 	}
 	snprintf(msg, len, "%d hierarch%s mounted: --freeze-cgroup freezes a tree through %s; "
-		 "membership saved and restored (--manage-cgroups soft), not the cgroups' settings",
+		 "membership (threads' too) and settings saved, restored by --manage-cgroups "
+		 "(none, props, soft, full, strict; ignore)",
 		 n, n > 1 ? "ies" : "y", version == 2 ? "cgroup.freeze" : "freezer.state");
 	return 1;
 }

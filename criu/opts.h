@@ -44,7 +44,7 @@ struct opts {
 	bool track_mem;			/* --track-mem */
 	bool live_snapshot;		/* --live-snapshot */
 	const char *freeze_cgroup;	/* --freeze-cgroup PATH (dump, pre-dump) */
-	const char *manage_cgroups;	/* --manage-cgroups MODE (restore): ignore, soft (default) */
+	const char *manage_cgroups;	/* --manage-cgroups MODE (restore): CRIU's modes, soft (default) */
 	const char **cgroup_root;	/* --cgroup-root [CTRL:]PATH (restore), each */
 	int nr_cgroup_root;
 	bool iterative;			/* dump --iterative */

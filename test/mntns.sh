@@ -49,7 +49,7 @@
 #     pipe; the program (pid 1 again, its child the same pid) makes its
 #     checks (mountinfo the same, ids normalised) and passes
 
-MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump external external_auto propagation empty_net refuse_outside_bind
+MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot external external_auto propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
@@ -73,7 +73,9 @@ mntns_start() {
 	mntns_rootfs "$dir" || { result FAIL "FAIL $name: cannot build the rootfs"; return 1; }
 	mkdir -p "$dir/host"
 	echo host-file > "$dir/host/hostfile"
-	unshare --pid --mount --uts --ipc --fork --mount-proc "$@" \
+	# (MNTNS_CG: cgroup directories the tree starts in, joined before unshare)
+	MNTNS_CG="$MNTNS_CG" sh -c 'for d in $MNTNS_CG; do echo $$ > $d/cgroup.procs || exit 1; done; exec "$@"' sh \
+		unshare --pid --mount --uts --ipc --fork --mount-proc "$@" \
 		/bin/sh "$ROOT/test/tools/mntns-setup.sh" "$dir/rootfs" "$variant" "$dir/host" \
 		> "$dir/setup.log" 2>&1 < /dev/null &
 	local upid=$!
@@ -142,7 +144,8 @@ mntns_dump() {
 
 # MODE: plain, lazy, predump, redump, external, empty_net
 mntns_cycle() {
-	local name=$1 dir=$2 mode=$3 variant=plain dopts=() ropts=() uopts=()
+	local name=$1 dir=$2 mode=$3 variant=${4:-plain} dopts=() ropts=() uopts=()
+	[ "$variant" = cgns ] && uopts=(--cgroup)
 	case $mode in
 	external) variant=ext; dopts=(--external "mnt[/mnt/ext]:hostdir"); ropts=(--ext-mount-map "hostdir:$dir/host") ;;
 	propagation) variant=shared1 ;;
@@ -175,6 +178,8 @@ mntns_cycle() {
 		result FAIL "FAIL $name: the program runs on after the dump"
 		return
 	fi
+	# the tree's cgroups go: made again by the restore, with their settings
+	for d in $MNTNS_CG; do cg_rmtree "$d"; done
 	mntns_restore_check "$name" "$dir" img "${ropts[@]}" || return
 	if [ "$mode" = redump ]; then
 		mntns_dump "$name" "$dir" "$RPROG" img2 || return
@@ -316,6 +321,16 @@ mntns_runc() {
 	result PASS "PASS $name"
 }
 
+# cgroups of the test's own (pids, pids.max 200; cgroup2) for the cgns checks, in MNTNS_CG
+MNTNS_CG=
+mntns_cg_setup() {
+	local v2
+	v2=$(cg_root 2)
+	[ -d /sys/fs/cgroup/pids ] && [ -n "$v2" ] || return 1
+	MNTNS_CG="/sys/fs/cgroup/pids/criu-cgns-$$ $v2/criu-cgns-$$"
+	mkdir -p $MNTNS_CG && echo 200 > "/sys/fs/cgroup/pids/criu-cgns-$$/pids.max"
+}
+
 run_mntns_check() {
 	local check=$1 name=mntns/$1 dir=$OUT/mntns/$1
 	if [ ! -x "$CRIU" ] || [ ! -x "$ROOT/test/progs/mntns_state" ]; then
@@ -328,7 +343,10 @@ run_mntns_check() {
 	fi
 	mkdir -p "$dir"
 	# the namespaces die with their init: kill every program started here
-	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group" EXIT
+	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group; for d in \$MNTNS_CG; do cg_rmtree \$d; done" EXIT
+	case $check in
+	cgns*|refuse_nested_cgns) mntns_cg_setup || { result SKIP "SKIP $name: no pids and cgroup2 hierarchies here"; return; } ;;
+	esac
 	case $check in
 	unshare) mntns_cycle "$name" "$dir" plain ;;
 	unshare_lazy) mntns_cycle "$name" "$dir" lazy ;;
@@ -340,6 +358,11 @@ run_mntns_check() {
 	external_auto) mntns_cycle "$name" "$dir" external_auto ;;
 	propagation) mntns_cycle "$name" "$dir" propagation ;;
 	empty_net) mntns_cycle "$name" "$dir" empty_net ;;
+	cgns) mntns_cycle "$name" "$dir" plain cgns ;;
+	cgns_lazy) mntns_cycle "$name" "$dir" lazy cgns ;;
+	cgns_predump) mntns_cycle "$name" "$dir" predump cgns ;;
+	cgns_leave_running) mntns_cycle "$name" "$dir" leave_running cgns ;;
+	cgns_live_snapshot) mntns_cycle "$name" "$dir" live_snapshot cgns ;;
 	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
 	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;

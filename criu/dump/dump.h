@@ -95,8 +95,9 @@ int tree_wait_frozen(struct dump_tree *t);
 void tree_unseize(struct dump_tree *t);
 int tree_check(struct dump_tree *t);
 int tree_share_files(const struct dump_tree *t);
-/* cgroups.c: every live process's cgroups into cgroup.img */
-int cgroups_dump(const struct dump_tree *t, int dirfd);
+/* cgroups.c: every live process's cgroups into cgroup.img (CLONE_NEWCGROUP into
+ * t->ns_flags if the root has a cgroup namespace of its own) */
+int cgroups_dump(struct dump_tree *t, int dirfd);
 /* cow.c: pages children share with their parent copy-on-write (Vma.cow) */
 int cow_find(struct dump_tree *t);
 int tree_kill(struct dump_tree *t);

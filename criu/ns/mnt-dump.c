@@ -352,7 +352,13 @@ int mnt_dump_collect(pid_t root, const struct mnt_opts *m, struct mnt_dump **out
 		return -1;
 	d->ino = its;
 	d->root = root;
-	if (read_mountinfo(root, d) || check_root(d))
+	/* cgroup mounts as the tree sees them (their roots relative to its cgroup namespace's) */
+	int cgns;
+	if (cgns_enter(root, &cgns))
+		goto fail;
+	int bad = read_mountinfo(root, d);
+	cgns_leave(cgns);
+	if (bad || check_root(d))
 		goto fail;
 	for (size_t i = 0; i < d->nr; i++)
 		if (classify(d, i, m))

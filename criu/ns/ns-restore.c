@@ -68,7 +68,9 @@ int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct
 	memset(n, 0, sizeof(*n));
 	n->host_net = n->join_net = -1;
 	n->flags = inv->has_ns_flags ? inv->ns_flags : 0;
-	if (n->flags & ~(uint32_t)(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWNET)) {
+	/* (CLONE_NEWCGROUP: made by the root itself, criu/restore/cgroups-rst.c) */
+	if (n->flags & ~(uint32_t)(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWNET |
+				   CLONE_NEWCGROUP)) {
 		pr_err("inventory.img: namespaces %#x: unknown kinds", n->flags);
 		return -1;
 	}

@@ -61,4 +61,15 @@ int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd);
  */
 int pidns_collect(struct dump_tree *t);
 
+/*
+ * cgroup-ns.c: this thread into the cgroup namespace of pid, if it is not
+ * criu's (*own: criu's to go back to, -1 if nothing was done); back; and
+ * the root of a cgroup namespace in a hierarchy (ctrl) from a task's path
+ * there seen from outside and from inside (into out; -1 with one line if
+ * the inside path leads out of the namespace)
+ */
+int cgns_enter(pid_t pid, int *own);
+void cgns_leave(int own);
+int cgns_root_of(pid_t pid, const char *ctrl, const char *outside, const char *inside, char *out, size_t len);
+
 #endif /* CRIU_NS_H */

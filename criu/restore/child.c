@@ -557,8 +557,9 @@ void rst_child(struct rst_tree *t, size_t i, const struct opts *o)
 	/* the root, in new namespaces: filled before any other task lives in them */
 	if (i == 0 && ns_images_apply(&t->ns))
 		child_fail();
-	/* its cgroups, before its children inherit them */
-	if (rst_cgroups_join(p))
+	/* its cgroups (the root: its cgroup namespace too, before its cgroup
+	 * mounts are made), before its children inherit them */
+	if (rst_cgroups_join(t, p))
 		child_fail();
 	/* the root, in its own mount namespace: the rest of its mounts, then
 	 * pivot_root, before any file of the tree is opened (criu/ns/mnt.h) */

@@ -340,9 +340,8 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 static void rst_proc_free(struct rst_proc *p)
 {
 	free(p->real_tids);
-	for (int i = 0; i < p->nr_cg_dirs; i++)
-		free(p->cg_dirs[i]);
-	free(p->cg_dirs);
+	free(p->cg_at);
+	free(p->cgns_at);
 	if (p->pe)
 		pstree_entry__free_unpacked(p->pe, NULL);
 	if (p->core)
@@ -375,7 +374,7 @@ void rst_tree_free(struct rst_tree *t)
 	rst_shared_close(&t->shared);
 	rst_orphans_close(&t->orphans);
 	ns_images_free(&t->ns);
-	img_entries_free(&t->cgroups);
+	rst_cgroups_free(t);
 	if (t->premap_end)
 		munmap((void *)t->premap_start, t->premap_end - t->premap_start);
 	if (t->inv)

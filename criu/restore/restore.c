@@ -593,6 +593,27 @@ static int st_plan(void *c)
 	       plan_restorers(&r->t, r->o, &r->ls) || tasks_build(&r->t, &r->ts);
 }
 
+/* the tree's cgroups made, set and opened before its first process */
+static int st_cgroups(void *c)
+{
+	return rst_cgroups_make(&((struct restore_run *)c)->t);
+}
+
+static void st_cgroups_undo(void *c)
+{
+	rst_cgroups_unmake(&((struct restore_run *)c)->t);
+}
+
+/* threads in other cgroups than their process, moved while every task is held */
+static int st_cgroup_threads(void *c)
+{
+	struct restore_run *r = c;
+	int ret = rst_cgroups_threads(&r->t);
+
+	rst_cgroups_close(&r->t);
+	return ret;
+}
+
 /* orphans of a failed restore come back to criu, to be collected */
 static int st_subreaper(void *c)
 {
@@ -760,6 +781,7 @@ static const struct stage restore_stages[] = {
 	{ "pre-restore notification", st_notify_pre, NULL },
 	{ "lazy-pages daemon", st_lazy_connect, st_lazy_disconnect },
 	{ "shared objects and restorers", st_plan, NULL },
+	{ "the tree's cgroups", st_cgroups, st_cgroups_undo },
 	{ "subreaper", st_subreaper, st_no_subreaper },
 	{ "the tree's time namespace", st_time_enter, st_time_leave },
 	{ "the root process", st_clone_root, st_kill_tree },
@@ -769,6 +791,7 @@ static const struct stage restore_stages[] = {
 	{ "namespace notifications", st_notify_ns, NULL },
 	{ "terminal masters handed over", st_orphans, NULL },
 	{ "tasks to their last trap", st_follow, NULL },
+	{ "threads into their cgroups", st_cgroup_threads, NULL },
 	{ "back to criu's mount namespace", st_mnt_back, NULL },
 	{ "resume notifications", st_notify_resume, NULL },
 	{ "release", st_release, NULL },

@@ -106,8 +106,35 @@ struct rst_proc {
 	pid_t *real_tids;	/* each thread as criu sees it now, 0 until known */
 	/* cgroups (cgroups-rst.c) */
 	const CgroupEntry *cg;	/* its entry of cgroup.img, or NULL */
-	char **cg_dirs;		/* the directories of its cgroups here, to join */
-	int nr_cg_dirs;
+	int *cg_at;		/* its cgroups to join: indices in the tree's rst_cgroups */
+	int nr_cg;
+	int *cgns_at;		/* the root, in a cgroup namespace of its own: the namespace's root */
+	int nr_cgns;
+	bool cgns;		/* the root: makes a new cgroup namespace, there */
+};
+
+/* a cgroup directory of the tree here (cgroups-rst.c) */
+struct rst_cgdir {
+	char *dir;		/* criu's path of it */
+	const char *controllers;
+	const CgroupDir *saved;	/* its settings in cgroup.img, or NULL */
+	int fd;			/* O_PATH, once made (rst_cgroups_make), else -1 */
+	bool made;		/* made by criu */
+};
+
+/* a thread that was in other cgroups than its process: moved by criu at the end */
+struct rst_cgthread {
+	int proc, k;		/* the process (index) and its thread */
+	int at;			/* the cgroup (rst_cgroups.d) */
+};
+
+struct rst_cgroups {
+	struct img_entries img;	/* cgroup.img */
+	int mode;		/* CG_MODE_* (cgroups-rst.c) */
+	struct rst_cgdir *d;
+	int nr;
+	struct rst_cgthread *th;
+	int nr_th;
 };
 
 /* the dump: every process, parents before children, [0] the root */
@@ -116,7 +143,7 @@ struct mnt_restore;
 struct rst_tree {
 	Inventory *inv;
 	struct ns_images ns;	/* namespaces of its own (criu/ns/ns-restore.c) */
-	struct img_entries cgroups;	/* cgroup.img (cgroups-rst.c) */
+	struct rst_cgroups cg;	/* cgroup.img, the cgroups here (cgroups-rst.c) */
 	size_t nr;
 	struct rst_proc *procs;
 	struct rst_shmem_set shm;
@@ -162,13 +189,26 @@ int rst_coredump_filter(const struct rst_proc *p);
 int rst_proc_tunables(const struct rst_proc *p);
 
 /*
- * cgroups-rst.c: cgroup.img per --manage-cgroups (soft: plan each
- * process's cgroup directories here, under --cgroup-root; ignore:
- * nothing); _join, in the process itself, first: makes them if missing
- * and moves it in
+ * cgroups-rst.c: cgroup.img per --manage-cgroups (CRIU's modes): _plan,
+ * with the images: each process's cgroups here (under --cgroup-root),
+ * nothing made; _make, by criu before the root: every cgroup made if
+ * missing (or required to exist, or not to), the saved settings written
+ * (cgroup-props-rst.c), each opened (O_PATH, inherited by the tree);
+ * _unmake undoes that after a failure; _join, in the process itself,
+ * first: moves it in through those fds (the root: into its cgroup
+ * namespace's root, unshare, then into its own), so no path is needed
+ * after a pivot; _threads, by criu once every task is at its last trap:
+ * threads into their own cgroups; _free
  */
 int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o);
-int rst_cgroups_join(const struct rst_proc *p);
+int rst_cgroups_make(struct rst_tree *t);
+void rst_cgroups_unmake(struct rst_tree *t);
+int rst_cgroups_join(const struct rst_tree *t, const struct rst_proc *p);
+int rst_cgroups_threads(const struct rst_tree *t);
+void rst_cgroups_close(struct rst_tree *t);
+void rst_cgroups_free(struct rst_tree *t);
+/* cgroup-props-rst.c: the settings of d written into the cgroup at dirfd (dir: for messages) */
+int rst_cgprops_write(int dirfd, const char *dir, const CgroupDir *d);
 
 /* images.c: read and check every image of the dump in dirfd */
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t);

@@ -8,10 +8,14 @@
  * that holds a file of /dev/shm, writes READY to /log and waits for
  * SIGUSR1; then checks that everything is as it was: the same mounts, the
  * files' contents, offsets and mappings, read-only and masked paths, a pty
- * of its own devpts, and writes PASS or FAIL: reason to /log.
+ * of its own devpts, and writes PASS or FAIL: reason to /log.  Variants
+ * cgns and runc-cgns (in a cgroup namespace of their own) also check
+ * /proc/PID/cgroup of both processes and, for cgns, the contents of the
+ * cgroup mounts (cg_record).
  * Built static: the rootfs holds only busybox.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -157,6 +161,89 @@ static int check_net(void)
 	return 0;
 }
 
+/* a whole small file, or NULL */
+static char *slurp(const char *path)
+{
+	char *buf = calloc(1, 8192);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 || !buf ? -1 : read(fd, buf, 8191);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/*
+ * Variants in a cgroup namespace of their own (cgns: the setup mounted the
+ * pids hierarchy and cgroup2 under /sys/fs/cgroup and made pids/inner,
+ * pids.max 33; runc-cgns: runc's): the child is moved into pids/inner
+ * (cgns), and both processes' /proc/PID/cgroup recorded
+ */
+struct cg_seen {
+	char *self, *child;
+};
+
+static int cg_record(const char *variant, pid_t child, struct cg_seen *c)
+{
+	char path[64];
+	if (!strcmp(variant, "cgns")) {
+		int fd = open("/sys/fs/cgroup/pids/inner/cgroup.procs", O_WRONLY | O_CLOEXEC);
+		int n = snprintf(path, sizeof(path), "%d", child);
+		if (fd < 0 || write(fd, path, n) != n)
+			return fail("cannot move the child into pids/inner: %m");
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", child);
+	c->self = slurp("/proc/self/cgroup");
+	c->child = slurp(path);
+	if (!c->self || !c->child)
+		return fail("cannot read the cgroups: %m");
+	/* in its own cgroup namespace, made where it was: the root of each hierarchy */
+	for (char *l = c->self; *l; l = strchr(l, '\n') + 1) {
+		char *p = strchr(strchr(l, ':') + 1, ':') + 1;
+		if (strncmp(p, "/\n", 2))
+			return fail("not at the root of its cgroup namespace: %.*s", (int)(strchr(l, '\n') - l), l);
+	}
+	if (!strcmp(variant, "cgns") && !strstr(c->child, ":pids:/inner\n"))
+		return fail("the child is not in pids/inner: %s", c->child);
+	return 0;
+}
+
+static int cg_check(const char *variant, pid_t child, const struct cg_seen *c)
+{
+	char path[64], want[32];
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", child);
+	char *self = slurp("/proc/self/cgroup"), *kid = slurp(path);
+	if (!self || !kid || strcmp(self, c->self) || strcmp(kid, c->child)) {
+		say("cgroups before:\n%s-- child:\n%s", c->self, c->child);
+		say("cgroups after:\n%s-- child:\n%s", self ? self : "?", kid ? kid : "?");
+		return fail("the cgroups differ");
+	}
+	if (strcmp(variant, "cgns"))
+		return 0;
+	/* the cgroup mount shows its namespace's root: inner, its limit, the child in it */
+	char *max = slurp("/sys/fs/cgroup/pids/inner/pids.max");
+	char *procs = slurp("/sys/fs/cgroup/pids/inner/cgroup.procs");
+	snprintf(want, sizeof(want), "%d\n", child);
+	if (!max || strcmp(max, "33\n") || !procs || strcmp(procs, want))
+		return fail("/sys/fs/cgroup/pids/inner: pids.max '%s', cgroup.procs '%s' (want 33, %d)",
+			    max ? max : "?", procs ? procs : "?", child);
+	char *rootmax = slurp("/sys/fs/cgroup/pids/pids.max");
+	if (!rootmax || strcmp(rootmax, "200\n"))
+		return fail("/sys/fs/cgroup/pids/pids.max (its namespace's root) is '%s', not 200", rootmax ? rootmax : "?");
+	char *top = slurp("/sys/fs/cgroup/unified/cgroup.procs");
+	char one[32], two[32];
+	snprintf(one, sizeof(one), "1\n%d\n", child);
+	snprintf(two, sizeof(two), "%d\n1\n", child);
+	if (!top || (strcmp(top, one) && strcmp(top, two)))
+		return fail("/sys/fs/cgroup/unified/cgroup.procs (its cgroup2 namespace root) is '%s', not 1 and %d",
+			    top ? top : "?", child);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *variant = argc > 1 ? argv[1] : "plain";
@@ -176,7 +263,8 @@ int main(int argc, char **argv)
 	if (getpid() != 1)
 		return fail("not the init of a pid namespace (pid %d)", getpid());
 	/* under runc, the mounts are config.json's: the files on its tmpfs are made here */
-	if (!strcmp(variant, "runc") && make_data())
+	bool runc = !strncmp(variant, "runc", 4);
+	if (runc && make_data())
 		return fail("cannot make the files of /data: %m");
 	/* files on the mounts */
 	int fdata = open("/data/file", O_RDWR);
@@ -205,6 +293,10 @@ int main(int argc, char **argv)
 			return fail("/mnt/ext/hostfile: '%s' (%m)", ext);
 		close(fd);
 	}
+	struct cg_seen cg = { 0 };
+	bool cgns = !strcmp(variant, "cgns") || !strcmp(variant, "runc-cgns");
+	if (cgns && cg_record(variant, child, &cg))
+		return 1;
 	char *before = mountinfo();
 	say("READY");
 	sigwait(&s, &sig);
@@ -235,7 +327,7 @@ int main(int argc, char **argv)
 	int fd = open("/data/dir/sub/deep", O_RDONLY);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) || (sb.st_mode & 07777) != 0640 ||
-	    sb.st_uid != (strcmp(variant, "runc") ? 123u : 0u) ||
+	    sb.st_uid != (runc ? 0u : 123u) ||
 	    read_at(fd, 0, buf, sizeof(buf)) || strcmp(buf, "deep\n"))
 		return fail("/data/dir/sub/deep: mode %o uid %d '%s' (%m)", sb.st_mode, sb.st_uid, buf);
 	close(fd);
@@ -262,6 +354,8 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	if (!strcmp(variant, "net") && check_net())
+		return 1;
+	if (cgns && cg_check(variant, child, &cg))
 		return 1;
 	kill(child, SIGUSR1);
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))

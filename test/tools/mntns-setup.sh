@@ -8,7 +8,9 @@
 # there, shared, bound at /data/peer too); slave (the
 # same, /data/peer then made its slave); net (in a network
 # namespace: nothing more); netdummy (a bridge "dummy0" in it); chroot (chroot
-# into ROOTFS instead of pivot_root).
+# into ROOTFS instead of pivot_root); cgns (in a cgroup namespace: a tmpfs
+# /sys/fs/cgroup with the pids hierarchy and cgroup2 mounted in it, and a
+# cgroup pids/inner, pids.max 33).
 set -e
 R=$1
 mount --make-rprivate /
@@ -55,6 +57,12 @@ slave) mount -t tmpfs -o size=64k tmpfs "$R/mnt/ext"
 	mount --make-slave "$R/data/peer" ;;
 net) ip link set lo up ;;
 netdummy) ip link add dummy0 type bridge ;;
+cgns) mount -t tmpfs -o size=64k,mode=755 cgroup "$R/sys/fs/cgroup"
+	mkdir "$R/sys/fs/cgroup/pids" "$R/sys/fs/cgroup/unified"
+	mount -t cgroup -o pids cgroup "$R/sys/fs/cgroup/pids"
+	mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup/unified"
+	mkdir "$R/sys/fs/cgroup/pids/inner"
+	echo 33 > "$R/sys/fs/cgroup/pids/inner/pids.max" ;;
 chroot) exec chroot "$R" /mntns_state "$2" < /dev/null > /dev/null 2>&1 ;;
 esac
 cd "$R"
