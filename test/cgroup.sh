@@ -26,8 +26,24 @@
 #     .../moved and B in .../moved/b, the other hierarchies as before
 #   cgroup/membership_ignore: --manage-cgroups=ignore: every process is in
 #     criu's cgroups
-#   cgroup/manage_full: --manage-cgroups=full is refused with one line (the
-#     cgroups' settings are not restored), nothing runs
+#   cgroup/manage_full, manage_soft, manage_strict: the tree's root in
+#     cgroups of its own with settings (pids.max, memory.limit_in_bytes and
+#     soft limit, cpu.shares, cfs quota, cpuset.cpus/mems, cgroup2), B in a
+#     pids cgroup below it (pids.max too); dumped; then every cgroup
+#     removed but the root's pids one, whose pids.max is changed; restored
+#     with --manage-cgroups=MODE: the cgroups are back with the dumped
+#     settings (the test reads them), the existing one's pids.max is the
+#     dumped one with full, left changed with soft; the tree passes.  strict:
+#     every cgroup removed first (it refuses existing ones)
+#   cgroup/manage_strict_exists: strict with the root's pids cgroup left:
+#     one error line naming it, nothing runs, nothing made
+#   cgroup/manage_none_missing: --manage-cgroups=none with B's cgroup
+#     removed: one error line naming it, nothing runs
+#   cgroup/thread: a thread in another pids cgroup than its process
+#     (test/progs/cgroup_thread): dumped, restored, the thread is in its
+#     cgroup again and the program passes
+#   cgroup/nested_ns: a tree in a cgroup namespace whose child made one of
+#     its own: refused with one line naming the child, the tree runs on
 
 #   cgroup/container: all of it at once, as a container runtime leaves a
 #     tree (no runc): `unshare --pid --uts --ipc --time --fork ns_state
@@ -38,7 +54,8 @@
 #     host name, SysV objects, clocks)
 
 CGROUP_CHECKS=(freeze_v1 freeze_v2 freeze_leave_running freeze_was_frozen freeze_outside freeze_bad_path
-	       membership membership_root membership_ignore manage_full container)
+	       membership membership_root membership_ignore manage_full manage_soft manage_strict
+	       manage_strict_exists manage_none_missing thread nested_ns container)
 
 # the freezer hierarchy of a version, "" if none
 cg_root() {
@@ -236,21 +253,159 @@ cg_membership() {
 	result PASS "PASS $name"
 }
 
-cg_manage_full() {
-	local name=$1 dir=$2
-	cg_start_tree "$dir" 0 || { result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return; }
+# the settings the manage checks give the root's cgroups (file=value, per line)
+CG_SETTINGS="pids/criu-test-N/a/pids.max=123
+pids/criu-test-N/a/b/pids.max=45
+memory/criu-test-N/a/memory.limit_in_bytes=268435456
+memory/criu-test-N/a/memory.soft_limit_in_bytes=134217728
+cpu/criu-test-N/a/cpu.shares=512
+cpu/criu-test-N/a/cpu.cfs_quota_us=50000
+cpuset/criu-test-N/a/cpuset.cpus=0
+cpuset/criu-test-N/a/cpuset.mems=0"
+CG_MANAGE=()
+
+# the manage checks' cgroups, with their settings; 1 if a hierarchy is missing
+cg_manage_setup() {
+	local l f
+	CG_NAME=criu-test-$$
+	CG_MANAGE=()
+	for h in pids memory cpu cpuset; do
+		[ -d "/sys/fs/cgroup/$h" ] || return 1
+		CG_MANAGE+=("/sys/fs/cgroup/$h/$CG_NAME")
+	done
+	mkdir -p "/sys/fs/cgroup/pids/$CG_NAME/a/b" /sys/fs/cgroup/{memory,cpu,cpuset}/"$CG_NAME/a" || return 1
+	for f in /sys/fs/cgroup/cpuset/"$CG_NAME" /sys/fs/cgroup/cpuset/"$CG_NAME/a"; do
+		cat /sys/fs/cgroup/cpuset/cpuset.cpus > "$f/cpuset.cpus" && cat /sys/fs/cgroup/cpuset/cpuset.mems > "$f/cpuset.mems" || return 1
+	done
+	while read -r l; do
+		echo "${l#*=}" > "/sys/fs/cgroup/${l%%=*}" || return 1
+	done <<< "${CG_SETTINGS//criu-test-N/$CG_NAME}"
+}
+
+# each setting as read now, into FILE
+cg_manage_read() {
+	local l
+	while read -r l; do
+		echo "${l%%=*}=$(cat "/sys/fs/cgroup/${l%%=*}" 2>&1)"
+	done <<< "${CG_SETTINGS//criu-test-N/$CG_NAME}" > "$1"
+}
+
+# the tree started in the manage cgroups, B moved into pids .../a/b; sets PID, B
+cg_manage_start() {
+	local name=$1 dir=$2 pids
+	sh -c "for d in ${CG_MANAGE[*]}; do echo \$\$ > \$d/a/cgroup.procs || exit 1; done; exec $ROOT/test/progs/tree" \
+		> "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 in_sigwait "$PID" ||
+		{ result FAIL "FAIL $name: tree did not get ready: $(log_tail "$dir/test.log")"; return 1; }
+	pids=$(tree_pids "$dir")
+	B=${pids##* }
+	echo "$B" > "/sys/fs/cgroup/pids/$CG_NAME/a/b/cgroup.procs" || { result FAIL "FAIL $name: cannot move B"; return 1; }
+}
+
+# MODE: full, soft, strict (the restore's --manage-cgroups)
+cg_manage() {
+	local name=$1 dir=$2 mode=$3 pids
+	cg_manage_start "$name" "$dir" || return
+	cg_manage_read "$dir/want"
+	cg_record "$dir/before" $(tree_pids "$dir") || { result FAIL "FAIL $name: cannot read the cgroups"; return; }
 	ns_dump "$name" "$dir" "$PID" img || return
 	wait "$PID" 2>/dev/null
-	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img" --manage-cgroups=full
-	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
-		result FAIL "FAIL $name: restore --manage-cgroups=full exited with status $ST"
+	for d in "${CG_MANAGE[@]}"; do
+		[ "$mode" != strict ] && [ "$d" = "/sys/fs/cgroup/pids/$CG_NAME" ] && { rmdir "$d/a/b"; continue; }
+		cg_rmtree "$d"
+	done
+	if [ "$mode" != strict ]; then
+		echo 99 > "/sys/fs/cgroup/pids/$CG_NAME/a/pids.max"
+		[ "$mode" = soft ] && sed -i "s#^\(pids/$CG_NAME/a/pids.max\)=.*#\1=99#" "$dir/want"
+	fi
+	RESTORE_EXTRA=(--manage-cgroups="$mode")
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$PID" "$name" || return
+	wait_for 10 in_sigwait "$PID"
+	cg_manage_read "$dir/got"
+	if ! diff -u "$dir/want" "$dir/got" > "$dir/settings.diff"; then
+		result FAIL "FAIL $name: settings after the restore differ: $(grep '^[-+][a-z]' "$dir/settings.diff" | head -4 | tr '\n' ' ')"
 		return
 	fi
-	if ! one_error "$dir/restore.err" || ! grep -q "manage-cgroups full: restoring the cgroups' settings is not supported" "$dir/restore.err"; then
+	cg_record "$dir/after" $(tree_pids "$dir")
+	if ! diff -u "$dir/before" "$dir/after" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: cgroups after the restore differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	finish "$dir" "$name" "$PID" || return
+	result PASS "PASS $name"
+}
+
+# a refused restore: MODE, what stays (keep: the root's pids cgroup; b: all but B's pids cgroup), error
+cg_manage_refused() {
+	local name=$1 dir=$2 mode=$3 keep=$4 want=$5
+	cg_manage_start "$name" "$dir" || return
+	ns_dump "$name" "$dir" "$PID" img || return
+	wait "$PID" 2>/dev/null
+	if [ "$keep" = b ]; then
+		rmdir "/sys/fs/cgroup/pids/$CG_NAME/a/b"
+	else
+		for d in "${CG_MANAGE[@]}"; do
+			[ "$d" = "/sys/fs/cgroup/pids/$CG_NAME" ] && rmdir "$d/a/b" || cg_rmtree "$d"
+		done
+	fi
+	bounded "$dir" 20 restore "$CRIU" restore -D "$dir/img" --manage-cgroups="$mode"
+	if [ "$ST" -eq 0 ] || [ "$ST" -eq 124 ]; then
+		result FAIL "FAIL $name: restore --manage-cgroups=$mode exited with status $ST"
+		return
+	fi
+	if ! one_error "$dir/restore.err" || ! grep -q "$want" "$dir/restore.err"; then
 		result FAIL "FAIL $name: ${CMP_REASON:-$(cut -c1-200 "$dir/restore.err")}"
 		return
 	fi
 	alive "$PID" && { result FAIL "FAIL $name: pid $PID runs after the refused restore"; return; }
+	[ "$keep" = keep ] && [ -d "/sys/fs/cgroup/memory/$CG_NAME" ] &&
+		{ result FAIL "FAIL $name: the refused restore left cgroups made"; return; }
+	result PASS "PASS $name"
+}
+
+# a thread of test/progs/cgroup_thread in a pids cgroup of its own
+cg_thread() {
+	local name=$1 dir=$2 cg=/sys/fs/cgroup/pids/criu-test-$$
+	CG_MANAGE=("$cg")
+	mkdir -p "$cg/thread" || { result FAIL "FAIL $name: cannot make $cg"; return; }
+	"$ROOT/test/progs/cgroup_thread" "$cg/thread" > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 in_sigwait "$PID" ||
+		{ result FAIL "FAIL $name: cgroup_thread did not get ready: $(log_tail "$dir/test.log")"; return; }
+	ns_dump "$name" "$dir" "$PID" img || return
+	wait "$PID" 2>/dev/null
+	cg_rmtree "$cg"
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$PID" "$name" || return
+	wait_for 10 in_sigwait "$PID"
+	finish "$dir" "$name" "$PID" || return
+	result PASS "PASS $name"
+}
+
+# unshare --cgroup sh: a child makes a cgroup namespace of its own
+cg_nested_ns() {
+	local name=$1 dir=$2 child lines
+	unshare --cgroup sh -c 'unshare --cgroup sleep 1000 & echo READY; wait' > "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 bash -c "[ -n \"\$(cat /proc/$PID/task/$PID/children)\" ]" ||
+		{ result FAIL "FAIL $name: the tree did not start"; return; }
+	child=$(cat "/proc/$PID/task/$PID/children" | tr -d ' ')
+	track "$child"
+	"$CRIU" dump -t "$PID" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
+	[ $? -eq 0 ] && { result FAIL "FAIL $name: the dump succeeded"; return; }
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -q "^error: pid $child: cgroup namespace cgroup:\[[0-9]*\] differs from the tree root's (pid $PID): nested" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming pid $child and its cgroup namespace, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	alive "$PID" && alive "$child" && ! grep -q '^State:.*[tT]' "/proc/$child/status" ||
+		{ result FAIL "FAIL $name: the tree does not run on after the refused dump"; return; }
+	kill "$child" "$PID" 2>/dev/null
 	result PASS "PASS $name"
 }
 
@@ -299,11 +454,33 @@ run_cgroup_membership() {
 	membership) cg_membership "$name" "$dir" soft ;;
 	membership_root) cg_membership "$name" "$dir" root ;;
 	membership_ignore) cg_membership "$name" "$dir" ignore ;;
-	manage_full) cg_manage_full "$name" "$dir" ;;
 	container) cg_container "$name" "$dir" ;;
 	esac
 	kill_tracked "$PIDS_FILE"
 	for d in "${CG_DIRS[@]}"; do cg_rmtree "$d"; done
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img"
+	fi
+}
+
+run_cgroup_manage() {
+	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
+	if [ "$check" != nested_ns ] && ! cg_manage_setup; then
+		result SKIP "SKIP $name: no pids, memory, cpu and cpuset v1 hierarchies here"
+		for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done
+		return
+	fi
+	case $check in
+	manage_full) cg_manage "$name" "$dir" full ;;
+	manage_soft) cg_manage "$name" "$dir" soft ;;
+	manage_strict) cg_manage "$name" "$dir" strict ;;
+	manage_strict_exists) cg_manage_refused "$name" "$dir" strict keep "cgroup /sys/fs/cgroup/pids/criu-test-$$/a exists already (--manage-cgroups strict" ;;
+	manage_none_missing) cg_manage_refused "$name" "$dir" none b "cgroup /sys/fs/cgroup/pids/criu-test-$$/a/b does not exist (--manage-cgroups none" ;;
+	thread) for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done; cg_thread "$name" "$dir" ;;
+	nested_ns) cg_nested_ns "$name" "$dir" ;;
+	esac
+	kill_tracked "$PIDS_FILE"
+	for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
 		rm -rf "$dir/img"
 	fi
@@ -318,7 +495,8 @@ run_cgroup_check() {
 	mkdir -p "$dir/tmp"
 	export TEST_TMPDIR=$dir/tmp
 	case $check in
-	membership*|manage_full|container) run_cgroup_membership "$check"; return ;;
+	membership*|container) run_cgroup_membership "$check"; return ;;
+	manage*|thread|nested_ns) run_cgroup_manage "$check"; return ;;
 	esac
 	[ "$check" = freeze_v2 ] && v=2
 	if ! cg_make "$v"; then

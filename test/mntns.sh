@@ -16,6 +16,18 @@
 #   mntns/leave_running, mntns/live_snapshot: dump --leave-running (and
 #     --live-snapshot): the program runs on; then killed, restored, passes
 #   mntns/redump: restored, dumped again and restored again
+#   mntns/cgns, cgns_lazy, cgns_predump, cgns_leave_running,
+#     cgns_live_snapshot: the same started in cgroups of the test's own
+#     (pids, pids.max 200; cgroup2) with `unshare --cgroup` too (variant
+#     cgns: the pids hierarchy and cgroup2 mounted in it, a cgroup
+#     pids/inner with pids.max 33 that the program moves its child into);
+#     the test's cgroups removed after the dump; restored (soft): the
+#     program finds /proc/PID/cgroup of itself and its child as before
+#     (itself at its namespace's root), the limits, inner and the
+#     processes in its cgroup mounts
+#   mntns/child_cgroup: plain, the program's child moved from outside into
+#     a pids cgroup of its own: after the restore it is there again (the
+#     child joins after the tree pivoted)
 #   mntns/external: a host directory bound at /mnt/ext, dumped with
 #     --external mnt[/mnt/ext]:hostdir, restored with
 #     --ext-mount-map hostdir:DIR (the alias): the file there reads as before
@@ -48,9 +60,12 @@
 #     --root ROOTFS, --external mnt[MP]:HOSTPATH, --inherit-fd for the
 #     pipe; the program (pid 1 again, its child the same pid) makes its
 #     checks (mountinfo the same, ids normalised) and passes
+#   mntns/runc_cgns: the same with a cgroup namespace ({"type":"cgroup"}
+#     in config.json; runc mounts each hierarchy anew inside it: not
+#     external), the program also checks its cgroups (runc-cgns)
 
-MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot external external_auto propagation empty_net refuse_outside_bind
-	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc)
+MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto propagation empty_net refuse_outside_bind
+	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
 mntns_rootfs() {
@@ -189,6 +204,31 @@ mntns_cycle() {
 	result PASS "PASS $name"
 }
 
+# the program's child moved from outside into a pids cgroup of its own
+# (the root's, below MNTNS_CG); after the restore it is there again
+mntns_child_cgroup() {
+	local name=$1 dir=$2 pcg=${MNTNS_CG%% *} child
+	mkdir "$pcg/kid" || { result FAIL "FAIL $name: cannot make $pcg/kid"; return; }
+	mntns_start "$name" "$dir" plain || return
+	child=$(only_child "$MPID")
+	echo "$child" > "$pcg/kid/cgroup.procs" || { result FAIL "FAIL $name: cannot move the child $child"; return; }
+	sed 's/^/root /' "/proc/$MPID/cgroup" > "$dir/before" && sed 's/^/child /' "/proc/$child/cgroup" >> "$dir/before"
+	grep -q "^child .*:pids:${pcg#/sys/fs/cgroup/pids}/kid\$" "$dir/before" ||
+		{ result FAIL "FAIL $name: the child is not in its cgroup: $(grep pids "$dir/before" | tr '\n' ' ')"; return; }
+	mntns_dump "$name" "$dir" "$MPID" img || return
+	wait_for 5 dead "$MPID" || { result FAIL "FAIL $name: the program runs on after the dump"; return; }
+	for d in $MNTNS_CG; do cg_rmtree "$d"; done
+	mntns_restore_check "$name" "$dir" img || return
+	child=$(only_child "$RPROG")
+	{ sed 's/^/root /' "/proc/$RPROG/cgroup"; sed 's/^/child /' "/proc/$child/cgroup"; } > "$dir/after"
+	if ! diff -u "$dir/before" "$dir/after" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: cgroups after the restore differ: $(grep '^[-+][a-z]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	mntns_verdict "$name" "$dir" "$RPROG" || return
+	result PASS "PASS $name"
+}
+
 # a refused dump: one error line matching $4, the program runs on and passes
 mntns_refuse() {
 	local name=$1 dir=$2 variant=$3 want=$4 uopts=() dopts=() lines
@@ -241,19 +281,22 @@ mntns_no_root() {
 	result PASS "PASS $name"
 }
 
-# the bundle of mntns/runc in DIR/bundle (rootfs: mntns_rootfs)
+# the bundle of mntns/runc in DIR/bundle (rootfs: mntns_rootfs); VARIANT
+# runc-cgns: with a cgroup namespace
 mntns_bundle() {
-	local dir=$1 b=$1/bundle
+	local dir=$1 variant=${2:-runc} b=$1/bundle
 	mkdir -p "$b" && mntns_rootfs "$b" || return 1
 	echo "hello tmpfs" > "$b/rootfs/srcdir/bound"
 	(cd "$b" && runc spec) || return 1
-	python3 - "$b" <<'PY'
+	python3 - "$b" "$variant" <<'PY'
 import json, sys
 b = sys.argv[1]
 p = b + '/config.json'
 c = json.load(open(p))
 c['process']['terminal'] = False
-c['process']['args'] = ['/mntns_state', 'runc']
+c['process']['args'] = ['/mntns_state', sys.argv[2]]
+if sys.argv[2] == 'runc-cgns':
+    c['linux']['namespaces'].append({'type': 'cgroup'})
 c['root']['readonly'] = False
 r = b + '/rootfs'
 c['mounts'] += [
@@ -285,8 +328,8 @@ for e in json.load(sys.stdin)["entries"]:
 }
 
 mntns_runc() {
-	local name=$1 dir=$2 id=criu-mntns-$$ pid key ext=() rext=() line
-	if ! mntns_bundle "$dir"; then
+	local name=$1 dir=$2 variant=${3:-runc} id=criu-mntns-$$ pid key ext=() rext=() line
+	if ! mntns_bundle "$dir" "$variant"; then
 		result FAIL "FAIL $name: cannot build the bundle"
 		return
 	fi
@@ -299,7 +342,8 @@ mntns_runc() {
 	pid=$(runc state "$id" | sed -n 's/^ *"pid": \([0-9]*\),/\1/p')
 	echo "$pid" >> "$dir/kill"
 	wait_for 5 in_sigwait "$pid"
-	while read -r line; do ext+=(--external "mnt[$line]:$line"); done \
+	# (in its own cgroup namespace runc mounts each hierarchy anew: not external)
+	[ "$variant" = runc ] && while read -r line; do ext+=(--external "mnt[$line]:$line"); done \
 		< <(awk '$0 ~ / - cgroup2? / {print $5}' "/proc/$pid/mountinfo")
 	local freezer=/sys/fs/cgroup/freezer$(awk -F: '$2 == "freezer" {print $3}' "/proc/$pid/cgroup")
 	mntns_dump "$name" "$dir" "$pid" img --freeze-cgroup "$freezer" --manage-cgroups soft --empty-ns net "${ext[@]}" || return
@@ -345,7 +389,7 @@ run_mntns_check() {
 	# the namespaces die with their init: kill every program started here
 	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group; for d in \$MNTNS_CG; do cg_rmtree \$d; done" EXIT
 	case $check in
-	cgns*|refuse_nested_cgns) mntns_cg_setup || { result SKIP "SKIP $name: no pids and cgroup2 hierarchies here"; return; } ;;
+	cgns*|child_cgroup) mntns_cg_setup || { result SKIP "SKIP $name: no pids and cgroup2 hierarchies here"; return; } ;;
 	esac
 	case $check in
 	unshare) mntns_cycle "$name" "$dir" plain ;;
@@ -363,6 +407,7 @@ run_mntns_check() {
 	cgns_predump) mntns_cycle "$name" "$dir" predump cgns ;;
 	cgns_leave_running) mntns_cycle "$name" "$dir" leave_running cgns ;;
 	cgns_live_snapshot) mntns_cycle "$name" "$dir" live_snapshot cgns ;;
+	child_cgroup) mntns_child_cgroup "$name" "$dir" ;;
 	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
 	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;
@@ -372,12 +417,12 @@ run_mntns_check() {
 	no_root) mntns_no_root "$name" "$dir" plain "--root" ;;
 	missing_image) mntns_no_root "$name" "$dir" nomnt "mntns.img: missing" ;;
 	no_external) mntns_no_root "$name" "$dir" ext "restore needs --external mnt\[hostdir\]:PATH" ;;
-	runc)
+	runc|runc_cgns)
 		if ! command -v runc > /dev/null || ! command -v python3 > /dev/null || [ ! -d /sys/fs/cgroup/freezer ]; then
 			result SKIP "SKIP $name: needs runc, python3 and a cgroup v1 freezer (scripts/install-deps.sh)"
 			return
 		fi
-		mntns_runc "$name" "$dir" ;;
+		if [ "$check" = runc ]; then mntns_runc "$name" "$dir"; else mntns_runc "$name" "$dir" runc-cgns; fi ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

@@ -343,13 +343,29 @@ rpc_runc_lazy() {
 # network namespace (--external net[...], not in this criu yet), and the
 # container counts on
 rpc_podman() {
-	local dir=$1 name=criu-rpc-$$ n unknown
+	local dir=$1 cgns=${2:-} name=criu-rpc-$$ n unknown run=("${PODMAN_RUN[@]}")
 	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
 	ctr_relay "$dir"
 	ctr_podman_image "$dir" || { result FAIL "FAIL $RPC_NAME: podman import: $(log_tail "$dir/import.out")"; return; }
-	ctr_podman_run "$dir" "$name" 8 || { result FAIL "FAIL $RPC_NAME: podman run: $(log_tail "$dir/run.out")"; return; }
+	[ -n "$cgns" ] && PODMAN_RUN+=(--cgroupns=private)
+	ctr_podman_run "$dir" "$name" 8
+	local ran=$?
+	PODMAN_RUN=("${run[@]}")
+	[ $ran -eq 0 ] || { result FAIL "FAIL $RPC_NAME: podman run: $(log_tail "$dir/run.out")"; return; }
+	if [ -n "$cgns" ]; then
+		podman exec "$name" cat /proc/1/cgroup > "$dir/cgroup.before" 2>&1
+		if [ "$(readlink "/proc/$(podman inspect -f '{{.State.Pid}}' "$name")/ns/cgroup")" = "$(readlink /proc/self/ns/cgroup)" ] ||
+		   grep -qv ':/$' "$dir/cgroup.before"; then
+			result FAIL "FAIL $RPC_NAME: the container has no cgroup namespace of its own: $(head -3 "$dir/cgroup.before" | tr '\n' ' ')"
+			return
+		fi
+	fi
 	PATH=$dir/bin:$PATH "${PODMAN[@]}" container checkpoint "$name" > "$dir/ckpt.out" 2>&1
 	local st=$?
+	if [ -n "$cgns" ] && [ $st -ne 0 ]; then
+		result FAIL "FAIL $RPC_NAME: podman checkpoint: $(grep -m1 cr_errmsg "$dir/relay/rpc.log") $(log_tail "$dir/ckpt.out")"
+		return
+	fi
 	ctr_podman_logs "$name" "$dir/ctr.out"
 	n=$(ctr_last_count "$dir/ctr.out")
 	if [ "$(grep -c 'client->criu criu_req.*' "$dir/relay/rpc.log")" -lt 3 ] ||
@@ -385,5 +401,19 @@ rpc_podman() {
 		result FAIL "FAIL $RPC_NAME: the program started again"
 		return
 	fi
+	if [ -n "$cgns" ]; then
+		podman exec "$name" cat /proc/1/cgroup > "$dir/cgroup.after" 2>&1
+		if ! diff -u "$dir/cgroup.before" "$dir/cgroup.after" > "$dir/cgroup.diff"; then
+			result FAIL "FAIL $RPC_NAME: the container's cgroups seen from inside differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+			return
+		fi
+	fi
 	result PASS "PASS $RPC_NAME"
+}
+
+# the same with podman run --cgroupns=private: checkpointed and restored,
+# the container's init sees the same cgroups (/proc/1/cgroup, each at its
+# namespace's root)
+rpc_podman_cgns() {
+	rpc_podman "$1" cgns
 }

@@ -86,10 +86,13 @@
 #       checkpointed then restored (the program goes on), or refused only
 #       naming its network namespace (--external net[...], until that
 #       lands), the container counting on
+#   rpc/podman_cgns  the same with --cgroupns=private: checkpoint and
+#       restore must succeed; /proc/1/cgroup seen from inside the container
+#       (podman exec) the same before and after, every path its root
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
-	    runc_predump runc_lazy podman)
+	    runc_predump runc_lazy podman podman_cgns)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }

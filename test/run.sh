@@ -60,6 +60,7 @@ declare -A MODE=(
 	[cli_target]=none
 	[mntns_state]=none
 	[ptyrun]=none
+	[cgroup_thread]=none	# cgroup/thread
 	[tree_churn]=none	# trees/churn
 	[ns_state]=none	# ns/: run under unshare
 	[tcp_echo]=none	# net/: with a client outside, dumped with --tcp-established
