@@ -1,5 +1,5 @@
 # test/ns.sh - the namespace section of test/run.sh (sourced).
-#   ns/refuse_KIND (mount, net, cgroup, user): a tree
+#   ns/refuse_KIND (mount, user): a tree
 #     made with `unshare --KIND --fork test/progs/ns_state` (unshare and the
 #     program it forks) is refused at dump with one error line naming the
 #     process and the namespace (mount: the first mount of the host's
@@ -49,16 +49,19 @@
 #     namespaces, restored without utsns.img, ipcns.img, timens.img in
 #     turn (and with a byte of ipcns.img flipped): each restore fails with
 #     one error line naming the file, and nothing of the tree runs
+#   ns/cgroup: `unshare --cgroup --fork ns_state plain cgroup` (a cgroup
+#     namespace of its own, no other): the program dumped, restored: it
+#     program finds its /proc/self/cgroup as before, every path "/"
 #   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
-#     ns_ipc, ns_time, ns_mnt, ns_net present; ns_cgroup, ns_user missing
+#     ns_ipc, ns_time, ns_mnt, ns_net, ns_cgroup present; ns_user missing
 #     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
 
-NS_REFUSED=(mount cgroup user)
+NS_REFUSED=(mount user)
 NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
-	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images check)
+	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images cgroup check)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -393,14 +396,14 @@ ns_missing_images() {
 
 ns_check_features() {
 	local name=$1 dir=$2 f
-	for f in ns_pid ns_uts ns_ipc ns_time ns_mnt ns_net; do
+	for f in ns_pid ns_uts ns_ipc ns_time ns_mnt ns_net ns_cgroup; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 0 ] || ! grep -q "^$f: present (saved and restored" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
 			return
 		fi
 	done
-	for f in ns_cgroup ns_user; do
+	for f in ns_user; do
 		bounded "$dir" 30 "check-$f" "$CRIU" check --feature "$f"
 		if [ "$ST" -ne 1 ] || ! grep -q "^$f: missing (.*refused at dump" "$dir/check-$f.out"; then
 			result FAIL "FAIL $name: criu check --feature $f: status $ST, $(head -1 "$dir/check-$f.out") $(head -1 "$dir/check-$f.err")"
@@ -440,6 +443,7 @@ run_ns_check() {
 	uts_ipc_leave_running) ns_uts_ipc "$name" "$dir" leave_running ;;
 	uts_ipc_lazy) ns_uts_ipc "$name" "$dir" lazy ;;
 	check) ns_check_features "$name" "$dir" ;;
+	cgroup) ns_cycle "$name" "$dir" plain prog unshare --cgroup --fork "$ROOT/test/progs/ns_state" plain cgroup ;;
 	missing_images) ns_missing_images "$name" "$dir" ;;
 	lazy_kill_daemon) ns_lazy_kill_daemon "$name" "$dir" ;;
 	timens) ns_cycle "$name" "$dir" plain init unshare --pid --time --fork --monotonic 1000000 \

@@ -37,7 +37,8 @@
 #       frozen through it (the log says so), thawed; RESTORE with
 #       manage_cgroups, manage_cgroups_mode SOFT and cg_root
 #       {freezer, .../moved}: the program is back in .../moved, its other
-#       cgroups as before; manage_cgroups_mode FULL refused by name
+#       cgroups as before; manage_cgroups_mode STRICT refused naming a
+#       cgroup of the tree that exists
 #   rpc/orphan_pts  runc's console: test/progs/cli_target on a terminal
 #       whose master ptyrun (outside the tree) holds, its window size set to
 #       33x77; DUMP with orphan_pts_master; a command line restore without
@@ -387,10 +388,10 @@ rpc_cgroups() {
 	[ "$(cat "$RPC_CG/a/freezer.state")" = THAWED ] ||
 		{ result FAIL "FAIL $RPC_NAME: $RPC_CG/a is $(cat "$RPC_CG/a/freezer.state") after the dump"; return; }
 	wait "$PID" 2>/dev/null
-	rpc restore images_dir="$dir/img" work_dir="$dir/work" log_file=full.log manage_cgroups=1 \
-		manage_cgroups_mode=4 > "$dir/full.rpc" 2>&1
-	rpc_expect "$dir/full.rpc" "^RESP RESTORE success=0 errmsg=error: .*manage-cgroups full" \
-		"manage_cgroups_mode FULL not refused by name" || return
+	rpc restore images_dir="$dir/img" work_dir="$dir/work" log_file=strict.log manage_cgroups=1 \
+		manage_cgroups_mode=5 > "$dir/strict.rpc" 2>&1
+	rpc_expect "$dir/strict.rpc" "^RESP RESTORE success=0 errmsg=error: .*exists already .--manage-cgroups strict" \
+		"manage_cgroups_mode STRICT did not refuse the existing cgroups by name" || return
 	"$RPC_CLIENT" "$CRIU" restore images_dir="$dir/img" work_dir="$dir/work" log_file=restore.log \
 		log_level=4 rst_sibling=1 wait_child=1 manage_cgroups=1 manage_cgroups_mode=3 \
 		cg_root="freezer:/$name/moved" > "$dir/restore.rpc" 2>&1 &

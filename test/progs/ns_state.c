@@ -29,6 +29,8 @@
  * "time" (its own time namespace, with offsets): CLOCK_MONOTONIC and
  * CLOCK_BOOTTIME after the restore are not before, nor 300 s past, what
  * they were when it got ready.
+ * "cgroup" (plain; its own cgroup namespace): every path of its
+ * /proc/self/cgroup is "/" and the same after the restore.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -378,7 +380,7 @@ static void time_check(void)
 
 /* "mem": 64 MiB of a pattern, checked after the restore (lazy restore: pages to serve) */
 #define MEM_SIZE (64UL << 20)
-static bool want_mem, in_pidns_mode;
+static bool want_mem, want_cgroup, in_pidns_mode;
 static uint64_t *mem;
 
 static void mem_setup(void)
@@ -513,12 +515,44 @@ static int run_parent(int flags, void (*child)(void))
 }
 
 /* a single process: its pid and hostname unchanged, and uts/ipc if asked */
+/* "cgroup": its /proc/self/cgroup, every path its cgroup namespace's root */
+static char cg_before[8192];
+
+static void read_cgroups(char *buf, size_t len)
+{
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		fail("cannot read /proc/self/cgroup: %s", strerror(errno));
+	buf[n] = 0;
+}
+
+static void cgroup_setup(void)
+{
+	read_cgroups(cg_before, sizeof(cg_before));
+	for (char *l = cg_before; *l; l = strchr(l, '\n') + 1)
+		if (strncmp(strchr(strchr(l, ':') + 1, ':'), ":/\n", 3))
+			fail("not at the root of its cgroup namespace: %.*s", (int)strcspn(l, "\n"), l);
+}
+
+static void cgroup_check(void)
+{
+	char after[8192];
+	read_cgroups(after, sizeof(after));
+	if (strcmp(after, cg_before))
+		fail("its cgroups are\n%s, were\n%s", after, cg_before);
+}
+
 static void run_plain(void)
 {
 	char host[256], host_after[256];
 	pid_t pid = getpid();
 
 	ns_setup();
+	if (want_cgroup)
+		cgroup_setup();
 	if (gethostname(host, sizeof(host)))
 		fail("gethostname: %s", strerror(errno));
 	test_msg("pid %d host %s", pid, host);
@@ -531,6 +565,8 @@ static void run_plain(void)
 	if (strcmp(host, host_after))
 		fail("hostname is '%s', was '%s'", host_after, host);
 	ns_check();
+	if (want_cgroup)
+		cgroup_check();
 	pass();
 }
 
@@ -558,6 +594,7 @@ int main(int argc, char **argv)
 		want_ipc |= !strcmp(argv[i], "ipc");
 		want_time |= !strcmp(argv[i], "time");
 		want_mem |= !strcmp(argv[i], "mem");
+		want_cgroup |= !strcmp(argv[i], "cgroup");
 	}
 	if (!strcmp(mode, "pidns"))
 		run_pidns();
