@@ -350,11 +350,54 @@ static int read_file(int fd, const char *name, uint8_t **data, size_t *len)
 	return 0;
 }
 
-/* owner: the process of the file's name; want_id: its dump (0: not checked) */
+/* a bump allocator: chunks of at least ARENA_CHUNK bytes, freed together */
+#define ARENA_CHUNK	(1UL << 20)
+struct img_arena {
+	struct img_arena *prev;
+	size_t used, size;
+	uint8_t data[];
+};
+
+static void *arena_alloc(void *ctx, size_t n)
+{
+	struct img_arena **a = ctx;
+
+	n = (n + 15) & ~15UL;
+	if (!*a || (*a)->size - (*a)->used < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		struct img_arena *c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		*c = (struct img_arena){ *a, 0, size };
+		*a = c;
+	}
+	void *p = (*a)->data + (*a)->used;
+	(*a)->used += n;
+	return p;
+}
+
+static void arena_free(void *ctx, void *p)
+{
+	(void)ctx;
+	(void)p;	/* all at once: arena_release */
+}
+
+static void arena_release(struct img_arena *a)
+{
+	while (a) {
+		struct img_arena *prev = a->prev;
+		free(a);
+		a = prev;
+	}
+}
+
+/* owner: the process of the file's name; want_id: its dump (0: not checked);
+ * in_arena: the messages unpacked into out->arena */
 static int parse_entries(const uint8_t *data, size_t len, const struct img_desc *d,
 			 const char *name, unsigned owner, uint64_t want_id,
-			 struct img_entries *out)
+			 struct img_entries *out, bool in_arena)
 {
+	ProtobufCAllocator arena = { arena_alloc, arena_free, &out->arena };
 	size_t off = IMG_HEADER_SIZE, cap = 0;
 	int ret = img_hdr_check((const struct img_hdr *)data, len, d->kind, name);
 
@@ -393,7 +436,8 @@ static int parse_entries(const uint8_t *data, size_t len, const struct img_desc 
 			pr_err("%s: entry %zu: checksum mismatch: image is corrupt", name, out->nr);
 			goto bad;
 		}
-		ProtobufCMessage *m = protobuf_c_message_unpack(d->msg, NULL, hdr[0], data + off);
+		ProtobufCMessage *m = protobuf_c_message_unpack(d->msg, in_arena ? &arena : NULL, hdr[0],
+								data + off);
 		if (!m) {
 			pr_err("%s: entry %zu: cannot decode %s", name, out->nr, d->msg->name);
 			goto bad;
@@ -402,7 +446,8 @@ static int parse_entries(const uint8_t *data, size_t len, const struct img_desc 
 			cap = cap ? cap * 2 : 16;
 			ProtobufCMessage **n = realloc(out->msgs, cap * sizeof(*n));
 			if (!n) {
-				protobuf_c_message_free_unpacked(m, NULL);
+				if (!in_arena)
+					protobuf_c_message_free_unpacked(m, NULL);
 				goto bad;
 			}
 			out->msgs = n;
@@ -420,7 +465,7 @@ int img_parse_buf(const void *data, size_t len, enum img_kind kind, const char *
 {
 	if (kind >= IMG_NR_KINDS || !descs[kind].msg)
 		return -EINVAL;
-	return parse_entries(data, len, &descs[kind], name, owner, dump_id, out);
+	return parse_entries(data, len, &descs[kind], name, owner, dump_id, out, false);
 }
 
 int img_path_dump_id(const char *path, uint64_t *id)
@@ -461,12 +506,13 @@ int img_read_path(const char *path, const struct img_desc *d, struct img_entries
 	if (ret)
 		return ret;
 	ret = parse_entries(data, len, d, path, img_owner_by_name(path),
-			    want, out);
+			    want, out, false);
 	free(data);
 	return ret;
 }
 
-int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out)
+static int read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out,
+		    bool in_arena)
 {
 	char name[64];
 	uint8_t *data;
@@ -498,9 +544,19 @@ int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries 
 			return ret == -ENOENT ? -EINVAL : ret;
 		}
 	}
-	ret = parse_entries(data, len, &descs[kind], name, per_proc ? id : 0, want, out);
+	ret = parse_entries(data, len, &descs[kind], name, per_proc ? id : 0, want, out, in_arena);
 	free(data);
 	return ret;
+}
+
+int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out)
+{
+	return read_all(dirfd, kind, id, out, false);
+}
+
+int img_read_all_arena(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out)
+{
+	return read_all(dirfd, kind, id, out, true);
 }
 
 int img_read_one(int dirfd, enum img_kind kind, unsigned id, ProtobufCMessage **out)
@@ -528,8 +584,10 @@ int img_read_one(int dirfd, enum img_kind kind, unsigned id, ProtobufCMessage **
 
 void img_entries_free(struct img_entries *e)
 {
-	for (size_t i = 0; i < e->nr; i++)
+	for (size_t i = 0; i < e->nr && !e->arena; i++)
 		protobuf_c_message_free_unpacked(e->msgs[i], NULL);
+	arena_release(e->arena);
+	e->arena = NULL;
 	free(e->msgs);
 	e->msgs = NULL;
 	e->nr = 0;

@@ -112,6 +112,7 @@ struct img_entries {
 	size_t nr;
 	ProtobufCMessage **msgs;
 	uint64_t dump_id;	/* from the header */
+	struct img_arena *arena;	/* img_read_all_arena: the messages' memory */
 };
 /*
  * returns 0, -ENOENT if the file does not exist (nothing logged), <0 else;
@@ -119,6 +120,13 @@ struct img_entries {
  * inventory.img (which must exist) and of process id
  */
 int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out);
+/*
+ * The same, every message unpacked into one arena (no malloc per field):
+ * for images of many small entries read once (pagemaps: 100k entries in
+ * an incremental chain); the messages are freed only all together, by
+ * img_entries_free
+ */
+int img_read_all_arena(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out);
 /* the same for any path (criu show); the dump id is checked if the file's
  * directory holds an inventory.img */
 int img_read_path(const char *path, const struct img_desc *d, struct img_entries *out);

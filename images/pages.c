@@ -180,36 +180,41 @@ int page_source_units(const struct page_source *ps, size_t extra, struct page_un
 static int cmp_unit(const void *a, const void *b)
 {
 	const struct page_unit *x = a, *y = b;
-	if (x->fd != y->fd)
-		return x->fd < y->fd ? -1 : 1;
+	if (x->image != y->image)
+		return x->image < y->image ? -1 : 1;
 	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
-long page_unit_find(const struct page_unit *units, size_t nr, int fd, uint64_t addr)
+/*
+ * The unit of image holding addr, or -1, looked for from *cur on in
+ * [*cur, end) (units of one image, in vaddr order): the addresses asked
+ * of one image come in increasing order, so the cursor only moves
+ * forward (a run of ~100k pieces is cut in one pass, no search).
+ */
+static long unit_from(const struct page_unit *units, size_t *cur, size_t end, uint64_t addr)
 {
-	size_t lo = 0, hi = nr;
-
-	while (lo < hi) {	/* the first unit of fd ending after addr */
-		size_t mid = (lo + hi) / 2;
-		const struct page_unit *u = &units[mid];
-		if (u->fd < fd || (u->fd == fd && u->vaddr + u->nr_pages * 4096 <= addr))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < nr && units[lo].fd == fd && units[lo].vaddr <= addr)
-		return lo;
-	return -1;
+	while (*cur < end && units[*cur].vaddr + units[*cur].nr_pages * 4096 <= addr)
+		(*cur)++;
+	return *cur < end && units[*cur].vaddr <= addr ? (long)*cur : -1;
 }
 
 int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr)
 {
-	/* usually in order already (one image, or local ones only): 65536 units per GiB */
+	size_t cur[PAGES_MAX_CHAIN + 1], end[PAGES_MAX_CHAIN + 1];
+
+	/* in order already but for a page server's units (appended last) */
 	for (size_t i = 1; i < nr; i++)
 		if (cmp_unit(&units[i - 1], &units[i]) > 0) {
 			qsort(units, nr, sizeof(*units), cmp_unit);
 			break;
 		}
+	/* each image's units: [cur[k], end[k]) */
+	for (int k = 0, i = 0; k <= PAGES_MAX_CHAIN; k++) {
+		cur[k] = i;
+		while ((size_t)i < nr && units[i].image == k)
+			i++;
+		end[k] = i;
+	}
 	/* a resolved run is cut where its units end: at most one cut per unit */
 	size_t cap = ps->nr_runs + nr, n = 0;
 	struct page_run *out = calloc(cap + 1, sizeof(*out));
@@ -217,14 +222,9 @@ int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr)
 		return -1;
 	for (size_t i = 0; i < ps->nr_runs; i++) {
 		struct page_run r = ps->runs[i];
-		long u = -1;
 		while (r.nr_pages) {
-			/* the unit after the last one, usually: no search */
-			const struct page_unit *nx = u >= 0 && (size_t)u + 1 < nr ? &units[u + 1] : NULL;
-			if (nx && nx->fd == r.fd && nx->vaddr == r.vaddr)
-				u++;
-			else
-				u = page_unit_find(units, nr, r.fd, r.vaddr);
+			int k = r.image;
+			long u = k >= 0 && k < PAGES_MAX_CHAIN ? unit_from(units, &cur[k], end[k], r.vaddr) : -1;
 			if (u < 0 || n == cap) {
 				pr_err("pid %u: pages at %lx belong to no pagemap entry%s", ps->pid,
 				       (unsigned long)r.vaddr, ps->images[r.image].remote ?
@@ -233,15 +233,15 @@ int page_source_cut(struct page_source *ps, struct page_unit *units, size_t nr)
 				return -1;
 			}
 			const struct page_unit *un = &units[u];
-			uint64_t k = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
-			if (k > r.nr_pages)
-				k = r.nr_pages;
+			uint64_t len = (un->vaddr + un->nr_pages * 4096 - r.vaddr) / 4096;
+			if (len > r.nr_pages)
+				len = r.nr_pages;
 			out[n] = r;
-			out[n].nr_pages = k;
+			out[n].nr_pages = len;
 			out[n++].unit = u;
-			r.vaddr += k * 4096;
-			r.file_off += k * 4096;
-			r.nr_pages -= k;
+			r.vaddr += len * 4096;
+			r.file_off += len * 4096;
+			r.nr_pages -= len;
 		}
 	}
 	free(ps->runs);
@@ -395,7 +395,7 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 	img_name(IMG_PAGES, pid, name, sizeof(name));
 	snprintf(img->pages_name, sizeof(img->pages_name), "%s%s", prefix, name);
 
-	ret = img_read_all(dirfd, IMG_PAGEMAP, pid, &e);
+	ret = img_read_all_arena(dirfd, IMG_PAGEMAP, pid, &e);
 	if (ret == -ENOENT)
 		pr_err("%s: missing from the images directory", pmname);
 	if (ret)

@@ -168,11 +168,9 @@ int page_source_units(const struct page_source *ps, size_t extra, struct page_un
  * corrupt" and returns false
  */
 bool page_unit_check(const struct page_unit *u, const void *data, const char *who);
-/* the unit of units (sorted by fd, then vaddr) of pages file fd holding addr, or -1 */
-long page_unit_find(const struct page_unit *units, size_t nr, int fd, uint64_t addr);
 /*
  * Sorts units (those of page_source_units, and a page server's for the
- * images this host has not) by (fd, vaddr) and cuts the resolved runs of
+ * images this host has not) by (image, vaddr) and cuts the resolved runs of
  * ps where units end, each piece naming its unit (page_run.unit): every
  * page found with page_source_find then has its checksummed unit at
  * hand.  0, or -1 (logged: pages of no unit, wrong page server or images)

@@ -35,8 +35,8 @@ static int alloc_common(struct lp_source *s)
 /*
  * The units of the images this host has not: the page server's map (the
  * resolved runs cut in parts), the parts of runs that resolve to
- * such an image.  A unit there has no data pointer, and the fd of its
- * image's stand-in (to sort and find it as a local one).
+ * such an image.  A unit there has no data pointer, and its image's
+ * stand-in for fd (sorted and found by image as a local one).
  */
 static int add_remote_units(struct lp_source *s, const struct ps_run *runs, size_t nr)
 {

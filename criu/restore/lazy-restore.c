@@ -242,6 +242,12 @@ static bool daemon_failed(const struct opts *o, off_t from, char *why, size_t le
 	return true;
 }
 
+static bool daemon_failed_any(const struct opts *o, off_t from)
+{
+	char why[8];
+	return daemon_failed(o, from, why, sizeof(why));
+}
+
 /*
  * restore --lazy-pages given no page server, while a daemon started with
  * --page-server serves DIR (CRIU's lazy migration; runc restore
@@ -291,14 +297,59 @@ static off_t daemon_log_end(const struct opts *o)
 	return stat(path, &st) ? 0 : st.st_size;
 }
 
-int rst_lazy_connect(const struct opts *o, int dirfd)
+/*
+ * Starts a daemon for o's images if none listens there yet: before the
+ * images are read (the daemon reads them too, on the other CPU) and before
+ * criu enters the tree's mount namespace (the daemon stays in criu's).
+ */
+int rst_lazy_start(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int len = lazy_sock_addr(o->images_dir, dirfd, &sa);
+
+	if (len < 0) {
+		pr_err("%s: path too long for the lazy-pages socket", o->images_dir);
+		return -1;
+	}
+	if (!stat(sa.sun_path, &st))
+		return 0;	/* one serves (or one starting, or a stale socket: connect decides) */
+	dm->log_from = daemon_log_end(o);
+	if (start_daemon(o))
+		return -1;
+	dm->started = true;
+	return 0;
+}
+
+/*
+ * A daemon started by rst_lazy_start that no process connected to: a
+ * connection closed at once tells it nobody comes (it exits).
+ */
+void rst_lazy_abandon(const struct opts *o, int dirfd, const struct rst_lazy_daemon *dm)
+{
+	struct sockaddr_un sa;
+	int len = lazy_sock_addr(o->images_dir, dirfd, &sa);
+
+	if (!dm->started || len < 0)
+		return;
+	for (int i = 0; i < 500; i++) {	/* it may be starting: up to a second */
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		int ok = !connect(fd, (struct sockaddr *)&sa, len);
+		close(fd);
+		if (ok || daemon_failed_any(o, dm->log_from))
+			return;
+		usleep(2000);
+	}
+}
+
+int rst_lazy_connect(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm)
 {
 	char why[512];
-	off_t log_from = 0;
 	struct sockaddr_un sa;
 	int len = lazy_sock_addr(o->images_dir, dirfd, &sa);
 	double t0 = now_s();
-	bool started = false;
 	int err = 0;
 
 	if (len < 0) {
@@ -321,14 +372,14 @@ int rst_lazy_connect(const struct opts *o, int dirfd)
 		 * No socket: no daemon, start one.  A socket nobody answers on
 		 * may be a daemon still starting: give it a second first.
 		 */
-		if (!started && (err == ENOENT || (err == ECONNREFUSED && now_s() - t0 > 1.0))) {
-			log_from = daemon_log_end(o);
+		if (!dm->started && (err == ENOENT || (err == ECONNREFUSED && now_s() - t0 > 1.0))) {
+			dm->log_from = daemon_log_end(o);
 			if (start_daemon(o))
 				return -1;
-			started = true;
+			dm->started = true;
 		}
 		/* one that failed (a page server refusing it...): its reason, now */
-		if (started && daemon_failed(o, log_from, why, sizeof(why))) {
+		if (dm->started && daemon_failed(o, dm->log_from, why, sizeof(why))) {
 			pr_err("the lazy-pages daemon failed: %s", why);
 			return -1;
 		}
@@ -338,7 +389,7 @@ int rst_lazy_connect(const struct opts *o, int dirfd)
 	}
 	errno = err;
 	pr_perror("%s/%s: no lazy-pages daemon answers%s", o->images_dir, LAZY_SOCK_NAME,
-		  started ? " (see lazy-pages.log there)" : "");
+		  dm->started ? " (see lazy-pages.log there)" : "");
 	return -1;
 }
 
@@ -504,7 +555,7 @@ int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const
 		struct rst_lazy_proc *l = &s->v[s->nr++];
 		l->pid = t->procs[i].pid;
 		l->uffd = l->ring = -1;
-		l->conn = rst_lazy_connect(o, dirfd);
+		l->conn = rst_lazy_connect(o, dirfd, &s->daemon);
 		if (l->conn < 0)
 			return -1;
 	}

@@ -569,6 +569,22 @@ static int st_notify_pre(void *c)
 	return cr_notify(r->o, "pre-restore", 0, -1);
 }
 
+/* --lazy-pages: the daemon, if none serves the images, started first (rst_lazy_start) */
+static int st_lazy_start(void *c)
+{
+	struct restore_run *r = c;
+
+	return r->o->lazy_pages ? rst_lazy_start(r->o, r->dirfd, &r->ls.daemon) : 0;
+}
+
+static void st_lazy_abandon(void *c)
+{
+	struct restore_run *r = c;
+
+	if (!r->ls.nr)	/* one that saw connections goes by itself */
+		rst_lazy_abandon(r->o, r->dirfd, &r->ls.daemon);
+}
+
 static int st_lazy_connect(void *c)
 {
 	struct restore_run *r = c;
@@ -776,6 +792,7 @@ static int st_release(void *c)
 
 static const struct stage restore_stages[] = {
 	{ "arguments", st_args, NULL },
+	{ "lazy-pages daemon started", st_lazy_start, st_lazy_abandon },
 	{ "the tree's mount namespace", st_mnt_prepare, st_mnt_leave },
 	{ "images", st_images, NULL },
 	{ "pre-restore notification", st_notify_pre, NULL },

@@ -262,7 +262,14 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
  */
 enum { RST_LAZY, RST_EAGER, RST_HOT };
 int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, uint64_t *hot);
-int rst_lazy_connect(const struct opts *o, int dirfd);
+/* the daemon a restore started, if it did (its log is read from log_from on) */
+struct rst_lazy_daemon {
+	bool started;
+	off_t log_from;
+};
+int rst_lazy_start(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm);
+void rst_lazy_abandon(const struct opts *o, int dirfd, const struct rst_lazy_daemon *dm);
+int rst_lazy_connect(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm);
 /* --lazy-pages with no page server given, a daemon of one serving the
  * images: *ro is o with its page server (DIR/lazy-pages.remote) */
 bool rst_lazy_daemon_remote(const struct opts *o, struct opts *ro);
@@ -297,6 +304,7 @@ struct rst_lazy_proc {
 struct rst_lazy_set {
 	size_t nr;
 	struct rst_lazy_proc *v;
+	struct rst_lazy_daemon daemon;
 };
 int rst_lazy_set_connect(struct rst_lazy_set *s, const struct rst_tree *t, const struct opts *o,
 			 int dirfd);
