@@ -31,6 +31,7 @@ struct proc_round {
 	bool created;		/* the tracker was made by this round */
 	struct page_plan plan;
 	struct snapshot *snap;	/* --live-snapshot: its memory, protected */
+	struct vmflags_job flags;	/* VmFlags read beside the dump (vmflags.c) */
 };
 
 struct mem_mode;
@@ -64,7 +65,12 @@ struct mem_mode {
 	int (*let_go)(struct dump_run *r);
 	int (*copy)(struct dump_run *r, size_t i, struct dump_stats *ps);
 	int (*end)(struct dump_run *r);
+	/* changes no mapping of the frozen tree (no tracking armed, nothing
+	 * protected): VmFlags can be read beside the dump (vmflags.c) */
+	bool maps_kept;
 };
+/* memmode.c: the VmFlags read beside the dump into every process's mappings */
+int flags_join(struct dump_run *r);
 
 /* memmode.c */
 const struct mem_mode *mem_mode_of(const struct opts *o, bool pre);

@@ -313,7 +313,8 @@ static int st_shared(void *c)
 
 	if (r->pre)
 		return 0;
-	return tree_share_files(&r->t) || cow_find(&r->t) || ns_dump_images(&r->t, r->o, r->dirfd) ||
+	/* cow_find judges mappings by their flags: one process has no use for them yet */
+	return tree_share_files(&r->t) || (r->t.nr > 1 && flags_join(r)) || cow_find(&r->t) || ns_dump_images(&r->t, r->o, r->dirfd) ||
 	       cgroups_dump(&r->t, r->dirfd);
 }
 
@@ -342,7 +343,7 @@ static int st_copy(void *c)
 
 		if (p->zombie)
 			continue;
-		if (r->mode->copy(r, i, &ps))
+		if (r->mode->copy(r, i, &ps) || vmflags_join(&r->rounds[i].flags, p))
 			return -1;
 		r->st.pages += ps.pages;
 		r->st.bytes += ps.bytes;

@@ -5,6 +5,7 @@
 #ifndef CRIU_DUMP_H
 #define CRIU_DUMP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -150,6 +151,20 @@ int dump_mm_flags(struct infect *c, Core *core);
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */
 int dump_mm(struct dump_proc *p, uint64_t brk);
+/* mm.c: what a Vma takes from the mapping's VmFlags (and ProtectionKey) */
+void vma_image_flags(Vma *e, const struct proc_vma *v);
+/* vmflags.c: the VmFlags read by a thread while the dump goes on (see there) */
+struct vmflags_job {
+	pthread_t thread;
+	pid_t pid;
+	struct proc_maps smaps;
+	int ret;
+	bool running, done;
+};
+int vmflags_start(struct vmflags_job *j, pid_t pid);
+/* the flags into p's mappings and Vma entries (waits for the thread); 0 or -1 (logged) */
+int vmflags_join(struct vmflags_job *j, struct dump_proc *p);
+void vmflags_cancel(struct vmflags_job *j);
 /* the memory map's pages: planned and written by criu/memscan/ */
 static inline struct mem_proc dump_mem_proc(const struct dump_proc *p)
 {

@@ -146,8 +146,14 @@ int collect_proc(struct dump_run *r, size_t i)
 	bool pre = r->pre;
 	uint64_t brk = 0;
 
-	/* smaps (VmFlags) costs a page table walk: a pre-dump does without */
-	if (snapshot_read_maps(r->prep, p->pid, !pre, &p->maps))	/* proc_read_maps */
+	/*
+	 * smaps (VmFlags) costs a page table walk: a pre-dump does without; a
+	 * live snapshot read it before the freeze; the others read it beside
+	 * the dump (vmflags.c: joined by flags_join before any use)
+	 */
+	bool beside = r->mode->maps_kept && !r->prep;
+	if (beside ? proc_read_maps(p->pid, false, &p->maps) || vmflags_start(&pr->flags, p->pid)
+		   : snapshot_read_maps(r->prep, p->pid, !pre, &p->maps))	/* proc_read_maps */
 		return -1;
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
@@ -169,9 +175,19 @@ int collect_proc(struct dump_run *r, size_t i)
 	return 0;
 }
 
+/* the VmFlags of every process, read beside the dump, in place: before any use */
+int flags_join(struct dump_run *r)
+{
+	for (size_t i = 0; r->rounds && i < r->t.nr; i++)
+		if (!r->t.procs[i].zombie && vmflags_join(&r->rounds[i].flags, &r->t.procs[i]))
+			return -1;
+	return 0;
+}
+
 void free_rounds(struct proc_round *rounds, size_t nr)
 {
 	for (size_t i = 0; rounds && i < nr; i++) {
+		vmflags_cancel(&rounds[i].flags);
 		snapshot_free(rounds[i].snap);
 		track_release(&rounds[i].tr);
 		page_plan_free(&rounds[i].plan);
@@ -263,6 +279,7 @@ static const struct mem_mode mode_full = {
 	.name = "full",
 	.copy = copy_planned,
 	.end = end_tree,
+	.maps_kept = true,
 };
 
 /* pre-dump: copied while the tree runs; what it writes from now on is tracked */
@@ -403,6 +420,7 @@ static const struct mem_mode mode_postcopy = {
 	.name = "post-copy",
 	.copy = copy_planned,
 	.end = postcopy_end,
+	.maps_kept = true,
 };
 
 const struct mem_mode *mem_mode_of(const struct opts *o, bool pre)

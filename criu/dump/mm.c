@@ -106,6 +106,19 @@ static int memfd_write_sealed(pid_t pid, const char *map_file, const struct proc
 	return 0;
 }
 
+void vma_image_flags(Vma *e, const struct proc_vma *v)
+{
+	e->flags &= ~(MAP_GROWSDOWN | MAP_NORESERVE);
+	if (v->growsdown)
+		e->flags |= MAP_GROWSDOWN;
+	if (v->vm_flags & VMA_F_NORESERVE)
+		e->flags |= MAP_NORESERVE;
+	e->has_vm_flags = true;
+	e->vm_flags = v->vm_flags;
+	e->has_pkey = v->pkey != 0;
+	e->pkey = v->pkey;
+}
+
 static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 {
 	VmaKind kind;
@@ -121,15 +134,8 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
 	if (kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_ANON_SHARED)
 		e->flags |= MAP_ANONYMOUS;
-	if (v->growsdown)
-		e->flags |= MAP_GROWSDOWN;
-	if (v->vm_flags & VMA_F_NORESERVE)
-		e->flags |= MAP_NORESERVE;
 	e->kind = kind;
-	e->has_vm_flags = true;
-	e->vm_flags = v->vm_flags;
-	if (v->pkey)
-		e->has_pkey = true, e->pkey = v->pkey;
+	vma_image_flags(e, v);
 	if (kind == VMA_KIND__VMA_FILE_PRIVATE || kind == VMA_KIND__VMA_FILE_SHARED) {
 		e->has_pgoff = e->has_dev = e->has_ino = true;
 		e->pgoff = v->pgoff;
