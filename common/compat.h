@@ -138,6 +138,8 @@ struct sched_attr_ {
 /* memory-deny-write-execute (linux/prctl.h, 6.3+) */
 #define PR_SET_MDWE_		65
 #define PR_GET_MDWE_		66
+#define PR_SET_MEMORY_MERGE_	67
+#define PR_GET_MEMORY_MERGE_	68
 
 /* linux/ptrace.h, 6.4+ */
 #define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG_	0x4211

@@ -195,6 +195,14 @@ static int dump_prctl(struct infect *c, Core *core)
 		pp->has_mdwe = true;
 		pp->mdwe = ret;
 	}
+	/* KSM for the whole process (6.4+; older kernels and no KSM: EINVAL, left out) */
+	long kargs[6] = { PR_GET_MEMORY_MERGE_ };
+	if (infect_syscall(c, SYS_prctl, kargs, &ret))
+		return -1;
+	if (ret >= 0) {
+		pp->has_memory_merge = true;
+		pp->memory_merge = ret;
+	}
 	return 0;
 }
 

@@ -167,6 +167,7 @@ struct rst_prctl {
 	__u32 personality;
 	__u32 valid;			/* the fields above were dumped */
 	__u32 mdwe;			/* PR_SET_MDWE flags, set last; 0: none */
+	__u32 memory_merge;		/* PR_SET_MEMORY_MERGE: KSM merges every mapping */
 };
 
 struct restore_args {

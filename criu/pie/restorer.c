@@ -896,6 +896,9 @@ static void restore_process_state(struct restore_args *a)
 		sys5(__NR_prctl, PR_SET_CHILD_SUBREAPER, pc->child_subreaper, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_PDEATHSIG, pc->pdeathsig, 0, 0, 0);
 		sys5(__NR_prctl, PR_SET_DUMPABLE, pc->dumpable, 0, 0, 0);
+		/* every mapping made: all of them mergeable again, and the new ones (67) */
+		if (pc->memory_merge && IS_ERR(r = sys5(__NR_prctl, 67, 1, 0, 0, 0)))
+			fail(a, "cannot make every mapping mergeable (PR_SET_MEMORY_MERGE)", 1, r);
 		if (pc->no_new_privs)	/* for good: last */
 			sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		/* for good too, and after every mapping has its protection (65: PR_SET_MDWE) */

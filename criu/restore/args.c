@@ -387,6 +387,7 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			.child_subreaper = c->prctl->child_subreaper,
 			.pdeathsig = c->prctl->pdeathsig, .personality = c->personality, .valid = 1,
 			.mdwe = c->prctl->has_mdwe ? c->prctl->mdwe : 0,
+			.memory_merge = c->prctl->has_memory_merge && c->prctl->memory_merge,
 		};
 	}
 	a->nr_ptimers = c->n_posix_timers;

@@ -4,8 +4,10 @@
  * 2 freed again: the next pkey_alloc gives 2, then 4), a page tagged with
  * key 3 whose writes PKRU forbids (a write faults with SEGV_PKUERR, PKRU
  * is the same), mlockall(MCL_FUTURE | MCL_ONFAULT) (a new mapping is
- * locked, not populated), and a private expedited membarrier registration.
- * Without protection keys on this CPU only the other two are checked.
+ * locked, not populated), a private expedited membarrier registration,
+ * and KSM for the whole process (PR_SET_MEMORY_MERGE: a new mapping is
+ * mergeable).  Without protection keys on this CPU, or KSM in this kernel,
+ * the others are checked.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,6 +92,7 @@ int main(int argc, char **argv)
 		fail("mlockall: %m");
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
 		fail("membarrier register: %m");
+	int merge = prctl(67 /* PR_SET_MEMORY_MERGE */, 1, 0, 0, 0) == 0;
 	pkru = pkeys ? rdpkru() : 0;
 	test_ready();
 	test_wait_checkpoint();
@@ -127,5 +131,9 @@ int main(int argc, char **argv)
 		fail("a new mapping was populated: MCL_ONFAULT lost");
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
 		fail("membarrier private expedited: %m (the registration was lost)");
+	if (merge && prctl(68 /* PR_GET_MEMORY_MERGE */, 0, 0, 0, 0) != 1)
+		fail("KSM no longer merges every mapping (PR_SET_MEMORY_MERGE lost)");
+	if (merge && !strstr(fl, " mg"))
+		fail("a new mapping is not mergeable (PR_SET_MEMORY_MERGE lost): VmFlags%s", fl);
 	pass();
 }
