@@ -1,7 +1,8 @@
 /*
  * thread-flags.c - a thread's execution flags, asked from inside it
  * (infect): whether rdtsc and cpuid fault (PR_GET_TSC, ARCH_GET_CPUID) and
- * its machine-check kill policy (PR_MCE_KILL_GET), its speculation controls
+ * its machine-check kill policy (PR_MCE_KILL_GET), its parent-death signal
+ * (PR_GET_PDEATHSIG: each thread has its own), its speculation controls
  * (PR_GET_SPECULATION_CTRL: store bypass, indirect branch, L1D flush).  The
  * restorer sets them again on the thread (finish_thread).
  */
@@ -59,6 +60,15 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc)
 	if (ret >= 0) {
 		tc->has_cpuid = true;
 		tc->cpuid = ret;
+	}
+	/* each thread has its own (the process's in ProcPrctl is its leader's) */
+	int sig = 0;
+	long a_pd[6] = { PR_GET_PDEATHSIG, (long)c->scratch };
+	if (infect_syscall(c, SYS_prctl, a_pd, &ret))
+		return -1;
+	if (ret == 0 && infect_read(c, c->scratch, &sig, sizeof(sig)) == 0 && sig) {
+		tc->has_pdeathsig = true;
+		tc->pdeathsig = sig;
 	}
 	long a_mce[6] = { PR_MCE_KILL_GET };
 	if (infect_syscall(c, SYS_prctl, a_mce, &ret))

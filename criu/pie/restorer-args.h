@@ -139,6 +139,7 @@ struct rst_thread {
 	__u32 tsc;			/* PR_SET_TSC mode (1: rdtsc allowed) */
 	__u32 cpuid;			/* ARCH_SET_CPUID (1: cpuid allowed) */
 	__s32 mce_kill;			/* PR_MCE_KILL policy (2: the default) */
+	__u32 pdeathsig;		/* PR_SET_PDEATHSIG of the thread (0: none) */
 	/* PR_GET_SPECULATION_CTRL values of store bypass, indirect branch,
 	 * L1D flush at the dump; 0: not to be set (not settable) */
 	__u32 spec[3];

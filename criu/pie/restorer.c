@@ -550,12 +550,13 @@ static void restore_creds(struct restore_args *a, const struct rst_thread *t)
 	if (IS_ERR(r))
 		fail(a, "cannot set securebits", t->securebits, r);
 	capset_(a, t->cap_eff, t->cap_prm, t->cap_inh);
-	/* a change of credentials resets dumpable and the parent-death signal */
-	if (a->prctl.valid) {
+	/* a change of credentials resets dumpable and the parent-death signal
+	 * (each thread has its own; images without it: the leader's only) */
+	if (a->prctl.valid)
 		sys5(__NR_prctl, PR_SET_DUMPABLE, a->prctl.dumpable, 0, 0, 0);
-		if (t == &a->leader)
-			sys5(__NR_prctl, PR_SET_PDEATHSIG, a->prctl.pdeathsig, 0, 0, 0);
-	}
+	__u32 pd = t->pdeathsig ? t->pdeathsig : t == &a->leader && a->prctl.valid ? a->prctl.pdeathsig : 0;
+	if (pd && IS_ERR(r = sys5(__NR_prctl, PR_SET_PDEATHSIG, pd, 0, 0, 0)))
+		fail(a, "cannot set the parent-death signal", pd, r);
 }
 
 #define SECCOMP_SET_MODE_FILTER_ 1

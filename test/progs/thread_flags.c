@@ -2,19 +2,21 @@
  * thread_flags: per-thread execution flags survive the checkpoint, each on
  * its own thread: rdtsc refused (PR_SET_TSC PR_TSC_SIGSEGV), cpuid refused
  * (arch_prctl ARCH_SET_CPUID 0, where the CPU can fault it), the early
- * machine-check kill policy (PR_MCE_KILL); the main thread keeps the
- * defaults.  Each thread checks its own after the restore.
+ * machine-check kill policy (PR_MCE_KILL), a parent-death signal of its
+ * own (PR_SET_PDEATHSIG, SIGWINCH: ignored when criu, the restored
+ * process's parent, exits); the main thread keeps the defaults.  Each thread checks its own after the restore.
  */
 #include <asm/prctl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "test/lib/test.h"
 
-enum { TSC, CPUID, MCE, NR };
+enum { TSC, CPUID, MCE, PDEATH, NR };
 static volatile int state[NR];	/* 0 starting, 1 set, 2 ok after, 3 not supported, 10+: failed */
 static volatile int go;
 
@@ -26,12 +28,14 @@ static int get_flag(int which)
 		return prctl(PR_GET_TSC, &v) ? -1 : v;
 	case CPUID:
 		return syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0);
-	default:
+	case MCE:
 		return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
+	default:
+		return prctl(PR_GET_PDEATHSIG, &v) ? -1 : v;
 	}
 }
 
-static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY };
+static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY, SIGWINCH };
 
 static void *thread_fn(void *arg)
 {
@@ -43,8 +47,11 @@ static void *thread_fn(void *arg)
 	case CPUID:
 		r = syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0);
 		break;
-	default:
+	case MCE:
 		r = prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0);
+		break;
+	default:
+		r = prctl(PR_SET_PDEATHSIG, SIGWINCH);
 		break;
 	}
 	state[which] = r == 0 ? 1 : errno == ENODEV || errno == EINVAL ? 3 : 10;
@@ -59,7 +66,8 @@ static void *thread_fn(void *arg)
 
 int main(int argc, char **argv)
 {
-	static const char *names[NR] = { "rdtsc refused", "cpuid refused", "early MCE kill" };
+	static const char *names[NR] = { "rdtsc refused", "cpuid refused", "early MCE kill",
+					 "parent-death signal" };
 	int defaults[NR];
 	pthread_t th;
 
