@@ -13,6 +13,8 @@ declare -A REFUSE_EXPECT=(
 	[sem_undo]="SEM_UNDO"
 	[mqueue_fd]="POSIX message queue /criu-test-mq-"
 	[shm_attached]="SysV shm"
+	[thread_own_files]="has a fd table of its own (unshare(CLONE_FILES))"
+	[thread_own_fs]="has a cwd, root and umask of its own (unshare(CLONE_FS))"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

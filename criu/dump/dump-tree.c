@@ -322,6 +322,33 @@ static int check_shared_with_parent(struct dump_proc *p, const struct dump_proc 
 	return 0;
 }
 
+/*
+ * A thread with a fd table or a cwd, root and umask of its own (it called
+ * unshare(CLONE_FILES) or unshare(CLONE_FS)): restore makes every thread
+ * share its process's, so its own would be lost.  Refused.
+ */
+static int check_threads_share(const struct dump_proc *p)
+{
+	static const struct { int type; const char *what; } res[] = {
+		{ KCMP_FILES, "a fd table of its own (unshare(CLONE_FILES))" },
+		{ KCMP_FS, "a cwd, root and umask of its own (unshare(CLONE_FS))" },
+	};
+	for (int k = 1; k < p->nr_threads; k++)
+		for (size_t r = 0; r < sizeof(res) / sizeof(res[0]); r++) {
+			long ret = kcmp(p->tids[k], p->pid, res[r].type, 0, 0);
+			if (ret < 0) {
+				pr_perror("pid %d: kcmp of its thread %d failed", p->pid, p->tids[k]);
+				return -1;
+			}
+			if (ret) {
+				pr_err("pid %d: thread %d has %s: not supported", p->pid, p->tids[k],
+				       res[r].what);
+				return -1;
+			}
+		}
+	return 0;
+}
+
 /* no process has pid l (a session or group id outlives its leader) */
 static bool pid_gone(pid_t l)
 {
@@ -443,7 +470,7 @@ int tree_check(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		struct dump_proc *p = &t->procs[i];
-		if (check_ids(t, i))
+		if (check_ids(t, i) || (!p->zombie && check_threads_share(p)))
 			return -1;
 		if (i && !p->zombie && !t->procs[p->parent].zombie &&
 		    check_shared_with_parent(p, &t->procs[p->parent]))

@@ -557,6 +557,9 @@ static void restore_creds(struct restore_args *a, const struct rst_thread *t)
 	__u32 pd = t->pdeathsig ? t->pdeathsig : t == &a->leader && a->prctl.valid ? a->prctl.pdeathsig : 0;
 	if (pd && IS_ERR(r = sys5(__NR_prctl, PR_SET_PDEATHSIG, pd, 0, 0, 0)))
 		fail(a, "cannot set the parent-death signal", pd, r);
+	/* a thread's own no_new_privs (the leader's is set last, with the process's prctls) */
+	if (t != &a->leader && t->no_new_privs && IS_ERR(r = sys5(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)))
+		fail(a, "cannot set the thread's no_new_privs", 1, r);
 }
 
 #define SECCOMP_SET_MODE_FILTER_ 1

@@ -4,7 +4,8 @@
  * (arch_prctl ARCH_SET_CPUID 0, where the CPU can fault it), the early
  * machine-check kill policy (PR_MCE_KILL), a parent-death signal of its
  * own (PR_SET_PDEATHSIG, SIGWINCH: ignored when criu, the restored
- * process's parent, exits); the main thread keeps the defaults.  Each thread checks its own after the restore.
+ * process's parent, exits), no_new_privs set by a thread alone; the main
+ * thread keeps the defaults.  Each thread checks its own after the restore.
  */
 #include <asm/prctl.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 
 #include "test/lib/test.h"
 
-enum { TSC, CPUID, MCE, PDEATH, NR };
+enum { TSC, CPUID, MCE, PDEATH, NNP, NR };
 static volatile int state[NR];	/* 0 starting, 1 set, 2 ok after, 3 not supported, 10+: failed */
 static volatile int go;
 
@@ -30,12 +31,14 @@ static int get_flag(int which)
 		return syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0);
 	case MCE:
 		return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
-	default:
+	case PDEATH:
 		return prctl(PR_GET_PDEATHSIG, &v) ? -1 : v;
+	default:
+		return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
 	}
 }
 
-static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY, SIGWINCH };
+static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY, SIGWINCH, 1 };
 
 static void *thread_fn(void *arg)
 {
@@ -50,8 +53,11 @@ static void *thread_fn(void *arg)
 	case MCE:
 		r = prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0);
 		break;
-	default:
+	case PDEATH:
 		r = prctl(PR_SET_PDEATHSIG, SIGWINCH);
+		break;
+	default:
+		r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 		break;
 	}
 	state[which] = r == 0 ? 1 : errno == ENODEV || errno == EINVAL ? 3 : 10;
@@ -67,7 +73,7 @@ static void *thread_fn(void *arg)
 int main(int argc, char **argv)
 {
 	static const char *names[NR] = { "rdtsc refused", "cpuid refused", "early MCE kill",
-					 "parent-death signal" };
+					 "parent-death signal", "no_new_privs" };
 	int defaults[NR];
 	pthread_t th;
 
