@@ -2,7 +2,8 @@
  * thread-flags.c - a thread's execution flags, asked from inside it
  * (infect): whether rdtsc and cpuid fault (PR_GET_TSC, ARCH_GET_CPUID) and
  * its machine-check kill policy (PR_MCE_KILL_GET), its parent-death signal
- * (PR_GET_PDEATHSIG: each thread has its own) and no_new_privs (the same),
+ * (PR_GET_PDEATHSIG: each thread has its own), no_new_privs and personality
+ * (the same),
  * its speculation controls
  * (PR_GET_SPECULATION_CTRL: store bypass, indirect branch, L1D flush).  The
  * restorer sets them again on the thread (finish_thread).
@@ -71,6 +72,11 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc)
 		tc->has_pdeathsig = true;
 		tc->pdeathsig = sig;
 	}
+	long a_pers[6] = { 0xffffffff };
+	if (infect_syscall(c, SYS_personality, a_pers, &ret))
+		return -1;
+	if (ret >= 0)
+		tc->has_personality = true, tc->personality = ret;
 	long a_nnp[6] = { PR_GET_NO_NEW_PRIVS };
 	if (infect_syscall(c, SYS_prctl, a_nnp, &ret))
 		return -1;

@@ -141,6 +141,7 @@ struct rst_thread {
 	__s32 mce_kill;			/* PR_MCE_KILL policy (2: the default) */
 	__u32 pdeathsig;		/* PR_SET_PDEATHSIG of the thread (0: none) */
 	__u32 no_new_privs;		/* PR_SET_NO_NEW_PRIVS of the thread */
+	__u32 has_personality, personality;	/* the thread's own execution domain */
 	/* PR_GET_SPECULATION_CTRL values of store bypass, indirect branch,
 	 * L1D flush at the dump; 0: not to be set (not settable) */
 	__u32 spec[3];

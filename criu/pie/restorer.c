@@ -649,12 +649,15 @@ static void set_speculation(struct restore_args *a, const struct rst_thread *t)
 	}
 }
 
-/* rdtsc and cpuid faulting, machine-check kill policy: where not the defaults */
+/* personality, rdtsc and cpuid faulting, machine-check kill policy: where not the defaults */
 static void set_thread_flags(struct restore_args *a, const struct rst_thread *t)
 {
 	long r;
 
 	set_speculation(a, t);
+	/* each thread's own (the leader's is also the process's, set with its prctls) */
+	if (t->has_personality && IS_ERR(r = sys1(__NR_personality, t->personality)))
+		fail(a, "cannot set the thread's personality", t->personality, r);
 	if (t->tsc != 1 && IS_ERR(r = sys5(__NR_prctl, PR_SET_TSC, t->tsc, 0, 0, 0)))
 		fail(a, "cannot set the rdtsc mode", t->tsc, r);
 	if (t->cpuid != 1 && IS_ERR(r = sys2(__NR_arch_prctl, ARCH_SET_CPUID, t->cpuid)))

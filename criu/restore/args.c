@@ -459,6 +459,8 @@ static int fill_thread(struct rst_thread *t, const ThreadCore *tc, const struct 
 	t->mce_kill = tc->has_mce_kill ? tc->mce_kill : 2;
 	t->pdeathsig = tc->has_pdeathsig ? tc->pdeathsig : 0;
 	t->no_new_privs = tc->has_no_new_privs && tc->no_new_privs;
+	t->has_personality = tc->has_personality;
+	t->personality = tc->personality;
 	t->spec[0] = tc->has_spec_store_bypass ? tc->spec_store_bypass : 0;
 	t->spec[1] = tc->has_spec_indirect_branch ? tc->spec_indirect_branch : 0;
 	t->spec[2] = tc->has_spec_l1d_flush ? tc->spec_l1d_flush : 0;

@@ -4,20 +4,22 @@
  * (arch_prctl ARCH_SET_CPUID 0, where the CPU can fault it), the early
  * machine-check kill policy (PR_MCE_KILL), a parent-death signal of its
  * own (PR_SET_PDEATHSIG, SIGWINCH: ignored when criu, the restored
- * process's parent, exits), no_new_privs set by a thread alone; the main
- * thread keeps the defaults.  Each thread checks its own after the restore.
+ * process's parent, exits), no_new_privs and a personality
+ * (ADDR_NO_RANDOMIZE) set by a thread alone; the main thread keeps the
+ * defaults.  Each thread checks its own after the restore.
  */
 #include <asm/prctl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "test/lib/test.h"
 
-enum { TSC, CPUID, MCE, PDEATH, NNP, NR };
+enum { TSC, CPUID, MCE, PDEATH, NNP, PERS, NR };
 static volatile int state[NR];	/* 0 starting, 1 set, 2 ok after, 3 not supported, 10+: failed */
 static volatile int go;
 
@@ -33,12 +35,14 @@ static int get_flag(int which)
 		return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 	case PDEATH:
 		return prctl(PR_GET_PDEATHSIG, &v) ? -1 : v;
-	default:
+	case NNP:
 		return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+	default:
+		return personality(0xffffffff);
 	}
 }
 
-static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY, SIGWINCH, 1 };
+static const int wanted[NR] = { PR_TSC_SIGSEGV, 0, PR_MCE_KILL_EARLY, SIGWINCH, 1, ADDR_NO_RANDOMIZE };
 
 static void *thread_fn(void *arg)
 {
@@ -56,8 +60,11 @@ static void *thread_fn(void *arg)
 	case PDEATH:
 		r = prctl(PR_SET_PDEATHSIG, SIGWINCH);
 		break;
-	default:
+	case NNP:
 		r = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		break;
+	default:
+		r = personality(ADDR_NO_RANDOMIZE) < 0 ? -1 : 0;
 		break;
 	}
 	state[which] = r == 0 ? 1 : errno == ENODEV || errno == EINVAL ? 3 : 10;
@@ -73,7 +80,8 @@ static void *thread_fn(void *arg)
 int main(int argc, char **argv)
 {
 	static const char *names[NR] = { "rdtsc refused", "cpuid refused", "early MCE kill",
-					 "parent-death signal", "no_new_privs" };
+					 "parent-death signal", "no_new_privs",
+					 "personality" };
 	int defaults[NR];
 	pthread_t th;
 
