@@ -193,6 +193,19 @@ RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st)
 	return r;
 }
 
+/*
+ * A file of a process's /proc directory (/proc/self/status opened by the
+ * program is /proc/PID/status): it exists again only once that process is
+ * restored with its pid, so it is looked at when opened, not before.
+ */
+static bool of_proc_pid(const char *path)
+{
+	if (strncmp(path, "/proc/", 6))
+		return false;
+	size_t n = strspn(path + 6, "0123456789");
+	return n && (path[6 + n] == '/' || !path[6 + n]);
+}
+
 static int reg_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const RegFile *r = fe->reg;
@@ -221,6 +234,8 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		}
 		return 0;
 	}
+	if (of_proc_pid(r->path))
+		return 0;
 	if (stat_as(o->rst_root_fd, r->path, r->has_mode ? r->mode : 0, &st)) {
 		pr_err("%s: file %u: %s is gone", name, fe->id, r->path);
 		return -1;
