@@ -15,6 +15,7 @@ declare -A REFUSE_EXPECT=(
 	[shm_attached]="SysV shm"
 	[thread_own_files]="has a fd table of its own (unshare(CLONE_FILES))"
 	[thread_own_fs]="has a cwd, root and umask of its own (unshare(CLONE_FS))"
+	[traced_child]="(a debugger or tracer): not supported"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

@@ -62,6 +62,14 @@ int seize_attach(pid_t pid)
 			usleep(1000);
 		if (e == EPERM && exiting(pid))
 			return -ESRCH;
+		/* already traced (a debugger, strace, or a process of the tree) */
+		char tracer[32];
+		if (e == EPERM && !proc_status_field(pid, "TracerPid:", tracer, sizeof(tracer)) &&
+		    atoi(tracer) > 0) {
+			pr_err("pid %d: traced by pid %d (a debugger or tracer): not supported", pid,
+			       atoi(tracer));
+			return -1;
+		}
 		errno = e;
 		pr_perror("pid %d: cannot seize", pid);
 		return -1;
