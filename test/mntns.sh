@@ -33,6 +33,8 @@
 #     --ext-mount-map hostdir:DIR (the alias): the file there reads as before
 #   mntns/external_auto: the same found with --external mnt[] at dump,
 #     restored with --ext-mount-map auto (the host path it was bound from)
+#   mntns/external_shared: mntns/external with the bind made shared (a
+#     peer group of its own): shared again (it came back private before)
 #   mntns/propagation: a shared tmpfs and an unbindable mount: the same
 #     again (mountinfo's shared:N and unbindable, N normalised)
 #   mntns/empty_net: in a network namespace of its own too (lo up), dumped
@@ -64,7 +66,7 @@
 #     in config.json; runc mounts each hierarchy anew inside it: not
 #     external), the program also checks its cgroups (runc-cgns)
 
-MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto propagation empty_net refuse_outside_bind
+MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
@@ -165,6 +167,7 @@ mntns_cycle() {
 	external) variant=ext; dopts=(--external "mnt[/mnt/ext]:hostdir"); ropts=(--ext-mount-map "hostdir:$dir/host") ;;
 	propagation) variant=shared1 ;;
 	external_auto) variant=ext; dopts=(--external "mnt[]"); ropts=(--ext-mount-map auto) ;;
+	external_shared) variant=extshared; dopts=(--external "mnt[/mnt/ext]:hostdir"); ropts=(--ext-mount-map "hostdir:$dir/host") ;;
 	empty_net) variant=net; uopts=(--net); dopts=(--empty-ns net); ropts=(--empty-ns net) ;;
 	lazy) ropts=(--lazy-pages) ;;
 	leave_running) dopts=(--leave-running) ;;
@@ -400,6 +403,7 @@ run_mntns_check() {
 	redump) mntns_cycle "$name" "$dir" redump ;;
 	external) mntns_cycle "$name" "$dir" external ;;
 	external_auto) mntns_cycle "$name" "$dir" external_auto ;;
+	external_shared) mntns_cycle "$name" "$dir" external_shared ;;
 	propagation) mntns_cycle "$name" "$dir" propagation ;;
 	empty_net) mntns_cycle "$name" "$dir" empty_net ;;
 	cgns) mntns_cycle "$name" "$dir" plain cgns ;;

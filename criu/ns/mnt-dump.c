@@ -275,15 +275,48 @@ static int classify(struct mnt_dump *d, size_t i, const struct mnt_opts *m)
 	return -1;
 }
 
-/* peer groups: one member in the tree only (peers and masters outside are not made again) */
+/* is peer group n one of criu's own mount namespace's too? */
+static bool group_outside(uint32_t n)
+{
+	char line[4096], tag[32];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	snprintf(tag, sizeof(tag), " shared:%u ", n);
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *dash = strstr(line, " - ");
+		if (dash) {
+			dash[1] = 0;	/* the optional fields end before it */
+			found = strstr(line, tag) != NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Peer groups: one member in the tree only (peers and masters outside are
+ * not made again).  An external mount comes back bound from outside: made
+ * shared again when it was, in a peer group of its own, which is what it
+ * was unless the group had members outside the tree: refused when criu's
+ * own namespace has one, and an external slave mount (its master is
+ * outside) is refused.
+ */
 static int check_propagation(const struct mnt_dump *d)
 {
 	for (size_t i = 0; i < d->nr; i++) {
 		const MntEntry *e = d->e[i];
 		const char *why = NULL;
-		if (e->kind == MNT_KIND__MNT_EXTERNAL)
+		if (e->kind == MNT_KIND__MNT_EXTERNAL && e->has_master_id)
+			why = "an external slave mount (master:%u, outside the tree): its propagation "
+			      "cannot be made again: not supported (make it private)";
+		else if (e->kind == MNT_KIND__MNT_EXTERNAL && e->has_shared_id && group_outside(e->shared_id))
+			why = "an external mount shared with criu's mount namespace (shared:%u): its "
+			      "propagation cannot be made again: not supported (make it private)";
+		else if (e->kind == MNT_KIND__MNT_EXTERNAL)
 			continue;
-		if (e->has_master_id)
+		else if (e->has_master_id)
 			why = "a slave mount (master:%u): not supported";
 		for (size_t k = 0; !why && e->has_shared_id && k < i; k++)
 			if (d->e[k]->has_shared_id && d->e[k]->shared_id == e->shared_id)

@@ -323,7 +323,8 @@ static int set_propagation(const struct mnt_restore *r)
 	for (size_t i = 0; i < r->ents.nr; i++) {
 		const MntEntry *e = ent(r, i);
 		unsigned long f = e->has_shared_id && e->shared_id ? MS_SHARED : e->unbindable ? MS_UNBINDABLE : 0;
-		if (!f || e->kind == MNT_KIND__MNT_EXTERNAL)
+		/* external ones too: a shared one in a peer group of its own (mnt-dump.c) */
+		if (!f)
 			continue;
 		if (mount(NULL, e->mountpoint, NULL, f, NULL)) {
 			pr_perror("mntns.img: mount %u at %s: cannot set its propagation", e->mnt_id, e->mountpoint);

@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 	if (child == 0)
 		_exit(child_main());
 	usleep(100000);
-	if (!strcmp(variant, "ext")) {
+	if (!strncmp(variant, "ext", 3)) {
 		int fd = open("/mnt/ext/hostfile", O_RDONLY);
 		if (fd < 0 || read_at(fd, 0, ext, sizeof(ext)) || strcmp(ext, "host-file\n"))
 			return fail("/mnt/ext/hostfile: '%s' (%m)", ext);
@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	int ptm = open("/dev/ptmx", O_RDWR | O_NOCTTY);
 	if (ptm < 0 || grantpt(ptm) || unlockpt(ptm) || !ptsname(ptm) || strcmp(ptsname(ptm), "/dev/pts/0"))
 		return fail("/dev/ptmx: no pty of its own devpts instance (%s, %m)", ptm >= 0 ? ptsname(ptm) : "-");
-	if (!strcmp(variant, "ext")) {
+	if (!strncmp(variant, "ext", 3)) {
 		fd = open("/mnt/ext/hostfile", O_RDONLY);
 		if (fd < 0 || read_at(fd, 0, buf, sizeof(buf)) || strcmp(buf, ext))
 			return fail("/mnt/ext/hostfile reads '%s' after the restore (%m)", buf);

@@ -3,7 +3,8 @@
 # mount, uts and ipc namespaces (unshare --fork --mount-proc): builds the
 # container's mounts in ROOTFS (what runc sets up, made by hand), pivots
 # into it and becomes test/progs/mntns_state (copied there as /mntns_state).
-# VARIANT: plain; ext (HOSTDIR bound at /mnt/ext); ramfs (a ramfs there);
+# VARIANT: plain; ext (HOSTDIR bound at /mnt/ext); extshared (the same, made
+# shared); ramfs (a ramfs there);
 # shared1 (a tmpfs there, shared; /masked unbindable); shared (a tmpfs
 # there, shared, bound at /data/peer too); slave (the
 # same, /data/peer then made its slave); net (in a network
@@ -42,6 +43,8 @@ mount --bind "$R/proc/sys" "$R/proc/sys"
 mount -o remount,bind,ro "$R/proc/sys"
 case $2 in
 ext) mount --bind "$3" "$R/mnt/ext" ;;
+extshared) mount --bind "$3" "$R/mnt/ext"
+	mount --make-shared "$R/mnt/ext" ;;
 ramfs) mount -t ramfs ramfs "$R/mnt/ext" ;;
 shared) mount -t tmpfs -o size=64k tmpfs "$R/mnt/ext"
 	mount --make-shared "$R/mnt/ext"
