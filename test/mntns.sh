@@ -43,6 +43,8 @@
 #   mntns/refuse_fskind: a ramfs mounted in it
 #   mntns/refuse_shared: a peer group of two mounts inside it
 #   mntns/refuse_slave: a slave of a peer group inside it
+#   mntns/refuse_ext_slave: an external mount that is a slave of a shared
+#     mount of criu's namespace (the test's host directory, shared for it)
 #   mntns/refuse_chroot: chroot into the rootfs instead of pivot_root
 #   mntns/refuse_net: a bridge in its network namespace, --empty-ns net
 #     each refused at dump with one error line naming the process and
@@ -67,7 +69,7 @@
 #     external), the program also checks its cgroups (runc-cgns)
 
 MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
-	      refuse_fskind refuse_shared refuse_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
+	      refuse_fskind refuse_shared refuse_slave refuse_ext_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
 mntns_rootfs() {
@@ -90,6 +92,11 @@ mntns_start() {
 	mntns_rootfs "$dir" || { result FAIL "FAIL $name: cannot build the rootfs"; return 1; }
 	mkdir -p "$dir/host"
 	echo host-file > "$dir/host/hostfile"
+	# extslave: the host directory a shared mount of criu's namespace (undone by the trap)
+	if [ "$variant" = extslave ]; then
+		mount --bind "$dir/host" "$dir/host" && echo "$dir/host" >> "$dir/umount" &&
+			mount --make-shared "$dir/host" || { result FAIL "FAIL $name: cannot share $dir/host"; return 1; }
+	fi
 	# (MNTNS_CG: cgroup directories the tree starts in, joined before unshare)
 	MNTNS_CG="$MNTNS_CG" sh -c 'for d in $MNTNS_CG; do echo $$ > $d/cgroup.procs || exit 1; done; exec "$@"' sh \
 		unshare --pid --mount --uts --ipc --fork --mount-proc "$@" \
@@ -236,6 +243,7 @@ mntns_child_cgroup() {
 mntns_refuse() {
 	local name=$1 dir=$2 variant=$3 want=$4 uopts=() dopts=() lines
 	[ "$variant" = netdummy ] && uopts=(--net) && dopts=(--empty-ns net)
+	[ "$variant" = extslave ] && uopts=(--propagation slave) && dopts=(--external "mnt[/mnt/ext]:hostdir")
 	mntns_start "$name" "$dir" "$variant" "${uopts[@]}" || return
 	"$CRIU" dump -t "$MPID" -D "$dir/img" -v4 -o "$dir/dump.log" "${dopts[@]}" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
 	if [ $? -eq 0 ]; then
@@ -390,7 +398,7 @@ run_mntns_check() {
 	fi
 	mkdir -p "$dir"
 	# the namespaces die with their init: kill every program started here
-	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group; for d in \$MNTNS_CG; do cg_rmtree \$d; done" EXIT
+	trap "kill -KILL \$(cat '$dir/kill' 2>/dev/null) 2>/dev/null; for m in \$(cat '$dir/umount' 2>/dev/null); do umount -l \$m; done; [ -s '$dir/runc-id' ] && runc delete -f \$(cat '$dir/runc-id') > /dev/null 2>&1; kill_tracked \"\$PIDS_FILE\" \$\$; kill_group; for d in \$MNTNS_CG; do cg_rmtree \$d; done" EXIT
 	case $check in
 	cgns*|child_cgroup) mntns_cg_setup || { result SKIP "SKIP $name: no pids and cgroup2 hierarchies here"; return; } ;;
 	esac
@@ -416,6 +424,7 @@ run_mntns_check() {
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
 	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;
 	refuse_slave) mntns_refuse "$name" "$dir" slave "mount .* at /data/peer is a slave mount \(master:[0-9]+\)" ;;
+	refuse_ext_slave) mntns_refuse "$name" "$dir" extslave "mount .* at /mnt/ext is an external slave mount \(master:[0-9]+, outside the tree\)" ;;
 	refuse_chroot) mntns_refuse "$name" "$dir" chroot "root directory is not the root of the namespace" ;;
 	refuse_net) mntns_refuse "$name" "$dir" netdummy "net:\[[0-9]+\] holds devices other than lo \(dummy0\)" ;;
 	no_root) mntns_no_root "$name" "$dir" plain "--root" ;;

@@ -4,7 +4,8 @@
 # container's mounts in ROOTFS (what runc sets up, made by hand), pivots
 # into it and becomes test/progs/mntns_state (copied there as /mntns_state).
 # VARIANT: plain; ext (HOSTDIR bound at /mnt/ext); extshared (the same, made
-# shared); ramfs (a ramfs there);
+# shared); extslave (the same, HOSTDIR shared in criu's namespace: a slave
+# of it); ramfs (a ramfs there);
 # shared1 (a tmpfs there, shared; /masked unbindable); shared (a tmpfs
 # there, shared, bound at /data/peer too); slave (the
 # same, /data/peer then made its slave); net (in a network
@@ -14,8 +15,11 @@
 # cgroup pids/inner, pids.max 33).
 set -e
 R=$1
-mount --make-rprivate /
+# extslave: unshare made every mount a slave of criu's (--propagation
+# slave); only ROOTFS is made private, so that HOSTDIR bound in stays one
+[ "$2" = extslave ] || mount --make-rprivate /
 mount --bind "$R" "$R"
+[ "$2" != extslave ] || mount --make-rprivate "$R"
 mount -t proc proc "$R/proc"
 mount -t sysfs -o ro sysfs "$R/sys"
 mount -t tmpfs -o size=1m,mode=755 tmpfs "$R/dev"
@@ -43,6 +47,7 @@ mount --bind "$R/proc/sys" "$R/proc/sys"
 mount -o remount,bind,ro "$R/proc/sys"
 case $2 in
 ext) mount --bind "$3" "$R/mnt/ext" ;;
+extslave) mount --bind "$3" "$R/mnt/ext" ;;
 extshared) mount --bind "$3" "$R/mnt/ext"
 	mount --make-shared "$R/mnt/ext" ;;
 ramfs) mount -t ramfs ramfs "$R/mnt/ext" ;;
