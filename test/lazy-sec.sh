@@ -145,7 +145,7 @@ PY
 # ps_server DIR IMG [ADDRESS]: `criu page-server` on IMG (PORT, SP); its token copied to DIR/dst
 ps_server() {
 	local dir=$1 img=$2 addr=${3:-127.0.0.1}
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	if [ "$addr" = none ]; then
 		"$CRIU" page-server -D "$img" --port "$PORT" -v4 -o "$dir/page-server.log" \
 			> /dev/null 2>&1 < /dev/null &
@@ -283,7 +283,7 @@ lazy_ps_silent() {
 	command -v python3 > /dev/null || { result SKIP "SKIP $TAGNAME: no python3"; return; }
 	lazy_dump anon_256m "$dir" || return
 	pid=$PID
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	python3 -c "
 import socket, sys, time
 ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -404,7 +404,7 @@ lazy_tls() {
 	start_prog anon_pattern "$dir" || { result FAIL "FAIL $TAGNAME: anon_pattern did not start"; return; }
 	pid=$PID
 	wait_for 5 in_sigwait "$pid"
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	"$CRIU" dump -t "$pid" -D "$dir/img" --lazy-pages --address 127.0.0.1 --port "$PORT" "${srv[@]}" \
 		-v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
 	DPID=$!
@@ -439,7 +439,7 @@ lazy_tls() {
 	rm -rf "$dir/img" "$dir/dst" "$dir/test.log"
 	lazy_dump anon_pattern "$dir" || return
 	pid=$PID
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$PORT" "${srv[@]}" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	SP=$!

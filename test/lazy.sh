@@ -80,7 +80,7 @@ daemon_pid() { pgrep -f "^criu lazy-pages -D $1( |$)" | head -1; }
 # the pages, RESTORE_EXTRA asking for them (run_normal, PAGE_SERVER_RESTORE)
 serve_pages() {
 	local dir=$1
-	SERVE_PORT=$(( 20000 + RANDOM % 20000 ))
+	SERVE_PORT=$(test_port 6)
 	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$SERVE_PORT" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	SERVE_PID=$!
@@ -228,7 +228,7 @@ postcopy_dump() {
 		start_prog "$prog" "$dir" || { result FAIL "FAIL $TAGNAME: $prog did not start"; return 1; }
 	fi
 	wait_for 5 in_sigwait "$PID" || { result FAIL "FAIL $TAGNAME: $prog not waiting"; return 1; }
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	"$CRIU" dump -t "$PID" -D "$dir/img" --lazy-pages --address 127.0.0.1 --port "$PORT" -v4 \
 		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
 	DPID=$!
@@ -588,7 +588,7 @@ lazy_remote_corrupt() {
 	command -v python3 > /dev/null || { result SKIP "SKIP $TAGNAME: no python3"; return; }
 	lazy_dump anon_pattern "$dir" || return
 	pid=$PID
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	pport=$(( port + 1 ))
 	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
@@ -639,7 +639,7 @@ lazy_remote_wrong() {
 	done
 	# same program: the runs differ in place (ASLR) or, failing that, in
 	# their checksums (stack, heap)
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	"$CRIU" page-server -D "$dir/img1" --address 127.0.0.1 --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
@@ -675,7 +675,7 @@ lazy_remote_other_dump() {
 	fi
 	wait "$PID" 2>/dev/null
 	copy_meta "$dir/img" "$dir/dst"
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	"$CRIU" page-server -D "$dir/img1" --address 127.0.0.1 --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
@@ -817,7 +817,7 @@ lazy_remote() {
 	local dir=$1 pid port sp st
 	lazy_dump anon_pattern "$dir" || return
 	pid=$PID
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	"$CRIU" page-server -D "$dir/img" --address 127.0.0.1 --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
@@ -871,7 +871,7 @@ remote_chain() {
 	if [ "$where" = local ]; then cp -r "$dir/img/1" "$dir/dst/1"; else copy_meta "$dir/img/1" "$dir/dst/1"; fi
 	copy_meta "$dir/img/2" "$dir/dst/2"
 	ln -s ../1 "$dir/dst/2/parent"
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	"$CRIU" page-server -D "$dir/img/2" --address 127.0.0.1 --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!
@@ -934,7 +934,7 @@ lazy_netns() {
 	fi
 	lazy_dump anon_pattern "$dir" || { ip netns del "$ns"; return; }
 	pid=$PID
-	port=$(( 20000 + RANDOM % 20000 ))
+	port=$(test_port 8)
 	ip netns exec "$ns" "$CRIU" page-server -D "$dir/img" --address "$b" --port "$port" -v4 \
 		-o "$dir/page-server.log" > /dev/null 2>&1 < /dev/null &
 	sp=$!

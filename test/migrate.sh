@@ -98,7 +98,7 @@ migrate_iterative_postcopy() {
 	start_prog dirty_writer "$dir" || { result FAIL "FAIL $name: dirty_writer did not start"; return; }
 	pid=$PID
 	sleep 0.3
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	PORT=$(test_port 8)
 	"$CRIU" dump -t "$pid" -D "$dir/img" --track-mem --iterative --lazy-pages --address 127.0.0.1 \
 		--port "$PORT" -v4 -o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
 	DPID=$!

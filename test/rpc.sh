@@ -545,8 +545,8 @@ rpc_config_file() {
 	result PASS "PASS $RPC_NAME"
 }
 
-# a port nothing listens on, probably
-rpc_port() { echo $(( 20000 + (RANDOM * 7 + $$) % 20000 )); }
+# the test's port: below the ephemeral range (test_port, test/run.sh)
+rpc_port() { test_port 8; }
 
 # a dump of signals, left running (images for a page server)
 rpc_images() {

@@ -233,6 +233,35 @@ criu_error() {
 	[ -n "$e" ] && echo "$e" || log_tail "$1" 2
 }
 
+# ------------------------------------------------------ ports
+
+# Every port a test listens on or binds is one of its own block of ten,
+# TEST_PORT..TEST_PORT+9 (`test_port N`; a test program reads TEST_PORT
+# from its environment: test/lib test_port(), and takes 0-5; the scripts'
+# servers (page servers, proxies) take 6-9).  The blocks are in
+# 10000-31999, below the ephemeral range (32768-60999 here, where the
+# kernel picks the ports of connect() and of bind() to port 0: a random
+# port there can be taken by anyone's connection, also between a dump and
+# its restore: "Address already in use").  The block is fixed per test
+# (cksum of the tree's path and the test's name, so the same test run from
+# two trees at once does not meet itself) and moves on to the next block
+# while a port of it is in use (another run, TIME_WAIT).  Set by run_one.
+TEST_PORT=
+port_block() {
+	local h used p k i
+	h=$(printf '%s %s' "$ROOT" "$1" | cksum | cut -d' ' -f1)
+	used=" $(ss -tuanH 2>/dev/null | awk '{ sub(/.*:/, "", $5); print $5 }' | sort -un | tr '\n' ' ') "
+	for ((k = 0; k < 2200; k++)); do
+		p=$(( 10000 + ((h + k) % 2200) * 10 ))
+		for ((i = 0; i < 10; i++)); do
+			[[ $used == *" $((p + i)) "* ]] && break
+		done
+		[ "$i" -eq 10 ] && break
+	done
+	echo "$p"
+}
+test_port() { echo $(( TEST_PORT + ${1:-0} )); }
+
 # ------------------------------------------------------ program tests
 
 # start_prog NAME DIR: starts the program, sets PID, waits for READY
@@ -1410,6 +1439,8 @@ run_one() {
 	RESULT_FILE=$dir/status
 	PIDS_FILE=$dir/pids
 	rm -f "$RESULT_FILE" "$PIDS_FILE"
+	TEST_PORT=$(port_block "$name")
+	export TEST_PORT
 	# the shell's own complaints (job "Killed" notices...) go to a file
 	exec 2> "$dir/runner.err"
 	trap 'kill_tracked "$PIDS_FILE" $$; kill_group; [ -z "$NOSPACE_MNT" ] || umount -l "$NOSPACE_MNT"' EXIT

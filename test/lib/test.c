@@ -184,3 +184,12 @@ int test_find_mapping(const void *addr, uintptr_t *start, uintptr_t *end,
 	fclose(f);
 	return ret;
 }
+
+int test_port(int n)
+{
+	const char *e = getenv("TEST_PORT");
+	int base = e ? atoi(e) : 0;
+	if (base < 1024 || base > 32000)
+		base = 20000 + getpid() % 1000 * 10;
+	return base + n;
+}

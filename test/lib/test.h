@@ -46,6 +46,14 @@ char *test_path(const char *name);
 int test_find_mapping(const void *addr, uintptr_t *start, uintptr_t *end,
 		      char perms[5], char *path, size_t pathlen);
 
+/*
+ * Port n (0-5) of this test's own block: TEST_PORT (set by test/run.sh,
+ * below the ephemeral range) + n; run by hand without it, a block in
+ * 20000-29999 from the pid.  Never a port the kernel may hand to anyone's
+ * connect() between a dump and its restore.
+ */
+int test_port(int n);
+
 /* a cheap 64-bit mixing function for patterns */
 static inline uint64_t test_mix(uint64_t x)
 {

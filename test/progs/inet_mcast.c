@@ -152,7 +152,8 @@ static void setup(int port)
 {
 	struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = htons(port) };
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(port + 1) };
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(port + 2),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
 	put(socket(AF_INET, SOCK_DGRAM, 0), 3);
 	seti(3, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
 	lo_index = if_nametoindex("lo");
 	if (!lo_index)
 		skip("no lo interface");
-	int port = 20000 + getpid() % 20000;
+	int port = test_port(0);
 	setup(port);
 
 	static struct filt before[NPROBES];

@@ -105,7 +105,7 @@ static void set_listener4(void)
 	if (setsockopt(3, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) ||
 	    setsockopt(3, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3))
 		fail("setsockopt: %s", strerror(errno));
-	struct sockaddr_in a = lo4(0);
+	struct sockaddr_in a = lo4(test_port(0));
 	if (bind(3, (struct sockaddr *)&a, sizeof(a)) || listen(3, 7))
 		fail("listen 4: %s", strerror(errno));
 }
@@ -151,8 +151,8 @@ static void accepts(int lfd, int family, int port)
 	char b = 0;
 	if (s < 0 || write(c, "x", 1) != 1 || read(s, &b, 1) != 1 || b != 'x')
 		fail("fd %d: accept or data on the accepted connection: %s", lfd, strerror(errno));
+	close(c);	/* first: its side (an ephemeral port) keeps TIME_WAIT */
 	close(s);
-	close(c);
 }
 
 static void send_from(int fd, int to_port, const char *msg)
@@ -187,13 +187,14 @@ int main(int argc, char **argv)
 	seti(4, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	seti(4, SOL_SOCKET, SO_REUSEPORT, 1);
 	seti(4, IPPROTO_IPV6, IPV6_TCLASS, 0x20);
-	struct sockaddr_in6 a6 = lo6(0);
+	struct sockaddr_in6 a6 = lo6(test_port(1));
 	if (bind(4, (struct sockaddr *)&a6, sizeof(a6)) || listen(4, 3))
 		fail("listen 6: %s", strerror(errno));
 
-	struct sockaddr_in a4 = lo4(0);
+	struct sockaddr_in a4;
 	for (int fd = 5; fd <= 7; fd++) {
 		put(socket(AF_INET, SOCK_DGRAM, 0), fd);
+		a4 = lo4(test_port(fd - 5));
 		if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)))
 			fail("bind udp: %s", strerror(errno));
 	}
@@ -203,7 +204,8 @@ int main(int argc, char **argv)
 
 	put(socket(AF_INET6, SOCK_DGRAM, 0), 8);
 	put(socket(AF_INET6, SOCK_DGRAM, 0), 9);
-	if (bind(8, (struct sockaddr *)&a6, sizeof(a6)) || bind(9, (struct sockaddr *)&a6, sizeof(a6)))
+	struct sockaddr_in6 b8 = lo6(test_port(3)), b9 = lo6(test_port(4));
+	if (bind(8, (struct sockaddr *)&b8, sizeof(b8)) || bind(9, (struct sockaddr *)&b9, sizeof(b9)))
 		fail("bind udp6: %s", strerror(errno));
 	struct sockaddr_in6 p9 = lo6(port_of(9)), p8 = lo6(port_of(8));
 	if (connect(8, (struct sockaddr *)&p9, sizeof(p9)) ||
@@ -213,6 +215,7 @@ int main(int argc, char **argv)
 	put(socket(AF_INET, SOCK_STREAM, 0), 10);
 	put(socket(AF_INET6, SOCK_DGRAM, 0), 11);
 	put(socket(AF_INET, SOCK_STREAM, 0), 12);
+	a4 = lo4(test_port(2));
 	if (bind(12, (struct sockaddr *)&a4, sizeof(a4)))
 		fail("bind 12: %s", strerror(errno));
 
@@ -240,7 +243,8 @@ int main(int argc, char **argv)
 	socklen_t tl1 = sizeof(tv1);
 	if (getsockopt(5, SOL_SOCKET, SO_RCVTIMEO, &tv1, &tl1))
 		fail("SO_RCVTIMEO: %s", strerror(errno));
-	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(test_port(5)),
+				     .sin6_addr = IN6ADDR_ANY_INIT };
 	if (bind(13, (struct sockaddr *)&any6, sizeof(any6)))
 		fail("bind 13: %s", strerror(errno));
 	send_from(6, port_of(13), "over4");

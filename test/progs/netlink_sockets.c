@@ -1,11 +1,16 @@
 /*
  * netlink_sockets: netlink sockets of four protocols.
  *   fd 3: NETLINK_ROUTE bound by the kernel (port id: the pid), groups
- *         RTMGRP_LINK and RTNLGRP_IPV6_IFADDR (group 9), NETLINK_EXT_ACK on,
- *         SO_RCVBUF set
+ *         RTNLGRP_DCB (23, by bind) and RTNLGRP_PHONET_ROUTE (22, by
+ *         NETLINK_ADD_MEMBERSHIP), NETLINK_EXT_ACK on, SO_RCVBUF set
  *   fd 4: NETLINK_SOCK_DIAG, never bound
- *   fd 5: NETLINK_GENERIC bound to port id 0x7a5b1234
- *   fd 6: NETLINK_KOBJECT_UEVENT bound by the kernel in group 1
+ *   fd 5: NETLINK_GENERIC bound to port id 0x7a000000 + the pid (another
+ *         run at the same time has its own)
+ *   fd 6: NETLINK_KOBJECT_UEVENT bound by the kernel in group 3 (no one
+ *         sends there)
+ * The groups are ones nothing on this machine sends to: a message queued
+ * by another test's links or devices (RTMGRP_LINK, uevents of group 1)
+ * makes the dump refuse the socket (unread messages), as it must.
  *   fd 7: NETLINK_ROUTE (SOCK_DGRAM) connected to the kernel (port id 0)
  * After restore: type, protocol, port ids, every group, the flag, the
  * buffer size; fd 3 still answers an RTM_GETLINK dump.
@@ -81,8 +86,8 @@ int main(int argc, char **argv)
 {
 	test_init(argc, argv);
 	put(socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE), 3);
-	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
-	int one = 1, g9 = RTNLGRP_IPV6_IFADDR, rb = 300000;
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = 1U << (RTNLGRP_DCB - 1) };
+	int one = 1, g9 = RTNLGRP_PHONET_ROUTE, rb = 300000;
 	if (bind(3, (struct sockaddr *)&a, sizeof(a)) ||
 	    setsockopt(3, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g9, sizeof(g9)) ||
 	    setsockopt(3, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) ||
@@ -90,11 +95,11 @@ int main(int argc, char **argv)
 		fail("fd 3: %s", strerror(errno));
 	put(socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG), 4);
 	put(socket(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), 5);
-	struct sockaddr_nl b = { .nl_family = AF_NETLINK, .nl_pid = 0x7a5b1234 };
+	struct sockaddr_nl b = { .nl_family = AF_NETLINK, .nl_pid = 0x7a000000u + (unsigned)getpid() };
 	if (bind(5, (struct sockaddr *)&b, sizeof(b)))
 		fail("fd 5: bind: %s", strerror(errno));
 	put(socket(AF_NETLINK, SOCK_RAW, NETLINK_KOBJECT_UEVENT), 6);
-	struct sockaddr_nl u = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	struct sockaddr_nl u = { .nl_family = AF_NETLINK, .nl_groups = 4 };
 	if (bind(6, (struct sockaddr *)&u, sizeof(u)))
 		fail("fd 6: bind: %s", strerror(errno));
 	put(socket(AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE), 7);
@@ -111,11 +116,11 @@ int main(int argc, char **argv)
 	    geti(5, SOL_SOCKET, SO_PROTOCOL) != NETLINK_GENERIC || geti(6, SOL_SOCKET, SO_PROTOCOL) != NETLINK_KOBJECT_UEVENT ||
 	    geti(7, SOL_SOCKET, SO_TYPE) != SOCK_DGRAM)
 		fail("a protocol or type changed");
-	if (portid(3) != p3 || portid(4) != 0 || portid(5) != 0x7a5b1234 || portid(6) != p6 || portid(7) != p7)
-		fail("port ids %u %u %x %u %u, were %u 0 7a5b1234 %u %u", portid(3), portid(4), portid(5), portid(6),
-		     portid(7), p3, p6, p7);
-	if (groups0(3) != g3 || g3 != (RTMGRP_LINK | 1U << (RTNLGRP_IPV6_IFADDR - 1)) || groups0(6) != 1)
-		fail("groups %x and %x, were %x and 1", groups0(3), groups0(6), g3);
+	if (portid(3) != p3 || portid(4) != 0 || portid(5) != 0x7a000000u + (unsigned)getpid() || portid(6) != p6 || portid(7) != p7)
+		fail("port ids %u %u %x %u %u, were %u 0 %x %u %u", portid(3), portid(4), portid(5), portid(6),
+		     portid(7), p3, 0x7a000000u + (unsigned)getpid(), p6, p7);
+	if (groups0(3) != g3 || g3 != (1U << (RTNLGRP_DCB - 1) | 1U << (RTNLGRP_PHONET_ROUTE - 1)) || groups0(6) != 4)
+		fail("groups %x and %x, were %x and 4", groups0(3), groups0(6), g3);
 	if (geti(3, SOL_NETLINK, NETLINK_EXT_ACK) != 1 || geti(5, SOL_NETLINK, NETLINK_EXT_ACK) != 0)
 		fail("NETLINK_EXT_ACK not as it was");
 	if ((unsigned)geti(3, SOL_SOCKET, SO_RCVBUF) != rcv3)

@@ -2,12 +2,13 @@
  * packet_sockets: AF_PACKET sockets.
  *   fd 3: SOCK_RAW, ETH_P_ALL, bound to lo, PACKET_AUXDATA on, a promiscuous
  *         membership on lo, a classic BPF filter passing only UDP datagrams
- *         to port 47113 (so other traffic on lo never queues on it)
+ *         to the test's port (test_port(0): other traffic on lo, another run
+ *         of this test at once too, never queues on it)
  *   fd 4: SOCK_DGRAM, protocol 0 (not running), PACKET_VERSION TPACKET_V2
  *   fd 5: SOCK_RAW, protocol 0, PACKET_ORIGDEV on
  * After restore: types, protocols and bound interface (getsockname), options, the filter
  * (same instructions), lo still promiscuous; fd 3 sees a datagram sent to
- * 127.0.0.1:47113 and not one sent to another port.
+ * 127.0.0.1:PORT and not one sent to another port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,7 +26,7 @@
 
 #include "test/lib/test.h"
 
-#define PORT 47113
+static int PORT;
 
 static struct sock_filter prog[] = {
 	{ 0x28, 0, 0, 12 },		/* ldh [12]: ethertype */
@@ -33,7 +34,7 @@ static struct sock_filter prog[] = {
 	{ 0x30, 0, 0, 23 },		/* ldb [23]: protocol */
 	{ 0x15, 0, 3, IPPROTO_UDP },
 	{ 0x28, 0, 0, 36 },		/* ldh [36]: UDP destination port (no IP options) */
-	{ 0x15, 0, 1, PORT },
+	{ 0x15, 0, 1, 0 },		/* the port: set in main */
 	{ 0x06, 0, 0, 0xffff },
 	{ 0x06, 0, 0, 0 },
 };
@@ -77,6 +78,8 @@ static bool lo_promisc(void)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
+	PORT = test_port(0);
+	prog[5].k = PORT;
 	int lo = if_nametoindex("lo");
 	put(socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)), 3);
 	struct sock_fprog fp = { sizeof(prog) / sizeof(prog[0]), prog };

@@ -54,11 +54,16 @@ static void pair(int family, int l, int c, int a)
 	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
 	struct sockaddr *sa = family == AF_INET ? (struct sockaddr *)&a4 : (struct sockaddr *)&a6;
 	socklen_t len = family == AF_INET ? sizeof(a4) : sizeof(a6);
+	int one = 1, base = family == AF_INET ? 0 : 2;	/* the test's ports: never an ephemeral one */
 	put(socket(family, SOCK_STREAM, 0), l);
-	if (bind(l, sa, len) || listen(l, 4))
+	a4.sin_port = a6.sin6_port = htons(test_port(base));
+	if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(l, sa, len) || listen(l, 4))
 		fail("listen: %s", strerror(errno));
-	a4.sin_port = a6.sin6_port = htons(port_of(l));
 	put(socket(family, SOCK_STREAM, 0), c);
+	a4.sin_port = a6.sin6_port = htons(test_port(base + 1));
+	if (setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(c, sa, len))
+		fail("bind: %s", strerror(errno));
+	a4.sin_port = a6.sin6_port = htons(port_of(l));
 	if (connect(c, sa, len))
 		fail("connect: %s", strerror(errno));
 	put(accept(l, NULL, NULL), a);
