@@ -22,10 +22,13 @@
 #   net/tcp_halfclosed: test/progs/tcp_refuse halfclosed (FIN_WAIT2 and
 #     CLOSE_WAIT with 3 bytes unread) dumped with --tcp-established,
 #     restored: the states, the bytes, the end of stream, data the other way
-#   net/refuse_backlog, refuse_urgent, refuse_md5:
-#     test/progs/tcp_refuse (a listener with a connection not accepted,
-#     urgent data, a listener with an MD5 key) dumped with --tcp-established: one error line naming the
-#     pid, the fd and what is refused; the program runs on, its state intact
+#   net/refuse_backlog, refuse_urgent, refuse_md5, refuse_synsent,
+#     refuse_soerror: test/progs/tcp_refuse (a listener with a connection
+#     not accepted, urgent data, a listener with an MD5 key, a connect in
+#     SYN_SENT, a UDP socket with ECONNREFUSED pending) dumped with
+#     --tcp-established: one error line naming the pid, the fd and what is
+#     refused; the program runs on, its state intact (still SYN_SENT; the
+#     error still pending: the dump did not clear it)
 #   net/lock_killed: criu killed while the tree is frozen and locked (a
 #     post-copy dump serving pages): no lock is left, the stream goes on
 #   net/tcp_iptables, net/lock_killed_iptables: net/tcp_local and
@@ -36,11 +39,12 @@
 
 NET_CHECKS=(tcp_local tcp_local6 tcp_lazy tcp_predump tcp_leave_running tcp_netns tcp_refused lock_killed
 	    tcp_iptables lock_killed_iptables
-	    tcp_pair tcp_close tcp_halfclosed refuse_backlog refuse_urgent refuse_md5)
+	    tcp_pair tcp_close tcp_halfclosed refuse_backlog refuse_urgent refuse_md5 refuse_synsent refuse_soerror)
 NET_NS_A=criu-test-a
 NET_NS_B=criu-test-b
 
-net_port() { echo $(( 20000 + (RANDOM % 20000) )); }
+# the test's ports: below the ephemeral range (test_port, test/run.sh)
+net_port() { test_port "${1:-0}"; }
 net_has() { grep -q "^$2" "$1" 2>/dev/null; }
 net_tables() {
 	local l
@@ -205,7 +209,7 @@ net_lock_killed() {
 	track "$cpid"
 	wait_for 10 net_has "$dir/client.log" STREAMING || { result FAIL "FAIL $name: no stream"; return; }
 	# shellcheck disable=SC2086
-	"$CRIU" dump -t "$pid" -D "$dir/img" --tcp-established --lazy-pages --port "$(net_port)" ${3:-} -v4 \
+	"$CRIU" dump -t "$pid" -D "$dir/img" --tcp-established --lazy-pages --port "$(net_port 8)" ${3:-} -v4 \
 		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null &
 	dpid=$!
 	track "$dpid"
@@ -317,6 +321,10 @@ run_net_check() {
 	tcp_halfclosed) net_pair "$name" "$dir" --tcp-established "" tcp_refuse halfclosed ;;
 	refuse_md5) net_refuse "$name" "$dir" md5 \
 		"TCP socket 127\.0\.0\.1:[0-9]+ has MD5 signature keys \(TCP_MD5SIG\): not supported" ;;
+	refuse_synsent) net_refuse "$name" "$dir" synsent \
+		"TCP socket 127\.0\.0\.1:[0-9]+ is in state SYN_SENT: not supported" ;;
+	refuse_soerror) net_refuse "$name" "$dir" soerror \
+		"UDP socket 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+ has a pending error \(SO_ERROR\) or error queue messages \(MSG_ERRQUEUE\): not supported" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

@@ -37,6 +37,7 @@
 
 #include "criu/files/files.h"
 #include "criu/files/inet.h"
+#include "criu/files/sk-error.h"
 #include "common/log.h"
 
 static bool inetsk_match(const struct fd_probe *p)
@@ -268,6 +269,11 @@ static int dump_sk(struct fd_dump *d, const char *what, int sk, InetSocket *is)
 	}
 	snprintf(conn, sizeof(conn), "%s%s%s", fmt_addr(&src, a, sizeof(a)), dst.ss_family ? " -> " : "",
 		 dst.ss_family ? fmt_addr(&dst, b, sizeof(b)) : "");
+	char kind[200];
+	snprintf(kind, sizeof(kind), "%s socket %s", is->type == SOCK_RAW ? "raw" :
+		 is->protocol == IPPROTO_UDP ? "UDP" : "TCP", conn);
+	if (sk_refuse_error(what, sk, kind))
+		return -1;
 	if (is->type == SOCK_RAW)
 		return dump_raw(d, what, sk, is, conn);
 	if (sk_diag(sk, &src, &dst, is, &di))

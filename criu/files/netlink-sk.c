@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "criu/files/files.h"
+#include "criu/files/sk-error.h"
 #include "common/log.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -108,6 +109,10 @@ static int dump_nl(const char *what, int sk, NetlinkSocket *n)
 		pr_perror("%s: cannot read the netlink socket's type, protocol and addresses", what);
 		return -1;
 	}
+	char kind[64];
+	snprintf(kind, sizeof(kind), "netlink socket (protocol %u, port id %u)", n->protocol, self.nl_pid);
+	if (sk_refuse_error(what, sk, kind))
+		return -1;
 	if (recv(sk, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		pr_err("%s: netlink socket (protocol %u, port id %u) has messages not yet read: not supported",
 		       what, n->protocol, self.nl_pid);

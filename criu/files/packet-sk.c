@@ -29,6 +29,7 @@
 
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/files/sk-error.h"
 #include "criu/files/sk-filter.h"
 
 static const int pk_opts[] = { PACKET_VERSION, PACKET_RESERVE, PACKET_AUXDATA, PACKET_ORIGDEV,
@@ -152,6 +153,8 @@ static int dump_pk(const char *what, int sk, PacketSocket *ps)
 	ps->protocol = proto;
 	ps->bound_protocol = ll.sll_protocol;
 	ps->ifindex = ll.sll_ifindex;
+	if (sk_refuse_error(what, sk, "packet socket"))
+		return -1;
 	if (recv(sk, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		pr_err("%s: packet socket has packets not yet read: not supported", what);
 		return -1;

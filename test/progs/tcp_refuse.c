@@ -10,9 +10,18 @@
  *               --tcp-established, restores it and checks the states)
  *   md5: fd 3 listens with a TCP MD5 signature key for peer 10.9.9.9
  *        (fd 4 -> fd 5 accepted, no key)
+ *   synsent: fd 4 (non-blocking) connecting: in SYN_SENT, its SYN dropped
+ *        by a listener whose accept queue is full (backlog 0, one
+ *        connection queued), held by a process outside the tree (double
+ *        forked; it exits once this one is gone)
+ *   soerror: fd 4, UDP connected to a port nothing listens on, sent to:
+ *        the ICMP port unreachable left ECONNREFUSED pending (SO_ERROR)
  * After SIGUSR1: the state is still there and the connection still works
  * (accepted and talking; the urgent byte read; the end of stream seen on
- * fd 5 and data still flowing from fd 5 to fd 4).
+ * fd 5 and data still flowing from fd 5 to fd 4; fd 4 still in SYN_SENT
+ * with no error; fd 4's ECONNREFUSED still pending).
+ * The ports are the test's (test_port): 0 the listener, 1 fd 4, 2 the
+ * full listener of synsent, 3 the silent port of soerror.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +29,9 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "test/lib/test.h"
@@ -49,16 +60,120 @@ static void talk(int from, int to)
 		fail("fd %d -> fd %d: no data: %s", from, to, strerror(errno));
 }
 
+static struct sockaddr_in lo(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	return a;
+}
+
+/* fd 4 of the given type bound to test_port(1) */
+static void bound4(int type)
+{
+	struct sockaddr_in a = lo(test_port(1));
+	int on = 1;
+	put(socket(AF_INET, type, 0), 4);
+	if (setsockopt(4, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) || bind(4, (struct sockaddr *)&a, sizeof(a)))
+		fail("fd 4: bind: %s", strerror(errno));
+}
+
+static int so_error(int fd)
+{
+	int e = -1;
+	socklen_t l = sizeof(e);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l))
+		fail("fd %d: SO_ERROR: %s", fd, strerror(errno));
+	return e;
+}
+
+/* the full listener, outside the tree, until owner is gone (2 min at most) */
+static void holder(pid_t owner, int ready)
+{
+	struct sockaddr_in a = lo(test_port(2));
+	int on = 1, l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0 || c < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 0) || connect(c, (struct sockaddr *)&a, sizeof(a)))
+		_exit(1);
+	if (write(ready, "r", 1) != 1)
+		_exit(1);
+	close(ready);
+	for (int i = 0; i < 1200 && !kill(owner, 0); i++)
+		usleep(100000);
+	_exit(0);
+}
+
+static void synsent(void)
+{
+	int p[2];
+	char r;
+	pid_t owner = getpid(), c;
+	if (pipe(p) || (c = fork()) < 0)
+		fail("pipe, fork: %s", strerror(errno));
+	if (!c) {
+		close(p[0]);
+		if (!fork()) {
+			setsid();
+			holder(owner, p[1]);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	waitpid(c, NULL, 0);
+	if (read(p[0], &r, 1) != 1)
+		fail("the holder of the full listener did not start");
+	close(p[0]);
+	bound4(SOCK_STREAM | SOCK_NONBLOCK);
+	struct sockaddr_in a = lo(test_port(2));
+	if (!connect(4, (struct sockaddr *)&a, sizeof(a)) || errno != EINPROGRESS)
+		fail("fd 4: connect did not start connecting: %s", strerror(errno));
+	usleep(100000);
+	if (state(4) != TCP_SYN_SENT)
+		fail("fd 4 in state %d, not SYN_SENT", state(4));
+	test_ready();
+	test_wait_checkpoint();
+	if (state(4) != TCP_SYN_SENT || so_error(4))
+		fail("fd 4 in state %d with error %d, not SYN_SENT without one", state(4), so_error(4));
+	pass();
+}
+
+static void soerror(void)
+{
+	bound4(SOCK_DGRAM);
+	struct sockaddr_in a = lo(test_port(3));
+	struct pollfd p = { 4, 0, 0 };
+	if (connect(4, (struct sockaddr *)&a, sizeof(a)) || send(4, "x", 1, 0) != 1)
+		fail("fd 4: %s", strerror(errno));
+	for (int i = 0; i < 100 && !(p.revents & POLLERR); i++)
+		if (poll(&p, 1, 10) < 0)
+			fail("poll: %s", strerror(errno));
+	if (!(p.revents & POLLERR))
+		fail("fd 4: no error pending (no ICMP port unreachable?)");
+	test_ready();
+	test_wait_checkpoint();
+	int e = so_error(4);
+	if (e != ECONNREFUSED)
+		fail("fd 4: pending error %d (%s), not ECONNREFUSED", e, strerror(e));
+	if (send(4, "y", 1, 0) != 1)
+		fail("fd 4: send after the error: %s", strerror(errno));
+	pass();
+}
+
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
 	if (argc < 2)
-		fail("usage: tcp_refuse backlog|urgent|halfclosed|md5");
+		fail("usage: tcp_refuse backlog|urgent|halfclosed|md5|synsent|soerror");
 	const char *kind = argv[1];
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (!strcmp(kind, "synsent"))
+		synsent();
+	if (!strcmp(kind, "soerror"))
+		soerror();
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(test_port(0)),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t l = sizeof(a);
+	int on = 1;
 	put(socket(AF_INET, SOCK_STREAM, 0), 3);
-	if (bind(3, (struct sockaddr *)&a, sizeof(a)) || listen(3, 4) || getsockname(3, (struct sockaddr *)&a, &l))
+	if (setsockopt(3, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) || bind(3, (struct sockaddr *)&a, sizeof(a)) || listen(3, 4) || getsockname(3, (struct sockaddr *)&a, &l))
 		fail("listen: %s", strerror(errno));
 	if (!strcmp(kind, "md5")) {
 		struct tcp_md5sig k = { .tcpm_keylen = 6 };
@@ -69,7 +184,7 @@ int main(int argc, char **argv)
 		if (setsockopt(3, IPPROTO_TCP, TCP_MD5SIG, &k, sizeof(k)))
 			skip("TCP_MD5SIG: %s", strerror(errno));
 	}
-	put(socket(AF_INET, SOCK_STREAM, 0), 4);
+	bound4(SOCK_STREAM);
 	if (connect(4, (struct sockaddr *)&a, sizeof(a)))
 		fail("connect: %s", strerror(errno));
 	if (strcmp(kind, "backlog")) {
