@@ -5,26 +5,28 @@
 # eth0 bridged to criu's namespace (bridge criu-nbr, 10.234.0.1/24 and
 # fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), a macvlan mv0 on
 # criu-nbr (10.234.1.2/24), routes (one in
-# table 100), routing rules (one IPv6 with "not"), two
+# table 100), routing rules (one IPv6 with "not"), permanent neighbours
+# (IPv4, IPv6), two
 # sysctls changed and an nft table in it; test/progs/tcp_echo listens on
 # eth0, test/progs/tcp_stream streams to it from criu's namespace.
 #   netns/stream: dump --tcp-established --external veth[eth0]:criu-nvh@criu-nbr
 #     --external macvlan[mv0]:criu-nbr,
 #     the namespace deleted (and gone), restore with the same --external:
-#     links, addresses, routes, rules, the sysctls and the ruleset read the same
+#     links, addresses, routes, rules, permanent neighbours, qdiscs, the sysctls and the ruleset read the same
 #     as before the dump (ip, sysctl, nft), the stream goes on with no
 #     byte lost or doubled
 #   netns/external: the namespace is the caller's (--external
 #     net[INODE]:extNS at dump; restore --inherit-fd fd[3]:extNS with fd 3
 #     the namespace): the restored server is in it again, the stream (a
 #     client in the same namespace) goes on, no lock is left in it
-#   netns/refuse_veth, netns/refuse_kind: without --external veth[], or
-#     with a bridge device inside: one error line naming the pid, the
-#     namespace and the device; the server runs on
+#   netns/refuse_veth, netns/refuse_kind, netns/refuse_qdisc: without
+#     --external veth[], with a bridge device inside, with a tbf qdisc on
+#     eth0: one error line naming the pid, the namespace and the device
+#     (and the qdisc); the server runs on
 # Everything made here (namespaces, bridge, veth, nft tables) is removed by
 # a trap, also when the check fails or is killed.
 
-NETNS_CHECKS=(stream external refuse_veth refuse_kind)
+NETNS_CHECKS=(stream external refuse_veth refuse_kind refuse_qdisc)
 NETNS_NS=criu-test-n
 
 netns_cleanup() {
@@ -59,6 +61,8 @@ netns_make() {
 	ip -n "$NETNS_NS" route add default via 10.234.0.1 table 100 &&
 	ip -n "$NETNS_NS" rule add from 10.234.0.2 lookup 100 pref 1000 &&
 	ip -n "$NETNS_NS" -6 rule add not from fd34::/64 lookup main pref 2000 &&
+	ip -n "$NETNS_NS" neigh add 10.234.0.77 lladdr 02:00:00:00:00:77 dev eth0 nud permanent &&
+	ip -n "$NETNS_NS" -6 neigh add fd34::77 lladdr 02:00:00:00:00:78 dev eth0 nud permanent &&
 	ip netns exec "$NETNS_NS" sysctl -qw net.ipv4.tcp_keepalive_time=1234 net.core.somaxconn=777 &&
 	nsenter --net=/run/netns/"$NETNS_NS" nft add table inet criutest \
 		'{ chain c { type filter hook input priority 0; tcp dport 9 drop; }; }'
@@ -75,6 +79,8 @@ netns_state() {
 	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
 	"${X[@]}" ip route; "${X[@]}" ip -6 route; "${X[@]}" ip route show table 100
 	"${X[@]}" ip rule; "${X[@]}" ip -6 rule
+	"${X[@]}" ip neigh show nud permanent
+	"${X[@]}" tc qdisc show
 	"${X[@]}" sysctl net.ipv4.tcp_keepalive_time net.core.somaxconn net.ipv6.conf.eth0.mtu
 	"${X[@]}" nft list ruleset
 }
@@ -160,9 +166,11 @@ netns_refuse() {
 	CLI=()
 	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
 	[ "$extra" = bridge ] && { ip -n "$NETNS_NS" link add br9 type bridge || return; }
+	[ "$extra" = qdisc ] &&
+		{ ip netns exec "$NETNS_NS" tc qdisc add dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms || return; }
 	netns_server "$name" "$dir" 10.234.0.2 || return
 	if "$CRIU" dump -t "$NET_PID" -D "$dir/img" --tcp-established \
-		$([ "$extra" = bridge ] && echo "--external veth[eth0]:criu-nvh --external macvlan[mv0]:criu-nbr") -v4 -o "$dir/dump.log" \
+		$([ -n "$extra" ] && echo "--external veth[eth0]:criu-nvh --external macvlan[mv0]:criu-nbr") -v4 -o "$dir/dump.log" \
 		> /dev/null 2> "$dir/dump.err" < /dev/null; then
 		result FAIL "FAIL $name: the dump succeeded"
 		return
@@ -193,6 +201,8 @@ run_netns_check() {
 	refuse_veth) netns_refuse "$name" "$dir" "" \
 		"veth eth0 has its peer outside: dump with --external veth\[eth0\]:OUTSIDE" ;;
 	refuse_kind) netns_refuse "$name" "$dir" bridge "device br9 of kind bridge: not supported" ;;
+	refuse_qdisc) netns_refuse "$name" "$dir" qdisc \
+		"device eth0 has the qdisc tbf \(handle 8001:, parent root\): not supported" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

@@ -282,7 +282,8 @@ int netns_dump(int dirfd, uint64_t dump_id, const struct net_opts *o, pid_t root
 	}
 	if (img_writer_open(dirfd, IMG_NETNS, 0, dump_id, &d.w))
 		goto out;
-	if (dump_rtnl(&d) || netns_rules_dump(d.w, d.s, who) || netns_sysctl_dump(d.w, who) || dump_nft(&d)) {
+	if (netns_qdisc_check(d.s, who) || dump_rtnl(&d) || netns_rules_dump(d.w, d.s, who) ||
+	    netns_neigh_dump(d.w, d.s, who) || netns_sysctl_dump(d.w, who) || dump_nft(&d)) {
 		img_writer_abort(d.w);
 		goto out;
 	}

@@ -10,7 +10,7 @@
  * duplicate address detection, so the sockets restored next can bind them
  * at once), the routes, the
  * nftables ruleset, the routing rules (netns-rules.c: the new namespace's
- * own replaced by the saved ones).  Addresses and routes the kernel made by itself
+ * own replaced by the saved ones), the permanent neighbours (netns-neigh.c).  Addresses and routes the kernel made by itself
  * meanwhile (lo's, link-local ones) are taken as they are.
  */
 #define LOG_PREFIX "net: "
@@ -53,7 +53,7 @@ int netns_check(const struct img_entries *e)
 	for (size_t i = 0; i < e->nr; i++) {
 		const NetNsEntry *n = entry(e, i);
 		int kinds = !!n->link + !!n->addr + !!n->route + !!n->sysctl + !!n->nft + !!n->external +
-			    !!n->has_rule;
+			    !!n->has_rule + !!n->neigh;
 		bool bad = kinds != 1 || (n->external && e->nr != 1);
 		if (n->link)
 			bad |= strlen(n->link->name) >= IFNAMSIZ || !n->link->ifindex ||
@@ -69,6 +69,8 @@ int netns_check(const struct img_entries *e)
 			       (n->route->has_gateway && !addr_len_ok(&n->route->gateway, n->route->family));
 		if (n->has_rule)
 			bad |= !netns_rule_ok(&n->rule);
+		if (n->neigh)
+			bad |= !netns_neigh_ok(n->neigh);
 		if (bad) {
 			pr_err("netns.img: entry %zu: bad network namespace description", i);
 			return -1;
@@ -313,7 +315,7 @@ static int load_nft(const char *rs)
 
 /* one pass over the entries: what == 0 links made, 1 sysctls, 2 links up,
  * 3 addresses, 4 routes, 5 ruleset, 6 routing rules (after the new
- * namespace's own are deleted) */
+ * namespace's own are deleted), 7 permanent neighbours */
 static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries *e, int what,
 		const struct net_opts *o, int host)
 {
@@ -336,6 +338,8 @@ static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries 
 			r = load_nft(n->nft);
 		else if (what == 6 && n->has_rule)
 			r = netns_rule_restore(s, &n->rule);
+		else if (what == 7 && n->neigh)
+			r = netns_neigh_restore(s, n->neigh);
 		if (r)
 			return -1;
 	}
@@ -368,7 +372,7 @@ int netns_restore(const struct img_entries *e, const struct net_opts *o, int hos
 		pr_err("cannot open a route netlink socket in the new network namespace");
 		goto out;
 	}
-	for (int what = 0; what <= 6; what++)
+	for (int what = 0; what <= 7; what++)
 		if ((what == 6 && netns_rules_begin(s)) || pass(s, hs, e, what, o, host))
 			goto out;
 	ret = 0;

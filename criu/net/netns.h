@@ -37,6 +37,16 @@ bool netns_rule_ok(const ProtobufCBinaryData *b);
 int netns_rules_begin(struct nl_sock *s);
 int netns_rule_restore(struct nl_sock *s, const ProtobufCBinaryData *b);
 
+/* netns-neigh.c: the permanent neighbours of the namespace s into w */
+int netns_neigh_dump(struct img_writer *w, struct nl_sock *s, const char *who);
+/* a saved neighbour is well formed */
+bool netns_neigh_ok(const NetNeigh *n);
+/* restore: one neighbour added (after the links and addresses) */
+int netns_neigh_restore(struct nl_sock *s, const NetNeigh *n);
+/* 0 if every qdisc of the namespace s is the kernel's default one;
+ * else one line naming the device and the qdisc */
+int netns_qdisc_check(struct nl_sock *s, const char *who);
+
 /* netns-sysctl.c: every writable sysctl of /proc/sys/net into w */
 int netns_sysctl_dump(struct img_writer *w, const char *who);
 /* one sysctl set again, if it differs */
