@@ -18,6 +18,8 @@
 # "SKIP name: reason"; the last line is "N passed, N failed[, N skipped]".
 # Exits non-zero if anything failed.  Everything a test leaves (logs, images,
 # diffs) is in test/out/NAME; images of passing tests are deleted.
+# Ports: each test listens on and binds only its own block of ten, below
+# the ephemeral range (test_port, "ports" below; TEST_PORT for programs).
 # Environment: CRIU (the binary, default criu/criu), TEST_TIMEOUT (per test,
 # default 60 s), TEST_LIVE_SNAPSHOT=1 (normal tests dump live), TEST_TMPDIR (the programs' temp files, default
 # test/out/NAME/tmp), TEST_KEEP_IMAGES=1 (keep all images).
