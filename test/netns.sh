@@ -3,8 +3,13 @@
 # A tree in a network namespace of its own (made here with ip netns, the
 # tree started in it with nsenter: no other namespace differs), its veth
 # eth0 bridged to criu's namespace (bridge criu-nbr, 10.234.0.1/24 and
-# fd34::1/64 on it; eth0 10.234.0.2/24 and fd34::2/64), a macvlan mv0 on
-# criu-nbr (10.234.1.2/24), routes (one in
+# fd34::1/64 on it; eth0 10.234.0.2/24, 10.234.2.2/24 with lifetimes and
+# fd34::2/64, an alias, group 5, allmulticast, IPv6 token ::12), a
+# macvlan mv0 on criu-nbr (10.234.1.2/24, addrgenmode none), a macvlan
+# mv1 on eth0 (private, 10.234.4.2/24), a bridge br0 (its forward delay,
+# priority, no multicast snooping; 10.234.5.1/24) with a port vp0 (cost,
+# priority, hairpin, no learning) of a veth pair whose other end vp1
+# (10.234.5.2/24) is inside too, routes (one with mtu and advmss, one in
 # table 100), routing rules (one IPv6 with "not"), permanent neighbours
 # (IPv4, IPv6), two
 # sysctls changed and an nft table in it; test/progs/tcp_echo listens on
@@ -19,14 +24,16 @@
 #     net[INODE]:extNS at dump; restore --inherit-fd fd[3]:extNS with fd 3
 #     the namespace): the restored server is in it again, the stream (a
 #     client in the same namespace) goes on, no lock is left in it
-#   netns/refuse_veth, netns/refuse_kind, netns/refuse_qdisc: without
-#     --external veth[], with a bridge device inside, with a tbf qdisc on
-#     eth0: one error line naming the pid, the namespace and the device
-#     (and the qdisc); the server runs on
+#   netns/refuse_veth, netns/refuse_kind, netns/refuse_qdisc,
+#     netns/refuse_nexthop, netns/refuse_xfrm, netns/refuse_fdb: without
+#     --external veth[], with an ifb device inside, with a tbf qdisc on
+#     eth0, with a nexthop object, with an IPsec policy, with a static
+#     forwarding entry on br0: one error line naming the pid, the
+#     namespace and the object; the server runs on
 # Everything made here (namespaces, bridge, veth, nft tables) is removed by
 # a trap, also when the check fails or is killed.
 
-NETNS_CHECKS=(stream external refuse_veth refuse_kind refuse_qdisc)
+NETNS_CHECKS=(stream external refuse_veth refuse_kind refuse_qdisc refuse_nexthop refuse_xfrm refuse_fdb)
 NETNS_NS=criu-test-n
 
 netns_cleanup() {
@@ -53,11 +60,24 @@ netns_make() {
 	ip -n "$NETNS_NS" addr add 10.234.0.2/24 dev eth0 &&
 	ip -n "$NETNS_NS" addr add fd34::2/64 dev eth0 nodad &&
 	ip -n "$NETNS_NS" link set eth0 mtu 1400 up &&
+	ip -n "$NETNS_NS" link set eth0 alias "the tree's eth0" group 5 allmulticast on &&
+	ip -n "$NETNS_NS" addr add 10.234.2.2/24 dev eth0 valid_lft 1000 preferred_lft 500 &&
+	ip -n "$NETNS_NS" route add 10.97.0.0/16 via 10.234.0.1 mtu 1300 advmss 1200 &&
+	ip -n "$NETNS_NS" token set ::12 dev eth0 &&
 	ip -n "$NETNS_NS" route add 10.98.0.0/16 via 10.234.0.1 &&
 	ip -n "$NETNS_NS" -6 route add fd98::/64 via fd34::1 &&
 	ip link add link criu-nbr name criu-nmv type macvlan mode bridge &&
 	ip link set criu-nmv netns "$NETNS_NS" && ip -n "$NETNS_NS" link set criu-nmv name mv0 &&
+	ip -n "$NETNS_NS" link set mv0 addrgenmode none &&
 	ip -n "$NETNS_NS" addr add 10.234.1.2/24 dev mv0 && ip -n "$NETNS_NS" link set mv0 up &&
+	ip -n "$NETNS_NS" link add link eth0 name mv1 type macvlan mode private &&
+	ip -n "$NETNS_NS" addr add 10.234.4.2/24 dev mv1 && ip -n "$NETNS_NS" link set mv1 up &&
+	ip -n "$NETNS_NS" link add br0 type bridge forward_delay 700 priority 4096 mcast_snooping 0 &&
+	ip -n "$NETNS_NS" link add vp0 type veth peer name vp1 &&
+	ip -n "$NETNS_NS" link set vp0 master br0 &&
+	ip -n "$NETNS_NS" link set vp0 type bridge_slave cost 7 priority 9 hairpin on learning off &&
+	ip -n "$NETNS_NS" addr add 10.234.5.1/24 dev br0 && ip -n "$NETNS_NS" addr add 10.234.5.2/24 dev vp1 &&
+	ip -n "$NETNS_NS" link set br0 up && ip -n "$NETNS_NS" link set vp0 up && ip -n "$NETNS_NS" link set vp1 up &&
 	ip -n "$NETNS_NS" route add default via 10.234.0.1 table 100 &&
 	ip -n "$NETNS_NS" rule add from 10.234.0.2 lookup 100 pref 1000 &&
 	ip -n "$NETNS_NS" -6 rule add not from fd34::/64 lookup main pref 2000 &&
@@ -75,12 +95,14 @@ netns_carrier() { ! nsenter "--net=/proc/$1/ns/net" ip -o link | grep -q NO-CARR
 netns_state() {
 	local X=(nsenter "--net=/proc/$1/ns/net")
 	wait_for 5 netns_carrier "$1"
-	"${X[@]}" ip -o link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//'
+	"${X[@]}" ip -o -d link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//;
+		s/ (hello|tcn|topology_change|gc|message_age|forward_delay|hold)_timer +[0-9.]+//g'
 	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
-	"${X[@]}" ip route; "${X[@]}" ip -6 route; "${X[@]}" ip route show table 100
+	"${X[@]}" ip -d route; "${X[@]}" ip -6 route | sort; "${X[@]}" ip route show table 100
+	"${X[@]}" ip -6 token
 	"${X[@]}" ip rule; "${X[@]}" ip -6 rule
 	"${X[@]}" ip neigh show nud permanent
-	"${X[@]}" tc qdisc show
+	"${X[@]}" tc qdisc show | sort
 	"${X[@]}" sysctl net.ipv4.tcp_keepalive_time net.core.somaxconn net.ipv6.conf.eth0.mtu
 	"${X[@]}" nft list ruleset
 }
@@ -165,7 +187,11 @@ netns_refuse() {
 	local name=$1 dir=$2 extra=$3 pat=$4 lines
 	CLI=()
 	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
-	[ "$extra" = bridge ] && { ip -n "$NETNS_NS" link add br9 type bridge || return; }
+	[ "$extra" = ifb ] && { ip -n "$NETNS_NS" link add ifb9 type ifb || return; }
+	[ "$extra" = nexthop ] && { ip -n "$NETNS_NS" nexthop add id 7 via 10.234.0.1 dev eth0 || return; }
+	[ "$extra" = fdb ] && { ip netns exec "$NETNS_NS" bridge fdb add 02:11:22:33:44:55 dev vp0 master static || return; }
+	[ "$extra" = xfrm ] &&
+		{ ip -n "$NETNS_NS" xfrm policy add src 10.234.0.2 dst 10.234.0.1 dir out || return; }
 	[ "$extra" = qdisc ] &&
 		{ ip netns exec "$NETNS_NS" tc qdisc add dev eth0 root tbf rate 1mbit burst 32kbit latency 400ms || return; }
 	netns_server "$name" "$dir" 10.234.0.2 || return
@@ -200,9 +226,13 @@ run_netns_check() {
 	external) netns_external "$name" "$dir" ;;
 	refuse_veth) netns_refuse "$name" "$dir" "" \
 		"veth eth0 has its peer outside: dump with --external veth\[eth0\]:OUTSIDE" ;;
-	refuse_kind) netns_refuse "$name" "$dir" bridge "device br9 of kind bridge: not supported" ;;
+	refuse_kind) netns_refuse "$name" "$dir" ifb "device ifb9 of kind ifb: not supported" ;;
+	refuse_nexthop) netns_refuse "$name" "$dir" nexthop "1 nexthop objects \(ip nexthop\): not supported" ;;
+	refuse_fdb) netns_refuse "$name" "$dir" fdb \
+		"1 static bridge forwarding entries \(bridge fdb ... static\): not supported" ;;
+	refuse_xfrm) netns_refuse "$name" "$dir" xfrm "1 IPsec policies \(ip xfrm policy\): not supported" ;;
 	refuse_qdisc) netns_refuse "$name" "$dir" qdisc \
-		"device eth0 has the qdisc tbf \(handle 8001:, parent root\): not supported" ;;
+		"device eth0 has the qdisc tbf \(handle [0-9a-f]+:, parent root\): not supported" ;;
 	*) result FAIL "FAIL $name: no such check" ;;
 	esac
 	kill_tracked "$PIDS_FILE"

@@ -2,8 +2,13 @@
  * netns-dump.c - the contents of a tree's own network namespace into
  * netns.img, read from inside it (the caller has joined it: a helper of
  * criu/ns/ns-dump.c), through libnl-route and libnftables: its links
- * (loopback, veth whose peer is outside, named by --external
- * veth[], macvlan on a device outside, named by --external macvlan[]), their addresses, the routes not made by the kernel itself,
+ * (loopback, veth whose peer is inside or outside, named by --external
+ * veth[], macvlan on a device outside, named by --external macvlan[],
+ * or on one inside, bridges (netns-bridge.c) with their ports; with
+ * their flags, group, alias,
+ * IPv6 token and address generation mode), their addresses (with the
+ * lifetimes left), the routes not made by the kernel itself (with their
+ * metrics),
  * the routing rules (netns-rules.c),
  * the namespace's sysctls (netns-sysctl.c) and its nftables ruleset.
  * A device of another kind, a veth without --external veth[], a route
@@ -14,10 +19,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/if_arp.h>
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <linux/if_link.h>
@@ -53,14 +60,15 @@ static int bytes_of(struct nl_addr *a, ProtobufCBinaryData *b, protobuf_c_boolea
 	return 0;
 }
 
-/* a veth's peer: outside (named by --external veth[]) or refused */
+/* a veth's peer: inside, or outside (named by --external veth[]) */
 static int veth_peer(struct nd *d, struct rtnl_link *l, NetLink *nl)
 {
 	int nsid;
 	const struct net_veth_ext *v = net_opts_veth(d->o, nl->name);
 	if (rtnl_link_get_link_netnsid(l, &nsid) < 0) {
-		pr_err("%s: veth %s has its peer inside the namespace: not supported", d->who, nl->name);
-		return -1;
+		nl->has_peer_inside = true;
+		nl->peer_inside = rtnl_link_get_link(l);
+		return 0;
 	}
 	if (!v) {
 		pr_err("%s: veth %s has its peer outside: dump with --external veth[%s]:OUTSIDE", d->who,
@@ -71,21 +79,31 @@ static int veth_peer(struct nd *d, struct rtnl_link *l, NetLink *nl)
 	return 0;
 }
 
-/* a macvlan: its parent outside (named by --external macvlan[]) or refused */
-static int macvlan_parent(struct nd *d, struct rtnl_link *l, NetLink *nl)
+/* a macvlan's parent: a device of the namespace, or outside (named by
+ * --external macvlan[]) */
+static int vlan_parent(struct nd *d, struct rtnl_link *l, NetLink *nl)
 {
 	int32_t nsid;
-	const struct net_veth_ext *v = net_opts_dev(d->o, "macvlan", nl->name);
+	const struct net_veth_ext *v = net_opts_dev(d->o, nl->kind, nl->name);
 	if (rtnl_link_get_link_netnsid(l, &nsid) < 0) {
-		pr_err("%s: macvlan %s has its parent inside the namespace: not supported", d->who, nl->name);
-		return -1;
+		nl->has_parent_inside = true;
+		nl->parent_inside = rtnl_link_get_link(l);
+		return 0;
 	}
 	if (!v) {
-		pr_err("%s: macvlan %s has its parent outside: dump with --external macvlan[%s]:PARENT", d->who,
-		       nl->name, nl->name);
+		pr_err("%s: %s %s has its parent outside: dump with --external %s[%s]:PARENT", d->who, nl->kind,
+		       nl->name, nl->kind, nl->name);
 		return -1;
 	}
 	nl->parent_outside = (char *)v->outside;
+	return 0;
+}
+
+/* a macvlan: its parent and mode */
+static int macvlan_parent(struct nd *d, struct rtnl_link *l, NetLink *nl)
+{
+	if (vlan_parent(d, l, nl))
+		return -1;
 	nl->has_macvlan_mode = nl->has_macvlan_flags = true;
 	nl->macvlan_mode = rtnl_link_macvlan_get_mode(l);
 	nl->macvlan_flags = rtnl_link_macvlan_get_flags(l);
@@ -96,11 +114,30 @@ static int macvlan_parent(struct nd *d, struct rtnl_link *l, NetLink *nl)
 	return 0;
 }
 
+/* what every kind has: group, alias, the IPv6 token and address generation mode */
+static void link_settings(struct rtnl_link *l, NetLink *nl, struct nl_addr **token)
+{
+	uint8_t mode;
+	nl->has_group = true;
+	nl->group = rtnl_link_get_group(l);
+	if (rtnl_link_get_ifalias(l))
+		nl->alias = (char *)rtnl_link_get_ifalias(l);
+	if (!rtnl_link_inet6_get_addr_gen_mode(l, &mode)) {
+		nl->has_addr_gen_mode = true;
+		nl->addr_gen_mode = mode;
+	}
+	if (!rtnl_link_inet6_get_token(l, token) && *token && nl_addr_get_len(*token) == 16 &&
+	    !nl_addr_iszero(*token))
+		bytes_of(*token, &nl->token, &nl->has_token);
+}
+
 static int dump_link(struct nd *d, struct rtnl_link *l)
 {
 	NetLink nl = NET_LINK__INIT;
 	NetNsEntry e = NET_NS_ENTRY__INIT;
 	const char *type = rtnl_link_get_type(l);
+	struct nl_addr *token = NULL;
+	int ret;
 
 	nl.name = rtnl_link_get_name(l);
 	nl.ifindex = rtnl_link_get_ifindex(l);
@@ -115,13 +152,30 @@ static int dump_link(struct nd *d, struct rtnl_link *l)
 		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
 		if (!strcmp(type, "veth") ? veth_peer(d, l, &nl) : macvlan_parent(d, l, &nl))
 			return -1;
+	} else if (type && !strcmp(type, "bridge")) {
+		nl.kind = (char *)type;
+		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
+		if (netns_bridge_dump(d->s, &nl, d->who))
+			return -1;
 	} else {
-		pr_err("%s: device %s of kind %s: not supported (loopback, veth and macvlan are)", d->who,
+		pr_err("%s: device %s of kind %s: not supported (loopback, veth, macvlan and bridge are)", d->who,
 		       nl.name, type ? type : "(none: physical?)");
 		return -1;
 	}
+	link_settings(l, &nl, &token);
+	if (rtnl_link_get_master(l)) {
+		nl.has_master = true;
+		nl.master = rtnl_link_get_master(l);
+		ret = netns_brport_dump(d->s, &nl, d->who);
+	} else {
+		ret = 0;
+	}
 	e.link = &nl;
-	return put(d, &e);
+	if (!ret)
+		ret = put(d, &e);
+	netns_bridge_free(&nl);
+	nl_addr_put(token);
+	return ret;
 }
 
 static int dump_addr(struct nd *d, struct rtnl_addr *a)
@@ -144,6 +198,11 @@ static int dump_addr(struct nd *d, struct rtnl_addr *a)
 	bytes_of(rtnl_addr_get_broadcast(a), &na.broadcast, &na.has_broadcast);
 	if (label && *label)
 		na.label = label;
+	if (!(na.flags & IFA_F_PERMANENT) && rtnl_addr_get_valid_lifetime(a) != 0xffffffffu) {
+		na.has_valid_lft = na.has_preferred_lft = true;
+		na.valid_lft = rtnl_addr_get_valid_lifetime(a);
+		na.preferred_lft = rtnl_addr_get_preferred_lifetime(a);
+	}
 	e.addr = &na;
 	return put(d, &e);
 }
@@ -159,6 +218,8 @@ static int dump_route(struct nd *d, struct rtnl_route *r)
 {
 	NetRoute nr = NET_ROUTE__INIT;
 	NetNsEntry e = NET_NS_ENTRY__INIT;
+	NetRouteMetric m[RTAX_MAX], *mp[RTAX_MAX];
+	uint32_t v;
 
 	if (kernels_own(r))
 		return 0;
@@ -184,6 +245,15 @@ static int dump_route(struct nd *d, struct rtnl_route *r)
 		nr.oif = rtnl_route_nh_get_ifindex(h);
 		bytes_of(rtnl_route_nh_get_gateway(h), &nr.gateway, &nr.has_gateway);
 	}
+	for (int i = 1; i <= RTAX_MAX; i++)
+		if (!rtnl_route_get_metric(r, i, &v)) {
+			net_route_metric__init(&m[nr.n_metrics]);
+			m[nr.n_metrics].type = i;
+			m[nr.n_metrics].value = v;
+			mp[nr.n_metrics] = &m[nr.n_metrics];
+			nr.n_metrics++;
+		}
+	nr.metrics = mp;
 	e.route = &nr;
 	return put(d, &e);
 }
@@ -282,7 +352,7 @@ int netns_dump(int dirfd, uint64_t dump_id, const struct net_opts *o, pid_t root
 	}
 	if (img_writer_open(dirfd, IMG_NETNS, 0, dump_id, &d.w))
 		goto out;
-	if (netns_qdisc_check(d.s, who) || dump_rtnl(&d) || netns_rules_dump(d.w, d.s, who) ||
+	if (netns_qdisc_check(d.s, who) || netns_refuse_unkept(who) || dump_rtnl(&d) || netns_rules_dump(d.w, d.s, who) ||
 	    netns_neigh_dump(d.w, d.s, who) || netns_sysctl_dump(d.w, who) || dump_nft(&d)) {
 		img_writer_abort(d.w);
 		goto out;

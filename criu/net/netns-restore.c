@@ -23,6 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
@@ -58,9 +59,14 @@ int netns_check(const struct img_entries *e)
 		if (n->link)
 			bad |= strlen(n->link->name) >= IFNAMSIZ || !n->link->ifindex ||
 			       (strcmp(n->link->kind, "loopback") && strcmp(n->link->kind, "veth") &&
-				strcmp(n->link->kind, "macvlan")) ||
-			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside) ||
-			       (!strcmp(n->link->kind, "macvlan") && (!n->link->parent_outside || !n->link->has_macvlan_mode));
+				strcmp(n->link->kind, "macvlan") && strcmp(n->link->kind, "bridge")) ||
+			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside == !n->link->has_peer_inside) ||
+			       (strcmp(n->link->kind, "veth") && (n->link->peer_outside || n->link->has_peer_inside)) ||
+			       (n->link->has_bridge_data && strcmp(n->link->kind, "bridge")) ||
+			       (!strcmp(n->link->kind, "macvlan") && !n->link->has_macvlan_mode) ||
+			       (n->link->has_token && n->link->token.len != 16) ||
+			       (strcmp(n->link->kind, "macvlan") && (n->link->parent_outside || n->link->has_parent_inside)) ||
+			       (!strcmp(n->link->kind, "macvlan") && !n->link->parent_outside == !n->link->has_parent_inside);
 		if (n->addr)
 			bad |= !addr_len_ok(&n->addr->local, n->addr->family) ||
 			       (n->addr->has_peer && !addr_len_ok(&n->addr->peer, n->addr->family));
@@ -160,34 +166,99 @@ out:
 	return err < 0 ? -1 : 0;
 }
 
-/* a macvlan: made from criu's namespace on its parent there (the
- * option's, or the dump's), straight into the new one */
-static int make_macvlan(const NetLink *nl, const struct net_opts *o, struct nl_sock *hs)
+/* a link's name, index, MTU, queue length and hardware address */
+static void link_basics(struct rtnl_link *l, const NetLink *nl)
 {
-	const struct net_veth_ext *v = net_opts_dev(o, "macvlan", nl->name);
-	const char *parent = v && v->outside ? v->outside : nl->parent_outside;
-	struct rtnl_link *l = rtnl_link_macvlan_alloc(), *p = NULL;
-	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	int err = l && self >= 0 ? rtnl_link_get_kernel(hs, 0, parent, &p) : -NLE_NOMEM;
-	if (!err) {
-		rtnl_link_set_name(l, nl->name);
-		rtnl_link_set_ifindex(l, nl->ifindex);
-		rtnl_link_set_mtu(l, nl->mtu);
-		rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
-		rtnl_link_set_ns_fd(l, self);
-		rtnl_link_macvlan_set_mode(l, nl->macvlan_mode);
-		if (nl->has_macvlan_flags && nl->macvlan_flags)
-			rtnl_link_macvlan_set_flags(l, nl->macvlan_flags);
-		if (nl->has_address) {
-			struct nl_addr *a = nl_addr_build(AF_LLC, nl->address.data, nl->address.len);
-			rtnl_link_set_addr(l, a);
-			nl_addr_put(a);
-		}
-		err = rtnl_link_add(hs, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_set_name(l, nl->name);
+	rtnl_link_set_ifindex(l, nl->ifindex);
+	rtnl_link_set_mtu(l, nl->mtu);
+	if (nl->has_txqlen)
+		rtnl_link_set_txqlen(l, nl->txqlen);
+	if (nl->has_address) {
+		struct nl_addr *a = nl_addr_build(AF_LLC, nl->address.data, nl->address.len);
+		rtnl_link_set_addr(l, a);
+		nl_addr_put(a);
+	}
+}
+
+static const NetLink *find_link(const struct img_entries *e, uint32_t ifindex)
+{
+	for (size_t i = 0; i < e->nr; i++)
+		if (entry(e, i)->link && entry(e, i)->link->ifindex == ifindex)
+			return entry(e, i)->link;
+	return NULL;
+}
+
+/* a veth pair inside: made by its end of the lower index, both ends as saved */
+static int make_pair(struct nl_sock *s, const NetLink *nl, const struct img_entries *e)
+{
+	const NetLink *p = find_link(e, nl->peer_inside);
+	if (nl->ifindex > nl->peer_inside)
+		return 0;	/* made with its peer */
+	if (!p || !p->has_peer_inside || p->peer_inside != nl->ifindex) {
+		pr_err("netns.img: veth %s: its peer (link %u) is not a veth of it", nl->name, nl->peer_inside);
+		return -1;
+	}
+	struct rtnl_link *l = rtnl_link_veth_alloc();
+	int err = l ? 0 : -NLE_NOMEM;
+	if (l) {
+		link_basics(l, nl);
+		struct rtnl_link *peer = rtnl_link_veth_get_peer(l);
+		link_basics(peer, p);
+		rtnl_link_put(peer);
+		err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
 	}
 	if (err < 0)
-		pr_err("netns.img: cannot make macvlan %s (index %u) on %s: %s", nl->name, nl->ifindex, parent,
-		       nl_geterror(err));
+		pr_err("netns.img: cannot make the veth pair %s (index %u), %s (index %u): %s", nl->name, nl->ifindex,
+		       p->name, p->ifindex, nl_geterror(err));
+	rtnl_link_put(l);
+	return err < 0 ? -1 : 0;
+}
+
+/* a macvlan's own settings */
+static struct rtnl_link *vlan_alloc(const NetLink *nl)
+{
+	struct rtnl_link *l = rtnl_link_macvlan_alloc();
+	if (!l)
+		return NULL;
+	rtnl_link_set_name(l, nl->name);
+	rtnl_link_set_ifindex(l, nl->ifindex);
+	rtnl_link_set_mtu(l, nl->mtu);
+	rtnl_link_macvlan_set_mode(l, nl->macvlan_mode);
+	if (nl->has_macvlan_flags && nl->macvlan_flags)
+		rtnl_link_macvlan_set_flags(l, nl->macvlan_flags);
+	if (nl->has_address) {
+		struct nl_addr *a = nl_addr_build(AF_LLC, nl->address.data, nl->address.len);
+		rtnl_link_set_addr(l, a);
+		nl_addr_put(a);
+	}
+	return l;
+}
+
+/* a macvlan on a device outside: made from criu's namespace on
+ * its parent there (the option's, or the dump's), straight into the new
+ * one; on a device inside (parent_inside): made in the new one, after it */
+static int make_vlan(struct nl_sock *s, const NetLink *nl, const struct net_opts *o, struct nl_sock *hs)
+{
+	const struct net_veth_ext *v = net_opts_dev(o, nl->kind, nl->name);
+	const char *parent = v && v->outside ? v->outside : nl->parent_outside;
+	struct rtnl_link *l = vlan_alloc(nl), *p = NULL;
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int err = l && self >= 0 ? 0 : -NLE_NOMEM;
+	if (!err && nl->has_parent_inside) {
+		rtnl_link_set_link(l, nl->parent_inside);
+		err = rtnl_link_add(s, l, NLM_F_CREATE | NLM_F_EXCL);
+	} else if (!err && !(err = rtnl_link_get_kernel(hs, 0, parent, &p))) {
+		rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
+		rtnl_link_set_ns_fd(l, self);
+		err = rtnl_link_add(hs, l, NLM_F_CREATE | NLM_F_EXCL);
+	}
+	if (err < 0 && nl->has_parent_inside)
+		pr_err("netns.img: cannot make %s %s (index %u) on link %u: %s", nl->kind, nl->name, nl->ifindex,
+		       nl->parent_inside, nl_geterror(err));
+	else if (err < 0)
+		pr_err("netns.img: cannot make %s %s (index %u) on %s: %s", nl->kind, nl->name, nl->ifindex,
+		       parent, nl_geterror(err));
 	if (self >= 0)
 		close(self);
 	rtnl_link_put(l);
@@ -195,14 +266,56 @@ static int make_macvlan(const NetLink *nl, const struct net_opts *o, struct nl_s
 	return err < 0 ? -1 : 0;
 }
 
-/* lo is there already; its settings and every link's state (up or not) */
-static int set_link(struct nl_sock *s, const NetLink *nl, bool up)
+/* the flags `ip link set` changes, but up: as they were */
+#define LINK_FLAGS (IFF_PROMISC | IFF_ALLMULTI | IFF_NOARP | IFF_MULTICAST | IFF_DYNAMIC)
+
+/* every kind's settings (before the link is up: the IPv6 address
+ * generation mode decides its link-local address) */
+static void link_settings(struct rtnl_link *chg, const NetLink *nl)
+{
+	rtnl_link_set_flags(chg, nl->flags & LINK_FLAGS);
+	rtnl_link_unset_flags(chg, ~nl->flags & LINK_FLAGS);
+	if (nl->has_group)
+		rtnl_link_set_group(chg, nl->group);
+	if (nl->alias)
+		rtnl_link_set_ifalias(chg, nl->alias);
+	if (nl->has_addr_gen_mode)
+		rtnl_link_inet6_set_addr_gen_mode(chg, nl->addr_gen_mode);
+	if (nl->has_master)
+		rtnl_link_set_master(chg, nl->master);
+}
+
+/* the IPv6 token: libnl does not send it, a message of our own does */
+static int set_token(struct nl_sock *s, const NetLink *nl)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = nl->ifindex };
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_ACK);
+	struct nlattr *af, *in6;
+	int err = -NLE_NOMEM;
+	if (m && !nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) && (af = nla_nest_start(m, IFLA_AF_SPEC)) &&
+	    (in6 = nla_nest_start(m, AF_INET6)) && !nla_put(m, IFLA_INET6_TOKEN, 16, nl->token.data)) {
+		nla_nest_end(m, in6);
+		nla_nest_end(m, af);
+		err = nl_send_sync(s, m);
+		m = NULL;
+	}
+	nlmsg_free(m);
+	if (err < 0)
+		pr_err("netns.img: cannot set the IPv6 token of %s: %s", nl->name, nl_geterror(err));
+	return err < 0 ? -1 : 0;
+}
+
+/* lo is there already: its MTU (what 0); every link's settings (what 1,
+ * after the sysctls: the token needs accept_ra), then its state (what 2) */
+static int set_link(struct nl_sock *s, const NetLink *nl, int what)
 {
 	struct rtnl_link *l = NULL, *chg = rtnl_link_alloc();
 	int err = rtnl_link_get_kernel(s, nl->ifindex, NULL, &l);
 	if (!err && chg) {
-		if (!up)
+		if (what == 0)
 			rtnl_link_set_mtu(chg, nl->mtu);
+		else if (what == 1)
+			link_settings(chg, nl);
 		else if (nl->flags & IFF_UP)
 			rtnl_link_set_flags(chg, IFF_UP);
 		err = rtnl_link_change(s, l, chg, 0);
@@ -230,6 +343,10 @@ static int make_addr(struct nl_sock *s, const NetAddr *na)
 		rtnl_addr_set_flags(a, na->flags | (nodad ? IFA_F_NODAD : 0));
 		if (na->label)
 			rtnl_addr_set_label(a, na->label);
+		if (na->has_valid_lft) {
+			rtnl_addr_set_valid_lifetime(a, na->valid_lft);
+			rtnl_addr_set_preferred_lifetime(a, na->preferred_lft);
+		}
 		if (na->has_peer) {
 			struct nl_addr *p = mk_addr(na->family, &na->peer, na->prefixlen);
 			rtnl_addr_set_peer(a, p);
@@ -271,6 +388,8 @@ static int make_route(struct nl_sock *s, const NetRoute *nr)
 		rtnl_route_set_dst(r, dst);
 		if (nr->has_priority)
 			rtnl_route_set_priority(r, nr->priority);
+		for (size_t i = 0; i < nr->n_metrics; i++)
+			rtnl_route_set_metric(r, nr->metrics[i]->type, nr->metrics[i]->value);
 		if (nr->has_prefsrc) {
 			struct nl_addr *p = mk_addr(nr->family, &nr->prefsrc, -1);
 			rtnl_route_set_pref_src(r, p);
@@ -313,7 +432,8 @@ static int load_nft(const char *rs)
 	return ret;
 }
 
-/* one pass over the entries: what == 0 links made, 1 sysctls, 2 links up,
+/* one pass over the entries: what == 0 links made, 1 the macvlans on
+ * links inside, sysctls, 2 links' settings and up,
  * 3 addresses, 4 routes, 5 ruleset, 6 routing rules (after the new
  * namespace's own are deleted), 7 permanent neighbours */
 static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries *e, int what,
@@ -322,14 +442,19 @@ static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries 
 	for (size_t i = 0; i < e->nr; i++) {
 		const NetNsEntry *n = entry(e, i);
 		int r = 0;
-		if (what == 0 && n->link)
-			r = !strcmp(n->link->kind, "loopback") ? set_link(s, n->link, false)
-			    : !strcmp(n->link->kind, "macvlan") ? make_macvlan(n->link, o, hs)
-								 : make_link(s, n->link, o, host, hs);
+		if (what == 0 && n->link && !n->link->has_parent_inside)
+			r = !strcmp(n->link->kind, "loopback") ? set_link(s, n->link, 0)
+			    : !strcmp(n->link->kind, "bridge") ? netns_bridge_make(s, n->link)
+			    : n->link->has_peer_inside	       ? make_pair(s, n->link, e)
+			    : !strcmp(n->link->kind, "veth")   ? make_link(s, n->link, o, host, hs)
+							       : make_vlan(s, n->link, o, hs);
+		else if (what == 1 && n->link && n->link->has_parent_inside)
+			r = make_vlan(s, n->link, o, hs);
 		else if (what == 1 && n->sysctl)
 			r = netns_sysctl_restore(n->sysctl);
 		else if (what == 2 && n->link)
-			r = set_link(s, n->link, true);
+			r = set_link(s, n->link, 1) || (n->link->has_token && set_token(s, n->link)) ||
+			    (n->link->has_brport_data && netns_brport_restore(s, n->link)) || set_link(s, n->link, 2);
 		else if (what == 3 && n->addr)
 			r = make_addr(s, n->addr);
 		else if (what == 4 && n->route)

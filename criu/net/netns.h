@@ -47,6 +47,20 @@ int netns_neigh_restore(struct nl_sock *s, const NetNeigh *n);
  * else one line naming the device and the qdisc */
 int netns_qdisc_check(struct nl_sock *s, const char *who);
 
+/* netns-bridge.c: a bridge's settings, a port's settings (into nl, to
+ * be freed by netns_bridge_free after it is written) */
+int netns_bridge_dump(struct nl_sock *s, NetLink *nl, const char *who);
+int netns_brport_dump(struct nl_sock *s, NetLink *nl, const char *who);
+void netns_bridge_free(NetLink *nl);
+/* restore: the bridge made with its settings; a port's settings set
+ * (once it is in its bridge) */
+int netns_bridge_make(struct nl_sock *s, const NetLink *nl);
+int netns_brport_restore(struct nl_sock *s, const NetLink *nl);
+
+/* netns-unkept.c: 0 if the namespace holds no nexthop object, IPsec
+ * state or policy; else one line naming what it holds */
+int netns_refuse_unkept(const char *who);
+
 /* netns-sysctl.c: every writable sysctl of /proc/sys/net into w */
 int netns_sysctl_dump(struct img_writer *w, const char *who);
 /* one sysctl set again, if it differs */
