@@ -155,7 +155,8 @@ static const struct {
 	{ CLONE_NEWNS, "mount", try_mnt, "its mounts (tmpfs with contents, proc, sysfs, devpts, mqueue, "
 	  "cgroup, binds, --external mnt[...]), built under --root and pivoted into" },
 	{ CLONE_NEWNET, "network", try_net,
-	  "devices (loopback, veth with --external veth[]), addresses, routes, sysctls, nftables ruleset" },
+	  "devices (loopback, veth, macvlan, bridge, tun), addresses, routes, rules, neighbours, sysctls, "
+	  "nftables ruleset" },
 	{ CLONE_NEWCGROUP, "cgroup", try_cgroup,
 	  "its root in each hierarchy, made again relative to --cgroup-root; nested ones are refused" },
 	{ CLONE_NEWTIME, "time", try_time, "its clocks, going on from the dump's" },

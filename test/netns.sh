@@ -9,7 +9,8 @@
 # mv1 on eth0 (private, 10.234.4.2/24), a bridge br0 (its forward delay,
 # priority, no multicast snooping; 10.234.5.1/24) with a port vp0 (cost,
 # priority, hairpin, no learning) of a veth pair whose other end vp1
-# (10.234.5.2/24) is inside too, routes (one with mtu and advmss, one in
+# (10.234.5.2/24) is inside too, a persistent tun device tun1 (owner
+# 1234, group 99), routes (one with mtu and advmss, one in
 # table 100), routing rules (one IPv6 with "not"), permanent neighbours
 # (IPv4, IPv6), two
 # sysctls changed and an nft table in it; test/progs/tcp_echo listens on
@@ -20,6 +21,12 @@
 #     links, addresses, routes, rules, permanent neighbours, qdiscs, the sysctls and the ruleset read the same
 #     as before the dump (ip, sysctl, nft), the stream goes on with no
 #     byte lost or doubled
+#   netns/tap: test/progs/tap_fd run in the namespace (its tap0 held by
+#     its fd 3, not persistent) dumped, the namespace deleted, restored:
+#     the namespace reads the same, and the program finds fd 3 attached
+#     to tap0 as it was, a packet read from it and one written into it
+#   netns/refuse_tun: tap_fd in criu's namespace: the dump refuses its
+#     fd 3 with one line; the program runs on and passes its packets
 #   netns/external: the namespace is the caller's (--external
 #     net[INODE]:extNS at dump; restore --inherit-fd fd[3]:extNS with fd 3
 #     the namespace): the restored server is in it again, the stream (a
@@ -33,7 +40,7 @@
 # Everything made here (namespaces, bridge, veth, nft tables) is removed by
 # a trap, also when the check fails or is killed.
 
-NETNS_CHECKS=(stream external refuse_veth refuse_kind refuse_qdisc refuse_nexthop refuse_xfrm refuse_fdb)
+NETNS_CHECKS=(stream tap external refuse_veth refuse_kind refuse_qdisc refuse_nexthop refuse_xfrm refuse_fdb refuse_tun)
 NETNS_NS=criu-test-n
 
 netns_cleanup() {
@@ -72,6 +79,7 @@ netns_make() {
 	ip -n "$NETNS_NS" addr add 10.234.1.2/24 dev mv0 && ip -n "$NETNS_NS" link set mv0 up &&
 	ip -n "$NETNS_NS" link add link eth0 name mv1 type macvlan mode private &&
 	ip -n "$NETNS_NS" addr add 10.234.4.2/24 dev mv1 && ip -n "$NETNS_NS" link set mv1 up &&
+	ip -n "$NETNS_NS" tuntap add dev tun1 mode tun user 1234 group 99 &&
 	ip -n "$NETNS_NS" link add br0 type bridge forward_delay 700 priority 4096 mcast_snooping 0 &&
 	ip -n "$NETNS_NS" link add vp0 type veth peer name vp1 &&
 	ip -n "$NETNS_NS" link set vp0 master br0 &&
@@ -91,12 +99,14 @@ netns_make() {
 netns_carrier() { ! nsenter "--net=/proc/$1/ns/net" ip -o link | grep -q NO-CARRIER; }
 
 # what must read the same after the restore (the namespace of pid $1), once
-# every link has its carrier
+# every link has its carrier.  Left out: the bridge's timers (they run),
+# and UNKNOWN against UP (a tun device's carrier went off and on again)
 netns_state() {
 	local X=(nsenter "--net=/proc/$1/ns/net")
 	wait_for 5 netns_carrier "$1"
 	"${X[@]}" ip -o -d link | sed -E 's/^[0-9]+: //; s/@if[0-9]+//; s/ link-netnsid [0-9]+//;
-		s/ (hello|tcn|topology_change|gc|message_age|forward_delay|hold)_timer +[0-9.]+//g'
+		s/ (hello|tcn|topology_change|gc|message_age|forward_delay|hold)_timer +[0-9.]+//g;
+		s/ state (UNKNOWN|UP) / state UP|UNKNOWN /'
 	"${X[@]}" ip -o addr | sed -E 's/ +valid_lft.*//; s/ tentative//'
 	"${X[@]}" ip -d route; "${X[@]}" ip -6 route | sort; "${X[@]}" ip route show table 100
 	"${X[@]}" ip -6 token
@@ -153,6 +163,64 @@ netns_stream() {
 	fi
 	[ -n "$(net_tables "$NET_PID")" ] && { result FAIL "FAIL $name: the network lock is left"; return; }
 	net_finish "$name" "$dir" "$NET_PID" "$NETNS_CPID"
+}
+
+# netns_tap NAME DIR: test/progs/tap_fd in the namespace (its tap0 held by
+# fd 3, not persistent), dumped, the namespace deleted, restored: the
+# namespace reads the same, the program checks fd 3 and passes packets
+netns_tap() {
+	local name=$1 dir=$2 ext='veth[eth0]:criu-nvh@criu-nbr' mv='macvlan[mv0]:criu-nbr'
+	netns_make || { result FAIL "FAIL $name: cannot make the namespace"; return; }
+	nsenter "--net=/run/netns/$NETNS_NS" "$ROOT/test/progs/tap_fd" > "$dir/test.log" 2>&1 < /dev/null &
+	NET_PID=$!
+	track "$NET_PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" ||
+		{ result FAIL "FAIL $name: tap_fd did not get ready: $(log_tail "$dir/test.log")"; return; }
+	netns_state "$NET_PID" > "$dir/before.state"
+	if ! "$CRIU" dump -t "$NET_PID" -D "$dir/img" --external "$ext" --external "$mv" -v4 \
+		-o "$dir/dump.log" > /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	wait_for 5 dead "$NET_PID" || { result FAIL "FAIL $name: the dumped program still runs"; return; }
+	ip netns del "$NETNS_NS"
+	wait_for 10 netns_gone || { result FAIL "FAIL $name: the namespace does not go away"; return; }
+	if ! "$CRIU" restore -D "$dir/img" -d --external "$ext" --external "$mv" -v4 -o "$dir/restore.log" \
+		> /dev/null 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore failed: $(criu_error "$dir/restore.log")"
+		return
+	fi
+	netns_state "$NET_PID" > "$dir/after.state"
+	if ! diff -u "$dir/before.state" "$dir/after.state" > "$dir/state.diff"; then
+		result FAIL "FAIL $name: the namespace differs after the restore: $(grep '^[-+][^-+]' "$dir/state.diff" | head -4 | tr '\n' '|')"
+		return
+	fi
+	kill -USR1 "$NET_PID"
+	wait_for 10 net_has "$dir/test.log" PASS || { result FAIL "FAIL $name: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $name"
+}
+
+# netns_refuse_tun NAME DIR: tap_fd in criu's own namespace: its fd 3
+# refused (one line), the program runs on and passes packets
+netns_refuse_tun() {
+	local name=$1 dir=$2 lines
+	"$ROOT/test/progs/tap_fd" > "$dir/test.log" 2>&1 < /dev/null &
+	NET_PID=$!
+	track "$NET_PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" ||
+		{ result FAIL "FAIL $name: tap_fd did not get ready: $(log_tail "$dir/test.log")"; return; }
+	if "$CRIU" dump -t "$NET_PID" -D "$dir/img" -v4 -o "$dir/dump.log" > /dev/null 2> "$dir/dump.err" < /dev/null; then
+		result FAIL "FAIL $name: the dump succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -q "^error: files: pid $NET_PID: fd 3: tun device tap0 is in criu's network namespace: not supported" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one line naming the pid, fd 3 and tap0, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	kill -USR1 "$NET_PID"
+	wait_for 10 net_has "$dir/test.log" PASS || { result FAIL "FAIL $name: after the refused dump: $(log_tail "$dir/test.log")"; return; }
+	result PASS "PASS $name"
 }
 
 netns_external() {
@@ -224,6 +292,8 @@ run_netns_check() {
 	case $check in
 	stream) netns_stream "$name" "$dir" ;;
 	external) netns_external "$name" "$dir" ;;
+	tap) netns_tap "$name" "$dir" ;;
+	refuse_tun) netns_refuse_tun "$name" "$dir" ;;
 	refuse_veth) netns_refuse "$name" "$dir" "" \
 		"veth eth0 has its peer outside: dump with --external veth\[eth0\]:OUTSIDE" ;;
 	refuse_kind) netns_refuse "$name" "$dir" ifb "device ifb9 of kind ifb: not supported" ;;

@@ -69,6 +69,7 @@ declare -A MODE=(
 	[tcp_stream]=none
 	[tcp_pair]=none
 	[tcp_refuse]=none
+	[tap_fd]=none	# netns/tap: in a network namespace of its own
 )
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory

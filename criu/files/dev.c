@@ -1,7 +1,7 @@
 /*
  * dev.c - character devices that hold no state (/dev/null, /dev/zero,
- * /dev/full, /dev/random, /dev/urandom), reopened by path; others (tun,
- * fuse, ...) are refused.  Pseudo-terminal pairs are pty.c's.  Terminals: with
+ * /dev/full, /dev/random, /dev/urandom), reopened by path; others (fuse,
+ * ...) are refused (/dev/net/tun is tun.c's).  Pseudo-terminal pairs are pty.c's.  Terminals: with
  * --shell-job the restored process gets criu's own terminal (its stdio),
  * as CRIU does.
  */

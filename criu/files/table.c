@@ -22,6 +22,7 @@ static const struct fd_ops *const kinds[] = {
 	&fd_reg_ops,
 	&fd_pty_ops,	/* before tty: a pair held by the process (else tty's) */
 	&fd_tty_ops,	/* before chr: a terminal is a character device too */
+	&fd_tun_ops,	/* before chr: /dev/net/tun too */
 	&fd_chr_ops,
 	&fd_pipe_ops,
 	&fd_fifo_ops,

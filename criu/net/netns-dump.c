@@ -4,7 +4,8 @@
  * criu/ns/ns-dump.c), through libnl-route and libnftables: its links
  * (loopback, veth whose peer is inside or outside, named by --external
  * veth[], macvlan on a device outside, named by --external macvlan[],
- * or on one inside, bridges (netns-bridge.c) with their ports; with
+ * or on one inside, bridges (netns-bridge.c) with their ports, tun/tap
+ * devices (netns-tun.c); with
  * their flags, group, alias,
  * IPv6 token and address generation mode), their addresses (with the
  * lifetimes left), the routes not made by the kernel itself (with their
@@ -152,13 +153,18 @@ static int dump_link(struct nd *d, struct rtnl_link *l)
 		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
 		if (!strcmp(type, "veth") ? veth_peer(d, l, &nl) : macvlan_parent(d, l, &nl))
 			return -1;
+	} else if (type && !strcmp(type, "tun")) {
+		nl.kind = (char *)type;
+		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
+		if (netns_tun_dump(d->s, &nl, d->who))
+			return -1;
 	} else if (type && !strcmp(type, "bridge")) {
 		nl.kind = (char *)type;
 		bytes_of(rtnl_link_get_addr(l), &nl.address, &nl.has_address);
 		if (netns_bridge_dump(d->s, &nl, d->who))
 			return -1;
 	} else {
-		pr_err("%s: device %s of kind %s: not supported (loopback, veth, macvlan and bridge are)", d->who,
+		pr_err("%s: device %s of kind %s: not supported (loopback, veth, macvlan, bridge and tun are)", d->who,
 		       nl.name, type ? type : "(none: physical?)");
 		return -1;
 	}

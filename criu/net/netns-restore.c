@@ -59,7 +59,9 @@ int netns_check(const struct img_entries *e)
 		if (n->link)
 			bad |= strlen(n->link->name) >= IFNAMSIZ || !n->link->ifindex ||
 			       (strcmp(n->link->kind, "loopback") && strcmp(n->link->kind, "veth") &&
-				strcmp(n->link->kind, "macvlan") && strcmp(n->link->kind, "bridge")) ||
+				strcmp(n->link->kind, "macvlan") && strcmp(n->link->kind, "bridge") &&
+				strcmp(n->link->kind, "tun")) ||
+			       ((strcmp(n->link->kind, "tun") == 0) != n->link->has_tun_flags) ||
 			       (!strcmp(n->link->kind, "veth") && !n->link->peer_outside == !n->link->has_peer_inside) ||
 			       (strcmp(n->link->kind, "veth") && (n->link->peer_outside || n->link->has_peer_inside)) ||
 			       (n->link->has_bridge_data && strcmp(n->link->kind, "bridge")) ||
@@ -445,6 +447,7 @@ static int pass(struct nl_sock *s, struct nl_sock *hs, const struct img_entries 
 		if (what == 0 && n->link && !n->link->has_parent_inside)
 			r = !strcmp(n->link->kind, "loopback") ? set_link(s, n->link, 0)
 			    : !strcmp(n->link->kind, "bridge") ? netns_bridge_make(s, n->link)
+			    : !strcmp(n->link->kind, "tun")    ? netns_tun_make(hs, n->link, host)
 			    : n->link->has_peer_inside	       ? make_pair(s, n->link, e)
 			    : !strcmp(n->link->kind, "veth")   ? make_link(s, n->link, o, host, hs)
 							       : make_vlan(s, n->link, o, hs);

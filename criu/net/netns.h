@@ -57,6 +57,11 @@ void netns_bridge_free(NetLink *nl);
 int netns_bridge_make(struct nl_sock *s, const NetLink *nl);
 int netns_brport_restore(struct nl_sock *s, const NetLink *nl);
 
+/* netns-tun.c: a tun/tap device's settings into nl; restore: made from
+ * criu's namespace host and moved here with its index */
+int netns_tun_dump(struct nl_sock *s, NetLink *nl, const char *who);
+int netns_tun_make(struct nl_sock *hs, const NetLink *nl, int host);
+
 /* netns-unkept.c: 0 if the namespace holds no nexthop object, IPsec
  * state or policy; else one line naming what it holds */
 int netns_refuse_unkept(const char *who);
