@@ -4,7 +4,8 @@
  * Dump, through a copy of the fd: the type (SO_TYPE), the protocol and
  * interface it receives (getsockname), the
  * options getsockopt gives (PACKET_VERSION, RESERVE, AUXDATA, ORIGDEV,
- * VNET_HDR, LOSS, TIMESTAMP), a classic BPF filter (SO_GET_FILTER), and
+ * VNET_HDR, LOSS, TIMESTAMP, QDISC_BYPASS, IGNORE_OUTGOING), a classic BPF
+ * filter (SO_GET_FILTER), and
  * from NETLINK_SOCK_DIAG's packet_diag (through libnl) the multicast and
  * promiscuous memberships.  Refused, one line each: rings (PACKET_RX_RING,
  * PACKET_TX_RING), fanout groups, packets queued, not yet read.
@@ -32,9 +33,12 @@
 #include "criu/files/sk-error.h"
 #include "criu/files/sk-filter.h"
 
+/* in image order (PacketSocket.opts): new ones only at the end */
 static const int pk_opts[] = { PACKET_VERSION, PACKET_RESERVE, PACKET_AUXDATA, PACKET_ORIGDEV,
-			       PACKET_VNET_HDR, PACKET_LOSS, PACKET_TIMESTAMP };
+			       PACKET_VNET_HDR, PACKET_LOSS, PACKET_TIMESTAMP,
+			       PACKET_QDISC_BYPASS, PACKET_IGNORE_OUTGOING };
 #define NR_PK_OPTS (sizeof(pk_opts) / sizeof(pk_opts[0]))
+#define NR_PK_OPTS_V1	7	/* images before the last two */
 
 static bool packetsk_match(const struct fd_probe *p)
 {
@@ -204,7 +208,7 @@ static int packetsk_check(const FileEntry *fe, const struct opts *o, const char 
 {
 	(void)o;
 	const PacketSocket *ps = fe->packet_sk;
-	if (!ps || (ps->type != SOCK_RAW && ps->type != SOCK_DGRAM) || ps->n_opts != NR_PK_OPTS ||
+	if (!ps || (ps->type != SOCK_RAW && ps->type != SOCK_DGRAM) || ps->n_opts < NR_PK_OPTS_V1 || ps->n_opts > NR_PK_OPTS ||
 	    ps->filter.len % sizeof(struct sock_filter) || ps->filter.len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
 		pr_err("%s: file %u: bad packet socket description", name, fe->id);
 		return -1;
@@ -219,7 +223,7 @@ static int packetsk_check(const FileEntry *fe, const struct opts *o, const char 
 
 static int restore_pk(int sk, const PacketSocket *ps, uint32_t id)
 {
-	for (size_t i = 0; i < NR_PK_OPTS; i++) {
+	for (size_t i = 0; i < ps->n_opts; i++) {
 		int v = ps->opts[i], cur = 0;
 		socklen_t l = sizeof(cur);
 		if (!getsockopt(sk, SOL_PACKET, pk_opts[i], &cur, &l) && cur == v)

@@ -5,7 +5,8 @@
  *         to the test's port (test_port(0): other traffic on lo, another run
  *         of this test at once too, never queues on it)
  *   fd 4: SOCK_DGRAM, protocol 0 (not running), PACKET_VERSION TPACKET_V2
- *   fd 5: SOCK_RAW, protocol 0, PACKET_ORIGDEV on
+ *   fd 5: SOCK_RAW, protocol 0, PACKET_ORIGDEV, PACKET_QDISC_BYPASS and
+ *         PACKET_IGNORE_OUTGOING on
  * After restore: types, protocols and bound interface (getsockname), options, the filter
  * (same instructions), lo still promiscuous; fd 3 sees a datagram sent to
  * 127.0.0.1:PORT and not one sent to another port.
@@ -96,7 +97,9 @@ int main(int argc, char **argv)
 	if (setsockopt(4, SOL_PACKET, PACKET_VERSION, &v2, sizeof(v2)))
 		fail("fd 4: %s", strerror(errno));
 	put(socket(AF_PACKET, SOCK_RAW, 0), 5);
-	if (setsockopt(5, SOL_PACKET, PACKET_ORIGDEV, &one, sizeof(one)))
+	if (setsockopt(5, SOL_PACKET, PACKET_ORIGDEV, &one, sizeof(one)) ||
+	    setsockopt(5, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
+	    setsockopt(5, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)))
 		fail("fd 5: %s", strerror(errno));
 	test_ready();
 	test_wait_checkpoint();
@@ -113,6 +116,9 @@ int main(int argc, char **argv)
 	if (geti(3, SOL_PACKET, PACKET_AUXDATA) != 1 || geti(4, SOL_PACKET, PACKET_VERSION) != TPACKET_V2 ||
 	    geti(5, SOL_PACKET, PACKET_ORIGDEV) != 1 || geti(3, SOL_PACKET, PACKET_ORIGDEV) != 0)
 		fail("a packet option changed");
+	if (geti(5, SOL_PACKET, PACKET_QDISC_BYPASS) != 1 || geti(5, SOL_PACKET, PACKET_IGNORE_OUTGOING) != 1 ||
+	    geti(3, SOL_PACKET, PACKET_QDISC_BYPASS) != 0)
+		fail("PACKET_QDISC_BYPASS or PACKET_IGNORE_OUTGOING changed");
 	struct sock_filter f[16];
 	socklen_t n = 16;
 	if (getsockopt(3, SOL_SOCKET, SO_GET_FILTER, f, &n) || n != sizeof(prog) / sizeof(prog[0]) ||
