@@ -84,7 +84,7 @@ static int chr_check(const FileEntry *fe, const struct opts *o, const char *name
 static int chr_open(struct fd_rst *r, const FileEntry *fe)
 {
 	(void)r;
-	int fd = open(fe->reg->path, fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	int fd = open(fe->reg->path, FD_OPEN_FLAGS(fe->flags));
 	if (fd < 0)
 		pr_perror("file %u: cannot open %s", fe->id, fe->reg->path);
 	return fd;

@@ -1,8 +1,9 @@
 /*
  * fdstate.c - what any open file description may carry whatever its kind:
  * file locks (flock, POSIX record locks of the process, OFD locks, active
- * leases; the "lock:" lines of fdinfo) and the F_SETOWN/F_SETSIG owner.  Dump reads
- * them; restore puts them back once every fd is in place.  A directory with
+ * leases; the "lock:" lines of fdinfo), the F_SETOWN/F_SETSIG owner and
+ * signal-driven I/O (O_ASYNC registered again).  Dump reads them; restore
+ * puts them back once every fd is in place.  A directory with
  * F_SETSIG (dnotify, F_NOTIFY: unreadable) is refused.
  */
 #define LOG_PREFIX "files: "
@@ -93,6 +94,14 @@ int fd_dump_state(struct fd_dump *d, const struct fd_probe *p, bool posix_locks,
 		       what, sig);
 		return -1;
 	}
+	/* a thread of another process: its own restorer could not name it */
+	char task[64];
+	snprintf(task, sizeof(task), "/proc/%d/task/%d", d->pid, o.pid);
+	if (o.type == F_OWNER_TID && o.pid && access(task, F_OK)) {
+		pr_err("%s: its owner is thread %d of another process (F_SETOWN_EX F_OWNER_TID): not supported",
+		       what, o.pid);
+		return -1;
+	}
 	if (o.pid || sig) {
 		FileOwner *w = calloc(1, sizeof(*w));
 		if (!w)
@@ -130,12 +139,24 @@ int fd_restore_state(const FileEntry *fe, int fd)
 	}
 	if (fe->owner) {
 		struct f_owner_ex o = { .type = fe->owner->type, .pid = fe->owner->pid };
+		/* another of its threads, not made yet: the restorer sets it (restore_thread_owners) */
+		if (o.type == F_OWNER_TID && o.pid != getpid())
+			o.pid = 0;
 		if ((o.pid && fcntl(fd, F_SETOWN_EX, &o)) ||
 		    (fe->owner->signum && fcntl(fd, F_SETSIG, fe->owner->signum))) {
 			pr_perror("file %u: cannot set its owner %d / signal %u", fe->id, fe->owner->pid,
 				  fe->owner->signum);
 			return -1;
 		}
+	}
+	/*
+	 * Signal-driven I/O: only F_SETFL registers a file for it (files are
+	 * opened without O_ASYNC: FD_OPEN_FLAGS); owner first
+	 */
+	int fl = fcntl(fd, F_GETFL);
+	if ((fe->flags & O_ASYNC) && fl >= 0 && !(fl & O_ASYNC) && fcntl(fd, F_SETFL, fl | O_ASYNC)) {
+		pr_perror("file %u: cannot turn its signal-driven I/O (O_ASYNC) on again", fe->id);
+		return -1;
 	}
 	return 0;
 }

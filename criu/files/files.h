@@ -176,6 +176,13 @@ int fd_restore_state(const FileEntry *fe, int fd);
 /* shared helpers */
 /* a new open file description of the file open at fd (/proc/self/fd),
  * with flags (O_CREAT, O_EXCL, O_TRUNC ignored); -1 on error (logged) */
+/*
+ * The flags open() takes of a file's saved ones: not O_ASYNC, which an
+ * open() keeps in the flags without registering the file for signal-driven
+ * I/O (and F_SETFL then sees it set and registers nothing): it is set
+ * afterwards with F_SETFL (fd_restore_state)
+ */
+#define FD_OPEN_FLAGS(f)	((f) & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC))
 int fd_reopen(int fd, uint32_t flags, uint32_t id);
 
 /* ghost.c: a file, directory or FIFO of that mode made again at path (or

@@ -596,7 +596,7 @@ static int make_pair(struct fd_rst *r, const FileEntry *mfe, const FileEntry *se
 	struct winsize ws = { pf->rows, pf->cols, pf->xpixel, pf->ypixel };
 	int unlock = 0, lock = pf->locked, pkt = pf->packet, ret = -1;
 
-	int m = open(pf->path, (mfe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC);
+	int m = open(pf->path, FD_OPEN_FLAGS(mfe->flags) | O_NOCTTY | O_CLOEXEC);
 	if (m < 0) {
 		pr_perror("file %u: cannot open %s", mfe->id, pf->path);
 		return -1;
@@ -712,7 +712,7 @@ static int pty_post(struct fd_rst *r, const FileEntry *fe, int fd)
  * which it has again (pty_early, or inherited from its session leader) */
 static int open_dev_tty(const FileEntry *fe)
 {
-	int fd = open("/dev/tty", (fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	int fd = open("/dev/tty", FD_OPEN_FLAGS(fe->flags) | O_CLOEXEC);
 	if (fd < 0)
 		pr_perror("file %u: cannot open /dev/tty (the controlling terminal)", fe->id);
 	else if (fd_set_status_flags(fd, fe->flags, fe->id)) {

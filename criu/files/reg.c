@@ -308,7 +308,7 @@ static int reg_open(struct fd_rst *rst, const FileEntry *fe)
 	} else {
 		/* criu, making a file the tree shares: inside the tree's view (criu/ns/mnt.h) */
 		fd = mnt_open_in(rst->in_criu && rst->o ? rst->o->rst_root_fd : 0, r->path,
-				 fe->flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+				 FD_OPEN_FLAGS(fe->flags), 0);
 		if (fd < 0)
 			pr_perror("file %u: cannot open %s", fe->id, r->path);
 	}

@@ -81,7 +81,7 @@ int fd_reopen(int fd, uint32_t flags, uint32_t id)
 {
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	int nfd = open(proc, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+	int nfd = open(proc, FD_OPEN_FLAGS(flags));
 	if (nfd < 0)
 		pr_perror("file %u: cannot open it again with flags %o", id, flags);
 	return nfd;

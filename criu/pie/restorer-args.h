@@ -165,6 +165,10 @@ struct rst_thread {
 	struct rst_filter *filters;	/* oldest first */
 };
 
+struct rst_owner {
+	__s32 fd, tid;		/* the tid as the process sees it */
+};
+
 struct rst_prctl {
 	__u32 dumpable, thp_disable, no_new_privs, child_subreaper, pdeathsig;
 	__u32 personality;
@@ -255,8 +259,11 @@ struct restore_args {
 	struct rst_siginfo *siginfo;	/* queued in order, after the threads exist */
 	struct rst_prctl prctl;
 	__u32 nr_ptimers;
-	__u32 pad2;
+	__u32 nr_owners;
 	struct rst_ptimer *ptimers;
+	/* files owned by one of its other threads (F_SETOWN_EX F_OWNER_TID):
+	 * set once the threads exist */
+	struct rst_owner *owners;
 };
 
 /* the blob's entry point, at offset 0: never returns */

@@ -812,6 +812,19 @@ static void create_threads(struct restore_args *a)
 #define PR_TIMER_CREATE_RESTORE_IDS_	77
 
 /* POSIX timers with their ids: timer_create takes the id it is given in this mode */
+#define F_SETOWN_EX_	15
+
+/* files owned by one of its other threads: now that they exist */
+static void restore_thread_owners(struct restore_args *a)
+{
+	for (__u32 i = 0; i < a->nr_owners; i++) {
+		struct { int type, pid; } o = { 0 /* F_OWNER_TID */, a->owners[i].tid };
+		long r = sys3(__NR_fcntl, a->owners[i].fd, F_SETOWN_EX_, (long)&o);
+		if (IS_ERR(r))
+			fail(a, "cannot make a thread the owner of fd", a->owners[i].fd, r);
+	}
+}
+
 static void restore_posix_timers(struct restore_args *a)
 {
 	long r;
@@ -913,6 +926,7 @@ static void restore_process_state(struct restore_args *a)
 			fail(a, "cannot set memory-deny-write-execute", pc->mdwe, r);
 	}
 	restore_posix_timers(a);
+	restore_thread_owners(a);
 	restore_mm_flags(a);
 	for (__u32 i = 0; i < a->nr_siginfo; i++) {
 		const struct rst_siginfo *s = &a->siginfo[i];

@@ -83,7 +83,8 @@ uint64_t rst_args_size(const struct rst_proc *p)
 	       (p->nr_threads + 1) * (sizeof(struct rst_thread) + 1024 + THREAD_STACK + 64 * 1024) +
 	       (count_pending(p) + 1) * sizeof(struct rst_siginfo) + 64 +
 	       count_groups(p) * sizeof(uint32_t) + (p->nr_threads + 1) * 64 +
-	       filters_size(p) + (p->core->n_posix_timers + 1) * sizeof(struct rst_ptimer) + 64;
+	       filters_size(p) + (p->core->n_posix_timers + 1) * sizeof(struct rst_ptimer) + 64 +
+	       (p->fds.nr + 1) * sizeof(struct rst_owner) + 64;
 }
 
 static int add_fd(struct rst_fds *fds, int fd, int base)
@@ -401,6 +402,21 @@ static int build_process_state(const struct rst_proc *p, struct arena *ar, struc
 			.tid = own_tid(p, t->tid), .sival = t->sival, .interval_ns = t->interval_ns,
 			.value_ns = t->value_ns,
 		};
+	}
+	a->owners = arena_get(ar, (p->fds.nr + 1) * sizeof(struct rst_owner), 8);
+	if (!a->owners)
+		return -1;
+	for (size_t i = 0; i < p->fds.nr; i++) {
+		const FdEntry *e = (FdEntry *)p->fds.msgs[i];
+		const FileOwner *w = e->file ? e->file->owner : NULL;
+		if (!w || w->type != F_OWNER_TID)
+			continue;
+		/* the owner as the process sees it (rst_ns_fix_owners): one of its other threads */
+		for (int k = 1; k < p->nr_threads; k++)
+			if (w->pid == (int32_t)rst_ns_pid(p, k, p->ns_depth)) {
+				a->owners[a->nr_owners++] = (struct rst_owner){ (int)e->fd, w->pid };
+				break;
+			}
 	}
 	for (size_t i = 0; i < c->n_itimers; i++) {
 		const Itimer *t = c->itimers[i];
