@@ -19,7 +19,7 @@
 MODES_PROGS=(proc_state proc_tunables job_stop madvise_flags map_access zombie_pgrp clone_files_tree sched_io sched_dl numa_policy thread_flags mdwe thp_advised file_cow
 	ghost_fork file_reopen ghost_dir pidfds fifos pipe_reopen epoll_moved memfd_nofd leases timerfd_wall opath inotify_link
 	unix_dgram unix_sockopts unix_relative pty_tree scm_rights tty_session spec_ctrl mm_flags guard_pages
-	proc_self_fds sockopt_sweep thread_owners)
+	proc_self_fds sockopt_sweep thread_owners tmpfile_link)
 MODES_ALL=(full lazy predump leave snapshot)
 MODES_CHECKS=()
 for _p in "${MODES_PROGS[@]}"; do

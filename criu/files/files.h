@@ -180,15 +180,19 @@ int fd_restore_state(const FileEntry *fe, int fd);
  * The flags open() takes of a file's saved ones: not O_ASYNC, which an
  * open() keeps in the flags without registering the file for signal-driven
  * I/O (and F_SETFL then sees it set and registers nothing): it is set
- * afterwards with F_SETFL (fd_restore_state)
+ * afterwards with F_SETFL (fd_restore_state); not O_TMPFILE (with its
+ * O_DIRECTORY), which would make a new file: the file made again by
+ * fd_make_removed is reopened
  */
-#define FD_OPEN_FLAGS(f)	((f) & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC))
+#define FD_TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
+#define FD_OPEN_FLAGS(f)	((f) & ~(O_CREAT | O_EXCL | O_TRUNC | O_ASYNC | \
+					 (((f) & FD_TMPFILE_BIT) ? O_TMPFILE : 0)))
 int fd_reopen(int fd, uint32_t flags, uint32_t id);
 
 /* ghost.c: a file, directory or FIFO of that mode made again at path (or
  * beside it) and removed at once; opened O_RDWR (a FIFO also O_NONBLOCK),
  * a directory O_PATH; -1 on error (logged) */
-int fd_make_removed(const char *path, mode_t mode);
+int fd_make_removed(const char *path, mode_t mode, bool tmpfile);
 
 /* extents.c: a file's contents as runs of data, holes left out */
 /* the write lifetime hint of fd's inode (F_GET_RW_HINT): 0 if none or unknown */

@@ -4,8 +4,9 @@
  * made at its old path and removed at once, so that its links in /proc
  * read as they did ("PATH (deleted)").  If another file took that path
  * since, it is made under a name of criu's in the same directory, with a
- * warning (the links then differ).  Owns only the making; contents, owner
- * and mode are the kinds'.
+ * warning (the links then differ).  A file made with O_TMPFILE is made so
+ * again (linkable with linkat, as it was; its link names its new inode
+ * number).  Owns only the making; contents, owner and mode are the kinds'.
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
@@ -54,8 +55,21 @@ static int make_at(const char *path, mode_t mode)
 	return fd;
 }
 
-int fd_make_removed(const char *path, mode_t mode)
+/* an O_TMPFILE file in the directory of path: nameless, linkable (linkat) */
+static int make_tmpfile(const char *path)
 {
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	int fd = open(dirname(dir), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		pr_perror("deleted file %s (made with O_TMPFILE): cannot make it again in %s", path, dir);
+	return fd;
+}
+
+int fd_make_removed(const char *path, mode_t mode, bool tmpfile)
+{
+	if (tmpfile && S_ISREG(mode))
+		return make_tmpfile(path);
 	int fd = make_at(path, mode);
 	if (fd >= 0 || errno != EEXIST) {
 		if (fd < 0)

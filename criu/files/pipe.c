@@ -402,7 +402,7 @@ static int make_pipe(const FileEntry *fe)
 				pr_perror("cannot open FIFO %s", pf->path);
 			return fd;
 		}
-		fd = fd_make_removed(pf->path, S_IFIFO | 0600);
+		fd = fd_make_removed(pf->path, S_IFIFO | 0600, false);
 		if (fd >= 0 && (fchown(fd, pf->uid, pf->gid) || fchmod(fd, pf->mode))) {
 			pr_perror("unlinked FIFO %s: cannot set its owner or mode", pf->path);
 			close(fd);

@@ -272,7 +272,8 @@ static int reg_object_make(const FileEntry *fe)
 		return -1;
 	}
 	bool is_dir = S_ISDIR(r->mode);
-	int fd = fd_make_removed(r->path, r->mode);
+	/* one made with O_TMPFILE: made so again, linkable (linkat) as it was */
+	int fd = fd_make_removed(r->path, r->mode, fe->flags & FD_TMPFILE_BIT);
 	if (fd < 0)
 		return -1;
 	struct timespec ts[2] = {
