@@ -614,4 +614,8 @@ run_safety_check() {
 		rm -rf "$dir"/{a,b,copy,img,p0,p1,d}
 	fi
 }
+# eight lazy restores each, killed at chosen moments: 25-30 s alone, over
+# 60 under the load of other suites
+TIMEOUT_OF[safety/kill_lazy]=180
+TIMEOUT_OF[safety/kill_lazy_restore]=180
 section safety SAFETY_CHECKS run_safety_check
