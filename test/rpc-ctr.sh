@@ -416,4 +416,156 @@ rpc_podman() {
 # namespace's root)
 rpc_podman_cgns() {
 	rpc_podman "$1" cgns
+# ---------------------------------------------------------------- podman, more modes
+
+# a field of the criu_statistics podman --print-stats printed into FILE (the
+# first container's), "" if none
+ctr_podman_stat() {
+	python3 - "$1" "$2" <<-'EOF2' 2>/dev/null
+	import json, sys
+	t = open(sys.argv[1]).read()
+	d = json.loads(t[t.index("{"):t.rindex("}") + 1])
+	print(d["container_statistics"][0]["criu_statistics"].get(sys.argv[2], 0))
+	EOF2
+}
+
+# podman's output of a checkpoint or restore: no error line (podman logs
+# one for each file it expected and did not find, e.g. stats-dump), the
+# criu statistics printed (--print-stats: stats-dump / stats-restore read)
+ctr_podman_clean_output() {
+	local f=$1 what=$2 field=$3
+	if grep -q 'level=error' "$f"; then
+		result FAIL "FAIL $RPC_NAME: podman $what: $(grep -m1 'level=error' "$f" | cut -c1-300)"
+		return 1
+	fi
+	if [ -z "$(ctr_podman_stat "$f" "$field")" ]; then
+		result FAIL "FAIL $RPC_NAME: podman $what --print-stats shows no criu $field: $(log_tail "$f")"
+		return 1
+	fi
+}
+
+# the podman container NAME after a restore: running, counting on past N
+# (the logs of the checkpointed container carried over), one READY, pid 1
+ctr_podman_goes_on() {
+	local dir=$1 name=$2 n=$3
+	if [ "$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" != running ]; then
+		result FAIL "FAIL $RPC_NAME: the container is '$(podman inspect -f '{{.State.Status}}' "$name" 2>&1)'"
+		return 1
+	fi
+	wait_for 10 bash -c "podman logs '$name' 2>/dev/null | sed -n 's/^count \([0-9]*\) .*/\1/p' | tail -1 | { read c; [ \"\${c:-0}\" -gt $((n + 20)) ]; }"
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	ctr_counting "$dir/ctr.out" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return 1; }
+	if [ "$(grep -c '^READY' "$dir/ctr.out")" != 1 ]; then
+		result FAIL "FAIL $RPC_NAME: the program started again ($(grep -c '^READY' "$dir/ctr.out") READY lines)"
+		return 1
+	fi
+}
+
+# image, relay and a running container NAME holding MIB
+ctr_podman_start() {
+	local dir=$1 name=$2 mib=$3
+	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return 1; }
+	ctr_relay "$dir"
+	ctr_podman_image "$dir" || { result FAIL "FAIL $RPC_NAME: podman import: $(log_tail "$dir/import.out")"; return 1; }
+	ctr_podman_run "$dir" "$name" "$mib" || { result FAIL "FAIL $RPC_NAME: podman run: $(log_tail "$dir/run.out")"; return 1; }
+}
+
+# podman through the relay: ctr_podman DIR ARGS...
+ctr_podman() { PATH=$1/bin:$PATH "${PODMAN[@]}" "${@:2}"; }
+
+# podman container checkpoint --export FILE, podman rm, podman container
+# restore --import FILE: the program goes on where it was; stats-dump is in
+# the archive and podman prints the statistics both ways
+rpc_podman_export() {
+	local dir=$1 name=criu-rpc-$$ n
+	ctr_podman_start "$dir" "$name" 8 || return
+	ctr_podman "$dir" container checkpoint --print-stats --export="$dir/ck.tar.gz" "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --export: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_clean_output "$dir/ckpt.out" "checkpoint --export" pages_written || return
+	if ! tar -tf "$dir/ck.tar.gz" 2>/dev/null | grep -qx stats-dump; then
+		result FAIL "FAIL $RPC_NAME: no stats-dump in the exported archive"
+		return
+	fi
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	podman rm -f "$name" > /dev/null 2>&1
+	if podman container exists "$name"; then
+		result FAIL "FAIL $RPC_NAME: podman rm left the container"
+		return
+	fi
+	ctr_podman "$dir" container restore --print-stats --import="$dir/ck.tar.gz" > "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore --import: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_clean_output "$dir/restore.out" "restore --import" restore_time || return
+	ctr_podman_goes_on "$dir" "$name" "$n" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+# podman checkpoint --pre-checkpoint, then --with-previous (the pre-dump
+# and the dump through the RPC: PRE_DUMP, then DUMP with track_mem and
+# parent_img), then restore in place: the dump writes a fraction of the
+# pages of the pre-dump (64 MiB held); the program goes on
+rpc_podman_precheckpoint() {
+	local dir=$1 name=criu-rpc-$$ n p1 p2
+	ctr_podman_start "$dir" "$name" 64 || return
+	ctr_podman "$dir" container checkpoint --print-stats --pre-checkpoint "$name" > "$dir/pre.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --pre-checkpoint: $(log_tail "$dir/pre.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_clean_output "$dir/pre.out" "checkpoint --pre-checkpoint" pages_written || return
+	if [ "$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" != running ]; then
+		result FAIL "FAIL $RPC_NAME: the container stopped after the pre-checkpoint"
+		return
+	fi
+	sleep 0.5
+	ctr_podman "$dir" container checkpoint --print-stats --with-previous "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --with-previous: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_clean_output "$dir/ckpt.out" "checkpoint --with-previous" pages_written || return
+	if ! grep -q 'type=PRE_DUMP' "$dir/relay/rpc.log" ||
+	   ! sed -n '/type=DUMP/,$p' "$dir/relay/rpc.log" | grep -q "opts.parent_img='../pre-checkpoint'" ||
+	   ! sed -n '/type=DUMP/,$p' "$dir/relay/rpc.log" | grep -q 'opts.track_mem=true'; then
+		result FAIL "FAIL $RPC_NAME: the relay did not see PRE_DUMP, then DUMP with parent_img and track_mem"
+		return
+	fi
+	p1=$(ctr_podman_stat "$dir/pre.out" pages_written)
+	p2=$(ctr_podman_stat "$dir/ckpt.out" pages_written)
+	if [ "$p1" -lt 16384 ] || [ "$p2" -ge $((p1 / 4)) ]; then
+		result FAIL "FAIL $RPC_NAME: the pre-checkpoint wrote $p1 pages, the checkpoint on it $p2"
+		return
+	fi
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	ctr_podman "$dir" container restore --print-stats "$name" > "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_clean_output "$dir/restore.out" "restore" restore_time || return
+	ctr_podman_goes_on "$dir" "$name" "$n" || return
+	result PASS "PASS $RPC_NAME"
+}
+
+# the migration form: --pre-checkpoint --export PRE, --with-previous
+# --export CK, podman rm, restore --import-previous PRE --import CK
+rpc_podman_export_previous() {
+	local dir=$1 name=criu-rpc-$$ n
+	ctr_podman_start "$dir" "$name" 64 || return
+	ctr_podman "$dir" container checkpoint --pre-checkpoint --export="$dir/pre.tar.gz" "$name" > "$dir/pre.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --pre-checkpoint --export: $(log_tail "$dir/pre.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	sleep 0.5
+	ctr_podman "$dir" container checkpoint --with-previous --export="$dir/ck.tar.gz" "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --with-previous --export: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	if grep -q 'level=error' "$dir/pre.out" "$dir/ckpt.out"; then
+		result FAIL "FAIL $RPC_NAME: podman: $(grep -hm1 'level=error' "$dir/pre.out" "$dir/ckpt.out" | cut -c1-300)"
+		return
+	fi
+	# the final archive holds only what changed: far less than 64 MiB
+	local sz
+	sz=$(tar -xOf "$dir/ck.tar.gz" --wildcards 'checkpoint/pages-*' 2>/dev/null | wc -c)
+	if [ "$sz" -ge $((16 << 20)) ]; then
+		result FAIL "FAIL $RPC_NAME: the checkpoint on the pre-checkpoint holds $sz bytes of pages"
+		return
+	fi
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	podman rm -f "$name" > /dev/null 2>&1
+	ctr_podman "$dir" container restore --import-previous="$dir/pre.tar.gz" --import="$dir/ck.tar.gz" \
+		> "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore --import-previous --import: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_goes_on "$dir" "$name" "$n" || return
+	result PASS "PASS $RPC_NAME"
 }

@@ -94,6 +94,21 @@
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_cgns)
+#   rpc/podman_export  podman checkpoint --export --print-stats, podman
+#       rm, restore --import --print-stats: no error line from podman,
+#       stats-dump in the archive, criu's figures printed both ways, the
+#       program goes on (its logs carried over: one READY, pid 1, checked)
+#   rpc/podman_precheckpoint  --pre-checkpoint (64 MiB), then
+#       --with-previous (PRE_DUMP, then DUMP with parent_img and track_mem
+#       in the relay's log; under a quarter of the pre-dump's pages), then
+#       restore in place: the program goes on
+#   rpc/podman_export_previous  the same exported (--export twice), podman
+#       rm, restore --import-previous --import: the final archive holds
+#       under 16 MiB of pages, the program goes on
+
+RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
+	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
+	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
@@ -714,7 +729,7 @@ run_rpc_check() {
 	kill_tracked "$PIDS_FILE"
 	rpc_cgroups_cleanup
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
-		rm -rf "$dir/img" "$dir/img2" "$dir/bundle" "$dir/rootfs" "$dir/rootfs.tar"
+		rm -rf "$dir/img" "$dir/img2" "$dir/bundle" "$dir/rootfs" "$dir/rootfs.tar" "$dir"/*.tar.gz
 	fi
 }
 

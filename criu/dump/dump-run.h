@@ -50,7 +50,7 @@ struct dump_run {
 	int dirfd, pfd;			/* images directory, its parent's (-1) */
 	bool locked;			/* the network-lock step was taken */
 	bool ended;			/* the tree was killed or let go for good: no undo */
-	double t0, tfreeze, frozen_ms;
+	double t0, tfreeze, frozen_ms, seized_ms;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "criu/opts.h"
+#include "criu/run-stats.h"
 #include "criu/ns/ns.h"
 #include "criu/net/netlock.h"
 #include "criu/snapshot/snapshot.h"
@@ -183,8 +184,10 @@ static int st_notify_pre(void *c)
 static int st_seize(void *c)
 {
 	struct dump_run *r = c;
+	int err = seize_all(r->o, &r->t, &r->cg);
 
-	return seize_all(r->o, &r->t, &r->cg);
+	r->seized_ms = clock_now_ms() - r->tfreeze;
+	return err;
 }
 
 static void st_unseize(void *c)
@@ -423,6 +426,9 @@ static int do_dump(const struct opts *o, bool pre, struct dump_stats *out)
 		pr_info("stats: processes=%zu freeze_ms=%.3f dump_ms=%.3f plan_ms=%.3f pages_ms=%.3f pages=%lu bytes=%lu",
 			r.t.nr, r.st.freeze_ms, clock_now_ms() - r.t0, r.st.plan_ms, r.st.pages_ms,
 			(unsigned long)r.st.pages, (unsigned long)r.st.bytes);
+		run_stats_dump(o, &(struct run_dump_figures){
+			.freezing_ms = r.seized_ms, .frozen_ms = r.st.freeze_ms, .plan_ms = r.st.plan_ms,
+			.pages_ms = r.st.pages_ms, .pages_written = r.st.pages });
 		if (out)
 			*out = r.st;
 	}

@@ -38,6 +38,7 @@
 #include "criu/ns/mnt.h"
 #include "criu/procfs.h"
 #include "criu/restore/restore.h"
+#include "criu/run-stats.h"
 #include "criu/net/netlock.h"
 #include "criu/stages.h"
 
@@ -492,7 +493,7 @@ struct restore_run {
 	int own_time;		/* criu's time namespace, while the tree's is made */
 	pid_t pid;		/* the root as criu sees it, once made */
 	int live;		/* processes that are not zombies */
-	double t0;
+	double t0, forked_ms;	/* start; the tree created (stats-restore) */
 	struct mnt_restore mnt;	/* its own mount namespace (criu/ns/mnt.h) */
 	struct opts with_root;	/* the options, and the tree's root in criu's view (rst_root_fd) */
 };
@@ -723,7 +724,8 @@ static int st_handed_over(void *c)
 	rst_lazy_set_pids(&r->ls, &r->t);
 	if (rst_lazy_set_guard(&r->ls))
 		return -1;
-	pr_debug("process %d created at %.1f ms", r->pid, clock_now_ms() - r->t0);
+	r->forked_ms = clock_now_ms() - r->t0;
+	pr_debug("process %d created at %.1f ms", r->pid, r->forked_ms);
 	return 0;
 }
 
@@ -834,6 +836,7 @@ static void restored(struct restore_run *r)
 	for (size_t i = 0; i < r->t.nr; i++)
 		pages += r->t.procs[i].pages.nr_pages;
 	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - r->t0, (unsigned long)pages);
+	run_stats_restore(r->o, r->forked_ms, clock_now_ms() - r->t0, pages);
 }
 
 /* after the restore: the pidfile, then detach or watch the pages in and wait */

@@ -346,6 +346,8 @@ static int open_dirs(struct rpc_conn *c, const CriuOpts *ro, struct rpc_session 
 		return -1;
 	/* the log file is in the work directory, by default the images directory */
 	int wd = s->work_fd >= 0 ? s->work_fd : s->images_fd;
+	if (wd >= 0)
+		dir_path(wd, s->work_dir, sizeof(s->work_dir));
 	if (wd >= 0 && fchdir(wd)) {
 		snprintf(err, len, "cannot enter the work directory: %s", strerror(errno));
 		return -1;
@@ -418,6 +420,8 @@ int rpc_session_open(struct rpc_conn *c, const CriuOpts *ro, const char *action,
 	s->o.action = action;
 	if (s->images_fd >= 0)
 		s->o.images_dir = s->images_dir;
+	if (s->work_dir[0] && !s->o.work_dir)
+		s->o.work_dir = s->work_dir;
 	if (s->o.pid <= 0)
 		s->o.pid = c->peer;	/* as upstream: no pid, the client itself */
 	s->o.rst_sibling = ro->rst_sibling;

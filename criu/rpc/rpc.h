@@ -28,6 +28,7 @@ struct rpc_session {
 	char *argv[128];	/* the options as command line arguments */
 	int argc;
 	char images_dir[4096];
+	char work_dir[4096];	/* the work directory's path (stats-dump goes there) */
 	int images_fd;		/* the client's images directory, open */
 	int work_fd;		/* the work directory (log file), open */
 	int cwd_fd;		/* criu's own, back after the request */
