@@ -42,7 +42,7 @@ TEST_TOOLS  := test/tools/img-edit
 
 .PHONY: all clean test bench demo deps fuzz fuzzers asan install uninstall
 all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test \
-	lib/libcriu.so test/rpc/libcriu-test-so test/rpc/ctr-counter
+	lib/libcriu.so test/rpc/libcriu-test-so test/rpc/ctr-counter test/rpc/ctr-tcp-echo
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -87,6 +87,11 @@ test/rpc/rpc-client: test/rpc/rpc-client.c images/rpc.pb-c.o
 # the program of the container tests (test/rpc-ctr.sh): static, for a busybox rootfs
 test/rpc/ctr-counter: test/rpc/ctr-counter.c
 	$(CC) -std=gnu11 -O1 -Wall -Wextra -static -o $@ $<
+
+# the TCP echo server of test/progs/tcp_echo.c, static, for the same rootfs
+# (rpc/podman_tcp: a container with a connection from the host)
+test/rpc/ctr-tcp-echo: test/progs/tcp_echo.c $(TEST_LIB) $(wildcard test/lib/*.h)
+	$(CC) -std=gnu11 -O1 -Wall -Wextra -D_GNU_SOURCE -I. -static -o $@ $< $(TEST_LIB) -lpthread
 
 # libcriu: a C client of criu swrk with libcriu's names (lib/criu.h); users
 # link lib/libcriu.a -lprotobuf-c
@@ -203,7 +208,7 @@ clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS) \
 		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
-		test/rpc/libcriu-test test/rpc/ctr-counter lib/libcriu.pic.o images/rpc.pb-c.pic.o \
+		test/rpc/libcriu-test test/rpc/ctr-counter test/rpc/ctr-tcp-echo lib/libcriu.pic.o images/rpc.pb-c.pic.o \
 		lib/libcriu.so.2 lib/libcriu.so test/rpc/libcriu-test-so
 
 -include $(DEPS)

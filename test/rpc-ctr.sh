@@ -13,13 +13,14 @@
 # ctr_fields LOG (the criu_opts fields the client sent), ctr_counts FILE
 # (the last count line), ctr_counting FILE N (a count above N appears).
 
-CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE= CTR_LP_PID=
+CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE= CTR_LP_PID= CTR_NFT_TABLE= CTR_CLIENT=
 
 # a busybox-static rootfs with ctr-counter as /bin/ctr-counter
 ctr_rootfs() {
 	local r=$1 a
 	mkdir -p "$r/bin" "$r/proc" "$r/sys" "$r/dev" "$r/etc" "$r/tmp" || return 1
 	cp /bin/busybox "$r/bin/busybox" && cp "$ROOT/test/rpc/ctr-counter" "$r/bin/ctr-counter" || return 1
+	cp "$ROOT/test/rpc/ctr-tcp-echo" "$r/bin/ctr-tcp-echo" || return 1
 	for a in $("$r/bin/busybox" --list); do
 		[ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"
 	done
@@ -185,6 +186,13 @@ rpc_ctr_cleanup() {
 		podman rm -f -t 0 "$id" > /dev/null 2>&1
 	done
 	CTR_PODMAN_IDS=()
+	[ -n "$CTR_CLIENT" ] && kill "$CTR_CLIENT" 2>/dev/null
+	CTR_CLIENT=
+	# a network lock a failed check left in criu's namespace (rpc/podman_tcp)
+	if [ -n "$CTR_NFT_TABLE" ]; then
+		nft delete table inet "$CTR_NFT_TABLE" 2>/dev/null
+		CTR_NFT_TABLE=
+	fi
 	if [ -n "$CTR_PODMAN_IMAGE" ]; then
 		podman rmi -f "$CTR_PODMAN_IMAGE" > /dev/null 2>&1
 		CTR_PODMAN_IMAGE=
@@ -568,4 +576,62 @@ rpc_podman_export_previous() {
 		{ result FAIL "FAIL $RPC_NAME: podman restore --import-previous --import: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
 	ctr_podman_goes_on "$dir" "$name" "$n" || return
 	result PASS "PASS $RPC_NAME"
+}
+
+# podman checkpoint --tcp-established of a container on podman's default
+# bridge running test/progs/tcp_echo (static), with test/progs/tcp_stream
+# on the host streaming to it (both check every byte); podman removes the
+# container's network namespace and makes a new one (same address, up)
+# before the restore: the lock criu keeps in its own namespace drops the
+# host's retransmissions meanwhile (without it: a reset).  Restore
+# --tcp-established: the stream goes on, no byte lost or doubled, no lock
+# left
+rpc_podman_tcp() {
+	local dir=$1 name=criu-rpc-$$ port=$((21000 + $$ % 4000)) ip pid
+	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
+	ctr_relay "$dir"
+	ctr_podman_image "$dir" || { result FAIL "FAIL $RPC_NAME: podman import: $(log_tail "$dir/import.out")"; return; }
+	CTR_PODMAN_IDS+=("$name")
+	"${PODMAN[@]}" run -d --name "$name" "${PODMAN_RUN[@]}" "$CTR_PODMAN_IMAGE" /bin/ctr-tcp-echo 0.0.0.0 "$port" \
+		> "$dir/run.out" 2>&1 || { result FAIL "FAIL $RPC_NAME: podman run: $(log_tail "$dir/run.out")"; return; }
+	wait_for 10 bash -c "podman logs '$name' 2>/dev/null | grep -q '^READY'" ||
+		{ result FAIL "FAIL $RPC_NAME: the server is not ready: $(podman logs "$name" 2>&1 | tail -2)"; return; }
+	ip=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$name")
+	pid=$(podman inspect -f '{{.State.Pid}}' "$name")
+	[ -n "$ip" ] || { result FAIL "FAIL $RPC_NAME: the container has no address on podman's bridge"; return; }
+	"$ROOT/test/progs/tcp_stream" "$ip" "$port" > "$dir/client.log" 2>&1 < /dev/null &
+	CTR_CLIENT=$!
+	track "$CTR_CLIENT"
+	wait_for 10 grep -q STREAMING "$dir/client.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the client does not stream: $(log_tail "$dir/client.log")"; return; }
+	CTR_NFT_TABLE=criu_lock_$pid
+	ctr_podman "$dir" container checkpoint --tcp-established "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint --tcp-established: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	if ! nft list tables 2>/dev/null | grep -qx "table inet $CTR_NFT_TABLE"; then
+		result FAIL "FAIL $RPC_NAME: no lock (table inet $CTR_NFT_TABLE) in criu's namespace after the checkpoint"
+		return
+	fi
+	sleep 1	# the client retransmits into the lock meanwhile
+	ctr_podman "$dir" container restore --tcp-established "$name" > "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore --tcp-established: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	if nft list tables 2>/dev/null | grep -qx "table inet $CTR_NFT_TABLE"; then
+		result FAIL "FAIL $RPC_NAME: the lock is left after the restore"
+		return
+	fi
+	[ "$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$name")" = "$ip" ] ||
+		{ result FAIL "FAIL $RPC_NAME: restored with another address"; return; }
+	sleep 1
+	alive "$CTR_CLIENT" || { result FAIL "FAIL $RPC_NAME: the client stopped: $(log_tail "$dir/client.log")"; return; }
+	kill -TERM "$CTR_CLIENT"
+	wait_for 35 grep -q '^OK ' "$dir/client.log" ||
+		{ result FAIL "FAIL $RPC_NAME: the client: $(log_tail "$dir/client.log")"; return; }
+	podman kill -s USR1 "$name" > /dev/null 2>&1
+	wait_for 10 bash -c "podman logs '$name' 2>/dev/null | grep -q '^PASS'" ||
+		{ result FAIL "FAIL $RPC_NAME: the server: $(podman logs "$name" 2>&1 | tail -2)"; return; }
+	if [ "$(podman logs "$name" 2>/dev/null | grep -c '^READY')" != 1 ]; then
+		result FAIL "FAIL $RPC_NAME: the server started again"
+		return
+	fi
+	CTR_NFT_TABLE=
+	result PASS "PASS $RPC_NAME ($(grep '^OK ' "$dir/client.log"))"
 }

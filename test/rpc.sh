@@ -105,10 +105,16 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #   rpc/podman_export_previous  the same exported (--export twice), podman
 #       rm, restore --import-previous --import: the final archive holds
 #       under 16 MiB of pages, the program goes on
+#   rpc/podman_tcp  podman checkpoint --tcp-established of a container on
+#       podman's bridge (test/progs/tcp_echo, static) streamed to by
+#       test/progs/tcp_stream on the host: the lock is in criu's namespace
+#       while podman remakes the container's, restore --tcp-established:
+#       no byte lost or doubled, the server passes, no lock left
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
-	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous)
+	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
+	    podman_tcp)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }

@@ -18,9 +18,13 @@
  * With --network-lock iptables the same is an iptables chain
  * (netlock-ipt.c, "iptables CRIU_LOCK_PID" in inventory.img).
  * PID is the tree's root.  The table is in criu's network namespace, or
- * in the tree's when that is external (--external net[], the caller's:
- * it outlives the tree; a saved one dies with it, and the packets of a
- * veth to it cross criu's).  This module also puts the dumped connections
+ * in the tree's when that is external (--external net[], the caller's;
+ * a saved one dies with the tree, and the packets of a veth to it cross
+ * criu's).  An external namespace may not outlive the tree either (podman
+ * removes a checkpointed container's and makes a new one, its address
+ * already up, before the restore): so the kept criu_lock_PID is made in
+ * criu's namespace too, where the packets of a peer outside (the host, or
+ * routed through it) cross; the restore deletes both.  This module also puts the dumped connections
  * in repair mode just before the kill (and out again if that fails).
  */
 #define LOG_PREFIX "net: "
@@ -53,6 +57,7 @@ struct netlock {
 	bool kept;		/* netlock_keep made criu_lock_PID */
 	struct ipt_lock *ipt;	/* --network-lock iptables (netlock-ipt.c) instead */
 	int ns;			/* where the lock is: the tree's namespace, or -1: criu's */
+	struct nft_ctx *own;	/* ns >= 0: the kept lock in criu's namespace too */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -311,8 +316,13 @@ int netlock_keep(struct netlock *nl)
 	snprintf(name, sizeof(name), "criu_lock_%d", nl->root);
 	char *cmd = ruleset(nl, name, false);
 	int ret = cmd ? run(nl->nft, cmd, "keep the connections locked until the restore") : -1;
-	free(cmd);
 	nl->kept = !ret;
+	/* the external namespace may go before the restore: criu's keeps it too */
+	if (!ret && nl->ns >= 0) {
+		nl->own = nft_open();
+		ret = nl->own ? run(nl->own, cmd, "keep the connections locked in criu's namespace") : -1;
+	}
+	free(cmd);
 	return ret;
 }
 
@@ -327,6 +337,8 @@ void netlock_undo(struct netlock *nl)
 		snprintf(cmd, sizeof(cmd), "add table inet criu_lock_%d\ndelete table inet criu_lock_%d\n",
 			 nl->root, nl->root);
 		run(nl->nft, cmd, "unlock the connections");
+		if (nl->own)
+			run(nl->own, cmd, "unlock the connections in criu's namespace");
 	}
 	netlock_free(nl);
 }
@@ -337,6 +349,8 @@ void netlock_free(struct netlock *nl)
 		return;
 	if (nl->nft)
 		nft_ctx_free(nl->nft);	/* its socket closes: the owner table goes */
+	if (nl->own)
+		nft_ctx_free(nl->own);
 	ipt_lock_done(nl->ipt, false);	/* not kept: the chain goes */
 	if (nl->ns >= 0)
 		close(nl->ns);
@@ -357,15 +371,22 @@ int netlock_release(const char *table, int nsfd)
 			pr_err("inventory.img: network lock '%s' is not a table of criu's", table);
 		return table ? -1 : 0;
 	}
-	struct nft_ctx *nft = NULL;
-	inet_in_netns(nsfd, open_fn, &nft);
-	if (!nft)
-		return -1;
 	char cmd[200];
 	/* add, then delete: no error if it is gone already */
 	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n", name, name);
-	int ret = run(nft, cmd, "unlock the connections");
-	nft_ctx_free(nft);
+	int ret = 0;
+	/* the joined namespace's, then criu's (netlock_keep made both) */
+	for (int own = 0; own < (nsfd >= 0 ? 2 : 1); own++) {
+		struct nft_ctx *nft = NULL;
+		if (own)
+			nft = nft_open();
+		else
+			inet_in_netns(nsfd, open_fn, &nft);
+		if (!nft)
+			return -1;
+		ret |= run(nft, cmd, own ? "unlock the connections in criu's namespace" : "unlock the connections");
+		nft_ctx_free(nft);
+	}
 	if (!ret)
 		pr_info("network unlocked (table %s deleted)", table);
 	return ret;
