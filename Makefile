@@ -42,7 +42,7 @@ TEST_TOOLS  := test/tools/img-edit
 
 .PHONY: all clean test bench demo deps fuzz fuzzers asan install uninstall
 all: criu/criu $(TEST_BIN) $(TEST_TOOLS) test/rpc/rpc-client lib/libcriu.a test/rpc/libcriu-test \
-	lib/libcriu.so test/rpc/libcriu-test-so test/rpc/ctr-counter test/rpc/ctr-tcp-echo
+	lib/libcriu.so test/rpc/libcriu-test-so test/rpc/ctr-counter test/rpc/ctr-tcp-echo test/rpc/libcriu-drive
 
 images/%.pb-c.c images/%.pb-c.h: images/%.proto
 	protoc-c --proto_path=images --c_out=images $<
@@ -95,19 +95,22 @@ test/rpc/ctr-tcp-echo: test/progs/tcp_echo.c $(TEST_LIB) $(wildcard test/lib/*.h
 
 # libcriu: a C client of criu swrk with libcriu's names (lib/criu.h); users
 # link lib/libcriu.a -lprotobuf-c
-lib/libcriu.o: lib/libcriu.c lib/criu.h images/rpc.pb-c.h
-lib/libcriu.a: lib/libcriu.o images/rpc.pb-c.o
+lib/libcriu.o lib/libcriu-ns.o: lib/libcriu-opts.h lib/criu.h images/rpc.pb-c.h
+lib/libcriu.a: lib/libcriu.o lib/libcriu-ns.o images/rpc.pb-c.o
 	$(AR) rcs $@ $^
 test/rpc/libcriu-test: test/rpc/libcriu-test.c lib/libcriu.a
 	$(CC) $(CFLAGS) -Ilib -o $@ $^ -lprotobuf-c
+# criu's dump and restore command line through libcriu's setters (mntns/runc_libcriu)
+test/rpc/libcriu-drive: test/rpc/libcriu-drive.c lib/libcriu.a
+	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c
 
 # libcriu.so.2 (upstream libcriu's soname): the same library, shared; only
 # libcriu's names are exported (lib/libcriu.map), not the protobuf code
-lib/libcriu.pic.o: lib/libcriu.c lib/criu.h images/rpc.pb-c.h
+lib/%.pic.o: lib/%.c lib/libcriu-opts.h lib/criu.h images/rpc.pb-c.h
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 images/rpc.pb-c.pic.o: images/rpc.pb-c.c images/rpc.pb-c.h
 	$(CC) $(CFLAGS) -fPIC -Wno-unused-parameter -c -o $@ $<
-lib/libcriu.so.2: lib/libcriu.pic.o images/rpc.pb-c.pic.o lib/libcriu.map
+lib/libcriu.so.2: lib/libcriu.pic.o lib/libcriu-ns.pic.o images/rpc.pb-c.pic.o lib/libcriu.map
 	$(CC) -shared -Wl,-soname,libcriu.so.2 -Wl,--version-script=lib/libcriu.map -o $@ \
 		$(filter %.o,$^) -lprotobuf-c
 lib/libcriu.so: lib/libcriu.so.2
@@ -207,8 +210,8 @@ demo: deps
 clean:
 	rm -f $(OBJ) $(PROTO_C) $(PROTO_H) $(PIE_OBJ) criu/pie/restorer.elf criu/pie/restorer.bin \
 		criu/pie/blob.o criu/criu $(TEST_BIN) $(TEST_TOOLS) $(DEPS) $(FUZZERS) \
-		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu.a \
-		test/rpc/libcriu-test test/rpc/ctr-counter test/rpc/ctr-tcp-echo lib/libcriu.pic.o images/rpc.pb-c.pic.o \
+		test/rpc/rpc-client Documentation/criu.8 lib/libcriu.o lib/libcriu-ns.o lib/libcriu.a \
+		test/rpc/libcriu-test test/rpc/ctr-counter test/rpc/ctr-tcp-echo test/rpc/libcriu-drive lib/libcriu.pic.o lib/libcriu-ns.pic.o images/rpc.pb-c.pic.o \
 		lib/libcriu.so.2 lib/libcriu.so test/rpc/libcriu-test-so
 
 -include $(DEPS)

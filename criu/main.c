@@ -10,6 +10,7 @@
 #include "lazy-pages/lazy-pages.h"
 #include "pagexfer/page-server.h"
 #include "common/log.h"
+#include "criu/ns/join-ns.h"
 #include "criu/opts.h"
 #include "criu/version.h"
 
@@ -124,6 +125,9 @@ static void usage(FILE *f)
 "      --ext-mount-map A:B the same as --external mnt[A]:B (auto: mnt[])\n"
 "      --empty-ns net      (dump) the tree's network namespace must hold lo\n"
 "                          alone (else refused); restored as a new one, lo up\n"
+"      --join-ns NS:FILE   (restore) put the tree into the existing uts or ipc\n"
+"                          namespace of FILE (or of pid FILE) instead of a new\n"
+"                          one filled from the images; repeatable\n"
 "  -v[N]                   verbosity: 0 quiet .. 4 debug (-v alone: 4)\n"
 "  -o, --log-file FILE     log to FILE instead of stderr\n"
 "  -W, --work-dir DIR      relative log file and pidfile paths are in DIR\n"
@@ -231,6 +235,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "external", required_argument, NULL, 1331 },
 		{ "ext-mount-map", required_argument, NULL, 1332 },
 		{ "empty-ns", required_argument, NULL, 1333 },
+		{ "join-ns", required_argument, NULL, 1334 },
 		{ },
 	};
 	int c;
@@ -388,6 +393,17 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			if (empty_ns_parse(&o->mnt.empty_ns, optarg))
 				return -1;
 			break;
+		case 1334: {
+			const char **n;
+			if (join_ns_check_arg(optarg))
+				return -1;
+			n = realloc(o->join_ns, (o->nr_join_ns + 1) * sizeof(*n));
+			if (!n)
+				return -1;
+			o->join_ns = n;
+			o->join_ns[o->nr_join_ns++] = optarg;
+			break;
+		}
 		case 'V': print_version(); return 1;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;

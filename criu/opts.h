@@ -58,6 +58,8 @@ struct opts {
 	const char *action_script;	/* --action-script: run at each step */
 	int status_fd;			/* --status-fd: '\0' written once serving (-1: none) */
 	struct mnt_opts mnt;		/* --root, --external mnt[..], --ext-mount-map, --empty-ns */
+	const char **join_ns;		/* --join-ns NS:FILE (restore), each (criu/ns/join-ns.h) */
+	int nr_join_ns;
 	/* not an option: while restore makes the tree, its root as criu sees it
 	 * (criu/ns/mnt.h: paths of images resolve there); 0: criu's own */
 	int rst_root_fd;

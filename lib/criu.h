@@ -34,6 +34,12 @@ enum criu_cg_mode {
 	CRIU_CG_MODE_STRICT = 5,
 	CRIU_CG_MODE_DEFAULT = 6,
 };
+/* --network-lock methods, with the wire's numbers */
+enum criu_network_lock_method {
+	CRIU_NETWORK_LOCK_IPTABLES = 1,
+	CRIU_NETWORK_LOCK_NFTABLES = 2,
+	CRIU_NETWORK_LOCK_SKIP = 3,
+};
 typedef struct criu_notify_arg *criu_notify_arg_t;
 
 /* each step of dump and restore (notify_scripts); non-zero fails it */
@@ -69,6 +75,23 @@ void criu_local_set_manage_cgroups(criu_opts *opts, bool manage);
 void criu_local_set_manage_cgroups_mode(criu_opts *opts, enum criu_cg_mode mode);
 int criu_local_set_freeze_cgroup(criu_opts *opts, const char *cgroup);
 int criu_local_add_cg_root(criu_opts *opts, const char *ctrl, const char *path);
+/* containers (libcriu-ns.c): the tree's root directory, external mounts
+ * (KEY:VAL as --external mnt[KEY]:VAL), externals (--external KEY),
+ * namespaces to join at restore (NS "uts" or "ipc", NS_FILE a path such
+ * as /proc/PID/ns/uts; EXTRA_OPT must be NULL), the network lock method,
+ * --tcp-close, --empty-ns bits, auto_ext_mnt, the RPC config file, and
+ * the LSM settings (sent; criu refuses them: not served) */
+int criu_local_set_root(criu_opts *opts, const char *root);
+int criu_local_add_ext_mount(criu_opts *opts, const char *key, const char *val);
+int criu_local_add_external(criu_opts *opts, const char *key);
+int criu_local_join_ns_add(criu_opts *opts, const char *ns, const char *ns_file, const char *extra_opt);
+int criu_local_set_network_lock(criu_opts *opts, enum criu_network_lock_method method);
+void criu_local_set_tcp_close(criu_opts *opts, bool tcp_close);
+int criu_local_set_empty_ns(criu_opts *opts, int namespaces);
+void criu_local_set_auto_ext_mnt(criu_opts *opts, bool auto_ext_mnt);
+int criu_local_set_config_file(criu_opts *opts, const char *path);
+int criu_local_set_lsm_profile(criu_opts *opts, const char *name);
+int criu_local_set_lsm_mount_context(criu_opts *opts, const char *name);
 
 int criu_local_check(criu_opts *opts);
 int criu_local_dump(criu_opts *opts);
@@ -104,6 +127,17 @@ void criu_set_manage_cgroups(bool manage);
 void criu_set_manage_cgroups_mode(enum criu_cg_mode mode);
 int criu_set_freeze_cgroup(const char *cgroup);
 int criu_add_cg_root(const char *ctrl, const char *path);
+int criu_set_root(const char *root);
+int criu_add_ext_mount(const char *key, const char *val);
+int criu_add_external(const char *key);
+int criu_join_ns_add(const char *ns, const char *ns_file, const char *extra_opt);
+int criu_set_network_lock(enum criu_network_lock_method method);
+void criu_set_tcp_close(bool tcp_close);
+int criu_set_empty_ns(int namespaces);
+void criu_set_auto_ext_mnt(bool auto_ext_mnt);
+int criu_set_config_file(const char *path);
+int criu_set_lsm_profile(const char *name);
+int criu_set_lsm_mount_context(const char *name);
 int criu_check(void);
 int criu_dump(void);
 int criu_pre_dump(void);

@@ -3,7 +3,8 @@
  * message, `criu swrk` started on a socketpair per request (as runc does),
  * one request sent, notifications answered through the caller's callback,
  * the answer turned into libcriu's return values.  Owns nothing of criu
- * but the wire format (images/rpc.proto).
+ * but the wire format (images/rpc.proto).  The mount, namespace and
+ * container setters are in libcriu-ns.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/criu.h"
-#include "images/rpc.pb-c.h"
-
-struct criu_opts {
-	CriuOpts rpc;
-	char *binary;
-	criu_notify_cb_t notify;
-};
+#include "lib/libcriu-opts.h"
 
 struct criu_notify_arg {
 	int pid;
@@ -62,11 +56,12 @@ void criu_local_free_opts(criu_opts *o)
 	free(o->rpc.freeze_cgroup);
 	free(o->rpc.parent_img);
 	free(o->rpc.log_file);
+	libcriu_ns_free(o);
 	free(o->binary);
 	free(o);
 }
 
-static int set_str(char **dst, const char *s)
+int libcriu_set_str(char **dst, const char *s)
 {
 	char *n = strdup(s);
 	if (!n)
@@ -76,9 +71,9 @@ static int set_str(char **dst, const char *s)
 	return 0;
 }
 
-int criu_local_set_service_binary(criu_opts *o, const char *path) { return set_str(&o->binary, path); }
-int criu_local_set_parent_images(criu_opts *o, const char *p) { return set_str(&o->rpc.parent_img, p); }
-int criu_local_set_log_file(criu_opts *o, const char *f) { return set_str(&o->rpc.log_file, f); }
+int criu_local_set_service_binary(criu_opts *o, const char *path) { return libcriu_set_str(&o->binary, path); }
+int criu_local_set_parent_images(criu_opts *o, const char *p) { return libcriu_set_str(&o->rpc.parent_img, p); }
+int criu_local_set_log_file(criu_opts *o, const char *f) { return libcriu_set_str(&o->rpc.log_file, f); }
 void criu_local_set_notify_cb(criu_opts *o, criu_notify_cb_t cb) { o->notify = cb; }
 
 #define SETTER(name, field, type)                                         \
@@ -102,7 +97,7 @@ SETTER(lazy_pages, lazy_pages, bool)
 SETTER(log_level, log_level, int)
 SETTER(manage_cgroups, manage_cgroups, bool)
 
-int criu_local_set_freeze_cgroup(criu_opts *o, const char *cg) { return set_str(&o->rpc.freeze_cgroup, cg); }
+int criu_local_set_freeze_cgroup(criu_opts *o, const char *cg) { return libcriu_set_str(&o->rpc.freeze_cgroup, cg); }
 
 /* libcriu's enum has the wire's numbers */
 void criu_local_set_manage_cgroups_mode(criu_opts *o, enum criu_cg_mode mode)
@@ -419,6 +414,20 @@ void criu_set_manage_cgroups(bool v) { criu_local_set_manage_cgroups(lib_opts, v
 void criu_set_manage_cgroups_mode(enum criu_cg_mode m) { criu_local_set_manage_cgroups_mode(lib_opts, m); }
 int criu_set_freeze_cgroup(const char *cg) { return criu_local_set_freeze_cgroup(lib_opts, cg); }
 int criu_add_cg_root(const char *ctrl, const char *path) { return criu_local_add_cg_root(lib_opts, ctrl, path); }
+int criu_set_root(const char *r) { return criu_local_set_root(lib_opts, r); }
+int criu_add_ext_mount(const char *k, const char *v) { return criu_local_add_ext_mount(lib_opts, k, v); }
+int criu_add_external(const char *k) { return criu_local_add_external(lib_opts, k); }
+int criu_join_ns_add(const char *ns, const char *file, const char *extra)
+{
+	return criu_local_join_ns_add(lib_opts, ns, file, extra);
+}
+int criu_set_network_lock(enum criu_network_lock_method m) { return criu_local_set_network_lock(lib_opts, m); }
+void criu_set_tcp_close(bool v) { criu_local_set_tcp_close(lib_opts, v); }
+int criu_set_empty_ns(int ns) { return criu_local_set_empty_ns(lib_opts, ns); }
+void criu_set_auto_ext_mnt(bool v) { criu_local_set_auto_ext_mnt(lib_opts, v); }
+int criu_set_config_file(const char *p) { return criu_local_set_config_file(lib_opts, p); }
+int criu_set_lsm_profile(const char *n) { return criu_local_set_lsm_profile(lib_opts, n); }
+int criu_set_lsm_mount_context(const char *n) { return criu_local_set_lsm_mount_context(lib_opts, n); }
 int criu_check(void) { return criu_local_check(lib_opts); }
 int criu_dump(void) { return criu_local_dump(lib_opts); }
 int criu_pre_dump(void) { return criu_local_pre_dump(lib_opts); }

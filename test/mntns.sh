@@ -338,6 +338,9 @@ for e in json.load(sys.stdin)["entries"]:
 '
 }
 
+# (rpc/libcriu_runc runs it through libcriu: restore options of its own in
+# MNTNS_RESTORE_EXTRA, MNTNS_AFTER_RESTORE NAME PID checked before the verdict)
+MNTNS_RESTORE_EXTRA=() MNTNS_AFTER_RESTORE=
 mntns_runc() {
 	local name=$1 dir=$2 variant=${3:-runc} id=criu-mntns-$$ pid key ext=() rext=() line
 	if ! mntns_bundle "$dir" "$variant"; then
@@ -369,9 +372,10 @@ mntns_runc() {
 		return
 	fi
 	if ! mntns_restore_check "$name" "$dir" img --root "$dir/bundle/rootfs" --manage-cgroups soft --empty-ns net \
-		"${rext[@]}" --inherit-fd "fd[5]:$key" 5> >(cat >> "$dir/stdout"); then
+		"${rext[@]}" --inherit-fd "fd[5]:$key" "${MNTNS_RESTORE_EXTRA[@]}" 5> >(cat >> "$dir/stdout"); then
 		return
 	fi
+	[ -n "$MNTNS_AFTER_RESTORE" ] && { "$MNTNS_AFTER_RESTORE" "$name" "$RPROG" || return; }
 	LOG_DIR=$dir/bundle/rootfs mntns_verdict "$name" "$dir" "$RPROG" || return
 	result PASS "PASS $name"
 }

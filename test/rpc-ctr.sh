@@ -635,3 +635,68 @@ rpc_podman_tcp() {
 	CTR_NFT_TABLE=
 	result PASS "PASS $RPC_NAME ($(grep '^OK ' "$dir/client.log"))"
 }
+
+# ---------------------------------------------------------------- libcriu as crun uses it
+
+CTR_POD=
+
+# the restored container's uts and ipc namespaces are the "pod"'s
+ctr_joined() {
+	local name=$1 pid=$2 k
+	for k in uts ipc; do
+		if [ "$(stat -Lc %i "/proc/$pid/ns/$k")" != "$(stat -Lc %i "/proc/$CTR_POD/ns/$k")" ]; then
+			result FAIL "FAIL $name: the restored container is not in the $k namespace it was to join"
+			return 1
+		fi
+	done
+	if [ "$(nsenter -t "$pid" -u hostname 2>/dev/null)" != criu-pod ]; then
+		result FAIL "FAIL $name: its host name is '$(nsenter -t "$pid" -u hostname 2>&1)', not the pod's"
+		return 1
+	fi
+}
+
+# mntns/runc (a runc container with mounts of every kind, dumped and
+# restored with --root, external mounts, --empty-ns net, the cgroup
+# options, --inherit-fd of its stdout pipe) with each dump and restore made
+# through libcriu's setters, as crun makes them (test/rpc/libcriu-drive):
+# criu_set_root, criu_add_ext_mount, criu_set_empty_ns,
+# criu_set_freeze_cgroup, criu_set_manage_cgroups_mode, criu_add_inherit_fd,
+# and at restore criu_join_ns_add of the uts and ipc namespaces of a
+# "pod" (unshare --uts --ipc, host name criu-pod): the container comes back
+# in them, its mounts and files checked by the program, which passes
+# every symbol crun's src/libcrun/criu.c loads from libcriu.so.2 (dlsym)
+CRUN_SYMBOLS=(criu_add_ext_mount criu_add_external criu_add_inherit_fd criu_check_version criu_dump
+	criu_get_orphan_pts_master_fd criu_init_opts criu_join_ns_add criu_feature_check criu_pre_dump
+	criu_restore_child criu_set_ext_unix_sk criu_set_file_locks criu_set_freeze_cgroup
+	criu_set_images_dir_fd criu_set_leave_running criu_set_log_file criu_set_log_level
+	criu_set_manage_cgroups criu_set_manage_cgroups_mode criu_set_network_lock criu_set_notify_cb
+	criu_set_orphan_pts_master criu_set_parent_images criu_set_pid criu_set_root criu_add_cg_root
+	criu_set_shell_job criu_set_tcp_established criu_set_tcp_close criu_set_track_mem
+	criu_set_work_dir_fd criu_set_lsm_profile criu_set_lsm_mount_context criu_set_config_file)
+
+rpc_libcriu_runc() {
+	local dir=$1 s missing=
+	for s in "${CRUN_SYMBOLS[@]}"; do
+		nm -D --defined-only "$ROOT/lib/libcriu.so.2" | grep -qw "$s" || missing+=" $s"
+	done
+	[ -z "$missing" ] || { result FAIL "FAIL $RPC_NAME: libcriu.so.2 lacks what crun loads:$missing"; return; }
+	if ! command -v runc > /dev/null || ! command -v busybox > /dev/null || [ ! -d /sys/fs/cgroup/freezer ]; then
+		result SKIP "SKIP $RPC_NAME: needs runc, busybox-static and a cgroup v1 freezer"
+		return
+	fi
+	CTR_RUNC_IDS+=("criu-mntns-$$@/run/runc")
+	unshare --uts --ipc sh -c 'hostname criu-pod; exec sleep 600' < /dev/null > /dev/null 2>&1 &
+	CTR_POD=$!
+	track "$CTR_POD"
+	wait_for 5 bash -c "[ \"\$(nsenter -t $CTR_POD -u hostname 2>/dev/null)\" = criu-pod ]" ||
+		{ result FAIL "FAIL $RPC_NAME: no pod namespaces"; return; }
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$ROOT/test/rpc/libcriu-drive" "$CRIU" > "$dir/criu-lib"
+	chmod +x "$dir/criu-lib"
+	local CRIU=$dir/criu-lib
+	MNTNS_RESTORE_EXTRA=(--join-ns "uts:/proc/$CTR_POD/ns/uts" --join-ns "ipc:$CTR_POD")
+	MNTNS_AFTER_RESTORE=ctr_joined
+	mntns_runc "$RPC_NAME" "$dir"
+	MNTNS_RESTORE_EXTRA=() MNTNS_AFTER_RESTORE=
+	# the restored program (the container's init) goes with the check
+	[ -s "$dir/kill" ] && kill -KILL $(cat "$dir/kill") 2>/dev/null
+}

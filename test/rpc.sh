@@ -110,11 +110,19 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #       test/progs/tcp_stream on the host: the lock is in criu's namespace
 #       while podman remakes the container's, restore --tcp-established:
 #       no byte lost or doubled, the server passes, no lock left
+#   rpc/libcriu_runc  libcriu.so.2 defines every symbol crun loads; then
+#       mntns/runc (test/mntns.sh: a runc container with
+#       mounts of every kind) with its dump and restore made through
+#       libcriu's setters as crun makes them (test/rpc/libcriu-drive:
+#       criu_set_root, criu_add_ext_mount, criu_set_empty_ns, the cgroup
+#       setters, criu_add_inherit_fd), the restore joining the uts and ipc
+#       namespaces of a "pod" (criu_join_ns_add; by path and by pid): the
+#       container is back in them (host name the pod's), the program passes
 
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
-	    podman_tcp)
+	    podman_tcp libcriu_runc)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }

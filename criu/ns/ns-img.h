@@ -46,6 +46,7 @@ struct ns_images {
 	const struct net_opts *net_opts;	/* --external veth[] */
 	int host_net;		/* criu's network namespace: veth peers go there */
 	int join_net;		/* external (--inherit-fd of its key): joined, not made; else -1 */
+	int join_uts, join_ipc;	/* --join-ns uts:, ipc: joined instead of made; else -1 */
 };
 /* o: --external veth[], --inherit-fd of an external network namespace */
 struct opts;

@@ -4,7 +4,10 @@
  * rest (before anything is created); the root is created in new uts and
  * ipc namespaces (clone3 flags) and fills them as its very first step,
  * before it creates any other task (uts-ns.c, ipc-restore.c); the time
- * namespace is made by criu just before (time-ns.c).
+ * namespace is made by criu just before (time-ns.c).  A uts or ipc
+ * namespace named by --join-ns (join-ns.c) is joined by the root instead,
+ * its images' contents left aside (an ipc namespace only if they hold no
+ * object).
  */
 #define LOG_PREFIX ""
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include "common/log.h"
 #include "criu/files/files.h"
 #include "criu/net/netns.h"
+#include "criu/ns/join-ns.h"
 #include "criu/ns/ns-img.h"
 #include "criu/opts.h"
 
@@ -63,10 +67,35 @@ static int load_net(int dirfd, const struct opts *o, struct ns_images *n)
 	return 0;
 }
 
+/* ipc objects of the tree's own in ipcns.img (entries with no object hold sysctls) */
+static size_t ipc_objects(const struct ns_images *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->ipc.nr; i++) {
+		const IpcNsEntry *e = (const IpcNsEntry *)n->ipc.msgs[i];
+		k += e->shm || e->sem || e->msg;
+	}
+	return k;
+}
+
+static int load_joins(const struct opts *o, struct ns_images *n)
+{
+	if (join_ns_open(o, &n->join_uts, &n->join_ipc))
+		return -1;
+	if (n->join_ipc >= 0 && ipc_objects(n)) {
+		pr_err("--join-ns ipc: ipcns.img holds %zu objects of the tree's own ipc namespace; "
+		       "joining another would leave them behind", ipc_objects(n));
+		return -1;
+	}
+	if (n->join_uts >= 0)
+		pr_info("uts namespace joined (--join-ns): the images' host and domain names are not set");
+	return 0;
+}
+
 int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct ns_images *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->host_net = n->join_net = -1;
+	n->host_net = n->join_net = n->join_uts = n->join_ipc = -1;
 	n->flags = inv->has_ns_flags ? inv->ns_flags : 0;
 	/* (CLONE_NEWCGROUP: made by the root itself, criu/restore/cgroups-rst.c) */
 	if (n->flags & ~(uint32_t)(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME | CLONE_NEWNS | CLONE_NEWNET |
@@ -89,12 +118,14 @@ int ns_images_load(int dirfd, const Inventory *inv, const struct opts *o, struct
 	}
 	if ((n->flags & CLONE_NEWNET) && load_net(dirfd, o, n))
 		return -1;
-	return 0;
+	return load_joins(o, n);
 }
 
 uint32_t ns_clone_flags(const struct ns_images *n)
 {
-	return (n->flags & (CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNS)) |
+	return (n->flags & CLONE_NEWNS) |
+	       ((n->flags & CLONE_NEWUTS) && n->join_uts < 0 ? CLONE_NEWUTS : 0) |
+	       ((n->flags & CLONE_NEWIPC) && n->join_ipc < 0 ? CLONE_NEWIPC : 0) |
 	       ((n->flags & CLONE_NEWNET) && n->join_net < 0 ? CLONE_NEWNET : 0);
 }
 
@@ -111,15 +142,27 @@ void ns_images_free(struct ns_images *n)
 		close(n->host_net);
 	if ((n->flags & CLONE_NEWNET) && n->join_net >= 0)
 		close(n->join_net);
+	if (n->join_uts > 0)
+		close(n->join_uts);
+	if (n->join_ipc > 0)
+		close(n->join_ipc);
 	memset(n, 0, sizeof(*n));
-	n->host_net = n->join_net = -1;
+	n->host_net = n->join_net = n->join_uts = n->join_ipc = -1;
 }
 
 int ns_images_apply(const struct ns_images *n)
 {
-	if (n->uts && uts_ns_restore(n->uts))
+	if (n->join_uts >= 0 && setns(n->join_uts, CLONE_NEWUTS)) {
+		pr_perror("--join-ns uts: cannot join the namespace");
 		return -1;
-	if ((n->flags & CLONE_NEWIPC) && ipc_ns_restore(&n->ipc))
+	}
+	if (n->join_uts < 0 && n->uts && uts_ns_restore(n->uts))
+		return -1;
+	if (n->join_ipc >= 0 && setns(n->join_ipc, CLONE_NEWIPC)) {
+		pr_perror("--join-ns ipc: cannot join the namespace");
+		return -1;
+	}
+	if (n->join_ipc < 0 && (n->flags & CLONE_NEWIPC) && ipc_ns_restore(&n->ipc))
 		return -1;
 	if (n->join_net >= 0 && setns(n->join_net, CLONE_NEWNET)) {
 		pr_perror("cannot join the external network namespace (%s)", netns_external(&n->net));

@@ -92,7 +92,7 @@ static const struct opt_row opt_table[] = {
 	{ "ext_mnt", RPC_OWN, NULL },
 	{ "external", RPC_OWN, NULL },
 	{ "empty_ns", RPC_OWN, NULL },
-	{ "join_ns", REFUSED, "joining namespaces at restore is not supported" },
+	{ "join_ns", RPC_OWN, NULL },
 	{ "cgroup_props", REFUSED, CG_PROPS },
 	{ "cgroup_props_file", REFUSED, CG_PROPS },
 	{ "cgroup_dump_controller", REFUSED, CG_PROPS },
@@ -261,6 +261,13 @@ static int own_enum_args(const CriuOpts *ro, struct rpc_session *s, char *err, s
 	for (size_t i = 0; i < ro->n_external; i++)
 		if (add_arg(s, "--external=%s", ro->external[i]))
 			return -1;
+	/* join_ns {ns, ns_file, extra_opt}: --join-ns NS:FILE (extra options refused there) */
+	for (size_t i = 0; i < ro->n_join_ns; i++) {
+		const JoinNamespace *j = ro->join_ns[i];
+		if (add_arg(s, "--join-ns=%s:%s%s%s", j->ns, j->ns_file, j->extra_opt ? "," : "",
+			    j->extra_opt ? j->extra_opt : ""))
+			return -1;
+	}
 	/* CLONE_NEW* bits: the option judges them */
 	if (ro->has_empty_ns && ro->empty_ns && add_arg(s, "--empty-ns=%#x", ro->empty_ns))
 		return -1;
