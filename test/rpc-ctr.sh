@@ -700,3 +700,71 @@ rpc_libcriu_runc() {
 	# the restored program (the container's init) goes with the check
 	[ -s "$dir/kill" ] && kill -KILL $(cat "$dir/kill") 2>/dev/null
 }
+
+# ---------------------------------------------------------------- a container with a terminal
+
+# runc's `terminal: true`: the console is a pseudo-terminal of the
+# container's own devpts instance, its master sent to --console-socket
+# (test/tools/console-socket.py logs it and what comes out of it; it sets
+# the first one's window to 33x77).  runc checkpoint (orphan_pts_master:
+# the master outside); runc restore --console-socket: criu makes the pair
+# again in the restored devpts with the same pts number (and the node
+# runc bound over /dev/console before the files), hands the master over
+# in the orphan-pts-master notification, runc passes it on: the program
+# goes on writing to the new console, pid 1, its terminal /dev/pts/N of
+# the container's devpts, its controlling one, window 33x77
+rpc_runc_terminal() {
+	local dir=$1 n pid before
+	ID=criu-rpc-$$
+	command -v runc > /dev/null || { result SKIP "SKIP $RPC_NAME: runc is not installed"; return; }
+	ctr_runc_bundle "$dir/bundle" 8 || { result FAIL "FAIL $RPC_NAME: cannot make the bundle"; return; }
+	python3 - "$dir/bundle/config.json" <<-'EOF2'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["process"]["terminal"] = True
+	json.dump(c, open(sys.argv[1], "w"), indent=1)
+	EOF2
+	ctr_relay "$dir"
+	python3 "$ROOT/test/tools/console-socket.py" "$dir/console.sock" "$dir/ctr.out" 33 77 < /dev/null > /dev/null 2>&1 &
+	CTR_CLIENT=$!
+	track "$CTR_CLIENT"
+	wait_for 5 test -S "$dir/console.sock" || { result FAIL "FAIL $RPC_NAME: no console socket"; return; }
+	CTR_RUNC_ROOT=$dir/runc
+	CTR_RUNC_IDS+=("$ID")
+	runc --root "$CTR_RUNC_ROOT" run -d --console-socket "$dir/console.sock" --bundle "$dir/bundle" "$ID" \
+		> "$dir/run.err" 2>&1 < /dev/null ||
+		{ result FAIL "FAIL $RPC_NAME: runc run: $(log_tail "$dir/run.err")"; return; }
+	wait_for 10 grep -q '^count ' "$dir/ctr.out" ||
+		{ result FAIL "FAIL $RPC_NAME: nothing on the console: $(log_tail "$dir/ctr.out")"; return; }
+	ctr_runc_ckpt "$dir" "$ID" ||
+		{ result FAIL "FAIL $RPC_NAME: runc checkpoint: $(log_tail "$dir/ckpt.out") $(criu_error "$dir/work/dump.log")"; return; }
+	n=$(ctr_last_count "$dir/ctr.out")
+	before=$(grep -c '^MASTER' "$dir/ctr.out")
+	runc --root "$CTR_RUNC_ROOT" --criu "$dir/bin/criu" restore -d --console-socket "$dir/console.sock" \
+		--image-path "$dir/img" --work-path "$dir/work" --bundle "$dir/bundle" "$ID" \
+		> "$dir/restore.err" 2>&1 < /dev/null ||
+		{ result FAIL "FAIL $RPC_NAME: runc restore: $(log_tail "$dir/restore.err") $(criu_error "$dir/work/restore.log")"; return; }
+	if [ "$(grep -c '^MASTER' "$dir/ctr.out")" != $((before + 1)) ] ||
+	   ! grep -q '^MASTER 2 rows 33 cols 77$' "$dir/ctr.out"; then
+		result FAIL "FAIL $RPC_NAME: the console socket did not get the new master with the window 33x77: $(grep '^MASTER' "$dir/ctr.out" | tr '\n' ' ')"
+		return
+	fi
+	ctr_runc_goes_on "$dir" "$ID" "$n" || { result FAIL "FAIL $RPC_NAME: $CMP_REASON"; return; }
+	pid=$(runc --root "$CTR_RUNC_ROOT" state "$ID" | sed -n 's/^ *"pid": \([0-9]*\),/\1/p')
+	local fd1 idx tty
+	# (from outside its mount namespace the path reads /N: the index)
+	fd1=$(readlink "/proc/$pid/fd/1")
+	idx=${fd1##*/}
+	if [[ ! "$idx" =~ ^[0-9]+$ ]] ||
+	   [ "$(stat -Lc %d:%t:%T "/proc/$pid/fd/1")" != "$(stat -c %d:%t:%T "/proc/$pid/root/dev/pts/$idx")" ] ||
+	   [ "$(stat -Lc %d "/proc/$pid/fd/1")" = "$(stat -c %d /dev/pts/ptmx)" ]; then
+		result FAIL "FAIL $RPC_NAME: its stdout ($fd1) is not /dev/pts/$idx of the container's own devpts"
+		return
+	fi
+	tty=$(cut -d' ' -f7 "/proc/$pid/stat")
+	if [ "$tty" != $(( (136 << 8) | idx )) ] || [ "$(cut -d' ' -f6 "/proc/$pid/stat")" != "$pid" ]; then
+		result FAIL "FAIL $RPC_NAME: /dev/pts/$idx is not the controlling terminal of its session leader (tty_nr $tty)"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}

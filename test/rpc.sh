@@ -110,6 +110,12 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #       test/progs/tcp_stream on the host: the lock is in criu's namespace
 #       while podman remakes the container's, restore --tcp-established:
 #       no byte lost or doubled, the server passes, no lock left
+#   rpc/runc_terminal  a runc container with terminal: true (its console a
+#       pts of its own devpts, the master sent to --console-socket, window
+#       set to 33x77): runc checkpoint, runc restore --console-socket: the
+#       new master (window 33x77) reaches the socket, the program writes
+#       on to it (pid 1, one READY), its stdout /dev/pts/N of the
+#       container's devpts, its controlling terminal
 #   rpc/libcriu_runc  libcriu.so.2 defines every symbol crun loads; then
 #       mntns/runc (test/mntns.sh: a runc container with
 #       mounts of every kind) with its dump and restore made through
@@ -122,7 +128,7 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
-	    podman_tcp libcriu_runc)
+	    podman_tcp libcriu_runc runc_terminal)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }

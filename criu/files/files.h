@@ -81,9 +81,11 @@ dev_t fd_kdev_to_dev(unsigned long kdev);
 /* the masters of the pairs restore made for slaves whose master was
  * outside the tree (--orphan-pts-master), kept by criu for their taker */
 #define FD_ORPHANS_MAX 16
+struct pty_reserved;
 struct fd_orphans {
 	int fd[FD_ORPHANS_MAX];
 	int nr;
+	struct pty_reserved *early;	/* masters the mounts needed first (criu/files/pty-ns.h) */
 };
 
 /* the restore of one process's fds: in the new process */

@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #include "criu/files/files.h"
+#include "criu/files/pty-ns.h"
+#include "criu/ns/mnt.h"
 #include "common/log.h"
 
 static bool is_ptmx(const struct stat *st)
@@ -482,9 +484,16 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		pr_err("%s: a pseudo-terminal master without tty-index in its fdinfo: not supported", what);
 		return -1;
 	}
+	char tree_ptmx[PATH_MAX];
+	bool tree_devpts = false;
 	if (!master && !dev_tty && (stat("/dev/pts", &pts) || pts.st_dev != p->st.st_dev)) {
-		pr_err("%s: a pseudo-terminal of another devpts instance than /dev/pts: not supported", what);
-		return -1;
+		/* a container's console: a slave of its own devpts, the master outside */
+		tree_devpts = orphan && !pty_tree_ptmx(d, p->st.st_dev, tree_ptmx, sizeof(tree_ptmx));
+		if (!tree_devpts) {
+			pr_err("%s: a pseudo-terminal of another devpts instance than /dev/pts%s: not supported", what,
+			       orphan ? " and the tree's own" : "");
+			return -1;
+		}
 	}
 	PtyFile *pf = calloc(1, sizeof(*pf));
 	if (!pf)
@@ -500,7 +509,14 @@ static int pty_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		return -1;
 	if (orphan && !dev_tty) {
 		pf->has_orphan = pf->orphan = true;
-		return dump_orphan(d, p, pf, what);
+		if (dump_orphan(d, p, pf, what))
+			return -1;
+		if (tree_devpts) {
+			free(pf->path);
+			pf->has_tree_devpts = pf->tree_devpts = true;
+			return (pf->path = strdup(tree_ptmx)) ? 0 : -1;
+		}
+		return 0;
 	}
 	return master ? dump_master(d, p, pf, what) : 0;
 }
@@ -520,7 +536,7 @@ static int pty_check(const FileEntry *fe, const struct opts *o, const char *name
 		       name, fe->id);
 		return -1;
 	}
-	if (makes && (stat(pf->path, &st) || !is_ptmx(&st))) {
+	if (makes && (mnt_stat_in(pf->tree_devpts ? o->rst_root_fd : 0, pf->path, &st, false) || !is_ptmx(&st))) {
 		pr_err("%s: file %u: %s is gone or is not the pseudo-terminal multiplexer", name, fe->id, pf->path);
 		return -1;
 	}
@@ -756,9 +772,14 @@ static int make_orphan(struct fd_rst *r, const FileEntry *fe)
 		       fe->id, FD_ORPHANS_MAX);
 		return -1;
 	}
-	int m = open(pf->path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int m = -1;
+	if (!pf->tree_devpts)
+		m = open(pf->path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	else if ((m = pty_reserved_take(r->orphans->early, pf->path, pf->index)) < 0)
+		m = pty_open_index(r->o ? r->o->rst_root_fd : 0, pf->path, pf->index, fe->id);
 	if (m < 0) {
-		pr_perror("file %u: cannot open %s", fe->id, pf->path);
+		if (!pf->tree_devpts)
+			pr_perror("file %u: cannot open %s", fe->id, pf->path);
 		return -1;
 	}
 	if (ioctl(m, TIOCSPTLCK, &unlock) || set_term(m, pf)) {

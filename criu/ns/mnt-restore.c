@@ -27,6 +27,7 @@
 
 #include "common/log.h"
 #include "criu/ns/mnt-opts.h"
+#include "criu/files/pty-ns.h"
 #include "criu/ns/mnt.h"
 
 static const MntEntry *ent(const struct mnt_restore *r, size_t i)
@@ -112,8 +113,26 @@ static int fill_tmpfs(const struct mnt_restore *r, const char *at, const MntEntr
 	return ret;
 }
 
+/* a bind of /N of a devpts instance (runc's /dev/console): the pair is
+ * made now, its master kept for the files (pty-ns.h) */
+static int devpts_file(struct mnt_restore *r, int rootfd, const MntEntry *p, const MntEntry *e)
+{
+	const char *dir = strcmp(p->mountpoint, "/") ? p->mountpoint : "";
+	char ptmx[PATH_MAX], node[PATH_MAX], end;
+	unsigned index;
+	struct stat st;
+
+	if (strcmp(p->fstype, "devpts") || sscanf(e->bind_path, "/%u%c", &index, &end) != 1)
+		return 0;
+	snprintf(node, sizeof(node), "%s/%u", dir, index);
+	if (!mnt_stat_in(rootfd, node, &st, false))
+		return 0;	/* there already */
+	snprintf(ptmx, sizeof(ptmx), "%s/ptmx", dir);
+	return pty_reserve(&r->ptys, rootfd, ptmx, index);
+}
+
 /* the source of a bind (of the tree: through rootfd; external: the host path of its key) */
-static int bind_source(const struct mnt_restore *r, int rootfd, const struct mnt_opts *m, const MntEntry *e)
+static int bind_source(struct mnt_restore *r, int rootfd, const struct mnt_opts *m, const MntEntry *e)
 {
 	if (e->kind == MNT_KIND__MNT_EXTERNAL) {
 		const char *val = m ? mnt_opts_ext_find(m, e->ext_key) : NULL;
@@ -143,6 +162,8 @@ static int bind_source(const struct mnt_restore *r, int rootfd, const struct mnt
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s%s", p->mountpoint, strcmp(e->bind_path, "/") ? e->bind_path : "");
+	if (devpts_file(r, rootfd, p, e))
+		return -1;
 	int fd = mnt_open_in(rootfd, path, O_PATH | O_CLOEXEC, 0);
 	if (fd < 0)
 		pr_perror("mntns.img: mount %u at %s: cannot open its source %s", e->mnt_id, e->mountpoint, path);
@@ -421,6 +442,7 @@ void mnt_restore_leave(struct mnt_restore *r)
 	if (r->rootfd >= 0)
 		close(r->rootfd);
 	r->own_ns = r->rootfd = -1;
+	pty_reserved_close(&r->ptys);
 	img_entries_free(&r->ents);
 	free(r->done);
 	free(r->root);

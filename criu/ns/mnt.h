@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "images/image.h"
+#include "criu/files/pty-ns.h"
 
 struct dump_tree;
 struct mnt_opts;
@@ -75,6 +76,7 @@ struct mnt_restore {
 	char *root;			/* --root, its real path in criu's view */
 	bool *done;			/* per entry: mounted by criu */
 	int images_dirfd;		/* tmpfs-ID.img */
+	struct pty_reserved ptys;	/* pts files bound elsewhere, made first */
 };
 int mnt_restore_prepare(int dirfd, const struct mnt_opts *m, struct mnt_restore *r);
 int mnt_restore_finish(struct mnt_restore *r, const struct mnt_opts *m);

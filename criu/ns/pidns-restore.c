@@ -163,7 +163,8 @@ static int fix_pid(const struct rst_tree *t, const struct rst_proc *p, const FdE
 }
 
 /*
- * The pids stored in files (an F_SETOWN owner, a pidfd's process) are as
+ * The pids stored in files (an F_SETOWN owner, a pidfd's process, a
+ * terminal's foreground process group) are as
  * criu saw them at dump: for a process in a pid namespace of the tree, the
  * pid as that process sees it.  One outside the tree cannot be named
  * there: refused.
@@ -187,6 +188,14 @@ int rst_ns_fix_owners(struct rst_tree *t)
 			if ((w && w->pid > 0 && fix_pid(t, p, e, "owner", &w->pid)) ||
 			    (pf && pf->pid > 0 && fix_pid(t, p, e, "pidfd's process", &pf->pid)))
 				return -1;
+			/* a controlling terminal's foreground group (a container's console) */
+			PtyFile *ty = e->file ? e->file->pty : NULL;
+			if (ty && ty->has_fg_pgrp && ty->fg_pgrp > 0) {
+				int32_t g = (int32_t)ty->fg_pgrp;
+				if (fix_pid(t, p, e, "terminal's foreground process group", &g))
+					return -1;
+				ty->fg_pgrp = (uint32_t)g;
+			}
 		}
 	}
 	return 0;

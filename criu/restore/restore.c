@@ -606,6 +606,7 @@ static int st_plan(void *c)
 {
 	struct restore_run *r = c;
 
+	r->t.orphans.early = &r->mnt.ptys;	/* (a container's console, made with the mounts) */
 	return rst_shmem_create(&r->t) || rst_shared_open(&r->t, r->o) || rst_premap_plan(&r->t) ||
 	       plan_restorers(&r->t, r->o, &r->ls) || tasks_build(&r->t, &r->ts);
 }
