@@ -768,3 +768,35 @@ rpc_runc_terminal() {
 	fi
 	result PASS "PASS $RPC_NAME"
 }
+
+# podman run -t (conmon holds the console's master): podman checkpoint and
+# restore; the program goes on writing to its terminal (podman logs), its
+# stdout a pts of the container's own devpts again
+rpc_podman_terminal() {
+	local dir=$1 name=criu-rpc-$$ n pid
+	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
+	ctr_relay "$dir"
+	ctr_podman_image "$dir" || { result FAIL "FAIL $RPC_NAME: podman import: $(log_tail "$dir/import.out")"; return; }
+	CTR_PODMAN_IDS+=("$name")
+	"${PODMAN[@]}" run -t -d --name "$name" "${PODMAN_RUN[@]}" "$CTR_PODMAN_IMAGE" /bin/ctr-counter 8 \
+		> "$dir/run.out" 2>&1 || { result FAIL "FAIL $RPC_NAME: podman run -t: $(log_tail "$dir/run.out")"; return; }
+	wait_for 10 bash -c "podman logs '$name' 2>/dev/null | grep -q '^count '" ||
+		{ result FAIL "FAIL $RPC_NAME: nothing on its terminal"; return; }
+	ctr_podman "$dir" container checkpoint "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	ctr_podman "$dir" container restore "$name" > "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	ctr_podman_goes_on "$dir" "$name" "$n" || return
+	pid=$(podman inspect -f '{{.State.Pid}}' "$name")
+	local idx
+	idx=$(readlink "/proc/$pid/fd/1")
+	idx=${idx##*/}
+	if [[ ! "$idx" =~ ^[0-9]+$ ]] ||
+	   [ "$(stat -Lc %d:%t:%T "/proc/$pid/fd/1")" != "$(stat -c %d:%t:%T "/proc/$pid/root/dev/pts/$idx")" ]; then
+		result FAIL "FAIL $RPC_NAME: its stdout is not a pts of the container's own devpts"
+		return
+	fi
+	result PASS "PASS $RPC_NAME"
+}

@@ -116,6 +116,9 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #       new master (window 33x77) reaches the socket, the program writes
 #       on to it (pid 1, one READY), its stdout /dev/pts/N of the
 #       container's devpts, its controlling terminal
+#   rpc/podman_terminal  podman run -t (conmon holds the master): podman
+#       checkpoint and restore: the program writes on to its terminal,
+#       its stdout a pts of the container's devpts again
 #   rpc/libcriu_runc  libcriu.so.2 defines every symbol crun loads; then
 #       mntns/runc (test/mntns.sh: a runc container with
 #       mounts of every kind) with its dump and restore made through
@@ -128,7 +131,7 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
-	    podman_tcp libcriu_runc runc_terminal)
+	    podman_tcp libcriu_runc runc_terminal podman_terminal)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }
