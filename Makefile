@@ -202,6 +202,7 @@ bench: deps
 	bash bench/net.sh
 	bash bench/ctr.sh
 	bash bench/container.sh
+	bash bench/podman.sh
 
 demo: deps
 	$(MAKE) all
