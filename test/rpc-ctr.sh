@@ -346,10 +346,8 @@ rpc_runc_lazy() {
 }
 
 # podman container checkpoint (podman's own VERSION check, then runc's)
-# through the relay first in PATH.  Checkpointed: podman container restore,
-# the program goes on where it was.  Refused: only naming its external
-# network namespace (--external net[...], not in this criu yet), and the
-# container counts on
+# through the relay first in PATH, then podman container restore: the
+# program goes on where it was
 rpc_podman() {
 	local dir=$1 cgns=${2:-} name=criu-rpc-$$ n unknown run=("${PODMAN_RUN[@]}")
 	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
@@ -386,13 +384,12 @@ rpc_podman() {
 		result FAIL "FAIL $RPC_NAME: podman sends fields the options table does not know: $unknown"
 		return
 	fi
-	if [ $st -eq 0 ]; then
-		if ! PATH=$dir/bin:$PATH "${PODMAN[@]}" container restore "$name" > "$dir/restore.out" 2>&1; then
-			result FAIL "FAIL $RPC_NAME: podman container restore: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"
-			return
-		fi
-	elif ! grep -q "cr_errmsg='error: --external net\[[0-9]*\]:extRootNetNS: unknown kind" "$dir/relay/rpc.log"; then
-		result FAIL "FAIL $RPC_NAME: podman checkpoint failed otherwise than on its network namespace: $(grep -m1 cr_errmsg "$dir/relay/rpc.log") $(log_tail "$dir/ckpt.out")"
+	if [ $st -ne 0 ]; then
+		result FAIL "FAIL $RPC_NAME: podman checkpoint: $(grep -m1 cr_errmsg "$dir/relay/rpc.log") $(log_tail "$dir/ckpt.out")"
+		return
+	fi
+	if ! PATH=$dir/bin:$PATH "${PODMAN[@]}" container restore "$name" > "$dir/restore.out" 2>&1; then
+		result FAIL "FAIL $RPC_NAME: podman container restore: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"
 		return
 	fi
 	if [ "$(podman inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" != running ]; then

@@ -94,6 +94,9 @@
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_cgns)
+#   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay
+#       (its external network namespace, net[INODE]:extRootNetNS, among
+#       what it sends), then restore: the program goes on
 #   rpc/podman_export  podman checkpoint --export --print-stats, podman
 #       rm, restore --import --print-stats: no error line from podman,
 #       stats-dump in the archive, criu's figures printed both ways, the
