@@ -13,7 +13,7 @@
 # ctr_fields LOG (the criu_opts fields the client sent), ctr_counts FILE
 # (the last count line), ctr_counting FILE N (a count above N appears).
 
-CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE= CTR_LP_PID= CTR_NFT_TABLE= CTR_CLIENT=
+CTR_RUNC_ROOT= CTR_RUNC_IDS=() CTR_PODMAN_IDS=() CTR_PODMAN_IMAGE= CTR_LP_PID= CTR_NFT_TABLE= CTR_CLIENT= CTR_MOUNT=
 
 # a busybox-static rootfs with ctr-counter as /bin/ctr-counter
 ctr_rootfs() {
@@ -188,6 +188,8 @@ rpc_ctr_cleanup() {
 	CTR_PODMAN_IDS=()
 	[ -n "$CTR_CLIENT" ] && kill "$CTR_CLIENT" 2>/dev/null
 	CTR_CLIENT=
+	[ -n "$CTR_MOUNT" ] && umount "$CTR_MOUNT" 2>/dev/null
+	CTR_MOUNT=
 	# a network lock a failed check left in criu's namespace (rpc/podman_tcp)
 	if [ -n "$CTR_NFT_TABLE" ]; then
 		nft delete table inet "$CTR_NFT_TABLE" 2>/dev/null
@@ -796,4 +798,33 @@ rpc_podman_terminal() {
 		return
 	fi
 	result PASS "PASS $RPC_NAME"
+}
+
+# podman checkpoint, then a tmpfs mounted (it takes the next anonymous
+# device), then podman restore in place: podman mounts the overlay rootfs
+# again, on another device than at the dump (what other mounts on the
+# machine do at random); the program's mapped binary is the same file,
+# same inode: the restore goes on (it was refused as "replaced")
+rpc_podman_remount() {
+	local dir=$1 name=criu-rpc-$$ n pid dev1 dev2
+	command -v podman > /dev/null || { result SKIP "SKIP $RPC_NAME: podman is not installed"; return; }
+	ctr_podman_start "$dir" "$name" 8 || return
+	pid=$(podman inspect -f '{{.State.Pid}}' "$name")
+	dev1=$(awk '$6 == "/bin/ctr-counter" { print $4; exit }' "/proc/$pid/maps")
+	ctr_podman "$dir" container checkpoint "$name" > "$dir/ckpt.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman checkpoint: $(log_tail "$dir/ckpt.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	mkdir -p "$dir/hold"
+	mount -t tmpfs criu-rpc-hold "$dir/hold" && CTR_MOUNT=$dir/hold
+	ctr_podman_logs "$name" "$dir/ctr.out"
+	n=$(ctr_last_count "$dir/ctr.out")
+	ctr_podman "$dir" container restore "$name" > "$dir/restore.out" 2>&1 ||
+		{ result FAIL "FAIL $RPC_NAME: podman restore: $(log_tail "$dir/restore.out") $(grep -m1 cr_errmsg "$dir/relay/rpc.log")"; return; }
+	pid=$(podman inspect -f '{{.State.Pid}}' "$name")
+	dev2=$(awk '$6 == "/bin/ctr-counter" { print $4; exit }' "/proc/$pid/maps")
+	if [ -z "$dev1" ] || [ "$dev1" = "$dev2" ]; then
+		result FAIL "FAIL $RPC_NAME: the rootfs is on the same device as at the dump ($dev1): nothing tested"
+		return
+	fi
+	ctr_podman_goes_on "$dir" "$name" "$n" || return
+	result PASS "PASS $RPC_NAME (rootfs device $dev1, then $dev2)"
 }

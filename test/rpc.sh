@@ -122,6 +122,9 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #   rpc/podman_terminal  podman run -t (conmon holds the master): podman
 #       checkpoint and restore: the program writes on to its terminal,
 #       its stdout a pts of the container's devpts again
+#   rpc/podman_remount  podman checkpoint, a tmpfs mounted meanwhile,
+#       restore in place: the overlay rootfs comes back on another device
+#       (same inodes): restored, the program goes on
 #   rpc/libcriu_runc  libcriu.so.2 defines every symbol crun loads; then
 #       mntns/runc (test/mntns.sh: a runc container with
 #       mounts of every kind) with its dump and restore made through
@@ -134,7 +137,7 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
 	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
-	    podman_tcp libcriu_runc runc_terminal podman_terminal)
+	    podman_tcp libcriu_runc runc_terminal podman_terminal podman_remount)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
 rpc() { "$RPC_CLIENT" "$CRIU" "$@"; }

@@ -183,11 +183,18 @@ static int check_mm(struct rst_proc *p, const struct opts *o)
 		struct stat rst;
 		if (o->rst_root_fd > 0 && (fstat(o->rst_root_fd, &rst) || rst.st_dev != st.st_dev))
 			continue;
-		if (v->has_ino && (st.st_ino != v->ino || major(st.st_dev) != (v->dev >> 8) ||
-				   minor(st.st_dev) != (v->dev & 0xff))) {
+		/* under --root the root is the runtime's mount of the same files,
+		 * made again: an overlay (podman, runc on overlay) gets a new
+		 * anonymous device each time, its inode numbers stay */
+		bool same_dev = major(st.st_dev) == (v->dev >> 8) && minor(st.st_dev) == (v->dev & 0xff);
+		if (v->has_ino && (st.st_ino != v->ino || (!same_dev && o->rst_root_fd <= 0))) {
 			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
 			return -1;
 		}
+		if (v->has_ino && !same_dev)
+			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same inode",
+				 name, v->path, major(st.st_dev), minor(st.st_dev), (unsigned)(v->dev >> 8),
+				 (unsigned)(v->dev & 0xff));
 	}
 	/* every dumped page must land inside a mapping that gets filled */
 	size_t vi = 0;
