@@ -12,6 +12,8 @@
 #     --track-mem, then dump --prev-images-dir and restore -d);
 #   - the same migration without the pre-checkpoint (--export, rm,
 #     --import).
+# In parentheses: criu's own part (--print-stats: frozen_time of the
+# checkpoint, restore_time of the restore).
 # A restore is timed until its command returns (the tree runs); then the
 # program must count on, its memory checked (a FAIL line fails the run).  Plain images in IMGDIR (tmpfs); podman keeps its own under
 # /var/lib/containers and the archives go to IMGDIR.  Says why and exits 0
@@ -69,6 +71,8 @@ die() {
 	exit 1
 }
 P() { PATH=$W/bin:$PATH podman --runtime runc "$@"; }
+# criu's own figure FIELD (microseconds) of a podman --print-stats output, in ms
+stat_ms() { echo $(( $(ctr_podman_stat "$1" "$2" || echo 0) / 1000 )); }
 
 rm -rf "$W"; mkdir -p "$W"
 # podman (and the runc it runs) find this criu first in PATH, nothing between
@@ -114,11 +118,11 @@ for rep in $(seq "$REPS"); do
 
 	# podman in place
 	podman_start
-	t0=$(now); P container checkpoint "$NAME" > "$W/ck.out" 2>&1 || die "checkpoint: $(tail -1 "$W/ck.out")"; t1=$(now)
+	t0=$(now); P container checkpoint --print-stats "$NAME" > "$W/ck.out" 2>&1 || die "checkpoint: $(tail -1 "$W/ck.out")"; t1=$(now)
 	m=$(podman logs "$NAME" 2>/dev/null | grep -c '^count ')
-	t2=$(now); P container restore "$NAME" > "$W/rs.out" 2>&1 || die "restore: $(tail -1 "$W/rs.out")"
+	t2=$(now); P container restore --print-stats "$NAME" > "$W/rs.out" 2>&1 || die "restore: $(tail -1 "$W/rs.out")"
 	t3=$(now); counting_after -p "$NAME" "$m" || die "the restored container fails"
-	echo "$(ms "$t0" "$t1") $(ms "$t2" "$t3")" >> "$W/inplace"
+	echo "$(ms "$t0" "$t1") $(ms "$t2" "$t3") $(stat_ms "$W/ck.out" frozen_time) $(stat_ms "$W/rs.out" restore_time)" >> "$W/inplace"
 
 	# pre-checkpointed migration (exported archives)
 	rm -rf "$IMGDIR/podman"; mkdir -p "$IMGDIR/podman"
@@ -128,14 +132,14 @@ for rep in $(seq "$REPS"); do
 	sleep 1
 	m=$(podman logs "$NAME" 2>/dev/null | grep -c '^count ')
 	t0=$(now)
-	P container checkpoint --with-previous --export="$IMGDIR/podman/ck.tar" "$NAME" > "$W/ck.out" 2>&1 ||
+	P container checkpoint --print-stats --with-previous --export="$IMGDIR/podman/ck.tar" "$NAME" > "$W/ck.out" 2>&1 ||
 		die "checkpoint --with-previous: $(tail -1 "$W/ck.out")"
 	t1=$(now)
 	podman rm -f "$NAME" > /dev/null 2>&1
-	P container restore --import-previous="$IMGDIR/podman/pre.tar" --import="$IMGDIR/podman/ck.tar" > "$W/rs.out" 2>&1 ||
+	P container restore --print-stats --import-previous="$IMGDIR/podman/pre.tar" --import="$IMGDIR/podman/ck.tar" > "$W/rs.out" 2>&1 ||
 		die "restore --import-previous: $(tail -1 "$W/rs.out")"
 	t2=$(now); counting_after -p "$NAME" "$m" || die "the migrated container fails"
-	echo "$(ms "$t0" "$t1") $(ms "$t1" "$t2") $tp $(ms "$t0" "$t2")" >> "$W/pre"
+	echo "$(ms "$t0" "$t1") $(ms "$t1" "$t2") $tp $(ms "$t0" "$t2") $(stat_ms "$W/ck.out" frozen_time) $(stat_ms "$W/rs.out" restore_time)" >> "$W/pre"
 
 	# the same without the pre-checkpoint
 	rm -rf "$IMGDIR/podman"; mkdir -p "$IMGDIR/podman"
@@ -155,11 +159,11 @@ col() { awk -v c="$2" '{ print $c }' "$1" | median; }
 {
 	echo "## podman through the RPC: $MIB MiB, medians of $REPS (ms)"
 	echo
-	echo "| | checkpoint | restore | pre-dump | downtime |"
+	echo "| | checkpoint (criu frozen) | restore (criu's part) | pre-dump | downtime |"
 	echo "|---|---|---|---|---|"
 	echo "| plain process, criu dump / restore -d | $(col "$W/plain" 1) | $(col "$W/plain" 2) | | |"
 	echo "| plain, pre-dump, dump --prev-images-dir, restore | | | $(col "$W/plain" 3) | $(col "$W/plain" 4) |"
-	echo "| podman checkpoint / restore, in place | $(col "$W/inplace" 1) | $(col "$W/inplace" 2) | | |"
-	echo "| podman --pre-checkpoint --export, --with-previous --export, rm, restore --import-previous --import | $(col "$W/pre" 1) | $(col "$W/pre" 2) | $(col "$W/pre" 3) | $(col "$W/pre" 4) |"
+	echo "| podman checkpoint / restore, in place | $(col "$W/inplace" 1) ($(col "$W/inplace" 3)) | $(col "$W/inplace" 2) ($(col "$W/inplace" 4)) | | |"
+	echo "| podman --pre-checkpoint --export, --with-previous --export, rm, restore --import-previous --import | $(col "$W/pre" 1) ($(col "$W/pre" 5)) | $(col "$W/pre" 2) ($(col "$W/pre" 6)) | $(col "$W/pre" 3) | $(col "$W/pre" 4) |"
 	echo "| podman checkpoint --export, rm, restore --import | $(col "$W/export" 1) | $(col "$W/export" 2) | | $(col "$W/export" 3) |"
 } | tee "$RES"
