@@ -423,6 +423,8 @@ rpc_podman() {
 # namespace's root)
 rpc_podman_cgns() {
 	rpc_podman "$1" cgns
+}
+
 # ---------------------------------------------------------------- podman, more modes
 
 # a field of the criu_statistics podman --print-stats printed into FILE (the

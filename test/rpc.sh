@@ -83,20 +83,12 @@
 #       --page-server` and runc restore --lazy-pages (another runc root and
 #       id): the checkpoint ends once every page went over, the program goes
 #       on where it was
-#   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay:
-#       checkpointed then restored (the program goes on), or refused only
-#       naming its network namespace (--external net[...], until that
-#       lands), the container counting on
-#   rpc/podman_cgns  the same with --cgroupns=private: checkpoint and
-#       restore must succeed; /proc/1/cgroup seen from inside the container
-#       (podman exec) the same before and after, every path its root
-
-RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
-	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
-	    runc_predump runc_lazy podman podman_cgns)
 #   rpc/podman  podman 4.3.1 --runtime runc checkpoint through the relay
 #       (its external network namespace, net[INODE]:extRootNetNS, among
 #       what it sends), then restore: the program goes on
+#   rpc/podman_cgns  the same with --cgroupns=private: checkpoint and
+#       restore must succeed; /proc/1/cgroup seen from inside the container
+#       (podman exec) the same before and after, every path its root
 #   rpc/podman_export  podman checkpoint --export --print-stats, podman
 #       rm, restore --import --print-stats: no error line from podman,
 #       stats-dump in the archive, criu's figures printed both ways, the
@@ -134,9 +126,10 @@ RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors r
 #       namespaces of a "pod" (criu_join_ns_add; by path and by pid): the
 #       container is back in them (host name the pod's), the program passes
 
+
 RPC_CHECKS=(version_features dump_restore pidns predump_chain lazy_dump errors refused_option cgroups orphan_pts notify_fail
 	    action_script config_file page_server tls status_fd libcriu install runc runc_leave
-	    runc_predump runc_lazy podman podman_export podman_precheckpoint podman_export_previous
+	    runc_predump runc_lazy podman podman_cgns podman_export podman_precheckpoint podman_export_previous
 	    podman_tcp libcriu_runc runc_terminal podman_terminal podman_remount)
 RPC_CLIENT=$ROOT/test/rpc/rpc-client
 
