@@ -42,22 +42,3 @@ int stats_file_write(int dirfd, const char *name, const Stats *st)
 	free(buf);
 	return err;
 }
-
-Stats *stats_file_read(int dirfd, const char *name)
-{
-	uint8_t buf[4096];
-	uint32_t head[3];
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 12)
-		return NULL;
-	memcpy(head, buf, sizeof(head));
-	if (head[0] != STATS_SERVICE_MAGIC || head[1] != STATS_KIND_MAGIC || head[2] > (size_t)n - 12)
-		return NULL;
-	return stats__unpack(NULL, head[2], buf + 12);
-}

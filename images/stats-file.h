@@ -12,7 +12,5 @@
 
 /* NAME ("stats-dump", "stats-restore") in dirfd, replaced; 0 or -errno */
 int stats_file_write(int dirfd, const char *name, const Stats *st);
-/* the Stats of NAME in dirfd (free with stats__free_unpacked), or NULL */
-Stats *stats_file_read(int dirfd, const char *name);
 
 #endif /* IMAGES_STATS_FILE_H */
