@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -103,7 +104,7 @@ int proc_read_maps(pid_t pid, bool with_flags, struct proc_maps *out)
 			v->start = start;
 			v->end = end;
 			v->pgoff = pgoff;
-			v->dev = ((uint64_t)maj << 8) | min;
+			v->dev = makedev(maj, min);	/* as st_dev: minors above 255 too */
 			v->ino = ino;
 			v->r = perms[0] == 'r';
 			v->w = perms[1] == 'w';

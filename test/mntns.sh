@@ -16,6 +16,11 @@
 #   mntns/leave_running, mntns/live_snapshot: dump --leave-running (and
 #     --live-snapshot): the program runs on; then killed, restored, passes
 #   mntns/redump: restored, dumped again and restored again
+#   mntns/root_copy: its rootfs replaced by a copy after the dump (cp -a:
+#     other inodes, as on another host): its mapped files are taken for
+#     the same by size and mtime
+#   mntns/mapped_replaced: the program's binary in the rootfs replaced
+#     after the dump: the restore refused in one line, nothing runs
 #   mntns/cgns, cgns_lazy, cgns_predump, cgns_leave_running,
 #     cgns_live_snapshot: the same started in cgroups of the test's own
 #     (pids, pids.max 200; cgroup2) with `unshare --cgroup` too (variant
@@ -68,7 +73,7 @@
 #     in config.json; runc mounts each hierarchy anew inside it: not
 #     external), the program also checks its cgroups (runc-cgns)
 
-MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
+MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump root_copy mapped_replaced cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_ext_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
@@ -205,12 +210,38 @@ mntns_cycle() {
 	fi
 	# the tree's cgroups go: made again by the restore, with their settings
 	for d in $MNTNS_CG; do cg_rmtree "$d"; done
+	# root_copy: its root replaced by a copy (other inodes, as on another host)
+	if [ "$mode" = root_copy ]; then
+		mv "$dir/rootfs" "$dir/rootfs.orig" && cp -a "$dir/rootfs.orig" "$dir/rootfs" ||
+			{ result FAIL "FAIL $name: cannot copy the rootfs"; return; }
+	fi
 	mntns_restore_check "$name" "$dir" img "${ropts[@]}" || return
 	if [ "$mode" = redump ]; then
 		mntns_dump "$name" "$dir" "$RPROG" img2 || return
 		mntns_restore_check "$name" "$dir" img2 || return
 	fi
 	mntns_verdict "$name" "$dir" "$RPROG" || return
+	result PASS "PASS $name"
+}
+
+# the program's binary changed in its root after the dump: the restore is
+# refused with one line naming it, nothing runs
+mntns_replaced() {
+	local name=$1 dir=$2
+	mntns_start "$name" "$dir" plain || return
+	mntns_dump "$name" "$dir" "$MPID" img || return
+	wait_for 5 dead "$MPID"
+	cp "$dir/rootfs/mntns_state" "$dir/new" && echo x >> "$dir/new" && mv "$dir/new" "$dir/rootfs/mntns_state"
+	"$CRIU" restore -D "$dir/img" -v4 -o "$dir/restore.log" -d --pidfile "$dir/pidfile" --root "$dir/rootfs" \
+		> "$dir/restore.out" 2> "$dir/restore.err" < /dev/null
+	if [ $? -eq 0 ] || [ -s "$dir/pidfile" ]; then
+		result FAIL "FAIL $name: the restore succeeded"
+		return
+	fi
+	if [ "$(grep -c . "$dir/restore.err")" -ne 1 ] || ! grep -q "^error: .*mapped file /mntns_state was replaced since the dump" "$dir/restore.err"; then
+		result FAIL "FAIL $name: expected one error line naming /mntns_state: $(head -3 "$dir/restore.err" | tr '\n' '|')"
+		return
+	fi
 	result PASS "PASS $name"
 }
 
@@ -413,6 +444,8 @@ run_mntns_check() {
 	leave_running) mntns_cycle "$name" "$dir" leave_running ;;
 	live_snapshot) mntns_cycle "$name" "$dir" live_snapshot ;;
 	redump) mntns_cycle "$name" "$dir" redump ;;
+	root_copy) mntns_cycle "$name" "$dir" root_copy ;;
+	mapped_replaced) mntns_replaced "$name" "$dir" ;;
 	external) mntns_cycle "$name" "$dir" external ;;
 	external_auto) mntns_cycle "$name" "$dir" external_auto ;;
 	external_shared) mntns_cycle "$name" "$dir" external_shared ;;

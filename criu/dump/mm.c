@@ -142,6 +142,16 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 		e->dev = v->dev;
 		e->ino = v->ino;
 		e->path = strdup(v->path);
+		/* size and mtime: the file's identity where its device may change */
+		char mf[96];
+		struct stat st;
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+			 (unsigned long)v->end);
+		if (!stat(mf, &st) && st.st_ino == v->ino) {
+			e->has_file_size = e->has_file_mtime_ns = true;
+			e->file_size = st.st_size;
+			e->file_mtime_ns = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+		}
 	} else if (kind == VMA_KIND__VMA_SYSV_SHM) {
 		/* the segment's id is its inode; the whole segment, attached at its start */
 		char mf[96];

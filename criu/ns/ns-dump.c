@@ -131,7 +131,7 @@ static int check_mnt_paths(const struct dump_tree *t)
 			const Vma *v = p->mm->vmas[k];
 			if ((v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED) || !v->path)
 				continue;
-			if (!same_file(t->rootfd, v->path, makedev(v->dev >> 8, v->dev & 0xff), v->ino)) {
+			if (!same_file(t->rootfd, v->path, v->dev, v->ino)) {
 				pr_err("pid %d: mapped file %s: its path leads to another file in its mount namespace "
 				       "(covered by another mount, or replaced): not supported", p->pid, v->path);
 				return -1;

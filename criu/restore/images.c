@@ -148,6 +148,24 @@ static int check_core(const struct rst_proc *p, const Core *core, unsigned tid)
 	return rst_plausible_core(core, tid == (unsigned)p->pid, name);
 }
 
+/*
+ * Is st the file v mapped?  Its device and inode, in criu's own mounts.
+ * On a container's root file system mounted again (--root: an overlay
+ * gets another anonymous device, and on another host other inodes) its
+ * size and mtime, as dumped (older images: the inode alone).
+ */
+static bool same_mapped_file(const Vma *v, const struct stat *st, bool in_root)
+{
+	if (!v->has_ino)
+		return true;
+	if (!in_root)
+		return st->st_ino == v->ino && st->st_dev == v->dev;
+	if (!v->has_file_size || !v->has_file_mtime_ns)
+		return st->st_ino == v->ino;
+	return (uint64_t)st->st_size == v->file_size &&
+	       st->st_mtim.tv_sec * 1000000000ULL + st->st_mtim.tv_nsec == v->file_mtime_ns;
+}
+
 static int check_mm(struct rst_proc *p, const struct opts *o)
 {
 	char name[64];
@@ -185,16 +203,14 @@ static int check_mm(struct rst_proc *p, const struct opts *o)
 			continue;
 		/* under --root the root is the runtime's mount of the same files,
 		 * made again: an overlay (podman, runc on overlay) gets a new
-		 * anonymous device each time, its inode numbers stay */
-		bool same_dev = major(st.st_dev) == (v->dev >> 8) && minor(st.st_dev) == (v->dev & 0xff);
-		if (v->has_ino && (st.st_ino != v->ino || (!same_dev && o->rst_root_fd <= 0))) {
+		 * anonymous device each time (same_mapped_file) */
+		if (!same_mapped_file(v, &st, o->rst_root_fd > 0)) {
 			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
 			return -1;
 		}
-		if (v->has_ino && !same_dev)
-			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same inode",
-				 name, v->path, major(st.st_dev), minor(st.st_dev), (unsigned)(v->dev >> 8),
-				 (unsigned)(v->dev & 0xff));
+		if (v->has_ino && st.st_dev != v->dev)
+			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same file",
+				 name, v->path, major(st.st_dev), minor(st.st_dev), major(v->dev), minor(v->dev));
 	}
 	/* every dumped page must land inside a mapping that gets filled */
 	size_t vi = 0;
