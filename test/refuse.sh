@@ -16,6 +16,8 @@ declare -A REFUSE_EXPECT=(
 	[thread_own_files]="has a fd table of its own (unshare(CLONE_FILES))"
 	[thread_own_fs]="has a cwd, root and umask of its own (unshare(CLONE_FS))"
 	[traced_child]="(a debugger or tracer): not supported"
+	[keyring_process]="it has a process keyring"
+	[keyring_thread]="a thread has a thread keyring"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

@@ -11,6 +11,7 @@
 #define LOG_PREFIX "dump: "
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/keyctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -82,6 +83,15 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc)
 		return -1;
 	if (ret > 0)
 		tc->has_no_new_privs = tc->no_new_privs = true;
+	/* a thread keyring: keyrings are not saved (refused); not made by asking (create 0) */
+	long a_key[6] = { KEYCTL_GET_KEYRING_ID, KEY_SPEC_THREAD_KEYRING, 0 };
+	if (infect_syscall(c, SYS_keyctl, a_key, &ret))
+		return -1;
+	if (ret >= 0) {
+		pr_err("pid %d: a thread has a thread keyring (keyctl %ld): keyrings are not saved: not supported",
+		       c->pid, ret);
+		return -1;
+	}
 	long a_mce[6] = { PR_MCE_KILL_GET };
 	if (infect_syscall(c, SYS_prctl, a_mce, &ret))
 		return -1;

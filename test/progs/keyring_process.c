@@ -1,0 +1,71 @@
+/*
+ * keyring_process: a key in a process keyring (add_key to
+ * KEY_SPEC_PROCESS_KEYRING).  Keyrings are
+ * not saved: the dump must be refused (test/refuse.sh), the program runs
+ * on and finds its key after SIGUSR1.
+ */
+#include <errno.h>
+#include <linux/keyctl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "test/lib/test.h"
+
+static volatile long key = -1;
+static volatile int go, found;
+
+static long add(void)
+{
+	return syscall(SYS_add_key, "user", "criu-test-key", "secret", 6,
+		       KEY_SPEC_PROCESS_KEYRING);
+}
+
+static int search(void)
+{
+	return syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_PROCESS_KEYRING, "user",
+		       "criu-test-key", 0) == key;
+}
+
+static void *thread_fn(void *arg)
+{
+	(void)arg;
+	key = add();
+	while (!go)
+		usleep(1000);
+	found = search() ? 1 : 2;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t th;
+
+	test_init(argc, argv);
+	if (0) {
+		if (pthread_create(&th, NULL, thread_fn, NULL))
+			fail("pthread_create");
+		while (key == -1 && !found)
+			usleep(1000);
+	} else {
+		key = add();
+	}
+	if (key < 0) {
+		if (errno == ENOSYS || errno == EOPNOTSUPP)
+			skip("no keyrings here");
+		fail("add_key: %s", strerror(errno));
+	}
+	test_ready();
+	test_wait_checkpoint();
+
+	if (0) {
+		go = 1;
+		pthread_join(th, NULL);
+		if (found != 1)
+			fail("the thread's key is gone");
+	} else if (!search()) {
+		fail("the key is gone from the process keyring");
+	}
+	pass();
+}
