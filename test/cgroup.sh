@@ -29,7 +29,8 @@
 #   cgroup/manage_full, manage_soft, manage_strict: the tree's root in
 #     cgroups of its own with settings (pids.max, memory.limit_in_bytes and
 #     soft limit, cpu.shares, cfs quota, cpuset.cpus/mems, cgroup2), B in a
-#     pids cgroup below it (pids.max too); dumped; then every cgroup
+#     pids cgroup below it (pids.max too), a devices whitelist; dumped;
+#     then every cgroup
 #     removed but the root's pids one, whose pids.max is changed; restored
 #     with --manage-cgroups=MODE: the cgroups are back with the dumped
 #     settings (the test reads them), the existing one's pids.max is the
@@ -269,11 +270,16 @@ cg_manage_setup() {
 	local l f
 	CG_NAME=criu-test-$$
 	CG_MANAGE=()
-	for h in pids memory cpu cpuset; do
+	for h in pids memory cpu cpuset devices; do
 		[ -d "/sys/fs/cgroup/$h" ] || return 1
 		CG_MANAGE+=("/sys/fs/cgroup/$h/$CG_NAME")
 	done
-	mkdir -p "/sys/fs/cgroup/pids/$CG_NAME/a/b" /sys/fs/cgroup/{memory,cpu,cpuset}/"$CG_NAME/a" || return 1
+	mkdir -p "/sys/fs/cgroup/pids/$CG_NAME/a/b" /sys/fs/cgroup/{memory,cpu,cpuset,devices}/"$CG_NAME/a" || return 1
+	# a container's device whitelist: what the tree's files need
+	echo a > "/sys/fs/cgroup/devices/$CG_NAME/a/devices.deny" || return 1
+	for l in "c 1:3 rwm" "c 1:5 rwm" "c 1:8 rwm" "c 1:9 rwm" "c 5:0 rwm" "c 5:2 rwm" "c 136:* rwm"; do
+		echo "$l" > "/sys/fs/cgroup/devices/$CG_NAME/a/devices.allow" || return 1
+	done
 	for f in /sys/fs/cgroup/cpuset/"$CG_NAME" /sys/fs/cgroup/cpuset/"$CG_NAME/a"; do
 		cat /sys/fs/cgroup/cpuset/cpuset.cpus > "$f/cpuset.cpus" && cat /sys/fs/cgroup/cpuset/cpuset.mems > "$f/cpuset.mems" || return 1
 	done
@@ -285,9 +291,12 @@ cg_manage_setup() {
 # each setting as read now, into FILE
 cg_manage_read() {
 	local l
-	while read -r l; do
-		echo "${l%%=*}=$(cat "/sys/fs/cgroup/${l%%=*}" 2>&1)"
-	done <<< "${CG_SETTINGS//criu-test-N/$CG_NAME}" > "$1"
+	{
+		while read -r l; do
+			echo "${l%%=*}=$(cat "/sys/fs/cgroup/${l%%=*}" 2>&1)"
+		done <<< "${CG_SETTINGS//criu-test-N/$CG_NAME}"
+		echo "devices/$CG_NAME/a/devices.list=$(tr '\n' ' ' < "/sys/fs/cgroup/devices/$CG_NAME/a/devices.list" 2>&1)"
+	} > "$1"
 }
 
 # the tree started in the manage cgroups, B moved into pids .../a/b; sets PID, B
@@ -466,7 +475,7 @@ run_cgroup_membership() {
 run_cgroup_manage() {
 	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
 	if [ "$check" != nested_ns ] && ! cg_manage_setup; then
-		result SKIP "SKIP $name: no pids, memory, cpu and cpuset v1 hierarchies here"
+		result SKIP "SKIP $name: no pids, memory, cpu, cpuset and devices v1 hierarchies here"
 		for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done
 		return
 	fi

@@ -1,9 +1,9 @@
 /*
  * cgroup-props.c - the cgroups of a tree and their settings (cgroup-props.h):
  * the limits, weights and cpu/memory placement a container runtime sets,
- * read from criu's view of each hierarchy.  Values are kept as read; a
- * file of several lines (io.max, blkio.throttle.*) is written back line
- * by line.  Reads cgroup files only.
+ * read from criu's view of each hierarchy, and the v1 device whitelist.
+ * Values are kept as read; a file of several lines (io.max,
+ * blkio.throttle.*) is written back line by line.  Reads cgroup files only.
  */
 #define LOG_PREFIX "dump: "
 #include <errno.h>
@@ -30,6 +30,7 @@ static const char *const files[] = {
 	"blkio.weight", "blkio.bfq.weight", "io.weight", "io.bfq.weight", "io.max",
 	"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
 	"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
+	"devices.list",		/* v1: written back as a deny of all, then each allow */
 };
 
 #define NR_FILES (sizeof(files) / sizeof(files[0]))

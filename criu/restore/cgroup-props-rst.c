@@ -4,7 +4,8 @@
  * first, memory limits before swap limits).  A value the kernel refuses
  * for now (a memory limit above the present swap limit, a quota against
  * the present period) is tried again once the others are written; a file
- * of several lines is written line by line.
+ * of several lines is written line by line; the device whitelist
+ * (devices.list) as a deny of all, then each allow.
  */
 #define LOG_PREFIX "restore: "
 #include <errno.h>
@@ -29,8 +30,28 @@ static int write_line(int dirfd, const char *name, const char *line, size_t n)
 	return w == (ssize_t)n ? 0 : -1;
 }
 
+/*
+ * devices.list (v1): every device denied, then each line of the saved
+ * whitelist allowed ("a *:* rwm", all of them, is "a" to allow)
+ */
+static int write_devices(int dirfd, const char *list)
+{
+	if (write_line(dirfd, "devices.deny", "a", 1))
+		return -1;
+	for (const char *l = list; *l;) {
+		const char *e = strchrnul(l, '\n');
+		bool all = e - l == 9 && !strncmp(l, "a *:* rwm", 9);
+		if (e > l && write_line(dirfd, "devices.allow", all ? "a" : l, all ? 1 : (size_t)(e - l)))
+			return -1;
+		l = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
 static int write_setting(int dirfd, const CgroupSetting *s)
 {
+	if (!strcmp(s->name, "devices.list"))
+		return write_devices(dirfd, s->value);
 	for (const char *l = s->value; *l;) {
 		const char *e = strchrnul(l, '\n');
 		if (e > l && write_line(dirfd, s->name, l, e - l))
