@@ -158,7 +158,7 @@ static const struct {
 	  "devices (loopback, veth, macvlan, bridge, tun), addresses, routes, rules, neighbours, sysctls, "
 	  "nftables ruleset" },
 	{ CLONE_NEWCGROUP, "cgroup", try_cgroup,
-	  "its root in each hierarchy, made again relative to --cgroup-root; nested ones are refused" },
+	  "its root in each hierarchy (the tree root's, and those made below it), made again relative to --cgroup-root" },
 	{ CLONE_NEWTIME, "time", try_time, "its clocks, going on from the dump's" },
 	{ CLONE_NEWUSER, "user", NULL, NULL },
 };

@@ -43,8 +43,13 @@
 #   cgroup/thread: a thread in another pids cgroup than its process
 #     (test/progs/cgroup_thread): dumped, restored, the thread is in its
 #     cgroup again and the program passes
-#   cgroup/nested_ns: a tree in a cgroup namespace whose child made one of
-#     its own: refused with one line naming the child, the tree runs on
+#   cgroup/nested_ns: a tree in a cgroup namespace (the root in pids a)
+#     whose child moved into a/b and made one of its own: dumped, the
+#     cgroups removed, restored: two namespaces again, each process's
+#     cgroups the same seen from its namespace and from criu's
+#   cgroup/nested_shared: two children of the root in one cgroup namespace
+#     (the second joined it with nsenter): refused with one line naming
+#     them, every process runs on
 
 #   cgroup/container: all of it at once, as a container runtime leaves a
 #     tree (no runc): `unshare --pid --uts --ipc --time --fork ns_state
@@ -56,7 +61,7 @@
 
 CGROUP_CHECKS=(freeze_v1 freeze_v2 freeze_leave_running freeze_was_frozen freeze_outside freeze_bad_path
 	       membership membership_root membership_ignore manage_full manage_soft manage_strict
-	       manage_strict_exists manage_none_missing thread nested_ns container)
+	       manage_strict_exists manage_none_missing thread nested_ns nested_shared container)
 
 # the freezer hierarchy of a version, "" if none
 cg_root() {
@@ -395,86 +400,77 @@ cg_thread() {
 	result PASS "PASS $name"
 }
 
-# unshare --cgroup sh: a child makes a cgroup namespace of its own
+# the cgroups of pid $2 as seen from the cgroup namespace of pid $1
+cg_seen_from() { nsenter --cgroup="/proc/$1/ns/cgroup" cat "/proc/$2/cgroup"; }
+
+# a tree whose root (in a cgroup namespace, pids a) has a child that moved
+# into a/b and made one of its own: both namespaces back, each rooted where
+# it was (each process's cgroups seen from its own namespace and from criu's)
 cg_nested_ns() {
-	local name=$1 dir=$2 child lines
-	unshare --cgroup sh -c 'unshare --cgroup sleep 1000 & echo READY; wait' > "$dir/test.log" 2>&1 < /dev/null &
+	local name=$1 dir=$2 child pg=/sys/fs/cgroup/pids/$CG_NAME
+	# (python: the runner's fds closed, they would be the tree's)
+	python3 -c 'import os, sys; os.closerange(3, 65536); os.execvp(sys.argv[1], sys.argv[1:])' \
+		sh -c "echo \$\$ > $pg/a/cgroup.procs && exec unshare --cgroup sh -c 'sh -c \"echo \\\$\\\$ > $pg/a/b/cgroup.procs && exec unshare --cgroup sleep 1000\" & echo READY; wait'" \
+		> "$dir/test.log" 2>&1 < /dev/null &
 	PID=$!
 	track "$PID"
-	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" && wait_for 5 bash -c "[ -n \"\$(cat /proc/$PID/task/$PID/children)\" ]" ||
-		{ result FAIL "FAIL $name: the tree did not start"; return; }
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" &&
+		wait_for 5 bash -c "c=\$(tr -d ' ' < /proc/$PID/task/$PID/children); [ -n \"\$c\" ] && grep -q '^State:.*S' /proc/\$c/status &&
+			[ \"\$(readlink /proc/\$c/ns/cgroup)\" != \"\$(readlink /proc/$PID/ns/cgroup)\" ]" ||
+		{ result FAIL "FAIL $name: the tree did not start: $(log_tail "$dir/test.log")"; return; }
 	child=$(cat "/proc/$PID/task/$PID/children" | tr -d ' ')
 	track "$child"
+	{ cg_seen_from "$PID" "$PID"; cg_seen_from "$child" "$child"; cat "/proc/$PID/cgroup" "/proc/$child/cgroup"; } > "$dir/before"
+	grep -q "^8:pids:/\$" "$dir/before" || { result FAIL "FAIL $name: not in its own namespace: $(head -2 "$dir/before")"; return; }
+	ns_dump "$name" "$dir" "$PID" img || return
+	wait "$PID" 2>/dev/null
+	cg_rmtree "$pg"
+	restore_bg "$dir" "$dir/img"
+	await_restored "$dir" "$PID" "$name" || return
+	{ cg_seen_from "$PID" "$PID"; cg_seen_from "$child" "$child"; cat "/proc/$PID/cgroup" "/proc/$child/cgroup"; } > "$dir/after"
+	if ! diff -u "$dir/before" "$dir/after" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: the cgroups differ after the restore: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	[ "$(readlink "/proc/$child/ns/cgroup")" != "$(readlink "/proc/$PID/ns/cgroup")" ] &&
+		[ "$(readlink "/proc/$PID/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)" ] ||
+		{ result FAIL "FAIL $name: the restored processes do not have two cgroup namespaces of their own"; return; }
+	kill "$child" 2>/dev/null
+	wait "$RPID"
+	result PASS "PASS $name"
+}
+
+# two children of the root in one cgroup namespace (the second joined the
+# first's with nsenter): refused with one line naming them, the tree runs on
+cg_nested_shared() {
+	local name=$1 dir=$2 kids lines
+	sh -c 'unshare --cgroup sleep 1000 & sleep 0.3; nsenter --cgroup=/proc/$!/ns/cgroup sleep 1000 & echo READY; wait' \
+		> "$dir/test.log" 2>&1 < /dev/null &
+	PID=$!
+	track "$PID"
+	wait_for "$READY_TIMEOUT" has_ready "$dir/test.log" &&
+		wait_for 5 bash -c "[ \$(wc -w < /proc/$PID/task/$PID/children) = 2 ]" ||
+		{ result FAIL "FAIL $name: the tree did not start"; return; }
+	sleep 0.3
+	kids=$(cat "/proc/$PID/task/$PID/children")
+	for k in $kids; do track "$k"; done
 	"$CRIU" dump -t "$PID" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
 	[ $? -eq 0 ] && { result FAIL "FAIL $name: the dump succeeded"; return; }
 	lines=$(grep -c . "$dir/dump.err")
-	if [ "$lines" -ne 1 ] || ! grep -q "^error: pid $child: cgroup namespace cgroup:\[[0-9]*\] differs from the tree root's (pid $PID): nested" "$dir/dump.err"; then
-		result FAIL "FAIL $name: expected one error line naming pid $child and its cgroup namespace, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: pid [0-9]+: cgroup namespace cgroup:\[[0-9]+\] is also that of pid [0-9]+, outside the subtree of pid [0-9]+ that made it" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line naming both children, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
 		return
 	fi
-	alive "$PID" && alive "$child" && ! grep -q '^State:.*[tT]' "/proc/$child/status" ||
-		{ result FAIL "FAIL $name: the tree does not run on after the refused dump"; return; }
-	kill "$child" "$PID" 2>/dev/null
+	for k in $PID $kids; do
+		alive "$k" && ! grep -q '^State:.*[tT]' "/proc/$k/status" ||
+			{ result FAIL "FAIL $name: pid $k does not run on after the refused dump"; return; }
+	done
 	result PASS "PASS $name"
-}
-
-cg_container() {
-	local name=$1 dir=$2 root
-	if ! ns_start "$dir" sh -c "echo \$\$ > ${CG_DIRS[0]}/a/cgroup.procs && echo \$\$ > ${CG_DIRS[1]}/a/cgroup.procs &&
-		echo \$\$ > ${CG_DIRS[2]}/u/cgroup.procs && exec unshare --pid --uts --ipc --time --fork \
-		--monotonic 1000000 $ROOT/test/progs/ns_state pidns uts ipc time"; then
-		result FAIL "FAIL $name: ns_state did not get ready: $(log_tail "$dir/test.log")"
-		return
-	fi
-	sed 's/^//' "/proc/$NPID/cgroup" > "$dir/before"
-	ns_dump "$name" "$dir" "$NPID" img --freeze-cgroup "${CG_DIRS[0]}/a" || return
-	grep -q "frozen (cgroup v1)" "$dir/dump-img.log" ||
-		{ result FAIL "FAIL $name: the dump log does not say the cgroup was frozen"; return; }
-	wait "$UPID" 2>/dev/null
-	restore_bg "$dir" "$dir/img"
-	wait_for "$READY_TIMEOUT" pidfile_ready "$dir/pidfile" ||
-		{ result FAIL "FAIL $name: no pidfile: $(criu_error "$dir/restore.log")"; return; }
-	root=$(cat "$dir/pidfile")
-	track "$root"
-	[ "$(inner_pid "$root")" = 1 ] ||
-		{ result FAIL "FAIL $name: the restored init is $(inner_pid "$root") in its pid namespace"; return; }
-	if ! diff -u "$dir/before" "/proc/$root/cgroup" > "$dir/cgroup.diff"; then
-		result FAIL "FAIL $name: the init's cgroups differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
-		return
-	fi
-	wait_for 10 in_sigwait "$root"
-	kill -USR1 "$root"
-	wait "$RPID"
-	local st=$?
-	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
-		result FAIL "FAIL $name: restore exited with $st: $(grep -m1 '^FAIL' "$dir/test.log") $(criu_error "$dir/restore.log")"
-		return
-	fi
-	result PASS "PASS $name"
-}
-
-run_cgroup_membership() {
-	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
-	if ! cg_member_setup; then
-		result SKIP "SKIP $name: no freezer, pids and cgroup2 hierarchies here"
-		return
-	fi
-	case $check in
-	membership) cg_membership "$name" "$dir" soft ;;
-	membership_root) cg_membership "$name" "$dir" root ;;
-	membership_ignore) cg_membership "$name" "$dir" ignore ;;
-	container) cg_container "$name" "$dir" ;;
-	esac
-	kill_tracked "$PIDS_FILE"
-	for d in "${CG_DIRS[@]}"; do cg_rmtree "$d"; done
-	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
-		rm -rf "$dir/img"
-	fi
 }
 
 run_cgroup_manage() {
 	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
-	if [ "$check" != nested_ns ] && ! cg_manage_setup; then
+	if [ "$check" != nested_shared ] && ! cg_manage_setup; then
 		result SKIP "SKIP $name: no pids, memory, cpu, cpuset and devices v1 hierarchies here"
 		for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done
 		return
@@ -487,6 +483,7 @@ run_cgroup_manage() {
 	manage_none_missing) cg_manage_refused "$name" "$dir" none b "cgroup /sys/fs/cgroup/pids/criu-test-$$/a/b does not exist (--manage-cgroups none" ;;
 	thread) for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done; cg_thread "$name" "$dir" ;;
 	nested_ns) cg_nested_ns "$name" "$dir" ;;
+	nested_shared) cg_nested_shared "$name" "$dir" ;;
 	esac
 	kill_tracked "$PIDS_FILE"
 	for d in "${CG_MANAGE[@]}"; do cg_rmtree "$d"; done
@@ -505,7 +502,7 @@ run_cgroup_check() {
 	export TEST_TMPDIR=$dir/tmp
 	case $check in
 	membership*|container) run_cgroup_membership "$check"; return ;;
-	manage*|thread|nested_ns) run_cgroup_manage "$check"; return ;;
+	manage*|thread|nested_*) run_cgroup_manage "$check"; return ;;
 	esac
 	[ "$check" = freeze_v2 ] && v=2
 	if ! cg_make "$v"; then

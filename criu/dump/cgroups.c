@@ -2,9 +2,10 @@
  * cgroups.c - the cgroups of every live process of the tree, as
  * /proc/PID/cgroup lists them (one line per hierarchy), into cgroup.img;
  * a thread in other cgroups than its process, its own lines.  With a
- * cgroup namespace of the tree's own (the root's, criu/ns/cgroup-ns.c),
- * the root's entry holds the namespace's root in each hierarchy; it also
- * holds the settings of the tree's cgroups (cgroup-props.c).  Reads /proc
+ * cgroup namespace of the tree's own (the root's, or one a process made,
+ * criu/ns/cgroup-ns.c), the entry of the process that has it holds the
+ * namespace's root in each hierarchy; the root's also holds the settings
+ * of the tree's cgroups (cgroup-props.c).  Reads /proc
  * and the cgroup files only.
  */
 #define LOG_PREFIX "dump: "
@@ -152,8 +153,9 @@ static int proc_entry(const struct dump_proc *p, struct cg_proc *c)
 	return bad ? -1 : 0;
 }
 
-/* the root's cgroup namespace, when it has its own: its root in each hierarchy */
-static int ns_roots(pid_t root, struct cg_proc *c, uint32_t *ns_flags)
+/* the cgroup namespace of root (the tree's, or one a process made), when
+ * it is not criu's: its root in each hierarchy; 1 if saved, 0 if criu's */
+static int ns_roots(pid_t root, struct cg_proc *c)
 {
 	CgroupMember *in[MAX_HIERARCHIES];
 	size_t n = 0;
@@ -190,11 +192,9 @@ static int ns_roots(pid_t root, struct cg_proc *c, uint32_t *ns_flags)
 	for (size_t i = 0; i < n; i++)
 		free(in[i]);
 	free(text);
-	if (!ret) {
-		*ns_flags |= CLONE_NEWCGROUP;
+	if (!ret)
 		pr_info("pid %d: cgroup namespace of its own, saved (its root in %zu hierarchies)", root, n);
-	}
-	return ret;
+	return ret ? -1 : 1;
 }
 
 int cgroups_dump(struct dump_tree *t, int dirfd)
@@ -213,8 +213,21 @@ int cgroups_dump(struct dump_tree *t, int dirfd)
 	for (size_t i = 0; i < t->nr; i++)
 		if (!t->procs[i].zombie && proc_entry(&t->procs[i], &c[i]))
 			goto out;
-	if (t->nr && !t->procs[0].zombie && ns_roots(t->procs[0].pid, &c[0], &t->ns_flags))
-		goto out;
+	/* the root's namespace, and those processes made below it (cgns_check_tree) */
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		if (p->zombie || (i && ns_inode(p->pid, p->pid, "cgroup") ==
+					       ns_inode(t->procs[p->parent].pid, t->procs[p->parent].pid, "cgroup")))
+			continue;
+		int r = ns_roots(p->pid, &c[i]);
+		if (i && r == 0)
+			pr_err("pid %d: in criu's cgroup namespace, its parent %d in another: not supported",
+			       p->pid, t->procs[p->parent].pid);
+		if (r < 0 || (i && r == 0))
+			goto out;
+		if (i == 0 && r)
+			t->ns_flags |= CLONE_NEWCGROUP;
+	}
 	for (size_t i = 0; i < t->nr; i++)
 		all[i] = t->procs[i].zombie ? NULL : &c[i].e;
 	if (cg_props_collect(all, t->nr, &props))

@@ -5,10 +5,14 @@
  * criu reads the tree's view by joining the tree root's cgroup namespace
  * for a moment (this thread only: cgroup namespaces are per task), and
  * the root of that namespace in each hierarchy is what criu's view of a
- * path has in front of the tree's view of it.
+ * path has in front of the tree's view of it.  A process of the tree may
+ * have made one of its own (unshare --cgroup): saved and made again the
+ * same way, if no process outside its subtree shares it (cgns_check_tree).
  */
-#define LOG_PREFIX "dump: "
+#define LOG_PREFIX ""
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "criu/dump/dump.h"
 #include "criu/ns/ns.h"
 
 int cgns_enter(pid_t pid, int *own)
@@ -71,4 +76,69 @@ int cgns_root_of(pid_t pid, const char *ctrl, const char *outside, const char *i
 	else
 		snprintf(out, len, "%.*s", (int)(no - ni), outside);
 	return 0;
+}
+
+/* is process a below process b (or b itself)? */
+static bool below(const struct dump_tree *t, size_t a, size_t b)
+{
+	for (int i = (int)a; i >= 0; i = t->procs[i].parent)
+		if ((size_t)i == b)
+			return true;
+	return false;
+}
+
+/* the process that made (first holds, from its parent's) the cgroup namespace ino of k */
+static int entry_of(const struct dump_tree *t, const unsigned long *ino, size_t k)
+{
+	while (t->procs[k].parent >= 0 && ino[t->procs[k].parent] == ino[k])
+		k = t->procs[k].parent;
+	return (int)k;
+}
+
+int cgns_check_tree(const struct dump_tree *t)
+{
+	unsigned long *ino = calloc(t->nr ? t->nr : 1, sizeof(*ino));
+	int ret = ino ? 0 : -1;
+
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		if (p->zombie)
+			continue;
+		ino[i] = ns_inode(p->pid, p->pid, "cgroup");
+		for (int k = 1; k < p->nr_threads; k++) {
+			unsigned long its = ns_inode(p->pid, p->tids[k], "cgroup");
+			if (its && ino[i] && its != ino[i]) {
+				pr_err("pid %d (thread %d): cgroup namespace cgroup:[%lu] differs from its process's: "
+				       "not supported", p->pid, p->tids[k], its);
+				ret = -1;
+				break;
+			}
+		}
+	}
+	/* a zombie's parent's namespace stands for it (it has none left) */
+	for (size_t i = 1; !ret && i < t->nr; i++)
+		if (!ino[i])
+			ino[i] = ino[t->procs[i].parent];
+	/* each namespace of the tree is held by one subtree: its maker's */
+	unsigned long criu = ns_inode(0, 0, "cgroup");
+	for (size_t i = 0; !ret && i < t->nr; i++) {
+		int e = entry_of(t, ino, i);
+		if (e > 0 && ino[e] == criu) {
+			pr_err("pid %d: back in criu's cgroup namespace cgroup:[%lu] below a process in another: "
+			       "not supported", t->procs[e].pid, criu);
+			ret = -1;
+			break;
+		}
+		for (size_t k = 0; k < t->nr; k++) {
+			if (k == i || ino[k] != ino[i] || below(t, k, e))
+				continue;
+			pr_err("pid %d: cgroup namespace cgroup:[%lu] is also that of pid %d, outside the subtree of "
+			       "pid %d that made it: not supported", t->procs[i].pid, ino[i], t->procs[k].pid,
+			       t->procs[e].pid);
+			ret = -1;
+			break;
+		}
+	}
+	free(ino);
+	return ret;
 }

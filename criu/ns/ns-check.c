@@ -24,7 +24,7 @@ const struct ns_kind ns_kinds[] = {
 	{ "uts", "uts namespace", CLONE_NEWUTS, NS_AS_ROOT },	/* ns-dump.c */
 	{ "ipc", "ipc namespace", CLONE_NEWIPC, NS_AS_ROOT },
 	{ "net", "network namespace", CLONE_NEWNET, NS_AS_ROOT },	/* criu/net/netns-*.c, empty-ns.c */
-	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, NS_AS_ROOT },	/* criu/ns/cgroup-ns.c */
+	{ "cgroup", "cgroup namespace", CLONE_NEWCGROUP, NS_APART },	/* criu/ns/cgroup-ns.c */
 	{ "time", "time namespace", CLONE_NEWTIME, NS_AS_ROOT },
 	{ "time_for_children", "time namespace for its children", 0, NS_AS_ROOT },
 	{ "user", "user namespace", CLONE_NEWUSER, NS_AS_CRIU },
@@ -82,5 +82,5 @@ int ns_check_tree(const struct dump_tree *t)
 		if (!p->zombie && sem_undo_check(p))
 			return -1;
 	}
-	return 0;
+	return cgns_check_tree(t);
 }

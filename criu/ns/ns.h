@@ -71,5 +71,11 @@ int pidns_collect(struct dump_tree *t);
 int cgns_enter(pid_t pid, int *own);
 void cgns_leave(int own);
 int cgns_root_of(pid_t pid, const char *ctrl, const char *outside, const char *inside, char *out, size_t len);
+/*
+ * every cgroup namespace of the tree's tasks is held by one subtree (the
+ * root's, or one a process made below it: restored as such) and a
+ * thread's is its process's; else one line naming the process, -1
+ */
+int cgns_check_tree(const struct dump_tree *t);
 
 #endif /* CRIU_NS_H */

@@ -19,7 +19,8 @@
  * the namespace's root, unshares CLONE_NEWCGROUP, then joins its own
  * cgroups: the namespace's root is the same cgroup as at dump, relative
  * to --cgroup-root, and its cgroup mounts (made after) show the same
- * paths.  Threads in other cgroups than their process are moved by criu
+ * paths; so does a process that made a cgroup namespace below the root,
+ * before it creates its children.  Threads in other cgroups than their process are moved by criu
  * once every task is at its last trap.  Images without cgroup.img:
  * nothing done.
  */
@@ -192,7 +193,7 @@ static int attach_entries(struct rst_tree *t)
 		for (size_t i = 0; i < t->nr && !p; i++)
 			if (t->procs[i].pid == (pid_t)e->pid && !t->procs[i].zombie)
 				p = &t->procs[i];
-		if (!p || p->cg || (e != (CgroupEntry *)t->cg.img.msgs[0] && (e->n_dirs || e->n_ns_roots))) {
+		if (!p || p->cg || (p != &t->procs[0] && e->n_dirs)) {
 			pr_err("cgroup.img: pid %u is no live process of the tree, or listed twice", e->pid);
 			return -1;
 		}
@@ -250,14 +251,24 @@ static int plan_all(struct rst_tree *t, const struct opts *o)
 			      plan_threads(t, o, i)))
 			return -1;
 	}
-	if (cgns && plan_members(t, o, root->pid, root->cg->ns_roots, root->cg->n_ns_roots, &root->cgns_at,
-				 &root->nr_cgns))
+	if (!cgns && root->cg && root->cg->n_ns_roots) {
+		pr_err("cgroup.img: the root has a cgroup namespace root, though inventory.img says it had no namespace");
 		return -1;
-	root->cgns = cgns;
-	/* a process in its parent's cgroups is there from its fork: nothing to join */
+	}
+	/* the root's cgroup namespace, and those processes made below it */
+	for (size_t i = 0; i < t->nr; i++) {
+		struct rst_proc *p = &t->procs[i];
+		if (!p->cg || !p->cg->n_ns_roots)
+			continue;
+		if (plan_members(t, o, p->pid, p->cg->ns_roots, p->cg->n_ns_roots, &p->cgns_at, &p->nr_cgns))
+			return -1;
+		p->cgns = true;
+	}
+	/* a process in its parent's cgroups is there from its fork: nothing to
+	 * join (but one that makes a cgroup namespace goes back after) */
 	for (size_t i = t->nr; i-- > 1;) {
 		struct rst_proc *p = &t->procs[i];
-		if (p->parent >= 0 && p->cg && same_at(p, &t->procs[p->parent]))
+		if (p->parent >= 0 && p->cg && !p->cgns && same_at(p, &t->procs[p->parent]))
 			p->nr_cg = 0;
 	}
 	if (root->cg && !cgns)
@@ -273,11 +284,6 @@ int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o)
 		pr_err("--manage-cgroups %s: no such mode (ignore, none, props, soft, full, strict)", mode);
 		return -1;
 	}
-	if (t->cg.mode == CG_MODE_IGNORE) {
-		/* a cgroup namespace of its own is made where criu is */
-		t->procs[0].cgns = t->ns.flags & CLONE_NEWCGROUP;
-		return 0;
-	}
 	int r = img_read_all(dirfd, IMG_CGROUP, 0, &t->cg.img);
 	if (r == -ENOENT && !(t->ns.flags & CLONE_NEWCGROUP))
 		return 0;	/* dumped before cgroups were saved */
@@ -285,7 +291,13 @@ int rst_cgroups_plan(int dirfd, struct rst_tree *t, const struct opts *o)
 		pr_err("cgroup.img: missing, though inventory.img says the tree had its own cgroup namespace");
 	if (r || attach_entries(t))
 		return -1;
-	return plan_all(t, o);
+	if (t->cg.mode != CG_MODE_IGNORE)
+		return plan_all(t, o);
+	/* ignore: the cgroup namespaces are made where criu's cgroups are */
+	t->procs[0].cgns = t->ns.flags & CLONE_NEWCGROUP;
+	for (size_t i = 1; i < t->nr; i++)
+		t->procs[i].cgns = t->procs[i].cg && t->procs[i].cg->n_ns_roots;
+	return 0;
 }
 
 /* a new cpuset takes its parent's cpus and mems (else no task may join it) */
