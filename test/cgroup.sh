@@ -468,6 +468,60 @@ cg_nested_shared() {
 	result PASS "PASS $name"
 }
 
+cg_container() {
+	local name=$1 dir=$2 root
+	if ! ns_start "$dir" sh -c "echo \$\$ > ${CG_DIRS[0]}/a/cgroup.procs && echo \$\$ > ${CG_DIRS[1]}/a/cgroup.procs &&
+		echo \$\$ > ${CG_DIRS[2]}/u/cgroup.procs && exec unshare --pid --uts --ipc --time --fork \
+		--monotonic 1000000 $ROOT/test/progs/ns_state pidns uts ipc time"; then
+		result FAIL "FAIL $name: ns_state did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	sed 's/^//' "/proc/$NPID/cgroup" > "$dir/before"
+	ns_dump "$name" "$dir" "$NPID" img --freeze-cgroup "${CG_DIRS[0]}/a" || return
+	grep -q "frozen (cgroup v1)" "$dir/dump-img.log" ||
+		{ result FAIL "FAIL $name: the dump log does not say the cgroup was frozen"; return; }
+	wait "$UPID" 2>/dev/null
+	restore_bg "$dir" "$dir/img"
+	wait_for "$READY_TIMEOUT" pidfile_ready "$dir/pidfile" ||
+		{ result FAIL "FAIL $name: no pidfile: $(criu_error "$dir/restore.log")"; return; }
+	root=$(cat "$dir/pidfile")
+	track "$root"
+	[ "$(inner_pid "$root")" = 1 ] ||
+		{ result FAIL "FAIL $name: the restored init is $(inner_pid "$root") in its pid namespace"; return; }
+	if ! diff -u "$dir/before" "/proc/$root/cgroup" > "$dir/cgroup.diff"; then
+		result FAIL "FAIL $name: the init's cgroups differ: $(grep '^[-+][0-9]' "$dir/cgroup.diff" | head -2 | tr '\n' ' ')"
+		return
+	fi
+	wait_for 10 in_sigwait "$root"
+	kill -USR1 "$root"
+	wait "$RPID"
+	local st=$?
+	if [ $st -ne 0 ] || ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: restore exited with $st: $(grep -m1 '^FAIL' "$dir/test.log") $(criu_error "$dir/restore.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
+run_cgroup_membership() {
+	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
+	if ! cg_member_setup; then
+		result SKIP "SKIP $name: no freezer, pids and cgroup2 hierarchies here"
+		return
+	fi
+	case $check in
+	membership) cg_membership "$name" "$dir" soft ;;
+	membership_root) cg_membership "$name" "$dir" root ;;
+	membership_ignore) cg_membership "$name" "$dir" ignore ;;
+	container) cg_container "$name" "$dir" ;;
+	esac
+	kill_tracked "$PIDS_FILE"
+	for d in "${CG_DIRS[@]}"; do cg_rmtree "$d"; done
+	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
+		rm -rf "$dir/img"
+	fi
+}
+
 run_cgroup_manage() {
 	local check=$1 name=cgroup/$1 dir=$OUT/cgroup/$1
 	if [ "$check" != nested_shared ] && ! cg_manage_setup; then
