@@ -18,6 +18,7 @@ declare -A REFUSE_EXPECT=(
 	[traced_child]="(a debugger or tracer): not supported"
 	[keyring_process]="it has a process keyring"
 	[keyring_thread]="a thread has a thread keyring"
+	[unix_soerror]="unix socket has a pending error (SO_ERROR) or error queue messages"
 )
 REFUSE_CHECKS=("${!REFUSE_EXPECT[@]}")
 for _p in "${REFUSE_CHECKS[@]}"; do MODE[$_p]=none; done	# not run as PROG

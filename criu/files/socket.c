@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "criu/files/files.h"
+#include "criu/files/sk-error.h"
 #include "common/log.h"
 #include "criu/files/unix-sk.h"
 
@@ -463,6 +464,9 @@ static int unixsk_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 		pr_err("%s: a socket of family %d: only unix sockets are supported", what, dom);
 		goto out;
 	}
+	/* before anything reads it: a recv would return the error and clear it */
+	if (sk_refuse_error(what, copy, "unix socket"))
+		goto out;
 	UnixSocket *u = calloc(1, sizeof(*u));
 	if (!u)
 		goto out;
