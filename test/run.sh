@@ -65,6 +65,7 @@ declare -A MODE=(
 	[cgroup_thread]=none	# cgroup/thread
 	[tree_churn]=none	# trees/churn
 	[ns_state]=none	# ns/: run under unshare
+	[mq_ns]=none	# ns/: run under unshare --ipc
 	[tcp_echo]=none	# net/: with a client outside, dumped with --tcp-established
 	[tcp_stream]=none
 	[tcp_pair]=none

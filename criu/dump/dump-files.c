@@ -19,11 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "criu/dump/dump.h"
 #include "criu/files/files.h"
+#include "common/compat.h"
 #include "common/log.h"
 
 static int read_link(pid_t pid, const char *name, char *buf, size_t len)
@@ -53,6 +55,10 @@ static int probe_fd(pid_t pid, int fd, struct fd_probe *p)
 		pr_perror("pid %d: cannot stat fd %d (%s)", pid, fd, path);
 		return -1;
 	}
+	/* a POSIX message queue: a regular inode whose path is "/NAME" on an mqueue fs */
+	struct statfs sf;
+	p->mqueue = S_ISREG(p->st.st_mode) && path[0] == '/' && !strchr(path + 1, '/') &&
+		    !statfs(name, &sf) && (unsigned long)sf.f_type == MQUEUE_MAGIC_;
 	if (S_ISSOCK(p->st.st_mode) &&
 	    getxattr(name, "system.sockprotoname", p->sk_proto, sizeof(p->sk_proto) - 1) < 0)
 		p->sk_proto[0] = 0;
@@ -176,7 +182,7 @@ static FdEntry *dump_fd(struct fd_dump *d, const struct fd_probe *p)
 
 	const struct fd_ops *ops = fd_ops_match(p);
 	if (!ops) {
-		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, unix sockets, TCP, UDP, raw, netlink and packet sockets, pidfds)",
+		pr_err("pid %d: fd %d: '%s' is not supported (supported: regular files, directories, deleted files, character devices, terminals, memfd, pipes, FIFOs, eventfd, signalfd, timerfd, epoll, inotify, POSIX message queues, unix sockets, TCP, UDP, raw, netlink and packet sockets, pidfds)",
 		       d->pid, p->fd, p->link);
 		goto bad;
 	}

@@ -36,6 +36,7 @@ struct fd_probe {
 	char sk_proto[16];	/* a socket: its system.sockprotoname ("TCP", "UDPv6", "UNIX-STREAM"...) */
 	uint32_t file_id;
 	bool first;		/* the lowest fd of its open file description */
+	bool mqueue;		/* a POSIX message queue (on an mqueue fs) */
 };
 
 /* the dump of one process's fds */
@@ -155,7 +156,8 @@ const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 /* the kinds (one module each) */
 extern const struct fd_ops fd_reg_ops, fd_chr_ops, fd_tty_ops, fd_memfd_ops, fd_pipe_ops,
 	fd_fifo_ops, fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops, fd_epoll_ops, fd_inotify_ops,
-	fd_unixsk_ops, fd_pty_ops, fd_pidfd_ops, fd_inetsk_ops, fd_netlinksk_ops, fd_packetsk_ops, fd_tun_ops;
+	fd_unixsk_ops, fd_pty_ops, fd_pidfd_ops, fd_inetsk_ops, fd_netlinksk_ops, fd_packetsk_ops, fd_tun_ops,
+	fd_mqueue_ops;
 
 /* inherit.c: --inherit-fd fd[N]:KEY.  Parses one (0, or -1 if malformed) */
 int fd_inherit_parse(const char *arg, int *fd, const char **key);

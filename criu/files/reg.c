@@ -8,13 +8,12 @@
  * criu makes it once for the whole tree (made at its old path and removed
  * at once, so that its links read as before); each of its open file
  * descriptions reopens that one file.  A path that now leads to another
- * file is refused, and so is a POSIX message queue (an mqueue fs file,
- * whose path is only its name).
+ * file is refused.  (A POSIX message queue, whose inode is a regular
+ * file's too, is mqueue.c's.)
  */
 #define LOG_PREFIX "files: "
 #include <errno.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -24,7 +23,6 @@
 #include <unistd.h>
 
 #include "criu/files/files.h"
-#include "common/compat.h"
 #include "common/log.h"
 #include "criu/ns/mnt.h"
 
@@ -123,23 +121,8 @@ static bool removed_with_links(int rootfd, const struct fd_probe *p, const char 
 	return mnt_stat_in(rootfd, bare, &st, false) != 0;
 }
 
-/* the fd is a POSIX message queue (mq_open): its file is on the mqueue fs */
-static bool is_mqueue(pid_t pid, int fd)
-{
-	char link[64];
-	struct statfs sf;
-
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, fd);
-	return fd >= 0 && statfs(link, &sf) == 0 && (unsigned long)sf.f_type == MQUEUE_MAGIC_;
-}
-
 static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
-	if (is_mqueue(d->pid, p->fd)) {
-		pr_err("pid %d: fd %d: POSIX message queue %s: not supported", d->pid, p->fd, p->link);
-		return -1;
-	}
-
 	RegFile *r = calloc(1, sizeof(*r));
 	struct stat pst;
 	char path[PATH_MAX];

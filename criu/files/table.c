@@ -18,6 +18,7 @@
 #include "common/log.h"
 
 static const struct fd_ops *const kinds[] = {
+	&fd_mqueue_ops,	/* before reg: a queue's inode is a regular file's */
 	&fd_memfd_ops,	/* before reg: a memfd is a regular file too */
 	&fd_reg_ops,
 	&fd_pty_ops,	/* before tty: a pair held by the process (else tty's) */

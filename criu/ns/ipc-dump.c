@@ -3,19 +3,15 @@
  * its sysctls (kernel.shm*, msg*, sem, the *_next_id, fs.mqueue.*), every
  * SysV shared memory segment with its contents, semaphore set with its
  * values, message queue with its messages (copied with MSG_COPY, left in
- * the queue).  POSIX message queues of the namespace are refused (seen in
- * an mqueue mount of it, made in a private mount namespace).  Reading a
+ * the queue), POSIX message queue with its messages (mq-dump.c).  Reading a
  * segment attaches it for a moment (its attach time and count move).
  */
 #define LOG_PREFIX ""
-#include <dirent.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
-#include <sys/mount.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -241,45 +237,13 @@ static int dump_msg(struct img_writer *w)
 	return 0;
 }
 
-/* POSIX message queues live in the namespace's mqueue fs: refused if any */
-static int check_posix_mqueues(void)
-{
-	char dir[] = "/tmp/criu-mqueue-XXXXXX";
-	int ret = -1;
-
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    !mkdtemp(dir)) {
-		pr_perror("ipc namespace: cannot look for its POSIX message queues");
-		return -1;
-	}
-	if (mount("mqueue", dir, "mqueue", 0, NULL)) {
-		pr_perror("ipc namespace: cannot mount its mqueue fs to look for POSIX message queues");
-		rmdir(dir);
-		return -1;
-	}
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	ret = d ? 0 : -1;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.') {
-			pr_err("ipc namespace: POSIX message queue /%s: not supported yet", de->d_name);
-			ret = -1;
-			break;
-		}
-	if (d)
-		closedir(d);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
-	return ret;
-}
-
-int ipc_ns_dump(int dirfd, uint64_t dump_id)
+int ipc_ns_dump(int dirfd, uint64_t dump_id, const struct mq_fds *mq)
 {
 	struct img_writer *w;
 
-	if (check_posix_mqueues() || img_writer_open(dirfd, IMG_IPCNS, 0, dump_id, &w))
+	if (img_writer_open(dirfd, IMG_IPCNS, 0, dump_id, &w))
 		return -1;
-	if (dump_sysctls(w) || dump_shm(w) || dump_sem(w) || dump_msg(w)) {
+	if (dump_sysctls(w) || dump_shm(w) || dump_sem(w) || dump_msg(w) || mq_dump(w, mq)) {
 		img_writer_abort(w);
 		return -1;
 	}

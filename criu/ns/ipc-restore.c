@@ -4,7 +4,8 @@
  * through kernel.*_next_id before its creation), owner, mode and
  * contents, then the *_next_id sysctls as dumped.  A message queue is
  * made under a kernel.msgmnb of its size (raising a queue's size past it
- * takes CAP_SYS_RESOURCE).  Not restored: creator uids, times and pids of
+ * takes CAP_SYS_RESOURCE); so is a POSIX message queue (mq-restore.c),
+ * and the limits are set again after them all.  Not restored: creator uids, times and pids of
  * the objects (the kernel sets them), semaphore undo lists.
  */
 #define LOG_PREFIX ""
@@ -214,9 +215,11 @@ int ipc_ns_restore(const struct img_entries *en)
 		int r = e->shm ? restore_shm(e->shm)
 			: e->sem ? restore_sem(e->sem)
 			: e->msg ? restore_msg(e->msg, dumped_msgmnb(first))
+			: e->mq ? mq_restore(e->mq)
 			: (pr_err("ipcns.img: entry %zu holds no object", i), -1);
 		if (r)
 			return -1;
 	}
-	return restore_sysctls(first, true);
+	/* the limits again (a POSIX message queue raised them for its making), then the next ids */
+	return restore_sysctls(first, false) || restore_sysctls(first, true) ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 #define LOG_PREFIX ""
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -24,13 +25,20 @@
 #include "criu/ns/ns.h"
 #include "criu/ns/mnt.h"
 
-/* the kinds saved here, with their writers */
+static int dump_uts(int dirfd, uint64_t dump_id, const struct mq_fds *mq)
+{
+	(void)mq;
+	return uts_ns_dump(dirfd, dump_id);
+}
+
+/* the kinds saved here, with their writers (mq: the tree's fds on POSIX
+ * message queues, which the ipc one checks) */
 static const struct {
 	const char *name;
 	int flag;
-	int (*dump)(int dirfd, uint64_t dump_id);
+	int (*dump)(int dirfd, uint64_t dump_id, const struct mq_fds *mq);
 } saved[] = {
-	{ "uts", CLONE_NEWUTS, uts_ns_dump },
+	{ "uts", CLONE_NEWUTS, dump_uts },
 	{ "ipc", CLONE_NEWIPC, ipc_ns_dump },
 };
 #define NR_SAVED (sizeof(saved) / sizeof(saved[0]))
@@ -51,7 +59,7 @@ static int dump_net(pid_t root, int dirfd, uint64_t dump_id, const struct opts *
 
 /* in the helper: joins root's namespaces of flags, writes their images */
 static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirfd, uint64_t dump_id,
-					    const struct opts *o)
+					    const struct opts *o, const struct mq_fds *mq)
 {
 	char path[64];
 
@@ -67,7 +75,7 @@ static int __attribute__((noreturn)) helper(pid_t root, uint32_t flags, int dirf
 		close(fd);
 	}
 	for (size_t i = 0; i < NR_SAVED; i++)
-		if ((flags & saved[i].flag) && saved[i].dump(dirfd, dump_id))
+		if ((flags & saved[i].flag) && saved[i].dump(dirfd, dump_id, mq))
 			_exit(1);
 	if ((flags & CLONE_NEWNET) && dump_net(root, dirfd, dump_id, o))
 		_exit(1);
@@ -109,6 +117,33 @@ static int check_sysv_attached(const struct dump_tree *t)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* the tree's fds on POSIX message queues (criu/files/mqueue.c) into *mq */
+static int collect_mq_fds(const struct dump_tree *t, struct mq_fds *mq)
+{
+	struct mq_fd *v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct dump_proc *p = &t->procs[i];
+		for (size_t k = 0; !p->zombie && k < p->nr_fds; k++) {
+			const FileEntry *fe = p->fds[k]->file;
+			if (!fe || fe->kind != FD_KIND__FD_MQUEUE || !fe->mqueue)
+				continue;
+			struct mq_fd *nv = realloc(v, (n + 1) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -1;
+			}
+			v = nv;
+			v[n++] = (struct mq_fd){ .pid = p->pid, .fd = p->fds[k]->fd, .name = fe->mqueue->name,
+						 .dev = fe->mqueue->dev, .ino = fe->mqueue->ino };
+		}
+	}
+	mq->v = v;
+	mq->nr = n;
 	return 0;
 }
 
@@ -193,13 +228,18 @@ int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd)
 	uint32_t joined = (t->ns_flags & (CLONE_NEWUTS | CLONE_NEWIPC)) | (net_inside ? CLONE_NEWNET : 0);
 	if (!joined)
 		goto done;
+	struct mq_fds mq;
+	if (collect_mq_fds(t, &mq))
+		return -1;
 	pid_t h = fork();
 	if (h < 0) {
 		pr_perror("cannot start the namespace helper");
+		free((void *)mq.v);
 		return -1;
 	}
 	if (h == 0)
-		helper(root, joined, dirfd, t->dump_id, o);
+		helper(root, joined, dirfd, t->dump_id, o, &mq);
+	free((void *)mq.v);
 	while (waitpid(h, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;

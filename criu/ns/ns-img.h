@@ -16,8 +16,27 @@
 int uts_ns_dump(int dirfd, uint64_t dump_id);
 int uts_ns_restore(const UtsNsEntry *e);
 
-/* ipc-dump.c: sysctls, SysV shared memory (contents), semaphores, message queues */
-int ipc_ns_dump(int dirfd, uint64_t dump_id);
+/* the fds of the tree on POSIX message queues (their queues must be the namespace's) */
+struct mq_fd {
+	pid_t pid;
+	int fd;
+	const char *name;
+	dev_t dev;
+	ino_t ino;
+};
+struct mq_fds {
+	const struct mq_fd *v;
+	size_t nr;
+};
+
+/* ipc-dump.c: sysctls, SysV shared memory (contents), semaphores, message
+ * queues, POSIX message queues (mq-dump.c) */
+int ipc_ns_dump(int dirfd, uint64_t dump_id, const struct mq_fds *mq);
+/* mq-dump.c: every POSIX message queue of the namespace, one entry each */
+struct img_writer;
+int mq_dump(struct img_writer *w, const struct mq_fds *fds);
+/* mq-restore.c: one queue with its messages (the limits raised for it meanwhile) */
+int mq_restore(const PosixMq *m);
 /* ipc-restore.c: entries of ipcns.img */
 int ipc_ns_restore(const struct img_entries *e);
 
