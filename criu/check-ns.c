@@ -151,7 +151,7 @@ static const struct {
 } kinds[] = {
 	{ CLONE_NEWPID, "pid", try_pid, "a tree whose root is a namespace's init, and namespaces nested in it" },
 	{ CLONE_NEWUTS, "uts", try_uts, "host and domain names" },
-	{ CLONE_NEWIPC, "ipc", try_ipc, "sysctls, SysV shared memory, semaphores, message queues" },
+	{ CLONE_NEWIPC, "ipc", try_ipc, "sysctls, SysV shared memory, semaphores, message queues, POSIX message queues" },
 	{ CLONE_NEWNS, "mount", try_mnt, "its mounts (tmpfs with contents, proc, sysfs, devpts, mqueue, "
 	  "cgroup, binds, --external mnt[...]), built under --root and pivoted into" },
 	{ CLONE_NEWNET, "network", try_net,

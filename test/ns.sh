@@ -52,6 +52,22 @@
 #   ns/cgroup: `unshare --cgroup --fork ns_state plain cgroup` (a cgroup
 #     namespace of its own, no other): the program dumped, restored: it
 #     program finds its /proc/self/cgroup as before, every path "/"
+#   ns/mq, mq_predump, mq_lazy: `unshare --ipc --fork mq_ns`: POSIX
+#     message queues of its ipc namespace (attributes, owner, mode,
+#     messages with priorities, fds with their flags, a dup, limits
+#     lowered below a queue's attributes) restored (test/progs/mq_ns.c);
+#     through two pre-dumps, with restore --lazy-pages
+#   ns/mq_leave_running, mq_snapshot: dumped with --leave-running (and
+#     --live-snapshot): the program runs on and passes its checks (the
+#     dump received every message and sent it back), then the images are
+#     restored and pass them again
+#   ns/mq_refuse_notify: a queue with messages and a SIGEV_SIGNAL
+#     notification registered: refused with one line, the notification
+#     not fired by the dump (the program counts its signals), and it
+#     still fires once the program empties the queue and sends to it
+#   ns/mq_refuse_unlinked: a queue open but removed (mq_unlink): refused
+#   ns/mq_refuse_foreign: an fd on a queue of another ipc namespace than
+#     the tree's (opened before unshare(CLONE_NEWIPC)): refused
 #   ns/check: `criu check` reports every namespace kind (ns_pid, ns_uts,
 #     ns_ipc, ns_time, ns_mnt, ns_net, ns_cgroup present; ns_user missing
 #     as refused at dump) and cgroup version (cgroup_v1, cgroup_v2)
@@ -61,7 +77,9 @@ NS_CHECKS=()
 for k in "${NS_REFUSED[@]}"; do NS_CHECKS+=("refuse_$k"); done
 NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_outer pidns_predump
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
-	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images cgroup check)
+	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images cgroup check
+	   mq mq_predump mq_lazy mq_leave_running mq_snapshot mq_refuse_notify mq_refuse_unlinked
+	   mq_refuse_foreign)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -309,6 +327,64 @@ ns_refuse_pid_notinit() {
 	result PASS "PASS $name"
 }
 
+# ns_mq_running NAME DIR DUMPARGS...: mq_ns dumped leaving it running: it
+# must pass on its own (its queues as they were), then the images too
+ns_mq_running() {
+	local name=$1 dir=$2 off
+	shift 2
+	if ! ns_start "$dir" unshare --ipc --fork "$ROOT/test/progs/mq_ns"; then
+		result FAIL "FAIL $name: mq_ns did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	ns_dump "$name" "$dir" "$NPID" img "$@" || return
+	if ! tree_running "$UPID $NPID"; then
+		result FAIL "FAIL $name: after the dump, $CMP_REASON"
+		return
+	fi
+	kill -USR1 "$NPID"
+	wait "$UPID" 2>/dev/null
+	if ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program left running fails its checks: $(log_tail "$dir/test.log")"
+		return
+	fi
+	# the restored program writes at the same offset: its PASS must be its own
+	off=$(grep -b '^PASS$' "$dir/test.log" | cut -d: -f1)
+	printf 'SEEN' | dd of="$dir/test.log" bs=1 seek="$off" conv=notrunc 2>/dev/null
+	ns_restore_check "$name" "$dir" img prog || return
+	result PASS "PASS $name"
+}
+
+# ns_mq_refuse NAME DIR MODE WANT: mq_ns MODE refused with one line matching
+# WANT; it runs on and passes its own checks
+ns_mq_refuse() {
+	local name=$1 dir=$2 mode=$3 want=$4 lines
+	if ! ns_start "$dir" unshare --ipc --fork "$ROOT/test/progs/mq_ns" "$mode"; then
+		result FAIL "FAIL $name: mq_ns $mode did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	"$CRIU" dump -t "$NPID" -D "$dir/img" -v4 -o "$dir/dump.log" > "$dir/dump.out" 2> "$dir/dump.err" < /dev/null
+	if [ $? -eq 0 ]; then
+		result FAIL "FAIL $name: the dump succeeded"
+		return
+	fi
+	lines=$(grep -c . "$dir/dump.err")
+	if [ "$lines" -ne 1 ] || ! grep -Eq "$want" "$dir/dump.err"; then
+		result FAIL "FAIL $name: expected one error line matching '$want', got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	if ! tree_running "$UPID $NPID"; then
+		result FAIL "FAIL $name: after the refused dump, $CMP_REASON"
+		return
+	fi
+	kill -USR1 "$NPID"
+	wait "$UPID"
+	if ! grep -q '^PASS$' "$dir/test.log"; then
+		result FAIL "FAIL $name: the program fails its checks after the refused dump: $(log_tail "$dir/test.log")"
+		return
+	fi
+	result PASS "PASS $name"
+}
+
 ns_lazy_kill_daemon() {
 	local name=$1 dir=$2 root dpid st
 	if ! ns_start "$dir" unshare --pid --fork "$ROOT/test/progs/ns_state" pidns mem; then
@@ -452,6 +528,17 @@ run_ns_check() {
 			--boottime 2000000 "$ROOT/test/progs/ns_state" pidns time ;;
 	lazy_plain) ns_cycle "$name" "$dir" lazy prog unshare --uts --ipc --fork \
 			"$ROOT/test/progs/ns_state" plain uts ipc ;;
+	mq) ns_cycle "$name" "$dir" plain prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
+	mq_predump) ns_cycle "$name" "$dir" predump prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
+	mq_lazy) ns_cycle "$name" "$dir" lazy prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
+	mq_leave_running) ns_mq_running "$name" "$dir" --leave-running ;;
+	mq_snapshot) ns_mq_running "$name" "$dir" --leave-running --live-snapshot ;;
+	mq_refuse_notify) ns_mq_refuse "$name" "$dir" notify \
+			"^error: ipc namespace: POSIX message queue /mq-n: a notification is registered \(mq_notify by pid [0-9]+" ;;
+	mq_refuse_unlinked) ns_mq_refuse "$name" "$dir" unlinked \
+			"^error: files: pid [0-9]+: fd [0-9]+: POSIX message queue /mq-u \(deleted\): removed \(mq_unlink\) while open" ;;
+	mq_refuse_foreign) ns_mq_refuse "$name" "$dir" foreign \
+			"^error: pid [0-9]+: fd [0-9]+: POSIX message queue /mq-f is not one of its ipc namespace's" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then

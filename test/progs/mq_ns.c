@@ -18,10 +18,14 @@
  *     messages are there, and that the notification still fires when the
  *     emptied queue gets a message.
  *   mq_ns unlinked: /mq-u open and removed (mq_unlink): refused.
+ *   mq_ns foreign: /mq-f open, then the program moves to a new ipc
+ *     namespace (unshare): its fd holds a queue of another namespace than
+ *     the tree's: refused.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +240,10 @@ int main(int argc, char **argv)
 		a = open_new("/mq-u", O_RDWR, 0600, 2, 8);
 		if (mq_send(a, "u", 1, 0) || mq_unlink("/mq-u"))
 			fail("/mq-u: %s", strerror(errno));
+	} else if (!strcmp(mode, "foreign")) {
+		a = open_new("/mq-f", O_RDWR, 0600, 2, 8);
+		if (mq_send(a, "u", 1, 0) || unshare(CLONE_NEWIPC))
+			fail("/mq-f: %s", strerror(errno));
 	} else
 		fail("unknown mode %s", mode);
 	test_ready();

@@ -1,9 +1,11 @@
 /*
- * mqueue_fd: a POSIX message queue open (mq_open) with a message queued.
- * criu cannot restore one yet: the dump must be refused with a line
- * naming the queue (test/refuse.sh; it was refused as a file "replaced
- * since it was opened"), and the program runs on: after SIGUSR1 its
- * queue still holds the message, with its priority, and its attributes.
+ * mqueue_fd: a POSIX message queue of criu's own (the host's) ipc
+ * namespace open (mq_open) with a message queued.  Its queue is not the
+ * tree's to save (only a tree with an ipc namespace of its own has its
+ * queues saved: test/ns.sh ns/mq*): the dump must be refused with a line
+ * naming the queue (test/refuse.sh), and the program runs on: after
+ * SIGUSR1 its queue still holds the message, with its priority, and its
+ * attributes.
  */
 #include <errno.h>
 #include <fcntl.h>
