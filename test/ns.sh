@@ -61,10 +61,18 @@
 #     --live-snapshot): the program runs on and passes its checks (the
 #     dump received every message and sent it back), then the images are
 #     restored and pass them again
-#   ns/mq_refuse_notify: a queue with messages and a SIGEV_SIGNAL
-#     notification registered: refused with one line, the notification
-#     not fired by the dump (the program counts its signals), and it
-#     still fires once the program empties the queue and sends to it
+#   ns/mq_notify, mq_notify_leave_running, mq_notify_lazy: `mq_ns
+#     notify`: notifications registered on a queue with messages
+#     (SIGEV_SIGNAL with a value), on an empty one (another signal and
+#     value) and SIGEV_NONE; dumping fires them (the queues are emptied
+#     and refilled) and gives them back: the program, left running and
+#     restored, got no signal, finds every registration, and each fires
+#     once with its value when its emptied queue gets a message
+#   ns/mq_refuse_notify: a SIGEV_SIGNAL notification registered while its
+#     signal is pending already (the one the dump fires could not be told
+#     apart): refused with one line, nothing fired, the pending signal,
+#     the registration and the message still there
+#   ns/mq_refuse_notify_thread: a SIGEV_THREAD notification: refused
 #   ns/mq_refuse_unlinked: a queue open but removed (mq_unlink): refused
 #   ns/mq_refuse_foreign: an fd on a queue of another ipc namespace than
 #     the tree's (opened before unshare(CLONE_NEWIPC)): refused
@@ -79,7 +87,7 @@ NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_o
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
 	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images cgroup check
 	   mq mq_predump mq_lazy mq_leave_running mq_snapshot mq_refuse_notify mq_refuse_unlinked
-	   mq_refuse_foreign)
+	   mq_refuse_foreign mq_notify mq_notify_leave_running mq_notify_lazy mq_refuse_notify_thread)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -327,12 +335,13 @@ ns_refuse_pid_notinit() {
 	result PASS "PASS $name"
 }
 
-# ns_mq_running NAME DIR DUMPARGS...: mq_ns dumped leaving it running: it
-# must pass on its own (its queues as they were), then the images too
+# ns_mq_running NAME DIR MODE DUMPARGS...: mq_ns MODE dumped leaving it
+# running: it must pass on its own (its queues as they were), then the
+# images too
 ns_mq_running() {
-	local name=$1 dir=$2 off
-	shift 2
-	if ! ns_start "$dir" unshare --ipc --fork "$ROOT/test/progs/mq_ns"; then
+	local name=$1 dir=$2 mode=$3 off
+	shift 3
+	if ! ns_start "$dir" unshare --ipc --fork "$ROOT/test/progs/mq_ns" "$mode"; then
 		result FAIL "FAIL $name: mq_ns did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
@@ -531,10 +540,15 @@ run_ns_check() {
 	mq) ns_cycle "$name" "$dir" plain prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
 	mq_predump) ns_cycle "$name" "$dir" predump prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
 	mq_lazy) ns_cycle "$name" "$dir" lazy prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" ;;
-	mq_leave_running) ns_mq_running "$name" "$dir" --leave-running ;;
-	mq_snapshot) ns_mq_running "$name" "$dir" --leave-running --live-snapshot ;;
-	mq_refuse_notify) ns_mq_refuse "$name" "$dir" notify \
-			"^error: ipc namespace: POSIX message queue /mq-n: a notification is registered \(mq_notify by pid [0-9]+" ;;
+	mq_leave_running) ns_mq_running "$name" "$dir" state --leave-running ;;
+	mq_snapshot) ns_mq_running "$name" "$dir" state --leave-running --live-snapshot ;;
+	mq_notify) ns_cycle "$name" "$dir" plain prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" notify ;;
+	mq_notify_lazy) ns_cycle "$name" "$dir" lazy prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" notify ;;
+	mq_notify_leave_running) ns_mq_running "$name" "$dir" notify --leave-running ;;
+	mq_refuse_notify) ns_mq_refuse "$name" "$dir" notify_pending \
+			"^error: ipc namespace: POSIX message queue /mq-p: a notification is registered \(mq_notify by pid [0-9]+, sigev_notify 0, signal 12\) while its signal is pending already: not supported" ;;
+	mq_refuse_notify_thread) ns_mq_refuse "$name" "$dir" notify_thread \
+			"^error: ipc namespace: POSIX message queue /mq-t: a notification is registered \(mq_notify by pid [0-9]+, sigev_notify 2, signal [0-9]+\) by a thread \(SIGEV_THREAD\): not supported" ;;
 	mq_refuse_unlinked) ns_mq_refuse "$name" "$dir" unlinked \
 			"^error: files: pid [0-9]+: fd [0-9]+: POSIX message queue /mq-u \(deleted\): removed \(mq_unlink\) while open" ;;
 	mq_refuse_foreign) ns_mq_refuse "$name" "$dir" foreign \

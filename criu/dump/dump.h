@@ -99,6 +99,16 @@ int tree_share_files(const struct dump_tree *t);
 /* cgroups.c: every live process's cgroups into cgroup.img (CLONE_NEWCGROUP into
  * t->ns_flags if the root has a cgroup namespace of its own) */
 int cgroups_dump(struct dump_tree *t, int dirfd);
+/*
+ * mq-notify.c: the notifications of POSIX message queues that dumping the
+ * ipc namespace fired (report: criu/ns/ns-img.h, struct mq_fds), while the
+ * tree is frozen: each one's value read from the signal it queued to its
+ * owner, the signal taken back and the notification registered again from
+ * the owner (so the tree runs on as it was), and the registration saved
+ * with the owner's fd on the queue.  Every line is handled, even after a
+ * failure; 0 or -1 (logged)
+ */
+int mq_notify_settle(struct dump_tree *t, char *report);
 /* cow.c: pages children share with their parent copy-on-write (Vma.cow) */
 int cow_find(struct dump_tree *t);
 int tree_kill(struct dump_tree *t);

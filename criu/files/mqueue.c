@@ -7,15 +7,20 @@
  * with an ipc namespace of its own has its queues' fds saved; a queue of
  * criu's (the host's) ipc namespace, or one unlinked while open, is
  * refused here.  Restore opens the queue again by name, in the new ipc
- * namespace where it was made before any file.
+ * namespace where it was made before any file, and registers the
+ * process's notification on it again (saved on one of its fds on the
+ * queue by criu/dump/mq-notify.c) once its fds are in place.
  */
 #define LOG_PREFIX "files: "
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "criu/files/files.h"
@@ -50,12 +55,20 @@ static int mqueue_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *f
 	return m->name ? 0 : -1;
 }
 
+/* a registration mq-notify.c saves: SIGEV_SIGNAL (a signal but SIGKILL, SIGSTOP, or none) or SIGEV_NONE */
+static bool notify_ok(const MqNotify *n)
+{
+	return !n || (n->sigev_notify == SIGEV_NONE && !n->signo) ||
+	       (n->sigev_notify == SIGEV_SIGNAL && n->signo >= 0 && n->signo <= 64 && n->signo != SIGKILL &&
+		n->signo != SIGSTOP);
+}
+
 static int mqueue_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const MqueueFile *m = fe->mqueue;
 	(void)o;
 	if (!m || m->name[0] != '/' || !m->name[1] || strchr(m->name + 1, '/') || strlen(m->name) > NAME_MAX ||
-	    (fe->flags & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE))) {
+	    (fe->flags & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE)) || !notify_ok(m->notify)) {
 		pr_err("%s: file %u: bad POSIX message queue description", name, fe->id);
 		return -1;
 	}
@@ -71,6 +84,27 @@ static int mqueue_open(struct fd_rst *r, const FileEntry *fe)
 	return fd;
 }
 
+/* the process's notification, registered again once its fds are in place (the queue is filled already) */
+static int mqueue_post(struct fd_rst *r, const FileEntry *fe, int fd)
+{
+	const MqNotify *n = fe->mqueue->notify;
+	struct sigevent sev;
+
+	(void)r;
+	if (!n)
+		return 0;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = n->sigev_notify;
+	sev.sigev_signo = n->signo;
+	sev.sigev_value.sival_ptr = (void *)(uintptr_t)n->value;
+	if (syscall(SYS_mq_notify, fd, &sev)) {
+		pr_perror("file %u: POSIX message queue %s: cannot register its notification again", fe->id,
+			  fe->mqueue->name);
+		return -1;
+	}
+	return 0;
+}
+
 const struct fd_ops fd_mqueue_ops = {
 	.kind = FD_KIND__FD_MQUEUE,
 	.name = "POSIX message queue",
@@ -78,4 +112,5 @@ const struct fd_ops fd_mqueue_ops = {
 	.dump = mqueue_dump,
 	.check = mqueue_check,
 	.open = mqueue_open,
+	.post = mqueue_post,
 };

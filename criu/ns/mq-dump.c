@@ -6,10 +6,16 @@
  * messages.  A message is only readable by receiving it: they are all
  * received, in the queue's order (priority, then age), and sent back in
  * that order, which leaves the queue as it was (on failure, what was
- * received is sent back).  The tree is frozen meanwhile.  Refused with one
- * line: a queue with a notification registered (mq_notify: refilling it
- * would fire it, and its sigevent value is not readable), and an fd of
- * the tree whose queue is not one of the namespace's.
+ * received is sent back).  The tree is frozen meanwhile.  Refilling a
+ * queue fires its notification (mq_notify), if one is registered: the
+ * signal it sends is the only place its value shows, so an empty queue's
+ * is fired too (a message sent and received); each registration is
+ * reported to criu (mq_fds.report), which takes the signal back and
+ * registers it again from its owner (criu/dump/mq-notify.c).  Refused with
+ * one line: a registration criu could not make again (SIGEV_THREAD, by a
+ * process that holds no fd of the queue, with its signal already
+ * pending), and an fd of the tree whose queue is not one of the
+ * namespace's.
  */
 #define LOG_PREFIX ""
 #include <dirent.h>
@@ -17,6 +23,7 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,29 +53,86 @@ static int mount_mqueue(char *dir)
 	return 0;
 }
 
-/* a registered notification, from the queue's file ("QSIZE:.. NOTIFY:.. SIGNO:.. NOTIFY_PID:..") */
-static int check_notify(int dirfd, const char *name)
+struct mq_notify_state {
+	int notify, signo, pid;	/* pid 0: none registered */
+	const struct mq_fd *fd;	/* the owner's fd on the queue */
+};
+
+/* the registered notification, from the queue's file ("QSIZE:.. NOTIFY:.. SIGNO:.. NOTIFY_PID:..") */
+static int read_notify(int dirfd, const char *name, struct mq_notify_state *n)
 {
 	char buf[160] = "";
-	int notify = 0, signo = 0, pid = 0;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	const char *l = strstr(buf, "NOTIFY:");
 
 	if (fd >= 0)
 		close(fd);
-	if (n < 0 || !strstr(buf, "NOTIFY_PID:")) {
+	*n = (struct mq_notify_state){ 0 };
+	if (len < 0 || !l || sscanf(l, "NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &n->notify, &n->signo, &n->pid) != 3) {
 		pr_perror("ipc namespace: POSIX message queue /%s: cannot read its state", name);
 		return -1;
 	}
-	const char *l = strstr(buf, "NOTIFY:");
-	if (l)
-		sscanf(l, "NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &notify, &signo, &pid);
-	if (pid) {
-		pr_err("ipc namespace: POSIX message queue /%s: a notification is registered (mq_notify by pid %d, sigev_notify %d, signal %d): not supported",
-		       name, pid, notify, signo);
-		return -1;
-	}
 	return 0;
+}
+
+/* is signal sig pending in the set of line key of /proc/PID/task/PID/status? */
+static bool sig_pending(pid_t pid, const char *key, int sig)
+{
+	char path[64], line[128];
+	unsigned long long set = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, pid);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			sscanf(line + strlen(key), "%llx", &set);
+	if (f)
+		fclose(f);
+	return sig > 0 && sig <= 64 && (set >> (sig - 1)) & 1;
+}
+
+/*
+ * A registration criu can save: SIGEV_SIGNAL or SIGEV_NONE, by a process
+ * of the tree that holds an fd of the queue (it registers again through
+ * it), with no signal of its number pending yet (the one the refill sends
+ * is taken back: criu/dump/mq-notify.c)
+ */
+static int vet_notify(struct mq_notify_state *n, const char *name, ino_t ino, dev_t dev, const struct mq_fds *fds)
+{
+	const char *why = NULL;
+
+	for (size_t i = 0; i < fds->nr && !n->fd; i++)
+		if (fds->v[i].pid == n->pid && fds->v[i].ino == ino && fds->v[i].dev == dev)
+			n->fd = &fds->v[i];
+	if (n->notify != SIGEV_SIGNAL && n->notify != SIGEV_NONE)
+		why = "by a thread (SIGEV_THREAD)";
+	else if (n->notify == SIGEV_SIGNAL && (n->signo == SIGKILL || n->signo == SIGSTOP))
+		why = "with SIGKILL or SIGSTOP";
+	else if (!n->fd)
+		why = "by a process outside the tree, or one that holds no fd of the queue";
+	else if (n->notify == SIGEV_SIGNAL && (sig_pending(n->pid, "ShdPnd:", n->signo) ||
+					       sig_pending(n->pid, "SigPnd:", n->signo)))
+		why = "while its signal is pending already";
+	if (why)
+		pr_err("ipc namespace: POSIX message queue /%s: a notification is registered (mq_notify by pid %d, sigev_notify %d, signal %d) %s: not supported",
+		       name, n->pid, n->notify, n->signo, why);
+	return why ? -1 : 0;
+}
+
+/* fires the notification on the empty queue q (its value is only seen in the signal) */
+static int fire(mqd_t q, long size, const char *name)
+{
+	char *buf = malloc(size + 1);
+	int r = buf && !mq_send(q, "", 0, 0) && mq_receive(q, buf, size, NULL) == 0 ? 0 : -1;
+	if (r)
+		pr_perror("ipc namespace: POSIX message queue /%s: cannot fire its notification", name);
+	free(buf);
+	return r;
+}
+
+static void report(const struct mq_fds *fds, const struct mq_notify_state *n, bool fired, const char *name)
+{
+	dprintf(fds->report, "%d %d %d %d %d /%s\n", n->pid, n->fd->fd, n->notify, n->signo, fired, name);
 }
 
 static void free_msgs(PosixMq *m)
@@ -125,8 +189,9 @@ static int take_msgs(mqd_t q, long n, long size, PosixMq *m)
 	return put_back(q, m) || err ? -1 : 0;
 }
 
-static int dump_queue(struct img_writer *w, int dirfd, const char *name, ino_t *ino)
+static int dump_queue(struct img_writer *w, int dirfd, const char *name, ino_t *ino, const struct mq_fds *fds)
 {
+	struct mq_notify_state n;
 	IpcNsEntry e = IPC_NS_ENTRY__INIT;
 	PosixMq m = POSIX_MQ__INIT;
 	struct mq_attr a;
@@ -139,7 +204,7 @@ static int dump_queue(struct img_writer *w, int dirfd, const char *name, ino_t *
 		return -1;
 	}
 	*ino = st.st_ino;
-	if (check_notify(dirfd, name))
+	if (read_notify(dirfd, name, &n) || (n.pid && vet_notify(&n, name, st.st_ino, st.st_dev, fds)))
 		return -1;
 	snprintf(path, sizeof(path), "/%s", name);
 	mqd_t q = mq_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -161,7 +226,14 @@ static int dump_queue(struct img_writer *w, int dirfd, const char *name, ino_t *
 	m.gid = st.st_gid;
 	m.maxmsg = a.mq_maxmsg;
 	m.msgsize = a.mq_msgsize;
-	if (!take_msgs(q, a.mq_curmsgs, a.mq_msgsize, &m)) {
+	/* refilling the queue fires the notification; an empty one is fired for its value */
+	r = take_msgs(q, a.mq_curmsgs, a.mq_msgsize, &m);
+	bool fired = n.pid && a.mq_curmsgs > 0;
+	if (!r && n.pid && !fired && n.notify == SIGEV_SIGNAL && n.signo)
+		r = fire(q, a.mq_msgsize, name), fired = true;
+	if (n.pid)
+		report(fds, &n, fired, name);
+	if (!r) {
 		e.mq = &m;
 		r = img_write(w, &e.base);
 	}
@@ -208,7 +280,7 @@ static int dump_all(struct img_writer *w, const char *dir, const struct mq_fds *
 			break;
 		}
 		ino = ni;
-		err = dump_queue(w, dirfd(d), de->d_name, &ino[n++]);
+		err = dump_queue(w, dirfd(d), de->d_name, &ino[n++], fds);
 	}
 	if (!err)
 		err = check_fds(fds, st.st_dev, ino, n);

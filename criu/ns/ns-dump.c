@@ -120,6 +120,32 @@ static int check_sysv_attached(const struct dump_tree *t)
 	return 0;
 }
 
+/* what fd holds until its end, as a string (NULL on error, logged) */
+static char *read_all(int fd)
+{
+	size_t len = 0, cap = 256;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pr_perror("cannot read the namespace helper's report");
+			free(buf);
+			return NULL;
+		}
+		len += n;
+		char *nb = len + 1 == cap ? realloc(buf, cap *= 2) : buf;
+		if (!nb)
+			free(buf);
+		buf = nb;
+	}
+	if (buf)
+		buf[len] = 0;
+	return buf;
+}
+
 /* the tree's fds on POSIX message queues (criu/files/mqueue.c) into *mq */
 static int collect_mq_fds(const struct dump_tree *t, struct mq_fds *mq)
 {
@@ -144,6 +170,7 @@ static int collect_mq_fds(const struct dump_tree *t, struct mq_fds *mq)
 	}
 	mq->v = v;
 	mq->nr = n;
+	mq->report = -1;
 	return 0;
 }
 
@@ -229,21 +256,36 @@ int ns_dump_images(struct dump_tree *t, const struct opts *o, int dirfd)
 	if (!joined)
 		goto done;
 	struct mq_fds mq;
+	int rep[2];
 	if (collect_mq_fds(t, &mq))
 		return -1;
-	pid_t h = fork();
-	if (h < 0) {
-		pr_perror("cannot start the namespace helper");
+	if (pipe2(rep, O_CLOEXEC)) {
+		pr_perror("cannot make a pipe for the namespace helper");
 		free((void *)mq.v);
 		return -1;
 	}
-	if (h == 0)
+	pid_t h = fork();
+	if (h == 0) {
+		close(rep[0]);
+		mq.report = rep[1];
 		helper(root, joined, dirfd, t->dump_id, o, &mq);
+	}
+	close(rep[1]);
 	free((void *)mq.v);
+	if (h < 0) {
+		pr_perror("cannot start the namespace helper");
+		close(rep[0]);
+		return -1;
+	}
+	/* the notifications it fired are given back whatever happened next */
+	char *fired = read_all(rep[0]);
+	close(rep[0]);
 	while (waitpid(h, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
+	int settled = fired ? mq_notify_settle(t, fired) : -1;
+	free(fired);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || settled)
 		return -1;	/* it said why */
 done:
 	pr_info("pid %d: namespaces of its own saved:%s%s%s%s%s", root, t->ns_flags & CLONE_NEWNS ? " mnt" : "",

@@ -27,6 +27,12 @@ struct mq_fd {
 struct mq_fds {
 	const struct mq_fd *v;
 	size_t nr;
+	/* where mq-dump.c reports each registered notification, one line
+	 * "PID FD SIGEV_NOTIFY SIGNO FIRED /NAME": the owner, its fd on the
+	 * queue, and whether receiving and refilling the queue fired it
+	 * (criu/dump/mq-notify.c then reads the signal's value and registers
+	 * it again from the owner) */
+	int report;
 };
 
 /* ipc-dump.c: sysctls, SysV shared memory (contents), semaphores, message

@@ -12,11 +12,19 @@
  *     SIGUSR1 it checks all of it: attributes, flags, access modes, owner
  *     and mode, the shared description, every message in the order and
  *     with the priority mq_receive must give, the limits.
- *   mq_ns notify: /mq-n holding two messages, with a SIGEV_SIGNAL
- *     notification (SIGUSR2) registered: the dump must be refused without
- *     firing it; after SIGUSR1 it checks that no SIGUSR2 came, that the
- *     messages are there, and that the notification still fires when the
- *     emptied queue gets a message.
+ *   mq_ns notify: notifications (mq_notify) registered on /mq-n, holding
+ *     two messages (SIGEV_SIGNAL SIGUSR2, value 0x5eed), on the empty
+ *     /mq-e (SIGRTMIN+1, value 77) and on the empty /mq-x (SIGEV_NONE).
+ *     Dumping reads every message and fires notifications: after SIGUSR1
+ *     it checks that no signal came, that every registration is there
+ *     (another one gets EBUSY), the messages in order, and that each
+ *     notification fires once, with its value, when its emptied queue
+ *     gets a message.
+ *   mq_ns notify_pending: /mq-p with a message and a SIGEV_SIGNAL
+ *     registration (SIGUSR2) while a SIGUSR2 is pending (blocked): the
+ *     dump must be refused without firing it; after SIGUSR1 the
+ *     registration and the message are there.
+ *   mq_ns notify_thread: /mq-t with a SIGEV_THREAD registration: refused.
  *   mq_ns unlinked: /mq-u open and removed (mq_unlink): refused.
  *   mq_ns foreign: /mq-f open, then the program moves to a new ipc
  *     namespace (unshare): its fd holds a queue of another namespace than
@@ -27,6 +35,7 @@
 #include <mqueue.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,43 +196,133 @@ static void check_state(mqd_t a, mqd_t b, mqd_t c)
 	}
 }
 
-static volatile sig_atomic_t notified;
+static volatile sig_atomic_t got_usr2, got_rt;
+static volatile long usr2_value, rt_value;
+static volatile int usr2_code, rt_code;
 
-static void on_usr2(int sig)
+static void on_sig(int sig, siginfo_t *si, void *uc)
 {
-	(void)sig;
-	notified++;
+	(void)uc;
+	if (sig == SIGUSR2) {
+		got_usr2++;
+		usr2_value = si->si_value.sival_int;
+		usr2_code = si->si_code;
+	} else {
+		got_rt++;
+		rt_value = si->si_value.sival_int;
+		rt_code = si->si_code;
+	}
 }
 
-static mqd_t setup_notify(void)
+static void notify_on(mqd_t q, const char *name, int how, int sig, int value)
 {
-	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
-	mqd_t q = open_new("/mq-n", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+	struct sigevent ev = { .sigev_notify = how, .sigev_signo = sig };
+	ev.sigev_value.sival_int = value;
+	if (mq_notify(q, &ev))
+		fail("mq_notify %s: %s", name, strerror(errno));
+}
 
-	signal(SIGUSR2, on_usr2);
-	if (mq_send(q, "n1", 2, 1) || mq_send(q, "n2", 2, 0) || mq_notify(q, &ev))
+/* a registration is there: another one is refused */
+static void check_busy(mqd_t q, const char *name, bool want)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+	int r = mq_notify(q, &ev);
+	if (want ? (r == 0 || errno != EBUSY) : r != 0)
+		fail("%s: %s", name, want ? "its notification is not registered" : "still registered");
+	if (!want)
+		mq_notify(q, NULL);
+}
+
+static void setup_notify(mqd_t *n, mqd_t *e, mqd_t *x)
+{
+	struct sigaction sa = { .sa_sigaction = on_sig, .sa_flags = SA_SIGINFO };
+
+	if (sigaction(SIGUSR2, &sa, NULL) || sigaction(SIGRTMIN + 1, &sa, NULL))
+		fail("sigaction: %s", strerror(errno));
+	*n = open_new("/mq-n", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+	*e = open_new("/mq-e", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+	*x = open_new("/mq-x", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+	if (mq_send(*n, "n1", 2, 1) || mq_send(*n, "n2", 2, 0))
 		fail("/mq-n: %s", strerror(errno));
-	return q;
+	notify_on(*n, "/mq-n", SIGEV_SIGNAL, SIGUSR2, 0x5eed);
+	notify_on(*e, "/mq-e", SIGEV_SIGNAL, SIGRTMIN + 1, 77);
+	notify_on(*x, "/mq-x", SIGEV_NONE, 0, 0);
 }
 
-static void check_notify(mqd_t q)
+static void wait_sig(volatile sig_atomic_t *count)
+{
+	for (int i = 0; i < 1000 && !*count; i++)
+		usleep(1000);
+}
+
+static void check_notify(mqd_t n, mqd_t e, mqd_t x)
 {
 	char buf[16];
 	unsigned prio;
 
-	if (notified)
-		fail("the notification fired %d time(s) before the queue was emptied", (int)notified);
+	if (got_usr2 || got_rt)
+		fail("signals before the queues were emptied: %d SIGUSR2, %d SIGRTMIN+1", (int)got_usr2, (int)got_rt);
+	check_busy(n, "/mq-n", true);
+	check_busy(e, "/mq-e", true);
+	check_busy(x, "/mq-x", true);
 	for (int i = 1; i <= 2; i++) {
-		ssize_t n = mq_receive(q, buf, sizeof(buf), &prio);
-		if (n != 2 || buf[1] != '0' + i || prio != (unsigned)(2 - i))
-			fail("/mq-n message %d: %zd bytes, priority %u", i, n, prio);
+		ssize_t len = mq_receive(n, buf, sizeof(buf), &prio);
+		if (len != 2 || buf[1] != '0' + i || prio != (unsigned)(2 - i))
+			fail("/mq-n message %d: %zd bytes, priority %u", i, len, prio);
 	}
-	if (mq_send(q, "n3", 2, 0))
-		fail("mq_send: %s", strerror(errno));
-	for (int i = 0; i < 1000 && !notified; i++)
-		usleep(1000);
-	if (notified != 1)
-		fail("the notification fired %d time(s) once the queue got a message, want 1", (int)notified);
+	if (got_usr2 || mq_send(n, "n3", 2, 0))
+		fail("/mq-n: %d signals, send: %s", (int)got_usr2, strerror(errno));
+	wait_sig(&got_usr2);
+	if (got_usr2 != 1 || usr2_value != 0x5eed || usr2_code != SI_MESGQ)
+		fail("/mq-n: %d notifications, value %#lx, code %d; want 1, 0x5eed, SI_MESGQ", (int)got_usr2,
+		     usr2_value, usr2_code);
+	if (mq_send(e, "e1", 2, 0))
+		fail("/mq-e: %s", strerror(errno));
+	wait_sig(&got_rt);
+	if (got_rt != 1 || rt_value != 77 || rt_code != SI_MESGQ)
+		fail("/mq-e: %d notifications, value %ld, code %d; want 1, 77, SI_MESGQ", (int)got_rt, rt_value,
+		     rt_code);
+	if (mq_send(x, "x1", 2, 0))
+		fail("/mq-x: %s", strerror(errno));
+	check_busy(x, "/mq-x after a message", false);
+}
+
+static void thread_fn(union sigval v)
+{
+	(void)v;
+}
+
+static mqd_t setup_notify_other(const char *mode)
+{
+	if (!strcmp(mode, "notify_thread")) {
+		mqd_t q = open_new("/mq-t", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+		struct sigevent ev = { .sigev_notify = SIGEV_THREAD, .sigev_notify_function = thread_fn };
+		if (mq_notify(q, &ev))
+			fail("mq_notify SIGEV_THREAD: %s", strerror(errno));
+		return q;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	mqd_t q = open_new("/mq-p", O_RDWR | O_NONBLOCK, 0600, 4, 16);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) || raise(SIGUSR2) || mq_send(q, "p", 1, 0))
+		fail("/mq-p: %s", strerror(errno));
+	notify_on(q, "/mq-p", SIGEV_SIGNAL, SIGUSR2, 1);
+	return q;
+}
+
+static void check_notify_other(mqd_t q, const char *mode)
+{
+	char buf[16];
+	sigset_t pending;
+
+	check_busy(q, mode, true);
+	if (!strcmp(mode, "notify_thread"))
+		return;
+	if (sigpending(&pending) || !sigismember(&pending, SIGUSR2))
+		fail("the pending SIGUSR2 is gone");
+	if (mq_receive(q, buf, sizeof(buf), NULL) != 1 || buf[0] != 'p')
+		fail("/mq-p: its message is gone");
 }
 
 int main(int argc, char **argv)
@@ -235,7 +334,9 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "state"))
 		setup_state(&a, &b, &c);
 	else if (!strcmp(mode, "notify"))
-		a = setup_notify();
+		setup_notify(&a, &b, &c);
+	else if (!strncmp(mode, "notify_", 7))
+		a = setup_notify_other(mode);
 	else if (!strcmp(mode, "unlinked")) {
 		a = open_new("/mq-u", O_RDWR, 0600, 2, 8);
 		if (mq_send(a, "u", 1, 0) || mq_unlink("/mq-u"))
@@ -252,7 +353,9 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "state"))
 		check_state(a, b, c);
 	else if (!strcmp(mode, "notify"))
-		check_notify(a);
+		check_notify(a, b, c);
+	else if (!strncmp(mode, "notify_", 7))
+		check_notify_other(a, mode);
 	else
 		check_attr(a, "/mq-u", 2, 8, 1, 0);
 	pass();
