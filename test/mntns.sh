@@ -44,6 +44,14 @@
 #     again (mountinfo's shared:N and unbindable, N normalised)
 #   mntns/empty_net: in a network namespace of its own too (lo up), dumped
 #     with --empty-ns net, restored into a new one where lo is up
+#   mntns/paths, paths_lazy, paths_leave_running: files found by path in
+#     the tree's own view (mntns_state paths): a FIFO opened by path with
+#     data in it, a unix socket bound to a path and listening, inotify
+#     watches on a directory of the rootfs and one of a tmpfs: restored
+#     there (the FIFO's fd on the FIFO at its path, the socket reachable at
+#     its path, events reported on the same watch descriptors)
+#   mntns/refuse_shared_sock: a unix socket bound to a path, held by the
+#     program and its child (criu would bind it in its own view)
 #   mntns/refuse_outside_bind: the same bind without --external
 #   mntns/refuse_fskind: a ramfs mounted in it
 #   mntns/refuse_shared: a peer group of two mounts inside it
@@ -75,6 +83,7 @@
 
 MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump root_copy mapped_replaced cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_ext_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
+MNTNS_CHECKS+=(paths paths_lazy paths_leave_running refuse_shared_sock)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
 mntns_rootfs() {
@@ -282,7 +291,7 @@ mntns_refuse() {
 		return
 	fi
 	lines=$(grep -c . "$dir/dump.err")
-	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: pid $MPID: .*$want" "$dir/dump.err"; then
+	if [ "$lines" -ne 1 ] || ! grep -Eq "^error: (dump: )?pid $MPID: .*$want" "$dir/dump.err"; then
 		result FAIL "FAIL $name: expected one error line naming pid $MPID and /$want/, got $lines: $(head -3 "$dir/dump.err" | tr '\n' '|' | cut -c1-300)"
 		return
 	fi
@@ -457,8 +466,12 @@ run_mntns_check() {
 	cgns_leave_running) mntns_cycle "$name" "$dir" leave_running cgns ;;
 	cgns_live_snapshot) mntns_cycle "$name" "$dir" live_snapshot cgns ;;
 	child_cgroup) mntns_child_cgroup "$name" "$dir" ;;
+	paths) mntns_cycle "$name" "$dir" plain paths ;;
+	paths_lazy) mntns_cycle "$name" "$dir" lazy paths ;;
+	paths_leave_running) mntns_cycle "$name" "$dir" leave_running paths ;;
 	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
+	refuse_shared_sock) mntns_refuse "$name" "$dir" sockshared "fd [0-9]+: unix socket bound to /shsock, shared with another process of the tree \(or connected to one\), in a mount namespace of its own: not supported" ;;
 	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;
 	refuse_slave) mntns_refuse "$name" "$dir" slave "mount .* at /data/peer is a slave mount \(master:[0-9]+\)" ;;
 	refuse_ext_slave) mntns_refuse "$name" "$dir" extslave "mount .* at /mnt/ext is an external slave mount \(master:[0-9]+, outside the tree\)" ;;

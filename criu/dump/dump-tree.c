@@ -714,6 +714,28 @@ static int check_shared_rights(const struct dump_tree *t)
 	return 0;
 }
 
+/*
+ * In a tree with its own mount namespace, a socket bound to a path that
+ * criu would make for several processes: criu binds it before them, in its
+ * own view, not the tree's (a process's own is bound by the process, in
+ * its root).
+ */
+static int check_shared_named(const struct dump_tree *t)
+{
+	for (size_t i = 0; t->rootfd > 0 && i < t->nr; i++)
+		for (size_t k = 0; !t->procs[i].zombie && k < t->procs[i].nr_fds; k++) {
+			const FileEntry *fe = t->procs[i].fds[k]->file;
+			if (!fe || fe->kind != FD_KIND__FD_UNIXSK || !fe->has_shared_id || !fe->unix_sk->has_name ||
+			    !fe->unix_sk->name.len || !fe->unix_sk->name.data[0])
+				continue;
+			pr_err("pid %d: fd %u: unix socket bound to %.*s, shared with another process of the tree (or connected to one), in a mount namespace of its own: not supported",
+			       t->procs[i].pid, t->procs[i].fds[k]->fd, (int)fe->unix_sk->name.len,
+			       (const char *)fe->unix_sk->name.data);
+			return -1;
+		}
+	return 0;
+}
+
 /* the pts index of the controlling terminal of a session leader, or -1 */
 static int ctty_pts(const struct dump_proc *p)
 {
@@ -876,7 +898,7 @@ int tree_share_files(const struct dump_tree *t)
 	}
 	share_socket_pairs(t, &next_id);
 	share_pty_pairs(t, &next_id);
-	if (check_ctty_held(t) || check_shared_rights(t))
+	if (check_ctty_held(t) || check_shared_rights(t) || check_shared_named(t))
 		goto out;
 	if (next_id)
 		pr_info("%u open files shared between processes of the tree", next_id);

@@ -146,8 +146,10 @@ struct fd_ops {
 	 * tree?  Fills *k */
 	bool (*object)(const FileEntry *fe, struct fd_object *k);
 	/* restore, in criu, optional: makes that file from fe (its carrier):
-	 * contents, size, owner, mode; its fd (close-on-exec) or -1 */
-	int (*object_make)(const FileEntry *fe);
+	 * contents, size, owner, mode; its fd (close-on-exec) or -1.  rootfd:
+	 * the tree's root in criu's view when it has its own mount namespace
+	 * (its paths resolve there: criu/ns/mnt.h), else 0 */
+	int (*object_make)(const FileEntry *fe, int rootfd);
 };
 
 const struct fd_ops *fd_ops_by_kind(FdKind kind);

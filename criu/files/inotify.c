@@ -4,7 +4,10 @@
  * (open_by_handle_at on the mount of that device) to learn the path (a
  * watch on a symlink itself is added again with IN_DONT_FOLLOW).  An
  * instance with events not yet read is refused (they would be lost), as is
- * a watch whose inode has no path any more.
+ * a watch whose inode has no path any more.  In a tree with its own mount
+ * namespace the handle is opened on the tree's mount and the path is the
+ * tree's (checked in its view: criu/ns/mnt.h); the process adds the
+ * watches again after it has pivoted into its root.
  *
  * Restore adds the watches in wd order; watch descriptors are handed out
  * in increasing order, so gaps are skipped with throw-away watches, and
@@ -25,16 +28,23 @@
 
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/ns/mnt.h"
 
 static bool inotify_match(const struct fd_probe *p)
 {
 	return !strcmp(p->link, "anon_inode:inotify");
 }
 
-/* an fd on a mount of device dev (open_by_handle_at refuses O_PATH ones), from /proc/self/mountinfo */
-static int mount_fd_of(dev_t dev)
+/* an fd on a mount of device dev (open_by_handle_at refuses O_PATH ones),
+ * from criu's mountinfo, or in a tree with its own mount namespace from
+ * the process's, opened in the tree's view (so that the handle's path is
+ * the tree's too) */
+static int mount_fd_of(const struct fd_dump *d, dev_t dev)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char info[64] = "/proc/self/mountinfo";
+	if (d->rootfd > 0)
+		snprintf(info, sizeof(info), "/proc/%d/mountinfo", d->pid);
+	FILE *f = fopen(info, "re");
 	char line[4096], mnt[PATH_MAX];
 	unsigned maj, min;
 	int fd = -1;
@@ -44,7 +54,7 @@ static int mount_fd_of(dev_t dev)
 	while (fd < 0 && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) == 3 &&
 		    makedev(maj, min) == dev)
-			fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			fd = mnt_open_in(d->rootfd, mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	fclose(f);
 	return fd;
 }
@@ -80,7 +90,7 @@ static int watch_path(struct fd_dump *d, int fd, const char *l, InotifyWatch *w)
 		return -1;
 	h->handle_bytes = hbytes;
 	h->handle_type = htype;
-	int mfd = hex_bytes(hex, h->f_handle, hbytes) ? -1 : mount_fd_of(w->dev);
+	int mfd = hex_bytes(hex, h->f_handle, hbytes) ? -1 : mount_fd_of(d, w->dev);
 	int tfd = mfd < 0 ? -1 : open_by_handle_at(mfd, h, O_PATH | O_CLOEXEC);
 	free(h);
 	if (mfd >= 0)
@@ -97,10 +107,11 @@ static int watch_path(struct fd_dump *d, int fd, const char *l, InotifyWatch *w)
 		path[n] = 0;
 	/* a symlink itself (added with IN_DONT_FOLLOW): its path leads to it
 	 * with lstat only */
-	if (n > 0 && path[0] == '/' && !lstat(path, &st) && S_ISLNK(st.st_mode) && st.st_ino == ino &&
-	    st.st_dev == w->dev) {
+	if (n > 0 && path[0] == '/' && !mnt_stat_in(d->rootfd, path, &st, true) && S_ISLNK(st.st_mode) &&
+	    st.st_ino == ino && st.st_dev == w->dev) {
 		w->has_dont_follow = w->dont_follow = true;
-	} else if (n <= 0 || path[0] != '/' || stat(path, &st) || st.st_ino != ino || st.st_dev != w->dev) {
+	} else if (n <= 0 || path[0] != '/' || mnt_stat_in(d->rootfd, path, &st, false) || st.st_ino != ino ||
+		   st.st_dev != w->dev) {
 		pr_err("pid %d: fd %d: inotify watch %u: the watched inode %lu has no path leading to it: not supported",
 		       d->pid, fd, wd, ino);
 		return -1;
@@ -165,7 +176,6 @@ out:
 
 static int inotify_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
-	(void)o;
 	if (!fe->inotify) {
 		pr_err("%s: file %u: no inotify description", name, fe->id);
 		return -1;
@@ -177,7 +187,7 @@ static int inotify_check(const FileEntry *fe, const struct opts *o, const char *
 			pr_err("%s: file %u: inotify watches out of order", name, fe->id);
 			return -1;
 		}
-		if (stat(w->path, &st)) {
+		if (mnt_stat_in(o->rst_root_fd, w->path, &st, w->dont_follow)) {
 			pr_err("%s: file %u: inotify watch %u: %s is gone", name, fe->id, w->wd, w->path);
 			return -1;
 		}

@@ -108,8 +108,9 @@ static bool memfd_object(const FileEntry *fe, struct fd_object *k)
 
 /* criu makes the memfd once for the tree: contents, size, mode, then seals
  * (the last: they may forbid writing) */
-static int memfd_object_make(const FileEntry *fe)
+static int memfd_object_make(const FileEntry *fe, int rootfd)
 {
+	(void)rootfd;	/* no path */
 	const MemfdFile *m = fe->memfd;
 	char what[PATH_MAX + 16];
 

@@ -12,7 +12,11 @@
  * by another process outside the tree, is external: recorded by its key
  * "pipe:[INODE]" without its data, and restored only with --inherit-fd
  * (inherit.c).  Such a FIFO is refused.  A FIFO whose path was removed is
- * kept with its mode and owner.
+ * kept with its mode and owner.  In a tree with its own mount namespace a
+ * FIFO's path is looked up in the tree's view (criu/ns/mnt.h), and so it
+ * is at restore (where the tree's root task opens it again on its own
+ * mounts once it has pivoted: criu/restore/mnt-reopen.c); an unlinked one
+ * is refused there.
  *
  * Restore: criu makes each pipe once for the tree (restore/shmem.c asks
  * object_make) as one read-write end: pipe2, or the FIFO opened by path
@@ -35,6 +39,7 @@
 
 #include "criu/files/files.h"
 #include "common/log.h"
+#include "criu/ns/mnt.h"
 
 /* a read end, or both ends at once (a FIFO, or a pipe through /proc, O_RDWR) */
 static bool is_read_end(uint32_t flags)
@@ -239,6 +244,11 @@ static int fifo_path(struct fd_dump *d, const struct fd_probe *p, PipeFile *pf, 
 	n = strlen(path);
 	if (p->st.st_nlink == 0 && n > dl && !strcmp(path + n - dl, " (deleted)")) {
 		path[n - dl] = 0;
+		if (d->rootfd > 0) {
+			/* criu would make it again in its own view, not the tree's */
+			pr_err("%s: an unlinked FIFO in a mount namespace of its own: not supported", what);
+			return -1;
+		}
 		snprintf(dir, sizeof(dir), "%s", path);
 		if (stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)) {
 			pr_err("%s: an unlinked FIFO whose directory is gone too: not supported", what);
@@ -249,11 +259,12 @@ static int fifo_path(struct fd_dump *d, const struct fd_probe *p, PipeFile *pf, 
 		pf->mode = p->st.st_mode & 07777;
 		pf->uid = p->st.st_uid;
 		pf->gid = p->st.st_gid;
-	} else if (stat(path, &st) || st.st_ino != p->st.st_ino || st.st_dev != p->st.st_dev) {
+	} else if (mnt_stat_in(d->rootfd, path, &st, false) || st.st_ino != p->st.st_ino ||
+		   st.st_dev != p->st.st_dev) {
+		/* (in the tree's own view when it has its own mount namespace) */
 		pr_err("%s: the FIFO's path now leads elsewhere: not supported", what);
 		return -1;
 	}
-	(void)d;
 	pf->path = strdup(path);
 	return pf->path ? 0 : -1;
 }
@@ -360,7 +371,6 @@ static int pipe_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 
 static int pipe_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
-	(void)o;
 	if (!fe->pipe || fe->pipe->data.len > fe->pipe->size) {
 		pr_err("%s: file %u: bad pipe description", name, fe->id);
 		return -1;
@@ -371,7 +381,7 @@ static int pipe_check(const FileEntry *fe, const struct opts *o, const char *nam
 		const char *path = fe->pipe->path;
 		snprintf(dir, sizeof(dir), "%s", path ? path : "");
 		if (!path || (fe->pipe->unlinked ? stat(dirname(dir), &st) || !S_ISDIR(st.st_mode)
-						 : stat(path, &st) || !S_ISFIFO(st.st_mode))) {
+						 : mnt_stat_in(o->rst_root_fd, path, &st, false) || !S_ISFIFO(st.st_mode))) {
 			pr_err("%s: file %u: FIFO %s (or the directory of the unlinked one) is gone or is not a FIFO",
 			       name, fe->id, path ? path : "(no path)");
 			return -1;
@@ -389,15 +399,16 @@ static bool pipe_object(const FileEntry *fe, struct fd_object *k)
 	return true;
 }
 
-/* the pipe, as one read-write end (never blocks, keeps the pipe alive) */
-static int make_pipe(const FileEntry *fe)
+/* the pipe, as one read-write end (never blocks, keeps the pipe alive); a
+ * FIFO by its path in the tree's view (rootfd: criu/ns/mnt.h) */
+static int make_pipe(const FileEntry *fe, int rootfd)
 {
 	const PipeFile *pf = fe->pipe;
 	int p[2], fd;
 
 	if (fe->kind == FD_KIND__FD_FIFO) {
 		if (!pf->unlinked) {
-			fd = open(pf->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			fd = mnt_open_in(rootfd, pf->path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
 			if (fd < 0)
 				pr_perror("cannot open FIFO %s", pf->path);
 			return fd;
@@ -421,9 +432,9 @@ static int make_pipe(const FileEntry *fe)
 }
 
 /* criu makes each pipe once for the tree: size, then the data */
-static int pipe_object_make(const FileEntry *fe)
+static int pipe_object_make(const FileEntry *fe, int rootfd)
 {
-	int fd = make_pipe(fe);
+	int fd = make_pipe(fe, rootfd);
 	if (fd < 0)
 		return -1;
 	if (fcntl(fd, F_SETPIPE_SZ, fe->pipe->size) < 0) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "criu/ns/mnt.h"
 #include "criu/restore/restore.h"
 
 int rst_shmem_index(const struct rst_shmem_set *s, uint64_t dev, uint64_t ino)
@@ -44,13 +45,13 @@ static struct rst_shmem *shmem_get(struct rst_shmem_set *s, uint64_t dev, uint64
 	return &n[s->nr++];
 }
 
-static int shmem_open(struct rst_shmem *m)
+static int shmem_open(struct rst_shmem *m, int rootfd)
 {
 	char path[96];
 
 	if (m->src) {
 		/* held open by the process: its kind makes it from its carrier */
-		m->fd = fd_ops_by_kind(m->src->kind)->object_make(m->src);
+		m->fd = fd_ops_by_kind(m->src->kind)->object_make(m->src, rootfd);
 		return m->fd < 0 ? -1 : 0;
 	}
 	if (m->memfd) {
@@ -145,8 +146,10 @@ int rst_shmem_create(struct rst_tree *t)
 	}
 	if (add_file_objects(t))
 		return -1;
+	/* paths of a tree with its own mount namespace resolve in its root, as criu sees it */
+	int rootfd = t->mnt && t->mnt->rootfd > 0 ? t->mnt->rootfd : 0;
 	for (size_t i = 0; i < s->nr; i++)
-		if (shmem_open(&s->v[i]))
+		if (shmem_open(&s->v[i], rootfd))
 			return -1;
 	if (s->nr)
 		pr_debug("%zu shared anonymous objects made", s->nr);

@@ -25,7 +25,9 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +148,76 @@ static int make_data(void)
 }
 
 /* in a network namespace of its own made empty (--empty-ns net): lo alone, up */
+/* variant "paths": files of the tree found by path in its own view */
+struct paths {
+	int fifo, sk, in, wd_etc, wd_data;
+};
+
+static int paths_setup(struct paths *p)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = "/sock" };
+
+	unlink("/fifo");
+	unlink("/sock");
+	if (mkfifo("/fifo", 0600))
+		return fail("mkfifo /fifo: %m");
+	p->fifo = open("/fifo", O_RDWR | O_NONBLOCK);
+	p->sk = socket(AF_UNIX, SOCK_STREAM, 0);
+	p->in = inotify_init1(IN_NONBLOCK);
+	if (p->fifo < 0 || write(p->fifo, "fifo-data", 9) != 9 || p->sk < 0 || p->in < 0)
+		return fail("/fifo, a socket, an inotify: %m");
+	if (bind(p->sk, (struct sockaddr *)&a, sizeof(a)) || listen(p->sk, 4))
+		return fail("bind /sock: %m");
+	p->wd_etc = inotify_add_watch(p->in, "/etc", IN_CREATE);
+	p->wd_data = inotify_add_watch(p->in, "/data/dir", IN_CREATE);
+	if (p->wd_etc < 0 || p->wd_data < 0)
+		return fail("inotify_add_watch: %m");
+	return 0;
+}
+
+/* the event of a file made in dir: on watch wd, named name */
+static int paths_event(int in, int wd, const char *dir, const char *name)
+{
+	char path[64], buf[4096] __attribute__((aligned(8)));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	if (fd < 0)
+		return fail("cannot make %s: %m", path);
+	close(fd);
+	unlink(path);
+	ssize_t n = read(in, buf, sizeof(buf));
+	struct inotify_event *e = (struct inotify_event *)buf;
+	if (n < (ssize_t)sizeof(*e) || e->wd != wd || !(e->mask & IN_CREATE) || strcmp(e->name, name))
+		return fail("inotify: no IN_CREATE of %s on watch %d (read %zd, wd %d)", path, wd, n,
+			    n > 0 ? e->wd : -1);
+	return 0;
+}
+
+static int paths_check(const struct paths *p)
+{
+	char buf[32] = "";
+	struct stat f, s;
+	struct sockaddr_un a = { 0 };
+	socklen_t len = sizeof(a);
+
+	if (read(p->fifo, buf, sizeof(buf)) != 9 || memcmp(buf, "fifo-data", 9))
+		return fail("/fifo reads '%s'", buf);
+	if (fstat(p->fifo, &f) || stat("/fifo", &s) || f.st_ino != s.st_ino || f.st_dev != s.st_dev)
+		return fail("the fd of /fifo is not on /fifo");
+	if (getsockname(p->sk, (struct sockaddr *)&a, &len) || strcmp(a.sun_path, "/sock"))
+		return fail("the socket is bound to '%s', not /sock", a.sun_path);
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	a = (struct sockaddr_un){ .sun_family = AF_UNIX, .sun_path = "/sock" };
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)))
+		return fail("cannot connect to /sock: %m");
+	int acc = accept(p->sk, NULL, NULL);
+	if (acc < 0)
+		return fail("the socket bound to /sock accepts nothing: %m");
+	close(acc);
+	close(c);
+	return paths_event(p->in, p->wd_etc, "/etc", "new-etc") || paths_event(p->in, p->wd_data, "/data/dir", "new-data");
+}
+
 static int check_net(void)
 {
 	struct if_nameindex *ifs = if_nameindex();
@@ -283,6 +355,14 @@ int main(int argc, char **argv)
 	strcpy(shared, "shared-change");
 	if (chdir("/data/dir"))
 		return fail("chdir /data/dir: %m");
+	/* variant "sockshared": a socket bound to a path, held by the child too */
+	int shsk = -1;
+	struct sockaddr_un sha = { .sun_family = AF_UNIX, .sun_path = "/shsock" };
+	unlink("/shsock");
+	if (!strcmp(variant, "sockshared") &&
+	    ((shsk = socket(AF_UNIX, SOCK_STREAM, 0)) < 0 || bind(shsk, (struct sockaddr *)&sha, sizeof(sha)) ||
+	     listen(shsk, 1)))
+		return fail("/shsock: %m");
 	pid_t child = fork();
 	if (child == 0)
 		_exit(child_main());
@@ -296,6 +376,9 @@ int main(int argc, char **argv)
 	struct cg_seen cg = { 0 };
 	bool cgns = !strcmp(variant, "cgns") || !strcmp(variant, "runc-cgns");
 	if (cgns && cg_record(variant, child, &cg))
+		return 1;
+	struct paths pt = { -1, -1, -1, -1, -1 };
+	if (!strcmp(variant, "paths") && paths_setup(&pt))
 		return 1;
 	char *before = mountinfo();
 	say("READY");
@@ -356,6 +439,8 @@ int main(int argc, char **argv)
 	if (!strcmp(variant, "net") && check_net())
 		return 1;
 	if (cgns && cg_check(variant, child, &cg))
+		return 1;
+	if (!strcmp(variant, "paths") && paths_check(&pt))
 		return 1;
 	kill(child, SIGUSR1);
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
