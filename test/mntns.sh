@@ -50,6 +50,13 @@
 #     watches on a directory of the rootfs and one of a tmpfs: restored
 #     there (the FIFO's fd on the FIFO at its path, the socket reachable at
 #     its path, events reported on the same watch descriptors)
+#   mntns/tmpfs_links, tmpfs_links_redump: hard links (a file of two
+#     names, one of three across directories) and extended attributes
+#     (user. on a file, trusted. on a directory and on a symlink, an
+#     empty value) in the tmpfs /data: the same inodes and values after
+#     the restore (and after a second dump and restore)
+#   mntns/refuse_link_covered: a file of the tmpfs with a second link
+#     below a mount over it (out of sight): refused
 #   mntns/refuse_shared_sock: a unix socket bound to a path, held by the
 #     program and its child (criu would bind it in its own view)
 #   mntns/refuse_outside_bind: the same bind without --external
@@ -83,7 +90,7 @@
 
 MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump root_copy mapped_replaced cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_ext_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
-MNTNS_CHECKS+=(paths paths_lazy paths_leave_running refuse_shared_sock)
+MNTNS_CHECKS+=(paths paths_lazy paths_leave_running refuse_shared_sock tmpfs_links tmpfs_links_redump refuse_link_covered)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
 mntns_rootfs() {
@@ -467,10 +474,13 @@ run_mntns_check() {
 	cgns_live_snapshot) mntns_cycle "$name" "$dir" live_snapshot cgns ;;
 	child_cgroup) mntns_child_cgroup "$name" "$dir" ;;
 	paths) mntns_cycle "$name" "$dir" plain paths ;;
+	tmpfs_links) mntns_cycle "$name" "$dir" plain links ;;
+	tmpfs_links_redump) mntns_cycle "$name" "$dir" redump links ;;
 	paths_lazy) mntns_cycle "$name" "$dir" lazy paths ;;
 	paths_leave_running) mntns_cycle "$name" "$dir" leave_running paths ;;
 	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
+	refuse_link_covered) mntns_refuse "$name" "$dir" linkcovered "tmpfs at /data: file has 2 links, 1 of them in sight \(the others below a mount over it\): not supported" ;;
 	refuse_shared_sock) mntns_refuse "$name" "$dir" sockshared "fd [0-9]+: unix socket bound to /shsock, shared with another process of the tree \(or connected to one\), in a mount namespace of its own: not supported" ;;
 	refuse_shared) mntns_refuse "$name" "$dir" shared "mount .* at /data/peer is shared with another mount" ;;
 	refuse_slave) mntns_refuse "$name" "$dir" slave "mount .* at /data/peer is a slave mount \(master:[0-9]+\)" ;;

@@ -19,17 +19,20 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int logfd = -1;
@@ -218,6 +221,56 @@ static int paths_check(const struct paths *p)
 	return paths_event(p->in, p->wd_etc, "/etc", "new-etc") || paths_event(p->in, p->wd_data, "/data/dir", "new-data");
 }
 
+/* variant "links": hard links and extended attributes in the tmpfs /data */
+static int links_setup(void)
+{
+	int fd = open("/data/three", O_WRONLY | O_CREAT | O_EXCL, 0604);
+	if (fd < 0 || write(fd, "three\n", 6) != 6 || close(fd))
+		return fail("/data/three: %m");
+	if (link("/data/file", "/data/dir/hard") || link("/data/three", "/data/dir/three2") ||
+	    link("/data/three", "/data/dir/sub/three3"))
+		return fail("link: %m");
+	if (setxattr("/data/file", "user.color", "blue", 4, 0) || setxattr("/data/dir", "trusted.secret", "t0p", 3, 0) ||
+	    lsetxattr("/data/link", "trusted.of-link", "sl", 2, 0) || setxattr("/data/three", "user.empty", "", 0, 0))
+		return fail("setxattr: %m");
+	return 0;
+}
+
+static int same_inode(const char *a, const char *b, nlink_t n)
+{
+	struct stat x, y;
+	if (stat(a, &x) || stat(b, &y) || x.st_ino != y.st_ino || x.st_nlink != n || y.st_nlink != n)
+		return fail("%s and %s: not one inode of %lu links (%lu, %lu)", a, b, (unsigned long)n,
+			    (unsigned long)x.st_nlink, (unsigned long)y.st_nlink);
+	return 0;
+}
+
+static int xattr_is(const char *path, const char *name, const char *want, bool follow)
+{
+	char buf[64] = "";
+	ssize_t n = follow ? getxattr(path, name, buf, sizeof(buf)) : lgetxattr(path, name, buf, sizeof(buf));
+	if (n != (ssize_t)strlen(want) || memcmp(buf, want, n))
+		return fail("%s: xattr %s is '%.*s' (%zd), not '%s'", path, name, (int)(n > 0 ? n : 0), buf, n, want);
+	return 0;
+}
+
+static int links_check(void)
+{
+	char buf[16] = "";
+	if (same_inode("/data/file", "/data/dir/hard", 2) || same_inode("/data/three", "/data/dir/three2", 3) ||
+	    same_inode("/data/three", "/data/dir/sub/three3", 3))
+		return 1;
+	int fd = open("/data/dir/sub/three3", O_WRONLY | O_APPEND);
+	int rd = open("/data/three", O_RDONLY);
+	if (fd < 0 || rd < 0 || write(fd, "x", 1) != 1 || read(rd, buf, sizeof(buf)) != 7 || strcmp(buf, "three\nx"))
+		return fail("/data/three: a write through another link reads '%s'", buf);
+	close(fd);
+	close(rd);
+	return xattr_is("/data/file", "user.color", "blue", true) || xattr_is("/data/dir/hard", "user.color", "blue", true) ||
+	       xattr_is("/data/dir", "trusted.secret", "t0p", true) || xattr_is("/data/link", "trusted.of-link", "sl", false) ||
+	       xattr_is("/data/three", "user.empty", "", true);
+}
+
 static int check_net(void)
 {
 	struct if_nameindex *ifs = if_nameindex();
@@ -378,6 +431,13 @@ int main(int argc, char **argv)
 	if (cgns && cg_record(variant, child, &cg))
 		return 1;
 	struct paths pt = { -1, -1, -1, -1, -1 };
+	if (!strcmp(variant, "links") && links_setup())
+		return 1;
+	/* variant "linkcovered": a second link of /data/file below a mount over /data/cov */
+	if (!strcmp(variant, "linkcovered") &&
+	    (mkdir("/data/cov", 0755) || link("/data/file", "/data/cov/l") ||
+	     mount("tmpfs", "/data/cov", "tmpfs", 0, "size=16k")))
+		return fail("/data/cov: %m");
 	if (!strcmp(variant, "paths") && paths_setup(&pt))
 		return 1;
 	char *before = mountinfo();
@@ -441,6 +501,8 @@ int main(int argc, char **argv)
 	if (cgns && cg_check(variant, child, &cg))
 		return 1;
 	if (!strcmp(variant, "paths") && paths_check(&pt))
+		return 1;
+	if (!strcmp(variant, "links") && links_check())
 		return 1;
 	kill(child, SIGUSR1);
 	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
