@@ -44,7 +44,8 @@
 #     again (mountinfo's shared:N and unbindable, N normalised)
 #   mntns/empty_net: in a network namespace of its own too (lo up), dumped
 #     with --empty-ns net, restored into a new one where lo is up
-#   mntns/paths, paths_lazy, paths_leave_running: files found by path in
+#   mntns/paths, paths_lazy, paths_leave_running, paths_predump,
+#     paths_snapshot: files found by path in
 #     the tree's own view (mntns_state paths): a FIFO opened by path with
 #     data in it, a unix socket bound to a path and listening, inotify
 #     watches on a directory of the rootfs and one of a tmpfs: restored
@@ -90,7 +91,7 @@
 
 MNTNS_CHECKS=(unshare unshare_lazy unshare_predump leave_running live_snapshot redump root_copy mapped_replaced cgns cgns_lazy cgns_predump cgns_leave_running cgns_live_snapshot child_cgroup external external_auto external_shared propagation empty_net refuse_outside_bind
 	      refuse_fskind refuse_shared refuse_slave refuse_ext_slave refuse_chroot refuse_net no_root no_external missing_image runc runc_cgns)
-MNTNS_CHECKS+=(paths paths_lazy paths_leave_running refuse_shared_sock tmpfs_links tmpfs_links_redump refuse_link_covered)
+MNTNS_CHECKS+=(paths paths_lazy paths_leave_running paths_predump paths_snapshot refuse_shared_sock tmpfs_links tmpfs_links_redump refuse_link_covered)
 
 # mntns_rootfs DIR: a rootfs for mntns_state in DIR/rootfs
 mntns_rootfs() {
@@ -478,6 +479,8 @@ run_mntns_check() {
 	tmpfs_links_redump) mntns_cycle "$name" "$dir" redump links ;;
 	paths_lazy) mntns_cycle "$name" "$dir" lazy paths ;;
 	paths_leave_running) mntns_cycle "$name" "$dir" leave_running paths ;;
+	paths_predump) mntns_cycle "$name" "$dir" predump paths ;;
+	paths_snapshot) mntns_cycle "$name" "$dir" live_snapshot paths ;;
 	refuse_outside_bind) mntns_refuse "$name" "$dir" ext "mount .* at /mnt/ext .*a bind mount from outside the namespace" ;;
 	refuse_fskind) mntns_refuse "$name" "$dir" ramfs "mount .* at /mnt/ext \(ramfs .*a file system kind" ;;
 	refuse_link_covered) mntns_refuse "$name" "$dir" linkcovered "tmpfs at /data: file has 2 links, 1 of them in sight \(the others below a mount over it\): not supported" ;;

@@ -61,7 +61,8 @@
 #     --live-snapshot): the program runs on and passes its checks (the
 #     dump received every message and sent it back), then the images are
 #     restored and pass them again
-#   ns/mq_notify, mq_notify_leave_running, mq_notify_lazy: `mq_ns
+#   ns/mq_notify, mq_notify_leave_running, mq_notify_lazy,
+#     mq_notify_snapshot (--live-snapshot), mq_notify_predump: `mq_ns
 #     notify`: notifications registered on a queue with messages
 #     (SIGEV_SIGNAL with a value), on an empty one (another signal and
 #     value) and SIGEV_NONE; dumping fires them (the queues are emptied
@@ -87,7 +88,8 @@ NS_CHECKS+=(refuse_pid_notinit refuse_nested_uts refuse_nested_ipc pidns pidns_o
 	   pidns_leave_running pidns_lazy uts_ipc uts_ipc_predump uts_ipc_leave_running uts_ipc_lazy
 	   timens timens_lazy lazy_plain lazy_kill_daemon missing_images cgroup check
 	   mq mq_predump mq_lazy mq_leave_running mq_snapshot mq_refuse_notify mq_refuse_unlinked
-	   mq_refuse_foreign mq_notify mq_notify_leave_running mq_notify_lazy mq_refuse_notify_thread)
+	   mq_refuse_foreign mq_notify mq_notify_leave_running mq_notify_lazy mq_refuse_notify_thread
+	   mq_notify_snapshot mq_notify_predump)
 
 # the link name in /proc/PID/ns/ of an unshare option, and what criu calls it
 ns_link() {
@@ -545,6 +547,8 @@ run_ns_check() {
 	mq_notify) ns_cycle "$name" "$dir" plain prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" notify ;;
 	mq_notify_lazy) ns_cycle "$name" "$dir" lazy prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" notify ;;
 	mq_notify_leave_running) ns_mq_running "$name" "$dir" notify --leave-running ;;
+	mq_notify_snapshot) ns_mq_running "$name" "$dir" notify --leave-running --live-snapshot ;;
+	mq_notify_predump) ns_cycle "$name" "$dir" predump prog unshare --ipc --fork "$ROOT/test/progs/mq_ns" notify ;;
 	mq_refuse_notify) ns_mq_refuse "$name" "$dir" notify_pending \
 			"^error: ipc namespace: POSIX message queue /mq-p: a notification is registered \(mq_notify by pid [0-9]+, sigev_notify 0, signal 12\) while its signal is pending already: not supported" ;;
 	mq_refuse_notify_thread) ns_mq_refuse "$name" "$dir" notify_thread \
