@@ -32,6 +32,7 @@ struct proc_round {
 	struct page_plan plan;
 	struct snapshot *snap;	/* --live-snapshot: its memory, protected */
 	struct vmflags_job flags;	/* VmFlags read beside the dump (vmflags.c) */
+	bool flags_later;		/* ... once the injected syscalls are done (flags_start) */
 };
 
 struct mem_mode;
@@ -70,6 +71,7 @@ struct mem_mode {
 	bool maps_kept;
 };
 /* memmode.c: the VmFlags read beside the dump into every process's mappings */
+int flags_start(struct dump_run *r);
 int flags_join(struct dump_run *r);
 
 /* memmode.c */

@@ -317,7 +317,8 @@ static int st_shared(void *c)
 	if (r->pre)
 		return 0;
 	/* cow_find judges mappings by their flags: one process has no use for them yet */
-	return tree_share_files(&r->t) || (r->t.nr > 1 && flags_join(r)) || cow_find(&r->t) || ns_dump_images(&r->t, r->o, r->dirfd) ||
+	return tree_share_files(&r->t) || flags_start(r) || (r->t.nr > 1 && flags_join(r)) ||
+	       cow_find(&r->t) || ns_dump_images(&r->t, r->o, r->dirfd) ||
 	       cgroups_dump(&r->t, r->dirfd);
 }
 

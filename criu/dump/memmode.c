@@ -152,9 +152,10 @@ int collect_proc(struct dump_run *r, size_t i)
 	 * the dump (vmflags.c: joined by flags_join before any use)
 	 */
 	bool beside = r->mode->maps_kept && !r->prep;
-	if (beside ? proc_read_maps(p->pid, false, &p->maps) || vmflags_start(&pr->flags, p->pid)
+	if (beside ? proc_read_maps(p->pid, false, &p->maps)
 		   : snapshot_read_maps(r->prep, p->pid, !pre, &p->maps))	/* proc_read_maps */
 		return -1;
+	pr->flags_later = beside;
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
 		return -1;
@@ -172,6 +173,25 @@ int collect_proc(struct dump_run *r, size_t i)
 		p->mm->track_ino = pr->tr.ino;
 	}
 	pr_debug("pid %d: state collected", p->pid);
+	return 0;
+}
+
+/*
+ * The VmFlags read beside the dump: started once no more syscalls are
+ * injected (an injected mmap or munmap waits for the mm lock smaps holds
+ * while it walks the page tables), so that the walk overlaps the page
+ * plan and copy, which only read the memory
+ */
+int flags_start(struct dump_run *r)
+{
+	for (size_t i = 0; r->rounds && i < r->t.nr; i++) {
+		struct proc_round *pr = &r->rounds[i];
+		if (!r->t.procs[i].zombie && pr->flags_later) {
+			pr->flags_later = false;
+			if (vmflags_start(&pr->flags, r->t.procs[i].pid))
+				return -1;
+		}
+	}
 	return 0;
 }
 
