@@ -37,6 +37,7 @@
 
 #include "common/log.h"
 #include "criu/cgroup-mount.h"
+#include "criu/procfs.h"
 #include "criu/restore/restore.h"
 
 enum { CG_MODE_IGNORE, CG_MODE_NONE, CG_MODE_PROPS, CG_MODE_SOFT, CG_MODE_FULL, CG_MODE_STRICT };
@@ -139,28 +140,27 @@ static bool same_at(const struct rst_proc *a, const struct rst_proc *b)
 
 /*
  * criu's own cgroup directory in the hierarchy of these controllers (as
- * dir_at names directories) into out; -1 if none
+ * dir_at names directories), from self (the text of /proc/self/cgroup),
+ * into out; -1 if none
  */
-static int own_dir(const char *controllers, char *out, size_t len)
+static int own_dir(const char *self, const char *controllers, char *out, size_t len)
 {
 	char line[4096], mnt[PATH_MAX];
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	int ret = -1;
 
-	while (f && ret && fgets(line, sizeof(line), f)) {
+	for (const char *l = self; *l;) {
+		size_t n = strcspn(l, "\n");
+		snprintf(line, sizeof(line), "%.*s", (int)n, l);
+		l += n + (l[n] == '\n');
 		char *c = strchr(line, ':'), *path = c ? strchr(c + 1, ':') : NULL;
 		if (!path)
 			continue;
 		*path++ = 0;
-		path[strcspn(path, "\n")] = 0;
 		if (strcmp(c + 1, controllers) || cg_mount_of(controllers, mnt, sizeof(mnt)))
 			continue;
 		snprintf(out, len, "%s%s", mnt, strcmp(path, "/") ? path : "");
-		ret = 0;
+		return 0;
 	}
-	if (f)
-		fclose(f);
-	return ret;
+	return -1;
 }
 
 /*
@@ -172,12 +172,17 @@ static int own_dir(const char *controllers, char *out, size_t len)
  */
 static void drop_own(const struct rst_tree *t, struct rst_proc *p)
 {
+	char self[8192];
+	ssize_t len = proc_read_file(getpid(), "cgroup", self, sizeof(self) - 1);
 	int n = 0;
 
+	if (len <= 0)
+		return;	/* joins them all, as before */
+	self[len] = 0;
 	for (int i = 0; i < p->nr_cg; i++) {
 		const struct rst_cgdir *d = &t->cg.d[p->cg_at[i]];
 		char own[PATH_MAX * 2];
-		if (!own_dir(d->controllers, own, sizeof(own)) && !strcmp(own, d->dir))
+		if (!own_dir(self, d->controllers, own, sizeof(own)) && !strcmp(own, d->dir))
 			continue;
 		p->cg_at[n++] = p->cg_at[i];
 	}
