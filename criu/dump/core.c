@@ -196,15 +196,8 @@ static int dump_prctl(struct infect *c, Core *core)
 		pp->has_mdwe = true;
 		pp->mdwe = ret;
 	}
-	/* a process keyring: keyrings are not saved (refused); not made by asking (create 0) */
-	long kr[6] = { KEYCTL_GET_KEYRING_ID, KEY_SPEC_PROCESS_KEYRING, 0 };
-	if (infect_syscall(c, SYS_keyctl, kr, &ret))
+	if (dump_no_keyring(c, KEY_SPEC_PROCESS_KEYRING, "it has a process keyring"))
 		return -1;
-	if (ret >= 0) {
-		pr_err("pid %d: it has a process keyring (keyctl %ld): keyrings are not saved: not supported",
-		       c->pid, ret);
-		return -1;
-	}
 	/* KSM for the whole process (6.4+; older kernels and no KSM: EINVAL, left out) */
 	long kargs[6] = { PR_GET_MEMORY_MERGE_ };
 	if (infect_syscall(c, SYS_prctl, kargs, &ret))

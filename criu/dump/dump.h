@@ -152,6 +152,8 @@ struct infect;
 int dump_thread_mempolicy(struct infect *c, ThreadCore *tc);
 /* thread-flags.c: rdtsc and cpuid faulting, machine-check kill policy (inside the thread) */
 int dump_thread_flags(struct infect *c, ThreadCore *tc);
+/* thread-flags.c: -1 (said: "pid N: WHAT") if keyring spec exists (keyrings are not saved) */
+int dump_no_keyring(struct infect *c, long spec, const char *what);
 /* guards.c: each mapping's guard regions (MADV_GUARD_INSTALL) into its Vma */
 int dump_guards(struct dump_proc *p);
 /* mm-flags.c: allocated protection keys, mlockall(MCL_FUTURE), membarrier (inside it) */

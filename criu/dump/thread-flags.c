@@ -42,6 +42,20 @@ static int dump_speculation(struct infect *c, ThreadCore *tc)
 	return 0;
 }
 
+int dump_no_keyring(struct infect *c, long spec, const char *what)
+{
+	/* asked without making one (create 0) */
+	long a[6] = { KEYCTL_GET_KEYRING_ID, spec, 0 }, ret;
+
+	if (infect_syscall(c, SYS_keyctl, a, &ret))
+		return -1;
+	if (ret >= 0) {
+		pr_err("pid %d: %s (keyctl %ld): keyrings are not saved: not supported", c->pid, what, ret);
+		return -1;
+	}
+	return 0;
+}
+
 int dump_thread_flags(struct infect *c, ThreadCore *tc)
 {
 	long ret;
@@ -83,15 +97,8 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc)
 		return -1;
 	if (ret > 0)
 		tc->has_no_new_privs = tc->no_new_privs = true;
-	/* a thread keyring: keyrings are not saved (refused); not made by asking (create 0) */
-	long a_key[6] = { KEYCTL_GET_KEYRING_ID, KEY_SPEC_THREAD_KEYRING, 0 };
-	if (infect_syscall(c, SYS_keyctl, a_key, &ret))
+	if (dump_no_keyring(c, KEY_SPEC_THREAD_KEYRING, "a thread has a thread keyring"))
 		return -1;
-	if (ret >= 0) {
-		pr_err("pid %d: a thread has a thread keyring (keyctl %ld): keyrings are not saved: not supported",
-		       c->pid, ret);
-		return -1;
-	}
 	long a_mce[6] = { PR_MCE_KILL_GET };
 	if (infect_syscall(c, SYS_prctl, a_mce, &ret))
 		return -1;
