@@ -190,7 +190,7 @@ bench: deps
 	$(MAKE) all
 	bash bench/run.sh
 	bash bench/lazy.sh
-	bash bench/lazy-criu.sh
+	bash bench/vs-criu.sh
 	bash bench/coldstart.sh
 	bash bench/incremental.sh
 	bash bench/scatter.sh
