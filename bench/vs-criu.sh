@@ -120,7 +120,8 @@ one() {
 	t4=$(now)
 	if [ "$tool" = ours ]; then
 		rm -f "$img/lazy-pages.log"
-		"$c" restore -D "$img" -d --lazy-pages -o "$run/lazy.log" -v4 || fail "ours lazy restore failed ($run/lazy.log)"
+		"$c" restore -D "$img" -d --lazy-pages -o "$run/lazy.log" -v4 ||
+			{ cp "$img/lazy-pages.log" "$run/"; fail "ours lazy restore failed ($run/lazy.log)"; }
 	else
 		"$c" lazy-pages -D "$img" -o "$run/lazy-pages.log" -v4 &
 		DPID=$!
@@ -131,7 +132,7 @@ one() {
 	WPID=$p
 	kill -USR1 "$p"
 	v=$(verdict "$run/result"); t6=$(now)
-	case "$v" in PASS*) ;; *) fail "$tool lazy restore: ${v:-no verdict} ($run)";; esac
+	case "$v" in PASS*) ;; *) cp "$img/lazy-pages.log" "$run/" 2>/dev/null; fail "$tool lazy restore: ${v:-no verdict} ($run)";; esac
 	if [ "$tool" = ours ]; then
 		for _ in $(seq 30000); do grep -q 'stats:' "$img/lazy-pages.log" 2>/dev/null && break; sleep 0.001; done
 		t7=$(now)
