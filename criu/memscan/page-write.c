@@ -1,6 +1,6 @@
 /*
  * page-write.c - the page writer: copies the runs of a page plan and writes
- * pagemap-PID.img and pages-PID.img.  A batch of up to 2 MiB of runs
+ * pagemap-PID.img and pages-PID.img.  A batch of up to 4 MiB of runs
  * (at most COPY_BATCH_RUNS of them, scattered or not) is read with one
  * process_vm_readv into a buffer that stays in the CPU cache, hashed there
  * (parts and whole in one pass) and written with one pwrite.  A thread
