@@ -391,73 +391,103 @@ static void arena_release(struct img_arena *a)
 	}
 }
 
-/* owner: the process of the file's name; want_id: its dump (0: not checked);
- * in_arena: the messages unpacked into out->arena */
-static int parse_entries(const uint8_t *data, size_t len, const struct img_desc *d,
-			 const char *name, unsigned owner, uint64_t want_id,
-			 struct img_entries *out, bool in_arena)
+/*
+ * Walks the entries of an image in memory: header (kind, owner, dump),
+ * every entry's length and checksum, the end marker; fn gets each entry's
+ * message bytes.  owner: the process of the file's name; want_id: its
+ * dump (0: not checked).  0, or -EINVAL (logged, naming the file).
+ */
+static int walk_entries(const uint8_t *data, size_t len, enum img_kind kind, const char *name,
+			unsigned owner, uint64_t want_id, uint64_t *dump_id, img_entry_fn fn, void *ctx)
 {
-	ProtobufCAllocator arena = { arena_alloc, arena_free, &out->arena };
-	size_t off = IMG_HEADER_SIZE, cap = 0;
-	int ret = img_hdr_check((const struct img_hdr *)data, len, d->kind, name);
+	size_t off = IMG_HEADER_SIZE, nr = 0;
+	int ret = img_hdr_check((const struct img_hdr *)data, len, kind, name);
 
 	if (!ret)
 		ret = img_hdr_bind_id((const struct img_hdr *)data, owner, want_id, name);
 	if (ret)
 		return ret;
-	memset(out, 0, sizeof(*out));
-	out->kind = d->kind;
-	out->dump_id = ((const struct img_hdr *)data)->dump_id;
-	for (;;) {
+	*dump_id = ((const struct img_hdr *)data)->dump_id;
+	for (;; nr++) {
 		uint32_t hdr[2];
 		if (len - off < sizeof(hdr)) {
-			pr_err("%s: truncated after %zu entries (no end marker)", name, out->nr);
-			goto bad;
+			pr_err("%s: truncated after %zu entries (no end marker)", name, nr);
+			return -EINVAL;
 		}
 		memcpy(hdr, data + off, sizeof(hdr));
 		off += sizeof(hdr);
 		if (hdr[0] == IMG_TRAILER_LEN) {
-			if (hdr[1] != out->nr) {
-				pr_err("%s: end marker counts %u entries, file has %zu", name, hdr[1], out->nr);
-				goto bad;
+			if (hdr[1] != nr) {
+				pr_err("%s: end marker counts %u entries, file has %zu", name, hdr[1], nr);
+				return -EINVAL;
 			}
 			if (off != len) {
 				pr_err("%s: %zu stray bytes after the end marker", name, len - off);
-				goto bad;
+				return -EINVAL;
 			}
 			return 0;
 		}
 		if (hdr[0] > IMG_MAX_ENTRY || hdr[0] > len - off) {
 			pr_err("%s: entry %zu: length %u runs past the end of the file (truncated or corrupt)",
-			       name, out->nr, hdr[0]);
-			goto bad;
+			       name, nr, hdr[0]);
+			return -EINVAL;
 		}
 		if (XXH32(data + off, hdr[0], 0) != hdr[1]) {
-			pr_err("%s: entry %zu: checksum mismatch: image is corrupt", name, out->nr);
-			goto bad;
+			pr_err("%s: entry %zu: checksum mismatch: image is corrupt", name, nr);
+			return -EINVAL;
 		}
-		ProtobufCMessage *m = protobuf_c_message_unpack(d->msg, in_arena ? &arena : NULL, hdr[0],
-								data + off);
-		if (!m) {
-			pr_err("%s: entry %zu: cannot decode %s", name, out->nr, d->msg->name);
-			goto bad;
-		}
-		if (out->nr == cap) {
-			cap = cap ? cap * 2 : 16;
-			ProtobufCMessage **n = realloc(out->msgs, cap * sizeof(*n));
-			if (!n) {
-				if (!in_arena)
-					protobuf_c_message_free_unpacked(m, NULL);
-				goto bad;
-			}
-			out->msgs = n;
-		}
-		out->msgs[out->nr++] = m;
+		if (fn(ctx, data + off, hdr[0], nr))
+			return -EINVAL;
 		off += hdr[0];
 	}
-bad:
-	img_entries_free(out);
-	return -EINVAL;
+}
+
+struct unpack_ctx {
+	const struct img_desc *d;
+	const char *name;
+	struct img_entries *out;
+	bool in_arena;
+	size_t cap;
+};
+
+/* one entry unpacked by protobuf-c and added to out */
+static int unpack_one(void *arg, const uint8_t *msg, size_t len, size_t nr)
+{
+	struct unpack_ctx *u = arg;
+	ProtobufCAllocator arena = { arena_alloc, arena_free, &u->out->arena };
+	ProtobufCMessage *m = protobuf_c_message_unpack(u->d->msg, u->in_arena ? &arena : NULL, len, msg);
+
+	if (!m) {
+		pr_err("%s: entry %zu: cannot decode %s", u->name, nr, u->d->msg->name);
+		return -1;
+	}
+	if (u->out->nr == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 16;
+		ProtobufCMessage **n = realloc(u->out->msgs, u->cap * sizeof(*n));
+		if (!n) {
+			if (!u->in_arena)
+				protobuf_c_message_free_unpacked(m, NULL);
+			return -1;
+		}
+		u->out->msgs = n;
+	}
+	u->out->msgs[u->out->nr++] = m;
+	return 0;
+}
+
+/* in_arena: the messages unpacked into out->arena */
+static int parse_entries(const uint8_t *data, size_t len, const struct img_desc *d,
+			 const char *name, unsigned owner, uint64_t want_id,
+			 struct img_entries *out, bool in_arena)
+{
+	struct unpack_ctx u = { d, name, out, in_arena, 0 };
+
+	memset(out, 0, sizeof(*out));
+	out->kind = d->kind;
+	int ret = walk_entries(data, len, d->kind, name, owner, want_id, &out->dump_id, unpack_one, &u);
+	if (ret)
+		img_entries_free(out);
+	return ret;
 }
 
 int img_parse_buf(const void *data, size_t len, enum img_kind kind, const char *name,
@@ -511,18 +541,14 @@ int img_read_path(const char *path, const struct img_desc *d, struct img_entries
 	return ret;
 }
 
-static int read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out,
-		    bool in_arena)
+/* the bytes of image kind/id of dirfd, and the dump id they must be of */
+static int load_file(int dirfd, enum img_kind kind, unsigned id, char *name, size_t size,
+		     uint8_t **data, size_t *len, uint64_t *want)
 {
-	char name[64];
-	uint8_t *data;
-	size_t len;
 	int ret, fd;
 
-	uint64_t want = 0;
-	bool per_proc = strstr(descs[kind].name_fmt, "%u");
-
-	img_name(kind, id, name, sizeof(name));
+	*want = 0;
+	img_name(kind, id, name, size);
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -531,20 +557,51 @@ static int read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entri
 		pr_perror("cannot open %s", name);
 		return ret;
 	}
-	ret = read_file(fd, name, &data, &len);
+	ret = read_file(fd, name, data, len);
 	close(fd);
 	if (ret)
 		return ret;
 	if (kind != IMG_INVENTORY) {
-		ret = img_dir_dump_id(dirfd, &want);
+		ret = img_dir_dump_id(dirfd, want);
 		if (ret == -ENOENT)
 			pr_err("%s: no inventory.img beside it: cannot tell which dump it is of", name);
 		if (ret) {
-			free(data);
+			free(*data);
 			return ret == -ENOENT ? -EINVAL : ret;
 		}
 	}
-	ret = parse_entries(data, len, &descs[kind], name, per_proc ? id : 0, want, out, in_arena);
+	return 0;
+}
+
+static int read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out,
+		    bool in_arena)
+{
+	char name[64];
+	uint8_t *data;
+	size_t len;
+	uint64_t want;
+	int ret = load_file(dirfd, kind, id, name, sizeof(name), &data, &len, &want);
+
+	if (ret)
+		return ret;
+	ret = parse_entries(data, len, &descs[kind], name, strstr(descs[kind].name_fmt, "%u") ? id : 0,
+			    want, out, in_arena);
+	free(data);
+	return ret;
+}
+
+int img_read_raw(int dirfd, enum img_kind kind, unsigned id, img_entry_fn fn, void *ctx)
+{
+	char name[64];
+	uint8_t *data;
+	size_t len;
+	uint64_t want, dump_id;
+	int ret = load_file(dirfd, kind, id, name, sizeof(name), &data, &len, &want);
+
+	if (ret)
+		return ret;
+	ret = walk_entries(data, len, kind, name, strstr(descs[kind].name_fmt, "%u") ? id : 0, want,
+			   &dump_id, fn, ctx);
 	free(data);
 	return ret;
 }

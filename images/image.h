@@ -127,6 +127,13 @@ int img_read_all(int dirfd, enum img_kind kind, unsigned id, struct img_entries 
  * img_entries_free
  */
 int img_read_all_arena(int dirfd, enum img_kind kind, unsigned id, struct img_entries *out);
+/*
+ * The same checks, without protobuf-c: fn gets each entry's message bytes
+ * (nr: its index) and returns 0, or -1 having logged what is wrong with
+ * it; for a reader with its own decoder of a hot message (pagemaps)
+ */
+typedef int (*img_entry_fn)(void *ctx, const uint8_t *msg, size_t len, size_t nr);
+int img_read_raw(int dirfd, enum img_kind kind, unsigned id, img_entry_fn fn, void *ctx);
 /* the same for any path (criu show); the dump id is checked if the file's
  * directory holds an inventory.img */
 int img_read_path(const char *path, const struct img_desc *d, struct img_entries *out);

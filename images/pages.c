@@ -14,6 +14,7 @@
 
 #include "common/fdio.h"
 #include "common/log.h"
+#include "images/pagemap-entry.h"
 #include "images/pages.h"
 
 #define VERIFY_CHUNK	(256 << 10)	/* stays in the CPU cache between read and hash */
@@ -380,72 +381,137 @@ int page_source_map(struct page_source *ps)
 	return 0;
 }
 
-/* reads one image's pagemap and opens its pages file */
-static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_image *img,
-		      int *has_parent_runs, int remote)
+/* one pagemap being read into its page_image (open_image) */
+struct image_read {
+	struct page_image *img;
+	const char *pmname;
+	struct page_skip *skip;	/* spans whose entries are checked, not kept */
+	size_t nr_skip, k;	/* and the first that may hold the next entry */
+	bool count;		/* the newest image: skipped pages counted in skip[].pages */
+	int has_parent;
+	uint64_t off, prev_end;
+	size_t cap, parts_cap;
+	uint64_t *scratch;	/* pagemap_entry_decode's, for entries protobuf-c reads */
+	size_t scratch_cap;
+};
+
+/* is [start, end) inside a span of x->skip? (entries come in address order) */
+static struct page_skip *skipped(struct image_read *x, uint64_t start, uint64_t end)
 {
-	struct img_entries e;
+	while (x->k < x->nr_skip && x->skip[x->k].end <= start)
+		x->k++;
+	if (x->k < x->nr_skip && x->skip[x->k].start <= start && end <= x->skip[x->k].end)
+		return &x->skip[x->k];
+	return NULL;
+}
+
+/* room for one more run and n more part checksums */
+static int image_grow(struct image_read *x, size_t n)
+{
+	struct page_image *img = x->img;
+
+	if (img->nr_runs == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 256;
+		struct page_run *r = realloc(img->runs, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		img->runs = r;
+		x->cap = cap;
+	}
+	size_t used = img->nr_runs ? img->runs[img->nr_runs - 1].part0 + img->runs[img->nr_runs - 1].nr_parts : 0;
+	if (used + n > x->parts_cap) {
+		size_t cap = x->parts_cap ? x->parts_cap * 2 : 256;
+		while (cap < used + n)
+			cap *= 2;
+		uint64_t *p = realloc(img->parts, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		img->parts = p;
+		x->parts_cap = cap;
+	}
+	return 0;
+}
+
+/* one entry of the pagemap checked and, unless skipped, added as a run */
+static int add_entry(void *arg, const uint8_t *msg, size_t len, size_t i)
+{
+	struct image_read *x = arg;
+	struct page_image *img = x->img;
+	struct pm_entry pe;
+
+	if (pagemap_entry_decode(msg, len, &pe, &x->scratch, &x->scratch_cap)) {
+		pr_err("%s: entry %zu: cannot decode PagemapEntry", x->pmname, i);
+		return -1;
+	}
+	uint32_t flags = pe.flags;
+	bool in_parent = flags & PAGEMAP_FLAGS__PM_IN_PARENT;
+	if (pe.vaddr % 4096 || !pe.nr_pages || (pe.nr_pages > PAGEMAP_MAX_RUN && !in_parent) ||
+	    pe.vaddr < x->prev_end || pe.vaddr + pe.nr_pages * 4096ULL > (1ULL << 57) ||
+	    (flags & ~(uint32_t)PAGEMAP_FLAGS__PM_IN_PARENT)) {
+		pr_err("%s: entry %zu (%lx, %u pages) is misaligned, overlapping or out of order",
+		       x->pmname, i, (unsigned long)pe.vaddr, pe.nr_pages);
+		return -1;
+	}
+	uint32_t part_pages = pe.has_part_pages ? pe.part_pages : PAGEMAP_PART_PAGES_V1;
+	uint64_t want = pagemap_nr_parts_of(pe.vaddr, pe.nr_pages, part_pages);
+	if (pe.n_parts && (in_parent || !part_pages || (part_pages & (part_pages - 1)) ||
+			   part_pages > PAGEMAP_MAX_RUN || pe.n_parts != want)) {
+		pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums of %u pages, not %lu",
+		       x->pmname, i, (unsigned long)pe.vaddr, pe.nr_pages, pe.n_parts, part_pages,
+		       part_pages ? (unsigned long)want : 0UL);
+		return -1;
+	}
+	uint64_t end = pe.vaddr + pe.nr_pages * 4096ULL, file_off = x->off;
+	x->prev_end = end;
+	x->has_parent |= in_parent;
+	if (!in_parent)
+		x->off += pe.nr_pages * 4096ULL;
+	struct page_skip *sk = skipped(x, pe.vaddr, end);
+	if (sk) {
+		sk->pages += x->count ? pe.nr_pages : 0;
+		return 0;
+	}
+	/* parts of another size (older dumps): the whole entry is checked instead */
+	size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe.n_parts : 0;
+	if (image_grow(x, n_parts))
+		return -1;
+	size_t part0 = img->nr_runs ? img->runs[img->nr_runs - 1].part0 + img->runs[img->nr_runs - 1].nr_parts : 0;
+	img->runs[img->nr_runs++] = (struct page_run){ pe.vaddr, pe.nr_pages, file_off, pe.xxh3, -1, flags,
+						       n_parts, part0, 0, -1 };
+	if (n_parts)
+		pm_entry_parts(&pe, img->parts + part0);
+	return 0;
+}
+
+/*
+ * reads one image's pagemap (entries in skip spans checked but not kept)
+ * and opens its pages file
+ */
+static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_image *img,
+		      struct image_read *x, int remote)
+{
 	char pmname[80], name[64];
 	struct img_hdr h;
 	struct stat st;
-	int ret;
 
 	img_name(IMG_PAGEMAP, pid, name, sizeof(name));
 	snprintf(pmname, sizeof(pmname), "%s%s", prefix, name);
 	img_name(IMG_PAGES, pid, name, sizeof(name));
 	snprintf(img->pages_name, sizeof(img->pages_name), "%s%s", prefix, name);
 
-	ret = img_read_all_arena(dirfd, IMG_PAGEMAP, pid, &e);
+	x->img = img;
+	x->pmname = pmname;
+	x->k = 0;
+	x->has_parent = 0;
+	x->off = PAGES_DATA_OFFSET;
+	x->prev_end = 0;
+	x->cap = x->parts_cap = 0;
+	int ret = img_read_raw(dirfd, IMG_PAGEMAP, pid, add_entry, x);
 	if (ret == -ENOENT)
 		pr_err("%s: missing from the images directory", pmname);
 	if (ret)
 		return -1;
-	img->runs = calloc(e.nr ? e.nr : 1, sizeof(*img->runs));
-	size_t nparts = 0;
-	for (size_t i = 0; i < e.nr; i++)
-		nparts += ((PagemapEntry *)e.msgs[i])->n_part_xxh3;
-	img->parts = calloc(nparts + 1, sizeof(*img->parts));
-	if (!img->runs || !img->parts)
-		goto err;
-	nparts = 0;
-	uint64_t off = PAGES_DATA_OFFSET, prev_end = 0;
-	for (size_t i = 0; i < e.nr; i++) {
-		PagemapEntry *pe = (PagemapEntry *)e.msgs[i];
-		uint32_t flags = pe->has_flags ? pe->flags : 0;
-		if (pe->vaddr % 4096 || !pe->nr_pages ||
-		    (pe->nr_pages > PAGEMAP_MAX_RUN && !(flags & PAGEMAP_FLAGS__PM_IN_PARENT)) ||
-		    pe->vaddr < prev_end || pe->vaddr + pe->nr_pages * 4096ULL > (1ULL << 57) ||
-		    (flags & ~(uint32_t)PAGEMAP_FLAGS__PM_IN_PARENT)) {
-			pr_err("%s: entry %zu (%lx, %u pages) is misaligned, overlapping or out of order",
-			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages);
-			goto err;
-		}
-		uint32_t part_pages = pe->has_part_pages ? pe->part_pages : PAGEMAP_PART_PAGES_V1;
-		uint64_t want = pagemap_nr_parts_of(pe->vaddr, pe->nr_pages, part_pages);
-		if (pe->n_part_xxh3 && ((flags & PAGEMAP_FLAGS__PM_IN_PARENT) || !part_pages ||
-					(part_pages & (part_pages - 1)) || part_pages > PAGEMAP_MAX_RUN ||
-					pe->n_part_xxh3 != want)) {
-			pr_err("%s: entry %zu (%lx, %u pages) has %zu part checksums of %u pages, not %lu",
-			       pmname, i, (unsigned long)pe->vaddr, pe->nr_pages, pe->n_part_xxh3,
-			       part_pages, part_pages ? (unsigned long)want : 0UL);
-			goto err;
-		}
-		/* parts of another size (older dumps): the whole entry is checked instead */
-		size_t n_parts = part_pages == PAGEMAP_PART_PAGES ? pe->n_part_xxh3 : 0;
-		img->runs[i] = (struct page_run){ pe->vaddr, pe->nr_pages, off, pe->xxh3, -1, flags,
-						  n_parts, nparts, 0, -1 };
-		if (n_parts)	/* part_xxh3 is NULL when there are none */
-			memcpy(img->parts + nparts, pe->part_xxh3, n_parts * sizeof(uint64_t));
-		nparts += n_parts;
-		if (flags & PAGEMAP_FLAGS__PM_IN_PARENT)
-			*has_parent_runs = 1;
-		else
-			off += pe->nr_pages * 4096ULL;
-		prev_end = pe->vaddr + pe->nr_pages * 4096ULL;
-	}
-	img->nr_runs = e.nr;
-	img_entries_free(&e);
-
+	uint64_t off = x->off;
 	img->pages_fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (img->pages_fd < 0 && errno == ENOENT && remote) {
 		/* not on this host: an empty stand-in of the file's size, for the caller to fill */
@@ -483,9 +549,6 @@ static int open_image(int dirfd, unsigned pid, const char *prefix, struct page_i
 		return -1;
 	}
 	return 0;
-err:
-	img_entries_free(&e);
-	return -1;
 }
 
 struct run_list {
@@ -562,11 +625,15 @@ static int check_parent(int cur, int pfd, const char *prefix)
 	return err;
 }
 
-static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct page_source *ps)
+static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct page_skip *skip,
+		      size_t nr_skip, struct page_source *ps)
 {
 	char prefix[80] = "";
 	int cur = dirfd, has_parent = 1;
+	struct image_read x = { .skip = skip, .nr_skip = nr_skip, .count = true };
 
+	for (size_t i = 0; i < nr_skip; i++)
+		skip[i].pages = 0;
 	memset(ps, 0, sizeof(*ps));
 	ps->pid = pid;
 	ps->pages_fd = -1;
@@ -578,9 +645,10 @@ static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct pa
 		}
 		img->pages_fd = -1;
 		ps->nr_images++;
-		has_parent = 0;
-		if (open_image(cur, pid, prefix, img, &has_parent, remote))
+		if (open_image(cur, pid, prefix, img, &x, remote))
 			goto err;
+		x.count = false;
+		has_parent = x.has_parent;
 		if (!has_parent)
 			break;
 		int pfd = openat(cur, "parent", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -615,8 +683,10 @@ static int open_chain(int dirfd, unsigned pid, int verify, int remote, struct pa
 	snprintf(ps->pages_name, sizeof(ps->pages_name), "%s", ps->images[0].pages_name);
 	if (verify && page_source_verify(ps))
 		goto err;
+	free(x.scratch);
 	return 0;
 err:
+	free(x.scratch);
 	if (cur != dirfd)
 		close(cur);
 	page_source_close(ps);
@@ -625,12 +695,18 @@ err:
 
 int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps)
 {
-	return open_chain(dirfd, pid, verify, 0, ps);
+	return open_chain(dirfd, pid, verify, 0, NULL, 0, ps);
 }
 
 int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps)
 {
-	return open_chain(dirfd, pid, 0, 1, ps);
+	return open_chain(dirfd, pid, 0, 1, NULL, 0, ps);
+}
+
+int page_source_open_skip(int dirfd, unsigned pid, int remote, struct page_skip *skip,
+			  size_t nr_skip, struct page_source *ps)
+{
+	return open_chain(dirfd, pid, 0, remote, skip, nr_skip, ps);
 }
 
 void page_source_close(struct page_source *ps)

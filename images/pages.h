@@ -114,6 +114,24 @@ int page_source_open(int dirfd, unsigned pid, int verify, struct page_source *ps
  * caller to fill with the pages it needs (at the runs' file_off).
  */
 int page_source_open_remote(int dirfd, unsigned pid, struct page_source *ps);
+/*
+ * A span of the address space whose pages the caller leaves to another
+ * (a lazy restore: the lazy-pages daemon serves them).  pages: how many
+ * the newest image lists in it, set by page_source_open_skip.
+ */
+struct page_skip {
+	uint64_t start, end;
+	uint64_t pages;
+};
+/*
+ * page_source_open or, with remote, page_source_open_remote, but every
+ * pagemap entry lying inside one of skip[0..nr_skip) (sorted, disjoint)
+ * is checked as any other and then left out: the source's runs are those
+ * of the rest.  Only entries become cheaper, not the checks: the chain's
+ * headers, order, parents and pages files are checked all the same.
+ */
+int page_source_open_skip(int dirfd, unsigned pid, int remote, struct page_skip *skip,
+			  size_t nr_skip, struct page_source *ps);
 void page_source_close(struct page_source *ps);
 /* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);
