@@ -44,6 +44,8 @@ struct tramp_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
 	uint64_t rip, cs, rflags, rsp, ss;	/* for iretq */
 };
+_Static_assert(RED_ZONE + sizeof(struct tramp_frame) + 15 <= INFECT_STACK_USE,
+	       "infect.h: INFECT_STACK_USE is less than the trampoline's frame takes");
 
 /* the end of the task's vdso; 0 if it has none */
 static uint64_t vdso_end(pid_t pid)

@@ -29,6 +29,9 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+/* the bytes below the task's stack pointer the trampoline's frame may take */
+#define INFECT_STACK_USE	512
+
 struct infect {
 	pid_t pid;
 	struct user_regs_struct saved;

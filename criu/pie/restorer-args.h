@@ -236,8 +236,11 @@ struct restore_args {
 	/*
 	 * Pages of lazy ranges filled here all the same, before the uffd is
 	 * registered: each thread's rseq area, which the kernel writes before
-	 * the process runs (rseq registration, the return to user): served by
-	 * the daemon, restore waited for it to open the images (20 ms at 4 GiB)
+	 * the process runs (rseq registration, the return to user), and the
+	 * top of its stack, where criu's last injected syscalls put their
+	 * frame: served by the daemon, restore waited for it to open the
+	 * images (20 ms at 4 GiB).  A hot page the images have no data for is
+	 * made a zero page here.
 	 */
 	__u32 nr_hot;
 	__u32 pad_hot;

@@ -245,6 +245,16 @@ static void fill_hot(struct restore_args *a, const struct rst_run *run)
 	}
 }
 
+/*
+ * the hot pages no run filled are zero pages: made now, or the first touch
+ * would wait for the daemon (a failure here only leaves that wait)
+ */
+static void zero_hot(struct restore_args *a)
+{
+	for (__u32 k = 0; k < a->nr_hot; k++)
+		sys3(__NR_madvise, a->hot[k].start, a->hot[k].end - a->hot[k].start, MADV_POPULATE_WRITE_);
+}
+
 static void fill_pages(struct restore_args *a)
 {
 	__u32 vi = 0;
@@ -958,6 +968,8 @@ void restorer_entry(struct restore_args *a)
 			fail(a, "cannot unmap the premapped area", a->premap_start, r);
 	}
 	fill_pages(a);
+	if (a->lazy_sock >= 0)
+		zero_hot(a);
 	install_guards(a);
 	restore_pkeys(a);
 	protect_vmas(a);

@@ -600,13 +600,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 		rv->pkey = v->has_pkey ? v->pkey : 0;
 		rv->shmid = v->kind == VMA_KIND__VMA_SYSV_SHM ? (uint32_t)v->ino : 0;
 		rv->mpol_nodes = v->mempolicy_nodes;
-		/*
-		 * A private mapping never made writable has no commit charge
-		 * (VM_ACCOUNT); mapping it writable to fill it would add one and
-		 * change how the kernel merges it with its neighbours.
-		 */
-		rv->via_mem = (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_ANON_PRIVATE) &&
-			      !(v->vm_flags & VMA_F_ACCOUNT) && !(v->prot & PROT_WRITE);
+		rv->via_mem = rst_vma_via_mem(v);
 	}
 	a->guards = arena_get(&ar, count_guards(mm) * 8 + 8, 8);
 	if (!a->guards) {
@@ -630,7 +624,7 @@ int rst_args_build(const struct rst_proc *p, const struct opts *o, struct rst_re
 	a->pid = p->pid;
 	if (o->lazy_pages) {
 		a->lazy = arena_get(&ar, (a->nr_vmas + 1) * sizeof(struct lazy_range), 8);
-		a->hot = arena_get(&ar, (p->nr_threads + 1) * sizeof(struct lazy_range), 8);
+		a->hot = arena_get(&ar, (4 * p->nr_threads + 1) * sizeof(struct lazy_range), 8);	/* lazy-restore.c */
 		if (!a->lazy || !a->hot) {
 			pr_err("restorer arguments do not fit their area");
 			return -1;

@@ -212,7 +212,12 @@ static int check_mm(struct rst_proc *p, const struct opts *o)
 			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same file",
 				 name, v->path, major(st.st_dev), minor(st.st_dev), major(v->dev), minor(v->dev));
 	}
-	/* every dumped page must land inside a mapping that gets filled */
+	return 0;
+}
+
+/* every dumped page must land inside a mapping that gets filled */
+static int check_runs(const struct rst_proc *p)
+{
 	size_t vi = 0;
 	for (size_t i = 0; i < p->pages.nr_runs; i++) {
 		const struct page_run *r = &p->pages.runs[i];
@@ -336,13 +341,22 @@ static int load_proc(int dirfd, const struct opts *o, struct rst_proc *p)
 		pr_err("files-%d.img: missing from the images directory", p->pid);
 	if (ret)
 		return -1;
-	/* page checksums are verified by restore.c, alongside the restorer */
-	if (rst_remote_pages(o) ? page_source_open_remote(dirfd, p->pid, &p->pages)
-				: page_source_open(dirfd, p->pid, 0, &p->pages))
+	return check_mm(p, o) || check_files(p, o) || check_cwd(p, o) ? -1 : 0;
+}
+
+/*
+ * The pages of p: with --lazy-pages, the runs of the memory left to the
+ * daemon are checked, not kept (the daemon reads them for itself); page
+ * checksums are verified by restore.c, alongside the restorer
+ */
+static int load_pages(int dirfd, const struct opts *o, struct rst_proc *p)
+{
+	if (o->lazy_pages && rst_lazy_skip(p))
 		return -1;
-	if (check_mm(p, o) || check_files(p, o) || check_cwd(p, o))
+	if (page_source_open_skip(dirfd, p->pid, rst_remote_pages(o), p->lazy_skip, p->nr_lazy_skip,
+				  &p->pages))
 		return -1;
-	return 0;
+	return check_runs(p);
 }
 
 int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_tree *t)
@@ -357,6 +371,12 @@ int rst_load_tree(int dirfd, const char *dir, const struct opts *o, struct rst_t
 		if (!t->procs[i].zombie && load_proc(dirfd, o, &t->procs[i]))
 			return -1;
 	}
+	/* which memory is made before the forks decides what a lazy restore leaves to the daemon */
+	if (rst_premap_mark(t))
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!t->procs[i].zombie && load_pages(dirfd, o, &t->procs[i]))
+			return -1;
 	return rst_ns_fix_owners(t) || rst_cgroups_plan(dirfd, t, o) ? -1 : 0;
 }
 
@@ -382,6 +402,7 @@ static void rst_proc_free(struct rst_proc *p)
 	free(p->files.where);
 	free(p->files.stashed);
 	page_source_close(&p->pages);
+	free(p->lazy_skip);
 	rst_fds_close(&p->helpers);
 	free(p->premap);
 	if (p->reg.start)

@@ -62,39 +62,126 @@ static bool has_pages(const struct page_source *ps, uint64_t start, uint64_t end
 	return lo < ps->nr_runs && ps->runs[lo].vaddr < end;
 }
 
+/*
+ * Whether mapping k of p is left to the daemon if it has pages.  Wipe-on-
+ * fork memory stays eager: a child's copy must read as zeros, which the
+ * daemon could not tell from its image pages.  So does memory children
+ * share copy-on-write (premap.c): it is made before they are forked.
+ * Locked memory too: mlock faults every page in.  And what is filled
+ * through /proc/PID/mem (rst_vma_via_mem).
+ */
+static bool lazy_candidate(const struct rst_proc *p, size_t k)
+{
+	const Vma *v = p->mm->vmas[k];
+
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE && !rst_vma_via_mem(v) &&
+	       !(v->vm_flags & (VMA_F_WIPEONFORK | VMA_F_LOCKED)) && !(p->premap && p->premap[k]);
+}
+
+/*
+ * What of thread t's memory is touched before the process runs, in whole
+ * pages (out[], how many): its rseq area (the kernel writes it) and the top
+ * of its stack, where criu's last injected syscalls (infect.c) put their
+ * frame after the thread's registers are back.  Filled by the restorer:
+ * otherwise the restore would wait there for the daemon's first page.
+ */
+static int thread_hot(const struct rst_proc *p, int t, struct lazy_range out[2])
+{
+	const ThreadCore *tc = t ? p->thread_cores[t - 1]->thread : p->core->thread;
+	int n = 0;
+
+	if (!tc)
+		return 0;
+	if (tc->rseq && tc->rseq->ptr)
+		out[n++] = (struct lazy_range){ tc->rseq->ptr & ~4095ULL,
+						(tc->rseq->ptr + (tc->rseq->size ? tc->rseq->size : 32) + 4095) &
+							~4095ULL };
+	if (tc->regs && tc->regs->sp > INFECT_STACK_USE)
+		out[n++] = (struct lazy_range){ (tc->regs->sp - INFECT_STACK_USE) & ~4095ULL,
+						(tc->regs->sp & ~4095ULL) + 4096 };
+	return n;
+}
+
+/* the pages the page source left out of [start, end) */
+static uint64_t skipped_pages(const struct rst_proc *p, uint64_t start, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < p->nr_lazy_skip; i++)
+		if (p->lazy_skip[i].start >= start && p->lazy_skip[i].end <= end)
+			n += p->lazy_skip[i].pages;
+	return n;
+}
+
+static int skip_add(struct rst_proc *p, size_t *cap, uint64_t s, uint64_t e)
+{
+	if (s >= e)
+		return 0;
+	if (p->nr_lazy_skip == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		struct page_skip *n = realloc(p->lazy_skip, *cap * sizeof(*n));
+		if (!n)
+			return -1;
+		p->lazy_skip = n;
+	}
+	p->lazy_skip[p->nr_lazy_skip++] = (struct page_skip){ s, e, 0 };
+	return 0;
+}
+
+int rst_lazy_skip(struct rst_proc *p)
+{
+	size_t cap = 0;
+
+	for (size_t k = 0; k < p->mm->n_vmas; k++) {
+		if (!lazy_candidate(p, k))
+			continue;
+		/* the mapping but its hot ranges, the lowest first */
+		uint64_t at = p->mm->vmas[k]->start, end = p->mm->vmas[k]->end;
+		for (;;) {
+			uint64_t hs = end, he = end;
+			struct lazy_range h[2];
+			for (int t = 0; t < p->nr_threads; t++)
+				for (int n = thread_hot(p, t, h), j = 0; j < n; j++)
+					if (h[j].end > at && h[j].start < end && h[j].start < hs) {
+						hs = h[j].start > at ? h[j].start : at;
+						he = h[j].end < end ? h[j].end : end;
+					}
+			if (skip_add(p, &cap, at, hs))
+				return -1;
+			if (he >= end)
+				break;
+			at = he;
+		}
+	}
+	return 0;
+}
+
 void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 {
-	uint64_t lazy_pages = 0;
+	uint64_t lazy_pages = 0, all_pages = p->pages.nr_pages;
+	uint32_t j = 0;
 
 	a->nr_lazy = 0;
-	for (uint32_t i = 0; i < a->nr_vmas; i++) {
-		struct rst_vma *v = &a->vmas[i];
-		/*
-		 * Wipe-on-fork memory stays eager: a child's copy must read as
-		 * zeros, which the daemon could not tell from its image pages.
-		 * So does memory children share copy-on-write (premap.c): it is
-		 * made before they are forked.  Locked memory too: mlock
-		 * faults every page in.
-		 */
-		if (v->kind != RST_VMA_ANON_PRIVATE || v->via_mem ||
-		    (v->vm_flags & (VMA_F_WIPEONFORK | VMA_F_LOCKED)) ||
-		    v->premap ||
-		    !has_pages(&p->pages, v->start, v->end))
+	for (size_t k = 0; k < p->mm->n_vmas; k++) {
+		const Vma *mv = p->mm->vmas[k];
+		if (rst_vma_special(mv->kind))
+			continue;	/* as args.c lists them */
+		struct rst_vma *v = &a->vmas[j++];
+		uint64_t skipped = skipped_pages(p, v->start, v->end);
+		all_pages += skipped;
+		if (!lazy_candidate(p, k) || (!skipped && !has_pages(&p->pages, v->start, v->end)))
 			continue;
 		v->lazy = 1;
 		a->lazy[a->nr_lazy++] = (struct lazy_range){ v->start, v->end };
+		lazy_pages += skipped;
 	}
-	/* the rseq areas the kernel writes before the process runs (restorer-args.h) */
 	a->nr_hot = 0;
 	for (int t = 0; t < p->nr_threads; t++) {
-		const ThreadCore *tc = t ? p->thread_cores[t - 1]->thread : p->core->thread;
-		if (!tc || !tc->rseq || !tc->rseq->ptr)
-			continue;
-		uint64_t s = tc->rseq->ptr & ~4095ULL;
-		uint64_t e = (tc->rseq->ptr + (tc->rseq->size ? tc->rseq->size : 32) + 4095) & ~4095ULL;
-		for (uint32_t k = 0; k < a->nr_lazy; k++)
-			if (s < a->lazy[k].end && a->lazy[k].start < e)
-				a->hot[a->nr_hot++] = (struct lazy_range){ s, e };
+		struct lazy_range h[2];
+		for (int n = thread_hot(p, t, h), j = 0; j < n; j++)
+			for (uint32_t k = 0; k < a->nr_lazy; k++)
+				if (h[j].start < a->lazy[k].end && a->lazy[k].start < h[j].end)
+					a->hot[a->nr_hot++] = h[j];
 	}
 	for (size_t i = 0; i < p->pages.nr_runs; i++)
 		for (uint32_t k = 0; k < a->nr_lazy; k++)
@@ -102,7 +189,7 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 			    p->pages.runs[i].vaddr < a->lazy[k].end)
 				lazy_pages += p->pages.runs[i].nr_pages;
 	pr_info("pid %d: %u lazy areas, %lu of %lu pages left to the lazy-pages daemon", p->pid,
-		a->nr_lazy, (unsigned long)lazy_pages, (unsigned long)p->pages.nr_pages);
+		a->nr_lazy, (unsigned long)lazy_pages, (unsigned long)all_pages);
 }
 
 int rst_lazy_eager(const struct restore_args *a, uint64_t start, uint64_t end, uint64_t *hot)
@@ -204,6 +291,11 @@ static int start_daemon(const struct opts *o)
 			dup2(nul, 1);
 			dup2(nul, 2);
 			syscall(SYS_close_range, 3, ~0U, 0);
+			/*
+			 * its index of a long chain is 20 MB and more, made while
+			 * the process waits: in huge pages, a third faster here
+			 */
+			setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0);
 			execv("/proc/self/exe", (char **)argv);
 			_exit(127);
 		}

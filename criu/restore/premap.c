@@ -37,10 +37,8 @@ static int vma_at(const struct rst_proc *p, uint64_t start, uint64_t end)
 	return -1;
 }
 
-int rst_premap_plan(struct rst_tree *t)
+int rst_premap_mark(struct rst_tree *t)
 {
-	uint64_t total = 0, start = 0;
-
 	for (size_t i = 0; i < t->nr; i++)
 		if (!t->procs[i].zombie) {
 			t->procs[i].premap = calloc(t->procs[i].mm->n_vmas + 1, sizeof(uint64_t));
@@ -55,9 +53,16 @@ int rst_premap_plan(struct rst_tree *t)
 			int pk = w->n_cow && premappable(w) ? vma_at(p, w->start, w->end) : -1;
 			if (pk < 0 || !premappable(p->mm->vmas[pk]))
 				continue;
-			c->premap[k] = p->premap[pk] = 1;	/* placed below */
+			c->premap[k] = p->premap[pk] = 1;	/* placed by rst_premap_plan */
 		}
 	}
+	return 0;
+}
+
+int rst_premap_plan(struct rst_tree *t)
+{
+	uint64_t total = 0, start = 0;
+
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t off = 0;
 		for (size_t i = 0; i < t->nr; i++)

@@ -67,6 +67,35 @@ static int check_map(const struct ps_client *c, const struct rst_proc *p, const 
 	return 0;
 }
 
+/*
+ * Is [start, end) inside the memory left to the daemon (p->lazy_skip)?  The
+ * page source has none of its runs, so neither side's parts of it are
+ * compared here (the daemon checks them); *k: a cursor for ascending calls.
+ */
+static bool skipped(const struct rst_proc *p, size_t *k, uint64_t start, uint64_t end)
+{
+	while (*k < p->nr_lazy_skip && p->lazy_skip[*k].end <= start)
+		(*k)++;
+	return *k < p->nr_lazy_skip && p->lazy_skip[*k].start <= start && end <= p->lazy_skip[*k].end;
+}
+
+/* the server's parts and ours, but those of the memory left to the daemon */
+static void drop_skipped(const struct rst_proc *p, struct ps_run *runs, size_t *nr,
+			 struct page_unit *parts, size_t *nr_parts)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t j = 0; j < *nr; j++)
+		if (!skipped(p, &k, runs[j].vaddr, runs[j].vaddr + runs[j].nr_pages * 4096ULL))
+			runs[n++] = runs[j];
+	*nr = n;
+	n = k = 0;
+	for (size_t j = 0; j < *nr_parts; j++)
+		if (!skipped(p, &k, parts[j].vaddr, parts[j].vaddr + parts[j].nr_pages * 4096ULL))
+			parts[n++] = parts[j];
+	*nr_parts = n;
+}
+
 /* the page library's page server backend: reads through the client c */
 static int fetch_read(void *ctx, unsigned pid, uint64_t addr, void *buf, uint64_t len)
 {
@@ -106,8 +135,10 @@ int rst_remote_fetch(const struct opts *o, struct rst_proc *p, const struct rest
 		goto out;
 	snprintf(who, sizeof(who), "page server %s: pid %d", c.peer, p->pid);
 	struct page_fetch f = { &c, fetch_read, who };
-	if (page_source_parts(&p->pages, &parts, &nr_parts) ||
-	    check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, parts, nr_parts))
+	if (page_source_parts(&p->pages, &parts, &nr_parts))
+		goto out;
+	drop_skipped(p, runs, &nr, parts, &nr_parts);
+	if (check_map(&c, p, runs, nr, flags & PS_MAP_UNHASHED, parts, nr_parts))
 		goto out;
 	for (size_t j = 0; j < nr; j++) {
 		const struct page_unit *u = &parts[j];

@@ -834,8 +834,12 @@ static void restored(struct restore_run *r)
 	if (cr_notify(r->o, "post-resume", pid, -1))
 		pr_warn("pid %d runs although the post-resume step failed", pid);
 	uint64_t pages = 0;
-	for (size_t i = 0; i < r->t.nr; i++)
-		pages += r->t.procs[i].pages.nr_pages;
+	for (size_t i = 0; i < r->t.nr; i++) {
+		const struct rst_proc *p = &r->t.procs[i];
+		pages += p->pages.nr_pages;
+		for (size_t k = 0; k < p->nr_lazy_skip; k++)
+			pages += p->lazy_skip[k].pages;	/* left to the daemon */
+	}
 	pr_info("stats: restore_ms=%.3f pages=%lu", clock_now_ms() - r->t0, (unsigned long)pages);
 	run_stats_restore(r->o, r->forked_ms, clock_now_ms() - r->t0, pages);
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include "criu/ns/ns-img.h"
@@ -75,6 +76,17 @@ static inline bool rst_vma_special(VmaKind k)
 	return k >= VMA_KIND__VMA_VDSO && k <= VMA_KIND__VMA_VSYSCALL;
 }
 
+/*
+ * A private mapping never made writable has no commit charge (VM_ACCOUNT);
+ * mapping it writable to fill it would add one and change how the kernel
+ * merges it with its neighbours: it is filled through /proc/PID/mem
+ */
+static inline bool rst_vma_via_mem(const Vma *v)
+{
+	return (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_ANON_PRIVATE) &&
+	       !(v->vm_flags & VMA_F_ACCOUNT) && !(v->prot & PROT_WRITE);
+}
+
 struct rst_proc {
 	pid_t pid;
 	int parent;		/* index in the tree, -1 for the root */
@@ -90,6 +102,9 @@ struct rst_proc {
 	struct img_entries fds;		/* FdEntry */
 	struct fd_rst files;		/* open file descriptions by id (criu/files/) */
 	struct page_source pages;
+	/* --lazy-pages: the memory left to the daemon, whose runs pages leaves out */
+	struct page_skip *lazy_skip;
+	size_t nr_lazy_skip;
 	const struct rst_shmem_set *shm;	/* the tree's shared anonymous memory */
 	const struct rst_shared_files *shared;	/* the tree's shared open files */
 	/* the plan for its restorer, made by criu before anything is created */
@@ -226,7 +241,8 @@ void rst_fds_close(struct rst_fds *fds);
  * which mappings are made before the forks, and where (plan, in criu);
  * making them (prepare, in process i before it forks)
  */
-int rst_premap_plan(struct rst_tree *t);
+int rst_premap_mark(struct rst_tree *t);	/* which (premap[k] = 1), with the images */
+int rst_premap_plan(struct rst_tree *t);	/* where, once marked */
 int rst_premap_prepare(const struct rst_tree *t, size_t i);
 /* layout.c: reserves len bytes free in criu and every layout of the tree */
 int rst_premap_reserve(const struct rst_tree *t, uint64_t len, uint64_t *out);
@@ -255,6 +271,12 @@ void __attribute__((noreturn)) rst_child(struct rst_tree *t, size_t i, const str
  * daemon until every page is in.
  */
 void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a);
+/*
+ * The spans of p's memory that will be lazy if they have pages: its lazy
+ * mappings but the hot ranges (p->lazy_skip, sorted), for the page source
+ * to leave out; needs p's mm, cores and premap marks.  0 or -1.
+ */
+int rst_lazy_skip(struct rst_proc *p);
 /*
  * Whether [start, end) is filled eagerly: RST_EAGER (outside the lazy
  * ranges), RST_LAZY, or RST_HOT (in a lazy range, but the restorer fills
