@@ -157,16 +157,20 @@ FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_FLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	       -fno-sanitize-recover=undefined -I.
-FUZZERS     := fuzz/out/fuzz-images fuzz/out/fuzz-lazy-sock fuzz/out/fuzz-page-server
+FUZZERS     := fuzz/out/fuzz-images fuzz/out/fuzz-lazy-sock fuzz/out/fuzz-page-server fuzz/out/fuzz-pagemap-entry
 fuzz/out/fuzz-images: fuzz/fuzz-images.c images/image.c images/pbjson.c common/log.c $(PROTO_C) | $(PROTO_H)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-unused-parameter -o $@ $(filter %.c,$^) -lprotobuf-c -lxxhash -ljson-c
+# the pagemap's own decoder against protobuf-c
+fuzz/out/fuzz-pagemap-entry: fuzz/fuzz-pagemap-entry.c images/pagemap-entry.c images/pagemap.pb-c.c | $(PROTO_H)
+	@mkdir -p fuzz/out
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $(filter %.c,$^) -lprotobuf-c
 fuzz/out/fuzz-lazy-sock: fuzz/fuzz-lazy-sock.c lazy-pages/sock.c common/log.c
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^
 # the page server's loop as a client reaches it (pagexfer/)
 fuzz/out/fuzz-page-server: fuzz/fuzz-page-server.c pagexfer/ps-serve.c pagexfer/ps-auth.c pagexfer/ps-io.c pagexfer/ps-tls.c \
-		images/pages.c images/image.c common/log.c $(PROTO_C) | $(PROTO_H)
+		images/pages.c images/pagemap-entry.c images/image.c common/log.c $(PROTO_C) | $(PROTO_H)
 	@mkdir -p fuzz/out
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Wno-unused-parameter -o $@ $(filter %.c,$^) -lprotobuf-c -lxxhash -lgnutls -lpthread
 fuzzers: $(FUZZERS)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.." || exit 1
 secs=${1:-60}
 shift
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(fuzz-images fuzz-lazy-sock fuzz-page-server)
+[ ${#names[@]} -eq 0 ] && names=(fuzz-images fuzz-lazy-sock fuzz-page-server fuzz-pagemap-entry)
 bad=0
 for n in "${names[@]}"; do
 	bin=fuzz/out/$n

@@ -68,6 +68,8 @@ static int fast_decode(const uint8_t *p, size_t len, struct pm_entry *e)
 		uint64_t key, v;
 		if (varint(&p, end, &key))
 			return -1;
+		if (key > UINT32_MAX || key >> 3 == 0)
+			return 1;	/* not a key this reader knows: protobuf-c says */
 		unsigned field = key >> 3, wt = key & 7;
 		if (field >= 1 && field <= 6 && field != 5 && wt == 0) {
 			if (varint(&p, end, &v))
@@ -134,6 +136,8 @@ int pagemap_entry_decode(const uint8_t *msg, size_t len, struct pm_entry *e, uin
 
 void pm_entry_parts(const struct pm_entry *e, uint64_t *out)
 {
+	if (!e->n_parts)
+		return;
 	memcpy(out, e->parts, e->n_parts * sizeof(uint64_t));
 	for (size_t i = 0; i < e->n_parts; i++)
 		out[i] = le64toh(out[i]);

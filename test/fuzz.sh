@@ -5,8 +5,10 @@
 # longer (Documentation/fuzzing.md).
 #   fuzz/images: the image decoders and criu show's rendering
 #   fuzz/lazy_sock: the lazy-pages daemon's reception of a restorer's hello
+#   fuzz/pagemap_entry: the pagemap's own decoder reads every entry as
+#     protobuf-c does, or refuses it as protobuf-c does
 
-FUZZ_CHECKS=(images lazy_sock page_server)
+FUZZ_CHECKS=(images lazy_sock page_server pagemap_entry)
 
 run_fuzz_check() {
 	local check=$1 name=fuzz/$1 bin out
@@ -14,6 +16,7 @@ run_fuzz_check() {
 	images) bin=fuzz-images ;;
 	lazy_sock) bin=fuzz-lazy-sock ;;
 	page_server) bin=fuzz-page-server ;;
+	pagemap_entry) bin=fuzz-pagemap-entry ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ ! -x "$ROOT/fuzz/out/$bin" ]; then

@@ -9,6 +9,11 @@
 #                starts reading, the daemon is killed: the child must never
 #                read zeros (criu restore holds its uffd), and is killed
 #   corrupt      a flipped byte in the lazy pages: the process is stopped
+#   daemon_stopped  the daemon, started by hand, is stopped (SIGSTOP) before
+#                the restore: the restore must still release the process
+#                (nothing of criu's may wait for a lazy page: its last
+#                injected syscalls use the stack's top), which then waits;
+#                continued, the daemon serves it and it passes
 #   remote       pages come from `criu page-server` over 127.0.0.1; the
 #                restore's directory holds every image but pages-*.img (the
 #                eager pages come over the wire too)
@@ -65,7 +70,7 @@
 # CRIU_LAZY_BG_DELAY_US slows the daemon's background fill, so that pages
 # are still arriving when the program runs (LAZY_ENV, per program).
 
-LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt remote remote_chain remote_chain_all netns remote_wrong remote_other_dump remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
+LAZY_CHECKS=(kill_daemon fork_kill_daemon corrupt daemon_stopped remote remote_chain remote_chain_all netns remote_wrong remote_other_dump remote_corrupt postcopy postcopy_corrupt postcopy_lost postcopy_bye_lost postcopy_exit postcopy_term postcopy_tree partial
 	ps_unpriv ps_stray_bye ps_garbage ps_idle ps_silent tls)	# the last six: test/lazy-sec.sh
 LAZY_REMOTE_PROGS=(anon_pattern anon_256m heap_stack mprotect file_private memfd_map lazy_events threads tree)
 declare -A LAZY_ENV=(
@@ -783,6 +788,30 @@ lazy_fork_kill_daemon() {
 	else
 		result PASS "PASS $TAGNAME"
 	fi
+}
+
+lazy_daemon_stopped() {
+	local dir=$1 pid dpid
+	lazy_dump anon_pattern "$dir" || return
+	pid=$PID
+	"$CRIU" lazy-pages -D "$dir/img" -v4 -o "$dir/img/lazy-pages.log" > /dev/null 2>&1 < /dev/null &
+	dpid=$!
+	track "$dpid"
+	if ! wait_for 10 test -S "$dir/img/lazy-pages.sock"; then
+		result FAIL "FAIL $TAGNAME: the daemon did not listen: $(tail -1 "$dir/img/lazy-pages.log")"
+		return
+	fi
+	kill -STOP "$dpid"
+	RESTORE_EXTRA=(--lazy-pages)
+	restore_bg "$dir" "$dir/img"
+	if ! wait_for 10 pidfile_ready "$dir/pidfile"; then
+		kill -CONT "$dpid"
+		result FAIL "FAIL $TAGNAME: restore did not release the process while the daemon was stopped (it waited for a lazy page): $(tail -1 "$dir/restore.log")"
+		return
+	fi
+	kill -CONT "$dpid"
+	finish "$dir" "$TAGNAME" "$pid" || return
+	result PASS "PASS $TAGNAME"
 }
 
 lazy_corrupt() {
