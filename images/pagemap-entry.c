@@ -66,9 +66,10 @@ static int fast_decode(const uint8_t *p, size_t len, struct pm_entry *e)
 	memset(e, 0, sizeof(*e));
 	while (p < end) {
 		uint64_t key, v;
+		const uint8_t *kp = p;
 		if (varint(&p, end, &key))
 			return -1;
-		if (key > UINT32_MAX || key >> 3 == 0)
+		if (p - kp > 5 || key > UINT32_MAX || key >> 3 == 0)
 			return 1;	/* not a key this reader knows: protobuf-c says */
 		unsigned field = key >> 3, wt = key & 7;
 		if (field >= 1 && field <= 6 && field != 5 && wt == 0) {
