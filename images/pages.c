@@ -48,6 +48,46 @@ uint64_t page_xxh3_entry(uint64_t vaddr, const void *data, uint64_t len, uint64_
 	return sum;
 }
 
+void *page_xxh3_state_new(void)
+{
+	return XXH3_createState();
+}
+
+void page_xxh3_state_free(void *st)
+{
+	XXH3_freeState(st);
+}
+
+void page_xxh3_begin(struct page_xxh3_stream *s, void *st, uint64_t vaddr, uint64_t len,
+		     uint64_t *parts)
+{
+	*s = (struct page_xxh3_stream){ .st = st, .at = vaddr, .parts = parts,
+					.n = pagemap_nr_parts(vaddr, len / 4096) };
+	XXH3_64bits_reset(st);
+}
+
+/* as page_xxh3_entry's loop: each part hashed alone and fed to the whole while in the L1 cache */
+void page_xxh3_feed(struct page_xxh3_stream *s, const void *data, uint64_t len)
+{
+	const uint8_t *d = data;
+
+	for (uint64_t o = 0; o < len;) {
+		uint64_t m = pagemap_part_len(s->at, len - o);
+		if (s->n > 1)
+			s->parts[s->nr] = XXH3_64bits(d + o, m);
+		s->nr++;
+		XXH3_64bits_update(s->st, d + o, m);
+		o += m;
+		s->at += m;
+	}
+}
+
+uint64_t page_xxh3_end(struct page_xxh3_stream *s, size_t *nr_parts)
+{
+	*nr_parts = s->n > 1 ? s->n : 0;
+	return XXH3_64bits_digest(s->st);
+}
+
 static void mismatch(const char *who, uint64_t vaddr, uint64_t len, const char *what)
 {
 	pr_err("%s: checksum mismatch in pages %lx-%lx%s: image is corrupt", who,

@@ -157,6 +157,25 @@ uint64_t page_xxh3(const void *data, uint64_t len);
  */
 uint64_t page_xxh3_entry(uint64_t vaddr, const void *data, uint64_t len, uint64_t *parts,
 			 size_t *nr_parts);
+/*
+ * The same checksums of an entry whose data comes in pieces (a writer that
+ * reads a long run a slice at a time): begin, feed the pieces in order,
+ * each ending at a part boundary of the address space or at the entry's
+ * end, then end (returns the whole, *nr_parts as page_xxh3_entry).  st is
+ * the caller's, from page_xxh3_state_new(), reused entry after entry.
+ */
+struct page_xxh3_stream {
+	void *st;		/* XXH3_state_t */
+	uint64_t at;		/* the address of the next byte to feed */
+	uint64_t *parts;
+	size_t nr, n;		/* parts fed, parts of the entry */
+};
+void *page_xxh3_state_new(void);
+void page_xxh3_state_free(void *st);
+void page_xxh3_begin(struct page_xxh3_stream *s, void *st, uint64_t vaddr, uint64_t len,
+		     uint64_t *parts);
+void page_xxh3_feed(struct page_xxh3_stream *s, const void *data, uint64_t len);
+uint64_t page_xxh3_end(struct page_xxh3_stream *s, size_t *nr_parts);
 
 /*
  * A unit of verification: a pagemap entry with its XXH3, or one 16 KiB

@@ -1,9 +1,14 @@
 /*
  * page-write.c - the page writer: copies the runs of a page plan and writes
- * pagemap-PID.img and pages-PID.img.  A batch of up to 4 MiB of runs
- * (at most COPY_BATCH_RUNS of them, scattered or not) is read with one
- * process_vm_readv into a buffer that stays in the CPU cache, hashed there
- * (parts and whole in one pass) and written with one pwrite.  A thread
+ * pagemap-PID.img and pages-PID.img.  A slice of up to 256 KiB of runs
+ * (at most COPY_BATCH_RUNS of them, scattered or not; a long run is cut
+ * into slices at part boundaries and hashed across them) is read with one
+ * process_vm_readv into a buffer that stays in the L2 cache, hashed there
+ * (parts and whole in one pass) and written with one pwrite: 5-8% faster
+ * at 1 GiB than batches of 4 MiB, which left the L2 cache between the
+ * read, the hash and the write.  With hooks (the live snapshot, which
+ * patches a batch before it is hashed) batches of up to 4 MiB of whole
+ * runs, as before.  A thread
  * writing batch k while batch k+1 is read was tried: on 2 shared vCPUs it
  * made a 1 GiB dump slower (0.78-0.97 s against 0.63-0.88 s in line) and
  * cost more CPU (the buffer crosses cores).  Measured here, this beats process_vm_readv
@@ -139,6 +144,7 @@ struct pw {
 	const struct page_plan *plan;
 	struct img_writer *pm;
 	uint64_t parts[PAGEMAP_MAX_RUN / PAGEMAP_PART_PAGES + 1];
+	void *st;		/* XXH3 state of a run hashed across slices */
 	double read_ms, hash_ms;
 };
 
@@ -157,6 +163,22 @@ static void hash_run(struct pw *w, PagemapEntry *e, const uint8_t *data)
 	e->part_pages = PAGEMAP_PART_PAGES;
 }
 
+/* the pagemap entry of plan run r; its checksums from data (NULL: none or set by the caller in e) */
+static int run_entry(struct pw *w, const struct plan_run *r, PagemapEntry *e, const uint8_t *data)
+{
+	e->vaddr = r->vaddr;
+	e->nr_pages = r->nr_pages;
+	if (r->in_parent) {
+		e->has_flags = true;
+		e->flags = PAGEMAP_FLAGS__PM_IN_PARENT;
+	} else if (w->plan->no_data) {
+		e->xxh3 = 0;	/* never at rest: no checksum */
+	} else if (data) {
+		hash_run(w, e, data);
+	}
+	return img_write(w->pm, &e->base);
+}
+
 /* the pagemap entries of plan runs [i, j), whose data is in buf one after another */
 static int batch_entries(struct pw *w, size_t i, size_t j, const uint8_t *buf)
 {
@@ -165,19 +187,10 @@ static int batch_entries(struct pw *w, size_t i, size_t j, const uint8_t *buf)
 	for (size_t k = i, at = 0; k < j; k++) {
 		const struct plan_run *r = &w->plan->v[k];
 		PagemapEntry e = PAGEMAP_ENTRY__INIT;
-		e.vaddr = r->vaddr;
-		e.nr_pages = r->nr_pages;
-		if (r->in_parent) {
-			e.has_flags = true;
-			e.flags = PAGEMAP_FLAGS__PM_IN_PARENT;
-		} else if (w->plan->no_data) {
-			e.xxh3 = 0;	/* never at rest: no checksum */
-		} else {
-			hash_run(w, &e, buf + at);
-			at += e.nr_pages * 4096;
-		}
-		if (img_write(w->pm, &e.base))
+		if (run_entry(w, r, &e, buf + at))
 			return -1;
+		if (!r->in_parent)
+			at += r->nr_pages * 4096;
 	}
 	w->hash_ms += clock_now_ms() - t0;
 	return 0;
@@ -239,6 +252,119 @@ static int write_batches(struct pw *w, pid_t pid, int memfd, const struct pages_
 	return 0;
 }
 
+#define SLICE_BYTES	(256 << 10)	/* read, hashed and written while in the L2 cache */
+
+/* the plan walked a slice at a time: the pieces of runs in the slice */
+struct slicer {
+	size_t i;		/* the run to take from next, of which at bytes are taken */
+	uint64_t at;
+	size_t emitted;		/* the next run whose entry is to be written */
+	size_t n, bytes;
+	struct plan_run piece[COPY_BATCH_RUNS];
+	size_t run_of[COPY_BATCH_RUNS];		/* the plan run of each piece */
+	struct page_xxh3_stream hs;		/* of a run cut across slices */
+};
+
+/* the next slice: up to SLICE_BYTES of runs from (i, at) on, a run cut at a part boundary */
+static void next_slice(const struct page_plan *plan, struct slicer *c)
+{
+	c->n = c->bytes = 0;
+	while (c->i < plan->nr && c->n < COPY_BATCH_RUNS && c->bytes < SLICE_BYTES) {
+		const struct plan_run *r = &plan->v[c->i];
+		if (r->in_parent) {
+			c->i++;
+			continue;
+		}
+		uint64_t start = r->vaddr + c->at, end = r->vaddr + r->nr_pages * 4096;
+		uint64_t cut = start + (SLICE_BYTES - c->bytes);
+		if (cut >= end)
+			cut = end;
+		else
+			cut -= cut % PAGEMAP_PART_BYTES;
+		if (cut <= start)
+			break;
+		c->piece[c->n] = (struct plan_run){ .vaddr = start, .nr_pages = (cut - start) / 4096,
+						    .readable = r->readable };
+		c->run_of[c->n++] = c->i;
+		c->bytes += cut - start;
+		c->at = cut == end ? 0 : c->at + (cut - start);
+		c->i += cut == end;
+	}
+}
+
+/* the entry of run ri, after those of the runs of parent pages before it */
+static int emit_run(struct pw *w, struct slicer *c, size_t ri, PagemapEntry *e, const uint8_t *data)
+{
+	for (; c->emitted < ri; c->emitted++) {
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		if (run_entry(w, &w->plan->v[c->emitted], &pe, NULL))
+			return -1;
+	}
+	if (ri == w->plan->nr)
+		return 0;
+	c->emitted++;
+	return run_entry(w, &w->plan->v[ri], e, data);
+}
+
+/* hashes the slice in buf piece by piece and writes the entry of each run it ends */
+static int slice_entries(struct pw *w, struct slicer *c, const uint8_t *buf)
+{
+	double t0 = clock_now_ms();
+
+	for (size_t k = 0; k < c->n; k++) {
+		const struct plan_run *p = &c->piece[k], *r = &w->plan->v[c->run_of[k]];
+		uint64_t len = p->nr_pages * 4096;
+		bool first = p->vaddr == r->vaddr, last = p->nr_pages + (p->vaddr - r->vaddr) / 4096 == r->nr_pages;
+		PagemapEntry e = PAGEMAP_ENTRY__INIT;
+
+		if (first && last) {
+			if (emit_run(w, c, c->run_of[k], &e, buf))
+				return -1;
+		} else {
+			if (first)
+				page_xxh3_begin(&c->hs, w->st, r->vaddr, r->nr_pages * 4096, w->parts);
+			page_xxh3_feed(&c->hs, buf, len);
+			if (last) {
+				e.xxh3 = page_xxh3_end(&c->hs, &e.n_part_xxh3);
+				if (e.n_part_xxh3) {
+					e.part_xxh3 = w->parts;
+					e.has_part_pages = true;
+					e.part_pages = PAGEMAP_PART_PAGES;
+				}
+				if (emit_run(w, c, c->run_of[k], &e, NULL))
+					return -1;
+			}
+		}
+		buf += len;
+	}
+	w->hash_ms += clock_now_ms() - t0;
+	return 0;
+}
+
+/* every slice of the plan into pm and the sink (no hooks) */
+static int write_slices(struct pw *w, pid_t pid, int memfd, bool tolerant, struct sink *k,
+			uint8_t *buf)
+{
+	struct slicer c = { 0 };
+	uint64_t off = PAGES_DATA_OFFSET;
+	struct progress prog;
+
+	progress_start(&prog, "dump", w->plan->total * 4096);
+	for (next_slice(w->plan, &c); c.n; next_slice(w->plan, &c)) {
+		double t0 = clock_now_ms();
+		if (copy_batch(pid, memfd, c.piece, c.n, c.bytes, buf, tolerant, NULL))
+			return -1;
+		w->read_ms += clock_now_ms() - t0;
+		if (slice_entries(w, &c, buf) || sink_put(k, buf, c.bytes, off))
+			return -1;
+		off += c.bytes;
+		progress_update(&prog, off - PAGES_DATA_OFFSET);
+	}
+	progress_done(&prog);
+	/* runs of parent pages at the end */
+	return emit_run(w, &c, w->plan->nr, NULL, NULL);
+}
+
 int pages_write(const struct mem_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
 		struct pages_stats *st)
 {
@@ -283,7 +409,12 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 	    img_writer_open(dirfd, IMG_PAGEMAP, p->pid, p->dump_id, &w.pm))
 		goto out;
 	k = (struct sink){ .pfd = pfd, .name = name };
-	err = write_batches(&w, p->pid, memfd, h, &k, buf);
+	if (h->read_done || h->written || plan->no_data)
+		err = write_batches(&w, p->pid, memfd, h, &k, buf);
+	else if (!(w.st = page_xxh3_state_new()))
+		err = -1;
+	else
+		err = write_slices(&w, p->pid, memfd, h->tolerant, &k, buf);
 	if (pfd >= 0 && pfd != h->pfd && close(pfd) && !err) {
 		pr_perror("%s: write failed", name);
 		err = -1;
@@ -300,6 +431,8 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 		p->pid, plan->nr, (unsigned long)plan->total, st->ms, w.read_ms, w.hash_ms, k.ms);
 out:
 	free(buf);
+	if (w.st)
+		page_xxh3_state_free(w.st);
 	img_writer_abort(w.pm);
 	if (pfd >= 0 && pfd != h->pfd)
 		close(pfd);
