@@ -47,12 +47,25 @@
 #   fd/pty_input: the same for a pseudo-terminal with a line written to its
 #     master that its slave, in canonical mode, has not read (test/progs/pty_pairs
 #     input)
+#   fd/changed_grown, changed_cut, changed_mapped, changed_lazy,
+#     changed_leave_running, changed_predump: a file of test/progs/file_changed
+#     grown (fd 3, read up to offset 10000), cut below that offset, or grown
+#     while mapped, between the dump and the restore (lazy too; or after a
+#     dump --leave-running, the program still running; or after the final
+#     dump of a pre-dump chain): the restore is refused
+#     with one error line naming the pid, the fd (or the mapping), the file
+#     and both sizes; nothing is left running (no lazy-pages daemon either)
+#     and the images are untouched; with the file put back as it was the
+#     same images restore and the program passes its checks.  Its log (fd
+#     4, write-only, O_APPEND), grown after the --leave-running dump, is
+#     not checked (upstream CRIU's exception)
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll_watches inotify_watches locks pty_pairs unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
 		  unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
-	   deleted_linked unix_relative_moved pty_ctty_unheld)
+	   deleted_linked unix_relative_moved pty_ctty_unheld
+	   changed_grown changed_cut changed_mapped changed_lazy changed_leave_running changed_predump)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -558,6 +571,80 @@ fd_refused() {
 	wait "$pid" 2>/dev/null
 }
 
+# the sums of the images in $1 (the stats file criu writes aside)
+img_sums() { (cd "$1" && sha256sum -- *.img); }
+
+# fd_changed NAME DIR HOW: test/progs/file_changed dumped, a file of it
+# changed (HOW: grown, cut, mapped, lazy (grown, restored lazily),
+# leave_running (grown, and its log, after a dump --leave-running)), the
+# restore refused; put back, the restore passes
+fd_changed() {
+	local name=$1 dir=$2 how=$3 pid data mapped log file expect st sums extra=() dump=()
+	[ "$how" = lazy ] && extra=(--lazy-pages)
+	[ "$how" = leave_running ] && dump=(--leave-running)
+	if ! start_prog file_changed "$dir" || ! wait_for 5 in_sigwait "$PID"; then
+		result FAIL "FAIL $name: file_changed did not get ready: $(log_tail "$dir/test.log")"
+		return
+	fi
+	pid=$PID
+	data=$(sed -n 's/^data //p' "$dir/test.log")
+	mapped=$(sed -n 's/^mapped //p' "$dir/test.log")
+	log=$(sed -n 's/^log //p' "$dir/test.log")
+	# a pre-dump chain: the final dump's sizes count
+	[ "$how" = predump ] && dump=(--prev-images-dir ../pre --track-mem)
+	if [ "$how" = predump ] && ! "$CRIU" pre-dump -t "$pid" -D "$dir/pre" --track-mem -v4 -o "$dir/pre.log" \
+		< /dev/null > "$dir/pre.out" 2>&1; then
+		result FAIL "FAIL $name: pre-dump failed: $(criu_error "$dir/pre.log")"
+		return
+	fi
+	if ! "$CRIU" dump -t "$pid" -D "$dir/img" "${dump[@]}" -v4 -o "$dir/dump.log" < /dev/null > "$dir/dump.out" 2>&1; then
+		result FAIL "FAIL $name: dump failed: $(criu_error "$dir/dump.log")"
+		return
+	fi
+	file=$data
+	[ "$how" = mapped ] && file=$mapped
+	cp "$file" "$dir/orig"
+	expect="pid $pid: fd 3: $data has size 65541 now, 65536 at dump: the file changed since the dump"
+	case $how in
+	cut) truncate -s 5000 "$file"
+	     expect="pid $pid: fd 3: $data has size 5000 now, 65536 at dump: the file changed since the dump" ;;
+	mapped) printf 'more!' >> "$file"
+		expect="pid $pid: mapping [0-9a-f]*-[0-9a-f]*: $mapped has size 65541 now, 65536 at dump: the file changed since the dump" ;;
+	*) printf 'more!' >> "$file" ;;
+	esac
+	# the program ran on after --leave-running: its log grew too
+	[ "$how" = leave_running ] && echo "written after the dump" >> "$log"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	sums=$(img_sums "$dir/img")
+	"$CRIU" restore -D "$dir/img" -d "${extra[@]}" < /dev/null > "$dir/restore0.out" 2>&1
+	st=$?
+	if [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: the restore over a changed file exited with status 0"
+		kill -KILL "$pid" 2>/dev/null
+		return
+	fi
+	if [ "$(grep -c . "$dir/restore0.out")" -ne 1 ] || ! grep -q "^error: .*$expect\$" "$dir/restore0.out"; then
+		result FAIL "FAIL $name: expected one error line '$expect', got: $(head -3 "$dir/restore0.out" | tr '\n' '|' | cut -c1-300)"
+		return
+	fi
+	if alive "$pid" || [ -n "$(daemon_pid "$dir/img")" ]; then
+		result FAIL "FAIL $name: the refused restore left pid $pid or a lazy-pages daemon running"
+		return
+	fi
+	if [ "$(img_sums "$dir/img")" != "$sums" ]; then
+		result FAIL "FAIL $name: the refused restore changed the images"
+		return
+	fi
+	# put back as it was (in place: the same inode)
+	cp "$dir/orig" "$file"
+	RESTORE_EXTRA=("${extra[@]}")
+	restore_bg "$dir" "$dir/img"
+	RESTORE_EXTRA=()
+	await_restored "$dir" "$pid" "$name" && finish "$dir" "$name" "$pid" && result PASS "PASS $name"
+	kill -KILL "$pid" 2>/dev/null
+}
+
 run_fd_check() {
 	local check=$1 name=fd/$1 dir=$OUT/fd/$1
 	if [ ! -x "$CRIU" ]; then
@@ -592,10 +679,11 @@ run_fd_check() {
 	unix_relative_moved) fd_refused "$name" "$dir" "fd 3: socket:\\[[0-9]*\\]: bound to the relative path 'rel.sock', which is not that socket's file from its cwd" \
 		unix_relative moved ;;
 	pty_ctty_unheld) fd_pty_ctty_unheld "$name" "$dir" ;;
+	changed_*) fd_changed "$name" "$dir" "${check#changed_}" ;;
 	*) result FAIL "FAIL $name: no such check"; return ;;
 	esac
 	if [ "$TEST_KEEP_IMAGES" != 1 ] && [ "$(cat "$RESULT_FILE" 2>/dev/null)" = PASS ]; then
-		rm -rf "$dir/img" "$dir/img0"
+		rm -rf "$dir/img" "$dir/img0" "$dir/pre"
 	fi
 }
 

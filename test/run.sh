@@ -288,6 +288,7 @@ RESTORE_EXTRA=()	# more restore options (test/lazy.sh: --lazy-pages)
 restore_bg() {
 	local dir=$1 img=$2
 	rm -f "$dir/pidfile"
+	put_back_log "$dir/test.log" "$img"
 	"$CRIU" restore -D "$img" -v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" "${RESTORE_EXTRA[@]}" \
 		> "$dir/restore.out" 2>&1 < /dev/null &
 	RPID=$!
@@ -441,6 +442,23 @@ count_moves() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# put_back_log LOG IMG: LOG (a program's stdout, test.log) cut back to the
+# size the dump into IMG recorded for it, if any process of IMG holds it.
+# Something wrote to it after the dump: the program itself, run on after a
+# dump --leave-running or a live snapshot, or its wrapper outside the tree
+# (unshare, when its child is killed).  A restore refuses a file whose
+# size changed since the dump: as a user would, the harness puts its file
+# back as it was
+put_back_log() {
+	local log=$1 img=$2 f size
+	for f in "$img"/files-*.img; do
+		[ -e "$f" ] || continue
+		size=$("$CRIU" show "$f" 2>/dev/null |
+			awk -v p="\"path\": \"$log\"," 'index($0, p) { f = 1 } f && /"size":/ { gsub(/[^0-9]/, ""); print; exit }')
+		[ -n "$size" ] && { truncate -s "$size" "$log"; return; }
+	done
 }
 
 # leave-running dumps of a running program
@@ -696,6 +714,8 @@ make_good_image() {
 	local pid
 	if [ -f "$BAD/good.pid" ] && [ -f "$BAD/good/inventory.img" ]; then
 		GOOD_PID=$(cat "$BAD/good.pid")
+		# a check that restored it let it run on and write its PASS
+		put_back_log "$BAD/good-prog.log" "$BAD/good"
 		return 0
 	fi
 	[ -f "$BAD/good.failed" ] && return 1

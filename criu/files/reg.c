@@ -189,6 +189,31 @@ static bool of_proc_pid(const char *path)
 	return n && (path[6 + n] == '/' || !path[6 + n]);
 }
 
+/*
+ * Is the file as it was at the dump?  Its size, as upstream CRIU's
+ * "filesize" validation: a file grown or cut since would be read from
+ * another offset, or past its end, than the program's.  A file open
+ * write-only in append mode (a log) is not checked: its writes go to its
+ * end, whatever that is now (upstream's exception too).
+ */
+static bool reg_size_checked(const FileEntry *fe)
+{
+	const RegFile *r = fe->reg;
+	if (!r->has_size || !r->has_mode || !S_ISREG(r->mode))
+		return false;
+	return !((fe->flags & O_ACCMODE) == O_WRONLY && (fe->flags & O_APPEND));
+}
+
+static int reg_check_size(const FileEntry *fe, const struct stat *st, const char *name)
+{
+	const RegFile *r = fe->reg;
+	if (!reg_size_checked(fe) || (uint64_t)st->st_size == r->size)
+		return 0;
+	pr_err("%s: %s has size %llu now, %llu at dump: the file changed since the dump",
+	       name, r->path, (unsigned long long)st->st_size, (unsigned long long)r->size);
+	return -1;
+}
+
 static int reg_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const RegFile *r = fe->reg;
@@ -228,7 +253,7 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		       st.st_mode, r->mode);
 		return -1;
 	}
-	return 0;
+	return reg_check_size(fe, &st, name);
 }
 
 static bool reg_object(const FileEntry *fe, struct fd_object *k)

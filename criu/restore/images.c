@@ -208,6 +208,13 @@ static int check_mm(struct rst_proc *p, const struct opts *o)
 			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
 			return -1;
 		}
+		/* the same file, grown or cut since (filesize validation, as for fds) */
+		if (v->has_file_size && (uint64_t)st.st_size != v->file_size) {
+			pr_err("pid %d: mapping %lx-%lx: %s has size %llu now, %llu at dump: the file changed since the dump",
+			       p->pid, (unsigned long)v->start, (unsigned long)v->end, v->path,
+			       (unsigned long long)st.st_size, (unsigned long long)v->file_size);
+			return -1;
+		}
 		if (v->has_ino && st.st_dev != v->dev)
 			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same file",
 				 name, v->path, major(st.st_dev), minor(st.st_dev), major(v->dev), minor(v->dev));
@@ -294,7 +301,9 @@ static int check_files(struct rst_proc *p, const struct opts *o)
 			       e->file_id);
 			return -1;
 		}
-		if (e->file && fd_check(e->file, o, name))	/* --inherit-fd, or the kind's */
+		char what[64];
+		snprintf(what, sizeof(what), "pid %d: fd %u", p->pid, e->fd);
+		if (e->file && fd_check(e->file, o, what))	/* --inherit-fd, or the kind's */
 			return -1;
 	}
 	return 0;
