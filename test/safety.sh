@@ -403,7 +403,7 @@ prog_log() { tr -d '\0' < "$1/test.log"; }
 kill_lazy_once() {
 	local dir=$1 pid=$2 who=$3 ms=$4 when=$5 img=$1/img targets=() d w detach=(-d)
 	local what="$who killed $ms ms into a lazy restore (the program reading $when)"
-	: > "$dir/test.log"
+	put_back_log "$dir/test.log" "$img"	# as at the dump (a restore refuses a file changed since)
 	rm -f "$dir/pidfile"
 	case $who in restore*) detach=() ;; esac
 	: > "$dir/reaped"
@@ -492,7 +492,7 @@ safety_lazy_let_go() {
 	local name=$1 dir=$2 TAGNAME=$1 pid w
 	lazy_dump lazy_dontneed "$dir" || return
 	pid=$PID
-	: > "$dir/test.log"
+	put_back_log "$dir/test.log" "$dir/img"
 	: > "$dir/reaped"
 	CRIU_LAZY_BG_DELAY_US=20000 reaped "$dir/reaped" "$CRIU" restore -D "$dir/img" -d --lazy-pages \
 		-v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" > "$dir/restore.out" 2>&1 < /dev/null &
@@ -532,7 +532,7 @@ safety_kill_lazy_fork() {
 	lazy_dump lazy_fork "$dir" || return
 	unset LAZY_FORK_HOLD
 	pid=$PID
-	: > "$dir/test.log"
+	put_back_log "$dir/test.log" "$dir/img"
 	: > "$dir/reaped"
 	CRIU_LAZY_BG_DELAY_US=20000 reaped "$dir/reaped" "$CRIU" restore -D "$dir/img" -d --lazy-pages \
 		-v4 -o "$dir/restore.log" --pidfile "$dir/pidfile" > "$dir/restore.out" 2>&1 < /dev/null &

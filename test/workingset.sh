@@ -22,7 +22,6 @@ ws_restore() {
 	local name=$1 dir=$2 run=$3 st
 	RESTORE_EXTRA=(--lazy-pages --lazy-granule 64K)
 	rm -f "$dir/img/lazy-pages.log"
-	: > "$dir/test.log"
 	CRIU_LAZY_BG_DELAY_US=20000 restore_bg "$dir" "$dir/img"
 	await_restored "$dir" "$PID" "$name" || return 1
 	sleep 0.5
