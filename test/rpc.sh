@@ -239,6 +239,8 @@ rpc_pidns() {
 	rpc dump images_dir="$dir/img" log_file=dump.log log_level=4 pid="$NPID" > "$dir/dump.rpc" 2>&1
 	rpc_expect "$dir/dump.rpc" '^RESP DUMP success=1' "dump: $(criu_error "$dir/img/dump.log")" || return
 	wait "$UPID" 2>/dev/null
+	# unshare wrote into the tree's stdout when its child was killed
+	put_back_log "$dir/test.log" "$dir/img"
 	"$RPC_CLIENT" "$CRIU" restore images_dir="$dir/img" log_file=restore.log log_level=4 \
 		rst_sibling=1 wait_child=1 > "$dir/restore.rpc" 2>&1 &
 	cpid=$!
