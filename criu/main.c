@@ -228,6 +228,8 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "work-dir", required_argument, NULL, 'W' },
 		{ "action-script", required_argument, NULL, 1310 },
 		{ "status-fd", required_argument, NULL, 1311 },
+		/* internal: the lazy-pages socket a restore made for the daemon it starts */
+		{ "lazy-listen-fd", required_argument, NULL, 1309 },
 		{ "config", required_argument, NULL, 1312 },
 		{ "file-locks", no_argument, NULL, 1313 },
 		{ "evasive-devices", no_argument, NULL, 1314 },
@@ -369,6 +371,10 @@ int opts_parse(int argc, char **argv, struct opts *o)
 			if (parse_count("--status-fd", optarg, 0x7fffffff, &o->status_fd))
 				return -1;
 			break;
+		case 1309:
+			if (parse_count("--lazy-listen-fd", optarg, 0x7fffffff, &o->lazy_listen_fd))
+				return -1;
+			break;
 		case 1312: break;	/* read before the command line (main) */
 		case 1313: break;	/* file locks are always dumped (files/) */
 		case 1314: break;	/* devices are reopened by path (files/dev.c) */
@@ -455,7 +461,8 @@ int main(int argc, char **argv)
 	if (!strcmp(o.action, "lazy-pages") || !strcmp(o.action, "page-server")) {
 		struct lazy_opts lo = { .images_dir = o.images_dir, .granule = o.lazy_granule,
 					.remote = o.page_server, .address = o.address,
-					.port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd };
+					.port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd,
+					.listen_fd = o.lazy_listen_fd };
 		struct ps_serve_opts so = { .images_dir = o.images_dir, .address = o.address,
 					    .port = o.port, .sec = o.ps_sec, .status_fd = o.status_fd };
 		if (o.action[0] == 'l' && o.page_server && (!o.address || !o.port)) {

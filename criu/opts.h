@@ -57,6 +57,7 @@ struct opts {
 	const char *work_dir;		/* -W, --work-dir: relative log file and pidfile */
 	const char *action_script;	/* --action-script: run at each step */
 	int status_fd;			/* --status-fd: '\0' written once serving (-1: none) */
+	int lazy_listen_fd;		/* --lazy-listen-fd (internal: restore to its daemon) */
 	struct mnt_opts mnt;		/* --root, --external mnt[..], --ext-mount-map, --empty-ns */
 	const char **join_ns;		/* --join-ns NS:FILE (restore), each (criu/ns/join-ns.h) */
 	int nr_join_ns;
@@ -73,7 +74,7 @@ struct opts {
 };
 
 /* the defaults of every invocation (command line and each RPC request) */
-#define OPTS_INIT { .pid = -1, .verbosity = 2 /* LOG_WARN */, .status_fd = -1 }
+#define OPTS_INIT { .pid = -1, .verbosity = 2 /* LOG_WARN */, .status_fd = -1, .lazy_listen_fd = -1 }
 
 int opts_parse(int argc, char **argv, struct opts *o);
 /* --config FILE (config.c) */

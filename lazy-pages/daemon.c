@@ -34,6 +34,7 @@
 #include "images/image.h"
 #include "lazy-pages/lazy-pages.h"
 #include "pagexfer/page-server.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "lazy-pages/served.h"
 #include "common/progress.h"
@@ -69,35 +70,25 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * DIR/lazy-pages.sock, listening: made here, or made by the restore that
+ * started this daemon and handed over (lazy_opts.listen_fd), so that the
+ * restore never waits for the daemon to start
+ */
 static int listen_sock(struct daemon *d)
 {
-	int len = lazy_sock_addr(d->o->images_dir, d->dirfd, &d->sa);
-
-	if (len < 0) {
-		pr_err("%s: path too long for a unix socket", d->o->images_dir);
-		return -1;
-	}
-	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (d->lfd < 0) {
-		pr_perror("cannot create a unix socket");
-		return -1;
-	}
-	/* a socket file left by a dead daemon is removed; a live one is not */
-	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && !connect(probe, (struct sockaddr *)&d->sa, len)) {
-		pr_err("%s/%s: another lazy-pages daemon serves this directory", d->o->images_dir,
-		       LAZY_SOCK_NAME);
-		close(probe);
-		return -1;
-	}
-	if (probe >= 0)
-		close(probe);
-	unlinkat(d->dirfd, LAZY_SOCK_NAME, 0);
-	mode_t old = umask(0177);
-	int ret = bind(d->lfd, (struct sockaddr *)&d->sa, len);
-	umask(old);
-	if (ret || fchmodat(d->dirfd, LAZY_SOCK_NAME, 0600, 0) || listen(d->lfd, 16)) {
-		pr_perror("%s/%s: cannot listen", d->o->images_dir, LAZY_SOCK_NAME);
+	if (d->o->listen_fd >= 0) {
+		if (lazy_sock_addr(d->o->images_dir, d->dirfd, &d->sa) < 0) {
+			pr_err("%s: path too long for a unix socket", d->o->images_dir);
+			return -1;
+		}
+		d->lfd = fcntl(d->o->listen_fd, F_DUPFD_CLOEXEC, 0);
+		close(d->o->listen_fd);
+		if (d->lfd < 0 || fcntl(d->lfd, F_SETFL, O_NONBLOCK)) {
+			pr_perror("the listening socket handed over (fd %d)", d->o->listen_fd);
+			return -1;
+		}
+	} else if ((d->lfd = lazy_sock_listen(d->o->images_dir, d->dirfd, &d->sa)) < 0) {
 		return -1;
 	}
 	ps_status_ready(&(int){ d->o->status_fd });
@@ -225,10 +216,14 @@ static void refuse_proc(int conn, const struct lazy_hello *h, int status, int *f
 static struct lp_source *open_source(struct daemon *d, unsigned pid)
 {
 	struct lp_source *src = calloc(1, sizeof(*src));
+	double t0 = clock_now_ms();
 
 	if (src && !(d->o->remote ? lp_source_open_remote(&d->remote, &d->remote_bg, d->dirfd, pid, src)
-				  : lp_source_open_local(d->dirfd, pid, src)))
+				  : lp_source_open_local(d->dirfd, pid, src))) {
+		pr_info("pid %u: %d images indexed in %.1f ms (%zu runs, %zu units)", pid,
+			src->local.nr_images, clock_now_ms() - t0, src->local.nr_runs, src->nr_units);
 		return src;
+	}
 	free(src);
 	return NULL;
 }

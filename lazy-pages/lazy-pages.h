@@ -23,6 +23,7 @@ struct lazy_opts {
 	int port;			/* --port */
 	struct ps_sec sec;		/* --tls..., --ps-token-file */
 	int status_fd;			/* --status-fd: a byte once serving (-1: none) */
+	int listen_fd;			/* --lazy-listen-fd: the socket, made by restore (-1: none) */
 };
 
 /* DIR/lazy-pages.remote, while a daemon with --page-server serves DIR:

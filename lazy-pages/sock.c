@@ -1,10 +1,12 @@
 /* sock.c - the lazy-pages socket's address and its messages (see sock.h). */
 #define LOG_PREFIX "lazy-pages: "
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -25,6 +27,41 @@ int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa)
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		return -1;
 	return offsetof(struct sockaddr_un, sun_path) + n + 1;
+}
+
+int lazy_sock_listen(const char *dir, int dirfd, struct sockaddr_un *sa)
+{
+	int len = lazy_sock_addr(dir, dirfd, sa);
+
+	if (len < 0) {
+		pr_err("%s: path too long for a unix socket", dir);
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		pr_perror("cannot create a unix socket");
+		return -1;
+	}
+	/* a socket file left by a dead daemon is removed; a live one is not */
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && !connect(probe, (struct sockaddr *)sa, len)) {
+		pr_err("%s/%s: another lazy-pages daemon serves this directory", dir, LAZY_SOCK_NAME);
+		close(probe);
+		close(fd);
+		return -1;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlinkat(dirfd, LAZY_SOCK_NAME, 0);
+	mode_t old = umask(0177);
+	int ret = bind(fd, (struct sockaddr *)sa, len);
+	umask(old);
+	if (ret || fchmodat(dirfd, LAZY_SOCK_NAME, 0600, 0) || listen(fd, 16)) {
+		pr_perror("%s/%s: cannot listen", dir, LAZY_SOCK_NAME);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 union one_fd {

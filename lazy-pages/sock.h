@@ -12,6 +12,12 @@
 
 /* fills sa for the socket in dir (dirfd open on it); returns its length, <0 if too long */
 int lazy_sock_addr(const char *dir, int dirfd, struct sockaddr_un *sa);
+/*
+ * DIR/lazy-pages.sock bound (mode 0600; a socket file left by a dead
+ * daemon replaced) and listening: its fd, or -1 (logged; -EEXIST-like
+ * "another daemon serves" said as such).  sa: its address.
+ */
+int lazy_sock_listen(const char *dir, int dirfd, struct sockaddr_un *sa);
 
 /* receives len bytes (MSG_WAITALL) and the fd they carry (*fd, -1 if none, close-on-exec) */
 ssize_t lazy_recv_fd(int conn, void *buf, size_t len, int *fd);

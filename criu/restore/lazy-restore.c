@@ -244,10 +244,19 @@ static int ps_sec_argv(const struct ps_sec *sec, const char **argv)
 	return n;
 }
 
-/* criu lazy-pages -D DIR, detached from us, logging to DIR/lazy-pages.log */
-static int start_daemon(const struct opts *o)
+/*
+ * criu lazy-pages -D DIR, detached from us, logging to DIR/lazy-pages.log;
+ * its socket made here and handed over, so that a connection needs no
+ * wait for the daemon to start
+ */
+static int start_daemon(const struct opts *o, int dirfd)
 {
 	char log[4096], gran[32], port[16];
+	struct sockaddr_un sa;
+	int lfd = lazy_sock_listen(o->images_dir, dirfd, &sa);
+
+	if (lfd < 0)
+		return -1;
 	const char *argv[32];
 	int n = 0, status;
 	const struct ps_sec *sec = &o->ps_sec;
@@ -260,6 +269,8 @@ static int start_daemon(const struct opts *o)
 	argv[n++] = "-o";
 	argv[n++] = log;
 	argv[n++] = o->verbosity >= LOG_DEBUG ? "-v4" : "-v3";
+	argv[n++] = "--lazy-listen-fd";
+	argv[n++] = "3";
 	if (o->page_server || o->address) {
 		snprintf(port, sizeof(port), "%d", o->port);
 		argv[n++] = "--page-server";
@@ -280,6 +291,8 @@ static int start_daemon(const struct opts *o)
 	pid_t pid = fork();
 	if (pid < 0) {
 		pr_perror("cannot start the lazy-pages daemon");
+		close(lfd);
+		unlinkat(dirfd, LAZY_SOCK_NAME, 0);
 		return -1;
 	}
 	if (pid == 0) {
@@ -290,7 +303,11 @@ static int start_daemon(const struct opts *o)
 			dup2(nul, 0);
 			dup2(nul, 1);
 			dup2(nul, 2);
-			syscall(SYS_close_range, 3, ~0U, 0);
+			if (lfd == 3)	/* dup2 would keep close-on-exec */
+				fcntl(3, F_SETFD, 0);
+			else
+				dup2(lfd, 3);
+			syscall(SYS_close_range, 4, ~0U, 0);
 			/*
 			 * its index of a long chain is 20 MB and more, made while
 			 * the process waits: in huge pages, a third faster here
@@ -301,6 +318,7 @@ static int start_daemon(const struct opts *o)
 		}
 		_exit(0);
 	}
+	close(lfd);
 	waitpid(pid, &status, 0);
 	pr_info("started the lazy-pages daemon (log: %s)", log);
 	return 0;
@@ -407,7 +425,7 @@ int rst_lazy_start(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm)
 	if (!stat(sa.sun_path, &st))
 		return 0;	/* one serves (or one starting, or a stale socket: connect decides) */
 	dm->log_from = daemon_log_end(o);
-	if (start_daemon(o))
+	if (start_daemon(o, dirfd))
 		return -1;
 	dm->started = true;
 	return 0;
@@ -466,7 +484,7 @@ int rst_lazy_connect(const struct opts *o, int dirfd, struct rst_lazy_daemon *dm
 		 */
 		if (!dm->started && (err == ENOENT || (err == ECONNREFUSED && now_s() - t0 > 1.0))) {
 			dm->log_from = daemon_log_end(o);
-			if (start_daemon(o))
+			if (start_daemon(o, dirfd))
 				return -1;
 			dm->started = true;
 		}
