@@ -178,10 +178,13 @@ void rst_lazy_plan(const struct rst_proc *p, struct restore_args *a)
 	a->nr_hot = 0;
 	for (int t = 0; t < p->nr_threads; t++) {
 		struct lazy_range h[2];
-		for (int n = thread_hot(p, t, h), j = 0; j < n; j++)
+		for (int n = thread_hot(p, t, h), m = 0; m < n; m++)
 			for (uint32_t k = 0; k < a->nr_lazy; k++)
-				if (h[j].start < a->lazy[k].end && a->lazy[k].start < h[j].end)
-					a->hot[a->nr_hot++] = h[j];
+				if (h[m].start < a->lazy[k].end && a->lazy[k].start < h[m].end)
+					/* what of it is lazy: the restorer makes its empty pages zero pages */
+					a->hot[a->nr_hot++] = (struct lazy_range){
+						h[m].start > a->lazy[k].start ? h[m].start : a->lazy[k].start,
+						h[m].end < a->lazy[k].end ? h[m].end : a->lazy[k].end };
 	}
 	for (size_t i = 0; i < p->pages.nr_runs; i++)
 		for (uint32_t k = 0; k < a->nr_lazy; k++)
