@@ -156,6 +156,10 @@ int dump_thread_flags(struct infect *c, ThreadCore *tc);
 int dump_no_keyring(struct infect *c, long spec, const char *what);
 /* guards.c: each mapping's guard regions (MADV_GUARD_INSTALL) into its Vma */
 int dump_guards(struct dump_proc *p);
+/* the pieces: which mappings may have them, a scan of [start, end), one added to v */
+bool guards_possible(const Vma *v);
+int guards_scan(int pmfd, pid_t pid, uint64_t start, uint64_t end, scan_fn fn, void *arg);
+int guard_add(Vma *v, uint64_t start, uint64_t end);
 /* mm-flags.c: allocated protection keys, mlockall(MCL_FUTURE), membarrier (inside it) */
 int dump_mm_flags(struct infect *c, Core *core);
 
@@ -170,10 +174,14 @@ struct vmflags_job {
 	pthread_t thread;
 	pid_t pid;
 	struct proc_maps smaps;
-	int ret;
+	/* the guard regions (guards.c) of these mappings, looked for beside too */
+	struct guard_span { size_t vma; uint64_t start, end; } *spans, *found;
+	size_t nr_spans, nr_found, cap_found;
+	int ret, guards_ret;
 	bool running, done;
 };
-int vmflags_start(struct vmflags_job *j, pid_t pid);
+/* mm: also the guard regions of its mappings (NULL: not looked for) */
+int vmflags_start(struct vmflags_job *j, pid_t pid, const Mm *mm);
 /* the flags into p's mappings and Vma entries (waits for the thread); 0 or -1 (logged) */
 int vmflags_join(struct vmflags_job *j, struct dump_proc *p);
 void vmflags_cancel(struct vmflags_job *j);

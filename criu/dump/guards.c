@@ -16,12 +16,10 @@
 #include "criu/dump/dump.h"
 #include "criu/memscan/memscan.h"
 
-static int guard_push(void *arg, uint64_t start, uint64_t end, uint64_t categories)
+int guard_add(Vma *v, uint64_t start, uint64_t end)
 {
-	Vma *v = arg;
 	uint64_t *n;
 
-	(void)categories;
 	if (v->n_guard && v->guard[v->n_guard - 1] == start) {
 		v->guard[v->n_guard - 1] = end;
 		return 0;
@@ -33,6 +31,27 @@ static int guard_push(void *arg, uint64_t start, uint64_t end, uint64_t categori
 	v->guard[v->n_guard++] = start;
 	v->guard[v->n_guard++] = end;
 	return 0;
+}
+
+static int guard_push(void *arg, uint64_t start, uint64_t end, uint64_t categories)
+{
+	(void)categories;
+	return guard_add(arg, start, end);
+}
+
+bool guards_possible(const Vma *v)
+{
+	return v->kind != VMA_KIND__VMA_VSYSCALL && v->kind != VMA_KIND__VMA_VDSO &&
+	       v->kind != VMA_KIND__VMA_VVAR && v->kind != VMA_KIND__VMA_VVAR_VCLOCK;
+}
+
+int guards_scan(int pmfd, pid_t pid, uint64_t start, uint64_t end, scan_fn fn, void *arg)
+{
+	if (!scan_walk(pmfd, start, end, &SCAN_GUARDS, fn, arg))
+		return 0;
+	pr_perror("pid %d: cannot look for guard regions in %lx-%lx", pid, (unsigned long)start,
+		  (unsigned long)end);
+	return -1;
 }
 
 int dump_guards(struct dump_proc *p)
@@ -49,14 +68,9 @@ int dump_guards(struct dump_proc *p)
 	}
 	for (size_t i = 0; i < p->mm->n_vmas && !err; i++) {
 		Vma *v = p->mm->vmas[i];
-		if (v->kind == VMA_KIND__VMA_VSYSCALL || v->kind == VMA_KIND__VMA_VDSO ||
-		    v->kind == VMA_KIND__VMA_VVAR || v->kind == VMA_KIND__VMA_VVAR_VCLOCK)
+		if (!guards_possible(v))
 			continue;
-		if (scan_walk(pmfd, v->start, v->end, &SCAN_GUARDS, guard_push, v)) {
-			pr_perror("pid %d: cannot look for guard regions in %lx-%lx", p->pid,
-				  (unsigned long)v->start, (unsigned long)v->end);
-			err = -1;
-		}
+		err = guards_scan(pmfd, p->pid, v->start, v->end, guard_push, v);
 		found += v->n_guard / 2;
 	}
 	close(pmfd);

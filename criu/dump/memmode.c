@@ -159,8 +159,9 @@ int collect_proc(struct dump_run *r, size_t i)
 	pr_debug("pid %d: seized, %zu mappings read", p->pid, p->maps.nr);
 	if (!pre && dump_core(p, &brk))
 		return -1;
+	/* guard regions: a page table walk, beside the dump too when the flags are */
 	if (dump_mm(p, pre ? p->stat.start_brk : brk) ||
-	    (!pre && (dump_numa_vmas(p) || dump_guards(p))))
+	    (!pre && (dump_numa_vmas(p) || (!beside && dump_guards(p)))))
 		return -1;
 	if (r->pfd >= 0 && load_parent_mm(r->pfd, p->pid, &pr->parent_mm))
 		return -1;
@@ -188,7 +189,7 @@ int flags_start(struct dump_run *r)
 		struct proc_round *pr = &r->rounds[i];
 		if (!r->t.procs[i].zombie && pr->flags_later) {
 			pr->flags_later = false;
-			if (vmflags_start(&pr->flags, r->t.procs[i].pid))
+			if (vmflags_start(&pr->flags, r->t.procs[i].pid, r->pre ? NULL : r->t.procs[i].mm))
 				return -1;
 		}
 	}
