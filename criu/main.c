@@ -52,6 +52,10 @@ static void usage(FILE *f)
 "      --tcp-close         (dump) established TCP connections are restored closed\n"
 "      --network-lock nftables|iptables|skip  (dump) how the connections' packets\n"
 "                          are dropped from the freeze until the restore\n"
+"      --file-validation filesize|buildid  (dump, restore) how a regular file\n"
+"                          the process holds or maps is found unchanged at\n"
+"                          restore: its size, and with buildid (the default)\n"
+"                          also an ELF file's build-id\n"
 "      --external veth[IFNAME]:OUTSIDE[@BRIDGE]  the tree's network device\n"
 "                          IFNAME is a veth whose peer is OUTSIDE in criu's\n"
 "                          namespace; restore makes the pair again (the peer\n"
@@ -218,6 +222,7 @@ int opts_parse(int argc, char **argv, struct opts *o)
 		{ "tcp-established", no_argument, NULL, 1300 },
 		{ "tcp-close", no_argument, NULL, 1301 },
 		{ "network-lock", required_argument, NULL, 1302 },
+		{ "file-validation", required_argument, NULL, 1303 },
 		{ "freeze-cgroup", required_argument, NULL, 1320 },
 		{ "manage-cgroups", optional_argument, NULL, 1321 },
 		{ "cgroup-root", required_argument, NULL, 1322 },
@@ -330,6 +335,13 @@ int opts_parse(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			o->network_lock = optarg;
+			break;
+		case 1303:
+			if (strcmp(optarg, "filesize") && strcmp(optarg, "buildid")) {
+				fprintf(stderr, "error: --file-validation %s: expected filesize or buildid\n", optarg);
+				return -1;
+			}
+			o->file_validation_size = !strcmp(optarg, "filesize");
 			break;
 		case 1320: o->freeze_cgroup = optarg; break;
 		case 1321:

@@ -53,6 +53,7 @@ struct opts {
 	bool tcp_established;		/* --tcp-established: dump connections in repair mode */
 	bool tcp_close;			/* --tcp-close: dump them as closed sockets */
 	const char *network_lock;	/* --network-lock nftables|iptables|skip (NULL: nftables) */
+	bool file_validation_size;	/* --file-validation filesize (else buildid, CRIU's default) */
 	struct net_opts net;		/* --external veth[..], net[..] */
 	const char *work_dir;		/* -W, --work-dir: relative log file and pidfile */
 	const char *action_script;	/* --action-script: run at each step */

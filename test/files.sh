@@ -59,13 +59,20 @@
 #     same images restore and the program passes its checks.  Its log (fd
 #     4, write-only, O_APPEND), grown after the --leave-running dump, is
 #     not checked (upstream CRIU's exception)
+#   fd/changed_buildid, changed_buildid_fd: the same for an ELF file
+#     (fd 5, a copy of the program, also mapped whole but with elf_fd)
+#     rewritten in place with one byte of its build-id changed (the same
+#     size): refused naming both build-ids (--file-validation buildid, the
+#     default); changed_buildid then restores with --file-validation
+#     filesize
 
 FD_LEAVE_RUNNING=(pipes sockets eventfds epoll_watches inotify_watches locks pty_pairs unix_dgram tty_session ghost_fork file_reopen ghost_dir fifos pipe_reopen pidfds epoll_moved leases timerfd_wall
 		  unix_sockopts unix_relative pty_tree scm_rights)
 FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream ext_unix_dgram replaced_file
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
 	   deleted_linked unix_relative_moved pty_ctty_unheld
-	   changed_grown changed_cut changed_mapped changed_lazy changed_leave_running changed_predump)
+	   changed_grown changed_cut changed_mapped changed_lazy changed_leave_running changed_predump
+	   changed_buildid changed_buildid_fd)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -579,10 +586,11 @@ img_sums() { (cd "$1" && sha256sum -- *.img); }
 # leave_running (grown, and its log, after a dump --leave-running)), the
 # restore refused; put back, the restore passes
 fd_changed() {
-	local name=$1 dir=$2 how=$3 pid data mapped log file expect st sums extra=() dump=()
+	local name=$1 dir=$2 how=$3 pid data mapped log elf file expect st sums extra=() dump=() args=()
 	[ "$how" = lazy ] && extra=(--lazy-pages)
 	[ "$how" = leave_running ] && dump=(--leave-running)
-	if ! start_prog file_changed "$dir" || ! wait_for 5 in_sigwait "$PID"; then
+	[ "$how" = buildid_fd ] && args=(elf_fd)
+	if ! start_prog_args "$dir" file_changed "${args[@]}"; then
 		result FAIL "FAIL $name: file_changed did not get ready: $(log_tail "$dir/test.log")"
 		return
 	fi
@@ -590,6 +598,7 @@ fd_changed() {
 	data=$(sed -n 's/^data //p' "$dir/test.log")
 	mapped=$(sed -n 's/^mapped //p' "$dir/test.log")
 	log=$(sed -n 's/^log //p' "$dir/test.log")
+	elf=$(sed -n 's/^elf //p' "$dir/test.log")
 	# a pre-dump chain: the final dump's sizes count
 	[ "$how" = predump ] && dump=(--prev-images-dir ../pre --track-mem)
 	if [ "$how" = predump ] && ! "$CRIU" pre-dump -t "$pid" -D "$dir/pre" --track-mem -v4 -o "$dir/pre.log" \
@@ -603,6 +612,7 @@ fd_changed() {
 	fi
 	file=$data
 	[ "$how" = mapped ] && file=$mapped
+	case $how in buildid*) file=$elf ;; esac
 	cp "$file" "$dir/orig"
 	expect="pid $pid: fd 3: $data has size 65541 now, 65536 at dump: the file changed since the dump"
 	case $how in
@@ -610,6 +620,11 @@ fd_changed() {
 	     expect="pid $pid: fd 3: $data has size 5000 now, 65536 at dump: the file changed since the dump" ;;
 	mapped) printf 'more!' >> "$file"
 		expect="pid $pid: mapping [0-9a-f]*-[0-9a-f]*: $mapped has size 65541 now, 65536 at dump: the file changed since the dump" ;;
+	buildid*)	# rewritten in place, the same size: another build
+		flip_bit "$file" "$(sed -n 's/^build_id //p' "$dir/test.log")"
+		expect="fd 5"
+		[ "$how" = buildid ] && expect="mapping [0-9a-f]*-[0-9a-f]*"
+		expect="pid $pid: $expect: $elf has build-id [0-9a-f]* now, [0-9a-f]* at dump: the file changed since the dump" ;;
 	*) printf 'more!' >> "$file" ;;
 	esac
 	# the program ran on after --leave-running: its log grew too
@@ -636,8 +651,13 @@ fd_changed() {
 		result FAIL "FAIL $name: the refused restore changed the images"
 		return
 	fi
-	# put back as it was (in place: the same inode)
-	cp "$dir/orig" "$file"
+	# put back as it was (in place: the same inode); or, for another build
+	# of an ELF file, --file-validation filesize lets it through
+	if [ "$how" = buildid ]; then
+		extra+=(--file-validation filesize)
+	else
+		cp "$dir/orig" "$file"
+	fi
 	RESTORE_EXTRA=("${extra[@]}")
 	restore_bg "$dir" "$dir/img"
 	RESTORE_EXTRA=()

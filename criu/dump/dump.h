@@ -166,7 +166,8 @@ int dump_mm_flags(struct infect *c, Core *core);
 /* core.c: registers, xstate, signals (uses infect) */
 int dump_core(struct dump_proc *p, uint64_t *brk);
 /* mm.c: memory map and mm fields (needs core's injected brk) */
-int dump_mm(struct dump_proc *p, uint64_t brk);
+/* build_ids: each mapped ELF file's build-id too (--file-validation buildid) */
+int dump_mm(struct dump_proc *p, uint64_t brk, bool build_ids);
 /* mm.c: what a Vma takes from the mapping's VmFlags (and ProtectionKey) */
 void vma_image_flags(Vma *e, const struct proc_vma *v);
 /* vmflags.c: the VmFlags read by a thread while the dump goes on (see there) */

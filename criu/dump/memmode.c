@@ -160,7 +160,7 @@ int collect_proc(struct dump_run *r, size_t i)
 	if (!pre && dump_core(p, &brk))
 		return -1;
 	/* guard regions: a page table walk, beside the dump too when the flags are */
-	if (dump_mm(p, pre ? p->stat.start_brk : brk) ||
+	if (dump_mm(p, pre ? p->stat.start_brk : brk, !pre && !r->o->file_validation_size) ||
 	    (!pre && (dump_numa_vmas(p) || (!beside && dump_guards(p)))))
 		return -1;
 	if (r->pfd >= 0 && load_parent_mm(r->pfd, p->pid, &pr->parent_mm))

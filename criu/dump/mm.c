@@ -4,6 +4,8 @@
  * process and the mapping, so that they never turn into a broken restore.
  */
 #define LOG_PREFIX "mm: "
+#include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "criu/dump/dump.h"
+#include "criu/files/files.h"
 #include "common/log.h"
 
 static const char *deleted_suffix = " (deleted)";
@@ -119,7 +122,38 @@ void vma_image_flags(Vma *e, const struct proc_vma *v)
 	e->pkey = v->pkey;
 }
 
-static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
+/*
+ * The build-id of an ELF file mapped from its start (--file-validation
+ * buildid, the default): once per file, on its mapping at offset 0, read
+ * through map_files (no fd of the process needed)
+ */
+static int vma_build_id(pid_t pid, const char *mf, const struct proc_vma *v, Vma *e)
+{
+	uint8_t id[FD_BUILD_ID_MAX];
+
+	if (v->pgoff || !e->has_file_size || e->file_size < sizeof(Elf32_Ehdr))
+		return 0;
+	int fd = open(mf, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	int n = fd < 0 ? -1 : fd_elf_build_id(fd, id, sizeof(id)), err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		errno = err;
+		pr_warn("pid %d: cannot read %s for its build-id: %m (its size alone is checked)", pid, v->path);
+		return 0;
+	}
+	if (!n)
+		return 0;
+	e->build_id.data = malloc(n);
+	if (!e->build_id.data)
+		return -1;
+	memcpy(e->build_id.data, id, n);
+	e->build_id.len = n;
+	e->has_build_id = true;
+	return 0;
+}
+
+static Vma *vma_to_image(pid_t pid, const struct proc_vma *v, bool build_id)
 {
 	VmaKind kind;
 	if (vma_kind(pid, v, &kind))
@@ -151,6 +185,11 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 			e->has_file_size = e->has_file_mtime_ns = true;
 			e->file_size = st.st_size;
 			e->file_mtime_ns = st.st_mtim.tv_sec * 1000000000ULL + st.st_mtim.tv_nsec;
+		}
+		if (build_id && vma_build_id(pid, mf, v, e)) {
+			free(e->path);
+			free(e);
+			return NULL;
 		}
 	} else if (kind == VMA_KIND__VMA_SYSV_SHM) {
 		/* the segment's id is its inode; the whole segment, attached at its start */
@@ -199,7 +238,7 @@ static Vma *vma_to_image(pid_t pid, const struct proc_vma *v)
 	return e;
 }
 
-int dump_mm(struct dump_proc *p, uint64_t brk)
+int dump_mm(struct dump_proc *p, uint64_t brk, bool build_ids)
 {
 	pid_t pid = p->pid;
 	Mm *mm = calloc(1, sizeof(*mm));
@@ -250,7 +289,7 @@ int dump_mm(struct dump_proc *p, uint64_t brk)
 	if (!mm->vmas || !mm->exe_path)
 		return -1;
 	for (size_t i = 0; i < p->maps.nr; i++) {
-		Vma *v = vma_to_image(pid, &p->maps.vmas[i]);
+		Vma *v = vma_to_image(pid, &p->maps.vmas[i], build_ids);
 		if (!v)
 			return -1;
 		mm->vmas[mm->n_vmas++] = v;

@@ -200,6 +200,18 @@ int fd_reopen(int fd, uint32_t flags, uint32_t id);
  * a directory O_PATH; -1 on error (logged) */
 int fd_make_removed(const char *path, mode_t mode, bool tmpfile);
 
+/* elf-buildid.c: the GNU build-id of an ELF file (NT_GNU_BUILD_ID), as
+ * upstream CRIU's --file-validation buildid compares it */
+#define FD_BUILD_ID_MAX	64
+/* the build-id of the file at fd into id (at most max bytes): its length,
+ * 0 if it is no ELF file or has none, -1 on a read error (errno) */
+int fd_elf_build_id(int fd, uint8_t *id, size_t max);
+/* compares it with want (len bytes): 0 the same, 1 another or none (its
+ * hex, or "none", in now), -1 on a read error */
+int fd_build_id_cmp(int fd, const uint8_t *want, size_t len, char *now, size_t nowlen);
+/* n bytes as hex into out (len bytes, NUL-terminated; cut if short) */
+void fd_hex(const uint8_t *b, size_t n, char *out, size_t len);
+
 /* extents.c: a file's contents as runs of data, holes left out */
 /* the write lifetime hint of fd's inode (F_GET_RW_HINT): 0 if none or unknown */
 uint64_t fd_get_rw_hint(int fd);

@@ -12,6 +12,7 @@
  * file's too, is mqueue.c's.)
  */
 #define LOG_PREFIX "files: "
+#include <elf.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -121,6 +122,55 @@ static bool removed_with_links(int rootfd, const struct fd_probe *p, const char 
 	return mnt_stat_in(rootfd, bare, &st, false) != 0;
 }
 
+/*
+ * Is the file as it was at the dump?  Its size, as upstream CRIU's
+ * "filesize" validation: a file grown or cut since would be read from
+ * another offset, or past its end, than the program's.  A file open
+ * write-only in append mode (a log) is not checked: its writes go to its
+ * end, whatever that is now (upstream's exception too).
+ */
+static bool reg_size_checked(const FileEntry *fe)
+{
+	const RegFile *r = fe->reg;
+	if (!r->has_size || !r->has_mode || !S_ISREG(r->mode))
+		return false;
+	return !((fe->flags & O_ACCMODE) == O_WRONLY && (fe->flags & O_APPEND));
+}
+
+/*
+ * An ELF file's build-id, read through a new description of the process's
+ * fd (its offset stays), for --file-validation buildid (the default)
+ */
+static int dump_build_id(struct fd_dump *d, const struct fd_probe *p, RegFile *r)
+{
+	char proc[64];
+	uint8_t id[FD_BUILD_ID_MAX];
+
+	snprintf(proc, sizeof(proc), "/proc/%d/fd/%d", d->pid, p->fd);
+	int fd = open(proc, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(proc, O_RDONLY | O_CLOEXEC);	/* O_NOATIME: the owner's or CAP_FOWNER */
+	int n = fd < 0 ? -1 : fd_elf_build_id(fd, id, sizeof(id)), e = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	if (n < 0) {
+		/* as upstream: then its size alone is compared */
+		pr_warn("pid %d: fd %d: cannot read %s for its build-id: %m (its size alone is checked)",
+			d->pid, p->fd, r->path);
+		return 0;
+	}
+	if (n) {
+		r->has_build_id = true;
+		r->build_id.len = n;
+		r->build_id.data = malloc(n);
+		if (!r->build_id.data)
+			return -1;
+		memcpy(r->build_id.data, id, n);
+	}
+	return 0;
+}
+
 static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 {
 	RegFile *r = calloc(1, sizeof(*r));
@@ -154,7 +204,14 @@ static int reg_dump(struct fd_dump *d, const struct fd_probe *p, FileEntry *fe)
 		return -1;
 	}
 	r->path = strdup(path);
-	return r->path ? 0 : -1;
+	if (!r->path)
+		return -1;
+	/* an ELF file's build-id (not of a file of size 0: /proc's, whose
+	 * reads may take something, /proc/kmsg's) */
+	if (!r->ghost && reg_size_checked(fe) && r->size >= sizeof(Elf32_Ehdr) && d->o &&
+	    !d->o->file_validation_size)
+		return dump_build_id(d, p, r);
+	return 0;
 }
 
 RegFile *fd_dump_deleted_cwd(pid_t pid, const char *path, const struct stat *st)
@@ -189,21 +246,6 @@ static bool of_proc_pid(const char *path)
 	return n && (path[6 + n] == '/' || !path[6 + n]);
 }
 
-/*
- * Is the file as it was at the dump?  Its size, as upstream CRIU's
- * "filesize" validation: a file grown or cut since would be read from
- * another offset, or past its end, than the program's.  A file open
- * write-only in append mode (a log) is not checked: its writes go to its
- * end, whatever that is now (upstream's exception too).
- */
-static bool reg_size_checked(const FileEntry *fe)
-{
-	const RegFile *r = fe->reg;
-	if (!r->has_size || !r->has_mode || !S_ISREG(r->mode))
-		return false;
-	return !((fe->flags & O_ACCMODE) == O_WRONLY && (fe->flags & O_APPEND));
-}
-
 static int reg_check_size(const FileEntry *fe, const struct stat *st, const char *name)
 {
 	const RegFile *r = fe->reg;
@@ -214,12 +256,35 @@ static int reg_check_size(const FileEntry *fe, const struct stat *st, const char
 	return -1;
 }
 
+/* an ELF file's build-id as at dump (--file-validation buildid) */
+static int reg_check_build_id(const FileEntry *fe, const struct opts *o, const char *name)
+{
+	const RegFile *r = fe->reg;
+	char now[2 * FD_BUILD_ID_MAX + 1], then[2 * FD_BUILD_ID_MAX + 1];
+
+	if (!r->has_build_id || !reg_size_checked(fe) || o->file_validation_size)
+		return 0;
+	int fd = mnt_open_in(o->rst_root_fd, r->path, O_RDONLY | O_CLOEXEC, 0);
+	int ret = fd < 0 ? -1 : fd_build_id_cmp(fd, r->build_id.data, r->build_id.len, now, sizeof(now));
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		pr_perror("%s: cannot read %s for its build-id", name, r->path);
+		return -1;
+	}
+	if (!ret)
+		return 0;
+	fd_hex(r->build_id.data, r->build_id.len, then, sizeof(then));
+	pr_err("%s: %s has build-id %s now, %s at dump: the file changed since the dump",
+	       name, r->path, now, then);
+	return -1;
+}
+
 static int reg_check(const FileEntry *fe, const struct opts *o, const char *name)
 {
 	const RegFile *r = fe->reg;
 	struct stat st;
 	char what[PATH_MAX + 96];
-	(void)o;
 
 	if (!r) {
 		pr_err("%s: file %u: no file description", name, fe->id);
@@ -253,7 +318,7 @@ static int reg_check(const FileEntry *fe, const struct opts *o, const char *name
 		       st.st_mode, r->mode);
 		return -1;
 	}
-	return reg_check_size(fe, &st, name);
+	return reg_check_size(fe, &st, name) || reg_check_build_id(fe, o, name) ? -1 : 0;
 }
 
 static bool reg_object(const FileEntry *fe, struct fd_object *k)

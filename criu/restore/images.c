@@ -166,6 +166,44 @@ static bool same_mapped_file(const Vma *v, const struct stat *st, bool in_root)
 	       st->st_mtim.tv_sec * 1000000000ULL + st->st_mtim.tv_nsec == v->file_mtime_ns;
 }
 
+/* an ELF file mapped from its start: its build-id as at dump */
+static int mapped_build_id(const struct rst_proc *p, const Vma *v, const struct opts *o)
+{
+	char now[2 * FD_BUILD_ID_MAX + 1], then[2 * FD_BUILD_ID_MAX + 1];
+
+	int fd = mnt_open_in(o->rst_root_fd, v->path, O_RDONLY | O_CLOEXEC, 0);
+	int ret = fd < 0 ? -1 : fd_build_id_cmp(fd, v->build_id.data, v->build_id.len, now, sizeof(now));
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		pr_perror("pid %d: mapping %lx-%lx: cannot read %s for its build-id", p->pid,
+			  (unsigned long)v->start, (unsigned long)v->end, v->path);
+	if (ret <= 0)
+		return ret;
+	fd_hex(v->build_id.data, v->build_id.len, then, sizeof(then));
+	pr_err("pid %d: mapping %lx-%lx: %s has build-id %s now, %s at dump: the file changed since the dump",
+	       p->pid, (unsigned long)v->start, (unsigned long)v->end, v->path, now, then);
+	return -1;
+}
+
+/*
+ * The same file (same_mapped_file), grown or cut since, or an ELF file
+ * rebuilt: --file-validation, as for fds (criu/files/reg.c)
+ */
+static int mapped_file_changed(const struct rst_proc *p, const Vma *v, const struct stat *st,
+			       const struct opts *o)
+{
+	if (v->has_file_size && (uint64_t)st->st_size != v->file_size) {
+		pr_err("pid %d: mapping %lx-%lx: %s has size %llu now, %llu at dump: the file changed since the dump",
+		       p->pid, (unsigned long)v->start, (unsigned long)v->end, v->path,
+		       (unsigned long long)st->st_size, (unsigned long long)v->file_size);
+		return -1;
+	}
+	if (v->has_build_id && !o->file_validation_size)
+		return mapped_build_id(p, v, o);
+	return 0;
+}
+
 static int check_mm(struct rst_proc *p, const struct opts *o)
 {
 	char name[64];
@@ -208,13 +246,8 @@ static int check_mm(struct rst_proc *p, const struct opts *o)
 			pr_err("%s: mapped file %s was replaced since the dump", name, v->path);
 			return -1;
 		}
-		/* the same file, grown or cut since (filesize validation, as for fds) */
-		if (v->has_file_size && (uint64_t)st.st_size != v->file_size) {
-			pr_err("pid %d: mapping %lx-%lx: %s has size %llu now, %llu at dump: the file changed since the dump",
-			       p->pid, (unsigned long)v->start, (unsigned long)v->end, v->path,
-			       (unsigned long long)st.st_size, (unsigned long long)v->file_size);
+		if (mapped_file_changed(p, v, &st, o))
 			return -1;
-		}
 		if (v->has_ino && st.st_dev != v->dev)
 			pr_debug("%s: mapped file %s: the root's device is %u:%u now (%u:%u at dump), the same file",
 				 name, v->path, major(st.st_dev), minor(st.st_dev), major(v->dev), minor(v->dev));
