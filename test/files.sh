@@ -48,11 +48,12 @@
 #     master that its slave, in canonical mode, has not read (test/progs/pty_pairs
 #     input)
 #   fd/changed_grown, changed_cut, changed_mapped, changed_lazy,
-#     changed_leave_running, changed_predump: a file of test/progs/file_changed
-#     grown (fd 3, read up to offset 10000), cut below that offset, or grown
-#     while mapped, between the dump and the restore (lazy too; or after a
-#     dump --leave-running, the program still running; or after the final
-#     dump of a pre-dump chain): the restore is refused
+#     changed_leave_running, changed_predump, changed_snapshot: a file of
+#     test/progs/file_changed grown (fd 3, read up to offset 10000), cut
+#     below that offset, or grown while mapped, between the dump and the
+#     restore (lazy too; or after a dump --leave-running, the program still
+#     running; or after the final dump of a pre-dump chain; or after a live
+#     snapshot): the restore is refused
 #     with one error line naming the pid, the fd (or the mapping), the file
 #     and both sizes; nothing is left running (no lazy-pages daemon either)
 #     and the images are untouched; with the file put back as it was the
@@ -72,7 +73,7 @@ FD_CHECKS=(inherit_pipe inherit_pipe_tree inherit_file ext_unix ext_unix_stream 
 	   scm_rights pty_input pty_ctty pidfd_outside epoll_elsewhere memfd_hugetlb pipe_packet
 	   deleted_linked unix_relative_moved pty_ctty_unheld
 	   changed_grown changed_cut changed_mapped changed_lazy changed_leave_running changed_predump
-	   changed_buildid changed_buildid_fd)
+	   changed_snapshot changed_buildid changed_buildid_fd)
 for p in "${FD_LEAVE_RUNNING[@]}"; do FD_CHECKS+=("leave_running_$p"); done
 
 fd_leave_running() {
@@ -589,6 +590,7 @@ fd_changed() {
 	local name=$1 dir=$2 how=$3 pid data mapped log elf file expect st sums extra=() dump=() args=()
 	[ "$how" = lazy ] && extra=(--lazy-pages)
 	[ "$how" = leave_running ] && dump=(--leave-running)
+	[ "$how" = snapshot ] && dump=(--leave-running --live-snapshot)
 	[ "$how" = buildid_fd ] && args=(elf_fd)
 	if ! start_prog_args "$dir" file_changed "${args[@]}"; then
 		result FAIL "FAIL $name: file_changed did not get ready: $(log_tail "$dir/test.log")"
