@@ -8,7 +8,9 @@
  * criu makes it once for the whole tree (made at its old path and removed
  * at once, so that its links read as before); each of its open file
  * descriptions reopens that one file.  A path that now leads to another
- * file is refused.  (A POSIX message queue, whose inode is a regular
+ * file is refused at dump; at restore, a regular file whose size, or (an
+ * ELF file) build-id, is not the dump's (--file-validation, as upstream
+ * CRIU's; not a write-only O_APPEND log).  (A POSIX message queue, whose inode is a regular
  * file's too, is mqueue.c's.)
  */
 #define LOG_PREFIX "files: "
