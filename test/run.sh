@@ -75,7 +75,7 @@ declare -A MODE=(
 
 BAD_CHECKS=(truncated_core flipped_mm flipped_pages bad_magic_inventory
 	    missing_pagemap missing_inventory bad_version control
-	    dump_no_such_pid dump_unwritable_dir dump_no_space)
+	    dump_no_such_pid dump_unwritable_dir dump_no_space dump_no_space_pages)
 
 CLI_CHECKS=(shell_job pid_in_use exit_code exit_signal restore_fail_kills
 	    show show_corrupt check check_unknown_feature rseq_fixup)
@@ -808,6 +808,7 @@ run_bad_check() {
 	dump_no_such_pid) bad_dump_no_such_pid "$name"; return ;;
 	dump_unwritable_dir) bad_dump_unwritable "$name"; return ;;
 	dump_no_space) bad_dump_no_space "$name"; return ;;
+	dump_no_space_pages) bad_dump_no_space_pages "$name"; return ;;
 	esac
 
 	if [ ! -x "$CRIU" ]; then
@@ -962,6 +963,62 @@ bad_dump_no_space() {
 	fi
 	NOSPACE_MNT=$dir/mnt
 	dump_must_fail "$name" "$dir" "$dir/mnt/img"
+	umount "$dir/mnt" && NOSPACE_MNT=
+}
+
+# 256 MiB of memory into a 32 MiB tmpfs: the pages file fills up in the
+# middle of the copy, while the writer thread writes one batch and the
+# next is read (criu/memscan/page-sink.c).  The dump fails with one line,
+# the program is left running with its memory intact, and the directory is
+# no image: no inventory, marked incomplete, refused by restore.
+bad_dump_no_space_pages() {
+	local name=$1 dir=$BAD/nospace_pages.run img pid st lines state
+	img=$dir/mnt/img
+	[ -x "$CRIU" ] || { result SKIP "SKIP $name: ${CRIU#$ROOT/} not built"; return; }
+	[ -x "$ROOT/test/progs/anon_256m" ] || { result SKIP "SKIP $name: test/progs/anon_256m not built"; return; }
+	rm -rf "$dir"; mkdir -p "$dir/mnt"
+	if ! mount -t tmpfs -o size=32m ckpt-test-nospace "$dir/mnt" 2> "$dir/mount.err"; then
+		result SKIP "SKIP $name: cannot mount a small tmpfs: $(head -1 "$dir/mount.err")"
+		return
+	fi
+	NOSPACE_MNT=$dir/mnt
+	start_prog anon_256m "$dir"
+	if [ $? -ne 0 ]; then
+		kill -KILL "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+		result FAIL "FAIL $name: anon_256m did not start: $(log_tail "$dir/test.log")"
+		umount "$dir/mnt" && NOSPACE_MNT=
+		return
+	fi
+	pid=$PID
+	timeout -s KILL 60 "$CRIU" dump -t "$pid" -D "$img" -v4 -o "$dir/dump.log" \
+		> "$dir/dump.stdout" 2> "$dir/dump.stderr" < /dev/null
+	st=$?
+	lines=$(grep -c . "$dir/dump.stderr")
+	state=$(proc_state "$pid")
+	if [ $st -eq 137 ]; then
+		result FAIL "FAIL $name: the dump hung (killed after 60 s)"
+	elif [ $st -eq 0 ]; then
+		result FAIL "FAIL $name: dump of 256 MiB into a 32 MiB tmpfs exited with status 0"
+	elif ! alive "$pid"; then
+		result FAIL "FAIL $name: the target died in the failed dump: $(log_tail "$dir/test.log")"
+	elif [ "$state" = T ] || [ "$state" = t ]; then
+		result FAIL "FAIL $name: the target is left stopped (state $state)"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^error:.*pages-[0-9]*\.img: write failed: No space left' "$dir/dump.stderr"; then
+		result FAIL "FAIL $name: expected one 'error: ... pages-PID.img: write failed: No space left' line, got $lines: $(head -3 "$dir/dump.stderr" | tr '\n' '|' | cut -c1-300)"
+	elif [ -e "$img/inventory.img" ] || [ ! -e "$img/dump-incomplete" ]; then
+		result FAIL "FAIL $name: the failed dump left inventory.img or no dump-incomplete mark: $(ls "$img" | tr '\n' ' ')"
+	elif "$CRIU" restore -D "$img" > "$dir/restore.out" 2>&1 < /dev/null; then
+		result FAIL "FAIL $name: restore of the failed dump's directory exited with status 0"
+	else
+		kill -USR1 "$pid"; wait "$pid"; st=$?
+		if [ $st -ne 0 ]; then
+			result FAIL "FAIL $name: the target fails its checks after the failed dump: $(log_tail "$dir/test.log")"
+		else
+			result PASS "PASS $name"
+		fi
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
 	umount "$dir/mnt" && NOSPACE_MNT=
 }
 

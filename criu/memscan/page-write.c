@@ -3,18 +3,22 @@
  * pagemap-PID.img and pages-PID.img.  A slice of up to 256 KiB of runs
  * (at most COPY_BATCH_RUNS of them, scattered or not; a long run is cut
  * into slices at part boundaries and hashed across them) is read with one
- * process_vm_readv into a buffer that stays in the L2 cache, hashed there
- * (parts and whole in one pass) and written with one pwrite: 5-8% faster
- * at 1 GiB than batches of 4 MiB, which left the L2 cache between the
- * read, the hash and the write.  With hooks (the live snapshot, which
- * patches a batch before it is hashed) batches of up to 4 MiB of whole
- * runs, as before.  A thread
- * writing batch k while batch k+1 is read was tried: on 2 shared vCPUs it
- * made a 1 GiB dump slower (0.78-0.97 s against 0.63-0.88 s in line) and
- * cost more CPU (the buffer crosses cores).  Measured here, this beats process_vm_readv
- * straight into a shared mapping of the file, whose page faults cost more
- * than the second copy (Documentation/performance.md).  Frozen for a dump,
- * running for a pre-dump or a live snapshot (with hooks).
+ * process_vm_readv into a buffer that stays in the L2 cache and hashed
+ * there (parts and whole in one pass): 5-8% faster at 1 GiB than batches
+ * of 4 MiB, which left the L2 cache between the read and the hash.  With
+ * hooks (the live snapshot, which patches a batch before it is hashed)
+ * batches of up to 4 MiB of whole runs, as before.  The data goes to the
+ * sink (page-sink.c): from 8 batches of 4 MiB on, its thread pwrites a
+ * batch while this one reads and hashes the next into the next of three
+ * buffers (the process is frozen for a dump and criu would use one of the
+ * CPUs: the page-cache write, the largest cost, runs beside the read);
+ * fewer are written in line, each slice (or batch) as soon as it is
+ * hashed.  Measured here, this beats process_vm_readv straight into a
+ * shared mapping of the file, whose page faults cost more than the second
+ * copy (Documentation/performance.md).  Frozen for a dump, running for a
+ * pre-dump or a live snapshot (with hooks: read_done in this thread before
+ * the batch is hashed, written once the sink has it in the file, each in
+ * batch order).
  */
 #define LOG_PREFIX "pages: "
 #include <errno.h>
@@ -32,6 +36,7 @@
 #include "common/progress.h"
 #include "images/pages.h"
 #include "criu/memscan/memscan.h"
+#include "criu/memscan/page-sink.h"
 
 /* copies one run; quiet: the caller says what failing means */
 int pages_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *dst)
@@ -57,6 +62,7 @@ int pages_copy_run(pid_t pid, int memfd, const struct plan_run *run, uint8_t *ds
 #define COPY_BATCH_RUNS	IOV_MAX		/* remote iovecs per process_vm_readv: 1024 */
 #define BATCH_BYTES	(PAGES_BATCH_PAGES * 4096ULL)	/* 4 MiB: 1024 scattered pages */
 _Static_assert(COPY_BATCH_RUNS <= PAGES_BATCH_PAGES, "a batch's runs are its pages at most");
+_Static_assert(PAGEMAP_MAX_RUN * 4096ULL <= BATCH_BYTES, "the longest run fits a batch (next_batch moves on)");
 
 /*
  * Copies n runs, bytes in all, into buf one after another.  While the
@@ -116,27 +122,6 @@ int pages_image_create(pid_t pid, uint64_t dump_id, int dirfd)
 		return -1;
 	}
 	return pfd;
-}
-
-/* the pages file, written batch after batch in line */
-struct sink {
-	int pfd;
-	const char *name;
-	double ms;		/* spent writing */
-};
-
-static int sink_put(struct sink *k, const uint8_t *buf, size_t bytes, uint64_t off)
-{
-	double t0 = clock_now_ms();
-
-	if (k->pfd < 0 || !bytes)
-		return 0;
-	if (pwrite_all(k->pfd, buf, bytes, off)) {
-		pr_perror("%s: write failed", k->name);
-		return -1;
-	}
-	k->ms += clock_now_ms() - t0;
-	return 0;
 }
 
 /* one writer's state */
@@ -220,34 +205,47 @@ static size_t next_batch(const struct page_plan *plan, size_t i, struct plan_run
 	return j;
 }
 
+/* a batch is in the file: the program may change its pages */
+static void batch_written(void *arg, const struct sink_batch *b)
+{
+	const struct pages_hooks *h = arg;
+
+	if (h->written)
+		h->written(h->arg, b->runs, b->n);
+}
+
 /* every batch of the plan, through the hooks, into pm and the sink */
 static int write_batches(struct pw *w, pid_t pid, int memfd, const struct pages_hooks *h,
-			 struct sink *k, uint8_t *buf)
+			 struct page_sink *k)
 {
 	const struct page_plan *plan = w->plan;
-	struct plan_run batch[COPY_BATCH_RUNS];
 	bool failed[COPY_BATCH_RUNS];
 	uint64_t off = PAGES_DATA_OFFSET;
 	struct progress prog;
 
 	progress_start(&prog, "dump", plan->total * 4096);
 	for (size_t i = 0; i < plan->nr;) {
-		size_t n, bytes, j = next_batch(plan, i, batch, &n, &bytes);
+		struct sink_batch *b = sink_next(k, batch_written, (void *)h);
+		if (!b)
+			return -1;
+		size_t j = next_batch(plan, i, b->runs, &b->n, &b->bytes);
 		double t0 = clock_now_ms();
+		b->off = off;
 		/* post-copy: the memory is not read here (it is served, checksummed per reply) */
-		if (!plan->no_data && copy_batch(pid, memfd, batch, n, bytes, buf,
+		if (!plan->no_data && copy_batch(pid, memfd, b->runs, b->n, b->bytes, b->buf,
 						 h->tolerant || h->read_done, failed))
 			return -1;
 		w->read_ms += clock_now_ms() - t0;
-		if ((h->read_done && h->read_done(h->arg, batch, failed, n, buf)) ||
-		    batch_entries(w, i, j, buf) || sink_put(k, buf, bytes, off))
+		if ((h->read_done && h->read_done(h->arg, b->runs, failed, b->n, b->buf)) ||
+		    batch_entries(w, i, j, b->buf))
 			return -1;
-		off += bytes;
-		if (h->written)
-			h->written(h->arg, batch, n);
+		sink_submit(k);
+		off += b->bytes;
 		i = j;
 		progress_update(&prog, off - PAGES_DATA_OFFSET);
 	}
+	if (sink_finish(k, batch_written, (void *)h))
+		return -1;
 	progress_done(&prog);
 	return 0;
 }
@@ -341,28 +339,80 @@ static int slice_entries(struct pw *w, struct slicer *c, const uint8_t *buf)
 	return 0;
 }
 
-/* every slice of the plan into pm and the sink (no hooks) */
-static int write_slices(struct pw *w, pid_t pid, int memfd, bool tolerant, struct sink *k,
-			uint8_t *buf)
+/*
+ * Every slice of the plan into pm and the sink (no hooks): slices are read
+ * and hashed one after another into the sink's batch, handed over when
+ * the next one might not fit (at once when the batch is one slice).
+ */
+static int write_slices(struct pw *w, pid_t pid, int memfd, bool tolerant, struct page_sink *k)
 {
 	struct slicer c = { 0 };
 	uint64_t off = PAGES_DATA_OFFSET;
+	struct sink_batch *b = NULL;
 	struct progress prog;
 
 	progress_start(&prog, "dump", w->plan->total * 4096);
-	for (next_slice(w->plan, &c); c.n; next_slice(w->plan, &c)) {
+	for (;;) {
+		if (b && b->bytes + SLICE_BYTES > sink_buf_bytes(k)) {
+			sink_submit(k);
+			off += b->bytes;
+			b = NULL;
+			progress_update(&prog, off - PAGES_DATA_OFFSET);
+		}
+		next_slice(w->plan, &c);
+		if (!c.n)
+			break;
+		if (!b) {
+			if (!(b = sink_next(k, NULL, NULL)))
+				return -1;
+			*b = (struct sink_batch){ .buf = b->buf, .runs = b->runs, .off = off };
+		}
 		double t0 = clock_now_ms();
-		if (copy_batch(pid, memfd, c.piece, c.n, c.bytes, buf, tolerant, NULL))
+		if (copy_batch(pid, memfd, c.piece, c.n, c.bytes, b->buf + b->bytes, tolerant, NULL))
 			return -1;
 		w->read_ms += clock_now_ms() - t0;
-		if (slice_entries(w, &c, buf) || sink_put(k, buf, c.bytes, off))
+		if (slice_entries(w, &c, b->buf + b->bytes))
 			return -1;
-		off += c.bytes;
-		progress_update(&prog, off - PAGES_DATA_OFFSET);
+		b->bytes += c.bytes;
 	}
+	if (b) {
+		sink_submit(k);
+		off += b->bytes;
+	}
+	if (sink_finish(k, NULL, NULL))
+		return -1;
 	progress_done(&prog);
 	/* runs of parent pages at the end */
 	return emit_run(w, &c, w->plan->nr, NULL, NULL);
+}
+
+/*
+ * The sink for plan: a thread of its own and SINK_BUFFERS batches of 4 MiB
+ * from SINK_THREAD_BATCHES batches on; else one buffer of a batch (sliced:
+ * of a slice), or of the data if less, written in line.  A few batches
+ * gain little from the thread (the final dump of a migration: 2-4k pages)
+ * and, with the other CPU busy, lose when the thread waits for it
+ * (measured: 3.6-12 us a page threaded against 3.9-7.6 in line,
+ * bench/scatter.sh at load 2).
+ */
+#define SINK_BUFFERS		3
+#define SINK_THREAD_BATCHES	8	/* 32 MiB, or 8k scattered pages */
+static struct page_sink *plan_sink(const struct page_plan *plan, int pfd, const char *name,
+				   bool sliced)
+{
+	uint64_t bytes = plan->no_data ? 0 : plan->total * 4096, one = sliced ? SLICE_BYTES : BATCH_BYTES;
+	size_t data_runs = 0;
+
+	for (size_t i = 0; i < plan->nr && !plan->no_data; i++)
+		data_runs += !plan->v[i].in_parent;
+	/* at least this many batches: a batch is BATCH_BYTES or COPY_BATCH_RUNS at most */
+	size_t by_bytes = (bytes + BATCH_BYTES - 1) / BATCH_BYTES;
+	size_t by_runs = (data_runs + COPY_BATCH_RUNS - 1) / COPY_BATCH_RUNS;
+	bool threaded = pfd >= 0 && (by_bytes > by_runs ? by_bytes : by_runs) >= SINK_THREAD_BATCHES;
+
+	if (threaded)
+		return sink_start(pfd, name, SINK_BUFFERS, BATCH_BYTES, true);
+	return sink_start(pfd, name, 1, bytes < one ? bytes : one, false);
 }
 
 int pages_write(const struct mem_proc *p, const struct page_plan *plan, int dirfd, bool tolerant,
@@ -391,30 +441,34 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 		       const struct pages_hooks *h, struct pages_stats *st)
 {
 	struct pw w = { .plan = plan };
-	uint8_t *buf = aligned_alloc(4096, BATCH_BYTES);
 	char path[64], name[64];
-	double t0 = clock_now_ms();
+	double t0 = clock_now_ms(), write_ms = 0;
 	int err = -1, pfd = -1;
-	struct sink k = { .pfd = -1 };
+	struct page_sink *k = NULL;
+	bool sliced = !h->read_done && !h->written && !plan->no_data;
 
 	snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
 	img_name(IMG_PAGES, p->pid, name, sizeof(name));
 	int memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (memfd < 0)
 		pr_perror("pid %d: cannot open its memory", p->pid);
-	if (memfd < 0 || !buf)
+	if (memfd < 0)
 		goto out;
 	pfd = open_pages(p, plan, dirfd, h, name);
 	if (pfd == -2 || (pfd < 0 && !plan->no_data) ||
 	    img_writer_open(dirfd, IMG_PAGEMAP, p->pid, p->dump_id, &w.pm))
 		goto out;
-	k = (struct sink){ .pfd = pfd, .name = name };
-	if (h->read_done || h->written || plan->no_data)
-		err = write_batches(&w, p->pid, memfd, h, &k, buf);
+	if (!(k = plan_sink(plan, pfd, name, sliced)))
+		goto out;
+	if (!sliced)
+		err = write_batches(&w, p->pid, memfd, h, k);
 	else if (!(w.st = page_xxh3_state_new()))
 		err = -1;
 	else
-		err = write_slices(&w, p->pid, memfd, h->tolerant, &k, buf);
+		err = write_slices(&w, p->pid, memfd, h->tolerant, k);
+	write_ms = sink_ms(k);
+	sink_free(k);	/* no thread left, whatever happened */
+	k = NULL;
 	if (pfd >= 0 && pfd != h->pfd && close(pfd) && !err) {
 		pr_perror("%s: write failed", name);
 		err = -1;
@@ -428,9 +482,9 @@ int pages_write_hooked(const struct mem_proc *p, const struct page_plan *plan, i
 		goto out;
 	*st = (struct pages_stats){ plan->total, plan->total * 4096, clock_now_ms() - t0 };
 	pr_info("pid %d: %zu runs, %lu pages in %.1f ms (reading %.1f, hashing %.1f, writing %.1f ms)",
-		p->pid, plan->nr, (unsigned long)plan->total, st->ms, w.read_ms, w.hash_ms, k.ms);
+		p->pid, plan->nr, (unsigned long)plan->total, st->ms, w.read_ms, w.hash_ms, write_ms);
 out:
-	free(buf);
+	sink_free(k);
 	if (w.st)
 		page_xxh3_state_free(w.st);
 	img_writer_abort(w.pm);
