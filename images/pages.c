@@ -435,14 +435,11 @@ struct image_read {
 	size_t scratch_cap;
 };
 
-/* is [start, end) inside a span of x->skip? (entries come in address order) */
-static struct page_skip *skipped(struct image_read *x, uint64_t start, uint64_t end)
+long page_skip_find(const struct page_skip *skip, size_t nr, size_t *k, uint64_t start, uint64_t end)
 {
-	while (x->k < x->nr_skip && x->skip[x->k].end <= start)
-		x->k++;
-	if (x->k < x->nr_skip && x->skip[x->k].start <= start && end <= x->skip[x->k].end)
-		return &x->skip[x->k];
-	return NULL;
+	while (*k < nr && skip[*k].end <= start)
+		(*k)++;
+	return *k < nr && skip[*k].start <= start && end <= skip[*k].end ? (long)*k : -1;
 }
 
 /* room for one more run and n more part checksums */
@@ -506,9 +503,9 @@ static int add_entry(void *arg, const uint8_t *msg, size_t len, size_t i)
 	x->has_parent |= in_parent;
 	if (!in_parent)
 		x->off += pe.nr_pages * 4096ULL;
-	struct page_skip *sk = skipped(x, pe.vaddr, end);
-	if (sk) {
-		sk->pages += x->count ? pe.nr_pages : 0;
+	long sk = page_skip_find(x->skip, x->nr_skip, &x->k, pe.vaddr, end);
+	if (sk >= 0) {
+		x->skip[sk].pages += x->count ? pe.nr_pages : 0;
 		return 0;
 	}
 	/* parts of another size (older dumps): the whole entry is checked instead */

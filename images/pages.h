@@ -132,6 +132,11 @@ struct page_skip {
  */
 int page_source_open_skip(int dirfd, unsigned pid, int remote, struct page_skip *skip,
 			  size_t nr_skip, struct page_source *ps);
+/*
+ * The span of skip[0..nr) that holds all of [start, end), or -1; *k is a
+ * cursor for calls in ascending address order (start it at 0)
+ */
+long page_skip_find(const struct page_skip *skip, size_t nr, size_t *k, uint64_t start, uint64_t end);
 void page_source_close(struct page_source *ps);
 /* checks every data run's XXH3 in every image of the chain; thread-safe */
 int page_source_verify(const struct page_source *ps);

@@ -68,30 +68,24 @@ static int check_map(const struct ps_client *c, const struct rst_proc *p, const 
 }
 
 /*
- * Is [start, end) inside the memory left to the daemon (p->lazy_skip)?  The
- * page source has none of its runs, so neither side's parts of it are
- * compared here (the daemon checks them); *k: a cursor for ascending calls.
+ * the server's parts and ours, but those inside the memory left to the
+ * daemon (p->lazy_skip): the page source has none of its runs, so neither
+ * side's parts of it are compared here (the daemon checks them)
  */
-static bool skipped(const struct rst_proc *p, size_t *k, uint64_t start, uint64_t end)
-{
-	while (*k < p->nr_lazy_skip && p->lazy_skip[*k].end <= start)
-		(*k)++;
-	return *k < p->nr_lazy_skip && p->lazy_skip[*k].start <= start && end <= p->lazy_skip[*k].end;
-}
-
-/* the server's parts and ours, but those of the memory left to the daemon */
 static void drop_skipped(const struct rst_proc *p, struct ps_run *runs, size_t *nr,
 			 struct page_unit *parts, size_t *nr_parts)
 {
 	size_t n = 0, k = 0;
 
 	for (size_t j = 0; j < *nr; j++)
-		if (!skipped(p, &k, runs[j].vaddr, runs[j].vaddr + runs[j].nr_pages * 4096ULL))
+		if (page_skip_find(p->lazy_skip, p->nr_lazy_skip, &k, runs[j].vaddr,
+				   runs[j].vaddr + runs[j].nr_pages * 4096ULL) < 0)
 			runs[n++] = runs[j];
 	*nr = n;
 	n = k = 0;
 	for (size_t j = 0; j < *nr_parts; j++)
-		if (!skipped(p, &k, parts[j].vaddr, parts[j].vaddr + parts[j].nr_pages * 4096ULL))
+		if (page_skip_find(p->lazy_skip, p->nr_lazy_skip, &k, parts[j].vaddr,
+				   parts[j].vaddr + parts[j].nr_pages * 4096ULL) < 0)
 			parts[n++] = parts[j];
 	*nr_parts = n;
 }
