@@ -76,6 +76,8 @@ criu/criu: $(OBJ) criu/pie/blob.o
 
 test/progs/%: test/progs/%.c $(TEST_LIB) $(wildcard test/lib/*.h)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE -mavx2 -I. -o $@ $< $(TEST_LIB) -lm -lpthread
+# keyring_thread.c is keyring_process.c built with IN_THREAD 1
+test/progs/keyring_thread: test/progs/keyring_process.c
 
 test/tools/img-edit: test/tools/img-edit.c common/log.o images/image.o $(PROTO_C:.c=.o)
 	$(CC) $(CFLAGS) -o $@ $^ -lprotobuf-c -lxxhash
